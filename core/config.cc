@@ -1,0 +1,378 @@
+#include "core/config.h"
+
+#include <regex>
+#include <set>
+
+#include "core/strings.h"
+
+#include "absl/strings/str_split.h"
+#include "core/status_macros.h"
+#include "yaml-cpp/yaml.h"
+
+namespace lakehose {
+namespace {
+
+class Parser {
+ public:
+  Parser(std::string_view filename, const TimeZoneLoader& load_tz, std::vector<std::string>* unknown)
+      : filename_(filename), load_tz_(load_tz), unknown_(unknown) {}
+
+  absl::Status Error(std::string_view path, std::string_view reason) const {
+    return absl::InvalidArgumentError(StrCat(filename_, ": ", path, ": ", reason));
+  }
+
+  // Records keys of map `node` that are not in `known`.
+  absl::Status CheckMap(const YAML::Node& node, const std::string& path,
+                        std::initializer_list<std::string_view> known) {
+    if (!node.IsMap()) return Error(path, "must be a mapping");
+    for (const auto& kv : node) {
+      const std::string key = kv.first.as<std::string>();
+      bool found = false;
+      for (std::string_view k : known) found = found || k == key;
+      if (!found) unknown_->push_back(StrCat(filename_, ": ", Join(path, key)));
+    }
+    return absl::OkStatus();
+  }
+
+  static std::string Join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : StrCat(path, ".", key);
+  }
+
+  absl::StatusOr<std::string> String(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) return Error(path, "must be a string");
+    return node.as<std::string>();
+  }
+
+  absl::StatusOr<std::string> OneOf(const YAML::Node& node, const std::string& path,
+                                    std::initializer_list<std::string_view> allowed) {
+    ASSIGN_OR_RETURN(std::string v, String(node, path));
+    for (std::string_view a : allowed)
+      if (a == v) return v;
+    return Error(path, StrCat("must be one of ", StrJoin(allowed, ", "), " (got \"", v, "\")"));
+  }
+
+  absl::StatusOr<double> Number(const YAML::Node& node, const std::string& path, double lo, double hi) {
+    double v = 0;
+    if (!node.IsScalar() || !YAML::convert<double>::decode(node, v))
+      return Error(path, "must be a number");
+    if (!(v >= lo && v <= hi)) return Error(path, StrCat("must be between ", lo, " and ", hi, " (got ", v, ")"));
+    return v;
+  }
+
+  absl::StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) {
+    bool v = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) return Error(path, "must be true or false");
+    return v;
+  }
+
+  absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence()) return Error(path, "must be a list");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < node.size(); ++i) {
+      ASSIGN_OR_RETURN(std::string s, String(node[i], StrCat(path, "[", i, "]")));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  absl::Status ParseServer(const YAML::Node& node, ServerOptions* s) {
+    const std::string path = "server";
+    RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
+                                          "shutdown_grace_s", "limits"}));
+    if (node["grpc_listen"]) { ASSIGN_OR_RETURN(s->grpc_listen, String(node["grpc_listen"], "server.grpc_listen")); }
+    if (node["metrics_listen"]) { ASSIGN_OR_RETURN(s->metrics_listen, String(node["metrics_listen"], "server.metrics_listen")); }
+    if (node["data_dir"]) { ASSIGN_OR_RETURN(s->data_dir, String(node["data_dir"], "server.data_dir")); }
+    if (node["writer_id"]) {
+      ASSIGN_OR_RETURN(s->writer_id, String(node["writer_id"], "server.writer_id"));
+      static const std::regex kId("[A-Za-z0-9_.-]{1,64}");
+      if (!std::regex_match(s->writer_id, kId))
+        return Error("server.writer_id", "must be 1-64 characters from A-Z a-z 0-9 _ . -");
+    }
+    if (node["shutdown_grace_s"]) { ASSIGN_OR_RETURN(s->shutdown_grace_s, Number(node["shutdown_grace_s"], "server.shutdown_grace_s", 0, 3600)); }
+    if (const YAML::Node l = node["limits"]) {
+      RETURN_IF_ERROR(CheckMap(l, "server.limits", {"max_message_bytes", "max_records_per_request",
+                                                    "max_record_bytes", "max_record_id_bytes"}));
+      auto get = [&](const char* key, int64_t* field, double lo, double hi) -> absl::Status {
+        if (!l[key]) return absl::OkStatus();
+        ASSIGN_OR_RETURN(double v, Number(l[key], StrCat("server.limits.", key), lo, hi));
+        *field = static_cast<int64_t>(v);
+        return absl::OkStatus();
+      };
+      RETURN_IF_ERROR(get("max_message_bytes", &s->limits.max_message_bytes, 1024, 1 << 30));
+      RETURN_IF_ERROR(get("max_records_per_request", &s->limits.max_records_per_request, 1, 1e6));
+      RETURN_IF_ERROR(get("max_record_bytes", &s->limits.max_record_bytes, 1, 64 << 20));
+      RETURN_IF_ERROR(get("max_record_id_bytes", &s->limits.max_record_id_bytes, 1, 4096));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ParsePartitionKey(const std::string& name, const YAML::Node& node,
+                                 const std::string& path, InputKind input, PartitionKeySpec* k) {
+    static const std::regex kName("[A-Za-z_][A-Za-z0-9_-]{0,63}");
+    if (!std::regex_match(name, kName))
+      return Error(path, "partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
+    RETURN_IF_ERROR(CheckMap(node, path, {"attribute", "timestamp", "unit", "format", "timezone",
+                                          "default", "fallback"}));
+    k->name = name;
+    const bool has_attr = static_cast<bool>(node["attribute"]);
+    const bool has_ts = static_cast<bool>(node["timestamp"]);
+    if (has_attr == has_ts) return Error(path, "needs exactly one of `attribute` or `timestamp`");
+    k->is_timestamp = has_ts;
+    const std::string src_key = has_ts ? "timestamp" : "attribute";
+    ASSIGN_OR_RETURN(k->attribute, String(node[src_key], Join(path, src_key)));
+    if (k->attribute.empty()) return Error(Join(path, src_key), "must not be empty");
+    k->attribute_path = absl::StrSplit(k->attribute, '.');
+    for (const auto& seg : k->attribute_path)
+      if (seg.empty()) return Error(Join(path, src_key), "has an empty path segment");
+    if (node["default"]) { ASSIGN_OR_RETURN(k->default_value, String(node["default"], Join(path, "default"))); }
+    if (!has_ts) {
+      for (const char* key : {"unit", "format", "timezone", "fallback"})
+        if (node[key]) return Error(Join(path, key), "applies only to `timestamp` partition keys");
+      return absl::OkStatus();
+    }
+    if (node["unit"]) {
+      ASSIGN_OR_RETURN(std::string unit, OneOf(node["unit"], Join(path, "unit"), {"s", "ms", "us"}));
+      k->unit = unit == "s" ? TimestampUnit::kSeconds : unit == "us" ? TimestampUnit::kMicros : TimestampUnit::kMillis;
+    }
+    absl::TimeZone tz = absl::UTCTimeZone();
+    if (node["timezone"]) {
+      ASSIGN_OR_RETURN(k->timezone, String(node["timezone"], Join(path, "timezone")));
+      if (k->timezone != "UTC") {
+        auto loaded = load_tz_(k->timezone);
+        if (!loaded.ok()) return Error(Join(path, "timezone"), StatusMessage(loaded.status()));
+        tz = *loaded;
+      }
+    }
+    if (!node["format"]) return Error(Join(path, "format"), "is required for `timestamp` partition keys (e.g. \"%Y\")");
+    ASSIGN_OR_RETURN(std::string format, String(node["format"], Join(path, "format")));
+    auto f = TimeFormat::FromStrftime(format, tz);
+    if (!f.ok()) return Error(Join(path, "format"), StatusMessage(f.status()));
+    k->format = *std::move(f);
+    if (node["fallback"]) {
+      ASSIGN_OR_RETURN(std::string fb, OneOf(node["fallback"], Join(path, "fallback"),
+                                             {"none", "approximate_creation_time", "ApproximateCreationDateTime",
+                                              "arrival_time"}));
+      k->fallback = fb == "none" ? TimestampFallback::kNone
+                    : fb == "arrival_time" ? TimestampFallback::kArrivalTime
+                                           : TimestampFallback::kApproximateCreationTime;
+      if (k->fallback == TimestampFallback::kApproximateCreationTime && input == InputKind::kJson)
+        return Error(Join(path, "fallback"), "approximate_creation_time needs input: dynamodb-stream");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseDestination(const YAML::Node& node, const std::string& path, DestinationSpec* d) {
+    RETURN_IF_ERROR(CheckMap(node, path, {"kind", "path", "bucket", "region", "endpoint", "force_path_style",
+                                          "sse", "storage_class", "format", "compression",
+                                          "compression_level", "buffering"}));
+    if (node["kind"]) {
+      ASSIGN_OR_RETURN(std::string kind, OneOf(node["kind"], Join(path, "kind"), {"file", "s3"}));
+      d->kind = kind == "s3" ? DestinationKind::kS3 : DestinationKind::kFile;
+    }
+    auto str = [&](const char* key, std::string* field) -> absl::Status {
+      if (!node[key]) return absl::OkStatus();
+      ASSIGN_OR_RETURN(*field, String(node[key], Join(path, key)));
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(str("path", &d->path));
+    RETURN_IF_ERROR(str("bucket", &d->bucket));
+    RETURN_IF_ERROR(str("region", &d->region));
+    RETURN_IF_ERROR(str("endpoint", &d->endpoint));
+    RETURN_IF_ERROR(str("storage_class", &d->storage_class));
+    if (node["force_path_style"]) { ASSIGN_OR_RETURN(d->force_path_style, Bool(node["force_path_style"], Join(path, "force_path_style"))); }
+    if (const YAML::Node sse = node["sse"]) {
+      RETURN_IF_ERROR(CheckMap(sse, Join(path, "sse"), {"kms_key_id"}));
+      if (sse["kms_key_id"]) { ASSIGN_OR_RETURN(d->kms_key_id, String(sse["kms_key_id"], Join(path, "sse.kms_key_id"))); }
+    }
+    if (d->kind == DestinationKind::kS3 && d->bucket.empty())
+      return Error(Join(path, "bucket"), "is required when kind is s3");
+    if (d->kind == DestinationKind::kFile && d->path.empty())
+      return Error(Join(path, "path"), "must not be empty");
+    if (node["format"]) { ASSIGN_OR_RETURN(d->format, OneOf(node["format"], Join(path, "format"), {"jsonl"})); }
+    if (node["compression"]) {
+      ASSIGN_OR_RETURN(std::string c, OneOf(node["compression"], Join(path, "compression"), {"none", "gzip", "zstd"}));
+      d->compression = c == "none" ? Compression::kNone : c == "zstd" ? Compression::kZstd : Compression::kGzip;
+    }
+    if (node["compression_level"]) {
+      const double hi = d->compression == Compression::kZstd ? 19 : 9;
+      ASSIGN_OR_RETURN(double level, Number(node["compression_level"], Join(path, "compression_level"), 1, hi));
+      d->compression_level = static_cast<int>(level);
+    }
+    if (const YAML::Node b = node["buffering"]) {
+      RETURN_IF_ERROR(CheckMap(b, Join(path, "buffering"), {"size_mb", "interval_s"}));
+      if (b["size_mb"]) { ASSIGN_OR_RETURN(d->buffer_size_mb, Number(b["size_mb"], Join(path, "buffering.size_mb"), 0.001, 4096)); }
+      if (b["interval_s"]) { ASSIGN_OR_RETURN(d->buffer_interval_s, Number(b["interval_s"], Join(path, "buffering.interval_s"), 0, 86400)); }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ParsePipeline(const YAML::Node& node, const std::string& path, PipelineSpec* p) {
+    RETURN_IF_ERROR(CheckMap(node, path, {"name", "input", "filter", "image", "fields", "numbers",
+                                          "metadata", "partition_keys", "prefix", "error_prefix",
+                                          "destination"}));
+    if (!node["name"]) return Error(Join(path, "name"), "is required");
+    ASSIGN_OR_RETURN(p->name, String(node["name"], Join(path, "name")));
+    static const std::regex kName("[A-Za-z0-9_.-]{1,64}");
+    if (!std::regex_match(p->name, kName))
+      return Error(Join(path, "name"), "must be 1-64 characters from A-Z a-z 0-9 _ . -");
+    if (node["input"]) {
+      ASSIGN_OR_RETURN(std::string in, OneOf(node["input"], Join(path, "input"), {"dynamodb-stream", "json"}));
+      p->input = in == "json" ? InputKind::kJson : InputKind::kDynamoDbStream;
+    }
+    const bool stream = p->input == InputKind::kDynamoDbStream;
+    if (const YAML::Node f = node["filter"]) {
+      RETURN_IF_ERROR(CheckMap(f, Join(path, "filter"), {"event_names"}));
+      if (f["event_names"]) {
+        if (!stream) return Error(Join(path, "filter.event_names"), "applies only to input: dynamodb-stream");
+        ASSIGN_OR_RETURN(auto names, StringList(f["event_names"], Join(path, "filter.event_names")));
+        if (names.empty()) return Error(Join(path, "filter.event_names"), "must not be empty");
+        p->event_names = 0;
+        for (size_t i = 0; i < names.size(); ++i) {
+          if (names[i] == "INSERT") p->event_names |= kEventInsert;
+          else if (names[i] == "MODIFY") p->event_names |= kEventModify;
+          else if (names[i] == "REMOVE") p->event_names |= kEventRemove;
+          else return Error(StrCat(path, ".filter.event_names[", i, "]"),
+                            StrCat("must be one of INSERT, MODIFY, REMOVE (got \"", names[i], "\")"));
+        }
+      }
+    }
+    if (node["image"]) {
+      if (!stream) return Error(Join(path, "image"), "applies only to input: dynamodb-stream");
+      ASSIGN_OR_RETURN(std::string im, OneOf(node["image"], Join(path, "image"), {"new", "old", "new-or-old"}));
+      p->image = im == "old" ? ImageChoice::kOld : im == "new-or-old" ? ImageChoice::kNewOrOld : ImageChoice::kNew;
+    }
+    if (node["fields"]) {
+      ASSIGN_OR_RETURN(p->fields, StringList(node["fields"], Join(path, "fields")));
+      if (p->fields.empty()) return Error(Join(path, "fields"), "must not be empty (omit it to keep all attributes)");
+      p->field_set.insert(p->fields.begin(), p->fields.end());
+    }
+    if (node["numbers"]) {
+      if (!stream) return Error(Join(path, "numbers"), "applies only to input: dynamodb-stream (JSON numbers are copied exactly)");
+      ASSIGN_OR_RETURN(std::string n, OneOf(node["numbers"], Join(path, "numbers"), {"number", "string"}));
+      p->numbers = n == "string" ? NumberMode::kString : NumberMode::kNumber;
+    }
+    if (node["metadata"]) {
+      if (!stream) return Error(Join(path, "metadata"), "applies only to input: dynamodb-stream");
+      ASSIGN_OR_RETURN(p->metadata, StringList(node["metadata"], Join(path, "metadata")));
+      static const std::set<std::string> kKnown = {
+          "eventID", "eventName", "eventSource", "awsRegion", "eventSourceARN", "tableName",
+          "SequenceNumber", "ApproximateCreationDateTime", "SizeBytes", "StreamViewType"};
+      for (size_t i = 0; i < p->metadata.size(); ++i)
+        if (!kKnown.count(p->metadata[i]))
+          return Error(StrCat(path, ".metadata[", i, "]"),
+                       StrCat("unknown stream metadata field \"", p->metadata[i], "\" (known: ",
+                                    StrJoin(kKnown, ", "), ")"));
+    }
+    if (const YAML::Node keys = node["partition_keys"]) {
+      if (!keys.IsMap()) return Error(Join(path, "partition_keys"), "must be a mapping of key name to definition");
+      for (const auto& kv : keys) {
+        const std::string name = kv.first.as<std::string>();
+        PartitionKeySpec k;
+        RETURN_IF_ERROR(ParsePartitionKey(name, kv.second, StrCat(path, ".partition_keys.", name), p->input, &k));
+        p->key_names.push_back(k.name);
+        p->partition_keys.push_back(std::move(k));
+      }
+    }
+    std::string prefix;
+    if (node["prefix"]) {
+      ASSIGN_OR_RETURN(prefix, String(node["prefix"], Join(path, "prefix")));
+    } else {
+      // Default: Hive-style, one level per declared key; without keys, by arrival hour.
+      prefix = "data/";
+      for (const auto& k : p->key_names) StrAppend(&prefix, k, "=!{partitionKeyFromLambda:", k, "}/");
+      if (p->key_names.empty()) prefix += "!{timestamp:yyyy/MM/dd/HH}/";
+    }
+    if (!prefix.empty() && prefix[0] == '/') return Error(Join(path, "prefix"), "must not start with '/'");
+    auto compiled = PrefixTemplate::Compile(prefix, p->key_names);
+    if (!compiled.ok()) return Error(Join(path, "prefix"), StatusMessage(compiled.status()));
+    if (compiled->uses_error_output_type())
+      return Error(Join(path, "prefix"), "!{firehose:error-output-type} is only allowed in error_prefix");
+    p->prefix = *std::move(compiled);
+    std::string error_prefix = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/";
+    if (node["error_prefix"]) { ASSIGN_OR_RETURN(error_prefix, String(node["error_prefix"], Join(path, "error_prefix"))); }
+    auto compiled_error = PrefixTemplate::Compile(error_prefix, {});
+    if (!compiled_error.ok())
+      return Error(Join(path, "error_prefix"),
+                   StrCat(StatusMessage(compiled_error.status()), " (error_prefix may use only !{timestamp:...} and !{firehose:...})"));
+    p->error_prefix = *std::move(compiled_error);
+    if (p->error_prefix.text() == p->prefix.text())
+      return Error(Join(path, "error_prefix"), "must differ from prefix, so failed records never mix with good ones");
+    if (node["destination"]) RETURN_IF_ERROR(ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string filename_;
+  const TimeZoneLoader& load_tz_;
+  std::vector<std::string>* unknown_;
+};
+
+}  // namespace
+
+const PipelineSpec* Config::FindPipeline(std::string_view name) const {
+  for (const auto& p : pipelines)
+    if (p->name == name) return p.get();
+  return nullptr;
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filename,
+                                   const TimeZoneLoader& load_tz) {
+  Config config;
+  Parser parser(filename, load_tz, &config.unknown_keys);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                                                   ": not valid YAML: ", e.msg));
+  }
+  try {
+    if (!root.IsMap()) return parser.Error("(top level)", "must be a mapping with `pipelines`");
+    RETURN_IF_ERROR(parser.CheckMap(root, "", {"server", "pipelines"}));
+    if (root["server"]) RETURN_IF_ERROR(parser.ParseServer(root["server"], &config.server));
+    const YAML::Node pipelines = root["pipelines"];
+    if (!pipelines || !pipelines.IsSequence() || pipelines.size() == 0)
+      return parser.Error("pipelines", "must be a non-empty list");
+    for (size_t i = 0; i < pipelines.size(); ++i) {
+      auto spec = std::make_unique<PipelineSpec>();
+      const std::string path = StrCat("pipelines[", i, "]");
+      RETURN_IF_ERROR(parser.ParsePipeline(pipelines[i], path, spec.get()));
+      if (config.FindPipeline(spec->name))
+        return parser.Error(path + ".name", StrCat("duplicate pipeline name \"", spec->name, "\""));
+      config.pipelines.push_back(std::move(spec));
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  return config;
+}
+
+std::string_view EmbeddedDefaultConfigYaml() {
+  return R"yaml(# lakehose embedded defaults: what `lakehose-server` runs with no --config.
+server:
+  grpc_listen: 127.0.0.1:50051
+  metrics_listen: 127.0.0.1:9464
+  data_dir: ./var/lakehose
+
+pipelines:
+  - name: demo                     # the transactions workload of `lakehose generate`
+    input: dynamodb-stream
+    image: new-or-old              # REMOVE records keep their last image
+    metadata: [eventID, eventName, ApproximateCreationDateTime]
+    numbers: number
+    partition_keys:
+      region: { attribute: region, default: unknown }
+      date:   { timestamp: timestamp, unit: ms, format: "%Y-%m-%d", fallback: approximate_creation_time }
+      hour:   { timestamp: timestamp, unit: ms, format: "%H", fallback: approximate_creation_time }
+    prefix: "transactions/region=!{partitionKeyFromLambda:region}/date=!{partitionKeyFromLambda:date}/hour=!{partitionKeyFromLambda:hour}/"
+    error_prefix: "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"
+    destination:
+      kind: file
+      path: ./lake
+      format: jsonl
+      compression: gzip
+      buffering: { size_mb: 64, interval_s: 60 }
+)yaml";
+}
+
+}  // namespace lakehose

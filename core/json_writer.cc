@@ -1,0 +1,74 @@
+#include "core/json_writer.h"
+
+#include <array>
+#include <cstdint>
+
+#include "simdjson.h"
+
+namespace lakehose {
+namespace {
+
+// 1 for bytes that stop the fast copy loop: '"', '\\', control characters, and 0xE2
+// (the lead byte of U+2028/U+2029, checked precisely in the slow path).
+constexpr std::array<uint8_t, 256> MakeStopTable() {
+  std::array<uint8_t, 256> t{};
+  for (int i = 0; i < 0x20; ++i) t[i] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  t[0xE2] = 1;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kStop = MakeStopTable();
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+bool AppendJsonStringBody(std::string_view s, std::string* out) {
+  if (!IsValidUtf8(s)) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t run = 0;  // start of the pending run of bytes that need no escaping
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = p[i];
+    if (!kStop[c]) continue;
+    if (c == 0xE2) {
+      // U+2028 is E2 80 A8, U+2029 is E2 80 A9; other E2 sequences copy through.
+      if (i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
+        out->append(s.data() + run, i - run);
+        out->append(p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+        i += 2;
+        run = i + 1;
+      }
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out->append(esc, 6);
+      }
+    }
+    run = i + 1;
+  }
+  out->append(s.data() + run, n - run);
+  return true;
+}
+
+bool AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  if (!AppendJsonStringBody(s, out)) return false;
+  out->push_back('"');
+  return true;
+}
+
+}  // namespace lakehose

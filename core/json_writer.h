@@ -1,0 +1,31 @@
+// JsonWriter: a small, fast appender of RFC 8259 JSON text onto a std::string.
+//
+// It does no structural bookkeeping (the caller writes commas and braces); it exists so
+// that string escaping, which dominates the transform's cost, is done once and well.
+// Escaping: '"' and '\\' and every control character below U+0020 are escaped (short
+// forms \b \f \n \r \t where JSON has them, \u00XX otherwise); U+2028 and U+2029 are
+// written as \u2028 / \u2029 so the output is also safe as JavaScript. Everything else,
+// including non-ASCII UTF-8, is copied as is.
+//
+// Not thread-safe; borrows the output string.
+#ifndef LAKEHOSE_CORE_JSON_WRITER_H_
+#define LAKEHOSE_CORE_JSON_WRITER_H_
+
+#include <string>
+#include <string_view>
+
+namespace lakehose {
+
+// Appends `s` as a quoted JSON string. Returns false (and appends nothing useful) only if
+// `s` is not valid UTF-8; the caller decides whether that is an error.
+bool AppendJsonString(std::string_view s, std::string* out);
+
+// Appends the escaped body of `s` without the surrounding quotes.
+bool AppendJsonStringBody(std::string_view s, std::string* out);
+
+// True if `s` is well-formed UTF-8 (no overlongs, surrogates, or code points > U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_JSON_WRITER_H_

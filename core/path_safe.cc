@@ -1,0 +1,47 @@
+#include "core/path_safe.h"
+
+#include <array>
+#include <cstdint>
+
+namespace lakehose {
+namespace {
+
+constexpr std::array<uint8_t, 256> MakeEscapeTable() {
+  std::array<uint8_t, 256> t{};
+  for (int i = 0; i < 0x20; ++i) t[i] = 1;
+  t[0x7F] = 1;
+  for (unsigned char c : std::string_view("\"#%'*/:=?\\{[]^")) t[c] = 1;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kEscape = MakeEscapeTable();
+constexpr char kHex[] = "0123456789ABCDEF";
+
+}  // namespace
+
+void AppendPathSafe(std::string_view value, std::string* out) {
+  if (value.empty()) {
+    out->append(kHiveDefaultPartition);
+    return;
+  }
+  if (value == "." || value == "..") {
+    for (size_t i = 0; i < value.size(); ++i) out->append("%2E");
+    return;
+  }
+  for (unsigned char c : value) {
+    if (kEscape[c]) {
+      out->push_back('%');
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xF]);
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+}
+
+std::string PathSafe(std::string_view value) {
+  std::string out;
+  AppendPathSafe(value, &out);
+  return out;
+}
+
+}  // namespace lakehose

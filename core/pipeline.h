@@ -1,0 +1,90 @@
+// PipelineSpec: one validated pipeline definition (DESIGN section 3), built by
+// ParseConfig (config.h) and read by the transformer and, later, the delivery engine.
+// Plain data; immutable once built; safe to share between threads.
+#ifndef LAKEHOSE_CORE_PIPELINE_H_
+#define LAKEHOSE_CORE_PIPELINE_H_
+
+#include <cstdint>
+#include <optional>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "core/prefix_template.h"
+#include "core/time_format.h"
+
+namespace lakehose {
+
+// Transparent hash so sets of std::string can be probed with std::string_view.
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+enum class InputKind { kDynamoDbStream, kJson };
+enum class ImageChoice { kNew, kOld, kNewOrOld };
+enum class NumberMode { kNumber, kString };
+
+// Event names as a bit set.
+enum EventBits : uint8_t { kEventInsert = 1, kEventModify = 2, kEventRemove = 4 };
+
+enum class TimestampUnit { kSeconds, kMillis, kMicros };
+// Where a timestamp partition key looks when its attribute is absent or unusable.
+enum class TimestampFallback { kNone, kApproximateCreationTime, kArrivalTime };
+
+struct PartitionKeySpec {
+  std::string name;
+  // Attribute path in the chosen image (or the JSON document), dot-separated for nested
+  // maps: "customer.region".
+  std::vector<std::string> attribute_path;
+  std::string attribute;  // the path as written, for messages
+  bool is_timestamp = false;
+  TimestampUnit unit = TimestampUnit::kMillis;
+  std::optional<TimeFormat> format;  // set iff is_timestamp
+  std::string timezone = "UTC";
+  TimestampFallback fallback = TimestampFallback::kNone;
+  std::optional<std::string> default_value;  // used when the value is missing
+};
+
+enum class Compression { kNone, kGzip, kZstd };
+enum class DestinationKind { kFile, kS3 };
+
+// Where OK records go (used by delivery; parsed and validated now).
+struct DestinationSpec {
+  DestinationKind kind = DestinationKind::kFile;
+  std::string path = "./lake";  // file: root directory of the lake
+  std::string bucket, region, endpoint, storage_class, kms_key_id;
+  bool force_path_style = false;
+  std::string format = "jsonl";
+  Compression compression = Compression::kGzip;
+  int compression_level = -1;  // -1 = the codec's default (gzip 6, zstd 3)
+  double buffer_size_mb = 64;
+  double buffer_interval_s = 60;
+};
+
+struct PipelineSpec {
+  std::string name;
+  InputKind input = InputKind::kDynamoDbStream;
+  uint8_t event_names = kEventInsert | kEventModify | kEventRemove;
+  ImageChoice image = ImageChoice::kNew;
+  // Projection: empty means all attributes.
+  std::vector<std::string> fields;
+  absl::flat_hash_set<std::string, StringViewHash, std::equal_to<>> field_set;
+  NumberMode numbers = NumberMode::kNumber;
+  // Stream-record metadata written into the document as "_<name>" (dynamodb-stream only):
+  // eventID, eventName, eventSource, awsRegion, eventSourceARN, tableName,
+  // SequenceNumber, ApproximateCreationDateTime (ms), SizeBytes, StreamViewType.
+  std::vector<std::string> metadata;
+  std::vector<PartitionKeySpec> partition_keys;
+  std::vector<std::string> key_names;  // partition_keys[i].name, for the templates
+  PrefixTemplate prefix;
+  PrefixTemplate error_prefix;
+  DestinationSpec destination;
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_PIPELINE_H_

@@ -1,0 +1,72 @@
+// RecordTransformer: one record in, one verdict out, for one pipeline.
+//
+//   decode -> filter -> choose image -> project -> convert -> partition keys -> prefix
+//
+// Pure (no clock, no I/O): arrival time defaults and random strings come in through
+// TransformContext. Holds parse buffers, so it is NOT thread-safe: use one per thread
+// (they are cheap to keep and reuse). The PipelineSpec is borrowed and must outlive it.
+//
+//   RecordTransformer t(spec);
+//   RecordOutcome out;
+//   t.Transform({.record_id = "1", .data = json}, ctx, &out);
+//   if (out.result == Verdict::kOk) Use(out.data, out.key_prefix);
+#ifndef LAKEHOSE_CORE_TRANSFORMER_H_
+#define LAKEHOSE_CORE_TRANSFORMER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/ddb_json.h"
+#include "core/pipeline.h"
+#include "core/record.h"
+#include "simdjson.h"
+
+namespace lakehose {
+
+struct TransformContext {
+  // Used when a record carries no arrival time (the service passes its receive time).
+  int64_t default_arrival_ms = 0;
+  // Text for !{firehose:random-string}; the caller generates it (core draws no randomness).
+  std::string_view random_string;
+};
+
+class RecordTransformer {
+ public:
+  explicit RecordTransformer(const PipelineSpec& spec);
+
+  RecordTransformer(const RecordTransformer&) = delete;
+  RecordTransformer& operator=(const RecordTransformer&) = delete;
+
+  // Fills *out (cleared first) with the verdict for `in`. Never fails as a call: every
+  // problem with the record becomes a PROCESSING_FAILED verdict naming the path.
+  void Transform(const InputRecord& in, const TransformContext& ctx, RecordOutcome* out);
+
+  const PipelineSpec& spec() const { return spec_; }
+
+ private:
+  bool TransformStream(std::string_view data, RecordOutcome* out, ConvertError* error);
+  bool TransformJson(std::string_view data, RecordOutcome* out, ConvertError* error);
+  bool PartitionKeysFromStream(simdjson::dom::object image, std::string_view image_name,
+                               std::optional<int64_t> creation_ms, RecordOutcome* out,
+                               ConvertError* error);
+  // Resolves partition key `k` given its raw value (nullopt if missing), appending the
+  // path-safe value to out->partition_values.
+  bool ResolveKey(const PartitionKeySpec& k, std::optional<std::string_view> raw,
+                  bool raw_is_string, std::optional<int64_t> creation_ms, RecordOutcome* out,
+                  ConvertError* error);
+  void RenderPrefix(const TransformContext& ctx, RecordOutcome* out);
+
+  const PipelineSpec& spec_;
+  simdjson::dom::parser dom_;
+  simdjson::ondemand::parser ondemand_;
+  simdjson::dom::parser snippet_dom_;
+  DdbJsonConverter converter_;
+  std::string padded_;   // input copy with simdjson padding (on-demand path)
+  std::string scratch_;  // rendered values of partition-key fields (JSON path)
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_TRANSFORMER_H_
