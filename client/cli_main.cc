@@ -1,0 +1,342 @@
+// lakehose: the command-line tool.
+//
+//   lakehose transform --config FILE --pipeline NAME [--input FILE|-] [--output FILE|-]
+//   lakehose transform --target HOST:PORT --pipeline NAME [--batch N] [...]
+//   lakehose generate --workload transactions|sites|edge --records N [--seed S]
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "core/batch_io.h"
+#include "core/strings.h"
+#include "core/transformer.h"
+#include "core/workload.h"
+#include "service/config_file.h"
+
+namespace lakehose {
+namespace {
+
+constexpr char kMainUsage[] = R"(usage: lakehose <command> [options]
+
+commands:
+  transform   transform DynamoDB stream records offline (--config) or through a server (--target)
+  generate    print sample DynamoDB stream records as JSON lines
+  help        this text; `lakehose <command> --help` for a command's options
+)";
+
+constexpr char kTransformUsage[] = R"(usage: lakehose transform (--config FILE | --target HOST:PORT) --pipeline NAME
+                          [--input FILE|-] [--output FILE|-] [--batch N]
+
+Transforms records with a pipeline and prints a verdict per record.
+
+input (detected): one DynamoDB stream record (or JSON document) per line; a Lambda
+DynamoDB event file ({"Records": [...]}); or a Firehose transformation event
+({"records": [{"recordId", "data": base64}]}).
+output: one RecordResult as JSON per line; for a Firehose event, a Firehose
+transformation response. A summary goes to stderr.
+
+options:
+  --config FILE        run offline with this pipeline configuration (no server)
+  --target HOST:PORT   send to a lakehose server instead
+  --pipeline NAME      the pipeline to use (required)
+  --input FILE|-       records to read (default: stdin)
+  --output FILE|-      where to write results (default: stdout)
+  --batch N            records per request with --target (default 500)
+)";
+
+constexpr char kGenerateUsage[] = R"(usage: lakehose generate --workload transactions|sites|edge [--records N] [--seed S]
+                         [--start-ms MS]
+
+Prints DynamoDB Streams records (as Lambda receives them), one JSON per line,
+INSERT/MODIFY/REMOVE mixed. The same seed always gives the same records.
+
+  transactions  financial transactions, ~1.3 KB per record (the demo pipeline's input)
+  sites         the small siteId/createdAtTime shape of the Firehose sample
+  edge          every DynamoDB type and the hard cases (for correctness tests)
+
+options:
+  --records N    how many (default 1000)
+  --seed S       random seed (default 1)
+  --start-ms MS  earliest event time, ms since the epoch (default 1700000000000)
+)";
+
+int Fail(std::string_view message) {
+  std::cerr << "lakehose: " << message << "\n";
+  return 1;
+}
+
+int UsageError(std::string_view message) {
+  std::cerr << "lakehose: " << message << " (see --help)\n";
+  return 2;
+}
+
+// Parses "--name value" pairs; flags listed in `allowed`. Returns false on error.
+bool ParseFlags(int argc, char** argv, int start, const std::vector<std::string>& allowed,
+                std::map<std::string, std::string>* flags, std::string* error, bool* help) {
+  for (int i = start; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return true;
+    }
+    bool known = false;
+    for (const auto& a : allowed) known = known || a == arg;
+    if (!known) {
+      *error = StrCat("unknown option ", arg);
+      return false;
+    }
+    if (i + 1 >= argc) {
+      *error = StrCat(arg, " needs a value");
+      return false;
+    }
+    (*flags)[arg.substr(2)] = argv[++i];
+  }
+  return true;
+}
+
+bool ParseCount(const std::string& s, int64_t lo, int64_t* out) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(s, &used);
+    if (used != s.size() || v < lo) return false;
+    *out = v;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  std::stringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError(StrCat("cannot open --input ", path));
+    buf << in.rdbuf();
+  }
+  return buf.str();
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Counts {
+  int64_t ok = 0, dropped = 0, failed = 0;
+  void Add(Verdict v) {
+    if (v == Verdict::kOk) ++ok;
+    else if (v == Verdict::kDropped) ++dropped;
+    else ++failed;
+  }
+};
+
+Verdict FromWire(v1::RecordResult::Result r) {
+  switch (r) {
+    case v1::RecordResult::OK: return Verdict::kOk;
+    case v1::RecordResult::DROPPED: return Verdict::kDropped;
+    case v1::RecordResult::PROCESSING_FAILED: return Verdict::kProcessingFailed;
+    default: return Verdict::kUnspecified;
+  }
+}
+
+Operation FromWire(v1::RecordResult::Operation o) {
+  switch (o) {
+    case v1::RecordResult::INSERT: return Operation::kInsert;
+    case v1::RecordResult::UPDATE: return Operation::kUpdate;
+    case v1::RecordResult::DELETE: return Operation::kDelete;
+    default: return Operation::kUnspecified;
+  }
+}
+
+int Transform(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::string error;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, {"--config", "--target", "--pipeline", "--input", "--output", "--batch"},
+                  &flags, &error, &help))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kTransformUsage, stdout);
+    return 0;
+  }
+  const bool offline = flags.count("config") > 0;
+  if (offline == (flags.count("target") > 0)) return UsageError("give exactly one of --config or --target");
+  if (!flags.count("pipeline")) return UsageError("--pipeline is required");
+  int64_t batch_size = 500;
+  if (flags.count("batch") && !ParseCount(flags["batch"], 1, &batch_size))
+    return UsageError("--batch must be a positive integer");
+  const std::string pipeline = flags["pipeline"];
+
+  auto text = ReadInput(flags.count("input") ? flags["input"] : "-");
+  if (!text.ok()) return Fail(StatusMessage(text.status()));
+  auto batch = ParseInputBatch(*text);
+  if (!batch.ok()) return Fail(StatusMessage(batch.status()));
+  const size_t n = batch->records.size();
+
+  // Results are kept as wire RecordResults in both modes so that rendering is shared.
+  std::vector<v1::RecordResult> results;
+  results.reserve(n);
+  std::vector<std::string> key_names;
+  const auto start = std::chrono::steady_clock::now();
+
+  if (offline) {
+    auto config = LoadConfigFile(flags["config"]);
+    if (!config.ok()) return Fail(StatusMessage(config.status()));
+    const PipelineSpec* spec = config->FindPipeline(pipeline);
+    if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", flags["config"]));
+    key_names = spec->key_names;
+    RecordTransformer transformer(*spec);
+    TransformContext ctx;
+    ctx.default_arrival_ms = NowMillis();
+    ctx.random_string = "offline0000";
+    RecordOutcome outcome;
+    for (const OwnedRecord& r : batch->records) {
+      transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
+      v1::RecordResult& out = results.emplace_back();
+      out.set_record_id(r.record_id);
+      out.set_result(static_cast<v1::RecordResult::Result>(outcome.result));
+      out.set_operation(static_cast<v1::RecordResult::Operation>(outcome.operation));
+      out.set_data(std::move(outcome.data));
+      for (size_t k = 0; k < outcome.partition_values.size(); ++k)
+        (*out.mutable_partition_keys())[spec->key_names[k]] = outcome.partition_values[k];
+      out.set_key_prefix(std::move(outcome.key_prefix));
+      out.set_error_code(std::string(outcome.error_code));
+      out.set_error_message(std::move(outcome.error_message));
+    }
+  } else {
+    auto client = Client::ConnectInsecure(flags["target"]);
+    const bool progress = isatty(2) && n > static_cast<size_t>(batch_size);
+    for (size_t begin = 0; begin < n; begin += batch_size) {
+      v1::TransformRequest request;
+      request.set_pipeline(pipeline);
+      const size_t end = std::min(n, begin + static_cast<size_t>(batch_size));
+      for (size_t i = begin; i < end; ++i) {
+        v1::Record* r = request.add_records();
+        r->set_record_id(batch->records[i].record_id);
+        r->set_data(batch->records[i].data);
+        r->set_approximate_arrival_timestamp(batch->records[i].arrival_ms);
+      }
+      auto response = client->Transform(request);
+      if (!response.ok())
+        return Fail(StrCat("records ", begin + 1, "-", end, ": ", absl::StatusCodeToString(response.status().code()),
+                           ": ", StatusMessage(response.status())));
+      if (static_cast<size_t>(response->records_size()) != end - begin)
+        return Fail(StrCat("server answered ", response->records_size(), " results for ", end - begin, " records"));
+      for (auto& r : *response->mutable_records()) results.push_back(std::move(r));
+      if (progress) std::fprintf(stderr, "\rtransform: %zu/%zu records", end, n);
+    }
+    if (progress) std::fprintf(stderr, "\r\033[K");
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // Render.
+  std::string out;
+  Counts counts;
+  std::vector<ResultView> views;
+  views.reserve(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const v1::RecordResult& r = results[i];
+    ResultView v;
+    v.record_id = r.record_id();
+    v.result = FromWire(r.result());
+    v.operation = FromWire(r.operation());
+    v.data = r.data();
+    v.key_prefix = r.key_prefix();
+    v.error_code = r.error_code();
+    v.error_message = r.error_message();
+    v.input_data = i < n ? std::string_view(batch->records[i].data) : std::string_view();
+    // Declared order when known (offline), else sorted by name.
+    std::map<std::string_view, std::string_view> sorted;
+    for (const auto& [k, val] : r.partition_keys()) sorted[k] = val;
+    if (!key_names.empty()) {
+      for (const auto& k : key_names) {
+        auto it = r.partition_keys().find(k);
+        if (it != r.partition_keys().end()) v.partition_keys.emplace_back(it->first, it->second);
+      }
+    } else {
+      for (const auto& kv : sorted) v.partition_keys.push_back(kv);
+    }
+    counts.Add(v.result);
+    views.push_back(std::move(v));
+  }
+  if (batch->format == BatchFormat::kFirehoseEvent) {
+    AppendFirehoseResponse(views, &out);
+  } else {
+    for (const ResultView& v : views) AppendResultJsonLine(v, &out);
+  }
+  const std::string output = flags.count("output") ? flags["output"] : "-";
+  if (output == "-") {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    std::ofstream f(output, std::ios::binary | std::ios::trunc);
+    if (!f || !f.write(out.data(), static_cast<std::streamsize>(out.size())))
+      return Fail(StrCat("cannot write --output ", output));
+  }
+  std::fprintf(stderr, "lakehose transform: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n",
+               n, static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
+               static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
+  return 0;
+}
+
+int Generate(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::string error;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, {"--workload", "--records", "--seed", "--start-ms"}, &flags, &error, &help))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kGenerateUsage, stdout);
+    return 0;
+  }
+  auto workload = ParseWorkload(flags.count("workload") ? flags["workload"] : "transactions");
+  if (!workload) return UsageError("--workload must be transactions, sites or edge");
+  int64_t records = 1000, seed = 1, start_ms = 1700000000000;
+  if (flags.count("records") && !ParseCount(flags["records"], 0, &records))
+    return UsageError("--records must be a non-negative integer");
+  if (flags.count("seed") && !ParseCount(flags["seed"], 0, &seed)) return UsageError("--seed must be a non-negative integer");
+  if (flags.count("start-ms") && !ParseCount(flags["start-ms"], 0, &start_ms))
+    return UsageError("--start-ms must be a non-negative integer");
+  WorkloadGenerator gen(*workload, static_cast<uint64_t>(seed), start_ms);
+  std::string buf;
+  for (int64_t i = 0; i < records; ++i) {
+    gen.Next(&buf);
+    buf.push_back('\n');
+    if (buf.size() > (1 << 20)) {
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return Fail("cannot write to stdout");
+      buf.clear();
+    }
+  }
+  if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size() || std::fflush(stdout) != 0)
+    return Fail("cannot write to stdout");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lakehose
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(lakehose::kMainUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "transform") return lakehose::Transform(argc, argv);
+  if (command == "generate") return lakehose::Generate(argc, argv);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(lakehose::kMainUsage, stdout);
+    return 0;
+  }
+  return lakehose::UsageError(lakehose::StrCat("unknown command ", command));
+}

@@ -1,0 +1,111 @@
+// lakehose-server: serves the lakehose gRPC API.
+//
+//   lakehose-server [--config FILE] [--listen HOST:PORT] [--port-file PATH]
+//                   [--log-format json|text]
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "core/strings.h"
+#include "service/log.h"
+#include "service/server.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: lakehose-server [options]
+
+Serves the lakehose gRPC API (lakehose.v1.Transformer, grpc.health.v1, reflection).
+
+options:
+  --config FILE        pipeline configuration (YAML); without it the embedded demo
+                       pipeline `demo` runs (see `lakehose-server --print-default-config`)
+  --listen HOST:PORT   overrides server.grpc_listen (port 0 picks a free port)
+  --port-file PATH     write the bound port to PATH once serving
+  --log-format FORMAT  json (default) or text
+  --print-default-config
+                       print the embedded configuration and exit
+  --help               this text
+)";
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "lakehose-server: %s\n", message.c_str());
+  return 2;
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return false;
+    out << port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lakehose;
+  std::string config_path, listen, port_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--print-default-config") {
+      std::fwrite(EmbeddedDefaultConfigYaml().data(), 1, EmbeddedDefaultConfigYaml().size(), stdout);
+      return 0;
+    } else if (arg == "--config") {
+      if (!value(&config_path)) return Fail("--config needs a file");
+    } else if (arg == "--listen") {
+      if (!value(&listen)) return Fail("--listen needs HOST:PORT");
+    } else if (arg == "--port-file") {
+      if (!value(&port_file)) return Fail("--port-file needs a path");
+    } else if (arg == "--log-format") {
+      std::string f;
+      if (!value(&f) || (f != "json" && f != "text")) return Fail("--log-format must be json or text");
+      SetLogFormat(f == "text" ? LogFormat::kText : LogFormat::kJson);
+    } else {
+      return Fail(StrCat("unknown option ", arg, " (see --help)"));
+    }
+  }
+
+  absl::StatusOr<Config> config = config_path.empty() ? LoadEmbeddedConfig() : LoadConfigFile(config_path);
+  if (!config.ok()) return Fail(std::string(StatusMessage(config.status())));
+  for (const std::string& key : config->unknown_keys) Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
+  if (listen.empty()) listen = config->server.grpc_listen;
+
+  // Block the shutdown signals in every thread (gRPC's included); main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = Server::Start(*config, listen, *RealClock::Get());
+  if (!server.ok()) return Fail(std::string(StatusMessage(server.status())));
+  const std::string port = StrCat((*server)->port());
+  if (!port_file.empty() && !WritePortFile(port_file, (*server)->port()))
+    return Fail(StrCat("cannot write --port-file ", port_file));
+  Log(LogLevel::kInfo, "server.started",
+      {{"listen", listen}, {"port", port}, {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  Log(LogLevel::kInfo, "server.draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->Shutdown(absl::Seconds(config->server.shutdown_grace_s));
+  server->reset();
+  Log(LogLevel::kInfo, "server.stopped");
+  return 0;
+}
