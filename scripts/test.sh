@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the Release build with all
+# tests (unit, end to end against Node and Python peers, differential), core/ under
+# ASan+UBSan, and the libFuzzer target for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+
+./scripts/setup.sh
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== Release build and tests"
+cmake --preset release
+cmake --build --preset release -j "$JOBS"
+ctest --test-dir build/release --output-on-failure -j "$JOBS" --timeout 600
+
+echo "== core/ under ASan+UBSan"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$JOBS"
+ctest --test-dir build/asan --output-on-failure -j "$JOBS" --timeout 600
+
+echo "== libFuzzer (clang), bounded run"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$JOBS"
+ctest --test-dir build/fuzz --output-on-failure --timeout 600
