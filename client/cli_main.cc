@@ -19,6 +19,7 @@
 #include "core/strings.h"
 #include "core/transformer.h"
 #include "core/workload.h"
+#include "proto/wire.h"
 #include "service/config_file.h"
 
 namespace lakehose {
@@ -141,24 +142,6 @@ struct Counts {
   }
 };
 
-Verdict FromWire(v1::RecordResult::Result r) {
-  switch (r) {
-    case v1::RecordResult::OK: return Verdict::kOk;
-    case v1::RecordResult::DROPPED: return Verdict::kDropped;
-    case v1::RecordResult::PROCESSING_FAILED: return Verdict::kProcessingFailed;
-    default: return Verdict::kUnspecified;
-  }
-}
-
-Operation FromWire(v1::RecordResult::Operation o) {
-  switch (o) {
-    case v1::RecordResult::INSERT: return Operation::kInsert;
-    case v1::RecordResult::UPDATE: return Operation::kUpdate;
-    case v1::RecordResult::DELETE: return Operation::kDelete;
-    default: return Operation::kUnspecified;
-  }
-}
-
 int Transform(int argc, char** argv) {
   std::map<std::string, std::string> flags;
   std::string error;
@@ -205,8 +188,8 @@ int Transform(int argc, char** argv) {
       transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
       v1::RecordResult& out = results.emplace_back();
       out.set_record_id(r.record_id);
-      out.set_result(static_cast<v1::RecordResult::Result>(outcome.result));
-      out.set_operation(static_cast<v1::RecordResult::Operation>(outcome.operation));
+      out.set_result(ToWire(outcome.result));
+      out.set_operation(ToWire(outcome.operation));
       out.set_data(std::move(outcome.data));
       for (size_t k = 0; k < outcome.partition_values.size(); ++k)
         (*out.mutable_partition_keys())[spec->key_names[k]] = outcome.partition_values[k];

@@ -36,14 +36,6 @@ std::string_view TypeName(element_type t) {
   return "unknown";
 }
 
-// Quotes a value for an error message, shortened so a huge value does not flood logs.
-std::string Quote(std::string_view s) {
-  std::string out;
-  if (s.size() > 64) s = s.substr(0, 64);
-  AppendJsonString(s, &out);
-  return out;
-}
-
 }  // namespace
 
 std::string AttributePath::ToString() const {
@@ -111,7 +103,7 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
     case 1:
       if (type[0] == 'S') {
         if (!expect(element_type::STRING, "a string")) return false;
-        AppendJsonString(value.get_string().value_unsafe(), out);
+        AppendValidJsonString(value.get_string().value_unsafe(), out);
         return true;
       }
       if (type[0] == 'N') {
@@ -123,7 +115,7 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
           return true;
         }
         if (!AppendDecimalAsJson(n, out))
-          return Fail(error_code::kInvalidNumber, StrCat("N value ", Quote(n), " is not a number"),
+          return Fail(error_code::kInvalidNumber, StrCat("N value ", QuoteForMessage(n), " is not a number"),
                       error);
         return true;
       }
@@ -131,9 +123,9 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
         if (!expect(element_type::STRING, "a base64 string")) return false;
         const std::string_view b = value.get_string().value_unsafe();
         if (!IsBase64(b))
-          return Fail(error_code::kInvalidBinary, StrCat("B value ", Quote(b), " is not base64"),
+          return Fail(error_code::kInvalidBinary, StrCat("B value ", QuoteForMessage(b), " is not base64"),
                       error);
-        AppendJsonString(b, out);
+        AppendValidJsonString(b, out);
         return true;
       }
       if (type[0] == 'M') {
@@ -147,7 +139,7 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
         for (auto field : m) {
           if (!first) out->push_back(',');
           first = false;
-          AppendJsonString(field.key, out);
+          AppendValidJsonString(field.key, out);
           out->push_back(':');
           path_.PushKey(field.key);
           if (!AppendValue(field.value, out, error)) return false;
@@ -193,10 +185,10 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
   }
   if (type == "N")  // numbers: string mode with a malformed N
     return Fail(error_code::kInvalidNumber,
-                StrCat("N value ", Quote(value.get_string().value_unsafe()), " is not a number"),
+                StrCat("N value ", QuoteForMessage(value.get_string().value_unsafe()), " is not a number"),
                 error);
   return Fail(error_code::kInvalidAttribute,
-              StrCat("unknown attribute type ", Quote(type),
+              StrCat("unknown attribute type ", QuoteForMessage(type),
                            " (expected S, N, B, BOOL, NULL, M, L, SS, NS or BS)"),
               error);
 }
@@ -217,16 +209,16 @@ bool DdbJsonConverter::AppendSet(std::string_view type, element value, std::stri
       return Fail(error_code::kInvalidAttribute,
                   StrCat(type, " members must be strings, got ", TypeName(item.type())), error);
     if (type[0] == 'S') {
-      AppendJsonString(s, out);
+      AppendValidJsonString(s, out);
     } else if (type[0] == 'N') {
       const bool ok = numbers_ == NumberMode::kString ? (IsDecimal(s) && AppendJsonString(s, out))
                                                       : AppendDecimalAsJson(s, out);
       if (!ok)
-        return Fail(error_code::kInvalidNumber, StrCat("NS member ", Quote(s), " is not a number"),
+        return Fail(error_code::kInvalidNumber, StrCat("NS member ", QuoteForMessage(s), " is not a number"),
                     error);
     } else {
       if (!IsBase64(s))
-        return Fail(error_code::kInvalidBinary, StrCat("BS member ", Quote(s), " is not base64"),
+        return Fail(error_code::kInvalidBinary, StrCat("BS member ", QuoteForMessage(s), " is not base64"),
                     error);
       AppendJsonString(s, out);
     }

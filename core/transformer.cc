@@ -22,13 +22,6 @@ bool Fail(std::string_view code, std::string message, ConvertError* error) {
   return false;
 }
 
-std::string QuoteForMessage(std::string_view s) {
-  std::string out;
-  if (s.size() > 64) s = s.substr(0, 64);
-  AppendJsonString(s, &out);
-  return out;
-}
-
 // Looks up `key` in `obj`; nullopt if absent.
 std::optional<element> Find(simdjson::dom::object obj, std::string_view key) {
   element e;
@@ -97,7 +90,7 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
     case od::json_type::string: {
       std::string_view s;
       if (auto e = v.get_string().get(s)) return fail(e);
-      AppendJsonString(s, out);
+      AppendValidJsonString(s, out);
       return true;
     }
     case od::json_type::boolean: {
@@ -256,6 +249,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
                 error);
 
   std::string& doc = out->data;
+  doc.reserve(data.size());
   doc.push_back('{');
   bool first = true;
   for (const std::string& name : spec_.metadata) {
@@ -288,7 +282,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
     if (!spec_.field_set.empty() && !spec_.field_set.contains(field.key)) continue;
     if (!first) doc.push_back(',');
     first = false;
-    AppendJsonString(field.key, &doc);
+    AppendValidJsonString(field.key, &doc);
     doc.push_back(':');
     converter_.path().PushKey(field.key);
     if (!converter_.AppendValue(field.value, &doc, error)) return false;

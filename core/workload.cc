@@ -249,7 +249,9 @@ void WorkloadGenerator::Next(std::string* out) {
                   "\"dynamodb\":{\"ApproximateCreationDateTime\":", ts / 1000,
                   ",\"Keys\":", keys);
   if (name[0] != 'R') StrAppend(out, ",\"NewImage\":", item);
-  if (name[0] != 'I') {
+  // One REMOVE in five comes from a KEYS_ONLY stream: no old image, only the keys.
+  const bool keys_only = name[0] == 'R' && Below(5) == 0;
+  if (name[0] != 'I' && !keys_only) {
     std::string old;
     Item(ts - 1000, &old, true);
     // The old image keeps the item's key.
@@ -260,7 +262,7 @@ void WorkloadGenerator::Next(std::string* out) {
   }
   StrAppend(out, ",\"SequenceNumber\":\"1", absl::StrFormat("%020d", ++sequence_),
                   "\",\"SizeBytes\":", item.size(),
-                  ",\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},"
+                  ",\"StreamViewType\":\"", keys_only ? "KEYS_ONLY" : "NEW_AND_OLD_IMAGES", "\"},"
                   "\"eventSourceARN\":\"arn:aws:dynamodb:us-east-1:123456789012:table/",
                   workload_ == Workload::kTransactions ? "Transactions" : workload_ == Workload::kSites ? "Sites" : "Edge",
                   "/stream/2023-11-15T00:00:00.000\"}");

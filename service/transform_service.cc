@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "core/strings.h"
+#include "proto/wire.h"
 
 namespace lakehose {
 namespace {
@@ -15,26 +16,6 @@ std::string RandomString() {
   std::string s(11, 'a');
   for (char& c : s) c = kAlphabet[rng() % 36];
   return s;
-}
-
-v1::RecordResult::Result ToWire(Verdict v) {
-  switch (v) {
-    case Verdict::kOk: return v1::RecordResult::OK;
-    case Verdict::kDropped: return v1::RecordResult::DROPPED;
-    case Verdict::kProcessingFailed: return v1::RecordResult::PROCESSING_FAILED;
-    case Verdict::kUnspecified: break;
-  }
-  return v1::RecordResult::RESULT_UNSPECIFIED;
-}
-
-v1::RecordResult::Operation ToWire(Operation o) {
-  switch (o) {
-    case Operation::kInsert: return v1::RecordResult::INSERT;
-    case Operation::kUpdate: return v1::RecordResult::UPDATE;
-    case Operation::kDelete: return v1::RecordResult::DELETE;
-    case Operation::kUnspecified: break;
-  }
-  return v1::RecordResult::OPERATION_UNSPECIFIED;
 }
 
 }  // namespace
