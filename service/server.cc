@@ -1,5 +1,8 @@
 #include "service/server.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "core/strings.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -16,8 +19,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->port_);
-  const int max_message = static_cast<int>(config.server.limits.max_message_bytes);
-  builder.SetMaxReceiveMessageSize(max_message);
+  // Twice the documented limit: TransformService answers INVALID_ARGUMENT with a reason
+  // up to here, gRPC answers RESOURCE_EXHAUSTED past it.
+  const int64_t hard_limit = std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(hard_limit));
   // Responses carry the transformed documents, which can be larger than the input.
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(s->transform_.get());

@@ -65,7 +65,13 @@ absl::Status TransformService::DoTransform(const v1::TransformRequest& request,
     return absl::InvalidArgumentError(StrCat("unknown pipeline \"", request.pipeline(),
                                              "\" (configured: ", StrJoin(names, ", "), ")"));
   }
-  if (absl::Status s = ValidateRecords(request.records(), config_.server.limits); !s.ok()) return s;
+  const Limits& limits = config_.server.limits;
+  // gRPC itself refuses messages past twice the limit (RESOURCE_EXHAUSTED, before any
+  // memory is spent on them); between the two the caller gets a reason.
+  if (const size_t bytes = request.ByteSizeLong(); static_cast<int64_t>(bytes) > limits.max_message_bytes)
+    return absl::InvalidArgumentError(StrCat("request is ", bytes, " bytes; the limit (max_message_bytes) is ",
+                                             limits.max_message_bytes));
+  if (absl::Status s = ValidateRecords(request.records(), limits); !s.ok()) return s;
 
   const std::string random = RandomString();
   TransformContext ctx;

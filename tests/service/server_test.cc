@@ -126,15 +126,22 @@ TEST_F(ServerTest, BadRequestsAreInvalidArgumentAndTheServerKeepsServing) {
 }
 
 TEST_F(ServerTest, MessageOverTheSizeLimitIsRefused) {
-  v1::TransformRequest req;
-  req.set_pipeline("demo");
-  // 20 records of 1 MiB each: every record is within its limit, the message is not.
-  for (int i = 0; i < 20; ++i) {
-    v1::Record* r = req.add_records();
-    r->set_record_id(std::to_string(i));
-    r->set_data(std::string(config_.server.limits.max_record_bytes - 16, ' '));
-  }
-  auto resp = client_->Transform(req);
+  // Records within their own limit, but 20 MiB in all (the limit is 16 MiB): a reason.
+  auto request_of = [&](int records) {
+    v1::TransformRequest req;
+    req.set_pipeline("demo");
+    for (int i = 0; i < records; ++i) {
+      v1::Record* r = req.add_records();
+      r->set_record_id(std::to_string(i));
+      r->set_data(std::string(config_.server.limits.max_record_bytes - 16, ' '));
+    }
+    return req;
+  };
+  auto resp = client_->Transform(request_of(20));
+  EXPECT_EQ(resp.status().code(), absl::StatusCode::kInvalidArgument) << resp.status();
+  EXPECT_THAT(std::string(resp.status().message()), HasSubstr("max_message_bytes"));
+  // Past twice the limit gRPC refuses it before reading it.
+  resp = client_->Transform(request_of(40));
   EXPECT_EQ(resp.status().code(), absl::StatusCode::kResourceExhausted) << resp.status();
   ASSERT_TRUE(client_->Transform(Generated(1, 3)).ok());
 }
