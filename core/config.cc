@@ -164,7 +164,8 @@ class Parser {
   absl::Status ParseDestination(const YAML::Node& node, const std::string& path, DestinationSpec* d) {
     RETURN_IF_ERROR(CheckMap(node, path, {"kind", "path", "bucket", "region", "endpoint", "force_path_style",
                                           "sse", "storage_class", "format", "compression",
-                                          "compression_level", "buffering"}));
+                                          "compression_level", "buffering", "part_size_mb", "retry",
+                                          "request_timeout_s"}));
     if (node["kind"]) {
       ASSIGN_OR_RETURN(std::string kind, OneOf(node["kind"], Join(path, "kind"), {"file", "s3"}));
       d->kind = kind == "s3" ? DestinationKind::kS3 : DestinationKind::kFile;
@@ -197,6 +198,23 @@ class Parser {
       const double hi = d->compression == Compression::kZstd ? 19 : 9;
       ASSIGN_OR_RETURN(double level, Number(node["compression_level"], Join(path, "compression_level"), 1, hi));
       d->compression_level = static_cast<int>(level);
+    }
+    if (node["part_size_mb"]) { ASSIGN_OR_RETURN(d->part_size_mb, Number(node["part_size_mb"], Join(path, "part_size_mb"), 5, 5120)); }
+    if (node["request_timeout_s"]) { ASSIGN_OR_RETURN(d->request_timeout_s, Number(node["request_timeout_s"], Join(path, "request_timeout_s"), 1, 3600)); }
+    if (const YAML::Node r = node["retry"]) {
+      RETURN_IF_ERROR(CheckMap(r, Join(path, "retry"), {"max_attempts", "base_delay_ms", "max_delay_ms"}));
+      if (r["max_attempts"]) {
+        ASSIGN_OR_RETURN(double v, Number(r["max_attempts"], Join(path, "retry.max_attempts"), 1, 100));
+        d->max_attempts = static_cast<int>(v);
+      }
+      if (r["base_delay_ms"]) {
+        ASSIGN_OR_RETURN(double v, Number(r["base_delay_ms"], Join(path, "retry.base_delay_ms"), 1, 60000));
+        d->retry_base_delay_ms = static_cast<int64_t>(v);
+      }
+      if (r["max_delay_ms"]) {
+        ASSIGN_OR_RETURN(double v, Number(r["max_delay_ms"], Join(path, "retry.max_delay_ms"), 1, 600000));
+        d->retry_max_delay_ms = static_cast<int64_t>(v);
+      }
     }
     if (const YAML::Node b = node["buffering"]) {
       RETURN_IF_ERROR(CheckMap(b, Join(path, "buffering"), {"size_mb", "interval_s"}));

@@ -63,6 +63,14 @@ struct DestinationSpec {
   int compression_level = -1;  // -1 = the codec's default (gzip 6, zstd 3)
   double buffer_size_mb = 64;
   double buffer_interval_s = 60;
+  // s3: objects larger than one part go up with multipart upload (part size >= 5 MiB).
+  double part_size_mb = 8;
+  // s3: retries of one request (503 SlowDown, 500, RequestTimeout, timeouts, resets),
+  // capped exponential backoff with full jitter.
+  int max_attempts = 10;
+  int64_t retry_base_delay_ms = 100;
+  int64_t retry_max_delay_ms = 20000;
+  double request_timeout_s = 60;
 };
 
 struct PipelineSpec {
