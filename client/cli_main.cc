@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/client.h"
@@ -29,6 +30,8 @@ constexpr char kMainUsage[] = R"(usage: lakehose <command> [options]
 
 commands:
   transform   transform DynamoDB stream records offline (--config) or through a server (--target)
+  send        ingest records through a server (delivered to the pipeline's lake)
+  flush       make a server seal and store its buffers now; lists the objects written
   generate    print sample DynamoDB stream records as JSON lines
   help        this text; `lakehose <command> --help` for a command's options
 )";
@@ -51,6 +54,30 @@ options:
   --input FILE|-       records to read (default: stdin)
   --output FILE|-      where to write results (default: stdout)
   --batch N            records per request with --target (default 500)
+)";
+
+constexpr char kSendUsage[] = R"(usage: lakehose send --target HOST:PORT --pipeline NAME [--input FILE|-] [--batch N]
+                     [--stream] [--output FILE|-]
+
+Sends records to a server's Ingest (or, with --stream, IngestStream): each batch is
+transformed and its OK records accepted for delivery before the server answers. Input
+formats as for `lakehose transform`. A request refused with RESOURCE_EXHAUSTED or
+UNAVAILABLE is retried with backoff (up to 2 minutes). Progress on a terminal and a
+summary on stderr.
+
+options:
+  --target HOST:PORT   the server (required)
+  --pipeline NAME      the pipeline (required)
+  --input FILE|-       records to read (default: stdin)
+  --batch N            records per request (default 500)
+  --stream             one IngestStream for all batches instead of one Ingest each
+  --output FILE|-      also write each record's result, as `lakehose transform` does
+)";
+
+constexpr char kFlushUsage[] = R"(usage: lakehose flush --target HOST:PORT [--pipeline NAME]
+
+Seals every buffer (of one pipeline, or all) and waits until the objects are stored.
+Prints one line per object written: URI, records, bytes (tab-separated).
 )";
 
 constexpr char kGenerateUsage[] = R"(usage: lakehose generate --workload transactions|sites|edge [--records N] [--seed S]
@@ -81,12 +108,19 @@ int UsageError(std::string_view message) {
 
 // Parses "--name value" pairs; flags listed in `allowed`. Returns false on error.
 bool ParseFlags(int argc, char** argv, int start, const std::vector<std::string>& allowed,
-                std::map<std::string, std::string>* flags, std::string* error, bool* help) {
+                std::map<std::string, std::string>* flags, std::string* error, bool* help,
+                const std::vector<std::string>& booleans = {}) {
   for (int i = start; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       *help = true;
       return true;
+    }
+    bool is_boolean = false;
+    for (const auto& b : booleans) is_boolean = is_boolean || b == arg;
+    if (is_boolean) {
+      (*flags)[arg.substr(2)] = "true";
+      continue;
     }
     bool known = false;
     for (const auto& a : allowed) known = known || a == arg;
@@ -141,6 +175,56 @@ struct Counts {
     else ++failed;
   }
 };
+
+// Renders results (JSON lines, or a Firehose response for a Firehose event) to `output`
+// ("-" = stdout) and counts verdicts.
+int WriteResults(const std::vector<v1::RecordResult>& results, const InputBatch& batch,
+                 const std::vector<std::string>& key_names, const std::string& output, Counts* counts) {
+  const size_t n = batch.records.size();
+  std::string out;
+  std::vector<ResultView> views;
+  views.reserve(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const v1::RecordResult& r = results[i];
+    ResultView v;
+    v.record_id = r.record_id();
+    v.result = FromWire(r.result());
+    v.operation = FromWire(r.operation());
+    v.data = r.data();
+    v.key_prefix = r.key_prefix();
+    v.error_code = r.error_code();
+    v.error_message = r.error_message();
+    v.input_data = i < n ? std::string_view(batch.records[i].data) : std::string_view();
+    // Declared order when known (offline), else sorted by name.
+    if (!key_names.empty()) {
+      for (const auto& k : key_names) {
+        auto it = r.partition_keys().find(k);
+        if (it != r.partition_keys().end()) v.partition_keys.emplace_back(it->first, it->second);
+      }
+    } else {
+      std::map<std::string_view, std::string_view> sorted;
+      for (const auto& [k, val] : r.partition_keys()) sorted[k] = val;
+      for (const auto& kv : sorted) v.partition_keys.push_back(kv);
+    }
+    counts->Add(v.result);
+    views.push_back(std::move(v));
+  }
+  if (output.empty()) return 0;
+  if (batch.format == BatchFormat::kFirehoseEvent) {
+    AppendFirehoseResponse(views, &out);
+  } else {
+    for (const ResultView& v : views) AppendResultJsonLine(v, &out);
+  }
+  if (output == "-") {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    std::ofstream f(output, std::ios::binary | std::ios::trunc);
+    if (!f || !f.write(out.data(), static_cast<std::streamsize>(out.size())))
+      return Fail(StrCat("cannot write --output ", output));
+  }
+  return 0;
+}
 
 int Transform(int argc, char** argv) {
   std::map<std::string, std::string> flags;
@@ -223,53 +307,154 @@ int Transform(int argc, char** argv) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  // Render.
-  std::string out;
   Counts counts;
-  std::vector<ResultView> views;
-  views.reserve(results.size());
-  for (size_t i = 0; i < results.size(); ++i) {
-    const v1::RecordResult& r = results[i];
-    ResultView v;
-    v.record_id = r.record_id();
-    v.result = FromWire(r.result());
-    v.operation = FromWire(r.operation());
-    v.data = r.data();
-    v.key_prefix = r.key_prefix();
-    v.error_code = r.error_code();
-    v.error_message = r.error_message();
-    v.input_data = i < n ? std::string_view(batch->records[i].data) : std::string_view();
-    // Declared order when known (offline), else sorted by name.
-    std::map<std::string_view, std::string_view> sorted;
-    for (const auto& [k, val] : r.partition_keys()) sorted[k] = val;
-    if (!key_names.empty()) {
-      for (const auto& k : key_names) {
-        auto it = r.partition_keys().find(k);
-        if (it != r.partition_keys().end()) v.partition_keys.emplace_back(it->first, it->second);
-      }
-    } else {
-      for (const auto& kv : sorted) v.partition_keys.push_back(kv);
-    }
-    counts.Add(v.result);
-    views.push_back(std::move(v));
-  }
-  if (batch->format == BatchFormat::kFirehoseEvent) {
-    AppendFirehoseResponse(views, &out);
-  } else {
-    for (const ResultView& v : views) AppendResultJsonLine(v, &out);
-  }
-  const std::string output = flags.count("output") ? flags["output"] : "-";
-  if (output == "-") {
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    std::ofstream f(output, std::ios::binary | std::ios::trunc);
-    if (!f || !f.write(out.data(), static_cast<std::streamsize>(out.size())))
-      return Fail(StrCat("cannot write --output ", output));
-  }
+  if (int rc = WriteResults(results, *batch, key_names, flags.count("output") ? flags["output"] : "-", &counts); rc != 0)
+    return rc;
   std::fprintf(stderr, "lakehose transform: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n",
                n, static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
                static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
+  return 0;
+}
+
+// Retries `call` while it fails with RESOURCE_EXHAUSTED or UNAVAILABLE, up to ~2 minutes.
+template <typename Call>
+auto WithRetry(Call call) -> decltype(call()) {
+  auto result = call();
+  int64_t delay_ms = 100, waited_ms = 0;
+  while (!result.ok() &&
+         (result.status().code() == absl::StatusCode::kResourceExhausted ||
+          result.status().code() == absl::StatusCode::kUnavailable) &&
+         waited_ms < 120000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    waited_ms += delay_ms;
+    delay_ms = std::min<int64_t>(delay_ms * 2, 2000);
+    result = call();
+  }
+  return result;
+}
+
+int Send(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::string error;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, {"--target", "--pipeline", "--input", "--batch", "--output"}, &flags, &error,
+                  &help, {"--stream"}))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kSendUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("target")) return UsageError("--target is required");
+  if (!flags.count("pipeline")) return UsageError("--pipeline is required");
+  int64_t batch_size = 500;
+  if (flags.count("batch") && !ParseCount(flags["batch"], 1, &batch_size))
+    return UsageError("--batch must be a positive integer");
+  auto text = ReadInput(flags.count("input") ? flags["input"] : "-");
+  if (!text.ok()) return Fail(StatusMessage(text.status()));
+  auto batch = ParseInputBatch(*text);
+  if (!batch.ok()) return Fail(StatusMessage(batch.status()));
+  const size_t n = batch->records.size();
+
+  std::vector<v1::IngestRequest> requests;
+  for (size_t begin = 0; begin < n; begin += static_cast<size_t>(batch_size)) {
+    v1::IngestRequest& request = requests.emplace_back();
+    request.set_pipeline(flags["pipeline"]);
+    const size_t end = std::min(n, begin + static_cast<size_t>(batch_size));
+    for (size_t i = begin; i < end; ++i) {
+      v1::Record* r = request.add_records();
+      r->set_record_id(batch->records[i].record_id);
+      r->set_data(batch->records[i].data);
+      r->set_approximate_arrival_timestamp(batch->records[i].arrival_ms);
+    }
+  }
+
+  auto client = Client::ConnectInsecure(flags["target"]);
+  std::vector<v1::RecordResult> results;
+  results.reserve(n);
+  const bool progress = isatty(2) && requests.size() > 1;
+  size_t sent = 0;
+  auto take = [&](v1::IngestResponse& response, size_t expected) -> bool {
+    if (static_cast<size_t>(response.records_size()) != expected) return false;
+    for (auto& r : *response.mutable_records()) results.push_back(std::move(r));
+    sent += expected;
+    if (progress) std::fprintf(stderr, "\rsend: %zu/%zu records", sent, n);
+    return true;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  if (!flags.count("stream")) {
+    for (const v1::IngestRequest& request : requests) {
+      auto response = WithRetry([&] { return client->Ingest(request); });
+      if (!response.ok())
+        return Fail(StrCat("after ", sent, " records were accepted: ", absl::StatusCodeToString(response.status().code()),
+                           ": ", StatusMessage(response.status())));
+      if (!take(*response, request.records_size())) return Fail("server answered the wrong number of results");
+    }
+  } else {
+    auto stream = client->OpenIngestStream();
+    constexpr size_t kWindow = 8;  // requests in flight
+    size_t written = 0, read = 0;
+    v1::IngestResponse response;
+    bool broken = false;
+    while (read < requests.size() && !broken) {
+      while (written < requests.size() && written - read < kWindow) {
+        if (!stream->Write(requests[written])) {
+          broken = true;
+          break;
+        }
+        if (++written == requests.size()) stream->WritesDone();
+      }
+      if (broken) break;
+      if (!stream->Read(&response)) {
+        broken = true;
+        break;
+      }
+      if (!take(response, requests[read].records_size())) return Fail("server answered the wrong number of results");
+      ++read;
+    }
+    if (broken) {
+      while (stream->Read(&response)) {
+        if (read < requests.size() && take(response, requests[read].records_size())) ++read;
+      }
+    }
+    const absl::Status status = stream->Finish();
+    if (!status.ok() || read < requests.size())
+      return Fail(StrCat("stream ended after ", sent, " records were accepted: ", absl::StatusCodeToString(status.code()),
+                         ": ", StatusMessage(status)));
+  }
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Counts counts;
+  if (int rc = WriteResults(results, *batch, {}, flags.count("output") ? flags["output"] : "", &counts); rc != 0)
+    return rc;
+  std::fprintf(stderr, "lakehose send: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n", n,
+               static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
+               static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
+  return 0;
+}
+
+int FlushCommand(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::string error;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, {"--target", "--pipeline"}, &flags, &error, &help)) return UsageError(error);
+  if (help) {
+    std::fputs(kFlushUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("target")) return UsageError("--target is required");
+  auto client = Client::ConnectInsecure(flags["target"]);
+  auto response = client->Flush(flags.count("pipeline") ? flags["pipeline"] : "");
+  if (!response.ok())
+    return Fail(StrCat(absl::StatusCodeToString(response.status().code()), ": ", StatusMessage(response.status())));
+  int64_t records = 0, bytes = 0;
+  for (const auto& o : response->objects()) {
+    std::printf("%s\t%lld\t%lld\n", o.uri().c_str(), static_cast<long long>(o.records()),
+                static_cast<long long>(o.bytes()));
+    records += o.records();
+    bytes += o.bytes();
+  }
+  std::fprintf(stderr, "lakehose flush: %d objects, %lld records, %lld bytes\n", response->objects_size(),
+               static_cast<long long>(records), static_cast<long long>(bytes));
   return 0;
 }
 
@@ -317,6 +502,8 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "transform") return lakehose::Transform(argc, argv);
   if (command == "generate") return lakehose::Generate(argc, argv);
+  if (command == "send") return lakehose::Send(argc, argv);
+  if (command == "flush") return lakehose::FlushCommand(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(lakehose::kMainUsage, stdout);
     return 0;

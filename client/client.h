@@ -33,9 +33,35 @@ class Client {
   // whole was refused (INVALID_ARGUMENT, UNAVAILABLE, DEADLINE_EXCEEDED, ...).
   absl::StatusOr<v1::TransformResponse> Transform(const v1::TransformRequest& request);
 
+  // Ingest: as Transform, and the OK records are accepted for delivery once this returns
+  // OK. RESOURCE_EXHAUSTED means nothing was accepted: retry later.
+  absl::StatusOr<v1::IngestResponse> Ingest(const v1::IngestRequest& request);
+
+  // Seals and stores every buffer of `pipeline` (all pipelines if empty).
+  absl::StatusOr<v1::FlushResponse> Flush(const std::string& pipeline, absl::Duration timeout = absl::Minutes(5));
+
+  // A bidirectional IngestStream: one response per request, in order. Not thread-safe
+  // (one writer and reader at a time); the stream's deadline is `timeout`.
+  class IngestStream {
+   public:
+    bool Write(const v1::IngestRequest& request);
+    bool Read(v1::IngestResponse* response);
+    // No more requests (call once, after the last Write).
+    bool WritesDone();
+    // After the last Read returned false: the stream's final status.
+    absl::Status Finish();
+
+   private:
+    friend class Client;
+    grpc::ClientContext context_;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::IngestRequest, v1::IngestResponse>> stream_;
+  };
+  std::unique_ptr<IngestStream> OpenIngestStream(absl::Duration timeout = absl::Hours(1));
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Transformer::Stub> transformer_;
+  std::unique_ptr<v1::Ingestor::Stub> ingestor_;
   ClientOptions options_;
 };
 

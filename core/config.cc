@@ -78,7 +78,17 @@ class Parser {
   absl::Status ParseServer(const YAML::Node& node, ServerOptions* s) {
     const std::string path = "server";
     RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
-                                          "shutdown_grace_s", "limits"}));
+                                          "shutdown_grace_s", "limits", "buffer_budget_mb",
+                                          "max_active_partitions", "upload_threads"}));
+    if (node["buffer_budget_mb"]) { ASSIGN_OR_RETURN(s->buffer_budget_mb, Number(node["buffer_budget_mb"], "server.buffer_budget_mb", 1, 1 << 20)); }
+    if (node["max_active_partitions"]) {
+      ASSIGN_OR_RETURN(double v, Number(node["max_active_partitions"], "server.max_active_partitions", 1, 1e6));
+      s->max_active_partitions = static_cast<int64_t>(v);
+    }
+    if (node["upload_threads"]) {
+      ASSIGN_OR_RETURN(double v, Number(node["upload_threads"], "server.upload_threads", 1, 256));
+      s->upload_threads = static_cast<int>(v);
+    }
     if (node["grpc_listen"]) { ASSIGN_OR_RETURN(s->grpc_listen, String(node["grpc_listen"], "server.grpc_listen")); }
     if (node["metrics_listen"]) { ASSIGN_OR_RETURN(s->metrics_listen, String(node["metrics_listen"], "server.metrics_listen")); }
     if (node["data_dir"]) { ASSIGN_OR_RETURN(s->data_dir, String(node["data_dir"], "server.data_dir")); }

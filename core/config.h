@@ -37,6 +37,12 @@ struct ServerOptions {
   std::string writer_id;  // empty = the host name (resolved by the service)
   double shutdown_grace_s = 30;
   Limits limits;
+  // Delivery memory: bytes buffered plus bytes sealed but not yet stored. Past half of it
+  // the largest buffers are sealed early; past all of it Ingest answers
+  // RESOURCE_EXHAUSTED.
+  double buffer_budget_mb = 512;
+  int64_t max_active_partitions = 1000;  // open partition buffers, over all pipelines
+  int upload_threads = 4;                // concurrent object uploads
 };
 
 struct Config {

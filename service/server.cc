@@ -1,31 +1,64 @@
 #include "service/server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 
+#include "core/delivery_format.h"
 #include "core/strings.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/file_sink.h"
+#include "service/log.h"
 
 namespace lakehose {
 
+absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec) {
+  switch (spec.destination.kind) {
+    case DestinationKind::kFile: return std::make_unique<FileSink>(spec.destination.path);
+    case DestinationKind::kS3: break;
+  }
+  return absl::UnimplementedError(StrCat("pipeline ", spec.name, ": the s3 destination is not built in yet"));
+}
+
+std::string ResolveWriterId(const ServerOptions& options) {
+  if (!options.writer_id.empty()) return options.writer_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return "lakehose";
+  return SanitizeWriterId(host);
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, const std::string& listen,
-                                                      const Clock& clock) {
+                                                      const Clock& clock, SinkFactory make_sink) {
   std::unique_ptr<Server> s(new Server);
-  s->transform_ = std::make_unique<TransformService>(config, clock);
+  DeliveryEngine::Sinks sinks;
+  for (const auto& p : config.pipelines) {
+    auto sink = make_sink(*p);
+    if (!sink.ok()) return sink.status();
+    sinks[p->name] = *std::move(sink);
+  }
+  DeliveryEngine::Options engine_options;
+  engine_options.writer_id = ResolveWriterId(config.server);
+  s->processor_ = std::make_unique<RecordProcessor>(config, clock);
+  s->engine_ = std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, engine_options);
+  s->transform_ = std::make_unique<TransformService>(*s->processor_);
+  s->ingest_ = std::make_unique<IngestService>(*s->processor_, *s->engine_);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->port_);
-  // Twice the documented limit: TransformService answers INVALID_ARGUMENT with a reason
+  // Twice the documented limit: RecordProcessor answers INVALID_ARGUMENT with a reason
   // up to here, gRPC answers RESOURCE_EXHAUSTED past it.
   const int64_t hard_limit = std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(hard_limit));
   // Responses carry the transformed documents, which can be larger than the input.
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(s->transform_.get());
+  builder.RegisterService(s->ingest_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return absl::UnavailableError(StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
@@ -36,10 +69,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
 void Server::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  const absl::Time deadline = absl::Now() + grace;
   server_->GetHealthCheckService()->SetServingStatus(false);
   transform_->StartDraining();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  ingest_->StartDraining();
+  server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  Log(LogLevel::kInfo, "delivery.stopped", {{"objects_stored", StrCat(engine_->Stats().objects_stored)}});
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }

@@ -56,22 +56,24 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(msg));
 }
 
-absl::Status TransformService::DoTransform(const v1::TransformRequest& request,
-                                           v1::TransformResponse* response) {
-  const PipelineSpec* spec = config_.FindPipeline(request.pipeline());
+absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
+    const std::string& pipeline, const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    size_t message_bytes, google::protobuf::RepeatedPtrField<v1::RecordResult>* results) {
+  const PipelineSpec* spec = config_.FindPipeline(pipeline);
   if (spec == nullptr) {
     std::vector<std::string_view> names;
     for (const auto& p : config_.pipelines) names.push_back(p->name);
-    return absl::InvalidArgumentError(StrCat("unknown pipeline \"", request.pipeline(),
+    return absl::InvalidArgumentError(StrCat("unknown pipeline \"", pipeline,
                                              "\" (configured: ", StrJoin(names, ", "), ")"));
   }
   const Limits& limits = config_.server.limits;
   // gRPC itself refuses messages past twice the limit (RESOURCE_EXHAUSTED, before any
   // memory is spent on them); between the two the caller gets a reason.
-  if (const size_t bytes = request.ByteSizeLong(); static_cast<int64_t>(bytes) > limits.max_message_bytes)
-    return absl::InvalidArgumentError(StrCat("request is ", bytes, " bytes; the limit (max_message_bytes) is ",
+  if (static_cast<int64_t>(message_bytes) > limits.max_message_bytes)
+    return absl::InvalidArgumentError(StrCat("request is ", message_bytes,
+                                             " bytes; the limit (max_message_bytes) is ",
                                              limits.max_message_bytes));
-  if (absl::Status s = ValidateRecords(request.records(), limits); !s.ok()) return s;
+  if (absl::Status s = ValidateRecords(records, limits); !s.ok()) return s;
 
   const std::string random = RandomString();
   TransformContext ctx;
@@ -79,9 +81,8 @@ absl::Status TransformService::DoTransform(const v1::TransformRequest& request,
   ctx.random_string = random;
   TransformerPool::Lease transformer = pool_.Acquire(spec);
   RecordOutcome outcome;
-  auto* results = response->mutable_records();
-  results->Reserve(request.records_size());
-  for (const v1::Record& r : request.records()) {
+  results->Reserve(records.size());
+  for (const v1::Record& r : records) {
     InputRecord in;
     in.record_id = r.record_id();
     in.data = r.data();
@@ -102,7 +103,7 @@ absl::Status TransformService::DoTransform(const v1::TransformRequest& request,
     }
     out->set_key_prefix(std::move(outcome.key_prefix));
   }
-  return absl::OkStatus();
+  return spec;
 }
 
 grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContext* context,
@@ -113,7 +114,9 @@ grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContex
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(DoTransform(*request, response)));
+  auto spec = processor_.Process(request->pipeline(), request->records(), request->ByteSizeLong(),
+                                 response->mutable_records());
+  reactor->Finish(ToGrpcStatus(spec.status()));
   return reactor;
 }
 

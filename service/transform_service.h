@@ -26,9 +26,30 @@ absl::Status ValidateRecords(const google::protobuf::RepeatedPtrField<v1::Record
 absl::Status FromGrpcStatus(const grpc::Status& s);
 grpc::Status ToGrpcStatus(const absl::Status& s);
 
+// RecordProcessor: what Transform and Ingest share: validate a request's records against
+// the limits, find the pipeline, transform each record onto the wire. Thread-safe.
+class RecordProcessor {
+ public:
+  RecordProcessor(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+
+  // Fills `results` (one per record, in order) and returns the pipeline; INVALID_ARGUMENT
+  // for an unknown pipeline or a request past the limits (`message_bytes` is its size).
+  absl::StatusOr<const PipelineSpec*> Process(
+      const std::string& pipeline, const google::protobuf::RepeatedPtrField<v1::Record>& records,
+      size_t message_bytes, google::protobuf::RepeatedPtrField<v1::RecordResult>* results);
+
+  const Config& config() const { return config_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  const Config& config_;
+  const Clock& clock_;
+  TransformerPool pool_;
+};
+
 class TransformService final : public v1::Transformer::CallbackService {
  public:
-  TransformService(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+  explicit TransformService(RecordProcessor& processor) : processor_(processor) {}
 
   grpc::ServerUnaryReactor* Transform(grpc::CallbackServerContext* context,
                                       const v1::TransformRequest* request,
@@ -37,13 +58,8 @@ class TransformService final : public v1::Transformer::CallbackService {
   // Once called, new calls are answered UNAVAILABLE (in-flight calls finish).
   void StartDraining() { draining_.store(true); }
 
-  // The transform itself, without the transport: used by the handler and by tests.
-  absl::Status DoTransform(const v1::TransformRequest& request, v1::TransformResponse* response);
-
  private:
-  const Config& config_;
-  const Clock& clock_;
-  TransformerPool pool_;
+  RecordProcessor& processor_;
   std::atomic<bool> draining_{false};
 };
 

@@ -1,0 +1,41 @@
+#include "core/delivery_format.h"
+
+#include <cstdio>
+
+#include "core/base64.h"
+#include "core/compress.h"
+#include "core/json_writer.h"
+#include "core/strings.h"
+
+namespace lakehose {
+
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
+                      uint64_t sequence, Compression codec) {
+  char seq[24];
+  std::snprintf(seq, sizeof(seq), "%016llu", static_cast<unsigned long long>(sequence));
+  return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq), ObjectExtension(codec));
+}
+
+void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view error_code,
+                         std::string_view error_message, std::string_view raw_data, std::string* out) {
+  StrAppend(out, "{\"attemptsMade\":", attempts, ",\"arrivalTimestamp\":", arrival_ms, ",\"errorCode\":");
+  if (!AppendJsonString(error_code, out)) out->append("\"\"");
+  out->append(",\"errorMessage\":");
+  if (!AppendJsonString(error_message, out)) out->append("\"(invalid UTF-8)\"");
+  out->append(",\"rawData\":\"");
+  Base64Encode(raw_data, out);
+  out->append("\"}\n");
+}
+
+std::string SanitizeWriterId(std::string_view id) {
+  std::string out;
+  for (char c : id) {
+    if (out.size() == 64) break;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '.' || c == '-';
+    out.push_back(ok ? c : '-');
+  }
+  return out.empty() ? "lakehose" : out;
+}
+
+}  // namespace lakehose

@@ -1,0 +1,153 @@
+// DeliveryEngine: per-partition buffers of transformed records, sealed into compressed
+// objects and stored through each pipeline's ObjectSink.
+//
+// A buffer exists per (pipeline, rendered prefix). It is sealed when it reaches
+// buffering.size_mb, when its oldest record is buffering.interval_s old, on Flush, on
+// Shutdown, and early under memory pressure (core/batching.h: the largest buffers past
+// half the byte budget, the oldest past the partition cap). Sealed objects are
+// compressed and stored by a pool of upload threads; an object whose store fails is
+// retried with capped backoff until it succeeds (the dead-letter queue comes later).
+//
+// Accept() is THE acceptance point of Ingest: a request's records are accepted all
+// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). Durability (the
+// WAL) will move here.
+//
+// Thread-safe. Borrows the Config (its pipelines) and the Clock.
+#ifndef LAKEHOSE_SERVICE_DELIVERY_ENGINE_H_
+#define LAKEHOSE_SERVICE_DELIVERY_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/batching.h"
+#include "core/config.h"
+#include "service/clock.h"
+#include "service/object_sink.h"
+
+namespace lakehose {
+
+struct StoredObject {
+  std::string pipeline;
+  std::string key;
+  std::string uri;
+  int64_t records = 0;
+  int64_t bytes = 0;  // as stored (compressed)
+};
+
+// One line to buffer: the rendered prefix it goes under and the bytes (newline included).
+struct BufferedLine {
+  std::string prefix;
+  std::string line;
+};
+
+struct DeliveryStats {
+  int64_t buffered_bytes = 0;
+  int64_t buffered_records = 0;
+  int64_t in_flight_bytes = 0;  // sealed, not yet stored
+  int64_t active_partitions = 0;
+  int64_t objects_stored = 0;
+  int64_t store_failures = 0;
+  int64_t refused_requests = 0;  // RESOURCE_EXHAUSTED
+  int64_t oldest_buffered_ms = 0;  // 0 when nothing is buffered
+  int64_t seals_by_reason[7] = {};  // indexed by FlushReason
+};
+
+class DeliveryEngine {
+ public:
+  struct Options {
+    std::string writer_id = "lakehose";
+    absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
+  };
+  using Sinks = absl::flat_hash_map<std::string, std::unique_ptr<ObjectSink>>;  // by pipeline
+  using FlushCallback = std::function<void(absl::StatusOr<std::vector<StoredObject>>)>;
+
+  // Every pipeline of `config` must have a sink. Starts the upload and ticker threads.
+  DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock, Options options);
+  ~DeliveryEngine();  // Shutdown(zero grace) if not done
+
+  // Buffers `lines` of pipeline `spec`, all or none. RESOURCE_EXHAUSTED if the byte
+  // budget is spent (nothing is buffered then; retry later); UNAVAILABLE once shut down.
+  absl::Status Accept(const PipelineSpec& spec, std::vector<BufferedLine> lines);
+
+  // Seals every buffer of `pipeline` (every pipeline if empty) and calls `done` once all
+  // of them, and everything sealed earlier for it, is stored: with the objects stored,
+  // or UNAVAILABLE if some could not be stored yet (they stay queued and retried).
+  // `done` runs on an engine thread or, if there is nothing to do, on the caller's.
+  void FlushAsync(const std::string& pipeline, FlushCallback done);
+  absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
+
+  // Seals everything and waits up to `grace` for it to be stored; then stops the
+  // threads. What is not stored by then is lost (until the WAL lands). Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  DeliveryStats Stats() const;
+
+ private:
+  struct Ticket;
+  struct Buffer {
+    const PipelineSpec* spec = nullptr;
+    std::string prefix;
+    std::string data;
+    BufferStats stats;
+  };
+  struct Sealed {
+    const PipelineSpec* spec = nullptr;
+    std::string key;
+    std::string data;  // uncompressed JSON Lines
+    int64_t records = 0;
+    int attempts = 0;
+    int64_t next_attempt_ms = 0;
+    std::vector<std::shared_ptr<Ticket>> tickets;
+  };
+  struct BufferKey {
+    const PipelineSpec* spec;
+    std::string prefix;
+    bool operator==(const BufferKey& o) const { return spec == o.spec && prefix == o.prefix; }
+    template <typename H>
+    friend H AbslHashValue(H h, const BufferKey& k) {
+      return H::combine(std::move(h), k.spec, std::string_view(k.prefix));
+    }
+  };
+
+  void SealLocked(const BufferKey& key, FlushReason reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UploadLoop();
+  void TickLoop();
+  // Runs ticket callbacks whose last object finished (outside the lock).
+  static void Complete(std::vector<std::shared_ptr<Ticket>> done);
+
+  const Config& config_;
+  Sinks sinks_;
+  const Clock& clock_;
+  const Options options_;
+  const PressureLimits pressure_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;  // upload queue non-empty, or stopping
+  absl::CondVar idle_cv_;  // an object finished (for Shutdown)
+  absl::flat_hash_map<BufferKey, Buffer> buffers_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Sealed>> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Sealed*> uploading_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Sealed>> retry_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  DeliveryStats stats_ ABSL_GUARDED_BY(mu_);
+
+  std::vector<std::thread> uploaders_;
+  std::thread ticker_;
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_DELIVERY_ENGINE_H_

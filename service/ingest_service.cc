@@ -1,0 +1,124 @@
+#include "service/ingest_service.h"
+
+#include "core/delivery_format.h"
+#include "core/strings.h"
+
+namespace lakehose {
+namespace {
+
+const grpc::Status kDraining(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+
+class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+ public:
+  IngestStreamReactor(IngestService* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client half-closed: every request has been answered
+      Finish(grpc::Status::OK);
+      return;
+    }
+    response_.Clear();
+    const grpc::Status s = service_->draining() ? kDraining : service_->HandleIngest(context_, request_, &response_);
+    if (!s.ok()) {
+      Finish(s);
+      return;
+    }
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broken while writing a response"));
+      return;
+    }
+    request_.Clear();
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  IngestService* service_;
+  grpc::CallbackServerContext* context_;
+  v1::IngestRequest request_;
+  v1::IngestResponse response_;
+};
+
+}  // namespace
+
+grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
+                                         v1::IngestResponse* response) {
+  auto spec = processor_.Process(request.pipeline(), request.records(), request.ByteSizeLong(),
+                                 response->mutable_records());
+  if (!spec.ok()) return ToGrpcStatus(spec.status());
+  const int64_t now = processor_.clock().NowMillis();
+  std::vector<BufferedLine> lines;
+  lines.reserve(response->records_size());
+  for (int i = 0; i < response->records_size(); ++i) {
+    const v1::RecordResult& r = response->records(i);
+    if (r.result() == v1::RecordResult::OK) {
+      BufferedLine& l = lines.emplace_back();
+      l.prefix = r.key_prefix();
+      l.line.reserve(r.data().size() + 1);
+      l.line.append(r.data());
+      l.line.push_back('\n');
+    } else if (r.result() == v1::RecordResult::PROCESSING_FAILED) {
+      const v1::Record& in = request.records(i);
+      BufferedLine& l = lines.emplace_back();
+      l.prefix = r.key_prefix();
+      AppendErrorDocument(1, in.approximate_arrival_timestamp() != 0 ? in.approximate_arrival_timestamp() : now,
+                          r.error_code(), r.error_message(), in.data(), &l.line);
+    }
+  }
+  absl::Status accepted = engine_.Accept(**spec, std::move(lines));
+  if (!accepted.ok()) {
+    response->Clear();
+    if (accepted.code() == absl::StatusCode::kResourceExhausted)
+      context->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
+    return ToGrpcStatus(accepted);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* context,
+                                                const v1::IngestRequest* request, v1::IngestResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(draining() ? kDraining : HandleIngest(context, *request, response));
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::IngestStream(
+    grpc::CallbackServerContext* context) {
+  return new IngestStreamReactor(this, context);
+}
+
+grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* context,
+                                               const v1::FlushRequest* request, v1::FlushResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!request->pipeline().empty() && processor_.config().FindPipeline(request->pipeline()) == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 StrCat("unknown pipeline \"", request->pipeline(), "\"")));
+    return reactor;
+  }
+  engine_.FlushAsync(request->pipeline(), [reactor, response](absl::StatusOr<std::vector<StoredObject>> r) {
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    for (const StoredObject& o : *r) {
+      v1::DeliveredObject* d = response->add_objects();
+      d->set_uri(o.uri);
+      d->set_records(o.records);
+      d->set_bytes(o.bytes);
+      d->set_pipeline(o.pipeline);
+      d->set_key(o.key);
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace lakehose

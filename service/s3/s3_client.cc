@@ -1,0 +1,560 @@
+#include "service/s3/s3_client.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "core/base64.h"
+#include "core/sigv4.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+
+namespace lakehose {
+namespace {
+
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+// SHA-256 of the empty payload (GET, HEAD, DELETE, CreateMultipartUpload).
+constexpr std::string_view kEmptyPayloadHash =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+// S3 messages are short; a longer one (an HTML page from a proxy) is cut in our messages.
+constexpr size_t kMaxMessageInStatus = 300;
+// Abort runs after something failed (often S3 itself); a bucket lifecycle rule
+// (AbortIncompleteMultipartUpload) cleans up whatever a short budget leaves behind.
+constexpr int kMaxAbortAttempts = 3;
+
+struct ParsedEndpoint {
+  std::string scheme;
+  std::string host_port;
+  std::string base_path;
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool HasControlChars(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
+absl::StatusOr<ParsedEndpoint> ParseEndpoint(std::string_view endpoint, std::string_view region) {
+  if (endpoint.empty()) {
+    return ParsedEndpoint{"https", StrCat("s3.", region, ".amazonaws.com"), ""};
+  }
+  ParsedEndpoint p;
+  std::string_view rest = endpoint;
+  if (const size_t sep = rest.find("://"); sep != std::string_view::npos) {
+    p.scheme = Lower(rest.substr(0, sep));
+    rest = rest.substr(sep + 3);
+  } else {
+    p.scheme = "https";
+  }
+  if (p.scheme != "http" && p.scheme != "https") {
+    return absl::InvalidArgumentError(StrCat("s3 endpoint '", endpoint, "': scheme must be http or https"));
+  }
+  const size_t slash = rest.find('/');
+  p.host_port = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) p.base_path = std::string(rest.substr(slash));
+  while (p.base_path.ends_with('/')) p.base_path.pop_back();
+  if (p.host_port.empty() || p.host_port.find_first_of("@?# ") != std::string::npos ||
+      p.base_path.find_first_of("?#") != std::string::npos || HasControlChars(endpoint)) {
+    return absl::InvalidArgumentError(
+        StrCat("s3 endpoint '", endpoint, "' is not scheme://host[:port][/path]"));
+  }
+  return p;
+}
+
+// The host of "host[:port]" or "[v6]:port".
+std::string_view HostOnly(std::string_view host_port) {
+  if (host_port.starts_with('[')) return host_port.substr(0, host_port.find(']') + 1);
+  return host_port.substr(0, host_port.find(':'));
+}
+
+bool IsIpOrLocalhost(std::string_view host) {
+  if (host == "localhost" || host.starts_with('[')) return true;
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.';
+  });
+}
+
+std::string QueryString(const Query& query) {
+  std::string out;
+  for (const auto& [name, value] : query) {
+    StrAppend(&out, out.empty() ? "?" : "&", UriEncode(name, false));
+    if (!value.empty()) StrAppend(&out, "=", UriEncode(value, false));
+  }
+  return out;
+}
+
+double DefaultUniform() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+void DefaultSleep(int64_t ms) {
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// The wall clock, kept here so this library does not need service/clock.cc (linked into
+// the gRPC service library).
+class SystemClock : public Clock {
+ public:
+  int64_t NowMillis() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+S3ClientDeps WithDefaults(S3ClientDeps deps) {
+  static const SystemClock* const kSystemClock = new SystemClock;
+  if (deps.clock == nullptr) deps.clock = kSystemClock;
+  if (!deps.sleep) deps.sleep = &DefaultSleep;
+  if (!deps.random) deps.random = &DefaultUniform;
+  if (!deps.getenv) deps.getenv = ProcessGetenv();
+  return deps;
+}
+
+// The S3 error an answer carries (an empty code when the body is not an <Error>, as
+// for HEAD).
+S3Error ErrorOf(const HttpResponse& r) {
+  absl::StatusOr<S3Error> e = ParseS3Error(r.body);
+  return e.ok() ? *std::move(e) : S3Error{};
+}
+
+std::string Describe(int status, const S3Error& e) {
+  std::string out = StrCat("HTTP ", status);
+  if (!e.code.empty()) StrAppend(&out, " ", e.code);
+  if (!e.message.empty()) {
+    StrAppend(&out, ": ", std::string_view(e.message).substr(0, kMaxMessageInStatus));
+  }
+  if (!e.request_id.empty()) StrAppend(&out, " (request id ", e.request_id, ")");
+  return out;
+}
+
+absl::Status PermanentError(std::string_view what, const HttpResponse& r, const S3Error& e) {
+  std::string msg = StrCat(what, ": ", Describe(r.status, e));
+  const std::string_view c = e.code;
+  if (r.status == 301 || r.status == 307 || c == "PermanentRedirect" ||
+      c == "AuthorizationHeaderMalformed" || c == "IllegalLocationConstraintException") {
+    if (std::string_view region = r.Header("x-amz-bucket-region"); !region.empty()) {
+      StrAppend(&msg, "; the bucket is in region ", region);
+    }
+    return absl::FailedPreconditionError(StrCat(msg, "; check the destination's region/endpoint"));
+  }
+  switch (r.status) {
+    case 400: return absl::InvalidArgumentError(msg);
+    case 401:
+    case 403: return absl::PermissionDeniedError(msg);
+    case 404: return absl::NotFoundError(msg);
+    case 412: return absl::AlreadyExistsError(msg);
+    case 501: return absl::UnimplementedError(msg);
+    default: return absl::FailedPreconditionError(msg);
+  }
+}
+
+absl::Status CheckHeaderValue(std::string_view name, std::string_view value) {
+  if (HasControlChars(value)) {
+    return absl::InvalidArgumentError(StrCat("S3: ", name, " holds control characters"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct S3Client::Call {
+  std::string_view op;  // "PutObject", for messages
+  std::string method;
+  std::string_view key;
+  Query query;
+  HttpHeaders headers;  // besides Host, x-amz-content-sha256 and the signature's
+  std::string_view body;
+  std::string payload_hash;
+  // Inspects a 2xx answer: nullopt when it is good, else the error it carries.
+  std::function<std::optional<S3Error>(const HttpResponse&)> check_success;
+  int max_attempts = 0;  // 0 = the options' max_attempts
+};
+
+struct S3Client::Outcome {
+  absl::StatusOr<HttpResponse> response;
+  int attempts = 0;
+  std::string error_code;  // S3's code in the last failed answer
+};
+
+absl::Status S3ClientOptions::Validate() const {
+  if (bucket.empty() || bucket.size() > 255 || bucket.find('/') != std::string::npos ||
+      HasControlChars(bucket) || bucket.find(' ') != std::string::npos) {
+    return absl::InvalidArgumentError(StrCat("s3: bad bucket name '", bucket, "'"));
+  }
+  if (region.empty() || !std::all_of(region.begin(), region.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      })) {
+    return absl::InvalidArgumentError(StrCat("s3: bad region '", region, "'"));
+  }
+  if (absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(endpoint, region); !e.ok()) {
+    return e.status();
+  }
+  if (max_attempts < 1 || max_attempts > 100) {
+    return absl::InvalidArgumentError("s3: max_attempts must be in [1, 100]");
+  }
+  if (backoff.base_delay_ms < 0 || backoff.max_delay_ms < 0 || request_timeout_ms < 0) {
+    return absl::InvalidArgumentError("s3: delays and timeouts must not be negative");
+  }
+  RETURN_IF_ERROR(CheckHeaderValue("storage_class", storage_class));
+  RETURN_IF_ERROR(CheckHeaderValue("kms_key_id", kms_key_id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<S3ClientOptions> S3ClientOptionsFromSpec(const DestinationSpec& spec,
+                                                        const GetenvFunction& getenv) {
+  S3ClientOptions o;
+  o.bucket = spec.bucket;
+  o.endpoint = !spec.endpoint.empty() ? spec.endpoint : getenv("AWS_ENDPOINT_URL_S3");
+  o.region = spec.region;
+  if (o.region.empty()) o.region = getenv("AWS_REGION");
+  if (o.region.empty()) o.region = getenv("AWS_DEFAULT_REGION");
+  if (o.region.empty() && !o.endpoint.empty()) o.region = "us-east-1";
+  if (o.region.empty()) {
+    return absl::InvalidArgumentError(
+        "s3: no region: set destination.region, AWS_REGION or AWS_DEFAULT_REGION");
+  }
+  o.force_path_style = spec.force_path_style;
+  o.storage_class = spec.storage_class;
+  o.kms_key_id = spec.kms_key_id;
+  o.max_attempts = spec.max_attempts;
+  o.backoff = {.base_delay_ms = spec.retry_base_delay_ms, .max_delay_ms = spec.retry_max_delay_ms};
+  o.request_timeout_ms = static_cast<int64_t>(spec.request_timeout_s * 1000);
+  RETURN_IF_ERROR(o.Validate());
+  return o;
+}
+
+std::string ContentMd5(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
+  return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+bool IsDnsCompatibleBucket(std::string_view bucket, bool tls) {
+  if (bucket.size() < 3 || bucket.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(bucket.front()) || !alnum(bucket.back())) return false;
+  if (bucket.find("..") != std::string_view::npos) return false;
+  if (tls && bucket.find('.') != std::string_view::npos) return false;
+  if (IsIpOrLocalhost(bucket)) return false;  // "192.168.5.4"
+  return std::all_of(bucket.begin(), bucket.end(),
+                     [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+}
+
+S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)
+    : options_(std::move(options)), deps_(WithDefaults(std::move(deps))) {
+  absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(options_.endpoint, options_.region);
+  if (e.ok()) {
+    scheme_ = e->scheme;
+    endpoint_host_ = e->host_port;
+    base_path_ = e->base_path;
+  }
+  path_style_ = options_.force_path_style || IsIpOrLocalhost(HostOnly(endpoint_host_)) ||
+                !IsDnsCompatibleBucket(options_.bucket, scheme_ == "https");
+}
+
+std::string S3Client::Uri(std::string_view key) const {
+  return StrCat("s3://", options_.bucket, "/", key);
+}
+
+S3Stats S3Client::stats() const {
+  return S3Stats{.operations = operations_.load(),
+                 .attempts = attempts_.load(),
+                 .retries = retries_.load(),
+                 .throttled = throttled_.load(),
+                 .server_errors = server_errors_.load(),
+                 .transport_errors = transport_errors_.load(),
+                 .failed = failed_.load(),
+                 .bytes_uploaded = bytes_uploaded_.load()};
+}
+
+S3Client::Target S3Client::TargetFor(std::string_view key, const Query& query) const {
+  Target t;
+  t.path = base_path_;
+  if (path_style_) StrAppend(&t.path, "/", options_.bucket);
+  StrAppend(&t.path, "/", key);
+  t.host = path_style_ ? endpoint_host_ : StrCat(options_.bucket, ".", endpoint_host_);
+  t.url = StrCat(scheme_, "://", t.host, UriEncode(t.path, /*keep_slash=*/true), QueryString(query));
+  return t;
+}
+
+absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const Target& target) {
+  absl::StatusOr<AwsCredentials> creds = deps_.credentials->GetCredentials();
+  if (!creds.ok()) {
+    return absl::Status(creds.status().code(),
+                        StrCat("S3 credentials: ", StatusMessage(creds.status())));
+  }
+  HttpHeaders headers = call.headers;
+  headers.emplace_back("Host", target.host);
+  headers.emplace_back("x-amz-content-sha256", call.payload_hash);
+  const SigV4Request to_sign{.method = call.method,
+                             .path = target.path,
+                             .query = call.query,
+                             .headers = headers,
+                             .payload_hash = call.payload_hash};
+  const SigV4Signed signed_ =
+      SignV4(to_sign, creds->ToSigV4(),
+             {.region = options_.region,
+              .service = "s3",
+              .time_unix_s = deps_.clock->NowMillis() / 1000,
+              .s3_rules = true});
+  headers.insert(headers.end(), signed_.headers_to_add.begin(), signed_.headers_to_add.end());
+  return HttpRequest{.method = call.method,
+                     .url = target.url,
+                     .headers = std::move(headers),
+                     .body = call.body,
+                     .timeout_ms = options_.request_timeout_ms};
+}
+
+void S3Client::Backoff(int failed_attempt) {
+  deps_.sleep(BackoffDelayMs(options_.backoff, failed_attempt, deps_.random()));
+}
+
+S3Client::Outcome S3Client::Execute(const Call& call) {
+  operations_.fetch_add(1);
+  const Target target = TargetFor(call.key, call.query);
+  const std::string what = StrCat("S3 ", call.op, " ", Uri(call.key));
+  Outcome out;
+  std::string last_error;
+  const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    if (attempt > 0) {
+      retries_.fetch_add(1);
+      Backoff(attempt - 1);
+    }
+    attempts_.fetch_add(1);
+    out.attempts = attempt + 1;
+    absl::StatusOr<HttpRequest> request = SignedRequest(call, target);
+    if (!request.ok()) {
+      if (absl::IsUnavailable(request.status())) {  // e.g. IMDS briefly unreachable
+        last_error = std::string(StatusMessage(request.status()));
+        continue;
+      }
+      out.response = request.status();
+      return out;
+    }
+    absl::StatusOr<HttpResponse> response = deps_.http->Send(*request);
+    if (!response.ok()) {
+      const absl::Status& s = response.status();
+      if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+        transport_errors_.fetch_add(1);
+        last_error = std::string(StatusMessage(s));
+        continue;
+      }
+      out.response = absl::Status(s.code(), StrCat(what, ": ", StatusMessage(s)));
+      return out;
+    }
+    std::optional<S3Error> error;
+    if (response->status >= 200 && response->status <= 299) {
+      if (call.check_success) error = call.check_success(*response);
+      if (!error.has_value()) {
+        out.response = std::move(response);
+        return out;
+      }
+    } else {
+      error = ErrorOf(*response);
+    }
+    out.error_code = error->code;
+    last_error = Describe(response->status, *error);
+    switch (ClassifyS3Error(response->status, error->code)) {
+      case S3ErrorClass::kThrottled:
+        throttled_.fetch_add(1);
+        continue;
+      case S3ErrorClass::kRetryable:
+        server_errors_.fetch_add(1);
+        continue;
+      case S3ErrorClass::kPermanent:
+        out.response = PermanentError(what, *response, *error);
+        return out;
+    }
+  }
+  out.response = absl::UnavailableError(
+      StrCat(what, ": gave up after ", out.attempts, " attempts; last: ", last_error));
+  return out;
+}
+
+void S3Client::AddSseAndClass(HttpHeaders* headers) const {
+  if (!options_.storage_class.empty()) {
+    headers->emplace_back("x-amz-storage-class", options_.storage_class);
+  }
+  if (!options_.kms_key_id.empty()) {
+    headers->emplace_back("x-amz-server-side-encryption", "aws:kms");
+    headers->emplace_back("x-amz-server-side-encryption-aws-kms-key-id", options_.kms_key_id);
+  }
+}
+
+namespace {
+
+absl::Status ValidatePut(std::string_view key, const S3PutOptions& put) {
+  if (key.empty()) return absl::InvalidArgumentError("S3: empty key");
+  if (key.size() > 1024) return absl::InvalidArgumentError("S3: key longer than 1024 bytes");
+  RETURN_IF_ERROR(CheckHeaderValue("content type", put.content_type));
+  return CheckHeaderValue("content encoding", put.content_encoding);
+}
+
+HttpHeaders ContentHeaders(const S3PutOptions& put) {
+  HttpHeaders h;
+  if (!put.content_type.empty()) h.emplace_back("Content-Type", put.content_type);
+  if (!put.content_encoding.empty()) h.emplace_back("Content-Encoding", put.content_encoding);
+  return h;
+}
+
+}  // namespace
+
+absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
+                                 const S3PutOptions& put) {
+  if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
+  Call call{.op = "PutObject", .method = "PUT", .key = key, .headers = ContentHeaders(put),
+            .body = body, .payload_hash = Sha256Hex(body)};
+  call.headers.emplace_back("Content-MD5", ContentMd5(body));
+  AddSseAndClass(&call.headers);
+  if (put.if_none_match) call.headers.emplace_back("If-None-Match", "*");
+  Outcome out = Execute(call);
+  if (!out.response.ok()) {
+    failed_.fetch_add(1);
+    return out.response.status();
+  }
+  bytes_uploaded_.fetch_add(static_cast<int64_t>(body.size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key,
+                                                            const S3PutOptions& put) {
+  if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
+  Call call{.op = "CreateMultipartUpload", .method = "POST", .key = key,
+            .query = {{"uploads", ""}}, .headers = ContentHeaders(put),
+            .payload_hash = std::string(kEmptyPayloadHash)};
+  AddSseAndClass(&call.headers);
+  call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
+    absl::StatusOr<std::string> id = ParseInitiateMultipartUploadResult(r.body);
+    if (id.ok()) return std::nullopt;
+    return S3Error{.code = "MalformedResponse", .message = std::string(StatusMessage(id.status()))};
+  };
+  Outcome out = Execute(call);
+  if (!out.response.ok()) {
+    failed_.fetch_add(1);
+    return out.response.status();
+  }
+  return ParseInitiateMultipartUploadResult(out.response->body);
+}
+
+absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::string_view upload_id,
+                                                 int part_number, std::string_view body) {
+  if (part_number < 1 || part_number > kS3MaxParts) {
+    return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
+  }
+  Call call{.op = "UploadPart", .method = "PUT", .key = key,
+            .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
+            .headers = {{"Content-MD5", ContentMd5(body)}},
+            .body = body, .payload_hash = Sha256Hex(body)};
+  call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
+    if (!r.Header("etag").empty()) return std::nullopt;
+    return S3Error{.code = "MissingETag", .message = "UploadPart answer has no ETag"};
+  };
+  Outcome out = Execute(call);
+  if (!out.response.ok()) {
+    failed_.fetch_add(1);
+    return out.response.status();
+  }
+  bytes_uploaded_.fetch_add(static_cast<int64_t>(body.size()));
+  return std::string(out.response->Header("etag"));
+}
+
+absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                               const std::vector<CompletedPart>& parts,
+                                               int64_t expected_size, bool if_none_match) {
+  const std::string body = BuildCompleteMultipartUploadXml(parts);
+  Call call{.op = "CompleteMultipartUpload", .method = "POST", .key = key,
+            .query = {{"uploadId", std::string(upload_id)}},
+            .headers = {{"Content-Type", "application/xml"}, {"Content-MD5", ContentMd5(body)}},
+            .body = body, .payload_hash = Sha256Hex(body)};
+  if (if_none_match) call.headers.emplace_back("If-None-Match", "*");
+  call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
+    absl::StatusOr<CompleteMultipartUploadOutcome> o = ParseCompleteMultipartUploadResult(r.body);
+    if (!o.ok()) {
+      return S3Error{.code = "MalformedResponse", .message = std::string(StatusMessage(o.status()))};
+    }
+    if (o->failed) return o->error;
+    return std::nullopt;
+  };
+  Outcome out = Execute(call);
+  if (out.response.ok()) return absl::OkStatus();
+  if (out.attempts > 1 && out.error_code == "NoSuchUpload") {
+    // An earlier try may have completed the upload before its answer was lost.
+    absl::StatusOr<S3ObjectInfo> head = HeadObject(key);
+    if (head.ok() && head->size == expected_size) return absl::OkStatus();
+  }
+  failed_.fetch_add(1);
+  return out.response.status();
+}
+
+absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
+  Call call{.op = "AbortMultipartUpload", .method = "DELETE", .key = key,
+            .query = {{"uploadId", std::string(upload_id)}},
+            .payload_hash = std::string(kEmptyPayloadHash),
+            // Abort follows a failure; do not make the caller wait out a second full budget.
+            .max_attempts = std::min(options_.max_attempts, kMaxAbortAttempts)};
+  Outcome out = Execute(call);
+  if (out.response.ok() || out.error_code == "NoSuchUpload") return absl::OkStatus();
+  failed_.fetch_add(1);
+  return out.response.status();
+}
+
+absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {
+  Call call{.op = "HeadObject", .method = "HEAD", .key = key,
+            .payload_hash = std::string(kEmptyPayloadHash)};
+  Outcome out = Execute(call);
+  if (!out.response.ok()) {
+    if (!absl::IsNotFound(out.response.status())) failed_.fetch_add(1);
+    return out.response.status();
+  }
+  S3ObjectInfo info;
+  const std::string_view length = out.response->Header("content-length");
+  if (std::from_chars(length.data(), length.data() + length.size(), info.size).ec != std::errc()) {
+    info.size = -1;
+  }
+  info.etag = std::string(out.response->Header("etag"));
+  return info;
+}
+
+absl::Status S3Client::PutObjectMultipart(std::string_view key, std::string_view body,
+                                          int64_t part_bytes, const S3PutOptions& put) {
+  if (part_bytes < 1) return absl::InvalidArgumentError("S3: part size must be positive");
+  const int64_t size = static_cast<int64_t>(body.size());
+  // Stay within 10,000 parts by growing the parts.
+  part_bytes = std::max(part_bytes, (size + kS3MaxParts - 1) / kS3MaxParts);
+  ASSIGN_OR_RETURN(const std::string upload_id, CreateMultipartUpload(key, put));
+  std::vector<CompletedPart> parts;
+  int64_t offset = 0;
+  do {
+    const int64_t n = std::min(part_bytes, size - offset);
+    const int number = static_cast<int>(parts.size()) + 1;
+    absl::StatusOr<std::string> etag =
+        UploadPart(key, upload_id, number, body.substr(static_cast<size_t>(offset), n));
+    if (!etag.ok()) {
+      (void)AbortMultipartUpload(key, upload_id);  // best effort; the error that matters is etag's
+      return etag.status();
+    }
+    parts.push_back({.part_number = number, .etag = *std::move(etag)});
+    offset += n;
+  } while (offset < size);
+  absl::Status done = CompleteMultipartUpload(key, upload_id, parts, size, put.if_none_match);
+  if (!done.ok()) (void)AbortMultipartUpload(key, upload_id);
+  return done;
+}
+
+}  // namespace lakehose

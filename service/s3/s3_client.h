@@ -1,0 +1,201 @@
+// S3Client: the few S3 operations lakehose needs (PutObject, multipart upload, HeadObject),
+// over HttpClient, signed with SigV4, retried with capped exponential backoff and full
+// jitter.
+//
+//   auto options = S3ClientOptionsFromSpec(pipeline.destination, ProcessGetenv());
+//   S3Client s3(*options, {.http = http, .credentials = creds});
+//   absl::Status s = s3.PutObject("data/siteId=a b/x.jsonl.gz", body,
+//                                 {.content_type = "application/x-ndjson",
+//                                  .content_encoding = "gzip"});
+//
+// Requests:
+//  - Addressing: virtual-hosted (https://bucket.s3.region.amazonaws.com/key) by default;
+//    path-style (endpoint/bucket/key) when force_path_style is set, when the endpoint's
+//    host is an IP address or localhost, or when the bucket name cannot be a DNS label
+//    (upper case, '_', or '.' over https, where the wildcard certificate would not match).
+//  - Keys are used as given (decoded) and percent-encoded once, as S3 wants: Hive keys
+//    with '=' and spaces work. Every request carries x-amz-content-sha256 with the real
+//    payload hash and is signed (SigV4, service s3) at send time: every retry is signed
+//    again with fresh credentials and time.
+//  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
+//
+// Retries (per operation, up to max_attempts tries): answers classified kRetryable or
+// kThrottled by ClassifyS3Error (core/s3_xml.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
+// credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
+// (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
+//
+// Errors (canonical codes): UNAVAILABLE when retries ran out; PERMISSION_DENIED for 401/403;
+// NOT_FOUND for 404 (no such bucket/upload/key); INVALID_ARGUMENT for other 400s;
+// ALREADY_EXISTS for 412 (an If-None-Match: * put found the key taken); FAILED_PRECONDITION
+// for a wrong region/redirect, 409 and other 4xx; UNIMPLEMENTED for 501; credentials
+// errors as the provider returns them. Messages name the operation, s3://bucket/key, the
+// HTTP status, S3's error code and request id; never credentials.
+//
+// Thread-safety: thread-safe; operations may run concurrently. Ownership: shares the
+// HttpClient and CredentialsProvider; borrows the Clock (must outlive the client).
+#ifndef LAKEHOSE_SERVICE_S3_S3_CLIENT_H_
+#define LAKEHOSE_SERVICE_S3_S3_CLIENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/backoff.h"
+#include "core/pipeline.h"
+#include "core/s3_xml.h"
+#include "service/clock.h"
+#include "service/http_client.h"
+#include "service/s3/credentials.h"
+
+namespace lakehose {
+
+// S3 limits on multipart uploads.
+inline constexpr int64_t kS3MinPartBytes = int64_t{5} << 20;  // every part but the last
+inline constexpr int64_t kS3MaxPartBytes = int64_t{5} << 30;
+inline constexpr int kS3MaxParts = 10000;
+
+struct S3ClientOptions {
+  std::string bucket;  // required
+  std::string region;  // required (S3ClientOptionsFromSpec fills it from the environment)
+  // "" = AWS (https://s3.<region>.amazonaws.com). Otherwise scheme://host[:port][/base]
+  // of an S3-compatible server; no scheme means https.
+  std::string endpoint;
+  bool force_path_style = false;  // default virtual-hosted
+  std::string storage_class;      // x-amz-storage-class when set (STANDARD_IA, ...)
+  std::string kms_key_id;         // SSE-KMS with this key when set
+  int max_attempts = 10;          // tries per operation, >= 1
+  BackoffPolicy backoff;          // default 100 ms doubling to 20 s
+  int64_t request_timeout_ms = 60000;  // one HTTP exchange; 0 = none
+
+  // INVALID_ARGUMENT naming the first bad field.
+  absl::Status Validate() const;
+};
+
+// The options of a pipeline's s3 destination. Endpoint: the spec's, else
+// AWS_ENDPOINT_URL_S3. Region: the spec's, else AWS_REGION, else AWS_DEFAULT_REGION, else
+// "us-east-1" when a custom endpoint is set (INVALID_ARGUMENT otherwise). Validated.
+absl::StatusOr<S3ClientOptions> S3ClientOptionsFromSpec(const DestinationSpec& spec,
+                                                        const GetenvFunction& getenv);
+
+// Waits `ms` milliseconds (tests record instead of waiting).
+using SleepFunction = std::function<void(int64_t ms)>;
+// A uniform random double in [0, 1) for backoff jitter; must be thread-safe.
+using UniformRandomFunction = std::function<double()>;
+
+struct S3ClientDeps {
+  std::shared_ptr<HttpClient> http;                  // required
+  std::shared_ptr<CredentialsProvider> credentials;  // required
+  const Clock* clock = nullptr;                      // default: the system clock
+  SleepFunction sleep;                               // default: the thread sleeps
+  UniformRandomFunction random;                      // default: a thread-local PRNG
+  GetenvFunction getenv;  // default ProcessGetenv(); only to resolve endpoint and region
+};
+
+// Counters since the client was made (metrics are built from them).
+struct S3Stats {
+  int64_t operations = 0;        // operations started (PutObject, UploadPart, ...)
+  int64_t attempts = 0;          // HTTP exchanges tried
+  int64_t retries = 0;           // attempts after the first of an operation
+  int64_t throttled = 0;         // answers classified kThrottled (503 SlowDown, 429)
+  int64_t server_errors = 0;     // answers classified kRetryable (5xx, 200-with-Error, ...)
+  int64_t transport_errors = 0;  // no answer: refused, reset, timed out
+  int64_t failed = 0;            // operations that returned an error
+  int64_t bytes_uploaded = 0;    // payload bytes of successful PutObject/UploadPart
+};
+
+struct S3PutOptions {
+  std::string content_type = "application/octet-stream";
+  std::string content_encoding;  // "gzip", "zstd" or empty
+  // Sends If-None-Match: * so the write fails with ALREADY_EXISTS when the key exists
+  // (on CompleteMultipartUpload for multipart uploads).
+  bool if_none_match = false;
+};
+
+struct S3ObjectInfo {
+  int64_t size = 0;
+  std::string etag;
+};
+
+class S3Client {
+ public:
+  // `options` must be valid (see Validate); `deps.http` and `deps.credentials` non-null.
+  S3Client(S3ClientOptions options, S3ClientDeps deps);
+
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
+
+  // One PUT of the whole body (up to 5 GiB).
+  absl::Status PutObject(std::string_view key, std::string_view body, const S3PutOptions& put);
+
+  // Multipart upload of `body` in parts of `part_bytes` (raised as needed to stay within
+  // 10,000 parts): Create, UploadPart each, Complete. On any failure the upload is
+  // aborted (best effort) and the first error returned.
+  absl::Status PutObjectMultipart(std::string_view key, std::string_view body,
+                                  int64_t part_bytes, const S3PutOptions& put);
+
+  // The steps, for callers that stream parts. Create returns the UploadId; UploadPart
+  // returns the part's ETag.
+  absl::StatusOr<std::string> CreateMultipartUpload(std::string_view key, const S3PutOptions& put);
+  absl::StatusOr<std::string> UploadPart(std::string_view key, std::string_view upload_id,
+                                         int part_number, std::string_view body);
+  // A 200 whose body is an <Error> is retried. If a retry answers NoSuchUpload (an
+  // earlier try did complete), succeeds when HeadObject finds the object with
+  // `expected_size` bytes.
+  absl::Status CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                       const std::vector<CompletedPart>& parts,
+                                       int64_t expected_size, bool if_none_match);
+  // Succeeds when the upload is gone already (NoSuchUpload). At most 3 tries: it runs
+  // after a failure, and a lifecycle rule (AbortIncompleteMultipartUpload) is the backstop.
+  absl::Status AbortMultipartUpload(std::string_view key, std::string_view upload_id);
+
+  // NOT_FOUND when there is no such object.
+  absl::StatusOr<S3ObjectInfo> HeadObject(std::string_view key);
+
+  // "s3://bucket/key".
+  std::string Uri(std::string_view key) const;
+  const S3ClientOptions& options() const { return options_; }
+  S3Stats stats() const;
+
+ private:
+  struct Call;
+  struct Outcome;
+  struct Target {
+    std::string url;
+    std::string host;
+    std::string path;  // decoded, as signed
+  };
+
+  Target TargetFor(std::string_view key, const std::vector<std::pair<std::string, std::string>>&
+                                             query) const;
+  Outcome Execute(const Call& call);
+  absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const Target& target);
+  void Backoff(int failed_attempt);
+  void AddSseAndClass(HttpHeaders* headers) const;
+
+  const S3ClientOptions options_;
+  const S3ClientDeps deps_;
+  // Resolved once from the options.
+  std::string scheme_;
+  std::string endpoint_host_;  // host[:port]
+  std::string base_path_;      // "" or "/prefix"
+  bool path_style_ = false;
+
+  std::atomic<int64_t> operations_{0}, attempts_{0}, retries_{0}, throttled_{0},
+      server_errors_{0}, transport_errors_{0}, failed_{0}, bytes_uploaded_{0};
+};
+
+// Helpers, exposed for tests.
+// base64 of the MD5 of `data` (the Content-MD5 header's value).
+std::string ContentMd5(std::string_view data);
+// True if `bucket` can be a DNS label for virtual-hosted addressing (`tls`: no dots).
+bool IsDnsCompatibleBucket(std::string_view bucket, bool tls);
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_S3_S3_CLIENT_H_
