@@ -11,8 +11,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libsimdjson-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
-  # test peers: boto3's TypeDeserializer (differential test)
-  python3 python3-boto3
+  # test peers and tools: boto3 (differential test), zcat and zstdcat (reading objects back)
+  python3 python3-boto3 gzip zstd
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
