@@ -49,6 +49,13 @@ bool Split(std::string_view n, DecimalParts* p) {
 
 }  // namespace
 
+bool IsJsonNumber(std::string_view n) {
+  DecimalParts p;
+  if (!Split(n, &p) || p.plus_sign || p.int_digits.empty()) return false;
+  if (p.int_digits.size() > 1 && p.int_digits[0] == '0') return false;
+  return !p.has_point || !p.frac_digits.empty();
+}
+
 bool IsDecimal(std::string_view n) {
   DecimalParts p;
   return Split(n, &p);
@@ -98,8 +105,11 @@ std::optional<int64_t> DecimalToInt64(std::string_view n, int shift10) {
     if (neg) exp = -exp;
   }
   exp += shift10;
-  // Digits of the integer part after shifting the point by `exp`.
-  std::string digits(p.int_digits);
+  // Digits of the integer part after shifting the point by `exp` (leading zeros dropped:
+  // they do not count toward overflow).
+  std::string_view int_digits = p.int_digits;
+  while (!int_digits.empty() && int_digits[0] == '0') int_digits.remove_prefix(1);
+  std::string digits(int_digits);
   std::string_view frac = p.frac_digits;
   if (exp >= 0) {
     for (long k = 0; k < exp; ++k) digits.push_back(k < static_cast<long>(frac.size()) ? frac[k] : '0');

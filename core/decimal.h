@@ -18,6 +18,10 @@ namespace lakehose {
 // if `n` is not a decimal number (empty, NaN, Infinity, hex, whitespace...).
 bool AppendDecimalAsJson(std::string_view n, std::string* out);
 
+// True if `n` is a number in RFC 8259's grammar (no '+', no leading zeros, digits on both
+// sides of a '.').
+bool IsJsonNumber(std::string_view n);
+
 // True if `n` is accepted by AppendDecimalAsJson.
 bool IsDecimal(std::string_view n);
 

@@ -118,9 +118,8 @@ void AppendValidJsonString(std::string_view s, std::string* out) {
 }
 
 bool AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  if (!AppendJsonStringBody(s, out)) return false;
-  out->push_back('"');
+  if (!IsValidUtf8(s)) return false;
+  AppendValidJsonString(s, out);
   return true;
 }
 

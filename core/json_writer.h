@@ -16,11 +16,12 @@
 
 namespace lakehose {
 
-// Appends `s` as a quoted JSON string. Returns false (and appends nothing useful) only if
-// `s` is not valid UTF-8; the caller decides whether that is an error.
+// Appends `s` as a quoted JSON string. Returns false, appending nothing, if `s` is not
+// valid UTF-8; the caller decides whether that is an error.
 bool AppendJsonString(std::string_view s, std::string* out);
 
-// Appends the escaped body of `s` without the surrounding quotes.
+// Appends the escaped body of `s` without the surrounding quotes (nothing if `s` is not
+// valid UTF-8, returning false).
 bool AppendJsonStringBody(std::string_view s, std::string* out);
 
 // As AppendJsonString, for text already known to be valid UTF-8 (everything a simdjson

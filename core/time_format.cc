@@ -34,8 +34,9 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 Civil ToCivil(int64_t unix_ms, bool utc, const absl::TimeZone& tz) {
   Civil c;
+  // Computed without multiplying back, which overflows near INT64_MIN.
   const int64_t secs = FloorDiv(unix_ms, 1000);
-  c.millis = static_cast<int>(unix_ms - secs * 1000);
+  c.millis = static_cast<int>(((unix_ms % 1000) + 1000) % 1000);
   if (utc) {
     const int64_t days = FloorDiv(secs, 86400);
     const int64_t rem = secs - days * 86400;
@@ -125,11 +126,25 @@ absl::StatusOr<TimeFormat> TimeFormat::FromJavaPattern(std::string_view pattern)
   for (size_t i = 0; i < pattern.size();) {
     const char c = pattern[i];
     if (c == '\'') {
-      const size_t end = pattern.find('\'', i + 1);
-      if (end == std::string_view::npos) return absl::InvalidArgumentError("unterminated quote in timestamp pattern");
-      if (end == i + 1) literal.push_back('\'');
-      literal.append(pattern.substr(i + 1, end - i - 1));
-      i = end + 1;
+      // '' is a quote, inside quoted text or out of it; 'text' is literal text.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '\'') {
+        literal.push_back('\'');
+        i += 2;
+        continue;
+      }
+      size_t j = i + 1;
+      for (;;) {
+        if (j >= pattern.size()) return absl::InvalidArgumentError("unterminated quote in timestamp pattern");
+        if (pattern[j] != '\'') {
+          literal.push_back(pattern[j++]);
+        } else if (j + 1 < pattern.size() && pattern[j + 1] == '\'') {
+          literal.push_back('\'');
+          j += 2;
+        } else {
+          break;
+        }
+      }
+      i = j + 1;
       continue;
     }
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {

@@ -82,9 +82,10 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
       while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
                               raw.back() == '\t'))
         raw.remove_suffix(1);
-      if (!AppendDecimalAsJson(raw, out))
+      if (!IsJsonNumber(raw))
         return Fail(error_code::kInvalidJson,
                     StrCat(path->ToString(), ": invalid number ", QuoteForMessage(raw)), error);
+      out->append(raw);
       return true;
     }
     case od::json_type::string: {
@@ -204,7 +205,9 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
     double v;
     if (act->get_double().get(v) == simdjson::SUCCESS && std::isfinite(v)) {
       const bool kinesis = Find(rec, "tableName") || Find(rec, "recordFormat");
-      creation_ms = static_cast<int64_t>(std::llround(kinesis ? v : v * 1000.0));
+      const double ms = kinesis ? v : v * 1000.0;
+      // Beyond +-10^16 ms (over 300,000 years) the value is garbage, not a time.
+      if (std::fabs(ms) < 1e16) creation_ms = static_cast<int64_t>(std::llround(ms));
     }
   }
 
@@ -408,54 +411,55 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
   if (auto e = ondemand_.iterate(padded_.data(), data.size(), padded_.size()).get(doc))
     return json_fail(e);
   od::object obj;
-  if (auto e = doc.get_object().get(obj))
+  if (auto e = doc.get_object().get(obj)) {
+    // Text that does not even start like a JSON value is not JSON; a JSON value that is
+    // not an object (an array, a string, a number) is a record we cannot store.
+    size_t i = 0;
+    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) ++i;
+    const char c = i < data.size() ? data[i] : '\0';
+    const bool other_json = c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9');
+    if (!other_json) return json_fail(e);
     return Fail(error_code::kInvalidRecord, "data: expected a JSON object", error);
+  }
 
-  // Values of fields that partition keys read are rendered into scratch_ first.
+  // Fields that partition keys read are rendered into scratch_ (and copied into the
+  // document when projected); fields projected away are rendered into discard_, so that
+  // they are validated all the same.
   const size_t nkeys = spec_.partition_keys.size();
-  struct Span {
-    size_t begin = 0, end = 0;
-    bool found = false;
-  };
-  std::vector<Span> spans(nkeys);
+  std::vector<std::pair<size_t, size_t>> spans(nkeys, {0, std::string::npos});
   scratch_.clear();
   std::string& docout = out->data;
+  docout.reserve(data.size());
   docout.push_back('{');
   bool first = true;
-  path.Reset("");
+  std::string key;
   for (auto field_result : obj) {
     od::field field;
     if (auto e = std::move(field_result).get(field)) return json_fail(e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return json_fail(e);
+    std::string_view unescaped;
+    if (auto e = field.unescaped_key().get(unescaped)) return json_fail(e);
+    key.assign(unescaped);
     const bool projected = spec_.field_set.empty() || spec_.field_set.contains(key);
-    int key_index = -1;
-    for (size_t k = 0; k < nkeys; ++k) {
-      if (spec_.partition_keys[k].attribute_path[0] == key) {
-        key_index = static_cast<int>(k);
-        break;
-      }
-    }
-    if (!projected && key_index < 0) continue;
+    bool key_source = false;
+    for (size_t k = 0; k < nkeys; ++k) key_source |= spec_.partition_keys[k].attribute_path[0] == key;
     path.PushKey(key);
-    std::string rendered_key;
-    const size_t begin = scratch_.size();
-    if (key_index >= 0) {
-      // Copy the key: unescaped_key's view does not outlive the next value.
-      rendered_key.assign(key);
-      if (!RenderOnDemand(field.value(), &scratch_, &path, error)) return false;
-      for (size_t k = 0; k < nkeys; ++k) {
-        if (spec_.partition_keys[k].attribute_path[0] == rendered_key)
-          spans[k] = {begin, scratch_.size(), true};
-      }
-    }
     if (projected) {
       if (!first) docout.push_back(',');
       first = false;
-      AppendJsonString(key_index >= 0 ? std::string_view(rendered_key) : key, &docout);
+      AppendValidJsonString(key, &docout);
       docout.push_back(':');
-      if (key_index >= 0) docout.append(scratch_, begin, scratch_.size() - begin);
-      else if (!RenderOnDemand(field.value(), &docout, &path, error)) return false;
+    }
+    if (key_source) {
+      const size_t begin = scratch_.size();
+      if (!RenderOnDemand(field.value(), &scratch_, &path, error)) return false;
+      for (size_t k = 0; k < nkeys; ++k)
+        if (spec_.partition_keys[k].attribute_path[0] == key) spans[k] = {begin, scratch_.size()};
+      if (projected) docout.append(scratch_, begin, scratch_.size() - begin);
+    } else if (projected) {
+      if (!RenderOnDemand(field.value(), &docout, &path, error)) return false;
+    } else {
+      discard_.clear();
+      if (!RenderOnDemand(field.value(), &discard_, &path, error)) return false;
     }
     path.Pop();
   }
@@ -467,42 +471,81 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
     const PartitionKeySpec& spec = spec_.partition_keys[k];
     std::optional<std::string_view> raw;
     bool raw_is_string = false;
-    std::string number_text;
-    if (spans[k].found) {
-      const std::string_view snippet(scratch_.data() + spans[k].begin, spans[k].end - spans[k].begin);
-      element e;
-      if (snippet_dom_.parse(snippet.data(), snippet.size()).get(e) != simdjson::SUCCESS)
-        return Fail(error_code::kInvalidJson, StrCat("data.", spec.attribute, ": unreadable"), error);
-      bool present = true;
-      for (size_t i = 1; i < spec.attribute_path.size() && present; ++i) {
-        simdjson::dom::object o;
-        present = e.get_object().get(o) == simdjson::SUCCESS &&
-                  o.at_key(spec.attribute_path[i]).get(e) == simdjson::SUCCESS;
-      }
-      if (present) {
-        std::string_view s;
-        if (e.get_string().get(s) == simdjson::SUCCESS) {
-          raw = s;
-          raw_is_string = true;
-        } else if (e.is_bool()) {
-          raw = e.get_bool().value_unsafe() ? "true" : "false";
-        } else if (e.is_number()) {
-          number_text = spec.attribute_path.size() == 1 ? std::string(snippet) : simdjson::minify(e);
-          raw = number_text;
-        } else if (!e.is_null()) {
-          return Fail(error_code::kInvalidPartitionKey,
-                      StrCat("partition key '", spec.name, "': data.", spec.attribute, " is ",
-                                   ShapeName(e.type()), ", not a scalar"),
-                      error);
-        }
-      }
+    if (spans[k].second != std::string::npos) {
+      const std::string_view snippet(scratch_.data() + spans[k].first, spans[k].second - spans[k].first);
+      if (!JsonScalarAt(snippet, spec, &raw, &raw_is_string, error)) return false;
     }
     if (!raw && !spec.default_value && spec.fallback == TimestampFallback::kNone)
       return Fail(error_code::kMissingPartitionKey,
-                  StrCat("partition key '", spec.name, "': data.", spec.attribute, " is missing"),
-                  error);
+                  StrCat("partition key '", spec.name, "': data.", spec.attribute, " is missing"), error);
     if (!ResolveKey(spec, raw, raw_is_string, std::nullopt, out, error)) return false;
   }
+  return true;
+}
+
+bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKeySpec& spec,
+                                     std::optional<std::string_view>* raw, bool* raw_is_string,
+                                     ConvertError* error) {
+  // `snippet` is JSON lakehose rendered itself (valid, numbers as received): walk the rest
+  // of the attribute path with on-demand, which keeps number text exact.
+  snippet_padded_.assign(snippet);
+  snippet_padded_.append(simdjson::SIMDJSON_PADDING, '\0');
+  od::document doc;
+  if (snippet_ondemand_.iterate(snippet_padded_.data(), snippet.size(), snippet_padded_.size()).get(doc))
+    return Fail(error_code::kInvalidJson, StrCat("data.", spec.attribute, ": unreadable"), error);
+  auto not_scalar = [&](std::string_view what) {
+    return Fail(error_code::kInvalidPartitionKey,
+                StrCat("partition key '", spec.name, "': data.", spec.attribute, " is ", what, ", not a scalar"),
+                error);
+  };
+  key_value_.clear();
+  if (spec.attribute_path.size() == 1) {
+    // A scalar document: its text is the value (strings unescaped).
+    const char c = snippet.empty() ? '\0' : snippet[0];
+    if (c == '{') return not_scalar("an object");
+    if (c == '[') return not_scalar("an array");
+    if (c == 'n') return true;  // null: missing
+    if (c == '"') {
+      std::string_view s;
+      if (doc.get_string().get(s)) return not_scalar("unreadable");
+      key_value_.assign(s);
+      *raw_is_string = true;
+    } else {
+      key_value_.assign(snippet);  // a number or true/false, exactly as received
+    }
+    *raw = key_value_;
+    return true;
+  }
+  od::value v;
+  od::object o;
+  if (doc.get_object().get(o)) return true;  // not an object: the nested attribute is missing
+  for (size_t i = 1; i < spec.attribute_path.size(); ++i) {
+    if (i > 1 && v.get_object().get(o)) return true;
+    if (o.find_field_unordered(spec.attribute_path[i]).get(v)) return true;
+  }
+  od::json_type type;
+  if (v.type().get(type)) return not_scalar("unreadable");
+  switch (type) {
+    case od::json_type::object: return not_scalar("an object");
+    case od::json_type::array: return not_scalar("an array");
+    case od::json_type::null: return true;
+    case od::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return not_scalar("unreadable");
+      key_value_.assign(s);
+      *raw_is_string = true;
+      break;
+    }
+    case od::json_type::number:
+    case od::json_type::boolean: {
+      std::string_view t = v.raw_json_token();
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t'))
+        t.remove_suffix(1);
+      key_value_.assign(t);
+      break;
+    }
+  }
+  *raw = key_value_;
   return true;
 }
 

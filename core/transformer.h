@@ -57,14 +57,21 @@ class RecordTransformer {
                   bool raw_is_string, std::optional<int64_t> creation_ms, RecordOutcome* out,
                   ConvertError* error);
   void RenderPrefix(const TransformContext& ctx, RecordOutcome* out);
+  // The scalar at spec.attribute_path[1..] inside `snippet` (the rendered JSON of the
+  // top-level field). *raw stays nullopt when absent or null; false on a non-scalar.
+  bool JsonScalarAt(std::string_view snippet, const PartitionKeySpec& spec,
+                    std::optional<std::string_view>* raw, bool* raw_is_string, ConvertError* error);
 
   const PipelineSpec& spec_;
   simdjson::dom::parser dom_;
   simdjson::ondemand::parser ondemand_;
-  simdjson::dom::parser snippet_dom_;
+  simdjson::ondemand::parser snippet_ondemand_;
   DdbJsonConverter converter_;
   std::string padded_;   // input copy with simdjson padding (on-demand path)
   std::string scratch_;  // rendered values of partition-key fields (JSON path)
+  std::string discard_;  // rendered values of projected-away fields (validated, dropped)
+  std::string snippet_padded_;
+  std::string key_value_;  // a partition key's raw value (JSON path)
 };
 
 }  // namespace lakehose
