@@ -12,8 +12,7 @@ namespace lakehose {
 namespace {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -171,7 +170,8 @@ class CurlHttpClient : public HttpClient {
  private:
   absl::StatusOr<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
     HttpResponse response;
-    Transfer t{.body = request.body, .response = &response,
+    Transfer t{.body = request.body,
+               .response = &response,
                .max_response_bytes = options_.max_response_bytes};
     char error[CURL_ERROR_SIZE] = {0};
     Slist headers = BuildHeaderList(request.headers);
@@ -280,8 +280,10 @@ std::unique_ptr<HttpClient> NewCurlHttpClient(const CurlHttpClientOptions& optio
 }
 
 absl::StatusOr<HttpResponse> FakeHttpClient::Send(const HttpRequest& request) {
-  RecordedHttpRequest recorded{.method = request.method, .url = request.url,
-                               .headers = request.headers, .body = std::string(request.body),
+  RecordedHttpRequest recorded{.method = request.method,
+                               .url = request.url,
+                               .headers = request.headers,
+                               .body = std::string(request.body),
                                .timeout_ms = request.timeout_ms};
   Handler handler;
   {

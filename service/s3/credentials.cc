@@ -240,9 +240,9 @@ class SharedFilesProvider : public CredentialsProvider {
                      .source = "shared-files"};
     if (!c.access_key_id.empty() && !c.secret_access_key.empty()) return c;
     if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
-      return absl::FailedPreconditionError(StrCat(
-          "shared files: profile '", profile,
-          "' needs both aws_access_key_id and aws_secret_access_key"));
+      return absl::FailedPreconditionError(
+          StrCat("shared files: profile '", profile,
+                 "' needs both aws_access_key_id and aws_secret_access_key"));
     }
     for (const char* k : {"role_arn", "credential_process", "sso_session", "sso_start_url"}) {
       if (!get(k).empty()) {
@@ -259,9 +259,27 @@ class SharedFilesProvider : public CredentialsProvider {
 
 // ---- container credentials (ECS, EKS Pod Identity) ---------------------------------
 
+// True for a dotted-quad IPv4 address in 127.0.0.0/8 ("127.0.0.1.evil.com" is not).
+bool IsLoopbackIpv4(std::string_view host) {
+  int octets = 0;
+  size_t pos = 0;
+  while (pos <= host.size() && octets < 5) {
+    const size_t dot = std::min(host.find('.', pos), host.size());
+    const std::string_view part = host.substr(pos, dot - pos);
+    if (part.empty() || part.size() > 3 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    if (octets == 0 && part != "127") return false;
+    ++octets;
+    pos = dot + 1;
+  }
+  return octets == 4;
+}
+
 bool IsAllowedHttpHost(std::string_view host) {
-  return host == "localhost" || host.starts_with("127.") || host == "::1" ||
-         host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23";
+  return host == "localhost" || IsLoopbackIpv4(host) || host == "::1" || host == "169.254.170.2" ||
+         host == "169.254.170.23" || host == "fd00:ec2::23";
 }
 
 class ContainerProvider : public CredentialsProvider {
@@ -418,8 +436,8 @@ GetenvFunction ProcessGetenv() {
 }
 
 GetenvFunction MapGetenv(std::vector<std::pair<std::string, std::string>> vars) {
-  auto map = std::make_shared<std::map<std::string, std::string, std::less<>>>(vars.begin(),
-                                                                               vars.end());
+  auto map =
+      std::make_shared<std::map<std::string, std::string, std::less<>>>(vars.begin(), vars.end());
   return [map](std::string_view name) {
     auto it = map->find(name);
     return it == map->end() ? std::string() : it->second;
@@ -510,7 +528,8 @@ absl::StatusOr<AwsCredentials> ParseStsCredentialsXml(std::string_view xml) {
                    .secret_access_key = XmlElementText(*creds, "SecretAccessKey").value_or(""),
                    .session_token = XmlElementText(*creds, "SessionToken").value_or("")};
   if (c.access_key_id.empty() || c.secret_access_key.empty() || c.session_token.empty()) {
-    return absl::InvalidArgumentError("STS answer lacks AccessKeyId, SecretAccessKey or SessionToken");
+    return absl::InvalidArgumentError(
+        "STS answer lacks AccessKeyId, SecretAccessKey or SessionToken");
   }
   const std::optional<std::string> expiration = XmlElementText(*creds, "Expiration");
   if (expiration.has_value()) {

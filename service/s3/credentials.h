@@ -69,9 +69,7 @@ struct AwsCredentials {
   int64_t expiration_ms = 0;
   std::string source;  // "environment", "web-identity", "shared-files", "container", "imds"
 
-  SigV4Credentials ToSigV4() const {
-    return {access_key_id, secret_access_key, session_token};
-  }
+  SigV4Credentials ToSigV4() const { return {access_key_id, secret_access_key, session_token}; }
 };
 
 class CredentialsProvider {

@@ -59,7 +59,8 @@ absl::StatusOr<ParsedEndpoint> ParseEndpoint(std::string_view endpoint, std::str
     p.scheme = "https";
   }
   if (p.scheme != "http" && p.scheme != "https") {
-    return absl::InvalidArgumentError(StrCat("s3 endpoint '", endpoint, "': scheme must be http or https"));
+    return absl::InvalidArgumentError(
+        StrCat("s3 endpoint '", endpoint, "': scheme must be http or https"));
   }
   const size_t slash = rest.find('/');
   p.host_port = std::string(rest.substr(0, slash));
@@ -81,9 +82,8 @@ std::string_view HostOnly(std::string_view host_port) {
 
 bool IsIpOrLocalhost(std::string_view host) {
   if (host == "localhost" || host.starts_with('[')) return true;
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.';
-  });
+  return !host.empty() && std::all_of(host.begin(), host.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
 std::string QueryString(const Query& query) {
@@ -152,13 +152,19 @@ absl::Status PermanentError(std::string_view what, const HttpResponse& r, const 
     return absl::FailedPreconditionError(StrCat(msg, "; check the destination's region/endpoint"));
   }
   switch (r.status) {
-    case 400: return absl::InvalidArgumentError(msg);
+    case 400:
+      return absl::InvalidArgumentError(msg);
     case 401:
-    case 403: return absl::PermissionDeniedError(msg);
-    case 404: return absl::NotFoundError(msg);
-    case 412: return absl::AlreadyExistsError(msg);
-    case 501: return absl::UnimplementedError(msg);
-    default: return absl::FailedPreconditionError(msg);
+    case 403:
+      return absl::PermissionDeniedError(msg);
+    case 404:
+      return absl::NotFoundError(msg);
+    case 412:
+      return absl::AlreadyExistsError(msg);
+    case 501:
+      return absl::UnimplementedError(msg);
+    default:
+      return absl::FailedPreconditionError(msg);
   }
 }
 
@@ -288,7 +294,8 @@ S3Client::Target S3Client::TargetFor(std::string_view key, const Query& query) c
   if (path_style_) StrAppend(&t.path, "/", options_.bucket);
   StrAppend(&t.path, "/", key);
   t.host = path_style_ ? endpoint_host_ : StrCat(options_.bucket, ".", endpoint_host_);
-  t.url = StrCat(scheme_, "://", t.host, UriEncode(t.path, /*keep_slash=*/true), QueryString(query));
+  t.url =
+      StrCat(scheme_, "://", t.host, UriEncode(t.path, /*keep_slash=*/true), QueryString(query));
   return t;
 }
 
@@ -306,12 +313,11 @@ absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const Targ
                              .query = call.query,
                              .headers = headers,
                              .payload_hash = call.payload_hash};
-  const SigV4Signed signed_ =
-      SignV4(to_sign, creds->ToSigV4(),
-             {.region = options_.region,
-              .service = "s3",
-              .time_unix_s = deps_.clock->NowMillis() / 1000,
-              .s3_rules = true});
+  const SigV4Signed signed_ = SignV4(to_sign, creds->ToSigV4(),
+                                     {.region = options_.region,
+                                      .service = "s3",
+                                      .time_unix_s = deps_.clock->NowMillis() / 1000,
+                                      .s3_rules = true});
   headers.insert(headers.end(), signed_.headers_to_add.begin(), signed_.headers_to_add.end());
   return HttpRequest{.method = call.method,
                      .url = target.url,
@@ -418,8 +424,12 @@ HttpHeaders ContentHeaders(const S3PutOptions& put) {
 absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
                                  const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "PutObject", .method = "PUT", .key = key, .headers = ContentHeaders(put),
-            .body = body, .payload_hash = Sha256Hex(body)};
+  Call call{.op = "PutObject",
+            .method = "PUT",
+            .key = key,
+            .headers = ContentHeaders(put),
+            .body = body,
+            .payload_hash = Sha256Hex(body)};
   call.headers.emplace_back("Content-MD5", ContentMd5(body));
   AddSseAndClass(&call.headers);
   if (put.if_none_match) call.headers.emplace_back("If-None-Match", "*");
@@ -435,8 +445,11 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
 absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key,
                                                             const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "CreateMultipartUpload", .method = "POST", .key = key,
-            .query = {{"uploads", ""}}, .headers = ContentHeaders(put),
+  Call call{.op = "CreateMultipartUpload",
+            .method = "POST",
+            .key = key,
+            .query = {{"uploads", ""}},
+            .headers = ContentHeaders(put),
             .payload_hash = std::string(kEmptyPayloadHash)};
   AddSseAndClass(&call.headers);
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
@@ -457,10 +470,13 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
   if (part_number < 1 || part_number > kS3MaxParts) {
     return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
   }
-  Call call{.op = "UploadPart", .method = "PUT", .key = key,
+  Call call{.op = "UploadPart",
+            .method = "PUT",
+            .key = key,
             .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
             .headers = {{"Content-MD5", ContentMd5(body)}},
-            .body = body, .payload_hash = Sha256Hex(body)};
+            .body = body,
+            .payload_hash = Sha256Hex(body)};
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     if (!r.Header("etag").empty()) return std::nullopt;
     return S3Error{.code = "MissingETag", .message = "UploadPart answer has no ETag"};
@@ -478,15 +494,19 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
                                                const std::vector<CompletedPart>& parts,
                                                int64_t expected_size, bool if_none_match) {
   const std::string body = BuildCompleteMultipartUploadXml(parts);
-  Call call{.op = "CompleteMultipartUpload", .method = "POST", .key = key,
+  Call call{.op = "CompleteMultipartUpload",
+            .method = "POST",
+            .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
             .headers = {{"Content-Type", "application/xml"}, {"Content-MD5", ContentMd5(body)}},
-            .body = body, .payload_hash = Sha256Hex(body)};
+            .body = body,
+            .payload_hash = Sha256Hex(body)};
   if (if_none_match) call.headers.emplace_back("If-None-Match", "*");
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     absl::StatusOr<CompleteMultipartUploadOutcome> o = ParseCompleteMultipartUploadResult(r.body);
     if (!o.ok()) {
-      return S3Error{.code = "MalformedResponse", .message = std::string(StatusMessage(o.status()))};
+      return S3Error{.code = "MalformedResponse",
+                     .message = std::string(StatusMessage(o.status()))};
     }
     if (o->failed) return o->error;
     return std::nullopt;
@@ -503,7 +523,9 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
 }
 
 absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
-  Call call{.op = "AbortMultipartUpload", .method = "DELETE", .key = key,
+  Call call{.op = "AbortMultipartUpload",
+            .method = "DELETE",
+            .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
             .payload_hash = std::string(kEmptyPayloadHash),
             // Abort follows a failure; do not make the caller wait out a second full budget.
@@ -515,7 +537,9 @@ absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_vi
 }
 
 absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {
-  Call call{.op = "HeadObject", .method = "HEAD", .key = key,
+  Call call{.op = "HeadObject",
+            .method = "HEAD",
+            .key = key,
             .payload_hash = std::string(kEmptyPayloadHash)};
   Outcome out = Execute(call);
   if (!out.response.ok()) {

@@ -66,11 +66,11 @@ struct S3ClientOptions {
   // "" = AWS (https://s3.<region>.amazonaws.com). Otherwise scheme://host[:port][/base]
   // of an S3-compatible server; no scheme means https.
   std::string endpoint;
-  bool force_path_style = false;  // default virtual-hosted
-  std::string storage_class;      // x-amz-storage-class when set (STANDARD_IA, ...)
-  std::string kms_key_id;         // SSE-KMS with this key when set
-  int max_attempts = 10;          // tries per operation, >= 1
-  BackoffPolicy backoff;          // default 100 ms doubling to 20 s
+  bool force_path_style = false;       // default virtual-hosted
+  std::string storage_class;           // x-amz-storage-class when set (STANDARD_IA, ...)
+  std::string kms_key_id;              // SSE-KMS with this key when set
+  int max_attempts = 10;               // tries per operation, >= 1
+  BackoffPolicy backoff;               // default 100 ms doubling to 20 s
   int64_t request_timeout_ms = 60000;  // one HTTP exchange; 0 = none
 
   // INVALID_ARGUMENT naming the first bad field.
@@ -136,8 +136,8 @@ class S3Client {
   // Multipart upload of `body` in parts of `part_bytes` (raised as needed to stay within
   // 10,000 parts): Create, UploadPart each, Complete. On any failure the upload is
   // aborted (best effort) and the first error returned.
-  absl::Status PutObjectMultipart(std::string_view key, std::string_view body,
-                                  int64_t part_bytes, const S3PutOptions& put);
+  absl::Status PutObjectMultipart(std::string_view key, std::string_view body, int64_t part_bytes,
+                                  const S3PutOptions& put);
 
   // The steps, for callers that stream parts. Create returns the UploadId; UploadPart
   // returns the part's ETag.
@@ -171,8 +171,8 @@ class S3Client {
     std::string path;  // decoded, as signed
   };
 
-  Target TargetFor(std::string_view key, const std::vector<std::pair<std::string, std::string>>&
-                                             query) const;
+  Target TargetFor(std::string_view key,
+                   const std::vector<std::pair<std::string, std::string>>& query) const;
   Outcome Execute(const Call& call);
   absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const Target& target);
   void Backoff(int failed_attempt);
@@ -186,8 +186,8 @@ class S3Client {
   std::string base_path_;      // "" or "/prefix"
   bool path_style_ = false;
 
-  std::atomic<int64_t> operations_{0}, attempts_{0}, retries_{0}, throttled_{0},
-      server_errors_{0}, transport_errors_{0}, failed_{0}, bytes_uploaded_{0};
+  std::atomic<int64_t> operations_{0}, attempts_{0}, retries_{0}, throttled_{0}, server_errors_{0},
+      transport_errors_{0}, failed_{0}, bytes_uploaded_{0};
 };
 
 // Helpers, exposed for tests.

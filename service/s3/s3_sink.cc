@@ -57,11 +57,12 @@ absl::StatusOr<std::unique_ptr<ObjectSink>> MakeS3Sink(const DestinationSpec& sp
     return absl::InvalidArgumentError("MakeS3Sink: the destination is not of kind s3");
   }
   if (deps.http == nullptr || deps.credentials == nullptr) {
-    return absl::InvalidArgumentError("MakeS3Sink: an HttpClient and a CredentialsProvider are required");
+    return absl::InvalidArgumentError(
+        "MakeS3Sink: an HttpClient and a CredentialsProvider are required");
   }
   if (!(spec.part_size_mb >= 5 && spec.part_size_mb <= 5120)) {
-    return absl::InvalidArgumentError(
-        StrCat("s3: part_size_mb must be in [5, 5120] (S3's part limits), not ", spec.part_size_mb));
+    return absl::InvalidArgumentError(StrCat(
+        "s3: part_size_mb must be in [5, 5120] (S3's part limits), not ", spec.part_size_mb));
   }
   if (!deps.getenv) deps.getenv = ProcessGetenv();
   ASSIGN_OR_RETURN(S3ClientOptions options, S3ClientOptionsFromSpec(spec, deps.getenv));

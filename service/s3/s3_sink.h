@@ -2,7 +2,8 @@
 //
 //   std::shared_ptr<HttpClient> http = NewCurlHttpClient();
 //   std::shared_ptr<CredentialsProvider> creds =
-//       NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());  // RealClock: service/clock.h
+//       NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());  // RealClock:
+//       service/clock.h
 //   absl::StatusOr<std::unique_ptr<ObjectSink>> sink =
 //       MakeS3Sink(pipeline.destination, {.http = http, .credentials = creds});
 //
