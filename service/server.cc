@@ -13,15 +13,25 @@
 #include "grpcpp/server_builder.h"
 #include "service/file_sink.h"
 #include "service/log.h"
+#include "service/s3/credentials.h"
+#include "service/s3/s3_sink.h"
 
 namespace lakehose {
 
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec) {
-  switch (spec.destination.kind) {
-    case DestinationKind::kFile: return std::make_unique<FileSink>(spec.destination.path);
-    case DestinationKind::kS3: break;
-  }
-  return absl::UnimplementedError(StrCat("pipeline ", spec.name, ": the s3 destination is not built in yet"));
+  if (spec.destination.kind == DestinationKind::kFile) return std::make_unique<FileSink>(spec.destination.path);
+  // One HTTP client and one credentials chain (cached, refreshed before expiry) serve
+  // every S3 pipeline of the process.
+  static std::shared_ptr<HttpClient> http = NewCurlHttpClient();
+  static std::shared_ptr<CredentialsProvider> credentials =
+      NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());
+  S3ClientDeps deps;
+  deps.http = http;
+  deps.credentials = credentials;
+  auto sink = MakeS3Sink(spec.destination, std::move(deps));
+  if (!sink.ok())
+    return absl::Status(sink.status().code(), StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
+  return sink;
 }
 
 std::string ResolveWriterId(const ServerOptions& options) {
