@@ -279,9 +279,13 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
     const absl::Time deadline = absl::Now() + grace;
     while ((!queue_.empty() || !uploading_.empty()) && absl::Now() < deadline)
       idle_cv_.WaitWithDeadline(&mu_, deadline);
-    if (!queue_.empty() || !uploading_.empty())
+    if (!queue_.empty() || !uploading_.empty()) {
+      int64_t records = 0;
+      for (const auto& obj : queue_) records += obj->records;
+      for (const Sealed* obj : uploading_) records += obj->records;
       Log(LogLevel::kWarn, "delivery.shutdown_incomplete",
-          {{"objects_left", StrCat(queue_.size() + uploading_.size())}});
+          {{"objects_left", StrCat(queue_.size() + uploading_.size())}, {"records_left", StrCat(records)}});
+    }
     shut_down_ = true;
     const absl::Status gone = absl::UnavailableError("shut down before the object was stored");
     for (auto& obj : queue_) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "core/sigv4.h"
 #include "core/strings.h"
 
 namespace lakehose {
@@ -39,7 +40,10 @@ FileSink::FileSink(std::string root) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
-std::string FileSink::Uri(const std::string& key) const { return StrCat("file://", root_, "/", key); }
+// A file URI: the path percent-encoded (RFC 8089), so "site=50%" reads back as itself.
+std::string FileSink::Uri(const std::string& key) const {
+  return StrCat("file://", UriEncode(StrCat(root_, "/", key), /*keep_slash=*/true));
+}
 
 absl::Status FileSink::Put(const std::string& key, std::string_view body, const ObjectMeta&) {
   // Keys come from rendered prefixes whose partition values are path-safe; refuse

@@ -79,6 +79,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
 void Server::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (!server_) {  // Start failed part-way: only the engine may be running
+    if (engine_) engine_->Shutdown(absl::ZeroDuration());
+    return;
+  }
   const absl::Time deadline = absl::Now() + grace;
   server_->GetHealthCheckService()->SetServingStatus(false);
   transform_->StartDraining();

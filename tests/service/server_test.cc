@@ -170,3 +170,23 @@ TEST_F(ServerTest, DrainingServerAnswersUnavailable) {
 
 }  // namespace
 }  // namespace lakehose
+
+namespace lakehose {
+namespace {
+
+// Regression: a Server whose Start failed part-way was destroyed with null members and
+// crashed (SIGSEGV) instead of reporting the error.
+TEST(ServerStartTest, FailureIsReportedNotACrash) {
+  auto config = LoadEmbeddedConfig();
+  ASSERT_TRUE(config.ok());
+  FakeClock clock(1700000000000);
+  auto bad_listen = Server::Start(*config, "256.1.1.1:0", clock);
+  EXPECT_EQ(bad_listen.status().code(), absl::StatusCode::kUnavailable);
+  auto bad_sink = Server::Start(*config, "127.0.0.1:0", clock, [](const PipelineSpec&) {
+    return absl::StatusOr<std::unique_ptr<ObjectSink>>(absl::InvalidArgumentError("no sink"));
+  });
+  EXPECT_EQ(bad_sink.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lakehose
