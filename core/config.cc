@@ -79,7 +79,20 @@ class Parser {
     const std::string path = "server";
     RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
                                           "shutdown_grace_s", "limits", "buffer_budget_mb",
-                                          "max_active_partitions", "upload_threads"}));
+                                          "max_active_partitions", "upload_threads", "dlq"}));
+    if (const YAML::Node d = node["dlq"]) {
+      RETURN_IF_ERROR(CheckMap(d, "server.dlq", {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
+      if (d["delivery_retry_budget_s"]) { ASSIGN_OR_RETURN(s->delivery_retry_budget_s, Number(d["delivery_retry_budget_s"], "server.dlq.delivery_retry_budget_s", 0, 86400 * 30)); }
+      if (d["max_age_s"]) { ASSIGN_OR_RETURN(s->dlq_max_age_s, Number(d["max_age_s"], "server.dlq.max_age_s", 1, 86400 * 365)); }
+      if (d["retry_base_ms"]) {
+        ASSIGN_OR_RETURN(double v, Number(d["retry_base_ms"], "server.dlq.retry_base_ms", 1, 3600000));
+        s->dlq_retry_base_ms = static_cast<int64_t>(v);
+      }
+      if (d["retry_max_ms"]) {
+        ASSIGN_OR_RETURN(double v, Number(d["retry_max_ms"], "server.dlq.retry_max_ms", 1, 86400000));
+        s->dlq_retry_max_ms = static_cast<int64_t>(v);
+      }
+    }
     if (node["buffer_budget_mb"]) { ASSIGN_OR_RETURN(s->buffer_budget_mb, Number(node["buffer_budget_mb"], "server.buffer_budget_mb", 1, 1 << 20)); }
     if (node["max_active_partitions"]) {
       ASSIGN_OR_RETURN(double v, Number(node["max_active_partitions"], "server.max_active_partitions", 1, 1e6));

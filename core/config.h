@@ -43,6 +43,13 @@ struct ServerOptions {
   double buffer_budget_mb = 512;
   int64_t max_active_partitions = 1000;  // open partition buffers, over all pipelines
   int upload_threads = 4;                // concurrent object uploads
+  // Dead-letter queue (under data_dir/dlq): how long delivery of a sealed object is
+  // retried before it moves to the DLQ, how long the DLQ retry worker keeps retrying it
+  // (then it stays, marked expired), and its backoff.
+  double delivery_retry_budget_s = 300;
+  double dlq_max_age_s = 7 * 24 * 3600;
+  int64_t dlq_retry_base_ms = 1000;
+  int64_t dlq_retry_max_ms = 300000;
 };
 
 struct Config {

@@ -303,6 +303,23 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
   if (ticker_.joinable()) ticker_.join();
 }
 
+absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std::string& key,
+                                         std::string_view body) {
+  auto it = sinks_.find(pipeline);
+  const PipelineSpec* spec = config_.FindPipeline(pipeline);
+  if (it == sinks_.end() || spec == nullptr)
+    return absl::FailedPreconditionError(StrCat("pipeline \"", pipeline, "\" is not configured any more"));
+  const DestinationSpec& dest = spec->destination;
+  absl::StatusOr<std::string> compressed = Compress(dest.compression, dest.compression_level, body);
+  if (!compressed.ok()) return compressed.status();
+  ObjectMeta meta;
+  meta.content_encoding = std::string(ContentEncoding(dest.compression));
+  meta.if_none_match = true;
+  absl::Status s = it->second->Put(key, *compressed, meta);
+  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  return s;
+}
+
 DeliveryStats DeliveryEngine::Stats() const {
   absl::MutexLock lock(&mu_);
   DeliveryStats s = stats_;

@@ -91,6 +91,11 @@ class DeliveryEngine {
   // threads. What is not stored by then is lost (until the WAL lands). Idempotent.
   void Shutdown(absl::Duration grace);
 
+  // Stores an object now, outside the buffers (compressed as its pipeline says):
+  // used by the dead-letter retry worker and Redrive. `body` is uncompressed JSON Lines.
+  // OK also when the object already exists (an earlier attempt landed).
+  absl::Status StoreObject(const std::string& pipeline, const std::string& key, std::string_view body);
+
   DeliveryStats Stats() const;
 
  private:

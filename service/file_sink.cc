@@ -45,7 +45,7 @@ std::string FileSink::Uri(const std::string& key) const {
   return StrCat("file://", UriEncode(StrCat(root_, "/", key), /*keep_slash=*/true));
 }
 
-absl::Status FileSink::Put(const std::string& key, std::string_view body, const ObjectMeta&) {
+absl::Status FileSink::Put(const std::string& key, std::string_view body, const ObjectMeta& meta) {
   // Keys come from rendered prefixes whose partition values are path-safe; refuse
   // anything that would still leave the root.
   if (key.empty() || key.front() == '/' || key.find("/../") != std::string::npos || key.rfind("../", 0) == 0)
@@ -80,7 +80,16 @@ absl::Status FileSink::Put(const std::string& key, std::string_view body, const 
     return ErrnoStatus("fsync", tmp, err);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (meta.if_none_match) {
+    // link() fails with EEXIST instead of replacing: the file-system If-None-Match.
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      if (err == EEXIST) return absl::AlreadyExistsError(StrCat(path, " exists"));
+      return ErrnoStatus("link", path, err);
+    }
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoStatus("rename", path, err);

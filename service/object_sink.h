@@ -4,7 +4,8 @@
 // Contract: Put stores `body` under `key` (relative to the destination's root, e.g.
 // "transactions/region=EU/date=2023-11-15/hour=00/demo-w1-000000000001.jsonl.gz") and
 // returns OK only once the object is durably stored and complete (a reader never sees a
-// partial object). It may retry internally (S3: capped exponential backoff with jitter);
+// partial object). With meta.if_none_match, an existing key is ALREADY_EXISTS and left
+// untouched. It may retry internally (S3: capped exponential backoff with jitter);
 // a non-OK status means it gave up: UNAVAILABLE for transient failures that outlasted the
 // retries, FAILED_PRECONDITION / PERMISSION_DENIED / NOT_FOUND / INVALID_ARGUMENT for
 // configuration errors that retrying cannot fix. Putting the same key again replaces the
@@ -25,6 +26,9 @@ namespace lakehose {
 struct ObjectMeta {
   std::string content_type = "application/x-ndjson";
   std::string content_encoding;  // "gzip", "zstd" or empty
+  // Store only if no object has the key (S3: If-None-Match: *); ALREADY_EXISTS otherwise.
+  // Re-uploads of sealed objects after a crash use it so they never duplicate data.
+  bool if_none_match = false;
 };
 
 class ObjectSink {
@@ -41,6 +45,7 @@ class FakeObjectSink : public ObjectSink {
   absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) override {
     absl::MutexLock lock(&mu_);
     if (!fail_with_.ok()) return fail_with_;
+    if (meta.if_none_match && objects_.count(key)) return absl::AlreadyExistsError(key);
     objects_[key] = std::string(body);
     return absl::OkStatus();
   }

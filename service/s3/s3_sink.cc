@@ -32,7 +32,7 @@ absl::Status ToSinkStatus(const absl::Status& s) {
 }
 
 absl::Status S3Sink::Put(const std::string& key, std::string_view body, const ObjectMeta& meta) {
-  return Upload(key, body, meta, /*if_none_match=*/false);
+  return Upload(key, body, meta, meta.if_none_match);
 }
 
 absl::Status S3Sink::PutIfAbsent(const std::string& key, std::string_view body,
