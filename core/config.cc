@@ -79,7 +79,9 @@ class Parser {
     const std::string path = "server";
     RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
                                           "shutdown_grace_s", "limits", "buffer_budget_mb",
-                                          "max_active_partitions", "upload_threads", "dlq"}));
+                                          "max_active_partitions", "upload_threads", "dlq",
+                                          "wal_min_free_mb"}));
+    if (node["wal_min_free_mb"]) { ASSIGN_OR_RETURN(s->wal_min_free_mb, Number(node["wal_min_free_mb"], "server.wal_min_free_mb", 0, 1 << 20)); }
     if (const YAML::Node d = node["dlq"]) {
       RETURN_IF_ERROR(CheckMap(d, "server.dlq", {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
       if (d["delivery_retry_budget_s"]) { ASSIGN_OR_RETURN(s->delivery_retry_budget_s, Number(d["delivery_retry_budget_s"], "server.dlq.delivery_retry_budget_s", 0, 86400 * 30)); }
@@ -104,7 +106,10 @@ class Parser {
     }
     if (node["grpc_listen"]) { ASSIGN_OR_RETURN(s->grpc_listen, String(node["grpc_listen"], "server.grpc_listen")); }
     if (node["metrics_listen"]) { ASSIGN_OR_RETURN(s->metrics_listen, String(node["metrics_listen"], "server.metrics_listen")); }
-    if (node["data_dir"]) { ASSIGN_OR_RETURN(s->data_dir, String(node["data_dir"], "server.data_dir")); }
+    if (node["data_dir"]) {
+      ASSIGN_OR_RETURN(s->data_dir, String(node["data_dir"], "server.data_dir"));
+      if (s->data_dir.empty()) return Error("server.data_dir", "must not be empty (the WAL and DLQ live there)");
+    }
     if (node["writer_id"]) {
       ASSIGN_OR_RETURN(s->writer_id, String(node["writer_id"], "server.writer_id"));
       static const std::regex kId("[A-Za-z0-9_.-]{1,64}");

@@ -46,6 +46,8 @@ struct ServerOptions {
   // Dead-letter queue (under data_dir/dlq): how long delivery of a sealed object is
   // retried before it moves to the DLQ, how long the DLQ retry worker keeps retrying it
   // (then it stays, marked expired), and its backoff.
+  // Ingest answers RESOURCE_EXHAUSTED when the file system of data_dir has less free.
+  double wal_min_free_mb = 64;
   double delivery_retry_budget_s = 300;
   double dlq_max_age_s = 7 * 24 * 3600;
   int64_t dlq_retry_base_ms = 1000;

@@ -84,6 +84,24 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
         ") is spent: ", stats_.in_flight_bytes, " bytes wait to be stored; retry in 1 s"));
   }
 
+  // The log first: if it cannot take the records, nothing is buffered.
+  uint64_t sync_lsn = 0;
+  uint64_t segment = 0;
+  if (wal_) {
+    std::vector<std::pair<std::string_view, std::string_view>> views;
+    views.reserve(lines.size());
+    for (const auto& l : lines) views.emplace_back(l.prefix, l.line);
+    wal_payload_.clear();
+    EncodeWalAccept(spec.name, now, views, &wal_payload_);
+    absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kAccept, wal_payload_);
+    if (!lsn.ok()) {
+      ++stats_.refused_requests;
+      return lsn.status();
+    }
+    sync_lsn = *lsn;
+    segment = Wal::SegmentOf(*lsn);
+  }
+
   for (auto& l : lines) {
     const BufferKey key{&spec, l.prefix};
     auto [it, inserted] = buffers_.try_emplace(key);
@@ -92,6 +110,7 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
       b.spec = &spec;
       b.prefix = l.prefix;
       b.stats.oldest_ms = now;
+      b.first_segment = segment;
       ++stats_.active_partitions;
     }
     b.data.append(l.line);
@@ -99,19 +118,145 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     b.stats.records += 1;
     stats_.buffered_bytes += static_cast<int64_t>(l.line.size());
     stats_.buffered_records += 1;
-    if (AfterAdd(b.stats, limits) != FlushReason::kNone) SealLocked(key, FlushReason::kSize);
+    if (AfterAdd(b.stats, limits) != FlushReason::kNone) {
+      if (auto seal_lsn = SealLocked(key, FlushReason::kSize)) sync_lsn = std::max(sync_lsn, *seal_lsn);
+    }
   }
+  if (!wal_) return absl::OkStatus();
+  mu_.Unlock();
+  // Group commit: concurrent requests share this fsync.
+  absl::Status synced = wal_->Sync(sync_lsn);
+  mu_.Lock();
+  return synced;
+}
+
+absl::Status DeliveryEngine::Recover(const Wal::Options& options, WalReplayStats* stats) {
+  absl::MutexLock lock(&mu_);
+  auto wal = Wal::Open(
+      options, [this](WalType type, std::string_view payload, uint64_t lsn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        ReplayFrame(type, payload, lsn);
+      },
+      stats);
+  if (!wal.ok()) return wal.status();
+  wal_ = *std::move(wal);
+  // Objects sealed but not known to be stored go up again; If-None-Match makes a second
+  // store of one that did land a no-op.
+  for (auto& [key, obj] : replayed_) {
+    stats_.in_flight_bytes += static_cast<int64_t>(obj->data.size());
+    stats_.recovered_objects += 1;
+    queue_.push_back(std::move(obj));
+  }
+  replayed_.clear();
+  work_cv_.SignalAll();
+  // Rebuilt buffers keep their place in the old segments until they are stored.
+  ReleaseWalLocked();
+  Log(LogLevel::kInfo, "wal.recovered",
+      {{"records", StrCat(stats_.recovered_records)}, {"objects_requeued", StrCat(stats_.recovered_objects)},
+       {"open_buffers", StrCat(buffers_.size())}});
   return absl::OkStatus();
 }
 
-void DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason) {
+void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) {
+  switch (type) {
+    case WalType::kAccept: {
+      WalAccept a;
+      if (!DecodeWalAccept(payload, &a)) break;
+      const PipelineSpec* spec = config_.FindPipeline(a.pipeline);
+      if (spec == nullptr) {
+        Log(LogLevel::kError, "wal.unknown_pipeline",
+            {{"pipeline", a.pipeline}, {"records_not_recovered", StrCat(a.lines.size())}});
+        return;
+      }
+      for (const auto& [prefix, line] : a.lines) {
+        const BufferKey key{spec, std::string(prefix)};
+        auto [it, inserted] = buffers_.try_emplace(key);
+        Buffer& b = it->second;
+        if (inserted) {
+          b.spec = spec;
+          b.prefix = std::string(prefix);
+          b.stats.oldest_ms = a.accept_ms;
+          b.first_segment = Wal::SegmentOf(lsn);
+          ++stats_.active_partitions;
+        }
+        b.data.append(line);
+        b.stats.bytes += static_cast<int64_t>(line.size());
+        b.stats.records += 1;
+        stats_.buffered_bytes += static_cast<int64_t>(line.size());
+        stats_.buffered_records += 1;
+        stats_.recovered_records += 1;
+      }
+      return;
+    }
+    case WalType::kSeal: {
+      WalSeal seal;
+      if (!DecodeWalSeal(payload, &seal)) break;
+      const PipelineSpec* spec = config_.FindPipeline(seal.pipeline);
+      auto it = spec ? buffers_.find(BufferKey{spec, std::string(seal.prefix)}) : buffers_.end();
+      if (it == buffers_.end()) {
+        Log(LogLevel::kError, "wal.seal_without_buffer", {{"key", seal.key}});
+        return;
+      }
+      Buffer& b = it->second;
+      if (b.stats.records != seal.records)
+        Log(LogLevel::kError, "wal.seal_mismatch",
+            {{"key", seal.key}, {"logged", StrCat(seal.records)}, {"replayed", StrCat(b.stats.records)}});
+      auto obj = std::make_unique<Sealed>();
+      obj->spec = spec;
+      obj->key = std::string(seal.key);
+      obj->data = std::move(b.data);
+      obj->records = b.stats.records;
+      obj->seal_lsn = lsn;
+      obj->first_segment = b.first_segment;
+      stats_.buffered_bytes -= b.stats.bytes;
+      stats_.buffered_records -= b.stats.records;
+      stats_.active_partitions -= 1;
+      buffers_.erase(it);
+      replayed_[obj->key] = std::move(obj);
+      return;
+    }
+    case WalType::kStored:
+    case WalType::kDeadLettered: {
+      std::string_view key;
+      if (!DecodeWalKey(payload, &key)) break;
+      replayed_.erase(std::string(key));
+      return;
+    }
+  }
+  Log(LogLevel::kError, "wal.undecodable_frame", {{"lsn", StrCat(lsn)}});
+}
+
+void DeliveryEngine::ReleaseWalLocked() {
+  if (!wal_) return;
+  uint64_t oldest = wal_->current_segment();
+  for (const auto& [k, b] : buffers_) oldest = std::min(oldest, b.first_segment);
+  for (const auto& obj : queue_) oldest = std::min(oldest, obj->first_segment);
+  for (const Sealed* obj : uploading_) oldest = std::min(oldest, obj->first_segment);
+  for (const auto& obj : retry_) oldest = std::min(oldest, obj->first_segment);
+  wal_->ReleaseBefore(oldest);
+  stats_.wal_bytes = wal_->disk_bytes();
+}
+
+std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason) {
   auto it = buffers_.find(key);
-  if (it == buffers_.end()) return;
+  if (it == buffers_.end()) return uint64_t{0};
   Buffer& b = it->second;
   auto sealed = std::make_unique<Sealed>();
   sealed->spec = b.spec;
   sealed->key = ObjectKey(b.prefix, b.spec->name, options_.writer_id, next_sequence_++,
                           b.spec->destination.compression);
+  if (wal_) {
+    // The WAL names the object before it exists, so a crash after the upload rebuilds
+    // the same object under the same key.
+    wal_payload_.clear();
+    EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records}, &wal_payload_);
+    absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kSeal, wal_payload_);
+    if (!lsn.ok()) {
+      Log(LogLevel::kWarn, "delivery.seal_not_logged", {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
+      return std::nullopt;
+    }
+    sealed->seal_lsn = *lsn;
+  }
+  sealed->first_segment = b.first_segment;
   sealed->data = std::move(b.data);
   sealed->records = b.stats.records;
   stats_.buffered_bytes -= b.stats.bytes;
@@ -120,8 +265,10 @@ void DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason) {
   stats_.active_partitions -= 1;
   stats_.seals_by_reason[static_cast<int>(reason)] += 1;
   buffers_.erase(it);
+  const uint64_t lsn = sealed->seal_lsn;
   queue_.push_back(std::move(sealed));
   work_cv_.Signal();
+  return lsn;
 }
 
 void DeliveryEngine::UploadLoop() {
@@ -137,19 +284,62 @@ void DeliveryEngine::UploadLoop() {
     }
     const DestinationSpec& dest = obj->spec->destination;
     ObjectSink& sink = *sinks_.at(obj->spec->name);
+    // Never store an object the log does not yet name (a crash would re-seal differently).
+    absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
     absl::StatusOr<std::string> body = Compress(dest.compression, dest.compression_level, obj->data);
-    absl::Status status = body.status();
+    if (status.ok()) status = body.status();
+    bool already = false;
     if (status.ok()) {
       ObjectMeta meta;
       meta.content_encoding = std::string(ContentEncoding(dest.compression));
+      meta.if_none_match = true;
       status = sink.Put(obj->key, *body, meta);
+      if (status.code() == absl::StatusCode::kAlreadyExists) {
+        already = true;  // an earlier attempt (before a crash, or a lost answer) landed
+        status = absl::OkStatus();
+      }
+    }
+    if (status.ok() && wal_) {
+      std::string payload;
+      EncodeWalKey(obj->key, &payload);
+      (void)wal_->Append(WalType::kStored, payload);  // if lost, replay re-stores: a no-op
+    }
+    const int64_t now_ms = clock_.NowMillis();
+    bool dead_lettered = false;
+    if (!status.ok() && options_.dead_letter) {
+      if (obj->first_failure_ms == 0) {
+        obj->first_failure_ms = now_ms;
+        obj->first_error = std::string(StatusMessage(status));
+      }
+      if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
+        const absl::Status dl = options_.dead_letter(obj->spec->name, obj->key, obj->data, obj->records,
+                                                     obj->attempts + 1, obj->first_error,
+                                                     std::string(StatusMessage(status)));
+        if (dl.ok() && wal_) {
+          std::string payload;
+          EncodeWalKey(obj->key, &payload);
+          (void)wal_->Append(WalType::kDeadLettered, payload);
+        }
+        dead_lettered = dl.ok();
+      }
     }
     std::vector<std::shared_ptr<Ticket>> finished;
     {
       absl::MutexLock lock(&mu_);
       uploading_.erase(obj.get());
       obj->attempts += 1;
-      if (status.ok()) {
+      if (dead_lettered) {
+        stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
+        stats_.dead_lettered += 1;
+        Log(LogLevel::kWarn, "delivery.dead_lettered",
+            {{"pipeline", obj->spec->name}, {"key", obj->key}, {"attempts", StrCat(obj->attempts)}});
+        for (auto& t : obj->tickets) {
+          if (t->failed++ == 0) t->first_error = status;
+          if (--t->pending == 0) finished.push_back(t);
+        }
+        ReleaseWalLocked();
+      } else if (status.ok()) {
+        if (already) stats_.already_stored += 1;
         StoredObject stored{obj->spec->name, obj->key, sink.Uri(obj->key), obj->records,
                             static_cast<int64_t>(body->size())};
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
@@ -158,6 +348,8 @@ void DeliveryEngine::UploadLoop() {
           t->objects.push_back(stored);
           if (--t->pending == 0) finished.push_back(t);
         }
+        obj.reset();
+        ReleaseWalLocked();
       } else {
         stats_.store_failures += 1;
         Log(LogLevel::kWarn, "delivery.store_failed",
@@ -167,7 +359,7 @@ void DeliveryEngine::UploadLoop() {
           if (--t->pending == 0) finished.push_back(t);
         }
         obj->tickets.clear();
-        obj->next_attempt_ms = clock_.NowMillis() + RetryDelayMs(obj->attempts);
+        obj->next_attempt_ms = now_ms + RetryDelayMs(obj->attempts);
         retry_.push_back(std::move(obj));
       }
       idle_cv_.SignalAll();

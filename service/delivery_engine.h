@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,6 +35,7 @@
 #include "core/config.h"
 #include "service/clock.h"
 #include "service/object_sink.h"
+#include "service/wal.h"
 
 namespace lakehose {
 
@@ -61,13 +63,27 @@ struct DeliveryStats {
   int64_t refused_requests = 0;  // RESOURCE_EXHAUSTED
   int64_t oldest_buffered_ms = 0;  // 0 when nothing is buffered
   int64_t seals_by_reason[7] = {};  // indexed by FlushReason
+  int64_t already_stored = 0;     // re-uploads answered "exists": an earlier attempt landed
+  int64_t dead_lettered = 0;      // objects handed to the DLQ
+  int64_t wal_bytes = 0;
+  int64_t recovered_records = 0;  // replayed from the WAL at start
+  int64_t recovered_objects = 0;
 };
 
 class DeliveryEngine {
  public:
+  // Hands an object whose retry budget ran out to the dead-letter queue (body is the
+  // uncompressed JSON Lines). OK means the DLQ holds it durably.
+  using DeadLetterFunction = std::function<absl::Status(const std::string& pipeline, const std::string& key,
+                                                        const std::string& body, int64_t records, int attempts,
+                                                        const std::string& first_error,
+                                                        const std::string& last_error)>;
   struct Options {
     std::string writer_id = "lakehose";
     absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
+    // After this long failing, an object goes to the dead-letter queue (if one is set).
+    absl::Duration retry_budget = absl::Minutes(5);
+    DeadLetterFunction dead_letter;  // empty: objects are retried forever
   };
   using Sinks = absl::flat_hash_map<std::string, std::unique_ptr<ObjectSink>>;  // by pipeline
   using FlushCallback = std::function<void(absl::StatusOr<std::vector<StoredObject>>)>;
@@ -76,8 +92,15 @@ class DeliveryEngine {
   DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock, Options options);
   ~DeliveryEngine();  // Shutdown(zero grace) if not done
 
-  // Buffers `lines` of pipeline `spec`, all or none. RESOURCE_EXHAUSTED if the byte
-  // budget is spent (nothing is buffered then; retry later); UNAVAILABLE once shut down.
+  // Opens the write-ahead log and replays it: buffers are rebuilt, objects that were
+  // sealed but not stored are queued again (stored with If-None-Match, so an object that
+  // did land is not duplicated). Call once, before the first Accept. Without it the engine
+  // keeps everything in memory only.
+  absl::Status Recover(const Wal::Options& options, WalReplayStats* stats);
+
+  // Buffers `lines` of pipeline `spec`, all or none, and (with a WAL) returns once they
+  // are in the log and fsync'd. RESOURCE_EXHAUSTED if the byte budget or the disk is
+  // spent (nothing is buffered then; retry later); UNAVAILABLE once shut down.
   absl::Status Accept(const PipelineSpec& spec, std::vector<BufferedLine> lines);
 
   // Seals every buffer of `pipeline` (every pipeline if empty) and calls `done` once all
@@ -105,6 +128,7 @@ class DeliveryEngine {
     std::string prefix;
     std::string data;
     BufferStats stats;
+    uint64_t first_segment = 0;  // WAL segment of its first line
   };
   struct Sealed {
     const PipelineSpec* spec = nullptr;
@@ -113,6 +137,10 @@ class DeliveryEngine {
     int64_t records = 0;
     int attempts = 0;
     int64_t next_attempt_ms = 0;
+    int64_t first_failure_ms = 0;
+    std::string first_error;
+    uint64_t seal_lsn = 0;       // the WAL frame that sealed it
+    uint64_t first_segment = 0;  // WAL segment of its first line
     std::vector<std::shared_ptr<Ticket>> tickets;
   };
   struct BufferKey {
@@ -125,7 +153,11 @@ class DeliveryEngine {
     }
   };
 
-  void SealLocked(const BufferKey& key, FlushReason reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns the seal's WAL position (0 without a WAL), or nullopt if it could not be
+  // logged (the buffer then stays open).
+  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).
@@ -145,6 +177,9 @@ class DeliveryEngine {
   absl::flat_hash_set<Sealed*> uploading_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Sealed>> retry_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Wal> wal_;  // set once by Recover, before concurrent use
+  absl::flat_hash_map<std::string, std::unique_ptr<Sealed>> replayed_ ABSL_GUARDED_BY(mu_);  // during Recover
+  std::string wal_payload_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   DeliveryStats stats_ ABSL_GUARDED_BY(mu_);

@@ -22,6 +22,7 @@ class ServerTest : public ::testing::Test {
     auto config = LoadEmbeddedConfig();
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
+    config_.server.data_dir.clear();  // in-memory delivery: these tests are about transport
     auto server = Server::Start(config_, "127.0.0.1:0", clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -179,6 +180,7 @@ namespace {
 TEST(ServerStartTest, FailureIsReportedNotACrash) {
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
+  config->server.data_dir.clear();
   FakeClock clock(1700000000000);
   auto bad_listen = Server::Start(*config, "256.1.1.1:0", clock);
   EXPECT_EQ(bad_listen.status().code(), absl::StatusCode::kUnavailable);
