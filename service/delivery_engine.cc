@@ -193,7 +193,8 @@ void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_
       const PipelineSpec* spec = config_.FindPipeline(seal.pipeline);
       auto it = spec ? buffers_.find(BufferKey{spec, std::string(seal.prefix)}) : buffers_.end();
       if (it == buffers_.end()) {
-        Log(LogLevel::kError, "wal.seal_without_buffer", {{"key", seal.key}});
+        // Its records were in segments already released: the object was stored.
+        Log(LogLevel::kDebug, "wal.seal_without_buffer", {{"key", seal.key}});
         return;
       }
       Buffer& b = it->second;
