@@ -102,6 +102,29 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     segment = Wal::SegmentOf(*lsn);
   }
 
+  // The partition cap holds whatever the request brings: older buffers the request does
+  // not touch are sealed first; past the cap, what is left over is sealed right after.
+  {
+    new_prefixes.clear();
+    for (const auto& l : lines)
+      if (!buffers_.contains(BufferKey{&spec, l.prefix})) new_prefixes.insert(l.prefix);
+    while (!buffers_.empty() && buffers_.size() + new_prefixes.size() > pressure_.max_partitions) {
+      const BufferKey* oldest = nullptr;
+      int64_t oldest_ms = 0;
+      for (const auto& [k, b] : buffers_) {
+        if (k.spec == &spec && std::any_of(lines.begin(), lines.end(), [&](const BufferedLine& l) { return l.prefix == k.prefix; }))
+          continue;
+        if (!oldest || b.stats.oldest_ms < oldest_ms) {
+          oldest = &k;
+          oldest_ms = b.stats.oldest_ms;
+        }
+      }
+      if (!oldest) break;
+      const BufferKey victim = *oldest;
+      if (!SealLocked(victim, FlushReason::kPartitionCap)) break;
+    }
+  }
+
   for (auto& l : lines) {
     const BufferKey key{&spec, l.prefix};
     auto [it, inserted] = buffers_.try_emplace(key);
@@ -121,6 +144,15 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     if (AfterAdd(b.stats, limits) != FlushReason::kNone) {
       if (auto seal_lsn = SealLocked(key, FlushReason::kSize)) sync_lsn = std::max(sync_lsn, *seal_lsn);
     }
+  }
+  while (buffers_.size() > pressure_.max_partitions) {
+    auto oldest = buffers_.begin();
+    for (auto it = buffers_.begin(); it != buffers_.end(); ++it)
+      if (it->second.stats.oldest_ms < oldest->second.stats.oldest_ms) oldest = it;
+    const BufferKey victim = oldest->first;
+    auto seal_lsn = SealLocked(victim, FlushReason::kPartitionCap);
+    if (!seal_lsn) break;
+    sync_lsn = std::max(sync_lsn, *seal_lsn);
   }
   if (!wal_) return absl::OkStatus();
   mu_.Unlock();
@@ -372,7 +404,7 @@ void DeliveryEngine::UploadLoop() {
 void DeliveryEngine::TickLoop() {
   absl::MutexLock lock(&mu_);
   while (!shut_down_) {
-    work_cv_.WaitWithTimeout(&mu_, options_.tick);
+    tick_cv_.WaitWithTimeout(&mu_, options_.tick);
     if (shut_down_) break;
     const int64_t now = clock_.NowMillis();
     std::vector<BufferKey> expired;
@@ -397,6 +429,17 @@ void DeliveryEngine::TickLoop() {
 void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done) {
   auto ticket = std::make_shared<Ticket>();
   ticket->done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      ticket->failed = 1;
+      ticket->first_error = absl::UnavailableError("delivery is shut down");
+    }
+  }
+  if (ticket->failed > 0) {
+    Complete({ticket});
+    return;
+  }
   {
     absl::MutexLock lock(&mu_);
     auto matches = [&](const PipelineSpec* spec) { return pipeline.empty() || spec->name == pipeline; };
@@ -458,6 +501,7 @@ absl::StatusOr<std::vector<StoredObject>> DeliveryEngine::Flush(const std::strin
 }
 
 void DeliveryEngine::Shutdown(absl::Duration grace) {
+  absl::MutexLock once(&shutdown_mu_);
   std::vector<std::shared_ptr<Ticket>> abandoned;
   {
     absl::MutexLock lock(&mu_);
@@ -476,6 +520,7 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
       int64_t records = 0;
       for (const auto& obj : queue_) records += obj->records;
       for (const Sealed* obj : uploading_) records += obj->records;
+      for (const auto& obj : retry_) records += obj->records;
       Log(LogLevel::kWarn, "delivery.shutdown_incomplete",
           {{"objects_left", StrCat(queue_.size() + uploading_.size())}, {"records_left", StrCat(records)}});
     }
@@ -489,6 +534,7 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
     }
     queue_.clear();  // uploaders exit once the queue is empty
     work_cv_.SignalAll();
+    tick_cv_.SignalAll();
   }
   Complete(std::move(abandoned));
   for (auto& t : uploaders_) t.join();

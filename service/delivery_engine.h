@@ -170,7 +170,9 @@ class DeliveryEngine {
   const PressureLimits pressure_;
 
   mutable absl::Mutex mu_;
-  absl::CondVar work_cv_;  // upload queue non-empty, or stopping
+  absl::CondVar work_cv_;  // upload queue non-empty, or stopping (upload threads only)
+  absl::CondVar tick_cv_;  // wakes the ticker early (shutdown)
+  absl::Mutex shutdown_mu_;  // one Shutdown at a time
   absl::CondVar idle_cv_;  // an object finished (for Shutdown)
   absl::flat_hash_map<BufferKey, Buffer> buffers_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<Sealed>> queue_ ABSL_GUARDED_BY(mu_);
