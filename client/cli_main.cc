@@ -3,8 +3,10 @@
 //   lakehose transform --config FILE --pipeline NAME [--input FILE|-] [--output FILE|-]
 //   lakehose transform --target HOST:PORT --pipeline NAME [--batch N] [...]
 //   lakehose generate --workload transactions|sites|edge --records N [--seed S]
+//   lakehose dlq list|redrive|purge --target HOST:PORT [...]
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -33,6 +35,7 @@ commands:
   send        ingest records through a server (delivered to the pipeline's lake)
   flush       make a server seal and store its buffers now; lists the objects written
   generate    print sample DynamoDB stream records as JSON lines
+  dlq         list, redrive or purge a server's dead-letter queue
   help        this text; `lakehose <command> --help` for a command's options
 )";
 
@@ -491,6 +494,272 @@ int Generate(int argc, char** argv) {
   return 0;
 }
 
+
+// --- lakehose dlq: the dead-letter queue (service DeadLetters) -------------------------
+
+constexpr char kDlqUsage[] = R"(usage: lakehose dlq <list|redrive|purge> --target HOST:PORT [options]
+
+The server's dead-letter queue: objects whose delivery ran out of its retry budget
+(kind delivery; retried in the background until they reach the maximum age) and the raw
+input of records that failed processing (kind processing; they wait for a redrive
+after the pipeline config is fixed).
+
+  list      show entries, oldest first
+  redrive   deliver / re-transform entries now
+  purge     delete entries (explicit ids, or a whole pipeline with --yes)
+
+`lakehose dlq <command> --help` for a command's options.
+)";
+
+constexpr char kDlqListUsage[] = R"(usage: lakehose dlq list --target HOST:PORT [--pipeline P] [--kind delivery|processing]
+                        [--limit N]
+
+Prints the dead-letter queue as a table, oldest first: id, kind, pipeline, attempts,
+age, next attempt (delivery: when the retry worker tries again, "expired" once past
+the maximum age; processing: waits for a redrive) and the last error.
+
+options:
+  --target HOST:PORT   the server (required)
+  --pipeline P         only this pipeline's entries
+  --kind K             only delivery or processing entries
+  --limit N            at most N entries (default: all)
+)";
+
+constexpr char kDlqRedriveUsage[] = R"(usage: lakehose dlq redrive --target HOST:PORT (--id ID ... | --pipeline P | --all)
+
+Redrives entries now: delivery entries are stored again; processing entries are
+transformed again with the server's current config and, if they pass now, delivered.
+Prints one line per entry: id, then "ok" or "failed" and why (the entry stays).
+Exits 1 if any entry failed.
+
+options:
+  --target HOST:PORT   the server (required)
+  --id ID              an entry to redrive (repeat for several)
+  --pipeline P         every entry of pipeline P
+  --all                every entry
+)";
+
+constexpr char kDlqPurgeUsage[] = R"(usage: lakehose dlq purge --target HOST:PORT (--id ID ... | --pipeline P --yes)
+
+Deletes entries for good (their data is lost). Prints the ids purged.
+
+options:
+  --target HOST:PORT   the server (required)
+  --id ID              an entry to purge (repeat for several); an unknown id purges nothing
+  --pipeline P         every entry of pipeline P (needs --yes)
+  --yes                confirm purging a whole pipeline
+)";
+
+// Like ParseFlags, and `--id` may repeat (collected in `ids`).
+bool ParseDlqFlags(int argc, char** argv, int start, const std::vector<std::string>& allowed,
+                   const std::vector<std::string>& booleans, std::map<std::string, std::string>* flags,
+                   std::vector<std::string>* ids, std::string* error, bool* help) {
+  for (int i = start; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return true;
+    }
+    if (std::find(booleans.begin(), booleans.end(), arg) != booleans.end()) {
+      (*flags)[arg.substr(2)] = "true";
+      continue;
+    }
+    if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
+      *error = StrCat("unknown option ", arg);
+      return false;
+    }
+    if (i + 1 >= argc) {
+      *error = StrCat(arg, " needs a value");
+      return false;
+    }
+    if (arg == "--id") {
+      ids->push_back(argv[++i]);
+    } else {
+      (*flags)[arg.substr(2)] = argv[++i];
+    }
+  }
+  return true;
+}
+
+// "42s", "5m", "3h", "2d" (floor; "0s" for anything not positive).
+std::string ShortDuration(int64_t ms) {
+  const int64_t s = std::max<int64_t>(ms, 0) / 1000;
+  if (s < 120) return StrCat(s, "s");
+  if (s < 2 * 3600) return StrCat(s / 60, "m");
+  if (s < 2 * 86400) return StrCat(s / 3600, "h");
+  return StrCat(s / 86400, "d");
+}
+
+// One line, at most `max` bytes, not cut inside a UTF-8 character.
+std::string OneLine(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s) out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+  if (out.size() > max) {
+    size_t cut = max - 3;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out.append("...");
+  }
+  return out;
+}
+
+std::string RpcError(const absl::Status& s) {
+  return StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
+}
+
+int DlqList(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> ids;
+  std::string error;
+  bool help = false;
+  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--kind", "--limit"}, {}, &flags, &ids, &error, &help))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kDlqListUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("target")) return UsageError("--target is required");
+  v1::ListDeadLettersRequest request;
+  if (flags.count("pipeline")) request.set_pipeline(flags["pipeline"]);
+  if (flags.count("kind")) {
+    if (flags["kind"] == "delivery") {
+      request.set_kind(v1::DeadLetter::DELIVERY);
+    } else if (flags["kind"] == "processing") {
+      request.set_kind(v1::DeadLetter::PROCESSING);
+    } else {
+      return UsageError("--kind must be delivery or processing");
+    }
+  }
+  int64_t limit = INT64_MAX;
+  if (flags.count("limit") && !ParseCount(flags["limit"], 1, &limit))
+    return UsageError("--limit must be a positive integer");
+
+  auto client = Client::ConnectInsecure(flags["target"]);
+  std::vector<v1::DeadLetter> entries;
+  while (static_cast<int64_t>(entries.size()) < limit) {
+    request.set_page_size(static_cast<int32_t>(std::min<int64_t>(1000, limit - static_cast<int64_t>(entries.size()))));
+    auto response = client->ListDeadLetters(request);
+    if (!response.ok()) return Fail(RpcError(response.status()));
+    for (const v1::DeadLetter& e : response->entries()) entries.push_back(e);
+    if (response->next_page_token().empty() || response->entries_size() == 0) break;
+    request.set_page_token(response->next_page_token());
+  }
+  if (static_cast<int64_t>(entries.size()) > limit) entries.resize(static_cast<size_t>(limit));
+
+  const int64_t now = NowMillis();
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ID", "KIND", "PIPELINE", "ATTEMPTS", "AGE", "NEXT", "LAST ERROR"});
+  for (const v1::DeadLetter& e : entries) {
+    const bool delivery = e.kind() == v1::DeadLetter::DELIVERY;
+    std::string next;
+    if (!delivery) {
+      next = "redrive";
+    } else if (e.expired()) {
+      next = "expired";
+    } else if (e.next_attempt_ms() <= now) {
+      next = "due";
+    } else {
+      next = StrCat("in ", ShortDuration(e.next_attempt_ms() - now));
+    }
+    rows.push_back({e.id(), delivery ? "delivery" : "processing", e.pipeline(), StrCat(e.attempts()),
+                    ShortDuration(now - e.first_time_ms()), next, OneLine(e.last_error(), 100)});
+  }
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t c = 0; c + 1 < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      out.append(row[c]);
+      if (c + 1 < row.size()) out.append(widths[c] - row[c].size() + 2, ' ');
+    }
+    out.push_back('\n');
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "lakehose dlq list: %zu entries\n", entries.size());
+  return 0;
+}
+
+int DlqRedrive(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> ids;
+  std::string error;
+  bool help = false;
+  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--id"}, {"--all"}, &flags, &ids, &error, &help))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kDlqRedriveUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("target")) return UsageError("--target is required");
+  const int selectors = !ids.empty() + (flags.count("pipeline") > 0) + (flags.count("all") > 0);
+  if (selectors != 1) return UsageError("give exactly one of --id, --pipeline or --all");
+  v1::RedriveRequest request;
+  for (const std::string& id : ids) request.add_ids(id);
+  if (flags.count("pipeline")) request.set_pipeline(flags["pipeline"]);
+  request.set_all(flags.count("all") > 0);
+  auto client = Client::ConnectInsecure(flags["target"]);
+  auto response = client->Redrive(request);
+  if (!response.ok()) return Fail(RpcError(response.status()));
+  int ok = 0, failed = 0;
+  for (const v1::RedriveResult& r : response->results()) {
+    if (r.ok()) {
+      std::printf("%s\tok\n", r.id().c_str());
+      ++ok;
+    } else {
+      std::printf("%s\tfailed\t%s\n", r.id().c_str(), OneLine(r.error(), 1000).c_str());
+      ++failed;
+    }
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "lakehose dlq redrive: %d ok, %d failed\n", ok, failed);
+  return failed > 0 ? 1 : 0;
+}
+
+int DlqPurge(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> ids;
+  std::string error;
+  bool help = false;
+  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--id"}, {"--yes"}, &flags, &ids, &error, &help))
+    return UsageError(error);
+  if (help) {
+    std::fputs(kDlqPurgeUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("target")) return UsageError("--target is required");
+  const bool by_pipeline = flags.count("pipeline") > 0;
+  if (ids.empty() == !by_pipeline) return UsageError("give either --id or --pipeline (not both)");
+  if (by_pipeline && !flags.count("yes")) return UsageError("purging a whole pipeline needs --yes");
+  v1::PurgeRequest request;
+  for (const std::string& id : ids) request.add_ids(id);
+  if (by_pipeline) {
+    request.set_pipeline(flags["pipeline"]);
+    request.set_confirm(true);
+  }
+  auto client = Client::ConnectInsecure(flags["target"]);
+  auto response = client->Purge(request);
+  if (!response.ok()) return Fail(RpcError(response.status()));
+  for (const std::string& id : response->purged()) std::printf("%s\n", id.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "lakehose dlq purge: %d entries purged\n", response->purged_size());
+  return 0;
+}
+
+int Dlq(int argc, char** argv) {
+  const std::string sub = argc >= 3 ? argv[2] : "";
+  if (sub == "list") return DlqList(argc, argv);
+  if (sub == "redrive") return DlqRedrive(argc, argv);
+  if (sub == "purge") return DlqPurge(argc, argv);
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::fputs(kDlqUsage, stdout);
+    return 0;
+  }
+  if (sub.empty()) return UsageError("dlq needs a command: list, redrive or purge");
+  return UsageError(StrCat("unknown dlq command ", sub));
+}
+
 }  // namespace
 }  // namespace lakehose
 
@@ -504,6 +773,7 @@ int main(int argc, char** argv) {
   if (command == "generate") return lakehose::Generate(argc, argv);
   if (command == "send") return lakehose::Send(argc, argv);
   if (command == "flush") return lakehose::FlushCommand(argc, argv);
+  if (command == "dlq") return lakehose::Dlq(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(lakehose::kMainUsage, stdout);
     return 0;

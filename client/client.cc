@@ -10,6 +10,7 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : channel_(std::move(channel)),
       transformer_(v1::Transformer::NewStub(channel_)),
       ingestor_(v1::Ingestor::NewStub(channel_)),
+      dead_letters_(v1::DeadLetters::NewStub(channel_)),
       options_(options) {}
 
 std::unique_ptr<Client> Client::ConnectInsecure(const std::string& target, ClientOptions options) {
@@ -62,6 +63,33 @@ std::unique_ptr<Client::IngestStream> Client::OpenIngestStream(absl::Duration ti
   stream->context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   stream->stream_ = ingestor_->IngestStream(&stream->context_);
   return stream;
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(const v1::ListDeadLettersRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  v1::ListDeadLettersResponse response;
+  const grpc::Status s = dead_letters_->ListDeadLetters(&context, request, &response);
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
+absl::StatusOr<v1::RedriveResponse> Client::Redrive(const v1::RedriveRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::RedriveResponse response;
+  const grpc::Status s = dead_letters_->Redrive(&context, request, &response);
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
+absl::StatusOr<v1::PurgeResponse> Client::Purge(const v1::PurgeRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  v1::PurgeResponse response;
+  const grpc::Status s = dead_letters_->Purge(&context, request, &response);
+  if (!s.ok()) return FromGrpc(s);
+  return response;
 }
 
 bool Client::IngestStream::Write(const v1::IngestRequest& request) { return stream_->Write(request); }

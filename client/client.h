@@ -58,10 +58,20 @@ class Client {
   };
   std::unique_ptr<IngestStream> OpenIngestStream(absl::Duration timeout = absl::Hours(1));
 
+  // Dead-letter queue (service DeadLetters). ListDeadLetters returns one page (pass the
+  // response's next_page_token as the next request's page_token). Redrive stores and
+  // re-transforms now, so it can take long: its own timeout. Purge is explicit only
+  // (ids, or a pipeline with confirm); INVALID_ARGUMENT otherwise.
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(const v1::ListDeadLettersRequest& request);
+  absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request,
+                                              absl::Duration timeout = absl::Minutes(10));
+  absl::StatusOr<v1::PurgeResponse> Purge(const v1::PurgeRequest& request);
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Transformer::Stub> transformer_;
   std::unique_ptr<v1::Ingestor::Stub> ingestor_;
+  std::unique_ptr<v1::DeadLetters::Stub> dead_letters_;
   ClientOptions options_;
 };
 

@@ -93,6 +93,7 @@ void EncodeWalSeal(const WalSeal& seal, std::string* out) {
   PutString(seal.prefix, out);
   PutString(seal.key, out);
   PutVarint(static_cast<uint64_t>(seal.records), out);
+  PutVarint(static_cast<uint64_t>(seal.trailing), out);
 }
 
 void EncodeWalKey(std::string_view key, std::string* out) { PutString(key, out); }
@@ -115,10 +116,12 @@ bool DecodeWalAccept(std::string_view payload, WalAccept* out) {
 
 bool DecodeWalSeal(std::string_view payload, WalSeal* out) {
   Decoder d(payload);
-  uint64_t records;
-  if (!d.String(&out->pipeline) || !d.String(&out->prefix) || !d.String(&out->key) || !d.Varint(&records))
+  uint64_t records, trailing;
+  if (!d.String(&out->pipeline) || !d.String(&out->prefix) || !d.String(&out->key) || !d.Varint(&records) ||
+      !d.Varint(&trailing))
     return false;
   out->records = static_cast<int64_t>(records);
+  out->trailing = static_cast<int64_t>(trailing);
   return d.done();
 }
 

@@ -7,7 +7,10 @@
 //
 // Payloads use unsigned LEB128 varints and varint-length-prefixed strings:
 //   kAccept: pipeline, accept_ms, count, count x (prefix, line)   records accepted by Ingest
-//   kSeal:   pipeline, prefix, key, records                        a buffer became object `key`
+//   kSeal:   pipeline, prefix, key, records, trailing               a buffer became object `key`:
+//            all its lines but the last `trailing` (lines of the same request, logged
+//            before the seal, that come after it). Counting from the end keeps replay
+//            right when older segments, holding the object's first lines, were released.
 //   kStored: key                                                   object `key` is in the lake
 //   kDeadLettered: key                                             object `key` moved to the DLQ
 #ifndef LAKEHOSE_CORE_WAL_FORMAT_H_
@@ -40,6 +43,7 @@ struct WalSeal {
   std::string_view prefix;
   std::string_view key;
   int64_t records = 0;
+  int64_t trailing = 0;
 };
 
 void EncodeWalAccept(std::string_view pipeline, int64_t accept_ms,

@@ -100,6 +100,10 @@ class DeadLetterQueue {
 // The on-disk queue under `dir` (created if missing); existing entries are loaded.
 absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir, const Clock& clock);
 
+// The same queue kept in memory only (the server uses it when data_dir is empty, i.e.
+// in-memory delivery for tests): nothing survives the process.
+std::unique_ptr<DeadLetterQueue> NewInMemoryDeadLetterQueue(const Clock& clock);
+
 }  // namespace lakehose
 
 #endif  // LAKEHOSE_SERVICE_DEAD_LETTER_QUEUE_H_

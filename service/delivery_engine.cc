@@ -125,7 +125,14 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     }
   }
 
-  for (auto& l : lines) {
+  // For each line, how many later lines of this request share its prefix (see SealLocked).
+  std::vector<int64_t> later(lines.size());
+  {
+    absl::flat_hash_map<std::string_view, int64_t> seen;
+    for (size_t i = lines.size(); i-- > 0;) later[i] = seen[lines[i].prefix]++;
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    BufferedLine& l = lines[i];
     const BufferKey key{&spec, l.prefix};
     auto [it, inserted] = buffers_.try_emplace(key);
     Buffer& b = it->second;
@@ -142,7 +149,7 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     stats_.buffered_bytes += static_cast<int64_t>(l.line.size());
     stats_.buffered_records += 1;
     if (AfterAdd(b.stats, limits) != FlushReason::kNone) {
-      if (auto seal_lsn = SealLocked(key, FlushReason::kSize)) sync_lsn = std::max(sync_lsn, *seal_lsn);
+      if (auto seal_lsn = SealLocked(key, FlushReason::kSize, later[i])) sync_lsn = std::max(sync_lsn, *seal_lsn);
     }
   }
   while (buffers_.size() > pressure_.max_partitions) {
@@ -230,20 +237,37 @@ void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_
         return;
       }
       Buffer& b = it->second;
-      if (b.stats.records != seal.records)
-        Log(LogLevel::kError, "wal.seal_mismatch",
-            {{"key", seal.key}, {"logged", StrCat(seal.records)}, {"replayed", StrCat(b.stats.records)}});
+      // A seal can happen in the middle of a request whose lines were all logged before
+      // it: the object is the buffer's first `records` lines, the rest stay buffered.
+      // Fewer lines than the seal counted: the object's first lines were in segments
+      // already released (it was stored); its kStored frame follows.
+      const int64_t take = std::max<int64_t>(0, b.stats.records - seal.trailing);
+      if (take != seal.records)
+        Log(LogLevel::kDebug, "wal.seal_partial_replay",
+            {{"key", seal.key}, {"logged", StrCat(seal.records)}, {"replayed", StrCat(take)}});
+      size_t end = 0;
+      int64_t taken = 0;
+      while (taken < take && end < b.data.size()) {
+        const size_t nl = b.data.find('\n', end);
+        end = nl == std::string::npos ? b.data.size() : nl + 1;
+        ++taken;
+      }
       auto obj = std::make_unique<Sealed>();
       obj->spec = spec;
       obj->key = std::string(seal.key);
-      obj->data = std::move(b.data);
-      obj->records = b.stats.records;
+      obj->data = b.data.substr(0, end);
+      obj->records = taken;
       obj->seal_lsn = lsn;
       obj->first_segment = b.first_segment;
-      stats_.buffered_bytes -= b.stats.bytes;
-      stats_.buffered_records -= b.stats.records;
-      stats_.active_partitions -= 1;
-      buffers_.erase(it);
+      stats_.buffered_bytes -= static_cast<int64_t>(end);
+      stats_.buffered_records -= taken;
+      b.data.erase(0, end);
+      b.stats.bytes -= static_cast<int64_t>(end);
+      b.stats.records -= taken;
+      if (b.stats.records == 0) {
+        stats_.active_partitions -= 1;
+        buffers_.erase(it);
+      }
       replayed_[obj->key] = std::move(obj);
       return;
     }
@@ -269,7 +293,7 @@ void DeliveryEngine::ReleaseWalLocked() {
   stats_.wal_bytes = wal_->disk_bytes();
 }
 
-std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason) {
+std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing) {
   auto it = buffers_.find(key);
   if (it == buffers_.end()) return uint64_t{0};
   Buffer& b = it->second;
@@ -281,7 +305,7 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
     // The WAL names the object before it exists, so a crash after the upload rebuilds
     // the same object under the same key.
     wal_payload_.clear();
-    EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records}, &wal_payload_);
+    EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records, trailing}, &wal_payload_);
     absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kSeal, wal_payload_);
     if (!lsn.ok()) {
       Log(LogLevel::kWarn, "delivery.seal_not_logged", {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
@@ -446,7 +470,10 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
     std::vector<BufferKey> keys;
     for (const auto& [k, b] : buffers_)
       if (matches(k.spec)) keys.push_back(k);
-    for (const auto& k : keys) SealLocked(k, FlushReason::kRequested);
+    for (const auto& k : keys) {
+      if (!SealLocked(k, FlushReason::kRequested) && ticket->failed++ == 0)
+        ticket->first_error = absl::ResourceExhaustedError("a buffer could not be sealed: the WAL refused the seal (disk full?)");
+    }
     // A flush also means "retry now" for objects waiting out a backoff.
     for (auto it = retry_.begin(); it != retry_.end();) {
       if (matches((*it)->spec)) {

@@ -155,7 +155,10 @@ class DeliveryEngine {
 
   // Returns the seal's WAL position (0 without a WAL), or nullopt if it could not be
   // logged (the buffer then stays open).
-  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `trailing`: lines of the request being accepted, already in the WAL, that come after
+  // this seal (see core/wal_format.h).
+  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing = 0)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();

@@ -57,8 +57,10 @@ absl::Status FileSink::Put(const std::string& key, std::string_view body, const 
   if (ec) return ErrnoStatus("mkdir", dir, ec.value());
 
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp = StrCat(dir, "/.tmp-", ::getpid(), "-", counter.fetch_add(1), "-",
-                                 path.substr(path.rfind('/') + 1));
+  // Hidden and not ending in the object's extension, so no reader's glob
+  // (**/*.jsonl.gz) picks up one left behind by a crash.
+  const std::string tmp = StrCat(dir, "/.", path.substr(path.rfind('/') + 1), ".", ::getpid(), "-",
+                                 counter.fetch_add(1), ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
   size_t done = 0;

@@ -1,7 +1,8 @@
 #include "service/ingest_service.h"
 
-#include "core/delivery_format.h"
 #include "core/strings.h"
+#include "service/ingest_lines.h"
+#include "service/log.h"
 
 namespace lakehose {
 namespace {
@@ -55,30 +56,23 @@ grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, c
                                  response->mutable_records());
   if (!spec.ok()) return ToGrpcStatus(spec.status());
   const int64_t now = processor_.clock().NowMillis();
-  std::vector<BufferedLine> lines;
-  lines.reserve(response->records_size());
-  for (int i = 0; i < response->records_size(); ++i) {
-    const v1::RecordResult& r = response->records(i);
-    if (r.result() == v1::RecordResult::OK) {
-      BufferedLine& l = lines.emplace_back();
-      l.prefix = r.key_prefix();
-      l.line.reserve(r.data().size() + 1);
-      l.line.append(r.data());
-      l.line.push_back('\n');
-    } else if (r.result() == v1::RecordResult::PROCESSING_FAILED) {
-      const v1::Record& in = request.records(i);
-      BufferedLine& l = lines.emplace_back();
-      l.prefix = r.key_prefix();
-      AppendErrorDocument(1, in.approximate_arrival_timestamp() != 0 ? in.approximate_arrival_timestamp() : now,
-                          r.error_code(), r.error_message(), in.data(), &l.line);
-    }
-  }
+  std::vector<BufferedLine> lines = IngestLines(request.records(), response->records(), now);
   absl::Status accepted = engine_.Accept(**spec, std::move(lines));
   if (!accepted.ok()) {
     response->Clear();
     if (accepted.code() == absl::StatusCode::kResourceExhausted)
       context->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
     return ToGrpcStatus(accepted);
+  }
+  // The failed records' raw input goes to the dead-letter queue for Redrive. Their error
+  // documents are already accepted (error prefix), so a queue failure loses nothing:
+  // it is logged, and the request still succeeds.
+  std::vector<DeadLetterQueue::FailedRecord> failed = FailedRecords(request.records(), response->records(), now);
+  if (!failed.empty()) {
+    auto added = dead_letters_.AddProcessing(request.pipeline(), failed);
+    if (!added.ok())
+      Log(LogLevel::kError, "dlq.add_processing_failed",
+          {{"pipeline", request.pipeline()}, {"records", StrCat(failed.size())}, {"error", StatusMessage(added.status())}});
   }
   return grpc::Status::OK;
 }

@@ -50,12 +50,62 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
     if (!sink.ok()) return sink.status();
     sinks[p->name] = *std::move(sink);
   }
+  // --- dead-letter queue (DESIGN section 6): opened before the engine, which may hand
+  // objects to it; a queue that cannot be opened stops start-up. An empty data_dir
+  // (in-memory delivery: tests) keeps it in memory. ---
+  if (config.server.data_dir.empty()) {
+    s->dlq_ = NewInMemoryDeadLetterQueue(clock);
+  } else {
+    const std::string dlq_dir = StrCat(config.server.data_dir, "/dlq");
+    auto dlq = OpenDeadLetterQueue(dlq_dir, clock);
+    if (!dlq.ok())
+      return absl::Status(dlq.status().code(), StrCat("cannot open the dead-letter queue under ", dlq_dir, ": ",
+                                                      StatusMessage(dlq.status())));
+    s->dlq_ = *std::move(dlq);
+  }
+  // --- end dead-letter queue ---
   DeliveryEngine::Options engine_options;
   engine_options.writer_id = ResolveWriterId(config.server);
+  // --- dead-letter queue: objects out of their retry budget go to it ---
+  engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
+  engine_options.dead_letter = [dlq = s->dlq_.get()](const std::string& pipeline, const std::string& key,
+                                                     const std::string& body, int64_t records, int attempts,
+                                                     const std::string& first_error, const std::string& last_error) {
+    return dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
+  };
+  // --- end dead-letter queue ---
   s->processor_ = std::make_unique<RecordProcessor>(config, clock);
   s->engine_ = std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, engine_options);
+  // Durability: the write-ahead log under data_dir (an empty data_dir, possible only
+  // programmatically, keeps delivery in memory: tests).
+  if (!config.server.data_dir.empty()) {
+    Wal::Options wal;
+    wal.dir = config.server.data_dir + "/wal";
+    wal.min_free_bytes = static_cast<int64_t>(config.server.wal_min_free_mb * 1024 * 1024);
+    WalReplayStats replay;
+    if (absl::Status st = s->engine_->Recover(wal, &replay); !st.ok()) return st;
+    if (replay.corrupt_tails > 0)
+      Log(LogLevel::kWarn, "wal.replay_skipped_corrupt_tail",
+          {{"segments", StrCat(replay.corrupt_tails)}, {"bytes", StrCat(replay.skipped_bytes)}});
+  }
   s->transform_ = std::make_unique<TransformService>(*s->processor_);
-  s->ingest_ = std::make_unique<IngestService>(*s->processor_, *s->engine_);
+  s->ingest_ = std::make_unique<IngestService>(*s->processor_, *s->engine_, *s->dlq_);
+  // --- dead-letter retry worker and DeadLetters service ---
+  {
+    DeliveryEngine* engine = s->engine_.get();
+    DeadLetterRetrier::StoreFn store = [engine](const std::string& pipeline, const std::string& key,
+                                                std::string_view body) {
+      return engine->StoreObject(pipeline, key, body);
+    };
+    s->dlq_retrier_ = std::make_unique<DeadLetterRetrier>(*s->dlq_, store, clock,
+                                                          DeadLetterRetrier::OptionsFrom(config.server));
+    s->dead_letters_ = std::make_unique<DeadLettersService>(
+        *s->dlq_, *s->processor_, store,
+        [engine](const PipelineSpec& spec, std::vector<BufferedLine> lines) {
+          return engine->Accept(spec, std::move(lines));
+        });
+  }
+  // --- end dead-letter retry worker and DeadLetters service ---
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -69,6 +119,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   builder.SetMaxSendMessageSize(-1);
   builder.RegisterService(s->transform_.get());
   builder.RegisterService(s->ingest_.get());
+  builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return absl::UnavailableError(StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
@@ -80,6 +131,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (!server_) {  // Start failed part-way: only the engine may be running
+    if (dlq_retrier_) dlq_retrier_->Stop();  // dead-letter queue: uses the engine
     if (engine_) engine_->Shutdown(absl::ZeroDuration());
     return;
   }
@@ -87,8 +139,13 @@ void Server::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->SetServingStatus(false);
   transform_->StartDraining();
   ingest_->StartDraining();
+  dead_letters_->StartDraining();  // dead-letter queue
   server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  // --- dead-letter queue: call threads and the retry worker use the engine ---
+  dead_letters_->Stop();
+  dlq_retrier_->Stop();
+  // --- end dead-letter queue ---
   engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
   Log(LogLevel::kInfo, "delivery.stopped", {{"objects_stored", StrCat(engine_->Stats().objects_stored)}});
 }

@@ -20,6 +20,9 @@
 #include "grpcpp/server.h"
 #include "service/clock.h"
 #include "service/config_file.h"
+#include "service/dead_letter_queue.h"
+#include "service/dead_letter_retrier.h"
+#include "service/dead_letters_service.h"
 #include "service/delivery_engine.h"
 #include "service/ingest_service.h"
 #include "service/object_sink.h"
@@ -47,6 +50,9 @@ class Server {
 
   int port() const { return port_; }
   DeliveryEngine& delivery() { return *engine_; }
+  // The dead-letter queue (data_dir/dlq) and its retry worker.
+  DeadLetterQueue& dead_letter_queue() { return *dlq_; }
+  DeadLetterRetrier& dead_letter_retrier() { return *dlq_retrier_; }
 
   // Health turns NOT_SERVING, new calls get UNAVAILABLE, in-flight calls get until
   // `grace` to finish, then buffers are flushed within what is left of `grace`.
@@ -56,10 +62,15 @@ class Server {
  private:
   Server() = default;
 
+  // --- dead-letter queue: declared first, so it outlives everything that uses it ---
+  std::unique_ptr<DeadLetterQueue> dlq_;
   std::unique_ptr<RecordProcessor> processor_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unique_ptr<TransformService> transform_;
   std::unique_ptr<IngestService> ingest_;
+  // --- dead-letter retry worker and service: after the engine (they use it) ---
+  std::unique_ptr<DeadLetterRetrier> dlq_retrier_;
+  std::unique_ptr<DeadLettersService> dead_letters_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
