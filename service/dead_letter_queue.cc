@@ -35,6 +35,7 @@
 #include "core/json_writer.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "service/durable_file.h"
 #include "service/log.h"
 #include "simdjson.h"
 
@@ -50,48 +51,11 @@ constexpr int64_t kMaxMetadataBytes = 64 << 10;
 constexpr size_t kMaxErrorBytes = 4096;
 constexpr int kFormatVersion = 1;
 
-absl::Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  const std::string message = StrCat("dead-letter queue: ", what, " ", path, ": ", std::string_view(strerror(err)));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
-  if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync", dir, err);
-  return absl::OkStatus();
-}
-
 // Writes `data` to `path` durably except for the directory entry: temp file, fsync,
 // rename. The caller fsyncs the directory.
 absl::Status WriteFileDurably(const std::string& path, std::string_view data) {
   const std::string tmp = StrCat(path, kTmpSuffix);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoStatus("write", tmp, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoStatus("fsync", tmp, err);
-  }
-  ::close(fd);
+  if (absl::Status st = WriteSyncedFile(tmp, data); !st.ok()) return st;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

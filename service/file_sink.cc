@@ -10,29 +10,9 @@
 
 #include "core/sigv4.h"
 #include "core/strings.h"
+#include "service/durable_file.h"
 
 namespace lakehose {
-namespace {
-
-absl::Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  const std::string message = StrCat(what, " ", path, ": ", std::string_view(strerror(err)));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
-  if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
-}
-
-absl::Status FsyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", path, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync", path, err);
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 FileSink::FileSink(std::string root) {
   std::error_code ec;
   std::filesystem::path p = std::filesystem::absolute(root, ec);
@@ -61,27 +41,7 @@ absl::Status FileSink::Put(const std::string& key, std::string_view body, const 
   // (**/*.jsonl.gz) picks up one left behind by a crash.
   const std::string tmp = StrCat(dir, "/.", path.substr(path.rfind('/') + 1), ".", ::getpid(), "-",
                                  counter.fetch_add(1), ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  size_t done = 0;
-  while (done < body.size()) {
-    const ssize_t n = ::write(fd, body.data() + done, body.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoStatus("write", tmp, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoStatus("fsync", tmp, err);
-  }
-  ::close(fd);
+  if (absl::Status st = WriteSyncedFile(tmp, body); !st.ok()) return st;
   if (meta.if_none_match) {
     // link() fails with EEXIST instead of replacing: the file-system If-None-Match.
     if (::link(tmp.c_str(), path.c_str()) != 0) {
@@ -96,7 +56,7 @@ absl::Status FileSink::Put(const std::string& key, std::string_view body, const 
     ::unlink(tmp.c_str());
     return ErrnoStatus("rename", path, err);
   }
-  return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
+  return FsyncDir(dir);
 }
 
 }  // namespace lakehose

@@ -15,29 +15,15 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "service/durable_file.h"
 #include "service/log.h"
 
 namespace lakehose {
 namespace {
 
-absl::Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  const std::string message = StrCat("WAL: ", what, " ", path, ": ", std::string_view(strerror(err)));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
-  return absl::UnavailableError(message);
-}
-
 int64_t MonotonicMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : ErrnoStatus("fsync", dir, err);
 }
 
 }  // namespace
@@ -109,7 +95,7 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
 absl::Status Wal::OpenSegmentLocked(uint64_t number) {
   const std::string path = SegmentPath(number);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", path, errno);
+  if (fd < 0) return ErrnoStatus("WAL: create", path, errno);
   if (absl::Status s = FsyncDir(options_.dir); !s.ok()) {
     ::close(fd);
     return s;
@@ -152,7 +138,7 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
   if (static_cast<int64_t>(offset_) >= options_.segment_bytes) {
     // Rotate: the old segment is made durable first, so durable_ can move to the new one.
     while (syncing_) synced_cv_.Wait(&mu_);
-    if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", SegmentPath(segment_), errno);
+    if (::fdatasync(fd_) != 0) return ErrnoStatus("WAL: fdatasync", SegmentPath(segment_), errno);
     if (absl::Status s = OpenSegmentLocked(segment_ + 1); !s.ok()) return s;
   }
   frame_.clear();
@@ -166,7 +152,7 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
       // Nothing partial stays: cut the segment back to where this frame began.
       if (::ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
         Log(LogLevel::kError, "wal.truncate_failed", {{"segment", SegmentPath(segment_)}});
-      return ErrnoStatus("write", SegmentPath(segment_), err);
+      return ErrnoStatus("WAL: write", SegmentPath(segment_), err);
     }
     done += static_cast<size_t>(n);
   }
@@ -193,7 +179,7 @@ absl::Status Wal::Sync(uint64_t lsn) {
     mu_.Lock();
     syncing_ = false;
     synced_cv_.SignalAll();
-    if (rc != 0) return ErrnoStatus("fdatasync", SegmentPath(segment_), err);
+    if (rc != 0) return ErrnoStatus("WAL: fdatasync", SegmentPath(segment_), err);
     durable_ = std::max(durable_, target);
   }
 }
