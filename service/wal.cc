@@ -152,7 +152,10 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
       // Nothing partial stays: cut the segment back to where this frame began.
       if (::ftruncate(fd_, static_cast<off_t>(offset_)) != 0)
         Log(LogLevel::kError, "wal.truncate_failed", {{"segment", SegmentPath(segment_)}});
-      return ErrnoStatus("WAL: write", SegmentPath(segment_), err);
+      absl::Status st = ErrnoStatus("WAL: write", SegmentPath(segment_), err);
+      if (st.code() == absl::StatusCode::kResourceExhausted)
+        return absl::ResourceExhaustedError(StrCat(StatusMessage(st), "; retry in 1 s"));
+      return st;
     }
     done += static_cast<size_t>(n);
   }

@@ -14,7 +14,12 @@ SERVER=$2
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -123,7 +128,8 @@ set +e; "$CLI" dlq redrive --target "$TARGET" --pipeline p > "$WORK/redrive" 2>"
 [ "$rc" -eq 1 ] || fail "redrive with one still-bad entry exited $rc"
 [ "$(grep -c $'\tok$' "$WORK/redrive")" -eq 1 ] || fail "redrive output: $(cat "$WORK/redrive")"
 grep -q '1 ok, 1 failed' "$WORK/redrive.err" || fail "redrive summary: $(cat "$WORK/redrive.err")"
-"$CLI" flush --target "$TARGET" --pipeline p > "$WORK/flush" 2>/dev/null || fail "flush"
+timeout 20 "$CLI" flush --target "$TARGET" --pipeline p > "$WORK/flush" 2>&1 \
+  || fail "flush after the redrive failed or hung (exit $?): $(cat "$WORK/flush")"
 obj=$(ls "$WORK"/lake/data/region=unknown/*.gz 2>/dev/null | head -1)
 [ -n "$obj" ] || fail "the redriven record did not reach the lake: $(find "$WORK/lake" -type f)"
 zcat "$obj" | grep -q '"v":2' || fail "redriven record content: $(zcat "$obj")"
@@ -134,7 +140,7 @@ left=$(sed -n 2p "$WORK/list" | cut -d' ' -f1)
 # 3. A delivery that runs out of its retry budget (the q lake's directory is a file)
 #    becomes a delivery entry; at the 1 s max age it is marked expired.
 "$CLI" send --target "$TARGET" --pipeline q --input "$WORK/q.json" 2>/dev/null || fail "send q"
-"$CLI" flush --target "$TARGET" --pipeline q >/dev/null 2>&1 || true  # fails: the sink is broken
+timeout 20 "$CLI" flush --target "$TARGET" --pipeline q >/dev/null 2>&1 || true  # fails: the sink is broken
 for _ in $(seq 1 150); do
   "$CLI" dlq list --target "$TARGET" --kind delivery > "$WORK/listd" 2>/dev/null || true
   grep -q ' expired ' "$WORK/listd" && break
