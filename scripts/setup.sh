@@ -10,9 +10,11 @@ PACKAGES=(
   # libraries (README, "Dependencies")
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libsimdjson-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev
-  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
+  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata libsnappy-dev
   # test peers and tools: boto3 (differential test), zcat and zstdcat (reading objects back)
   python3 python3-boto3 gzip zstd
+  # operations tests: a real Prometheus and promtool, openssl for test certificates
+  prometheus openssl
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
