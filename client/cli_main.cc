@@ -4,11 +4,16 @@
 //   lakehose transform --target HOST:PORT --pipeline NAME [--batch N] [...]
 //   lakehose generate --workload transactions|sites|edge --records N [--seed S]
 //   lakehose dlq list|redrive|purge --target HOST:PORT [...]
+//   lakehose health --target HOST:PORT [--service NAME]
+//
+// Every command that talks to a server takes the connection flags (TLS, mutual TLS,
+// bearer token): kConnectionUsage.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -36,6 +41,7 @@ commands:
   flush       make a server seal and store its buffers now; lists the objects written
   generate    print sample DynamoDB stream records as JSON lines
   dlq         list, redrive or purge a server's dead-letter queue
+  health      ask a server's grpc.health.v1 service whether it is serving (exit 0 if so)
   help        this text; `lakehose <command> --help` for a command's options
 )";
 
@@ -99,6 +105,22 @@ options:
   --start-ms MS  earliest event time, ms since the epoch (default 1700000000000)
 )";
 
+constexpr char kHealthUsage[] =
+    R"(usage: lakehose health --target HOST:PORT [--service NAME] [--timeout SECONDS]
+
+Calls grpc.health.v1.Health/Check and prints the status: SERVING, NOT_SERVING (e.g.
+while the server drains), SERVICE_UNKNOWN or UNKNOWN. Health needs no token. For
+container HEALTHCHECKs and scripts.
+
+exit status: 0 SERVING; 1 any other status; 2 usage error, or the server cannot be
+reached (connection refused, TLS handshake failed, timeout).
+
+options:
+  --target HOST:PORT   the server (required)
+  --service NAME       a service name ("" = the server as a whole, the default)
+  --timeout SECONDS    how long to wait for the answer (default 5)
+)";
+
 int Fail(std::string_view message) {
   std::cerr << "lakehose: " << message << "\n";
   return 1;
@@ -109,35 +131,117 @@ int UsageError(std::string_view message) {
   return 2;
 }
 
-// Parses "--name value" pairs; flags listed in `allowed`. Returns false on error.
-bool ParseFlags(int argc, char** argv, int start, const std::vector<std::string>& allowed,
-                std::map<std::string, std::string>* flags, std::string* error, bool* help,
-                const std::vector<std::string>& booleans = {}) {
+constexpr char kConnectionUsage[] = R"(
+connection (every command that talks to a server):
+  --tls                  use TLS, trusting the system's CAs (implied by the --tls-* flags)
+  --tls-ca FILE          PEM CA certificates that sign the server's certificate
+  --tls-cert FILE        mutual TLS: this client's certificate chain (PEM), with --tls-key
+  --tls-key FILE         the private key (PEM) of --tls-cert
+  --tls-server-name NAME the name the server's certificate must carry, when it differs
+                         from the host of --target (e.g. --target 127.0.0.1:50051)
+  --token-file FILE      bearer token to send (default: the LAKEHOSE_TOKEN environment
+                         variable, if set)
+)";
+
+// The flags of one command. Each takes a value ("--name VALUE") unless it is in
+// `booleans`; those in `repeated` may be given several times (the others: the last wins).
+struct FlagSpec {
+  std::vector<std::string_view> values = {};
+  std::vector<std::string_view> booleans = {};
+  std::vector<std::string_view> repeated = {};
+  bool connection = false;  // the command talks to a server: it also takes kConnectionUsage's flags
+};
+
+// Parsed flags, by name without the leading "--"; booleans hold "true".
+class Flags {
+ public:
+  bool has(const std::string& name) const {
+    return values_.count(name) > 0 || lists_.count(name) > 0;
+  }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  const std::vector<std::string>& list(const std::string& name) const {
+    static const std::vector<std::string> kNone;
+    auto it = lists_.find(name);
+    return it == lists_.end() ? kNone : it->second;
+  }
+  // Any flag of kConnectionUsage given.
+  bool any_connection_flag() const {
+    for (const char* f : {"tls", "tls-ca", "tls-cert", "tls-key", "tls-server-name", "token-file"})
+      if (has(f)) return true;
+    return false;
+  }
+
+ private:
+  friend int ParseFlags(int argc, char** argv, int start, const FlagSpec& spec,
+                        std::string_view usage, Flags* flags);
+  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> lists_;
+};
+
+// Parses argv[start..] by `spec`. Returns -1 when the command should go on; otherwise the
+// exit code to return at once: 0 after printing `usage` for --help, 2 after a usage error.
+int ParseFlags(int argc, char** argv, int start, const FlagSpec& spec, std::string_view usage,
+               Flags* flags) {
+  auto in = [](const std::vector<std::string_view>& list, std::string_view arg) {
+    return std::find(list.begin(), list.end(), arg) != list.end();
+  };
+  const std::vector<std::string_view> connection_values = {"--tls-ca", "--tls-cert", "--tls-key",
+                                                           "--tls-server-name", "--token-file"};
   for (int i = start; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      *help = true;
-      return true;
+      std::fwrite(usage.data(), 1, usage.size(), stdout);
+      if (spec.connection) std::fputs(kConnectionUsage, stdout);
+      return 0;
     }
-    bool is_boolean = false;
-    for (const auto& b : booleans) is_boolean = is_boolean || b == arg;
-    if (is_boolean) {
-      (*flags)[arg.substr(2)] = "true";
+    if (in(spec.booleans, arg) || (spec.connection && arg == "--tls")) {
+      flags->values_[arg.substr(2)] = "true";
       continue;
     }
-    bool known = false;
-    for (const auto& a : allowed) known = known || a == arg;
-    if (!known) {
-      *error = StrCat("unknown option ", arg);
-      return false;
+    const bool repeated = in(spec.repeated, arg);
+    if (!repeated && !in(spec.values, arg) && !(spec.connection && in(connection_values, arg)))
+      return UsageError(StrCat("unknown option ", arg));
+    if (i + 1 >= argc) return UsageError(StrCat(arg, " needs a value"));
+    if (repeated) {
+      flags->lists_[arg.substr(2)].push_back(argv[++i]);
+    } else {
+      flags->values_[arg.substr(2)] = argv[++i];
     }
-    if (i + 1 >= argc) {
-      *error = StrCat(arg, " needs a value");
-      return false;
-    }
-    (*flags)[arg.substr(2)] = argv[++i];
   }
-  return true;
+  return -1;
+}
+
+// A client for --target with the connection flags: TLS when --tls or any --tls-* flag is
+// given; the token from --token-file, else $LAKEHOSE_TOKEN. Prints the error and returns
+// nullptr when a file cannot be used (the caller exits 2: the command line is at fault).
+std::unique_ptr<Client> Connect(const Flags& flags) {
+  ClientOptions options;
+  if (flags.has("token-file")) {
+    auto token = ReadTokenFile(flags.get("token-file"));
+    if (!token.ok()) {
+      std::cerr << "lakehose: " << StatusMessage(token.status()) << "\n";
+      return nullptr;
+    }
+    options.bearer_token = *std::move(token);
+  } else if (const char* env = std::getenv("LAKEHOSE_TOKEN"); env != nullptr && *env != '\0') {
+    options.bearer_token = env;
+  }
+  const bool tls = flags.has("tls") || flags.has("tls-ca") || flags.has("tls-cert") ||
+                   flags.has("tls-key") || flags.has("tls-server-name");
+  if (!tls) return Client::ConnectInsecure(flags.get("target"), options);
+  auto tls_options =
+      LoadClientTlsFiles(flags.get("tls-ca"), flags.get("tls-cert"), flags.get("tls-key"));
+  if (tls_options.ok()) {
+    tls_options->server_name_override = flags.get("tls-server-name");
+    auto client = Client::ConnectTls(flags.get("target"), *tls_options, options);
+    if (client.ok()) return *std::move(client);
+    tls_options = client.status();
+  }
+  std::cerr << "lakehose: " << StatusMessage(tls_options.status()) << "\n";
+  return nullptr;
 }
 
 bool ParseCount(const std::string& s, int64_t lo, int64_t* out) {
@@ -230,25 +334,26 @@ int WriteResults(const std::vector<v1::RecordResult>& results, const InputBatch&
 }
 
 int Transform(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::string error;
-  bool help = false;
-  if (!ParseFlags(argc, argv, 2, {"--config", "--target", "--pipeline", "--input", "--output", "--batch"},
-                  &flags, &error, &help))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kTransformUsage, stdout);
-    return 0;
-  }
-  const bool offline = flags.count("config") > 0;
-  if (offline == (flags.count("target") > 0)) return UsageError("give exactly one of --config or --target");
-  if (!flags.count("pipeline")) return UsageError("--pipeline is required");
+  Flags flags;
+  if (int rc = ParseFlags(
+          argc, argv, 2,
+          {.values = {"--config", "--target", "--pipeline", "--input", "--output", "--batch"},
+           .connection = true},
+          kTransformUsage, &flags);
+      rc >= 0)
+    return rc;
+  const bool offline = flags.has("config");
+  if (offline == (flags.has("target")))
+    return UsageError("give exactly one of --config or --target");
+  if (offline && flags.any_connection_flag())
+    return UsageError("--tls* and --token-file need --target");
+  if (!flags.has("pipeline")) return UsageError("--pipeline is required");
   int64_t batch_size = 500;
-  if (flags.count("batch") && !ParseCount(flags["batch"], 1, &batch_size))
+  if (flags.has("batch") && !ParseCount(flags.get("batch"), 1, &batch_size))
     return UsageError("--batch must be a positive integer");
-  const std::string pipeline = flags["pipeline"];
+  const std::string pipeline = flags.get("pipeline");
 
-  auto text = ReadInput(flags.count("input") ? flags["input"] : "-");
+  auto text = ReadInput(flags.get("input", "-"));
   if (!text.ok()) return Fail(StatusMessage(text.status()));
   auto batch = ParseInputBatch(*text);
   if (!batch.ok()) return Fail(StatusMessage(batch.status()));
@@ -261,10 +366,10 @@ int Transform(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
 
   if (offline) {
-    auto config = LoadConfigFile(flags["config"]);
+    auto config = LoadConfigFile(flags.get("config"));
     if (!config.ok()) return Fail(StatusMessage(config.status()));
     const PipelineSpec* spec = config->FindPipeline(pipeline);
-    if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", flags["config"]));
+    if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", flags.get("config")));
     key_names = spec->key_names;
     RecordTransformer transformer(*spec);
     TransformContext ctx;
@@ -285,7 +390,8 @@ int Transform(int argc, char** argv) {
       out.set_error_message(std::move(outcome.error_message));
     }
   } else {
-    auto client = Client::ConnectInsecure(flags["target"]);
+    auto client = Connect(flags);
+    if (!client) return 2;
     const bool progress = isatty(2) && n > static_cast<size_t>(batch_size);
     for (size_t begin = 0; begin < n; begin += batch_size) {
       v1::TransformRequest request;
@@ -311,7 +417,7 @@ int Transform(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   Counts counts;
-  if (int rc = WriteResults(results, *batch, key_names, flags.count("output") ? flags["output"] : "-", &counts); rc != 0)
+  if (int rc = WriteResults(results, *batch, key_names, flags.get("output", "-"), &counts); rc != 0)
     return rc;
   std::fprintf(stderr, "lakehose transform: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n",
                n, static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
@@ -337,22 +443,20 @@ auto WithRetry(Call call) -> decltype(call()) {
 }
 
 int Send(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::string error;
-  bool help = false;
-  if (!ParseFlags(argc, argv, 2, {"--target", "--pipeline", "--input", "--batch", "--output"}, &flags, &error,
-                  &help, {"--stream"}))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kSendUsage, stdout);
-    return 0;
-  }
-  if (!flags.count("target")) return UsageError("--target is required");
-  if (!flags.count("pipeline")) return UsageError("--pipeline is required");
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, 2,
+                          {.values = {"--target", "--pipeline", "--input", "--batch", "--output"},
+                           .booleans = {"--stream"},
+                           .connection = true},
+                          kSendUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
+  if (!flags.has("pipeline")) return UsageError("--pipeline is required");
   int64_t batch_size = 500;
-  if (flags.count("batch") && !ParseCount(flags["batch"], 1, &batch_size))
+  if (flags.has("batch") && !ParseCount(flags.get("batch"), 1, &batch_size))
     return UsageError("--batch must be a positive integer");
-  auto text = ReadInput(flags.count("input") ? flags["input"] : "-");
+  auto text = ReadInput(flags.get("input", "-"));
   if (!text.ok()) return Fail(StatusMessage(text.status()));
   auto batch = ParseInputBatch(*text);
   if (!batch.ok()) return Fail(StatusMessage(batch.status()));
@@ -361,7 +465,7 @@ int Send(int argc, char** argv) {
   std::vector<v1::IngestRequest> requests;
   for (size_t begin = 0; begin < n; begin += static_cast<size_t>(batch_size)) {
     v1::IngestRequest& request = requests.emplace_back();
-    request.set_pipeline(flags["pipeline"]);
+    request.set_pipeline(flags.get("pipeline"));
     const size_t end = std::min(n, begin + static_cast<size_t>(batch_size));
     for (size_t i = begin; i < end; ++i) {
       v1::Record* r = request.add_records();
@@ -371,7 +475,8 @@ int Send(int argc, char** argv) {
     }
   }
 
-  auto client = Client::ConnectInsecure(flags["target"]);
+  auto client = Connect(flags);
+  if (!client) return 2;
   std::vector<v1::RecordResult> results;
   results.reserve(n);
   const bool progress = isatty(2) && requests.size() > 1;
@@ -384,7 +489,7 @@ int Send(int argc, char** argv) {
     return true;
   };
   const auto start = std::chrono::steady_clock::now();
-  if (!flags.count("stream")) {
+  if (!flags.has("stream")) {
     for (const v1::IngestRequest& request : requests) {
       auto response = WithRetry([&] { return client->Ingest(request); });
       if (!response.ok())
@@ -427,8 +532,7 @@ int Send(int argc, char** argv) {
   if (progress) std::fprintf(stderr, "\r\033[K");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Counts counts;
-  if (int rc = WriteResults(results, *batch, {}, flags.count("output") ? flags["output"] : "", &counts); rc != 0)
-    return rc;
+  if (int rc = WriteResults(results, *batch, {}, flags.get("output"), &counts); rc != 0) return rc;
   std::fprintf(stderr, "lakehose send: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n", n,
                static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
                static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
@@ -436,17 +540,15 @@ int Send(int argc, char** argv) {
 }
 
 int FlushCommand(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::string error;
-  bool help = false;
-  if (!ParseFlags(argc, argv, 2, {"--target", "--pipeline"}, &flags, &error, &help)) return UsageError(error);
-  if (help) {
-    std::fputs(kFlushUsage, stdout);
-    return 0;
-  }
-  if (!flags.count("target")) return UsageError("--target is required");
-  auto client = Client::ConnectInsecure(flags["target"]);
-  auto response = client->Flush(flags.count("pipeline") ? flags["pipeline"] : "");
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, 2, {.values = {"--target", "--pipeline"}, .connection = true},
+                          kFlushUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
+  auto client = Connect(flags);
+  if (!client) return 2;
+  auto response = client->Flush(flags.get("pipeline"));
   if (!response.ok())
     return Fail(StrCat(absl::StatusCodeToString(response.status().code()), ": ", StatusMessage(response.status())));
   int64_t records = 0, bytes = 0;
@@ -462,22 +564,20 @@ int FlushCommand(int argc, char** argv) {
 }
 
 int Generate(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::string error;
-  bool help = false;
-  if (!ParseFlags(argc, argv, 2, {"--workload", "--records", "--seed", "--start-ms"}, &flags, &error, &help))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kGenerateUsage, stdout);
-    return 0;
-  }
-  auto workload = ParseWorkload(flags.count("workload") ? flags["workload"] : "transactions");
+  Flags flags;
+  if (int rc =
+          ParseFlags(argc, argv, 2, {.values = {"--workload", "--records", "--seed", "--start-ms"}},
+                     kGenerateUsage, &flags);
+      rc >= 0)
+    return rc;
+  auto workload = ParseWorkload(flags.get("workload", "transactions"));
   if (!workload) return UsageError("--workload must be transactions, sites or edge");
   int64_t records = 1000, seed = 1, start_ms = 1700000000000;
-  if (flags.count("records") && !ParseCount(flags["records"], 0, &records))
+  if (flags.has("records") && !ParseCount(flags.get("records"), 0, &records))
     return UsageError("--records must be a non-negative integer");
-  if (flags.count("seed") && !ParseCount(flags["seed"], 0, &seed)) return UsageError("--seed must be a non-negative integer");
-  if (flags.count("start-ms") && !ParseCount(flags["start-ms"], 0, &start_ms))
+  if (flags.has("seed") && !ParseCount(flags.get("seed"), 0, &seed))
+    return UsageError("--seed must be a non-negative integer");
+  if (flags.has("start-ms") && !ParseCount(flags.get("start-ms"), 0, &start_ms))
     return UsageError("--start-ms must be a non-negative integer");
   WorkloadGenerator gen(*workload, static_cast<uint64_t>(seed), start_ms);
   std::string buf;
@@ -550,37 +650,6 @@ options:
   --yes                confirm purging a whole pipeline
 )";
 
-// Like ParseFlags, and `--id` may repeat (collected in `ids`).
-bool ParseDlqFlags(int argc, char** argv, int start, const std::vector<std::string>& allowed,
-                   const std::vector<std::string>& booleans, std::map<std::string, std::string>* flags,
-                   std::vector<std::string>* ids, std::string* error, bool* help) {
-  for (int i = start; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      *help = true;
-      return true;
-    }
-    if (std::find(booleans.begin(), booleans.end(), arg) != booleans.end()) {
-      (*flags)[arg.substr(2)] = "true";
-      continue;
-    }
-    if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
-      *error = StrCat("unknown option ", arg);
-      return false;
-    }
-    if (i + 1 >= argc) {
-      *error = StrCat(arg, " needs a value");
-      return false;
-    }
-    if (arg == "--id") {
-      ids->push_back(argv[++i]);
-    } else {
-      (*flags)[arg.substr(2)] = argv[++i];
-    }
-  }
-  return true;
-}
-
 // "42s", "5m", "3h", "2d" (floor; "0s" for anything not positive).
 std::string ShortDuration(int64_t ms) {
   const int64_t s = std::max<int64_t>(ms, 0) / 1000;
@@ -608,33 +677,31 @@ std::string RpcError(const absl::Status& s) {
 }
 
 int DlqList(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::vector<std::string> ids;
-  std::string error;
-  bool help = false;
-  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--kind", "--limit"}, {}, &flags, &ids, &error, &help))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kDlqListUsage, stdout);
-    return 0;
-  }
-  if (!flags.count("target")) return UsageError("--target is required");
+  Flags flags;
+  if (int rc = ParseFlags(
+          argc, argv, 3,
+          {.values = {"--target", "--pipeline", "--kind", "--limit"}, .connection = true},
+          kDlqListUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
   v1::ListDeadLettersRequest request;
-  if (flags.count("pipeline")) request.set_pipeline(flags["pipeline"]);
-  if (flags.count("kind")) {
-    if (flags["kind"] == "delivery") {
+  if (flags.has("pipeline")) request.set_pipeline(flags.get("pipeline"));
+  if (flags.has("kind")) {
+    if (flags.get("kind") == "delivery") {
       request.set_kind(v1::DeadLetter::DELIVERY);
-    } else if (flags["kind"] == "processing") {
+    } else if (flags.get("kind") == "processing") {
       request.set_kind(v1::DeadLetter::PROCESSING);
     } else {
       return UsageError("--kind must be delivery or processing");
     }
   }
   int64_t limit = INT64_MAX;
-  if (flags.count("limit") && !ParseCount(flags["limit"], 1, &limit))
+  if (flags.has("limit") && !ParseCount(flags.get("limit"), 1, &limit))
     return UsageError("--limit must be a positive integer");
 
-  auto client = Client::ConnectInsecure(flags["target"]);
+  auto client = Connect(flags);
+  if (!client) return 2;
   std::vector<v1::DeadLetter> entries;
   while (static_cast<int64_t>(entries.size()) < limit) {
     request.set_page_size(static_cast<int32_t>(std::min<int64_t>(1000, limit - static_cast<int64_t>(entries.size()))));
@@ -682,24 +749,24 @@ int DlqList(int argc, char** argv) {
 }
 
 int DlqRedrive(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::vector<std::string> ids;
-  std::string error;
-  bool help = false;
-  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--id"}, {"--all"}, &flags, &ids, &error, &help))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kDlqRedriveUsage, stdout);
-    return 0;
-  }
-  if (!flags.count("target")) return UsageError("--target is required");
-  const int selectors = !ids.empty() + (flags.count("pipeline") > 0) + (flags.count("all") > 0);
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, 3,
+                          {.values = {"--target", "--pipeline"},
+                           .booleans = {"--all"},
+                           .repeated = {"--id"},
+                           .connection = true},
+                          kDlqRedriveUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
+  const int selectors = !flags.list("id").empty() + (flags.has("pipeline")) + (flags.has("all"));
   if (selectors != 1) return UsageError("give exactly one of --id, --pipeline or --all");
   v1::RedriveRequest request;
-  for (const std::string& id : ids) request.add_ids(id);
-  if (flags.count("pipeline")) request.set_pipeline(flags["pipeline"]);
-  request.set_all(flags.count("all") > 0);
-  auto client = Client::ConnectInsecure(flags["target"]);
+  for (const std::string& id : flags.list("id")) request.add_ids(id);
+  if (flags.has("pipeline")) request.set_pipeline(flags.get("pipeline"));
+  request.set_all(flags.has("all"));
+  auto client = Connect(flags);
+  if (!client) return 2;
   auto response = client->Redrive(request);
   if (!response.ok()) return Fail(RpcError(response.status()));
   int ok = 0, failed = 0;
@@ -718,33 +785,65 @@ int DlqRedrive(int argc, char** argv) {
 }
 
 int DlqPurge(int argc, char** argv) {
-  std::map<std::string, std::string> flags;
-  std::vector<std::string> ids;
-  std::string error;
-  bool help = false;
-  if (!ParseDlqFlags(argc, argv, 3, {"--target", "--pipeline", "--id"}, {"--yes"}, &flags, &ids, &error, &help))
-    return UsageError(error);
-  if (help) {
-    std::fputs(kDlqPurgeUsage, stdout);
-    return 0;
-  }
-  if (!flags.count("target")) return UsageError("--target is required");
-  const bool by_pipeline = flags.count("pipeline") > 0;
-  if (ids.empty() == !by_pipeline) return UsageError("give either --id or --pipeline (not both)");
-  if (by_pipeline && !flags.count("yes")) return UsageError("purging a whole pipeline needs --yes");
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, 3,
+                          {.values = {"--target", "--pipeline"},
+                           .booleans = {"--yes"},
+                           .repeated = {"--id"},
+                           .connection = true},
+                          kDlqPurgeUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
+  const bool by_pipeline = flags.has("pipeline");
+  if (flags.list("id").empty() == !by_pipeline)
+    return UsageError("give either --id or --pipeline (not both)");
+  if (by_pipeline && !flags.has("yes")) return UsageError("purging a whole pipeline needs --yes");
   v1::PurgeRequest request;
-  for (const std::string& id : ids) request.add_ids(id);
+  for (const std::string& id : flags.list("id")) request.add_ids(id);
   if (by_pipeline) {
-    request.set_pipeline(flags["pipeline"]);
+    request.set_pipeline(flags.get("pipeline"));
     request.set_confirm(true);
   }
-  auto client = Client::ConnectInsecure(flags["target"]);
+  auto client = Connect(flags);
+  if (!client) return 2;
   auto response = client->Purge(request);
   if (!response.ok()) return Fail(RpcError(response.status()));
   for (const std::string& id : response->purged()) std::printf("%s\n", id.c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "lakehose dlq purge: %d entries purged\n", response->purged_size());
   return 0;
+}
+
+int Health(int argc, char** argv) {
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, 2,
+                          {.values = {"--target", "--service", "--timeout"}, .connection = true},
+                          kHealthUsage, &flags);
+      rc >= 0)
+    return rc;
+  if (!flags.has("target")) return UsageError("--target is required");
+  double timeout_s = 5;
+  if (flags.has("timeout")) {
+    char* end = nullptr;
+    const std::string t = flags.get("timeout");
+    timeout_s = std::strtod(t.c_str(), &end);
+    if (t.empty() || *end != '\0' || !(timeout_s > 0 && timeout_s <= 3600))
+      return UsageError("--timeout must be a number of seconds, above 0 and at most 3600");
+  }
+  auto client = Connect(flags);
+  if (!client) return 2;
+  auto status = client->CheckHealth(flags.get("service"), absl::Seconds(timeout_s));
+  if (!status.ok()) {
+    std::cerr << "lakehose: health: cannot get an answer from " << flags.get("target") << ": "
+              << RpcError(status.status()) << "\n";
+    return 2;
+  }
+  const std::string_view name = HealthStatusName(*status);
+  std::fwrite(name.data(), 1, name.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  return *status == HealthStatus::kServing ? 0 : 1;
 }
 
 int Dlq(int argc, char** argv) {
@@ -774,6 +873,7 @@ int main(int argc, char** argv) {
   if (command == "send") return lakehose::Send(argc, argv);
   if (command == "flush") return lakehose::FlushCommand(argc, argv);
   if (command == "dlq") return lakehose::Dlq(argc, argv);
+  if (command == "health") return lakehose::Health(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(lakehose::kMainUsage, stdout);
     return 0;

@@ -75,12 +75,39 @@ class Parser {
     return out;
   }
 
+  // server.tls and server.auth (README "Security"): file names only, read by the service.
+  absl::Status ParseSecurity(const YAML::Node& node, ServerOptions* s) {
+    auto file = [&](const YAML::Node& n, const std::string& key_path, std::string* out) -> absl::Status {
+      ASSIGN_OR_RETURN(*out, String(n, key_path));
+      if (out->empty()) return Error(key_path, "must not be empty (omit the key instead)");
+      return absl::OkStatus();
+    };
+    if (const YAML::Node t = node["tls"]) {
+      RETURN_IF_ERROR(CheckMap(t, "server.tls", {"cert_file", "key_file", "client_ca_file"}));
+      if (t["cert_file"]) RETURN_IF_ERROR(file(t["cert_file"], "server.tls.cert_file", &s->tls.cert_file));
+      if (t["key_file"]) RETURN_IF_ERROR(file(t["key_file"], "server.tls.key_file", &s->tls.key_file));
+      if (t["client_ca_file"])
+        RETURN_IF_ERROR(file(t["client_ca_file"], "server.tls.client_ca_file", &s->tls.client_ca_file));
+      if (s->tls.cert_file.empty())
+        return Error("server.tls.cert_file", "is required: TLS needs the server's certificate (PEM) and key_file");
+      if (s->tls.key_file.empty())
+        return Error("server.tls.key_file", "is required: TLS needs the private key (PEM) of cert_file");
+    }
+    if (const YAML::Node a = node["auth"]) {
+      RETURN_IF_ERROR(CheckMap(a, "server.auth", {"token_file"}));
+      if (!a["token_file"]) return Error("server.auth.token_file", "is required in server.auth");
+      RETURN_IF_ERROR(file(a["token_file"], "server.auth.token_file", &s->auth.token_file));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ParseServer(const YAML::Node& node, ServerOptions* s) {
     const std::string path = "server";
     RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
                                           "shutdown_grace_s", "limits", "buffer_budget_mb",
                                           "max_active_partitions", "upload_threads", "dlq",
-                                          "wal_min_free_mb"}));
+                                          "wal_min_free_mb", "tls", "auth"}));
+    RETURN_IF_ERROR(ParseSecurity(node, s));  // server.tls, server.auth
     if (node["wal_min_free_mb"]) { ASSIGN_OR_RETURN(s->wal_min_free_mb, Number(node["wal_min_free_mb"], "server.wal_min_free_mb", 0, 1 << 20)); }
     if (const YAML::Node d = node["dlq"]) {
       RETURN_IF_ERROR(CheckMap(d, "server.dlq", {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
@@ -189,11 +216,59 @@ class Parser {
     return absl::OkStatus();
   }
 
+  absl::Status ParseParquet(const YAML::Node& node, const std::string& path, ParquetOptions* o) {
+    RETURN_IF_ERROR(CheckMap(node, path, {"row_group_rows", "row_group_mb", "page_kb", "wide_numbers", "nested",
+                                          "schema"}));
+    if (node["row_group_rows"]) {
+      ASSIGN_OR_RETURN(double v, Number(node["row_group_rows"], Join(path, "row_group_rows"), 1, 1e9));
+      o->row_group_rows = static_cast<int64_t>(v);
+    }
+    if (node["row_group_mb"]) {
+      ASSIGN_OR_RETURN(double v, Number(node["row_group_mb"], Join(path, "row_group_mb"), 0.001, 4096));
+      o->row_group_bytes = static_cast<int64_t>(v * (1 << 20));
+    }
+    if (node["page_kb"]) {
+      ASSIGN_OR_RETURN(double v, Number(node["page_kb"], Join(path, "page_kb"), 1, 1 << 20));
+      o->page_bytes = static_cast<int64_t>(v * 1024);
+    }
+    if (node["wide_numbers"]) {
+      ASSIGN_OR_RETURN(std::string w, OneOf(node["wide_numbers"], Join(path, "wide_numbers"), {"double", "string"}));
+      o->wide_numbers = w == "string" ? WideNumbers::kString : WideNumbers::kDouble;
+    }
+    if (node["nested"]) {
+      ASSIGN_OR_RETURN(std::string n, OneOf(node["nested"], Join(path, "nested"), {"json", "native"}));
+      if (n == "native")
+        return Error(Join(path, "nested"), "native (Parquet groups and lists) is not implemented yet; use json");
+    }
+    if (const YAML::Node schema = node["schema"]) {
+      if (!schema.IsSequence() || schema.size() == 0) return Error(Join(path, "schema"), "must be a non-empty list");
+      std::set<std::string> seen;
+      for (size_t i = 0; i < schema.size(); ++i) {
+        const std::string cpath = StrCat(path, ".schema[", i, "]");
+        RETURN_IF_ERROR(CheckMap(schema[i], cpath, {"name", "type", "required"}));
+        ParquetColumn c;
+        if (!schema[i]["name"]) return Error(Join(cpath, "name"), "is required");
+        ASSIGN_OR_RETURN(c.name, String(schema[i]["name"], Join(cpath, "name")));
+        if (c.name.empty()) return Error(Join(cpath, "name"), "must not be empty");
+        if (!seen.insert(c.name).second) return Error(Join(cpath, "name"), StrCat("\"", c.name, "\" is declared twice"));
+        if (!schema[i]["type"]) return Error(Join(cpath, "type"), "is required");
+        ASSIGN_OR_RETURN(std::string t, String(schema[i]["type"], Join(cpath, "type")));
+        auto parsed = ParseParquetTypeName(t);
+        if (!parsed.ok()) return Error(Join(cpath, "type"), StatusMessage(parsed.status()));
+        c.type = parsed->first;
+        c.scale = parsed->second;
+        if (schema[i]["required"]) { ASSIGN_OR_RETURN(c.required, Bool(schema[i]["required"], Join(cpath, "required"))); }
+        o->schema.push_back(std::move(c));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ParseDestination(const YAML::Node& node, const std::string& path, DestinationSpec* d) {
     RETURN_IF_ERROR(CheckMap(node, path, {"kind", "path", "bucket", "region", "endpoint", "force_path_style",
                                           "sse", "storage_class", "format", "compression",
                                           "compression_level", "buffering", "part_size_mb", "retry",
-                                          "request_timeout_s"}));
+                                          "request_timeout_s", "parquet"}));
     if (node["kind"]) {
       ASSIGN_OR_RETURN(std::string kind, OneOf(node["kind"], Join(path, "kind"), {"file", "s3"}));
       d->kind = kind == "s3" ? DestinationKind::kS3 : DestinationKind::kFile;
@@ -217,15 +292,37 @@ class Parser {
       return Error(Join(path, "bucket"), "is required when kind is s3");
     if (d->kind == DestinationKind::kFile && d->path.empty())
       return Error(Join(path, "path"), "must not be empty");
-    if (node["format"]) { ASSIGN_OR_RETURN(d->format, OneOf(node["format"], Join(path, "format"), {"jsonl"})); }
+    if (node["format"]) { ASSIGN_OR_RETURN(d->format, OneOf(node["format"], Join(path, "format"), {"jsonl", "parquet"})); }
+    const bool parquet = d->format == "parquet";
+    std::string codec = parquet ? "snappy" : "gzip";
     if (node["compression"]) {
-      ASSIGN_OR_RETURN(std::string c, OneOf(node["compression"], Join(path, "compression"), {"none", "gzip", "zstd"}));
-      d->compression = c == "none" ? Compression::kNone : c == "zstd" ? Compression::kZstd : Compression::kGzip;
+      ASSIGN_OR_RETURN(codec, String(node["compression"], Join(path, "compression")));
+      if (codec == "snappy" && !parquet)
+        return Error(Join(path, "compression"), "snappy is only for format: parquet (JSON Lines objects use none, gzip or zstd)");
+      if (parquet) {
+        ASSIGN_OR_RETURN(codec, OneOf(node["compression"], Join(path, "compression"), {"snappy", "zstd", "gzip", "none"}));
+      } else {
+        ASSIGN_OR_RETURN(codec, OneOf(node["compression"], Join(path, "compression"), {"none", "gzip", "zstd"}));
+      }
     }
+    d->compression = codec == "none" ? Compression::kNone : codec == "zstd" ? Compression::kZstd : Compression::kGzip;
     if (node["compression_level"]) {
-      const double hi = d->compression == Compression::kZstd ? 19 : 9;
+      if (codec == "snappy" || codec == "none")
+        return Error(Join(path, "compression_level"), StrCat("does not apply to compression: ", codec));
+      const double hi = codec == "zstd" ? 19 : 9;
       ASSIGN_OR_RETURN(double level, Number(node["compression_level"], Join(path, "compression_level"), 1, hi));
       d->compression_level = static_cast<int>(level);
+    }
+    if (parquet) {
+      d->parquet.codec = codec == "snappy" ? ParquetCodec::kSnappy
+                         : codec == "zstd" ? ParquetCodec::kZstd
+                         : codec == "gzip" ? ParquetCodec::kGzip
+                                           : ParquetCodec::kNone;
+      d->parquet.compression_level = d->compression_level;
+      d->compression = Compression::kNone;  // pages are compressed inside the file
+      if (node["parquet"]) RETURN_IF_ERROR(ParseParquet(node["parquet"], Join(path, "parquet"), &d->parquet));
+    } else if (node["parquet"]) {
+      return Error(Join(path, "parquet"), "applies only to format: parquet");
     }
     if (node["part_size_mb"]) { ASSIGN_OR_RETURN(d->part_size_mb, Number(node["part_size_mb"], Join(path, "part_size_mb"), 5, 5120)); }
     if (node["request_timeout_s"]) { ASSIGN_OR_RETURN(d->request_timeout_s, Number(node["request_timeout_s"], Join(path, "request_timeout_s"), 1, 3600)); }
@@ -344,6 +441,7 @@ class Parser {
     if (p->error_prefix.text() == p->prefix.text())
       return Error(Join(path, "error_prefix"), "must differ from prefix, so failed records never mix with good ones");
     if (node["destination"]) RETURN_IF_ERROR(ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
+    p->destination.parquet.key_value_metadata = {{"lakehose.pipeline", p->name}};
     return absl::OkStatus();
   }
 

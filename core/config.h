@@ -30,8 +30,25 @@ struct Limits {
   int64_t max_record_id_bytes = 256;        // Record.record_id
 };
 
+// TLS on the gRPC port (README "Security"). File names only: the service reads and checks
+// the PEM files at start. cert_file and key_file come together; empty = plaintext.
+struct TlsOptions {
+  std::string cert_file;       // PEM certificate chain presented by the server
+  std::string key_file;        // PEM private key of that certificate
+  std::string client_ca_file;  // PEM CA bundle; set = mutual TLS: every client must
+                               // present a certificate signed by one of these CAs
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// Bearer-token authentication (README "Security"). Empty token_file = no token needed.
+struct AuthOptions {
+  std::string token_file;  // file holding the token (read by the service at start)
+};
+
 struct ServerOptions {
   std::string grpc_listen = "127.0.0.1:50051";
+  TlsOptions tls;
+  AuthOptions auth;
   std::string metrics_listen = "127.0.0.1:9464";
   std::string data_dir = "./var/lakehose";
   std::string writer_id;  // empty = the host name (resolved by the service)

@@ -38,9 +38,12 @@ std::string_view TypeName(element_type t) {
 
 }  // namespace
 
+void AttributePath::Grow() { segs_.resize(depth_ * 2 + 16); }
+
 std::string AttributePath::ToString() const {
   std::string out(root_);
-  for (const Seg& s : segs_) {
+  for (size_t i = 0; i < depth_; ++i) {
+    const Seg& s = segs_[i];
     if (s.index >= 0) {
       StrAppend(&out, "[", s.index, "]");
     } else if (IsIdentifier(s.key)) {
@@ -89,7 +92,87 @@ bool DdbJsonConverter::TypeOf(element av, std::string_view* type, element* value
   return true;
 }
 
+// N values as JSON numbers: most are already valid JSON and are copied; the others are
+// rewritten by AppendDecimalAsJson. False if `n` is not a number.
+bool DdbJsonConverter::AppendNumber(std::string_view n, JsonBuffer* out) {
+  if (IsJsonNumber(n)) {  // exactly the case where AppendDecimalAsJson copies n as is
+    out->Append(n);
+    return true;
+  }
+  number_scratch_.clear();
+  if (!AppendDecimalAsJson(n, &number_scratch_)) return false;
+  out->Append(number_scratch_);
+  return true;
+}
+
 bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* error) {
+  string_out_.Clear();
+  const bool ok = AppendValue(av, &string_out_, error);
+  out->append(string_out_.view());
+  return ok;
+}
+
+bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* error) {
+  // The common case, decided without building anything: an object with one non-null
+  // type key S, N, BOOL, M or L of the right JSON type. Everything else (other types,
+  // null siblings, errors) goes through AppendValueSlow, which checks it all again.
+  simdjson::dom::object obj;
+  if (av.get_object().get(obj) == simdjson::SUCCESS && obj.size() == 1) {
+    const auto field = *obj.begin();
+    const std::string_view type = field.key;
+    const element value = field.value;
+    const element_type vt = value.type();
+    if (type.size() == 1) {
+      switch (type[0]) {
+        case 'S':
+          if (vt != element_type::STRING) break;
+          AppendValidJsonString(value.get_string().value_unsafe(), out);
+          return true;
+        case 'N':
+          if (vt != element_type::STRING || numbers_ != NumberMode::kNumber) break;
+          if (!AppendNumber(value.get_string().value_unsafe(), out)) break;
+          return true;
+        case 'M': {
+          simdjson::dom::object m;
+          if (value.get_object().get(m) != simdjson::SUCCESS) break;
+          out->Put('{');
+          bool first = true;
+          for (auto f : m) {
+            if (!first) out->Put(',');
+            first = false;
+            AppendValidJsonString(f.key, out);
+            out->Put(':');
+            path_.PushKey(f.key);
+            if (!AppendValue(f.value, out, error)) return false;
+            path_.Pop();
+          }
+          out->Put('}');
+          return true;
+        }
+        case 'L': {
+          simdjson::dom::array l;
+          if (value.get_array().get(l) != simdjson::SUCCESS) break;
+          out->Put('[');
+          int64_t i = 0;
+          for (element item : l) {
+            if (i != 0) out->Put(',');
+            path_.PushIndex(i++);
+            if (!AppendValue(item, out, error)) return false;
+            path_.Pop();
+          }
+          out->Put(']');
+          return true;
+        }
+      }
+    } else if (type == "BOOL" && vt == element_type::BOOL) {
+      out->Append(value.get_bool().value_unsafe() ? "true" : "false");
+      return true;
+    }
+  }
+  return AppendValueSlow(av, out, error);
+}
+
+bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError* error) {
   std::string_view type;
   element value;
   if (!TypeOf(av, &type, &value, error)) return false;
@@ -111,10 +194,10 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
         const std::string_view n = value.get_string().value_unsafe();
         if (numbers_ == NumberMode::kString) {
           if (!IsDecimal(n)) break;
-          AppendJsonString(n, out);
+          AppendValidJsonString(n, out);  // a decimal is ASCII
           return true;
         }
-        if (!AppendDecimalAsJson(n, out))
+        if (!AppendNumber(n, out))
           return Fail(error_code::kInvalidNumber, StrCat("N value ", QuoteForMessage(n), " is not a number"),
                       error);
         return true;
@@ -134,18 +217,18 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
           expect(element_type::OBJECT, "an object");
           return false;
         }
-        out->push_back('{');
+        out->Put('{');
         bool first = true;
         for (auto field : m) {
-          if (!first) out->push_back(',');
+          if (!first) out->Put(',');
           first = false;
           AppendValidJsonString(field.key, out);
-          out->push_back(':');
+          out->Put(':');
           path_.PushKey(field.key);
           if (!AppendValue(field.value, out, error)) return false;
           path_.Pop();
         }
-        out->push_back('}');
+        out->Put('}');
         return true;
       }
       if (type[0] == 'L') {
@@ -154,15 +237,15 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
           expect(element_type::ARRAY, "an array");
           return false;
         }
-        out->push_back('[');
+        out->Put('[');
         int64_t i = 0;
         for (element item : l) {
-          if (i != 0) out->push_back(',');
+          if (i != 0) out->Put(',');
           path_.PushIndex(i++);
           if (!AppendValue(item, out, error)) return false;
           path_.Pop();
         }
-        out->push_back(']');
+        out->Put(']');
         return true;
       }
       break;
@@ -172,13 +255,13 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
     case 4:
       if (type == "BOOL") {
         if (!expect(element_type::BOOL, "true or false")) return false;
-        out->append(value.get_bool().value_unsafe() ? "true" : "false");
+        out->Append(value.get_bool().value_unsafe() ? "true" : "false");
         return true;
       }
       if (type == "NULL") {
         if (value.type() != element_type::BOOL || !value.get_bool().value_unsafe())
           return Fail(error_code::kInvalidAttribute, "NULL value must be true", error);
-        out->append("null");
+        out->Append("null");
         return true;
       }
       break;
@@ -193,16 +276,16 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
               error);
 }
 
-bool DdbJsonConverter::AppendSet(std::string_view type, element value, std::string* out,
+bool DdbJsonConverter::AppendSet(std::string_view type, element value, JsonBuffer* out,
                                  ConvertError* error) {
   simdjson::dom::array items;
   if (value.get_array().get(items) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidAttribute,
                 StrCat(type, " value must be an array, got ", TypeName(value.type())), error);
-  out->push_back('[');
+  out->Put('[');
   int64_t i = 0;
   for (element item : items) {
-    if (i != 0) out->push_back(',');
+    if (i != 0) out->Put(',');
     path_.PushIndex(i++);
     std::string_view s;
     if (item.get_string().get(s) != simdjson::SUCCESS)
@@ -211,8 +294,13 @@ bool DdbJsonConverter::AppendSet(std::string_view type, element value, std::stri
     if (type[0] == 'S') {
       AppendValidJsonString(s, out);
     } else if (type[0] == 'N') {
-      const bool ok = numbers_ == NumberMode::kString ? (IsDecimal(s) && AppendJsonString(s, out))
-                                                      : AppendDecimalAsJson(s, out);
+      bool ok;
+      if (numbers_ == NumberMode::kString) {
+        ok = IsDecimal(s);
+        if (ok) AppendValidJsonString(s, out);  // a decimal is ASCII
+      } else {
+        ok = AppendNumber(s, out);
+      }
       if (!ok)
         return Fail(error_code::kInvalidNumber, StrCat("NS member ", QuoteForMessage(s), " is not a number"),
                     error);
@@ -220,11 +308,11 @@ bool DdbJsonConverter::AppendSet(std::string_view type, element value, std::stri
       if (!IsBase64(s))
         return Fail(error_code::kInvalidBinary, StrCat("BS member ", QuoteForMessage(s), " is not base64"),
                     error);
-      AppendJsonString(s, out);
+      AppendValidJsonString(s, out);  // base64 is ASCII
     }
     path_.Pop();
   }
-  out->push_back(']');
+  out->Put(']');
   return true;
 }
 

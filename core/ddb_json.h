@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_writer.h"
 #include "core/pipeline.h"
 #include "simdjson.h"
 
@@ -30,11 +31,13 @@ class AttributePath {
  public:
   void Reset(std::string_view root) {
     root_ = root;
-    segs_.clear();
+    depth_ = 0;
   }
-  void PushKey(std::string_view key) { segs_.push_back({key, -1}); }
-  void PushIndex(int64_t index) { segs_.push_back({{}, index}); }
-  void Pop() { segs_.pop_back(); }
+  // Pushed on every attribute of every record, so a push is a store into storage kept
+  // from earlier records (not a vector::push_back, which the compiler left out of line).
+  void PushKey(std::string_view key) { Push({key, -1}); }
+  void PushIndex(int64_t index) { Push({{}, index}); }
+  void Pop() { --depth_; }
   std::string ToString() const;
 
  private:
@@ -42,8 +45,14 @@ class AttributePath {
     std::string_view key;
     int64_t index;
   };
+  void Push(Seg s) {
+    if (depth_ == segs_.size()) [[unlikely]] Grow();
+    segs_[depth_++] = s;
+  }
+  void Grow();
   std::string_view root_;
-  std::vector<Seg> segs_;
+  std::vector<Seg> segs_;  // segs_[0, depth_) is the path
+  size_t depth_ = 0;
 };
 
 class DdbJsonConverter {
@@ -52,6 +61,8 @@ class DdbJsonConverter {
 
   // Appends the plain JSON of typed attribute value `av`, whose path is `path()`.
   // On failure returns false and fills *error; `out` then holds partial output.
+  bool AppendValue(simdjson::dom::element av, JsonBuffer* out, ConvertError* error);
+  // The same onto a std::string (tools and tests; the transformer uses the JsonBuffer).
   bool AppendValue(simdjson::dom::element av, std::string* out, ConvertError* error);
 
   // Finds the single non-null type key of `av`. False (and *error) if there is none or
@@ -63,8 +74,15 @@ class DdbJsonConverter {
 
  private:
   bool Fail(std::string_view code, std::string_view reason, ConvertError* error);
-  bool AppendSet(std::string_view type, simdjson::dom::element value, std::string* out,
+  // The general case of AppendValue (any shape, every error); AppendValue handles the
+  // common one (an object with exactly one type key) itself.
+  bool AppendValueSlow(simdjson::dom::element av, JsonBuffer* out, ConvertError* error);
+  bool AppendSet(std::string_view type, simdjson::dom::element value, JsonBuffer* out,
                  ConvertError* error);
+  bool AppendNumber(std::string_view n, JsonBuffer* out);
+
+  std::string number_scratch_;  // a rewritten N value (leading '+', zeros, bare '.')
+  JsonBuffer string_out_;       // for the std::string overload of AppendValue
 
   NumberMode numbers_;
   AttributePath path_;

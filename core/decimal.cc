@@ -49,11 +49,34 @@ bool Split(std::string_view n, DecimalParts* p) {
 
 }  // namespace
 
+// RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? in one pass (every N value of
+// every record is checked with it; the Split-based form cost about 120 instructions for
+// a short number, this one about a third of that).
 bool IsJsonNumber(std::string_view n) {
-  DecimalParts p;
-  if (!Split(n, &p) || p.plus_sign || p.int_digits.empty()) return false;
-  if (p.int_digits.size() > 1 && p.int_digits[0] == '0') return false;
-  return !p.has_point || !p.frac_digits.empty();
+  const char* p = n.data();
+  const char* const end = p + n.size();
+  if (p != end && *p == '-') ++p;
+  if (p == end) return false;
+  if (*p == '0') {
+    ++p;
+  } else if (*p >= '1' && *p <= '9') {
+    while (p != end && IsDigit(*p)) ++p;
+  } else {
+    return false;
+  }
+  if (p != end && *p == '.') {
+    const char* const digits = ++p;
+    while (p != end && IsDigit(*p)) ++p;
+    if (p == digits) return false;
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p != end && (*p == '+' || *p == '-')) ++p;
+    const char* const digits = p;
+    while (p != end && IsDigit(*p)) ++p;
+    if (p == digits) return false;
+  }
+  return p == end;
 }
 
 bool IsDecimal(std::string_view n) {

@@ -5,6 +5,7 @@
 #include "core/base64.h"
 #include "core/compress.h"
 #include "core/json_writer.h"
+#include "core/parquet_writer.h"
 #include "core/strings.h"
 
 namespace lakehose {
@@ -14,6 +15,34 @@ std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::s
   char seq[24];
   std::snprintf(seq, sizeof(seq), "%016llu", static_cast<unsigned long long>(sequence));
   return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq), ObjectExtension(codec));
+}
+
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
+                      uint64_t sequence, std::string_view extension) {
+  char seq[24];
+  std::snprintf(seq, sizeof(seq), "%016llu", static_cast<unsigned long long>(sequence));
+  return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq), extension);
+}
+
+bool IsErrorDocumentBody(std::string_view body) {
+  constexpr std::string_view kHead = "{\"attemptsMade\":";
+  constexpr std::string_view kNext = ",\"arrivalTimestamp\":";
+  if (body.substr(0, kHead.size()) != kHead) return false;
+  size_t i = kHead.size();
+  while (i < body.size() && body[i] >= '0' && body[i] <= '9') ++i;
+  return i > kHead.size() && body.substr(i, kNext.size()) == kNext;
+}
+
+std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_view body) {
+  if (dest.format == "parquet" && !IsErrorDocumentBody(body)) return ".parquet";
+  return ObjectExtension(dest.compression);
+}
+
+absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key, std::string_view body) {
+  constexpr std::string_view kParquet = ".parquet";
+  if (key.size() >= kParquet.size() && key.substr(key.size() - kParquet.size()) == kParquet)
+    return EncodeParquet(SplitJsonLines(body), dest.parquet);
+  return Compress(dest.compression, dest.compression_level, body);
 }
 
 void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view error_code,

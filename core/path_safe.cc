@@ -27,15 +27,17 @@ void AppendPathSafe(std::string_view value, std::string* out) {
     for (size_t i = 0; i < value.size(); ++i) out->append("%2E");
     return;
   }
-  for (unsigned char c : value) {
-    if (kEscape[c]) {
-      out->push_back('%');
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 0xF]);
-    } else {
-      out->push_back(static_cast<char>(c));
-    }
+  // Runs of bytes that need no escaping are appended whole (most values are one run).
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (!kEscape[c]) continue;
+    out->append(value.data() + run, i - run);
+    const char esc[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
+    out->append(esc, 3);
+    run = i + 1;
   }
+  out->append(value.data() + run, value.size() - run);
 }
 
 std::string PathSafe(std::string_view value) {

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "core/parquet_writer.h"
 #include "core/prefix_template.h"
 #include "core/time_format.h"
 
@@ -58,7 +59,10 @@ struct DestinationSpec {
   std::string path = "./lake";  // file: root directory of the lake
   std::string bucket, region, endpoint, storage_class, kms_key_id;
   bool force_path_style = false;
-  std::string format = "jsonl";
+  std::string format = "jsonl";  // jsonl | parquet
+  // Whole-object compression of JSON Lines objects. For format parquet it is kNone (pages
+  // are compressed inside the file with parquet.codec); error documents of a parquet
+  // pipeline are then plain .jsonl.
   Compression compression = Compression::kGzip;
   int compression_level = -1;  // -1 = the codec's default (gzip 6, zstd 3)
   double buffer_size_mb = 64;
@@ -71,6 +75,9 @@ struct DestinationSpec {
   int64_t retry_base_delay_ms = 100;
   int64_t retry_max_delay_ms = 20000;
   double request_timeout_s = 60;
+  // format parquet: codec (from `compression`, default snappy), level, row groups, pages,
+  // declared schema, and the key-value metadata naming the pipeline.
+  ParquetOptions parquet;
 };
 
 struct PipelineSpec {

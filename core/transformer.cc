@@ -128,6 +128,7 @@ void RecordTransformer::Transform(const InputRecord& in, const TransformContext&
                                   RecordOutcome* out) {
   out->Clear();
   out->arrival_ms = in.arrival_ms != 0 ? in.arrival_ms : ctx.default_arrival_ms;
+  has_last_timestamp_ = false;
   ConvertError error;
   const bool ok = spec_.input == InputKind::kJson ? TransformJson(in.data, out, &error)
                                                   : TransformStream(in.data, out, &error);
@@ -170,8 +171,22 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
                              ShapeName(root.type())),
                 error);
 
+  // One pass over the envelope's fields instead of a lookup per name (each lookup scans
+  // the fields); the first occurrence of a name wins, as with at_key.
+  std::optional<element> event_name_value, dynamodb_value;
+  bool kinesis = false;  // the Kinesis Data Streams shape (tableName / recordFormat)
+  for (auto field : rec) {
+    const std::string_view key = field.key;
+    if (key == "eventName") {
+      if (!event_name_value) event_name_value = field.value;
+    } else if (key == "dynamodb") {
+      if (!dynamodb_value) dynamodb_value = field.value;
+    } else if (key == "tableName" || key == "recordFormat") {
+      kinesis = true;
+    }
+  }
   std::string_view event_name;
-  if (rec.at_key("eventName").get_string().get(event_name) != simdjson::SUCCESS)
+  if (!event_name_value || event_name_value->get_string().get(event_name) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidRecord, "eventName: missing or not a string", error);
   uint8_t bit;
   if (event_name == "INSERT") {
@@ -195,30 +210,42 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   }
 
   simdjson::dom::object ddb;
-  if (rec.at_key("dynamodb").get_object().get(ddb) != simdjson::SUCCESS)
+  if (!dynamodb_value || dynamodb_value->get_object().get(ddb) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidRecord, "dynamodb: missing or not an object", error);
-
-  // Lambda's shape has ApproximateCreationDateTime in seconds; the Kinesis Data Streams
-  // shape (which carries tableName / recordFormat) has it in milliseconds.
-  std::optional<int64_t> creation_ms;
-  if (auto act = Find(ddb, "ApproximateCreationDateTime")) {
-    double v;
-    if (act->get_double().get(v) == simdjson::SUCCESS && std::isfinite(v)) {
-      const bool kinesis = Find(rec, "tableName") || Find(rec, "recordFormat");
-      const double ms = kinesis ? v : v * 1000.0;
-      // Beyond +-10^16 ms (over 300,000 years) the value is garbage, not a time.
-      if (std::fabs(ms) < 1e16) creation_ms = static_cast<int64_t>(std::llround(ms));
-    }
-  }
 
   struct Image {
     std::string_view name;
     std::optional<simdjson::dom::object> obj;
   };
   Image images[3] = {{"dynamodb.NewImage", {}}, {"dynamodb.OldImage", {}}, {"dynamodb.Keys", {}}};
-  constexpr std::string_view kKeys[3] = {"NewImage", "OldImage", "Keys"};
+  std::optional<element> act, image_values[3];
+  for (auto field : ddb) {  // one pass, first occurrence wins (as at_key)
+    const std::string_view key = field.key;
+    if (key == "NewImage") {
+      if (!image_values[0]) image_values[0] = field.value;
+    } else if (key == "OldImage") {
+      if (!image_values[1]) image_values[1] = field.value;
+    } else if (key == "Keys") {
+      if (!image_values[2]) image_values[2] = field.value;
+    } else if (key == "ApproximateCreationDateTime") {
+      if (!act) act = field.value;
+    }
+  }
+
+  // Lambda's shape has ApproximateCreationDateTime in seconds; the Kinesis Data Streams
+  // shape (which carries tableName / recordFormat) has it in milliseconds.
+  std::optional<int64_t> creation_ms;
+  if (act) {
+    double v;
+    if (act->get_double().get(v) == simdjson::SUCCESS && std::isfinite(v)) {
+      const double ms = kinesis ? v : v * 1000.0;
+      // Beyond +-10^16 ms (over 300,000 years) the value is garbage, not a time.
+      if (std::fabs(ms) < 1e16) creation_ms = static_cast<int64_t>(std::llround(ms));
+    }
+  }
+
   for (int i = 0; i < 3; ++i) {
-    if (auto e = Find(ddb, kKeys[i])) {
+    if (const std::optional<element>& e = image_values[i]) {
       simdjson::dom::object o;
       if (e->get_object().get(o) != simdjson::SUCCESS)
         return Fail(error_code::kInvalidAttribute,
@@ -251,47 +278,56 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
                 "dynamodb: has none of NewImage, OldImage or Keys for the configured image choice",
                 error);
 
-  std::string& doc = out->data;
-  doc.reserve(data.size());
-  doc.push_back('{');
+  // The document is written into doc_ (raw stores, no capacity checks per byte) and
+  // copied into out->data once.
+  JsonBuffer& doc = doc_;
+  doc.Clear();
+  doc.Put('{');
   bool first = true;
-  for (const std::string& name : spec_.metadata) {
-    std::optional<element> value;
-    if (name == "ApproximateCreationDateTime") {
-      if (!first) doc.push_back(',');
+  if (!spec_.metadata.empty()) {
+    std::string& meta = scratch_;
+    meta.clear();
+    for (const std::string& name : spec_.metadata) {
+      std::optional<element> value;
+      if (name == "ApproximateCreationDateTime") {
+        if (!first) meta.push_back(',');
+        first = false;
+        meta.append("\"_ApproximateCreationDateTime\":");
+        if (creation_ms) AppendInt(*creation_ms, &meta);
+        else meta.append("null");
+        continue;
+      }
+      if (name == "SequenceNumber" || name == "SizeBytes" || name == "StreamViewType")
+        value = Find(ddb, name);
+      else
+        value = Find(rec, name);
+      if (!first) meta.push_back(',');
       first = false;
-      doc.append("\"_ApproximateCreationDateTime\":");
-      if (creation_ms) AppendInt(*creation_ms, &doc);
-      else doc.append("null");
-      continue;
+      meta.push_back('"');
+      meta.push_back('_');
+      AppendJsonStringBody(name, &meta);
+      meta.append("\":");
+      std::string_view s;
+      if (!value) meta.append("null");
+      // (Strings of a parsed document are valid UTF-8: simdjson validated it.)
+      else if (value->get_string().get(s) == simdjson::SUCCESS) AppendValidJsonString(s, &meta);
+      else meta.append(simdjson::minify(*value));
     }
-    if (name == "SequenceNumber" || name == "SizeBytes" || name == "StreamViewType")
-      value = Find(ddb, name);
-    else
-      value = Find(rec, name);
-    if (!first) doc.push_back(',');
-    first = false;
-    doc.push_back('"');
-    doc.push_back('_');
-    AppendJsonStringBody(name, &doc);
-    doc.append("\":");
-    std::string_view s;
-    if (!value) doc.append("null");
-    else if (value->get_string().get(s) == simdjson::SUCCESS) AppendJsonString(s, &doc);
-    else doc.append(simdjson::minify(*value));
+    doc.Append(meta);
   }
   converter_.path().Reset(chosen->name);
   for (auto field : *chosen->obj) {
     if (!spec_.field_set.empty() && !spec_.field_set.contains(field.key)) continue;
-    if (!first) doc.push_back(',');
+    if (!first) doc.Put(',');
     first = false;
     AppendValidJsonString(field.key, &doc);
-    doc.push_back(':');
+    doc.Put(':');
     converter_.path().PushKey(field.key);
     if (!converter_.AppendValue(field.value, &doc, error)) return false;
     converter_.path().Pop();
   }
-  doc.push_back('}');
+  doc.Put('}');
+  out->data.assign(doc.view());
   return PartitionKeysFromStream(*chosen->obj, chosen->name, creation_ms, out, error);
 }
 
@@ -364,7 +400,18 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
   std::optional<int64_t> ms;
   if (raw) {
     const int shift = k.unit == TimestampUnit::kSeconds ? 3 : k.unit == TimestampUnit::kMicros ? -3 : 0;
-    ms = DecimalToInt64(*raw, shift);
+    // Several keys often read the same attribute (date and hour of one timestamp): the
+    // value is parsed once per record.
+    // (DecimalToInt64 is a pure function of the text and the shift.)
+    if (has_last_timestamp_ && shift == last_timestamp_shift_ && *raw == last_timestamp_text_) {
+      ms = last_timestamp_ms_;
+    } else {
+      ms = DecimalToInt64(*raw, shift);
+      has_last_timestamp_ = true;
+      last_timestamp_text_.assign(*raw);
+      last_timestamp_shift_ = shift;
+      last_timestamp_ms_ = ms;
+    }
     if (!ms && raw_is_string) {
       absl::Time t;
       std::string err;

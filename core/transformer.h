@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "core/ddb_json.h"
+#include "core/json_writer.h"
 #include "core/pipeline.h"
 #include "core/record.h"
 #include "simdjson.h"
@@ -67,11 +68,17 @@ class RecordTransformer {
   simdjson::ondemand::parser ondemand_;
   simdjson::ondemand::parser snippet_ondemand_;
   DdbJsonConverter converter_;
+  JsonBuffer doc_;       // the document being written (dynamodb-stream path)
   std::string padded_;   // input copy with simdjson padding (on-demand path)
   std::string scratch_;  // rendered values of partition-key fields (JSON path)
   std::string discard_;  // rendered values of projected-away fields (validated, dropped)
   std::string snippet_padded_;
   std::string key_value_;  // a partition key's raw value (JSON path)
+  // The last timestamp partition key text parsed in this record, and its result.
+  bool has_last_timestamp_ = false;
+  std::string last_timestamp_text_;
+  int last_timestamp_shift_ = 0;
+  std::optional<int64_t> last_timestamp_ms_;
 };
 
 }  // namespace lakehose

@@ -23,13 +23,15 @@ trap cleanup EXIT
 
 echo
 echo "== starting lakehose-server on its embedded defaults (pipeline 'demo', lake in $DEMO/lake)"
-(cd "$DEMO" && exec "$BIN/service/lakehose-server" --listen 127.0.0.1:0 --port-file port --log-format text \
+(cd "$DEMO" && exec "$BIN/service/lakehose-server" --listen 127.0.0.1:0 --port-file port \
+  --metrics-listen 127.0.0.1:0 --metrics-port-file metrics_port --log-format text \
   2>server.log) &
 SERVER_PID=$!
 for _ in $(seq 1 100); do [ -s "$DEMO/port" ] && break; sleep 0.1; done
 [ -s "$DEMO/port" ] || { cat "$DEMO/server.log"; echo "demo: server did not start" >&2; exit 1; }
 TARGET="127.0.0.1:$(cat "$DEMO/port")"
-echo "   listening on $TARGET"
+METRICS="http://127.0.0.1:$(cat "$DEMO/metrics_port")/metrics"
+echo "   listening on $TARGET; Prometheus metrics on $METRICS"
 
 echo
 echo "== generating 20000 DynamoDB stream records (transactions workload)"
@@ -68,6 +70,10 @@ done < <(cd "$DEMO/lake" && find . -name '*.jsonl.gz' -printf '%h\n' | sed 's|^\
 head -16 "$DEMO/counts.txt"
 echo "   ..."
 echo "   objects: $(find "$DEMO/lake" -type f | wc -l), records: $(find "$DEMO/lake" -name '*.jsonl.gz' -exec zcat {} + | wc -l) (sent 20000, all OK)"
+echo
+echo "== what the server counted (curl $METRICS)"
+curl -s "$METRICS" | grep -E '^lakehose_(records_total|objects_written_total|bytes_(in|out)_total|flushes_total)' \
+  | grep -v ' 0$' | sed 's/^/   /'
 echo
 echo "Query it like Athena would, e.g. with DuckDB:"
 echo "  SELECT region, date, count(*) FROM read_json_auto('$DEMO/lake/transactions/**/*.jsonl.gz', hive_partitioning = true) GROUP BY ALL;"

@@ -14,7 +14,7 @@ PACKAGES=(
   # test peers and tools: boto3 (differential test), zcat and zstdcat (reading objects back)
   python3 python3-boto3 gzip zstd
   # operations tests: a real Prometheus and promtool, openssl for test certificates
-  prometheus openssl
+  prometheus openssl curl
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

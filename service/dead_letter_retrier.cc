@@ -73,6 +73,7 @@ int DeadLetterRetrier::RunOnce() {
       absl::Status removed = dlq_.Remove(e.id);
       if (removed.ok() || removed.code() == absl::StatusCode::kNotFound) {
         delivered_.fetch_add(1);
+        if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_delivered->Increment();
         Log(LogLevel::kInfo, "dlq.delivered",
             {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"attempts", StrCat(e.attempts + 1)}});
       } else {
@@ -95,6 +96,7 @@ int DeadLetterRetrier::RunOnce() {
     }
     if (expired) {
       expired_.fetch_add(1);
+      if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_expired->Increment();
       Log(LogLevel::kError, "dlq.expired",
           {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"attempts", StrCat(e.attempts + 1)},
            {"error", error}});

@@ -33,6 +33,7 @@
 #include "core/config.h"
 #include "service/clock.h"
 #include "service/dead_letter_queue.h"
+#include "service/metrics.h"
 
 namespace lakehose {
 
@@ -50,6 +51,9 @@ class DeadLetterRetrier {
     // How often due entries are looked for (also the longest Stop waits between
     // attempts). Default 1 s; tests pass a few ms.
     absl::Duration tick = absl::Seconds(1);
+    // Where deliveries and expiries are counted (lakehose_dlq_delivered_total,
+    // lakehose_dlq_expired_total); null: only counts() has them.
+    const Metrics* metrics = nullptr;
   };
   // server.dlq_retry_base_ms, dlq_retry_max_ms and dlq_max_age_s.
   static Options OptionsFrom(const ServerOptions& server);

@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "service/ingest_lines.h"
 #include "service/log.h"
+#include "service/rpc_metrics.h"
 
 namespace lakehose {
 namespace {
@@ -14,6 +15,10 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
 const grpc::Status kDraining(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+
+MetricDlqKind KindLabel(DeadLetterKind kind) {
+  return kind == DeadLetterKind::kDelivery ? kDlqDelivery : kDlqProcessing;
+}
 
 std::string StatusText(const absl::Status& s) {
   return StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
@@ -55,6 +60,7 @@ grpc::ServerUnaryReactor* DeadLettersService::ListDeadLetters(grpc::CallbackServ
                                                               const v1::ListDeadLettersRequest* request,
                                                               v1::ListDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  RpcTimer timer(processor_.metrics(), kRpcListDeadLetters);
   if (draining_.load()) {
     reactor->Finish(kDraining);
     return reactor;
@@ -68,6 +74,7 @@ grpc::ServerUnaryReactor* DeadLettersService::Redrive(grpc::CallbackServerContex
                                                       v1::RedriveResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RunOnThread(reactor, [this, context, request, response] {
+    RpcTimer timer(processor_.metrics(), kRpcRedrive);
     return DoRedrive(*request, [context] { return context->IsCancelled(); }, response);
   });
   return reactor;
@@ -76,7 +83,10 @@ grpc::ServerUnaryReactor* DeadLettersService::Redrive(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* DeadLettersService::Purge(grpc::CallbackServerContext* context,
                                                     const v1::PurgeRequest* request, v1::PurgeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  RunOnThread(reactor, [this, request, response] { return DoPurge(*request, response); });
+  RunOnThread(reactor, [this, request, response] {
+    RpcTimer timer(processor_.metrics(), kRpcPurge);
+    return DoPurge(*request, response);
+  });
   return reactor;
 }
 
@@ -229,6 +239,7 @@ absl::Status DeadLettersService::DoRedrive(const v1::RedriveRequest& request, co
     r->set_ok(outcomes[k].ok);
     r->set_error(outcomes[k].error);
     outcomes[k].ok ? ++ok : ++failed;
+    if (outcomes[k].ok) processor_.metrics().ForPipeline(entries[k].pipeline).dlq_redriven[KindLabel(entries[k].kind)]->Increment();
   }
   add_unknown_before(nullptr);
   Log(LogLevel::kInfo, "dlq.redrive",
@@ -290,6 +301,7 @@ void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entrie
       continue;
     }
     spec = *processed;
+    CountAnswered(processor_.metrics().ForPipeline(*spec), kRpcRedrive, records, results);
     const v1::RecordResult& r = results[0];
     if (r.result() == v1::RecordResult::PROCESSING_FAILED) {
       o.error = StrCat(r.error_code(), ": ", r.error_message());
@@ -344,13 +356,13 @@ absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request, v1::Pu
   if (by_pipeline && !request.confirm())
     return absl::InvalidArgumentError(
         StrCat("purging every dead letter of pipeline \"", request.pipeline(), "\" needs confirm = true"));
-  std::vector<std::string> ids;
+  std::vector<DeadLetter> selected;
   if (by_ids) {
     std::set<std::string> unique(request.ids().begin(), request.ids().end());
     std::vector<std::string> missing;
     for (const std::string& id : unique) {
-      if (dlq_.Get(id).has_value()) {
-        ids.push_back(id);
+      if (auto e = dlq_.Get(id)) {
+        selected.push_back(*std::move(e));
       } else {
         missing.push_back(id);
       }
@@ -360,17 +372,18 @@ absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request, v1::Pu
   } else {
     DeadLetterFilter filter;
     filter.pipeline = request.pipeline();
-    for (const DeadLetter& e : dlq_.List(filter, "", SIZE_MAX)) ids.push_back(e.id);
+    selected = dlq_.List(filter, "", SIZE_MAX);
   }
-  for (const std::string& id : ids) {
-    absl::Status s = dlq_.Remove(id);
+  for (const DeadLetter& e : selected) {
+    absl::Status s = dlq_.Remove(e.id);
     if (s.code() == absl::StatusCode::kNotFound) continue;  // delivered or purged meanwhile
     if (!s.ok()) {
-      Log(LogLevel::kError, "dlq.purge_failed", {{"id", id}, {"error", StatusMessage(s)}});
-      return absl::Status(s.code(), StrCat("purged ", response->purged_size(), " of ", ids.size(),
+      Log(LogLevel::kError, "dlq.purge_failed", {{"id", e.id}, {"error", StatusMessage(s)}});
+      return absl::Status(s.code(), StrCat("purged ", response->purged_size(), " of ", selected.size(),
                                            ", then: ", StatusMessage(s)));
     }
-    response->add_purged(id);
+    response->add_purged(e.id);
+    processor_.metrics().ForPipeline(e.pipeline).dlq_purged[KindLabel(e.kind)]->Increment();
   }
   Log(LogLevel::kInfo, "dlq.purged", {{"pipeline", request.pipeline()}, {"count", StrCat(response->purged_size())}});
   return absl::OkStatus();

@@ -20,6 +20,9 @@ struct DeliveryEngine::Ticket {
 
 namespace {
 
+// Marks a refusal for the byte budget (IsBufferBudgetRefusal).
+constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+
 // Delay before re-trying to store an object whose store failed: 1 s doubling to 60 s.
 int64_t RetryDelayMs(int attempts) {
   const int shift = std::min(attempts - 1, 6);
@@ -35,6 +38,12 @@ DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& c
       options_(std::move(options)),
       pressure_{static_cast<int64_t>(config.server.buffer_budget_mb * 1024 * 1024),
                 static_cast<size_t>(config.server.max_active_partitions)} {
+  metrics_ = options_.metrics;
+  if (metrics_ == nullptr) {
+    own_metrics_ = std::make_unique<Metrics>(config);
+    metrics_ = own_metrics_.get();
+  }
+  metrics_refresh_ = metrics_->AddRefresher([this] { RefreshMetrics(); });
   {
     absl::MutexLock lock(&mu_);
     // Sequences grow across restarts without persisted state: start from the clock, in
@@ -79,9 +88,11 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
   }
   if (OverBudget(stats_.buffered_bytes, stats_.in_flight_bytes, incoming, pressure_)) {
     ++stats_.refused_requests;
-    return absl::ResourceExhaustedError(StrCat(
+    absl::Status refused = absl::ResourceExhaustedError(StrCat(
         "delivery buffer budget (server.buffer_budget_mb = ", config_.server.buffer_budget_mb,
         ") is spent: ", stats_.in_flight_bytes, " bytes wait to be stored; retry in 1 s"));
+    refused.SetPayload(kBufferBudgetPayload, absl::Cord("server.buffer_budget_mb"));
+    return refused;
   }
 
   // The log first: if it cannot take the records, nothing is buffered.
@@ -257,6 +268,7 @@ void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_
       obj->key = std::string(seal.key);
       obj->data = b.data.substr(0, end);
       obj->records = taken;
+      obj->oldest_ms = b.stats.oldest_ms;
       obj->seal_lsn = lsn;
       obj->first_segment = b.first_segment;
       stats_.buffered_bytes -= static_cast<int64_t>(end);
@@ -300,7 +312,7 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
   auto sealed = std::make_unique<Sealed>();
   sealed->spec = b.spec;
   sealed->key = ObjectKey(b.prefix, b.spec->name, options_.writer_id, next_sequence_++,
-                          b.spec->destination.compression);
+                          ObjectExtensionFor(b.spec->destination, b.data));
   if (wal_) {
     // The WAL names the object before it exists, so a crash after the upload rebuilds
     // the same object under the same key.
@@ -314,6 +326,7 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
     sealed->seal_lsn = *lsn;
   }
   sealed->first_segment = b.first_segment;
+  sealed->oldest_ms = b.stats.oldest_ms;
   sealed->data = std::move(b.data);
   sealed->records = b.stats.records;
   stats_.buffered_bytes -= b.stats.bytes;
@@ -321,6 +334,7 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
   stats_.in_flight_bytes += b.stats.bytes;
   stats_.active_partitions -= 1;
   stats_.seals_by_reason[static_cast<int>(reason)] += 1;
+  if (prometheus::Counter* c = MetricsFor(b.spec).flushes[static_cast<int>(reason)]) c->Increment();
   buffers_.erase(it);
   const uint64_t lsn = sealed->seal_lsn;
   queue_.push_back(std::move(sealed));
@@ -343,7 +357,7 @@ void DeliveryEngine::UploadLoop() {
     ObjectSink& sink = *sinks_.at(obj->spec->name);
     // Never store an object the log does not yet name (a crash would re-seal differently).
     absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
-    absl::StatusOr<std::string> body = Compress(dest.compression, dest.compression_level, obj->data);
+    absl::StatusOr<std::string> body = EncodeObject(dest, obj->key, obj->data);  // compressed JSONL or Parquet
     if (status.ok()) status = body.status();
     bool already = false;
     if (status.ok()) {
@@ -401,6 +415,10 @@ void DeliveryEngine::UploadLoop() {
                             static_cast<int64_t>(body->size())};
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.objects_stored += 1;
+        const PipelineMetrics& m = MetricsFor(obj->spec);
+        m.objects_written->Increment();
+        m.bytes_out->Increment(static_cast<double>(body->size()));
+        m.object_bytes->Observe(static_cast<double>(body->size()));
         for (auto& t : obj->tickets) {
           t->objects.push_back(stored);
           if (--t->pending == 0) finished.push_back(t);
@@ -409,6 +427,7 @@ void DeliveryEngine::UploadLoop() {
         ReleaseWalLocked();
       } else {
         stats_.store_failures += 1;
+        MetricsFor(obj->spec).delivery_retries->Increment();
         Log(LogLevel::kWarn, "delivery.store_failed",
             {{"pipeline", obj->spec->name}, {"key", obj->key}, {"error", StatusMessage(status)}});
         for (auto& t : obj->tickets) {
@@ -576,7 +595,7 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   if (it == sinks_.end() || spec == nullptr)
     return absl::FailedPreconditionError(StrCat("pipeline \"", pipeline, "\" is not configured any more"));
   const DestinationSpec& dest = spec->destination;
-  absl::StatusOr<std::string> compressed = Compress(dest.compression, dest.compression_level, body);
+  absl::StatusOr<std::string> compressed = EncodeObject(dest, key, body);
   if (!compressed.ok()) return compressed.status();
   ObjectMeta meta;
   meta.content_encoding = std::string(ContentEncoding(dest.compression));
@@ -584,6 +603,54 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   absl::Status s = it->second->Put(key, *compressed, meta);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
   return s;
+}
+
+void DeliveryEngine::RefreshMetrics() const {
+  struct Sums {
+    int64_t bytes = 0;
+    int64_t records = 0;
+    int64_t oldest_ms = 0;
+  };
+  absl::flat_hash_map<const PipelineSpec*, Sums> sums;
+  for (const auto& p : config_.pipelines) sums[p.get()];
+  int64_t now = clock_.NowMillis();
+  int64_t active = 0, pending = 0, wal_bytes = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto oldest = [](Sums& s, int64_t ms) {
+      if (ms > 0 && (s.oldest_ms == 0 || ms < s.oldest_ms)) s.oldest_ms = ms;
+    };
+    for (const auto& [k, b] : buffers_) {
+      Sums& s = sums[k.spec];
+      s.bytes += b.stats.bytes;
+      s.records += b.stats.records;
+      oldest(s, b.stats.oldest_ms);
+    }
+    // Sealed but not stored yet (uploading, queued, or waiting out a retry) is unflushed too.
+    for (const auto& obj : queue_) oldest(sums[obj->spec], obj->oldest_ms);
+    for (const Sealed* obj : uploading_) oldest(sums[obj->spec], obj->oldest_ms);
+    for (const auto& obj : retry_) oldest(sums[obj->spec], obj->oldest_ms);
+    active = stats_.active_partitions;
+    pending = stats_.buffered_bytes + stats_.in_flight_bytes;
+    wal_bytes = stats_.wal_bytes;
+  }
+  for (const auto& [spec, s] : sums) {
+    const PipelineMetrics& m = MetricsFor(spec);
+    m.buffered_bytes->Set(static_cast<double>(s.bytes));
+    m.buffered_records->Set(static_cast<double>(s.records));
+    m.oldest_unflushed_age->Set(s.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, now - s.oldest_ms)) / 1000.0);
+  }
+  metrics_->active_partitions().Set(static_cast<double>(active));
+  metrics_->pending_bytes().Set(static_cast<double>(pending));
+  metrics_->wal_bytes().Set(static_cast<double>(wal_bytes));
+  if (wal_) {
+    if (const int64_t free_bytes = wal_->FreeBytes(); free_bytes >= 0)
+      metrics_->wal_disk_free_bytes().Set(static_cast<double>(free_bytes));
+  }
+}
+
+bool DeliveryEngine::IsBufferBudgetRefusal(const absl::Status& status) {
+  return status.GetPayload(kBufferBudgetPayload).has_value();
 }
 
 DeliveryStats DeliveryEngine::Stats() const {

@@ -34,6 +34,7 @@
 #include "core/batching.h"
 #include "core/config.h"
 #include "service/clock.h"
+#include "service/metrics.h"
 #include "service/object_sink.h"
 #include "service/wal.h"
 
@@ -84,6 +85,9 @@ class DeliveryEngine {
     // After this long failing, an object goes to the dead-letter queue (if one is set).
     absl::Duration retry_budget = absl::Minutes(5);
     DeadLetterFunction dead_letter;  // empty: objects are retried forever
+    // Where the engine counts (flushes, objects, bytes out, retries) and which gauges it
+    // refreshes (buffers, pending bytes, WAL). Null: a private, unexported set.
+    Metrics* metrics = nullptr;
   };
   using Sinks = absl::flat_hash_map<std::string, std::unique_ptr<ObjectSink>>;  // by pipeline
   using FlushCallback = std::function<void(absl::StatusOr<std::vector<StoredObject>>)>;
@@ -121,6 +125,10 @@ class DeliveryEngine {
 
   DeliveryStats Stats() const;
 
+  // Whether an Accept refusal was for the byte budget (server.buffer_budget_mb) rather
+  // than for the disk (the WAL's RESOURCE_EXHAUSTED).
+  static bool IsBufferBudgetRefusal(const absl::Status& status);
+
  private:
   struct Ticket;
   struct Buffer {
@@ -135,6 +143,7 @@ class DeliveryEngine {
     std::string key;
     std::string data;  // uncompressed JSON Lines
     int64_t records = 0;
+    int64_t oldest_ms = 0;  // when its first record was buffered (0: unknown)
     int attempts = 0;
     int64_t next_attempt_ms = 0;
     int64_t first_failure_ms = 0;
@@ -166,6 +175,9 @@ class DeliveryEngine {
   // Runs ticket callbacks whose last object finished (outside the lock).
   static void Complete(std::vector<std::shared_ptr<Ticket>> done);
 
+  const PipelineMetrics& MetricsFor(const PipelineSpec* spec) const { return metrics_->ForPipeline(*spec); }
+  void RefreshMetrics() const;
+
   const Config& config_;
   Sinks sinks_;
   const Clock& clock_;
@@ -191,6 +203,10 @@ class DeliveryEngine {
 
   std::vector<std::thread> uploaders_;
   std::thread ticker_;
+
+  std::unique_ptr<Metrics> own_metrics_;  // when Options.metrics is null
+  Metrics* metrics_ = nullptr;
+  Metrics::Registration metrics_refresh_;  // last: unregistered before anything else goes
 };
 
 }  // namespace lakehose

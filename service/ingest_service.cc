@@ -3,6 +3,7 @@
 #include "core/strings.h"
 #include "service/ingest_lines.h"
 #include "service/log.h"
+#include "service/rpc_metrics.h"
 
 namespace lakehose {
 namespace {
@@ -22,7 +23,7 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
       return;
     }
     response_.Clear();
-    const grpc::Status s = service_->draining() ? kDraining : service_->HandleIngest(context_, request_, &response_);
+    const grpc::Status s = service_->HandleIngest(context_, request_, &response_, kRpcIngestStream);
     if (!s.ok()) {
       Finish(s);
       return;
@@ -51,14 +52,26 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
 }  // namespace
 
 grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
-                                         v1::IngestResponse* response) {
+                                         v1::IngestResponse* response, MetricRpc rpc) {
+  const Metrics& metrics = processor_.metrics();
+  RpcTimer timer(metrics, rpc);
+  timer.set_records(request.records_size());
+  if (draining()) {
+    metrics.ForPipeline(request.pipeline()).rejected[kRejectDraining]->Increment(request.records_size());
+    return kDraining;
+  }
   auto spec = processor_.Process(request.pipeline(), request.records(), request.ByteSizeLong(),
                                  response->mutable_records());
   if (!spec.ok()) return ToGrpcStatus(spec.status());
+  const PipelineMetrics& m = metrics.ForPipeline(**spec);
   const int64_t now = processor_.clock().NowMillis();
   std::vector<BufferedLine> lines = IngestLines(request.records(), response->records(), now);
   absl::Status accepted = engine_.Accept(**spec, std::move(lines));
   if (!accepted.ok()) {
+    m.rejected[accepted.code() == absl::StatusCode::kUnavailable ? kRejectDraining
+               : DeliveryEngine::IsBufferBudgetRefusal(accepted) ? kRejectBufferFull
+                                                                 : kRejectDiskFull]
+        ->Increment(request.records_size());
     response->Clear();
     if (accepted.code() == absl::StatusCode::kResourceExhausted)
       context->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
@@ -73,14 +86,17 @@ grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, c
     if (!added.ok())
       Log(LogLevel::kError, "dlq.add_processing_failed",
           {{"pipeline", request.pipeline()}, {"records", StrCat(failed.size())}, {"error", StatusMessage(added.status())}});
+    else
+      m.dlq_added[kDlqProcessing]->Increment(static_cast<double>(failed.size()));
   }
+  CountAnswered(m, rpc, request.records(), response->records());
   return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* context,
                                                 const v1::IngestRequest* request, v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(draining() ? kDraining : HandleIngest(context, *request, response));
+  reactor->Finish(HandleIngest(context, *request, response, kRpcIngest));
   return reactor;
 }
 
@@ -97,7 +113,9 @@ grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* cont
                                  StrCat("unknown pipeline \"", request->pipeline(), "\"")));
     return reactor;
   }
-  engine_.FlushAsync(request->pipeline(), [reactor, response](absl::StatusOr<std::vector<StoredObject>> r) {
+  auto timer = std::make_shared<RpcTimer>(processor_.metrics(), kRpcFlush);
+  engine_.FlushAsync(request->pipeline(), [reactor, response, timer](absl::StatusOr<std::vector<StoredObject>> r) {
+    timer->Stop();
     if (!r.ok()) {
       reactor->Finish(ToGrpcStatus(r.status()));
       return;

@@ -33,9 +33,10 @@ class IngestService final : public v1::Ingestor::CallbackService {
   void StartDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
 
-  // Transform + accept for one request (shared by Ingest and IngestStream).
+  // Transform + accept for one request (shared by Ingest and IngestStream, which `rpc`
+  // names for the metrics); UNAVAILABLE once draining.
   grpc::Status HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
-                            v1::IngestResponse* response);
+                            v1::IngestResponse* response, MetricRpc rpc);
 
  private:
   RecordProcessor& processor_;

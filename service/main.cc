@@ -1,6 +1,7 @@
 // lakehose-server: serves the lakehose gRPC API.
 //
 //   lakehose-server [--config FILE] [--listen HOST:PORT] [--port-file PATH]
+//                   [--metrics-listen HOST:PORT] [--metrics-port-file PATH]
 //                   [--log-format json|text]
 #include <pthread.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "core/strings.h"
@@ -26,6 +28,11 @@ options:
                        pipeline `demo` runs (see `lakehose-server --print-default-config`)
   --listen HOST:PORT   overrides server.grpc_listen (port 0 picks a free port)
   --port-file PATH     write the bound port to PATH once serving
+  --metrics-listen HOST:PORT
+                       overrides server.metrics_listen, where Prometheus scrapes
+                       /metrics (port 0 picks a free port; "" turns it off)
+  --metrics-port-file PATH
+                       write the bound metrics port to PATH once serving
   --log-format FORMAT  json (default) or text
   --print-default-config
                        print the embedded configuration and exit
@@ -52,7 +59,8 @@ bool WritePortFile(const std::string& path, int port) {
 
 int main(int argc, char** argv) {
   using namespace lakehose;
-  std::string config_path, listen, port_file;
+  std::string config_path, listen, port_file, metrics_port_file;
+  std::optional<std::string> metrics_listen;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](std::string* out) {
@@ -72,6 +80,12 @@ int main(int argc, char** argv) {
       if (!value(&listen)) return Fail("--listen needs HOST:PORT");
     } else if (arg == "--port-file") {
       if (!value(&port_file)) return Fail("--port-file needs a path");
+    } else if (arg == "--metrics-listen") {
+      std::string v;
+      if (!value(&v)) return Fail("--metrics-listen needs HOST:PORT (or \"\" for none)");
+      metrics_listen = v;
+    } else if (arg == "--metrics-port-file") {
+      if (!value(&metrics_port_file)) return Fail("--metrics-port-file needs a path");
     } else if (arg == "--log-format") {
       std::string f;
       if (!value(&f) || (f != "json" && f != "text")) return Fail("--log-format must be json or text");
@@ -85,6 +99,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(std::string(StatusMessage(config.status())));
   for (const std::string& key : config->unknown_keys) Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
   if (listen.empty()) listen = config->server.grpc_listen;
+  if (metrics_listen) config->server.metrics_listen = *metrics_listen;
 
   // Block the shutdown signals in every thread (gRPC's included); main waits for them.
   sigset_t signals;
@@ -96,10 +111,16 @@ int main(int argc, char** argv) {
   auto server = Server::Start(*config, listen, *RealClock::Get());
   if (!server.ok()) return Fail(std::string(StatusMessage(server.status())));
   const std::string port = StrCat((*server)->port());
+  if (!metrics_port_file.empty() && !WritePortFile(metrics_port_file, (*server)->metrics_port()))
+    return Fail(StrCat("cannot write --metrics-port-file ", metrics_port_file));
+  // Last: tests and scripts wait for this file, and then everything is up.
   if (!port_file.empty() && !WritePortFile(port_file, (*server)->port()))
     return Fail(StrCat("cannot write --port-file ", port_file));
   Log(LogLevel::kInfo, "server.started",
-      {{"listen", listen}, {"port", port}, {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
+      {{"listen", listen},
+       {"port", port},
+       {"metrics_port", StrCat((*server)->metrics_port())},
+       {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
 
   int sig = 0;
   sigwait(&signals, &sig);

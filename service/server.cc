@@ -15,10 +15,12 @@
 #include "service/log.h"
 #include "service/s3/credentials.h"
 #include "service/s3/s3_sink.h"
+#include "service/server_credentials.h"  // security: TLS and the bearer token
 
 namespace lakehose {
 
-absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec) {
+absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
+                                                               S3RequestObserver s3_observer) {
   if (spec.destination.kind == DestinationKind::kFile) return std::make_unique<FileSink>(spec.destination.path);
   // One HTTP client and one credentials chain (cached, refreshed before expiry) serve
   // every S3 pipeline of the process.
@@ -28,6 +30,7 @@ absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSp
   S3ClientDeps deps;
   deps.http = http;
   deps.credentials = credentials;
+  deps.observer = std::move(s3_observer);
   auto sink = MakeS3Sink(spec.destination, std::move(deps));
   if (!sink.ok())
     return absl::Status(sink.status().code(), StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
@@ -43,7 +46,22 @@ std::string ResolveWriterId(const ServerOptions& options) {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, const std::string& listen,
                                                       const Clock& clock, SinkFactory make_sink) {
+  // --- security (README "Security"): TLS and token files are read first, so a missing
+  // or invalid one stops start-up before anything else is opened ---
+  absl::StatusOr<TransportSecurity> security = MakeServerCredentials(config.server);
+  if (!security.ok()) return security.status();
+  // --- end security ---
   std::unique_ptr<Server> s(new Server);
+  s->metrics_ = std::make_unique<Metrics>(config);
+  if (!make_sink) {
+    make_sink = [metrics = s->metrics_.get()](const PipelineSpec& spec) {
+      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome, double seconds,
+                                                 bool retry) {
+        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) == kS3PreconditionFailed);
+        metrics->ObserveS3Request(op, static_cast<MetricS3Outcome>(outcome), seconds, retry);
+      });
+    };
+  }
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
     auto sink = make_sink(*p);
@@ -63,18 +81,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
                                                       StatusMessage(dlq.status())));
     s->dlq_ = *std::move(dlq);
   }
+  s->dlq_metrics_ = s->metrics_->AddRefresher([dlq = s->dlq_.get(), metrics = s->metrics_.get(), &clock] {
+    const DeadLetterQueue::Stats st = dlq->GetStats();
+    metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
+    metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
+    metrics->dlq_oldest_age().Set(
+        st.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, clock.NowMillis() - st.oldest_ms)) / 1000.0);
+  });
   // --- end dead-letter queue ---
   DeliveryEngine::Options engine_options;
   engine_options.writer_id = ResolveWriterId(config.server);
   // --- dead-letter queue: objects out of their retry budget go to it ---
   engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
-  engine_options.dead_letter = [dlq = s->dlq_.get()](const std::string& pipeline, const std::string& key,
-                                                     const std::string& body, int64_t records, int attempts,
-                                                     const std::string& first_error, const std::string& last_error) {
-    return dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
+  engine_options.dead_letter = [dlq = s->dlq_.get(), metrics = s->metrics_.get()](
+                                    const std::string& pipeline, const std::string& key, const std::string& body,
+                                    int64_t records, int attempts, const std::string& first_error,
+                                    const std::string& last_error) {
+    absl::Status added = dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
+    if (added.ok()) metrics->ForPipeline(pipeline).dlq_added[kDlqDelivery]->Increment();
+    return added;
   };
+  engine_options.metrics = s->metrics_.get();
   // --- end dead-letter queue ---
-  s->processor_ = std::make_unique<RecordProcessor>(config, clock);
+  s->processor_ = std::make_unique<RecordProcessor>(config, clock, s->metrics_.get());
   s->engine_ = std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, engine_options);
   // Durability: the write-ahead log under data_dir (an empty data_dir, possible only
   // programmatically, keeps delivery in memory: tests).
@@ -84,6 +113,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
     wal.min_free_bytes = static_cast<int64_t>(config.server.wal_min_free_mb * 1024 * 1024);
     WalReplayStats replay;
     if (absl::Status st = s->engine_->Recover(wal, &replay); !st.ok()) return st;
+    s->metrics_->wal_corrupt_tails().Increment(static_cast<double>(replay.corrupt_tails));
+    s->metrics_->wal_replayed_records().Increment(static_cast<double>(s->engine_->Stats().recovered_records));
     if (replay.corrupt_tails > 0)
       Log(LogLevel::kWarn, "wal.replay_skipped_corrupt_tail",
           {{"segments", StrCat(replay.corrupt_tails)}, {"bytes", StrCat(replay.skipped_bytes)}});
@@ -97,8 +128,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
                                                 std::string_view body) {
       return engine->StoreObject(pipeline, key, body);
     };
-    s->dlq_retrier_ = std::make_unique<DeadLetterRetrier>(*s->dlq_, store, clock,
-                                                          DeadLetterRetrier::OptionsFrom(config.server));
+    DeadLetterRetrier::Options retrier_options = DeadLetterRetrier::OptionsFrom(config.server);
+    retrier_options.metrics = s->metrics_.get();
+    s->dlq_retrier_ = std::make_unique<DeadLetterRetrier>(*s->dlq_, store, clock, retrier_options);
     s->dead_letters_ = std::make_unique<DeadLettersService>(
         *s->dlq_, *s->processor_, store,
         [engine](const PipelineSpec& spec, std::vector<BufferedLine> lines) {
@@ -110,7 +142,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(listen, security->credentials, &s->port_);  // security: TLS / token
   // Twice the documented limit: RecordProcessor answers INVALID_ARGUMENT with a reason
   // up to here, gRPC answers RESOURCE_EXHAUSTED past it.
   const int64_t hard_limit = std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
@@ -123,6 +155,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return absl::UnavailableError(StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
+  if (!config.server.metrics_listen.empty()) {
+    auto exposer = MetricsExposer::Start(config.server.metrics_listen, *s->metrics_);
+    if (!exposer.ok()) return exposer.status();
+    s->exposer_ = *std::move(exposer);
+  }
   s->server_->GetHealthCheckService()->SetServingStatus(true);
   return s;
 }

@@ -25,7 +25,9 @@
 #include "service/dead_letters_service.h"
 #include "service/delivery_engine.h"
 #include "service/ingest_service.h"
+#include "service/metrics.h"
 #include "service/object_sink.h"
+#include "service/s3/s3_client.h"
 #include "service/transform_service.h"
 
 namespace lakehose {
@@ -33,22 +35,29 @@ namespace lakehose {
 // Builds the sink of a pipeline's destination.
 using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<ObjectSink>>(const PipelineSpec&)>;
 
-// The real destinations: `file` (FileSink) and `s3`.
-absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec);
+// The real destinations: `file` (FileSink) and `s3`. S3 requests are reported to
+// `s3_observer` (may be empty).
+absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
+                                                               S3RequestObserver s3_observer = {});
 
 // server.writer_id, or the host name made key-safe.
 std::string ResolveWriterId(const ServerOptions& options);
 
 class Server {
  public:
-  // Binds `listen` ("host:port"; port 0 picks a free one) and starts serving. Sinks come
-  // from `make_sink` (tests pass fakes). A sink that cannot be built stops start-up.
+  // Binds `listen` ("host:port"; port 0 picks a free one) and starts serving, and
+  // serves /metrics on config.server.metrics_listen (none when empty). Sinks come from
+  // `make_sink` (tests pass fakes; empty = MakeDestinationSink, observed by the
+  // metrics). A sink that cannot be built, or an address that cannot be bound, stops
+  // start-up.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config, const std::string& listen,
-                                                       const Clock& clock,
-                                                       SinkFactory make_sink = MakeDestinationSink);
+                                                       const Clock& clock, SinkFactory make_sink = {});
   ~Server();
 
   int port() const { return port_; }
+  // The port /metrics is served on (0 when server.metrics_listen is empty).
+  int metrics_port() const { return exposer_ ? exposer_->port() : 0; }
+  Metrics& metrics() { return *metrics_; }
   DeliveryEngine& delivery() { return *engine_; }
   // The dead-letter queue (data_dir/dlq) and its retry worker.
   DeadLetterQueue& dead_letter_queue() { return *dlq_; }
@@ -62,8 +71,11 @@ class Server {
  private:
   Server() = default;
 
-  // --- dead-letter queue: declared first, so it outlives everything that uses it ---
+  // --- metrics: first, so they outlive everything that counts ---
+  std::unique_ptr<Metrics> metrics_;
+  // --- dead-letter queue: declared early, so it outlives everything that uses it ---
   std::unique_ptr<DeadLetterQueue> dlq_;
+  Metrics::Registration dlq_metrics_;
   std::unique_ptr<RecordProcessor> processor_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unique_ptr<TransformService> transform_;
@@ -72,6 +84,7 @@ class Server {
   std::unique_ptr<DeadLetterRetrier> dlq_retrier_;
   std::unique_ptr<DeadLettersService> dead_letters_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsExposer> exposer_;  // scrapes read everything above
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/strings.h"
 #include "proto/wire.h"
+#include "service/rpc_metrics.h"
 
 namespace lakehose {
 namespace {
@@ -54,6 +55,14 @@ absl::Status FromGrpcStatus(const grpc::Status& s) {
 grpc::Status ToGrpcStatus(const absl::Status& s) {
   const std::string_view msg = StatusMessage(s);
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(msg));
+}
+
+RecordProcessor::RecordProcessor(const Config& config, const Clock& clock, Metrics* metrics)
+    : config_(config), clock_(clock), metrics_(metrics) {
+  if (metrics_ == nullptr) {
+    own_metrics_ = std::make_unique<Metrics>(config);
+    metrics_ = own_metrics_.get();
+  }
 }
 
 absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
@@ -106,16 +115,43 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
   return spec;
 }
 
+namespace {
+
+class ArenaMessageHolder final
+    : public grpc::MessageHolder<v1::TransformRequest, v1::TransformResponse> {
+ public:
+  ArenaMessageHolder() {
+    set_request(google::protobuf::Arena::CreateMessage<v1::TransformRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::TransformResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  google::protobuf::Arena arena_;
+};
+
+}  // namespace
+
+grpc::MessageHolder<v1::TransformRequest, v1::TransformResponse>*
+TransformArenaAllocator::AllocateMessages() {
+  return new ArenaMessageHolder;
+}
+
 grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContext* context,
                                                       const v1::TransformRequest* request,
                                                       v1::TransformResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  RpcTimer timer(processor_.metrics(), kRpcTransform);
+  timer.set_records(request->records_size());
   if (draining_.load()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
     return reactor;
   }
   auto spec = processor_.Process(request->pipeline(), request->records(), request->ByteSizeLong(),
                                  response->mutable_records());
+  if (spec.ok())
+    CountAnswered(processor_.metrics().ForPipeline(**spec), kRpcTransform, request->records(),
+                  response->records());
   reactor->Finish(ToGrpcStatus(spec.status()));
   return reactor;
 }

@@ -122,11 +122,15 @@ bool Wal::LowOnSpaceLocked() {
   const int64_t now = MonotonicMs();
   if (now - last_space_check_ms_ < 100) return low_on_space_;
   last_space_check_ms_ = now;
-  struct statvfs st;
-  if (::statvfs(options_.dir.c_str(), &st) != 0) return low_on_space_ = false;
-  const int64_t free_bytes = static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
-  low_on_space_ = free_bytes < options_.min_free_bytes;
+  const int64_t free_bytes = FreeBytes();
+  low_on_space_ = free_bytes >= 0 && free_bytes < options_.min_free_bytes;
   return low_on_space_;
+}
+
+int64_t Wal::FreeBytes() const {
+  struct statvfs st;
+  if (::statvfs(options_.dir.c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
 }
 
 absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {

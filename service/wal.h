@@ -59,6 +59,8 @@ class Wal {
   // Deletes every segment numbered below `segment` (never the current one).
   void ReleaseBefore(uint64_t segment);
   int64_t disk_bytes() const;  // bytes of all live segments
+  // Free bytes (for unprivileged users) on the file system of the log; -1 if unknown.
+  int64_t FreeBytes() const;
 
  private:
   Wal() = default;

@@ -353,8 +353,15 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
       out.response = request.status();
       return out;
     }
+    const auto sent_at = std::chrono::steady_clock::now();
     absl::StatusOr<HttpResponse> response = deps_.http->Send(*request);
+    auto observe = [&](S3RequestOutcome outcome) {
+      if (!deps_.observer) return;
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
+      deps_.observer(call.op, outcome, took.count(), attempt > 0);
+    };
     if (!response.ok()) {
+      observe(S3RequestOutcome::kNetworkError);
       const absl::Status& s = response.status();
       if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
         transport_errors_.fetch_add(1);
@@ -368,6 +375,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     if (response->status >= 200 && response->status <= 299) {
       if (call.check_success) error = call.check_success(*response);
       if (!error.has_value()) {
+        observe(S3RequestOutcome::kOk);
         out.response = std::move(response);
         return out;
       }
@@ -378,12 +386,15 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     last_error = Describe(response->status, *error);
     switch (ClassifyS3Error(response->status, error->code)) {
       case S3ErrorClass::kThrottled:
+        observe(S3RequestOutcome::kThrottled);
         throttled_.fetch_add(1);
         continue;
       case S3ErrorClass::kRetryable:
+        observe(S3RequestOutcome::kServerError);
         server_errors_.fetch_add(1);
         continue;
       case S3ErrorClass::kPermanent:
+        observe(response->status == 412 ? S3RequestOutcome::kPreconditionFailed : S3RequestOutcome::kClientError);
         out.response = PermanentError(what, *response, *error);
         return out;
     }

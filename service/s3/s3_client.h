@@ -88,6 +88,15 @@ using SleepFunction = std::function<void(int64_t ms)>;
 // A uniform random double in [0, 1) for backoff jitter; must be thread-safe.
 using UniformRandomFunction = std::function<double()>;
 
+// How one HTTP exchange with S3 ended, classified once, here at the edge (throttling
+// apart from other server errors; 412 apart from other client errors).
+enum class S3RequestOutcome { kOk, kThrottled, kServerError, kClientError, kNetworkError, kPreconditionFailed };
+// Told about every HTTP exchange: the operation ("PutObject", ...), its outcome, how long
+// it took, and whether it was a retry. Runs on the calling thread; must be thread-safe
+// and must not block (the server counts metrics here).
+using S3RequestObserver =
+    std::function<void(std::string_view operation, S3RequestOutcome outcome, double seconds, bool retry)>;
+
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
   std::shared_ptr<CredentialsProvider> credentials;  // required
@@ -95,6 +104,7 @@ struct S3ClientDeps {
   SleepFunction sleep;                               // default: the thread sleeps
   UniformRandomFunction random;                      // default: a thread-local PRNG
   GetenvFunction getenv;  // default ProcessGetenv(); only to resolve endpoint and region
+  S3RequestObserver observer;  // optional
 };
 
 // Counters since the client was made (metrics are built from them).

@@ -57,7 +57,7 @@ EOF
 
 start_server() {
   rm -f "$WORK/port"
-  "$SERVER" --config "$WORK/config.yaml" --listen 127.0.0.1:0 --port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
+  "$SERVER" --config "$WORK/config.yaml" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     [ -s "$WORK/port" ] && break

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -164,6 +166,32 @@ TEST(DecimalToInt64Test, LeadingZerosDoNotCountTowardsOverflow) {
   const std::string zeros(45, '0');
   EXPECT_EQ(DecimalToInt64(zeros + "1"), 1);
   EXPECT_EQ(DecimalToInt64(zeros + "1700000000", 3), 1700000000000);
+}
+
+}  // namespace
+}  // namespace lakehose
+
+namespace lakehose {
+namespace {
+
+// IsJsonNumber is a hand-written scanner (it runs on every N value); it must accept
+// exactly RFC 8259's number grammar. Every string of up to 5 characters over an alphabet
+// of the interesting characters, checked against the grammar as a regex.
+TEST(DecimalTest, IsJsonNumberIsExactlyTheRfc8259Grammar) {
+  const std::regex grammar(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+  const std::string alphabet = "-+0159.eE x";
+  std::vector<std::string> strings = {""};
+  for (int len = 1; len <= 5; ++len) {
+    std::vector<std::string> longer;
+    for (const auto& s : strings)
+      if (static_cast<int>(s.size()) == len - 1)
+        for (char c : alphabet) longer.push_back(s + c);
+    strings.insert(strings.end(), longer.begin(), longer.end());
+  }
+  for (const auto& s : strings) ASSERT_EQ(IsJsonNumber(s), std::regex_match(s, grammar)) << '"' << s << '"';
+  EXPECT_TRUE(IsJsonNumber("1700018460533"));
+  EXPECT_TRUE(IsJsonNumber("-9.9999999999999999999999999999999999999E+125"));
+  EXPECT_FALSE(IsJsonNumber(std::string_view("1\0", 2)));
 }
 
 }  // namespace

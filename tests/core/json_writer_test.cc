@@ -5,6 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "gtest/gtest.h"
 
 namespace lakehose {
@@ -183,6 +188,45 @@ TEST(JsonWriterTest, MatchesReferenceOnMixedStrings) {
     AppendValidJsonString(in, &valid);
     ASSERT_EQ(valid, out);
   }
+}
+
+TEST(JsonWriterTest, ShortStringsEveryLengthAndStopPosition) {
+  // Tails shorter than 16 bytes are scanned with one masked 16-byte load: a stop byte at
+  // any position of a string of any length below 34 (two blocks and a tail), and bytes
+  // beyond the end that would be stop bytes (they must be masked off).
+  for (size_t len = 0; len < 34; ++len) {
+    for (size_t pos = 0; pos <= len; ++pos) {
+      for (std::string_view piece : {std::string_view("\""), std::string_view("\x01"), std::string_view("\xE2\x80\xA8")}) {
+        std::string buf(len, 'k');
+        if (pos < len) buf.replace(pos, std::min(piece.size(), len - pos), piece.substr(0, len - pos));
+        buf += std::string(20, '"');  // stop bytes right after the string's end
+        const std::string_view in(buf.data(), len);
+        std::string valid;
+        AppendValidJsonString(in, &valid);
+        ASSERT_EQ(valid, Reference(in)) << "len " << len << " pos " << pos;
+      }
+    }
+  }
+}
+
+TEST(JsonWriterTest, StringsEndingAtAPageBoundaryDoNotReadPastIt) {
+  // A string whose last byte is the last byte of a mapped page, followed by an unmapped
+  // page: the masked tail load must not touch the next page (it falls back to the byte
+  // loop there), or this test dies with SIGSEGV.
+  const long page = sysconf(_SC_PAGESIZE);
+  void* mem = mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  char* base = static_cast<char*>(mem);
+  ASSERT_EQ(mprotect(base + page, static_cast<size_t>(page), PROT_NONE), 0);
+  for (size_t len = 0; len < 40; ++len) {
+    char* start = base + page - static_cast<long>(len);
+    for (size_t i = 0; i < len; ++i) start[i] = static_cast<char>(i % 7 == 3 ? '\n' : 'a' + i % 26);
+    const std::string_view in(start, len);
+    std::string valid;
+    AppendValidJsonString(in, &valid);
+    EXPECT_EQ(valid, Reference(in)) << "len " << len;
+  }
+  munmap(mem, static_cast<size_t>(2 * page));
 }
 
 TEST(JsonWriterTest, QuoteForMessage) {

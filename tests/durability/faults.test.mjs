@@ -25,7 +25,7 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { startS3Front } from '../integration/s3_front.mjs';
 import {
   ServerProcess, cliDlqAvailable, clientsFor, configYaml, describeVerdict, dlqList, flush, generate, ingestOnce,
-  readLake, serverEnv, sleep, statusName, unary, verdict, waitForReady,
+  readLake, serverEnv, sleep, statusName, unary, verdict, waitForReady, TEST_CREDENTIALS,
 } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -180,6 +180,14 @@ async function scenario(sc, t) {
       dlqPeak = Math.max(dlqPeak, more.entries.length);
       note(`outage of ${Date.now() - faultsOnAt} ms: ${dlqPeak} DLQ entries (via ${filled.via}), e.g. ${filled.entries[0]}; ` +
         `${server.eventsNamed('delivery.dead_lettered').length} delivery.dead_lettered events`);
+      // The metrics show it: the depth, what was added, and S3 counted as throttled.
+      const during = await server.scrape();
+      const depth = during.value('lakehose_dlq_depth', { kind: 'delivery' });
+      assert.ok(depth > 0, `lakehose_dlq_depth{kind="delivery"} during the outage: ${depth}`);
+      assert.ok(during.value('lakehose_dlq_added_total', { pipeline: PIPELINE, kind: 'delivery' }) >= depth, 'lakehose_dlq_added_total');
+      assert.ok(during.value('lakehose_dlq_oldest_entry_age_seconds') > 0, 'lakehose_dlq_oldest_entry_age_seconds');
+      assert.ok(during.value('lakehose_s3_requests_total', { outcome: 'throttled' }) > 0, 'S3 503 SlowDown counted as throttled');
+      note(`metrics during the outage: dlq_depth ${depth}, s3 throttled ${during.value('lakehose_s3_requests_total', { outcome: 'throttled' })}`);
       front.setFaults({});
       note('healed');
     }
@@ -209,10 +217,28 @@ async function scenario(sc, t) {
     if (sc.outage) {
       assert.ok(server.eventsNamed('delivery.dead_lettered').length > 0, 'no delivery.dead_lettered logged during the outage');
       assert.ok(server.eventsNamed('dlq.delivered').length > 0, 'no dlq.delivered logged after healing');
+      const after = await server.scrape();
+      assert.equal(after.value('lakehose_dlq_depth'), 0, 'lakehose_dlq_depth after the drain');
+      assert.ok(after.value('lakehose_dlq_delivered_total', { pipeline: PIPELINE }) > 0, 'lakehose_dlq_delivered_total after the drain');
+    }
+    {
+      // Every injected fault shows up as a non-ok S3 outcome, and every object as an ok one.
+      const m = await server.scrape();
+      if (sc.faults.latencyMs) {
+        const slow = m.value('lakehose_s3_request_duration_seconds_count') - m.value('lakehose_s3_request_duration_seconds_bucket', { le: '1' });
+        assert.ok(slow > 0, `S3 requests slower than 1 s in lakehose_s3_request_duration_seconds: ${slow}`);
+      } else {
+        const notOk = m.value('lakehose_s3_requests_total') - m.value('lakehose_s3_requests_total', { outcome: 'ok' });
+        assert.ok(notOk > 0, `the faults of ${sc.name} are counted in lakehose_s3_requests_total: ${notOk}`);
+      }
+      assert.ok(m.value('lakehose_objects_written_total', { pipeline: PIPELINE }) > 0, 'lakehose_objects_written_total');
     }
 
     front.setFaults({});
     clients.close();
+    // Hundreds of failed, retried and signed requests later, no secret is in the log.
+    const log = readFileSync(server.logFile, 'utf8');
+    assert.ok(!log.includes(TEST_CREDENTIALS.secretAccessKey), 'the secret access key appears in the server log');
     clients = null;
     const exit = await server.stop(60_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `lakehose-server on SIGTERM:\n${server.tail()}`);

@@ -84,13 +84,16 @@ export class ServerProcess {
   constructor(bin, { dir, configPath, env, logFile, name = 'server' }) {
     this.name = name;
     this.portFile = join(dir, `${name}.port`);
+    this.metricsPortFile = join(dir, `${name}.metrics_port`);
     rmSync(this.portFile, { force: true });
+    rmSync(this.metricsPortFile, { force: true });
     this.logFile = logFile ?? join(dir, `${name}.log`);
     this.output = '';
     this.events = [];
     this.exit = null;
     this.startedAt = Date.now();
-    this.child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--port-file', this.portFile], {
+    this.child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0',
+      '--metrics-port-file', this.metricsPortFile, '--port-file', this.portFile], {
       cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.pid = this.child.pid;
@@ -146,7 +149,14 @@ export class ServerProcess {
       if (!this.running()) throw new Error(`lakehose-server exited (${JSON.stringify(this.exit)}) before writing its port file:\n${this.tail()}`);
       if (existsSync(this.portFile)) {
         const m = /^(\d+)\n$/.exec(readFileSync(this.portFile, 'utf8'));
-        if (m) { this.port = Number(m[1]); this.target = `127.0.0.1:${this.port}`; return this.port; }
+        if (m) {
+          this.port = Number(m[1]);
+          this.target = `127.0.0.1:${this.port}`;
+          // Written before the port file.
+          this.metricsPort = Number(readFileSync(this.metricsPortFile, 'utf8').trim());
+          this.metricsUrl = `http://127.0.0.1:${this.metricsPort}/metrics`;
+          return this.port;
+        }
       }
       await sleep(20);
     }
@@ -167,12 +177,36 @@ export class ServerProcess {
     return r;
   }
 
+  // One scrape of /metrics: {text, value(name, labels)} where value sums the samples of
+  // `name` whose labels include `labels` (an object), or null if there are none.
+  async scrape(timeoutMs = 5_000) {
+    const res = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    assert.equal(res.status, 200, `GET ${this.metricsUrl}`);
+    const text = await res.text();
+    return { text, value: (name, labels = {}) => sampleValue(text, name, labels) };
+  }
+
   async kill() {
     if (!this.running()) return this.exit;
     this.child.kill('SIGKILL');
     await withTimeout(this.exited, 10_000, `lakehose-server pid ${this.pid} to die after SIGKILL`);
     return this.exit;
   }
+}
+
+// The sum of the samples of `name` (exactly; not its _bucket etc.) whose labels include
+// `labels`, in a Prometheus text exposition; null when there is none.
+export function sampleValue(text, name, labels = {}) {
+  let sum = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = {};
+    for (const [, k, v] of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[k] = v;
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[4]);
+  }
+  return sum;
 }
 
 // The server's environment: test credentials only, nothing from the user's AWS set-up.

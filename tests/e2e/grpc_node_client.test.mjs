@@ -143,7 +143,7 @@ class ServerProcess {
     this.portFile = join(dir, 'port');
     this.output = '';
     this.exit = null;  // {code, signal} once exited
-    this.child = spawn(bin, ['--listen', '127.0.0.1:0', '--port-file', this.portFile], {
+    this.child = spawn(bin, ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--port-file', this.portFile], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

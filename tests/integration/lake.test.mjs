@@ -167,7 +167,7 @@ class ServerProcess {
     this.portFile = join(dir, 'server.port');
     this.output = '';
     this.exit = null;
-    this.child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--port-file', this.portFile], {
+    this.child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--port-file', this.portFile], {
       cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (c) => {

@@ -56,6 +56,7 @@ class DeadLettersServiceTest : public ::testing::Test {
     auto config = LoadEmbeddedConfig();
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
+    config_.server.metrics_listen = "127.0.0.1:0";  // tests run in parallel
     dir_ = MakeTempDir();
   }
   void TearDown() override {
@@ -439,6 +440,7 @@ TEST(DeadLettersInServerTest, ServerServesTheQueueUnderDataDir) {
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
   config->server.data_dir = dir;
+  config->server.metrics_listen = "127.0.0.1:0";
   FakeClock clock(kNow);
   auto make_sink = [](const PipelineSpec&) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
     return std::unique_ptr<ObjectSink>(std::make_unique<FakeObjectSink>());
@@ -474,6 +476,7 @@ TEST(DeadLettersInServerTest, UnusableDlqDirectoryStopsStartUp) {
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
   config->server.data_dir = dir;
+  config->server.metrics_listen = "127.0.0.1:0";
   FakeClock clock(kNow);
   auto server = Server::Start(*config, "127.0.0.1:0", clock, [](const PipelineSpec&) {
     return absl::StatusOr<std::unique_ptr<ObjectSink>>(std::make_unique<FakeObjectSink>());

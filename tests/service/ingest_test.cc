@@ -62,6 +62,7 @@ class IngestTest : public ::testing::Test {
     auto config = LoadEmbeddedConfig();
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
+    config_.server.metrics_listen = "127.0.0.1:0";  // tests run in parallel
     StartServer();
   }
   void TearDown() override {

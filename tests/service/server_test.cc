@@ -23,6 +23,7 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
     config_.server.data_dir.clear();  // in-memory delivery: these tests are about transport
+    config_.server.metrics_listen = "127.0.0.1:0";  // tests run in parallel
     auto server = Server::Start(config_, "127.0.0.1:0", clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -181,6 +182,7 @@ TEST(ServerStartTest, FailureIsReportedNotACrash) {
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
   config->server.data_dir.clear();
+  config->server.metrics_listen = "127.0.0.1:0";
   FakeClock clock(1700000000000);
   auto bad_listen = Server::Start(*config, "256.1.1.1:0", clock);
   EXPECT_EQ(bad_listen.status().code(), absl::StatusCode::kUnavailable);

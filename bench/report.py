@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Turns bench/run.sh's rows (one JSON object per line) into the table and the JSON file.
+
+    bench/report.py ROWS.jsonl --output FILE.json [--only REGEX] [--smoke]
+
+Every row gets records/s, MB/s of input (10^6 bytes) and its ratio to the Node.js peer and
+to the simdjson ceiling of the same workload; then the targets of DESIGN section 8 are
+checked and printed as met or missed (never an exit status: timings are not asserted).
+Exits 1 only if a row is missing or produced no numbers.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import sys
+
+ROWS = [
+    ("python_peer", "Python peer (boto3 TypeDeserializer)"),
+    ("node_peer", "Node.js peer (@aws-sdk/util-dynamodb unmarshall)"),
+    ("simdjson", "ceiling: simdjson DOM parse + walk"),
+    ("memcpy", "ceiling: memcpy of the input"),
+    ("zstd", "ceiling: zstd -3 of the output"),
+    ("gzip", "ceiling: gzip -6 of the output"),
+    ("core", "lakehose core transform (1 core)"),
+    ("grpc_transform", "Transform over gRPC (loopback, 500/batch, 4 streams)"),
+    ("ingest_file_zstd", "Ingest -> files, zstd (+ Flush)"),
+    ("ingest_file_gzip", "Ingest -> files, gzip (+ Flush)"),
+    ("ingest_s3", "Ingest -> s3rver via SigV4 front, zstd (+ Flush)"),
+    ("memory_stalled_s3", "Ingest while S3 stalls (memory bound)"),
+]
+WORKLOADS = ["transactions", "sites"]
+# Resident memory allowed above the idle server and the buffer budget: gRPC buffers of the
+# requests in flight (4 streams x ~0.7 MB, doubled while parsed), the transformers' parse
+# buffers, the WAL's group-commit buffer, sealed objects being compressed, and malloc's
+# per-thread arenas keeping freed pages. See bench/README.md, "Memory".
+MEMORY_OVERHEAD_MB = 64
+
+
+def secs(r):
+    """Single-core rows are measured in CPU seconds of the measuring thread (a shared,
+    busy machine stretches wall time, not CPU time); the gRPC and Ingest rows in wall
+    seconds (they are throughput of the whole machine)."""
+    return r.get("cpu_seconds") or r.get("seconds")
+
+
+def fmt_rate(v):
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def fmt_ratio(v):
+    return "-" if v is None else (f"{v:.2f}x" if v < 10 else f"{v:.1f}x")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("rows")
+    p.add_argument("--output", required=True)
+    p.add_argument("--only", default=".")
+    p.add_argument("--smoke", action="store_true")
+    a = p.parse_args()
+    raw = [json.loads(l) for l in open(a.rows) if l.strip()]
+    by = {(r["workload"], r["row"]): r for r in raw}
+
+    problems = []
+    table = []
+    for w in WORKLOADS:
+        node = by.get((w, "node_peer"), {})
+        simd = by.get((w, "simdjson"), {})
+        rate = lambda r: r["records"] / secs(r) if secs(r) else None
+        node_rate, simd_rate = rate(node), rate(simd)
+        for name, label in ROWS:
+            if not re.search(a.only, name):
+                continue
+            if name == "memory_stalled_s3" and w != "transactions":
+                continue
+            r = by.get((w, name))
+            if r is None:
+                problems.append(f"{w}/{name}: row missing")
+                continue
+            if "error" in r:
+                problems.append(f"{w}/{name}: {r['error']}")
+                table.append({"workload": w, "row": name, "label": label, "error": r["error"]})
+                continue
+            if not r.get("seconds") or r.get("records") is None or r["seconds"] <= 0:
+                problems.append(f"{w}/{name}: no numbers ({r})")
+                continue
+            rs = rate(r)
+            if name != "memory_stalled_s3" and rs <= 0:
+                problems.append(f"{w}/{name}: zero records/s")
+            row = {
+                "workload": w, "row": name, "label": label,
+                "records_per_s": rs, "mb_per_s": r["bytes"] / secs(r) / 1e6,
+                "basis": "cpu" if r.get("cpu_seconds") else "wall",
+                "x_node": rs / node_rate if node_rate else None,
+                "x_simdjson": rs / simd_rate if simd_rate else None,
+                "raw": r,
+            }
+            if name in ("zstd", "gzip"):
+                row["note"] = f"{r['out_bytes'] / secs(r) / 1e6:,.0f} MB/s of output compressed"
+            notes = []
+            if (name.startswith("grpc") or name.startswith("ingest")) and r.get("server_cpu_seconds", -1) > 0:
+                # What two otherwise idle cores would sustain: records per CPU-second of
+                # server and client together, times the two cores they share.
+                cpu = r["server_cpu_seconds"] + r["client_cpu_seconds"]
+                row["cpu_bound_records_per_s"] = 2 * r["records"] / cpu
+                row["server_cpu_us_per_record"] = 1e6 * r["server_cpu_seconds"] / r["records"]
+                row["client_cpu_us_per_record"] = 1e6 * r["client_cpu_seconds"] / r["records"]
+                notes.append(f"CPU/record: server {row['server_cpu_us_per_record']:.2f} us + client "
+                             f"{row['client_cpu_us_per_record']:.2f} us -> {row['cpu_bound_records_per_s']:,.0f}/s on 2 idle cores")
+            if name.startswith("ingest") and r.get("resource_exhausted"):
+                notes.append(f"{r['resource_exhausted']} RESOURCE_EXHAUSTED retried")
+            if notes:
+                row["note"] = "; ".join(notes)
+            if name == "memory_stalled_s3":
+                budget_kb = r["budget_mb"] * 1024
+                bound_kb = r["server_idle_rss_kb"] + budget_kb + MEMORY_OVERHEAD_MB * 1024
+                row["memory"] = {
+                    "budget_mb": r["budget_mb"], "idle_rss_mb": r["server_idle_rss_kb"] / 1024,
+                    "max_rss_mb": r["server_max_rss_kb"] / 1024, "hwm_mb": r["server_hwm_kb"] / 1024,
+                    "bound_mb": bound_kb / 1024, "overhead_mb": MEMORY_OVERHEAD_MB,
+                    "resource_exhausted": r["resource_exhausted"],
+                    "within_bound": r["server_hwm_kb"] <= bound_kb,
+                }
+                m = row["memory"]
+                row["note"] = (f"HWM {m['hwm_mb']:.0f} MB (idle {m['idle_rss_mb']:.0f} + budget {m['budget_mb']}"
+                               f" + {MEMORY_OVERHEAD_MB} = {m['bound_mb']:.0f} MB bound), "
+                               f"{r['resource_exhausted']} RESOURCE_EXHAUSTED")
+                if r["server_hwm_kb"] <= 0:
+                    problems.append(f"{w}/{name}: no memory sample")
+            table.append(row)
+
+    # Targets (DESIGN section 8), from this run.
+    def get(w, name):
+        for t in table:
+            if t["workload"] == w and t["row"] == name and "records_per_s" in t:
+                return t
+        return None
+
+    targets = []
+    core, node, simd = get("transactions", "core"), get("transactions", "node_peer"), get("transactions", "simdjson")
+    if core and simd:
+        targets.append(("core transform >= 0.6x simdjson ceiling (transactions)", core["x_simdjson"], 0.6))
+    if core and node:
+        targets.append(("core transform >= 10x Node.js peer (transactions)", core["x_node"], 10.0))
+    g = get("transactions", "grpc_transform")
+    if g:
+        targets.append(("Transform over gRPC >= 300,000 records/s (transactions)", g["records_per_s"] / 300000, 1.0))
+        if g.get("cpu_bound_records_per_s"):
+            targets.append(("  the same from CPU per record, had the 2 cores been idle (estimate)",
+                            g["cpu_bound_records_per_s"] / 300000, 1.0))
+    iz, z = get("transactions", "ingest_file_zstd"), get("transactions", "zstd")
+    if iz and core and z:
+        ceiling = min(core["records_per_s"], z["records_per_s"])
+        targets.append(("Ingest files zstd >= 0.7x min(core, zstd ceiling) (transactions)",
+                        iz["records_per_s"] / ceiling, 0.7))
+    mem = get("transactions", "memory_stalled_s3")
+    target_rows = [{"target": t, "value": v, "threshold": th, "met": v >= th} for t, v, th in targets]
+    if mem:
+        m = mem["memory"]
+        target_rows.append({"target": "memory within budget + overhead under stalled S3, RESOURCE_EXHAUSTED answered",
+                            "value": m["hwm_mb"], "threshold": m["bound_mb"],
+                            "met": m["within_bound"] and m["resource_exhausted"] > 0})
+
+    # Print.
+    print()
+    print(f"lakehose benchmark suite{' (SMOKE: tiny inputs, numbers meaningless)' if a.smoke else ''}"
+          f" - {platform.node()}, {os.cpu_count()} CPUs, {datetime.datetime.now().isoformat(timespec='seconds')}")
+    for w in WORKLOADS:
+        rows = [t for t in table if t["workload"] == w]
+        if not rows:
+            continue
+        rec = by.get((w, "core"), {})
+        print(f"\n{w}")
+        print(f"  {'row':<56} {'records/s':>12} {'MB/s':>8} {'x node':>8} {'x simdjson':>10} {'time':>5}  note")
+        for t in rows:
+            if "error" in t:
+                print(f"  {t['label']:<56} {'FAILED':>12}  {t['error']}")
+                continue
+            print(f"  {t['label']:<56} {fmt_rate(t['records_per_s']):>12} {t['mb_per_s']:>8,.1f} "
+                  f"{fmt_ratio(t['x_node']):>8} {fmt_ratio(t['x_simdjson']):>10} {t['basis']:>5}  {t.get('note', '')}")
+    if target_rows:
+        print("\ntargets (DESIGN section 8)")
+        for t in target_rows:
+            status = "met" if t["met"] else "MISSED"
+            if "memory" in t["target"]:
+                print(f"  {status:<7} {t['target']}: HWM {t['value']:.0f} MB vs {t['threshold']:.0f} MB")
+            else:
+                print(f"  {status:<7} {t['target']}: {t['value']:.2f} (needs {t['threshold']:g})")
+    for pr in problems:
+        print(f"PROBLEM: {pr}", file=sys.stderr)
+
+    with open(a.output, "w") as f:
+        json.dump({"time": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
+                   "cpus": os.cpu_count(), "smoke": a.smoke, "rows": table, "targets": target_rows,
+                   "problems": problems}, f, indent=1)
+    print(f"\nwritten: {a.output}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+// SIGTERM drain (DESIGN section 6, issue 4 "Back-pressure and limits"): while Ingest calls
+// are in flight, SIGTERM must let them finish (each answers OK or, if it arrived after the
+// drain began, UNAVAILABLE: never CANCELLED, INTERNAL or a broken connection), turn health
+// NOT_SERVING, flush the buffers within server.shutdown_grace_s, and exit 0; every record
+// acked before or during the drain is in the lake, once, right after the exit (no restart
+// needed), and nothing is left to replay.
+//
+//   node tests/durability/drain.test.mjs --server PATH --cli PATH
+//
+// Bounded: about 10 s; every wait has a deadline.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import {
+  ServerProcess, clientsFor, configYaml, describeVerdict, generate, ingestOnce, readLake, serverEnv, sleep,
+  statusName, verdict, waitForReady, withTimeout, grpc,
+} from './lib.mjs';
+
+const { values: args } = parseArgs({ options: { server: { type: 'string' }, cli: { type: 'string' } } });
+if (!args.server || !args.cli) throw new Error('usage: drain.test.mjs --server PATH --cli PATH');
+
+const PIPELINE = 'drain';
+const SENDERS = 8;      // concurrent Ingest calls
+const BATCH = 200;      // records per call
+const RECORDS = 40_000; // more than the senders can send before the SIGTERM
+
+const dir = mkdtempSync(join(tmpdir(), 'lakehose-drain-'));
+let server = null;
+let failed = false;
+try {
+  const lake = join(dir, 'lake');
+  mkdirSync(lake);
+  const configPath = join(dir, 'config.yaml');
+  // Big buffers and a long interval: at SIGTERM almost everything is still buffered, so the
+  // drain has to flush it.
+  writeFileSync(configPath, configYaml({
+    dataDir: join(dir, 'data'), writerId: 'drain', pipeline: PIPELINE, dest: { kind: 'file', path: lake },
+    sizeMb: 64, intervalS: 600, serverLines: ['  shutdown_grace_s: 20'],
+  }));
+  server = new ServerProcess(args.server, { dir, configPath, env: serverEnv(dir), name: 'server' });
+  await server.waitForPort();
+  const gen = await generate(args.cli, RECORDS, 77);
+  const clients = clientsFor(server.target);
+  await waitForReady(clients.ingestor);
+  const health = new (grpc.makeGenericClientConstructor({
+    Check: {
+      path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false,
+      requestSerialize: () => Buffer.alloc(0), requestDeserialize: (b) => b,
+      responseSerialize: (b) => b, responseDeserialize: (b) => b,
+    },
+  }))(server.target, grpc.credentials.createInsecure());
+
+  // Senders: each takes the next batch until told to stop or refused.
+  const acked = new Set();
+  const outcomes = {};  // status name -> calls
+  let next = 0;
+  let sigtermAt = 0;
+  let okAfterSigterm = 0;
+  const sender = async () => {
+    while (next < RECORDS) {
+      const from = next;
+      next += BATCH;
+      const started = Date.now();
+      const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, Math.min(from + BATCH, RECORDS), acked, { deadlineMs: 30_000 });
+      const name = r.error ? statusName(r.error.code) : 'OK';
+      outcomes[name] = (outcomes[name] ?? 0) + 1;
+      if (!r.error && sigtermAt && started < sigtermAt) okAfterSigterm++;
+      if (r.error) return;  // UNAVAILABLE: the server is draining (checked below)
+    }
+  };
+  const senders = Array.from({ length: SENDERS }, sender);
+  // Let calls flow, then SIGTERM while SENDERS calls are in flight.
+  const until = Date.now() + 5_000;
+  while (acked.size < 2_000 && Date.now() < until) await sleep(20);
+  assert.ok(acked.size > 0, 'no Ingest was acked before the SIGTERM');
+  sigtermAt = Date.now();
+  server.child.kill('SIGTERM');
+  // Health says NOT_SERVING while draining (or the server is already gone).
+  const healthState = await new Promise((resolveP) => {
+    health.Check(Buffer.alloc(0), { deadline: new Date(Date.now() + 2_000) }, (err, resp) => {
+      // HealthCheckResponse {status = 2 (NOT_SERVING)} is the bytes 08 02.
+      resolveP(err ? `error ${statusName(err.code)}` : resp.equals(Buffer.from([8, 2])) ? 'NOT_SERVING' : `status bytes ${resp.toString('hex')}`);
+    });
+  });
+  await withTimeout(Promise.all(senders), 30_000, 'the senders to finish');
+  const exit = await withTimeout(server.exited, 30_000, 'the server to exit after SIGTERM');
+  clients.close();
+  health.close();
+
+  console.log(`drain: ${acked.size} records acked; calls ${JSON.stringify(outcomes)}; ` +
+    `${okAfterSigterm} calls in flight at SIGTERM answered OK; health during drain: ${healthState}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM:\n${server.tail()}`);
+  for (const name of Object.keys(outcomes))
+    assert.ok(name === 'OK' || name === 'UNAVAILABLE', `a call during the drain ended ${name} (only OK or UNAVAILABLE allowed): ${JSON.stringify(outcomes)}`);
+  assert.ok(okAfterSigterm > 0, 'no call that was in flight at SIGTERM finished OK: in-flight calls must finish');
+  assert.ok(['NOT_SERVING', 'error UNAVAILABLE'].includes(healthState), `health while draining: ${healthState}`);
+  // Everything acked is in the lake now (flushed by the drain), each record once.
+  const view = await readLake({ root: lake, pipeline: PIPELINE });
+  const v = verdict(view, acked, null);
+  assert.equal(v.missing.length + v.duplicates.length, 0, describeVerdict(v, view));
+  assert.equal(server.eventsNamed('delivery.shutdown_incomplete').length, 0, 'the drain left objects unstored');
+  console.log(`ok: ${view.counts.size} records in ${view.objects} objects after the drain`);
+} catch (err) {
+  failed = true;
+  console.error(err);
+  if (server) console.error(`---- server log\n${server.tail(30)}`);
+} finally {
+  if (server && server.running()) await server.kill();
+  if (!failed) rmSync(dir, { recursive: true, force: true });
+  else console.error(`kept ${dir}`);
+}
+process.exit(failed ? 1 : 0);
