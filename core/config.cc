@@ -237,8 +237,7 @@ class Parser {
     }
     if (node["nested"]) {
       ASSIGN_OR_RETURN(std::string n, OneOf(node["nested"], Join(path, "nested"), {"json", "native"}));
-      if (n == "native")
-        return Error(Join(path, "nested"), "native (Parquet groups and lists) is not implemented yet; use json");
+      o->nested = n == "native" ? NestedEncoding::kNative : NestedEncoding::kJson;
     }
     if (const YAML::Node schema = node["schema"]) {
       if (!schema.IsSequence() || schema.size() == 0) return Error(Join(path, "schema"), "must be a non-empty list");

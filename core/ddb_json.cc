@@ -114,7 +114,7 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
 
 bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* error) {
   // The common case, decided without building anything: an object with one non-null
-  // type key S, N, BOOL, M or L of the right JSON type. Everything else (other types,
+  // type key S, N, BOOL, NULL, M, L, SS, NS or BS of the right JSON type. Everything else (other types,
   // null siblings, errors) goes through AppendValueSlow, which checks it all again.
   simdjson::dom::object obj;
   if (av.get_object().get(obj) == simdjson::SUCCESS && obj.size() == 1) {
@@ -164,8 +164,15 @@ bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* er
           return true;
         }
       }
+    } else if (type.size() == 2) {
+      // SS / NS / BS: AppendSet checks the members and reports their errors itself.
+      if ((type == "SS" || type == "NS" || type == "BS") && vt == element_type::ARRAY)
+        return AppendSet(type, value, out, error);
     } else if (type == "BOOL" && vt == element_type::BOOL) {
       out->Append(value.get_bool().value_unsafe() ? "true" : "false");
+      return true;
+    } else if (type == "NULL" && vt == element_type::BOOL && value.get_bool().value_unsafe()) {
+      out->Append("null");
       return true;
     }
   }

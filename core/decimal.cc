@@ -111,6 +111,13 @@ bool AppendDecimalAsJson(std::string_view n, std::string* out) {
 }
 
 std::optional<int64_t> DecimalToInt64(std::string_view n, int shift10) {
+  // Fast path: plain digits that fit without overflow (a timestamp in ms, say), no shift.
+  if (shift10 == 0 && !n.empty() && n.size() <= 18) {
+    int64_t v = 0;
+    size_t i = 0;
+    for (; i < n.size() && IsDigit(n[i]); ++i) v = v * 10 + (n[i] - '0');
+    if (i == n.size()) return v;
+  }
   DecimalParts p;
   if (!Split(n, &p)) return std::nullopt;
   long exp = 0;

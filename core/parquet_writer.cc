@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -33,9 +34,10 @@ enum PhysicalType : int32_t {
 };
 enum Encoding : int32_t { kPlain = 0, kRle = 3, kRleDictionary = 8 };
 enum PageType : int32_t { kDataPage = 0, kDictionaryPage = 2 };
-enum ConvertedType : int32_t { kUtf8 = 0, kDecimalCt = 5, kTimestampMillisCt = 9 };
+enum ConvertedType : int32_t { kUtf8 = 0, kListCt = 3, kDecimalCt = 5, kTimestampMillisCt = 9 };
 constexpr int32_t kRepetitionRequired = 0;
 constexpr int32_t kRepetitionOptional = 1;
+constexpr int32_t kRepetitionRepeated = 2;
 constexpr int kDecimalPrecision = 38;
 constexpr int kMaxInferredScale = 18;
 
@@ -61,6 +63,18 @@ struct Value {
   enum Kind : uint8_t { kAbsent, kNull, kFalse, kTrue, kNumber, kString, kNested };
   Kind kind = kAbsent;
   std::string_view text;
+};
+
+// One JSON value as a tree (NestedEncoding::kNative). `value` is what a flat column
+// would see (kNested with the raw text for objects and arrays); `expanded` objects and
+// arrays also hold their members/elements in `children` (object member names in
+// `names`, same order; a repeated name is kept twice, the last one wins where read).
+struct JsonNode {
+  Value value;
+  bool object = false;    // kNested: '{' rather than '['
+  bool expanded = false;  // children parsed (false below kMaxParquetNativeDepth)
+  std::vector<std::string_view> names;
+  std::vector<JsonNode> children;
 };
 
 class LineParser {
@@ -96,7 +110,52 @@ class LineParser {
     return absl::OkStatus();
   }
 
+  // The whole input as one JSON value. Objects and arrays at depth <= max_depth (the
+  // value itself is depth 1) are expanded; deeper ones keep only their raw text, so the
+  // recursion is bounded by max_depth.
+  absl::Status ParseTree(int max_depth, JsonNode* out) {
+    SkipWs();
+    RETURN_IF_ERROR(ParseNode(1, max_depth, out));
+    SkipWs();
+    if (pos_ != s_.size()) return Fail("trailing characters after a value");
+    return absl::OkStatus();
+  }
+
  private:
+  absl::Status ParseNode(int depth, int max_depth, JsonNode* node) {
+    const char c = Peek();
+    node->object = c == '{';
+    if ((c != '{' && c != '[') || depth > max_depth) return ParseValue(&node->value);
+    const size_t start = pos_;
+    const char close = node->object ? '}' : ']';
+    node->value.kind = Value::kNested;
+    node->expanded = true;
+    ++pos_;
+    SkipWs();
+    if (!Eat(close)) {
+      for (;;) {
+        SkipWs();
+        if (node->object) {
+          std::string_view name;
+          if (Peek() != '"') return Fail("expected a member name");
+          RETURN_IF_ERROR(ParseString(&name));
+          SkipWs();
+          if (!Eat(':')) return Fail("expected ':'");
+          SkipWs();
+          node->names.push_back(name);
+        }
+        node->children.emplace_back();
+        RETURN_IF_ERROR(ParseNode(depth + 1, max_depth, &node->children.back()));
+        SkipWs();
+        if (Eat(',')) continue;
+        if (Eat(close)) break;
+        return Fail("expected ',' or a closing bracket");
+      }
+    }
+    node->value.text = s_.substr(start, pos_ - start);
+    return absl::OkStatus();
+  }
+
   char Peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   bool Eat(char c) {
     if (Peek() != c || pos_ >= s_.size()) return false;
@@ -494,6 +553,122 @@ ParquetColumn Infer(const std::string& name, const ColumnStats& st, WideNumbers 
   return c;
 }
 
+// What one position of a nested value (NestedEncoding::kNative) held across the records:
+// kinds and number facts as ColumnStats, the union of object members, array elements.
+struct NestedStats {
+  int64_t strings = 0, numbers = 0, bools = 0, objects = 0, arrays = 0;
+  bool all_int64 = true;
+  int64_t max_scale = 0;
+  // The most digits left of the point of a nonzero non-FastInt64 number: with
+  // max_scale, decides DECIMAL(38, max_scale) in one pass (digits + pow + scale <= 38).
+  int64_t max_int_digits = 0;
+  std::vector<std::string> names;  // object members, in order of first appearance
+  std::vector<std::unique_ptr<NestedStats>> members;
+  absl::flat_hash_map<std::string, size_t, StringViewHash, std::equal_to<>> index;
+  std::unique_ptr<NestedStats> element;  // all elements of all arrays
+
+  int Kinds() const {
+    return (strings > 0) + (numbers > 0) + (bools > 0) + (objects > 0) + (arrays > 0);
+  }
+};
+
+// For each member of object `n`, whether it is the last one of its name (JSON.parse
+// keeps the last of repeated names).
+std::vector<bool> LastOfName(const JsonNode& n) {
+  std::vector<bool> last(n.names.size(), true);
+  if (n.names.size() < 2) return last;
+  absl::flat_hash_map<std::string_view, size_t, StringViewHash> seen;
+  for (size_t i = n.names.size(); i-- > 0;)
+    if (!seen.try_emplace(n.names[i], i).second) last[i] = false;
+  return last;
+}
+
+absl::Status Accumulate(const JsonNode& n, NestedStats* st) {
+  switch (n.value.kind) {
+    case Value::kAbsent:
+    case Value::kNull:
+      return absl::OkStatus();
+    case Value::kTrue:
+    case Value::kFalse:
+      ++st->bools;
+      return absl::OkStatus();
+    case Value::kString:
+      ++st->strings;
+      return absl::OkStatus();
+    case Value::kNumber: {
+      ++st->numbers;
+      if (FastInt64(n.value.text)) return absl::OkStatus();  // fits every number type
+      std::optional<Significand> s = NumberText(n.value.text);
+      if (!s) return absl::InvalidArgumentError("parquet: bad number");
+      if (st->all_int64 && !ToInt64(*s)) st->all_int64 = false;
+      st->max_scale = std::max(st->max_scale, NeededScale(*s));
+      if (!s->digits.empty())
+        st->max_int_digits =
+            std::max(st->max_int_digits, static_cast<int64_t>(s->digits.size()) + s->pow);
+      return absl::OkStatus();
+    }
+    case Value::kNested:
+      break;
+  }
+  if (!n.object) {
+    ++st->arrays;
+    if (!n.expanded || n.children.empty()) return absl::OkStatus();
+    if (!st->element) st->element = std::make_unique<NestedStats>();
+    for (const JsonNode& e : n.children) RETURN_IF_ERROR(Accumulate(e, st->element.get()));
+    return absl::OkStatus();
+  }
+  ++st->objects;
+  if (!n.expanded) return absl::OkStatus();
+  const std::vector<bool> last = LastOfName(n);
+  for (size_t i = 0; i < n.children.size(); ++i) {
+    // A repeated name keeps its first position and its last value, as JSON.parse does.
+    auto [it, inserted] = st->index.try_emplace(n.names[i], st->members.size());
+    if (inserted) {
+      st->names.emplace_back(n.names[i]);
+      st->members.push_back(std::make_unique<NestedStats>());
+    }
+    if (last[i]) RETURN_IF_ERROR(Accumulate(n.children[i], st->members[it->second].get()));
+  }
+  return absl::OkStatus();
+}
+
+// The column for one position (see "Nested values" in the header); `depth` is 1 for a
+// top-level member.
+ParquetColumn BuildNested(const NestedStats& st, std::string name, int depth, WideNumbers wide) {
+  if (st.Kinds() == 1 && depth <= kMaxParquetNativeDepth) {
+    if (st.objects > 0 && !st.names.empty()) {
+      ParquetColumn c;
+      c.name = std::move(name);
+      c.type = ParquetType::kStruct;
+      c.children.reserve(st.names.size());
+      for (size_t i = 0; i < st.names.size(); ++i)
+        c.children.push_back(BuildNested(*st.members[i], st.names[i], depth + 1, wide));
+      return c;
+    }
+    if (st.arrays > 0) {
+      const NestedStats empty;
+      const NestedStats& e = st.element ? *st.element : empty;
+      if (e.Kinds() <= 1) {  // else: elements of mixed kinds, the array is JSON text
+        ParquetColumn c;
+        c.name = std::move(name);
+        c.type = ParquetType::kList;
+        c.children.push_back(BuildNested(e, "element", depth + 1, wide));
+        return c;
+      }
+    }
+  }
+  ColumnStats cs;
+  cs.strings = st.strings;
+  cs.numbers = st.numbers;
+  cs.bools = st.bools;
+  cs.nested = st.objects + st.arrays;
+  cs.all_int64 = st.all_int64;
+  cs.max_scale = st.max_scale;
+  cs.decimal_fits =
+      st.max_scale <= kMaxInferredScale && st.max_int_digits + st.max_scale <= kDecimalPrecision;
+  return Infer(name, cs, wide);
+}
+
 // ---------------------------------------------------------------------------------
 // Encodings.
 
@@ -607,9 +782,12 @@ absl::StatusOr<std::string> CompressPage(ParquetCodec codec, int level, std::str
 }
 
 // One column chunk's values, converted to the column's physical type. Only non-null
-// values are stored; `defined` has one entry per row.
+// values are stored; `defined` has one definition level per entry (a flat column: one
+// entry per row, 1 for a value), `rep` the repetition levels of a leaf under a LIST
+// (empty otherwise).
 struct ChunkValues {
   std::vector<uint8_t> defined;
+  std::vector<uint8_t> rep;
   std::vector<std::string_view> bytes;  // BYTE_ARRAY
   std::vector<int64_t> ints;            // INT64
   std::vector<double> doubles;          // DOUBLE
@@ -636,6 +814,9 @@ PhysicalType Physical(ParquetType t) {
       return kDoubleType;
     case ParquetType::kBool:
       return kBoolean;
+    case ParquetType::kStruct:
+    case ParquetType::kList:
+      break;  // groups have no physical type
   }
   return kByteArray;
 }
@@ -653,6 +834,11 @@ class Converter {
       return absl::OkStatus();
     }
     out->defined.push_back(1);
+    return AddPresent(v, row, out);
+  }
+
+  // A non-null value: appends it without its level (the caller records those).
+  absl::Status AddPresent(const Value& v, int64_t row, ChunkValues* out) {
     switch (col_.type) {
       case ParquetType::kString:
         out->bytes.push_back(v.text);  // strings as is; other kinds as their JSON text
@@ -716,6 +902,9 @@ class Converter {
         if (v.kind != Value::kTrue && v.kind != Value::kFalse) return Mismatch(v, row);
         out->bools.push_back(v.kind == Value::kTrue);
         return absl::OkStatus();
+      case ParquetType::kStruct:
+      case ParquetType::kList:
+        return absl::InternalError("parquet: a group column has no values of its own");
     }
     return absl::OkStatus();
   }
@@ -736,15 +925,36 @@ class Converter {
   std::deque<std::string>* arena_;
 };
 
+// One leaf column of the schema: a top-level scalar column, or a scalar under groups and
+// lists (NestedEncoding::kNative).
+struct Leaf {
+  const ParquetColumn* col = nullptr;  // its type (borrowed from the file's columns)
+  std::vector<std::string> path;       // path_in_schema
+  std::string dotted;                  // path joined by '.'
+  int max_def = 1;    // 0: REQUIRED flat column, no definition levels
+  int max_rep = 0;    // > 0 under a LIST
+  int value_def = 1;  // the definition level of an entry that holds a value
+};
+
+Leaf FlatLeaf(const ParquetColumn& c) {
+  Leaf l;
+  l.col = &c;
+  l.path = {c.name};
+  l.dotted = c.name;
+  l.max_def = c.required ? 0 : 1;
+  return l;
+}
+
 struct Stats {
   bool has_min_max = false;
   std::string min, max;
   int64_t null_count = 0;
 };
 
-Stats ComputeStats(const ParquetColumn& col, const ChunkValues& v) {
+Stats ComputeStats(const Leaf& leaf, const ChunkValues& v) {
+  const ParquetColumn& col = *leaf.col;
   Stats s;
-  for (uint8_t d : v.defined) s.null_count += d == 0;
+  for (uint8_t d : v.defined) s.null_count += d != leaf.value_def;
   switch (Physical(col.type)) {
     case kByteArray:
       if (!v.bytes.empty()) {
@@ -803,7 +1013,8 @@ void WriteStatisticsFields(const Stats& s, ThriftCompactWriter* w) {
 
 struct ChunkMeta {
   ParquetType type;
-  std::string name;
+  std::string name;  // dotted path
+  std::vector<std::string> path;
   bool dictionary = false;
   int64_t num_values = 0;
   int64_t data_pages = 0;
@@ -821,12 +1032,14 @@ class FileBuilder {
  public:
   explicit FileBuilder(const ParquetOptions& o) : o_(o) { out_ = "PAR1"; }
 
-  absl::Status WriteChunk(const ParquetColumn& col, const ChunkValues& v, ChunkMeta* m) {
+  absl::Status WriteChunk(const Leaf& leaf, const ChunkValues& v, ChunkMeta* m) {
+    const ParquetColumn& col = *leaf.col;
     m->type = col.type;
-    m->name = col.name;
+    m->name = leaf.dotted;
+    m->path = leaf.path;
     m->num_values = static_cast<int64_t>(v.defined.size());
     m->start = static_cast<int64_t>(out_.size());
-    m->stats = ComputeStats(col, v);
+    m->stats = ComputeStats(leaf, v);
 
     // Dictionary for byte-array columns with few distinct values.
     std::vector<uint32_t> indices;
@@ -865,22 +1078,26 @@ class FileBuilder {
     m->data_page_offset = static_cast<int64_t>(out_.size());
     const int index_width = std::max(1, BitWidth(dict.empty() ? 0 : dict.size() - 1));
 
-    // Data pages of about page_bytes each.
+    // Data pages of about page_bytes each, ending at record boundaries (an entry with
+    // repetition level 0 starts a record). `row` counts entries: rows of a flat column.
     const size_t rows = v.defined.size();
+    const bool repeated = leaf.max_rep > 0;
     size_t row = 0, value = 0;
-    std::vector<uint32_t> levels, page_indices;
+    std::vector<uint32_t> levels, rep_levels, page_indices;
     do {
       std::string values;
       levels.clear();
+      rep_levels.clear();
       page_indices.clear();
       const size_t first_row = row;
       uint8_t bool_acc = 0;
       int bool_bits = 0;
       while (row < rows &&
-             (row == first_row ||
+             (row == first_row || (repeated && v.rep[row] != 0) ||
               static_cast<int64_t>(values.size() + page_indices.size()) < o_.page_bytes)) {
         levels.push_back(v.defined[row]);
-        if (v.defined[row]) {
+        if (repeated) rep_levels.push_back(v.rep[row]);
+        if (v.defined[row] == leaf.value_def) {
           switch (Physical(col.type)) {
             case kByteArray:
               if (m->dictionary) {
@@ -917,9 +1134,15 @@ class FileBuilder {
       }
       if (bool_bits > 0) values.push_back(static_cast<char>(bool_acc));
       std::string page;
-      if (!col.required) {
+      if (repeated) {
         std::string rle;
-        AppendRleHybrid(levels, 1, &rle);
+        AppendRleHybrid(rep_levels, BitWidth(leaf.max_rep), &rle);
+        PutU32(static_cast<uint32_t>(rle.size()), &page);
+        page.append(rle);
+      }
+      if (leaf.max_def > 0) {
+        std::string rle;
+        AppendRleHybrid(levels, BitWidth(leaf.max_def), &rle);
         PutU32(static_cast<uint32_t>(rle.size()), &page);
         page.append(rle);
       }
@@ -949,7 +1172,7 @@ class FileBuilder {
       w.FieldI32(1, num_values);
       w.FieldI32(2, m->dictionary ? kRleDictionary : kPlain);
       w.FieldI32(3, kRle);  // definition levels
-      w.FieldI32(4, kRle);  // repetition levels (none: flat schema)
+      w.FieldI32(4, kRle);  // repetition levels
       w.EndStruct();
     } else {
       w.FieldBeginStruct(7);
@@ -965,7 +1188,36 @@ class FileBuilder {
     return absl::OkStatus();
   }
 
+  // Schema elements of `c` and everything under it, depth first.
+  static size_t SchemaElements(const ParquetColumn& c) {
+    size_t n = c.type == ParquetType::kList ? 2 : 1;  // a LIST adds its repeated group
+    for (const ParquetColumn& child : c.children) n += SchemaElements(child);
+    return n;
+  }
+
   void WriteSchemaElement(const ParquetColumn& c, ThriftCompactWriter* w) {
+    if (c.type == ParquetType::kStruct || c.type == ParquetType::kList) {
+      const bool list = c.type == ParquetType::kList;
+      w->BeginStruct();
+      w->FieldI32(3, kRepetitionOptional);
+      w->FieldBinary(4, c.name);
+      w->FieldI32(5, static_cast<int32_t>(list ? 1 : c.children.size()));
+      if (list) {
+        w->FieldI32(6, kListCt);
+        w->FieldBeginStruct(10);
+        w->FieldBeginStruct(3);  // LIST
+        w->EndStruct();
+        w->EndStruct();
+        w->EndStruct();
+        w->BeginStruct();  // repeated group list
+        w->FieldI32(3, kRepetitionRepeated);
+        w->FieldBinary(4, "list");
+        w->FieldI32(5, 1);
+      }
+      w->EndStruct();
+      for (const ParquetColumn& child : c.children) WriteSchemaElement(child, w);
+      return;
+    }
     w->BeginStruct();
     w->FieldI32(1, Physical(c.type));
     if (c.type == ParquetType::kDecimal) w->FieldI32(2, 16);
@@ -1009,13 +1261,15 @@ class FileBuilder {
     w->EndStruct();
   }
 
-  std::string Finish(const std::vector<ParquetColumn>& cols,
+  std::string Finish(const std::vector<ParquetColumn>& cols, size_t leaves,
                      const std::vector<RowGroupMeta>& groups, int64_t rows,
                      const std::vector<std::pair<std::string, std::string>>& kv) {
+    size_t elements = 1;
+    for (const ParquetColumn& c : cols) elements += SchemaElements(c);
     ThriftCompactWriter w;
     w.BeginStruct();
     w.FieldI32(1, 1);  // version
-    w.FieldBeginList(2, ThriftCompactWriter::kStruct, static_cast<uint32_t>(cols.size() + 1));
+    w.FieldBeginList(2, ThriftCompactWriter::kStruct, static_cast<uint32_t>(elements));
     w.BeginStruct();
     w.FieldBinary(4, "schema");
     w.FieldI32(5, static_cast<int32_t>(cols.size()));
@@ -1047,8 +1301,8 @@ class FileBuilder {
           w.ElementI32(kPlain);
           w.ElementI32(kRle);
         }
-        w.FieldBeginList(3, ThriftCompactWriter::kBinary, 1);
-        w.ElementBinary(m.name);
+        w.FieldBeginList(3, ThriftCompactWriter::kBinary, static_cast<uint32_t>(m.path.size()));
+        for (const std::string& part : m.path) w.ElementBinary(part);
         w.FieldI32(4, CodecId(o_.codec));
         w.FieldI64(5, m.num_values);
         w.FieldI64(6, m.uncompressed);
@@ -1076,8 +1330,8 @@ class FileBuilder {
       w.EndStruct();
     }
     w.FieldBinary(6, o_.created_by);
-    w.FieldBeginList(7, ThriftCompactWriter::kStruct, static_cast<uint32_t>(cols.size()));
-    for (size_t i = 0; i < cols.size(); ++i) {
+    w.FieldBeginList(7, ThriftCompactWriter::kStruct, static_cast<uint32_t>(leaves));
+    for (size_t i = 0; i < leaves; ++i) {
       w.BeginStruct();
       w.FieldBeginStruct(1);  // TYPE_ORDER
       w.EndStruct();
@@ -1094,6 +1348,141 @@ class FileBuilder {
   const ParquetOptions& o_;
   std::string out_;
 };
+
+// ---------------------------------------------------------------------------------
+// Nested columns (NestedEncoding::kNative): the schema tree of one top-level column with
+// each node's levels, and the Dremel shredding of values into its leaves.
+
+struct ShredNode {
+  const ParquetColumn* col = nullptr;
+  int def = 0;  // the definition level of a non-null value here (every node is OPTIONAL)
+  int rep = 0;  // kList: the repetition level of its repeated group
+  size_t leaf = 0, leaf_end = 0;  // its leaves, [leaf, leaf_end) of the column's
+  std::vector<ShredNode> children;
+  absl::flat_hash_map<std::string_view, size_t, StringViewHash> index;  // kStruct: by name
+};
+
+void PlanNested(const ParquetColumn& c, int parent_def, int parent_rep,
+                std::vector<std::string>* path, ShredNode* node, std::vector<Leaf>* leaves) {
+  node->col = &c;
+  node->def = parent_def + 1;
+  node->leaf = leaves->size();
+  path->push_back(c.name);
+  if (c.type == ParquetType::kStruct) {
+    node->children.resize(c.children.size());
+    for (size_t i = 0; i < c.children.size(); ++i) {
+      node->index.emplace(c.children[i].name, i);
+      PlanNested(c.children[i], node->def, parent_rep, path, &node->children[i], leaves);
+    }
+  } else if (c.type == ParquetType::kList) {
+    node->rep = parent_rep + 1;
+    node->children.resize(1);
+    path->push_back("list");
+    // The repeated group adds a definition level: def + 1 is "has an element".
+    PlanNested(c.children[0], node->def + 1, node->rep, path, &node->children[0], leaves);
+    path->pop_back();
+  } else {
+    Leaf l;
+    l.col = &c;
+    l.path = *path;
+    for (size_t i = 0; i < path->size(); ++i) {
+      if (i > 0) l.dotted.push_back('.');
+      l.dotted.append((*path)[i]);
+    }
+    l.max_def = node->def;
+    l.value_def = node->def;
+    l.max_rep = parent_rep;
+    leaves->push_back(std::move(l));
+  }
+  path->pop_back();
+  node->leaf_end = leaves->size();
+}
+
+// Writes the levels and values of one record's value into the leaves' chunks.
+class Shredder {
+ public:
+  Shredder(std::vector<ChunkValues>* values, std::vector<Converter>* converters)
+      : values_(*values), converters_(*converters) {}
+
+  // `v` null: the value is absent or null. `rep`: the repetition level of its first entry.
+  absl::Status Shred(const ShredNode& n, const JsonNode* v, int rep, int64_t row) {
+    if (v == nullptr || v->value.kind == Value::kAbsent || v->value.kind == Value::kNull) {
+      Empty(n, rep, n.def - 1);
+      return absl::OkStatus();
+    }
+    switch (n.col->type) {
+      case ParquetType::kStruct: {
+        if (v->value.kind != Value::kNested || !v->object || !v->expanded) return Unexpected(n, row);
+        std::vector<const JsonNode*> slots(n.children.size(), nullptr);
+        for (size_t i = 0; i < v->names.size(); ++i) {
+          auto it = n.index.find(v->names[i]);
+          if (it != n.index.end()) slots[it->second] = &v->children[i];  // the last one wins
+        }
+        for (size_t k = 0; k < n.children.size(); ++k)
+          RETURN_IF_ERROR(Shred(n.children[k], slots[k], rep, row));
+        return absl::OkStatus();
+      }
+      case ParquetType::kList:
+        if (v->value.kind != Value::kNested || v->object || !v->expanded) return Unexpected(n, row);
+        if (v->children.empty()) {
+          Empty(n, rep, n.def);  // an empty list: defined, no element
+          return absl::OkStatus();
+        }
+        for (size_t i = 0; i < v->children.size(); ++i)
+          RETURN_IF_ERROR(Shred(n.children[0], &v->children[i], i == 0 ? rep : n.rep, row));
+        return absl::OkStatus();
+      default: {
+        ChunkValues& cv = values_[n.leaf];
+        cv.rep.push_back(static_cast<uint8_t>(rep));
+        cv.defined.push_back(static_cast<uint8_t>(n.def));
+        return converters_[n.leaf].AddPresent(v->value, row, &cv);
+      }
+    }
+  }
+
+ private:
+  // Every leaf under `n` gets one entry without a value.
+  void Empty(const ShredNode& n, int rep, int def) {
+    for (size_t l = n.leaf; l < n.leaf_end; ++l) {
+      values_[l].rep.push_back(static_cast<uint8_t>(rep));
+      values_[l].defined.push_back(static_cast<uint8_t>(def));
+    }
+  }
+  static absl::Status Unexpected(const ShredNode& n, int64_t row) {
+    return absl::InternalError(StrCat("parquet: record ", row, ": a value of \"", n.col->name,
+                                      "\" does not match its inferred ",
+                                      ParquetTypeName(n.col->type, 0)));
+  }
+
+  std::vector<ChunkValues>& values_;
+  std::vector<Converter>& converters_;
+};
+
+// Appends the "type" member (and "fields" / "element" for groups) of `c`'s description.
+void DescribeType(const ParquetColumn& c, std::string* out) {
+  StrAppend(out, "\"type\":\"", ParquetTypeName(c.type, c.scale), "\"");
+}
+
+void DescribeChildren(const ParquetColumn& c, std::string* out) {
+  if (c.type == ParquetType::kStruct) {
+    out->append(",\"fields\":[");
+    for (size_t i = 0; i < c.children.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      out->append("{\"name\":");
+      AppendValidJsonString(c.children[i].name, out);
+      out->push_back(',');
+      DescribeType(c.children[i], out);
+      DescribeChildren(c.children[i], out);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  } else if (c.type == ParquetType::kList) {
+    out->append(",\"element\":{");
+    DescribeType(c.children[0], out);
+    DescribeChildren(c.children[0], out);
+    out->push_back('}');
+  }
+}
 
 }  // namespace
 
@@ -1115,6 +1504,10 @@ std::string ParquetTypeName(ParquetType type, int scale) {
       return "binary";
     case ParquetType::kTimestampMillis:
       return "timestamp_ms";
+    case ParquetType::kStruct:
+      return "struct";
+    case ParquetType::kList:
+      return "list";
   }
   return "string";
 }
@@ -1167,6 +1560,9 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
   const bool declared = !options.schema.empty();
   if (declared) {
     for (const ParquetColumn& c : options.schema) {
+      if (c.type == ParquetType::kStruct || c.type == ParquetType::kList || !c.children.empty())
+        return absl::InvalidArgumentError(
+            StrCat("parquet: column \"", c.name, "\" cannot be declared as a group or list"));
       if (!index.try_emplace(c.name, columns.size()).second)
         return absl::InvalidArgumentError(
             StrCat("parquet: column \"", c.name, "\" is declared twice"));
@@ -1247,7 +1643,41 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
         }
       }
       columns[c] = Infer(columns[c].name, st, options.wide_numbers);
+      if (options.nested == NestedEncoding::kNative && columns[c].type == ParquetType::kJson) {
+        // Only objects and arrays (and nulls): look inside them.
+        NestedStats nested;
+        for (size_t r = 0; r < rows; ++r) {
+          const Value& v = cells[c][r];
+          if (v.kind != Value::kNested) continue;
+          JsonNode tree;
+          std::deque<std::string> scratch;  // Accumulate copies the member names it keeps
+          LineParser parser(v.text, &scratch);
+          absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree);
+          if (s.ok()) s = Accumulate(tree, &nested);
+          if (!s.ok())
+            return absl::InvalidArgumentError(StrCat(StatusMessage(s), " (record ", r, ")"));
+        }
+        columns[c] = BuildNested(nested, columns[c].name, 1, options.wide_numbers);
+      }
     }
+  }
+
+  // The leaf columns, and for groups and lists the tree their values are shredded by.
+  std::vector<Leaf> leaves;
+  std::vector<std::pair<size_t, size_t>> leaf_range(columns.size());  // per column
+  std::vector<std::unique_ptr<ShredNode>> plans(columns.size());      // groups and lists
+  for (size_t c = 0; c < columns.size(); ++c) {
+    leaf_range[c].first = leaves.size();
+    if (columns[c].type == ParquetType::kStruct || columns[c].type == ParquetType::kList) {
+      std::vector<Leaf> own;
+      std::vector<std::string> path;
+      plans[c] = std::make_unique<ShredNode>();
+      PlanNested(columns[c], 0, 0, &path, plans[c].get(), &own);
+      for (Leaf& l : own) leaves.push_back(std::move(l));
+    } else {
+      leaves.push_back(FlatLeaf(columns[c]));
+    }
+    leaf_range[c].second = leaves.size();
   }
 
   // Row groups.
@@ -1267,17 +1697,41 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
     rg.rows = static_cast<int64_t>(end - begin);
     for (size_t c = 0; c < columns.size(); ++c) {
       std::deque<std::string> converted;
-      Converter conv(columns[c], &converted);
-      ChunkValues v;
-      v.defined.reserve(end - begin);
-      for (size_t r = begin; r < end; ++r)
-        RETURN_IF_ERROR(conv.Add(cells[c][r], static_cast<int64_t>(r), &v));
-      ChunkMeta m;
-      RETURN_IF_ERROR(file.WriteChunk(columns[c], v, &m));
-      chunk_info.push_back({static_cast<int64_t>(groups.size()), m.name, m.dictionary, m.data_pages,
-                            m.stats.null_count, m.stats.has_min_max, m.stats.min, m.stats.max,
-                            m.compressed});
-      rg.chunks.push_back(std::move(m));
+      const auto [first_leaf, end_leaf] = leaf_range[c];
+      std::vector<ChunkValues> values(end_leaf - first_leaf);
+      if (plans[c] == nullptr) {
+        Converter conv(columns[c], &converted);
+        ChunkValues& v = values[0];
+        v.defined.reserve(end - begin);
+        for (size_t r = begin; r < end; ++r)
+          RETURN_IF_ERROR(conv.Add(cells[c][r], static_cast<int64_t>(r), &v));
+      } else {
+        std::vector<Converter> convs;
+        convs.reserve(values.size());
+        for (size_t l = first_leaf; l < end_leaf; ++l) convs.emplace_back(*leaves[l].col, &converted);
+        Shredder shredder(&values, &convs);
+        for (size_t r = begin; r < end; ++r) {
+          const Value& v = cells[c][r];
+          if (v.kind != Value::kNested) {
+            RETURN_IF_ERROR(shredder.Shred(*plans[c], nullptr, 0, static_cast<int64_t>(r)));
+            continue;
+          }
+          JsonNode tree;  // strings of the tree live in `converted` until the chunk is written
+          LineParser parser(v.text, &converted);
+          absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree);
+          if (s.ok()) s = shredder.Shred(*plans[c], &tree, 0, static_cast<int64_t>(r));
+          if (!s.ok())
+            return absl::InvalidArgumentError(StrCat(StatusMessage(s), " (record ", r, ")"));
+        }
+      }
+      for (size_t l = first_leaf; l < end_leaf; ++l) {
+        ChunkMeta m;
+        RETURN_IF_ERROR(file.WriteChunk(leaves[l], values[l - first_leaf], &m));
+        chunk_info.push_back({static_cast<int64_t>(groups.size()), m.name, m.dictionary,
+                              m.data_pages, m.stats.null_count, m.stats.has_min_max, m.stats.min,
+                              m.stats.max, m.compressed});
+        rg.chunks.push_back(std::move(m));
+      }
     }
     groups.push_back(std::move(rg));
     begin = end;
@@ -1290,7 +1744,9 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
     AppendValidJsonString(columns[c].name, &described);
     StrAppend(&described, ",\"type\":\"", ParquetTypeName(columns[c].type, columns[c].scale),
               "\",\"required\":", columns[c].required ? "true" : "false", ",\"source\":\"",
-              declared ? "declared" : "inferred", "\"}");
+              declared ? "declared" : "inferred", "\"");
+    DescribeChildren(columns[c], &described);  // groups and lists only
+    described.push_back('}');
   }
   described.push_back(']');
   std::vector<std::pair<std::string, std::string>> kv;
@@ -1300,7 +1756,7 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
   ParquetFile out;
   out.rows = static_cast<int64_t>(rows);
   out.row_groups = static_cast<int64_t>(groups.size());
-  out.bytes = file.Finish(columns, groups, out.rows, kv);
+  out.bytes = file.Finish(columns, leaves.size(), groups, out.rows, kv);
   out.columns = std::move(columns);
   out.chunks = std::move(chunk_info);
   return out;

@@ -4,10 +4,17 @@
 // What it writes (Parquet format 2.x readers; checked against DuckDB and hyparquet):
 // - "PAR1", row groups of column chunks, the FileMetaData in Thrift's compact protocol
 //   (core/thrift_compact.h), its length, "PAR1".
-// - One flat column per top-level member, in order of first appearance. Data pages v1;
+// - One column per top-level member, in order of first appearance. Data pages v1;
 //   optional columns carry definition levels (RLE/bit-packed hybrid, width 1). String
 //   columns use a dictionary page and RLE_DICTIONARY indices when the chunk's distinct
 //   values are few (ParquetOptions::max_dictionary_*), PLAIN otherwise.
+// - With NestedEncoding::kNative, a member whose values are all objects becomes an
+//   optional group (a STRUCT) with the union of their members, and one whose values are
+//   all arrays a LIST in the standard three-level layout
+//     optional group name (LIST) { repeated group list { optional <element> element; } }
+//   recursively, each position typed by the same rules as a top-level member. Leaf
+//   columns under them carry repetition and definition levels (Dremel encoding) and
+//   pages end only at record boundaries. See "Nested values" below.
 // - Per column chunk statistics: null_count and min_value/max_value (type-defined order;
 //   omitted for strings longer than kMaxStatisticsBytes) and a TypeDefinedOrder column
 //   order, so readers can prune row groups.
@@ -22,6 +29,25 @@
 // mix kinds -> STRING (non-strings as their JSON text); a column that is always null ->
 // STRING, all nulls. Inferred columns are OPTIONAL. Everything written comes from the
 // input and the options: the same input always encodes to the same bytes.
+//
+// Nested values (NestedEncoding::kNative; inferred schemas only, a declared schema is
+// written as declared). At every position -- a top-level member, a member of an object,
+// the elements of an array -- the non-null values seen there across the object's records
+// decide:
+// - all objects -> STRUCT of the union of their members (first appearance order), each
+//   member a position of its own; absent and null members are nulls;
+// - all arrays -> LIST whose element is the position of all their elements together;
+//   null elements are null elements, [] an empty list;
+// - all strings / numbers / booleans, or always null -> the scalar types above;
+// and the fallbacks, which write that position's values as JSON text, as kJson does:
+// - objects that never have a member ({} only) -> "json";
+// - arrays whose elements mix kinds (e.g. numbers and strings, or objects and arrays)
+//   -> "json": the whole array is one JSON text;
+// - a position whose values mix kinds (e.g. an object in one record, a string in the
+//   next) -> "string" with non-strings as their JSON text (as for top-level members), or
+//   "json" when they are all objects and arrays;
+// - objects and arrays deeper than kMaxParquetNativeDepth -> "json".
+// A member whose values are not all nested is written exactly as with kJson.
 //
 // Pure (no I/O, clock or threads); thread-compatible.
 #ifndef LAKEHOSE_CORE_PARQUET_WRITER_H_
@@ -48,11 +74,15 @@ enum class ParquetType {
   kBool,             // BOOLEAN
   kBinary,           // BYTE_ARRAY, no annotation: base64 text decoded (declared only)
   kTimestampMillis,  // INT64, TIMESTAMP(MILLIS, UTC): integral ms since epoch (declared only)
+  kStruct,           // optional group of `children` (inferred, NestedEncoding::kNative only)
+  kList,             // LIST of `children[0]`, named "element" (inferred, kNative only)
 };
 
-// "string", "json", "int64", "decimal(38,2)", "double", "bool", "binary", "timestamp_ms".
+// "string", "json", "int64", "decimal(38,2)", "double", "bool", "binary", "timestamp_ms",
+// "struct", "list".
 std::string ParquetTypeName(ParquetType type, int scale);
-// Inverse of ParquetTypeName for config ("decimal(38,S)" with 0 <= S <= 38).
+// Inverse of ParquetTypeName for config ("decimal(38,S)" with 0 <= S <= 38); "struct" and
+// "list" cannot be declared.
 absl::StatusOr<std::pair<ParquetType, int>> ParseParquetTypeName(std::string_view name);
 
 struct ParquetColumn {
@@ -60,10 +90,17 @@ struct ParquetColumn {
   ParquetType type = ParquetType::kString;
   int scale = 0;          // kDecimal only
   bool required = false;  // REQUIRED: a record without a value fails the object
+  // kStruct: its members; kList: exactly one, the element (named "element"). Always
+  // OPTIONAL.
+  std::vector<ParquetColumn> children = {};
 };
 
 // Where a number column falls back to when it is neither INT64 nor DECIMAL(38,s<=18).
 enum class WideNumbers { kDouble, kString };
+
+// How inferred columns hold objects and arrays: JSON text (kJson), or Parquet groups and
+// lists (kNative; see "Nested values" above).
+enum class NestedEncoding { kJson, kNative };
 
 struct ParquetOptions {
   ParquetCodec codec = ParquetCodec::kSnappy;
@@ -79,6 +116,7 @@ struct ParquetOptions {
   int64_t max_dictionary_entries = 1 << 15;
   int64_t max_dictionary_bytes = 1 << 20;
   WideNumbers wide_numbers = WideNumbers::kDouble;
+  NestedEncoding nested = NestedEncoding::kJson;
   // Declared schema: when non-empty, exactly these columns are written, in this order,
   // with these types; other members are ignored. A value that does not convert to its
   // declared type, or a missing value in a required column, fails the encode
@@ -91,11 +129,15 @@ struct ParquetOptions {
 inline constexpr size_t kMaxStatisticsBytes = 256;
 // Nesting depth accepted inside a member's value (objects and arrays).
 inline constexpr int kMaxParquetJsonDepth = 1024;
+// NestedEncoding::kNative: the deepest STRUCT/LIST (a top-level member's value is depth
+// 1); objects and arrays below it are JSON text. DynamoDB's own limit is 32 levels, and
+// it keeps levels below 2^7 (each level adds at most 2 definition levels).
+inline constexpr int kMaxParquetNativeDepth = 32;
 
 // What was written for one column chunk (for tests and logs).
 struct ParquetChunkInfo {
   int64_t row_group = 0;
-  std::string column;
+  std::string column;  // the leaf's path in the schema, joined by '.' ("o.l.list.element")
   bool dictionary = false;  // dictionary page + RLE_DICTIONARY data pages
   int64_t data_pages = 0;
   int64_t null_count = 0;
@@ -106,10 +148,10 @@ struct ParquetChunkInfo {
 
 struct ParquetFile {
   std::string bytes;
-  std::vector<ParquetColumn> columns;  // as written (inferred or declared)
+  std::vector<ParquetColumn> columns;  // as written (inferred or declared), top level
   int64_t rows = 0;
   int64_t row_groups = 0;
-  std::vector<ParquetChunkInfo> chunks;  // row group by row group, columns in order
+  std::vector<ParquetChunkInfo> chunks;  // row group by row group, leaf columns in order
 };
 
 // Encodes `lines` (each one JSON object; a trailing '\n' or '\r\n' is allowed).

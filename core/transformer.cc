@@ -1,5 +1,6 @@
 #include "core/transformer.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "core/strings.h"
@@ -122,7 +123,21 @@ std::string_view ShapeName(simdjson::dom::element_type t) {
 }  // namespace
 
 RecordTransformer::RecordTransformer(const PipelineSpec& spec)
-    : spec_(spec), converter_(spec.numbers) {}
+    : spec_(spec), converter_(spec.numbers) {
+  // Metadata names are fixed per pipeline: where each is read from, and its key as JSON
+  // ("_name":), are worked out once here rather than per record.
+  for (const std::string& name : spec_.metadata) {
+    MetadataField& m = metadata_.emplace_back();
+    m.name = name;
+    if (name == "ApproximateCreationDateTime") m.source = MetadataField::kCreationTime;
+    else if (name == "SequenceNumber" || name == "SizeBytes" || name == "StreamViewType")
+      m.source = MetadataField::kDynamodb;
+    else m.source = MetadataField::kRecord;
+    m.key_json = "\"_";
+    AppendJsonStringBody(name, &m.key_json);
+    m.key_json.append("\":");
+  }
+}
 
 void RecordTransformer::Transform(const InputRecord& in, const TransformContext& ctx,
                                   RecordOutcome* out) {
@@ -284,36 +299,26 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   doc.Clear();
   doc.Put('{');
   bool first = true;
-  if (!spec_.metadata.empty()) {
-    std::string& meta = scratch_;
-    meta.clear();
-    for (const std::string& name : spec_.metadata) {
-      std::optional<element> value;
-      if (name == "ApproximateCreationDateTime") {
-        if (!first) meta.push_back(',');
-        first = false;
-        meta.append("\"_ApproximateCreationDateTime\":");
-        if (creation_ms) AppendInt(*creation_ms, &meta);
-        else meta.append("null");
-        continue;
+  for (const MetadataField& m : metadata_) {
+    if (!first) doc.Put(',');
+    first = false;
+    doc.Append(m.key_json);
+    if (m.source == MetadataField::kCreationTime) {
+      if (creation_ms) {
+        char digits[24];
+        const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), *creation_ms);
+        doc.Append(std::string_view(digits, static_cast<size_t>(end - digits)));
+      } else {
+        doc.Append("null");
       }
-      if (name == "SequenceNumber" || name == "SizeBytes" || name == "StreamViewType")
-        value = Find(ddb, name);
-      else
-        value = Find(rec, name);
-      if (!first) meta.push_back(',');
-      first = false;
-      meta.push_back('"');
-      meta.push_back('_');
-      AppendJsonStringBody(name, &meta);
-      meta.append("\":");
-      std::string_view s;
-      if (!value) meta.append("null");
-      // (Strings of a parsed document are valid UTF-8: simdjson validated it.)
-      else if (value->get_string().get(s) == simdjson::SUCCESS) AppendValidJsonString(s, &meta);
-      else meta.append(simdjson::minify(*value));
+      continue;
     }
-    doc.Append(meta);
+    const std::optional<element> value = Find(m.source == MetadataField::kDynamodb ? ddb : rec, m.name);
+    std::string_view s;
+    if (!value) doc.Append("null");
+    // (Strings of a parsed document are valid UTF-8: simdjson validated it.)
+    else if (value->get_string().get(s) == simdjson::SUCCESS) AppendValidJsonString(s, &doc);
+    else doc.Append(simdjson::minify(*value));
   }
   converter_.path().Reset(chosen->name);
   for (auto field : *chosen->obj) {

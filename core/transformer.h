@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/ddb_json.h"
 #include "core/json_writer.h"
@@ -63,7 +64,14 @@ class RecordTransformer {
   bool JsonScalarAt(std::string_view snippet, const PartitionKeySpec& spec,
                     std::optional<std::string_view>* raw, bool* raw_is_string, ConvertError* error);
 
+  struct MetadataField {
+    enum Source { kRecord, kDynamodb, kCreationTime } source = kRecord;
+    std::string name;
+    std::string key_json;  // "_name": as it is written
+  };
+
   const PipelineSpec& spec_;
+  std::vector<MetadataField> metadata_;  // spec_.metadata, resolved
   simdjson::dom::parser dom_;
   simdjson::ondemand::parser ondemand_;
   simdjson::ondemand::parser snippet_ondemand_;

@@ -415,10 +415,12 @@ void DeliveryEngine::UploadLoop() {
                             static_cast<int64_t>(body->size())};
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.objects_stored += 1;
-        const PipelineMetrics& m = MetricsFor(obj->spec);
-        m.objects_written->Increment();
-        m.bytes_out->Increment(static_cast<double>(body->size()));
-        m.object_bytes->Observe(static_cast<double>(body->size()));
+        if (!already) {  // a 412 was written by an earlier attempt (or process)
+          const PipelineMetrics& m = MetricsFor(obj->spec);
+          m.objects_written->Increment();
+          m.bytes_out->Increment(static_cast<double>(body->size()));
+          m.object_bytes->Observe(static_cast<double>(body->size()));
+        }
         for (auto& t : obj->tickets) {
           t->objects.push_back(stored);
           if (--t->pending == 0) finished.push_back(t);
@@ -602,6 +604,12 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   meta.if_none_match = true;
   absl::Status s = it->second->Put(key, *compressed, meta);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (s.ok()) {
+    const PipelineMetrics& m = MetricsFor(spec);
+    m.objects_written->Increment();
+    m.bytes_out->Increment(static_cast<double>(compressed->size()));
+    m.object_bytes->Observe(static_cast<double>(compressed->size()));
+  }
   return s;
 }
 

@@ -9,6 +9,8 @@ namespace lakehose {
 namespace {
 
 const grpc::Status kDraining(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+const grpc::Status kBusy(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "too many Ingest requests are waiting for a worker; retry in 1 s");
 
 class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
  public:
@@ -23,12 +25,19 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
       return;
     }
     response_.Clear();
-    const grpc::Status s = service_->HandleIngest(context_, request_, &response_, kRpcIngestStream);
-    if (!s.ok()) {
-      Finish(s);
-      return;
+    // The next read starts only after this response is written, so one request of the
+    // stream is handled at a time, in order.
+    if (!service_->RunOnWorker([this] {
+          const grpc::Status s = service_->HandleIngest(context_, request_, &response_, kRpcIngestStream);
+          if (!s.ok()) {
+            Finish(s);
+            return;
+          }
+          StartWrite(&response_);
+        })) {
+      context_->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
+      Finish(kBusy);
     }
-    StartWrite(&response_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -93,10 +102,23 @@ grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, c
   return grpc::Status::OK;
 }
 
+IngestService::IngestService(RecordProcessor& processor, DeliveryEngine& engine, DeadLetterQueue& dead_letters,
+                             Options options)
+    : processor_(processor),
+      engine_(engine),
+      dead_letters_(dead_letters),
+      workers_(options.workers, options.max_queued) {}
+
 grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* context,
                                                 const v1::IngestRequest* request, v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(HandleIngest(context, *request, response, kRpcIngest));
+  if (!RunOnWorker([this, context, request, response, reactor] {
+        reactor->Finish(HandleIngest(context, *request, response, kRpcIngest));
+      })) {
+    processor_.metrics().ForPipeline(request->pipeline()).rejected[kRejectBusy]->Increment(request->records_size());
+    context->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
+    reactor->Finish(kBusy);
+  }
   return reactor;
 }
 

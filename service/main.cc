@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -125,7 +126,8 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   Log(LogLevel::kInfo, "server.draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  (*server)->Shutdown(absl::Seconds(config->server.shutdown_grace_s));
+  const absl::Duration grace = absl::Seconds(config->server.shutdown_grace_s);
+  (*server)->Shutdown(grace, std::min(absl::Seconds(1), grace / 4));
   server->reset();
   Log(LogLevel::kInfo, "server.stopped");
   return 0;

@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kRpcNames[kRpcCount] = {"Transform",       "Ingest", "IngestStream", "Redrive",
                                                    "Flush",           "ListDeadLetters", "Purge"};
 constexpr std::string_view kResultNames[kResultCount] = {"ok", "dropped", "processing_failed"};
-constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full", "draining"};
+constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full", "draining", "busy"};
 constexpr std::string_view kDlqKindNames[kDlqKindCount] = {"delivery", "processing"};
 constexpr std::string_view kS3OpNames[kS3OpCount] = {"PutObject",    "CreateMultipartUpload",
                                                      "UploadPart",   "CompleteMultipartUpload",

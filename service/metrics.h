@@ -55,12 +55,12 @@ namespace lakehose {
           "Records answered by Transform, Ingest, IngestStream and Redrive, by result "                         \
           "(ok, dropped, processing_failed).")                                                                  \
   COUNTER(ingest_rejected_records, "ingest_rejected_records_total", "pipeline,reason",                          \
-          "Records of Ingest requests refused as a whole: buffer_full and disk_full (RESOURCE_EXHAUSTED), "     \
+          "Records of Ingest requests refused as a whole: buffer_full, disk_full and busy (RESOURCE_EXHAUSTED), " \
           "draining (UNAVAILABLE).")                                                                            \
   COUNTER(bytes_in, "bytes_in_total", "pipeline", "Bytes of record data received by Transform and Ingest.")   \
   COUNTER(bytes_out, "bytes_out_total", "pipeline", "Bytes of objects stored (as stored: compressed).")        \
   COUNTER(objects_written, "objects_written_total", "pipeline",                                                 \
-          "Objects stored (data and error-prefix objects alike).")                                             \
+          "Objects stored by this process (data and error-prefix objects; not 412s of earlier attempts).")     \
   COUNTER(flushes, "flushes_total", "pipeline,reason",                                                          \
           "Buffers sealed into objects, by reason (size, age, flush, shutdown, pressure, partitions).")        \
   COUNTER(delivery_retries, "delivery_retries_total", "pipeline",                                               \
@@ -110,7 +110,7 @@ inline constexpr int kFlushReasonCount = static_cast<int>(FlushReason::kPartitio
 enum MetricRpc { kRpcTransform, kRpcIngest, kRpcIngestStream, kRpcRedrive, kRpcFlush, kRpcListDeadLetters, kRpcPurge, kRpcCount };
 inline constexpr int kRecordRpcCount = 4;
 enum MetricResult { kResultOk, kResultDropped, kResultProcessingFailed, kResultCount };
-enum MetricRejectReason { kRejectBufferFull, kRejectDiskFull, kRejectDraining, kRejectReasonCount };
+enum MetricRejectReason { kRejectBufferFull, kRejectDiskFull, kRejectDraining, kRejectBusy, kRejectReasonCount };
 enum MetricDlqKind { kDlqDelivery, kDlqProcessing, kDlqKindCount };
 // S3 operations and outcomes (lakehose_s3_requests_total).
 enum MetricS3Op {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/time/clock.h"
 #include "core/delivery_format.h"
 #include "core/strings.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -164,7 +165,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   return s;
 }
 
-void Server::Shutdown(absl::Duration grace) {
+void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
   if (shut_down_) return;
   shut_down_ = true;
   if (!server_) {  // Start failed part-way: only the engine may be running
@@ -177,8 +178,12 @@ void Server::Shutdown(absl::Duration grace) {
   transform_->StartDraining();
   ingest_->StartDraining();
   dead_letters_->StartDraining();  // dead-letter queue
+  // Closing the port at once would make calls racing with it end CANCELLED at the
+  // transport instead of UNAVAILABLE from a service.
+  if (lame_duck > absl::ZeroDuration()) absl::SleepFor(std::min(lame_duck, grace));
   server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  ingest_->Stop();  // its workers use the engine
   // --- dead-letter queue: call threads and the retry worker use the engine ---
   dead_letters_->Stop();
   dlq_retrier_->Stop();

@@ -63,10 +63,11 @@ class Server {
   DeadLetterQueue& dead_letter_queue() { return *dlq_; }
   DeadLetterRetrier& dead_letter_retrier() { return *dlq_retrier_; }
 
-  // Health turns NOT_SERVING, new calls get UNAVAILABLE, in-flight calls get until
-  // `grace` to finish, then buffers are flushed within what is left of `grace`.
-  // Idempotent.
-  void Shutdown(absl::Duration grace);
+  // Health turns NOT_SERVING and new calls get UNAVAILABLE from the services for
+  // `lame_duck` (clients and load balancers learn to go elsewhere while the port still
+  // answers), then the port closes; in-flight calls get until `grace` (counted from the
+  // start) to finish, then buffers are flushed within what is left of it. Idempotent.
+  void Shutdown(absl::Duration grace, absl::Duration lame_duck = absl::ZeroDuration());
 
  private:
   Server() = default;

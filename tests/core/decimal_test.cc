@@ -196,3 +196,25 @@ TEST(DecimalTest, IsJsonNumberIsExactlyTheRfc8259Grammar) {
 
 }  // namespace
 }  // namespace lakehose
+
+namespace lakehose {
+namespace {
+
+// DecimalToInt64 has a fast path for plain digit strings of up to 18 characters (no shift);
+// it must agree with the general path around its edges.
+TEST(DecimalTest, DecimalToInt64FastPathEdges) {
+  EXPECT_EQ(DecimalToInt64("000000000000000012"), 12);
+  EXPECT_EQ(DecimalToInt64("999999999999999999"), 999999999999999999);     // 18 digits: fast
+  EXPECT_EQ(DecimalToInt64("9223372036854775807"), INT64_MAX);             // 19: general
+  EXPECT_EQ(DecimalToInt64("9223372036854775808"), std::nullopt);
+  EXPECT_EQ(DecimalToInt64("0000000000000000001"), 1);
+  EXPECT_EQ(DecimalToInt64("1700000000123", 0), 1700000000123);
+  EXPECT_EQ(DecimalToInt64("1700000000", 3), 1700000000000);              // shifted: general
+  EXPECT_EQ(DecimalToInt64("12a"), std::nullopt);
+  EXPECT_EQ(DecimalToInt64(""), std::nullopt);
+  EXPECT_EQ(DecimalToInt64("1e3"), 1000);
+}
+
+}  // namespace
+}  // namespace lakehose
+

@@ -351,6 +351,272 @@ TEST(ParquetWriterTest, TypeNamesRoundTrip) {
   EXPECT_FALSE(ParseParquetTypeName("int").ok());
 }
 
+// ---- nested: native --------------------------------------------------------------------
+
+ParquetOptions Native() {
+  ParquetOptions o;
+  o.nested = NestedEncoding::kNative;
+  o.codec = ParquetCodec::kNone;
+  return o;
+}
+
+const ParquetColumn* Column(const ParquetFile& f, std::string_view name) {
+  for (const ParquetColumn& c : f.columns)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// A column's type tree, e.g. "struct<a:int64,l:list<string>>".
+std::string Shape(const ParquetColumn& c) {
+  if (c.type == ParquetType::kList) return StrCat("list<", Shape(c.children[0]), ">");
+  if (c.type != ParquetType::kStruct) return ParquetTypeName(c.type, c.scale);
+  std::string out = "struct<";
+  for (size_t i = 0; i < c.children.size(); ++i)
+    StrAppend(&out, i ? "," : "", c.children[i].name, ":", Shape(c.children[i]));
+  return out + ">";
+}
+
+std::string ShapeOf(const ParquetFile& f, std::string_view name) {
+  const ParquetColumn* c = Column(f, name);
+  return c ? Shape(*c) : "(absent)";
+}
+
+// Levels as a data page v1 holds them: a 4-byte little-endian length, then RLE/bit-packed.
+std::string Levels(const std::vector<uint32_t>& levels, int width) {
+  std::string rle;
+  parquet_internal::AppendRleHybrid(levels, width, &rle);
+  std::string out;
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(rle.size() >> (8 * i)));
+  return out + rle;
+}
+
+TEST(ParquetNestedTest, SchemaIsTheUnionOfTheRecords) {
+  auto f = Encode({R"({"o":{"a":1,"b":"x","l":[1,2]},"tags":["a","b"],"n":1})",
+                   R"({"o":{"a":2.5,"c":true,"d":{"e":[{"f":"g"}]}},"tags":[]})",
+                   R"({"o":null,"tags":null})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "o"),
+            "struct<a:decimal(38,1),b:string,l:list<int64>,c:bool,d:struct<e:list<struct<f:string>>>>");
+  EXPECT_EQ(ShapeOf(*f, "tags"), "list<string>");
+  EXPECT_EQ(ShapeOf(*f, "n"), "int64");
+  // One chunk per leaf, named by its path.
+  std::vector<std::string> names;
+  for (const ParquetChunkInfo& c : f->chunks) names.push_back(c.column);
+  EXPECT_EQ(names, (std::vector<std::string>{"o.a", "o.b", "o.l.list.element", "o.c",
+                                             "o.d.e.list.element.f", "tags.list.element", "n"}));
+  // The schema elements: the three-level LIST (a repeated group "list", an element).
+  EXPECT_THAT(f->bytes, HasSubstr("list"));
+  EXPECT_THAT(f->bytes, HasSubstr("element"));
+  // lakehose.columns records the tree.
+  EXPECT_THAT(
+      f->bytes,
+      HasSubstr(
+          R"x({"name":"o","type":"struct","required":false,"source":"inferred","fields":[{"name":"a","type":"decimal(38,1)"},{"name":"b","type":"string"},{"name":"l","type":"list","element":{"type":"int64"}},{"name":"c","type":"bool"},{"name":"d","type":"struct","fields":[{"name":"e","type":"list","element":{"type":"struct","fields":[{"name":"f","type":"string"}]}}]}]})x"));
+  EXPECT_THAT(
+      f->bytes,
+      HasSubstr(
+          R"x({"name":"tags","type":"list","required":false,"source":"inferred","element":{"type":"string"}})x"));
+  // Statistics per leaf.
+  EXPECT_EQ(Chunk(*f, "o.l.list.element")->min, Le64(1));
+  EXPECT_EQ(Chunk(*f, "o.l.list.element")->max, Le64(2));
+  EXPECT_EQ(Chunk(*f, "tags.list.element")->min, "a");
+  EXPECT_EQ(Chunk(*f, "tags.list.element")->max, "b");
+  // Entries without a value: [] and null tags (the two values are not nulls).
+  EXPECT_EQ(Chunk(*f, "tags.list.element")->null_count, 2);
+}
+
+TEST(ParquetNestedTest, JsonModeIsUnchanged) {
+  const std::vector<std::string> lines = {R"({"o":{"a":1},"l":[1,2],"s":"x","n":1.5})",
+                                          R"({"o":{"a":2},"l":[],"s":"y"})"};
+  ParquetOptions json;
+  json.codec = ParquetCodec::kNone;
+  auto f = Encode(lines, json);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(TypeOf(*f, "o"), "json");
+  EXPECT_EQ(TypeOf(*f, "l"), "json");
+  EXPECT_EQ(Chunk(*f, "o")->min, R"({"a":1})");
+  // Without objects or arrays, native writes the same bytes as json.
+  const std::vector<std::string> flat = {R"({"s":"x","n":1.5,"b":true})", R"({"s":"y","z":null})"};
+  auto a = Encode(flat, json);
+  auto b = Encode(flat, Native());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->bytes, b->bytes);
+}
+
+TEST(ParquetNestedTest, StructLevelsTellNullFromMissing) {
+  // o.a: max definition level 2, no repetition levels.
+  auto f = Encode({R"({"o":{"a":1}})", R"({"o":{"a":null}})", R"({"o":{}, "p":1})",
+                   R"({"o":null})", R"({})", R"({"o":{"a":7,"a":9}})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "o"), "struct<a:int64>");
+  const std::string page = Levels({2, 1, 1, 0, 0, 2}, 2) + Le64(1) + Le64(9);  // the last wins
+  EXPECT_NE(f->bytes.find(page), std::string::npos);
+  EXPECT_EQ(Chunk(*f, "o.a")->null_count, 4);
+  EXPECT_EQ(Chunk(*f, "o.a")->min, Le64(1));
+  EXPECT_EQ(Chunk(*f, "o.a")->max, Le64(9));
+}
+
+TEST(ParquetNestedTest, ListLevelsForEmptyNullAndNullElements) {
+  // l.list.element: max repetition level 1, max definition level 3:
+  // 0 l null or absent, 1 empty list, 2 null element, 3 a value.
+  auto f = Encode({R"({"l":[1,2]})", R"({"l":[]})", R"({"l":null})", R"({})", R"({"l":[null,3]})",
+                   R"({"l":[null]})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "l"), "list<int64>");
+  const std::string page = Levels({0, 1, 0, 0, 0, 0, 1, 0}, 1) +
+                           Levels({3, 3, 1, 0, 0, 2, 3, 2}, 2) + Le64(1) + Le64(2) + Le64(3);
+  EXPECT_NE(f->bytes.find(page), std::string::npos);
+  EXPECT_EQ(Chunk(*f, "l.list.element")->null_count, 5);
+}
+
+TEST(ParquetNestedTest, ListOfObjectsWithMissingFields) {
+  auto f = Encode({R"({"l":[{"a":1},{"b":"x"},{}]})", R"({"l":[{"a":2,"b":"y"}]})",
+                   R"({"l":[null]})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "l"), "list<struct<a:int64,b:string>>");
+  // l.list.element.a: l 1, list 2, element 3, a 4.
+  const std::string a = Levels({0, 1, 1, 0, 0}, 1) + Levels({4, 3, 3, 4, 2}, 3) + Le64(1) + Le64(2);
+  EXPECT_NE(f->bytes.find(a), std::string::npos);
+  EXPECT_EQ(Chunk(*f, "l.list.element.b")->min, "x");
+  EXPECT_EQ(Chunk(*f, "l.list.element.b")->null_count, 3);
+}
+
+TEST(ParquetNestedTest, NestedListLevels) {
+  // m.list.element.list.element: m 1, list 2 (rep 1), element 3, its list 4 (rep 2),
+  // its element 5.
+  auto f = Encode({R"({"m":[[1],[],[2,3]]})", R"({"m":[]})", R"({"m":[[]]})", R"({"m":[null,[4]]})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "m"), "list<list<int64>>");
+  const std::string page = Levels({0, 1, 1, 2, 0, 0, 0, 1}, 2) +
+                           Levels({5, 3, 5, 5, 1, 3, 2, 5}, 3) + Le64(1) + Le64(2) + Le64(3) +
+                           Le64(4);
+  EXPECT_NE(f->bytes.find(page), std::string::npos);
+  EXPECT_EQ(Chunk(*f, "m.list.element.list.element")->max, Le64(4));
+}
+
+TEST(ParquetNestedTest, AlwaysEmptyListsAndObjects) {
+  auto f = Encode({R"({"l":[],"o":{},"e":[{}]})", R"({"l":[null],"o":{}})"}, Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "l"), "list<string>");  // elements always null: as a null column
+  EXPECT_EQ(ShapeOf(*f, "o"), "json");          // no member ever: no group to write
+  EXPECT_EQ(ShapeOf(*f, "e"), "list<json>");
+  EXPECT_EQ(Chunk(*f, "o")->min, "{}");
+  EXPECT_EQ(Chunk(*f, "e.list.element")->min, "{}");
+}
+
+TEST(ParquetNestedTest, MixedKindsFallBackToJsonText) {
+  auto f = Encode({R"({"mixed_list":[1,"x"],"obj_or_str":{"k":1},"o":{"k":1},"lists":[[1],{"a":1}],"top":{"a":1}})",
+                   R"({"mixed_list":[2],"obj_or_str":"s","o":{"k":"x"},"lists":[],"top":[1]})"},
+                  Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  // An array whose elements mix kinds is one JSON text.
+  EXPECT_EQ(ShapeOf(*f, "mixed_list"), "json");
+  EXPECT_EQ(Chunk(*f, "mixed_list")->min, "[1,\"x\"]");
+  EXPECT_EQ(Chunk(*f, "mixed_list")->max, "[2]");
+  // A member that is an object in one record and a string in another: as with json.
+  EXPECT_EQ(ShapeOf(*f, "obj_or_str"), "string");
+  EXPECT_EQ(Chunk(*f, "obj_or_str")->min, "s");
+  EXPECT_EQ(Chunk(*f, "obj_or_str")->max, R"({"k":1})");
+  // The same inside an object: only that member falls back.
+  EXPECT_EQ(ShapeOf(*f, "o"), "struct<k:string>");
+  EXPECT_EQ(Chunk(*f, "o.k")->min, "1");
+  EXPECT_EQ(Chunk(*f, "o.k")->max, "x");
+  // Elements that are arrays and objects; a member that is both: JSON text.
+  EXPECT_EQ(ShapeOf(*f, "lists"), "json");
+  EXPECT_EQ(ShapeOf(*f, "top"), "json");
+}
+
+TEST(ParquetNestedTest, DepthIsBounded) {
+  const int depth = kMaxParquetNativeDepth + 8;
+  const std::string deep = StrCat(R"({"d":)", std::string(depth, '['), "1", std::string(depth, ']'), "}");
+  auto f = Encode({deep}, Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  std::string want;
+  for (int i = 0; i < kMaxParquetNativeDepth; ++i) want += "list<";
+  want += "json";
+  for (int i = 0; i < kMaxParquetNativeDepth; ++i) want += ">";
+  EXPECT_EQ(ShapeOf(*f, "d"), want);
+  const std::string rest = std::string(depth - kMaxParquetNativeDepth, '[') + "1" +
+                           std::string(depth - kMaxParquetNativeDepth, ']');
+  ASSERT_EQ(f->chunks.size(), 1u);
+  EXPECT_EQ(f->chunks[0].min, rest);
+  // Past the parser's limit, as in json mode, the record is an error.
+  auto too_deep = Encode({StrCat(R"({"a":)", std::string(5000, '['), std::string(5000, ']'), "}")},
+                         Native());
+  EXPECT_FALSE(too_deep.ok());
+}
+
+TEST(ParquetNestedTest, StringLeavesUseADictionary) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 200; ++i)
+    lines.push_back(StrCat(R"({"tags":[")", i % 2 ? "vip" : "new", R"(","promo"],"o":{"r":")",
+                           i % 3 ? "EU" : "US", R"(","id":"id-)", i, R"("}})"));
+  auto f = Encode(lines, Native());
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(Chunk(*f, "tags.list.element")->dictionary);
+  EXPECT_TRUE(Chunk(*f, "o.r")->dictionary);
+  EXPECT_FALSE(Chunk(*f, "o.id")->dictionary);
+  EXPECT_EQ(Chunk(*f, "tags.list.element")->min, "new");
+  EXPECT_EQ(Chunk(*f, "tags.list.element")->max, "vip");
+}
+
+TEST(ParquetNestedTest, PagesAndRowGroupsEndAtRecordBoundaries) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 60; ++i) {
+    std::string l = R"({"l":[)";
+    for (int j = 0; j < 10; ++j) StrAppend(&l, j ? "," : "", i * 10 + j);
+    lines.push_back(l + "]}");
+  }
+  ParquetOptions o = Native();
+  o.page_bytes = 100;  // under one record's 80 value bytes plus levels: a page per record or two
+  o.row_group_rows = 25;
+  auto f = Encode(lines, o);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->row_groups, 3);
+  EXPECT_GE(Chunk(*f, "l.list.element", 0)->data_pages, 12);
+  EXPECT_EQ(Chunk(*f, "l.list.element", 1)->min, Le64(250));
+  EXPECT_EQ(Chunk(*f, "l.list.element", 2)->max, Le64(599));
+  // A page never ends inside a record: with a 1-byte target, a page is one record.
+  o.page_bytes = 1;
+  auto one = Encode(lines, o);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(Chunk(*one, "l.list.element", 0)->data_pages, 25);
+}
+
+TEST(ParquetNestedTest, Deterministic) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 300; ++i)
+    lines.push_back(StrCat(R"({"i":)", i, R"(,"o":{"k":)", i, R"(,"l":[)", i, ",", i % 7,
+                           R"(],"m":{"x":")", i % 3, R"("}},"s":[[")", i, R"("]]})"));
+  for (ParquetCodec c : {ParquetCodec::kNone, ParquetCodec::kSnappy, ParquetCodec::kZstd}) {
+    ParquetOptions o = Native();
+    o.codec = c;
+    auto a = Encode(lines, o);
+    auto b = Encode(lines, o);
+    ASSERT_TRUE(a.ok() && b.ok()) << a.status();
+    EXPECT_EQ(a->bytes, b->bytes);
+  }
+}
+
+TEST(ParquetNestedTest, DeclaredSchemasAreWrittenAsDeclared) {
+  ParquetOptions o = Native();
+  o.schema = {{"doc", ParquetType::kJson, 0, false}};
+  auto f = Encode({R"({"doc":{"a":[1]}})"}, o);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(ShapeOf(*f, "doc"), "json");
+  o.schema = {{"doc", ParquetType::kStruct, 0, false}};
+  auto bad = Encode({R"({"doc":{"a":[1]}})"}, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseParquetTypeName("struct").ok());
+  EXPECT_FALSE(ParseParquetTypeName("list").ok());
+}
+
 // ---- delivery: which objects are Parquet ----------------------------------------------
 
 TEST(ParquetDeliveryTest, ErrorDocumentsStayJsonLines) {
@@ -413,10 +679,20 @@ TEST(ParquetConfigTest, Options) {
   EXPECT_EQ(o.row_group_bytes, 16 << 20);
   EXPECT_EQ(o.page_bytes, 256 * 1024);
   EXPECT_EQ(o.wide_numbers, WideNumbers::kString);
+  EXPECT_EQ(o.nested, NestedEncoding::kJson);
   ASSERT_EQ(o.schema.size(), 2u);
   EXPECT_TRUE(o.schema[0].required);
   EXPECT_EQ(o.schema[1].type, ParquetType::kDecimal);
   EXPECT_EQ(o.schema[1].scale, 2);
+}
+
+TEST(ParquetConfigTest, NestedNative) {
+  auto c = ParseYaml("{ format: parquet, parquet: { nested: native } }");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pipelines[0]->destination.parquet.nested, NestedEncoding::kNative);
+  auto d = ParseYaml("{ format: parquet }");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->pipelines[0]->destination.parquet.nested, NestedEncoding::kJson);
 }
 
 TEST(ParquetConfigTest, Errors) {
@@ -426,9 +702,9 @@ TEST(ParquetConfigTest, Errors) {
             "cfg.yaml: pipelines[0].destination.compression: snappy is only for format: parquet "
             "(JSON Lines "
             "objects use none, gzip or zstd)");
-  auto native = ParseYaml("{ format: parquet, parquet: { nested: native } }");
-  ASSERT_FALSE(native.ok());
-  EXPECT_THAT(std::string(StatusMessage(native.status())), HasSubstr("parquet.nested"));
+  auto nested = ParseYaml("{ format: parquet, parquet: { nested: arrow } }");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_THAT(std::string(StatusMessage(nested.status())), HasSubstr("parquet.nested"));
   EXPECT_FALSE(ParseYaml("{ format: jsonl, parquet: { row_group_rows: 5 } }").ok());
   EXPECT_FALSE(ParseYaml("{ format: parquet, compression: snappy, compression_level: 3 }").ok());
   EXPECT_FALSE(

@@ -11,7 +11,7 @@
 const PIPELINE = null;  // configured pipeline names
 const RPC = ['Transform', 'Ingest', 'IngestStream', 'Redrive'];
 const RESULT = ['ok', 'dropped', 'processing_failed'];
-const REJECT_REASON = ['buffer_full', 'disk_full', 'draining'];
+const REJECT_REASON = ['buffer_full', 'disk_full', 'draining', 'busy'];
 const FLUSH_REASON = ['size', 'age', 'flush', 'shutdown', 'pressure', 'partition_cap'];
 const S3_OPERATION = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'HeadObject'];
 const S3_OUTCOME = ['ok', 'throttled', 'server_error', 'client_error', 'network_error', 'precondition_failed'];

@@ -1,7 +1,7 @@
 // SIGTERM drain (DESIGN section 6, issue 4 "Back-pressure and limits"): while Ingest calls
 // are in flight, SIGTERM must let them finish (each answers OK or, if it arrived after the
-// drain began, UNAVAILABLE: never CANCELLED, INTERNAL or a broken connection), turn health
-// NOT_SERVING, flush the buffers within server.shutdown_grace_s, and exit 0; every record
+// drain began, UNAVAILABLE "server is shutting down" from the service during the lame-duck
+// second: never CANCELLED, INTERNAL or a broken connection), turn health NOT_SERVING, flush the buffers within server.shutdown_grace_s, and exit 0; every record
 // acked before or during the drain is in the lake, once, right after the exit (no restart
 // needed), and nothing is left to replay.
 //
@@ -57,6 +57,7 @@ try {
   // Senders: each takes the next batch until told to stop or refused.
   const acked = new Set();
   const outcomes = {};  // status name -> calls
+  const details = new Set();  // how the refused calls ended
   let next = 0;
   let sigtermAt = 0;
   let okAfterSigterm = 0;
@@ -68,6 +69,7 @@ try {
       const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, Math.min(from + BATCH, RECORDS), acked, { deadlineMs: 30_000 });
       const name = r.error ? statusName(r.error.code) : 'OK';
       outcomes[name] = (outcomes[name] ?? 0) + 1;
+      if (r.error) details.add(`${name}: ${r.error.details} (started ${started - sigtermAt} ms after SIGTERM)`);
       if (!r.error && sigtermAt && started < sigtermAt) okAfterSigterm++;
       if (r.error) return;  // UNAVAILABLE: the server is draining (checked below)
     }
@@ -92,12 +94,15 @@ try {
   health.close();
 
   console.log(`drain: ${acked.size} records acked; calls ${JSON.stringify(outcomes)}; ` +
-    `${okAfterSigterm} calls in flight at SIGTERM answered OK; health during drain: ${healthState}`);
+    `${okAfterSigterm} calls in flight at SIGTERM answered OK; health during drain: ${healthState}; ${[...details].join('; ')}`);
   assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM:\n${server.tail()}`);
   for (const name of Object.keys(outcomes))
     assert.ok(name === 'OK' || name === 'UNAVAILABLE', `a call during the drain ended ${name} (only OK or UNAVAILABLE allowed): ${JSON.stringify(outcomes)}`);
   assert.ok(okAfterSigterm > 0, 'no call that was in flight at SIGTERM finished OK: in-flight calls must finish');
-  assert.ok(['NOT_SERVING', 'error UNAVAILABLE'].includes(healthState), `health while draining: ${healthState}`);
+  // The lame-duck second: the port still answers, health says NOT_SERVING, and new calls
+  // are refused by the service (not cut off by the transport).
+  assert.equal(healthState, 'NOT_SERVING', 'health while draining');
+  for (const d of details) assert.match(d, /^UNAVAILABLE: server is shutting down/, 'how a call during the drain was refused');
   // Everything acked is in the lake now (flushed by the drain), each record once.
   const view = await readLake({ root: lake, pipeline: PIPELINE });
   const v = verdict(view, acked, null);

@@ -4,12 +4,16 @@
 // schema), then records whose members have random names and values of every kind
 // (integers, decimals with any scale and exponent, strings with escapes, booleans,
 // null, nested JSON). Lines that are raw input bytes are mixed in now and then, to
-// exercise the line parser on garbage.
+// exercise the line parser on garbage. One option bit selects nested: native; then
+// arrays are often of one kind and object members come from a small set of names, so
+// that groups and lists (of groups, of lists, empty, with nulls) form as well as the
+// mixed-kind fallbacks.
 //
 // Invariants: generated (valid) records with an inferred schema always encode; every
 // encode that succeeds is framed "PAR1 ... len PAR1", its footer is well-formed Thrift
 // compact (walked by an independent skipper to exactly its length), encoding twice gives
-// the same bytes, and the columns are unique. Failures are INVALID_ARGUMENT only.
+// the same bytes, the columns are unique (and so are the members of every group), and
+// each row group has one chunk per leaf column. Failures are INVALID_ARGUMENT only.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -76,8 +80,13 @@ void String(Bytes& b, std::string* out) {
   out->push_back('"');
 }
 
-void Value(Bytes& b, int depth, std::string* out) {
-  switch (b.Next() % (depth < 3 ? 9 : 7)) {
+static const char* kNames[] = {"id", "a", "b", "amount", "ts", "é", "x y", "n", "deep"};
+
+// `native`: arrays of one kind more often, object members named from kNames. `kind`:
+// forced (0..8, as the switch below) or -1.
+void Value(Bytes& b, int depth, bool native, std::string* out, int kind = -1) {
+  const int k = kind >= 0 ? kind : b.Next() % (depth < 3 ? 9 : 7);
+  switch (k) {
     case 0:
       out->append("null");
       break;
@@ -98,9 +107,13 @@ void Value(Bytes& b, int depth, std::string* out) {
     case 7: {
       out->push_back('[');
       const int n = b.Next() % 4;
+      // One element kind (nulls now and then), as native lists need.
+      const uint8_t one = native ? b.Next() : 0;
+      const int element_kind = (one & 1) ? (one >> 1) % (depth + 1 < 3 ? 9 : 7) : -1;
       for (int i = 0; i < n; ++i) {
         if (i) out->push_back(',');
-        Value(b, depth + 1, out);
+        const bool null = (one & 1) && b.Next() % 8 == 0;
+        Value(b, depth + 1, native, out, null ? 0 : element_kind);
       }
       out->push_back(']');
       break;
@@ -110,9 +123,15 @@ void Value(Bytes& b, int depth, std::string* out) {
       const int n = b.Next() % 4;
       for (int i = 0; i < n; ++i) {
         if (i) out->push_back(',');
-        String(b, out);
+        if (native) {
+          out->push_back('"');
+          out->append(kNames[b.Next() % 9]);  // repeated names: the last one wins
+          out->push_back('"');
+        } else {
+          String(b, out);
+        }
         out->push_back(':');
-        Value(b, depth + 1, out);
+        Value(b, depth + 1, native, out);
       }
       out->push_back('}');
     }
@@ -213,6 +232,27 @@ void Check(bool ok, const char* what) {
   }
 }
 
+// Leaf columns under `c` (1 for a scalar); checks group and list shapes on the way.
+size_t Leaves(const lakehose::ParquetColumn& c, int depth) {
+  Check(depth <= lakehose::kMaxParquetNativeDepth + 1, "nested deeper than the limit");
+  if (c.type == lakehose::ParquetType::kList) {
+    Check(c.children.size() == 1 && c.children[0].name == "element", "a list's element");
+    return Leaves(c.children[0], depth + 1);
+  }
+  if (c.type != lakehose::ParquetType::kStruct) {
+    Check(c.children.empty(), "a scalar with children");
+    return 1;
+  }
+  Check(!c.children.empty(), "an empty group");
+  std::set<std::string> names;
+  size_t n = 0;
+  for (const auto& child : c.children) {
+    Check(names.insert(child.name).second, "duplicate member in a group");
+    n += Leaves(child, depth + 1);
+  }
+  return n;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -226,7 +266,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.max_dictionary_entries = b.Next() % 8;
   const bool declared = opts & 8;
   const bool garbage = opts & 16;
-  static const char* kNames[] = {"id", "a", "b", "amount", "ts", "é", "x y", "n", "deep"};
+  const bool native = opts & 32;
+  if (native) o.nested = lakehose::NestedEncoding::kNative;
   if (declared) {
     const int n = 1 + b.Next() % 4;
     std::set<std::string> used;
@@ -259,7 +300,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       line.push_back('"');
       line.append(name == "é" ? "\\u00e9" : name);
       line.append("\":");
-      Value(b, 0, &line);
+      Value(b, 0, native, &line);
     }
     line.push_back('}');
     lines.push_back(std::move(line));
@@ -287,7 +328,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         "footer is not one well-formed compact struct");
   Check(f->rows == static_cast<int64_t>(lines.size()), "row count");
   std::set<std::string> names;
-  for (const auto& c : f->columns) Check(names.insert(c.name).second, "duplicate column");
+  size_t leaves = 0;
+  for (const auto& c : f->columns) {
+    Check(names.insert(c.name).second, "duplicate column");
+    Check(native || c.children.empty(), "a group without nested: native");
+    leaves += Leaves(c, 1);
+  }
+  Check(f->chunks.size() == leaves * static_cast<size_t>(f->row_groups), "chunks per row group");
   auto again = lakehose::EncodeParquet(views, o);
   Check(again.ok() && *again == bytes, "not deterministic");
   return 0;

@@ -11,7 +11,11 @@
 // gives for the same input record (numbers as exact decimals; DOUBLE columns by value).
 // Over the lake: DuckDB counts with hive_partitioning, union_by_name across objects with
 // different schemas, and statistics that let a filtered query skip row groups. Error
-// documents of failed records stay JSON Lines under the error prefix.
+// documents of failed records stay JSON Lines under the error prefix. Two pipelines
+// write `nested: native` (the edge workload, with every DynamoDB type, and transactions):
+// there the column tree lakehose records (STRUCT / LIST / the JSON-text fallbacks) is the
+// one the documented rules give, DuckDB reports STRUCT(...) and ...[] types for them, and
+// both readers give back every nested value equal to the transform output.
 //
 //   node tests/parquet/parquet.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose [--keep]
 //
@@ -86,6 +90,15 @@ const PIPELINES = [
   {
     name: 'tx_strings', workload: 'transactions', records: 1_000, compression: 'snappy', partitioned: false,
     parquet: null, numbers: 'string',
+  },
+  // nested: native (groups and lists); small pages so that lists span pages.
+  {
+    name: 'edge_native', workload: 'edge', records: 1_500, compression: 'snappy', partitioned: false,
+    parquet: '{ nested: native, page_kb: 4 }', native: true,
+  },
+  {
+    name: 'tx_native', workload: 'transactions', records: 1_000, compression: 'zstd', partitioned: false,
+    parquet: '{ nested: native, row_group_rows: 300 }', native: true,
   },
 ];
 
@@ -181,6 +194,86 @@ function expectedType(values) {
 
 const DUCK_TYPE = { string: 'VARCHAR', json: 'VARCHAR', int64: 'BIGINT', double: 'DOUBLE', bool: 'BOOLEAN' };
 const duckType = (t) => DUCK_TYPE[t] ?? t.replace('decimal', 'DECIMAL');
+
+// ---- nested: native ----------------------------------------------------------------------
+
+const NATIVE_MAX_DEPTH = 32;  // kMaxParquetNativeDepth
+const nestedKind = (v) => {
+  const k = kindOf(v);
+  return k !== 'nested' ? k : Array.isArray(v) ? 'array' : 'object';
+};
+
+// README "Parquet" (nested: native): the column for these values (all the values of one
+// position), as lakehose.columns describes it: {type}, {type: 'struct', fields: [{name,
+// ...}]} or {type: 'list', element: {...}}. `depth` is 1 for a top-level member.
+function expectedNative(values, depth) {
+  const kinds = new Set(values.map(nestedKind).filter((k) => k !== null));
+  if (kinds.size === 1 && depth <= NATIVE_MAX_DEPTH) {
+    if (kinds.has('object')) {
+      const names = [];
+      const seen = new Set();
+      for (const v of values) {
+        if (nestedKind(v) !== 'object') continue;
+        for (const n of Object.keys(v)) if (!seen.has(n)) { seen.add(n); names.push(n); }
+      }
+      if (names.length > 0) {  // objects that are always {}: JSON text
+        return {
+          type: 'struct',
+          fields: names.map((n) => ({ name: n, ...expectedNative(values.map((v) => (v == null ? null : v[n])), depth + 1) })),
+        };
+      }
+    }
+    if (kinds.has('array')) {
+      const elements = values.filter((v) => nestedKind(v) === 'array').flat();
+      // Elements of more than one kind: the whole array is JSON text.
+      if (new Set(elements.map(nestedKind).filter((k) => k !== null)).size <= 1) {
+        return { type: 'list', element: expectedNative(elements, depth + 1) };
+      }
+    }
+  }
+  return { type: expectedType(values) };
+}
+
+// DuckDB's type for a described column: STRUCT(...), T[] or the scalar type.
+function checkDuckType(desc, duck, where) {
+  if (desc.type === 'list') {
+    assert.ok(duck.endsWith('[]'), `${where}: DuckDB type ${duck} is not a LIST`);
+    checkDuckType(desc.element, duck.slice(0, -2), `${where}[]`);
+  } else if (desc.type === 'struct') {
+    assert.ok(duck.startsWith('STRUCT(') && duck.endsWith(')'), `${where}: DuckDB type ${duck} is not a STRUCT`);
+  } else {
+    assert.equal(duck, duckType(desc.type), `${where}: DuckDB type`);
+  }
+}
+
+// A reader's value for a described column against the document's value; absent and null
+// both read as null (hyparquet may give undefined).
+function checkNested(desc, got, want, reader, where) {
+  if (got === undefined) got = null;
+  if (want === undefined || want === null) {
+    assert.equal(got, null, `${where}: ${reader} expected null, read ${JSON.stringify(got, (_, x) => (typeof x === 'bigint' ? String(x) : x))}`);
+    return;
+  }
+  if (desc.type === 'struct') {
+    assert.ok(got !== null && typeof got === 'object' && !Array.isArray(got), `${where}: ${reader} expected an object`);
+    for (const f of desc.fields) checkNested(f, got[f.name], want[f.name], reader, `${where}.${JSON.stringify(f.name)}`);
+    return;
+  }
+  if (desc.type === 'list') {
+    assert.ok(Array.isArray(got), `${where}: ${reader} expected an array`);
+    assert.equal(got.length, want.length, `${where}: ${reader} array length`);
+    for (let i = 0; i < want.length; i++) checkNested(desc.element, got[i], want[i], reader, `${where}[${i}]`);
+    return;
+  }
+  checkValue(desc.type, got, want, reader, where);
+}
+
+// How many columns of each kind a described tree has (to check the workloads exercise them).
+function countShapes(desc, counts) {
+  counts[desc.type] = (counts[desc.type] ?? 0) + 1;
+  if (desc.type === 'struct') for (const f of desc.fields) countShapes(f, counts);
+  if (desc.type === 'list') countShapes(desc.element, counts);
+}
 
 // `got` (from a reader, already in JS form) against the document's value `want`.
 function checkValue(type, got, want, reader, where) {
@@ -282,6 +375,7 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
       const files = listFiles(join(lakeRoot(), p.name)).filter((f) => !f.includes(`${sep}.tmp-`));
       assert.ok(files.length > 0, 'no objects');
       const seen = new Set();
+      const shapes = {};  // nested: native, column kinds over every object
       for (const file of files) {
         const key = relative(lakeRoot(), file).split(sep).join('/');
         assert.ok(key.endsWith('.parquet'), `${key}: not a .parquet object`);
@@ -322,6 +416,19 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
         for (let c = 0; c < columns.length; c++) {
           const { name, type } = columns[c];
           const values = wants.map((w) => w[name]);
+          if (p.native) {
+            const { name: _n, required: _r, source: _s, ...desc } = columns[c];
+            assert.deepEqual(desc, expectedNative(values, 1), `${key}: the column tree chosen for ${JSON.stringify(name)}`);
+            countShapes(desc, shapes);
+            checkDuckType(desc, described[c].column_type, `${key} column ${JSON.stringify(name)}`);
+            const duckName = described[c].column_name;
+            for (let i = 0; i < wants.length; i++) {
+              const where = `${key} row ${i} column ${JSON.stringify(name)}`;
+              checkNested(desc, duckRows[i][duckName], values[i], 'DuckDB', where);
+              checkNested(desc, hyRows[i][name], values[i], 'hyparquet', where);
+            }
+            continue;
+          }
           assert.equal(type, expectedType(values), `${key}: the type chosen for ${JSON.stringify(name)}`);
           assert.equal(described[c].column_type, duckType(type), `${key}: DuckDB's type for ${JSON.stringify(name)}`);
           const duckName = described[c].column_name;
@@ -333,6 +440,11 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
         }
       }
       assert.equal(seen.size, docs.size, 'every OK record is in the lake exactly once');
+      if (p.workload === 'edge' && p.native) {
+        // The edge workload has M, L and sets: groups, lists and the mixed-kind fallbacks.
+        for (const t of ['struct', 'list', 'json', 'string']) assert.ok(shapes[t] > 0, `no ${t} column: ${JSON.stringify(shapes)}`);
+      }
+      if (p.workload === 'transactions' && p.native) assert.ok(shapes.list > 0, 'tags (SS) is a LIST');
     });
   }
 
