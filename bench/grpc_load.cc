@@ -196,7 +196,10 @@ int Main(int argc, char** argv) {
     stop = true;
   };
 
-  std::atomic<int64_t> max_rss{-1}, max_hwm{-1};
+  // Resident memory of the server: the maximum overall and in each half of a timed run
+  // (equal halves mean it stopped growing), and the high-water mark.
+  std::atomic<int64_t> max_rss{-1}, max_hwm{-1}, first_half_rss{-1}, second_half_rss{-1};
+  const auto sample_start = Clock::now();
   std::thread sampler;
   if (o.server_pid > 0) {
     sampler = std::thread([&] {
@@ -204,6 +207,9 @@ int Main(int argc, char** argv) {
         auto [rss, hwm] = Memory(o.server_pid);
         if (rss > max_rss) max_rss = rss;
         if (hwm > max_hwm) max_hwm = hwm;
+        const double t = std::chrono::duration<double>(Clock::now() - sample_start).count();
+        auto& half = o.seconds > 0 && t >= o.seconds / 2 ? second_half_rss : first_half_rss;
+        if (rss > half) half = rss;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     });
@@ -305,7 +311,8 @@ int Main(int argc, char** argv) {
             << ",\"seconds\":" << seconds << ",\"calls\":" << calls << ",\"resource_exhausted\":" << exhausted
             << ",\"checked_responses\":" << checked << ",\"streams\":" << o.streams << ",\"batch\":" << o.batch
             << ",\"flushed_objects\":" << flushed_objects << ",\"server_max_rss_kb\":" << max_rss
-            << ",\"server_hwm_kb\":" << max_hwm << ",\"server_cpu_seconds\":" << server_cpu
+            << ",\"server_hwm_kb\":" << max_hwm << ",\"server_rss_first_half_max_kb\":" << first_half_rss
+            << ",\"server_rss_second_half_max_kb\":" << second_half_rss << ",\"server_cpu_seconds\":" << server_cpu
             << ",\"client_cpu_seconds\":" << client_cpu << "}\n";
   return 0;
 }

@@ -14,6 +14,8 @@
 #   core                      lakehose's core transform, one core
 #   grpc_transform            Transform over gRPC on loopback (batches of 500, 4 streams)
 #   ingest_file_zstd/_gzip    Ingest to the file destination, then Flush
+#   ingest_file_parquet_snappy/_zstd  the same as Parquet objects (with the lake's size on
+#                             disk beside gzip JSON Lines')
 #   ingest_s3                 Ingest to s3rver through the verifying front, then Flush
 #   memory_stalled_s3         (transactions) Ingest while S3 stalls: the server's resident
 #                             memory against its buffer budget, RESOURCE_EXHAUSTED answers
@@ -179,7 +181,10 @@ ingest_row() {
   start_server "$dir" "$dir/config.yaml" "$@" || { fail_row "$w" "$row" "server did not start"; return; }
   if out=$("$LOAD" --target "127.0.0.1:$SERVER_PORT" --input "$input" --rpc ingest --passes "$INGEST_PASSES" \
       --streams 4 --channels 2 --flush --server-pid "$SERVER_PID" 2>"$dir/load.err"); then
-    emit "$w" "${out/grpc_ingest/$row}"
+    out=${out/grpc_ingest/$row}
+    # The file lakes' size on disk: what each format and codec costs in storage.
+    if [ -d "$dir/lake" ]; then out="${out%\}},\"lake_bytes\":$(du -sb "$dir/lake" | cut -f1)}"; fi
+    emit "$w" "$out"
   else
     fail_row "$w" "$row" "$(tail -1 "$dir/load.err" | tr -d '"\\')"
   fi
@@ -243,6 +248,16 @@ for w in transactions sites; do
       compression: gzip
       buffering: { size_mb: 64, interval_s: 60 }"
   fi
+  # Parquet (issue 7): the same records as columnar objects, snappy and zstd.
+  for codec in snappy zstd; do
+    want "ingest_file_parquet_$codec" || continue
+    log "$w: ingest_file_parquet_$codec"
+    ingest_row "$w" "$input" "ingest_file_parquet_$codec" "      kind: file
+      path: $WORK/ingest_file_parquet_$codec-$w/lake
+      format: parquet
+      compression: $codec
+      buffering: { size_mb: 64, interval_s: 60 }"
+  done
   if want ingest_s3; then
     log "$w: ingest_s3"
     if start_front "$WORK/front-$w" '{}'; then

@@ -931,9 +931,9 @@ struct Leaf {
   const ParquetColumn* col = nullptr;  // its type (borrowed from the file's columns)
   std::vector<std::string> path;       // path_in_schema
   std::string dotted;                  // path joined by '.'
-  int max_def = 1;    // 0: REQUIRED flat column, no definition levels
-  int max_rep = 0;    // > 0 under a LIST
-  int value_def = 1;  // the definition level of an entry that holds a value
+  int max_def = 1;                     // 0: REQUIRED flat column, no definition levels
+  int max_rep = 0;                     // > 0 under a LIST
+  int value_def = 1;                   // the definition level of an entry that holds a value
 };
 
 Leaf FlatLeaf(const ParquetColumn& c) {
@@ -1412,7 +1412,8 @@ class Shredder {
     }
     switch (n.col->type) {
       case ParquetType::kStruct: {
-        if (v->value.kind != Value::kNested || !v->object || !v->expanded) return Unexpected(n, row);
+        if (v->value.kind != Value::kNested || !v->object || !v->expanded)
+          return Unexpected(n, row);
         std::vector<const JsonNode*> slots(n.children.size(), nullptr);
         for (size_t i = 0; i < v->names.size(); ++i) {
           auto it = n.index.find(v->names[i]);
@@ -1708,7 +1709,8 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
       } else {
         std::vector<Converter> convs;
         convs.reserve(values.size());
-        for (size_t l = first_leaf; l < end_leaf; ++l) convs.emplace_back(*leaves[l].col, &converted);
+        for (size_t l = first_leaf; l < end_leaf; ++l)
+          convs.emplace_back(*leaves[l].col, &converted);
         Shredder shredder(&values, &convs);
         for (size_t r = begin; r < end; ++r) {
           const Value& v = cells[c][r];
@@ -1718,10 +1720,10 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
           }
           JsonNode tree;  // strings of the tree live in `converted` until the chunk is written
           LineParser parser(v.text, &converted);
-          absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree);
-          if (s.ok()) s = shredder.Shred(*plans[c], &tree, 0, static_cast<int64_t>(r));
-          if (!s.ok())
+          if (absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree); !s.ok())
             return absl::InvalidArgumentError(StrCat(StatusMessage(s), " (record ", r, ")"));
+          // Errors here are the writer's own (the schema was inferred from these values).
+          RETURN_IF_ERROR(shredder.Shred(*plans[c], &tree, 0, static_cast<int64_t>(r)));
         }
       }
       for (size_t l = first_leaf; l < end_leaf; ++l) {

@@ -137,7 +137,7 @@ inline constexpr int kMaxParquetNativeDepth = 32;
 // What was written for one column chunk (for tests and logs).
 struct ParquetChunkInfo {
   int64_t row_group = 0;
-  std::string column;  // the leaf's path in the schema, joined by '.' ("o.l.list.element")
+  std::string column;       // the leaf's path in the schema, joined by '.' ("o.l.list.element")
   bool dictionary = false;  // dictionary page + RLE_DICTIONARY data pages
   int64_t data_pages = 0;
   int64_t null_count = 0;

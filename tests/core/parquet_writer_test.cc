@@ -391,13 +391,14 @@ std::string Levels(const std::vector<uint32_t>& levels, int width) {
 }
 
 TEST(ParquetNestedTest, SchemaIsTheUnionOfTheRecords) {
-  auto f = Encode({R"({"o":{"a":1,"b":"x","l":[1,2]},"tags":["a","b"],"n":1})",
-                   R"({"o":{"a":2.5,"c":true,"d":{"e":[{"f":"g"}]}},"tags":[]})",
-                   R"({"o":null,"tags":null})"},
-                  Native());
+  auto f = Encode(
+      {R"({"o":{"a":1,"b":"x","l":[1,2]},"tags":["a","b"],"n":1})",
+       R"({"o":{"a":2.5,"c":true,"d":{"e":[{"f":"g"}]}},"tags":[]})", R"({"o":null,"tags":null})"},
+      Native());
   ASSERT_TRUE(f.ok()) << f.status();
-  EXPECT_EQ(ShapeOf(*f, "o"),
-            "struct<a:decimal(38,1),b:string,l:list<int64>,c:bool,d:struct<e:list<struct<f:string>>>>");
+  EXPECT_EQ(
+      ShapeOf(*f, "o"),
+      "struct<a:decimal(38,1),b:string,l:list<int64>,c:bool,d:struct<e:list<struct<f:string>>>>");
   EXPECT_EQ(ShapeOf(*f, "tags"), "list<string>");
   EXPECT_EQ(ShapeOf(*f, "n"), "int64");
   // One chunk per leaf, named by its path.
@@ -446,8 +447,8 @@ TEST(ParquetNestedTest, JsonModeIsUnchanged) {
 
 TEST(ParquetNestedTest, StructLevelsTellNullFromMissing) {
   // o.a: max definition level 2, no repetition levels.
-  auto f = Encode({R"({"o":{"a":1}})", R"({"o":{"a":null}})", R"({"o":{}, "p":1})",
-                   R"({"o":null})", R"({})", R"({"o":{"a":7,"a":9}})"},
+  auto f = Encode({R"({"o":{"a":1}})", R"({"o":{"a":null}})", R"({"o":{}, "p":1})", R"({"o":null})",
+                   R"({})", R"({"o":{"a":7,"a":9}})"},
                   Native());
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(ShapeOf(*f, "o"), "struct<a:int64>");
@@ -473,9 +474,9 @@ TEST(ParquetNestedTest, ListLevelsForEmptyNullAndNullElements) {
 }
 
 TEST(ParquetNestedTest, ListOfObjectsWithMissingFields) {
-  auto f = Encode({R"({"l":[{"a":1},{"b":"x"},{}]})", R"({"l":[{"a":2,"b":"y"}]})",
-                   R"({"l":[null]})"},
-                  Native());
+  auto f =
+      Encode({R"({"l":[{"a":1},{"b":"x"},{}]})", R"({"l":[{"a":2,"b":"y"}]})", R"({"l":[null]})"},
+             Native());
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(ShapeOf(*f, "l"), "list<struct<a:int64,b:string>>");
   // l.list.element.a: l 1, list 2, element 3, a 4.
@@ -488,8 +489,8 @@ TEST(ParquetNestedTest, ListOfObjectsWithMissingFields) {
 TEST(ParquetNestedTest, NestedListLevels) {
   // m.list.element.list.element: m 1, list 2 (rep 1), element 3, its list 4 (rep 2),
   // its element 5.
-  auto f = Encode({R"({"m":[[1],[],[2,3]]})", R"({"m":[]})", R"({"m":[[]]})", R"({"m":[null,[4]]})"},
-                  Native());
+  auto f = Encode(
+      {R"({"m":[[1],[],[2,3]]})", R"({"m":[]})", R"({"m":[[]]})", R"({"m":[null,[4]]})"}, Native());
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(ShapeOf(*f, "m"), "list<list<int64>>");
   const std::string page = Levels({0, 1, 1, 2, 0, 0, 0, 1}, 2) +
@@ -510,9 +511,10 @@ TEST(ParquetNestedTest, AlwaysEmptyListsAndObjects) {
 }
 
 TEST(ParquetNestedTest, MixedKindsFallBackToJsonText) {
-  auto f = Encode({R"({"mixed_list":[1,"x"],"obj_or_str":{"k":1},"o":{"k":1},"lists":[[1],{"a":1}],"top":{"a":1}})",
-                   R"({"mixed_list":[2],"obj_or_str":"s","o":{"k":"x"},"lists":[],"top":[1]})"},
-                  Native());
+  auto f = Encode(
+      {R"({"mixed_list":[1,"x"],"obj_or_str":{"k":1},"o":{"k":1},"lists":[[1],{"a":1}],"top":{"a":1}})",
+       R"({"mixed_list":[2],"obj_or_str":"s","o":{"k":"x"},"lists":[],"top":[1]})"},
+      Native());
   ASSERT_TRUE(f.ok()) << f.status();
   // An array whose elements mix kinds is one JSON text.
   EXPECT_EQ(ShapeOf(*f, "mixed_list"), "json");
@@ -533,7 +535,8 @@ TEST(ParquetNestedTest, MixedKindsFallBackToJsonText) {
 
 TEST(ParquetNestedTest, DepthIsBounded) {
   const int depth = kMaxParquetNativeDepth + 8;
-  const std::string deep = StrCat(R"({"d":)", std::string(depth, '['), "1", std::string(depth, ']'), "}");
+  const std::string deep =
+      StrCat(R"({"d":)", std::string(depth, '['), "1", std::string(depth, ']'), "}");
   auto f = Encode({deep}, Native());
   ASSERT_TRUE(f.ok()) << f.status();
   std::string want;
@@ -546,8 +549,8 @@ TEST(ParquetNestedTest, DepthIsBounded) {
   ASSERT_EQ(f->chunks.size(), 1u);
   EXPECT_EQ(f->chunks[0].min, rest);
   // Past the parser's limit, as in json mode, the record is an error.
-  auto too_deep = Encode({StrCat(R"({"a":)", std::string(5000, '['), std::string(5000, ']'), "}")},
-                         Native());
+  auto too_deep =
+      Encode({StrCat(R"({"a":)", std::string(5000, '['), std::string(5000, ']'), "}")}, Native());
   EXPECT_FALSE(too_deep.ok());
 }
 
