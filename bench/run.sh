@@ -96,7 +96,8 @@ wait_port() {
 # server_config FILE DATA_DIR DESTINATION_YAML [BUDGET_MB]: the demo pipeline of the
 # embedded config (same keys, prefix and image choice) with the given destination.
 server_config() {
-  cat >"$1" <<EOF
+  {
+    cat <<EOF
 server:
   grpc_listen: 127.0.0.1:0
   metrics_listen: 127.0.0.1:0
@@ -105,21 +106,11 @@ server:
   shutdown_grace_s: 10
   buffer_budget_mb: ${4:-512}
   limits: { max_message_bytes: 67108864 }
-pipelines:
-  - name: demo
-    input: dynamodb-stream
-    image: new-or-old
-    metadata: [eventID, eventName, ApproximateCreationDateTime]
-    numbers: number
-    partition_keys:
-      region: { attribute: region, default: unknown }
-      date:   { timestamp: timestamp, unit: ms, format: "%Y-%m-%d", fallback: approximate_creation_time }
-      hour:   { timestamp: timestamp, unit: ms, format: "%H", fallback: approximate_creation_time }
-    prefix: "transactions/region=!{partitionKeyFromLambda:region}/date=!{partitionKeyFromLambda:date}/hour=!{partitionKeyFromLambda:hour}/"
-    error_prefix: "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"
-    destination:
-$3
 EOF
+    # The embedded demo pipeline itself, up to its destination.
+    "$SERVER" --print-default-config | sed -n '/^pipelines:/,/^    destination:/p'
+    printf '%s\n' "$3"
+  } >"$1"
 }
 
 SERVER_PID= SERVER_PORT=

@@ -32,6 +32,7 @@
 #include "core/config.h"
 #include "core/strings.h"
 #include "core/transformer.h"
+#include "bench/simdjson_walk.h"
 #include "simdjson.h"
 
 namespace lakehose {
@@ -51,17 +52,6 @@ const Config& DemoConfig() {
   return *config;
 }
 
-size_t Walk(simdjson::dom::element e) {
-  size_t n = 1;
-  simdjson::dom::object obj;
-  simdjson::dom::array arr;
-  if (e.get_object().get(obj) == simdjson::SUCCESS) {
-    for (auto f : obj) n += Walk(f.value);
-  } else if (e.get_array().get(arr) == simdjson::SUCCESS) {
-    for (auto v : arr) n += Walk(v);
-  }
-  return n;
-}
 
 double ThreadCpuSeconds() {
   timespec ts;
@@ -144,7 +134,7 @@ int Main(int argc, char** argv) {
       for (const auto& r : records) {
         simdjson::dom::element root;
         if (parser.parse(r).get(root) != simdjson::SUCCESS) std::abort();
-        nodes += Walk(root);
+        nodes += SimdjsonWalk(root);
       }
     });
     std::cerr << "bench_rows: simdjson: " << nodes << " nodes walked\n";

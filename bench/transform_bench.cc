@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/transformer.h"
 #include "core/workload.h"
+#include "bench/simdjson_walk.h"
 #include "simdjson.h"
 
 namespace lakehose {
@@ -62,18 +63,6 @@ void BM_CoreTransform_Transactions(benchmark::State& state) {
 }
 BENCHMARK(BM_CoreTransform_Transactions)->Unit(benchmark::kMillisecond);
 
-// Counts every node, as a minimal "parse and walk" would.
-size_t Walk(simdjson::dom::element e) {
-  size_t n = 1;
-  simdjson::dom::object obj;
-  simdjson::dom::array arr;
-  if (e.get_object().get(obj) == simdjson::SUCCESS) {
-    for (auto f : obj) n += Walk(f.value);
-  } else if (e.get_array().get(arr) == simdjson::SUCCESS) {
-    for (auto v : arr) n += Walk(v);
-  }
-  return n;
-}
 
 void BM_SimdjsonParseWalk_Transactions(benchmark::State& state) {
   const auto& records = Records(Workload::kTransactions);
@@ -83,7 +72,7 @@ void BM_SimdjsonParseWalk_Transactions(benchmark::State& state) {
     for (const auto& r : records) {
       simdjson::dom::element root;
       if (parser.parse(r).get(root) != simdjson::SUCCESS) state.SkipWithError("parse failed");
-      nodes += Walk(root);
+      nodes += SimdjsonWalk(root);
     }
     benchmark::DoNotOptimize(nodes);
   }

@@ -58,7 +58,23 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
   v1::IngestResponse response_;
 };
 
+class IngestArenaMessageHolder final : public grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse> {
+ public:
+  IngestArenaMessageHolder() {
+    set_request(google::protobuf::Arena::CreateMessage<v1::IngestRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::IngestResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  google::protobuf::Arena arena_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* IngestArenaAllocator::AllocateMessages() {
+  return new IngestArenaMessageHolder;
+}
 
 grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
                                          v1::IngestResponse* response, MetricRpc rpc) {
@@ -107,7 +123,9 @@ IngestService::IngestService(RecordProcessor& processor, DeliveryEngine& engine,
     : processor_(processor),
       engine_(engine),
       dead_letters_(dead_letters),
-      workers_(options.workers, options.max_queued) {}
+      workers_(options.workers, options.max_queued) {
+  SetMessageAllocatorFor_Ingest(&allocator_);
+}
 
 grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* context,
                                                 const v1::IngestRequest* request, v1::IngestResponse* response) {
