@@ -30,8 +30,6 @@ std::optional<element> Find(simdjson::dom::object obj, std::string_view key) {
   return e;
 }
 
-void AppendInt(int64_t v, std::string* out) { StrAppend(out, v); }
-
 // Renders an on-demand value as JSON, numbers with their exact text.
 bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertError* error) {
   auto fail = [&](simdjson::error_code e) {

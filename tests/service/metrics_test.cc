@@ -87,8 +87,12 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   for (const std::string& name : declared) {
     ASSERT_TRUE(types.contains(name)) << name << " is declared but not exported";
     const std::string& type = types.at(name);
-    if (type == "counter") EXPECT_TRUE(name.ends_with("_total")) << name;
-    if (name.ends_with("_total")) EXPECT_EQ(type, "counter") << name;
+    if (type == "counter") {
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    }
+    if (name.ends_with("_total")) {
+      EXPECT_EQ(type, "counter") << name;
+    }
   }
   for (const auto& [name, type] : types) EXPECT_TRUE(declared.contains(name)) << name << " is not in the list";
 }
