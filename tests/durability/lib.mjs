@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { TEST_CREDENTIALS, TEST_REGION, xmlTags } from '../integration/s3_front.mjs';
+import { TEST_CREDENTIALS, TEST_REGION, prng, xmlTags } from '../integration/s3_front.mjs';
 
 export { TEST_CREDENTIALS, TEST_REGION };
 
@@ -28,17 +28,9 @@ export const PROTO_DIR = resolve(HERE, '../../proto');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const tail = (s, n = 40) => s.split('\n').slice(-n).join('\n');
 
-// mulberry32: seeded, so that a run's kill moments can be replayed with --seed.
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (seeded, so that a run's kill moments can be replayed with --seed): the
+// front's own.
+export { prng };
 
 export function withTimeout(promise, ms, what) {
   let timer;
@@ -380,7 +372,8 @@ export async function dlqList(cli, target, clients) {
 
 // ---- the lake --------------------------------------------------------------------------
 
-function listFiles(root) {
+// Every file under `root` (none if it does not exist), sorted.
+export function listFiles(root) {
   const out = [];
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {

@@ -20,7 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
-  createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+  createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
@@ -30,6 +30,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 import { TEST_CREDENTIALS, TEST_REGION, startS3Front } from './s3_front.mjs';
+import { listFiles } from '../durability/lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -146,18 +147,6 @@ function runBuffer(bin, argv, timeoutMs) {
   });
 }
 
-function listFiles(root) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
-}
 
 const toKey = (root, file) => relative(root, file).split(sep).join('/');
 

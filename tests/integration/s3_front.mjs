@@ -134,7 +134,7 @@ export function xmlTags(xml, tag) {
 }
 
 // mulberry32: small seeded PRNG so that a fault pattern can be replayed.
-function prng(seed) {
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6D2B79F5) >>> 0;

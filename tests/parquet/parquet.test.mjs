@@ -25,7 +25,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parse as losslessParse, stringify as losslessStringify, isLosslessNumber } from 'lossless-json';
 
-import { ServerProcess, generate, run, serverEnv } from '../durability/lib.mjs';
+import { ServerProcess, generate, listFiles, run, serverEnv } from '../durability/lib.mjs';
 
 const { values: args } = parseArgs({
   options: { server: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' } },
@@ -134,18 +134,6 @@ function configYaml(dir) {
     if (p.parquet) lines.push(`      parquet: ${p.parquet}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function listFiles(root) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p); else out.push(p);
-    }
-  };
-  walk(root);
-  return out.sort();
 }
 
 // ---- exact decimals and the documented inference rules ---------------------------------
