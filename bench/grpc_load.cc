@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/strings.h"
+#include "core/base/strings.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
 #include "lakehose/v1/lakehose.pb.h"
 

@@ -8,18 +8,18 @@
 #include <string>
 #include <vector>
 
-#include "core/compress.h"
-#include "core/decimal.h"
-#include "core/json_writer.h"
-#include "core/path_safe.h"
-#include "core/prefix_template.h"
-#include "core/sigv4.h"
-#include "core/strings.h"
-#include "core/time_format.h"
-#include "core/wal_format.h"
-#include "core/workload.h"
-#include "core/config.h"
-#include "core/transformer.h"
+#include "core/base/compress.h"
+#include "core/base/decimal.h"
+#include "core/base/json_writer.h"
+#include "core/partition/path_safe.h"
+#include "core/partition/prefix_template.h"
+#include "core/s3/sigv4.h"
+#include "core/base/strings.h"
+#include "core/partition/time_format.h"
+#include "core/wal/wal_format.h"
+#include "core/workload/workload.h"
+#include "core/config/config.h"
+#include "core/transform/transformer.h"
 
 namespace lakehose {
 namespace {

@@ -28,10 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "core/compress.h"
-#include "core/config.h"
-#include "core/strings.h"
-#include "core/transformer.h"
+#include "core/base/compress.h"
+#include "core/config/config.h"
+#include "core/base/strings.h"
+#include "core/transform/transformer.h"
 #include "bench/simdjson_walk.h"
 #include "simdjson.h"
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
-#include "core/transformer.h"
-#include "core/workload.h"
+#include "core/config/config.h"
+#include "core/transform/transformer.h"
+#include "core/workload/workload.h"
 #include "bench/simdjson_walk.h"
 #include "simdjson.h"
 

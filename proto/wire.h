@@ -1,9 +1,9 @@
-// Conversions between core's verdict vocabulary (core/record.h) and the wire enums of
+// Conversions between core's verdict vocabulary (core/transform/record.h) and the wire enums of
 // lakehose.v1.RecordResult, in one place for the server, the client and the CLI.
 #ifndef LAKEHOSE_PROTO_WIRE_H_
 #define LAKEHOSE_PROTO_WIRE_H_
 
-#include "core/record.h"
+#include "core/transform/record.h"
 #include "lakehose/v1/lakehose.pb.h"
 
 namespace lakehose {

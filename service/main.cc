@@ -14,9 +14,9 @@
 #include <optional>
 #include <string>
 
-#include "core/strings.h"
-#include "service/log.h"
-#include "service/server.h"
+#include "core/base/strings.h"
+#include "service/platform/log.h"
+#include "service/rpc/server.h"
 
 namespace {
 

@@ -47,9 +47,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/sigv4.h"
-#include "service/clock.h"
-#include "service/http_client.h"
+#include "core/s3/sigv4.h"
+#include "service/platform/clock.h"
+#include "service/s3/http_client.h"
 
 namespace lakehose {
 

@@ -10,10 +10,10 @@
 #include <random>
 #include <thread>
 
-#include "core/base64.h"
-#include "core/sigv4.h"
-#include "core/status_macros.h"
-#include "core/strings.h"
+#include "core/base/base64.h"
+#include "core/s3/sigv4.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 namespace {
@@ -104,7 +104,7 @@ void DefaultSleep(int64_t ms) {
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// The wall clock, kept here so this library does not need service/clock.cc (linked into
+// The wall clock, kept here so this library does not need service/platform/clock.cc (linked into
 // the gRPC service library).
 class SystemClock : public Clock {
  public:

@@ -20,7 +20,7 @@
 //  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
 //
 // Retries (per operation, up to max_attempts tries): answers classified kRetryable or
-// kThrottled by ClassifyS3Error (core/s3_xml.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
+// kThrottled by ClassifyS3Error (core/s3/s3_xml.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
 // (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
 //
@@ -46,11 +46,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/backoff.h"
-#include "core/pipeline.h"
-#include "core/s3_xml.h"
-#include "service/clock.h"
-#include "service/http_client.h"
+#include "core/base/backoff.h"
+#include "core/config/pipeline.h"
+#include "core/s3/s3_xml.h"
+#include "service/platform/clock.h"
+#include "service/s3/http_client.h"
 #include "service/s3/credentials.h"
 
 namespace lakehose {

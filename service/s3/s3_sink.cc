@@ -1,7 +1,7 @@
 #include "service/s3/s3_sink.h"
 
-#include "core/status_macros.h"
-#include "core/strings.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 

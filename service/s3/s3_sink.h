@@ -1,9 +1,9 @@
-// S3Sink: the ObjectSink (service/object_sink.h) of an `s3` destination.
+// S3Sink: the ObjectSink (service/delivery/object_sink.h) of an `s3` destination.
 //
 //   std::shared_ptr<HttpClient> http = NewCurlHttpClient();
 //   std::shared_ptr<CredentialsProvider> creds =
 //       NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());  // RealClock:
-//       service/clock.h
+//       service/platform/clock.h
 //   absl::StatusOr<std::unique_ptr<ObjectSink>> sink =
 //       MakeS3Sink(pipeline.destination, {.http = http, .credentials = creds});
 //
@@ -28,8 +28,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/pipeline.h"
-#include "service/object_sink.h"
+#include "core/config/pipeline.h"
+#include "service/delivery/object_sink.h"
 #include "service/s3/s3_client.h"
 
 namespace lakehose {

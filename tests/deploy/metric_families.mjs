@@ -1,7 +1,7 @@
 // The metric families lakehose's server exports (issue 5, DESIGN.md section 7), as the
 // deploy/ artefacts may use them: THE ONE LIST the deploy tests check the Grafana
 // dashboard and the Prometheus alert rules against. Cross-check it with the server's own
-// list (LAKEHOSE_METRIC_FAMILIES in service/metrics.h) when either changes: the ops test
+// list (LAKEHOSE_METRIC_FAMILIES in service/metrics/metrics.h) when either changes: the ops test
 // (tests/ops/prometheus.test.mjs) fails when a real server's scrape and this list differ.
 //
 // labels: label name -> the values a selector may match (null: any value).

@@ -174,7 +174,7 @@ describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_00
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lakehose-security-e2e-'));
     certs = join(dir, 'certs');
-    execFileSync(join(HERE, 'make_certs.sh'), [certs], { timeout: 30_000 });
+    execFileSync(join(HERE, '..', '..', 'testing', 'make_certs.sh'), [certs], { timeout: 30_000 });
     writeFileSync(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'config.yaml'), configYaml(dir, {
       tls: { cert_file: join(certs, 'server.pem'), key_file: join(certs, 'server.key'), client_ca_file: join(certs, 'ca.pem') },

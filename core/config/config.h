@@ -1,0 +1,99 @@
+// Config: the YAML file that configures the server and its named pipelines
+// (DESIGN section 3), parsed and validated into PipelineSpecs.
+//
+// Pure: the YAML text comes in as a string and named time zones are resolved through a
+// caller-supplied loader (the service passes one that reads the tz database). Errors
+// name the file, the key path and the reason:
+//   config.yaml: pipelines[0].partition_keys.year.unit: must be one of s, ms, us (got "sec")
+#ifndef LAKEHOSE_CORE_CONFIG_CONFIG_H_
+#define LAKEHOSE_CORE_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/config/pipeline.h"
+
+namespace lakehose {
+
+// Request limits enforced by the server before any record is transformed (README,
+// "Limits"). Violations are INVALID_ARGUMENT with the limit's name in the reason.
+struct Limits {
+  int64_t max_message_bytes = 16 << 20;     // gRPC receive limit per request
+  int64_t max_records_per_request = 10000;  // records in one Transform / Ingest request
+  int64_t max_record_bytes = 1 << 20;       // Record.data, as Firehose's 1,000 KiB
+  int64_t max_record_id_bytes = 256;        // Record.record_id
+};
+
+// TLS on the gRPC port (README "Security"). File names only: the service reads and checks
+// the PEM files at start. cert_file and key_file come together; empty = plaintext.
+struct TlsOptions {
+  std::string cert_file;       // PEM certificate chain presented by the server
+  std::string key_file;        // PEM private key of that certificate
+  std::string client_ca_file;  // PEM CA bundle; set = mutual TLS: every client must
+                               // present a certificate signed by one of these CAs
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// Bearer-token authentication (README "Security"). Empty token_file = no token needed.
+struct AuthOptions {
+  std::string token_file;  // file holding the token (read by the service at start)
+};
+
+struct ServerOptions {
+  std::string grpc_listen = "127.0.0.1:50051";
+  TlsOptions tls;
+  AuthOptions auth;
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::string data_dir = "./var/lakehose";
+  std::string writer_id;  // empty = the host name (resolved by the service)
+  double shutdown_grace_s = 30;
+  Limits limits;
+  // Delivery memory: bytes buffered plus bytes sealed but not yet stored. Past half of it
+  // the largest buffers are sealed early; past all of it Ingest answers
+  // RESOURCE_EXHAUSTED.
+  double buffer_budget_mb = 512;
+  int64_t max_active_partitions = 1000;  // open partition buffers, over all pipelines
+  int upload_threads = 4;                // concurrent object uploads
+  // Dead-letter queue (under data_dir/dlq): how long delivery of a sealed object is
+  // retried before it moves to the DLQ, how long the DLQ retry worker keeps retrying it
+  // (then it stays, marked expired), and its backoff.
+  // Ingest answers RESOURCE_EXHAUSTED when the file system of data_dir has less free.
+  double wal_min_free_mb = 64;
+  double delivery_retry_budget_s = 300;
+  double dlq_max_age_s = 7 * 24 * 3600;
+  int64_t dlq_retry_base_ms = 1000;
+  int64_t dlq_retry_max_ms = 300000;
+};
+
+struct Config {
+  ServerOptions server;
+  // Pipelines are held by pointer: transformers borrow them, so they must not move.
+  std::vector<std::unique_ptr<PipelineSpec>> pipelines;
+  // Keys present in the file that lakehose does not know, as "file: path" (the server
+  // logs them; DESIGN allows more keys than it lists, so they are not errors).
+  std::vector<std::string> unknown_keys;
+
+  const PipelineSpec* FindPipeline(std::string_view name) const;
+};
+
+// Resolves a time zone name ("Europe/Paris"); an error if unknown.
+using TimeZoneLoader = std::function<absl::StatusOr<absl::TimeZone>(const std::string&)>;
+
+// Parses and validates `yaml`. `filename` only labels error messages.
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filename,
+                                   const TimeZoneLoader& load_tz);
+
+// The configuration the server runs with no --config: a `demo` pipeline for the
+// transactions workload (`lakehose generate --workload transactions`), partitioned by
+// region and event date and hour, writing gzip JSON Lines under ./lake.
+std::string_view EmbeddedDefaultConfigYaml();
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_CONFIG_CONFIG_H_

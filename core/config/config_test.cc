@@ -1,0 +1,396 @@
+#include "core/config/config.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "core/base/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lakehose {
+namespace {
+
+using ::testing::ContainsRegex;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+
+absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
+  return tz;
+}
+
+absl::StatusOr<Config> Parse(std::string_view yaml) { return ParseConfig(yaml, "cfg.yaml", LoadTz); }
+
+// The error message of parsing `yaml`, or "<ok>".
+std::string ErrorOf(std::string_view yaml) {
+  auto c = Parse(yaml);
+  if (c.ok()) return "<ok>";
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(StatusMessage(c.status()));
+}
+
+// A minimal valid pipeline, with `extra` lines (indented by 4) appended.
+std::string Pipeline(std::string_view extra) {
+  return StrCat("pipelines:\n  - name: p\n", extra);
+}
+
+// The YAML example of DESIGN.md section 3, exactly as written there.
+constexpr std::string_view kDesignExample = R"yaml(server:
+  grpc_listen: 0.0.0.0:50051
+  metrics_listen: 0.0.0.0:9464
+  data_dir: ./var/lakehose          # WAL and dead-letter queue live here
+
+pipelines:
+  - name: analytics
+    input: dynamodb-stream          # dynamodb-stream | json
+    filter:
+      event_names: [INSERT, MODIFY] # others -> DROPPED
+    image: new                      # new | old | new-or-old (REMOVE falls back to OldImage/Keys)
+    fields: [createdAtTime, siteId, id, name, valueOne, valueTwo]   # projection; omit for all
+    numbers: number                 # number | string
+    partition_keys:
+      siteId: { attribute: siteId }
+      year:   { timestamp: createdAtTime, unit: ms, format: "%Y" }
+      month:  { timestamp: createdAtTime, unit: ms, format: "%m" }
+      day:    { timestamp: createdAtTime, unit: ms, format: "%d" }
+      hour:   { timestamp: createdAtTime, unit: ms, format: "%H" }
+      minute: { timestamp: createdAtTime, unit: ms, format: "%M" }
+    prefix: "data/siteId=!{partitionKeyFromLambda:siteId}/year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/minute=!{partitionKeyFromLambda:minute}/"
+    error_prefix: "errors/!{firehose:error-output-type}/"
+    destination:
+      kind: file                    # file | s3
+      path: ./lake                  # file: the lake's root directory
+      # s3: bucket, region, endpoint (or AWS_ENDPOINT_URL_S3), force_path_style,
+      #     sse: { kms_key_id }, storage_class
+      format: jsonl
+      compression: gzip             # none | gzip | zstd
+      buffering: { size_mb: 64, interval_s: 60 }
+)yaml";
+
+TEST(ConfigTest, DesignExampleLoadsAsWritten) {
+  auto c = Parse(kDesignExample);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys, IsEmpty());
+  EXPECT_EQ(c->server.grpc_listen, "0.0.0.0:50051");
+  EXPECT_EQ(c->server.metrics_listen, "0.0.0.0:9464");
+  EXPECT_EQ(c->server.data_dir, "./var/lakehose");
+  ASSERT_EQ(c->pipelines.size(), 1u);
+  const PipelineSpec* p = c->FindPipeline("analytics");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(c->FindPipeline("other"), nullptr);
+  EXPECT_EQ(p->input, InputKind::kDynamoDbStream);
+  EXPECT_EQ(p->event_names, kEventInsert | kEventModify);
+  EXPECT_EQ(p->image, ImageChoice::kNew);
+  EXPECT_THAT(p->fields, ElementsAre("createdAtTime", "siteId", "id", "name", "valueOne", "valueTwo"));
+  EXPECT_TRUE(p->field_set.contains("valueTwo"));
+  EXPECT_EQ(p->numbers, NumberMode::kNumber);
+  EXPECT_THAT(p->key_names, ElementsAre("siteId", "year", "month", "day", "hour", "minute"));
+  ASSERT_EQ(p->partition_keys.size(), 6u);
+  EXPECT_FALSE(p->partition_keys[0].is_timestamp);
+  EXPECT_EQ(p->partition_keys[0].attribute, "siteId");
+  EXPECT_TRUE(p->partition_keys[1].is_timestamp);
+  EXPECT_EQ(p->partition_keys[1].unit, TimestampUnit::kMillis);
+  ASSERT_TRUE(p->partition_keys[1].format.has_value());
+  EXPECT_EQ(p->partition_keys[1].format->Format(1700000000000), "2023");
+  EXPECT_EQ(p->partition_keys[5].format->Format(1700000000000), "13");
+  EXPECT_THAT(p->prefix.text(), HasSubstr("minute=!{partitionKeyFromLambda:minute}/"));
+  EXPECT_TRUE(p->error_prefix.uses_error_output_type());
+  EXPECT_EQ(p->destination.kind, DestinationKind::kFile);
+  EXPECT_EQ(p->destination.path, "./lake");
+  EXPECT_EQ(p->destination.format, "jsonl");
+  EXPECT_EQ(p->destination.compression, Compression::kGzip);
+  EXPECT_EQ(p->destination.buffer_size_mb, 64);
+  EXPECT_EQ(p->destination.buffer_interval_s, 60);
+}
+
+TEST(ConfigTest, EmbeddedDefaultConfigParses) {
+  auto c = ParseConfig(EmbeddedDefaultConfigYaml(), "<embedded>", LoadTz);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys, IsEmpty());
+  const PipelineSpec* demo = c->FindPipeline("demo");
+  ASSERT_NE(demo, nullptr);
+  EXPECT_EQ(demo->image, ImageChoice::kNewOrOld);
+  EXPECT_THAT(demo->key_names, ElementsAre("region", "date", "hour"));
+  EXPECT_EQ(demo->partition_keys[1].fallback, TimestampFallback::kApproximateCreationTime);
+  EXPECT_EQ(demo->partition_keys[0].default_value, "unknown");
+}
+
+TEST(ConfigTest, DefaultsWhenOmitted) {
+  auto c = Parse(Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const PipelineSpec& p = *c->pipelines[0];
+  EXPECT_EQ(c->server.grpc_listen, "127.0.0.1:50051");
+  EXPECT_EQ(p.input, InputKind::kDynamoDbStream);
+  EXPECT_EQ(p.event_names, kEventInsert | kEventModify | kEventRemove);
+  EXPECT_EQ(p.image, ImageChoice::kNew);
+  EXPECT_THAT(p.fields, IsEmpty());
+  EXPECT_EQ(p.numbers, NumberMode::kNumber);
+  // No keys: the default prefix is by arrival hour; the error prefix by error type and day.
+  EXPECT_EQ(p.prefix.text(), "data/!{timestamp:yyyy/MM/dd/HH}/");
+  EXPECT_EQ(p.error_prefix.text(), "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/");
+  EXPECT_EQ(p.destination.compression, Compression::kGzip);
+}
+
+TEST(ConfigTest, DefaultPrefixIsHiveStyleOverDeclaredKeys) {
+  auto c = Parse(Pipeline("    partition_keys:\n      region: { attribute: region }\n"
+                          "      day: { timestamp: ts, format: \"%Y-%m-%d\" }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pipelines[0]->prefix.text(),
+            "data/region=!{partitionKeyFromLambda:region}/day=!{partitionKeyFromLambda:day}/");
+}
+
+TEST(ConfigTest, PartitionKeyOptions) {
+  auto c = Parse(Pipeline(
+      "    partition_keys:\n"
+      "      a: { attribute: customer.region, default: none }\n"
+      "      s: { timestamp: ts, unit: s, format: \"%H\", fallback: arrival_time }\n"
+      "      u: { timestamp: ts, unit: us, format: \"%H\", fallback: ApproximateCreationDateTime }\n"
+      "      n: { timestamp: ts, format: \"%H\", fallback: none, timezone: UTC }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto& k = c->pipelines[0]->partition_keys;
+  ASSERT_EQ(k.size(), 4u);
+  EXPECT_THAT(k[0].attribute_path, ElementsAre("customer", "region"));
+  EXPECT_EQ(k[0].default_value, "none");
+  EXPECT_EQ(k[1].unit, TimestampUnit::kSeconds);
+  EXPECT_EQ(k[1].fallback, TimestampFallback::kArrivalTime);
+  EXPECT_EQ(k[2].unit, TimestampUnit::kMicros);
+  EXPECT_EQ(k[2].fallback, TimestampFallback::kApproximateCreationTime);
+  EXPECT_EQ(k[3].unit, TimestampUnit::kMillis);
+  EXPECT_EQ(k[3].fallback, TimestampFallback::kNone);
+}
+
+TEST(ConfigTest, NamedTimeZoneIsLoaded) {
+  absl::TimeZone probe;
+  if (!absl::LoadTimeZone("America/New_York", &probe)) GTEST_SKIP() << "tzdata absent: skipping named zone test";
+  auto c = Parse(Pipeline("    partition_keys:\n"
+                          "      h: { timestamp: ts, format: \"%H\", timezone: America/New_York }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pipelines[0]->partition_keys[0].timezone, "America/New_York");
+  EXPECT_EQ(c->pipelines[0]->partition_keys[0].format->Format(1700000000000), "17");
+}
+
+TEST(ConfigTest, ErrorsNameFileKeyPathAndReason) {
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      year: { timestamp: t, unit: sec, format: \"%Y\" }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.year.unit: must be one of s, ms, us (got \"sec\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    image: newest\n")),
+            "cfg.yaml: pipelines[0].image: must be one of new, old, new-or-old (got \"newest\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    input: csv\n")),
+            "cfg.yaml: pipelines[0].input: must be one of dynamodb-stream, json (got \"csv\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    numbers: decimal\n")),
+            "cfg.yaml: pipelines[0].numbers: must be one of number, string (got \"decimal\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    filter:\n      event_names: [INSERT, DELETE]\n")),
+            "cfg.yaml: pipelines[0].filter.event_names[1]: must be one of INSERT, MODIFY, REMOVE (got \"DELETE\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    fields: []\n")),
+            "cfg.yaml: pipelines[0].fields: must not be empty (omit it to keep all attributes)");
+  EXPECT_EQ(ErrorOf(Pipeline("    fields: a\n")), "cfg.yaml: pipelines[0].fields: must be a list");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.format: is required for `timestamp` partition keys (e.g. \"%Y\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { default: x }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a, timestamp: b, format: \"%Y\" }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a, unit: ms }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.unit: applies only to `timestamp` partition keys");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a..b }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.attribute: has an empty path segment");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t, format: \"%Y\", fallback: now }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.fallback: must be one of none, approximate_creation_time, "
+            "ApproximateCreationDateTime, arrival_time (got \"now\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t, format: \"%Y%\" }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.format: format ends with a lone '%'");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      \"bad key\": { attribute: a }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.bad key: partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys: [a]\n")),
+            "cfg.yaml: pipelines[0].partition_keys: must be a mapping of key name to definition");
+  EXPECT_THAT(ErrorOf(Pipeline("    metadata: [eventID, color]\n")),
+              ::testing::StartsWith("cfg.yaml: pipelines[0].metadata[1]: unknown stream metadata field \"color\""));
+  EXPECT_EQ(ErrorOf("pipelines:\n  - input: json\n"), "cfg.yaml: pipelines[0].name: is required");
+  EXPECT_EQ(ErrorOf("pipelines:\n  - name: \"a b\"\n"),
+            "cfg.yaml: pipelines[0].name: must be 1-64 characters from A-Z a-z 0-9 _ . -");
+  EXPECT_EQ(ErrorOf("pipelines: []\n"), "cfg.yaml: pipelines: must be a non-empty list");
+  EXPECT_EQ(ErrorOf("server: {}\n"), "cfg.yaml: pipelines: must be a non-empty list");
+  EXPECT_EQ(ErrorOf("- a\n- b\n"), "cfg.yaml: (top level): must be a mapping with `pipelines`");
+}
+
+TEST(ConfigTest, PrefixErrors) {
+  EXPECT_THAT(ErrorOf(Pipeline("    prefix: \"x/!{partitionKeyFromLambda:nope}/\"\n")),
+              MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.prefix: .*nope.*"));
+  EXPECT_THAT(ErrorOf(Pipeline("    prefix: \"x/!{partitionKeyFromLambda:k\"\n")),
+              MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.prefix: unterminated.*"));
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"/abs/\"\n")), "cfg.yaml: pipelines[0].prefix: must not start with '/'");
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"x/!{firehose:error-output-type}/\"\n")),
+            "cfg.yaml: pipelines[0].prefix: !{firehose:error-output-type} is only allowed in error_prefix");
+  // error_prefix cannot use partition keys (they are unknown for failed records).
+  EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      k: { attribute: k }\n"
+                               "    error_prefix: \"e/!{partitionKeyFromLambda:k}/\"\n")),
+              MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.error_prefix: .*"));
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"same/\"\n    error_prefix: \"same/\"\n")),
+            "cfg.yaml: pipelines[0].error_prefix: must differ from prefix, so failed records never mix with good ones");
+}
+
+TEST(ConfigTest, JsonInputRejectsStreamOnlyOptions) {
+  EXPECT_EQ(ErrorOf(Pipeline("    input: json\n    image: old\n")),
+            "cfg.yaml: pipelines[0].image: applies only to input: dynamodb-stream");
+  EXPECT_EQ(ErrorOf(Pipeline("    input: json\n    partition_keys:\n"
+                             "      d: { timestamp: t, format: \"%d\", fallback: approximate_creation_time }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.d.fallback: approximate_creation_time needs input: dynamodb-stream");
+  EXPECT_THAT(ErrorOf(Pipeline("    input: json\n    numbers: string\n")),
+              ::testing::StartsWith("cfg.yaml: pipelines[0].numbers: applies only to input: dynamodb-stream"));
+}
+
+TEST(ConfigTest, UnknownTimeZoneNamesTheKey) {
+  EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      h: { timestamp: t, format: \"%H\", timezone: Mars/Olympus }\n")),
+              MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.partition_keys\\.h\\.timezone: .*Mars/Olympus.*"));
+}
+
+TEST(ConfigTest, ServerAndDestinationErrors) {
+  EXPECT_EQ(ErrorOf("server:\n  shutdown_grace_s: -1\n" + Pipeline("")),
+            "cfg.yaml: server.shutdown_grace_s: must be between 0 and 3600 (got -1)");
+  EXPECT_EQ(ErrorOf("server:\n  limits:\n    max_record_bytes: lots\n" + Pipeline("")),
+            "cfg.yaml: server.limits.max_record_bytes: must be a number");
+  EXPECT_EQ(ErrorOf("server:\n  writer_id: \"a/b\"\n" + Pipeline("")),
+            "cfg.yaml: server.writer_id: must be 1-64 characters from A-Z a-z 0-9 _ . -");
+  EXPECT_EQ(ErrorOf("server: 5\n" + Pipeline("")), "cfg.yaml: server: must be a mapping");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      kind: s3\n")),
+            "cfg.yaml: pipelines[0].destination.bucket: is required when kind is s3");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      compression: lz4\n")),
+            "cfg.yaml: pipelines[0].destination.compression: must be one of none, gzip, zstd (got \"lz4\")");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      compression: gzip\n      compression_level: 12\n")),
+            "cfg.yaml: pipelines[0].destination.compression_level: must be between 1 and 9 (got 12)");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      force_path_style: maybe\n")),
+            "cfg.yaml: pipelines[0].destination.force_path_style: must be true or false");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      buffering: { size_mb: 0 }\n")),
+            "cfg.yaml: pipelines[0].destination.buffering.size_mb: must be between 0.001 and 4096 (got 0)");
+}
+
+TEST(ConfigTest, ServerOptionsAndLimits) {
+  auto c = Parse("server:\n  writer_id: w-1\n  shutdown_grace_s: 5\n  limits:\n    max_records_per_request: 500\n" +
+                 Pipeline("    destination:\n      kind: s3\n      bucket: b\n      region: eu-west-1\n"
+                          "      force_path_style: true\n      sse: { kms_key_id: k1 }\n"
+                          "      compression: zstd\n      compression_level: 19\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.writer_id, "w-1");
+  EXPECT_EQ(c->server.shutdown_grace_s, 5);
+  EXPECT_EQ(c->server.limits.max_records_per_request, 500);
+  EXPECT_EQ(c->server.limits.max_record_bytes, 1 << 20);  // default kept
+  const DestinationSpec& d = c->pipelines[0]->destination;
+  EXPECT_EQ(d.kind, DestinationKind::kS3);
+  EXPECT_EQ(d.bucket, "b");
+  EXPECT_EQ(d.region, "eu-west-1");
+  EXPECT_TRUE(d.force_path_style);
+  EXPECT_EQ(d.kms_key_id, "k1");
+  EXPECT_EQ(d.compression, Compression::kZstd);
+  EXPECT_EQ(d.compression_level, 19);
+}
+
+TEST(ConfigTest, NotYamlGivesLineAndColumn) {
+  const std::string msg = ErrorOf("pipelines:\n  - name: p\n    fields: [a, b\n");
+  EXPECT_THAT(msg, MatchesRegex("cfg\\.yaml:[0-9]+:[0-9]+: .+")) << msg;
+  EXPECT_THAT(msg, HasSubstr("not valid YAML")) << msg;
+  const std::string msg2 = ErrorOf("{pipelines: [{name: p}]\n");
+  EXPECT_THAT(msg2, MatchesRegex("cfg\\.yaml:[0-9]+:[0-9]+: .+")) << msg2;
+  const std::string tabs = ErrorOf("pipelines:\n\t- name: p\n");
+  EXPECT_THAT(tabs, MatchesRegex("cfg\\.yaml:[0-9]+:[0-9]+: .+")) << tabs;
+}
+
+TEST(ConfigTest, NotYamlReportsTheRightLine) {
+  // The unclosed flow sequence opens on line 3.
+  const std::string msg = ErrorOf("pipelines:\n  - name: p\n    fields: [a, b\n    image: new\n");
+  EXPECT_THAT(msg, ContainsRegex("^cfg\\.yaml:[345]:")) << msg;
+}
+
+TEST(ConfigTest, DuplicatePipelineNames) {
+  EXPECT_EQ(ErrorOf("pipelines:\n  - name: a\n  - name: b\n  - name: a\n"),
+            "cfg.yaml: pipelines[2].name: duplicate pipeline name \"a\"");
+}
+
+TEST(ConfigTest, UnknownKeysAreCollectedNotFatal) {
+  auto c = Parse(
+      "extra_top: 1\n"
+      "server:\n  grpc_listen: 127.0.0.1:1\n  colour: blue\n"
+      "pipelines:\n  - name: p\n    owner: team-a\n"
+      "    partition_keys:\n      r: { attribute: r, note: x }\n"
+      "    destination:\n      kind: file\n      retention: 7d\n      buffering: { size_mb: 1, jitter: 2 }\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys,
+              ::testing::UnorderedElementsAre(
+                  "cfg.yaml: extra_top", "cfg.yaml: server.colour", "cfg.yaml: pipelines[0].owner",
+                  "cfg.yaml: pipelines[0].partition_keys.r.note",
+                  "cfg.yaml: pipelines[0].destination.retention",
+                  "cfg.yaml: pipelines[0].destination.buffering.jitter"));
+  EXPECT_EQ(c->server.grpc_listen, "127.0.0.1:1");
+}
+
+TEST(ConfigTest, SeveralPipelinesAreKeptInOrder) {
+  auto c = Parse("pipelines:\n  - name: one\n  - name: two\n    input: json\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->pipelines.size(), 2u);
+  EXPECT_EQ(c->pipelines[0]->name, "one");
+  EXPECT_EQ(c->pipelines[1]->name, "two");
+  EXPECT_EQ(c->FindPipeline("two")->input, InputKind::kJson);
+}
+
+// --- server.tls and server.auth (README "Security") ---
+
+TEST(ConfigTest, SecurityIsOffByDefault) {
+  auto c = Parse(Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->server.tls.enabled());
+  EXPECT_THAT(c->server.tls.client_ca_file, IsEmpty());
+  EXPECT_THAT(c->server.auth.token_file, IsEmpty());
+}
+
+TEST(ConfigTest, TlsMutualTlsAndTokenFileAreParsed) {
+  auto c = Parse(StrCat("server:\n  tls:\n    cert_file: /etc/lakehose/server.pem\n"
+                        "    key_file: /etc/lakehose/server.key\n    client_ca_file: /etc/lakehose/ca.pem\n"
+                        "  auth:\n    token_file: /run/secrets/token\n",
+                        Pipeline("")));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->server.tls.enabled());
+  EXPECT_EQ(c->server.tls.cert_file, "/etc/lakehose/server.pem");
+  EXPECT_EQ(c->server.tls.key_file, "/etc/lakehose/server.key");
+  EXPECT_EQ(c->server.tls.client_ca_file, "/etc/lakehose/ca.pem");
+  EXPECT_EQ(c->server.auth.token_file, "/run/secrets/token");
+  EXPECT_THAT(c->unknown_keys, IsEmpty());
+}
+
+TEST(ConfigTest, TlsCertAndKeyComeTogether) {
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c.pem\n", Pipeline(""))),
+            "cfg.yaml: server.tls.key_file: is required: TLS needs the private key (PEM) of cert_file");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    key_file: k.pem\n", Pipeline(""))),
+            "cfg.yaml: server.tls.cert_file: is required: TLS needs the server's certificate (PEM) and key_file");
+  // A client CA alone is not mutual TLS: the server needs its own certificate first.
+  EXPECT_THAT(ErrorOf(StrCat("server:\n  tls:\n    client_ca_file: ca.pem\n", Pipeline(""))),
+              HasSubstr("cfg.yaml: server.tls.cert_file: is required"));
+}
+
+TEST(ConfigTest, SecurityErrorsNameTheKeyPath) {
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls: on\n", Pipeline(""))), "cfg.yaml: server.tls: must be a mapping");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: \"\"\n    key_file: k\n", Pipeline(""))),
+            "cfg.yaml: server.tls.cert_file: must not be empty (omit the key instead)");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: [k]\n", Pipeline(""))),
+            "cfg.yaml: server.tls.key_file: must be a string");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: k\n    client_ca_file: \"\"\n",
+                           Pipeline(""))),
+            "cfg.yaml: server.tls.client_ca_file: must not be empty (omit the key instead)");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  auth: {}\n", Pipeline(""))),
+            "cfg.yaml: server.auth.token_file: is required in server.auth");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  auth:\n    token_file: {a: 1}\n", Pipeline(""))),
+            "cfg.yaml: server.auth.token_file: must be a string");
+}
+
+TEST(ConfigTest, UnknownSecurityKeysAreCollected) {
+  // A token in the config itself is not supported (configs get committed): reported as
+  // unknown, and the server logs it.
+  auto c = Parse(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: k\n    ciphers: x\n"
+                        "  auth:\n    token_file: t\n    token: s3cret\n",
+                        Pipeline("")));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys, ElementsAre("cfg.yaml: server.tls.ciphers", "cfg.yaml: server.auth.token"));
+}
+
+}  // namespace
+}  // namespace lakehose

@@ -1,0 +1,105 @@
+// PipelineSpec: one validated pipeline definition (DESIGN section 3), built by
+// ParseConfig (config.h) and read by the transformer and, later, the delivery engine.
+// Plain data; immutable once built; safe to share between threads.
+#ifndef LAKEHOSE_CORE_CONFIG_PIPELINE_H_
+#define LAKEHOSE_CORE_CONFIG_PIPELINE_H_
+
+#include <cstdint>
+#include <optional>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "core/parquet/parquet_writer.h"
+#include "core/partition/prefix_template.h"
+#include "core/partition/time_format.h"
+
+namespace lakehose {
+
+// Transparent hash so sets of std::string can be probed with std::string_view.
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+enum class InputKind { kDynamoDbStream, kJson };
+enum class ImageChoice { kNew, kOld, kNewOrOld };
+enum class NumberMode { kNumber, kString };
+
+// Event names as a bit set.
+enum EventBits : uint8_t { kEventInsert = 1, kEventModify = 2, kEventRemove = 4 };
+
+enum class TimestampUnit { kSeconds, kMillis, kMicros };
+// Where a timestamp partition key looks when its attribute is absent or unusable.
+enum class TimestampFallback { kNone, kApproximateCreationTime, kArrivalTime };
+
+struct PartitionKeySpec {
+  std::string name;
+  // Attribute path in the chosen image (or the JSON document), dot-separated for nested
+  // maps: "customer.region".
+  std::vector<std::string> attribute_path;
+  std::string attribute;  // the path as written, for messages
+  bool is_timestamp = false;
+  TimestampUnit unit = TimestampUnit::kMillis;
+  std::optional<TimeFormat> format;  // set iff is_timestamp
+  std::string timezone = "UTC";
+  TimestampFallback fallback = TimestampFallback::kNone;
+  std::optional<std::string> default_value;  // used when the value is missing
+};
+
+enum class Compression { kNone, kGzip, kZstd };
+enum class DestinationKind { kFile, kS3 };
+
+// Where OK records go (used by delivery; parsed and validated now).
+struct DestinationSpec {
+  DestinationKind kind = DestinationKind::kFile;
+  std::string path = "./lake";  // file: root directory of the lake
+  std::string bucket, region, endpoint, storage_class, kms_key_id;
+  bool force_path_style = false;
+  std::string format = "jsonl";  // jsonl | parquet
+  // Whole-object compression of JSON Lines objects. For format parquet it is kNone (pages
+  // are compressed inside the file with parquet.codec); error documents of a parquet
+  // pipeline are then plain .jsonl.
+  Compression compression = Compression::kGzip;
+  int compression_level = -1;  // -1 = the codec's default (gzip 6, zstd 3)
+  double buffer_size_mb = 64;
+  double buffer_interval_s = 60;
+  // s3: objects larger than one part go up with multipart upload (part size >= 5 MiB).
+  double part_size_mb = 8;
+  // s3: retries of one request (503 SlowDown, 500, RequestTimeout, timeouts, resets),
+  // capped exponential backoff with full jitter.
+  int max_attempts = 10;
+  int64_t retry_base_delay_ms = 100;
+  int64_t retry_max_delay_ms = 20000;
+  double request_timeout_s = 60;
+  // format parquet: codec (from `compression`, default snappy), level, row groups, pages,
+  // declared schema, and the key-value metadata naming the pipeline.
+  ParquetOptions parquet;
+};
+
+struct PipelineSpec {
+  std::string name;
+  InputKind input = InputKind::kDynamoDbStream;
+  uint8_t event_names = kEventInsert | kEventModify | kEventRemove;
+  ImageChoice image = ImageChoice::kNew;
+  // Projection: empty means all attributes.
+  std::vector<std::string> fields;
+  absl::flat_hash_set<std::string, StringViewHash, std::equal_to<>> field_set;
+  NumberMode numbers = NumberMode::kNumber;
+  // Stream-record metadata written into the document as "_<name>" (dynamodb-stream only):
+  // eventID, eventName, eventSource, awsRegion, eventSourceARN, tableName,
+  // SequenceNumber, ApproximateCreationDateTime (ms), SizeBytes, StreamViewType.
+  std::vector<std::string> metadata;
+  std::vector<PartitionKeySpec> partition_keys;
+  std::vector<std::string> key_names;  // partition_keys[i].name, for the templates
+  PrefixTemplate prefix;
+  PrefixTemplate error_prefix;
+  DestinationSpec destination;
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_CONFIG_PIPELINE_H_

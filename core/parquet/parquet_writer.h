@@ -1,0 +1,176 @@
+// EncodeParquet: turns the JSON Lines body of a sealed object (one flat JSON object per
+// line, as the transformer renders documents) into one Apache Parquet file.
+//
+// What it writes (Parquet format 2.x readers; checked against DuckDB and hyparquet):
+// - "PAR1", row groups of column chunks, the FileMetaData in Thrift's compact protocol
+//   (core/parquet/thrift_compact.h), its length, "PAR1".
+// - One column per top-level member, in order of first appearance. Data pages v1;
+//   optional columns carry definition levels (RLE/bit-packed hybrid, width 1). String
+//   columns use a dictionary page and RLE_DICTIONARY indices when the chunk's distinct
+//   values are few (ParquetOptions::max_dictionary_*), PLAIN otherwise.
+// - With NestedEncoding::kNative, a member whose values are all objects becomes an
+//   optional group (a STRUCT) with the union of their members, and one whose values are
+//   all arrays a LIST in the standard three-level layout
+//     optional group name (LIST) { repeated group list { optional <element> element; } }
+//   recursively, each position typed by the same rules as a top-level member. Leaf
+//   columns under them carry repetition and definition levels (Dremel encoding) and
+//   pages end only at record boundaries. See "Nested values" below.
+// - Per column chunk statistics: null_count and min_value/max_value (type-defined order;
+//   omitted for strings longer than kMaxStatisticsBytes) and a TypeDefinedOrder column
+//   order, so readers can prune row groups.
+// - Key-value metadata: "lakehose.columns" (JSON: each column's name and chosen type),
+//   plus whatever the caller adds (delivery adds "lakehose.pipeline").
+//
+// Types, inferred per object from all of its records unless declared (see ParquetType):
+// strings -> BYTE_ARRAY STRING; numbers -> INT64 if every value is integral and fits,
+// else DECIMAL(38,s) as FIXED_LEN_BYTE_ARRAY(16) if every value fits with s <= 18, else
+// DOUBLE (or STRING with the exact text when wide_numbers is kString); booleans ->
+// BOOLEAN; objects and arrays -> STRING holding their JSON text; a column whose values
+// mix kinds -> STRING (non-strings as their JSON text); a column that is always null ->
+// STRING, all nulls. Inferred columns are OPTIONAL. Everything written comes from the
+// input and the options: the same input always encodes to the same bytes.
+//
+// Nested values (NestedEncoding::kNative; inferred schemas only, a declared schema is
+// written as declared). At every position -- a top-level member, a member of an object,
+// the elements of an array -- the non-null values seen there across the object's records
+// decide:
+// - all objects -> STRUCT of the union of their members (first appearance order), each
+//   member a position of its own; absent and null members are nulls;
+// - all arrays -> LIST whose element is the position of all their elements together;
+//   null elements are null elements, [] an empty list;
+// - all strings / numbers / booleans, or always null -> the scalar types above;
+// and the fallbacks, which write that position's values as JSON text, as kJson does:
+// - objects that never have a member ({} only) -> "json";
+// - arrays whose elements mix kinds (e.g. numbers and strings, or objects and arrays)
+//   -> "json": the whole array is one JSON text;
+// - a position whose values mix kinds (e.g. an object in one record, a string in the
+//   next) -> "string" with non-strings as their JSON text (as for top-level members), or
+//   "json" when they are all objects and arrays;
+// - objects and arrays deeper than kMaxParquetNativeDepth -> "json".
+// A member whose values are not all nested is written exactly as with kJson.
+//
+// Pure (no I/O, clock or threads); thread-compatible.
+#ifndef LAKEHOSE_CORE_PARQUET_PARQUET_WRITER_H_
+#define LAKEHOSE_CORE_PARQUET_PARQUET_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace lakehose {
+
+enum class ParquetCodec { kNone, kSnappy, kGzip, kZstd };
+
+enum class ParquetType {
+  kString,           // BYTE_ARRAY, STRING (UTF8)
+  kJson,             // BYTE_ARRAY, STRING holding JSON text (objects, arrays)
+  kInt64,            // INT64
+  kDecimal,          // FIXED_LEN_BYTE_ARRAY(16), DECIMAL(38, scale)
+  kDouble,           // DOUBLE
+  kBool,             // BOOLEAN
+  kBinary,           // BYTE_ARRAY, no annotation: base64 text decoded (declared only)
+  kTimestampMillis,  // INT64, TIMESTAMP(MILLIS, UTC): integral ms since epoch (declared only)
+  kStruct,           // optional group of `children` (inferred, NestedEncoding::kNative only)
+  kList,             // LIST of `children[0]`, named "element" (inferred, kNative only)
+};
+
+// "string", "json", "int64", "decimal(38,2)", "double", "bool", "binary", "timestamp_ms",
+// "struct", "list".
+std::string ParquetTypeName(ParquetType type, int scale);
+// Inverse of ParquetTypeName for config ("decimal(38,S)" with 0 <= S <= 38); "struct" and
+// "list" cannot be declared.
+absl::StatusOr<std::pair<ParquetType, int>> ParseParquetTypeName(std::string_view name);
+
+struct ParquetColumn {
+  std::string name;
+  ParquetType type = ParquetType::kString;
+  int scale = 0;          // kDecimal only
+  bool required = false;  // REQUIRED: a record without a value fails the object
+  // kStruct: its members; kList: exactly one, the element (named "element"). Always
+  // OPTIONAL.
+  std::vector<ParquetColumn> children = {};
+};
+
+// Where a number column falls back to when it is neither INT64 nor DECIMAL(38,s<=18).
+enum class WideNumbers { kDouble, kString };
+
+// How inferred columns hold objects and arrays: JSON text (kJson), or Parquet groups and
+// lists (kNative; see "Nested values" above).
+enum class NestedEncoding { kJson, kNative };
+
+struct ParquetOptions {
+  ParquetCodec codec = ParquetCodec::kSnappy;
+  int compression_level = -1;  // gzip/zstd; -1 = the codec's default (gzip 6, zstd 3)
+  // A row group ends after this many records or this many bytes of input lines,
+  // whichever comes first.
+  int64_t row_group_rows = 1000000;
+  int64_t row_group_bytes = int64_t{128} << 20;
+  int64_t page_bytes = 1 << 20;  // target uncompressed size of a data page
+  // A string column chunk is dictionary encoded when it has at most this many distinct
+  // values, they take at most max_dictionary_bytes, and at most half its values are
+  // distinct.
+  int64_t max_dictionary_entries = 1 << 15;
+  int64_t max_dictionary_bytes = 1 << 20;
+  WideNumbers wide_numbers = WideNumbers::kDouble;
+  NestedEncoding nested = NestedEncoding::kJson;
+  // Declared schema: when non-empty, exactly these columns are written, in this order,
+  // with these types; other members are ignored. A value that does not convert to its
+  // declared type, or a missing value in a required column, fails the encode
+  // (INVALID_ARGUMENT).
+  std::vector<ParquetColumn> schema;
+  std::vector<std::pair<std::string, std::string>> key_value_metadata;
+  std::string created_by = "lakehose";
+};
+
+inline constexpr size_t kMaxStatisticsBytes = 256;
+// Nesting depth accepted inside a member's value (objects and arrays).
+inline constexpr int kMaxParquetJsonDepth = 1024;
+// NestedEncoding::kNative: the deepest STRUCT/LIST (a top-level member's value is depth
+// 1); objects and arrays below it are JSON text. DynamoDB's own limit is 32 levels, and
+// it keeps levels below 2^7 (each level adds at most 2 definition levels).
+inline constexpr int kMaxParquetNativeDepth = 32;
+
+// What was written for one column chunk (for tests and logs).
+struct ParquetChunkInfo {
+  int64_t row_group = 0;
+  std::string column;       // the leaf's path in the schema, joined by '.' ("o.l.list.element")
+  bool dictionary = false;  // dictionary page + RLE_DICTIONARY data pages
+  int64_t data_pages = 0;
+  int64_t null_count = 0;
+  bool has_min_max = false;
+  std::string min, max;  // statistics as stored (PLAIN bytes; big-endian for decimals)
+  int64_t compressed_bytes = 0;
+};
+
+struct ParquetFile {
+  std::string bytes;
+  std::vector<ParquetColumn> columns;  // as written (inferred or declared), top level
+  int64_t rows = 0;
+  int64_t row_groups = 0;
+  std::vector<ParquetChunkInfo> chunks;  // row group by row group, leaf columns in order
+};
+
+// Encodes `lines` (each one JSON object; a trailing '\n' or '\r\n' is allowed).
+// INVALID_ARGUMENT if a line is not a JSON object or a value does not fit its column.
+absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view>& lines,
+                                              const ParquetOptions& options);
+// The same, bytes only.
+absl::StatusOr<std::string> EncodeParquet(const std::vector<std::string_view>& lines,
+                                          const ParquetOptions& options);
+
+namespace parquet_internal {
+// Parquet's RLE / bit-packed hybrid encoding of `values` (each below 2^width), without
+// a length prefix. Exposed for tests.
+void AppendRleHybrid(const std::vector<uint32_t>& values, int width, std::string* out);
+}  // namespace parquet_internal
+
+// The lines of a JSON Lines body (empty lines skipped).
+std::vector<std::string_view> SplitJsonLines(std::string_view body);
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_CORE_PARQUET_PARQUET_WRITER_H_

@@ -1,0 +1,291 @@
+#include "core/transform/batch_io.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/base/base64.h"
+#include "core/config/config.h"
+#include "core/base/strings.h"
+#include "core/transform/transformer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/json_check.h"
+
+namespace lakehose {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::vector<std::string> Ids(const InputBatch& b) {
+  std::vector<std::string> ids;
+  for (const auto& r : b.records) ids.push_back(r.record_id);
+  return ids;
+}
+std::vector<std::string> Datas(const InputBatch& b) {
+  std::vector<std::string> d;
+  for (const auto& r : b.records) d.push_back(r.data);
+  return d;
+}
+
+// ----- Input -----
+
+TEST(BatchIoTest, JsonLinesSkipBlankLinesAndTrim) {
+  auto b = ParseInputBatch("{\"a\":1}\n\n  {\"b\":2}  \r\n\t\n{\"c\":3}");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kJsonLines);
+  EXPECT_THAT(Ids(*b), ::testing::ElementsAre("1", "2", "3"));
+  EXPECT_THAT(Datas(*b), ::testing::ElementsAre("{\"a\":1}", "{\"b\":2}", "{\"c\":3}"));
+  for (const auto& r : b->records) EXPECT_EQ(r.arrival_ms, 0);
+}
+
+TEST(BatchIoTest, MalformedLinesBecomeRecordsNotErrors) {
+  auto b = ParseInputBatch("{\"a\":1}\nnot json\n{\"c\":\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kJsonLines);
+  EXPECT_THAT(Datas(*b), ::testing::ElementsAre("{\"a\":1}", "not json", "{\"c\":"));
+  auto text = ParseInputBatch("hello\nworld\n");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->records.size(), 2u);
+}
+
+TEST(BatchIoTest, EmptyInputIsAnEmptyBatch) {
+  auto b = ParseInputBatch("");
+  ASSERT_TRUE(b.ok());
+  EXPECT_THAT(b->records, IsEmpty());
+  b = ParseInputBatch("\n \n");
+  ASSERT_TRUE(b.ok());
+  EXPECT_THAT(b->records, IsEmpty());
+}
+
+TEST(BatchIoTest, SinglePrettyPrintedRecordIsKeptWhole) {
+  auto b = ParseInputBatch("{\n  \"eventName\": \"INSERT\",\n  \"n\": 1.10,\n  \"s\": \"a b\"\n}\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->records.size(), 1u);
+  EXPECT_EQ(b->records[0].record_id, "1");
+  EXPECT_EQ(b->records[0].data, "{\"eventName\":\"INSERT\",\"n\":1.10,\"s\":\"a b\"}");
+}
+
+// BUG: ParseInputBatch (core/transform/batch_io.cc) first parses the whole text with simdjson's DOM,
+// which rejects integers beyond 64 bits; a pretty-printed single JSON document with such a
+// number then falls through to SplitLines and is cut into one broken record per line,
+// although the code below it minifies the text precisely to keep such numbers exact.
+TEST(BatchIoTest, SinglePrettyPrintedDocumentWithBigNumberIsKeptWhole) {
+  auto b = ParseInputBatch("{\n  \"id\": 123456789012345678901234567890,\n  \"x\": 1\n}\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->records.size(), 1u);
+  EXPECT_EQ(b->records[0].data, "{\"id\":123456789012345678901234567890,\"x\":1}");
+}
+
+TEST(BatchIoTest, LambdaEvent) {
+  auto b = ParseInputBatch(R"({"Records":[
+      {"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}},
+      {"eventName":"REMOVE", "dynamodb": {"Keys": {"a": {"S": "x y"}}}}
+  ]})");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
+  EXPECT_THAT(Ids(*b), ::testing::ElementsAre("1", "2"));
+  EXPECT_THAT(Datas(*b), ::testing::ElementsAre(R"({"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}})",
+                                                R"({"eventName":"REMOVE","dynamodb":{"Keys":{"a":{"S":"x y"}}}})"));
+}
+
+TEST(BatchIoTest, TruncatedEventIsAnError) {
+  auto b = ParseInputBatch("{\"Records\":[\n  {\"eventName\":\"INSERT\",\n   \"dynamodb\":{");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  auto f = ParseInputBatch("{\"records\":[\n {\"recordId\":\"1\",\"data\":\"e30=\"},\n");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BatchIoTest, FirehoseEvent) {
+  const std::string doc1 = R"({"a":1})";
+  const std::string doc2 = "{\"b\":\"\xC3\xA9\"}";
+  const std::string text = StrCat(R"({"invocationId":"inv","deliveryStreamArn":"arn","region":"us-east-1","records":[)",
+                                  R"({"recordId":"r-1","approximateArrivalTimestamp":1700000000123,"data":")",
+                                  Base64Encode(doc1), R"("},)", R"({"recordId":"r-2","data":")", Base64Encode(doc2),
+                                  R"("}]})");
+  auto b = ParseInputBatch(text);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kFirehoseEvent);
+  ASSERT_EQ(b->records.size(), 2u);
+  EXPECT_EQ(b->records[0].record_id, "r-1");
+  EXPECT_EQ(b->records[0].data, doc1);
+  EXPECT_EQ(b->records[0].arrival_ms, 1700000000123);
+  EXPECT_EQ(b->records[1].record_id, "r-2");
+  EXPECT_EQ(b->records[1].data, doc2);
+  EXPECT_EQ(b->records[1].arrival_ms, 0);
+}
+
+TEST(BatchIoTest, FirehoseEventErrors) {
+  auto bad64 = ParseInputBatch(R"({"records":[{"recordId":"a","data":"e30="},{"recordId":"b","data":"!!"}]})");
+  ASSERT_FALSE(bad64.ok());
+  EXPECT_EQ(bad64.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(StatusMessage(bad64.status())), HasSubstr("records[1].data"));
+  auto no_id = ParseInputBatch(R"({"records":[{"data":"e30="}]})");
+  ASSERT_FALSE(no_id.ok());
+  EXPECT_THAT(std::string(StatusMessage(no_id.status())), HasSubstr("records[0].recordId"));
+  auto no_data = ParseInputBatch(R"({"records":[{"recordId":"x"}]})");
+  ASSERT_FALSE(no_data.ok());
+  EXPECT_THAT(std::string(StatusMessage(no_data.status())), HasSubstr("records[0].data"));
+}
+
+// ----- Output -----
+
+TEST(BatchIoTest, ResultJsonLineOk) {
+  ResultView r;
+  r.record_id = "id\"1";
+  r.result = Verdict::kOk;
+  r.operation = Operation::kUpdate;
+  r.data = R"({"n":12345678901234567890123456789})";
+  r.partition_keys = {{"region", "EU"}, {"day", "2023-11-14"}};
+  r.key_prefix = "data/region=EU/";
+  std::string out = "prev\n";
+  AppendResultJsonLine(r, &out);
+  EXPECT_EQ(out,
+            "prev\n"
+            R"({"record_id":"id\"1","result":"OK","operation":"UPDATE","partition_keys":{"region":"EU","day":"2023-11-14"},)"
+            R"("key_prefix":"data/region=EU/","data":{"n":12345678901234567890123456789}})"
+            "\n");
+  EXPECT_TRUE(testing::JsonChecker::IsObject(out.substr(5)));
+}
+
+TEST(BatchIoTest, ResultJsonLineFailedAndDropped) {
+  ResultView f;
+  f.record_id = "2";
+  f.result = Verdict::kProcessingFailed;
+  f.operation = Operation::kInsert;
+  f.key_prefix = "errors/processing-failed/";
+  f.error_code = "INVALID_NUMBER";
+  f.error_message = "dynamodb.NewImage.price: N value \"x\" is not a number";
+  f.data = "ignored";
+  std::string out;
+  AppendResultJsonLine(f, &out);
+  EXPECT_EQ(out,
+            R"({"record_id":"2","result":"PROCESSING_FAILED","operation":"INSERT","key_prefix":"errors/processing-failed/",)"
+            R"("error_code":"INVALID_NUMBER","error_message":"dynamodb.NewImage.price: N value \"x\" is not a number"})"
+            "\n");
+  EXPECT_TRUE(testing::JsonChecker::IsObject(out));
+
+  ResultView d;
+  d.record_id = "3";
+  d.result = Verdict::kDropped;
+  d.operation = Operation::kDelete;
+  out.clear();
+  AppendResultJsonLine(d, &out);
+  EXPECT_EQ(out, R"({"record_id":"3","result":"DROPPED","operation":"DELETE"})" "\n");
+}
+
+TEST(BatchIoTest, FirehoseResponse) {
+  ResultView ok;
+  ok.record_id = "r-1";
+  ok.result = Verdict::kOk;
+  ok.data = R"({"a":1})";
+  ok.partition_keys = {{"region", "EU"}};
+  ok.input_data = "ignored for OK";
+  ResultView dropped;
+  dropped.record_id = "r-2";
+  dropped.result = Verdict::kDropped;
+  dropped.input_data = "in2";
+  ResultView failed;
+  failed.record_id = "r-3";
+  failed.result = Verdict::kProcessingFailed;
+  failed.input_data = "in3";
+  failed.error_code = "INVALID_JSON";
+  ResultView ok_no_keys;
+  ok_no_keys.record_id = "r-4";
+  ok_no_keys.result = Verdict::kOk;
+  ok_no_keys.data = "{}";
+  std::string out;
+  AppendFirehoseResponse({ok, dropped, failed, ok_no_keys}, &out);
+  EXPECT_EQ(out, StrCat(R"({"records":[)",
+                        R"({"recordId":"r-1","result":"Ok","data":")", Base64Encode("{\"a\":1}\n"),
+                        R"(","metadata":{"partitionKeys":{"region":"EU"}}},)",
+                        R"({"recordId":"r-2","result":"Dropped","data":")", Base64Encode("in2"), R"("},)",
+                        R"({"recordId":"r-3","result":"ProcessingFailed","data":")", Base64Encode("in3"), R"("},)",
+                        R"({"recordId":"r-4","result":"Ok","data":")", Base64Encode("{}\n"), R"("}]})", "\n"));
+  EXPECT_TRUE(testing::JsonChecker::IsObject(out));
+  std::string empty;
+  AppendFirehoseResponse({}, &empty);
+  EXPECT_EQ(empty, "{\"records\":[]}\n");
+}
+
+// ----- aws-lambda-go samples (../shared/vectors/lambda-events) -----
+
+absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError("unknown time zone");
+  return tz;
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::filesystem::path kEvents = LAKEHOSE_SHARED_DIR "/vectors/lambda-events/";
+
+TEST(BatchIoVectorsTest, DynamoDbEventTransformsEveryRecord) {
+  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  auto b = ParseInputBatch(ReadFile(kEvents / "dynamodb-event.json"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
+  ASSERT_EQ(b->records.size(), 2u);
+  auto config = ParseConfig(
+      "pipelines:\n  - name: p\n    metadata: [eventID, ApproximateCreationDateTime]\n"
+      "    partition_keys:\n      key: { attribute: key }\n",
+      "test.yaml", LoadTz);
+  ASSERT_TRUE(config.ok()) << config.status();
+  RecordTransformer t(*config->pipelines[0]);
+  std::vector<RecordOutcome> outs(b->records.size());
+  for (size_t i = 0; i < b->records.size(); ++i) {
+    const OwnedRecord& r = b->records[i];
+    t.Transform({.record_id = r.record_id, .data = r.data, .arrival_ms = r.arrival_ms}, {}, &outs[i]);
+    EXPECT_EQ(outs[i].result, Verdict::kOk) << r.record_id << ": " << outs[i].error_message;
+    EXPECT_EQ(outs[i].operation, Operation::kInsert);
+    EXPECT_TRUE(testing::JsonChecker::IsObject(outs[i].data)) << outs[i].data;
+    EXPECT_EQ(outs[i].key_prefix, "data/key=binary/");
+  }
+  EXPECT_EQ(outs[0].data,
+            R"({"_eventID":"f07f8ca4b0b26cb9c4e5e77e69f274ee","_ApproximateCreationDateTime":1480642020000,)"
+            R"("val":"data","asdf1":"AAEqQQ==","asdf2":["AAEqQQ==","QSoBAA=="],"key":"binary"})");
+  const std::string& d = outs[1].data;
+  EXPECT_THAT(d, HasSubstr(R"("b2":"test")"));
+  EXPECT_THAT(d, HasSubstr(R"("Binary":"AAEqQQ==")"));
+  EXPECT_THAT(d, HasSubstr(R"("BinarySet":["AAEqQQ==","AAEqQQ=="])"));
+  EXPECT_THAT(d, HasSubstr(R"("List":["Cookies","Coffee",3.14159])"));
+  EXPECT_THAT(d, HasSubstr(R"("Map":{"Name":"Joe","Age":35})"));
+  EXPECT_THAT(d, HasSubstr(R"("FloatNumber":123.45)"));
+  EXPECT_THAT(d, HasSubstr(R"("NumberSet":[1234,567.8])"));
+  EXPECT_THAT(d, HasSubstr(R"("Null":null)"));
+  EXPECT_THAT(d, HasSubstr(R"("StringSet":["Giraffe","Zebra"])"));
+  EXPECT_THAT(d, HasSubstr(R"("EmptyStringSet":[])"));
+}
+
+TEST(BatchIoVectorsTest, MalformedDynamoDbEventIsAnError) {
+  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  auto b = ParseInputBatch(ReadFile(kEvents / "dynamodb-event-malformed.2.json"));
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BatchIoVectorsTest, FirehoseSampleEvent) {
+  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  auto b = ParseInputBatch(ReadFile(kEvents / "kinesis-firehose-event.json"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kFirehoseEvent);
+  ASSERT_EQ(b->records.size(), 2u);
+  EXPECT_EQ(b->records[0].record_id, "record1");
+  EXPECT_EQ(b->records[0].data, "Hello World");
+  EXPECT_EQ(b->records[0].arrival_ms, 1507217624302);
+  EXPECT_EQ(b->records[1].record_id, "record2");
+}
+
+}  // namespace
+}  // namespace lakehose

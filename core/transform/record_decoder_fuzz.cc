@@ -1,0 +1,81 @@
+// Fuzz target for the record decoder: arbitrary bytes as a record's data, through a
+// dynamodb-stream pipeline (both number modes, partition keys and projection) and a json
+// pipeline, and through the CLI's batch parser. Nothing may crash, hang or leak, and every
+// outcome must be one of the three verdicts with an error code when it failed.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+
+#include "core/transform/batch_io.h"
+#include "core/config/config.h"
+#include "core/transform/transformer.h"
+
+namespace {
+
+constexpr std::string_view kConfig = R"yaml(
+pipelines:
+  - name: stream
+    input: dynamodb-stream
+    image: new-or-old
+    metadata: [eventID, SequenceNumber, ApproximateCreationDateTime]
+    partition_keys:
+      k:  { attribute: pk, default: none }
+      n:  { attribute: nested.inner }
+      ts: { timestamp: createdAtTime, unit: ms, format: "%Y/%m/%d %H", fallback: approximate_creation_time }
+  - name: strings
+    input: dynamodb-stream
+    filter: { event_names: [INSERT, MODIFY] }
+    image: old
+    numbers: string
+    fields: [pk, a, b]
+  - name: json
+    input: json
+    fields: [a, b, c, ts]
+    partition_keys:
+      a:  { attribute: a, default: x }
+      ts: { timestamp: ts, unit: s, format: "%Y", fallback: arrival_time }
+)yaml";
+
+struct Pipelines {
+  lakehose::Config config;
+  std::unique_ptr<lakehose::RecordTransformer> t[3];
+};
+
+Pipelines* Get() {
+  static Pipelines* p = [] {
+    auto* p = new Pipelines;
+    auto config = lakehose::ParseConfig(kConfig, "fuzz", [](const std::string&) {
+      return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone());
+    });
+    if (!config.ok()) std::abort();
+    p->config = *std::move(config);
+    for (int i = 0; i < 3; ++i) p->t[i] = std::make_unique<lakehose::RecordTransformer>(*p->config.pipelines[i]);
+    return p;
+  }();
+  return p;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  Pipelines* p = Get();
+  lakehose::TransformContext ctx;
+  ctx.default_arrival_ms = 1700000000000;
+  ctx.random_string = "fuzzfuzzfuz";
+  lakehose::RecordOutcome out;
+  for (auto& t : p->t) {
+    t->Transform({"id", input, 0}, ctx, &out);
+    const bool failed = out.result == lakehose::Verdict::kProcessingFailed;
+    if (out.result == lakehose::Verdict::kUnspecified) std::abort();
+    if (failed != !out.error_code.empty()) std::abort();
+    if (out.result == lakehose::Verdict::kOk &&
+        (out.data.empty() || out.data.front() != '{' || out.data.back() != '}'))
+      std::abort();
+  }
+  auto batch = lakehose::ParseInputBatch(input);
+  (void)batch;
+  return 0;
+}

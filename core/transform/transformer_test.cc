@@ -1,0 +1,840 @@
+#include "core/transform/transformer.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "core/config/config.h"
+#include "core/transform/record.h"
+#include "core/base/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "simdjson.h"
+#include "testing/json_check.h"
+
+namespace lakehose {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
+  return tz;
+}
+
+constexpr int64_t kT = 1700000000000;  // 2023-11-14T22:13:20Z
+
+// One pipeline (the first of `yaml`) and a transformer for it.
+class Harness {
+ public:
+  explicit Harness(std::string_view yaml) {
+    auto c = ParseConfig(yaml, "test.yaml", LoadTz);
+    status_ = c.status();
+    if (!c.ok()) return;
+    config_ = *std::move(c);
+    transformer_ = std::make_unique<RecordTransformer>(*config_.pipelines[0]);
+  }
+  bool ok() const { return status_.ok(); }
+  const absl::Status& status() const { return status_; }
+
+  RecordOutcome Run(std::string_view data, int64_t arrival_ms = 0, TransformContext ctx = {}) {
+    RecordOutcome out;
+    transformer_->Transform({.record_id = "r1", .data = data, .arrival_ms = arrival_ms}, ctx, &out);
+    return out;
+  }
+  // Reuses one outcome, as the service does.
+  void Run(std::string_view data, RecordOutcome* out) {
+    transformer_->Transform({.record_id = "r", .data = data}, TransformContext{}, out);
+  }
+
+ private:
+  absl::Status status_;
+  Config config_;
+  std::unique_ptr<RecordTransformer> transformer_;
+};
+
+#define ASSERT_HARNESS(h) ASSERT_TRUE((h).ok()) << (h).status()
+
+std::string PipelineYaml(std::string_view body) { return StrCat("pipelines:\n  - name: p\n", body); }
+
+// A Lambda-shaped DynamoDB stream record.
+std::string Rec(std::string_view event_name, std::string_view dynamodb_body, std::string_view extra = "") {
+  return StrCat(R"({"eventID":"e1","eventName":")", event_name,
+                R"(","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1",)", extra,
+                R"("dynamodb":{)", dynamodb_body,
+                R"(},"eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/T/stream/x"})");
+}
+
+constexpr std::string_view kKeys = R"("Keys":{"id":{"S":"k1"}})";
+constexpr std::string_view kNew = R"("NewImage":{"id":{"S":"k1"},"v":{"S":"new"}})";
+constexpr std::string_view kOld = R"("OldImage":{"id":{"S":"k1"},"v":{"S":"old"}})";
+
+std::string Join3(std::string_view a, std::string_view b = "", std::string_view c = "") {
+  std::string out(a);
+  if (!b.empty()) StrAppend(&out, ",", b);
+  if (!c.empty()) StrAppend(&out, ",", c);
+  return out;
+}
+
+void ExpectFailed(const RecordOutcome& out, std::string_view code, std::string_view message) {
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed) << out.data;
+  EXPECT_EQ(out.error_code, code) << out.error_message;
+  EXPECT_EQ(out.error_message, message);
+  EXPECT_THAT(out.data, IsEmpty());
+  EXPECT_THAT(out.partition_values, IsEmpty());
+}
+
+// True if `json` is one valid JSON object (numbers of any size allowed).
+bool IsJsonObject(std::string_view json) { return testing::JsonChecker::IsObject(json); }
+
+// ----- The DESIGN section 3 example -----
+
+constexpr std::string_view kDesignExample = R"yaml(server:
+  grpc_listen: 0.0.0.0:50051
+  metrics_listen: 0.0.0.0:9464
+  data_dir: ./var/lakehose          # WAL and dead-letter queue live here
+
+pipelines:
+  - name: analytics
+    input: dynamodb-stream          # dynamodb-stream | json
+    filter:
+      event_names: [INSERT, MODIFY] # others -> DROPPED
+    image: new                      # new | old | new-or-old (REMOVE falls back to OldImage/Keys)
+    fields: [createdAtTime, siteId, id, name, valueOne, valueTwo]   # projection; omit for all
+    numbers: number                 # number | string
+    partition_keys:
+      siteId: { attribute: siteId }
+      year:   { timestamp: createdAtTime, unit: ms, format: "%Y" }
+      month:  { timestamp: createdAtTime, unit: ms, format: "%m" }
+      day:    { timestamp: createdAtTime, unit: ms, format: "%d" }
+      hour:   { timestamp: createdAtTime, unit: ms, format: "%H" }
+      minute: { timestamp: createdAtTime, unit: ms, format: "%M" }
+    prefix: "data/siteId=!{partitionKeyFromLambda:siteId}/year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/minute=!{partitionKeyFromLambda:minute}/"
+    error_prefix: "errors/!{firehose:error-output-type}/"
+    destination:
+      kind: file                    # file | s3
+      path: ./lake                  # file: the lake's root directory
+      # s3: bucket, region, endpoint (or AWS_ENDPOINT_URL_S3), force_path_style,
+      #     sse: { kms_key_id }, storage_class
+      format: jsonl
+      compression: gzip             # none | gzip | zstd
+      buffering: { size_mb: 64, interval_s: 60 }
+)yaml";
+
+constexpr std::string_view kSiteImage =
+    R"("NewImage":{"valueOne":{"N":"42"},"siteId":{"S":"7"},"createdAtTime":{"N":"1700000000000"},)"
+    R"("valueTwo":{"N":"1.10"},"id":{"S":"abc"},"name":{"S":"Name one"},"secret":{"S":"dropme"}})";
+
+TEST(TransformerTest, DesignExamplePipelineTransformsASitesRecord) {
+  Harness h(kDesignExample);
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", Join3(R"("Keys":{"id":{"S":"abc"}})", kSiteImage)));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.operation, Operation::kInsert);
+  EXPECT_EQ(out.data,
+            R"({"valueOne":42,"siteId":"7","createdAtTime":1700000000000,"valueTwo":1.10,"id":"abc","name":"Name one"})");
+  EXPECT_THAT(out.partition_values, ElementsAre("7", "2023", "11", "14", "22", "13"));
+  EXPECT_EQ(out.key_prefix, "data/siteId=7/year=2023/month=11/day=14/minute=13/");
+
+  RecordOutcome removed = h.Run(Rec("REMOVE", Join3(R"("Keys":{"id":{"S":"abc"}})")));
+  EXPECT_EQ(removed.result, Verdict::kDropped);
+  EXPECT_EQ(removed.operation, Operation::kDelete);
+  EXPECT_THAT(removed.data, IsEmpty());
+  EXPECT_THAT(removed.key_prefix, IsEmpty());
+
+  RecordOutcome bad = h.Run(Rec("MODIFY", R"("NewImage":{"siteId":{"S":"7"},"createdAtTime":{"N":"soon"}})"));
+  ExpectFailed(bad, error_code::kInvalidNumber, R"(dynamodb.NewImage.createdAtTime: N value "soon" is not a number)");
+  EXPECT_EQ(bad.key_prefix, "errors/processing-failed/");
+}
+
+// ----- Event names, filter, image choice -----
+
+TEST(TransformerTest, EventNamesMapToOperations) {
+  Harness h(PipelineYaml("    image: new-or-old\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome ins = h.Run(Rec("INSERT", Join3(kKeys, kNew)));
+  EXPECT_EQ(ins.result, Verdict::kOk) << ins.error_message;
+  EXPECT_EQ(ins.operation, Operation::kInsert);
+  RecordOutcome mod = h.Run(Rec("MODIFY", Join3(kKeys, kNew, kOld)));
+  EXPECT_EQ(mod.result, Verdict::kOk) << mod.error_message;
+  EXPECT_EQ(mod.operation, Operation::kUpdate);
+  RecordOutcome rem = h.Run(Rec("REMOVE", Join3(kKeys, kOld)));
+  EXPECT_EQ(rem.result, Verdict::kOk) << rem.error_message;
+  EXPECT_EQ(rem.operation, Operation::kDelete);
+  EXPECT_EQ(OperationName(rem.operation), "DELETE");
+  EXPECT_EQ(VerdictName(rem.result), "OK");
+}
+
+TEST(TransformerTest, FilterDropsOtherEventNames) {
+  Harness h(PipelineYaml("    filter: { event_names: [REMOVE] }\n"));
+  ASSERT_HARNESS(h);
+  EXPECT_EQ(h.Run(Rec("INSERT", Join3(kKeys, kNew))).result, Verdict::kDropped);
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kNew, kOld))).result, Verdict::kDropped);
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys, kOld))).result, Verdict::kOk);
+  // A dropped record is not decoded further: a bad image does not make it fail.
+  EXPECT_EQ(h.Run(Rec("INSERT", R"("NewImage":{"x":{"N":"bad"}})")).result, Verdict::kDropped);
+  EXPECT_EQ(VerdictName(Verdict::kDropped), "DROPPED");
+}
+
+TEST(TransformerTest, ImageNew) {
+  Harness h(PipelineYaml("    image: new\n"));
+  ASSERT_HARNESS(h);
+  EXPECT_EQ(h.Run(Rec("INSERT", Join3(kKeys, kNew))).data, R"({"id":"k1","v":"new"})");
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kNew, kOld))).data, R"({"id":"k1","v":"new"})");
+  // REMOVE has no NewImage: falls back to OldImage, then to Keys.
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys, kOld))).data, R"({"id":"k1","v":"old"})");
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys))).data, R"({"id":"k1"})");
+  // MODIFY without NewImage (KEYS_ONLY stream): Keys, never the old image.
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kOld))).data, R"({"id":"k1"})");
+}
+
+TEST(TransformerTest, ImageOld) {
+  Harness h(PipelineYaml("    image: old\n"));
+  ASSERT_HARNESS(h);
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kNew, kOld))).data, R"({"id":"k1","v":"old"})");
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys, kOld))).data, R"({"id":"k1","v":"old"})");
+  EXPECT_EQ(h.Run(Rec("INSERT", Join3(kKeys, kNew))).data, R"({"id":"k1"})");
+}
+
+TEST(TransformerTest, ImageNewOrOld) {
+  Harness h(PipelineYaml("    image: new-or-old\n"));
+  ASSERT_HARNESS(h);
+  EXPECT_EQ(h.Run(Rec("INSERT", Join3(kKeys, kNew))).data, R"({"id":"k1","v":"new"})");
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kNew, kOld))).data, R"({"id":"k1","v":"new"})");
+  EXPECT_EQ(h.Run(Rec("MODIFY", Join3(kKeys, kOld))).data, R"({"id":"k1","v":"old"})");
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys, kOld))).data, R"({"id":"k1","v":"old"})");
+  EXPECT_EQ(h.Run(Rec("REMOVE", Join3(kKeys))).data, R"({"id":"k1"})");
+}
+
+TEST(TransformerTest, NoImageAndNoKeysIsMissingImage) {
+  Harness h(PipelineYaml("    image: new-or-old\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("SequenceNumber":"1")"));
+  ExpectFailed(out, error_code::kMissingImage,
+               "dynamodb: has none of NewImage, OldImage or Keys for the configured image choice");
+}
+
+// ----- Projection, metadata, numbers -----
+
+TEST(TransformerTest, ProjectionKeepsOnlyListedFieldsInImageOrder) {
+  Harness h(PipelineYaml("    fields: [c, a, missing]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"a":{"N":"1"},"b":{"N":"2"},"c":{"M":{"d":{"S":"x"}}}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"a":1,"c":{"d":"x"}})");
+  // A projected-away attribute is not converted, so its malformation does not matter.
+  out = h.Run(Rec("INSERT", R"("NewImage":{"a":{"N":"1"},"b":{"N":"not a number"}})"));
+  EXPECT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"a":1})");
+}
+
+TEST(TransformerTest, MetadataFields) {
+  Harness h(PipelineYaml(
+      "    metadata: [eventID, eventName, eventSource, awsRegion, eventSourceARN, tableName, SequenceNumber,"
+      " ApproximateCreationDateTime, SizeBytes, StreamViewType]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1700000000,)", kNew,
+                                                 R"(,"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_IMAGE")")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data,
+            R"({"_eventID":"e1","_eventName":"INSERT","_eventSource":"aws:dynamodb","_awsRegion":"us-east-1",)"
+            R"("_eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/T/stream/x","_tableName":null,)"
+            R"("_SequenceNumber":"111","_ApproximateCreationDateTime":1700000000000,"_SizeBytes":26,)"
+            R"("_StreamViewType":"NEW_IMAGE","id":"k1","v":"new"})");
+  EXPECT_TRUE(IsJsonObject(out.data));
+}
+
+TEST(TransformerTest, MetadataWithEmptyImageIsStillValidJson) {
+  Harness h(PipelineYaml("    metadata: [eventID]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"_eventID":"e1"})");
+  Harness plain(PipelineYaml(""));
+  ASSERT_HARNESS(plain);
+  EXPECT_EQ(plain.Run(Rec("INSERT", R"("NewImage":{})")).data, "{}");
+}
+
+TEST(TransformerTest, EveryTypeIsConvertedLosslessly) {
+  Harness h(PipelineYaml(""));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec(
+      "INSERT",
+      R"("NewImage":{"s":{"S":"a\u2028b\u0007"},"n":{"N":"12345678901234567890123456789012345678"},)"
+      R"("e":{"N":"-9.9999999999999999999999999999999999999E+125"},"b":{"B":"AAEqQQ=="},"t":{"BOOL":true},)"
+      R"("z":{"NULL":true},"m":{"M":{"x":{"L":[{"N":"1E-130"},{"SS":[]}]}}},"ss":{"SS":["x","y"]},)"
+      R"("ns":{"NS":["1.10","2"]},"bs":{"BS":["QSoBAA=="]},"sib":{"S":null,"N":"5"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data,
+            R"({"s":"a\u2028b\u0007","n":12345678901234567890123456789012345678,)"
+            R"("e":-9.9999999999999999999999999999999999999E+125,"b":"AAEqQQ==","t":true,"z":null,)"
+            R"("m":{"x":[1E-130,[]]},"ss":["x","y"],"ns":[1.10,2],"bs":["QSoBAA=="],"sib":5})");
+  EXPECT_TRUE(IsJsonObject(out.data));
+}
+
+TEST(TransformerTest, NumbersAsStrings) {
+  Harness h(PipelineYaml("    numbers: string\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"n":{"N":"1.10"},"ns":{"NS":["1E+125"]}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"n":"1.10","ns":["1E+125"]})");
+}
+
+// ----- Partition keys -----
+
+constexpr std::string_view kKeyPipeline = R"(    image: new-or-old
+    partition_keys:
+      region: { attribute: region }
+      city:   { attribute: address.city, default: nowhere }
+      day:    { timestamp: ts, unit: ms, format: "%Y-%m-%d" }
+    prefix: "r=!{partitionKeyFromLambda:region}/c=!{partitionKeyFromQuery:city}/d=!{partitionKeyFromLambda:day}/"
+)";
+
+TEST(TransformerTest, PartitionKeysFromAttributeNestedPathAndTimestamp) {
+  Harness h(PipelineYaml(kKeyPipeline));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec(
+      "INSERT", R"("NewImage":{"region":{"S":"EU"},"address":{"M":{"city":{"S":"Paris"}}},"ts":{"N":"1700000000000"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("EU", "Paris", "2023-11-14"));
+  EXPECT_EQ(out.key_prefix, "r=EU/c=Paris/d=2023-11-14/");
+}
+
+TEST(TransformerTest, PartitionValuesArePathSafeInKeyPrefix) {
+  Harness h(PipelineYaml(kKeyPipeline));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec(
+      "INSERT", R"("NewImage":{"region":{"S":"eu/west=1"},"address":{"M":{"city":{"S":".."}}},"ts":{"N":"1700000000000"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "r=eu%2Fwest%3D1/c=%2E%2E/d=2023-11-14/");
+  out = h.Run(Rec("INSERT", R"("NewImage":{"region":{"S":""},"address":{"M":{"city":{"S":"S\u00e3o Paulo\n"}}},"ts":{"N":"1700000000000"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "r=__HIVE_DEFAULT_PARTITION__/c=S\xC3\xA3o Paulo%0A/d=2023-11-14/");
+}
+
+TEST(TransformerTest, PartitionKeyDefaultWhenMissing) {
+  Harness h(PipelineYaml(kKeyPipeline));
+  ASSERT_HARNESS(h);
+  // address missing entirely, then address present without city, then address not a map.
+  for (std::string_view address : {"", R"("address":{"M":{"zip":{"S":"1"}}},)", R"("address":{"S":"flat"},)",
+                                   R"("address":{"M":{"city":{"NULL":true}}},)"}) {
+    RecordOutcome out =
+        h.Run(Rec("INSERT", StrCat(R"("NewImage":{"region":{"S":"EU"},)", address, R"("ts":{"N":"1700000000000"}})")));
+    ASSERT_EQ(out.result, Verdict::kOk) << address << ": " << out.error_message;
+    EXPECT_EQ(out.partition_values[1], "nowhere") << address;
+  }
+}
+
+TEST(TransformerTest, MissingPartitionKeyFails) {
+  Harness h(PipelineYaml(kKeyPipeline));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1700000000000"}})"));
+  ExpectFailed(out, error_code::kMissingPartitionKey,
+               "partition key 'region': attribute region is missing from dynamodb.NewImage");
+  out = h.Run(Rec("REMOVE", R"("OldImage":{"region":{"S":"EU"}})"));
+  ExpectFailed(out, error_code::kMissingPartitionKey,
+               "partition key 'day': attribute ts is missing from dynamodb.OldImage");
+}
+
+TEST(TransformerTest, PartitionKeyScalarTypes) {
+  Harness h(PipelineYaml("    partition_keys:\n      k: { attribute: k }\n"));
+  ASSERT_HARNESS(h);
+  auto key = [&](std::string_view typed) {
+    RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"k":)", typed, "}")));
+    if (out.result != Verdict::kOk) return StrCat("<", out.error_code, ": ", out.error_message, ">");
+    return out.partition_values.at(0);
+  };
+  EXPECT_EQ(key(R"({"S":"x"})"), "x");
+  EXPECT_EQ(key(R"({"N":"1.10"})"), "1.10");  // exact digits, not 1.1
+  EXPECT_EQ(key(R"({"N":"12345678901234567890123456789"})"), "12345678901234567890123456789");
+  EXPECT_EQ(key(R"({"B":"AAEqQQ=="})"), "AAEqQQ%3D%3D");
+  EXPECT_EQ(key(R"({"BOOL":false})"), "false");
+  EXPECT_EQ(key(R"({"S":null,"N":"7"})"), "7");
+  EXPECT_EQ(key(R"({"M":{}})"),
+            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type M, not a scalar (S, N, B or BOOL)>");
+  EXPECT_EQ(key(R"({"SS":["a"]})"),
+            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type SS, not a scalar (S, N, B or BOOL)>");
+  EXPECT_EQ(key(R"({"NULL":true})"), "<MISSING_PARTITION_KEY: partition key 'k': attribute k is missing from dynamodb.NewImage>");
+}
+
+TEST(TransformerTest, TimestampUnits) {
+  Harness h(PipelineYaml(
+      "    partition_keys:\n"
+      "      s:  { timestamp: sec, unit: s, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+      "      ms: { timestamp: milli, unit: ms, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+      "      us: { timestamp: micro, unit: us, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+      "      fs: { timestamp: fsec, unit: s, format: \"%S\" }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT",
+                                R"("NewImage":{"sec":{"N":"1700000000"},"milli":{"N":"1700000000000"},)"
+                                R"("micro":{"N":"1700000000000000"},"fsec":{"N":"1700000009.999"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values,
+              ElementsAre("2023-11-14T22%3A13%3A20", "2023-11-14T22%3A13%3A20", "2023-11-14T22%3A13%3A20", "29"));
+}
+
+TEST(TransformerTest, TimestampFromNamedTimeZone) {
+  absl::TimeZone probe;
+  if (!absl::LoadTimeZone("America/New_York", &probe)) GTEST_SKIP() << "tzdata absent: skipping named zone test";
+  Harness h(PipelineYaml("    partition_keys:\n"
+                         "      hour: { timestamp: ts, format: \"%Y-%m-%d-%H\", timezone: America/New_York }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1700000000000"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("2023-11-14-17"));
+}
+
+TEST(TransformerTest, Rfc3339StringTimestamps) {
+  Harness h(PipelineYaml("    partition_keys:\n      day: { timestamp: ts, format: \"%Y-%m-%d %H\" }\n"));
+  ASSERT_HARNESS(h);
+  auto day = [&](std::string_view ts) {
+    RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"ts":{"S":")", ts, R"("}})")));
+    if (out.result != Verdict::kOk) return StrCat("<", out.error_code, ": ", out.error_message, ">");
+    return out.partition_values.at(0);
+  };
+  EXPECT_EQ(day("2024-02-29T12:34:56Z"), "2024-02-29 12");
+  EXPECT_EQ(day("2024-02-29T12:34:56.789Z"), "2024-02-29 12");
+  EXPECT_EQ(day("2024-02-29T23:30:00-05:00"), "2024-03-01 04");  // formatted in UTC
+  EXPECT_EQ(day("1700000000000"), "2023-11-14 22");               // digits in an S: the unit applies
+  EXPECT_EQ(day("yesterday"),
+            "<INVALID_PARTITION_KEY: partition key 'day': attribute ts value \"yesterday\" is not a timestamp "
+            "(a number in the configured unit or RFC 3339)>");
+  // An N is never parsed as RFC 3339.
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1E+125"}})"));
+  EXPECT_EQ(out.error_code, error_code::kInvalidPartitionKey) << out.error_message;
+}
+
+TEST(TransformerTest, TimestampDefault) {
+  Harness h(PipelineYaml("    partition_keys:\n      day: { timestamp: ts, format: \"%Y\", default: unknown }\n"));
+  ASSERT_HARNESS(h);
+  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{})")).partition_values, ElementsAre("unknown"));
+  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"garbage"}})")).partition_values, ElementsAre("unknown"));
+  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"0"}})")).partition_values, ElementsAre("1970"));
+}
+
+constexpr std::string_view kFallbackPipeline = R"(    partition_keys:
+      hour: { timestamp: ts, unit: ms, format: "%Y-%m-%d-%H", fallback: approximate_creation_time }
+    prefix: "h=!{partitionKeyFromLambda:hour}/"
+)";
+
+TEST(TransformerTest, FallbackToApproximateCreationTimeLambdaShapeInSeconds) {
+  Harness h(PipelineYaml(kFallbackPipeline));
+  ASSERT_HARNESS(h);
+  // 1699999200 s = 2023-11-14T22:00:00Z (an attribute, when present, wins).
+  RecordOutcome out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"x":{"S":"y"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
+  out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"N":"0"}})"));
+  EXPECT_EQ(out.key_prefix, "h=1970-01-01-00/");
+  // Unusable attribute value: the fallback applies too.
+  out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"S":"n/a"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
+}
+
+TEST(TransformerTest, FallbackToApproximateCreationTimeKinesisShapeInMillis) {
+  Harness h(PipelineYaml(kFallbackPipeline));
+  ASSERT_HARNESS(h);
+  const std::string kinesis =
+      R"({"awsRegion":"us-east-1","eventID":"e1","eventName":"INSERT","userIdentity":null,)"
+      R"("recordFormat":"application/json","tableName":"Sites","dynamodb":{"ApproximateCreationDateTime":1699999200123,)"
+      R"("Keys":{"id":{"S":"1"}},"NewImage":{"id":{"S":"1"}},"SizeBytes":10},"eventSource":"aws:dynamodb"})";
+  RecordOutcome out = h.Run(kinesis);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
+  EXPECT_EQ(out.data, R"({"id":"1"})");
+}
+
+TEST(TransformerTest, ApproximateCreationTimeMetadataIsMillisInBothShapes) {
+  Harness h(PipelineYaml("    metadata: [ApproximateCreationDateTime, tableName]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome lambda = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{})"));
+  EXPECT_EQ(lambda.data, R"({"_ApproximateCreationDateTime":1699999200000,"_tableName":null})");
+  RecordOutcome kinesis = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200123,"NewImage":{})",
+                                    R"("tableName":"Sites",)"));
+  EXPECT_EQ(kinesis.data, R"({"_ApproximateCreationDateTime":1699999200123,"_tableName":"Sites"})");
+  RecordOutcome none = h.Run(Rec("INSERT", R"("NewImage":{})"));
+  EXPECT_EQ(none.data, R"({"_ApproximateCreationDateTime":null,"_tableName":null})");
+}
+
+TEST(TransformerTest, FallbackWithoutCreationTimeFails) {
+  Harness h(PipelineYaml(kFallbackPipeline));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"x":{"S":"y"}})"));
+  ExpectFailed(out, error_code::kMissingPartitionKey,
+               "partition key 'hour': attribute ts is missing and the fallback has no value");
+}
+
+TEST(TransformerTest, FallbackToArrivalTime) {
+  Harness h(PipelineYaml("    partition_keys:\n"
+                         "      hour: { timestamp: ts, format: \"%H\", fallback: arrival_time }\n"
+                         "    prefix: \"h=!{partitionKeyFromLambda:hour}/a=!{timestamp:yyyy/MM/dd/HH/mm}/\"\n"));
+  ASSERT_HARNESS(h);
+  // The record's arrival time...
+  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{})"), /*arrival_ms=*/kT);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "h=22/a=2023/11/14/22/13/");
+  EXPECT_EQ(out.arrival_ms, kT);
+  // ... or, when the record has none, the context's default.
+  out = h.Run(Rec("INSERT", R"("NewImage":{})"), 0, TransformContext{.default_arrival_ms = kT + 3600000, .random_string = ""});
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "h=23/a=2023/11/14/23/13/");
+  EXPECT_EQ(out.arrival_ms, kT + 3600000);
+}
+
+TEST(TransformerTest, RandomStringComesFromTheContext) {
+  Harness h(PipelineYaml("    prefix: \"x/!{firehose:random-string}/\"\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", kNew), 0, TransformContext{.random_string = "r4nd"});
+  EXPECT_EQ(out.key_prefix, "x/r4nd/");
+}
+
+// ----- Failures -----
+
+TEST(TransformerTest, MalformedAttributesFailWithPathAndCode) {
+  Harness h(PipelineYaml("    error_prefix: \"errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/\"\n"));
+  ASSERT_HARNESS(h);
+  struct Case {
+    std::string_view image;
+    std::string_view code;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      {R"({"price":{"N":"12,50"}})", error_code::kInvalidNumber,
+       R"(dynamodb.NewImage.price: N value "12,50" is not a number)"},
+      {R"({"blob":{"B":"%%%%"}})", error_code::kInvalidBinary, R"(dynamodb.NewImage.blob: B value "%%%%" is not base64)"},
+      {R"({"m":{"M":{"list":{"L":[{"S":"ok"},{"Q":"1"}]}}}})", error_code::kInvalidAttribute,
+       R"(dynamodb.NewImage.m.list[1]: unknown attribute type "Q" (expected S, N, B, BOOL, NULL, M, L, SS, NS or BS))"},
+      {R"({"two":{"S":"a","N":"1"}})", error_code::kInvalidAttribute,
+       "dynamodb.NewImage.two: attribute value has more than one type (S and N)"},
+      {R"({"n":{"NULL":false}})", error_code::kInvalidAttribute, "dynamodb.NewImage.n: NULL value must be true"},
+      {R"({"s":{"S":1}})", error_code::kInvalidAttribute, "dynamodb.NewImage.s: S value must be a string, got a number"},
+      {R"({"ss":{"SS":["a",null]}})", error_code::kInvalidAttribute,
+       "dynamodb.NewImage.ss[1]: SS members must be strings, got null"},
+      {R"({"plain":"value"})", error_code::kInvalidAttribute,
+       R"(dynamodb.NewImage.plain: expected a typed attribute value like {"S": ...}, got a string)"},
+  };
+  for (const Case& c : cases) {
+    RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":)", c.image)), kT);
+    ExpectFailed(out, c.code, c.message);
+    EXPECT_EQ(out.key_prefix, "errors/processing-failed/2023/11/14/") << c.image;
+    EXPECT_EQ(out.operation, Operation::kInsert);
+  }
+}
+
+TEST(TransformerTest, EnvelopeFailures) {
+  Harness h(PipelineYaml(""));
+  ASSERT_HARNESS(h);
+  struct Case {
+    std::string data;
+    std::string_view code;
+    std::string_view message_prefix;
+  };
+  const Case cases[] = {
+      {"{", error_code::kInvalidJson, "data: not valid JSON ("},
+      {"", error_code::kInvalidJson, "data: not valid JSON ("},
+      {"not json", error_code::kInvalidJson, "data: not valid JSON ("},
+      {Rec("INSERT", kNew) + " trailing", error_code::kInvalidJson, "data: not valid JSON ("},
+      {Rec("INSERT", R"("NewImage":{"s":{"S":"caf)" "\xC3" R"("}})"), error_code::kInvalidJson, "data: not valid JSON ("},
+      {"\xFF\xFE{}", error_code::kInvalidJson, "data: not valid JSON ("},
+      {"[1,2]", error_code::kInvalidRecord, "data: expected a DynamoDB stream record (a JSON object), got an array"},
+      {"\"INSERT\"", error_code::kInvalidRecord, "data: expected a DynamoDB stream record (a JSON object), got a scalar"},
+      {R"({"dynamodb":{}})", error_code::kInvalidRecord, "eventName: missing or not a string"},
+      {R"({"eventName":1,"dynamodb":{}})", error_code::kInvalidRecord, "eventName: missing or not a string"},
+      {R"({"eventName":"UPSERT","dynamodb":{}})", error_code::kUnsupportedEventName,
+       R"(eventName: unsupported value "UPSERT" (expected INSERT, MODIFY or REMOVE))"},
+      {R"({"eventName":"INSERT"})", error_code::kInvalidRecord, "dynamodb: missing or not an object"},
+      {R"({"eventName":"INSERT","dynamodb":[]})", error_code::kInvalidRecord, "dynamodb: missing or not an object"},
+      {Rec("INSERT", R"("NewImage":[])"), error_code::kInvalidAttribute,
+       "dynamodb.NewImage: expected an object of attributes, got an array"},
+      {Rec("INSERT", R"("Keys":"k")"), error_code::kInvalidAttribute,
+       "dynamodb.Keys: expected an object of attributes, got a scalar"},
+  };
+  for (const Case& c : cases) {
+    RecordOutcome out = h.Run(c.data, kT);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << c.data;
+    EXPECT_EQ(out.error_code, c.code) << c.data << " -> " << out.error_message;
+    EXPECT_THAT(out.error_message, StartsWith(c.message_prefix)) << c.data;
+    EXPECT_THAT(out.data, IsEmpty());
+    // The default error_prefix: errors/<type>/<arrival day>/.
+    EXPECT_EQ(out.key_prefix, "errors/processing-failed/2023/11/14/") << c.data;
+  }
+}
+
+TEST(TransformerTest, OutcomeIsResetBetweenRecords) {
+  Harness h(PipelineYaml("    partition_keys:\n      id: { attribute: id }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out;
+  h.Run(Rec("INSERT", kNew), &out);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  h.Run(Rec("INSERT", R"("NewImage":{"x":{"N":"bad"}})"), &out);
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_THAT(out.partition_values, IsEmpty());
+  h.Run(Rec("INSERT", kNew), &out);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.error_code, IsEmpty());
+  EXPECT_THAT(out.error_message, IsEmpty());
+  EXPECT_EQ(out.data, R"({"id":"k1","v":"new"})");
+  EXPECT_THAT(out.partition_values, ElementsAre("k1"));
+  EXPECT_EQ(out.key_prefix, "data/id=k1/");
+}
+
+// ----- input: json -----
+
+TEST(TransformerTest, JsonInputKeepsExactNumberText) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"big":12345678901234567890123456789,"dec":1.10,"e":-1.5E+300,"z":0,)"
+                            R"("arr":[1.0,{"x":1e-400}],"s":"a\u2028\"b","t":true,"f":false,"n":null})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.operation, Operation::kInsert);
+  EXPECT_EQ(out.data, R"({"big":12345678901234567890123456789,"dec":1.10,"e":-1.5E+300,"z":0,)"
+                      R"("arr":[1.0,{"x":1e-400}],"s":"a\u2028\"b","t":true,"f":false,"n":null})");
+}
+
+TEST(TransformerTest, JsonInputIsReformattedCompactly) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(" {\n  \"a\" : [ 1 , 2 ] ,\n  \"b\" : { } , \"c\":\"\\u00e9\\/\" }\n");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, "{\"a\":[1,2],\"b\":{},\"c\":\"\xC3\xA9/\"}");
+}
+
+TEST(TransformerTest, JsonInputProjectionAndPartitionKeys) {
+  Harness h(PipelineYaml("    input: json\n"
+                         "    fields: [id, amount]\n"
+                         "    partition_keys:\n"
+                         "      region: { attribute: region }\n"
+                         "      city:   { attribute: addr.city }\n"
+                         "      amount: { attribute: amount }\n"
+                         "      day:    { timestamp: ts, unit: ms, format: \"%Y-%m-%d\" }\n"
+                         "      when:   { timestamp: at, format: \"%H\" }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"id":"x1","region":"eu/1","addr":{"city":"Lyon","zip":"69000"},)"
+                            R"("amount":1.10,"ts":1700000000000,"at":"2024-02-29T12:34:56Z","junk":[1,2,3]})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"id":"x1","amount":1.10})");
+  EXPECT_THAT(out.partition_values, ElementsAre("eu%2F1", "Lyon", "1.10", "2023-11-14", "12"));
+  EXPECT_EQ(out.key_prefix, "data/region=eu%2F1/city=Lyon/amount=1.10/day=2023-11-14/when=12/");
+}
+
+TEST(TransformerTest, JsonInputPartitionKeyFailures) {
+  Harness h(PipelineYaml("    input: json\n"
+                         "    partition_keys:\n"
+                         "      region: { attribute: region }\n"
+                         "    error_prefix: \"bad/!{firehose:error-output-type}/\"\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"id":1})");
+  ExpectFailed(out, error_code::kMissingPartitionKey, "partition key 'region': data.region is missing");
+  EXPECT_EQ(out.key_prefix, "bad/processing-failed/");
+  out = h.Run(R"({"region":{"a":1}})");
+  ExpectFailed(out, error_code::kInvalidPartitionKey, "partition key 'region': data.region is an object, not a scalar");
+  out = h.Run(R"({"region":null})");
+  EXPECT_EQ(out.error_code, error_code::kMissingPartitionKey) << out.error_message;
+  out = h.Run(R"({"region":true})");
+  EXPECT_THAT(out.partition_values, ElementsAre("true"));
+}
+
+TEST(TransformerTest, JsonInputMalformed) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  struct Case {
+    std::string data;
+    std::string_view code;
+  };
+  const Case cases[] = {
+      {R"({"a":1}{"b":2})", error_code::kInvalidJson},
+      {R"({"a":1,})", error_code::kInvalidJson},
+      {R"({"a":tru})", error_code::kInvalidJson},
+      {R"({"a":"x)" "\xC3" R"("})", error_code::kInvalidJson},
+      {"{\"a\":\"\xED\xA0\x80\"}", error_code::kInvalidJson},  // surrogate code point
+      {"", error_code::kInvalidJson},
+      {"[1,2]", error_code::kInvalidRecord},
+      {"42", error_code::kInvalidRecord},
+  };
+  for (const Case& c : cases) {
+    RecordOutcome out = h.Run(c.data, kT);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << c.data;
+    EXPECT_EQ(out.error_code, c.code) << c.data << " -> " << out.error_message;
+    EXPECT_THAT(out.data, IsEmpty()) << c.data;
+    EXPECT_EQ(out.key_prefix, "errors/processing-failed/2023/11/14/") << c.data;
+  }
+  // Trailing whitespace is fine.
+  EXPECT_EQ(h.Run("{\"a\":1}\n\t ").result, Verdict::kOk);
+}
+
+// BUG: for input: json, any error from simdjson's doc.get_object() is reported as
+// INVALID_RECORD "data: expected a JSON object" (core/transform/transformer.cc, TransformJson, the
+// `if (auto e = doc.get_object().get(obj))` branch ignores `e`). simdjson 3.0.1 on-demand
+// returns INCOMPLETE_ARRAY_OR_OBJECT there for a truncated object and for an object followed
+// by trailing content, and INCORRECT_TYPE for "hello"; all should be INVALID_JSON
+// (record.h: INVALID_JSON = "not JSON / not UTF-8"; INVALID_RECORD = "envelope shape").
+TEST(TransformerTest, JsonInputThatIsNotJsonAtAllIsInvalidJson) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  for (std::string_view data : {"hello", "{", "{\"a\":"}) {
+    RecordOutcome out = h.Run(data);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data;
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data << " -> " << out.error_message;
+  }
+}
+
+// BUG: same cause as JsonInputThatIsNotJsonAtAllIsInvalidJson: trailing content after the
+// object is INVALID_RECORD "data: expected a JSON object" (only a second object, as in
+// {"a":1}{"b":2}, reaches the current_location() check and gets INVALID_JSON).
+TEST(TransformerTest, JsonInputTrailingGarbageIsInvalidJson) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  for (std::string_view data : {"{\"a\":1} garbage", "{\"a\":1}]", "{\"a\":1} 2", "{\"a\":1}{\"b\":2}"}) {
+    RecordOutcome out = h.Run(data);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data;
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data << " -> " << out.error_message;
+    EXPECT_THAT(out.error_message, StartsWith("data: not valid JSON (")) << data;
+  }
+}
+
+// BUG: for input: json, partition-key values are re-parsed with simdjson's DOM
+// (core/transform/transformer.cc, TransformJson: snippet_dom_.parse(...) and, for nested paths,
+// simdjson::minify(e)). A nested number loses its exact text (1.10 -> "1.1"), and any
+// number beyond 64 bits (nested or top level) makes a valid record fail with
+// INVALID_JSON "data.<attr>: unreadable".
+TEST(TransformerTest, JsonInputNumberPartitionKeyKeepsExactText) {
+  Harness h(PipelineYaml("    input: json\n    partition_keys:\n      v: { attribute: v }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"v":123456789012345678901234567890})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("123456789012345678901234567890"));
+  EXPECT_EQ(out.data, R"({"v":123456789012345678901234567890})");
+}
+
+TEST(TransformerTest, JsonInputNestedNumberPartitionKeyKeepsExactText) {
+  Harness h(PipelineYaml("    input: json\n    partition_keys:\n      v: { attribute: a.b }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"a":{"b":1.10}})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("1.10"));
+  out = h.Run(R"({"a":{"b":123456789012345678901234567890}})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("123456789012345678901234567890"));
+}
+
+TEST(TransformerTest, JsonInputEscapedKeysAreUnescapedForProjection) {
+  Harness h(PipelineYaml("    input: json\n    fields: [ab]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"a\u0062":2,"a":1})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"ab":2})");
+}
+
+TEST(TransformerTest, JsonInputBadValueNamesItsPath) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"a":{"b":[1,2e]}})");
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_EQ(out.error_code, error_code::kInvalidJson);
+  EXPECT_THAT(out.error_message, HasSubstr("a.b[1]")) << out.error_message;
+}
+
+// BUG: for input: json, numbers that RFC 8259 forbids (leading zeros, a bare '.' at either
+// end) are accepted and silently rewritten, because RenderOnDemand (core/transform/transformer.cc)
+// validates number tokens with AppendDecimalAsJson, which accepts DynamoDB's wider N
+// grammar. A json pipeline should reject them as INVALID_JSON.
+TEST(TransformerTest, JsonInputRejectsNonJsonNumbers) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  for (std::string_view data : {R"({"a":01})", R"({"a":1.})", R"({"a":-.5})", R"({"a":-01.5})"}) {
+    RecordOutcome out = h.Run(data);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data << " -> " << out.data;
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data;
+  }
+}
+
+// BUG: for input: json with `fields`, values of fields that are projected away are skipped
+// by simdjson on-demand without validation (core/transform/transformer.cc, TransformJson `continue`s
+// past them), so a document that is not valid JSON is accepted as OK.
+TEST(TransformerTest, JsonInputValidatesProjectedAwayFields) {
+  Harness h(PipelineYaml("    input: json\n    fields: [a]\n"));
+  ASSERT_HARNESS(h);
+  for (std::string_view data : {R"({"a":1,"junk":[1,tru]})", R"({"a":1,"junk":{"x" 1}})", R"({"a":1,"j":"\x"})"}) {
+    RecordOutcome out = h.Run(data);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data << " -> " << out.data;
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data;
+  }
+}
+
+TEST(TransformerTest, UnicodeEscapesInInput) {
+  Harness stream(PipelineYaml(""));
+  Harness json(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(stream);
+  ASSERT_HARNESS(json);
+  // A valid surrogate pair becomes the UTF-8 of U+10FFFF; \u0000 is escaped again.
+  RecordOutcome out = stream.Run(Rec("INSERT", R"("NewImage":{"s":{"S":"\udbff\udfff\u0000"},"k\u00e9":{"SS":["\ud83d\ude00"]}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, "{\"s\":\"\xF4\x8F\xBF\xBF\\u0000\",\"k\xC3\xA9\":[\"\xF0\x9F\x98\x80\"]}");
+  out = json.Run(R"({"s":"\udbff\udfff\u0000","k\u00e9":"\ud83d\ude00"})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, "{\"s\":\"\xF4\x8F\xBF\xBF\\u0000\",\"k\xC3\xA9\":\"\xF0\x9F\x98\x80\"}");
+  // Lone surrogates cannot be written as UTF-8: the record fails, output never holds them.
+  for (std::string_view esc : {R"(\udc00)", R"(\ud800)", R"(\ud800\u0041)", R"(\ud800x)"}) {
+    out = stream.Run(Rec("INSERT", StrCat(R"("NewImage":{"s":{"S":"a)", esc, R"("}})")));
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << esc << ": " << out.data;
+    out = stream.Run(Rec("INSERT", StrCat(R"("NewImage":{"k)", esc, R"(":{"S":"a"}})")));
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << esc << ": " << out.data;
+    out = json.Run(StrCat(R"({"s":"a)", esc, R"("})"));
+    EXPECT_EQ(out.error_code, error_code::kInvalidJson) << esc << ": " << out.data;
+  }
+}
+
+// Runs `body` (true when the outcome is right) in a child process, so that a sanitizer abort
+// (UBSan is fatal in the sanitizer build) fails only the calling test.
+#define EXPECT_IN_CHILD(body) \
+  EXPECT_EXIT({ std::exit((body) ? 0 : 1); }, ::testing::ExitedWithCode(0), "")
+
+// BUG: TimeFormat::Append overflows int64 for instants within 808 ms of INT64_MIN
+// (core/partition/time_format.cc ToCivil: `unix_ms - secs * 1000` with secs = floor(unix_ms / 1000));
+// a record whose timestamp attribute is N "-9223372036854775808" (unit ms), or whose
+// arrival time is INT64_MIN (approximate_arrival_timestamp comes from the wire as int64),
+// is signed-overflow UB, fatal under UBSan.
+TEST(TransformerTest, ExtremeTimestampsDoNotOverflow) {
+  const std::string kMinYear = absl::FormatTime("%Y", absl::FromUnixMillis(INT64_MIN), absl::UTCTimeZone());
+  EXPECT_IN_CHILD(([&] {
+    Harness h(PipelineYaml("    partition_keys:\n      y: { timestamp: ts, unit: ms, format: \"%Y\" }\n"));
+    if (!h.ok()) return false;
+    RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"-9223372036854775808"}})"));
+    std::fprintf(stderr, "%s %s\n", out.key_prefix.c_str(), out.error_message.c_str());
+    return out.result == Verdict::kOk && out.partition_values == std::vector<std::string>{kMinYear};
+  }()));
+  EXPECT_IN_CHILD(([&] {
+    Harness h(PipelineYaml("    prefix: \"x/!{timestamp:yyyy}/\"\n"));
+    if (!h.ok()) return false;
+    RecordOutcome out = h.Run(Rec("INSERT", kNew), /*arrival_ms=*/INT64_MIN);
+    std::fprintf(stderr, "%s %s\n", out.key_prefix.c_str(), out.error_message.c_str());
+    return out.result == Verdict::kOk && out.key_prefix == StrCat("x/", kMinYear, "/");
+  }()));
+}
+
+// BUG: an ApproximateCreationDateTime far outside int64 milliseconds (1e300) goes through
+// std::llround unchecked (core/transform/transformer.cc TransformStream), giving LLONG_MIN, and then
+// overflows in TimeFormat (see ExtremeTimestampsDoNotOverflow). Any verdict is acceptable
+// here; a crash is not.
+TEST(TransformerTest, AbsurdApproximateCreationTimeDoesNotCrash) {
+  EXPECT_IN_CHILD(([] {
+    Harness h(PipelineYaml(kFallbackPipeline));
+    if (!h.ok()) return false;
+    for (std::string_view act : {"1e300", "-1e300", "9.3e18"}) {
+      RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":)", act, R"(,"NewImage":{})")));
+      if (out.result != Verdict::kOk && out.result != Verdict::kProcessingFailed) return false;
+    }
+    return true;
+  }()));
+}
+
+}  // namespace
+}  // namespace lakehose

@@ -1,0 +1,673 @@
+#include "service/delivery/delivery_engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/base/compress.h"
+#include "core/delivery/delivery_format.h"
+#include "core/base/strings.h"
+#include "service/platform/log.h"
+
+namespace lakehose {
+
+struct DeliveryEngine::Ticket {
+  int pending = 0;
+  std::vector<StoredObject> objects;
+  int failed = 0;
+  absl::Status first_error;
+  FlushCallback done;
+};
+
+namespace {
+
+// Marks a refusal for the byte budget (IsBufferBudgetRefusal).
+constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+
+// Delay before re-trying to store an object whose store failed: 1 s doubling to 60 s.
+int64_t RetryDelayMs(int attempts) {
+  const int shift = std::min(attempts - 1, 6);
+  return std::min<int64_t>(60000, int64_t{1000} << std::max(shift, 0));
+}
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock, Options options)
+    : config_(config),
+      sinks_(std::move(sinks)),
+      clock_(clock),
+      options_(std::move(options)),
+      pressure_{static_cast<int64_t>(config.server.buffer_budget_mb * 1024 * 1024),
+                static_cast<size_t>(config.server.max_active_partitions)} {
+  metrics_ = options_.metrics;
+  if (metrics_ == nullptr) {
+    own_metrics_ = std::make_unique<Metrics>(config);
+    metrics_ = own_metrics_.get();
+  }
+  metrics_refresh_ = metrics_->AddRefresher([this] { RefreshMetrics(); });
+  {
+    absl::MutexLock lock(&mu_);
+    // Sequences grow across restarts without persisted state: start from the clock, in
+    // units a replica cannot exhaust (1,000 objects per millisecond).
+    next_sequence_ = static_cast<uint64_t>(clock_.NowMillis()) * 1000;
+  }
+  for (int i = 0; i < std::max(1, config.server.upload_threads); ++i)
+    uploaders_.emplace_back([this] { UploadLoop(); });
+  ticker_ = std::thread([this] { TickLoop(); });
+}
+
+DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<BufferedLine> lines) {
+  if (lines.empty()) return absl::OkStatus();
+  int64_t incoming = 0;
+  for (const auto& l : lines) incoming += static_cast<int64_t>(l.line.size());
+  const int64_t now = clock_.NowMillis();
+  const DestinationSpec& dest = spec.destination;
+  const BufferLimits limits{static_cast<int64_t>(dest.buffer_size_mb * 1024 * 1024),
+                            static_cast<int64_t>(dest.buffer_interval_s * 1000)};
+
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("delivery is shutting down");
+
+  // Pressure: seal early (starting uploads) rather than grow.
+  absl::flat_hash_set<std::string_view> new_prefixes;
+  for (const auto& l : lines)
+    if (!buffers_.contains(BufferKey{&spec, l.prefix})) new_prefixes.insert(l.prefix);
+  if (stats_.buffered_bytes + incoming > pressure_.budget_bytes / 2 ||
+      buffers_.size() + new_prefixes.size() > pressure_.max_partitions) {
+    std::vector<BufferKey> keys;
+    std::vector<BufferStats> stats;
+    for (const auto& [k, b] : buffers_) {
+      keys.push_back(k);
+      stats.push_back(b.stats);
+    }
+    for (size_t i : ChooseEarlySeals(stats, incoming, new_prefixes.size(), pressure_)) {
+      const bool cap = buffers_.size() + new_prefixes.size() > pressure_.max_partitions;
+      SealLocked(keys[i], cap ? FlushReason::kPartitionCap : FlushReason::kPressure);
+    }
+  }
+  if (OverBudget(stats_.buffered_bytes, stats_.in_flight_bytes, incoming, pressure_)) {
+    ++stats_.refused_requests;
+    absl::Status refused = absl::ResourceExhaustedError(StrCat(
+        "delivery buffer budget (server.buffer_budget_mb = ", config_.server.buffer_budget_mb,
+        ") is spent: ", stats_.in_flight_bytes, " bytes wait to be stored; retry in 1 s"));
+    refused.SetPayload(kBufferBudgetPayload, absl::Cord("server.buffer_budget_mb"));
+    return refused;
+  }
+
+  // The log first: if it cannot take the records, nothing is buffered.
+  uint64_t sync_lsn = 0;
+  uint64_t segment = 0;
+  if (wal_) {
+    std::vector<std::pair<std::string_view, std::string_view>> views;
+    views.reserve(lines.size());
+    for (const auto& l : lines) views.emplace_back(l.prefix, l.line);
+    wal_payload_.clear();
+    EncodeWalAccept(spec.name, now, views, &wal_payload_);
+    absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kAccept, wal_payload_);
+    if (!lsn.ok()) {
+      ++stats_.refused_requests;
+      return lsn.status();
+    }
+    sync_lsn = *lsn;
+    segment = Wal::SegmentOf(*lsn);
+  }
+
+  // The partition cap holds whatever the request brings: older buffers the request does
+  // not touch are sealed first; past the cap, what is left over is sealed right after.
+  {
+    new_prefixes.clear();
+    for (const auto& l : lines)
+      if (!buffers_.contains(BufferKey{&spec, l.prefix})) new_prefixes.insert(l.prefix);
+    while (!buffers_.empty() && buffers_.size() + new_prefixes.size() > pressure_.max_partitions) {
+      const BufferKey* oldest = nullptr;
+      int64_t oldest_ms = 0;
+      for (const auto& [k, b] : buffers_) {
+        if (k.spec == &spec && std::any_of(lines.begin(), lines.end(), [&](const BufferedLine& l) { return l.prefix == k.prefix; }))
+          continue;
+        if (!oldest || b.stats.oldest_ms < oldest_ms) {
+          oldest = &k;
+          oldest_ms = b.stats.oldest_ms;
+        }
+      }
+      if (!oldest) break;
+      const BufferKey victim = *oldest;
+      if (!SealLocked(victim, FlushReason::kPartitionCap)) break;
+    }
+  }
+
+  // For each line, how many later lines of this request share its prefix (see SealLocked).
+  std::vector<int64_t> later(lines.size());
+  {
+    absl::flat_hash_map<std::string_view, int64_t> seen;
+    for (size_t i = lines.size(); i-- > 0;) later[i] = seen[lines[i].prefix]++;
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    BufferedLine& l = lines[i];
+    const BufferKey key{&spec, l.prefix};
+    auto [it, inserted] = buffers_.try_emplace(key);
+    Buffer& b = it->second;
+    if (inserted) {
+      b.spec = &spec;
+      b.prefix = l.prefix;
+      b.stats.oldest_ms = now;
+      b.first_segment = segment;
+      ++stats_.active_partitions;
+    }
+    b.data.append(l.line);
+    b.stats.bytes += static_cast<int64_t>(l.line.size());
+    b.stats.records += 1;
+    stats_.buffered_bytes += static_cast<int64_t>(l.line.size());
+    stats_.buffered_records += 1;
+    if (AfterAdd(b.stats, limits) != FlushReason::kNone) {
+      if (auto seal_lsn = SealLocked(key, FlushReason::kSize, later[i])) sync_lsn = std::max(sync_lsn, *seal_lsn);
+    }
+  }
+  while (buffers_.size() > pressure_.max_partitions) {
+    auto oldest = buffers_.begin();
+    for (auto it = buffers_.begin(); it != buffers_.end(); ++it)
+      if (it->second.stats.oldest_ms < oldest->second.stats.oldest_ms) oldest = it;
+    const BufferKey victim = oldest->first;
+    auto seal_lsn = SealLocked(victim, FlushReason::kPartitionCap);
+    if (!seal_lsn) break;
+    sync_lsn = std::max(sync_lsn, *seal_lsn);
+  }
+  if (!wal_) return absl::OkStatus();
+  mu_.Unlock();
+  // Group commit: concurrent requests share this fsync.
+  absl::Status synced = wal_->Sync(sync_lsn);
+  mu_.Lock();
+  return synced;
+}
+
+absl::Status DeliveryEngine::Recover(const Wal::Options& options, WalReplayStats* stats) {
+  absl::MutexLock lock(&mu_);
+  auto wal = Wal::Open(
+      options, [this](WalType type, std::string_view payload, uint64_t lsn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        ReplayFrame(type, payload, lsn);
+      },
+      stats);
+  if (!wal.ok()) return wal.status();
+  wal_ = *std::move(wal);
+  // Objects sealed but not known to be stored go up again; If-None-Match makes a second
+  // store of one that did land a no-op.
+  for (auto& [key, obj] : replayed_) {
+    stats_.in_flight_bytes += static_cast<int64_t>(obj->data.size());
+    stats_.recovered_objects += 1;
+    queue_.push_back(std::move(obj));
+  }
+  replayed_.clear();
+  work_cv_.SignalAll();
+  // Rebuilt buffers keep their place in the old segments until they are stored.
+  ReleaseWalLocked();
+  Log(LogLevel::kInfo, "wal.recovered",
+      {{"records", StrCat(stats_.recovered_records)}, {"objects_requeued", StrCat(stats_.recovered_objects)},
+       {"open_buffers", StrCat(buffers_.size())}});
+  return absl::OkStatus();
+}
+
+void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) {
+  switch (type) {
+    case WalType::kAccept: {
+      WalAccept a;
+      if (!DecodeWalAccept(payload, &a)) break;
+      const PipelineSpec* spec = config_.FindPipeline(a.pipeline);
+      if (spec == nullptr) {
+        Log(LogLevel::kError, "wal.unknown_pipeline",
+            {{"pipeline", a.pipeline}, {"records_not_recovered", StrCat(a.lines.size())}});
+        return;
+      }
+      for (const auto& [prefix, line] : a.lines) {
+        const BufferKey key{spec, std::string(prefix)};
+        auto [it, inserted] = buffers_.try_emplace(key);
+        Buffer& b = it->second;
+        if (inserted) {
+          b.spec = spec;
+          b.prefix = std::string(prefix);
+          b.stats.oldest_ms = a.accept_ms;
+          b.first_segment = Wal::SegmentOf(lsn);
+          ++stats_.active_partitions;
+        }
+        b.data.append(line);
+        b.stats.bytes += static_cast<int64_t>(line.size());
+        b.stats.records += 1;
+        stats_.buffered_bytes += static_cast<int64_t>(line.size());
+        stats_.buffered_records += 1;
+        stats_.recovered_records += 1;
+      }
+      return;
+    }
+    case WalType::kSeal: {
+      WalSeal seal;
+      if (!DecodeWalSeal(payload, &seal)) break;
+      const PipelineSpec* spec = config_.FindPipeline(seal.pipeline);
+      auto it = spec ? buffers_.find(BufferKey{spec, std::string(seal.prefix)}) : buffers_.end();
+      if (it == buffers_.end()) {
+        // Its records were in segments already released: the object was stored.
+        Log(LogLevel::kDebug, "wal.seal_without_buffer", {{"key", seal.key}});
+        return;
+      }
+      Buffer& b = it->second;
+      // A seal can happen in the middle of a request whose lines were all logged before
+      // it: the object is the buffer's first `records` lines, the rest stay buffered.
+      // Fewer lines than the seal counted: the object's first lines were in segments
+      // already released (it was stored); its kStored frame follows.
+      const int64_t take = std::max<int64_t>(0, b.stats.records - seal.trailing);
+      if (take != seal.records)
+        Log(LogLevel::kDebug, "wal.seal_partial_replay",
+            {{"key", seal.key}, {"logged", StrCat(seal.records)}, {"replayed", StrCat(take)}});
+      size_t end = 0;
+      int64_t taken = 0;
+      while (taken < take && end < b.data.size()) {
+        const size_t nl = b.data.find('\n', end);
+        end = nl == std::string::npos ? b.data.size() : nl + 1;
+        ++taken;
+      }
+      auto obj = std::make_unique<Sealed>();
+      obj->spec = spec;
+      obj->key = std::string(seal.key);
+      obj->data = b.data.substr(0, end);
+      obj->records = taken;
+      obj->oldest_ms = b.stats.oldest_ms;
+      obj->seal_lsn = lsn;
+      obj->first_segment = b.first_segment;
+      stats_.buffered_bytes -= static_cast<int64_t>(end);
+      stats_.buffered_records -= taken;
+      b.data.erase(0, end);
+      b.stats.bytes -= static_cast<int64_t>(end);
+      b.stats.records -= taken;
+      if (b.stats.records == 0) {
+        stats_.active_partitions -= 1;
+        buffers_.erase(it);
+      }
+      replayed_[obj->key] = std::move(obj);
+      return;
+    }
+    case WalType::kStored:
+    case WalType::kDeadLettered: {
+      std::string_view key;
+      if (!DecodeWalKey(payload, &key)) break;
+      replayed_.erase(std::string(key));
+      return;
+    }
+  }
+  Log(LogLevel::kError, "wal.undecodable_frame", {{"lsn", StrCat(lsn)}});
+}
+
+void DeliveryEngine::ReleaseWalLocked() {
+  if (!wal_) return;
+  uint64_t oldest = wal_->current_segment();
+  for (const auto& [k, b] : buffers_) oldest = std::min(oldest, b.first_segment);
+  for (const auto& obj : queue_) oldest = std::min(oldest, obj->first_segment);
+  for (const Sealed* obj : uploading_) oldest = std::min(oldest, obj->first_segment);
+  for (const auto& obj : retry_) oldest = std::min(oldest, obj->first_segment);
+  wal_->ReleaseBefore(oldest);
+  stats_.wal_bytes = wal_->disk_bytes();
+}
+
+std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing) {
+  auto it = buffers_.find(key);
+  if (it == buffers_.end()) return uint64_t{0};
+  Buffer& b = it->second;
+  auto sealed = std::make_unique<Sealed>();
+  sealed->spec = b.spec;
+  sealed->key = ObjectKey(b.prefix, b.spec->name, options_.writer_id, next_sequence_++,
+                          ObjectExtensionFor(b.spec->destination, b.data));
+  if (wal_) {
+    // The WAL names the object before it exists, so a crash after the upload rebuilds
+    // the same object under the same key.
+    wal_payload_.clear();
+    EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records, trailing}, &wal_payload_);
+    absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kSeal, wal_payload_);
+    if (!lsn.ok()) {
+      Log(LogLevel::kWarn, "delivery.seal_not_logged", {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
+      return std::nullopt;
+    }
+    sealed->seal_lsn = *lsn;
+  }
+  sealed->first_segment = b.first_segment;
+  sealed->oldest_ms = b.stats.oldest_ms;
+  sealed->data = std::move(b.data);
+  sealed->records = b.stats.records;
+  stats_.buffered_bytes -= b.stats.bytes;
+  stats_.buffered_records -= b.stats.records;
+  stats_.in_flight_bytes += b.stats.bytes;
+  stats_.active_partitions -= 1;
+  stats_.seals_by_reason[static_cast<int>(reason)] += 1;
+  if (prometheus::Counter* c = MetricsFor(b.spec).flushes[static_cast<int>(reason)]) c->Increment();
+  buffers_.erase(it);
+  const uint64_t lsn = sealed->seal_lsn;
+  queue_.push_back(std::move(sealed));
+  work_cv_.Signal();
+  return lsn;
+}
+
+void DeliveryEngine::UploadLoop() {
+  for (;;) {
+    std::unique_ptr<Sealed> obj;
+    {
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !shut_down_) work_cv_.Wait(&mu_);
+      if (queue_.empty()) return;
+      obj = std::move(queue_.front());
+      queue_.pop_front();
+      uploading_.insert(obj.get());
+    }
+    const DestinationSpec& dest = obj->spec->destination;
+    ObjectSink& sink = *sinks_.at(obj->spec->name);
+    // Never store an object the log does not yet name (a crash would re-seal differently).
+    absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
+    absl::StatusOr<std::string> body = EncodeObject(dest, obj->key, obj->data);  // compressed JSONL or Parquet
+    if (status.ok()) status = body.status();
+    bool already = false;
+    if (status.ok()) {
+      ObjectMeta meta;
+      meta.content_encoding = std::string(ContentEncoding(dest.compression));
+      meta.if_none_match = true;
+      status = sink.Put(obj->key, *body, meta);
+      if (status.code() == absl::StatusCode::kAlreadyExists) {
+        already = true;  // an earlier attempt (before a crash, or a lost answer) landed
+        status = absl::OkStatus();
+      }
+    }
+    if (status.ok() && wal_) {
+      std::string payload;
+      EncodeWalKey(obj->key, &payload);
+      (void)wal_->Append(WalType::kStored, payload);  // if lost, replay re-stores: a no-op
+    }
+    const int64_t now_ms = clock_.NowMillis();
+    bool dead_lettered = false;
+    if (!status.ok() && options_.dead_letter) {
+      if (obj->first_failure_ms == 0) {
+        obj->first_failure_ms = now_ms;
+        obj->first_error = std::string(StatusMessage(status));
+      }
+      if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
+        const absl::Status dl = options_.dead_letter(obj->spec->name, obj->key, obj->data, obj->records,
+                                                     obj->attempts + 1, obj->first_error,
+                                                     std::string(StatusMessage(status)));
+        if (dl.ok() && wal_) {
+          std::string payload;
+          EncodeWalKey(obj->key, &payload);
+          (void)wal_->Append(WalType::kDeadLettered, payload);
+        }
+        dead_lettered = dl.ok();
+      }
+    }
+    std::vector<std::shared_ptr<Ticket>> finished;
+    {
+      absl::MutexLock lock(&mu_);
+      uploading_.erase(obj.get());
+      obj->attempts += 1;
+      if (dead_lettered) {
+        stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
+        stats_.dead_lettered += 1;
+        Log(LogLevel::kWarn, "delivery.dead_lettered",
+            {{"pipeline", obj->spec->name}, {"key", obj->key}, {"attempts", StrCat(obj->attempts)}});
+        for (auto& t : obj->tickets) {
+          if (t->failed++ == 0) t->first_error = status;
+          if (--t->pending == 0) finished.push_back(t);
+        }
+        ReleaseWalLocked();
+      } else if (status.ok()) {
+        if (already) stats_.already_stored += 1;
+        StoredObject stored{obj->spec->name, obj->key, sink.Uri(obj->key), obj->records,
+                            static_cast<int64_t>(body->size())};
+        stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
+        stats_.objects_stored += 1;
+        if (!already) {  // a 412 was written by an earlier attempt (or process)
+          const PipelineMetrics& m = MetricsFor(obj->spec);
+          m.objects_written->Increment();
+          m.bytes_out->Increment(static_cast<double>(body->size()));
+          m.object_bytes->Observe(static_cast<double>(body->size()));
+        }
+        for (auto& t : obj->tickets) {
+          t->objects.push_back(stored);
+          if (--t->pending == 0) finished.push_back(t);
+        }
+        obj.reset();
+        ReleaseWalLocked();
+      } else {
+        stats_.store_failures += 1;
+        MetricsFor(obj->spec).delivery_retries->Increment();
+        Log(LogLevel::kWarn, "delivery.store_failed",
+            {{"pipeline", obj->spec->name}, {"key", obj->key}, {"error", StatusMessage(status)}});
+        for (auto& t : obj->tickets) {
+          if (t->failed++ == 0) t->first_error = status;
+          if (--t->pending == 0) finished.push_back(t);
+        }
+        obj->tickets.clear();
+        obj->next_attempt_ms = now_ms + RetryDelayMs(obj->attempts);
+        retry_.push_back(std::move(obj));
+      }
+      idle_cv_.SignalAll();
+    }
+    Complete(std::move(finished));
+  }
+}
+
+void DeliveryEngine::TickLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!shut_down_) {
+    tick_cv_.WaitWithTimeout(&mu_, options_.tick);
+    if (shut_down_) break;
+    const int64_t now = clock_.NowMillis();
+    std::vector<BufferKey> expired;
+    for (const auto& [k, b] : buffers_) {
+      const BufferLimits limits{static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
+                                static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
+      if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
+    }
+    for (const auto& k : expired) SealLocked(k, FlushReason::kAge);
+    for (auto it = retry_.begin(); it != retry_.end();) {
+      if ((*it)->next_attempt_ms <= now) {
+        queue_.push_back(std::move(*it));
+        it = retry_.erase(it);
+        work_cv_.Signal();
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done) {
+  auto ticket = std::make_shared<Ticket>();
+  ticket->done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      ticket->failed = 1;
+      ticket->first_error = absl::UnavailableError("delivery is shut down");
+    }
+  }
+  if (ticket->failed > 0) {
+    Complete({ticket});
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto matches = [&](const PipelineSpec* spec) { return pipeline.empty() || spec->name == pipeline; };
+    std::vector<BufferKey> keys;
+    for (const auto& [k, b] : buffers_)
+      if (matches(k.spec)) keys.push_back(k);
+    for (const auto& k : keys) {
+      if (!SealLocked(k, FlushReason::kRequested) && ticket->failed++ == 0)
+        ticket->first_error = absl::ResourceExhaustedError("a buffer could not be sealed: the WAL refused the seal (disk full?)");
+    }
+    // A flush also means "retry now" for objects waiting out a backoff.
+    for (auto it = retry_.begin(); it != retry_.end();) {
+      if (matches((*it)->spec)) {
+        queue_.push_back(std::move(*it));
+        it = retry_.erase(it);
+        work_cv_.SignalAll();
+      } else {
+        ++it;
+      }
+    }
+    for (auto& obj : queue_) {
+      if (!matches(obj->spec)) continue;
+      obj->tickets.push_back(ticket);
+      ticket->pending += 1;
+    }
+    for (Sealed* obj : uploading_) {
+      if (!matches(obj->spec)) continue;
+      obj->tickets.push_back(ticket);
+      ticket->pending += 1;
+    }
+    if (ticket->pending > 0) return;
+  }
+  Complete({ticket});
+}
+
+void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
+  for (auto& t : done) {
+    if (t->failed > 0) {
+      t->done(absl::UnavailableError(StrCat(t->failed, " object(s) could not be stored yet (first error: ",
+                                            StatusMessage(t->first_error),
+                                            "); they stay queued and are retried")));
+    } else {
+      std::sort(t->objects.begin(), t->objects.end(),
+                [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
+      t->done(std::move(t->objects));
+    }
+  }
+}
+
+absl::StatusOr<std::vector<StoredObject>> DeliveryEngine::Flush(const std::string& pipeline) {
+  absl::Mutex done_mu;
+  bool finished = false;
+  absl::StatusOr<std::vector<StoredObject>> result;
+  FlushAsync(pipeline, [&](absl::StatusOr<std::vector<StoredObject>> r) {
+    absl::MutexLock lock(&done_mu);
+    result = std::move(r);
+    finished = true;
+  });
+  absl::MutexLock lock(&done_mu);
+  done_mu.Await(absl::Condition(&finished));
+  return result;
+}
+
+void DeliveryEngine::Shutdown(absl::Duration grace) {
+  absl::MutexLock once(&shutdown_mu_);
+  std::vector<std::shared_ptr<Ticket>> abandoned;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    stopping_ = true;
+    std::vector<BufferKey> keys;
+    for (const auto& [k, b] : buffers_) keys.push_back(k);
+    for (const auto& k : keys) SealLocked(k, FlushReason::kShutdown);
+    for (auto& obj : retry_) queue_.push_back(std::move(obj));
+    retry_.clear();
+    work_cv_.SignalAll();
+    const absl::Time deadline = absl::Now() + grace;
+    while ((!queue_.empty() || !uploading_.empty()) && absl::Now() < deadline)
+      idle_cv_.WaitWithDeadline(&mu_, deadline);
+    if (!queue_.empty() || !uploading_.empty()) {
+      int64_t records = 0;
+      for (const auto& obj : queue_) records += obj->records;
+      for (const Sealed* obj : uploading_) records += obj->records;
+      for (const auto& obj : retry_) records += obj->records;
+      Log(LogLevel::kWarn, "delivery.shutdown_incomplete",
+          {{"objects_left", StrCat(queue_.size() + uploading_.size())}, {"records_left", StrCat(records)}});
+    }
+    shut_down_ = true;
+    const absl::Status gone = absl::UnavailableError("shut down before the object was stored");
+    for (auto& obj : queue_) {
+      for (auto& t : obj->tickets) {
+        if (t->failed++ == 0) t->first_error = gone;
+        if (--t->pending == 0) abandoned.push_back(t);
+      }
+    }
+    queue_.clear();  // uploaders exit once the queue is empty
+    work_cv_.SignalAll();
+    tick_cv_.SignalAll();
+  }
+  Complete(std::move(abandoned));
+  for (auto& t : uploaders_) t.join();
+  uploaders_.clear();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std::string& key,
+                                         std::string_view body) {
+  auto it = sinks_.find(pipeline);
+  const PipelineSpec* spec = config_.FindPipeline(pipeline);
+  if (it == sinks_.end() || spec == nullptr)
+    return absl::FailedPreconditionError(StrCat("pipeline \"", pipeline, "\" is not configured any more"));
+  const DestinationSpec& dest = spec->destination;
+  absl::StatusOr<std::string> compressed = EncodeObject(dest, key, body);
+  if (!compressed.ok()) return compressed.status();
+  ObjectMeta meta;
+  meta.content_encoding = std::string(ContentEncoding(dest.compression));
+  meta.if_none_match = true;
+  absl::Status s = it->second->Put(key, *compressed, meta);
+  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (s.ok()) {
+    const PipelineMetrics& m = MetricsFor(spec);
+    m.objects_written->Increment();
+    m.bytes_out->Increment(static_cast<double>(compressed->size()));
+    m.object_bytes->Observe(static_cast<double>(compressed->size()));
+  }
+  return s;
+}
+
+void DeliveryEngine::RefreshMetrics() const {
+  struct Sums {
+    int64_t bytes = 0;
+    int64_t records = 0;
+    int64_t oldest_ms = 0;
+  };
+  absl::flat_hash_map<const PipelineSpec*, Sums> sums;
+  for (const auto& p : config_.pipelines) sums[p.get()];
+  int64_t now = clock_.NowMillis();
+  int64_t active = 0, pending = 0, wal_bytes = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto oldest = [](Sums& s, int64_t ms) {
+      if (ms > 0 && (s.oldest_ms == 0 || ms < s.oldest_ms)) s.oldest_ms = ms;
+    };
+    for (const auto& [k, b] : buffers_) {
+      Sums& s = sums[k.spec];
+      s.bytes += b.stats.bytes;
+      s.records += b.stats.records;
+      oldest(s, b.stats.oldest_ms);
+    }
+    // Sealed but not stored yet (uploading, queued, or waiting out a retry) is unflushed too.
+    for (const auto& obj : queue_) oldest(sums[obj->spec], obj->oldest_ms);
+    for (const Sealed* obj : uploading_) oldest(sums[obj->spec], obj->oldest_ms);
+    for (const auto& obj : retry_) oldest(sums[obj->spec], obj->oldest_ms);
+    active = stats_.active_partitions;
+    pending = stats_.buffered_bytes + stats_.in_flight_bytes;
+    wal_bytes = stats_.wal_bytes;
+  }
+  for (const auto& [spec, s] : sums) {
+    const PipelineMetrics& m = MetricsFor(spec);
+    m.buffered_bytes->Set(static_cast<double>(s.bytes));
+    m.buffered_records->Set(static_cast<double>(s.records));
+    m.oldest_unflushed_age->Set(s.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, now - s.oldest_ms)) / 1000.0);
+  }
+  metrics_->active_partitions().Set(static_cast<double>(active));
+  metrics_->pending_bytes().Set(static_cast<double>(pending));
+  metrics_->wal_bytes().Set(static_cast<double>(wal_bytes));
+  if (wal_) {
+    if (const int64_t free_bytes = wal_->FreeBytes(); free_bytes >= 0)
+      metrics_->wal_disk_free_bytes().Set(static_cast<double>(free_bytes));
+  }
+}
+
+bool DeliveryEngine::IsBufferBudgetRefusal(const absl::Status& status) {
+  return status.GetPayload(kBufferBudgetPayload).has_value();
+}
+
+DeliveryStats DeliveryEngine::Stats() const {
+  absl::MutexLock lock(&mu_);
+  DeliveryStats s = stats_;
+  s.oldest_buffered_ms = 0;
+  for (const auto& [k, b] : buffers_)
+    if (s.oldest_buffered_ms == 0 || b.stats.oldest_ms < s.oldest_buffered_ms) s.oldest_buffered_ms = b.stats.oldest_ms;
+  return s;
+}
+
+}  // namespace lakehose

@@ -1,0 +1,214 @@
+// DeliveryEngine: per-partition buffers of transformed records, sealed into compressed
+// objects and stored through each pipeline's ObjectSink.
+//
+// A buffer exists per (pipeline, rendered prefix). It is sealed when it reaches
+// buffering.size_mb, when its oldest record is buffering.interval_s old, on Flush, on
+// Shutdown, and early under memory pressure (core/delivery/batching.h: the largest buffers past
+// half the byte budget, the oldest past the partition cap). Sealed objects are
+// compressed and stored by a pool of upload threads; an object whose store fails is
+// retried with capped backoff until it succeeds (the dead-letter queue comes later).
+//
+// Accept() is THE acceptance point of Ingest: a request's records are accepted all
+// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). Durability (the
+// WAL) will move here.
+//
+// Thread-safe. Borrows the Config (its pipelines) and the Clock.
+#ifndef LAKEHOSE_SERVICE_DELIVERY_DELIVERY_ENGINE_H_
+#define LAKEHOSE_SERVICE_DELIVERY_DELIVERY_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/delivery/batching.h"
+#include "core/config/config.h"
+#include "service/platform/clock.h"
+#include "service/metrics/metrics.h"
+#include "service/delivery/object_sink.h"
+#include "service/wal/wal.h"
+
+namespace lakehose {
+
+struct StoredObject {
+  std::string pipeline;
+  std::string key;
+  std::string uri;
+  int64_t records = 0;
+  int64_t bytes = 0;  // as stored (compressed)
+};
+
+// One line to buffer: the rendered prefix it goes under and the bytes (newline included).
+struct BufferedLine {
+  std::string prefix;
+  std::string line;
+};
+
+struct DeliveryStats {
+  int64_t buffered_bytes = 0;
+  int64_t buffered_records = 0;
+  int64_t in_flight_bytes = 0;  // sealed, not yet stored
+  int64_t active_partitions = 0;
+  int64_t objects_stored = 0;
+  int64_t store_failures = 0;
+  int64_t refused_requests = 0;  // RESOURCE_EXHAUSTED
+  int64_t oldest_buffered_ms = 0;  // 0 when nothing is buffered
+  int64_t seals_by_reason[7] = {};  // indexed by FlushReason
+  int64_t already_stored = 0;     // re-uploads answered "exists": an earlier attempt landed
+  int64_t dead_lettered = 0;      // objects handed to the DLQ
+  int64_t wal_bytes = 0;
+  int64_t recovered_records = 0;  // replayed from the WAL at start
+  int64_t recovered_objects = 0;
+};
+
+class DeliveryEngine {
+ public:
+  // Hands an object whose retry budget ran out to the dead-letter queue (body is the
+  // uncompressed JSON Lines). OK means the DLQ holds it durably.
+  using DeadLetterFunction = std::function<absl::Status(const std::string& pipeline, const std::string& key,
+                                                        const std::string& body, int64_t records, int attempts,
+                                                        const std::string& first_error,
+                                                        const std::string& last_error)>;
+  struct Options {
+    std::string writer_id = "lakehose";
+    absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
+    // After this long failing, an object goes to the dead-letter queue (if one is set).
+    absl::Duration retry_budget = absl::Minutes(5);
+    DeadLetterFunction dead_letter;  // empty: objects are retried forever
+    // Where the engine counts (flushes, objects, bytes out, retries) and which gauges it
+    // refreshes (buffers, pending bytes, WAL). Null: a private, unexported set.
+    Metrics* metrics = nullptr;
+  };
+  using Sinks = absl::flat_hash_map<std::string, std::unique_ptr<ObjectSink>>;  // by pipeline
+  using FlushCallback = std::function<void(absl::StatusOr<std::vector<StoredObject>>)>;
+
+  // Every pipeline of `config` must have a sink. Starts the upload and ticker threads.
+  DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock, Options options);
+  ~DeliveryEngine();  // Shutdown(zero grace) if not done
+
+  // Opens the write-ahead log and replays it: buffers are rebuilt, objects that were
+  // sealed but not stored are queued again (stored with If-None-Match, so an object that
+  // did land is not duplicated). Call once, before the first Accept. Without it the engine
+  // keeps everything in memory only.
+  absl::Status Recover(const Wal::Options& options, WalReplayStats* stats);
+
+  // Buffers `lines` of pipeline `spec`, all or none, and (with a WAL) returns once they
+  // are in the log and fsync'd. RESOURCE_EXHAUSTED if the byte budget or the disk is
+  // spent (nothing is buffered then; retry later); UNAVAILABLE once shut down.
+  absl::Status Accept(const PipelineSpec& spec, std::vector<BufferedLine> lines);
+
+  // Seals every buffer of `pipeline` (every pipeline if empty) and calls `done` once all
+  // of them, and everything sealed earlier for it, is stored: with the objects stored,
+  // or UNAVAILABLE if some could not be stored yet (they stay queued and retried).
+  // `done` runs on an engine thread or, if there is nothing to do, on the caller's.
+  void FlushAsync(const std::string& pipeline, FlushCallback done);
+  absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
+
+  // Seals everything and waits up to `grace` for it to be stored; then stops the
+  // threads. What is not stored by then is lost (until the WAL lands). Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  // Stores an object now, outside the buffers (compressed as its pipeline says):
+  // used by the dead-letter retry worker and Redrive. `body` is uncompressed JSON Lines.
+  // OK also when the object already exists (an earlier attempt landed).
+  absl::Status StoreObject(const std::string& pipeline, const std::string& key, std::string_view body);
+
+  DeliveryStats Stats() const;
+
+  // Whether an Accept refusal was for the byte budget (server.buffer_budget_mb) rather
+  // than for the disk (the WAL's RESOURCE_EXHAUSTED).
+  static bool IsBufferBudgetRefusal(const absl::Status& status);
+
+ private:
+  struct Ticket;
+  struct Buffer {
+    const PipelineSpec* spec = nullptr;
+    std::string prefix;
+    std::string data;
+    BufferStats stats;
+    uint64_t first_segment = 0;  // WAL segment of its first line
+  };
+  struct Sealed {
+    const PipelineSpec* spec = nullptr;
+    std::string key;
+    std::string data;  // uncompressed JSON Lines
+    int64_t records = 0;
+    int64_t oldest_ms = 0;  // when its first record was buffered (0: unknown)
+    int attempts = 0;
+    int64_t next_attempt_ms = 0;
+    int64_t first_failure_ms = 0;
+    std::string first_error;
+    uint64_t seal_lsn = 0;       // the WAL frame that sealed it
+    uint64_t first_segment = 0;  // WAL segment of its first line
+    std::vector<std::shared_ptr<Ticket>> tickets;
+  };
+  struct BufferKey {
+    const PipelineSpec* spec;
+    std::string prefix;
+    bool operator==(const BufferKey& o) const { return spec == o.spec && prefix == o.prefix; }
+    template <typename H>
+    friend H AbslHashValue(H h, const BufferKey& k) {
+      return H::combine(std::move(h), k.spec, std::string_view(k.prefix));
+    }
+  };
+
+  // Returns the seal's WAL position (0 without a WAL), or nullopt if it could not be
+  // logged (the buffer then stays open).
+  // `trailing`: lines of the request being accepted, already in the WAL, that come after
+  // this seal (see core/wal/wal_format.h).
+  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing = 0)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UploadLoop();
+  void TickLoop();
+  // Runs ticket callbacks whose last object finished (outside the lock).
+  static void Complete(std::vector<std::shared_ptr<Ticket>> done);
+
+  const PipelineMetrics& MetricsFor(const PipelineSpec* spec) const { return metrics_->ForPipeline(*spec); }
+  void RefreshMetrics() const;
+
+  const Config& config_;
+  Sinks sinks_;
+  const Clock& clock_;
+  const Options options_;
+  const PressureLimits pressure_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;  // upload queue non-empty, or stopping (upload threads only)
+  absl::CondVar tick_cv_;  // wakes the ticker early (shutdown)
+  absl::Mutex shutdown_mu_;  // one Shutdown at a time
+  absl::CondVar idle_cv_;  // an object finished (for Shutdown)
+  absl::flat_hash_map<BufferKey, Buffer> buffers_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Sealed>> queue_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Sealed*> uploading_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Sealed>> retry_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Wal> wal_;  // set once by Recover, before concurrent use
+  absl::flat_hash_map<std::string, std::unique_ptr<Sealed>> replayed_ ABSL_GUARDED_BY(mu_);  // during Recover
+  std::string wal_payload_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  DeliveryStats stats_ ABSL_GUARDED_BY(mu_);
+
+  std::vector<std::thread> uploaders_;
+  std::thread ticker_;
+
+  std::unique_ptr<Metrics> own_metrics_;  // when Options.metrics is null
+  Metrics* metrics_ = nullptr;
+  Metrics::Registration metrics_refresh_;  // last: unregistered before anything else goes
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_DELIVERY_DELIVERY_ENGINE_H_

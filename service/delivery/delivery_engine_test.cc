@@ -1,0 +1,757 @@
+// DeliveryEngine (service/delivery/delivery_engine.h) with in-memory sinks and a fake clock:
+// sealing on size, age, Flush, Shutdown, the partition cap and the byte budget; refusal
+// when the budget is spent; retries after a sink failure; concurrency.
+//
+// Waits are bounded: the engine's threads are polled (Stats(), or a FlushAsync callback)
+// with a deadline, never waited on without one.
+#include "service/delivery/delivery_engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/base/compress.h"
+#include "core/config/config.h"
+#include "core/base/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/platform/clock.h"
+#include "service/delivery/object_sink.h"
+
+namespace lakehose {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+constexpr int64_t kT0 = 1700000000000;
+constexpr auto kWait = std::chrono::seconds(10);
+
+// Two pipelines, `a` (gzip) and `b` (zstd); `server` and the buffering of `a` vary per test.
+std::string Yaml(std::string_view server,
+                 std::string_view buffering_a = "{ size_mb: 64, interval_s: 60 }") {
+  return StrCat(
+      "server:\n", server, "\n",
+      "pipelines:\n"
+      "  - name: a\n"
+      "    input: json\n"
+      "    destination: { kind: file, path: /nonexistent/a, compression: gzip, buffering: ",
+      buffering_a,
+      " }\n"
+      "  - name: b\n"
+      "    input: json\n"
+      "    destination: { kind: file, path: /nonexistent/b, compression: zstd, buffering: { "
+      "size_mb: 64, "
+      "interval_s: 60 } }\n");
+}
+
+absl::StatusOr<absl::TimeZone> Utc(const std::string&) { return absl::UTCTimeZone(); }
+
+// A bounded wait for a condition that the engine's threads make true.
+template <typename Pred>
+bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = kWait) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+using FlushResult = absl::StatusOr<std::vector<StoredObject>>;
+
+// The result of a FlushAsync, or nullopt if `done` was not called within `timeout`.
+std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string& pipeline,
+                                       std::chrono::milliseconds timeout = kWait) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<FlushResult> result;
+  };
+  auto state = std::make_shared<State>();
+  engine.FlushAsync(pipeline, [state](FlushResult r) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->result = std::move(r);
+    state->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait_for(lock, timeout, [&] { return state->result.has_value(); });
+  return state->result;
+}
+
+class Engine {
+ public:
+  explicit Engine(const std::string& yaml, absl::Duration tick = absl::Milliseconds(10)) {
+    auto config = ParseConfig(yaml, "test.yaml", Utc);
+    EXPECT_TRUE(config.ok()) << config.status();
+    if (!config.ok()) return;
+    config_ = *std::move(config);
+    DeliveryEngine::Sinks sinks;
+    for (const auto& p : config_.pipelines) {
+      auto sink = std::make_unique<FakeObjectSink>();
+      sinks_[p->name] = sink.get();
+      sinks[p->name] = std::move(sink);
+    }
+    DeliveryEngine::Options options;
+    options.writer_id = "w1";
+    options.tick = tick;
+    engine_ = std::make_unique<DeliveryEngine>(config_, std::move(sinks), clock_, options);
+    // The ticker and the upload threads wait on one CondVar and a seal wakes only the
+    // longest waiter (the bug in EverySealedObjectIsStoredWithoutAnotherSeal below). Until
+    // that is fixed, give a short-ticking ticker time to re-queue behind the upload
+    // threads, so that the other tests test what they name and not that bug. Tests that
+    // need an object stored after a seal end with Shutdown (which wakes every thread)
+    // rather than waiting for a single wake-up.
+    if (tick < absl::Milliseconds(50)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  DeliveryEngine& operator*() { return *engine_; }
+  DeliveryEngine* operator->() { return engine_.get(); }
+  bool ok() const { return engine_ != nullptr; }
+  const PipelineSpec& spec(const std::string& name) const { return *config_.FindPipeline(name); }
+  FakeObjectSink& sink(const std::string& name) { return *sinks_.at(name); }
+  FakeClock& clock() { return clock_; }
+  const Config& config() const { return config_; }
+
+  // Every stored object of `pipeline`, decompressed, by key.
+  std::map<std::string, std::string> Contents(const std::string& pipeline) {
+    std::map<std::string, std::string> out;
+    for (const auto& [key, body] : sink(pipeline).objects()) {
+      auto d = Decompress(spec(pipeline).destination.compression, body);
+      EXPECT_TRUE(d.ok()) << key << ": " << d.status();
+      out[key] = d.ok() ? *d : "";
+    }
+    return out;
+  }
+
+ private:
+  Config config_;
+  FakeClock clock_{kT0};
+  std::map<std::string, FakeObjectSink*> sinks_;
+  std::unique_ptr<DeliveryEngine> engine_;
+};
+
+// `n` lines under `prefix`, each unique: {"tag":"<tag>","i":<i>,"pad":"..."}.
+std::vector<BufferedLine> Lines(const std::string& prefix, int n, std::string_view tag,
+                                size_t pad = 40) {
+  std::vector<BufferedLine> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back({prefix, StrCat("{\"tag\":\"", tag, "\",\"i\":", i, ",\"pad\":\"",
+                                  std::string(pad, 'x'), "\"}\n")});
+  return out;
+}
+
+std::string Join(const std::vector<BufferedLine>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l.line;
+  return out;
+}
+
+std::vector<std::string> SplitLines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) {
+      ADD_FAILURE() << "object does not end with a newline";
+      nl = s.size();
+    }
+    out.push_back(s.substr(start, nl - start + 1));
+    start = nl + 1;
+  }
+  return out;
+}
+
+int64_t Stored(Engine& e) { return e->Stats().objects_stored; }
+
+TEST(DeliveryEngineTest, EmptyAcceptIsOkAndBuffersNothing) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->Accept(e.spec("a"), {}).ok());
+  EXPECT_EQ(e->Stats().buffered_records, 0);
+  EXPECT_EQ(e->Stats().active_partitions, 0);
+}
+
+TEST(DeliveryEngineTest, SizeSealStoresExactlyTheAcceptedLinesInOrder) {
+  // size_mb 0.01 = 10485 bytes.
+  Engine e(Yaml("  upload_threads: 2", "{ size_mb: 0.01, interval_s: 60 }"));
+  ASSERT_TRUE(e.ok());
+  const int64_t limit = static_cast<int64_t>(0.01 * 1024 * 1024);
+  const std::vector<BufferedLine> lines = Lines("t/region=EU/", 200, "s");
+  // Where the buffer first reaches the limit.
+  size_t k = 0;
+  int64_t bytes = 0;
+  while (bytes < limit) bytes += static_cast<int64_t>(lines[k++].line.size());
+  ASSERT_LT(k, lines.size());
+
+  // In several requests, so that the seal happens inside one of them.
+  for (size_t i = 0; i < lines.size(); i += 30) {
+    std::vector<BufferedLine> part(lines.begin() + i,
+                                   lines.begin() + std::min(lines.size(), i + 30));
+    ASSERT_TRUE(e->Accept(e.spec("a"), part).ok());
+  }
+  DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kSize)], 1);
+  EXPECT_EQ(s.buffered_records, static_cast<int64_t>(lines.size() - k));
+  EXPECT_EQ(s.active_partitions, 1);
+
+  // Shutdown stores the sealed object and the rest; the first (lowest sequence) object
+  // is the size-sealed one.
+  e->Shutdown(absl::Seconds(10));
+  s = e->Stats();
+  EXPECT_EQ(s.objects_stored, 2);
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  const auto contents = e.Contents("a");
+  ASSERT_EQ(contents.size(), 2u);
+  const auto& [key, data] = *contents.begin();
+  EXPECT_THAT(key, MatchesRegex("t/region=EU/a-w1-[0-9]{16}\\.jsonl\\.gz"));
+  EXPECT_EQ(data, Join(std::vector<BufferedLine>(lines.begin(), lines.begin() + k)));
+  EXPECT_EQ(std::next(contents.begin())->second,
+            Join(std::vector<BufferedLine>(lines.begin() + k, lines.end())));
+  EXPECT_TRUE(e.sink("b").objects().empty());
+}
+
+TEST(DeliveryEngineTest, AgeSealAfterTheIntervalOnTheClock) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  const auto lines = Lines("t/h=1/", 10, "age");
+  ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());
+  e.clock().AdvanceMillis(59999);
+  // Many ticks (10 ms each) pass: still too young.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Stored(e), 0);
+  EXPECT_EQ(e->Stats().buffered_records, 10);
+  EXPECT_EQ(e->Stats().oldest_buffered_ms, kT0);
+
+  e.clock().AdvanceMillis(1);
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "no age seal after interval_s";
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kAge)], 1);
+  EXPECT_EQ(s.buffered_records, 0);
+  EXPECT_EQ(s.oldest_buffered_ms, 0);
+  const auto contents = e.Contents("a");
+  ASSERT_EQ(contents.size(), 1u);
+  EXPECT_EQ(contents.begin()->second, Join(lines));
+}
+
+TEST(DeliveryEngineTest, AgeIsCountedFromTheFirstRecordOfTheBuffer) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 1, "first")).ok());
+  e.clock().AdvanceMillis(30000);
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 1, "second")).ok());
+  e.clock().AdvanceMillis(30000);  // 60 s after the first record, 30 s after the second
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; }));
+  EXPECT_EQ(e->Stats().buffered_records, 0);
+  const auto contents = e.Contents("a");
+  ASSERT_EQ(contents.size(), 1u);
+  EXPECT_EQ(SplitLines(contents.begin()->second).size(), 2u);
+}
+
+TEST(DeliveryEngineTest, FlushReturnsEveryObjectAndSealsEverything) {
+  Engine e(Yaml("  upload_threads: 3"));
+  ASSERT_TRUE(e.ok());
+  const std::map<std::string, int> counts = {
+      {"t/region=EU/", 7}, {"t/region=US/", 13}, {"t/region=AP/", 1}};
+  for (const auto& [prefix, n] : counts)
+    ASSERT_TRUE(e->Accept(e.spec("a"), Lines(prefix, n, prefix)).ok());
+  ASSERT_TRUE(e->Accept(e.spec("b"), Lines("other/", 4, "b")).ok());
+  EXPECT_EQ(e->Stats().active_partitions, 4);
+
+  auto r = FlushWithin(*e, "");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  ASSERT_TRUE(r->ok()) << r->status();
+  ASSERT_EQ((*r)->size(), 4u);
+  int64_t total = 0;
+  std::set<std::string> keys;
+  for (const StoredObject& o : **r) {
+    keys.insert(o.key);
+    total += o.records;
+    EXPECT_EQ(o.uri, "mem://" + o.key);
+    const auto objects = e.sink(o.pipeline).objects();
+    ASSERT_TRUE(objects.contains(o.key)) << o.key;
+    EXPECT_EQ(o.bytes, static_cast<int64_t>(objects.at(o.key).size()));
+    if (o.pipeline == "a") {
+      const std::string prefix = o.key.substr(0, o.key.find("a-w1-"));
+      ASSERT_TRUE(counts.contains(prefix)) << o.key;
+      EXPECT_EQ(o.records, counts.at(prefix)) << o.key;
+      EXPECT_THAT(o.key, ::testing::EndsWith(".jsonl.gz"));
+    } else {
+      EXPECT_EQ(o.pipeline, "b");
+      EXPECT_EQ(o.records, 4);
+      EXPECT_THAT(o.key, MatchesRegex("other/b-w1-[0-9]{16}\\.jsonl\\.zst"));
+    }
+  }
+  EXPECT_EQ(keys.size(), 4u);
+  EXPECT_EQ(total, 7 + 13 + 1 + 4);
+  EXPECT_TRUE(
+      std::is_sorted((*r)->begin(), (*r)->end(),
+                     [](const StoredObject& x, const StoredObject& y) { return x.key < y.key; }));
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.buffered_records, 0);
+  EXPECT_EQ(s.buffered_bytes, 0);
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  EXPECT_EQ(s.active_partitions, 0);
+  EXPECT_EQ(s.objects_stored, 4);
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kRequested)], 4);
+  // The zstd pipeline's object reads back.
+  const auto b = e.Contents("b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.begin()->second, Join(Lines("other/", 4, "b")));
+}
+
+TEST(DeliveryEngineTest, FlushWithNothingBufferedIsOkAndEmpty) {
+  Engine e(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(e.ok());
+  auto r = FlushWithin(*e, "");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->status();
+  EXPECT_TRUE((*r)->empty());
+}
+
+TEST(DeliveryEngineTest, FlushOfOnePipelineLeavesTheOthersBuffers) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("x/", 5, "a")).ok());
+  ASSERT_TRUE(e->Accept(e.spec("b"), Lines("x/", 6, "b")).ok());  // same prefix, other pipeline
+  auto r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value() && r->ok());
+  ASSERT_EQ((*r)->size(), 1u);
+  EXPECT_EQ((*r)->front().pipeline, "a");
+  EXPECT_EQ((*r)->front().records, 5);
+  EXPECT_EQ(e->Stats().buffered_records, 6);
+  EXPECT_EQ(e->Stats().active_partitions, 1);
+  EXPECT_TRUE(e.sink("b").objects().empty());
+  EXPECT_EQ(e.sink("a").objects().size(), 1u);
+
+  r = FlushWithin(*e, "b");
+  ASSERT_TRUE(r.has_value() && r->ok());
+  ASSERT_EQ((*r)->size(), 1u);
+  EXPECT_EQ((*r)->front().records, 6);
+  EXPECT_EQ(e->Stats().buffered_records, 0);
+}
+
+TEST(DeliveryEngineTest, PartitionCapSealsTheOldest) {
+  Engine e(Yaml("  upload_threads: 2\n  max_active_partitions: 3"));
+  ASSERT_TRUE(e.ok());
+  for (std::string p : {"p1/", "p2/", "p3/"}) {
+    ASSERT_TRUE(e->Accept(e.spec("a"), Lines(p, 2, p)).ok());
+    e.clock().AdvanceMillis(1);
+  }
+  // p1 is the oldest, even after p2 and p3 get more records.
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p2/", 2, "more")).ok());
+  EXPECT_EQ(e->Stats().active_partitions, 3);
+  EXPECT_EQ(Stored(e), 0);
+
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p4/", 2, "p4")).ok());
+  DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.active_partitions, 3);
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kPartitionCap)], 1);
+  EXPECT_EQ(s.buffered_records, 2 + 2 + 2 + 2);  // p1's 2 records left the buffers
+
+  // The cap counts over all pipelines: a new partition of `b` seals the oldest of `a`.
+  e.clock().AdvanceMillis(1);
+  ASSERT_TRUE(e->Accept(e.spec("b"), Lines("q/", 1, "b")).ok());
+  s = e->Stats();
+  EXPECT_EQ(s.active_partitions, 3);
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kPartitionCap)], 2);
+  EXPECT_EQ(s.buffered_records, 2 + 2 + 1);  // p3, p4, q
+
+  // Everything reaches the sinks; p1 and p2 went as they were when the cap sealed them.
+  e->Shutdown(absl::Seconds(10));
+  EXPECT_EQ(e->Stats().seals_by_reason[static_cast<int>(FlushReason::kShutdown)], 3);
+  std::map<std::string, std::string> by_prefix;
+  for (const auto& [key, data] : e.Contents("a"))
+    by_prefix[key.substr(0, key.find('/') + 1)] += data;
+  ASSERT_EQ(by_prefix.size(), 4u);
+  EXPECT_EQ(by_prefix["p1/"], Join(Lines("p1/", 2, "p1/")));
+  EXPECT_EQ(by_prefix["p2/"], Join(Lines("p2/", 2, "p2/")) + Join(Lines("p2/", 2, "more")));
+  EXPECT_EQ(by_prefix["p4/"], Join(Lines("p4/", 2, "p4")));
+  EXPECT_EQ(e.Contents("b").size(), 1u);
+  EXPECT_EQ(e.Contents("a").size(), 4u);
+}
+
+// BUG: service/delivery/delivery_engine.cc:64-78. `new_prefixes` is computed before the early
+// seals; when the oldest buffer chosen for the cap is also one the request writes to, it
+// is re-created by the same request and the engine ends with one buffer more than
+// server.max_active_partitions.
+TEST(DeliveryEngineTest, PartitionCapHoldsWhenTheOldestBufferIsAlsoInTheRequest) {
+  Engine e(Yaml("  upload_threads: 2\n  max_active_partitions: 3"));
+  ASSERT_TRUE(e.ok());
+  for (std::string p : {"p1/", "p2/", "p3/"}) {
+    ASSERT_TRUE(e->Accept(e.spec("a"), Lines(p, 1, p)).ok());
+    e.clock().AdvanceMillis(1);
+  }
+  std::vector<BufferedLine> req = Lines("p1/", 1, "again");
+  req.push_back(Lines("p4/", 1, "new").front());
+  ASSERT_TRUE(e->Accept(e.spec("a"), req).ok());
+  EXPECT_LE(e->Stats().active_partitions, 3) << "server.max_active_partitions is 3";
+}
+
+// BUG: service/delivery/delivery_engine.cc:64-78 and 87-98. One request with more distinct
+// prefixes than server.max_active_partitions seals every existing buffer and then opens
+// all of its own: the cap does not bound the number of open buffers.
+TEST(DeliveryEngineTest, PartitionCapHoldsForARequestWithManyPrefixes) {
+  Engine e(Yaml("  upload_threads: 2\n  max_active_partitions: 3"));
+  ASSERT_TRUE(e.ok());
+  std::vector<BufferedLine> req;
+  for (int i = 0; i < 6; ++i) req.push_back(Lines(StrCat("p", i, "/"), 1, "x").front());
+  ASSERT_TRUE(e->Accept(e.spec("a"), req).ok());
+  EXPECT_LE(e->Stats().active_partitions, 3) << "server.max_active_partitions is 3";
+  // Nothing is lost either way.
+  auto r = FlushWithin(*e, "");
+  ASSERT_TRUE(r.has_value() && r->ok());
+  int64_t records = 0;
+  for (const auto& [key, data] : e.Contents("a"))
+    records += static_cast<int64_t>(SplitLines(data).size());
+  EXPECT_EQ(records, 6);
+}
+
+TEST(DeliveryEngineTest, BudgetPressureSealsTheLargestBuffer) {
+  // Budget 1 MiB: past 512 KiB buffered the largest buffers are sealed.
+  Engine e(Yaml("  upload_threads: 2\n  buffer_budget_mb: 1"));
+  ASSERT_TRUE(e.ok());
+  const size_t kLine = 100 * 1024;
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("small/", 1, "s", kLine)).ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("big/", 3, "b", kLine)).ok());
+  ASSERT_TRUE(e->Accept(e.spec("b"), Lines("mid/", 1, "m", kLine)).ok());
+  EXPECT_EQ(e->Stats().objects_stored + e->Stats().in_flight_bytes, 0);
+  EXPECT_EQ(e->Stats().seals_by_reason[static_cast<int>(FlushReason::kPressure)], 0);
+
+  // 500 KiB buffered + 100 KiB incoming > 512 KiB: sealing `big` (300 KiB) is enough.
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("new/", 1, "n", kLine)).ok());
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kPressure)], 1);
+  EXPECT_EQ(s.buffered_records, 3);  // small, mid, new
+  EXPECT_EQ(s.active_partitions, 3);
+  EXPECT_EQ(s.buffered_bytes, 3 * static_cast<int64_t>(Lines("x/", 1, "x", kLine)[0].line.size()));
+
+  // The pressure seal is the lowest sequence of pipeline a: `big` whole.
+  e->Shutdown(absl::Seconds(10));
+  const auto contents = e.Contents("a");
+  ASSERT_EQ(contents.size(), 3u);
+  std::map<std::string, std::string> by_seq;  // sequence part of the key -> key
+  for (const auto& [key, data] : contents) by_seq[key.substr(key.rfind("-w1-"))] = key;
+  const std::string first = by_seq.begin()->second;
+  EXPECT_THAT(first, StartsWith("big/"));
+  EXPECT_EQ(SplitLines(contents.at(first)).size(), 3u);
+  EXPECT_EQ(e->Stats().in_flight_bytes, 0);
+}
+
+TEST(DeliveryEngineTest, OverBudgetIsRefusedWholeAndRecoversWithoutLoss) {
+  Engine e(Yaml("  upload_threads: 2\n  buffer_budget_mb: 1"));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("injected"));
+  const size_t kLine = 10 * 1024;
+
+  std::set<std::string> accepted, refused;
+  bool was_refused = false;
+  for (int batch = 0; batch < 100 && !was_refused; ++batch) {
+    std::vector<BufferedLine> req;
+    for (int i = 0; i < 10; ++i) {
+      const std::string id = StrCat(batch, ".", i);
+      req.push_back({StrCat("p", batch % 3, "/"),
+                     StrCat("{\"id\":\"", id, "\",\"pad\":\"", std::string(kLine, 'x'), "\"}\n")});
+    }
+    const DeliveryStats before = e->Stats();
+    const absl::Status st = e->Accept(e.spec("a"), req);
+    if (st.ok()) {
+      for (int i = 0; i < 10; ++i) accepted.insert(StrCat(batch, ".", i));
+      continue;
+    }
+    was_refused = true;
+    EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+    EXPECT_THAT(std::string(StatusMessage(st)), HasSubstr("buffer_budget_mb"));
+    for (int i = 0; i < 10; ++i) refused.insert(StrCat(batch, ".", i));
+    // Nothing of the request was taken.
+    const DeliveryStats after = e->Stats();
+    EXPECT_EQ(after.refused_requests, before.refused_requests + 1);
+    EXPECT_EQ(after.buffered_bytes + after.in_flight_bytes,
+              before.buffered_bytes + before.in_flight_bytes);
+    EXPECT_LE(after.buffered_records, before.buffered_records);
+    EXPECT_LE(after.buffered_bytes + after.in_flight_bytes, 1 << 20);
+  }
+  ASSERT_TRUE(was_refused) << "the budget was never spent";
+  // The early-sealed objects were tried and failed (asynchronously).
+  EXPECT_TRUE(WaitUntil([&] { return e->Stats().store_failures > 0; }));
+  // Refused again while nothing is stored.
+  EXPECT_EQ(e->Accept(e.spec("a"), Lines("p0/", 10, "late", kLine)).code(),
+            absl::StatusCode::kResourceExhausted);
+
+  // Flush while the sink fails: UNAVAILABLE, and the objects stay queued.
+  auto r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete while the sink fails";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_TRUE(e.sink("a").objects().empty());
+
+  // Heal: a Flush retries every failed object at once.
+  e.sink("a").SetFailure(absl::OkStatus());
+  r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete after the sink healed";
+  ASSERT_TRUE(r->ok()) << r->status();
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  EXPECT_EQ(s.buffered_bytes, 0);
+
+  // Every accepted record is stored once; no refused one is.
+  std::multiset<std::string> stored;
+  int64_t reported = 0;
+  for (const StoredObject& o : **r) reported += o.records;
+  for (const auto& [key, data] : e.Contents("a")) {
+    for (const std::string& line : SplitLines(data)) {
+      const size_t at = line.find("\"id\":\"") + 6;
+      stored.insert(line.substr(at, line.find('"', at) - at));
+    }
+  }
+  EXPECT_EQ(stored.size(), accepted.size());
+  EXPECT_EQ(std::set<std::string>(stored.begin(), stored.end()), accepted);
+  EXPECT_EQ(reported, static_cast<int64_t>(accepted.size()));
+  for (const std::string& id : refused) EXPECT_FALSE(stored.contains(id)) << id;
+
+  // And requests are accepted again.
+  EXPECT_TRUE(e->Accept(e.spec("a"), Lines("p0/", 10, "after", kLine)).ok());
+}
+
+TEST(DeliveryEngineTest, FlushWhileTheSinkFailsIsUnavailableThenRetriedOnTheClock) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("disk on fire"));
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 5, "x")).ok());
+  auto r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(StatusMessage(r->status())), HasSubstr("disk on fire"));
+  EXPECT_EQ(e->Stats().store_failures, 1);
+  EXPECT_GT(e->Stats().in_flight_bytes, 0);
+
+  // Healed, the retry comes once its backoff (1 s on the engine's clock) has passed.
+  e.sink("a").SetFailure(absl::OkStatus());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stored(e), 0) << "retried before its backoff";
+  e.clock().AdvanceMillis(1000);
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "not retried after the backoff";
+  EXPECT_EQ(e->Stats().in_flight_bytes, 0);
+  const auto contents = e.Contents("a");
+  ASSERT_EQ(contents.size(), 1u);
+  EXPECT_EQ(contents.begin()->second, Join(Lines("p/", 5, "x")));
+}
+
+// Records the metadata each object was stored with.
+class MetaRecordingSink : public ObjectSink {
+ public:
+  absl::Status Put(const std::string& key, std::string_view, const ObjectMeta& meta) override {
+    absl::MutexLock lock(&mu_);
+    meta_[key] = meta;
+    return absl::OkStatus();
+  }
+  std::string Uri(const std::string& key) const override { return "meta://" + key; }
+  std::map<std::string, ObjectMeta> meta() const {
+    absl::MutexLock lock(&mu_);
+    return meta_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, ObjectMeta> meta_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(DeliveryEngineTest, ObjectsCarryTheirContentEncoding) {
+  auto config = ParseConfig(Yaml("  upload_threads: 1"), "test.yaml", Utc);
+  ASSERT_TRUE(config.ok()) << config.status();
+  DeliveryEngine::Sinks sinks;
+  auto a = std::make_unique<MetaRecordingSink>();
+  auto b = std::make_unique<MetaRecordingSink>();
+  MetaRecordingSink* a_ptr = a.get();
+  MetaRecordingSink* b_ptr = b.get();
+  sinks["a"] = std::move(a);
+  sinks["b"] = std::move(b);
+  FakeClock clock(kT0);
+  DeliveryEngine engine(*config, std::move(sinks), clock, DeliveryEngine::Options{});
+  ASSERT_TRUE(engine.Accept(*config->FindPipeline("a"), Lines("p/", 2, "a")).ok());
+  ASSERT_TRUE(engine.Accept(*config->FindPipeline("b"), Lines("p/", 2, "b")).ok());
+  auto r = FlushWithin(engine, "");
+  ASSERT_TRUE(r.has_value() && r->ok());
+  ASSERT_EQ((*r)->size(), 2u);
+  for (const StoredObject& o : **r) EXPECT_THAT(o.uri, StartsWith("meta://"));
+  const auto ma = a_ptr->meta();
+  const auto mb = b_ptr->meta();
+  ASSERT_EQ(ma.size(), 1u);
+  ASSERT_EQ(mb.size(), 1u);
+  EXPECT_EQ(ma.begin()->second.content_encoding, "gzip");
+  EXPECT_EQ(mb.begin()->second.content_encoding, "zstd");
+  EXPECT_EQ(ma.begin()->second.content_type, "application/x-ndjson");
+  // The default writer id is in the key.
+  EXPECT_THAT(ma.begin()->first, MatchesRegex("p/a-lakehose-[0-9]{16}\\.jsonl\\.gz"));
+  engine.Shutdown(absl::Seconds(5));
+}
+
+TEST(DeliveryEngineTest, ShutdownStoresEverythingBuffered) {
+  Engine e(Yaml("  upload_threads: 2"));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p1/", 3, "a1")).ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p2/", 4, "a2")).ok());
+  ASSERT_TRUE(e->Accept(e.spec("b"), Lines("p1/", 5, "b1")).ok());
+  e->Shutdown(absl::Seconds(10));
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.objects_stored, 3);
+  EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kShutdown)], 3);
+  EXPECT_EQ(s.buffered_records, 0);
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  const auto a = e.Contents("a");
+  ASSERT_EQ(a.size(), 2u);
+  for (const auto& [key, data] : a) {
+    if (key.rfind("p1/", 0) == 0)
+      EXPECT_EQ(data, Join(Lines("p1/", 3, "a1")));
+    else
+      EXPECT_EQ(data, Join(Lines("p2/", 4, "a2")));
+  }
+  const auto b = e.Contents("b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.begin()->second, Join(Lines("p1/", 5, "b1")));
+
+  // Closed for business; Shutdown is idempotent.
+  const absl::Status after = e->Accept(e.spec("a"), Lines("p1/", 1, "late"));
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnavailable) << after;
+  e->Shutdown(absl::Seconds(1));
+  EXPECT_EQ(e->Accept(e.spec("b"), Lines("p1/", 1, "late")).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Stored(e), 3);
+}
+
+TEST(DeliveryEngineTest, EveryObjectGetsItsOwnKeyAndKeysSortInSealOrder) {
+  // size_mb 0.001 = 1048 bytes: a seal every 13 lines or so.
+  Engine e(Yaml("  upload_threads: 4", "{ size_mb: 0.001, interval_s: 60 }"));
+  ASSERT_TRUE(e.ok());
+  const auto lines = Lines("same/prefix/", 500, "k");
+  for (size_t i = 0; i < lines.size(); i += 7) {
+    std::vector<BufferedLine> part(lines.begin() + i,
+                                   lines.begin() + std::min(lines.size(), i + 7));
+    ASSERT_TRUE(e->Accept(e.spec("a"), part).ok());
+  }
+  e->Shutdown(absl::Seconds(10));
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  const auto contents = e.Contents("a");
+  EXPECT_GT(contents.size(), 20u);
+  // No object overwrote another.
+  EXPECT_EQ(static_cast<int64_t>(contents.size()), s.objects_stored);
+  // In key order, the objects are the lines in the order they were accepted.
+  std::string all;
+  for (const auto& [key, data] : contents) {
+    EXPECT_THAT(key, MatchesRegex("same/prefix/a-w1-[0-9]{16}\\.jsonl\\.gz"));
+    all += data;
+  }
+  EXPECT_EQ(all, Join(lines));
+}
+
+TEST(DeliveryEngineTest, ConcurrentAcceptsLoseAndDuplicateNothing) {
+  Engine e(Yaml("  upload_threads: 4", "{ size_mb: 0.01, interval_s: 60 }"));
+  ASSERT_TRUE(e.ok());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 2000;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i += 4) {
+        std::vector<BufferedLine> req;
+        for (int j = i; j < i + 4; ++j)
+          req.push_back(
+              {StrCat("region=r", j % 5, "/"), StrCat("{\"t\":", t, ",\"i\":", j, "}\n")});
+        if (!e->Accept(e.spec(t % 2 ? "a" : "b"), std::move(req)).ok()) failures.fetch_add(1);
+        if (i % 200 == 0) e.clock().AdvanceMillis(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto r = FlushWithin(*e, "");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  ASSERT_TRUE(r->ok()) << r->status();
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().in_flight_bytes == 0; }));
+
+  std::map<std::string, int> seen;
+  int64_t objects = 0;
+  for (const std::string pipeline : {"a", "b"}) {
+    for (const auto& [key, data] : e.Contents(pipeline)) {
+      ++objects;
+      const std::string prefix = key.substr(0, key.find('/') + 1);
+      for (const std::string& line : SplitLines(data)) {
+        // Each line sits under the prefix it was accepted with.
+        const size_t at = line.find("\"i\":") + 4;
+        const int i = std::stoi(line.substr(at));
+        EXPECT_EQ(prefix, StrCat("region=r", i % 5, "/")) << line;
+        seen[line] += 1;
+      }
+    }
+  }
+  EXPECT_EQ(objects, e->Stats().objects_stored);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kPerThread));
+  int duplicates = 0;
+  for (const auto& [line, n] : seen) duplicates += n > 1;
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(e->Stats().buffered_records, 0);
+}
+
+// BUG: service/delivery/delivery_engine.cc:124,132,182 (and FlushAsync, 204-234). The ticker
+// waits on work_cv_, the same CondVar the upload threads wait on, and SealLocked wakes a
+// single waiter with Signal() (absl wakes the longest waiter). When that waiter is the
+// ticker, no upload thread wakes: the sealed object stays queued until something else signals. A
+// Flush that finds it queued seals nothing of its own, so it signals nobody and never completes.
+// Here: one upload thread and a long tick so the ticker stays a waiter; after the first upload the
+// ticker is the longest waiter, so the second sealed object is never stored.
+TEST(DeliveryEngineTest, EverySealedObjectIsStoredWithoutAnotherSeal) {
+  Engine e(Yaml("  upload_threads: 1", "{ size_mb: 0.001, interval_s: 60 }"), absl::Hours(1));
+  ASSERT_TRUE(e.ok());
+  const int64_t limit = static_cast<int64_t>(0.001 * 1024 * 1024);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let both threads wait
+  bool stuck = false;
+  for (int n = 1; n <= 4 && !stuck; ++n) {
+    // Exactly enough lines for one size seal, so nothing stays buffered.
+    std::vector<BufferedLine> req;
+    int64_t bytes = 0;
+    for (int i = 0; bytes < limit; ++i) {
+      req.push_back(Lines(StrCat("p", n, "/"), i + 1, "w").back());
+      bytes += static_cast<int64_t>(req.back().line.size());
+    }
+    ASSERT_TRUE(e->Accept(e.spec("a"), req).ok());
+    ASSERT_EQ(e->Stats().seals_by_reason[static_cast<int>(FlushReason::kSize)], n);
+    ASSERT_EQ(e->Stats().buffered_records, 0);
+    if (!WaitUntil([&] { return Stored(e) == n; }, std::chrono::milliseconds(3000))) {
+      ADD_FAILURE() << "sealed object " << n << " was not stored within 3 s";
+      stuck = true;
+    }
+  }
+  // Whatever happened above, a Flush must answer: it has every sealed object to wait for.
+  auto r = FlushWithin(*e, "a", std::chrono::milliseconds(3000));
+  EXPECT_TRUE(r.has_value()) << "Flush did not complete within 3 s with an object queued";
+}
+
+// BUG: service/delivery/delivery_engine.cc:204-234 with 267-304. After Shutdown, objects whose
+// store failed sit in retry_ (171; Shutdown's wait ends once queue_ and uploading_ are
+// empty and never looks at retry_); FlushAsync moves them back onto the upload queue and
+// attaches its ticket, but the upload threads are gone, so `done` is never called and
+// Flush() blocks forever (the contract: OK with the objects, or UNAVAILABLE).
+TEST(DeliveryEngineTest, FlushAfterShutdownWithUnstoredObjectsStillAnswers) {
+  Engine e(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("down"));
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "x")).ok());
+  e->Shutdown(absl::Seconds(2));
+  EXPECT_EQ(e->Stats().store_failures, 1);
+  auto r = FlushWithin(*e, "a", std::chrono::milliseconds(2000));
+  ASSERT_TRUE(r.has_value()) << "FlushAsync after Shutdown never called back";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace lakehose

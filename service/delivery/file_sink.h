@@ -1,0 +1,29 @@
+// FileSink: the lake as a directory tree. Each object is written to a temporary file in
+// its final directory, fsync'd, renamed into place and the directory fsync'd, so a reader
+// (or a crash) never sees a partial object. Thread-safe.
+#ifndef LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
+#define LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
+
+#include <string>
+
+#include "service/delivery/object_sink.h"
+
+namespace lakehose {
+
+class FileSink : public ObjectSink {
+ public:
+  // `root` is created on first use; relative roots are taken from the working directory.
+  explicit FileSink(std::string root);
+
+  absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) override;
+  std::string Uri(const std::string& key) const override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;  // absolute
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_

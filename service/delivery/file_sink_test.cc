@@ -1,0 +1,209 @@
+// FileSink (service/delivery/file_sink.h): the lake as a directory tree, written atomically.
+#include "service/delivery/file_sink.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/base/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lakehose {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+class FileSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "file_sink_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = fs::path(tmpl);
+    root_ = dir_ / "lake";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Every regular file under `root_`, relative to it.
+  std::vector<std::string> Files() {
+    std::vector<std::string> out;
+    if (!fs::exists(root_)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+      if (!e.is_directory()) out.push_back(fs::relative(e.path(), root_).string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  fs::path dir_;
+  fs::path root_;
+};
+
+TEST_F(FileSinkTest, WritesUnderNestedHiveDirectoriesWithEqualsAndSpaces) {
+  FileSink sink(root_.string());
+  const std::string key =
+      "transactions/region=EU West/date=2023-11-14/hour=22/demo-w1-0000000000000001.jsonl.gz";
+  const std::string body = std::string("\x1f\x8b binary \0 body", 17);
+  ASSERT_TRUE(sink.Put(key, body, ObjectMeta{}).ok());
+  EXPECT_TRUE(
+      fs::is_directory(root_ / "transactions" / "region=EU West" / "date=2023-11-14" / "hour=22"));
+  EXPECT_EQ(ReadFile(root_ / key), body);
+  EXPECT_THAT(Files(), ::testing::ElementsAre(key));
+}
+
+TEST_F(FileSinkTest, LeavesNoTemporaryFilesBehind) {
+  FileSink sink(root_.string());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(sink.Put(StrCat("p/k=", i % 3, "/obj-", i, ".jsonl"), std::string(1000 + i, 'a'),
+                         ObjectMeta{})
+                    .ok());
+  const std::vector<std::string> files = Files();
+  EXPECT_EQ(files.size(), 20u);
+  for (const std::string& f : files)
+    EXPECT_EQ(fs::path(f).filename().string().rfind(".tmp", 0), std::string::npos) << f;
+}
+
+TEST_F(FileSinkTest, ReplacesAnExistingKey) {
+  FileSink sink(root_.string());
+  ASSERT_TRUE(sink.Put("a/b.jsonl", "first version, longer than the second\n", ObjectMeta{}).ok());
+  ASSERT_TRUE(sink.Put("a/b.jsonl", "second\n", ObjectMeta{}).ok());
+  EXPECT_EQ(ReadFile(root_ / "a/b.jsonl"), "second\n");
+  EXPECT_EQ(Files().size(), 1u);
+}
+
+TEST_F(FileSinkTest, EmptyBody) {
+  FileSink sink(root_.string());
+  ASSERT_TRUE(sink.Put("e/empty.jsonl", "", ObjectMeta{}).ok());
+  EXPECT_TRUE(fs::is_regular_file(root_ / "e/empty.jsonl"));
+  EXPECT_EQ(fs::file_size(root_ / "e/empty.jsonl"), 0u);
+}
+
+TEST_F(FileSinkTest, RefusesKeysThatLeaveTheRoot) {
+  FileSink sink(root_.string());
+  for (const std::string key :
+       {"../x", "/abs", "/etc/lakehose-test", "a/../../x", "a/b/../../../x", "../../x", ""}) {
+    const absl::Status s = sink.Put(key, "nope", ObjectMeta{});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "key \"" << key << "\": " << s;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+  EXPECT_FALSE(fs::exists(fs::path("/abs")));
+  EXPECT_FALSE(fs::exists(fs::path("/etc/lakehose-test")));
+  EXPECT_TRUE(Files().empty());
+  // Dots inside names are fine.
+  EXPECT_TRUE(sink.Put("a/..b/c..d/e.jsonl", "ok", ObjectMeta{}).ok());
+  EXPECT_EQ(ReadFile(root_ / "a/..b/c..d/e.jsonl"), "ok");
+}
+
+TEST_F(FileSinkTest, UriIsAPercentEncodedFileUriOfTheAbsolutePath) {
+  FileSink sink(root_.string() + "/");
+  EXPECT_EQ(sink.root(), root_.string());
+  // The temporary root is made of unreserved characters only, so it reads as itself.
+  ASSERT_EQ(root_.string().find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/"),
+            std::string::npos);
+  EXPECT_EQ(sink.Uri("t/region=EU/x.jsonl.gz"),
+            StrCat("file://", root_.string(), "/t/region%3DEU/x.jsonl.gz"));
+  EXPECT_EQ(sink.Uri("t/region=EU West/site=50%/x.jsonl.gz"),
+            StrCat("file://", root_.string(), "/t/region%3DEU%20West/site%3D50%25/x.jsonl.gz"));
+}
+
+TEST_F(FileSinkTest, UriDecodesToThePathThatWasWritten) {
+  FileSink sink(root_.string());
+  const std::string key = "t/region=EU West/date=2023-11-14/caf\xc3\xa9+&#?/o.jsonl";
+  ASSERT_TRUE(sink.Put(key, "x", ObjectMeta{}).ok());
+  const std::string uri = sink.Uri(key);
+  ASSERT_THAT(uri, ::testing::StartsWith("file:///"));
+  EXPECT_EQ(uri.find_first_of(" ?#"), std::string::npos) << uri;
+  const std::string path = PercentDecode(uri.substr(7));
+  EXPECT_EQ(path, (root_ / key).string());
+  EXPECT_EQ(ReadFile(path), "x");
+}
+
+TEST_F(FileSinkTest, RelativeRootIsTakenFromTheWorkingDirectory) {
+  FileSink sink("some/relative/lake");
+  ASSERT_FALSE(sink.root().empty());
+  EXPECT_EQ(sink.root().front(), '/');
+  EXPECT_EQ(sink.root(), (fs::current_path() / "some/relative/lake").lexically_normal().string());
+  EXPECT_EQ(PercentDecode(sink.Uri("k").substr(7)), sink.root() + "/k");
+}
+
+TEST_F(FileSinkTest, RootThatIsAFileIsAnError) {
+  fs::create_directories(dir_);
+  { std::ofstream(root_) << "i am a file"; }
+  FileSink sink(root_.string());
+  const absl::Status s = sink.Put("a/b.jsonl", "x", ObjectMeta{});
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(StatusMessage(s)), HasSubstr(root_.string()));
+  const absl::Status top = sink.Put("b.jsonl", "x", ObjectMeta{});
+  EXPECT_FALSE(top.ok());
+  EXPECT_EQ(ReadFile(root_), "i am a file");
+}
+
+TEST_F(FileSinkTest, ReadOnlyDirectoryIsPermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  FileSink sink(root_.string());
+  ASSERT_TRUE(sink.Put("ro/first.jsonl", "x", ObjectMeta{}).ok());
+  fs::permissions(root_ / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  const absl::Status s = sink.Put("ro/second.jsonl", "x", ObjectMeta{});
+  fs::permissions(root_ / "ro", fs::perms::owner_all);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+}
+
+TEST_F(FileSinkTest, ConcurrentPutsToOneDirectory) {
+  FileSink sink(root_.string());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        // Every thread also rewrites one shared key.
+        if (!sink.Put(StrCat("d/t", t, "-", i, ".jsonl"), StrCat(t, ":", i), ObjectMeta{}).ok())
+          failures++;
+        if (!sink.Put("d/shared.jsonl", StrCat("t", t), ObjectMeta{}).ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Files().size(), 8u * 25u + 1u);
+  for (int t = 0; t < 8; ++t)
+    for (int i = 0; i < 25; ++i)
+      EXPECT_EQ(ReadFile(root_ / StrCat("d/t", t, "-", i, ".jsonl")), StrCat(t, ":", i));
+  EXPECT_THAT(ReadFile(root_ / "d/shared.jsonl"), ::testing::MatchesRegex("t[0-7]"));
+}
+
+}  // namespace
+}  // namespace lakehose

@@ -1,0 +1,109 @@
+// DeadLetterQueue: what could not be delivered, kept on disk under data_dir/dlq until it
+// is delivered, redriven or purged (DESIGN section 6). Two kinds of entries:
+//  - delivery: a sealed object (its key and uncompressed JSON Lines body) whose store ran
+//    out of its retry budget; the retry worker keeps retrying it with backoff until it is
+//    stored or reaches the maximum age (then it stays, marked expired);
+//  - processing: the raw input of a PROCESSING_FAILED record; it waits for Redrive after
+//    the operator fixed the pipeline config.
+// Each entry records pipeline, attempts, first and last error, and timestamps. Entries
+// are written durably (temp file, fsync, rename, directory fsync) before Add returns.
+//
+// Thread-safe.
+#ifndef LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
+#define LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "service/platform/clock.h"
+
+namespace lakehose {
+
+enum class DeadLetterKind { kDelivery, kProcessing };
+
+struct DeadLetter {
+  std::string id;  // sortable by creation: "<16-digit ms>-<kind letter>-<random>"
+  DeadLetterKind kind = DeadLetterKind::kDelivery;
+  std::string pipeline;
+  int attempts = 0;
+  std::string first_error;
+  std::string last_error;
+  int64_t first_ms = 0;         // when it first failed
+  int64_t last_ms = 0;          // last attempt
+  int64_t next_attempt_ms = 0;  // delivery: when the retry worker tries again
+  bool expired = false;         // delivery: past the maximum age; kept, not retried
+  // delivery
+  std::string key;              // the object key it must be stored under
+  int64_t records = 0;
+  int64_t bytes = 0;            // uncompressed body size
+  // processing
+  std::string record_id;
+  int64_t arrival_ms = 0;
+  std::string error_code;
+};
+
+struct DeadLetterFilter {
+  std::string pipeline;                // empty = any
+  std::optional<DeadLetterKind> kind;  // nullopt = any
+};
+
+class DeadLetterQueue {
+ public:
+  virtual ~DeadLetterQueue() = default;
+
+  // Adds a delivery entry for object `key` of `pipeline` (body = uncompressed JSON Lines).
+  virtual absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key,
+                                                 const std::string& body, int64_t records, int attempts,
+                                                 const std::string& first_error,
+                                                 const std::string& last_error) = 0;
+  // Adds processing entries, one per failed record, in one durable write.
+  struct FailedRecord {
+    std::string record_id;
+    std::string data;
+    int64_t arrival_ms = 0;
+    std::string error_code;
+    std::string error_message;
+  };
+  virtual absl::StatusOr<std::vector<DeadLetter>> AddProcessing(const std::string& pipeline,
+                                                                const std::vector<FailedRecord>& records) = 0;
+
+  // Entries matching `filter`, oldest first, at most `limit` after `after_id` (paging:
+  // pass the last id of the previous page).
+  virtual std::vector<DeadLetter> List(const DeadLetterFilter& filter, const std::string& after_id,
+                                       size_t limit) const = 0;
+  virtual std::optional<DeadLetter> Get(const std::string& id) const = 0;
+  // The entry's body: the uncompressed object (delivery) or the raw record (processing).
+  virtual absl::StatusOr<std::string> ReadBody(const std::string& id) const = 0;
+
+  // Delivery entries whose next attempt is due at `now_ms` and that are not expired.
+  virtual std::vector<DeadLetter> Due(int64_t now_ms) const = 0;
+  // Records a failed attempt (attempts+1, last error, next attempt time, expired flag).
+  virtual absl::Status RecordAttempt(const std::string& id, const std::string& error, int64_t next_attempt_ms,
+                                     bool expired) = 0;
+  // Removes an entry (delivered, redriven or purged). NOT_FOUND if absent.
+  virtual absl::Status Remove(const std::string& id) = 0;
+
+  struct Stats {
+    int64_t depth = 0;
+    int64_t delivery = 0;
+    int64_t processing = 0;
+    int64_t expired = 0;
+    int64_t oldest_ms = 0;  // first_ms of the oldest entry, 0 if empty
+  };
+  virtual Stats GetStats() const = 0;
+};
+
+// The on-disk queue under `dir` (created if missing); existing entries are loaded.
+absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir, const Clock& clock);
+
+// The same queue kept in memory only (the server uses it when data_dir is empty, i.e.
+// in-memory delivery for tests): nothing survives the process.
+std::unique_ptr<DeadLetterQueue> NewInMemoryDeadLetterQueue(const Clock& clock);
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_

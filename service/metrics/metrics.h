@@ -1,0 +1,252 @@
+// Metrics: every Prometheus family lakehose exports (DESIGN section 7), declared once in
+// LAKEHOSE_METRIC_FAMILIES below and built into structs of pointers that components hold,
+// so the hot path never looks a metric up by name or label.
+//
+//   Metrics metrics(config);                         // one registry; series per pipeline
+//   const PipelineMetrics& m = metrics.ForPipeline("demo");
+//   m.records[kRpcIngest][kResultOk]->Increment(n);
+//   metrics.AddRefresher([&] { ... set gauges from a snapshot ... });
+//   ASSIGN_OR_RETURN(auto exposer, MetricsExposer::Start("127.0.0.1:9464", metrics));
+//
+// Labels are bounded: pipeline (the configured pipelines, plus "(unknown)" for dead
+// letters of a pipeline no longer configured), rpc, result, reason, kind, operation and
+// outcome from the fixed lists below. Never partition values, keys or record ids.
+//
+// Gauges that describe state (buffered bytes, ages, DLQ depth, WAL size) are set by
+// refreshers that the owning component registers; they run when /metrics is scraped
+// (and when a test calls Refresh()), so a scrape sees the state of that moment.
+//
+// Thread-safety: counters, gauges and histograms are atomic (prometheus-cpp); the
+// structs are built in the constructor and read-only afterwards. AddRefresher and
+// Refresh are thread-safe; a refresher must not call AddRefresher.
+#ifndef LAKEHOSE_SERVICE_METRICS_METRICS_H_
+#define LAKEHOSE_SERVICE_METRICS_METRICS_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/delivery/batching.h"
+#include "core/config/config.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace lakehose {
+
+// The one list of families: X(member, "name after lakehose_", "label,label", "help").
+// Histograms also name their buckets (a kBuckets* constant in metrics.cc).
+#define LAKEHOSE_METRIC_FAMILIES(COUNTER, GAUGE, HISTOGRAM)                                                     \
+  COUNTER(records, "records_total", "pipeline,rpc,result",                                                      \
+          "Records answered by Transform, Ingest, IngestStream and Redrive, by result "                         \
+          "(ok, dropped, processing_failed).")                                                                  \
+  COUNTER(ingest_rejected_records, "ingest_rejected_records_total", "pipeline,reason",                          \
+          "Records of Ingest requests refused as a whole: buffer_full, disk_full and busy (RESOURCE_EXHAUSTED), " \
+          "draining (UNAVAILABLE).")                                                                            \
+  COUNTER(bytes_in, "bytes_in_total", "pipeline", "Bytes of record data received by Transform and Ingest.")   \
+  COUNTER(bytes_out, "bytes_out_total", "pipeline", "Bytes of objects stored (as stored: compressed).")        \
+  COUNTER(objects_written, "objects_written_total", "pipeline",                                                 \
+          "Objects stored by this process (data and error-prefix objects; not 412s of earlier attempts).")     \
+  COUNTER(flushes, "flushes_total", "pipeline,reason",                                                          \
+          "Buffers sealed into objects, by reason (size, age, flush, shutdown, pressure, partitions).")        \
+  COUNTER(delivery_retries, "delivery_retries_total", "pipeline",                                               \
+          "Failed stores of a sealed object that will be retried.")                                             \
+  COUNTER(s3_requests, "s3_requests_total", "operation,outcome",                                               \
+          "S3 HTTP requests by operation and outcome (ok, throttled, server_error, client_error, "             \
+          "network_error, precondition_failed).")                                                               \
+  COUNTER(s3_retries, "s3_retries_total", "operation", "S3 requests that were retries of an earlier attempt.") \
+  COUNTER(dlq_added, "dlq_added_total", "pipeline,kind", "Dead-letter entries added (delivery, processing).")  \
+  COUNTER(dlq_redriven, "dlq_redriven_total", "pipeline,kind", "Dead-letter entries redriven successfully.")   \
+  COUNTER(dlq_purged, "dlq_purged_total", "pipeline,kind", "Dead-letter entries purged by an operator.")       \
+  COUNTER(dlq_delivered, "dlq_delivered_total", "pipeline",                                                     \
+          "Delivery dead letters stored by the retry worker.")                                                  \
+  COUNTER(dlq_expired, "dlq_expired_total", "pipeline",                                                         \
+          "Delivery dead letters that reached the maximum age (kept, no longer retried).")                     \
+  COUNTER(wal_corrupt_tails, "wal_corrupt_tails_total", "",                                                     \
+          "WAL segments whose torn or corrupt tail was skipped at start.")                                     \
+  COUNTER(wal_replayed_records, "wal_replayed_records_total", "", "Records replayed from the WAL at start.")   \
+  GAUGE(active_partitions, "active_partitions", "", "Open partition buffers over all pipelines.")              \
+  GAUGE(buffered_bytes, "buffered_bytes", "pipeline", "Bytes in open buffers (uncompressed).")                 \
+  GAUGE(buffered_records, "buffered_records", "pipeline", "Records in open buffers.")                          \
+  GAUGE(oldest_unflushed_age, "oldest_unflushed_record_age_seconds", "pipeline",                               \
+        "Age of the oldest record not yet stored, buffered or sealed (0 when none; the DLQ has its own).")     \
+  GAUGE(buffer_interval, "buffer_interval_seconds", "pipeline",                                                 \
+        "The configured destination.buffering.interval_s (for alerts on the age above).")                      \
+  GAUGE(pending_bytes, "pending_bytes", "",                                                                     \
+        "Bytes buffered plus sealed and not yet stored: what the buffer budget bounds.")                      \
+  GAUGE(buffer_budget_bytes, "buffer_budget_bytes", "", "The configured server.buffer_budget_mb, in bytes.")   \
+  GAUGE(wal_bytes, "wal_bytes", "", "Bytes of write-ahead log segments on disk.")                             \
+  GAUGE(wal_disk_free_bytes, "wal_disk_free_bytes", "", "Free bytes on the file system of data_dir.")         \
+  GAUGE(wal_min_free_bytes, "wal_min_free_bytes", "",                                                           \
+        "The configured server.wal_min_free_mb, in bytes: below it Ingest answers RESOURCE_EXHAUSTED.")        \
+  GAUGE(dlq_depth, "dlq_depth", "kind", "Dead-letter entries waiting, by kind (delivery, processing).")       \
+  GAUGE(dlq_oldest_age, "dlq_oldest_entry_age_seconds", "",                                                     \
+        "Age of the oldest dead-letter entry (0 when empty).")                                                 \
+  GAUGE(build_info, "build_info", "version", "Always 1; the version of the running server.")                   \
+  HISTOGRAM(request_duration, "request_duration_seconds", "rpc", "Time to answer a gRPC call, by rpc.")       \
+  HISTOGRAM(request_records, "request_records", "rpc", "Records per request (batch size), by rpc.")            \
+  HISTOGRAM(object_bytes, "object_bytes", "pipeline", "Size of stored objects (as stored: compressed).")        \
+  HISTOGRAM(s3_request_duration, "s3_request_duration_seconds", "operation",                                    \
+            "Time of one S3 HTTP exchange, by operation.")
+
+// Seal reasons, indexed by FlushReason (core/delivery/batching.h).
+inline constexpr int kFlushReasonCount = static_cast<int>(FlushReason::kPartitionCap) + 1;
+
+// rpc label values. The first four also label lakehose_records_total.
+enum MetricRpc { kRpcTransform, kRpcIngest, kRpcIngestStream, kRpcRedrive, kRpcFlush, kRpcListDeadLetters, kRpcPurge, kRpcCount };
+inline constexpr int kRecordRpcCount = 4;
+enum MetricResult { kResultOk, kResultDropped, kResultProcessingFailed, kResultCount };
+enum MetricRejectReason { kRejectBufferFull, kRejectDiskFull, kRejectDraining, kRejectBusy, kRejectReasonCount };
+enum MetricDlqKind { kDlqDelivery, kDlqProcessing, kDlqKindCount };
+// S3 operations and outcomes (lakehose_s3_requests_total).
+enum MetricS3Op {
+  kS3PutObject, kS3CreateMultipartUpload, kS3UploadPart, kS3CompleteMultipartUpload, kS3AbortMultipartUpload,
+  kS3HeadObject, kS3OpCount
+};
+enum MetricS3Outcome {
+  kS3Ok, kS3Throttled, kS3ServerError, kS3ClientError, kS3NetworkError, kS3PreconditionFailed, kS3OutcomeCount
+};
+
+std::string_view MetricRpcName(MetricRpc rpc);
+std::string_view MetricS3OpName(MetricS3Op op);
+// The operation of S3Client's name for it ("PutObject"...); kS3OpCount if unknown.
+MetricS3Op MetricS3OpFromName(std::string_view name);
+std::string_view MetricS3OutcomeName(MetricS3Outcome outcome);
+
+// The series of one pipeline. Every pointer is non-null.
+struct PipelineMetrics {
+  std::string name;
+  std::array<std::array<prometheus::Counter*, kResultCount>, kRecordRpcCount> records;
+  std::array<prometheus::Counter*, kRejectReasonCount> rejected;
+  prometheus::Counter* bytes_in;
+  prometheus::Counter* bytes_out;
+  prometheus::Counter* objects_written;
+  std::array<prometheus::Counter*, kFlushReasonCount> flushes;  // indexed by FlushReason (kNone unused)
+  prometheus::Counter* delivery_retries;
+  std::array<prometheus::Counter*, kDlqKindCount> dlq_added;
+  std::array<prometheus::Counter*, kDlqKindCount> dlq_redriven;
+  std::array<prometheus::Counter*, kDlqKindCount> dlq_purged;
+  prometheus::Counter* dlq_delivered;
+  prometheus::Counter* dlq_expired;
+  prometheus::Gauge* buffered_bytes;
+  prometheus::Gauge* buffered_records;
+  prometheus::Gauge* oldest_unflushed_age;
+  prometheus::Histogram* object_bytes;
+};
+
+class Metrics {
+ public:
+  // Series for every pipeline of `config` (and "(unknown)"); configured values (buffer
+  // interval, budget, WAL minimum free) are set here.
+  explicit Metrics(const Config& config);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // The pipeline's series; "(unknown)"'s for a name not in the config.
+  const PipelineMetrics& ForPipeline(std::string_view pipeline) const;
+  // The same for a pipeline of the config it was built from, without hashing its name
+  // (the hot path); "(unknown)"'s for any other spec.
+  const PipelineMetrics& ForPipeline(const PipelineSpec& spec) const;
+
+  // Process-wide series.
+  prometheus::Gauge& active_partitions() const { return *active_partitions_; }
+  prometheus::Gauge& pending_bytes() const { return *pending_bytes_; }
+  prometheus::Gauge& wal_bytes() const { return *wal_bytes_; }
+  prometheus::Gauge& wal_disk_free_bytes() const { return *wal_disk_free_; }
+  prometheus::Gauge& dlq_depth(MetricDlqKind kind) const { return *dlq_depth_[kind]; }
+  prometheus::Gauge& dlq_oldest_age() const { return *dlq_oldest_age_; }
+  prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
+  prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
+  prometheus::Histogram& request_duration(MetricRpc rpc) const { return *request_duration_[rpc]; }
+  prometheus::Histogram& request_records(MetricRpc rpc) const { return *request_records_[rpc]; }
+  prometheus::Counter& s3_requests(MetricS3Op op, MetricS3Outcome outcome) const {
+    return *s3_requests_[op][outcome];
+  }
+  prometheus::Counter& s3_retries(MetricS3Op op) const { return *s3_retries_[op]; }
+  prometheus::Histogram& s3_request_duration(MetricS3Op op) const { return *s3_duration_[op]; }
+
+  // Records one S3 HTTP exchange (the S3 client's observer).
+  void ObserveS3Request(std::string_view operation, MetricS3Outcome outcome, double seconds, bool retry) const;
+
+  // Runs `refresh` before every scrape (see the header comment). The returned handle
+  // unregisters it when destroyed; the component must destroy it before itself.
+  class Registration {
+   public:
+    Registration() = default;
+    Registration(Metrics* metrics, int id) : metrics_(metrics), id_(id) {}
+    Registration(Registration&& o) noexcept : metrics_(o.metrics_), id_(o.id_) { o.metrics_ = nullptr; }
+    Registration& operator=(Registration&& o) noexcept;
+    ~Registration();
+
+   private:
+    Metrics* metrics_ = nullptr;
+    int id_ = 0;
+  };
+  [[nodiscard]] Registration AddRefresher(std::function<void()> refresh);
+  void Refresh() const;
+
+  // The registry (the exposer collects it) and the exposition text of a scrape.
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  std::string Scrape() const;
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+  absl::flat_hash_map<std::string, std::unique_ptr<PipelineMetrics>, StringViewHash, std::equal_to<>> pipelines_;
+  absl::flat_hash_map<const PipelineSpec*, const PipelineMetrics*> by_spec_;
+  const PipelineMetrics* unknown_ = nullptr;
+
+  prometheus::Gauge* active_partitions_;
+  prometheus::Gauge* pending_bytes_;
+  prometheus::Gauge* wal_bytes_;
+  prometheus::Gauge* wal_disk_free_;
+  std::array<prometheus::Gauge*, kDlqKindCount> dlq_depth_;
+  prometheus::Gauge* dlq_oldest_age_;
+  prometheus::Counter* wal_corrupt_tails_;
+  prometheus::Counter* wal_replayed_records_;
+  std::array<prometheus::Histogram*, kRpcCount> request_duration_;
+  std::array<prometheus::Histogram*, kRpcCount> request_records_;
+  std::array<std::array<prometheus::Counter*, kS3OutcomeCount>, kS3OpCount> s3_requests_;
+  std::array<prometheus::Counter*, kS3OpCount> s3_retries_;
+  std::array<prometheus::Histogram*, kS3OpCount> s3_duration_;
+
+  mutable absl::Mutex refresh_mu_;
+  int next_refresher_ ABSL_GUARDED_BY(refresh_mu_) = 1;
+  std::vector<std::pair<int, std::function<void()>>> refreshers_ ABSL_GUARDED_BY(refresh_mu_);
+};
+
+// Serves /metrics over HTTP (prometheus-cpp's civetweb exposer), refreshing the gauges
+// before every scrape. Stops when destroyed.
+class MetricsExposer {
+ public:
+  // Binds `listen` ("host:port"; port 0 picks a free one). UNAVAILABLE if it cannot.
+  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& listen, const Metrics& metrics);
+  ~MetricsExposer();
+  int port() const { return port_; }
+
+ private:
+  MetricsExposer() = default;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<prometheus::Collectable> collectable_;
+  int port_ = 0;
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_METRICS_METRICS_H_

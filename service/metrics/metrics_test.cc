@@ -1,0 +1,344 @@
+// Metrics (DESIGN section 7): the families and their labels, what the server counts for
+// Transform, Ingest, Flush and the DLQ, the gauges a scrape refreshes, and the /metrics
+// endpoint itself. A real Prometheus scrapes it in tests/ops/.
+#include "service/metrics/metrics.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "client/client.h"
+#include "core/base/strings.h"
+#include "core/workload/workload.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/config/config_file.h"
+#include "service/delivery/object_sink.h"
+#include "service/rpc/server.h"
+
+namespace lakehose {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kNow = 1700000000000;
+
+// Every family of LAKEHOSE_METRIC_FAMILIES, as exported.
+std::set<std::string> DeclaredFamilies() {
+  std::set<std::string> names;
+#define LAKEHOSE_NAME(member, name, labels, help) names.insert(StrCat("lakehose_", name));
+  LAKEHOSE_METRIC_FAMILIES(LAKEHOSE_NAME, LAKEHOSE_NAME, LAKEHOSE_NAME)
+#undef LAKEHOSE_NAME
+  return names;
+}
+
+// "# TYPE name type" lines of an exposition.
+std::map<std::string, std::string> Types(const std::string& scrape) {
+  std::map<std::string, std::string> out;
+  size_t at = 0;
+  while ((at = scrape.find("# TYPE ", at)) != std::string::npos) {
+    const size_t end = scrape.find('\n', at);
+    const std::string line = scrape.substr(at + 7, end - at - 7);
+    const size_t sp = line.find(' ');
+    out[line.substr(0, sp)] = line.substr(sp + 1);
+    at = end;
+  }
+  return out;
+}
+
+// The label values of `label` over the series of `family` in an exposition.
+std::set<std::string> LabelValues(const std::string& scrape, const std::string& family, const std::string& label) {
+  std::set<std::string> out;
+  size_t at = 0;
+  const std::string head = "\n" + family + "{";
+  while ((at = scrape.find(head, at)) != std::string::npos) {
+    const size_t end = scrape.find('}', at);
+    const std::string labels = scrape.substr(at + head.size(), end - at - head.size());
+    const size_t l = labels.find(label + "=\"");
+    if (l != std::string::npos) {
+      const size_t v = l + label.size() + 2;
+      out.insert(labels.substr(v, labels.find('"', v) - v));
+    }
+    at = end;
+  }
+  return out;
+}
+
+Config DemoConfig() {
+  auto config = LoadEmbeddedConfig();
+  EXPECT_TRUE(config.ok()) << config.status();
+  Config c = *std::move(config);
+  c.server.data_dir.clear();  // in-memory delivery
+  c.server.metrics_listen = "127.0.0.1:0";
+  return c;
+}
+
+TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  const std::map<std::string, std::string> types = Types(metrics.Scrape());
+  const std::set<std::string> declared = DeclaredFamilies();
+  EXPECT_GE(declared.size(), 30u);
+  for (const std::string& name : declared) {
+    ASSERT_TRUE(types.contains(name)) << name << " is declared but not exported";
+    const std::string& type = types.at(name);
+    if (type == "counter") {
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    }
+    if (name.ends_with("_total")) {
+      EXPECT_EQ(type, "counter") << name;
+    }
+  }
+  for (const auto& [name, type] : types) EXPECT_TRUE(declared.contains(name)) << name << " is not in the list";
+}
+
+TEST(MetricsTest, PipelineLabelsAreTheConfiguredPipelinesOnly) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  EXPECT_EQ(&metrics.ForPipeline("demo"), &metrics.ForPipeline(*config.pipelines[0]));
+  EXPECT_EQ(metrics.ForPipeline("demo").name, "demo");
+  // Any other name (a dead letter of a pipeline removed from the config) shares one series.
+  EXPECT_EQ(metrics.ForPipeline("gone").name, "(unknown)");
+  EXPECT_EQ(&metrics.ForPipeline("gone"), &metrics.ForPipeline("also-gone"));
+  metrics.ForPipeline("gone").dlq_purged[kDlqDelivery]->Increment();
+  EXPECT_EQ(LabelValues(metrics.Scrape(), "lakehose_dlq_purged_total", "pipeline"),
+            (std::set<std::string>{"demo", "(unknown)"}));
+}
+
+TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  int runs = 0;
+  {
+    Metrics::Registration r = metrics.AddRefresher([&] {
+      ++runs;
+      metrics.active_partitions().Set(7);
+    });
+    EXPECT_THAT(metrics.Scrape(), HasSubstr("lakehose_active_partitions 7\n"));
+    EXPECT_EQ(runs, 1);
+  }
+  metrics.Scrape();
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  metrics.ObserveS3Request("PutObject", kS3Throttled, 0.2, /*retry=*/false);
+  metrics.ObserveS3Request("PutObject", kS3Ok, 0.01, /*retry=*/true);
+  metrics.ObserveS3Request("CompleteMultipartUpload", kS3PreconditionFailed, 0.01, /*retry=*/false);
+  metrics.ObserveS3Request("NotAnOperation", kS3Ok, 0.01, false);  // ignored, no new label value
+  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Throttled).Value(), 1);
+  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Ok).Value(), 1);
+  EXPECT_EQ(metrics.s3_retries(kS3PutObject).Value(), 1);
+  EXPECT_EQ(metrics.s3_requests(kS3CompleteMultipartUpload, kS3PreconditionFailed).Value(), 1);
+  const std::string scrape = metrics.Scrape();
+  EXPECT_THAT(scrape, HasSubstr("lakehose_s3_requests_total{operation=\"PutObject\",outcome=\"throttled\"} 1\n"));
+  EXPECT_FALSE(LabelValues(scrape, "lakehose_s3_requests_total", "operation").contains("NotAnOperation"));
+}
+
+// HTTP GET of `path` on 127.0.0.1:`port`; the whole answer.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  (void)::write(fd, request.data(), request.size());
+  std::string out;
+  char buf[65536];
+  for (int i = 0; i < 10000; ++i) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+class ServerMetricsTest : public ::testing::Test {
+ protected:
+  void Start(Config config) {
+    config_ = std::move(config);
+    auto server = Server::Start(config_, "127.0.0.1:0", clock_,
+                                [this](const PipelineSpec& p) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
+                                  auto sink = std::make_unique<FakeObjectSink>();
+                                  sinks_[p.name] = sink.get();
+                                  return std::unique_ptr<ObjectSink>(std::move(sink));
+                                });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+  }
+
+  // `n` transactions records; those at `bad` get an amount that is not a number.
+  v1::IngestRequest Records(int n, std::set<int> bad = {}) {
+    v1::IngestRequest req;
+    req.set_pipeline("demo");
+    WorkloadGenerator gen(Workload::kTransactions, 5);
+    for (int i = 0; i < n; ++i) {
+      v1::Record* r = req.add_records();
+      r->set_record_id(StrCat("r", i));
+      gen.Next(r->mutable_data());
+      if (bad.contains(i)) {
+        std::string* data = r->mutable_data();
+        const size_t at = data->find("\"amount\":{\"N\":\"");
+        data->insert(at + 15, "x");
+      }
+    }
+    return req;
+  }
+  static int64_t DataBytes(const v1::IngestRequest& req) {
+    int64_t n = 0;
+    for (const auto& r : req.records()) n += static_cast<int64_t>(r.data().size());
+    return n;
+  }
+  const PipelineMetrics& Demo() { return server_->metrics().ForPipeline("demo"); }
+
+  FakeClock clock_{kNow};
+  Config config_;
+  std::map<std::string, FakeObjectSink*> sinks_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ServerMetricsTest, CountsRecordsBytesObjectsAndFlushes) {
+  Start(DemoConfig());
+  const v1::IngestRequest ingest = Records(300, {3, 30, 299});
+  ASSERT_TRUE(client_->Ingest(ingest).ok());
+  v1::TransformRequest transform;
+  transform.set_pipeline("demo");
+  *transform.mutable_records() = Records(40, {0}).records();
+  ASSERT_TRUE(client_->Transform(transform).ok());
+
+  const PipelineMetrics& m = Demo();
+  EXPECT_EQ(m.records[kRpcIngest][kResultOk]->Value(), 297);
+  EXPECT_EQ(m.records[kRpcIngest][kResultProcessingFailed]->Value(), 3);
+  EXPECT_EQ(m.records[kRpcTransform][kResultOk]->Value(), 39);
+  EXPECT_EQ(m.records[kRpcTransform][kResultProcessingFailed]->Value(), 1);
+  EXPECT_EQ(m.bytes_in->Value(), static_cast<double>(DataBytes(ingest) + DataBytes(Records(40, {0}))));
+  EXPECT_EQ(m.dlq_added[kDlqProcessing]->Value(), 3);
+
+  // Before the flush: buffered, visible in the gauges a scrape refreshes.
+  server_->metrics().Refresh();
+  EXPECT_GT(m.buffered_records->Value(), 0);  // 297 records and 3 error documents
+  EXPECT_EQ(m.buffered_records->Value(), 300);
+  EXPECT_GT(server_->metrics().active_partitions().Value(), 0);
+  clock_.AdvanceMillis(5000);
+  server_->metrics().Refresh();
+  EXPECT_DOUBLE_EQ(m.oldest_unflushed_age->Value(), 5.0);
+  server_->metrics().Refresh();
+  EXPECT_EQ(server_->metrics().dlq_depth(kDlqProcessing).Value(), 3);
+
+  auto flushed = client_->Flush("", absl::Seconds(20));
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  int64_t stored_bytes = 0;
+  for (const auto& o : flushed->objects()) stored_bytes += o.bytes();
+  EXPECT_EQ(m.objects_written->Value(), flushed->objects_size());
+  EXPECT_EQ(m.flushes[static_cast<int>(FlushReason::kRequested)]->Value(), flushed->objects_size());
+  EXPECT_EQ(m.bytes_out->Value(), static_cast<double>(stored_bytes));
+  server_->metrics().Refresh();
+  EXPECT_EQ(m.buffered_records->Value(), 0);
+  EXPECT_EQ(m.buffered_bytes->Value(), 0);
+  EXPECT_EQ(m.oldest_unflushed_age->Value(), 0);
+  EXPECT_EQ(server_->metrics().pending_bytes().Value(), 0);
+
+  EXPECT_EQ(server_->metrics().request_duration(kRpcIngest).Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(server_->metrics().request_records(kRpcIngest).Collect().histogram.sample_sum, 300);
+  EXPECT_EQ(server_->metrics().request_duration(kRpcFlush).Collect().histogram.sample_count, 1u);
+}
+
+TEST_F(ServerMetricsTest, RefusedIngestsAreCountedByReason) {
+  Config config = DemoConfig();
+  config.server.buffer_budget_mb = 0.05;  // 52 KB: a few records
+  Start(std::move(config));
+  sinks_.at("demo")->SetFailure(absl::UnavailableError("S3 is down"));  // nothing drains
+  int refused_records = 0;
+  for (int i = 0; i < 20; ++i) {
+    v1::IngestRequest req = Records(20);
+    for (auto& r : *req.mutable_records()) r.set_record_id(StrCat(i, "-", r.record_id()));
+    auto resp = client_->Ingest(req);
+    if (!resp.ok()) {
+      ASSERT_EQ(resp.status().code(), absl::StatusCode::kResourceExhausted) << resp.status();
+      refused_records += 20;
+    }
+  }
+  ASSERT_GT(refused_records, 0);
+  EXPECT_EQ(Demo().rejected[kRejectBufferFull]->Value(), refused_records);
+  EXPECT_EQ(Demo().rejected[kRejectDiskFull]->Value(), 0);
+  EXPECT_EQ(Demo().records[kRpcIngest][kResultOk]->Value(), 20 * 20 - refused_records);
+}
+
+TEST_F(ServerMetricsTest, RecordsSealedButNotStoredStillCountAsUnflushed) {
+  Start(DemoConfig());
+  sinks_.at("demo")->SetFailure(absl::UnavailableError("S3 is down"));
+  ASSERT_TRUE(client_->Ingest(Records(10)).ok());
+  auto flushed = client_->Flush("", absl::Seconds(20));
+  ASSERT_FALSE(flushed.ok());  // sealed, not stored: retried later
+  clock_.AdvanceMillis(90000);
+  server_->metrics().Refresh();
+  EXPECT_EQ(Demo().buffered_records->Value(), 0);
+  EXPECT_DOUBLE_EQ(Demo().oldest_unflushed_age->Value(), 90.0);
+  EXPECT_GT(server_->metrics().pending_bytes().Value(), 0);
+  EXPECT_GE(Demo().delivery_retries->Value(), 1);
+  sinks_.at("demo")->SetFailure(absl::OkStatus());
+  ASSERT_TRUE(client_->Flush("", absl::Seconds(20)).ok());
+  server_->metrics().Refresh();
+  EXPECT_EQ(Demo().oldest_unflushed_age->Value(), 0);
+}
+
+TEST_F(ServerMetricsTest, ServesMetricsOverHttpWithPrometheusText) {
+  Start(DemoConfig());
+  ASSERT_GT(server_->metrics_port(), 0);
+  ASSERT_TRUE(client_->Ingest(Records(10)).ok());
+  const std::string answer = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_THAT(answer, HasSubstr("200 OK"));
+  EXPECT_THAT(answer, HasSubstr("Content-Type: text/plain"));
+  EXPECT_THAT(answer, HasSubstr("lakehose_records_total{pipeline=\"demo\",result=\"ok\",rpc=\"Ingest\"} 10\n"));
+  // The scrape refreshed the gauges.
+  EXPECT_THAT(answer, HasSubstr("lakehose_buffered_records{pipeline=\"demo\"} 10\n"));
+  // No partition value ever becomes a label.
+  EXPECT_EQ(LabelValues(answer, "lakehose_buffered_records", "pipeline"),
+            (std::set<std::string>{"demo", "(unknown)"}));
+  EXPECT_EQ(answer.find("region="), std::string::npos);
+}
+
+TEST_F(ServerMetricsTest, AMetricsAddressInUseStopsStartUp) {
+  Start(DemoConfig());
+  Config second = DemoConfig();
+  second.server.metrics_listen = StrCat("127.0.0.1:", server_->metrics_port());
+  FakeClock clock(kNow);
+  auto other = Server::Start(second, "127.0.0.1:0", clock, [](const PipelineSpec&) {
+    return absl::StatusOr<std::unique_ptr<ObjectSink>>(std::make_unique<FakeObjectSink>());
+  });
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(StatusMessage(other.status())), HasSubstr("server.metrics_listen"));
+}
+
+TEST_F(ServerMetricsTest, NoMetricsEndpointWhenTheAddressIsEmpty) {
+  Config config = DemoConfig();
+  config.server.metrics_listen.clear();
+  Start(std::move(config));
+  EXPECT_EQ(server_->metrics_port(), 0);
+  EXPECT_TRUE(client_->Ingest(Records(3)).ok());
+  EXPECT_EQ(Demo().records[kRpcIngest][kResultOk]->Value(), 3);  // still counted
+}
+
+}  // namespace
+}  // namespace lakehose

@@ -1,0 +1,81 @@
+// IngestService: the gRPC Ingestor service (callback API). Transform each record as
+// Transform does, then hand the OK records (and Firehose-style error documents for the
+// failed ones) to the DeliveryEngine; answer once the engine accepted them. The raw input
+// of failed records is also kept in the dead-letter queue for Redrive.
+// No reactor thread ever waits on a disk: Ingest and each IngestStream request run on a
+// pool of workers (the WAL's fsync, the DLQ's writes), which finish the call; a request
+// that finds the pool's queue full is answered RESOURCE_EXHAUSTED. Flush completes from
+// the engine's callback.
+//
+// Lifecycle: StartDraining() makes new requests UNAVAILABLE; Stop() (after the gRPC
+// server has shut down) runs what is queued and joins the workers.
+//
+// Thread-safe. Borrows the processor, engine and queue, which must outlive it.
+#ifndef LAKEHOSE_SERVICE_RPC_INGEST_SERVICE_H_
+#define LAKEHOSE_SERVICE_RPC_INGEST_SERVICE_H_
+
+#include <atomic>
+
+#include "lakehose/v1/lakehose.grpc.pb.h"
+#include "service/dlq/dead_letter_queue.h"
+#include "service/delivery/delivery_engine.h"
+#include "service/rpc/transform_service.h"
+#include "service/platform/worker_pool.h"
+
+namespace lakehose {
+
+// Puts each unary Ingest call's request and response on one protobuf Arena (as
+// TransformArenaAllocator does for Transform), released when the call completes: the
+// response's strings and map entries are not malloc'd and freed one by one.
+// Thread-safe (it holds no state).
+class IngestArenaAllocator final : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
+ public:
+  grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* AllocateMessages() override;
+};
+
+class IngestService final : public v1::Ingestor::CallbackService {
+ public:
+  // PROCESSING_FAILED records also go to `dead_letters` (their raw input, for Redrive).
+  struct Options {
+    // Concurrent Ingest requests: concurrent callers share the WAL's fsyncs (group
+    // commit), so more workers than cores pays off.
+    int workers = 16;
+    size_t max_queued = 4096;  // requests waiting for a worker; past it RESOURCE_EXHAUSTED
+  };
+  IngestService(RecordProcessor& processor, DeliveryEngine& engine, DeadLetterQueue& dead_letters,
+                Options options);
+  IngestService(RecordProcessor& processor, DeliveryEngine& engine, DeadLetterQueue& dead_letters)
+      : IngestService(processor, engine, dead_letters, Options()) {}
+  ~IngestService() override { Stop(); }
+
+  grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context, const v1::IngestRequest* request,
+                                   v1::IngestResponse* response) override;
+  grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestStream(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Flush(grpc::CallbackServerContext* context, const v1::FlushRequest* request,
+                                  v1::FlushResponse* response) override;
+
+  void StartDraining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+  // Runs the queued requests and joins the workers. Idempotent.
+  void Stop() { workers_.Stop(); }
+  // Runs `task` on a worker; false when the queue is full (answer RESOURCE_EXHAUSTED).
+  bool RunOnWorker(std::function<void()> task) { return workers_.Submit(std::move(task)); }
+
+  // Transform + accept for one request (shared by Ingest and IngestStream, which `rpc`
+  // names for the metrics); UNAVAILABLE once draining.
+  grpc::Status HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
+                            v1::IngestResponse* response, MetricRpc rpc);
+
+ private:
+  RecordProcessor& processor_;
+  DeliveryEngine& engine_;
+  DeadLetterQueue& dead_letters_;
+  IngestArenaAllocator allocator_;
+  std::atomic<bool> draining_{false};
+  WorkerPool workers_;  // last: stopped (joined) before the rest goes
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_RPC_INGEST_SERVICE_H_

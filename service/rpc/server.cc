@@ -1,0 +1,197 @@
+#include "service/rpc/server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "core/delivery/delivery_format.h"
+#include "core/base/strings.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "service/delivery/file_sink.h"
+#include "service/platform/log.h"
+#include "service/s3/credentials.h"
+#include "service/s3/s3_sink.h"
+#include "service/rpc/server_credentials.h"  // security: TLS and the bearer token
+
+namespace lakehose {
+
+absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
+                                                               S3RequestObserver s3_observer) {
+  if (spec.destination.kind == DestinationKind::kFile) return std::make_unique<FileSink>(spec.destination.path);
+  // One HTTP client and one credentials chain (cached, refreshed before expiry) serve
+  // every S3 pipeline of the process.
+  static std::shared_ptr<HttpClient> http = NewCurlHttpClient();
+  static std::shared_ptr<CredentialsProvider> credentials =
+      NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());
+  S3ClientDeps deps;
+  deps.http = http;
+  deps.credentials = credentials;
+  deps.observer = std::move(s3_observer);
+  auto sink = MakeS3Sink(spec.destination, std::move(deps));
+  if (!sink.ok())
+    return absl::Status(sink.status().code(), StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
+  return sink;
+}
+
+std::string ResolveWriterId(const ServerOptions& options) {
+  if (!options.writer_id.empty()) return options.writer_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return "lakehose";
+  return SanitizeWriterId(host);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, const std::string& listen,
+                                                      const Clock& clock, SinkFactory make_sink) {
+  // --- security (README "Security"): TLS and token files are read first, so a missing
+  // or invalid one stops start-up before anything else is opened ---
+  absl::StatusOr<TransportSecurity> security = MakeServerCredentials(config.server);
+  if (!security.ok()) return security.status();
+  // --- end security ---
+  std::unique_ptr<Server> s(new Server);
+  s->metrics_ = std::make_unique<Metrics>(config);
+  if (!make_sink) {
+    make_sink = [metrics = s->metrics_.get()](const PipelineSpec& spec) {
+      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome, double seconds,
+                                                 bool retry) {
+        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) == kS3PreconditionFailed);
+        metrics->ObserveS3Request(op, static_cast<MetricS3Outcome>(outcome), seconds, retry);
+      });
+    };
+  }
+  DeliveryEngine::Sinks sinks;
+  for (const auto& p : config.pipelines) {
+    auto sink = make_sink(*p);
+    if (!sink.ok()) return sink.status();
+    sinks[p->name] = *std::move(sink);
+  }
+  // --- dead-letter queue (DESIGN section 6): opened before the engine, which may hand
+  // objects to it; a queue that cannot be opened stops start-up. An empty data_dir
+  // (in-memory delivery: tests) keeps it in memory. ---
+  if (config.server.data_dir.empty()) {
+    s->dlq_ = NewInMemoryDeadLetterQueue(clock);
+  } else {
+    const std::string dlq_dir = StrCat(config.server.data_dir, "/dlq");
+    auto dlq = OpenDeadLetterQueue(dlq_dir, clock);
+    if (!dlq.ok())
+      return absl::Status(dlq.status().code(), StrCat("cannot open the dead-letter queue under ", dlq_dir, ": ",
+                                                      StatusMessage(dlq.status())));
+    s->dlq_ = *std::move(dlq);
+  }
+  s->dlq_metrics_ = s->metrics_->AddRefresher([dlq = s->dlq_.get(), metrics = s->metrics_.get(), &clock] {
+    const DeadLetterQueue::Stats st = dlq->GetStats();
+    metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
+    metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
+    metrics->dlq_oldest_age().Set(
+        st.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, clock.NowMillis() - st.oldest_ms)) / 1000.0);
+  });
+  // --- end dead-letter queue ---
+  DeliveryEngine::Options engine_options;
+  engine_options.writer_id = ResolveWriterId(config.server);
+  // --- dead-letter queue: objects out of their retry budget go to it ---
+  engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
+  engine_options.dead_letter = [dlq = s->dlq_.get(), metrics = s->metrics_.get()](
+                                    const std::string& pipeline, const std::string& key, const std::string& body,
+                                    int64_t records, int attempts, const std::string& first_error,
+                                    const std::string& last_error) {
+    absl::Status added = dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
+    if (added.ok()) metrics->ForPipeline(pipeline).dlq_added[kDlqDelivery]->Increment();
+    return added;
+  };
+  engine_options.metrics = s->metrics_.get();
+  // --- end dead-letter queue ---
+  s->processor_ = std::make_unique<RecordProcessor>(config, clock, s->metrics_.get());
+  s->engine_ = std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, engine_options);
+  // Durability: the write-ahead log under data_dir (an empty data_dir, possible only
+  // programmatically, keeps delivery in memory: tests).
+  if (!config.server.data_dir.empty()) {
+    Wal::Options wal;
+    wal.dir = config.server.data_dir + "/wal";
+    wal.min_free_bytes = static_cast<int64_t>(config.server.wal_min_free_mb * 1024 * 1024);
+    WalReplayStats replay;
+    if (absl::Status st = s->engine_->Recover(wal, &replay); !st.ok()) return st;
+    s->metrics_->wal_corrupt_tails().Increment(static_cast<double>(replay.corrupt_tails));
+    s->metrics_->wal_replayed_records().Increment(static_cast<double>(s->engine_->Stats().recovered_records));
+    if (replay.corrupt_tails > 0)
+      Log(LogLevel::kWarn, "wal.replay_skipped_corrupt_tail",
+          {{"segments", StrCat(replay.corrupt_tails)}, {"bytes", StrCat(replay.skipped_bytes)}});
+  }
+  s->transform_ = std::make_unique<TransformService>(*s->processor_);
+  s->ingest_ = std::make_unique<IngestService>(*s->processor_, *s->engine_, *s->dlq_);
+  // --- dead-letter retry worker and DeadLetters service ---
+  {
+    DeliveryEngine* engine = s->engine_.get();
+    DeadLetterRetrier::StoreFn store = [engine](const std::string& pipeline, const std::string& key,
+                                                std::string_view body) {
+      return engine->StoreObject(pipeline, key, body);
+    };
+    DeadLetterRetrier::Options retrier_options = DeadLetterRetrier::OptionsFrom(config.server);
+    retrier_options.metrics = s->metrics_.get();
+    s->dlq_retrier_ = std::make_unique<DeadLetterRetrier>(*s->dlq_, store, clock, retrier_options);
+    s->dead_letters_ = std::make_unique<DeadLettersService>(
+        *s->dlq_, *s->processor_, store,
+        [engine](const PipelineSpec& spec, std::vector<BufferedLine> lines) {
+          return engine->Accept(spec, std::move(lines));
+        });
+  }
+  // --- end dead-letter retry worker and DeadLetters service ---
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, security->credentials, &s->port_);  // security: TLS / token
+  // Twice the documented limit: RecordProcessor answers INVALID_ARGUMENT with a reason
+  // up to here, gRPC answers RESOURCE_EXHAUSTED past it.
+  const int64_t hard_limit = std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(hard_limit));
+  // Responses carry the transformed documents, which can be larger than the input.
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(s->transform_.get());
+  builder.RegisterService(s->ingest_.get());
+  builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0)
+    return absl::UnavailableError(StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
+  if (!config.server.metrics_listen.empty()) {
+    auto exposer = MetricsExposer::Start(config.server.metrics_listen, *s->metrics_);
+    if (!exposer.ok()) return exposer.status();
+    s->exposer_ = *std::move(exposer);
+  }
+  s->server_->GetHealthCheckService()->SetServingStatus(true);
+  return s;
+}
+
+void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (!server_) {  // Start failed part-way: only the engine may be running
+    if (dlq_retrier_) dlq_retrier_->Stop();  // dead-letter queue: uses the engine
+    if (engine_) engine_->Shutdown(absl::ZeroDuration());
+    return;
+  }
+  const absl::Time deadline = absl::Now() + grace;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  transform_->StartDraining();
+  ingest_->StartDraining();
+  dead_letters_->StartDraining();  // dead-letter queue
+  // Closing the port at once would make calls racing with it end CANCELLED at the
+  // transport instead of UNAVAILABLE from a service.
+  if (lame_duck > absl::ZeroDuration()) absl::SleepFor(std::min(lame_duck, grace));
+  server_->Shutdown(absl::ToChronoTime(deadline));
+  server_->Wait();
+  ingest_->Stop();  // its workers use the engine
+  // --- dead-letter queue: call threads and the retry worker use the engine ---
+  dead_letters_->Stop();
+  dlq_retrier_->Stop();
+  // --- end dead-letter queue ---
+  engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+  Log(LogLevel::kInfo, "delivery.stopped", {{"objects_stored", StrCat(engine_->Stats().objects_stored)}});
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+}  // namespace lakehose
