@@ -22,7 +22,6 @@
 // and checked: one result per record, in order, all OK. Prints one JSON object.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -32,8 +31,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,31 +105,46 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--target") o.target = next();
-    else if (a == "--input") o.input = next();
-    else if (a == "--rpc") o.rpc = next();
-    else if (a == "--pipeline") o.pipeline = next();
-    else if (a == "--batch") o.batch = std::atoi(next().c_str());
-    else if (a == "--streams") o.streams = std::atoi(next().c_str());
-    else if (a == "--channels") o.channels = std::atoi(next().c_str());
-    else if (a == "--seconds") o.seconds = std::atof(next().c_str());
-    else if (a == "--passes") o.passes = std::atoi(next().c_str());
-    else if (a == "--flush") o.flush = true;
-    else if (a == "--server-pid") o.server_pid = std::atoi(next().c_str());
-    else if (a == "--check-every") o.check_every = std::max(1, std::atoi(next().c_str()));
+    if (a == "--target")
+      o.target = next();
+    else if (a == "--input")
+      o.input = next();
+    else if (a == "--rpc")
+      o.rpc = next();
+    else if (a == "--pipeline")
+      o.pipeline = next();
+    else if (a == "--batch")
+      o.batch = std::atoi(next().c_str());
+    else if (a == "--streams")
+      o.streams = std::atoi(next().c_str());
+    else if (a == "--channels")
+      o.channels = std::atoi(next().c_str());
+    else if (a == "--seconds")
+      o.seconds = std::atof(next().c_str());
+    else if (a == "--passes")
+      o.passes = std::atoi(next().c_str());
+    else if (a == "--flush")
+      o.flush = true;
+    else if (a == "--server-pid")
+      o.server_pid = std::atoi(next().c_str());
+    else if (a == "--check-every")
+      o.check_every = std::max(1, std::atoi(next().c_str()));
     else {
-      std::cerr << "grpc_load: unknown argument " << a << " (see the comment at the top of bench/grpc_load.cc)\n";
+      std::cerr << "grpc_load: unknown argument " << a
+                << " (see the comment at the top of bench/grpc_load.cc)\n";
       return 2;
     }
   }
-  if (o.target.empty() || o.input.empty() || (o.rpc != "transform" && o.rpc != "ingest") || o.batch < 1 ||
-      o.streams < 1 || o.channels < 1) {
+  if (o.target.empty() || o.input.empty() || (o.rpc != "transform" && o.rpc != "ingest") ||
+      o.batch < 1 || o.streams < 1 || o.channels < 1) {
     std::cerr << "usage: grpc_load --target HOST:PORT --input FILE [--rpc transform|ingest] ...\n";
     return 2;
   }
   if (o.seconds <= 0 && o.passes <= 0) {
-    if (o.rpc == "transform") o.seconds = 5;
-    else o.passes = 1;
+    if (o.rpc == "transform")
+      o.seconds = 5;
+    else
+      o.passes = 1;
   }
 
   // Batches, serialised once (IngestRequest and TransformRequest share their wire shape,
@@ -149,7 +163,8 @@ int Main(int argc, char** argv) {
       v1::TransformRequest t;
       v1::IngestRequest in;
       Batch& b = batches.emplace_back();
-      for (size_t i = start; i < std::min(lines.size(), start + static_cast<size_t>(o.batch)); ++i) {
+      for (size_t i = start; i < std::min(lines.size(), start + static_cast<size_t>(o.batch));
+           ++i) {
         const std::string id = StrCat("r", i);
         v1::Record* r = o.rpc == "transform" ? t.add_records() : in.add_records();
         r->set_record_id(id);
@@ -176,8 +191,10 @@ int Main(int argc, char** argv) {
     args.SetMaxReceiveMessageSize(256 << 20);
     args.SetMaxSendMessageSize(256 << 20);
     args.SetInt("lakehose.bench.channel", c);  // distinct args: distinct connections
-    channels.push_back(grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args));
-    if (!channels.back()->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+    channels.push_back(
+        grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args));
+    if (!channels.back()->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(10))) {
       std::cerr << "grpc_load: cannot connect to " << o.target << "\n";
       return 1;
     }
@@ -218,7 +235,8 @@ int Main(int argc, char** argv) {
   const double server_cpu_start = o.server_pid > 0 ? ProcessCpuSeconds(o.server_pid) : 0;
   const double client_cpu_start = OwnCpuSeconds();
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> threads;
   for (int s = 0; s < o.streams; ++s) {
     threads.emplace_back([&, s] {
@@ -254,25 +272,31 @@ int Main(int argc, char** argv) {
             // The server's grpc-retry-pushback-ms; 20 ms when absent.
             int pushback = 20;
             for (const auto& [k, v] : ctx.GetServerTrailingMetadata())
-              if (k == "grpc-retry-pushback-ms") pushback = std::atoi(std::string(v.data(), v.size()).c_str());
+              if (k == "grpc-retry-pushback-ms")
+                pushback = std::atoi(std::string(v.data(), v.size()).c_str());
             std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(pushback, 1, 1000)));
             continue;
           }
           if (!status.ok())
-            return fail(StrCat(method, ": ", static_cast<int>(status.error_code()), " ", status.error_message()));
+            return fail(StrCat(method, ": ", static_cast<int>(status.error_code()), " ",
+                               status.error_message()));
           if (n % o.check_every == 0) {
             std::vector<grpc::Slice> slices;
             (void)response.Dump(&slices);
             std::string raw;
-            for (const auto& sl : slices) raw.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+            for (const auto& sl : slices)
+              raw.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
             v1::TransformResponse r;  // IngestResponse has the same shape
             if (!r.ParseFromString(raw) || r.records_size() != b.records)
-              return fail(StrCat(method, ": response has ", r.records_size(), " results for ", b.records, " records"));
+              return fail(StrCat(method, ": response has ", r.records_size(), " results for ",
+                                 b.records, " records"));
             for (int i = 0; i < r.records_size(); ++i) {
               const auto& rr = r.records(i);
-              if (rr.record_id() != b.ids[static_cast<size_t>(i)] || rr.result() != v1::RecordResult::OK)
+              if (rr.record_id() != b.ids[static_cast<size_t>(i)] ||
+                  rr.result() != v1::RecordResult::OK)
                 return fail(StrCat(method, ": record ", b.ids[static_cast<size_t>(i)], ": result ",
-                                   static_cast<int>(rr.result()), " ", rr.error_code(), " ", rr.error_message()));
+                                   static_cast<int>(rr.result()), " ", rr.error_code(), " ",
+                                   rr.error_message()));
             }
             ++checked;
           }
@@ -299,7 +323,8 @@ int Main(int argc, char** argv) {
     flushed_objects = resp.objects_size();
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
   }
-  const double server_cpu = o.server_pid > 0 ? ProcessCpuSeconds(o.server_pid) - server_cpu_start : -1;
+  const double server_cpu =
+      o.server_pid > 0 ? ProcessCpuSeconds(o.server_pid) - server_cpu_start : -1;
   const double client_cpu = OwnCpuSeconds() - client_cpu_start;
   stop = true;
   if (sampler.joinable()) sampler.join();
@@ -308,12 +333,15 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::cout << "{\"row\":\"grpc_" << o.rpc << "\",\"records\":" << records << ",\"bytes\":" << bytes
-            << ",\"seconds\":" << seconds << ",\"calls\":" << calls << ",\"resource_exhausted\":" << exhausted
-            << ",\"checked_responses\":" << checked << ",\"streams\":" << o.streams << ",\"batch\":" << o.batch
+            << ",\"seconds\":" << seconds << ",\"calls\":" << calls
+            << ",\"resource_exhausted\":" << exhausted << ",\"checked_responses\":" << checked
+            << ",\"streams\":" << o.streams << ",\"batch\":" << o.batch
             << ",\"flushed_objects\":" << flushed_objects << ",\"server_max_rss_kb\":" << max_rss
-            << ",\"server_hwm_kb\":" << max_hwm << ",\"server_rss_first_half_max_kb\":" << first_half_rss
-            << ",\"server_rss_second_half_max_kb\":" << second_half_rss << ",\"server_cpu_seconds\":" << server_cpu
-            << ",\"client_cpu_seconds\":" << client_cpu << "}\n";
+            << ",\"server_hwm_kb\":" << max_hwm
+            << ",\"server_rss_first_half_max_kb\":" << first_half_rss
+            << ",\"server_rss_second_half_max_kb\":" << second_half_rss
+            << ",\"server_cpu_seconds\":" << server_cpu << ",\"client_cpu_seconds\":" << client_cpu
+            << "}\n";
   return 0;
 }
 

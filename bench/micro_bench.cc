@@ -11,15 +11,15 @@
 #include "core/base/compress.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
+#include "core/config/config.h"
 #include "core/partition/path_safe.h"
 #include "core/partition/prefix_template.h"
-#include "core/s3/sigv4.h"
-#include "core/base/strings.h"
 #include "core/partition/time_format.h"
+#include "core/s3/sigv4.h"
+#include "core/transform/transformer.h"
 #include "core/wal/wal_format.h"
 #include "core/workload/workload.h"
-#include "core/config/config.h"
-#include "core/transform/transformer.h"
 
 namespace lakehose {
 namespace {
@@ -27,9 +27,17 @@ namespace {
 // ---- number conversion (DynamoDB N -> JSON number) --------------------------------
 
 const std::vector<std::string>& Numbers() {
-  static const auto* v = new std::vector<std::string>{
-      "13.45", "1700000000123", "0", "-42", "987654.000001", "12345678901234567890123456789012345678",
-      "9.9999999999999999999999999999999999999E+125", "1E-130", "+7", "007.50"};
+  static const auto* v =
+      new std::vector<std::string>{"13.45",
+                                   "1700000000123",
+                                   "0",
+                                   "-42",
+                                   "987654.000001",
+                                   "12345678901234567890123456789012345678",
+                                   "9.9999999999999999999999999999999999999E+125",
+                                   "1E-130",
+                                   "+7",
+                                   "007.50"};
   return *v;
 }
 
@@ -141,7 +149,8 @@ void BM_PrefixRender_Demo(benchmark::State& state) {
 BENCHMARK(BM_PrefixRender_Demo);
 
 void BM_PrefixRender_Timestamp(benchmark::State& state) {
-  auto t = PrefixTemplate::Compile("errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/", {});
+  auto t = PrefixTemplate::Compile(
+      "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/", {});
   PrefixValues v;
   v.timestamp_ms = 1700000000123;
   v.error_output_type = "processing-failed";
@@ -173,12 +182,15 @@ BENCHMARK(BM_TimeFormat_Strftime);
 void BM_SignV4_PutObject(benchmark::State& state) {
   SigV4Request req;
   req.method = "PUT";
-  req.path = "/lake/transactions/region=EU/date=2023-11-15/hour=00/demo-replica-0-0000000000000042.jsonl.zst";
-  req.headers = {{"Host", "127.0.0.1:9000"},
-                 {"Content-Length", "8388608"},
-                 {"Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg=="},
-                 {"x-amz-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-                 {"If-None-Match", "*"}};
+  req.path =
+      "/lake/transactions/region=EU/date=2023-11-15/hour=00/"
+      "demo-replica-0-0000000000000042.jsonl.zst";
+  req.headers = {
+      {"Host", "127.0.0.1:9000"},
+      {"Content-Length", "8388608"},
+      {"Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg=="},
+      {"x-amz-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"If-None-Match", "*"}};
   req.payload_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
   const SigV4Credentials creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
   SigV4Params params{"us-east-1", "s3", 1700000000, true};
@@ -200,8 +212,9 @@ BENCHMARK(BM_Sha256Hex_1MiB);
 const std::string& Jsonl(size_t n) {
   static std::string* out = [] {
     auto* s = new std::string;
-    auto c = ParseConfig(EmbeddedDefaultConfigYaml(), "embedded",
-                         [](const std::string&) { return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone()); });
+    auto c = ParseConfig(EmbeddedDefaultConfigYaml(), "embedded", [](const std::string&) {
+      return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone());
+    });
     RecordTransformer t(*c->pipelines[0]);
     WorkloadGenerator gen(Workload::kTransactions, 7);
     RecordOutcome o;
@@ -231,8 +244,14 @@ void BM_Compress(benchmark::State& state, Compression codec) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(data.size()));
   state.counters["ratio"] = static_cast<double>(data.size()) / static_cast<double>(out);
 }
-BENCHMARK_CAPTURE(BM_Compress, zstd3, Compression::kZstd)->Arg(64 << 10)->Arg(4 << 20)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_Compress, gzip6, Compression::kGzip)->Arg(64 << 10)->Arg(4 << 20)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Compress, zstd3, Compression::kZstd)
+    ->Arg(64 << 10)
+    ->Arg(4 << 20)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Compress, gzip6, Compression::kGzip)
+    ->Arg(64 << 10)
+    ->Arg(4 << 20)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_WalFrame_Accept500(benchmark::State& state) {
   const std::string& data = Jsonl(1 << 20);
@@ -240,7 +259,8 @@ void BM_WalFrame_Accept500(benchmark::State& state) {
   size_t pos = 0;
   while (lines.size() < 500 && pos < data.size()) {
     const size_t end = data.find('\n', pos);
-    lines.emplace_back("transactions/region=EU/date=2023-11-15/hour=00/", std::string_view(data).substr(pos, end - pos));
+    lines.emplace_back("transactions/region=EU/date=2023-11-15/hour=00/",
+                       std::string_view(data).substr(pos, end - pos));
     pos = end + 1;
   }
   int64_t bytes = 0;

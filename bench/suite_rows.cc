@@ -13,9 +13,9 @@
 // "seconds" (wall), "cpu_seconds" (this thread's), "passes", "pass_records",
 // "pass_bytes", "best_pass_cpu_seconds"}. The input is read and prepared first; only the
 // loop is timed, repeated until --min-seconds of CPU time; bench/report.py rates a row
-// by its fastest pass (on a shared machine, noise only ever slows a pass down). For the compression rows, "records" and
-// "bytes" are the input records whose output was compressed, so every row reads as
-// "input records per second"; "out_bytes" is what was compressed.
+// by its fastest pass (on a shared machine, noise only ever slows a pass down). For the compression
+// rows, "records" and "bytes" are the input records whose output was compressed, so every row reads
+// as "input records per second"; "out_bytes" is what was compressed.
 #include <time.h>
 
 #include <chrono>
@@ -28,11 +28,11 @@
 #include <string>
 #include <vector>
 
-#include "core/base/compress.h"
-#include "core/config/config.h"
-#include "core/base/strings.h"
-#include "core/transform/transformer.h"
 #include "bench/simdjson_walk.h"
+#include "core/base/compress.h"
+#include "core/base/strings.h"
+#include "core/config/config.h"
+#include "core/transform/transformer.h"
 #include "simdjson.h"
 
 namespace lakehose {
@@ -52,7 +52,6 @@ const Config& DemoConfig() {
   return *config;
 }
 
-
 double ThreadCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -61,8 +60,8 @@ double ThreadCpuSeconds() {
 
 struct Timing {
   int passes = 0;
-  double wall = 0;  // seconds
-  double cpu = 0;   // this thread's CPU seconds (what a shared machine does not inflate)
+  double wall = 0;           // seconds
+  double cpu = 0;            // this thread's CPU seconds (what a shared machine does not inflate)
   double best_pass_cpu = 0;  // the fastest pass: noise only ever slows a pass down
 };
 
@@ -88,11 +87,15 @@ int Main(int argc, char** argv) {
   double min_seconds = 2;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--row" && i + 1 < argc) row = argv[++i];
-    else if (a == "--input" && i + 1 < argc) input = argv[++i];
-    else if (a == "--min-seconds" && i + 1 < argc) min_seconds = std::atof(argv[++i]);
+    if (a == "--row" && i + 1 < argc)
+      row = argv[++i];
+    else if (a == "--input" && i + 1 < argc)
+      input = argv[++i];
+    else if (a == "--min-seconds" && i + 1 < argc)
+      min_seconds = std::atof(argv[++i]);
     else {
-      std::cerr << "usage: bench_rows --row core|simdjson|memcpy|zstd|gzip --input FILE [--min-seconds S]\n";
+      std::cerr << "usage: bench_rows --row core|simdjson|memcpy|zstd|gzip --input FILE "
+                   "[--min-seconds S]\n";
       return 2;
     }
   }
@@ -179,10 +182,12 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const int64_t n = static_cast<int64_t>(records.size());
-  std::cout << "{\"row\":\"" << row << "\",\"records\":" << n * t.passes << ",\"bytes\":" << bytes * t.passes
-            << ",\"out_bytes\":" << out_bytes * t.passes << ",\"seconds\":" << t.wall
-            << ",\"cpu_seconds\":" << t.cpu << ",\"passes\":" << t.passes << ",\"pass_records\":" << n
-            << ",\"pass_bytes\":" << bytes << ",\"best_pass_cpu_seconds\":" << t.best_pass_cpu << "}\n";
+  std::cout << "{\"row\":\"" << row << "\",\"records\":" << n * t.passes
+            << ",\"bytes\":" << bytes * t.passes << ",\"out_bytes\":" << out_bytes * t.passes
+            << ",\"seconds\":" << t.wall << ",\"cpu_seconds\":" << t.cpu
+            << ",\"passes\":" << t.passes << ",\"pass_records\":" << n
+            << ",\"pass_bytes\":" << bytes << ",\"best_pass_cpu_seconds\":" << t.best_pass_cpu
+            << "}\n";
   return 0;
 }
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/simdjson_walk.h"
 #include "core/config/config.h"
 #include "core/transform/transformer.h"
 #include "core/workload/workload.h"
-#include "bench/simdjson_walk.h"
 #include "simdjson.h"
 
 namespace lakehose {
@@ -62,7 +62,6 @@ void BM_CoreTransform_Transactions(benchmark::State& state) {
   SetCounters(state, records);
 }
 BENCHMARK(BM_CoreTransform_Transactions)->Unit(benchmark::kMillisecond);
-
 
 void BM_SimdjsonParseWalk_Transactions(benchmark::State& state) {
   const auto& records = Records(Workload::kTransactions);

@@ -201,7 +201,8 @@ absl::StatusOr<v1::IngestResponse> Client::Ingest(const v1::IngestRequest& reque
   return response;
 }
 
-absl::StatusOr<v1::FlushResponse> Client::Flush(const std::string& pipeline, absl::Duration timeout) {
+absl::StatusOr<v1::FlushResponse> Client::Flush(const std::string& pipeline,
+                                                absl::Duration timeout) {
   grpc::ClientContext context;
   Prepare(&context, timeout);
   v1::FlushRequest request;
@@ -219,7 +220,8 @@ std::unique_ptr<Client::IngestStream> Client::OpenIngestStream(absl::Duration ti
   return stream;
 }
 
-absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(const v1::ListDeadLettersRequest& request) {
+absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(
+    const v1::ListDeadLettersRequest& request) {
   grpc::ClientContext context;
   Prepare(&context, options_.timeout);
   v1::ListDeadLettersResponse response;
@@ -228,7 +230,8 @@ absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(const v1::Li
   return response;
 }
 
-absl::StatusOr<v1::RedriveResponse> Client::Redrive(const v1::RedriveRequest& request, absl::Duration timeout) {
+absl::StatusOr<v1::RedriveResponse> Client::Redrive(const v1::RedriveRequest& request,
+                                                    absl::Duration timeout) {
   grpc::ClientContext context;
   Prepare(&context, timeout);
   v1::RedriveResponse response;
@@ -280,7 +283,9 @@ absl::StatusOr<HealthStatus> Client::CheckHealth(const std::string& service,
   return DecodeHealthResponse(bytes);
 }
 
-bool Client::IngestStream::Write(const v1::IngestRequest& request) { return stream_->Write(request); }
+bool Client::IngestStream::Write(const v1::IngestRequest& request) {
+  return stream_->Write(request);
+}
 bool Client::IngestStream::Read(v1::IngestResponse* response) { return stream_->Read(response); }
 bool Client::IngestStream::WritesDone() { return stream_->WritesDone(); }
 absl::Status Client::IngestStream::Finish() { return FromGrpc(stream_->Finish()); }

@@ -68,7 +68,8 @@ class Client {
   explicit Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options = {});
 
   // Connects to "host:port" without TLS and applies lakehose's message size limits.
-  static std::unique_ptr<Client> ConnectInsecure(const std::string& target, ClientOptions options = {});
+  static std::unique_ptr<Client> ConnectInsecure(const std::string& target,
+                                                 ClientOptions options = {});
   // The same over TLS (mutual TLS when `tls` has a client certificate). Errors as
   // MakeTlsChannelCredentials; the connection itself is made on the first call.
   static absl::StatusOr<std::unique_ptr<Client>> ConnectTls(const std::string& target,
@@ -90,7 +91,8 @@ class Client {
   absl::StatusOr<v1::IngestResponse> Ingest(const v1::IngestRequest& request);
 
   // Seals and stores every buffer of `pipeline` (all pipelines if empty).
-  absl::StatusOr<v1::FlushResponse> Flush(const std::string& pipeline, absl::Duration timeout = absl::Minutes(5));
+  absl::StatusOr<v1::FlushResponse> Flush(const std::string& pipeline,
+                                          absl::Duration timeout = absl::Minutes(5));
 
   // A bidirectional IngestStream: one response per request, in order. Not thread-safe
   // (one writer and reader at a time); the stream's deadline is `timeout`.
@@ -114,7 +116,8 @@ class Client {
   // response's next_page_token as the next request's page_token). Redrive stores and
   // re-transforms now, so it can take long: its own timeout. Purge is explicit only
   // (ids, or a pipeline with confirm); INVALID_ARGUMENT otherwise.
-  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(const v1::ListDeadLettersRequest& request);
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+      const v1::ListDeadLettersRequest& request);
   absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request,
                                               absl::Duration timeout = absl::Minutes(10));
   absl::StatusOr<v1::PurgeResponse> Purge(const v1::PurgeRequest& request);

@@ -7,8 +7,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "--print-default-config") {
-      std::fwrite(EmbeddedDefaultConfigYaml().data(), 1, EmbeddedDefaultConfigYaml().size(), stdout);
+      std::fwrite(EmbeddedDefaultConfigYaml().data(), 1, EmbeddedDefaultConfigYaml().size(),
+                  stdout);
       return 0;
     } else if (arg == "--config") {
       if (!value(&config_path)) return Fail("--config needs a file");
@@ -89,16 +90,19 @@ int main(int argc, char** argv) {
       if (!value(&metrics_port_file)) return Fail("--metrics-port-file needs a path");
     } else if (arg == "--log-format") {
       std::string f;
-      if (!value(&f) || (f != "json" && f != "text")) return Fail("--log-format must be json or text");
+      if (!value(&f) || (f != "json" && f != "text"))
+        return Fail("--log-format must be json or text");
       SetLogFormat(f == "text" ? LogFormat::kText : LogFormat::kJson);
     } else {
       return Fail(StrCat("unknown option ", arg, " (see --help)"));
     }
   }
 
-  absl::StatusOr<Config> config = config_path.empty() ? LoadEmbeddedConfig() : LoadConfigFile(config_path);
+  absl::StatusOr<Config> config =
+      config_path.empty() ? LoadEmbeddedConfig() : LoadConfigFile(config_path);
   if (!config.ok()) return Fail(std::string(StatusMessage(config.status())));
-  for (const std::string& key : config->unknown_keys) Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
+  for (const std::string& key : config->unknown_keys)
+    Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
   if (listen.empty()) listen = config->server.grpc_listen;
   if (metrics_listen) config->server.metrics_listen = *metrics_listen;
 

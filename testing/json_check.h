@@ -24,7 +24,9 @@ class JsonChecker {
   // True if `text` is one JSON object.
   static bool IsObject(std::string_view text) {
     size_t i = 0;
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) ++i;
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+      ++i;
     return i < text.size() && text[i] == '{' && IsValid(text);
   }
 
@@ -47,8 +49,10 @@ class JsonChecker {
   }
   bool Number() {
     if (Peek() == '-') ++i_;
-    if (Peek() == '0') ++i_;
-    else if (!Digits()) return false;
+    if (Peek() == '0')
+      ++i_;
+    else if (!Digits())
+      return false;
     if (Peek() == '.') {
       ++i_;
       if (!Digits()) return false;
@@ -73,7 +77,8 @@ class JsonChecker {
         if (e == 'u') {
           for (int k = 0; k < 4; ++k, ++i_) {
             const char h = Peek();
-            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F'))) return false;
+            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
+              return false;
           }
         } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos || e == '\0') {
           return false;
@@ -98,7 +103,10 @@ class JsonChecker {
           Ws();
           if (!Value(depth + 1)) return false;
           Ws();
-          if (Peek() == ',') { ++i_; continue; }
+          if (Peek() == ',') {
+            ++i_;
+            continue;
+          }
           if (Peek() == '}') return ++i_, true;
           return false;
         }
@@ -111,16 +119,24 @@ class JsonChecker {
           Ws();
           if (!Value(depth + 1)) return false;
           Ws();
-          if (Peek() == ',') { ++i_; continue; }
+          if (Peek() == ',') {
+            ++i_;
+            continue;
+          }
           if (Peek() == ']') return ++i_, true;
           return false;
         }
       }
-      case '"': return String();
-      case 't': return Lit("true");
-      case 'f': return Lit("false");
-      case 'n': return Lit("null");
-      default: return Number();
+      case '"':
+        return String();
+      case 't':
+        return Lit("true");
+      case 'f':
+        return Lit("false");
+      case 'n':
+        return Lit("null");
+      default:
+        return Number();
     }
   }
 

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "client/client.h"
-#include "core/transform/batch_io.h"
 #include "core/base/strings.h"
+#include "core/transform/batch_io.h"
 #include "core/transform/transformer.h"
 #include "core/workload/workload.h"
 #include "proto/wire.h"
@@ -45,7 +45,8 @@ commands:
   help        this text; `lakehose <command> --help` for a command's options
 )";
 
-constexpr char kTransformUsage[] = R"(usage: lakehose transform (--config FILE | --target HOST:PORT) --pipeline NAME
+constexpr char kTransformUsage[] =
+    R"(usage: lakehose transform (--config FILE | --target HOST:PORT) --pipeline NAME
                           [--input FILE|-] [--output FILE|-] [--batch N]
 
 Transforms records with a pipeline and prints a verdict per record.
@@ -65,7 +66,8 @@ options:
   --batch N            records per request with --target (default 500)
 )";
 
-constexpr char kSendUsage[] = R"(usage: lakehose send --target HOST:PORT --pipeline NAME [--input FILE|-] [--batch N]
+constexpr char kSendUsage[] =
+    R"(usage: lakehose send --target HOST:PORT --pipeline NAME [--input FILE|-] [--batch N]
                      [--stream] [--output FILE|-]
 
 Sends records to a server's Ingest (or, with --stream, IngestStream): each batch is
@@ -89,7 +91,8 @@ Seals every buffer (of one pipeline, or all) and waits until the objects are sto
 Prints one line per object written: URI, records, bytes (tab-separated).
 )";
 
-constexpr char kGenerateUsage[] = R"(usage: lakehose generate --workload transactions|sites|edge [--records N] [--seed S]
+constexpr char kGenerateUsage[] =
+    R"(usage: lakehose generate --workload transactions|sites|edge [--records N] [--seed S]
                          [--start-ms MS]
 
 Prints DynamoDB Streams records (as Lambda receives them), one JSON per line,
@@ -277,16 +280,20 @@ int64_t NowMillis() {
 struct Counts {
   int64_t ok = 0, dropped = 0, failed = 0;
   void Add(Verdict v) {
-    if (v == Verdict::kOk) ++ok;
-    else if (v == Verdict::kDropped) ++dropped;
-    else ++failed;
+    if (v == Verdict::kOk)
+      ++ok;
+    else if (v == Verdict::kDropped)
+      ++dropped;
+    else
+      ++failed;
   }
 };
 
 // Renders results (JSON lines, or a Firehose response for a Firehose event) to `output`
 // ("-" = stdout) and counts verdicts.
 int WriteResults(const std::vector<v1::RecordResult>& results, const InputBatch& batch,
-                 const std::vector<std::string>& key_names, const std::string& output, Counts* counts) {
+                 const std::vector<std::string>& key_names, const std::string& output,
+                 Counts* counts) {
   const size_t n = batch.records.size();
   std::string out;
   std::vector<ResultView> views;
@@ -405,21 +412,26 @@ int Transform(int argc, char** argv) {
       }
       auto response = client->Transform(request);
       if (!response.ok())
-        return Fail(StrCat("records ", begin + 1, "-", end, ": ", absl::StatusCodeToString(response.status().code()),
-                           ": ", StatusMessage(response.status())));
+        return Fail(StrCat("records ", begin + 1, "-", end, ": ",
+                           absl::StatusCodeToString(response.status().code()), ": ",
+                           StatusMessage(response.status())));
       if (static_cast<size_t>(response->records_size()) != end - begin)
-        return Fail(StrCat("server answered ", response->records_size(), " results for ", end - begin, " records"));
+        return Fail(StrCat("server answered ", response->records_size(), " results for ",
+                           end - begin, " records"));
       for (auto& r : *response->mutable_records()) results.push_back(std::move(r));
       if (progress) std::fprintf(stderr, "\rtransform: %zu/%zu records", end, n);
     }
     if (progress) std::fprintf(stderr, "\r\033[K");
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   Counts counts;
   if (int rc = WriteResults(results, *batch, key_names, flags.get("output", "-"), &counts); rc != 0)
     return rc;
-  std::fprintf(stderr, "lakehose transform: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n",
+  std::fprintf(stderr,
+               "lakehose transform: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f "
+               "records/s)\n",
                n, static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
                static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
   return 0;
@@ -493,9 +505,11 @@ int Send(int argc, char** argv) {
     for (const v1::IngestRequest& request : requests) {
       auto response = WithRetry([&] { return client->Ingest(request); });
       if (!response.ok())
-        return Fail(StrCat("after ", sent, " records were accepted: ", absl::StatusCodeToString(response.status().code()),
-                           ": ", StatusMessage(response.status())));
-      if (!take(*response, request.records_size())) return Fail("server answered the wrong number of results");
+        return Fail(StrCat("after ", sent, " records were accepted: ",
+                           absl::StatusCodeToString(response.status().code()), ": ",
+                           StatusMessage(response.status())));
+      if (!take(*response, request.records_size()))
+        return Fail("server answered the wrong number of results");
     }
   } else {
     auto stream = client->OpenIngestStream();
@@ -516,7 +530,8 @@ int Send(int argc, char** argv) {
         broken = true;
         break;
       }
-      if (!take(response, requests[read].records_size())) return Fail("server answered the wrong number of results");
+      if (!take(response, requests[read].records_size()))
+        return Fail("server answered the wrong number of results");
       ++read;
     }
     if (broken) {
@@ -526,16 +541,19 @@ int Send(int argc, char** argv) {
     }
     const absl::Status status = stream->Finish();
     if (!status.ok() || read < requests.size())
-      return Fail(StrCat("stream ended after ", sent, " records were accepted: ", absl::StatusCodeToString(status.code()),
-                         ": ", StatusMessage(status)));
+      return Fail(StrCat("stream ended after ", sent, " records were accepted: ",
+                         absl::StatusCodeToString(status.code()), ": ", StatusMessage(status)));
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Counts counts;
   if (int rc = WriteResults(results, *batch, {}, flags.get("output"), &counts); rc != 0) return rc;
-  std::fprintf(stderr, "lakehose send: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n", n,
-               static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
-               static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
+  std::fprintf(
+      stderr,
+      "lakehose send: %zu records: %lld ok, %lld dropped, %lld failed (%.2f s, %.0f records/s)\n",
+      n, static_cast<long long>(counts.ok), static_cast<long long>(counts.dropped),
+      static_cast<long long>(counts.failed), seconds, seconds > 0 ? n / seconds : 0.0);
   return 0;
 }
 
@@ -550,7 +568,8 @@ int FlushCommand(int argc, char** argv) {
   if (!client) return 2;
   auto response = client->Flush(flags.get("pipeline"));
   if (!response.ok())
-    return Fail(StrCat(absl::StatusCodeToString(response.status().code()), ": ", StatusMessage(response.status())));
+    return Fail(StrCat(absl::StatusCodeToString(response.status().code()), ": ",
+                       StatusMessage(response.status())));
   int64_t records = 0, bytes = 0;
   for (const auto& o : response->objects()) {
     std::printf("%s\t%lld\t%lld\n", o.uri().c_str(), static_cast<long long>(o.records()),
@@ -558,8 +577,9 @@ int FlushCommand(int argc, char** argv) {
     records += o.records();
     bytes += o.bytes();
   }
-  std::fprintf(stderr, "lakehose flush: %d objects, %lld records, %lld bytes\n", response->objects_size(),
-               static_cast<long long>(records), static_cast<long long>(bytes));
+  std::fprintf(stderr, "lakehose flush: %d objects, %lld records, %lld bytes\n",
+               response->objects_size(), static_cast<long long>(records),
+               static_cast<long long>(bytes));
   return 0;
 }
 
@@ -585,7 +605,8 @@ int Generate(int argc, char** argv) {
     gen.Next(&buf);
     buf.push_back('\n');
     if (buf.size() > (1 << 20)) {
-      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) return Fail("cannot write to stdout");
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size())
+        return Fail("cannot write to stdout");
       buf.clear();
     }
   }
@@ -594,10 +615,10 @@ int Generate(int argc, char** argv) {
   return 0;
 }
 
-
 // --- lakehose dlq: the dead-letter queue (service DeadLetters) -------------------------
 
-constexpr char kDlqUsage[] = R"(usage: lakehose dlq <list|redrive|purge> --target HOST:PORT [options]
+constexpr char kDlqUsage[] =
+    R"(usage: lakehose dlq <list|redrive|purge> --target HOST:PORT [options]
 
 The server's dead-letter queue: objects whose delivery ran out of its retry budget
 (kind delivery; retried in the background until they reach the maximum age) and the raw
@@ -611,7 +632,8 @@ after the pipeline config is fixed).
 `lakehose dlq <command> --help` for a command's options.
 )";
 
-constexpr char kDlqListUsage[] = R"(usage: lakehose dlq list --target HOST:PORT [--pipeline P] [--kind delivery|processing]
+constexpr char kDlqListUsage[] =
+    R"(usage: lakehose dlq list --target HOST:PORT [--pipeline P] [--kind delivery|processing]
                         [--limit N]
 
 Prints the dead-letter queue as a table, oldest first: id, kind, pipeline, attempts,
@@ -625,7 +647,8 @@ options:
   --limit N            at most N entries (default: all)
 )";
 
-constexpr char kDlqRedriveUsage[] = R"(usage: lakehose dlq redrive --target HOST:PORT (--id ID ... | --pipeline P | --all)
+constexpr char kDlqRedriveUsage[] =
+    R"(usage: lakehose dlq redrive --target HOST:PORT (--id ID ... | --pipeline P | --all)
 
 Redrives entries now: delivery entries are stored again; processing entries are
 transformed again with the server's current config and, if they pass now, delivered.
@@ -639,7 +662,8 @@ options:
   --all                every entry
 )";
 
-constexpr char kDlqPurgeUsage[] = R"(usage: lakehose dlq purge --target HOST:PORT (--id ID ... | --pipeline P --yes)
+constexpr char kDlqPurgeUsage[] =
+    R"(usage: lakehose dlq purge --target HOST:PORT (--id ID ... | --pipeline P --yes)
 
 Deletes entries for good (their data is lost). Prints the ids purged.
 
@@ -704,7 +728,8 @@ int DlqList(int argc, char** argv) {
   if (!client) return 2;
   std::vector<v1::DeadLetter> entries;
   while (static_cast<int64_t>(entries.size()) < limit) {
-    request.set_page_size(static_cast<int32_t>(std::min<int64_t>(1000, limit - static_cast<int64_t>(entries.size()))));
+    request.set_page_size(static_cast<int32_t>(
+        std::min<int64_t>(1000, limit - static_cast<int64_t>(entries.size()))));
     auto response = client->ListDeadLetters(request);
     if (!response.ok()) return Fail(RpcError(response.status()));
     for (const v1::DeadLetter& e : response->entries()) entries.push_back(e);
@@ -728,8 +753,9 @@ int DlqList(int argc, char** argv) {
     } else {
       next = StrCat("in ", ShortDuration(e.next_attempt_ms() - now));
     }
-    rows.push_back({e.id(), delivery ? "delivery" : "processing", e.pipeline(), StrCat(e.attempts()),
-                    ShortDuration(now - e.first_time_ms()), next, OneLine(e.last_error(), 100)});
+    rows.push_back({e.id(), delivery ? "delivery" : "processing", e.pipeline(),
+                    StrCat(e.attempts()), ShortDuration(now - e.first_time_ms()), next,
+                    OneLine(e.last_error(), 100)});
   }
   std::vector<size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows)

@@ -58,7 +58,8 @@ absl::StatusOr<std::string> Gunzip(std::string_view data, size_t max_size) {
 absl::StatusOr<std::string> Zstd(int level, std::string_view data) {
   std::string out;
   out.resize(ZSTD_compressBound(data.size()));
-  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level < 0 ? 3 : level);
+  const size_t n =
+      ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level < 0 ? 3 : level);
   if (ZSTD_isError(n)) return absl::InternalError(StrCat("zstd: ", ZSTD_getErrorName(n)));
   out.resize(n);
   return out;
@@ -95,36 +96,48 @@ absl::StatusOr<std::string> Unzstd(std::string_view data, size_t max_size) {
 
 absl::StatusOr<std::string> Compress(Compression codec, int level, std::string_view data) {
   switch (codec) {
-    case Compression::kGzip: return Gzip(level, data);
-    case Compression::kZstd: return Zstd(level, data);
-    case Compression::kNone: break;
+    case Compression::kGzip:
+      return Gzip(level, data);
+    case Compression::kZstd:
+      return Zstd(level, data);
+    case Compression::kNone:
+      break;
   }
   return std::string(data);
 }
 
 absl::StatusOr<std::string> Decompress(Compression codec, std::string_view data, size_t max_size) {
   switch (codec) {
-    case Compression::kGzip: return Gunzip(data, max_size);
-    case Compression::kZstd: return Unzstd(data, max_size);
-    case Compression::kNone: break;
+    case Compression::kGzip:
+      return Gunzip(data, max_size);
+    case Compression::kZstd:
+      return Unzstd(data, max_size);
+    case Compression::kNone:
+      break;
   }
   return std::string(data);
 }
 
 std::string_view ObjectExtension(Compression codec) {
   switch (codec) {
-    case Compression::kGzip: return ".jsonl.gz";
-    case Compression::kZstd: return ".jsonl.zst";
-    case Compression::kNone: break;
+    case Compression::kGzip:
+      return ".jsonl.gz";
+    case Compression::kZstd:
+      return ".jsonl.zst";
+    case Compression::kNone:
+      break;
   }
   return ".jsonl";
 }
 
 std::string_view ContentEncoding(Compression codec) {
   switch (codec) {
-    case Compression::kGzip: return "gzip";
-    case Compression::kZstd: return "zstd";
-    case Compression::kNone: break;
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kNone:
+      break;
   }
   return "";
 }

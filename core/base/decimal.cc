@@ -11,7 +11,7 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 struct DecimalParts {
   bool negative = false;
   bool plus_sign = false;
-  std::string_view int_digits;   // may be empty (".5")
+  std::string_view int_digits;  // may be empty (".5")
   bool has_point = false;
   std::string_view frac_digits;  // may be empty ("5.")
   std::string_view exponent;     // everything after 'e'/'E', sign included; empty if none
@@ -142,7 +142,8 @@ std::optional<int64_t> DecimalToInt64(std::string_view n, int shift10) {
   std::string digits(int_digits);
   std::string_view frac = p.frac_digits;
   if (exp >= 0) {
-    for (long k = 0; k < exp; ++k) digits.push_back(k < static_cast<long>(frac.size()) ? frac[k] : '0');
+    for (long k = 0; k < exp; ++k)
+      digits.push_back(k < static_cast<long>(frac.size()) ? frac[k] : '0');
     if (digits.size() > 40) return std::nullopt;
   } else {
     const long drop = -exp;

@@ -27,7 +27,8 @@ TEST(DecimalTest, ThirtyEightDigitIntegersKeepEveryDigit) {
   ASSERT_EQ(max38.size(), 38u);
   EXPECT_EQ(AsJson(max38), max38);
   EXPECT_EQ(AsJson("-" + max38), "-" + max38);
-  EXPECT_EQ(AsJson("12345678901234567890123456789012345678"), "12345678901234567890123456789012345678");
+  EXPECT_EQ(AsJson("12345678901234567890123456789012345678"),
+            "12345678901234567890123456789012345678");
   // A double would turn this into ...5679 or 1.2345678901234568e+28.
   EXPECT_EQ(AsJson("12345678901234567890123456789"), "12345678901234567890123456789");
 }
@@ -64,9 +65,9 @@ TEST(DecimalTest, NormalisesWhatJsonDoesNotAllow) {
 }
 
 TEST(DecimalTest, RejectsWhatIsNotADecimal) {
-  for (const char* bad : {"", "abc", "1e", "1e+", "NaN", "nan", "Infinity", "-Infinity", "inf",
-                          "0x10", " 1", "1 ", "+", "-", ".", "-.", "1.2.3", "e5", "1e5.5",
-                          "--1", "+-1", "1,000", "1_000", "１"}) {
+  for (const char* bad : {"",      "abc",  "1e",    "1e+", "NaN", "nan",   "Infinity", "-Infinity",
+                          "inf",   "0x10", " 1",    "1 ",  "+",   "-",     ".",        "-.",
+                          "1.2.3", "e5",   "1e5.5", "--1", "+-1", "1,000", "1_000",    "１"}) {
     EXPECT_EQ(AsJson(bad), "<rejected>") << "\"" << bad << "\"";
     EXPECT_FALSE(IsDecimal(bad)) << "\"" << bad << "\"";
   }
@@ -88,8 +89,10 @@ TEST(DecimalTest, OutputIsValidJsonNumberGrammar) {
       return i - start;
     };
     if (i < s.size() && s[i] == '-') ++i;
-    if (i < s.size() && s[i] == '0') ++i;
-    else if (digits() == 0) return false;
+    if (i < s.size() && s[i] == '0')
+      ++i;
+    else if (digits() == 0)
+      return false;
     if (i < s.size() && s[i] == '.') {
       ++i;
       if (digits() == 0) return false;
@@ -148,7 +151,7 @@ TEST(DecimalToInt64Test, OverflowIsNullopt) {
   EXPECT_EQ(DecimalToInt64("9223372036854775807"), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(DecimalToInt64("9223372036854775808"), std::nullopt);
   EXPECT_EQ(DecimalToInt64("99999999999999999999999999999999999999"), std::nullopt);
-  EXPECT_EQ(DecimalToInt64("9223372036854776", 3), std::nullopt);   // ms overflow after shift
+  EXPECT_EQ(DecimalToInt64("9223372036854776", 3), std::nullopt);  // ms overflow after shift
   EXPECT_EQ(DecimalToInt64("9223372036854775", 3), 9223372036854775000);
   EXPECT_EQ(DecimalToInt64("-9223372036854775809"), std::nullopt);
 }
@@ -188,7 +191,8 @@ TEST(DecimalTest, IsJsonNumberIsExactlyTheRfc8259Grammar) {
         for (char c : alphabet) longer.push_back(s + c);
     strings.insert(strings.end(), longer.begin(), longer.end());
   }
-  for (const auto& s : strings) ASSERT_EQ(IsJsonNumber(s), std::regex_match(s, grammar)) << '"' << s << '"';
+  for (const auto& s : strings)
+    ASSERT_EQ(IsJsonNumber(s), std::regex_match(s, grammar)) << '"' << s << '"';
   EXPECT_TRUE(IsJsonNumber("1700018460533"));
   EXPECT_TRUE(IsJsonNumber("-9.9999999999999999999999999999999999999E+125"));
   EXPECT_FALSE(IsJsonNumber(std::string_view("1\0", 2)));
@@ -204,12 +208,12 @@ namespace {
 // it must agree with the general path around its edges.
 TEST(DecimalTest, DecimalToInt64FastPathEdges) {
   EXPECT_EQ(DecimalToInt64("000000000000000012"), 12);
-  EXPECT_EQ(DecimalToInt64("999999999999999999"), 999999999999999999);     // 18 digits: fast
-  EXPECT_EQ(DecimalToInt64("9223372036854775807"), INT64_MAX);             // 19: general
+  EXPECT_EQ(DecimalToInt64("999999999999999999"), 999999999999999999);  // 18 digits: fast
+  EXPECT_EQ(DecimalToInt64("9223372036854775807"), INT64_MAX);          // 19: general
   EXPECT_EQ(DecimalToInt64("9223372036854775808"), std::nullopt);
   EXPECT_EQ(DecimalToInt64("0000000000000000001"), 1);
   EXPECT_EQ(DecimalToInt64("1700000000123", 0), 1700000000123);
-  EXPECT_EQ(DecimalToInt64("1700000000", 3), 1700000000000);              // shifted: general
+  EXPECT_EQ(DecimalToInt64("1700000000", 3), 1700000000000);  // shifted: general
   EXPECT_EQ(DecimalToInt64("12a"), std::nullopt);
   EXPECT_EQ(DecimalToInt64(""), std::nullopt);
   EXPECT_EQ(DecimalToInt64("1e3"), 1000);
@@ -217,4 +221,3 @@ TEST(DecimalTest, DecimalToInt64FastPathEdges) {
 
 }  // namespace
 }  // namespace lakehose
-

@@ -51,13 +51,27 @@ inline size_t HandleStop(std::string_view s, size_t i, size_t* run, std::string*
   }
   out->append(s.data() + *run, i - *run);
   switch (c) {
-    case '"': out->append("\\\""); break;
-    case '\\': out->append("\\\\"); break;
-    case '\b': out->append("\\b"); break;
-    case '\f': out->append("\\f"); break;
-    case '\n': out->append("\\n"); break;
-    case '\r': out->append("\\r"); break;
-    case '\t': out->append("\\t"); break;
+    case '"':
+      out->append("\\\"");
+      break;
+    case '\\':
+      out->append("\\\\");
+      break;
+    case '\b':
+      out->append("\\b");
+      break;
+    case '\f':
+      out->append("\\f");
+      break;
+    case '\n':
+      out->append("\\n");
+      break;
+    case '\r':
+      out->append("\\r");
+      break;
+    case '\t':
+      out->append("\\t");
+      break;
     default: {
       char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
       out->append(esc, 6);
@@ -70,7 +84,8 @@ inline size_t HandleStop(std::string_view s, size_t i, size_t* run, std::string*
 #if defined(__SSE2__)
 // Bit k is set if byte k of the 16 at `p` is a stop byte. Not instrumented by ASan: the
 // caller may deliberately read past the end of a string (see AppendEscaped).
-__attribute__((no_sanitize_address, always_inline)) inline unsigned StopMask16(const unsigned char* p) {
+__attribute__((no_sanitize_address, always_inline)) inline unsigned StopMask16(
+    const unsigned char* p) {
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i ctrl = _mm_cmpeq_epi8(_mm_max_epu8(b, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
   const __m128i quote = _mm_cmpeq_epi8(b, _mm_set1_epi8('"'));
@@ -154,13 +169,27 @@ inline char* WriteEscape(const unsigned char* p, size_t n, size_t* i, char* d) {
   *i += 1;
   char second;
   switch (c) {
-    case '"': second = '"'; break;
-    case '\\': second = '\\'; break;
-    case '\b': second = 'b'; break;
-    case '\f': second = 'f'; break;
-    case '\n': second = 'n'; break;
-    case '\r': second = 'r'; break;
-    case '\t': second = 't'; break;
+    case '"':
+      second = '"';
+      break;
+    case '\\':
+      second = '\\';
+      break;
+    case '\b':
+      second = 'b';
+      break;
+    case '\f':
+      second = 'f';
+      break;
+    case '\n':
+      second = 'n';
+      break;
+    case '\r':
+      second = 'r';
+      break;
+    case '\t':
+      second = 't';
+      break;
     default: {
       const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
       std::memcpy(d, esc, 6);
@@ -224,7 +253,8 @@ __attribute__((no_sanitize_address, noinline)) void AppendValidJsonStringSlow(st
 // checked and stored at a time (the buffer has room for the overshoot), so a short
 // string without escapes costs one load, one store and a few compares. Tails are read
 // as in AppendEscaped (a 16-byte load within one page, masked), hence no ASan.
-__attribute__((no_sanitize_address)) void AppendValidJsonString(std::string_view s, JsonBuffer* out) {
+__attribute__((no_sanitize_address)) void AppendValidJsonString(std::string_view s,
+                                                                JsonBuffer* out) {
 #if defined(__SSE2__)
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();

@@ -1,14 +1,13 @@
 #include "core/base/json_writer.h"
 
-#include <cstdint>
-#include <iterator>
-#include <string>
-#include <string_view>
-
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
 
 #include "gtest/gtest.h"
 
@@ -56,33 +55,36 @@ TEST(JsonWriterTest, OtherControlCharactersUseUnicodeEscapes) {
 TEST(JsonWriterTest, LineAndParagraphSeparatorsAreEscaped) {
   EXPECT_EQ(Quoted("\xE2\x80\xA8"), R"("\u2028")");
   EXPECT_EQ(Quoted("\xE2\x80\xA9"), R"("\u2029")");
-  EXPECT_EQ(Quoted("a\xE2\x80\xA8" "b\xE2\x80\xA9" "c"), R"("a\u2028b\u2029c")");
+  EXPECT_EQ(Quoted("a\xE2\x80\xA8"
+                   "b\xE2\x80\xA9"
+                   "c"),
+            R"("a\u2028b\u2029c")");
 }
 
 TEST(JsonWriterTest, OtherE2SequencesAreCopied) {
-  EXPECT_EQ(Quoted("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");                    // U+20AC €
-  EXPECT_EQ(Quoted("\xE2\x80\xA6"), "\"\xE2\x80\xA6\"");                    // U+2026 …
-  EXPECT_EQ(Quoted("\xE2\x80\xAA"), "\"\xE2\x80\xAA\"");                    // U+202A, next to 2029
-  EXPECT_EQ(Quoted("5\xE2\x82\xAC\n"), "\"5\xE2\x82\xAC\\n\"");             // mixed with escapes
+  EXPECT_EQ(Quoted("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");                     // U+20AC €
+  EXPECT_EQ(Quoted("\xE2\x80\xA6"), "\"\xE2\x80\xA6\"");                     // U+2026 …
+  EXPECT_EQ(Quoted("\xE2\x80\xAA"), "\"\xE2\x80\xAA\"");                     // U+202A, next to 2029
+  EXPECT_EQ(Quoted("5\xE2\x82\xAC\n"), "\"5\xE2\x82\xAC\\n\"");              // mixed with escapes
   EXPECT_EQ(Quoted("\xE2\x82\xAC\xE2\x80\xA8"), "\"\xE2\x82\xAC\\u2028\"");  // € then U+2028
 }
 
 TEST(JsonWriterTest, NonAsciiAndNonBmpAreCopied) {
-  EXPECT_EQ(Quoted("caf\xC3\xA9"), "\"caf\xC3\xA9\"");           // é
+  EXPECT_EQ(Quoted("caf\xC3\xA9"), "\"caf\xC3\xA9\"");                            // é
   EXPECT_EQ(Quoted("\xE4\xB8\xAD\xE6\x96\x87"), "\"\xE4\xB8\xAD\xE6\x96\x87\"");  // 中文
-  EXPECT_EQ(Quoted("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");  // U+1F600 emoji
-  EXPECT_EQ(Quoted("\xF4\x8F\xBF\xBF"), "\"\xF4\x8F\xBF\xBF\"");  // U+10FFFF
+  EXPECT_EQ(Quoted("\xF0\x9F\x98\x80"), "\"\xF0\x9F\x98\x80\"");                  // U+1F600 emoji
+  EXPECT_EQ(Quoted("\xF4\x8F\xBF\xBF"), "\"\xF4\x8F\xBF\xBF\"");                  // U+10FFFF
 }
 
 TEST(JsonWriterTest, InvalidUtf8IsRejected) {
   std::string out;
   EXPECT_FALSE(AppendJsonString("\xFF", &out));
-  EXPECT_FALSE(AppendJsonString("abc\xC3", &out));                // truncated 2-byte sequence
-  EXPECT_FALSE(AppendJsonString("\xC0\xAF", &out));               // overlong '/'
-  EXPECT_FALSE(AppendJsonString("\xED\xA0\x80", &out));           // UTF-16 surrogate D800
-  EXPECT_FALSE(AppendJsonString("\xF4\x90\x80\x80", &out));       // > U+10FFFF
-  EXPECT_FALSE(AppendJsonString("\x80", &out));                   // lone continuation byte
-  EXPECT_FALSE(AppendJsonString("\xE2\x80", &out));               // truncated E2 lead
+  EXPECT_FALSE(AppendJsonString("abc\xC3", &out));           // truncated 2-byte sequence
+  EXPECT_FALSE(AppendJsonString("\xC0\xAF", &out));          // overlong '/'
+  EXPECT_FALSE(AppendJsonString("\xED\xA0\x80", &out));      // UTF-16 surrogate D800
+  EXPECT_FALSE(AppendJsonString("\xF4\x90\x80\x80", &out));  // > U+10FFFF
+  EXPECT_FALSE(AppendJsonString("\x80", &out));              // lone continuation byte
+  EXPECT_FALSE(AppendJsonString("\xE2\x80", &out));          // truncated E2 lead
   std::string body;
   EXPECT_FALSE(AppendJsonStringBody("ok\xFE", &body));
 }
@@ -120,7 +122,8 @@ std::string Reference(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-        (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+        (static_cast<unsigned char>(s[i + 2]) == 0xA8 ||
+         static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
       out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
       i += 2;
     } else if (c == '"') {
@@ -148,16 +151,34 @@ std::string Reference(std::string_view s) {
   return out + "\"";
 }
 
-constexpr std::string_view kPieces[] = {
-    "\"", "\\", "\n", "\t", "\b", "\f", "\r", std::string_view("\0", 1), "\x01", "\x1F", " ", "\x7F",
-    "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x82\xAC", "\xE2\x80\xA6", "\xC3\xA9", "\xF0\x9F\x98\x80", "/", "~"};
+constexpr std::string_view kPieces[] = {"\"",
+                                        "\\",
+                                        "\n",
+                                        "\t",
+                                        "\b",
+                                        "\f",
+                                        "\r",
+                                        std::string_view("\0", 1),
+                                        "\x01",
+                                        "\x1F",
+                                        " ",
+                                        "\x7F",
+                                        "\xE2\x80\xA8",
+                                        "\xE2\x80\xA9",
+                                        "\xE2\x82\xAC",
+                                        "\xE2\x80\xA6",
+                                        "\xC3\xA9",
+                                        "\xF0\x9F\x98\x80",
+                                        "/",
+                                        "~"};
 
 TEST(JsonWriterTest, EverySpecialCharacterAtEveryOffsetOfLongRuns) {
   // The writer scans 16 bytes at a time; put each special character at offsets around the
   // block boundaries, including multi-byte sequences that straddle them.
   for (std::string_view piece : kPieces) {
     for (size_t offset = 0; offset <= 48; ++offset) {
-      const std::string in = std::string(offset, 'a') + std::string(piece) + std::string(50 - offset, 'b');
+      const std::string in =
+          std::string(offset, 'a') + std::string(piece) + std::string(50 - offset, 'b');
       std::string out;
       ASSERT_TRUE(AppendJsonString(in, &out));
       EXPECT_EQ(out, Reference(in)) << "offset " << offset;
@@ -178,8 +199,10 @@ TEST(JsonWriterTest, MatchesReferenceOnMixedStrings) {
     std::string in;
     const size_t n = next() % 40;
     for (size_t i = 0; i < n; ++i) {
-      if (next() % 3 == 0) in += kPieces[next() % std::size(kPieces)];
-      else in.push_back(static_cast<char>('a' + next() % 26));
+      if (next() % 3 == 0)
+        in += kPieces[next() % std::size(kPieces)];
+      else
+        in.push_back(static_cast<char>('a' + next() % 26));
     }
     std::string out;
     ASSERT_TRUE(AppendJsonString(in, &out)) << in;
@@ -196,9 +219,11 @@ TEST(JsonWriterTest, ShortStringsEveryLengthAndStopPosition) {
   // beyond the end that would be stop bytes (they must be masked off).
   for (size_t len = 0; len < 34; ++len) {
     for (size_t pos = 0; pos <= len; ++pos) {
-      for (std::string_view piece : {std::string_view("\""), std::string_view("\x01"), std::string_view("\xE2\x80\xA8")}) {
+      for (std::string_view piece :
+           {std::string_view("\""), std::string_view("\x01"), std::string_view("\xE2\x80\xA8")}) {
         std::string buf(len, 'k');
-        if (pos < len) buf.replace(pos, std::min(piece.size(), len - pos), piece.substr(0, len - pos));
+        if (pos < len)
+          buf.replace(pos, std::min(piece.size(), len - pos), piece.substr(0, len - pos));
         buf += std::string(20, '"');  // stop bytes right after the string's end
         const std::string_view in(buf.data(), len);
         std::string valid;
@@ -214,7 +239,8 @@ TEST(JsonWriterTest, StringsEndingAtAPageBoundaryDoNotReadPastIt) {
   // page: the masked tail load must not touch the next page (it falls back to the byte
   // loop there), or this test dies with SIGSEGV.
   const long page = sysconf(_SC_PAGESIZE);
-  void* mem = mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem = mmap(nullptr, static_cast<size_t>(2 * page), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(mem, MAP_FAILED);
   char* base = static_cast<char*>(mem);
   ASSERT_EQ(mprotect(base + page, static_cast<size_t>(page), PROT_NONE), 0);
@@ -236,11 +262,13 @@ TEST(JsonWriterTest, QuoteForMessage) {
   EXPECT_EQ(QuoteForMessage(std::string(100, 'x')), "\"" + std::string(64, 'x') + "...\"");
   EXPECT_EQ(QuoteForMessage("abcdef", 3), "\"abc...\"");
   // The cut never splits a character: 63 ASCII bytes then a 2-byte é straddling byte 64.
-  EXPECT_EQ(QuoteForMessage(std::string(63, 'x') + "\xC3\xA9" + "yyy"), "\"" + std::string(63, 'x') + "...\"");
+  EXPECT_EQ(QuoteForMessage(std::string(63, 'x') + "\xC3\xA9" + "yyy"),
+            "\"" + std::string(63, 'x') + "...\"");
   EXPECT_EQ(QuoteForMessage("\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 5), "\"\xF0\x9F\x98\x80...\"");
   EXPECT_EQ(QuoteForMessage("bad\xFF"), "(invalid UTF-8)");
   for (size_t max = 0; max < 12; ++max) {
-    EXPECT_TRUE(IsValidUtf8(QuoteForMessage("\xE4\xB8\xAD\xE6\x96\x87\xF0\x9F\x98\x80z", max))) << max;
+    EXPECT_TRUE(IsValidUtf8(QuoteForMessage("\xE4\xB8\xAD\xE6\x96\x87\xF0\x9F\x98\x80z", max)))
+        << max;
   }
 }
 

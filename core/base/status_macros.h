@@ -10,9 +10,9 @@
 #define LAKEHOSE_CONCAT_(a, b) LAKEHOSE_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::absl::Status lakehose_status_ = (expr);    \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status lakehose_status_ = (expr);            \
     if (!lakehose_status_.ok()) return lakehose_status_; \
   } while (0)
 

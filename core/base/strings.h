@@ -21,8 +21,8 @@ namespace strings_internal {
 inline void AppendOne(std::string* out, std::string_view s) { out->append(s); }
 inline void AppendOne(std::string* out, char c) { out->push_back(c); }
 template <typename T>
-  requires(std::is_arithmetic_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>)
-void AppendOne(std::string* out, T v) {
+requires(std::is_arithmetic_v<T> && !std::is_same_v<T, char> &&
+         !std::is_same_v<T, bool>) void AppendOne(std::string* out, T v) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, end);

@@ -3,10 +3,9 @@
 #include <regex>
 #include <set>
 
-#include "core/base/strings.h"
-
 #include "absl/strings/str_split.h"
 #include "core/base/status_macros.h"
+#include "core/base/strings.h"
 #include "yaml-cpp/yaml.h"
 
 namespace lakehose {
@@ -14,7 +13,8 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::string_view filename, const TimeZoneLoader& load_tz, std::vector<std::string>* unknown)
+  Parser(std::string_view filename, const TimeZoneLoader& load_tz,
+         std::vector<std::string>* unknown)
       : filename_(filename), load_tz_(load_tz), unknown_(unknown) {}
 
   absl::Status Error(std::string_view path, std::string_view reason) const {
@@ -51,21 +51,25 @@ class Parser {
     return Error(path, StrCat("must be one of ", StrJoin(allowed, ", "), " (got \"", v, "\")"));
   }
 
-  absl::StatusOr<double> Number(const YAML::Node& node, const std::string& path, double lo, double hi) {
+  absl::StatusOr<double> Number(const YAML::Node& node, const std::string& path, double lo,
+                                double hi) {
     double v = 0;
     if (!node.IsScalar() || !YAML::convert<double>::decode(node, v))
       return Error(path, "must be a number");
-    if (!(v >= lo && v <= hi)) return Error(path, StrCat("must be between ", lo, " and ", hi, " (got ", v, ")"));
+    if (!(v >= lo && v <= hi))
+      return Error(path, StrCat("must be between ", lo, " and ", hi, " (got ", v, ")"));
     return v;
   }
 
   absl::StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) {
     bool v = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) return Error(path, "must be true or false");
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v))
+      return Error(path, "must be true or false");
     return v;
   }
 
-  absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node, const std::string& path) {
+  absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
+                                                      const std::string& path) {
     if (!node.IsSequence()) return Error(path, "must be a list");
     std::vector<std::string> out;
     for (size_t i = 0; i < node.size(); ++i) {
@@ -77,21 +81,27 @@ class Parser {
 
   // server.tls and server.auth (README "Security"): file names only, read by the service.
   absl::Status ParseSecurity(const YAML::Node& node, ServerOptions* s) {
-    auto file = [&](const YAML::Node& n, const std::string& key_path, std::string* out) -> absl::Status {
+    auto file = [&](const YAML::Node& n, const std::string& key_path,
+                    std::string* out) -> absl::Status {
       ASSIGN_OR_RETURN(*out, String(n, key_path));
       if (out->empty()) return Error(key_path, "must not be empty (omit the key instead)");
       return absl::OkStatus();
     };
     if (const YAML::Node t = node["tls"]) {
       RETURN_IF_ERROR(CheckMap(t, "server.tls", {"cert_file", "key_file", "client_ca_file"}));
-      if (t["cert_file"]) RETURN_IF_ERROR(file(t["cert_file"], "server.tls.cert_file", &s->tls.cert_file));
-      if (t["key_file"]) RETURN_IF_ERROR(file(t["key_file"], "server.tls.key_file", &s->tls.key_file));
+      if (t["cert_file"])
+        RETURN_IF_ERROR(file(t["cert_file"], "server.tls.cert_file", &s->tls.cert_file));
+      if (t["key_file"])
+        RETURN_IF_ERROR(file(t["key_file"], "server.tls.key_file", &s->tls.key_file));
       if (t["client_ca_file"])
-        RETURN_IF_ERROR(file(t["client_ca_file"], "server.tls.client_ca_file", &s->tls.client_ca_file));
+        RETURN_IF_ERROR(
+            file(t["client_ca_file"], "server.tls.client_ca_file", &s->tls.client_ca_file));
       if (s->tls.cert_file.empty())
-        return Error("server.tls.cert_file", "is required: TLS needs the server's certificate (PEM) and key_file");
+        return Error("server.tls.cert_file",
+                     "is required: TLS needs the server's certificate (PEM) and key_file");
       if (s->tls.key_file.empty())
-        return Error("server.tls.key_file", "is required: TLS needs the private key (PEM) of cert_file");
+        return Error("server.tls.key_file",
+                     "is required: TLS needs the private key (PEM) of cert_file");
     }
     if (const YAML::Node a = node["auth"]) {
       RETURN_IF_ERROR(CheckMap(a, "server.auth", {"token_file"}));
@@ -103,39 +113,63 @@ class Parser {
 
   absl::Status ParseServer(const YAML::Node& node, ServerOptions* s) {
     const std::string path = "server";
-    RETURN_IF_ERROR(CheckMap(node, path, {"grpc_listen", "metrics_listen", "data_dir", "writer_id",
-                                          "shutdown_grace_s", "limits", "buffer_budget_mb",
-                                          "max_active_partitions", "upload_threads", "dlq",
-                                          "wal_min_free_mb", "tls", "auth"}));
+    RETURN_IF_ERROR(
+        CheckMap(node, path,
+                 {"grpc_listen", "metrics_listen", "data_dir", "writer_id", "shutdown_grace_s",
+                  "limits", "buffer_budget_mb", "max_active_partitions", "upload_threads", "dlq",
+                  "wal_min_free_mb", "tls", "auth"}));
     RETURN_IF_ERROR(ParseSecurity(node, s));  // server.tls, server.auth
-    if (node["wal_min_free_mb"]) { ASSIGN_OR_RETURN(s->wal_min_free_mb, Number(node["wal_min_free_mb"], "server.wal_min_free_mb", 0, 1 << 20)); }
+    if (node["wal_min_free_mb"]) {
+      ASSIGN_OR_RETURN(s->wal_min_free_mb,
+                       Number(node["wal_min_free_mb"], "server.wal_min_free_mb", 0, 1 << 20));
+    }
     if (const YAML::Node d = node["dlq"]) {
-      RETURN_IF_ERROR(CheckMap(d, "server.dlq", {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
-      if (d["delivery_retry_budget_s"]) { ASSIGN_OR_RETURN(s->delivery_retry_budget_s, Number(d["delivery_retry_budget_s"], "server.dlq.delivery_retry_budget_s", 0, 86400 * 30)); }
-      if (d["max_age_s"]) { ASSIGN_OR_RETURN(s->dlq_max_age_s, Number(d["max_age_s"], "server.dlq.max_age_s", 1, 86400 * 365)); }
+      RETURN_IF_ERROR(
+          CheckMap(d, "server.dlq",
+                   {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
+      if (d["delivery_retry_budget_s"]) {
+        ASSIGN_OR_RETURN(s->delivery_retry_budget_s,
+                         Number(d["delivery_retry_budget_s"], "server.dlq.delivery_retry_budget_s",
+                                0, 86400 * 30));
+      }
+      if (d["max_age_s"]) {
+        ASSIGN_OR_RETURN(s->dlq_max_age_s,
+                         Number(d["max_age_s"], "server.dlq.max_age_s", 1, 86400 * 365));
+      }
       if (d["retry_base_ms"]) {
-        ASSIGN_OR_RETURN(double v, Number(d["retry_base_ms"], "server.dlq.retry_base_ms", 1, 3600000));
+        ASSIGN_OR_RETURN(double v,
+                         Number(d["retry_base_ms"], "server.dlq.retry_base_ms", 1, 3600000));
         s->dlq_retry_base_ms = static_cast<int64_t>(v);
       }
       if (d["retry_max_ms"]) {
-        ASSIGN_OR_RETURN(double v, Number(d["retry_max_ms"], "server.dlq.retry_max_ms", 1, 86400000));
+        ASSIGN_OR_RETURN(double v,
+                         Number(d["retry_max_ms"], "server.dlq.retry_max_ms", 1, 86400000));
         s->dlq_retry_max_ms = static_cast<int64_t>(v);
       }
     }
-    if (node["buffer_budget_mb"]) { ASSIGN_OR_RETURN(s->buffer_budget_mb, Number(node["buffer_budget_mb"], "server.buffer_budget_mb", 1, 1 << 20)); }
+    if (node["buffer_budget_mb"]) {
+      ASSIGN_OR_RETURN(s->buffer_budget_mb,
+                       Number(node["buffer_budget_mb"], "server.buffer_budget_mb", 1, 1 << 20));
+    }
     if (node["max_active_partitions"]) {
-      ASSIGN_OR_RETURN(double v, Number(node["max_active_partitions"], "server.max_active_partitions", 1, 1e6));
+      ASSIGN_OR_RETURN(
+          double v, Number(node["max_active_partitions"], "server.max_active_partitions", 1, 1e6));
       s->max_active_partitions = static_cast<int64_t>(v);
     }
     if (node["upload_threads"]) {
       ASSIGN_OR_RETURN(double v, Number(node["upload_threads"], "server.upload_threads", 1, 256));
       s->upload_threads = static_cast<int>(v);
     }
-    if (node["grpc_listen"]) { ASSIGN_OR_RETURN(s->grpc_listen, String(node["grpc_listen"], "server.grpc_listen")); }
-    if (node["metrics_listen"]) { ASSIGN_OR_RETURN(s->metrics_listen, String(node["metrics_listen"], "server.metrics_listen")); }
+    if (node["grpc_listen"]) {
+      ASSIGN_OR_RETURN(s->grpc_listen, String(node["grpc_listen"], "server.grpc_listen"));
+    }
+    if (node["metrics_listen"]) {
+      ASSIGN_OR_RETURN(s->metrics_listen, String(node["metrics_listen"], "server.metrics_listen"));
+    }
     if (node["data_dir"]) {
       ASSIGN_OR_RETURN(s->data_dir, String(node["data_dir"], "server.data_dir"));
-      if (s->data_dir.empty()) return Error("server.data_dir", "must not be empty (the WAL and DLQ live there)");
+      if (s->data_dir.empty())
+        return Error("server.data_dir", "must not be empty (the WAL and DLQ live there)");
     }
     if (node["writer_id"]) {
       ASSIGN_OR_RETURN(s->writer_id, String(node["writer_id"], "server.writer_id"));
@@ -143,10 +177,14 @@ class Parser {
       if (!std::regex_match(s->writer_id, kId))
         return Error("server.writer_id", "must be 1-64 characters from A-Z a-z 0-9 _ . -");
     }
-    if (node["shutdown_grace_s"]) { ASSIGN_OR_RETURN(s->shutdown_grace_s, Number(node["shutdown_grace_s"], "server.shutdown_grace_s", 0, 3600)); }
+    if (node["shutdown_grace_s"]) {
+      ASSIGN_OR_RETURN(s->shutdown_grace_s,
+                       Number(node["shutdown_grace_s"], "server.shutdown_grace_s", 0, 3600));
+    }
     if (const YAML::Node l = node["limits"]) {
-      RETURN_IF_ERROR(CheckMap(l, "server.limits", {"max_message_bytes", "max_records_per_request",
-                                                    "max_record_bytes", "max_record_id_bytes"}));
+      RETURN_IF_ERROR(CheckMap(l, "server.limits",
+                               {"max_message_bytes", "max_records_per_request", "max_record_bytes",
+                                "max_record_id_bytes"}));
       auto get = [&](const char* key, int64_t* field, double lo, double hi) -> absl::Status {
         if (!l[key]) return absl::OkStatus();
         ASSIGN_OR_RETURN(double v, Number(l[key], StrCat("server.limits.", key), lo, hi));
@@ -166,8 +204,9 @@ class Parser {
     static const std::regex kName("[A-Za-z_][A-Za-z0-9_-]{0,63}");
     if (!std::regex_match(name, kName))
       return Error(path, "partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
-    RETURN_IF_ERROR(CheckMap(node, path, {"attribute", "timestamp", "unit", "format", "timezone",
-                                          "default", "fallback"}));
+    RETURN_IF_ERROR(
+        CheckMap(node, path,
+                 {"attribute", "timestamp", "unit", "format", "timezone", "default", "fallback"}));
     k->name = name;
     const bool has_attr = static_cast<bool>(node["attribute"]);
     const bool has_ts = static_cast<bool>(node["timestamp"]);
@@ -179,15 +218,20 @@ class Parser {
     k->attribute_path = absl::StrSplit(k->attribute, '.');
     for (const auto& seg : k->attribute_path)
       if (seg.empty()) return Error(Join(path, src_key), "has an empty path segment");
-    if (node["default"]) { ASSIGN_OR_RETURN(k->default_value, String(node["default"], Join(path, "default"))); }
+    if (node["default"]) {
+      ASSIGN_OR_RETURN(k->default_value, String(node["default"], Join(path, "default")));
+    }
     if (!has_ts) {
       for (const char* key : {"unit", "format", "timezone", "fallback"})
         if (node[key]) return Error(Join(path, key), "applies only to `timestamp` partition keys");
       return absl::OkStatus();
     }
     if (node["unit"]) {
-      ASSIGN_OR_RETURN(std::string unit, OneOf(node["unit"], Join(path, "unit"), {"s", "ms", "us"}));
-      k->unit = unit == "s" ? TimestampUnit::kSeconds : unit == "us" ? TimestampUnit::kMicros : TimestampUnit::kMillis;
+      ASSIGN_OR_RETURN(std::string unit,
+                       OneOf(node["unit"], Join(path, "unit"), {"s", "ms", "us"}));
+      k->unit = unit == "s"    ? TimestampUnit::kSeconds
+                : unit == "us" ? TimestampUnit::kMicros
+                               : TimestampUnit::kMillis;
     }
     absl::TimeZone tz = absl::UTCTimeZone();
     if (node["timezone"]) {
@@ -198,33 +242,39 @@ class Parser {
         tz = *loaded;
       }
     }
-    if (!node["format"]) return Error(Join(path, "format"), "is required for `timestamp` partition keys (e.g. \"%Y\")");
+    if (!node["format"])
+      return Error(Join(path, "format"),
+                   "is required for `timestamp` partition keys (e.g. \"%Y\")");
     ASSIGN_OR_RETURN(std::string format, String(node["format"], Join(path, "format")));
     auto f = TimeFormat::FromStrftime(format, tz);
     if (!f.ok()) return Error(Join(path, "format"), StatusMessage(f.status()));
     k->format = *std::move(f);
     if (node["fallback"]) {
       ASSIGN_OR_RETURN(std::string fb, OneOf(node["fallback"], Join(path, "fallback"),
-                                             {"none", "approximate_creation_time", "ApproximateCreationDateTime",
-                                              "arrival_time"}));
-      k->fallback = fb == "none" ? TimestampFallback::kNone
+                                             {"none", "approximate_creation_time",
+                                              "ApproximateCreationDateTime", "arrival_time"}));
+      k->fallback = fb == "none"           ? TimestampFallback::kNone
                     : fb == "arrival_time" ? TimestampFallback::kArrivalTime
                                            : TimestampFallback::kApproximateCreationTime;
       if (k->fallback == TimestampFallback::kApproximateCreationTime && input == InputKind::kJson)
-        return Error(Join(path, "fallback"), "approximate_creation_time needs input: dynamodb-stream");
+        return Error(Join(path, "fallback"),
+                     "approximate_creation_time needs input: dynamodb-stream");
     }
     return absl::OkStatus();
   }
 
   absl::Status ParseParquet(const YAML::Node& node, const std::string& path, ParquetOptions* o) {
-    RETURN_IF_ERROR(CheckMap(node, path, {"row_group_rows", "row_group_mb", "page_kb", "wide_numbers", "nested",
-                                          "schema"}));
+    RETURN_IF_ERROR(CheckMap(
+        node, path,
+        {"row_group_rows", "row_group_mb", "page_kb", "wide_numbers", "nested", "schema"}));
     if (node["row_group_rows"]) {
-      ASSIGN_OR_RETURN(double v, Number(node["row_group_rows"], Join(path, "row_group_rows"), 1, 1e9));
+      ASSIGN_OR_RETURN(double v,
+                       Number(node["row_group_rows"], Join(path, "row_group_rows"), 1, 1e9));
       o->row_group_rows = static_cast<int64_t>(v);
     }
     if (node["row_group_mb"]) {
-      ASSIGN_OR_RETURN(double v, Number(node["row_group_mb"], Join(path, "row_group_mb"), 0.001, 4096));
+      ASSIGN_OR_RETURN(double v,
+                       Number(node["row_group_mb"], Join(path, "row_group_mb"), 0.001, 4096));
       o->row_group_bytes = static_cast<int64_t>(v * (1 << 20));
     }
     if (node["page_kb"]) {
@@ -232,15 +282,18 @@ class Parser {
       o->page_bytes = static_cast<int64_t>(v * 1024);
     }
     if (node["wide_numbers"]) {
-      ASSIGN_OR_RETURN(std::string w, OneOf(node["wide_numbers"], Join(path, "wide_numbers"), {"double", "string"}));
+      ASSIGN_OR_RETURN(std::string w, OneOf(node["wide_numbers"], Join(path, "wide_numbers"),
+                                            {"double", "string"}));
       o->wide_numbers = w == "string" ? WideNumbers::kString : WideNumbers::kDouble;
     }
     if (node["nested"]) {
-      ASSIGN_OR_RETURN(std::string n, OneOf(node["nested"], Join(path, "nested"), {"json", "native"}));
+      ASSIGN_OR_RETURN(std::string n,
+                       OneOf(node["nested"], Join(path, "nested"), {"json", "native"}));
       o->nested = n == "native" ? NestedEncoding::kNative : NestedEncoding::kJson;
     }
     if (const YAML::Node schema = node["schema"]) {
-      if (!schema.IsSequence() || schema.size() == 0) return Error(Join(path, "schema"), "must be a non-empty list");
+      if (!schema.IsSequence() || schema.size() == 0)
+        return Error(Join(path, "schema"), "must be a non-empty list");
       std::set<std::string> seen;
       for (size_t i = 0; i < schema.size(); ++i) {
         const std::string cpath = StrCat(path, ".schema[", i, "]");
@@ -249,25 +302,30 @@ class Parser {
         if (!schema[i]["name"]) return Error(Join(cpath, "name"), "is required");
         ASSIGN_OR_RETURN(c.name, String(schema[i]["name"], Join(cpath, "name")));
         if (c.name.empty()) return Error(Join(cpath, "name"), "must not be empty");
-        if (!seen.insert(c.name).second) return Error(Join(cpath, "name"), StrCat("\"", c.name, "\" is declared twice"));
+        if (!seen.insert(c.name).second)
+          return Error(Join(cpath, "name"), StrCat("\"", c.name, "\" is declared twice"));
         if (!schema[i]["type"]) return Error(Join(cpath, "type"), "is required");
         ASSIGN_OR_RETURN(std::string t, String(schema[i]["type"], Join(cpath, "type")));
         auto parsed = ParseParquetTypeName(t);
         if (!parsed.ok()) return Error(Join(cpath, "type"), StatusMessage(parsed.status()));
         c.type = parsed->first;
         c.scale = parsed->second;
-        if (schema[i]["required"]) { ASSIGN_OR_RETURN(c.required, Bool(schema[i]["required"], Join(cpath, "required"))); }
+        if (schema[i]["required"]) {
+          ASSIGN_OR_RETURN(c.required, Bool(schema[i]["required"], Join(cpath, "required")));
+        }
         o->schema.push_back(std::move(c));
       }
     }
     return absl::OkStatus();
   }
 
-  absl::Status ParseDestination(const YAML::Node& node, const std::string& path, DestinationSpec* d) {
-    RETURN_IF_ERROR(CheckMap(node, path, {"kind", "path", "bucket", "region", "endpoint", "force_path_style",
-                                          "sse", "storage_class", "format", "compression",
-                                          "compression_level", "buffering", "part_size_mb", "retry",
-                                          "request_timeout_s", "parquet"}));
+  absl::Status ParseDestination(const YAML::Node& node, const std::string& path,
+                                DestinationSpec* d) {
+    RETURN_IF_ERROR(
+        CheckMap(node, path,
+                 {"kind", "path", "bucket", "region", "endpoint", "force_path_style", "sse",
+                  "storage_class", "format", "compression", "compression_level", "buffering",
+                  "part_size_mb", "retry", "request_timeout_s", "parquet"}));
     if (node["kind"]) {
       ASSIGN_OR_RETURN(std::string kind, OneOf(node["kind"], Join(path, "kind"), {"file", "s3"}));
       d->kind = kind == "s3" ? DestinationKind::kS3 : DestinationKind::kFile;
@@ -282,34 +340,50 @@ class Parser {
     RETURN_IF_ERROR(str("region", &d->region));
     RETURN_IF_ERROR(str("endpoint", &d->endpoint));
     RETURN_IF_ERROR(str("storage_class", &d->storage_class));
-    if (node["force_path_style"]) { ASSIGN_OR_RETURN(d->force_path_style, Bool(node["force_path_style"], Join(path, "force_path_style"))); }
+    if (node["force_path_style"]) {
+      ASSIGN_OR_RETURN(d->force_path_style,
+                       Bool(node["force_path_style"], Join(path, "force_path_style")));
+    }
     if (const YAML::Node sse = node["sse"]) {
       RETURN_IF_ERROR(CheckMap(sse, Join(path, "sse"), {"kms_key_id"}));
-      if (sse["kms_key_id"]) { ASSIGN_OR_RETURN(d->kms_key_id, String(sse["kms_key_id"], Join(path, "sse.kms_key_id"))); }
+      if (sse["kms_key_id"]) {
+        ASSIGN_OR_RETURN(d->kms_key_id, String(sse["kms_key_id"], Join(path, "sse.kms_key_id")));
+      }
     }
     if (d->kind == DestinationKind::kS3 && d->bucket.empty())
       return Error(Join(path, "bucket"), "is required when kind is s3");
     if (d->kind == DestinationKind::kFile && d->path.empty())
       return Error(Join(path, "path"), "must not be empty");
-    if (node["format"]) { ASSIGN_OR_RETURN(d->format, OneOf(node["format"], Join(path, "format"), {"jsonl", "parquet"})); }
+    if (node["format"]) {
+      ASSIGN_OR_RETURN(d->format,
+                       OneOf(node["format"], Join(path, "format"), {"jsonl", "parquet"}));
+    }
     const bool parquet = d->format == "parquet";
     std::string codec = parquet ? "snappy" : "gzip";
     if (node["compression"]) {
       ASSIGN_OR_RETURN(codec, String(node["compression"], Join(path, "compression")));
       if (codec == "snappy" && !parquet)
-        return Error(Join(path, "compression"), "snappy is only for format: parquet (JSON Lines objects use none, gzip or zstd)");
+        return Error(
+            Join(path, "compression"),
+            "snappy is only for format: parquet (JSON Lines objects use none, gzip or zstd)");
       if (parquet) {
-        ASSIGN_OR_RETURN(codec, OneOf(node["compression"], Join(path, "compression"), {"snappy", "zstd", "gzip", "none"}));
+        ASSIGN_OR_RETURN(codec, OneOf(node["compression"], Join(path, "compression"),
+                                      {"snappy", "zstd", "gzip", "none"}));
       } else {
-        ASSIGN_OR_RETURN(codec, OneOf(node["compression"], Join(path, "compression"), {"none", "gzip", "zstd"}));
+        ASSIGN_OR_RETURN(
+            codec, OneOf(node["compression"], Join(path, "compression"), {"none", "gzip", "zstd"}));
       }
     }
-    d->compression = codec == "none" ? Compression::kNone : codec == "zstd" ? Compression::kZstd : Compression::kGzip;
+    d->compression = codec == "none"   ? Compression::kNone
+                     : codec == "zstd" ? Compression::kZstd
+                                       : Compression::kGzip;
     if (node["compression_level"]) {
       if (codec == "snappy" || codec == "none")
-        return Error(Join(path, "compression_level"), StrCat("does not apply to compression: ", codec));
+        return Error(Join(path, "compression_level"),
+                     StrCat("does not apply to compression: ", codec));
       const double hi = codec == "zstd" ? 19 : 9;
-      ASSIGN_OR_RETURN(double level, Number(node["compression_level"], Join(path, "compression_level"), 1, hi));
+      ASSIGN_OR_RETURN(double level,
+                       Number(node["compression_level"], Join(path, "compression_level"), 1, hi));
       d->compression_level = static_cast<int>(level);
     }
     if (parquet) {
@@ -319,98 +393,132 @@ class Parser {
                                            : ParquetCodec::kNone;
       d->parquet.compression_level = d->compression_level;
       d->compression = Compression::kNone;  // pages are compressed inside the file
-      if (node["parquet"]) RETURN_IF_ERROR(ParseParquet(node["parquet"], Join(path, "parquet"), &d->parquet));
+      if (node["parquet"])
+        RETURN_IF_ERROR(ParseParquet(node["parquet"], Join(path, "parquet"), &d->parquet));
     } else if (node["parquet"]) {
       return Error(Join(path, "parquet"), "applies only to format: parquet");
     }
-    if (node["part_size_mb"]) { ASSIGN_OR_RETURN(d->part_size_mb, Number(node["part_size_mb"], Join(path, "part_size_mb"), 5, 5120)); }
-    if (node["request_timeout_s"]) { ASSIGN_OR_RETURN(d->request_timeout_s, Number(node["request_timeout_s"], Join(path, "request_timeout_s"), 1, 3600)); }
+    if (node["part_size_mb"]) {
+      ASSIGN_OR_RETURN(d->part_size_mb,
+                       Number(node["part_size_mb"], Join(path, "part_size_mb"), 5, 5120));
+    }
+    if (node["request_timeout_s"]) {
+      ASSIGN_OR_RETURN(d->request_timeout_s,
+                       Number(node["request_timeout_s"], Join(path, "request_timeout_s"), 1, 3600));
+    }
     if (const YAML::Node r = node["retry"]) {
-      RETURN_IF_ERROR(CheckMap(r, Join(path, "retry"), {"max_attempts", "base_delay_ms", "max_delay_ms"}));
+      RETURN_IF_ERROR(
+          CheckMap(r, Join(path, "retry"), {"max_attempts", "base_delay_ms", "max_delay_ms"}));
       if (r["max_attempts"]) {
-        ASSIGN_OR_RETURN(double v, Number(r["max_attempts"], Join(path, "retry.max_attempts"), 1, 100));
+        ASSIGN_OR_RETURN(double v,
+                         Number(r["max_attempts"], Join(path, "retry.max_attempts"), 1, 100));
         d->max_attempts = static_cast<int>(v);
       }
       if (r["base_delay_ms"]) {
-        ASSIGN_OR_RETURN(double v, Number(r["base_delay_ms"], Join(path, "retry.base_delay_ms"), 1, 60000));
+        ASSIGN_OR_RETURN(double v,
+                         Number(r["base_delay_ms"], Join(path, "retry.base_delay_ms"), 1, 60000));
         d->retry_base_delay_ms = static_cast<int64_t>(v);
       }
       if (r["max_delay_ms"]) {
-        ASSIGN_OR_RETURN(double v, Number(r["max_delay_ms"], Join(path, "retry.max_delay_ms"), 1, 600000));
+        ASSIGN_OR_RETURN(double v,
+                         Number(r["max_delay_ms"], Join(path, "retry.max_delay_ms"), 1, 600000));
         d->retry_max_delay_ms = static_cast<int64_t>(v);
       }
     }
     if (const YAML::Node b = node["buffering"]) {
       RETURN_IF_ERROR(CheckMap(b, Join(path, "buffering"), {"size_mb", "interval_s"}));
-      if (b["size_mb"]) { ASSIGN_OR_RETURN(d->buffer_size_mb, Number(b["size_mb"], Join(path, "buffering.size_mb"), 0.001, 4096)); }
-      if (b["interval_s"]) { ASSIGN_OR_RETURN(d->buffer_interval_s, Number(b["interval_s"], Join(path, "buffering.interval_s"), 0, 86400)); }
+      if (b["size_mb"]) {
+        ASSIGN_OR_RETURN(d->buffer_size_mb,
+                         Number(b["size_mb"], Join(path, "buffering.size_mb"), 0.001, 4096));
+      }
+      if (b["interval_s"]) {
+        ASSIGN_OR_RETURN(d->buffer_interval_s,
+                         Number(b["interval_s"], Join(path, "buffering.interval_s"), 0, 86400));
+      }
     }
     return absl::OkStatus();
   }
 
   absl::Status ParsePipeline(const YAML::Node& node, const std::string& path, PipelineSpec* p) {
-    RETURN_IF_ERROR(CheckMap(node, path, {"name", "input", "filter", "image", "fields", "numbers",
-                                          "metadata", "partition_keys", "prefix", "error_prefix",
-                                          "destination"}));
+    RETURN_IF_ERROR(CheckMap(node, path,
+                             {"name", "input", "filter", "image", "fields", "numbers", "metadata",
+                              "partition_keys", "prefix", "error_prefix", "destination"}));
     if (!node["name"]) return Error(Join(path, "name"), "is required");
     ASSIGN_OR_RETURN(p->name, String(node["name"], Join(path, "name")));
     static const std::regex kName("[A-Za-z0-9_.-]{1,64}");
     if (!std::regex_match(p->name, kName))
       return Error(Join(path, "name"), "must be 1-64 characters from A-Z a-z 0-9 _ . -");
     if (node["input"]) {
-      ASSIGN_OR_RETURN(std::string in, OneOf(node["input"], Join(path, "input"), {"dynamodb-stream", "json"}));
+      ASSIGN_OR_RETURN(std::string in,
+                       OneOf(node["input"], Join(path, "input"), {"dynamodb-stream", "json"}));
       p->input = in == "json" ? InputKind::kJson : InputKind::kDynamoDbStream;
     }
     const bool stream = p->input == InputKind::kDynamoDbStream;
     if (const YAML::Node f = node["filter"]) {
       RETURN_IF_ERROR(CheckMap(f, Join(path, "filter"), {"event_names"}));
       if (f["event_names"]) {
-        if (!stream) return Error(Join(path, "filter.event_names"), "applies only to input: dynamodb-stream");
-        ASSIGN_OR_RETURN(auto names, StringList(f["event_names"], Join(path, "filter.event_names")));
+        if (!stream)
+          return Error(Join(path, "filter.event_names"), "applies only to input: dynamodb-stream");
+        ASSIGN_OR_RETURN(auto names,
+                         StringList(f["event_names"], Join(path, "filter.event_names")));
         if (names.empty()) return Error(Join(path, "filter.event_names"), "must not be empty");
         p->event_names = 0;
         for (size_t i = 0; i < names.size(); ++i) {
-          if (names[i] == "INSERT") p->event_names |= kEventInsert;
-          else if (names[i] == "MODIFY") p->event_names |= kEventModify;
-          else if (names[i] == "REMOVE") p->event_names |= kEventRemove;
-          else return Error(StrCat(path, ".filter.event_names[", i, "]"),
-                            StrCat("must be one of INSERT, MODIFY, REMOVE (got \"", names[i], "\")"));
+          if (names[i] == "INSERT")
+            p->event_names |= kEventInsert;
+          else if (names[i] == "MODIFY")
+            p->event_names |= kEventModify;
+          else if (names[i] == "REMOVE")
+            p->event_names |= kEventRemove;
+          else
+            return Error(StrCat(path, ".filter.event_names[", i, "]"),
+                         StrCat("must be one of INSERT, MODIFY, REMOVE (got \"", names[i], "\")"));
         }
       }
     }
     if (node["image"]) {
       if (!stream) return Error(Join(path, "image"), "applies only to input: dynamodb-stream");
-      ASSIGN_OR_RETURN(std::string im, OneOf(node["image"], Join(path, "image"), {"new", "old", "new-or-old"}));
-      p->image = im == "old" ? ImageChoice::kOld : im == "new-or-old" ? ImageChoice::kNewOrOld : ImageChoice::kNew;
+      ASSIGN_OR_RETURN(std::string im,
+                       OneOf(node["image"], Join(path, "image"), {"new", "old", "new-or-old"}));
+      p->image = im == "old"          ? ImageChoice::kOld
+                 : im == "new-or-old" ? ImageChoice::kNewOrOld
+                                      : ImageChoice::kNew;
     }
     if (node["fields"]) {
       ASSIGN_OR_RETURN(p->fields, StringList(node["fields"], Join(path, "fields")));
-      if (p->fields.empty()) return Error(Join(path, "fields"), "must not be empty (omit it to keep all attributes)");
+      if (p->fields.empty())
+        return Error(Join(path, "fields"), "must not be empty (omit it to keep all attributes)");
       p->field_set.insert(p->fields.begin(), p->fields.end());
     }
     if (node["numbers"]) {
-      if (!stream) return Error(Join(path, "numbers"), "applies only to input: dynamodb-stream (JSON numbers are copied exactly)");
-      ASSIGN_OR_RETURN(std::string n, OneOf(node["numbers"], Join(path, "numbers"), {"number", "string"}));
+      if (!stream)
+        return Error(Join(path, "numbers"),
+                     "applies only to input: dynamodb-stream (JSON numbers are copied exactly)");
+      ASSIGN_OR_RETURN(std::string n,
+                       OneOf(node["numbers"], Join(path, "numbers"), {"number", "string"}));
       p->numbers = n == "string" ? NumberMode::kString : NumberMode::kNumber;
     }
     if (node["metadata"]) {
       if (!stream) return Error(Join(path, "metadata"), "applies only to input: dynamodb-stream");
       ASSIGN_OR_RETURN(p->metadata, StringList(node["metadata"], Join(path, "metadata")));
       static const std::set<std::string> kKnown = {
-          "eventID", "eventName", "eventSource", "awsRegion", "eventSourceARN", "tableName",
-          "SequenceNumber", "ApproximateCreationDateTime", "SizeBytes", "StreamViewType"};
+          "eventID",        "eventName",     "eventSource",    "awsRegion",
+          "eventSourceARN", "tableName",     "SequenceNumber", "ApproximateCreationDateTime",
+          "SizeBytes",      "StreamViewType"};
       for (size_t i = 0; i < p->metadata.size(); ++i)
         if (!kKnown.count(p->metadata[i]))
           return Error(StrCat(path, ".metadata[", i, "]"),
-                       StrCat("unknown stream metadata field \"", p->metadata[i], "\" (known: ",
-                                    StrJoin(kKnown, ", "), ")"));
+                       StrCat("unknown stream metadata field \"", p->metadata[i],
+                              "\" (known: ", StrJoin(kKnown, ", "), ")"));
     }
     if (const YAML::Node keys = node["partition_keys"]) {
-      if (!keys.IsMap()) return Error(Join(path, "partition_keys"), "must be a mapping of key name to definition");
+      if (!keys.IsMap())
+        return Error(Join(path, "partition_keys"), "must be a mapping of key name to definition");
       for (const auto& kv : keys) {
         const std::string name = kv.first.as<std::string>();
         PartitionKeySpec k;
-        RETURN_IF_ERROR(ParsePartitionKey(name, kv.second, StrCat(path, ".partition_keys.", name), p->input, &k));
+        RETURN_IF_ERROR(ParsePartitionKey(name, kv.second, StrCat(path, ".partition_keys.", name),
+                                          p->input, &k));
         p->key_names.push_back(k.name);
         p->partition_keys.push_back(std::move(k));
       }
@@ -421,25 +529,34 @@ class Parser {
     } else {
       // Default: Hive-style, one level per declared key; without keys, by arrival hour.
       prefix = "data/";
-      for (const auto& k : p->key_names) StrAppend(&prefix, k, "=!{partitionKeyFromLambda:", k, "}/");
+      for (const auto& k : p->key_names)
+        StrAppend(&prefix, k, "=!{partitionKeyFromLambda:", k, "}/");
       if (p->key_names.empty()) prefix += "!{timestamp:yyyy/MM/dd/HH}/";
     }
-    if (!prefix.empty() && prefix[0] == '/') return Error(Join(path, "prefix"), "must not start with '/'");
+    if (!prefix.empty() && prefix[0] == '/')
+      return Error(Join(path, "prefix"), "must not start with '/'");
     auto compiled = PrefixTemplate::Compile(prefix, p->key_names);
     if (!compiled.ok()) return Error(Join(path, "prefix"), StatusMessage(compiled.status()));
     if (compiled->uses_error_output_type())
-      return Error(Join(path, "prefix"), "!{firehose:error-output-type} is only allowed in error_prefix");
+      return Error(Join(path, "prefix"),
+                   "!{firehose:error-output-type} is only allowed in error_prefix");
     p->prefix = *std::move(compiled);
     std::string error_prefix = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/";
-    if (node["error_prefix"]) { ASSIGN_OR_RETURN(error_prefix, String(node["error_prefix"], Join(path, "error_prefix"))); }
+    if (node["error_prefix"]) {
+      ASSIGN_OR_RETURN(error_prefix, String(node["error_prefix"], Join(path, "error_prefix")));
+    }
     auto compiled_error = PrefixTemplate::Compile(error_prefix, {});
     if (!compiled_error.ok())
       return Error(Join(path, "error_prefix"),
-                   StrCat(StatusMessage(compiled_error.status()), " (error_prefix may use only !{timestamp:...} and !{firehose:...})"));
+                   StrCat(StatusMessage(compiled_error.status()),
+                          " (error_prefix may use only !{timestamp:...} and !{firehose:...})"));
     p->error_prefix = *std::move(compiled_error);
     if (p->error_prefix.text() == p->prefix.text())
-      return Error(Join(path, "error_prefix"), "must differ from prefix, so failed records never mix with good ones");
-    if (node["destination"]) RETURN_IF_ERROR(ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
+      return Error(Join(path, "error_prefix"),
+                   "must differ from prefix, so failed records never mix with good ones");
+    if (node["destination"])
+      RETURN_IF_ERROR(
+          ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
     p->destination.parquet.key_value_metadata = {{"lakehose.pipeline", p->name}};
     return absl::OkStatus();
   }
@@ -467,7 +584,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filen
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                                                   ": not valid YAML: ", e.msg));
+                                             ": not valid YAML: ", e.msg));
   }
   try {
     if (!root.IsMap()) return parser.Error("(top level)", "must be a mapping with `pipelines`");
@@ -485,7 +602,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filen
       config.pipelines.push_back(std::move(spec));
     }
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
   return config;
 }

@@ -18,11 +18,14 @@ using ::testing::MatchesRegex;
 
 absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
+  if (!absl::LoadTimeZone(name, &tz))
+    return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
   return tz;
 }
 
-absl::StatusOr<Config> Parse(std::string_view yaml) { return ParseConfig(yaml, "cfg.yaml", LoadTz); }
+absl::StatusOr<Config> Parse(std::string_view yaml) {
+  return ParseConfig(yaml, "cfg.yaml", LoadTz);
+}
 
 // The error message of parsing `yaml`, or "<ok>".
 std::string ErrorOf(std::string_view yaml) {
@@ -33,9 +36,7 @@ std::string ErrorOf(std::string_view yaml) {
 }
 
 // A minimal valid pipeline, with `extra` lines (indented by 4) appended.
-std::string Pipeline(std::string_view extra) {
-  return StrCat("pipelines:\n  - name: p\n", extra);
-}
+std::string Pipeline(std::string_view extra) { return StrCat("pipelines:\n  - name: p\n", extra); }
 
 // The YAML example of DESIGN.md section 3, exactly as written there.
 constexpr std::string_view kDesignExample = R"yaml(server:
@@ -84,7 +85,8 @@ TEST(ConfigTest, DesignExampleLoadsAsWritten) {
   EXPECT_EQ(p->input, InputKind::kDynamoDbStream);
   EXPECT_EQ(p->event_names, kEventInsert | kEventModify);
   EXPECT_EQ(p->image, ImageChoice::kNew);
-  EXPECT_THAT(p->fields, ElementsAre("createdAtTime", "siteId", "id", "name", "valueOne", "valueTwo"));
+  EXPECT_THAT(p->fields,
+              ElementsAre("createdAtTime", "siteId", "id", "name", "valueOne", "valueTwo"));
   EXPECT_TRUE(p->field_set.contains("valueTwo"));
   EXPECT_EQ(p->numbers, NumberMode::kNumber);
   EXPECT_THAT(p->key_names, ElementsAre("siteId", "year", "month", "day", "hour", "minute"));
@@ -135,20 +137,22 @@ TEST(ConfigTest, DefaultsWhenOmitted) {
 }
 
 TEST(ConfigTest, DefaultPrefixIsHiveStyleOverDeclaredKeys) {
-  auto c = Parse(Pipeline("    partition_keys:\n      region: { attribute: region }\n"
-                          "      day: { timestamp: ts, format: \"%Y-%m-%d\" }\n"));
+  auto c =
+      Parse(Pipeline("    partition_keys:\n      region: { attribute: region }\n"
+                     "      day: { timestamp: ts, format: \"%Y-%m-%d\" }\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->pipelines[0]->prefix.text(),
             "data/region=!{partitionKeyFromLambda:region}/day=!{partitionKeyFromLambda:day}/");
 }
 
 TEST(ConfigTest, PartitionKeyOptions) {
-  auto c = Parse(Pipeline(
-      "    partition_keys:\n"
-      "      a: { attribute: customer.region, default: none }\n"
-      "      s: { timestamp: ts, unit: s, format: \"%H\", fallback: arrival_time }\n"
-      "      u: { timestamp: ts, unit: us, format: \"%H\", fallback: ApproximateCreationDateTime }\n"
-      "      n: { timestamp: ts, format: \"%H\", fallback: none, timezone: UTC }\n"));
+  auto c = Parse(
+      Pipeline("    partition_keys:\n"
+               "      a: { attribute: customer.region, default: none }\n"
+               "      s: { timestamp: ts, unit: s, format: \"%H\", fallback: arrival_time }\n"
+               "      u: { timestamp: ts, unit: us, format: \"%H\", fallback: "
+               "ApproximateCreationDateTime }\n"
+               "      n: { timestamp: ts, format: \"%H\", fallback: none, timezone: UTC }\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   const auto& k = c->pipelines[0]->partition_keys;
   ASSERT_EQ(k.size(), 4u);
@@ -164,17 +168,21 @@ TEST(ConfigTest, PartitionKeyOptions) {
 
 TEST(ConfigTest, NamedTimeZoneIsLoaded) {
   absl::TimeZone probe;
-  if (!absl::LoadTimeZone("America/New_York", &probe)) GTEST_SKIP() << "tzdata absent: skipping named zone test";
-  auto c = Parse(Pipeline("    partition_keys:\n"
-                          "      h: { timestamp: ts, format: \"%H\", timezone: America/New_York }\n"));
+  if (!absl::LoadTimeZone("America/New_York", &probe))
+    GTEST_SKIP() << "tzdata absent: skipping named zone test";
+  auto c =
+      Parse(Pipeline("    partition_keys:\n"
+                     "      h: { timestamp: ts, format: \"%H\", timezone: America/New_York }\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->pipelines[0]->partition_keys[0].timezone, "America/New_York");
   EXPECT_EQ(c->pipelines[0]->partition_keys[0].format->Format(1700000000000), "17");
 }
 
 TEST(ConfigTest, ErrorsNameFileKeyPathAndReason) {
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      year: { timestamp: t, unit: sec, format: \"%Y\" }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.year.unit: must be one of s, ms, us (got \"sec\")");
+  EXPECT_EQ(
+      ErrorOf(Pipeline(
+          "    partition_keys:\n      year: { timestamp: t, unit: sec, format: \"%Y\" }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.year.unit: must be one of s, ms, us (got \"sec\")");
   EXPECT_EQ(ErrorOf(Pipeline("    image: newest\n")),
             "cfg.yaml: pipelines[0].image: must be one of new, old, new-or-old (got \"newest\")");
   EXPECT_EQ(ErrorOf(Pipeline("    input: csv\n")),
@@ -182,31 +190,41 @@ TEST(ConfigTest, ErrorsNameFileKeyPathAndReason) {
   EXPECT_EQ(ErrorOf(Pipeline("    numbers: decimal\n")),
             "cfg.yaml: pipelines[0].numbers: must be one of number, string (got \"decimal\")");
   EXPECT_EQ(ErrorOf(Pipeline("    filter:\n      event_names: [INSERT, DELETE]\n")),
-            "cfg.yaml: pipelines[0].filter.event_names[1]: must be one of INSERT, MODIFY, REMOVE (got \"DELETE\")");
+            "cfg.yaml: pipelines[0].filter.event_names[1]: must be one of INSERT, MODIFY, REMOVE "
+            "(got \"DELETE\")");
   EXPECT_EQ(ErrorOf(Pipeline("    fields: []\n")),
             "cfg.yaml: pipelines[0].fields: must not be empty (omit it to keep all attributes)");
   EXPECT_EQ(ErrorOf(Pipeline("    fields: a\n")), "cfg.yaml: pipelines[0].fields: must be a list");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.y.format: is required for `timestamp` partition keys (e.g. \"%Y\")");
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { default: x }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a, timestamp: b, format: \"%Y\" }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a, unit: ms }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.y.unit: applies only to `timestamp` partition keys");
+            "cfg.yaml: pipelines[0].partition_keys.y.format: is required for `timestamp` partition "
+            "keys (e.g. \"%Y\")");
+  EXPECT_EQ(
+      ErrorOf(Pipeline("    partition_keys:\n      y: { default: x }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
+  EXPECT_EQ(
+      ErrorOf(Pipeline(
+          "    partition_keys:\n      y: { attribute: a, timestamp: b, format: \"%Y\" }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.y: needs exactly one of `attribute` or `timestamp`");
+  EXPECT_EQ(
+      ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a, unit: ms }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.y.unit: applies only to `timestamp` partition keys");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { attribute: a..b }\n")),
             "cfg.yaml: pipelines[0].partition_keys.y.attribute: has an empty path segment");
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t, format: \"%Y\", fallback: now }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.y.fallback: must be one of none, approximate_creation_time, "
+  EXPECT_EQ(ErrorOf(Pipeline(
+                "    partition_keys:\n      y: { timestamp: t, format: \"%Y\", fallback: now }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.y.fallback: must be one of none, "
+            "approximate_creation_time, "
             "ApproximateCreationDateTime, arrival_time (got \"now\")");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      y: { timestamp: t, format: \"%Y%\" }\n")),
             "cfg.yaml: pipelines[0].partition_keys.y.format: format ends with a lone '%'");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      \"bad key\": { attribute: a }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.bad key: partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
+            "cfg.yaml: pipelines[0].partition_keys.bad key: partition key names must match "
+            "[A-Za-z_][A-Za-z0-9_-]*");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys: [a]\n")),
             "cfg.yaml: pipelines[0].partition_keys: must be a mapping of key name to definition");
   EXPECT_THAT(ErrorOf(Pipeline("    metadata: [eventID, color]\n")),
-              ::testing::StartsWith("cfg.yaml: pipelines[0].metadata[1]: unknown stream metadata field \"color\""));
+              ::testing::StartsWith(
+                  "cfg.yaml: pipelines[0].metadata[1]: unknown stream metadata field \"color\""));
   EXPECT_EQ(ErrorOf("pipelines:\n  - input: json\n"), "cfg.yaml: pipelines[0].name: is required");
   EXPECT_EQ(ErrorOf("pipelines:\n  - name: \"a b\"\n"),
             "cfg.yaml: pipelines[0].name: must be 1-64 characters from A-Z a-z 0-9 _ . -");
@@ -220,30 +238,40 @@ TEST(ConfigTest, PrefixErrors) {
               MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.prefix: .*nope.*"));
   EXPECT_THAT(ErrorOf(Pipeline("    prefix: \"x/!{partitionKeyFromLambda:k\"\n")),
               MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.prefix: unterminated.*"));
-  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"/abs/\"\n")), "cfg.yaml: pipelines[0].prefix: must not start with '/'");
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"/abs/\"\n")),
+            "cfg.yaml: pipelines[0].prefix: must not start with '/'");
   EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"x/!{firehose:error-output-type}/\"\n")),
-            "cfg.yaml: pipelines[0].prefix: !{firehose:error-output-type} is only allowed in error_prefix");
+            "cfg.yaml: pipelines[0].prefix: !{firehose:error-output-type} is only allowed in "
+            "error_prefix");
   // error_prefix cannot use partition keys (they are unknown for failed records).
   EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      k: { attribute: k }\n"
                                "    error_prefix: \"e/!{partitionKeyFromLambda:k}/\"\n")),
               MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.error_prefix: .*"));
   EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"same/\"\n    error_prefix: \"same/\"\n")),
-            "cfg.yaml: pipelines[0].error_prefix: must differ from prefix, so failed records never mix with good ones");
+            "cfg.yaml: pipelines[0].error_prefix: must differ from prefix, so failed records never "
+            "mix with good ones");
 }
 
 TEST(ConfigTest, JsonInputRejectsStreamOnlyOptions) {
   EXPECT_EQ(ErrorOf(Pipeline("    input: json\n    image: old\n")),
             "cfg.yaml: pipelines[0].image: applies only to input: dynamodb-stream");
-  EXPECT_EQ(ErrorOf(Pipeline("    input: json\n    partition_keys:\n"
-                             "      d: { timestamp: t, format: \"%d\", fallback: approximate_creation_time }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.d.fallback: approximate_creation_time needs input: dynamodb-stream");
+  EXPECT_EQ(
+      ErrorOf(Pipeline(
+          "    input: json\n    partition_keys:\n"
+          "      d: { timestamp: t, format: \"%d\", fallback: approximate_creation_time }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.d.fallback: approximate_creation_time needs input: "
+      "dynamodb-stream");
   EXPECT_THAT(ErrorOf(Pipeline("    input: json\n    numbers: string\n")),
-              ::testing::StartsWith("cfg.yaml: pipelines[0].numbers: applies only to input: dynamodb-stream"));
+              ::testing::StartsWith(
+                  "cfg.yaml: pipelines[0].numbers: applies only to input: dynamodb-stream"));
 }
 
 TEST(ConfigTest, UnknownTimeZoneNamesTheKey) {
-  EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      h: { timestamp: t, format: \"%H\", timezone: Mars/Olympus }\n")),
-              MatchesRegex("cfg\\.yaml: pipelines\\[0\\]\\.partition_keys\\.h\\.timezone: .*Mars/Olympus.*"));
+  EXPECT_THAT(
+      ErrorOf(Pipeline("    partition_keys:\n      h: { timestamp: t, format: \"%H\", timezone: "
+                       "Mars/Olympus }\n")),
+      MatchesRegex(
+          "cfg\\.yaml: pipelines\\[0\\]\\.partition_keys\\.h\\.timezone: .*Mars/Olympus.*"));
 }
 
 TEST(ConfigTest, ServerAndDestinationErrors) {
@@ -257,20 +285,25 @@ TEST(ConfigTest, ServerAndDestinationErrors) {
   EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      kind: s3\n")),
             "cfg.yaml: pipelines[0].destination.bucket: is required when kind is s3");
   EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      compression: lz4\n")),
-            "cfg.yaml: pipelines[0].destination.compression: must be one of none, gzip, zstd (got \"lz4\")");
-  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      compression: gzip\n      compression_level: 12\n")),
-            "cfg.yaml: pipelines[0].destination.compression_level: must be between 1 and 9 (got 12)");
+            "cfg.yaml: pipelines[0].destination.compression: must be one of none, gzip, zstd (got "
+            "\"lz4\")");
+  EXPECT_EQ(
+      ErrorOf(Pipeline("    destination:\n      compression: gzip\n      compression_level: 12\n")),
+      "cfg.yaml: pipelines[0].destination.compression_level: must be between 1 and 9 (got 12)");
   EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      force_path_style: maybe\n")),
             "cfg.yaml: pipelines[0].destination.force_path_style: must be true or false");
   EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      buffering: { size_mb: 0 }\n")),
-            "cfg.yaml: pipelines[0].destination.buffering.size_mb: must be between 0.001 and 4096 (got 0)");
+            "cfg.yaml: pipelines[0].destination.buffering.size_mb: must be between 0.001 and 4096 "
+            "(got 0)");
 }
 
 TEST(ConfigTest, ServerOptionsAndLimits) {
-  auto c = Parse("server:\n  writer_id: w-1\n  shutdown_grace_s: 5\n  limits:\n    max_records_per_request: 500\n" +
-                 Pipeline("    destination:\n      kind: s3\n      bucket: b\n      region: eu-west-1\n"
-                          "      force_path_style: true\n      sse: { kms_key_id: k1 }\n"
-                          "      compression: zstd\n      compression_level: 19\n"));
+  auto c = Parse(
+      "server:\n  writer_id: w-1\n  shutdown_grace_s: 5\n  limits:\n    max_records_per_request: "
+      "500\n" +
+      Pipeline("    destination:\n      kind: s3\n      bucket: b\n      region: eu-west-1\n"
+               "      force_path_style: true\n      sse: { kms_key_id: k1 }\n"
+               "      compression: zstd\n      compression_level: 19\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->server.writer_id, "w-1");
   EXPECT_EQ(c->server.shutdown_grace_s, 5);
@@ -313,7 +346,8 @@ TEST(ConfigTest, UnknownKeysAreCollectedNotFatal) {
       "server:\n  grpc_listen: 127.0.0.1:1\n  colour: blue\n"
       "pipelines:\n  - name: p\n    owner: team-a\n"
       "    partition_keys:\n      r: { attribute: r, note: x }\n"
-      "    destination:\n      kind: file\n      retention: 7d\n      buffering: { size_mb: 1, jitter: 2 }\n");
+      "    destination:\n      kind: file\n      retention: 7d\n      buffering: { size_mb: 1, "
+      "jitter: 2 }\n");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->unknown_keys,
               ::testing::UnorderedElementsAre(
@@ -344,10 +378,11 @@ TEST(ConfigTest, SecurityIsOffByDefault) {
 }
 
 TEST(ConfigTest, TlsMutualTlsAndTokenFileAreParsed) {
-  auto c = Parse(StrCat("server:\n  tls:\n    cert_file: /etc/lakehose/server.pem\n"
-                        "    key_file: /etc/lakehose/server.key\n    client_ca_file: /etc/lakehose/ca.pem\n"
-                        "  auth:\n    token_file: /run/secrets/token\n",
-                        Pipeline("")));
+  auto c = Parse(
+      StrCat("server:\n  tls:\n    cert_file: /etc/lakehose/server.pem\n"
+             "    key_file: /etc/lakehose/server.key\n    client_ca_file: /etc/lakehose/ca.pem\n"
+             "  auth:\n    token_file: /run/secrets/token\n",
+             Pipeline("")));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->server.tls.enabled());
   EXPECT_EQ(c->server.tls.cert_file, "/etc/lakehose/server.pem");
@@ -358,23 +393,28 @@ TEST(ConfigTest, TlsMutualTlsAndTokenFileAreParsed) {
 }
 
 TEST(ConfigTest, TlsCertAndKeyComeTogether) {
-  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c.pem\n", Pipeline(""))),
-            "cfg.yaml: server.tls.key_file: is required: TLS needs the private key (PEM) of cert_file");
+  EXPECT_EQ(
+      ErrorOf(StrCat("server:\n  tls:\n    cert_file: c.pem\n", Pipeline(""))),
+      "cfg.yaml: server.tls.key_file: is required: TLS needs the private key (PEM) of cert_file");
   EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    key_file: k.pem\n", Pipeline(""))),
-            "cfg.yaml: server.tls.cert_file: is required: TLS needs the server's certificate (PEM) and key_file");
+            "cfg.yaml: server.tls.cert_file: is required: TLS needs the server's certificate (PEM) "
+            "and key_file");
   // A client CA alone is not mutual TLS: the server needs its own certificate first.
   EXPECT_THAT(ErrorOf(StrCat("server:\n  tls:\n    client_ca_file: ca.pem\n", Pipeline(""))),
               HasSubstr("cfg.yaml: server.tls.cert_file: is required"));
 }
 
 TEST(ConfigTest, SecurityErrorsNameTheKeyPath) {
-  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls: on\n", Pipeline(""))), "cfg.yaml: server.tls: must be a mapping");
-  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: \"\"\n    key_file: k\n", Pipeline(""))),
-            "cfg.yaml: server.tls.cert_file: must not be empty (omit the key instead)");
+  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls: on\n", Pipeline(""))),
+            "cfg.yaml: server.tls: must be a mapping");
+  EXPECT_EQ(
+      ErrorOf(StrCat("server:\n  tls:\n    cert_file: \"\"\n    key_file: k\n", Pipeline(""))),
+      "cfg.yaml: server.tls.cert_file: must not be empty (omit the key instead)");
   EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: [k]\n", Pipeline(""))),
             "cfg.yaml: server.tls.key_file: must be a string");
-  EXPECT_EQ(ErrorOf(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: k\n    client_ca_file: \"\"\n",
-                           Pipeline(""))),
+  EXPECT_EQ(ErrorOf(StrCat(
+                "server:\n  tls:\n    cert_file: c\n    key_file: k\n    client_ca_file: \"\"\n",
+                Pipeline(""))),
             "cfg.yaml: server.tls.client_ca_file: must not be empty (omit the key instead)");
   EXPECT_EQ(ErrorOf(StrCat("server:\n  auth: {}\n", Pipeline(""))),
             "cfg.yaml: server.auth.token_file: is required in server.auth");
@@ -385,11 +425,13 @@ TEST(ConfigTest, SecurityErrorsNameTheKeyPath) {
 TEST(ConfigTest, UnknownSecurityKeysAreCollected) {
   // A token in the config itself is not supported (configs get committed): reported as
   // unknown, and the server logs it.
-  auto c = Parse(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: k\n    ciphers: x\n"
-                        "  auth:\n    token_file: t\n    token: s3cret\n",
-                        Pipeline("")));
+  auto c =
+      Parse(StrCat("server:\n  tls:\n    cert_file: c\n    key_file: k\n    ciphers: x\n"
+                   "  auth:\n    token_file: t\n    token: s3cret\n",
+                   Pipeline("")));
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_THAT(c->unknown_keys, ElementsAre("cfg.yaml: server.tls.ciphers", "cfg.yaml: server.auth.token"));
+  EXPECT_THAT(c->unknown_keys,
+              ElementsAre("cfg.yaml: server.tls.ciphers", "cfg.yaml: server.auth.token"));
 }
 
 }  // namespace

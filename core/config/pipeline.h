@@ -5,8 +5,8 @@
 #define LAKEHOSE_CORE_CONFIG_PIPELINE_H_
 
 #include <cstdint>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -7,13 +7,20 @@ namespace lakehose {
 
 std::string_view FlushReasonName(FlushReason r) {
   switch (r) {
-    case FlushReason::kNone: return "none";
-    case FlushReason::kSize: return "size";
-    case FlushReason::kAge: return "age";
-    case FlushReason::kRequested: return "flush";
-    case FlushReason::kShutdown: return "shutdown";
-    case FlushReason::kPressure: return "pressure";
-    case FlushReason::kPartitionCap: return "partition_cap";
+    case FlushReason::kNone:
+      return "none";
+    case FlushReason::kSize:
+      return "size";
+    case FlushReason::kAge:
+      return "age";
+    case FlushReason::kRequested:
+      return "flush";
+    case FlushReason::kShutdown:
+      return "shutdown";
+    case FlushReason::kPressure:
+      return "pressure";
+    case FlushReason::kPartitionCap:
+      return "partition_cap";
   }
   return "none";
 }
@@ -27,8 +34,9 @@ FlushReason OnTick(const BufferStats& b, const BufferLimits& limits, int64_t now
   return FlushReason::kNone;
 }
 
-std::vector<size_t> ChooseEarlySeals(const std::vector<BufferStats>& buffers, int64_t incoming_bytes,
-                                     size_t new_partitions, const PressureLimits& limits) {
+std::vector<size_t> ChooseEarlySeals(const std::vector<BufferStats>& buffers,
+                                     int64_t incoming_bytes, size_t new_partitions,
+                                     const PressureLimits& limits) {
   std::vector<size_t> chosen;
   std::vector<bool> taken(buffers.size(), false);
   int64_t buffered = 0;

@@ -22,8 +22,8 @@ struct BufferStats {
 };
 
 struct BufferLimits {
-  int64_t max_bytes = 64 << 20;   // buffering.size_mb
-  int64_t max_age_ms = 60000;     // buffering.interval_s
+  int64_t max_bytes = 64 << 20;  // buffering.size_mb
+  int64_t max_age_ms = 60000;    // buffering.interval_s
 };
 
 // After a record was added: kSize once the buffer reached max_bytes, else kNone.
@@ -40,8 +40,9 @@ struct PressureLimits {
 // first until the buffered bytes fit in half the budget (sealing starts their upload,
 // which is what frees memory), and the oldest ones so that `new_partitions` more buffers
 // fit under max_partitions. Returns indices into `buffers`, each once.
-std::vector<size_t> ChooseEarlySeals(const std::vector<BufferStats>& buffers, int64_t incoming_bytes,
-                                     size_t new_partitions, const PressureLimits& limits);
+std::vector<size_t> ChooseEarlySeals(const std::vector<BufferStats>& buffers,
+                                     int64_t incoming_bytes, size_t new_partitions,
+                                     const PressureLimits& limits);
 
 // True if the request must be refused (RESOURCE_EXHAUSTED): buffered and in-flight bytes
 // plus the incoming ones would exceed the budget.

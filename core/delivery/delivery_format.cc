@@ -5,20 +5,21 @@
 #include "core/base/base64.h"
 #include "core/base/compress.h"
 #include "core/base/json_writer.h"
-#include "core/parquet/parquet_writer.h"
 #include "core/base/strings.h"
+#include "core/parquet/parquet_writer.h"
 
 namespace lakehose {
 
-std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
-                      uint64_t sequence, Compression codec) {
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline,
+                      std::string_view writer_id, uint64_t sequence, Compression codec) {
   char seq[24];
   std::snprintf(seq, sizeof(seq), "%016llu", static_cast<unsigned long long>(sequence));
-  return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq), ObjectExtension(codec));
+  return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq),
+                ObjectExtension(codec));
 }
 
-std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
-                      uint64_t sequence, std::string_view extension) {
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline,
+                      std::string_view writer_id, uint64_t sequence, std::string_view extension) {
   char seq[24];
   std::snprintf(seq, sizeof(seq), "%016llu", static_cast<unsigned long long>(sequence));
   return StrCat(prefix, pipeline, "-", writer_id, "-", std::string_view(seq), extension);
@@ -38,7 +39,8 @@ std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_vie
   return ObjectExtension(dest.compression);
 }
 
-absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key, std::string_view body) {
+absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key,
+                                         std::string_view body) {
   constexpr std::string_view kParquet = ".parquet";
   if (key.size() >= kParquet.size() && key.substr(key.size() - kParquet.size()) == kParquet)
     return EncodeParquet(SplitJsonLines(body), dest.parquet);
@@ -46,8 +48,10 @@ absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::strin
 }
 
 void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view error_code,
-                         std::string_view error_message, std::string_view raw_data, std::string* out) {
-  StrAppend(out, "{\"attemptsMade\":", attempts, ",\"arrivalTimestamp\":", arrival_ms, ",\"errorCode\":");
+                         std::string_view error_message, std::string_view raw_data,
+                         std::string* out) {
+  StrAppend(out, "{\"attemptsMade\":", attempts, ",\"arrivalTimestamp\":", arrival_ms,
+            ",\"errorCode\":");
   if (!AppendJsonString(error_code, out)) out->append("\"\"");
   out->append(",\"errorMessage\":");
   if (!AppendJsonString(error_message, out)) out->append("\"(invalid UTF-8)\"");
@@ -60,8 +64,8 @@ std::string SanitizeWriterId(std::string_view id) {
   std::string out;
   for (char c : id) {
     if (out.size() == 64) break;
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '.' || c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
     out.push_back(ok ? c : '-');
   }
   return out.empty() ? "lakehose" : out;

@@ -14,12 +14,12 @@ namespace lakehose {
 
 // `<prefix><pipeline>-<writer_id>-<sequence, 16 digits><extension>`: deterministic,
 // sortable by sequence, unique per replica (writer_id) as long as sequences are.
-std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
-                      uint64_t sequence, Compression codec);
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline,
+                      std::string_view writer_id, uint64_t sequence, Compression codec);
 
 // The same, with the extension given (ObjectExtensionFor).
-std::string ObjectKey(std::string_view prefix, std::string_view pipeline, std::string_view writer_id,
-                      uint64_t sequence, std::string_view extension);
+std::string ObjectKey(std::string_view prefix, std::string_view pipeline,
+                      std::string_view writer_id, uint64_t sequence, std::string_view extension);
 
 // True if `body` (JSON Lines) holds Firehose-style error documents (its first line
 // starts with {"attemptsMade":<digits>,"arrivalTimestamp":), which always stay JSON
@@ -34,13 +34,15 @@ std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_vie
 // (dest.parquet options) when the key ends in ".parquet", else the JSON Lines compressed
 // with dest.compression. Deciding by the key keeps the choice made at seal time, so an
 // object rebuilt from the WAL after a crash encodes to the same bytes.
-absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key, std::string_view body);
+absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key,
+                                         std::string_view body);
 
 // Appends one Firehose-style error document and a newline:
 // {"attemptsMade":1,"arrivalTimestamp":<ms>,"errorCode":"...","errorMessage":"...",
 //  "rawData":"<base64 of the input>"}
 void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view error_code,
-                         std::string_view error_message, std::string_view raw_data, std::string* out);
+                         std::string_view error_message, std::string_view raw_data,
+                         std::string* out);
 
 // A writer_id made safe for object keys: [A-Za-z0-9_.-], others replaced by '-', at most
 // 64 characters; "lakehose" if nothing is left.

@@ -13,9 +13,9 @@
 #include "core/base/base64.h"
 #include "core/base/compress.h"
 #include "core/base/json_writer.h"
-#include "core/config/pipeline.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/config/pipeline.h"
 #include "core/parquet/thrift_compact.h"
 
 namespace lakehose {

@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/delivery/delivery_format.h"
-#include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

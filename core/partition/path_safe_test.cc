@@ -15,7 +15,8 @@ TEST(PathSafeTest, OrdinaryValuesAreKept) {
 
 TEST(PathSafeTest, SpacesAndUtf8AreKept) {
   EXPECT_EQ(PathSafe("New York"), "New York");
-  EXPECT_EQ(PathSafe("caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80"), "caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80");
+  EXPECT_EQ(PathSafe("caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80"),
+            "caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80");
 }
 
 TEST(PathSafeTest, SlashEqualsAndPercentAreEscaped) {

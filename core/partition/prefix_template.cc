@@ -1,7 +1,7 @@
 #include "core/partition/prefix_template.h"
 
-#include "core/base/strings.h"
 #include "core/base/status_macros.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 
@@ -36,14 +36,15 @@ absl::StatusOr<PrefixTemplate> PrefixTemplate::Compile(std::string_view text,
       if (k == key_names.size())
         return absl::InvalidArgumentError(
             StrCat("'!{", expr, "}' names partition key '", arg,
-                         "', which the pipeline does not declare in partition_keys"));
+                   "', which the pipeline does not declare in partition_keys"));
       Part p{Kind::kPartitionKey, {}};
       p.key_index = k;
       t.parts_.push_back(std::move(p));
     } else if (ns == "timestamp") {
       auto format = TimeFormat::FromJavaPattern(arg);
       if (!format.ok())
-        return absl::InvalidArgumentError(StrCat("'!{", expr, "}': ", StatusMessage(format.status())));
+        return absl::InvalidArgumentError(
+            StrCat("'!{", expr, "}': ", StatusMessage(format.status())));
       Part p{Kind::kTimestamp, {}};
       p.format_index = static_cast<int>(t.formats_.size());
       t.formats_.push_back(*std::move(format));
@@ -55,10 +56,10 @@ absl::StatusOr<PrefixTemplate> PrefixTemplate::Compile(std::string_view text,
       t.uses_random_string_ = true;
       t.parts_.push_back({Kind::kRandom, {}});
     } else {
-      return absl::InvalidArgumentError(StrCat(
-          "unknown expression '!{", expr,
-          "}' (known: partitionKeyFromLambda, partitionKeyFromQuery, timestamp, "
-          "firehose:error-output-type, firehose:random-string)"));
+      return absl::InvalidArgumentError(
+          StrCat("unknown expression '!{", expr,
+                 "}' (known: partitionKeyFromLambda, partitionKeyFromQuery, timestamp, "
+                 "firehose:error-output-type, firehose:random-string)"));
     }
     i = end + 1;
   }
@@ -69,14 +70,22 @@ absl::StatusOr<PrefixTemplate> PrefixTemplate::Compile(std::string_view text,
 void PrefixTemplate::Render(const PrefixValues& values, std::string* out) const {
   for (const Part& p : parts_) {
     switch (p.kind) {
-      case Kind::kLiteral: out->append(p.literal); break;
+      case Kind::kLiteral:
+        out->append(p.literal);
+        break;
       case Kind::kPartitionKey:
         if (values.partition_values && p.key_index < values.partition_values->size())
           out->append((*values.partition_values)[p.key_index]);
         break;
-      case Kind::kTimestamp: formats_[p.format_index].Append(values.timestamp_ms, out); break;
-      case Kind::kErrorOutputType: out->append(values.error_output_type); break;
-      case Kind::kRandom: out->append(values.random_string); break;
+      case Kind::kTimestamp:
+        formats_[p.format_index].Append(values.timestamp_ms, out);
+        break;
+      case Kind::kErrorOutputType:
+        out->append(values.error_output_type);
+        break;
+      case Kind::kRandom:
+        out->append(values.random_string);
+        break;
     }
   }
 }

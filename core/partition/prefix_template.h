@@ -24,8 +24,8 @@ namespace lakehose {
 struct PrefixValues {
   // Partition key values, already path-safe, indexed as the template's key_names().
   const std::vector<std::string>* partition_values = nullptr;
-  int64_t timestamp_ms = 0;              // arrival time of the (oldest) record
-  std::string_view error_output_type;    // "processing-failed" for error prefixes
+  int64_t timestamp_ms = 0;            // arrival time of the (oldest) record
+  std::string_view error_output_type;  // "processing-failed" for error prefixes
   std::string_view random_string;
 };
 

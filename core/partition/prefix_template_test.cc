@@ -12,8 +12,8 @@ using Keys = std::vector<std::string>;
 
 constexpr int64_t kT = 1700000000000;  // 2023-11-14T22:13:20Z
 
-std::string Render(const PrefixTemplate& t, const std::vector<std::string>* values,
-                   int64_t ts = kT, std::string_view error_type = "", std::string_view random = "") {
+std::string Render(const PrefixTemplate& t, const std::vector<std::string>* values, int64_t ts = kT,
+                   std::string_view error_type = "", std::string_view random = "") {
   PrefixValues v;
   v.partition_values = values;
   v.timestamp_ms = ts;
@@ -46,7 +46,8 @@ TEST(PrefixTemplateTest, PartitionKeyFromLambdaAndFromQuery) {
 
 TEST(PrefixTemplateTest, KeysMayBeUsedInAnyOrderAndTwice) {
   const Keys keys = {"a", "b"};
-  auto t = PrefixTemplate::Compile("!{partitionKeyFromQuery:b}-!{partitionKeyFromLambda:a}-!{partitionKeyFromLambda:b}", keys);
+  auto t = PrefixTemplate::Compile(
+      "!{partitionKeyFromQuery:b}-!{partitionKeyFromLambda:a}-!{partitionKeyFromLambda:b}", keys);
   ASSERT_TRUE(t.ok()) << t.status();
   const std::vector<std::string> values = {"A", "B"};
   EXPECT_EQ(Render(*t, &values), "B-A-B");

@@ -1,7 +1,7 @@
 #include "core/partition/time_format.h"
 
-#include "core/base/strings.h"
 #include "absl/time/civil_time.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 namespace {
@@ -96,15 +96,33 @@ absl::StatusOr<TimeFormat> TimeFormat::FromStrftime(std::string_view pattern, ab
     const char c = pattern[++i];
     Field field;
     switch (c) {
-      case 'Y': field = Field::kYear4; break;
-      case 'y': field = Field::kYear2; break;
-      case 'm': field = Field::kMonth; break;
-      case 'd': field = Field::kDay; break;
-      case 'H': field = Field::kHour; break;
-      case 'M': field = Field::kMinute; break;
-      case 'S': field = Field::kSecond; break;
-      case 'j': field = Field::kDayOfYear; break;
-      case '%': literal.push_back('%'); continue;
+      case 'Y':
+        field = Field::kYear4;
+        break;
+      case 'y':
+        field = Field::kYear2;
+        break;
+      case 'm':
+        field = Field::kMonth;
+        break;
+      case 'd':
+        field = Field::kDay;
+        break;
+      case 'H':
+        field = Field::kHour;
+        break;
+      case 'M':
+        field = Field::kMinute;
+        break;
+      case 'S':
+        field = Field::kSecond;
+        break;
+      case 'j':
+        field = Field::kDayOfYear;
+        break;
+      case '%':
+        literal.push_back('%');
+        continue;
       default:
         f.use_absl_ = true;  // e.g. %A, %b, %z, %s: absl::FormatTime knows them all
         continue;
@@ -136,7 +154,8 @@ absl::StatusOr<TimeFormat> TimeFormat::FromJavaPattern(std::string_view pattern)
       }
       size_t j = i + 1;
       for (;;) {
-        if (j >= pattern.size()) return absl::InvalidArgumentError("unterminated quote in timestamp pattern");
+        if (j >= pattern.size())
+          return absl::InvalidArgumentError("unterminated quote in timestamp pattern");
         if (pattern[j] != '\'') {
           literal.push_back(pattern[j++]);
         } else if (j + 1 < pattern.size() && pattern[j + 1] == '\'') {
@@ -157,15 +176,24 @@ absl::StatusOr<TimeFormat> TimeFormat::FromJavaPattern(std::string_view pattern)
     size_t run = 1;
     while (i + run < pattern.size() && pattern[i + run] == c) ++run;
     Field field;
-    if (c == 'y' && run == 4) field = Field::kYear4;
-    else if (c == 'y' && run == 2) field = Field::kYear2;
-    else if (c == 'M' && run == 2) field = Field::kMonth;
-    else if (c == 'd' && run == 2) field = Field::kDay;
-    else if (c == 'H' && run == 2) field = Field::kHour;
-    else if (c == 'm' && run == 2) field = Field::kMinute;
-    else if (c == 's' && run == 2) field = Field::kSecond;
-    else if (c == 'S' && run == 3) field = Field::kMillis;
-    else if (c == 'D' && run == 3) field = Field::kDayOfYear;
+    if (c == 'y' && run == 4)
+      field = Field::kYear4;
+    else if (c == 'y' && run == 2)
+      field = Field::kYear2;
+    else if (c == 'M' && run == 2)
+      field = Field::kMonth;
+    else if (c == 'd' && run == 2)
+      field = Field::kDay;
+    else if (c == 'H' && run == 2)
+      field = Field::kHour;
+    else if (c == 'm' && run == 2)
+      field = Field::kMinute;
+    else if (c == 's' && run == 2)
+      field = Field::kSecond;
+    else if (c == 'S' && run == 3)
+      field = Field::kMillis;
+    else if (c == 'D' && run == 3)
+      field = Field::kDayOfYear;
     else
       return absl::InvalidArgumentError(StrCat(
           "unsupported field '", pattern.substr(i, run),
@@ -186,16 +214,36 @@ void TimeFormat::Append(int64_t unix_ms, std::string* out) const {
   const Civil c = ToCivil(unix_ms, utc_, tz_);
   for (const Token& t : tokens_) {
     switch (t.field) {
-      case Field::kLiteral: out->append(t.literal); break;
-      case Field::kYear4: AppendPadded(c.year, 4, out); break;
-      case Field::kYear2: AppendPadded(((c.year % 100) + 100) % 100, 2, out); break;
-      case Field::kMonth: AppendPadded(c.month, 2, out); break;
-      case Field::kDay: AppendPadded(c.day, 2, out); break;
-      case Field::kHour: AppendPadded(c.hour, 2, out); break;
-      case Field::kMinute: AppendPadded(c.minute, 2, out); break;
-      case Field::kSecond: AppendPadded(c.second, 2, out); break;
-      case Field::kMillis: AppendPadded(c.millis, 3, out); break;
-      case Field::kDayOfYear: AppendPadded(c.yday, 3, out); break;
+      case Field::kLiteral:
+        out->append(t.literal);
+        break;
+      case Field::kYear4:
+        AppendPadded(c.year, 4, out);
+        break;
+      case Field::kYear2:
+        AppendPadded(((c.year % 100) + 100) % 100, 2, out);
+        break;
+      case Field::kMonth:
+        AppendPadded(c.month, 2, out);
+        break;
+      case Field::kDay:
+        AppendPadded(c.day, 2, out);
+        break;
+      case Field::kHour:
+        AppendPadded(c.hour, 2, out);
+        break;
+      case Field::kMinute:
+        AppendPadded(c.minute, 2, out);
+        break;
+      case Field::kSecond:
+        AppendPadded(c.second, 2, out);
+        break;
+      case Field::kMillis:
+        AppendPadded(c.millis, 3, out);
+        break;
+      case Field::kDayOfYear:
+        AppendPadded(c.yday, 3, out);
+        break;
     }
   }
 }

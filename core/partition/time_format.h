@@ -37,8 +37,18 @@ class TimeFormat {
   const std::string& pattern() const { return pattern_; }
 
  private:
-  enum class Field : uint8_t { kLiteral, kYear4, kYear2, kMonth, kDay, kHour, kMinute, kSecond,
-                               kMillis, kDayOfYear };
+  enum class Field : uint8_t {
+    kLiteral,
+    kYear4,
+    kYear2,
+    kMonth,
+    kDay,
+    kHour,
+    kMinute,
+    kSecond,
+    kMillis,
+    kDayOfYear
+  };
   struct Token {
     Field field;
     std::string literal;

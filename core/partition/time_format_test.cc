@@ -12,11 +12,12 @@
 namespace lakehose {
 namespace {
 
-constexpr int64_t kT = 1700000000000;           // 2023-11-14T22:13:20.000Z, a Tuesday
-constexpr int64_t kLeapDay = 1709210096789;     // 2024-02-29T12:34:56.789Z
-constexpr int64_t kNewYearsEve = 1735689599000; // 2024-12-31T23:59:59Z (leap year: day 366)
+constexpr int64_t kT = 1700000000000;            // 2023-11-14T22:13:20.000Z, a Tuesday
+constexpr int64_t kLeapDay = 1709210096789;      // 2024-02-29T12:34:56.789Z
+constexpr int64_t kNewYearsEve = 1735689599000;  // 2024-12-31T23:59:59Z (leap year: day 366)
 
-std::string Strftime(std::string_view pattern, int64_t ms, absl::TimeZone tz = absl::UTCTimeZone()) {
+std::string Strftime(std::string_view pattern, int64_t ms,
+                     absl::TimeZone tz = absl::UTCTimeZone()) {
   auto f = TimeFormat::FromStrftime(pattern, tz);
   if (!f.ok()) return "<error: " + std::string(f.status().message()) + ">";
   return f->Format(ms);
@@ -79,7 +80,8 @@ TEST(TimeFormatTest, DirectFieldsAgreeWithAbslFormatTime) {
   auto f = TimeFormat::FromStrftime(pattern, absl::UTCTimeZone());
   ASSERT_TRUE(f.ok());
   for (int64_t ms = -5'000'000'000'000; ms < 5'000'000'000'000; ms += 7'777'777'777) {
-    EXPECT_EQ(f->Format(ms), absl::FormatTime(pattern, absl::FromUnixMillis(ms), absl::UTCTimeZone()))
+    EXPECT_EQ(f->Format(ms),
+              absl::FormatTime(pattern, absl::FromUnixMillis(ms), absl::UTCTimeZone()))
         << ms;
   }
 }
@@ -98,7 +100,7 @@ TEST(TimeFormatTest, NamedTimeZone) {
     GTEST_SKIP() << "tzdata absent (America/New_York not loadable): skipping named zone test";
   }
   EXPECT_EQ(Strftime("%Y-%m-%d %H:%M:%S", kT, ny), "2023-11-14 17:13:20");  // EST, UTC-5
-  EXPECT_EQ(Strftime("%Y-%m-%d %H", 1719835200000, ny), "2024-07-01 08");    // EDT, UTC-4
+  EXPECT_EQ(Strftime("%Y-%m-%d %H", 1719835200000, ny), "2024-07-01 08");   // EDT, UTC-4
   // Spring forward on 2024-03-10: 06:59:59Z is 01:59:59 EST, 07:00:00Z is 03:00:00 EDT.
   EXPECT_EQ(Strftime("%H:%M:%S", 1710053999000, ny), "01:59:59");
   EXPECT_EQ(Strftime("%H:%M:%S", 1710054000000, ny), "03:00:00");
@@ -132,7 +134,7 @@ TEST(TimeFormatTest, JavaPatternFields) {
 TEST(TimeFormatTest, JavaPatternQuotedText) {
   EXPECT_EQ(Java("'year='yyyy'/month='MM", kT), "year=2023/month=11");
   EXPECT_EQ(Java("yyyy'T'HH", kT), "2023T22");
-  EXPECT_EQ(Java("HH''mm", kT), "22'13");              // '' outside quotes is a quote
+  EXPECT_EQ(Java("HH''mm", kT), "22'13");             // '' outside quotes is a quote
   EXPECT_EQ(Java("'yyyy MM dd'", kT), "yyyy MM dd");  // letters inside quotes are text
 }
 
@@ -159,19 +161,22 @@ TEST(TimeFormatTest, JavaPatternRejectsUnsupportedLetters) {
 }
 
 // BUG: for instants within 808 ms of INT64_MIN, ToCivil computes `unix_ms - secs * 1000`
-// with secs = floor(unix_ms / 1000), and secs * 1000 overflows int64 (core/partition/time_format.cc,
-// ToCivil, first lines): signed-overflow UB, fatal under UBSan. Run in a child process so
-// that the sanitizer abort fails only this test.
+// with secs = floor(unix_ms / 1000), and secs * 1000 overflows int64
+// (core/partition/time_format.cc, ToCivil, first lines): signed-overflow UB, fatal under UBSan. Run
+// in a child process so that the sanitizer abort fails only this test.
 TEST(TimeFormatTest, Int64ExtremesDoNotOverflow) {
   EXPECT_EXIT(
       {
         bool ok = true;
-        for (int64_t ms : {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min() + 500,
-                           std::numeric_limits<int64_t>::max()}) {
-          const std::string want = absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+        for (int64_t ms :
+             {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::min() + 500,
+              std::numeric_limits<int64_t>::max()}) {
+          const std::string want = absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixMillis(ms),
+                                                    absl::UTCTimeZone());
           const std::string got = Java("yyyy-MM-dd HH:mm:ss.SSS", ms);
           if (got != want) {
-            std::fprintf(stderr, "%lld: got %s want %s\n", static_cast<long long>(ms), got.c_str(), want.c_str());
+            std::fprintf(stderr, "%lld: got %s want %s\n", static_cast<long long>(ms), got.c_str(),
+                         want.c_str());
             ok = false;
           }
         }

@@ -2,18 +2,20 @@
 
 #include <cmath>
 
-#include "core/base/strings.h"
 #include "core/base/base64.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
 #include "simdjson.h"
 
 namespace lakehose {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
@@ -36,9 +38,12 @@ void SplitLines(std::string_view text, InputBatch* batch) {
 
 std::string_view FirehoseResult(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "Ok";
-    case Verdict::kDropped: return "Dropped";
-    default: return "ProcessingFailed";
+    case Verdict::kOk:
+      return "Ok";
+    case Verdict::kDropped:
+      return "Dropped";
+    default:
+      return "ProcessingFailed";
   }
 }
 
@@ -80,7 +85,7 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
     if (!first_line_ok && mentions_records)
       return absl::InvalidArgumentError(
           StrCat("input looks like a Lambda or Firehose event but is not valid JSON (",
-                       simdjson::error_message(err), ")"));
+                 simdjson::error_message(err), ")"));
     SplitLines(text, &batch);
     return batch;
   }
@@ -105,7 +110,8 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
       OwnedRecord r;
       std::string_view id, data;
       if (rec.at_key("recordId").get_string().get(id) != simdjson::SUCCESS)
-        return absl::InvalidArgumentError(StrCat("records[", i, "].recordId: missing or not a string"));
+        return absl::InvalidArgumentError(
+            StrCat("records[", i, "].recordId: missing or not a string"));
       if (rec.at_key("data").get_string().get(data) != simdjson::SUCCESS)
         return absl::InvalidArgumentError(StrCat("records[", i, "].data: missing or not a string"));
       auto decoded = Base64Decode(data);

@@ -8,8 +8,8 @@
 
 #include "absl/time/time.h"
 #include "core/base/base64.h"
-#include "core/config/config.h"
 #include "core/base/strings.h"
+#include "core/config/config.h"
 #include "core/transform/transformer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,15 +63,16 @@ TEST(BatchIoTest, EmptyInputIsAnEmptyBatch) {
 }
 
 TEST(BatchIoTest, SinglePrettyPrintedRecordIsKeptWhole) {
-  auto b = ParseInputBatch("{\n  \"eventName\": \"INSERT\",\n  \"n\": 1.10,\n  \"s\": \"a b\"\n}\n");
+  auto b =
+      ParseInputBatch("{\n  \"eventName\": \"INSERT\",\n  \"n\": 1.10,\n  \"s\": \"a b\"\n}\n");
   ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_EQ(b->records.size(), 1u);
   EXPECT_EQ(b->records[0].record_id, "1");
   EXPECT_EQ(b->records[0].data, "{\"eventName\":\"INSERT\",\"n\":1.10,\"s\":\"a b\"}");
 }
 
-// BUG: ParseInputBatch (core/transform/batch_io.cc) first parses the whole text with simdjson's DOM,
-// which rejects integers beyond 64 bits; a pretty-printed single JSON document with such a
+// BUG: ParseInputBatch (core/transform/batch_io.cc) first parses the whole text with simdjson's
+// DOM, which rejects integers beyond 64 bits; a pretty-printed single JSON document with such a
 // number then falls through to SplitLines and is cut into one broken record per line,
 // although the code below it minifies the text precisely to keep such numbers exact.
 TEST(BatchIoTest, SinglePrettyPrintedDocumentWithBigNumberIsKeptWhole) {
@@ -89,8 +90,9 @@ TEST(BatchIoTest, LambdaEvent) {
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
   EXPECT_THAT(Ids(*b), ::testing::ElementsAre("1", "2"));
-  EXPECT_THAT(Datas(*b), ::testing::ElementsAre(R"({"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}})",
-                                                R"({"eventName":"REMOVE","dynamodb":{"Keys":{"a":{"S":"x y"}}}})"));
+  EXPECT_THAT(Datas(*b), ::testing::ElementsAre(
+                             R"({"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}})",
+                             R"({"eventName":"REMOVE","dynamodb":{"Keys":{"a":{"S":"x y"}}}})"));
 }
 
 TEST(BatchIoTest, TruncatedEventIsAnError) {
@@ -105,10 +107,10 @@ TEST(BatchIoTest, TruncatedEventIsAnError) {
 TEST(BatchIoTest, FirehoseEvent) {
   const std::string doc1 = R"({"a":1})";
   const std::string doc2 = "{\"b\":\"\xC3\xA9\"}";
-  const std::string text = StrCat(R"({"invocationId":"inv","deliveryStreamArn":"arn","region":"us-east-1","records":[)",
-                                  R"({"recordId":"r-1","approximateArrivalTimestamp":1700000000123,"data":")",
-                                  Base64Encode(doc1), R"("},)", R"({"recordId":"r-2","data":")", Base64Encode(doc2),
-                                  R"("}]})");
+  const std::string text = StrCat(
+      R"({"invocationId":"inv","deliveryStreamArn":"arn","region":"us-east-1","records":[)",
+      R"({"recordId":"r-1","approximateArrivalTimestamp":1700000000123,"data":")",
+      Base64Encode(doc1), R"("},)", R"({"recordId":"r-2","data":")", Base64Encode(doc2), R"("}]})");
   auto b = ParseInputBatch(text);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->format, BatchFormat::kFirehoseEvent);
@@ -122,7 +124,8 @@ TEST(BatchIoTest, FirehoseEvent) {
 }
 
 TEST(BatchIoTest, FirehoseEventErrors) {
-  auto bad64 = ParseInputBatch(R"({"records":[{"recordId":"a","data":"e30="},{"recordId":"b","data":"!!"}]})");
+  auto bad64 = ParseInputBatch(
+      R"({"records":[{"recordId":"a","data":"e30="},{"recordId":"b","data":"!!"}]})");
   ASSERT_FALSE(bad64.ok());
   EXPECT_EQ(bad64.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(StatusMessage(bad64.status())), HasSubstr("records[1].data"));
@@ -146,11 +149,12 @@ TEST(BatchIoTest, ResultJsonLineOk) {
   r.key_prefix = "data/region=EU/";
   std::string out = "prev\n";
   AppendResultJsonLine(r, &out);
-  EXPECT_EQ(out,
-            "prev\n"
-            R"({"record_id":"id\"1","result":"OK","operation":"UPDATE","partition_keys":{"region":"EU","day":"2023-11-14"},)"
-            R"("key_prefix":"data/region=EU/","data":{"n":12345678901234567890123456789}})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      "prev\n"
+      R"({"record_id":"id\"1","result":"OK","operation":"UPDATE","partition_keys":{"region":"EU","day":"2023-11-14"},)"
+      R"("key_prefix":"data/region=EU/","data":{"n":12345678901234567890123456789}})"
+      "\n");
   EXPECT_TRUE(testing::JsonChecker::IsObject(out.substr(5)));
 }
 
@@ -165,10 +169,11 @@ TEST(BatchIoTest, ResultJsonLineFailedAndDropped) {
   f.data = "ignored";
   std::string out;
   AppendResultJsonLine(f, &out);
-  EXPECT_EQ(out,
-            R"({"record_id":"2","result":"PROCESSING_FAILED","operation":"INSERT","key_prefix":"errors/processing-failed/",)"
-            R"("error_code":"INVALID_NUMBER","error_message":"dynamodb.NewImage.price: N value \"x\" is not a number"})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      R"({"record_id":"2","result":"PROCESSING_FAILED","operation":"INSERT","key_prefix":"errors/processing-failed/",)"
+      R"("error_code":"INVALID_NUMBER","error_message":"dynamodb.NewImage.price: N value \"x\" is not a number"})"
+      "\n");
   EXPECT_TRUE(testing::JsonChecker::IsObject(out));
 
   ResultView d;
@@ -177,7 +182,8 @@ TEST(BatchIoTest, ResultJsonLineFailedAndDropped) {
   d.operation = Operation::kDelete;
   out.clear();
   AppendResultJsonLine(d, &out);
-  EXPECT_EQ(out, R"({"record_id":"3","result":"DROPPED","operation":"DELETE"})" "\n");
+  EXPECT_EQ(out, R"({"record_id":"3","result":"DROPPED","operation":"DELETE"})"
+                 "\n");
 }
 
 TEST(BatchIoTest, FirehoseResponse) {
@@ -202,12 +208,14 @@ TEST(BatchIoTest, FirehoseResponse) {
   ok_no_keys.data = "{}";
   std::string out;
   AppendFirehoseResponse({ok, dropped, failed, ok_no_keys}, &out);
-  EXPECT_EQ(out, StrCat(R"({"records":[)",
-                        R"({"recordId":"r-1","result":"Ok","data":")", Base64Encode("{\"a\":1}\n"),
-                        R"(","metadata":{"partitionKeys":{"region":"EU"}}},)",
-                        R"({"recordId":"r-2","result":"Dropped","data":")", Base64Encode("in2"), R"("},)",
-                        R"({"recordId":"r-3","result":"ProcessingFailed","data":")", Base64Encode("in3"), R"("},)",
-                        R"({"recordId":"r-4","result":"Ok","data":")", Base64Encode("{}\n"), R"("}]})", "\n"));
+  EXPECT_EQ(
+      out,
+      StrCat(R"({"records":[)", R"({"recordId":"r-1","result":"Ok","data":")",
+             Base64Encode("{\"a\":1}\n"), R"(","metadata":{"partitionKeys":{"region":"EU"}}},)",
+             R"({"recordId":"r-2","result":"Dropped","data":")", Base64Encode("in2"), R"("},)",
+             R"({"recordId":"r-3","result":"ProcessingFailed","data":")", Base64Encode("in3"),
+             R"("},)", R"({"recordId":"r-4","result":"Ok","data":")", Base64Encode("{}\n"),
+             R"("}]})", "\n"));
   EXPECT_TRUE(testing::JsonChecker::IsObject(out));
   std::string empty;
   AppendFirehoseResponse({}, &empty);
@@ -232,7 +240,8 @@ std::string ReadFile(const std::filesystem::path& p) {
 const std::filesystem::path kEvents = LAKEHOSE_SHARED_DIR "/vectors/lambda-events/";
 
 TEST(BatchIoVectorsTest, DynamoDbEventTransformsEveryRecord) {
-  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  if (!std::filesystem::is_directory(kEvents))
+    GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
   auto b = ParseInputBatch(ReadFile(kEvents / "dynamodb-event.json"));
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
@@ -246,15 +255,17 @@ TEST(BatchIoVectorsTest, DynamoDbEventTransformsEveryRecord) {
   std::vector<RecordOutcome> outs(b->records.size());
   for (size_t i = 0; i < b->records.size(); ++i) {
     const OwnedRecord& r = b->records[i];
-    t.Transform({.record_id = r.record_id, .data = r.data, .arrival_ms = r.arrival_ms}, {}, &outs[i]);
+    t.Transform({.record_id = r.record_id, .data = r.data, .arrival_ms = r.arrival_ms}, {},
+                &outs[i]);
     EXPECT_EQ(outs[i].result, Verdict::kOk) << r.record_id << ": " << outs[i].error_message;
     EXPECT_EQ(outs[i].operation, Operation::kInsert);
     EXPECT_TRUE(testing::JsonChecker::IsObject(outs[i].data)) << outs[i].data;
     EXPECT_EQ(outs[i].key_prefix, "data/key=binary/");
   }
-  EXPECT_EQ(outs[0].data,
-            R"({"_eventID":"f07f8ca4b0b26cb9c4e5e77e69f274ee","_ApproximateCreationDateTime":1480642020000,)"
-            R"("val":"data","asdf1":"AAEqQQ==","asdf2":["AAEqQQ==","QSoBAA=="],"key":"binary"})");
+  EXPECT_EQ(
+      outs[0].data,
+      R"({"_eventID":"f07f8ca4b0b26cb9c4e5e77e69f274ee","_ApproximateCreationDateTime":1480642020000,)"
+      R"("val":"data","asdf1":"AAEqQQ==","asdf2":["AAEqQQ==","QSoBAA=="],"key":"binary"})");
   const std::string& d = outs[1].data;
   EXPECT_THAT(d, HasSubstr(R"("b2":"test")"));
   EXPECT_THAT(d, HasSubstr(R"("Binary":"AAEqQQ==")"));
@@ -269,14 +280,16 @@ TEST(BatchIoVectorsTest, DynamoDbEventTransformsEveryRecord) {
 }
 
 TEST(BatchIoVectorsTest, MalformedDynamoDbEventIsAnError) {
-  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  if (!std::filesystem::is_directory(kEvents))
+    GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
   auto b = ParseInputBatch(ReadFile(kEvents / "dynamodb-event-malformed.2.json"));
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(BatchIoVectorsTest, FirehoseSampleEvent) {
-  if (!std::filesystem::is_directory(kEvents)) GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
+  if (!std::filesystem::is_directory(kEvents))
+    GTEST_SKIP() << "../shared/vectors absent: skipping aws-lambda-go samples";
   auto b = ParseInputBatch(ReadFile(kEvents / "kinesis-firehose-event.json"));
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->format, BatchFormat::kFirehoseEvent);

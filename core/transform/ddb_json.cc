@@ -1,9 +1,9 @@
 #include "core/transform/ddb_json.h"
 
-#include "core/base/strings.h"
 #include "core/base/base64.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
 #include "core/transform/record.h"
 
 namespace lakehose {
@@ -24,14 +24,20 @@ bool IsIdentifier(std::string_view key) {
 
 std::string_view TypeName(element_type t) {
   switch (t) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "unknown";
 }
@@ -68,18 +74,18 @@ bool DdbJsonConverter::TypeOf(element av, std::string_view* type, element* value
                               ConvertError* error) {
   simdjson::dom::object obj;
   if (av.get_object().get(obj) != simdjson::SUCCESS)
-    return Fail(error_code::kInvalidAttribute,
-                StrCat("expected a typed attribute value like {\"S\": ...}, got ",
-                             TypeName(av.type())),
-                error);
+    return Fail(
+        error_code::kInvalidAttribute,
+        StrCat("expected a typed attribute value like {\"S\": ...}, got ", TypeName(av.type())),
+        error);
   bool found = false;
   for (auto field : obj) {
     if (field.value.is_null()) continue;  // {"S": null, "N": "1"} as in aws-lambda-go samples
     if (found)
-      return Fail(error_code::kInvalidAttribute,
-                  StrCat("attribute value has more than one type (", *type, " and ",
-                               field.key, ")"),
-                  error);
+      return Fail(
+          error_code::kInvalidAttribute,
+          StrCat("attribute value has more than one type (", *type, " and ", field.key, ")"),
+          error);
     found = true;
     *type = field.key;
     *value = field.value;
@@ -114,8 +120,8 @@ bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* e
 
 bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* error) {
   // The common case, decided without building anything: an object with one non-null
-  // type key S, N, BOOL, NULL, M, L, SS, NS or BS of the right JSON type. Everything else (other types,
-  // null siblings, errors) goes through AppendValueSlow, which checks it all again.
+  // type key S, N, BOOL, NULL, M, L, SS, NS or BS of the right JSON type. Everything else (other
+  // types, null siblings, errors) goes through AppendValueSlow, which checks it all again.
   simdjson::dom::object obj;
   if (av.get_object().get(obj) == simdjson::SUCCESS && obj.size() == 1) {
     const auto field = *obj.begin();
@@ -205,16 +211,16 @@ bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError
           return true;
         }
         if (!AppendNumber(n, out))
-          return Fail(error_code::kInvalidNumber, StrCat("N value ", QuoteForMessage(n), " is not a number"),
-                      error);
+          return Fail(error_code::kInvalidNumber,
+                      StrCat("N value ", QuoteForMessage(n), " is not a number"), error);
         return true;
       }
       if (type[0] == 'B') {
         if (!expect(element_type::STRING, "a base64 string")) return false;
         const std::string_view b = value.get_string().value_unsafe();
         if (!IsBase64(b))
-          return Fail(error_code::kInvalidBinary, StrCat("B value ", QuoteForMessage(b), " is not base64"),
-                      error);
+          return Fail(error_code::kInvalidBinary,
+                      StrCat("B value ", QuoteForMessage(b), " is not base64"), error);
         AppendValidJsonString(b, out);
         return true;
       }
@@ -274,12 +280,13 @@ bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError
       break;
   }
   if (type == "N")  // numbers: string mode with a malformed N
-    return Fail(error_code::kInvalidNumber,
-                StrCat("N value ", QuoteForMessage(value.get_string().value_unsafe()), " is not a number"),
-                error);
+    return Fail(
+        error_code::kInvalidNumber,
+        StrCat("N value ", QuoteForMessage(value.get_string().value_unsafe()), " is not a number"),
+        error);
   return Fail(error_code::kInvalidAttribute,
               StrCat("unknown attribute type ", QuoteForMessage(type),
-                           " (expected S, N, B, BOOL, NULL, M, L, SS, NS or BS)"),
+                     " (expected S, N, B, BOOL, NULL, M, L, SS, NS or BS)"),
               error);
 }
 
@@ -309,12 +316,12 @@ bool DdbJsonConverter::AppendSet(std::string_view type, element value, JsonBuffe
         ok = AppendNumber(s, out);
       }
       if (!ok)
-        return Fail(error_code::kInvalidNumber, StrCat("NS member ", QuoteForMessage(s), " is not a number"),
-                    error);
+        return Fail(error_code::kInvalidNumber,
+                    StrCat("NS member ", QuoteForMessage(s), " is not a number"), error);
     } else {
       if (!IsBase64(s))
-        return Fail(error_code::kInvalidBinary, StrCat("BS member ", QuoteForMessage(s), " is not base64"),
-                    error);
+        return Fail(error_code::kInvalidBinary,
+                    StrCat("BS member ", QuoteForMessage(s), " is not base64"), error);
       AppendValidJsonString(s, out);  // base64 is ASCII
     }
     path_.Pop();

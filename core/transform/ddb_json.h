@@ -46,7 +46,8 @@ class AttributePath {
     int64_t index;
   };
   void Push(Seg s) {
-    if (depth_ == segs_.size()) [[unlikely]] Grow();
+    if (depth_ == segs_.size()) [[unlikely]]
+      Grow();
     segs_[depth_++] = s;
   }
   void Grow();

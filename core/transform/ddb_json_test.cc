@@ -15,9 +15,9 @@ using ::testing::StartsWith;
 
 struct Result {
   bool ok = false;
-  std::string json;          // output when ok
-  std::string_view code;     // error code when not ok
-  std::string message;       // error message when not ok
+  std::string json;       // output when ok
+  std::string_view code;  // error code when not ok
+  std::string message;    // error message when not ok
 };
 
 // Converts the typed attribute value `typed` (JSON text) with path root "item".
@@ -97,8 +97,9 @@ TEST(DdbJsonTest, BoolAndNull) {
 }
 
 TEST(DdbJsonTest, MapAndList) {
-  EXPECT_EQ(Ok(R"({"M":{"name":{"S":"Joe"},"age":{"N":"35"},"tags":{"L":[{"S":"a"},{"BOOL":true},{"NULL":true}]}}})"),
-            R"({"name":"Joe","age":35,"tags":["a",true,null]})");
+  EXPECT_EQ(
+      Ok(R"({"M":{"name":{"S":"Joe"},"age":{"N":"35"},"tags":{"L":[{"S":"a"},{"BOOL":true},{"NULL":true}]}}})"),
+      R"({"name":"Joe","age":35,"tags":["a",true,null]})");
   // Keys are escaped too.
   EXPECT_EQ(Ok(R"({"M":{"a\"b\u2029":{"N":"1"}}})"), R"({"a\"b\u2029":1})");
 }
@@ -136,7 +137,8 @@ TEST(DdbJsonTest, DeepNesting) {
 TEST(DdbJsonTest, DeepNestingErrorNamesTheFullPath) {
   std::string typed = R"({"N":"oops"})";
   for (int i = 0; i < 6; ++i) {
-    typed = (i % 2 == 0) ? R"({"M":{"k":)" + typed + "}}" : R"({"L":[{"NULL":true},)" + typed + "]}";
+    typed =
+        (i % 2 == 0) ? R"({"M":{"k":)" + typed + "}}" : R"({"L":[{"NULL":true},)" + typed + "]}";
   }
   Result r = Convert(typed);
   ASSERT_FALSE(r.ok);
@@ -146,7 +148,8 @@ TEST(DdbJsonTest, DeepNestingErrorNamesTheFullPath) {
 
 TEST(DdbJsonTest, NullSiblingTypeKeysAreAccepted) {
   EXPECT_EQ(Ok(R"({"S":null,"N":"1"})"), "1");
-  EXPECT_EQ(Ok(R"({"B":null,"BOOL":null,"S":"x","N":null,"NULL":null,"M":null,"L":null})"), R"("x")");
+  EXPECT_EQ(Ok(R"({"B":null,"BOOL":null,"S":"x","N":null,"NULL":null,"M":null,"L":null})"),
+            R"("x")");
   EXPECT_EQ(Ok(R"({"SS":null,"NS":null,"BS":null,"L":[{"N":null,"S":"v"}]})"), R"(["v"])");
 }
 
@@ -179,8 +182,10 @@ TEST(DdbJsonTest, ErrorsNameTheAttributePath) {
        R"(item[1]: N value "12abc" is not a number)"},
       {R"({"M":{"blob":{"B":"not base64!"}}})", error_code::kInvalidBinary,
        R"(item.blob: B value "not base64!" is not base64)"},
-      {R"({"M":{"n":{"NULL":false}}})", error_code::kInvalidAttribute, "item.n: NULL value must be true"},
-      {R"({"M":{"s":{"S":5}}})", error_code::kInvalidAttribute, "item.s: S value must be a string, got a number"},
+      {R"({"M":{"n":{"NULL":false}}})", error_code::kInvalidAttribute,
+       "item.n: NULL value must be true"},
+      {R"({"M":{"s":{"S":5}}})", error_code::kInvalidAttribute,
+       "item.s: S value must be a string, got a number"},
       {R"({"M":{"ss":{"SS":["a",1]}}})", error_code::kInvalidAttribute,
        "item.ss[1]: SS members must be strings, got a number"},
       {R"({"M":{"ns":{"NS":["1","NaN"]}}})", error_code::kInvalidNumber,
@@ -189,15 +194,20 @@ TEST(DdbJsonTest, ErrorsNameTheAttributePath) {
        R"(item.bs[1]: BS member "QQ=" is not base64)"},
       {R"({"M":{"odd key":{"BOOL":"yes"}}})", error_code::kInvalidAttribute,
        R"(item["odd key"]: BOOL value must be true or false, got a string)"},
-      {R"({"M":{"e":{}}})", error_code::kInvalidAttribute, "item.e: attribute value is empty (no type key)"},
+      {R"({"M":{"e":{}}})", error_code::kInvalidAttribute,
+       "item.e: attribute value is empty (no type key)"},
       {R"({"M":{"e":{"S":null}}})", error_code::kInvalidAttribute,
        "item.e: attribute value has only null type keys"},
       {R"({"M":{"v":"plain"}})", error_code::kInvalidAttribute,
        R"(item.v: expected a typed attribute value like {"S": ...}, got a string)"},
-      {R"({"M":[]})", error_code::kInvalidAttribute, "item: M value must be an object, got an array"},
-      {R"({"L":{}})", error_code::kInvalidAttribute, "item: L value must be an array, got an object"},
-      {R"({"SS":"a"})", error_code::kInvalidAttribute, "item: SS value must be an array, got a string"},
-      {R"({"N":12})", error_code::kInvalidAttribute, "item: N value must be a string of digits, got a number"},
+      {R"({"M":[]})", error_code::kInvalidAttribute,
+       "item: M value must be an object, got an array"},
+      {R"({"L":{}})", error_code::kInvalidAttribute,
+       "item: L value must be an array, got an object"},
+      {R"({"SS":"a"})", error_code::kInvalidAttribute,
+       "item: SS value must be an array, got a string"},
+      {R"({"N":12})", error_code::kInvalidAttribute,
+       "item: N value must be a string of digits, got a number"},
       {R"({"NULL":null,"BOOL":null})", error_code::kInvalidAttribute,
        "item: attribute value has only null type keys"},
   };

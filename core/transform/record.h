@@ -17,13 +17,13 @@ enum class Operation { kUnspecified, kInsert, kUpdate, kDelete };
 // Stable error codes of PROCESSING_FAILED verdicts. Callers may switch on them; the
 // list only grows.
 namespace error_code {
-inline constexpr std::string_view kInvalidJson = "INVALID_JSON";              // not JSON / not UTF-8
-inline constexpr std::string_view kInvalidRecord = "INVALID_RECORD";          // envelope shape
+inline constexpr std::string_view kInvalidJson = "INVALID_JSON";      // not JSON / not UTF-8
+inline constexpr std::string_view kInvalidRecord = "INVALID_RECORD";  // envelope shape
 inline constexpr std::string_view kUnsupportedEventName = "UNSUPPORTED_EVENT_NAME";
-inline constexpr std::string_view kMissingImage = "MISSING_IMAGE";            // no image, no Keys
-inline constexpr std::string_view kInvalidAttribute = "INVALID_ATTRIBUTE";    // typed value shape
-inline constexpr std::string_view kInvalidNumber = "INVALID_NUMBER";          // N not a decimal
-inline constexpr std::string_view kInvalidBinary = "INVALID_BINARY";          // B not base64
+inline constexpr std::string_view kMissingImage = "MISSING_IMAGE";          // no image, no Keys
+inline constexpr std::string_view kInvalidAttribute = "INVALID_ATTRIBUTE";  // typed value shape
+inline constexpr std::string_view kInvalidNumber = "INVALID_NUMBER";        // N not a decimal
+inline constexpr std::string_view kInvalidBinary = "INVALID_BINARY";        // B not base64
 inline constexpr std::string_view kMissingPartitionKey = "MISSING_PARTITION_KEY";
 inline constexpr std::string_view kInvalidPartitionKey = "INVALID_PARTITION_KEY";
 }  // namespace error_code

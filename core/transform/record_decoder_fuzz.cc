@@ -8,8 +8,8 @@
 #include <memory>
 #include <string_view>
 
-#include "core/transform/batch_io.h"
 #include "core/config/config.h"
+#include "core/transform/batch_io.h"
 #include "core/transform/transformer.h"
 
 namespace {
@@ -51,7 +51,8 @@ Pipelines* Get() {
     });
     if (!config.ok()) std::abort();
     p->config = *std::move(config);
-    for (int i = 0; i < 3; ++i) p->t[i] = std::make_unique<lakehose::RecordTransformer>(*p->config.pipelines[i]);
+    for (int i = 0; i < 3; ++i)
+      p->t[i] = std::make_unique<lakehose::RecordTransformer>(*p->config.pipelines[i]);
     return p;
   }();
   return p;

@@ -3,10 +3,10 @@
 #include <charconv>
 #include <cmath>
 
-#include "core/base/strings.h"
 #include "absl/time/time.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
 #include "core/partition/path_safe.h"
 
 namespace lakehose {
@@ -78,8 +78,8 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
     }
     case od::json_type::number: {
       std::string_view raw = v.raw_json_token();
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                              raw.back() == '\t'))
+      while (!raw.empty() &&
+             (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
         raw.remove_suffix(1);
       if (!IsJsonNumber(raw))
         return Fail(error_code::kInvalidJson,
@@ -101,7 +101,8 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
     }
     case od::json_type::null: {
       bool is_null = false;
-      if (auto e = v.is_null().get(is_null); e || !is_null) return fail(e ? e : simdjson::N_ATOM_ERROR);
+      if (auto e = v.is_null().get(is_null); e || !is_null)
+        return fail(e ? e : simdjson::N_ATOM_ERROR);
       out->append("null");
       return true;
     }
@@ -111,10 +112,14 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
 
 std::string_view ShapeName(simdjson::dom::element_type t) {
   switch (t) {
-    case simdjson::dom::element_type::ARRAY: return "an array";
-    case simdjson::dom::element_type::OBJECT: return "an object";
-    case simdjson::dom::element_type::NULL_VALUE: return "null";
-    default: return "a scalar";
+    case simdjson::dom::element_type::ARRAY:
+      return "an array";
+    case simdjson::dom::element_type::OBJECT:
+      return "an object";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+    default:
+      return "a scalar";
   }
 }
 
@@ -127,10 +132,12 @@ RecordTransformer::RecordTransformer(const PipelineSpec& spec)
   for (const std::string& name : spec_.metadata) {
     MetadataField& m = metadata_.emplace_back();
     m.name = name;
-    if (name == "ApproximateCreationDateTime") m.source = MetadataField::kCreationTime;
+    if (name == "ApproximateCreationDateTime")
+      m.source = MetadataField::kCreationTime;
     else if (name == "SequenceNumber" || name == "SizeBytes" || name == "StreamViewType")
       m.source = MetadataField::kDynamodb;
-    else m.source = MetadataField::kRecord;
+    else
+      m.source = MetadataField::kRecord;
     m.key_json = "\"_";
     AppendJsonStringBody(name, &m.key_json);
     m.key_json.append("\":");
@@ -181,7 +188,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   if (root.get_object().get(rec) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidRecord,
                 StrCat("data: expected a DynamoDB stream record (a JSON object), got ",
-                             ShapeName(root.type())),
+                       ShapeName(root.type())),
                 error);
 
   // One pass over the envelope's fields instead of a lookup per name (each lookup scans
@@ -214,7 +221,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   } else {
     return Fail(error_code::kUnsupportedEventName,
                 StrCat("eventName: unsupported value ", QuoteForMessage(event_name),
-                             " (expected INSERT, MODIFY or REMOVE)"),
+                       " (expected INSERT, MODIFY or REMOVE)"),
                 error);
   }
   if (!(spec_.event_names & bit)) {
@@ -263,7 +270,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
       if (e->get_object().get(o) != simdjson::SUCCESS)
         return Fail(error_code::kInvalidAttribute,
                     StrCat(images[i].name, ": expected an object of attributes, got ",
-                                 ShapeName(e->type())),
+                           ShapeName(e->type())),
                     error);
       images[i].obj = o;
     }
@@ -279,7 +286,9 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
       pick(0);
       if (out->operation == Operation::kDelete) pick(1);
       break;
-    case ImageChoice::kOld: pick(1); break;
+    case ImageChoice::kOld:
+      pick(1);
+      break;
     case ImageChoice::kNewOrOld:
       pick(0);
       pick(1);
@@ -311,12 +320,15 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
       }
       continue;
     }
-    const std::optional<element> value = Find(m.source == MetadataField::kDynamodb ? ddb : rec, m.name);
+    const std::optional<element> value =
+        Find(m.source == MetadataField::kDynamodb ? ddb : rec, m.name);
     std::string_view s;
     if (!value) doc.Append("null");
     // (Strings of a parsed document are valid UTF-8: simdjson validated it.)
-    else if (value->get_string().get(s) == simdjson::SUCCESS) AppendValidJsonString(s, &doc);
-    else doc.Append(simdjson::minify(*value));
+    else if (value->get_string().get(s) == simdjson::SUCCESS)
+      AppendValidJsonString(s, &doc);
+    else
+      doc.Append(simdjson::minify(*value));
   }
   converter_.path().Reset(chosen->name);
   for (auto field : *chosen->obj) {
@@ -373,14 +385,14 @@ bool RecordTransformer::PartitionKeysFromStream(simdjson::dom::object image,
       } else if (type != "NULL") {
         return Fail(error_code::kInvalidPartitionKey,
                     StrCat("partition key '", k.name, "': ", converter_.path().ToString(),
-                                 " is of type ", type, ", not a scalar (S, N, B or BOOL)"),
+                           " is of type ", type, ", not a scalar (S, N, B or BOOL)"),
                     error);
       }
     }
     if (!raw && !k.default_value && k.fallback == TimestampFallback::kNone)
       return Fail(error_code::kMissingPartitionKey,
                   StrCat("partition key '", k.name, "': attribute ", k.attribute,
-                               " is missing from ", image_name),
+                         " is missing from ", image_name),
                   error);
     if (!ResolveKey(k, raw, raw_is_string, creation_ms, out, error)) return false;
   }
@@ -392,8 +404,10 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
                                    RecordOutcome* out, ConvertError* error) {
   std::string& value = out->partition_values.emplace_back();
   if (!k.is_timestamp) {
-    if (raw) AppendPathSafe(*raw, &value);
-    else if (k.default_value) AppendPathSafe(*k.default_value, &value);
+    if (raw)
+      AppendPathSafe(*raw, &value);
+    else if (k.default_value)
+      AppendPathSafe(*k.default_value, &value);
     else
       return Fail(error_code::kMissingPartitionKey,
                   StrCat("partition key '", k.name, "': attribute ", k.attribute, " is missing"),
@@ -402,7 +416,9 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
   }
   std::optional<int64_t> ms;
   if (raw) {
-    const int shift = k.unit == TimestampUnit::kSeconds ? 3 : k.unit == TimestampUnit::kMicros ? -3 : 0;
+    const int shift = k.unit == TimestampUnit::kSeconds  ? 3
+                      : k.unit == TimestampUnit::kMicros ? -3
+                                                         : 0;
     // Several keys often read the same attribute (date and hour of one timestamp): the
     // value is parsed once per record.
     // (DecimalToInt64 is a pure function of the text and the shift.)
@@ -418,18 +434,21 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
     if (!ms && raw_is_string) {
       absl::Time t;
       std::string err;
-      if (absl::ParseTime(absl::RFC3339_full, std::string(*raw), &t, &err)) ms = absl::ToUnixMillis(t);
+      if (absl::ParseTime(absl::RFC3339_full, std::string(*raw), &t, &err))
+        ms = absl::ToUnixMillis(t);
     }
     if (!ms && !k.default_value && k.fallback == TimestampFallback::kNone)
       return Fail(error_code::kInvalidPartitionKey,
                   StrCat("partition key '", k.name, "': attribute ", k.attribute, " value ",
-                               QuoteForMessage(*raw),
-                               " is not a timestamp (a number in the configured unit or RFC 3339)"),
+                         QuoteForMessage(*raw),
+                         " is not a timestamp (a number in the configured unit or RFC 3339)"),
                   error);
   }
   if (!ms) {
-    if (k.fallback == TimestampFallback::kApproximateCreationTime) ms = creation_ms;
-    else if (k.fallback == TimestampFallback::kArrivalTime) ms = out->arrival_ms;
+    if (k.fallback == TimestampFallback::kApproximateCreationTime)
+      ms = creation_ms;
+    else if (k.fallback == TimestampFallback::kArrivalTime)
+      ms = out->arrival_ms;
   }
   if (ms) {
     std::string formatted;
@@ -440,7 +459,7 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
   } else {
     return Fail(error_code::kMissingPartitionKey,
                 StrCat("partition key '", k.name, "': attribute ", k.attribute,
-                             " is missing and the fallback has no value"),
+                       " is missing and the fallback has no value"),
                 error);
   }
   return true;
@@ -465,7 +484,9 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
     // Text that does not even start like a JSON value is not JSON; a JSON value that is
     // not an object (an array, a string, a number) is a record we cannot store.
     size_t i = 0;
-    while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) ++i;
+    while (i < data.size() &&
+           (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+      ++i;
     const char c = i < data.size() ? data[i] : '\0';
     const bool other_json = c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9');
     if (!other_json) return json_fail(e);
@@ -491,7 +512,8 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
     key.assign(unescaped);
     const bool projected = spec_.field_set.empty() || spec_.field_set.contains(key);
     bool key_source = false;
-    for (size_t k = 0; k < nkeys; ++k) key_source |= spec_.partition_keys[k].attribute_path[0] == key;
+    for (size_t k = 0; k < nkeys; ++k)
+      key_source |= spec_.partition_keys[k].attribute_path[0] == key;
     path.PushKey(key);
     if (projected) {
       if (!first) docout.push_back(',');
@@ -522,12 +544,14 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
     std::optional<std::string_view> raw;
     bool raw_is_string = false;
     if (spans[k].second != std::string::npos) {
-      const std::string_view snippet(scratch_.data() + spans[k].first, spans[k].second - spans[k].first);
+      const std::string_view snippet(scratch_.data() + spans[k].first,
+                                     spans[k].second - spans[k].first);
       if (!JsonScalarAt(snippet, spec, &raw, &raw_is_string, error)) return false;
     }
     if (!raw && !spec.default_value && spec.fallback == TimestampFallback::kNone)
       return Fail(error_code::kMissingPartitionKey,
-                  StrCat("partition key '", spec.name, "': data.", spec.attribute, " is missing"), error);
+                  StrCat("partition key '", spec.name, "': data.", spec.attribute, " is missing"),
+                  error);
     if (!ResolveKey(spec, raw, raw_is_string, std::nullopt, out, error)) return false;
   }
   return true;
@@ -541,11 +565,13 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
   snippet_padded_.assign(snippet);
   snippet_padded_.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
-  if (snippet_ondemand_.iterate(snippet_padded_.data(), snippet.size(), snippet_padded_.size()).get(doc))
+  if (snippet_ondemand_.iterate(snippet_padded_.data(), snippet.size(), snippet_padded_.size())
+          .get(doc))
     return Fail(error_code::kInvalidJson, StrCat("data.", spec.attribute, ": unreadable"), error);
   auto not_scalar = [&](std::string_view what) {
     return Fail(error_code::kInvalidPartitionKey,
-                StrCat("partition key '", spec.name, "': data.", spec.attribute, " is ", what, ", not a scalar"),
+                StrCat("partition key '", spec.name, "': data.", spec.attribute, " is ", what,
+                       ", not a scalar"),
                 error);
   };
   key_value_.clear();
@@ -576,9 +602,12 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
   od::json_type type;
   if (v.type().get(type)) return not_scalar("unreadable");
   switch (type) {
-    case od::json_type::object: return not_scalar("an object");
-    case od::json_type::array: return not_scalar("an array");
-    case od::json_type::null: return true;
+    case od::json_type::object:
+      return not_scalar("an object");
+    case od::json_type::array:
+      return not_scalar("an array");
+    case od::json_type::null:
+      return true;
     case od::json_type::string: {
       std::string_view s;
       if (v.get_string().get(s)) return not_scalar("unreadable");
@@ -589,7 +618,8 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
     case od::json_type::number:
     case od::json_type::boolean: {
       std::string_view t = v.raw_json_token();
-      while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t'))
+      while (!t.empty() &&
+             (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t'))
         t.remove_suffix(1);
       key_value_.assign(t);
       break;
@@ -601,20 +631,28 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "OK";
-    case Verdict::kDropped: return "DROPPED";
-    case Verdict::kProcessingFailed: return "PROCESSING_FAILED";
-    case Verdict::kUnspecified: break;
+    case Verdict::kOk:
+      return "OK";
+    case Verdict::kDropped:
+      return "DROPPED";
+    case Verdict::kProcessingFailed:
+      return "PROCESSING_FAILED";
+    case Verdict::kUnspecified:
+      break;
   }
   return "RESULT_UNSPECIFIED";
 }
 
 std::string_view OperationName(Operation o) {
   switch (o) {
-    case Operation::kInsert: return "INSERT";
-    case Operation::kUpdate: return "UPDATE";
-    case Operation::kDelete: return "DELETE";
-    case Operation::kUnspecified: break;
+    case Operation::kInsert:
+      return "INSERT";
+    case Operation::kUpdate:
+      return "UPDATE";
+    case Operation::kDelete:
+      return "DELETE";
+    case Operation::kUnspecified:
+      break;
   }
   return "";
 }

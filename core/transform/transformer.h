@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/transform/ddb_json.h"
 #include "core/base/json_writer.h"
 #include "core/config/pipeline.h"
+#include "core/transform/ddb_json.h"
 #include "core/transform/record.h"
 #include "simdjson.h"
 

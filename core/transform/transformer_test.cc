@@ -7,9 +7,9 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/transform/record.h"
-#include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "simdjson.h"
@@ -25,7 +25,8 @@ using ::testing::StartsWith;
 
 absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
+  if (!absl::LoadTimeZone(name, &tz))
+    return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
   return tz;
 }
 
@@ -62,13 +63,16 @@ class Harness {
 
 #define ASSERT_HARNESS(h) ASSERT_TRUE((h).ok()) << (h).status()
 
-std::string PipelineYaml(std::string_view body) { return StrCat("pipelines:\n  - name: p\n", body); }
+std::string PipelineYaml(std::string_view body) {
+  return StrCat("pipelines:\n  - name: p\n", body);
+}
 
 // A Lambda-shaped DynamoDB stream record.
-std::string Rec(std::string_view event_name, std::string_view dynamodb_body, std::string_view extra = "") {
+std::string Rec(std::string_view event_name, std::string_view dynamodb_body,
+                std::string_view extra = "") {
   return StrCat(R"({"eventID":"e1","eventName":")", event_name,
-                R"(","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1",)", extra,
-                R"("dynamodb":{)", dynamodb_body,
+                R"(","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1",)",
+                extra, R"("dynamodb":{)", dynamodb_body,
                 R"(},"eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/T/stream/x"})");
 }
 
@@ -138,8 +142,9 @@ TEST(TransformerTest, DesignExamplePipelineTransformsASitesRecord) {
   RecordOutcome out = h.Run(Rec("INSERT", Join3(R"("Keys":{"id":{"S":"abc"}})", kSiteImage)));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.operation, Operation::kInsert);
-  EXPECT_EQ(out.data,
-            R"({"valueOne":42,"siteId":"7","createdAtTime":1700000000000,"valueTwo":1.10,"id":"abc","name":"Name one"})");
+  EXPECT_EQ(
+      out.data,
+      R"({"valueOne":42,"siteId":"7","createdAtTime":1700000000000,"valueTwo":1.10,"id":"abc","name":"Name one"})");
   EXPECT_THAT(out.partition_values, ElementsAre("7", "2023", "11", "14", "22", "13"));
   EXPECT_EQ(out.key_prefix, "data/siteId=7/year=2023/month=11/day=14/minute=13/");
 
@@ -149,8 +154,10 @@ TEST(TransformerTest, DesignExamplePipelineTransformsASitesRecord) {
   EXPECT_THAT(removed.data, IsEmpty());
   EXPECT_THAT(removed.key_prefix, IsEmpty());
 
-  RecordOutcome bad = h.Run(Rec("MODIFY", R"("NewImage":{"siteId":{"S":"7"},"createdAtTime":{"N":"soon"}})"));
-  ExpectFailed(bad, error_code::kInvalidNumber, R"(dynamodb.NewImage.createdAtTime: N value "soon" is not a number)");
+  RecordOutcome bad =
+      h.Run(Rec("MODIFY", R"("NewImage":{"siteId":{"S":"7"},"createdAtTime":{"N":"soon"}})"));
+  ExpectFailed(bad, error_code::kInvalidNumber,
+               R"(dynamodb.NewImage.createdAtTime: N value "soon" is not a number)");
   EXPECT_EQ(bad.key_prefix, "errors/processing-failed/");
 }
 
@@ -226,7 +233,8 @@ TEST(TransformerTest, NoImageAndNoKeysIsMissingImage) {
 TEST(TransformerTest, ProjectionKeepsOnlyListedFieldsInImageOrder) {
   Harness h(PipelineYaml("    fields: [c, a, missing]\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"a":{"N":"1"},"b":{"N":"2"},"c":{"M":{"d":{"S":"x"}}}})"));
+  RecordOutcome out =
+      h.Run(Rec("INSERT", R"("NewImage":{"a":{"N":"1"},"b":{"N":"2"},"c":{"M":{"d":{"S":"x"}}}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.data, R"({"a":1,"c":{"d":"x"}})");
   // A projected-away attribute is not converted, so its malformation does not matter.
@@ -236,18 +244,21 @@ TEST(TransformerTest, ProjectionKeepsOnlyListedFieldsInImageOrder) {
 }
 
 TEST(TransformerTest, MetadataFields) {
-  Harness h(PipelineYaml(
-      "    metadata: [eventID, eventName, eventSource, awsRegion, eventSourceARN, tableName, SequenceNumber,"
-      " ApproximateCreationDateTime, SizeBytes, StreamViewType]\n"));
+  Harness h(
+      PipelineYaml("    metadata: [eventID, eventName, eventSource, awsRegion, eventSourceARN, "
+                   "tableName, SequenceNumber,"
+                   " ApproximateCreationDateTime, SizeBytes, StreamViewType]\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1700000000,)", kNew,
-                                                 R"(,"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_IMAGE")")));
+  RecordOutcome out = h.Run(Rec(
+      "INSERT", StrCat(R"("ApproximateCreationDateTime":1700000000,)", kNew,
+                       R"(,"SequenceNumber":"111","SizeBytes":26,"StreamViewType":"NEW_IMAGE")")));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
-  EXPECT_EQ(out.data,
-            R"({"_eventID":"e1","_eventName":"INSERT","_eventSource":"aws:dynamodb","_awsRegion":"us-east-1",)"
-            R"("_eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/T/stream/x","_tableName":null,)"
-            R"("_SequenceNumber":"111","_ApproximateCreationDateTime":1700000000000,"_SizeBytes":26,)"
-            R"("_StreamViewType":"NEW_IMAGE","id":"k1","v":"new"})");
+  EXPECT_EQ(
+      out.data,
+      R"({"_eventID":"e1","_eventName":"INSERT","_eventSource":"aws:dynamodb","_awsRegion":"us-east-1",)"
+      R"("_eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/T/stream/x","_tableName":null,)"
+      R"("_SequenceNumber":"111","_ApproximateCreationDateTime":1700000000000,"_SizeBytes":26,)"
+      R"("_StreamViewType":"NEW_IMAGE","id":"k1","v":"new"})");
   EXPECT_TRUE(IsJsonObject(out.data));
 }
 
@@ -282,7 +293,8 @@ TEST(TransformerTest, EveryTypeIsConvertedLosslessly) {
 TEST(TransformerTest, NumbersAsStrings) {
   Harness h(PipelineYaml("    numbers: string\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"n":{"N":"1.10"},"ns":{"NS":["1E+125"]}})"));
+  RecordOutcome out =
+      h.Run(Rec("INSERT", R"("NewImage":{"n":{"N":"1.10"},"ns":{"NS":["1E+125"]}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.data, R"({"n":"1.10","ns":["1E+125"]})");
 }
@@ -301,7 +313,8 @@ TEST(TransformerTest, PartitionKeysFromAttributeNestedPathAndTimestamp) {
   Harness h(PipelineYaml(kKeyPipeline));
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(Rec(
-      "INSERT", R"("NewImage":{"region":{"S":"EU"},"address":{"M":{"city":{"S":"Paris"}}},"ts":{"N":"1700000000000"}})"));
+      "INSERT",
+      R"("NewImage":{"region":{"S":"EU"},"address":{"M":{"city":{"S":"Paris"}}},"ts":{"N":"1700000000000"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_THAT(out.partition_values, ElementsAre("EU", "Paris", "2023-11-14"));
   EXPECT_EQ(out.key_prefix, "r=EU/c=Paris/d=2023-11-14/");
@@ -311,10 +324,13 @@ TEST(TransformerTest, PartitionValuesArePathSafeInKeyPrefix) {
   Harness h(PipelineYaml(kKeyPipeline));
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(Rec(
-      "INSERT", R"("NewImage":{"region":{"S":"eu/west=1"},"address":{"M":{"city":{"S":".."}}},"ts":{"N":"1700000000000"}})"));
+      "INSERT",
+      R"("NewImage":{"region":{"S":"eu/west=1"},"address":{"M":{"city":{"S":".."}}},"ts":{"N":"1700000000000"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "r=eu%2Fwest%3D1/c=%2E%2E/d=2023-11-14/");
-  out = h.Run(Rec("INSERT", R"("NewImage":{"region":{"S":""},"address":{"M":{"city":{"S":"S\u00e3o Paulo\n"}}},"ts":{"N":"1700000000000"}})"));
+  out = h.Run(Rec(
+      "INSERT",
+      R"("NewImage":{"region":{"S":""},"address":{"M":{"city":{"S":"S\u00e3o Paulo\n"}}},"ts":{"N":"1700000000000"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "r=__HIVE_DEFAULT_PARTITION__/c=S\xC3\xA3o Paulo%0A/d=2023-11-14/");
 }
@@ -323,10 +339,11 @@ TEST(TransformerTest, PartitionKeyDefaultWhenMissing) {
   Harness h(PipelineYaml(kKeyPipeline));
   ASSERT_HARNESS(h);
   // address missing entirely, then address present without city, then address not a map.
-  for (std::string_view address : {"", R"("address":{"M":{"zip":{"S":"1"}}},)", R"("address":{"S":"flat"},)",
-                                   R"("address":{"M":{"city":{"NULL":true}}},)"}) {
-    RecordOutcome out =
-        h.Run(Rec("INSERT", StrCat(R"("NewImage":{"region":{"S":"EU"},)", address, R"("ts":{"N":"1700000000000"}})")));
+  for (std::string_view address :
+       {"", R"("address":{"M":{"zip":{"S":"1"}}},)", R"("address":{"S":"flat"},)",
+        R"("address":{"M":{"city":{"NULL":true}}},)"}) {
+    RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"region":{"S":"EU"},)", address,
+                                                   R"("ts":{"N":"1700000000000"}})")));
     ASSERT_EQ(out.result, Verdict::kOk) << address << ": " << out.error_message;
     EXPECT_EQ(out.partition_values[1], "nowhere") << address;
   }
@@ -348,7 +365,8 @@ TEST(TransformerTest, PartitionKeyScalarTypes) {
   ASSERT_HARNESS(h);
   auto key = [&](std::string_view typed) {
     RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"k":)", typed, "}")));
-    if (out.result != Verdict::kOk) return StrCat("<", out.error_code, ": ", out.error_message, ">");
+    if (out.result != Verdict::kOk)
+      return StrCat("<", out.error_code, ": ", out.error_message, ">");
     return out.partition_values.at(0);
   };
   EXPECT_EQ(key(R"({"S":"x"})"), "x");
@@ -358,33 +376,40 @@ TEST(TransformerTest, PartitionKeyScalarTypes) {
   EXPECT_EQ(key(R"({"BOOL":false})"), "false");
   EXPECT_EQ(key(R"({"S":null,"N":"7"})"), "7");
   EXPECT_EQ(key(R"({"M":{}})"),
-            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type M, not a scalar (S, N, B or BOOL)>");
+            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type M, not a "
+            "scalar (S, N, B or BOOL)>");
   EXPECT_EQ(key(R"({"SS":["a"]})"),
-            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type SS, not a scalar (S, N, B or BOOL)>");
-  EXPECT_EQ(key(R"({"NULL":true})"), "<MISSING_PARTITION_KEY: partition key 'k': attribute k is missing from dynamodb.NewImage>");
+            "<INVALID_PARTITION_KEY: partition key 'k': dynamodb.NewImage.k is of type SS, not a "
+            "scalar (S, N, B or BOOL)>");
+  EXPECT_EQ(
+      key(R"({"NULL":true})"),
+      "<MISSING_PARTITION_KEY: partition key 'k': attribute k is missing from dynamodb.NewImage>");
 }
 
 TEST(TransformerTest, TimestampUnits) {
-  Harness h(PipelineYaml(
-      "    partition_keys:\n"
-      "      s:  { timestamp: sec, unit: s, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
-      "      ms: { timestamp: milli, unit: ms, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
-      "      us: { timestamp: micro, unit: us, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
-      "      fs: { timestamp: fsec, unit: s, format: \"%S\" }\n"));
+  Harness h(
+      PipelineYaml("    partition_keys:\n"
+                   "      s:  { timestamp: sec, unit: s, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+                   "      ms: { timestamp: milli, unit: ms, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+                   "      us: { timestamp: micro, unit: us, format: \"%Y-%m-%dT%H:%M:%S\" }\n"
+                   "      fs: { timestamp: fsec, unit: s, format: \"%S\" }\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(Rec("INSERT",
-                                R"("NewImage":{"sec":{"N":"1700000000"},"milli":{"N":"1700000000000"},)"
-                                R"("micro":{"N":"1700000000000000"},"fsec":{"N":"1700000009.999"}})"));
+  RecordOutcome out =
+      h.Run(Rec("INSERT", R"("NewImage":{"sec":{"N":"1700000000"},"milli":{"N":"1700000000000"},)"
+                          R"("micro":{"N":"1700000000000000"},"fsec":{"N":"1700000009.999"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_THAT(out.partition_values,
-              ElementsAre("2023-11-14T22%3A13%3A20", "2023-11-14T22%3A13%3A20", "2023-11-14T22%3A13%3A20", "29"));
+              ElementsAre("2023-11-14T22%3A13%3A20", "2023-11-14T22%3A13%3A20",
+                          "2023-11-14T22%3A13%3A20", "29"));
 }
 
 TEST(TransformerTest, TimestampFromNamedTimeZone) {
   absl::TimeZone probe;
-  if (!absl::LoadTimeZone("America/New_York", &probe)) GTEST_SKIP() << "tzdata absent: skipping named zone test";
-  Harness h(PipelineYaml("    partition_keys:\n"
-                         "      hour: { timestamp: ts, format: \"%Y-%m-%d-%H\", timezone: America/New_York }\n"));
+  if (!absl::LoadTimeZone("America/New_York", &probe))
+    GTEST_SKIP() << "tzdata absent: skipping named zone test";
+  Harness h(PipelineYaml(
+      "    partition_keys:\n"
+      "      hour: { timestamp: ts, format: \"%Y-%m-%d-%H\", timezone: America/New_York }\n"));
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1700000000000"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
@@ -392,19 +417,22 @@ TEST(TransformerTest, TimestampFromNamedTimeZone) {
 }
 
 TEST(TransformerTest, Rfc3339StringTimestamps) {
-  Harness h(PipelineYaml("    partition_keys:\n      day: { timestamp: ts, format: \"%Y-%m-%d %H\" }\n"));
+  Harness h(
+      PipelineYaml("    partition_keys:\n      day: { timestamp: ts, format: \"%Y-%m-%d %H\" }\n"));
   ASSERT_HARNESS(h);
   auto day = [&](std::string_view ts) {
     RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"ts":{"S":")", ts, R"("}})")));
-    if (out.result != Verdict::kOk) return StrCat("<", out.error_code, ": ", out.error_message, ">");
+    if (out.result != Verdict::kOk)
+      return StrCat("<", out.error_code, ": ", out.error_message, ">");
     return out.partition_values.at(0);
   };
   EXPECT_EQ(day("2024-02-29T12:34:56Z"), "2024-02-29 12");
   EXPECT_EQ(day("2024-02-29T12:34:56.789Z"), "2024-02-29 12");
   EXPECT_EQ(day("2024-02-29T23:30:00-05:00"), "2024-03-01 04");  // formatted in UTC
-  EXPECT_EQ(day("1700000000000"), "2023-11-14 22");               // digits in an S: the unit applies
+  EXPECT_EQ(day("1700000000000"), "2023-11-14 22");              // digits in an S: the unit applies
   EXPECT_EQ(day("yesterday"),
-            "<INVALID_PARTITION_KEY: partition key 'day': attribute ts value \"yesterday\" is not a timestamp "
+            "<INVALID_PARTITION_KEY: partition key 'day': attribute ts value \"yesterday\" is not "
+            "a timestamp "
             "(a number in the configured unit or RFC 3339)>");
   // An N is never parsed as RFC 3339.
   RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1E+125"}})"));
@@ -412,11 +440,14 @@ TEST(TransformerTest, Rfc3339StringTimestamps) {
 }
 
 TEST(TransformerTest, TimestampDefault) {
-  Harness h(PipelineYaml("    partition_keys:\n      day: { timestamp: ts, format: \"%Y\", default: unknown }\n"));
+  Harness h(PipelineYaml(
+      "    partition_keys:\n      day: { timestamp: ts, format: \"%Y\", default: unknown }\n"));
   ASSERT_HARNESS(h);
   EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{})")).partition_values, ElementsAre("unknown"));
-  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"garbage"}})")).partition_values, ElementsAre("unknown"));
-  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"0"}})")).partition_values, ElementsAre("1970"));
+  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"garbage"}})")).partition_values,
+              ElementsAre("unknown"));
+  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"0"}})")).partition_values,
+              ElementsAre("1970"));
 }
 
 constexpr std::string_view kFallbackPipeline = R"(    partition_keys:
@@ -428,13 +459,16 @@ TEST(TransformerTest, FallbackToApproximateCreationTimeLambdaShapeInSeconds) {
   Harness h(PipelineYaml(kFallbackPipeline));
   ASSERT_HARNESS(h);
   // 1699999200 s = 2023-11-14T22:00:00Z (an attribute, when present, wins).
-  RecordOutcome out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"x":{"S":"y"}})"));
+  RecordOutcome out = h.Run(
+      Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"x":{"S":"y"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
-  out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"N":"0"}})"));
+  out = h.Run(
+      Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"N":"0"}})"));
   EXPECT_EQ(out.key_prefix, "h=1970-01-01-00/");
   // Unusable attribute value: the fallback applies too.
-  out = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"S":"n/a"}})"));
+  out = h.Run(
+      Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"S":"n/a"}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
 }
@@ -455,10 +489,12 @@ TEST(TransformerTest, FallbackToApproximateCreationTimeKinesisShapeInMillis) {
 TEST(TransformerTest, ApproximateCreationTimeMetadataIsMillisInBothShapes) {
   Harness h(PipelineYaml("    metadata: [ApproximateCreationDateTime, tableName]\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome lambda = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{})"));
+  RecordOutcome lambda =
+      h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{})"));
   EXPECT_EQ(lambda.data, R"({"_ApproximateCreationDateTime":1699999200000,"_tableName":null})");
-  RecordOutcome kinesis = h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200123,"NewImage":{})",
-                                    R"("tableName":"Sites",)"));
+  RecordOutcome kinesis =
+      h.Run(Rec("INSERT", R"("ApproximateCreationDateTime":1699999200123,"NewImage":{})",
+                R"("tableName":"Sites",)"));
   EXPECT_EQ(kinesis.data, R"({"_ApproximateCreationDateTime":1699999200123,"_tableName":"Sites"})");
   RecordOutcome none = h.Run(Rec("INSERT", R"("NewImage":{})"));
   EXPECT_EQ(none.data, R"({"_ApproximateCreationDateTime":null,"_tableName":null})");
@@ -473,9 +509,10 @@ TEST(TransformerTest, FallbackWithoutCreationTimeFails) {
 }
 
 TEST(TransformerTest, FallbackToArrivalTime) {
-  Harness h(PipelineYaml("    partition_keys:\n"
-                         "      hour: { timestamp: ts, format: \"%H\", fallback: arrival_time }\n"
-                         "    prefix: \"h=!{partitionKeyFromLambda:hour}/a=!{timestamp:yyyy/MM/dd/HH/mm}/\"\n"));
+  Harness h(PipelineYaml(
+      "    partition_keys:\n"
+      "      hour: { timestamp: ts, format: \"%H\", fallback: arrival_time }\n"
+      "    prefix: \"h=!{partitionKeyFromLambda:hour}/a=!{timestamp:yyyy/MM/dd/HH/mm}/\"\n"));
   ASSERT_HARNESS(h);
   // The record's arrival time...
   RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{})"), /*arrival_ms=*/kT);
@@ -483,7 +520,8 @@ TEST(TransformerTest, FallbackToArrivalTime) {
   EXPECT_EQ(out.key_prefix, "h=22/a=2023/11/14/22/13/");
   EXPECT_EQ(out.arrival_ms, kT);
   // ... or, when the record has none, the context's default.
-  out = h.Run(Rec("INSERT", R"("NewImage":{})"), 0, TransformContext{.default_arrival_ms = kT + 3600000, .random_string = ""});
+  out = h.Run(Rec("INSERT", R"("NewImage":{})"), 0,
+              TransformContext{.default_arrival_ms = kT + 3600000, .random_string = ""});
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "h=23/a=2023/11/14/23/13/");
   EXPECT_EQ(out.arrival_ms, kT + 3600000);
@@ -499,7 +537,8 @@ TEST(TransformerTest, RandomStringComesFromTheContext) {
 // ----- Failures -----
 
 TEST(TransformerTest, MalformedAttributesFailWithPathAndCode) {
-  Harness h(PipelineYaml("    error_prefix: \"errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/\"\n"));
+  Harness h(PipelineYaml(
+      "    error_prefix: \"errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/\"\n"));
   ASSERT_HARNESS(h);
   struct Case {
     std::string_view image;
@@ -509,13 +548,16 @@ TEST(TransformerTest, MalformedAttributesFailWithPathAndCode) {
   const Case cases[] = {
       {R"({"price":{"N":"12,50"}})", error_code::kInvalidNumber,
        R"(dynamodb.NewImage.price: N value "12,50" is not a number)"},
-      {R"({"blob":{"B":"%%%%"}})", error_code::kInvalidBinary, R"(dynamodb.NewImage.blob: B value "%%%%" is not base64)"},
+      {R"({"blob":{"B":"%%%%"}})", error_code::kInvalidBinary,
+       R"(dynamodb.NewImage.blob: B value "%%%%" is not base64)"},
       {R"({"m":{"M":{"list":{"L":[{"S":"ok"},{"Q":"1"}]}}}})", error_code::kInvalidAttribute,
        R"(dynamodb.NewImage.m.list[1]: unknown attribute type "Q" (expected S, N, B, BOOL, NULL, M, L, SS, NS or BS))"},
       {R"({"two":{"S":"a","N":"1"}})", error_code::kInvalidAttribute,
        "dynamodb.NewImage.two: attribute value has more than one type (S and N)"},
-      {R"({"n":{"NULL":false}})", error_code::kInvalidAttribute, "dynamodb.NewImage.n: NULL value must be true"},
-      {R"({"s":{"S":1}})", error_code::kInvalidAttribute, "dynamodb.NewImage.s: S value must be a string, got a number"},
+      {R"({"n":{"NULL":false}})", error_code::kInvalidAttribute,
+       "dynamodb.NewImage.n: NULL value must be true"},
+      {R"({"s":{"S":1}})", error_code::kInvalidAttribute,
+       "dynamodb.NewImage.s: S value must be a string, got a number"},
       {R"({"ss":{"SS":["a",null]}})", error_code::kInvalidAttribute,
        "dynamodb.NewImage.ss[1]: SS members must be strings, got null"},
       {R"({"plain":"value"})", error_code::kInvalidAttribute,
@@ -542,16 +584,24 @@ TEST(TransformerTest, EnvelopeFailures) {
       {"", error_code::kInvalidJson, "data: not valid JSON ("},
       {"not json", error_code::kInvalidJson, "data: not valid JSON ("},
       {Rec("INSERT", kNew) + " trailing", error_code::kInvalidJson, "data: not valid JSON ("},
-      {Rec("INSERT", R"("NewImage":{"s":{"S":"caf)" "\xC3" R"("}})"), error_code::kInvalidJson, "data: not valid JSON ("},
+      {Rec("INSERT", R"("NewImage":{"s":{"S":"caf)"
+                     "\xC3"
+                     R"("}})"),
+       error_code::kInvalidJson, "data: not valid JSON ("},
       {"\xFF\xFE{}", error_code::kInvalidJson, "data: not valid JSON ("},
-      {"[1,2]", error_code::kInvalidRecord, "data: expected a DynamoDB stream record (a JSON object), got an array"},
-      {"\"INSERT\"", error_code::kInvalidRecord, "data: expected a DynamoDB stream record (a JSON object), got a scalar"},
+      {"[1,2]", error_code::kInvalidRecord,
+       "data: expected a DynamoDB stream record (a JSON object), got an array"},
+      {"\"INSERT\"", error_code::kInvalidRecord,
+       "data: expected a DynamoDB stream record (a JSON object), got a scalar"},
       {R"({"dynamodb":{}})", error_code::kInvalidRecord, "eventName: missing or not a string"},
-      {R"({"eventName":1,"dynamodb":{}})", error_code::kInvalidRecord, "eventName: missing or not a string"},
+      {R"({"eventName":1,"dynamodb":{}})", error_code::kInvalidRecord,
+       "eventName: missing or not a string"},
       {R"({"eventName":"UPSERT","dynamodb":{}})", error_code::kUnsupportedEventName,
        R"(eventName: unsupported value "UPSERT" (expected INSERT, MODIFY or REMOVE))"},
-      {R"({"eventName":"INSERT"})", error_code::kInvalidRecord, "dynamodb: missing or not an object"},
-      {R"({"eventName":"INSERT","dynamodb":[]})", error_code::kInvalidRecord, "dynamodb: missing or not an object"},
+      {R"({"eventName":"INSERT"})", error_code::kInvalidRecord,
+       "dynamodb: missing or not an object"},
+      {R"({"eventName":"INSERT","dynamodb":[]})", error_code::kInvalidRecord,
+       "dynamodb: missing or not an object"},
       {Rec("INSERT", R"("NewImage":[])"), error_code::kInvalidAttribute,
        "dynamodb.NewImage: expected an object of attributes, got an array"},
       {Rec("INSERT", R"("Keys":"k")"), error_code::kInvalidAttribute,
@@ -591,8 +641,9 @@ TEST(TransformerTest, OutcomeIsResetBetweenRecords) {
 TEST(TransformerTest, JsonInputKeepsExactNumberText) {
   Harness h(PipelineYaml("    input: json\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(R"({"big":12345678901234567890123456789,"dec":1.10,"e":-1.5E+300,"z":0,)"
-                            R"("arr":[1.0,{"x":1e-400}],"s":"a\u2028\"b","t":true,"f":false,"n":null})");
+  RecordOutcome out =
+      h.Run(R"({"big":12345678901234567890123456789,"dec":1.10,"e":-1.5E+300,"z":0,)"
+            R"("arr":[1.0,{"x":1e-400}],"s":"a\u2028\"b","t":true,"f":false,"n":null})");
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.operation, Operation::kInsert);
   EXPECT_EQ(out.data, R"({"big":12345678901234567890123456789,"dec":1.10,"e":-1.5E+300,"z":0,)"
@@ -608,17 +659,19 @@ TEST(TransformerTest, JsonInputIsReformattedCompactly) {
 }
 
 TEST(TransformerTest, JsonInputProjectionAndPartitionKeys) {
-  Harness h(PipelineYaml("    input: json\n"
-                         "    fields: [id, amount]\n"
-                         "    partition_keys:\n"
-                         "      region: { attribute: region }\n"
-                         "      city:   { attribute: addr.city }\n"
-                         "      amount: { attribute: amount }\n"
-                         "      day:    { timestamp: ts, unit: ms, format: \"%Y-%m-%d\" }\n"
-                         "      when:   { timestamp: at, format: \"%H\" }\n"));
+  Harness h(
+      PipelineYaml("    input: json\n"
+                   "    fields: [id, amount]\n"
+                   "    partition_keys:\n"
+                   "      region: { attribute: region }\n"
+                   "      city:   { attribute: addr.city }\n"
+                   "      amount: { attribute: amount }\n"
+                   "      day:    { timestamp: ts, unit: ms, format: \"%Y-%m-%d\" }\n"
+                   "      when:   { timestamp: at, format: \"%H\" }\n"));
   ASSERT_HARNESS(h);
-  RecordOutcome out = h.Run(R"({"id":"x1","region":"eu/1","addr":{"city":"Lyon","zip":"69000"},)"
-                            R"("amount":1.10,"ts":1700000000000,"at":"2024-02-29T12:34:56Z","junk":[1,2,3]})");
+  RecordOutcome out =
+      h.Run(R"({"id":"x1","region":"eu/1","addr":{"city":"Lyon","zip":"69000"},)"
+            R"("amount":1.10,"ts":1700000000000,"at":"2024-02-29T12:34:56Z","junk":[1,2,3]})");
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.data, R"({"id":"x1","amount":1.10})");
   EXPECT_THAT(out.partition_values, ElementsAre("eu%2F1", "Lyon", "1.10", "2023-11-14", "12"));
@@ -626,16 +679,19 @@ TEST(TransformerTest, JsonInputProjectionAndPartitionKeys) {
 }
 
 TEST(TransformerTest, JsonInputPartitionKeyFailures) {
-  Harness h(PipelineYaml("    input: json\n"
-                         "    partition_keys:\n"
-                         "      region: { attribute: region }\n"
-                         "    error_prefix: \"bad/!{firehose:error-output-type}/\"\n"));
+  Harness h(
+      PipelineYaml("    input: json\n"
+                   "    partition_keys:\n"
+                   "      region: { attribute: region }\n"
+                   "    error_prefix: \"bad/!{firehose:error-output-type}/\"\n"));
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(R"({"id":1})");
-  ExpectFailed(out, error_code::kMissingPartitionKey, "partition key 'region': data.region is missing");
+  ExpectFailed(out, error_code::kMissingPartitionKey,
+               "partition key 'region': data.region is missing");
   EXPECT_EQ(out.key_prefix, "bad/processing-failed/");
   out = h.Run(R"({"region":{"a":1}})");
-  ExpectFailed(out, error_code::kInvalidPartitionKey, "partition key 'region': data.region is an object, not a scalar");
+  ExpectFailed(out, error_code::kInvalidPartitionKey,
+               "partition key 'region': data.region is an object, not a scalar");
   out = h.Run(R"({"region":null})");
   EXPECT_EQ(out.error_code, error_code::kMissingPartitionKey) << out.error_message;
   out = h.Run(R"({"region":true})");
@@ -653,7 +709,10 @@ TEST(TransformerTest, JsonInputMalformed) {
       {R"({"a":1}{"b":2})", error_code::kInvalidJson},
       {R"({"a":1,})", error_code::kInvalidJson},
       {R"({"a":tru})", error_code::kInvalidJson},
-      {R"({"a":"x)" "\xC3" R"("})", error_code::kInvalidJson},
+      {R"({"a":"x)"
+       "\xC3"
+       R"("})",
+       error_code::kInvalidJson},
       {"{\"a\":\"\xED\xA0\x80\"}", error_code::kInvalidJson},  // surrogate code point
       {"", error_code::kInvalidJson},
       {"[1,2]", error_code::kInvalidRecord},
@@ -692,7 +751,8 @@ TEST(TransformerTest, JsonInputThatIsNotJsonAtAllIsInvalidJson) {
 TEST(TransformerTest, JsonInputTrailingGarbageIsInvalidJson) {
   Harness h(PipelineYaml("    input: json\n"));
   ASSERT_HARNESS(h);
-  for (std::string_view data : {"{\"a\":1} garbage", "{\"a\":1}]", "{\"a\":1} 2", "{\"a\":1}{\"b\":2}"}) {
+  for (std::string_view data :
+       {"{\"a\":1} garbage", "{\"a\":1}]", "{\"a\":1} 2", "{\"a\":1}{\"b\":2}"}) {
     RecordOutcome out = h.Run(data);
     EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data;
     EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data << " -> " << out.error_message;
@@ -757,12 +817,13 @@ TEST(TransformerTest, JsonInputRejectsNonJsonNumbers) {
 }
 
 // BUG: for input: json with `fields`, values of fields that are projected away are skipped
-// by simdjson on-demand without validation (core/transform/transformer.cc, TransformJson `continue`s
-// past them), so a document that is not valid JSON is accepted as OK.
+// by simdjson on-demand without validation (core/transform/transformer.cc, TransformJson
+// `continue`s past them), so a document that is not valid JSON is accepted as OK.
 TEST(TransformerTest, JsonInputValidatesProjectedAwayFields) {
   Harness h(PipelineYaml("    input: json\n    fields: [a]\n"));
   ASSERT_HARNESS(h);
-  for (std::string_view data : {R"({"a":1,"junk":[1,tru]})", R"({"a":1,"junk":{"x" 1}})", R"({"a":1,"j":"\x"})"}) {
+  for (std::string_view data :
+       {R"({"a":1,"junk":[1,tru]})", R"({"a":1,"junk":{"x" 1}})", R"({"a":1,"j":"\x"})"}) {
     RecordOutcome out = h.Run(data);
     EXPECT_EQ(out.result, Verdict::kProcessingFailed) << data << " -> " << out.data;
     EXPECT_EQ(out.error_code, error_code::kInvalidJson) << data;
@@ -775,7 +836,9 @@ TEST(TransformerTest, UnicodeEscapesInInput) {
   ASSERT_HARNESS(stream);
   ASSERT_HARNESS(json);
   // A valid surrogate pair becomes the UTF-8 of U+10FFFF; \u0000 is escaped again.
-  RecordOutcome out = stream.Run(Rec("INSERT", R"("NewImage":{"s":{"S":"\udbff\udfff\u0000"},"k\u00e9":{"SS":["\ud83d\ude00"]}})"));
+  RecordOutcome out = stream.Run(
+      Rec("INSERT",
+          R"("NewImage":{"s":{"S":"\udbff\udfff\u0000"},"k\u00e9":{"SS":["\ud83d\ude00"]}})"));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.data, "{\"s\":\"\xF4\x8F\xBF\xBF\\u0000\",\"k\xC3\xA9\":[\"\xF0\x9F\x98\x80\"]}");
   out = json.Run(R"({"s":"\udbff\udfff\u0000","k\u00e9":"\ud83d\ude00"})");
@@ -798,14 +861,16 @@ TEST(TransformerTest, UnicodeEscapesInInput) {
   EXPECT_EXIT({ std::exit((body) ? 0 : 1); }, ::testing::ExitedWithCode(0), "")
 
 // BUG: TimeFormat::Append overflows int64 for instants within 808 ms of INT64_MIN
-// (core/partition/time_format.cc ToCivil: `unix_ms - secs * 1000` with secs = floor(unix_ms / 1000));
-// a record whose timestamp attribute is N "-9223372036854775808" (unit ms), or whose
+// (core/partition/time_format.cc ToCivil: `unix_ms - secs * 1000` with secs = floor(unix_ms /
+// 1000)); a record whose timestamp attribute is N "-9223372036854775808" (unit ms), or whose
 // arrival time is INT64_MIN (approximate_arrival_timestamp comes from the wire as int64),
 // is signed-overflow UB, fatal under UBSan.
 TEST(TransformerTest, ExtremeTimestampsDoNotOverflow) {
-  const std::string kMinYear = absl::FormatTime("%Y", absl::FromUnixMillis(INT64_MIN), absl::UTCTimeZone());
+  const std::string kMinYear =
+      absl::FormatTime("%Y", absl::FromUnixMillis(INT64_MIN), absl::UTCTimeZone());
   EXPECT_IN_CHILD(([&] {
-    Harness h(PipelineYaml("    partition_keys:\n      y: { timestamp: ts, unit: ms, format: \"%Y\" }\n"));
+    Harness h(PipelineYaml(
+        "    partition_keys:\n      y: { timestamp: ts, unit: ms, format: \"%Y\" }\n"));
     if (!h.ok()) return false;
     RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"-9223372036854775808"}})"));
     std::fprintf(stderr, "%s %s\n", out.key_prefix.c_str(), out.error_message.c_str());
@@ -821,15 +886,16 @@ TEST(TransformerTest, ExtremeTimestampsDoNotOverflow) {
 }
 
 // BUG: an ApproximateCreationDateTime far outside int64 milliseconds (1e300) goes through
-// std::llround unchecked (core/transform/transformer.cc TransformStream), giving LLONG_MIN, and then
-// overflows in TimeFormat (see ExtremeTimestampsDoNotOverflow). Any verdict is acceptable
+// std::llround unchecked (core/transform/transformer.cc TransformStream), giving LLONG_MIN, and
+// then overflows in TimeFormat (see ExtremeTimestampsDoNotOverflow). Any verdict is acceptable
 // here; a crash is not.
 TEST(TransformerTest, AbsurdApproximateCreationTimeDoesNotCrash) {
   EXPECT_IN_CHILD(([] {
     Harness h(PipelineYaml(kFallbackPipeline));
     if (!h.ok()) return false;
     for (std::string_view act : {"1e300", "-1e300", "9.3e18"}) {
-      RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":)", act, R"(,"NewImage":{})")));
+      RecordOutcome out = h.Run(
+          Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":)", act, R"(,"NewImage":{})")));
       if (out.result != Verdict::kOk && out.result != Verdict::kProcessingFailed) return false;
     }
     return true;

@@ -78,7 +78,8 @@ void AppendWalFrame(WalType type, std::string_view payload, std::string* out) {
 }
 
 void EncodeWalAccept(std::string_view pipeline, int64_t accept_ms,
-                     const std::vector<std::pair<std::string_view, std::string_view>>& lines, std::string* out) {
+                     const std::vector<std::pair<std::string_view, std::string_view>>& lines,
+                     std::string* out) {
   PutString(pipeline, out);
   PutVarint(static_cast<uint64_t>(accept_ms), out);
   PutVarint(lines.size(), out);
@@ -117,8 +118,8 @@ bool DecodeWalAccept(std::string_view payload, WalAccept* out) {
 bool DecodeWalSeal(std::string_view payload, WalSeal* out) {
   Decoder d(payload);
   uint64_t records, trailing;
-  if (!d.String(&out->pipeline) || !d.String(&out->prefix) || !d.String(&out->key) || !d.Varint(&records) ||
-      !d.Varint(&trailing))
+  if (!d.String(&out->pipeline) || !d.String(&out->prefix) || !d.String(&out->key) ||
+      !d.Varint(&records) || !d.Varint(&trailing))
     return false;
   out->records = static_cast<int64_t>(records);
   out->trailing = static_cast<int64_t>(trailing);
@@ -137,7 +138,8 @@ WalReader::Result WalReader::Next(WalType* type, std::string_view* payload) {
   const uint32_t length = GetU32(p);
   const uint32_t crc = GetU32(p + 4);
   const uint8_t t = static_cast<uint8_t>(p[8]);
-  if (length > kWalMaxPayload || length > data_.size() - offset_ - kWalFrameHeader) return Result::kCorrupt;
+  if (length > kWalMaxPayload || length > data_.size() - offset_ - kWalFrameHeader)
+    return Result::kCorrupt;
   const std::string_view body(p + kWalFrameHeader, length);
   if (t < 1 || t > 4 || Checksum(static_cast<WalType>(t), body) != crc) return Result::kCorrupt;
   *type = static_cast<WalType>(t);

@@ -47,7 +47,8 @@ struct WalSeal {
 };
 
 void EncodeWalAccept(std::string_view pipeline, int64_t accept_ms,
-                     const std::vector<std::pair<std::string_view, std::string_view>>& lines, std::string* out);
+                     const std::vector<std::pair<std::string_view, std::string_view>>& lines,
+                     std::string* out);
 void EncodeWalSeal(const WalSeal& seal, std::string* out);
 void EncodeWalKey(std::string_view key, std::string* out);  // kStored, kDeadLettered
 

@@ -12,7 +12,8 @@ std::string Segment(int frames) {
   std::string seg;
   for (int i = 0; i < frames; ++i) {
     std::string payload;
-    EncodeWalAccept("p", 1700000000000 + i, {{"a/b=" + std::to_string(i) + "/", "{\"x\":1}\n"}}, &payload);
+    EncodeWalAccept("p", 1700000000000 + i, {{"a/b=" + std::to_string(i) + "/", "{\"x\":1}\n"}},
+                    &payload);
     AppendWalFrame(WalType::kAccept, payload, &seg);
   }
   return seg;

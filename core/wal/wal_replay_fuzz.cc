@@ -21,9 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lakehose::WalSeal s;
     std::string_view key;
     switch (type) {
-      case lakehose::WalType::kAccept: (void)lakehose::DecodeWalAccept(payload, &a); break;
-      case lakehose::WalType::kSeal: (void)lakehose::DecodeWalSeal(payload, &s); break;
-      default: (void)lakehose::DecodeWalKey(payload, &key); break;
+      case lakehose::WalType::kAccept:
+        (void)lakehose::DecodeWalAccept(payload, &a);
+        break;
+      case lakehose::WalType::kSeal:
+        (void)lakehose::DecodeWalSeal(payload, &s);
+        break;
+      default:
+        (void)lakehose::DecodeWalKey(payload, &key);
+        break;
     }
   }
   return 0;

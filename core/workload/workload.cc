@@ -1,9 +1,9 @@
 #include "core/workload/workload.h"
 
-#include "core/base/strings.h"
 #include "absl/strings/str_format.h"
 #include "core/base/base64.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 namespace {
@@ -43,10 +43,13 @@ void WorkloadGenerator::Item(int64_t ts, std::string* out, bool old_image) {
   out->push_back('{');
   switch (workload_) {
     case Workload::kTransactions: {
-      static const char* const kTypes[] = {"PURCHASE", "REFUND", "PAYMENT", "TRANSFER", "WITHDRAWAL"};
+      static const char* const kTypes[] = {"PURCHASE", "REFUND", "PAYMENT", "TRANSFER",
+                                           "WITHDRAWAL"};
       static const char* const kCurrencies[] = {"USD", "EUR", "GBP", "INR"};
-      static const char* const kCategories[] = {"RETAIL", "DINING", "TRAVEL", "ENTERTAINMENT", "HEALTHCARE", "UTILITIES"};
-      static const char* const kMethods[] = {"CREDIT_CARD", "DEBIT_CARD", "DIGITAL_WALLET", "BANK_TRANSFER"};
+      static const char* const kCategories[] = {"RETAIL",        "DINING",     "TRAVEL",
+                                                "ENTERTAINMENT", "HEALTHCARE", "UTILITIES"};
+      static const char* const kMethods[] = {"CREDIT_CARD", "DEBIT_CARD", "DIGITAL_WALLET",
+                                             "BANK_TRANSFER"};
       static const char* const kRegions[] = {"US_EAST", "US_WEST", "EU", "APAC"};
       static const char* const kLevels[] = {"LOW", "MEDIUM", "HIGH"};
       static const char* const kDevices[] = {"MOBILE", "WEB", "POS", "ATM"};
@@ -77,9 +80,12 @@ void WorkloadGenerator::Item(int64_t ts, std::string* out, bool old_image) {
       N("processing_timestamp", StrCat(ts + 100 + static_cast<int64_t>(Below(900))), out);
       StrAppend(out, "\"is_international\":{\"BOOL\":", Below(10) == 0 ? "true" : "false", "},");
       const uint64_t a = Below(5), b = (a + 1 + Below(4)) % 5;
-      StrAppend(out, "\"tags\":{\"SS\":[\"", kTags[std::min(a, b)], "\",\"", kTags[std::max(a, b)], "\"]},");
-      if (Below(2) == 0) out->append("\"notes\":{\"NULL\":true}");
-      else out->append("\"notes\":{\"S\":\"ok\"}");
+      StrAppend(out, "\"tags\":{\"SS\":[\"", kTags[std::min(a, b)], "\",\"", kTags[std::max(a, b)],
+                "\"]},");
+      if (Below(2) == 0)
+        out->append("\"notes\":{\"NULL\":true}");
+      else
+        out->append("\"notes\":{\"S\":\"ok\"}");
       break;
     }
     case Workload::kSites: {
@@ -113,33 +119,59 @@ void WorkloadGenerator::Item(int64_t ts, std::string* out, bool old_image) {
 }
 
 void WorkloadGenerator::EdgeString(std::string* out) {
-  static const char* const kPieces[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\xC3\xA9",
-                                        "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\x01", "\x1F", "\xE2\x80\xA8",
-                                        "\xE2\x80\xA9", "\x7F", "</script>"};
+  static const char* const kPieces[] = {"a",
+                                        "Z",
+                                        "0",
+                                        " ",
+                                        "\"",
+                                        "\\",
+                                        "/",
+                                        "\n",
+                                        "\t",
+                                        "\xC3\xA9",
+                                        "\xE4\xB8\xAD",
+                                        "\xF0\x9F\x98\x80",
+                                        "\x01",
+                                        "\x1F",
+                                        "\xE2\x80\xA8",
+                                        "\xE2\x80\xA9",
+                                        "\x7F",
+                                        "</script>"};
   const uint64_t n = Below(13);
   for (uint64_t i = 0; i < n; ++i) out->append(Pick(kPieces));
 }
 
 void WorkloadGenerator::EdgeNumber(std::string* out) {
   switch (Below(8)) {
-    case 0: StrAppend(out, static_cast<int64_t>(Below(2000001)) - 1000000); break;
+    case 0:
+      StrAppend(out, static_cast<int64_t>(Below(2000001)) - 1000000);
+      break;
     case 1: {  // 38 significant digits
       if (Below(2)) out->push_back('-');
       out->push_back(static_cast<char>('1' + Below(9)));
       for (int i = 0; i < 37; ++i) out->push_back(static_cast<char>('0' + Below(10)));
       break;
     }
-    case 2: StrAppend(out, Below(1000000), ".", absl::StrFormat("%06d", 1 + Below(999999))); break;
-    case 3: StrAppend(out, 1 + Below(9), "E+", 1 + Below(125)); break;
-    case 4: StrAppend(out, 1 + Below(9), "E-", 1 + Below(130)); break;
+    case 2:
+      StrAppend(out, Below(1000000), ".", absl::StrFormat("%06d", 1 + Below(999999)));
+      break;
+    case 3:
+      StrAppend(out, 1 + Below(9), "E+", 1 + Below(125));
+      break;
+    case 4:
+      StrAppend(out, 1 + Below(9), "E-", 1 + Below(130));
+      break;
     case 5: {  // 38 digits with a decimal point and exponent
       out->append("9.");
       for (int i = 0; i < 37; ++i) out->push_back('9');
       out->append("E+125");
       break;
     }
-    case 6: StrAppend(out, "0.", std::string(1 + Below(20), '0'), 1 + Below(9)); break;
-    default: out->append("0");
+    case 6:
+      StrAppend(out, "0.", std::string(1 + Below(20), '0'), 1 + Below(9));
+      break;
+    default:
+      out->append("0");
   }
 }
 
@@ -163,12 +195,17 @@ void WorkloadGenerator::EdgeValue(int depth, std::string* out) {
       break;
     case 2: {
       std::string bytes;
-      for (uint64_t i = 0, n = Below(17); i < n; ++i) bytes.push_back(static_cast<char>(Below(256)));
+      for (uint64_t i = 0, n = Below(17); i < n; ++i)
+        bytes.push_back(static_cast<char>(Below(256)));
       StrAppend(out, "{\"B\":\"", Base64Encode(bytes), "\"}");
       break;
     }
-    case 3: StrAppend(out, "{\"BOOL\":", Below(2) ? "true" : "false", "}"); break;
-    case 4: out->append("{\"NULL\":true}"); break;
+    case 3:
+      StrAppend(out, "{\"BOOL\":", Below(2) ? "true" : "false", "}");
+      break;
+    case 4:
+      out->append("{\"NULL\":true}");
+      break;
     case 5: {
       out->append("{\"SS\":[");
       for (uint64_t i = 0, n = Below(4); i < n; ++i) {
@@ -197,7 +234,8 @@ void WorkloadGenerator::EdgeValue(int depth, std::string* out) {
       for (uint64_t i = 0, n = 1 + Below(3); i < n; ++i) {
         if (i) out->push_back(',');
         std::string bytes;
-        for (uint64_t j = 0, m = 1 + Below(8); j < m; ++j) bytes.push_back(static_cast<char>(Below(256)));
+        for (uint64_t j = 0, m = 1 + Below(8); j < m; ++j)
+          bytes.push_back(static_cast<char>(Below(256)));
         StrAppend(out, "\"", Base64Encode(bytes), "\"");
       }
       out->append("]}");
@@ -243,11 +281,12 @@ void WorkloadGenerator::Next(std::string* out) {
   const size_t v_end = item.find('}', k + key_name.size()) + 1;
   const std::string key_attr_value = item.substr(k, v_end - k);
   const std::string keys = StrCat("{", key_attr_value, "}");
-  StrAppend(out, "{\"eventID\":\"", absl::StrFormat("%016x%016x", Rand(), Rand()),
-                  "\",\"eventName\":\"", name,
-                  "\",\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\","
-                  "\"dynamodb\":{\"ApproximateCreationDateTime\":", ts / 1000,
-                  ",\"Keys\":", keys);
+  StrAppend(
+      out, "{\"eventID\":\"", absl::StrFormat("%016x%016x", Rand(), Rand()), "\",\"eventName\":\"",
+      name,
+      "\",\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\","
+      "\"dynamodb\":{\"ApproximateCreationDateTime\":",
+      ts / 1000, ",\"Keys\":", keys);
   if (name[0] != 'R') StrAppend(out, ",\"NewImage\":", item);
   // One REMOVE in five comes from a KEYS_ONLY stream: no old image, only the keys.
   const bool keys_only = name[0] == 'R' && Below(5) == 0;
@@ -261,11 +300,14 @@ void WorkloadGenerator::Next(std::string* out) {
     StrAppend(out, ",\"OldImage\":", old);
   }
   StrAppend(out, ",\"SequenceNumber\":\"1", absl::StrFormat("%020d", ++sequence_),
-                  "\",\"SizeBytes\":", item.size(),
-                  ",\"StreamViewType\":\"", keys_only ? "KEYS_ONLY" : "NEW_AND_OLD_IMAGES", "\"},"
-                  "\"eventSourceARN\":\"arn:aws:dynamodb:us-east-1:123456789012:table/",
-                  workload_ == Workload::kTransactions ? "Transactions" : workload_ == Workload::kSites ? "Sites" : "Edge",
-                  "/stream/2023-11-15T00:00:00.000\"}");
+            "\",\"SizeBytes\":", item.size(), ",\"StreamViewType\":\"",
+            keys_only ? "KEYS_ONLY" : "NEW_AND_OLD_IMAGES",
+            "\"},"
+            "\"eventSourceARN\":\"arn:aws:dynamodb:us-east-1:123456789012:table/",
+            workload_ == Workload::kTransactions ? "Transactions"
+            : workload_ == Workload::kSites      ? "Sites"
+                                                 : "Edge",
+            "/stream/2023-11-15T00:00:00.000\"}");
 }
 
 }  // namespace lakehose

@@ -33,10 +33,12 @@ class WorkloadGenerator {
   void Next(std::string* out);
 
  private:
-  uint64_t Rand();                        // splitmix64: portable and deterministic
+  uint64_t Rand();  // splitmix64: portable and deterministic
   uint64_t Below(uint64_t n) { return Rand() % n; }
   template <size_t N>
-  const char* Pick(const char* const (&options)[N]) { return options[Below(N)]; }
+  const char* Pick(const char* const (&options)[N]) {
+    return options[Below(N)];
+  }
   void Item(int64_t ts, std::string* out, bool old_image);
   void EdgeValue(int depth, std::string* out);
   void EdgeString(std::string* out);

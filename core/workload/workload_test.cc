@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "core/config/config.h"
 #include "core/base/strings.h"
+#include "core/config/config.h"
 #include "core/transform/transformer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -80,7 +80,8 @@ TEST(WorkloadTest, EveryRecordParsesAsJsonWithTheStreamShape) {
       const bool keys_only = view == "KEYS_ONLY";
       EXPECT_TRUE(!keys_only || name == "REMOVE") << line;
       EXPECT_EQ(ddb["NewImage"].error() == simdjson::SUCCESS, name != "REMOVE") << line;
-      EXPECT_EQ(ddb["OldImage"].error() == simdjson::SUCCESS, name != "INSERT" && !keys_only) << line;
+      EXPECT_EQ(ddb["OldImage"].error() == simdjson::SUCCESS, name != "INSERT" && !keys_only)
+          << line;
     }
     EXPECT_EQ(names, (std::set<std::string>{"INSERT", "MODIFY", "REMOVE"}));
     EXPECT_EQ(event_ids.size(), 500u);
@@ -101,7 +102,8 @@ TEST(WorkloadTest, EventTimesStayInTheSixHourWindow) {
   for (const std::string& line : Lines(Generate(Workload::kSites, 3, 300, start))) {
     simdjson::dom::element rec = parser.parse(line).value();
     int64_t act = 0;
-    ASSERT_EQ(rec["dynamodb"]["ApproximateCreationDateTime"].get_int64().get(act), simdjson::SUCCESS);
+    ASSERT_EQ(rec["dynamodb"]["ApproximateCreationDateTime"].get_int64().get(act),
+              simdjson::SUCCESS);
     EXPECT_GE(act, start / 1000);
     EXPECT_LT(act, (start + 6 * 3600 * 1000) / 1000);
   }
@@ -136,8 +138,9 @@ TEST(WorkloadTest, AllWorkloadsTransformWithoutFailures) {
       for (size_t i = 0; i < lines.size(); ++i) {
         t.Transform({.record_id = "x", .data = lines[i]}, {}, &out);
         ASSERT_EQ(out.result, Verdict::kOk)
-            << spec->name << " workload " << static_cast<int>(w) << " record " << i << ": " << out.error_code << " "
-            << out.error_message << "\n" << lines[i];
+            << spec->name << " workload " << static_cast<int>(w) << " record " << i << ": "
+            << out.error_code << " " << out.error_message << "\n"
+            << lines[i];
         EXPECT_NE(out.operation, Operation::kUnspecified);
         ASSERT_TRUE(testing::JsonChecker::IsObject(out.data)) << out.data;
         ++ok;

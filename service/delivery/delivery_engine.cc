@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "core/base/compress.h"
-#include "core/delivery/delivery_format.h"
 #include "core/base/strings.h"
+#include "core/delivery/delivery_format.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
@@ -31,7 +31,8 @@ int64_t RetryDelayMs(int attempts) {
 
 }  // namespace
 
-DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock, Options options)
+DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& clock,
+                               Options options)
     : config_(config),
       sinks_(std::move(sinks)),
       clock_(clock),
@@ -123,7 +124,9 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
       const BufferKey* oldest = nullptr;
       int64_t oldest_ms = 0;
       for (const auto& [k, b] : buffers_) {
-        if (k.spec == &spec && std::any_of(lines.begin(), lines.end(), [&](const BufferedLine& l) { return l.prefix == k.prefix; }))
+        if (k.spec == &spec && std::any_of(lines.begin(), lines.end(), [&](const BufferedLine& l) {
+              return l.prefix == k.prefix;
+            }))
           continue;
         if (!oldest || b.stats.oldest_ms < oldest_ms) {
           oldest = &k;
@@ -160,7 +163,8 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
     stats_.buffered_bytes += static_cast<int64_t>(l.line.size());
     stats_.buffered_records += 1;
     if (AfterAdd(b.stats, limits) != FlushReason::kNone) {
-      if (auto seal_lsn = SealLocked(key, FlushReason::kSize, later[i])) sync_lsn = std::max(sync_lsn, *seal_lsn);
+      if (auto seal_lsn = SealLocked(key, FlushReason::kSize, later[i]))
+        sync_lsn = std::max(sync_lsn, *seal_lsn);
     }
   }
   while (buffers_.size() > pressure_.max_partitions) {
@@ -183,9 +187,9 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
 absl::Status DeliveryEngine::Recover(const Wal::Options& options, WalReplayStats* stats) {
   absl::MutexLock lock(&mu_);
   auto wal = Wal::Open(
-      options, [this](WalType type, std::string_view payload, uint64_t lsn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        ReplayFrame(type, payload, lsn);
-      },
+      options,
+      [this](WalType type, std::string_view payload, uint64_t lsn)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS { ReplayFrame(type, payload, lsn); },
       stats);
   if (!wal.ok()) return wal.status();
   wal_ = *std::move(wal);
@@ -201,7 +205,8 @@ absl::Status DeliveryEngine::Recover(const Wal::Options& options, WalReplayStats
   // Rebuilt buffers keep their place in the old segments until they are stored.
   ReleaseWalLocked();
   Log(LogLevel::kInfo, "wal.recovered",
-      {{"records", StrCat(stats_.recovered_records)}, {"objects_requeued", StrCat(stats_.recovered_objects)},
+      {{"records", StrCat(stats_.recovered_records)},
+       {"objects_requeued", StrCat(stats_.recovered_objects)},
        {"open_buffers", StrCat(buffers_.size())}});
   return absl::OkStatus();
 }
@@ -305,7 +310,8 @@ void DeliveryEngine::ReleaseWalLocked() {
   stats_.wal_bytes = wal_->disk_bytes();
 }
 
-std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing) {
+std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason,
+                                                   int64_t trailing) {
   auto it = buffers_.find(key);
   if (it == buffers_.end()) return uint64_t{0};
   Buffer& b = it->second;
@@ -320,7 +326,8 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
     EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records, trailing}, &wal_payload_);
     absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kSeal, wal_payload_);
     if (!lsn.ok()) {
-      Log(LogLevel::kWarn, "delivery.seal_not_logged", {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
+      Log(LogLevel::kWarn, "delivery.seal_not_logged",
+          {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
       return std::nullopt;
     }
     sealed->seal_lsn = *lsn;
@@ -357,7 +364,8 @@ void DeliveryEngine::UploadLoop() {
     ObjectSink& sink = *sinks_.at(obj->spec->name);
     // Never store an object the log does not yet name (a crash would re-seal differently).
     absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
-    absl::StatusOr<std::string> body = EncodeObject(dest, obj->key, obj->data);  // compressed JSONL or Parquet
+    absl::StatusOr<std::string> body =
+        EncodeObject(dest, obj->key, obj->data);  // compressed JSONL or Parquet
     if (status.ok()) status = body.status();
     bool already = false;
     if (status.ok()) {
@@ -383,9 +391,9 @@ void DeliveryEngine::UploadLoop() {
         obj->first_error = std::string(StatusMessage(status));
       }
       if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
-        const absl::Status dl = options_.dead_letter(obj->spec->name, obj->key, obj->data, obj->records,
-                                                     obj->attempts + 1, obj->first_error,
-                                                     std::string(StatusMessage(status)));
+        const absl::Status dl = options_.dead_letter(
+            obj->spec->name, obj->key, obj->data, obj->records, obj->attempts + 1, obj->first_error,
+            std::string(StatusMessage(status)));
         if (dl.ok() && wal_) {
           std::string payload;
           EncodeWalKey(obj->key, &payload);
@@ -403,7 +411,9 @@ void DeliveryEngine::UploadLoop() {
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.dead_lettered += 1;
         Log(LogLevel::kWarn, "delivery.dead_lettered",
-            {{"pipeline", obj->spec->name}, {"key", obj->key}, {"attempts", StrCat(obj->attempts)}});
+            {{"pipeline", obj->spec->name},
+             {"key", obj->key},
+             {"attempts", StrCat(obj->attempts)}});
         for (auto& t : obj->tickets) {
           if (t->failed++ == 0) t->first_error = status;
           if (--t->pending == 0) finished.push_back(t);
@@ -454,8 +464,9 @@ void DeliveryEngine::TickLoop() {
     const int64_t now = clock_.NowMillis();
     std::vector<BufferKey> expired;
     for (const auto& [k, b] : buffers_) {
-      const BufferLimits limits{static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
-                                static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
+      const BufferLimits limits{
+          static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
+          static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
       if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
     }
     for (const auto& k : expired) SealLocked(k, FlushReason::kAge);
@@ -487,13 +498,16 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
   }
   {
     absl::MutexLock lock(&mu_);
-    auto matches = [&](const PipelineSpec* spec) { return pipeline.empty() || spec->name == pipeline; };
+    auto matches = [&](const PipelineSpec* spec) {
+      return pipeline.empty() || spec->name == pipeline;
+    };
     std::vector<BufferKey> keys;
     for (const auto& [k, b] : buffers_)
       if (matches(k.spec)) keys.push_back(k);
     for (const auto& k : keys) {
       if (!SealLocked(k, FlushReason::kRequested) && ticket->failed++ == 0)
-        ticket->first_error = absl::ResourceExhaustedError("a buffer could not be sealed: the WAL refused the seal (disk full?)");
+        ticket->first_error = absl::ResourceExhaustedError(
+            "a buffer could not be sealed: the WAL refused the seal (disk full?)");
     }
     // A flush also means "retry now" for objects waiting out a backoff.
     for (auto it = retry_.begin(); it != retry_.end();) {
@@ -523,9 +537,9 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
 void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
   for (auto& t : done) {
     if (t->failed > 0) {
-      t->done(absl::UnavailableError(StrCat(t->failed, " object(s) could not be stored yet (first error: ",
-                                            StatusMessage(t->first_error),
-                                            "); they stay queued and are retried")));
+      t->done(absl::UnavailableError(
+          StrCat(t->failed, " object(s) could not be stored yet (first error: ",
+                 StatusMessage(t->first_error), "); they stay queued and are retried")));
     } else {
       std::sort(t->objects.begin(), t->objects.end(),
                 [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
@@ -570,7 +584,8 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
       for (const Sealed* obj : uploading_) records += obj->records;
       for (const auto& obj : retry_) records += obj->records;
       Log(LogLevel::kWarn, "delivery.shutdown_incomplete",
-          {{"objects_left", StrCat(queue_.size() + uploading_.size())}, {"records_left", StrCat(records)}});
+          {{"objects_left", StrCat(queue_.size() + uploading_.size())},
+           {"records_left", StrCat(records)}});
     }
     shut_down_ = true;
     const absl::Status gone = absl::UnavailableError("shut down before the object was stored");
@@ -595,7 +610,8 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   auto it = sinks_.find(pipeline);
   const PipelineSpec* spec = config_.FindPipeline(pipeline);
   if (it == sinks_.end() || spec == nullptr)
-    return absl::FailedPreconditionError(StrCat("pipeline \"", pipeline, "\" is not configured any more"));
+    return absl::FailedPreconditionError(
+        StrCat("pipeline \"", pipeline, "\" is not configured any more"));
   const DestinationSpec& dest = spec->destination;
   absl::StatusOr<std::string> compressed = EncodeObject(dest, key, body);
   if (!compressed.ok()) return compressed.status();
@@ -646,7 +662,9 @@ void DeliveryEngine::RefreshMetrics() const {
     const PipelineMetrics& m = MetricsFor(spec);
     m.buffered_bytes->Set(static_cast<double>(s.bytes));
     m.buffered_records->Set(static_cast<double>(s.records));
-    m.oldest_unflushed_age->Set(s.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, now - s.oldest_ms)) / 1000.0);
+    m.oldest_unflushed_age->Set(
+        s.oldest_ms == 0 ? 0.0
+                         : static_cast<double>(std::max<int64_t>(0, now - s.oldest_ms)) / 1000.0);
   }
   metrics_->active_partitions().Set(static_cast<double>(active));
   metrics_->pending_bytes().Set(static_cast<double>(pending));
@@ -666,7 +684,8 @@ DeliveryStats DeliveryEngine::Stats() const {
   DeliveryStats s = stats_;
   s.oldest_buffered_ms = 0;
   for (const auto& [k, b] : buffers_)
-    if (s.oldest_buffered_ms == 0 || b.stats.oldest_ms < s.oldest_buffered_ms) s.oldest_buffered_ms = b.stats.oldest_ms;
+    if (s.oldest_buffered_ms == 0 || b.stats.oldest_ms < s.oldest_buffered_ms)
+      s.oldest_buffered_ms = b.stats.oldest_ms;
   return s;
 }
 

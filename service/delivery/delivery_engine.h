@@ -19,8 +19,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,11 +31,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/delivery/batching.h"
 #include "core/config/config.h"
-#include "service/platform/clock.h"
-#include "service/metrics/metrics.h"
+#include "core/delivery/batching.h"
 #include "service/delivery/object_sink.h"
+#include "service/metrics/metrics.h"
+#include "service/platform/clock.h"
 #include "service/wal/wal.h"
 
 namespace lakehose {
@@ -61,11 +61,11 @@ struct DeliveryStats {
   int64_t active_partitions = 0;
   int64_t objects_stored = 0;
   int64_t store_failures = 0;
-  int64_t refused_requests = 0;  // RESOURCE_EXHAUSTED
-  int64_t oldest_buffered_ms = 0;  // 0 when nothing is buffered
+  int64_t refused_requests = 0;     // RESOURCE_EXHAUSTED
+  int64_t oldest_buffered_ms = 0;   // 0 when nothing is buffered
   int64_t seals_by_reason[7] = {};  // indexed by FlushReason
-  int64_t already_stored = 0;     // re-uploads answered "exists": an earlier attempt landed
-  int64_t dead_lettered = 0;      // objects handed to the DLQ
+  int64_t already_stored = 0;       // re-uploads answered "exists": an earlier attempt landed
+  int64_t dead_lettered = 0;        // objects handed to the DLQ
   int64_t wal_bytes = 0;
   int64_t recovered_records = 0;  // replayed from the WAL at start
   int64_t recovered_objects = 0;
@@ -75,10 +75,9 @@ class DeliveryEngine {
  public:
   // Hands an object whose retry budget ran out to the dead-letter queue (body is the
   // uncompressed JSON Lines). OK means the DLQ holds it durably.
-  using DeadLetterFunction = std::function<absl::Status(const std::string& pipeline, const std::string& key,
-                                                        const std::string& body, int64_t records, int attempts,
-                                                        const std::string& first_error,
-                                                        const std::string& last_error)>;
+  using DeadLetterFunction = std::function<absl::Status(
+      const std::string& pipeline, const std::string& key, const std::string& body, int64_t records,
+      int attempts, const std::string& first_error, const std::string& last_error)>;
   struct Options {
     std::string writer_id = "lakehose";
     absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
@@ -121,7 +120,8 @@ class DeliveryEngine {
   // Stores an object now, outside the buffers (compressed as its pipeline says):
   // used by the dead-letter retry worker and Redrive. `body` is uncompressed JSON Lines.
   // OK also when the object already exists (an earlier attempt landed).
-  absl::Status StoreObject(const std::string& pipeline, const std::string& key, std::string_view body);
+  absl::Status StoreObject(const std::string& pipeline, const std::string& key,
+                           std::string_view body);
 
   DeliveryStats Stats() const;
 
@@ -168,14 +168,17 @@ class DeliveryEngine {
   // this seal (see core/wal/wal_format.h).
   std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).
   static void Complete(std::vector<std::shared_ptr<Ticket>> done);
 
-  const PipelineMetrics& MetricsFor(const PipelineSpec* spec) const { return metrics_->ForPipeline(*spec); }
+  const PipelineMetrics& MetricsFor(const PipelineSpec* spec) const {
+    return metrics_->ForPipeline(*spec);
+  }
   void RefreshMetrics() const;
 
   const Config& config_;
@@ -185,17 +188,18 @@ class DeliveryEngine {
   const PressureLimits pressure_;
 
   mutable absl::Mutex mu_;
-  absl::CondVar work_cv_;  // upload queue non-empty, or stopping (upload threads only)
-  absl::CondVar tick_cv_;  // wakes the ticker early (shutdown)
+  absl::CondVar work_cv_;    // upload queue non-empty, or stopping (upload threads only)
+  absl::CondVar tick_cv_;    // wakes the ticker early (shutdown)
   absl::Mutex shutdown_mu_;  // one Shutdown at a time
-  absl::CondVar idle_cv_;  // an object finished (for Shutdown)
+  absl::CondVar idle_cv_;    // an object finished (for Shutdown)
   absl::flat_hash_map<BufferKey, Buffer> buffers_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<Sealed>> queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Sealed*> uploading_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Sealed>> retry_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Wal> wal_;  // set once by Recover, before concurrent use
-  absl::flat_hash_map<std::string, std::unique_ptr<Sealed>> replayed_ ABSL_GUARDED_BY(mu_);  // during Recover
+  absl::flat_hash_map<std::string, std::unique_ptr<Sealed>> replayed_
+      ABSL_GUARDED_BY(mu_);  // during Recover
   std::string wal_payload_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "core/base/compress.h"
-#include "core/config/config.h"
 #include "core/base/strings.h"
+#include "core/config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/platform/clock.h"
 #include "service/delivery/object_sink.h"
+#include "service/platform/clock.h"
 
 namespace lakehose {
 namespace {

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <filesystem>
 
-#include "core/s3/sigv4.h"
 #include "core/base/strings.h"
+#include "core/s3/sigv4.h"
 #include "service/platform/durable_file.h"
 
 namespace lakehose {
@@ -28,7 +28,8 @@ std::string FileSink::Uri(const std::string& key) const {
 absl::Status FileSink::Put(const std::string& key, std::string_view body, const ObjectMeta& meta) {
   // Keys come from rendered prefixes whose partition values are path-safe; refuse
   // anything that would still leave the root.
-  if (key.empty() || key.front() == '/' || key.find("/../") != std::string::npos || key.rfind("../", 0) == 0)
+  if (key.empty() || key.front() == '/' || key.find("/../") != std::string::npos ||
+      key.rfind("../", 0) == 0)
     return absl::InvalidArgumentError(StrCat("object key ", key, " would leave the lake root"));
   const std::string path = StrCat(root_, "/", key);
   const std::string dir = path.substr(0, path.rfind('/'));

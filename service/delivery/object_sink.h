@@ -34,7 +34,8 @@ struct ObjectMeta {
 class ObjectSink {
  public:
   virtual ~ObjectSink() = default;
-  virtual absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) = 0;
+  virtual absl::Status Put(const std::string& key, std::string_view body,
+                           const ObjectMeta& meta) = 0;
   // Where `key` lives, for responses and logs: file:///abs/path/key, s3://bucket/key.
   virtual std::string Uri(const std::string& key) const = 0;
 };

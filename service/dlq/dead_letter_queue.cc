@@ -67,7 +67,8 @@ absl::Status WriteFileDurably(const std::string& path, std::string_view data) {
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(StrCat("dead-letter queue: ", path, " is missing"));
+    if (errno == ENOENT)
+      return absl::NotFoundError(StrCat("dead-letter queue: ", path, " is missing"));
     return ErrnoStatus("open", path, errno);
   }
   struct stat st;
@@ -78,8 +79,8 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, int64_t max_b
   }
   if (max_bytes >= 0 && st.st_size > max_bytes) {
     ::close(fd);
-    return absl::DataLossError(StrCat(path, " is ", static_cast<int64_t>(st.st_size), " bytes, more than ",
-                                      max_bytes));
+    return absl::DataLossError(
+        StrCat(path, " is ", static_cast<int64_t>(st.st_size), " bytes, more than ", max_bytes));
   }
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));
@@ -108,7 +109,11 @@ std::string CleanText(std::string_view s, size_t max_bytes) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     std::string_view ch;
     if (len != 0 && i + len <= s.size() && IsValidUtf8(s.substr(i, len))) {
       ch = s.substr(i, len);
@@ -123,7 +128,9 @@ std::string CleanText(std::string_view s, size_t max_bytes) {
   return out;
 }
 
-std::string_view KindName(DeadLetterKind k) { return k == DeadLetterKind::kDelivery ? "delivery" : "processing"; }
+std::string_view KindName(DeadLetterKind k) {
+  return k == DeadLetterKind::kDelivery ? "delivery" : "processing";
+}
 
 void AppendField(std::string* out, std::string_view name, std::string_view value) {
   out->append(",\"").append(name).append("\":");
@@ -160,11 +167,13 @@ absl::StatusOr<DeadLetter> ParseMetadata(std::string_view text) {
   simdjson::dom::parser parser;
   simdjson::dom::object o;
   if (auto err = parser.parse(text.data(), text.size()).get(o); err)
-    return absl::DataLossError(StrCat("not a JSON object (", std::string_view(simdjson::error_message(err)), ")"));
+    return absl::DataLossError(
+        StrCat("not a JSON object (", std::string_view(simdjson::error_message(err)), ")"));
   DeadLetter e;
   auto str = [&](const char* name, std::string* out) -> absl::Status {
     std::string_view v;
-    if (o[name].get(v) != simdjson::SUCCESS) return absl::DataLossError(StrCat("field ", name, " missing or not a string"));
+    if (o[name].get(v) != simdjson::SUCCESS)
+      return absl::DataLossError(StrCat("field ", name, " missing or not a string"));
     out->assign(v);
     return absl::OkStatus();
   };
@@ -194,7 +203,8 @@ absl::StatusOr<DeadLetter> ParseMetadata(std::string_view text) {
   RETURN_IF_ERROR(num("first_ms", &e.first_ms));
   RETURN_IF_ERROR(num("last_ms", &e.last_ms));
   RETURN_IF_ERROR(num("next_attempt_ms", &e.next_attempt_ms));
-  if (o["expired"].get(e.expired) != simdjson::SUCCESS) return absl::DataLossError("field expired missing or not a bool");
+  if (o["expired"].get(e.expired) != simdjson::SUCCESS)
+    return absl::DataLossError("field expired missing or not a bool");
   RETURN_IF_ERROR(str("key", &e.key));
   RETURN_IF_ERROR(num("records", &e.records));
   RETURN_IF_ERROR(num("bytes", &e.bytes));
@@ -207,7 +217,8 @@ absl::StatusOr<DeadLetter> ParseMetadata(std::string_view text) {
 // "<16-digit ms>-<d|p>-<8 hex>": 16 + 1 + 1 + 1 + 8 characters. Ids name files, so
 // only this exact shape is accepted from disk.
 bool IsWellFormedId(std::string_view id) {
-  if (id.size() != 27 || id[16] != '-' || (id[17] != 'd' && id[17] != 'p') || id[18] != '-') return false;
+  if (id.size() != 27 || id[16] != '-' || (id[17] != 'd' && id[17] != 'p') || id[18] != '-')
+    return false;
   for (size_t i = 0; i < 16; ++i)
     if (id[i] < '0' || id[i] > '9') return false;
   for (size_t i = 19; i < 27; ++i)
@@ -233,8 +244,9 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
 
   absl::Status Load();
 
-  absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key, const std::string& body,
-                                         int64_t records, int attempts, const std::string& first_error,
+  absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key,
+                                         const std::string& body, int64_t records, int attempts,
+                                         const std::string& first_error,
                                          const std::string& last_error) override {
     const int64_t now = clock_.NowMillis();
     DeadLetter e;
@@ -258,8 +270,8 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     return e;
   }
 
-  absl::StatusOr<std::vector<DeadLetter>> AddProcessing(const std::string& pipeline,
-                                                        const std::vector<FailedRecord>& records) override {
+  absl::StatusOr<std::vector<DeadLetter>> AddProcessing(
+      const std::string& pipeline, const std::vector<FailedRecord>& records) override {
     const int64_t now = clock_.NowMillis();
     std::vector<DeadLetter> added;
     added.reserve(records.size());
@@ -270,7 +282,8 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       e.kind = DeadLetterKind::kProcessing;
       e.pipeline = CleanText(pipeline, SIZE_MAX);
       e.attempts = 1;
-      e.first_error = CleanText(r.error_message.empty() ? r.error_code : r.error_message, kMaxErrorBytes);
+      e.first_error =
+          CleanText(r.error_message.empty() ? r.error_code : r.error_message, kMaxErrorBytes);
       e.last_error = e.first_error;
       e.first_ms = now;
       e.last_ms = now;
@@ -301,7 +314,8 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
                                size_t limit) const override {
     std::vector<DeadLetter> out;
     absl::MutexLock lock(&mu_);
-    for (auto it = entries_.upper_bound(after_id); it != entries_.end() && out.size() < limit; ++it) {
+    for (auto it = entries_.upper_bound(after_id); it != entries_.end() && out.size() < limit;
+         ++it) {
       const DeadLetter& e = it->second;
       if (!filter.pipeline.empty() && e.pipeline != filter.pipeline) continue;
       if (filter.kind.has_value() && e.kind != *filter.kind) continue;
@@ -330,12 +344,13 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     std::vector<DeadLetter> out;
     absl::MutexLock lock(&mu_);
     for (const auto& [id, e] : entries_)
-      if (e.kind == DeadLetterKind::kDelivery && !e.expired && e.next_attempt_ms <= now_ms) out.push_back(e);
+      if (e.kind == DeadLetterKind::kDelivery && !e.expired && e.next_attempt_ms <= now_ms)
+        out.push_back(e);
     return out;
   }
 
-  absl::Status RecordAttempt(const std::string& id, const std::string& error, int64_t next_attempt_ms,
-                             bool expired) override {
+  absl::Status RecordAttempt(const std::string& id, const std::string& error,
+                             int64_t next_attempt_ms, bool expired) override {
     absl::MutexLock io(&io_mu_);
     DeadLetter e;
     {
@@ -403,7 +418,9 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
  private:
   bool durable() const { return !dir_.empty(); }
   absl::Status SyncDir() const { return durable() ? FsyncDir(dir_) : absl::OkStatus(); }
-  std::string Path(std::string_view id, std::string_view suffix) const { return StrCat(dir_, "/", id, suffix); }
+  std::string Path(std::string_view id, std::string_view suffix) const {
+    return StrCat(dir_, "/", id, suffix);
+  }
 
   // A fresh id, greater than every id handed out or loaded before: the creation time in
   // ms and a suffix that starts at a random value each millisecond and counts up within
@@ -472,7 +489,8 @@ absl::Status DiskDeadLetterQueue::Load() {
     const std::filesystem::directory_entry& de = *it;
     const std::string name = de.path().filename().string();
     auto ends_with = [&](std::string_view suffix) {
-      return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (ends_with(kTmpSuffix)) {
       ::unlink(de.path().c_str());  // a write that never completed
@@ -540,7 +558,9 @@ absl::Status DiskDeadLetterQueue::Load() {
     last_id_ = last;
   }
   Log(skipped > 0 ? LogLevel::kWarn : LogLevel::kInfo, "dlq.opened",
-      {{"dir", dir_}, {"entries", StrCat(entries_.size())}, {"skipped", StrCat(skipped)},
+      {{"dir", dir_},
+       {"entries", StrCat(entries_.size())},
+       {"skipped", StrCat(skipped)},
        {"orphan_bodies_removed", StrCat(orphans)}});
   return absl::OkStatus();
 }
@@ -551,7 +571,8 @@ std::unique_ptr<DeadLetterQueue> NewInMemoryDeadLetterQueue(const Clock& clock) 
   return std::make_unique<DiskDeadLetterQueue>("", clock, -1);
 }
 
-absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir, const Clock& clock) {
+absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir,
+                                                                     const Clock& clock) {
   if (dir.empty()) return absl::InvalidArgumentError("dead-letter queue: no directory given");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -563,8 +584,9 @@ absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK)
-      return absl::FailedPreconditionError(
-          StrCat("dead-letter queue ", dir, " is in use by another lakehose process (", lock_path, " is locked)"));
+      return absl::FailedPreconditionError(StrCat("dead-letter queue ", dir,
+                                                  " is in use by another lakehose process (",
+                                                  lock_path, " is locked)"));
     return ErrnoStatus("lock", lock_path, err);
   }
   auto q = std::make_unique<DiskDeadLetterQueue>(dir, clock, fd);

@@ -37,9 +37,9 @@ struct DeadLetter {
   int64_t next_attempt_ms = 0;  // delivery: when the retry worker tries again
   bool expired = false;         // delivery: past the maximum age; kept, not retried
   // delivery
-  std::string key;              // the object key it must be stored under
+  std::string key;  // the object key it must be stored under
   int64_t records = 0;
-  int64_t bytes = 0;            // uncompressed body size
+  int64_t bytes = 0;  // uncompressed body size
   // processing
   std::string record_id;
   int64_t arrival_ms = 0;
@@ -56,8 +56,9 @@ class DeadLetterQueue {
   virtual ~DeadLetterQueue() = default;
 
   // Adds a delivery entry for object `key` of `pipeline` (body = uncompressed JSON Lines).
-  virtual absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key,
-                                                 const std::string& body, int64_t records, int attempts,
+  virtual absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline,
+                                                 const std::string& key, const std::string& body,
+                                                 int64_t records, int attempts,
                                                  const std::string& first_error,
                                                  const std::string& last_error) = 0;
   // Adds processing entries, one per failed record, in one durable write.
@@ -68,8 +69,8 @@ class DeadLetterQueue {
     std::string error_code;
     std::string error_message;
   };
-  virtual absl::StatusOr<std::vector<DeadLetter>> AddProcessing(const std::string& pipeline,
-                                                                const std::vector<FailedRecord>& records) = 0;
+  virtual absl::StatusOr<std::vector<DeadLetter>> AddProcessing(
+      const std::string& pipeline, const std::vector<FailedRecord>& records) = 0;
 
   // Entries matching `filter`, oldest first, at most `limit` after `after_id` (paging:
   // pass the last id of the previous page).
@@ -82,8 +83,8 @@ class DeadLetterQueue {
   // Delivery entries whose next attempt is due at `now_ms` and that are not expired.
   virtual std::vector<DeadLetter> Due(int64_t now_ms) const = 0;
   // Records a failed attempt (attempts+1, last error, next attempt time, expired flag).
-  virtual absl::Status RecordAttempt(const std::string& id, const std::string& error, int64_t next_attempt_ms,
-                                     bool expired) = 0;
+  virtual absl::Status RecordAttempt(const std::string& id, const std::string& error,
+                                     int64_t next_attempt_ms, bool expired) = 0;
   // Removes an entry (delivered, redriven or purged). NOT_FOUND if absent.
   virtual absl::Status Remove(const std::string& id) = 0;
 
@@ -98,7 +99,8 @@ class DeadLetterQueue {
 };
 
 // The on-disk queue under `dir` (created if missing); existing entries are loaded.
-absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir, const Clock& clock);
+absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir,
+                                                                     const Clock& clock);
 
 // The same queue kept in memory only (the server uses it when data_dir is empty, i.e.
 // in-memory delivery for tests): nothing survives the process.

@@ -79,8 +79,8 @@ TEST_F(DeadLetterQueueTest, AddDeliveryKeepsEverythingAndTheBodyExactly) {
   std::string body = "{\"a\":1}\n{\"b\":\"\xc3\xa9\"}\n";
   body.push_back('\0');  // bodies are bytes, not text
   body += std::string(100000, 'x');
-  auto e = dlq_->AddDelivery("demo", "t/region=EU/demo-w-0000000000000001.jsonl.gz", body, 2, 7, "UNAVAILABLE: 503",
-                             "UNAVAILABLE: reset");
+  auto e = dlq_->AddDelivery("demo", "t/region=EU/demo-w-0000000000000001.jsonl.gz", body, 2, 7,
+                             "UNAVAILABLE: 503", "UNAVAILABLE: reset");
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_THAT(e->id, ::testing::MatchesRegex("[0-9]{16}-d-[0-9a-f]{8}"));
   EXPECT_EQ(e->id.substr(0, 16), "0001700000000000");
@@ -103,7 +103,8 @@ TEST_F(DeadLetterQueueTest, AddDeliveryKeepsEverythingAndTheBodyExactly) {
 TEST_F(DeadLetterQueueTest, AddProcessingMakesOneEntryPerRecordInOrder) {
   std::string binary = "\xff\xfe not utf-8 \x00";
   binary.push_back('\0');
-  auto added = dlq_->AddProcessing("demo", {Failed("r1", "not json"), Failed("r2", binary), Failed("r3", "")});
+  auto added = dlq_->AddProcessing(
+      "demo", {Failed("r1", "not json"), Failed("r2", binary), Failed("r3", "")});
   ASSERT_TRUE(added.ok()) << added.status();
   ASSERT_THAT(*added, SizeIs(3));
   EXPECT_THAT((*added)[0].id, ::testing::MatchesRegex("[0-9]{16}-p-[0-9a-f]{8}"));
@@ -116,7 +117,8 @@ TEST_F(DeadLetterQueueTest, AddProcessingMakesOneEntryPerRecordInOrder) {
   EXPECT_EQ((*added)[1].bytes, static_cast<int64_t>(binary.size()));
   EXPECT_EQ(*dlq_->ReadBody((*added)[1].id), binary);
   EXPECT_EQ(*dlq_->ReadBody((*added)[2].id), "");
-  EXPECT_THAT(Ids(dlq_->List({}, "", 100)), ElementsAre((*added)[0].id, (*added)[1].id, (*added)[2].id));
+  EXPECT_THAT(Ids(dlq_->List({}, "", 100)),
+              ElementsAre((*added)[0].id, (*added)[1].id, (*added)[2].id));
 }
 
 TEST_F(DeadLetterQueueTest, ListFiltersAndPages) {
@@ -226,7 +228,8 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
   EXPECT_EQ(dlq_->GetStats().expired, 1);
   EXPECT_EQ(dlq_->GetStats().depth, 2);
 
-  EXPECT_EQ(dlq_->RecordAttempt("0000000000000000-d-00000000", "e", 0, false).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(dlq_->RecordAttempt("0000000000000000-d-00000000", "e", 0, false).code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
@@ -246,7 +249,8 @@ TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
 
 TEST_F(DeadLetterQueueTest, EverythingSurvivesAReopen) {
   const std::string body = std::string("line\n", 5) + std::string(3, '\0') + "\xff";
-  auto d = dlq_->AddDelivery("a", "p/k.gz", body, 9, 2, "first \"quoted\"\n", "last \xff bad utf-8");
+  auto d =
+      dlq_->AddDelivery("a", "p/k.gz", body, 9, 2, "first \"quoted\"\n", "last \xff bad utf-8");
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(dlq_->RecordAttempt(d->id, "third", kNow + 500, false).ok());
   auto p = dlq_->AddProcessing("b", {Failed("r1", "raw 1"), Failed("r2", "raw 2")});

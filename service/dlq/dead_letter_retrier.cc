@@ -24,7 +24,8 @@ DeadLetterRetrier::Options DeadLetterRetrier::OptionsFrom(const ServerOptions& s
   return o;
 }
 
-DeadLetterRetrier::DeadLetterRetrier(DeadLetterQueue& dlq, StoreFn store, const Clock& clock, Options options)
+DeadLetterRetrier::DeadLetterRetrier(DeadLetterQueue& dlq, StoreFn store, const Clock& clock,
+                                     Options options)
     : dlq_(dlq), store_(std::move(store)), clock_(clock), options_(options) {
   thread_ = std::thread([this] { Loop(); });
 }
@@ -61,7 +62,8 @@ int DeadLetterRetrier::RunOnce() {
     if (!dlq_.Get(e.id).has_value()) continue;
     absl::Status s;
     auto body = dlq_.ReadBody(e.id);
-    if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value()) continue;
+    if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value())
+      continue;
     if (body.ok()) {
       ++attempts;
       retried_.fetch_add(1);
@@ -75,35 +77,48 @@ int DeadLetterRetrier::RunOnce() {
         delivered_.fetch_add(1);
         if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_delivered->Increment();
         Log(LogLevel::kInfo, "dlq.delivered",
-            {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"attempts", StrCat(e.attempts + 1)}});
+            {{"id", e.id},
+             {"pipeline", e.pipeline},
+             {"key", e.key},
+             {"attempts", StrCat(e.attempts + 1)}});
       } else {
         // Stored, but still listed: the next pass stores it again, which is harmless
         // (If-None-Match), and tries the removal again.
-        Log(LogLevel::kError, "dlq.remove_failed", {{"id", e.id}, {"error", StatusMessage(removed)}});
+        Log(LogLevel::kError, "dlq.remove_failed",
+            {{"id", e.id}, {"error", StatusMessage(removed)}});
       }
       continue;
     }
     const int64_t now = clock_.NowMillis();
-    const BackoffPolicy policy{.base_delay_ms = options_.retry_base_ms, .max_delay_ms = options_.retry_max_ms};
+    const BackoffPolicy policy{.base_delay_ms = options_.retry_base_ms,
+                               .max_delay_ms = options_.retry_max_ms};
     const int64_t next = now + BackoffDelayMs(policy, e.attempts, Uniform01());
     const bool expired = static_cast<double>(now - e.first_ms) >= options_.max_age_s * 1000.0;
     const std::string error = StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
     absl::Status recorded = dlq_.RecordAttempt(e.id, error, next, expired);
     if (recorded.code() == absl::StatusCode::kNotFound) continue;  // redriven or purged meanwhile
     if (!recorded.ok()) {
-      Log(LogLevel::kError, "dlq.record_attempt_failed", {{"id", e.id}, {"error", StatusMessage(recorded)}});
+      Log(LogLevel::kError, "dlq.record_attempt_failed",
+          {{"id", e.id}, {"error", StatusMessage(recorded)}});
       continue;
     }
     if (expired) {
       expired_.fetch_add(1);
       if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_expired->Increment();
       Log(LogLevel::kError, "dlq.expired",
-          {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"attempts", StrCat(e.attempts + 1)},
+          {{"id", e.id},
+           {"pipeline", e.pipeline},
+           {"key", e.key},
+           {"attempts", StrCat(e.attempts + 1)},
            {"error", error}});
     } else {
       Log(LogLevel::kWarn, "dlq.retry_failed",
-          {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"attempts", StrCat(e.attempts + 1)},
-           {"next_attempt_in_ms", StrCat(next - now)}, {"error", error}});
+          {{"id", e.id},
+           {"pipeline", e.pipeline},
+           {"key", e.key},
+           {"attempts", StrCat(e.attempts + 1)},
+           {"next_attempt_in_ms", StrCat(next - now)},
+           {"error", error}});
     }
   }
   return attempts;

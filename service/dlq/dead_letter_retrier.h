@@ -3,14 +3,15 @@
 // A thread that, every `tick` (the first pass one tick after start), takes the delivery
 // entries that are due (not expired, next attempt reached), reads each body and stores
 // it through `store` (the server passes DeliveryEngine::StoreObject, which is
-// idempotent: If-None-Match, OK when the object already exists). On success the entry is removed; on failure the attempt is
-// recorded with the next attempt at now + full-jitter backoff (core/base/backoff.h, the
-// exponent being the entry's attempts so far), and the entry is marked expired once
-// now - first_ms reaches max_age. Expired entries stay in the queue for an operator
+// idempotent: If-None-Match, OK when the object already exists). On success the entry is removed;
+// on failure the attempt is recorded with the next attempt at now + full-jitter backoff
+// (core/base/backoff.h, the exponent being the entry's attempts so far), and the entry is marked
+// expired once now - first_ms reaches max_age. Expired entries stay in the queue for an operator
 // (ListDeadLetters / Redrive / Purge) and are no longer retried. Processing entries are
 // never touched here: they wait for Redrive.
 //
-//   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k, b); },
+//   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k,
+//   b); },
 //                             clock, DeadLetterRetrier::OptionsFrom(config.server));
 //   ...
 //   retrier.Stop();
@@ -31,9 +32,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/config/config.h"
-#include "service/platform/clock.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/metrics/metrics.h"
+#include "service/platform/clock.h"
 
 namespace lakehose {
 
@@ -41,12 +42,12 @@ class DeadLetterRetrier {
  public:
   // Stores an uncompressed JSON Lines `body` under `key` of `pipeline`; OK if stored or
   // already there.
-  using StoreFn =
-      std::function<absl::Status(const std::string& pipeline, const std::string& key, std::string_view body)>;
+  using StoreFn = std::function<absl::Status(const std::string& pipeline, const std::string& key,
+                                             std::string_view body)>;
 
   struct Options {
-    int64_t retry_base_ms = 1000;     // backoff ceiling after the first failure (doubles)
-    int64_t retry_max_ms = 300000;    // backoff ceiling cap
+    int64_t retry_base_ms = 1000;      // backoff ceiling after the first failure (doubles)
+    int64_t retry_max_ms = 300000;     // backoff ceiling cap
     double max_age_s = 7 * 24 * 3600;  // from first_ms; then the entry is marked expired
     // How often due entries are looked for (also the longest Stop waits between
     // attempts). Default 1 s; tests pass a few ms.

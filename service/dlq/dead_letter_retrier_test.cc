@@ -39,7 +39,9 @@ class FlakyStore {
     return absl::OkStatus();
   }
   DeadLetterRetrier::StoreFn Fn() {
-    return [this](const std::string& p, const std::string& k, std::string_view b) { return Store(p, k, b); };
+    return [this](const std::string& p, const std::string& k, std::string_view b) {
+      return Store(p, k, b);
+    };
   }
   int calls() const {
     absl::MutexLock lock(&mu_);
@@ -88,7 +90,8 @@ class DeadLetterRetrierTest : public ::testing::Test {
 
 TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
   FlakyStore store(3);
-  auto e = dlq_->AddDelivery("demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down", "UNAVAILABLE: down");
+  auto e = dlq_->AddDelivery("demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down",
+                             "UNAVAILABLE: down");
   ASSERT_TRUE(e.ok());
   ASSERT_TRUE(dlq_->AddProcessing("demo", {{"r", "bad", kNow, "C", "m"}}).ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
@@ -106,7 +109,8 @@ TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
     // Full jitter: somewhere in [now, now + min(max, base * 2^attempts)].
     const BackoffPolicy policy{.base_delay_ms = 100, .max_delay_ms = 1000};
     EXPECT_GE(after->next_attempt_ms, clock_.NowMillis());
-    EXPECT_LE(after->next_attempt_ms, clock_.NowMillis() + BackoffCeilingMs(policy, attempts_before));
+    EXPECT_LE(after->next_attempt_ms,
+              clock_.NowMillis() + BackoffCeilingMs(policy, attempts_before));
     last_next = after->next_attempt_ms;
     // Not due before its time: nothing happens.
     if (after->next_attempt_ms > clock_.NowMillis()) {

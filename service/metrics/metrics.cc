@@ -15,28 +15,35 @@
 namespace lakehose {
 namespace {
 
-constexpr std::string_view kRpcNames[kRpcCount] = {"Transform",       "Ingest", "IngestStream", "Redrive",
-                                                   "Flush",           "ListDeadLetters", "Purge"};
+constexpr std::string_view kRpcNames[kRpcCount] = {
+    "Transform", "Ingest", "IngestStream", "Redrive", "Flush", "ListDeadLetters", "Purge"};
 constexpr std::string_view kResultNames[kResultCount] = {"ok", "dropped", "processing_failed"};
-constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full", "draining", "busy"};
+constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full",
+                                                               "draining", "busy"};
 constexpr std::string_view kDlqKindNames[kDlqKindCount] = {"delivery", "processing"};
-constexpr std::string_view kS3OpNames[kS3OpCount] = {"PutObject",    "CreateMultipartUpload",
-                                                     "UploadPart",   "CompleteMultipartUpload",
-                                                     "AbortMultipartUpload", "HeadObject"};
-constexpr std::string_view kS3OutcomeNames[kS3OutcomeCount] = {"ok",           "throttled",     "server_error",
-                                                               "client_error", "network_error", "precondition_failed"};
+constexpr std::string_view kS3OpNames[kS3OpCount] = {"PutObject",
+                                                     "CreateMultipartUpload",
+                                                     "UploadPart",
+                                                     "CompleteMultipartUpload",
+                                                     "AbortMultipartUpload",
+                                                     "HeadObject"};
+constexpr std::string_view kS3OutcomeNames[kS3OutcomeCount] = {
+    "ok", "throttled", "server_error", "client_error", "network_error", "precondition_failed"};
 constexpr char kUnknownPipeline[] = "(unknown)";
 
 // Buckets (prometheus-cpp wants them at Add time).
 const prometheus::Histogram::BucketBoundaries& BucketsFor(std::string_view member) {
   // Seconds: 100 us to 60 s.
   static const prometheus::Histogram::BucketBoundaries kSeconds = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
   // Records per request: 1 to the default request limit (10,000).
-  static const prometheus::Histogram::BucketBoundaries kRecords = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+  static const prometheus::Histogram::BucketBoundaries kRecords = {1,   10,   50,   100,  250,
+                                                                   500, 1000, 2500, 5000, 10000};
   // Object bytes: 1 KiB to 1 GiB, by 4x.
   static const prometheus::Histogram::BucketBoundaries kBytes = {
-      1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456, 1073741824};
+      1024,    4096,     16384,    65536,     262144,    1048576,
+      4194304, 16777216, 67108864, 268435456, 1073741824};
   if (member == "request_records") return kRecords;
   if (member == "object_bytes") return kBytes;
   return kSeconds;
@@ -48,10 +55,14 @@ std::string Name(std::string_view suffix) { return StrCat("lakehose_", suffix); 
 
 // The families, built from the one list.
 struct Metrics::Families {
-#define LAKEHOSE_DECLARE_COUNTER(member, name, labels, help) prometheus::Family<prometheus::Counter>& member;
-#define LAKEHOSE_DECLARE_GAUGE(member, name, labels, help) prometheus::Family<prometheus::Gauge>& member;
-#define LAKEHOSE_DECLARE_HISTOGRAM(member, name, labels, help) prometheus::Family<prometheus::Histogram>& member;
-  LAKEHOSE_METRIC_FAMILIES(LAKEHOSE_DECLARE_COUNTER, LAKEHOSE_DECLARE_GAUGE, LAKEHOSE_DECLARE_HISTOGRAM)
+#define LAKEHOSE_DECLARE_COUNTER(member, name, labels, help) \
+  prometheus::Family<prometheus::Counter>& member;
+#define LAKEHOSE_DECLARE_GAUGE(member, name, labels, help) \
+  prometheus::Family<prometheus::Gauge>& member;
+#define LAKEHOSE_DECLARE_HISTOGRAM(member, name, labels, help) \
+  prometheus::Family<prometheus::Histogram>& member;
+  LAKEHOSE_METRIC_FAMILIES(LAKEHOSE_DECLARE_COUNTER, LAKEHOSE_DECLARE_GAUGE,
+                           LAKEHOSE_DECLARE_HISTOGRAM)
 #undef LAKEHOSE_DECLARE_COUNTER
 #undef LAKEHOSE_DECLARE_GAUGE
 #undef LAKEHOSE_DECLARE_HISTOGRAM
@@ -74,8 +85,8 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
   prometheus::BuildGauge().Name(Name(name)).Help(help).Register(r),
 #define LAKEHOSE_BUILD_HISTOGRAM(member, name, labels, help) \
   prometheus::BuildHistogram().Name(Name(name)).Help(help).Register(r),
-  families_.reset(new Families{
-      LAKEHOSE_METRIC_FAMILIES(LAKEHOSE_BUILD_COUNTER, LAKEHOSE_BUILD_GAUGE, LAKEHOSE_BUILD_HISTOGRAM)});
+  families_.reset(new Families{LAKEHOSE_METRIC_FAMILIES(
+      LAKEHOSE_BUILD_COUNTER, LAKEHOSE_BUILD_GAUGE, LAKEHOSE_BUILD_HISTOGRAM)});
 #undef LAKEHOSE_BUILD_COUNTER
 #undef LAKEHOSE_BUILD_GAUGE
 #undef LAKEHOSE_BUILD_HISTOGRAM
@@ -87,19 +98,21 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
     m->name = name;
     for (int rpc = 0; rpc < kRecordRpcCount; ++rpc)
       for (int res = 0; res < kResultCount; ++res)
-        m->records[rpc][res] =
-            &f.records.Add({{"pipeline", name}, {"rpc", s(kRpcNames[rpc])}, {"result", s(kResultNames[res])}});
+        m->records[rpc][res] = &f.records.Add(
+            {{"pipeline", name}, {"rpc", s(kRpcNames[rpc])}, {"result", s(kResultNames[res])}});
     for (int i = 0; i < kRejectReasonCount; ++i)
-      m->rejected[i] = &f.ingest_rejected_records.Add({{"pipeline", name}, {"reason", s(kRejectNames[i])}});
+      m->rejected[i] =
+          &f.ingest_rejected_records.Add({{"pipeline", name}, {"reason", s(kRejectNames[i])}});
     m->bytes_in = &f.bytes_in.Add({{"pipeline", name}});
     m->bytes_out = &f.bytes_out.Add({{"pipeline", name}});
     m->objects_written = &f.objects_written.Add({{"pipeline", name}});
     for (int i = 0; i < kFlushReasonCount; ++i) {
       const auto reason = static_cast<FlushReason>(i);
       // kNone is never a seal's reason: no series for it.
-      m->flushes[i] = reason == FlushReason::kNone
-                          ? nullptr
-                          : &f.flushes.Add({{"pipeline", name}, {"reason", s(FlushReasonName(reason))}});
+      m->flushes[i] =
+          reason == FlushReason::kNone
+              ? nullptr
+              : &f.flushes.Add({{"pipeline", name}, {"reason", s(FlushReasonName(reason))}});
     }
     m->delivery_retries = &f.delivery_retries.Add({{"pipeline", name}});
     for (int k = 0; k < kDlqKindCount; ++k) {
@@ -118,7 +131,8 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
     pipelines_[name] = std::move(m);
     return raw;
   };
-  for (const auto& p : config.pipelines) by_spec_[p.get()] = add_pipeline(p->name, p->destination.buffer_interval_s);
+  for (const auto& p : config.pipelines)
+    by_spec_[p.get()] = add_pipeline(p->name, p->destination.buffer_interval_s);
   unknown_ = add_pipeline(kUnknownPipeline, 0);
 
   active_partitions_ = &f.active_partitions.Add({});
@@ -127,20 +141,25 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
   wal_bytes_ = &f.wal_bytes.Add({});
   wal_disk_free_ = &f.wal_disk_free_bytes.Add({});
   f.wal_min_free_bytes.Add({}).Set(config.server.wal_min_free_mb * 1024 * 1024);
-  for (int k = 0; k < kDlqKindCount; ++k) dlq_depth_[k] = &f.dlq_depth.Add({{"kind", s(kDlqKindNames[k])}});
+  for (int k = 0; k < kDlqKindCount; ++k)
+    dlq_depth_[k] = &f.dlq_depth.Add({{"kind", s(kDlqKindNames[k])}});
   dlq_oldest_age_ = &f.dlq_oldest_age.Add({});
   f.build_info.Add({{"version", LAKEHOSE_VERSION}}).Set(1);
   wal_corrupt_tails_ = &f.wal_corrupt_tails.Add({});
   wal_replayed_records_ = &f.wal_replayed_records.Add({});
   for (int i = 0; i < kRpcCount; ++i) {
-    request_duration_[i] = &f.request_duration.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_duration"));
-    request_records_[i] = &f.request_records.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_records"));
+    request_duration_[i] =
+        &f.request_duration.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_duration"));
+    request_records_[i] =
+        &f.request_records.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_records"));
   }
   for (int op = 0; op < kS3OpCount; ++op) {
     for (int o = 0; o < kS3OutcomeCount; ++o)
-      s3_requests_[op][o] = &f.s3_requests.Add({{"operation", s(kS3OpNames[op])}, {"outcome", s(kS3OutcomeNames[o])}});
+      s3_requests_[op][o] = &f.s3_requests.Add(
+          {{"operation", s(kS3OpNames[op])}, {"outcome", s(kS3OutcomeNames[o])}});
     s3_retries_[op] = &f.s3_retries.Add({{"operation", s(kS3OpNames[op])}});
-    s3_duration_[op] = &f.s3_request_duration.Add({{"operation", s(kS3OpNames[op])}}, BucketsFor("s3_request_duration"));
+    s3_duration_[op] = &f.s3_request_duration.Add({{"operation", s(kS3OpNames[op])}},
+                                                  BucketsFor("s3_request_duration"));
   }
 }
 
@@ -224,13 +243,14 @@ class RefreshingCollectable : public prometheus::Collectable {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std::string& listen,
-                                                                       const Metrics& metrics) {
+                                                                      const Metrics& metrics) {
   std::unique_ptr<MetricsExposer> e(new MetricsExposer);
   try {
     // One worker thread: scrapes are rare and must not compete with the data path.
     e->exposer_ = std::make_unique<prometheus::Exposer>(listen, 1);
   } catch (const std::exception& ex) {
-    return absl::UnavailableError(StrCat("cannot serve metrics on ", listen, " (server.metrics_listen): ", ex.what()));
+    return absl::UnavailableError(
+        StrCat("cannot serve metrics on ", listen, " (server.metrics_listen): ", ex.what()));
   }
   e->collectable_ = std::make_shared<RefreshingCollectable>(metrics);
   e->exposer_->RegisterCollectable(e->collectable_, "/metrics");

@@ -34,8 +34,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/delivery/batching.h"
 #include "core/config/config.h"
+#include "core/delivery/batching.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -50,75 +50,119 @@ namespace lakehose {
 
 // The one list of families: X(member, "name after lakehose_", "label,label", "help").
 // Histograms also name their buckets (a kBuckets* constant in metrics.cc).
-#define LAKEHOSE_METRIC_FAMILIES(COUNTER, GAUGE, HISTOGRAM)                                                     \
-  COUNTER(records, "records_total", "pipeline,rpc,result",                                                      \
-          "Records answered by Transform, Ingest, IngestStream and Redrive, by result "                         \
-          "(ok, dropped, processing_failed).")                                                                  \
-  COUNTER(ingest_rejected_records, "ingest_rejected_records_total", "pipeline,reason",                          \
-          "Records of Ingest requests refused as a whole: buffer_full, disk_full and busy (RESOURCE_EXHAUSTED), " \
-          "draining (UNAVAILABLE).")                                                                            \
-  COUNTER(bytes_in, "bytes_in_total", "pipeline", "Bytes of record data received by Transform and Ingest.")   \
-  COUNTER(bytes_out, "bytes_out_total", "pipeline", "Bytes of objects stored (as stored: compressed).")        \
-  COUNTER(objects_written, "objects_written_total", "pipeline",                                                 \
-          "Objects stored by this process (data and error-prefix objects; not 412s of earlier attempts).")     \
-  COUNTER(flushes, "flushes_total", "pipeline,reason",                                                          \
-          "Buffers sealed into objects, by reason (size, age, flush, shutdown, pressure, partitions).")        \
-  COUNTER(delivery_retries, "delivery_retries_total", "pipeline",                                               \
-          "Failed stores of a sealed object that will be retried.")                                             \
-  COUNTER(s3_requests, "s3_requests_total", "operation,outcome",                                               \
-          "S3 HTTP requests by operation and outcome (ok, throttled, server_error, client_error, "             \
-          "network_error, precondition_failed).")                                                               \
-  COUNTER(s3_retries, "s3_retries_total", "operation", "S3 requests that were retries of an earlier attempt.") \
-  COUNTER(dlq_added, "dlq_added_total", "pipeline,kind", "Dead-letter entries added (delivery, processing).")  \
-  COUNTER(dlq_redriven, "dlq_redriven_total", "pipeline,kind", "Dead-letter entries redriven successfully.")   \
-  COUNTER(dlq_purged, "dlq_purged_total", "pipeline,kind", "Dead-letter entries purged by an operator.")       \
-  COUNTER(dlq_delivered, "dlq_delivered_total", "pipeline",                                                     \
-          "Delivery dead letters stored by the retry worker.")                                                  \
-  COUNTER(dlq_expired, "dlq_expired_total", "pipeline",                                                         \
-          "Delivery dead letters that reached the maximum age (kept, no longer retried).")                     \
-  COUNTER(wal_corrupt_tails, "wal_corrupt_tails_total", "",                                                     \
-          "WAL segments whose torn or corrupt tail was skipped at start.")                                     \
-  COUNTER(wal_replayed_records, "wal_replayed_records_total", "", "Records replayed from the WAL at start.")   \
-  GAUGE(active_partitions, "active_partitions", "", "Open partition buffers over all pipelines.")              \
-  GAUGE(buffered_bytes, "buffered_bytes", "pipeline", "Bytes in open buffers (uncompressed).")                 \
-  GAUGE(buffered_records, "buffered_records", "pipeline", "Records in open buffers.")                          \
-  GAUGE(oldest_unflushed_age, "oldest_unflushed_record_age_seconds", "pipeline",                               \
-        "Age of the oldest record not yet stored, buffered or sealed (0 when none; the DLQ has its own).")     \
-  GAUGE(buffer_interval, "buffer_interval_seconds", "pipeline",                                                 \
-        "The configured destination.buffering.interval_s (for alerts on the age above).")                      \
-  GAUGE(pending_bytes, "pending_bytes", "",                                                                     \
-        "Bytes buffered plus sealed and not yet stored: what the buffer budget bounds.")                      \
-  GAUGE(buffer_budget_bytes, "buffer_budget_bytes", "", "The configured server.buffer_budget_mb, in bytes.")   \
-  GAUGE(wal_bytes, "wal_bytes", "", "Bytes of write-ahead log segments on disk.")                             \
-  GAUGE(wal_disk_free_bytes, "wal_disk_free_bytes", "", "Free bytes on the file system of data_dir.")         \
-  GAUGE(wal_min_free_bytes, "wal_min_free_bytes", "",                                                           \
-        "The configured server.wal_min_free_mb, in bytes: below it Ingest answers RESOURCE_EXHAUSTED.")        \
-  GAUGE(dlq_depth, "dlq_depth", "kind", "Dead-letter entries waiting, by kind (delivery, processing).")       \
-  GAUGE(dlq_oldest_age, "dlq_oldest_entry_age_seconds", "",                                                     \
-        "Age of the oldest dead-letter entry (0 when empty).")                                                 \
-  GAUGE(build_info, "build_info", "version", "Always 1; the version of the running server.")                   \
-  HISTOGRAM(request_duration, "request_duration_seconds", "rpc", "Time to answer a gRPC call, by rpc.")       \
-  HISTOGRAM(request_records, "request_records", "rpc", "Records per request (batch size), by rpc.")            \
-  HISTOGRAM(object_bytes, "object_bytes", "pipeline", "Size of stored objects (as stored: compressed).")        \
-  HISTOGRAM(s3_request_duration, "s3_request_duration_seconds", "operation",                                    \
+#define LAKEHOSE_METRIC_FAMILIES(COUNTER, GAUGE, HISTOGRAM)                                        \
+  COUNTER(records, "records_total", "pipeline,rpc,result",                                         \
+          "Records answered by Transform, Ingest, IngestStream and Redrive, by result "            \
+          "(ok, dropped, processing_failed).")                                                     \
+  COUNTER(ingest_rejected_records, "ingest_rejected_records_total", "pipeline,reason",             \
+          "Records of Ingest requests refused as a whole: buffer_full, disk_full and busy "        \
+          "(RESOURCE_EXHAUSTED), "                                                                 \
+          "draining (UNAVAILABLE).")                                                               \
+  COUNTER(bytes_in, "bytes_in_total", "pipeline",                                                  \
+          "Bytes of record data received by Transform and Ingest.")                                \
+  COUNTER(bytes_out, "bytes_out_total", "pipeline",                                                \
+          "Bytes of objects stored (as stored: compressed).")                                      \
+  COUNTER(objects_written, "objects_written_total", "pipeline",                                    \
+          "Objects stored by this process (data and error-prefix objects; not 412s of earlier "    \
+          "attempts).")                                                                            \
+  COUNTER(flushes, "flushes_total", "pipeline,reason",                                             \
+          "Buffers sealed into objects, by reason (size, age, flush, shutdown, pressure, "         \
+          "partitions).")                                                                          \
+  COUNTER(delivery_retries, "delivery_retries_total", "pipeline",                                  \
+          "Failed stores of a sealed object that will be retried.")                                \
+  COUNTER(s3_requests, "s3_requests_total", "operation,outcome",                                   \
+          "S3 HTTP requests by operation and outcome (ok, throttled, server_error, client_error, " \
+          "network_error, precondition_failed).")                                                  \
+  COUNTER(s3_retries, "s3_retries_total", "operation",                                             \
+          "S3 requests that were retries of an earlier attempt.")                                  \
+  COUNTER(dlq_added, "dlq_added_total", "pipeline,kind",                                           \
+          "Dead-letter entries added (delivery, processing).")                                     \
+  COUNTER(dlq_redriven, "dlq_redriven_total", "pipeline,kind",                                     \
+          "Dead-letter entries redriven successfully.")                                            \
+  COUNTER(dlq_purged, "dlq_purged_total", "pipeline,kind",                                         \
+          "Dead-letter entries purged by an operator.")                                            \
+  COUNTER(dlq_delivered, "dlq_delivered_total", "pipeline",                                        \
+          "Delivery dead letters stored by the retry worker.")                                     \
+  COUNTER(dlq_expired, "dlq_expired_total", "pipeline",                                            \
+          "Delivery dead letters that reached the maximum age (kept, no longer retried).")         \
+  COUNTER(wal_corrupt_tails, "wal_corrupt_tails_total", "",                                        \
+          "WAL segments whose torn or corrupt tail was skipped at start.")                         \
+  COUNTER(wal_replayed_records, "wal_replayed_records_total", "",                                  \
+          "Records replayed from the WAL at start.")                                               \
+  GAUGE(active_partitions, "active_partitions", "", "Open partition buffers over all pipelines.")  \
+  GAUGE(buffered_bytes, "buffered_bytes", "pipeline", "Bytes in open buffers (uncompressed).")     \
+  GAUGE(buffered_records, "buffered_records", "pipeline", "Records in open buffers.")              \
+  GAUGE(oldest_unflushed_age, "oldest_unflushed_record_age_seconds", "pipeline",                   \
+        "Age of the oldest record not yet stored, buffered or sealed (0 when none; the DLQ has "   \
+        "its own).")                                                                               \
+  GAUGE(buffer_interval, "buffer_interval_seconds", "pipeline",                                    \
+        "The configured destination.buffering.interval_s (for alerts on the age above).")          \
+  GAUGE(pending_bytes, "pending_bytes", "",                                                        \
+        "Bytes buffered plus sealed and not yet stored: what the buffer budget bounds.")           \
+  GAUGE(buffer_budget_bytes, "buffer_budget_bytes", "",                                            \
+        "The configured server.buffer_budget_mb, in bytes.")                                       \
+  GAUGE(wal_bytes, "wal_bytes", "", "Bytes of write-ahead log segments on disk.")                  \
+  GAUGE(wal_disk_free_bytes, "wal_disk_free_bytes", "",                                            \
+        "Free bytes on the file system of data_dir.")                                              \
+  GAUGE(wal_min_free_bytes, "wal_min_free_bytes", "",                                              \
+        "The configured server.wal_min_free_mb, in bytes: below it Ingest answers "                \
+        "RESOURCE_EXHAUSTED.")                                                                     \
+  GAUGE(dlq_depth, "dlq_depth", "kind",                                                            \
+        "Dead-letter entries waiting, by kind (delivery, processing).")                            \
+  GAUGE(dlq_oldest_age, "dlq_oldest_entry_age_seconds", "",                                        \
+        "Age of the oldest dead-letter entry (0 when empty).")                                     \
+  GAUGE(build_info, "build_info", "version", "Always 1; the version of the running server.")       \
+  HISTOGRAM(request_duration, "request_duration_seconds", "rpc",                                   \
+            "Time to answer a gRPC call, by rpc.")                                                 \
+  HISTOGRAM(request_records, "request_records", "rpc",                                             \
+            "Records per request (batch size), by rpc.")                                           \
+  HISTOGRAM(object_bytes, "object_bytes", "pipeline",                                              \
+            "Size of stored objects (as stored: compressed).")                                     \
+  HISTOGRAM(s3_request_duration, "s3_request_duration_seconds", "operation",                       \
             "Time of one S3 HTTP exchange, by operation.")
 
 // Seal reasons, indexed by FlushReason (core/delivery/batching.h).
 inline constexpr int kFlushReasonCount = static_cast<int>(FlushReason::kPartitionCap) + 1;
 
 // rpc label values. The first four also label lakehose_records_total.
-enum MetricRpc { kRpcTransform, kRpcIngest, kRpcIngestStream, kRpcRedrive, kRpcFlush, kRpcListDeadLetters, kRpcPurge, kRpcCount };
+enum MetricRpc {
+  kRpcTransform,
+  kRpcIngest,
+  kRpcIngestStream,
+  kRpcRedrive,
+  kRpcFlush,
+  kRpcListDeadLetters,
+  kRpcPurge,
+  kRpcCount
+};
 inline constexpr int kRecordRpcCount = 4;
 enum MetricResult { kResultOk, kResultDropped, kResultProcessingFailed, kResultCount };
-enum MetricRejectReason { kRejectBufferFull, kRejectDiskFull, kRejectDraining, kRejectBusy, kRejectReasonCount };
+enum MetricRejectReason {
+  kRejectBufferFull,
+  kRejectDiskFull,
+  kRejectDraining,
+  kRejectBusy,
+  kRejectReasonCount
+};
 enum MetricDlqKind { kDlqDelivery, kDlqProcessing, kDlqKindCount };
 // S3 operations and outcomes (lakehose_s3_requests_total).
 enum MetricS3Op {
-  kS3PutObject, kS3CreateMultipartUpload, kS3UploadPart, kS3CompleteMultipartUpload, kS3AbortMultipartUpload,
-  kS3HeadObject, kS3OpCount
+  kS3PutObject,
+  kS3CreateMultipartUpload,
+  kS3UploadPart,
+  kS3CompleteMultipartUpload,
+  kS3AbortMultipartUpload,
+  kS3HeadObject,
+  kS3OpCount
 };
 enum MetricS3Outcome {
-  kS3Ok, kS3Throttled, kS3ServerError, kS3ClientError, kS3NetworkError, kS3PreconditionFailed, kS3OutcomeCount
+  kS3Ok,
+  kS3Throttled,
+  kS3ServerError,
+  kS3ClientError,
+  kS3NetworkError,
+  kS3PreconditionFailed,
+  kS3OutcomeCount
 };
 
 std::string_view MetricRpcName(MetricRpc rpc);
@@ -135,7 +179,8 @@ struct PipelineMetrics {
   prometheus::Counter* bytes_in;
   prometheus::Counter* bytes_out;
   prometheus::Counter* objects_written;
-  std::array<prometheus::Counter*, kFlushReasonCount> flushes;  // indexed by FlushReason (kNone unused)
+  std::array<prometheus::Counter*, kFlushReasonCount>
+      flushes;  // indexed by FlushReason (kNone unused)
   prometheus::Counter* delivery_retries;
   std::array<prometheus::Counter*, kDlqKindCount> dlq_added;
   std::array<prometheus::Counter*, kDlqKindCount> dlq_redriven;
@@ -181,7 +226,8 @@ class Metrics {
   prometheus::Histogram& s3_request_duration(MetricS3Op op) const { return *s3_duration_[op]; }
 
   // Records one S3 HTTP exchange (the S3 client's observer).
-  void ObserveS3Request(std::string_view operation, MetricS3Outcome outcome, double seconds, bool retry) const;
+  void ObserveS3Request(std::string_view operation, MetricS3Outcome outcome, double seconds,
+                        bool retry) const;
 
   // Runs `refresh` before every scrape (see the header comment). The returned handle
   // unregisters it when destroyed; the component must destroy it before itself.
@@ -189,7 +235,9 @@ class Metrics {
    public:
     Registration() = default;
     Registration(Metrics* metrics, int id) : metrics_(metrics), id_(id) {}
-    Registration(Registration&& o) noexcept : metrics_(o.metrics_), id_(o.id_) { o.metrics_ = nullptr; }
+    Registration(Registration&& o) noexcept : metrics_(o.metrics_), id_(o.id_) {
+      o.metrics_ = nullptr;
+    }
     Registration& operator=(Registration&& o) noexcept;
     ~Registration();
 
@@ -208,7 +256,9 @@ class Metrics {
   struct Families;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
-  absl::flat_hash_map<std::string, std::unique_ptr<PipelineMetrics>, StringViewHash, std::equal_to<>> pipelines_;
+  absl::flat_hash_map<std::string, std::unique_ptr<PipelineMetrics>, StringViewHash,
+                      std::equal_to<>>
+      pipelines_;
   absl::flat_hash_map<const PipelineSpec*, const PipelineMetrics*> by_spec_;
   const PipelineMetrics* unknown_ = nullptr;
 
@@ -236,7 +286,8 @@ class Metrics {
 class MetricsExposer {
  public:
   // Binds `listen` ("host:port"; port 0 picks a free one). UNAVAILABLE if it cannot.
-  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& listen, const Metrics& metrics);
+  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& listen,
+                                                               const Metrics& metrics);
   ~MetricsExposer();
   int port() const { return port_; }
 

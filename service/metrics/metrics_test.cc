@@ -52,7 +52,8 @@ std::map<std::string, std::string> Types(const std::string& scrape) {
 }
 
 // The label values of `label` over the series of `family` in an exposition.
-std::set<std::string> LabelValues(const std::string& scrape, const std::string& family, const std::string& label) {
+std::set<std::string> LabelValues(const std::string& scrape, const std::string& family,
+                                  const std::string& label) {
   std::set<std::string> out;
   size_t at = 0;
   const std::string head = "\n" + family + "{";
@@ -94,7 +95,8 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
       EXPECT_EQ(type, "counter") << name;
     }
   }
-  for (const auto& [name, type] : types) EXPECT_TRUE(declared.contains(name)) << name << " is not in the list";
+  for (const auto& [name, type] : types)
+    EXPECT_TRUE(declared.contains(name)) << name << " is not in the list";
 }
 
 TEST(MetricsTest, PipelineLabelsAreTheConfiguredPipelinesOnly) {
@@ -138,8 +140,11 @@ TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
   EXPECT_EQ(metrics.s3_retries(kS3PutObject).Value(), 1);
   EXPECT_EQ(metrics.s3_requests(kS3CompleteMultipartUpload, kS3PreconditionFailed).Value(), 1);
   const std::string scrape = metrics.Scrape();
-  EXPECT_THAT(scrape, HasSubstr("lakehose_s3_requests_total{operation=\"PutObject\",outcome=\"throttled\"} 1\n"));
-  EXPECT_FALSE(LabelValues(scrape, "lakehose_s3_requests_total", "operation").contains("NotAnOperation"));
+  EXPECT_THAT(
+      scrape,
+      HasSubstr("lakehose_s3_requests_total{operation=\"PutObject\",outcome=\"throttled\"} 1\n"));
+  EXPECT_FALSE(
+      LabelValues(scrape, "lakehose_s3_requests_total", "operation").contains("NotAnOperation"));
 }
 
 // HTTP GET of `path` on 127.0.0.1:`port`; the whole answer.
@@ -172,12 +177,13 @@ class ServerMetricsTest : public ::testing::Test {
  protected:
   void Start(Config config) {
     config_ = std::move(config);
-    auto server = Server::Start(config_, "127.0.0.1:0", clock_,
-                                [this](const PipelineSpec& p) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
-                                  auto sink = std::make_unique<FakeObjectSink>();
-                                  sinks_[p.name] = sink.get();
-                                  return std::unique_ptr<ObjectSink>(std::move(sink));
-                                });
+    auto server =
+        Server::Start(config_, "127.0.0.1:0", clock_,
+                      [this](const PipelineSpec& p) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
+                        auto sink = std::make_unique<FakeObjectSink>();
+                        sinks_[p.name] = sink.get();
+                        return std::unique_ptr<ObjectSink>(std::move(sink));
+                      });
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
@@ -231,7 +237,8 @@ TEST_F(ServerMetricsTest, CountsRecordsBytesObjectsAndFlushes) {
   EXPECT_EQ(m.records[kRpcIngest][kResultProcessingFailed]->Value(), 3);
   EXPECT_EQ(m.records[kRpcTransform][kResultOk]->Value(), 39);
   EXPECT_EQ(m.records[kRpcTransform][kResultProcessingFailed]->Value(), 1);
-  EXPECT_EQ(m.bytes_in->Value(), static_cast<double>(DataBytes(ingest) + DataBytes(Records(40, {0}))));
+  EXPECT_EQ(m.bytes_in->Value(),
+            static_cast<double>(DataBytes(ingest) + DataBytes(Records(40, {0}))));
   EXPECT_EQ(m.dlq_added[kDlqProcessing]->Value(), 3);
 
   // Before the flush: buffered, visible in the gauges a scrape refreshes.
@@ -309,7 +316,9 @@ TEST_F(ServerMetricsTest, ServesMetricsOverHttpWithPrometheusText) {
   const std::string answer = HttpGet(server_->metrics_port(), "/metrics");
   EXPECT_THAT(answer, HasSubstr("200 OK"));
   EXPECT_THAT(answer, HasSubstr("Content-Type: text/plain"));
-  EXPECT_THAT(answer, HasSubstr("lakehose_records_total{pipeline=\"demo\",result=\"ok\",rpc=\"Ingest\"} 10\n"));
+  EXPECT_THAT(
+      answer,
+      HasSubstr("lakehose_records_total{pipeline=\"demo\",result=\"ok\",rpc=\"Ingest\"} 10\n"));
   // The scrape refreshed the gauges.
   EXPECT_THAT(answer, HasSubstr("lakehose_buffered_records{pipeline=\"demo\"} 10\n"));
   // No partition value ever becomes a label.

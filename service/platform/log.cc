@@ -18,10 +18,14 @@ std::atomic<LogLevel> g_min_level{LogLevel::kInfo};
 
 std::string_view LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -29,16 +33,19 @@ std::string_view LevelName(LogLevel l) {
 constexpr std::string_view kRedacted = "[REDACTED]";
 
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         }) != haystack.end();
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char a, char b) {
+                       return std::tolower(static_cast<unsigned char>(a)) ==
+                              std::tolower(static_cast<unsigned char>(b));
+                     }) != haystack.end();
 }
 
 size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, size_t from) {
   if (from > haystack.size()) return std::string_view::npos;
-  auto it = std::search(haystack.begin() + static_cast<std::ptrdiff_t>(from), haystack.end(), needle.begin(),
-                        needle.end(), [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  auto it = std::search(haystack.begin() + static_cast<std::ptrdiff_t>(from), haystack.end(),
+                        needle.begin(), needle.end(), [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
                         });
   return it == haystack.end() ? std::string_view::npos : static_cast<size_t>(it - haystack.begin());
 }
@@ -48,8 +55,8 @@ size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, size_t
 size_t SecretEnd(std::string_view text, size_t at) {
   while (at < text.size()) {
     const char c = text[at];
-    if (c == ' ' || c == ',' || c == '"' || c == '\'' || c == '&' || c == '<' || c == ';' || c == '\n' ||
-        c == '\r' || c == '\t')
+    if (c == ' ' || c == ',' || c == '"' || c == '\'' || c == '&' || c == '<' || c == ';' ||
+        c == '\n' || c == '\r' || c == '\t')
       break;
     ++at;
   }
@@ -59,7 +66,8 @@ size_t SecretEnd(std::string_view text, size_t at) {
 }  // namespace
 
 bool IsSecretFieldName(std::string_view name) {
-  for (std::string_view word : {"authorization", "token", "secret", "password", "credential", "signature"})
+  for (std::string_view word :
+       {"authorization", "token", "secret", "password", "credential", "signature"})
     if (ContainsIgnoreCase(name, word)) return true;
   return false;
 }
@@ -68,10 +76,22 @@ std::string RedactSecrets(std::string_view text) {
   // Markers after which a secret value starts (case-insensitive). JSON and XML forms of
   // AWS credential answers are covered by their field names followed by '":"' or '>'.
   static constexpr std::string_view kMarkers[] = {
-      "Bearer ",           "Credential=",         "Signature=",          "X-Amz-Security-Token=",
-      "X-Amz-Signature=",  "X-Amz-Credential=",   "x-amz-security-token: ", "\"SecretAccessKey\":\"",
-      "\"SessionToken\":\"", "\"Token\":\"",        "<SecretAccessKey>",   "<SessionToken>",
-      "\"secret_access_key\":\"", "\"session_token\":\"", "aws_secret_access_key=", "aws_session_token=",
+      "Bearer ",
+      "Credential=",
+      "Signature=",
+      "X-Amz-Security-Token=",
+      "X-Amz-Signature=",
+      "X-Amz-Credential=",
+      "x-amz-security-token: ",
+      "\"SecretAccessKey\":\"",
+      "\"SessionToken\":\"",
+      "\"Token\":\"",
+      "<SecretAccessKey>",
+      "<SessionToken>",
+      "\"secret_access_key\":\"",
+      "\"session_token\":\"",
+      "aws_secret_access_key=",
+      "aws_session_token=",
   };
   std::string out(text);
   for (std::string_view marker : kMarkers) {
@@ -93,7 +113,8 @@ void SetMinLogLevel(LogLevel level) { g_min_level.store(level); }
 
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (level < g_min_level.load()) return;
-  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const std::string time =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::string line;
   if (g_format.load() == LogFormat::kJson) {
     line.append("{\"level\":\"").append(LevelName(level)).append("\",\"time\":\"").append(time);

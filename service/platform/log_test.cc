@@ -44,7 +44,8 @@ std::string CaptureStderr(F f) {
 }
 
 void ExpectNoSecret(const std::string& out) {
-  for (const char* secret : {kSecretKey, kSessionToken, kSignature, kBearer}) EXPECT_THAT(out, Not(HasSubstr(secret)));
+  for (const char* secret : {kSecretKey, kSessionToken, kSignature, kBearer})
+    EXPECT_THAT(out, Not(HasSubstr(secret)));
 }
 
 TEST(LogTest, SecretFieldNamesAreRedactedInJsonAndText) {
@@ -68,18 +69,28 @@ TEST(LogTest, SecretFieldNamesAreRedactedInJsonAndText) {
 
 TEST(LogTest, SecretsInsideMessagesAreRedacted) {
   const std::string authorization =
-      std::string("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20130524/us-east-1/s3/aws4_request, "
-                  "SignedHeaders=host;x-amz-date, Signature=") + kSignature;
-  const std::string presigned = std::string("GET https://bucket.s3.amazonaws.com/k?X-Amz-Security-Token=") +
-                                kSessionToken + "&X-Amz-Signature=" + kSignature + "&x-id=GetObject";
-  const std::string imds = std::string(R"({"Code":"Success","AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":")") +
-                           kSecretKey + R"(","Token":")" + kSessionToken + R"("})";
-  const std::string sts = std::string("<Credentials><SecretAccessKey>") + kSecretKey + "</SecretAccessKey><SessionToken>" +
-                          kSessionToken + "</SessionToken></Credentials>";
+      std::string(
+          "Authorization: AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20130524/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-date, Signature=") +
+      kSignature;
+  const std::string presigned =
+      std::string("GET https://bucket.s3.amazonaws.com/k?X-Amz-Security-Token=") + kSessionToken +
+      "&X-Amz-Signature=" + kSignature + "&x-id=GetObject";
+  const std::string imds =
+      std::string(R"({"Code":"Success","AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":")") +
+      kSecretKey + R"(","Token":")" + kSessionToken + R"("})";
+  const std::string sts = std::string("<Credentials><SecretAccessKey>") + kSecretKey +
+                          "</SecretAccessKey><SessionToken>" + kSessionToken +
+                          "</SessionToken></Credentials>";
   const std::string grpc = std::string("metadata authorization: Bearer ") + kBearer + " rejected";
   const std::string out = CaptureStderr([&] {
     Log(LogLevel::kError, "test.messages",
-        {{"error", authorization}, {"request", presigned}, {"answer", imds}, {"sts", sts}, {"detail", grpc}});
+        {{"error", authorization},
+         {"request", presigned},
+         {"answer", imds},
+         {"sts", sts},
+         {"detail", grpc}});
   });
   ExpectNoSecret(out);
   // What is not secret stays readable.

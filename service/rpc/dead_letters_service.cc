@@ -4,8 +4,8 @@
 #include <set>
 
 #include "core/base/strings.h"
-#include "service/rpc/ingest_lines.h"
 #include "service/platform/log.h"
+#include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
 
 namespace lakehose {
@@ -28,7 +28,8 @@ std::string StatusText(const absl::Status& s) {
 
 void DeadLetterToWire(const DeadLetter& e, v1::DeadLetter* out) {
   out->set_id(e.id);
-  out->set_kind(e.kind == DeadLetterKind::kDelivery ? v1::DeadLetter::DELIVERY : v1::DeadLetter::PROCESSING);
+  out->set_kind(e.kind == DeadLetterKind::kDelivery ? v1::DeadLetter::DELIVERY
+                                                    : v1::DeadLetter::PROCESSING);
   out->set_pipeline(e.pipeline);
   out->set_attempts(e.attempts);
   out->set_first_error(e.first_error);
@@ -44,8 +45,8 @@ void DeadLetterToWire(const DeadLetter& e, v1::DeadLetter* out) {
   out->set_error_code(e.error_code);
 }
 
-DeadLettersService::DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor, StoreFn store,
-                                       AcceptFn accept, Options options)
+DeadLettersService::DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor,
+                                       StoreFn store, AcceptFn accept, Options options)
     : dlq_(dlq),
       processor_(processor),
       store_(std::move(store)),
@@ -56,9 +57,9 @@ DeadLettersService::~DeadLettersService() { Stop(); }
 
 // --- transport -------------------------------------------------------------------------
 
-grpc::ServerUnaryReactor* DeadLettersService::ListDeadLetters(grpc::CallbackServerContext* context,
-                                                              const v1::ListDeadLettersRequest* request,
-                                                              v1::ListDeadLettersResponse* response) {
+grpc::ServerUnaryReactor* DeadLettersService::ListDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
+    v1::ListDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcTimer timer(processor_.metrics(), kRpcListDeadLetters);
   if (draining_.load()) {
@@ -75,13 +76,15 @@ grpc::ServerUnaryReactor* DeadLettersService::Redrive(grpc::CallbackServerContex
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RunOnThread(reactor, [this, context, request, response] {
     RpcTimer timer(processor_.metrics(), kRpcRedrive);
-    return DoRedrive(*request, [context] { return context->IsCancelled(); }, response);
+    return DoRedrive(
+        *request, [context] { return context->IsCancelled(); }, response);
   });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* DeadLettersService::Purge(grpc::CallbackServerContext* context,
-                                                    const v1::PurgeRequest* request, v1::PurgeResponse* response) {
+                                                    const v1::PurgeRequest* request,
+                                                    v1::PurgeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RunOnThread(reactor, [this, request, response] {
     RpcTimer timer(processor_.metrics(), kRpcPurge);
@@ -90,7 +93,8 @@ grpc::ServerUnaryReactor* DeadLettersService::Purge(grpc::CallbackServerContext*
   return reactor;
 }
 
-void DeadLettersService::RunOnThread(grpc::ServerUnaryReactor* reactor, std::function<absl::Status()> work) {
+void DeadLettersService::RunOnThread(grpc::ServerUnaryReactor* reactor,
+                                     std::function<absl::Status()> work) {
   absl::MutexLock lock(&mu_);
   ReapLocked();
   if (stopped_ || draining_.load()) {
@@ -98,8 +102,9 @@ void DeadLettersService::RunOnThread(grpc::ServerUnaryReactor* reactor, std::fun
     return;
   }
   if (running_ >= options_.max_concurrent_calls) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 StrCat("too many Redrive/Purge calls running (", running_, "); retry later")));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     StrCat("too many Redrive/Purge calls running (", running_, "); retry later")));
     return;
   }
   ++running_;
@@ -140,8 +145,10 @@ void DeadLettersService::Stop() {
 absl::Status DeadLettersService::DoList(const v1::ListDeadLettersRequest& request,
                                         v1::ListDeadLettersResponse* response) const {
   if (request.page_size() < 0)
-    return absl::InvalidArgumentError(StrCat("page_size must not be negative (got ", request.page_size(), ")"));
-  const int page_size = request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+    return absl::InvalidArgumentError(
+        StrCat("page_size must not be negative (got ", request.page_size(), ")"));
+  const int page_size =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
   DeadLetterFilter filter;
   filter.pipeline = request.pipeline();
   switch (request.kind()) {
@@ -157,7 +164,8 @@ absl::Status DeadLettersService::DoList(const v1::ListDeadLettersRequest& reques
       return absl::InvalidArgumentError(StrCat("unknown kind ", static_cast<int>(request.kind())));
   }
   // One more than a page tells whether there is a next one.
-  std::vector<DeadLetter> entries = dlq_.List(filter, request.page_token(), static_cast<size_t>(page_size) + 1);
+  std::vector<DeadLetter> entries =
+      dlq_.List(filter, request.page_token(), static_cast<size_t>(page_size) + 1);
   const bool more = entries.size() > static_cast<size_t>(page_size);
   if (more) entries.resize(static_cast<size_t>(page_size));
   for (const DeadLetter& e : entries) DeadLetterToWire(e, response->add_entries());
@@ -165,7 +173,8 @@ absl::Status DeadLettersService::DoList(const v1::ListDeadLettersRequest& reques
   return absl::OkStatus();
 }
 
-absl::Status DeadLettersService::DoRedrive(const v1::RedriveRequest& request, const std::function<bool()>& cancelled,
+absl::Status DeadLettersService::DoRedrive(const v1::RedriveRequest& request,
+                                           const std::function<bool()>& cancelled,
                                            v1::RedriveResponse* response) {
   const int selectors = (request.ids_size() > 0) + !request.pipeline().empty() + request.all();
   if (selectors != 1)
@@ -204,7 +213,8 @@ absl::Status DeadLettersService::DoRedrive(const v1::RedriveRequest& request, co
     size_t j = i;
     std::vector<DeadLetter> chunk;
     while (j < entries.size() && chunk.size() < std::max<size_t>(options_.redrive_chunk, 1) &&
-           entries[j].kind == DeadLetterKind::kProcessing && entries[j].pipeline == entries[i].pipeline)
+           entries[j].kind == DeadLetterKind::kProcessing &&
+           entries[j].pipeline == entries[i].pipeline)
       chunk.push_back(entries[j++]);
     std::vector<Outcome> chunk_outcomes;
     RedriveProcessing(chunk, &chunk_outcomes);
@@ -239,12 +249,20 @@ absl::Status DeadLettersService::DoRedrive(const v1::RedriveRequest& request, co
     r->set_ok(outcomes[k].ok);
     r->set_error(outcomes[k].error);
     outcomes[k].ok ? ++ok : ++failed;
-    if (outcomes[k].ok) processor_.metrics().ForPipeline(entries[k].pipeline).dlq_redriven[KindLabel(entries[k].kind)]->Increment();
+    if (outcomes[k].ok)
+      processor_.metrics()
+          .ForPipeline(entries[k].pipeline)
+          .dlq_redriven[KindLabel(entries[k].kind)]
+          ->Increment();
   }
   add_unknown_before(nullptr);
   Log(LogLevel::kInfo, "dlq.redrive",
-      {{"selector", request.all() ? "all" : !request.pipeline().empty() ? "pipeline" : "ids"},
-       {"pipeline", request.pipeline()}, {"ok", StrCat(ok)}, {"failed", StrCat(failed)}});
+      {{"selector", request.all()                 ? "all"
+                    : !request.pipeline().empty() ? "pipeline"
+                                                  : "ids"},
+       {"pipeline", request.pipeline()},
+       {"ok", StrCat(ok)},
+       {"failed", StrCat(failed)}});
   return absl::OkStatus();
 }
 
@@ -269,7 +287,8 @@ DeadLettersService::Outcome DeadLettersService::RedriveDelivery(const DeadLetter
   return {true, ""};
 }
 
-void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entries, std::vector<Outcome>* out) {
+void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entries,
+                                           std::vector<Outcome>* out) {
   out->assign(entries.size(), Outcome{});
   const int64_t now = processor_.clock().NowMillis();
   const PipelineSpec* spec = nullptr;
@@ -317,7 +336,8 @@ void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entrie
     absl::Status removed = dlq_.Remove(e.id);
     o = removed.ok() || removed.code() == absl::StatusCode::kNotFound
             ? Outcome{true, ""}
-            : Outcome{false, StrCat("dropped by the pipeline now, but not removed: ", StatusText(removed))};
+            : Outcome{false, StrCat("dropped by the pipeline now, but not removed: ",
+                                    StatusText(removed))};
   }
   if (accepted.empty()) return;
   absl::Status s = accept_(*spec, std::move(lines));
@@ -335,27 +355,32 @@ void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entrie
     } else {
       // Accepted: it will be delivered. Left in the queue, a second redrive would
       // deliver it twice, so say so.
-      o = {false, StrCat("accepted for delivery, but not removed from the queue (do not redrive it again): ",
-                         StatusText(removed))};
+      o = {false,
+           StrCat(
+               "accepted for delivery, but not removed from the queue (do not redrive it again): ",
+               StatusText(removed))};
       Log(LogLevel::kError, "dlq.remove_failed", {{"id", e.id}, {"error", StatusMessage(removed)}});
     }
   }
 }
 
 void DeadLettersService::RecordFailure(const DeadLetter& e, const std::string& error) {
-  absl::Status s = dlq_.RecordAttempt(e.id, StrCat("redrive: ", error), e.next_attempt_ms, e.expired);
+  absl::Status s =
+      dlq_.RecordAttempt(e.id, StrCat("redrive: ", error), e.next_attempt_ms, e.expired);
   if (!s.ok() && s.code() != absl::StatusCode::kNotFound)
     Log(LogLevel::kError, "dlq.record_attempt_failed", {{"id", e.id}, {"error", StatusMessage(s)}});
 }
 
-absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request, v1::PurgeResponse* response) {
+absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request,
+                                         v1::PurgeResponse* response) {
   const bool by_ids = request.ids_size() > 0;
   const bool by_pipeline = !request.pipeline().empty();
   if (by_ids == by_pipeline)
-    return absl::InvalidArgumentError("Purge needs either ids or a pipeline (with confirm), not both or neither");
-  if (by_pipeline && !request.confirm())
     return absl::InvalidArgumentError(
-        StrCat("purging every dead letter of pipeline \"", request.pipeline(), "\" needs confirm = true"));
+        "Purge needs either ids or a pipeline (with confirm), not both or neither");
+  if (by_pipeline && !request.confirm())
+    return absl::InvalidArgumentError(StrCat("purging every dead letter of pipeline \"",
+                                             request.pipeline(), "\" needs confirm = true"));
   std::vector<DeadLetter> selected;
   if (by_ids) {
     std::set<std::string> unique(request.ids().begin(), request.ids().end());
@@ -368,7 +393,8 @@ absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request, v1::Pu
       }
     }
     if (!missing.empty())
-      return absl::NotFoundError(StrCat("no such dead letter: ", StrJoin(missing, ", "), " (nothing purged)"));
+      return absl::NotFoundError(
+          StrCat("no such dead letter: ", StrJoin(missing, ", "), " (nothing purged)"));
   } else {
     DeadLetterFilter filter;
     filter.pipeline = request.pipeline();
@@ -379,13 +405,14 @@ absl::Status DeadLettersService::DoPurge(const v1::PurgeRequest& request, v1::Pu
     if (s.code() == absl::StatusCode::kNotFound) continue;  // delivered or purged meanwhile
     if (!s.ok()) {
       Log(LogLevel::kError, "dlq.purge_failed", {{"id", e.id}, {"error", StatusMessage(s)}});
-      return absl::Status(s.code(), StrCat("purged ", response->purged_size(), " of ", selected.size(),
-                                           ", then: ", StatusMessage(s)));
+      return absl::Status(s.code(), StrCat("purged ", response->purged_size(), " of ",
+                                           selected.size(), ", then: ", StatusMessage(s)));
     }
     response->add_purged(e.id);
     processor_.metrics().ForPipeline(e.pipeline).dlq_purged[KindLabel(e.kind)]->Increment();
   }
-  Log(LogLevel::kInfo, "dlq.purged", {{"pipeline", request.pipeline()}, {"count", StrCat(response->purged_size())}});
+  Log(LogLevel::kInfo, "dlq.purged",
+      {{"pipeline", request.pipeline()}, {"count", StrCat(response->purged_size())}});
   return absl::OkStatus();
 }
 

@@ -35,9 +35,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
+#include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/dlq/dead_letter_retrier.h"
-#include "service/delivery/delivery_engine.h"
 #include "service/rpc/transform_service.h"
 
 namespace lakehose {
@@ -45,7 +45,8 @@ namespace lakehose {
 class DeadLettersService final : public v1::DeadLetters::CallbackService {
  public:
   // Buffers lines of a pipeline for delivery, all or none (DeliveryEngine::Accept).
-  using AcceptFn = std::function<absl::Status(const PipelineSpec& spec, std::vector<BufferedLine> lines)>;
+  using AcceptFn =
+      std::function<absl::Status(const PipelineSpec& spec, std::vector<BufferedLine> lines)>;
   using StoreFn = DeadLetterRetrier::StoreFn;
 
   struct Options {
@@ -53,18 +54,21 @@ class DeadLettersService final : public v1::DeadLetters::CallbackService {
     size_t redrive_chunk = 500;    // processing entries accepted per Accept call
   };
 
-  DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor, StoreFn store, AcceptFn accept,
-                     Options options);
-  DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor, StoreFn store, AcceptFn accept)
+  DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor, StoreFn store,
+                     AcceptFn accept, Options options);
+  DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor, StoreFn store,
+                     AcceptFn accept)
       : DeadLettersService(dlq, processor, std::move(store), std::move(accept), Options()) {}
   ~DeadLettersService() override;  // Stop()
 
   grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
                                             const v1::ListDeadLettersRequest* request,
                                             v1::ListDeadLettersResponse* response) override;
-  grpc::ServerUnaryReactor* Redrive(grpc::CallbackServerContext* context, const v1::RedriveRequest* request,
+  grpc::ServerUnaryReactor* Redrive(grpc::CallbackServerContext* context,
+                                    const v1::RedriveRequest* request,
                                     v1::RedriveResponse* response) override;
-  grpc::ServerUnaryReactor* Purge(grpc::CallbackServerContext* context, const v1::PurgeRequest* request,
+  grpc::ServerUnaryReactor* Purge(grpc::CallbackServerContext* context,
+                                  const v1::PurgeRequest* request,
                                   v1::PurgeResponse* response) override;
 
   void StartDraining() { draining_.store(true); }
@@ -73,7 +77,8 @@ class DeadLettersService final : public v1::DeadLetters::CallbackService {
 
   // The plain logic behind the RPCs (also usable without gRPC). `cancelled` is polled
   // between entries.
-  absl::Status DoList(const v1::ListDeadLettersRequest& request, v1::ListDeadLettersResponse* response) const;
+  absl::Status DoList(const v1::ListDeadLettersRequest& request,
+                      v1::ListDeadLettersResponse* response) const;
   absl::Status DoRedrive(const v1::RedriveRequest& request, const std::function<bool()>& cancelled,
                          v1::RedriveResponse* response);
   absl::Status DoPurge(const v1::PurgeRequest& request, v1::PurgeResponse* response);

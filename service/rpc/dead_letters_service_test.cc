@@ -119,7 +119,9 @@ class DeadLettersServiceTest : public ::testing::Test {
     return ids;
   }
 
-  absl::StatusCode RedriveCode(const v1::RedriveRequest& req) { return client_->Redrive(req).status().code(); }
+  absl::StatusCode RedriveCode(const v1::RedriveRequest& req) {
+    return client_->Redrive(req).status().code();
+  }
 
   FakeClock clock_{kNow};
   Config config_;
@@ -139,7 +141,8 @@ class DeadLettersServiceTest : public ::testing::Test {
 
 TEST_F(DeadLettersServiceTest, ListShowsEntriesWithPagingAndFilters) {
   Start();
-  auto d = dlq_->AddDelivery("demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a", "UNAVAILABLE: b");
+  auto d = dlq_->AddDelivery("demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a",
+                             "UNAVAILABLE: b");
   ASSERT_TRUE(d.ok());
   auto p = dlq_->AddProcessing("demo", {Failed("r1", "bad 1"), Failed("r2", "bad 2")});
   ASSERT_TRUE(p.ok());
@@ -282,7 +285,8 @@ TEST_F(DeadLettersServiceTest, RedriveDeliveryStoresAndRemovesOrRecordsTheFailur
 TEST_F(DeadLettersServiceTest, RedriveProcessingRetransformsWithTheCurrentConfig) {
   Start();
   const std::string valid = ValidRecord(11);
-  auto p = dlq_->AddProcessing("demo", {Failed("still-bad", "not json"), Failed("now-good", valid)});
+  auto p =
+      dlq_->AddProcessing("demo", {Failed("still-bad", "not json"), Failed("now-good", valid)});
   ASSERT_TRUE(p.ok());
   const std::string bad_id = (*p)[0].id, good_id = (*p)[1].id;
 
@@ -423,8 +427,10 @@ TEST_F(DeadLettersServiceTest, ManyConcurrentCallsAllFinish) {
         v1::RedriveRequest all;
         all.set_all(true);
         auto r = client_->Redrive(all);
-        if (r.ok()) ++ok;
-        else if (r.status().code() == absl::StatusCode::kResourceExhausted) ++busy;
+        if (r.ok())
+          ++ok;
+        else if (r.status().code() == absl::StatusCode::kResourceExhausted)
+          ++busy;
       }
     });
   }

@@ -17,18 +17,20 @@ bool AppendIngestLine(const v1::Record& in, const v1::RecordResult& r, int64_t n
   if (r.result() == v1::RecordResult::PROCESSING_FAILED) {
     BufferedLine& l = lines->emplace_back();
     l.prefix = r.key_prefix();
-    AppendErrorDocument(1, ArrivalMillis(in, now_ms), r.error_code(), r.error_message(), in.data(), &l.line);
+    AppendErrorDocument(1, ArrivalMillis(in, now_ms), r.error_code(), r.error_message(), in.data(),
+                        &l.line);
     return true;
   }
   return false;
 }
 
-std::vector<BufferedLine> IngestLines(const google::protobuf::RepeatedPtrField<v1::Record>& records,
-                                      const google::protobuf::RepeatedPtrField<v1::RecordResult>& results,
-                                      int64_t now_ms) {
+std::vector<BufferedLine> IngestLines(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::RecordResult>& results, int64_t now_ms) {
   std::vector<BufferedLine> lines;
   lines.reserve(results.size());
-  for (int i = 0; i < results.size() && i < records.size(); ++i) AppendIngestLine(records[i], results[i], now_ms, &lines);
+  for (int i = 0; i < results.size() && i < records.size(); ++i)
+    AppendIngestLine(records[i], results[i], now_ms, &lines);
   return lines;
 }
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "lakehose/v1/lakehose.pb.h"
-#include "service/dlq/dead_letter_queue.h"
 #include "service/delivery/delivery_engine.h"
+#include "service/dlq/dead_letter_queue.h"
 
 namespace lakehose {
 
@@ -28,9 +28,9 @@ bool AppendIngestLine(const v1::Record& in, const v1::RecordResult& r, int64_t n
                       std::vector<BufferedLine>* lines);
 
 // AppendIngestLine for every record of a request (`results` in the order of `records`).
-std::vector<BufferedLine> IngestLines(const google::protobuf::RepeatedPtrField<v1::Record>& records,
-                                      const google::protobuf::RepeatedPtrField<v1::RecordResult>& results,
-                                      int64_t now_ms);
+std::vector<BufferedLine> IngestLines(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::RecordResult>& results, int64_t now_ms);
 
 // The PROCESSING_FAILED records of a request, as DeadLetterQueue::AddProcessing takes
 // them (raw input, arrival time, error code and message).

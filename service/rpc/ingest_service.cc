@@ -1,8 +1,8 @@
 #include "service/rpc/ingest_service.h"
 
 #include "core/base/strings.h"
-#include "service/rpc/ingest_lines.h"
 #include "service/platform/log.h"
+#include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
 
 namespace lakehose {
@@ -28,7 +28,8 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
     // The next read starts only after this response is written, so one request of the
     // stream is handled at a time, in order.
     if (!service_->RunOnWorker([this] {
-          const grpc::Status s = service_->HandleIngest(context_, request_, &response_, kRpcIngestStream);
+          const grpc::Status s =
+              service_->HandleIngest(context_, request_, &response_, kRpcIngestStream);
           if (!s.ok()) {
             Finish(s);
             return;
@@ -58,7 +59,8 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
   v1::IngestResponse response_;
 };
 
-class IngestArenaMessageHolder final : public grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse> {
+class IngestArenaMessageHolder final
+    : public grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse> {
  public:
   IngestArenaMessageHolder() {
     set_request(google::protobuf::Arena::CreateMessage<v1::IngestRequest>(&arena_));
@@ -72,17 +74,21 @@ class IngestArenaMessageHolder final : public grpc::MessageHolder<v1::IngestRequ
 
 }  // namespace
 
-grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* IngestArenaAllocator::AllocateMessages() {
+grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>*
+IngestArenaAllocator::AllocateMessages() {
   return new IngestArenaMessageHolder;
 }
 
-grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
+grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context,
+                                         const v1::IngestRequest& request,
                                          v1::IngestResponse* response, MetricRpc rpc) {
   const Metrics& metrics = processor_.metrics();
   RpcTimer timer(metrics, rpc);
   timer.set_records(request.records_size());
   if (draining()) {
-    metrics.ForPipeline(request.pipeline()).rejected[kRejectDraining]->Increment(request.records_size());
+    metrics.ForPipeline(request.pipeline())
+        .rejected[kRejectDraining]
+        ->Increment(request.records_size());
     return kDraining;
   }
   auto spec = processor_.Process(request.pipeline(), request.records(), request.ByteSizeLong(),
@@ -105,12 +111,15 @@ grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, c
   // The failed records' raw input goes to the dead-letter queue for Redrive. Their error
   // documents are already accepted (error prefix), so a queue failure loses nothing:
   // it is logged, and the request still succeeds.
-  std::vector<DeadLetterQueue::FailedRecord> failed = FailedRecords(request.records(), response->records(), now);
+  std::vector<DeadLetterQueue::FailedRecord> failed =
+      FailedRecords(request.records(), response->records(), now);
   if (!failed.empty()) {
     auto added = dead_letters_.AddProcessing(request.pipeline(), failed);
     if (!added.ok())
       Log(LogLevel::kError, "dlq.add_processing_failed",
-          {{"pipeline", request.pipeline()}, {"records", StrCat(failed.size())}, {"error", StatusMessage(added.status())}});
+          {{"pipeline", request.pipeline()},
+           {"records", StrCat(failed.size())},
+           {"error", StatusMessage(added.status())}});
     else
       m.dlq_added[kDlqProcessing]->Increment(static_cast<double>(failed.size()));
   }
@@ -118,8 +127,8 @@ grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context, c
   return grpc::Status::OK;
 }
 
-IngestService::IngestService(RecordProcessor& processor, DeliveryEngine& engine, DeadLetterQueue& dead_letters,
-                             Options options)
+IngestService::IngestService(RecordProcessor& processor, DeliveryEngine& engine,
+                             DeadLetterQueue& dead_letters, Options options)
     : processor_(processor),
       engine_(engine),
       dead_letters_(dead_letters),
@@ -128,12 +137,16 @@ IngestService::IngestService(RecordProcessor& processor, DeliveryEngine& engine,
 }
 
 grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* context,
-                                                const v1::IngestRequest* request, v1::IngestResponse* response) {
+                                                const v1::IngestRequest* request,
+                                                v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!RunOnWorker([this, context, request, response, reactor] {
         reactor->Finish(HandleIngest(context, *request, response, kRpcIngest));
       })) {
-    processor_.metrics().ForPipeline(request->pipeline()).rejected[kRejectBusy]->Increment(request->records_size());
+    processor_.metrics()
+        .ForPipeline(request->pipeline())
+        .rejected[kRejectBusy]
+        ->Increment(request->records_size());
     context->AddTrailingMetadata("grpc-retry-pushback-ms", "1000");
     reactor->Finish(kBusy);
   }
@@ -146,30 +159,33 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestService::I
 }
 
 grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* context,
-                                               const v1::FlushRequest* request, v1::FlushResponse* response) {
+                                               const v1::FlushRequest* request,
+                                               v1::FlushResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!request->pipeline().empty() && processor_.config().FindPipeline(request->pipeline()) == nullptr) {
+  if (!request->pipeline().empty() &&
+      processor_.config().FindPipeline(request->pipeline()) == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  StrCat("unknown pipeline \"", request->pipeline(), "\"")));
     return reactor;
   }
   auto timer = std::make_shared<RpcTimer>(processor_.metrics(), kRpcFlush);
-  engine_.FlushAsync(request->pipeline(), [reactor, response, timer](absl::StatusOr<std::vector<StoredObject>> r) {
-    timer->Stop();
-    if (!r.ok()) {
-      reactor->Finish(ToGrpcStatus(r.status()));
-      return;
-    }
-    for (const StoredObject& o : *r) {
-      v1::DeliveredObject* d = response->add_objects();
-      d->set_uri(o.uri);
-      d->set_records(o.records);
-      d->set_bytes(o.bytes);
-      d->set_pipeline(o.pipeline);
-      d->set_key(o.key);
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  engine_.FlushAsync(request->pipeline(),
+                     [reactor, response, timer](absl::StatusOr<std::vector<StoredObject>> r) {
+                       timer->Stop();
+                       if (!r.ok()) {
+                         reactor->Finish(ToGrpcStatus(r.status()));
+                         return;
+                       }
+                       for (const StoredObject& o : *r) {
+                         v1::DeliveredObject* d = response->add_objects();
+                         d->set_uri(o.uri);
+                         d->set_records(o.records);
+                         d->set_bytes(o.bytes);
+                         d->set_pipeline(o.pipeline);
+                         d->set_key(o.key);
+                       }
+                       reactor->Finish(grpc::Status::OK);
+                     });
   return reactor;
 }
 

@@ -17,10 +17,10 @@
 #include <atomic>
 
 #include "lakehose/v1/lakehose.grpc.pb.h"
-#include "service/dlq/dead_letter_queue.h"
 #include "service/delivery/delivery_engine.h"
-#include "service/rpc/transform_service.h"
+#include "service/dlq/dead_letter_queue.h"
 #include "service/platform/worker_pool.h"
+#include "service/rpc/transform_service.h"
 
 namespace lakehose {
 
@@ -28,7 +28,8 @@ namespace lakehose {
 // TransformArenaAllocator does for Transform), released when the call completes: the
 // response's strings and map entries are not malloc'd and freed one by one.
 // Thread-safe (it holds no state).
-class IngestArenaAllocator final : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
+class IngestArenaAllocator final
+    : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
  public:
   grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* AllocateMessages() override;
 };
@@ -48,11 +49,13 @@ class IngestService final : public v1::Ingestor::CallbackService {
       : IngestService(processor, engine, dead_letters, Options()) {}
   ~IngestService() override { Stop(); }
 
-  grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context, const v1::IngestRequest* request,
+  grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
+                                   const v1::IngestRequest* request,
                                    v1::IngestResponse* response) override;
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestStream(
       grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* Flush(grpc::CallbackServerContext* context, const v1::FlushRequest* request,
+  grpc::ServerUnaryReactor* Flush(grpc::CallbackServerContext* context,
+                                  const v1::FlushRequest* request,
                                   v1::FlushResponse* response) override;
 
   void StartDraining() { draining_.store(true); }

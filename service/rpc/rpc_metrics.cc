@@ -16,10 +16,17 @@ void CountAnswered(const PipelineMetrics& m, MetricRpc rpc,
   int64_t counts[kResultCount] = {};
   for (const v1::RecordResult& r : results) {
     switch (r.result()) {
-      case v1::RecordResult::OK: ++counts[kResultOk]; break;
-      case v1::RecordResult::DROPPED: ++counts[kResultDropped]; break;
-      case v1::RecordResult::PROCESSING_FAILED: ++counts[kResultProcessingFailed]; break;
-      default: break;
+      case v1::RecordResult::OK:
+        ++counts[kResultOk];
+        break;
+      case v1::RecordResult::DROPPED:
+        ++counts[kResultDropped];
+        break;
+      case v1::RecordResult::PROCESSING_FAILED:
+        ++counts[kResultProcessingFailed];
+        break;
+      default:
+        break;
     }
   }
   for (int i = 0; i < kResultCount; ++i)

@@ -4,7 +4,8 @@
 //
 //   RpcTimer timer(metrics, kRpcTransform);       // observes the latency when destroyed
 //   timer.set_records(request->records_size());
-//   CountAnswered(metrics.ForPipeline(name), kRpcTransform, request->records(), response->records());
+//   CountAnswered(metrics.ForPipeline(name), kRpcTransform, request->records(),
+//   response->records());
 //
 // Thread-safe (the metrics are atomic); an RpcTimer belongs to one call.
 #ifndef LAKEHOSE_SERVICE_RPC_RPC_METRICS_H_

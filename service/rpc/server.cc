@@ -6,23 +6,24 @@
 #include <cstdint>
 
 #include "absl/time/clock.h"
-#include "core/delivery/delivery_format.h"
 #include "core/base/strings.h"
+#include "core/delivery/delivery_format.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "service/delivery/file_sink.h"
 #include "service/platform/log.h"
+#include "service/rpc/server_credentials.h"  // security: TLS and the bearer token
 #include "service/s3/credentials.h"
 #include "service/s3/s3_sink.h"
-#include "service/rpc/server_credentials.h"  // security: TLS and the bearer token
 
 namespace lakehose {
 
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
-                                                               S3RequestObserver s3_observer) {
-  if (spec.destination.kind == DestinationKind::kFile) return std::make_unique<FileSink>(spec.destination.path);
+                                                                S3RequestObserver s3_observer) {
+  if (spec.destination.kind == DestinationKind::kFile)
+    return std::make_unique<FileSink>(spec.destination.path);
   // One HTTP client and one credentials chain (cached, refreshed before expiry) serve
   // every S3 pipeline of the process.
   static std::shared_ptr<HttpClient> http = NewCurlHttpClient();
@@ -34,7 +35,8 @@ absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSp
   deps.observer = std::move(s3_observer);
   auto sink = MakeS3Sink(spec.destination, std::move(deps));
   if (!sink.ok())
-    return absl::Status(sink.status().code(), StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
+    return absl::Status(sink.status().code(),
+                        StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
   return sink;
 }
 
@@ -45,8 +47,9 @@ std::string ResolveWriterId(const ServerOptions& options) {
   return SanitizeWriterId(host);
 }
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, const std::string& listen,
-                                                      const Clock& clock, SinkFactory make_sink) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
+                                                      const std::string& listen, const Clock& clock,
+                                                      SinkFactory make_sink) {
   // --- security (README "Security"): TLS and token files are read first, so a missing
   // or invalid one stops start-up before anything else is opened ---
   absl::StatusOr<TransportSecurity> security = MakeServerCredentials(config.server);
@@ -56,9 +59,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   s->metrics_ = std::make_unique<Metrics>(config);
   if (!make_sink) {
     make_sink = [metrics = s->metrics_.get()](const PipelineSpec& spec) {
-      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome, double seconds,
-                                                 bool retry) {
-        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) == kS3PreconditionFailed);
+      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome,
+                                                 double seconds, bool retry) {
+        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) ==
+                      kS3PreconditionFailed);
         metrics->ObserveS3Request(op, static_cast<MetricS3Outcome>(outcome), seconds, retry);
       });
     };
@@ -78,16 +82,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
     const std::string dlq_dir = StrCat(config.server.data_dir, "/dlq");
     auto dlq = OpenDeadLetterQueue(dlq_dir, clock);
     if (!dlq.ok())
-      return absl::Status(dlq.status().code(), StrCat("cannot open the dead-letter queue under ", dlq_dir, ": ",
-                                                      StatusMessage(dlq.status())));
+      return absl::Status(dlq.status().code(), StrCat("cannot open the dead-letter queue under ",
+                                                      dlq_dir, ": ", StatusMessage(dlq.status())));
     s->dlq_ = *std::move(dlq);
   }
-  s->dlq_metrics_ = s->metrics_->AddRefresher([dlq = s->dlq_.get(), metrics = s->metrics_.get(), &clock] {
+  s->dlq_metrics_ = s->metrics_->AddRefresher([dlq = s->dlq_.get(), metrics = s->metrics_.get(),
+                                               &clock] {
     const DeadLetterQueue::Stats st = dlq->GetStats();
     metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
     metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
     metrics->dlq_oldest_age().Set(
-        st.oldest_ms == 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, clock.NowMillis() - st.oldest_ms)) / 1000.0);
+        st.oldest_ms == 0
+            ? 0.0
+            : static_cast<double>(std::max<int64_t>(0, clock.NowMillis() - st.oldest_ms)) / 1000.0);
   });
   // --- end dead-letter queue ---
   DeliveryEngine::Options engine_options;
@@ -95,10 +102,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   // --- dead-letter queue: objects out of their retry budget go to it ---
   engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
   engine_options.dead_letter = [dlq = s->dlq_.get(), metrics = s->metrics_.get()](
-                                    const std::string& pipeline, const std::string& key, const std::string& body,
-                                    int64_t records, int attempts, const std::string& first_error,
-                                    const std::string& last_error) {
-    absl::Status added = dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
+                                   const std::string& pipeline, const std::string& key,
+                                   const std::string& body, int64_t records, int attempts,
+                                   const std::string& first_error, const std::string& last_error) {
+    absl::Status added =
+        dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
     if (added.ok()) metrics->ForPipeline(pipeline).dlq_added[kDlqDelivery]->Increment();
     return added;
   };
@@ -115,7 +123,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
     WalReplayStats replay;
     if (absl::Status st = s->engine_->Recover(wal, &replay); !st.ok()) return st;
     s->metrics_->wal_corrupt_tails().Increment(static_cast<double>(replay.corrupt_tails));
-    s->metrics_->wal_replayed_records().Increment(static_cast<double>(s->engine_->Stats().recovered_records));
+    s->metrics_->wal_replayed_records().Increment(
+        static_cast<double>(s->engine_->Stats().recovered_records));
     if (replay.corrupt_tails > 0)
       Log(LogLevel::kWarn, "wal.replay_skipped_corrupt_tail",
           {{"segments", StrCat(replay.corrupt_tails)}, {"bytes", StrCat(replay.skipped_bytes)}});
@@ -146,7 +155,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   builder.AddListeningPort(listen, security->credentials, &s->port_);  // security: TLS / token
   // Twice the documented limit: RecordProcessor answers INVALID_ARGUMENT with a reason
   // up to here, gRPC answers RESOURCE_EXHAUSTED past it.
-  const int64_t hard_limit = std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
+  const int64_t hard_limit =
+      std::min<int64_t>(2 * config.server.limits.max_message_bytes, INT32_MAX);
   builder.SetMaxReceiveMessageSize(static_cast<int>(hard_limit));
   // Responses carry the transformed documents, which can be larger than the input.
   builder.SetMaxSendMessageSize(-1);
@@ -155,7 +165,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config, cons
   builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
-    return absl::UnavailableError(StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", listen, " (address in use or invalid?)"));
   if (!config.server.metrics_listen.empty()) {
     auto exposer = MetricsExposer::Start(config.server.metrics_listen, *s->metrics_);
     if (!exposer.ok()) return exposer.status();
@@ -189,7 +200,8 @@ void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
   dlq_retrier_->Stop();
   // --- end dead-letter queue ---
   engine_->Shutdown(std::max(deadline - absl::Now(), absl::ZeroDuration()));
-  Log(LogLevel::kInfo, "delivery.stopped", {{"objects_stored", StrCat(engine_->Stats().objects_stored)}});
+  Log(LogLevel::kInfo, "delivery.stopped",
+      {{"objects_stored", StrCat(engine_->Stats().objects_stored)}});
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }

@@ -18,17 +18,17 @@
 #include "absl/time/time.h"
 #include "core/config/config.h"
 #include "grpcpp/server.h"
-#include "service/platform/clock.h"
 #include "service/config/config_file.h"
+#include "service/delivery/delivery_engine.h"
+#include "service/delivery/object_sink.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/dlq/dead_letter_retrier.h"
-#include "service/rpc/dead_letters_service.h"
-#include "service/delivery/delivery_engine.h"
-#include "service/rpc/ingest_service.h"
 #include "service/metrics/metrics.h"
-#include "service/delivery/object_sink.h"
-#include "service/s3/s3_client.h"
+#include "service/platform/clock.h"
+#include "service/rpc/dead_letters_service.h"
+#include "service/rpc/ingest_service.h"
 #include "service/rpc/transform_service.h"
+#include "service/s3/s3_client.h"
 
 namespace lakehose {
 
@@ -38,7 +38,7 @@ using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<ObjectSink>>(co
 // The real destinations: `file` (FileSink) and `s3`. S3 requests are reported to
 // `s3_observer` (may be empty).
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
-                                                               S3RequestObserver s3_observer = {});
+                                                                S3RequestObserver s3_observer = {});
 
 // server.writer_id, or the host name made key-safe.
 std::string ResolveWriterId(const ServerOptions& options);
@@ -50,8 +50,10 @@ class Server {
   // `make_sink` (tests pass fakes; empty = MakeDestinationSink, observed by the
   // metrics). A sink that cannot be built, or an address that cannot be bound, stops
   // start-up.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config, const std::string& listen,
-                                                       const Clock& clock, SinkFactory make_sink = {});
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config,
+                                                       const std::string& listen,
+                                                       const Clock& clock,
+                                                       SinkFactory make_sink = {});
   ~Server();
 
   int port() const { return port_; }

@@ -13,8 +13,8 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "grpcpp/security/server_credentials.h"
-#include "service/rpc/auth.h"
 #include "service/platform/log.h"
+#include "service/rpc/auth.h"
 
 namespace lakehose {
 namespace {

@@ -59,7 +59,8 @@ TEST_F(ServerTest, EveryRecordIdComesBackOnceInOrder) {
     EXPECT_EQ(r.result(), v1::RecordResult::OK) << r.error_message();
     EXPECT_NE(r.operation(), v1::RecordResult::OPERATION_UNSPECIFIED);
     EXPECT_EQ(r.partition_keys().size(), 3u);
-    EXPECT_THAT(r.key_prefix(), StartsWith("transactions/region=" + r.partition_keys().at("region") + "/date="));
+    EXPECT_THAT(r.key_prefix(),
+                StartsWith("transactions/region=" + r.partition_keys().at("region") + "/date="));
     EXPECT_THAT(r.data(), StartsWith("{\"_eventID\":"));
   }
 }

@@ -34,13 +34,13 @@ absl::Status ValidateRecords(const google::protobuf::RepeatedPtrField<v1::Record
     if (r.record_id().empty())
       return absl::InvalidArgumentError(StrCat("records[", i, "].record_id is empty"));
     if (static_cast<int64_t>(r.record_id().size()) > limits.max_record_id_bytes)
-      return absl::InvalidArgumentError(StrCat("records[", i, "].record_id is ", r.record_id().size(),
-                                               " bytes; the limit (max_record_id_bytes) is ",
-                                               limits.max_record_id_bytes));
+      return absl::InvalidArgumentError(
+          StrCat("records[", i, "].record_id is ", r.record_id().size(),
+                 " bytes; the limit (max_record_id_bytes) is ", limits.max_record_id_bytes));
     if (static_cast<int64_t>(r.data().size()) > limits.max_record_bytes)
-      return absl::InvalidArgumentError(StrCat("records[", i, "] (record_id \"", r.record_id(), "\") is ",
-                                               r.data().size(), " bytes; the limit (max_record_bytes) is ",
-                                               limits.max_record_bytes));
+      return absl::InvalidArgumentError(
+          StrCat("records[", i, "] (record_id \"", r.record_id(), "\") is ", r.data().size(),
+                 " bytes; the limit (max_record_bytes) is ", limits.max_record_bytes));
     if (!ids.insert(r.record_id()).second)
       return absl::InvalidArgumentError(
           StrCat("records[", i, "].record_id \"", r.record_id(), "\" appears more than once"));
@@ -72,8 +72,8 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
   if (spec == nullptr) {
     std::vector<std::string_view> names;
     for (const auto& p : config_.pipelines) names.push_back(p->name);
-    return absl::InvalidArgumentError(StrCat("unknown pipeline \"", pipeline,
-                                             "\" (configured: ", StrJoin(names, ", "), ")"));
+    return absl::InvalidArgumentError(
+        StrCat("unknown pipeline \"", pipeline, "\" (configured: ", StrJoin(names, ", "), ")"));
   }
   const Limits& limits = config_.server.limits;
   // gRPC itself refuses messages past twice the limit (RESOURCE_EXHAUSTED, before any

@@ -10,12 +10,12 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/config/config.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/support/message_allocator.h"
-#include "core/config/config.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
-#include "service/platform/clock.h"
 #include "service/metrics/metrics.h"
+#include "service/platform/clock.h"
 #include "service/rpc/transformer_pool.h"
 
 namespace lakehose {

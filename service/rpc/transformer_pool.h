@@ -19,7 +19,8 @@ class TransformerPool {
  public:
   class Lease {
    public:
-    Lease(TransformerPool* pool, std::unique_ptr<RecordTransformer> t) : pool_(pool), t_(std::move(t)) {}
+    Lease(TransformerPool* pool, std::unique_ptr<RecordTransformer> t)
+        : pool_(pool), t_(std::move(t)) {}
     Lease(Lease&&) = default;
     ~Lease() {
       if (t_) pool_->Release(std::move(t_));

@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "absl/time/time.h"
-#include "core/s3/s3_xml.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/s3/s3_xml.h"
 #include "simdjson.h"
 
 namespace lakehose {

@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "core/base/base64.h"
-#include "core/s3/sigv4.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/s3/sigv4.h"
 
 namespace lakehose {
 namespace {
@@ -394,7 +394,8 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
         server_errors_.fetch_add(1);
         continue;
       case S3ErrorClass::kPermanent:
-        observe(response->status == 412 ? S3RequestOutcome::kPreconditionFailed : S3RequestOutcome::kClientError);
+        observe(response->status == 412 ? S3RequestOutcome::kPreconditionFailed
+                                        : S3RequestOutcome::kClientError);
         out.response = PermanentError(what, *response, *error);
         return out;
     }

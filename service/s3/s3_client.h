@@ -50,8 +50,8 @@
 #include "core/config/pipeline.h"
 #include "core/s3/s3_xml.h"
 #include "service/platform/clock.h"
-#include "service/s3/http_client.h"
 #include "service/s3/credentials.h"
+#include "service/s3/http_client.h"
 
 namespace lakehose {
 
@@ -90,12 +90,19 @@ using UniformRandomFunction = std::function<double()>;
 
 // How one HTTP exchange with S3 ended, classified once, here at the edge (throttling
 // apart from other server errors; 412 apart from other client errors).
-enum class S3RequestOutcome { kOk, kThrottled, kServerError, kClientError, kNetworkError, kPreconditionFailed };
+enum class S3RequestOutcome {
+  kOk,
+  kThrottled,
+  kServerError,
+  kClientError,
+  kNetworkError,
+  kPreconditionFailed
+};
 // Told about every HTTP exchange: the operation ("PutObject", ...), its outcome, how long
 // it took, and whether it was a retry. Runs on the calling thread; must be thread-safe
 // and must not block (the server counts metrics here).
-using S3RequestObserver =
-    std::function<void(std::string_view operation, S3RequestOutcome outcome, double seconds, bool retry)>;
+using S3RequestObserver = std::function<void(std::string_view operation, S3RequestOutcome outcome,
+                                             double seconds, bool retry)>;
 
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
@@ -103,7 +110,7 @@ struct S3ClientDeps {
   const Clock* clock = nullptr;                      // default: the system clock
   SleepFunction sleep;                               // default: the thread sleeps
   UniformRandomFunction random;                      // default: a thread-local PRNG
-  GetenvFunction getenv;  // default ProcessGetenv(); only to resolve endpoint and region
+  GetenvFunction getenv;       // default ProcessGetenv(); only to resolve endpoint and region
   S3RequestObserver observer;  // optional
 };
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "core/s3/sigv4.h"
 #include "core/base/strings.h"
+#include "core/s3/sigv4.h"
 #include "gtest/gtest.h"
 #include "testing/sigv4_check.h"
 
@@ -327,18 +327,21 @@ TEST_F(S3ClientTest, TheObserverSeesEveryExchangeClassifiedOnce) {
   http_->Push(412, ErrorXml("PreconditionFailed"));
   http_->Push(403, ErrorXml("AccessDenied"));
   std::vector<std::string> seen;
-  S3ClientDeps deps{.http = http_,
-                    .credentials = creds_,
-                    .clock = &clock_,
-                    .sleep = [](int64_t) {},
-                    .random = [] { return 0.5; },
-                    .observer = [&](std::string_view op, S3RequestOutcome outcome, double seconds, bool retry) {
-                      EXPECT_GE(seconds, 0);
-                      seen.push_back(StrCat(op, " ", static_cast<int>(outcome), retry ? " retry" : ""));
-                    }};
+  S3ClientDeps deps{
+      .http = http_,
+      .credentials = creds_,
+      .clock = &clock_,
+      .sleep = [](int64_t) {},
+      .random = [] { return 0.5; },
+      .observer =
+          [&](std::string_view op, S3RequestOutcome outcome, double seconds, bool retry) {
+            EXPECT_GE(seconds, 0);
+            seen.push_back(StrCat(op, " ", static_cast<int>(outcome), retry ? " retry" : ""));
+          }};
   S3Client client(PathStyleOptions(), std::move(deps));
   ASSERT_TRUE(client.PutObject("k", "x", {}).ok());
-  EXPECT_EQ(client.PutObject("k", "x", {.if_none_match = true}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(client.PutObject("k", "x", {.if_none_match = true}).code(),
+            absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(client.PutObject("k", "x", {}).code(), absl::StatusCode::kPermissionDenied);
   auto code = [](S3RequestOutcome o) { return static_cast<int>(o); };
   EXPECT_EQ(seen, (std::vector<std::string>{

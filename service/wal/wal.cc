@@ -22,7 +22,8 @@ namespace lakehose {
 namespace {
 
 int64_t MonotonicMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -40,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
   wal->options_ = options;
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) return absl::UnavailableError(StrCat("WAL: cannot create ", options.dir, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(StrCat("WAL: cannot create ", options.dir, ": ", ec.message()));
 
   std::vector<uint64_t> numbers;
   for (const auto& entry : std::filesystem::directory_iterator(options.dir, ec)) {
@@ -52,7 +54,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
       }
     }
   }
-  if (ec) return absl::UnavailableError(StrCat("WAL: cannot list ", options.dir, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(StrCat("WAL: cannot list ", options.dir, ": ", ec.message()));
   std::sort(numbers.begin(), numbers.end());
 
   absl::MutexLock lock(&wal->mu_);
@@ -78,7 +81,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
         stats->skipped_bytes += static_cast<int64_t>(bytes.size() - reader.offset());
       }
       Log(LogLevel::kWarn, "wal.corrupt_tail",
-          {{"segment", path}, {"offset", StrCat(reader.offset())},
+          {{"segment", path},
+           {"offset", StrCat(reader.offset())},
            {"skipped_bytes", StrCat(bytes.size() - reader.offset())}});
     }
     if (stats) {
@@ -138,7 +142,8 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
   absl::MutexLock lock(&mu_);
   if (LowOnSpaceLocked())
     return absl::ResourceExhaustedError(StrCat("disk under ", options_.dir, " has less than ",
-                                               options_.min_free_bytes >> 20, " MiB free; retry in 1 s"));
+                                               options_.min_free_bytes >> 20,
+                                               " MiB free; retry in 1 s"));
   if (static_cast<int64_t>(offset_) >= options_.segment_bytes) {
     // Rotate: the old segment is made durable first, so durable_ can move to the new one.
     while (syncing_) synced_cv_.Wait(&mu_);

@@ -31,8 +31,8 @@ struct WalReplayStats {
   int64_t segments = 0;
   int64_t frames = 0;
   int64_t bytes = 0;
-  int64_t corrupt_tails = 0;    // segments whose tail was torn or damaged (skipped)
-  int64_t skipped_bytes = 0;    // bytes after such a tail
+  int64_t corrupt_tails = 0;  // segments whose tail was torn or damaged (skipped)
+  int64_t skipped_bytes = 0;  // bytes after such a tail
 };
 
 class Wal {
@@ -76,7 +76,8 @@ class Wal {
   uint64_t offset_ ABSL_GUARDED_BY(mu_) = 0;   // bytes written to the current segment
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;  // LSN up to which everything is fsync'd
   bool syncing_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::pair<uint64_t, int64_t>> segments_ ABSL_GUARDED_BY(mu_);  // (number, bytes), live
+  std::vector<std::pair<uint64_t, int64_t>> segments_
+      ABSL_GUARDED_BY(mu_);  // (number, bytes), live
   int64_t last_space_check_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool low_on_space_ ABSL_GUARDED_BY(mu_) = false;
   std::string frame_ ABSL_GUARDED_BY(mu_);

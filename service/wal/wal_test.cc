@@ -14,9 +14,9 @@
 #include "core/base/compress.h"
 #include "core/config/config.h"
 #include "gtest/gtest.h"
-#include "service/platform/clock.h"
 #include "service/delivery/delivery_engine.h"
 #include "service/delivery/object_sink.h"
+#include "service/platform/clock.h"
 
 namespace lakehose {
 namespace {
@@ -42,12 +42,13 @@ std::string KeyPayload(const std::string& key) {
 
 std::vector<std::string> ReplayKeys(const std::string& dir, WalReplayStats* stats) {
   std::vector<std::string> keys;
-  auto wal = Wal::Open({dir, 1 << 20, 0},
-                       [&](WalType, std::string_view payload, uint64_t) {
-                         std::string_view k;
-                         if (DecodeWalKey(payload, &k)) keys.emplace_back(k);
-                       },
-                       stats);
+  auto wal = Wal::Open(
+      {dir, 1 << 20, 0},
+      [&](WalType, std::string_view payload, uint64_t) {
+        std::string_view k;
+        if (DecodeWalKey(payload, &k)) keys.emplace_back(k);
+      },
+      stats);
   EXPECT_TRUE(wal.ok()) << wal.status();
   return keys;
 }
@@ -55,7 +56,8 @@ std::vector<std::string> ReplayKeys(const std::string& dir, WalReplayStats* stat
 TEST(WalTest, ReplaysEverythingInOrderAcrossReopens) {
   TempDir dir;
   {
-    auto wal = Wal::Open({dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+    auto wal = Wal::Open(
+        {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
     ASSERT_TRUE(wal.ok());
     for (int i = 0; i < 100; ++i) {
       auto lsn = (*wal)->Append(WalType::kStored, KeyPayload("k" + std::to_string(i)));
@@ -77,9 +79,11 @@ TEST(WalTest, TornTailIsSkippedAndReportedEarlierFramesKept) {
   TempDir dir;
   std::string segment_path;
   {
-    auto wal = Wal::Open({dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+    auto wal = Wal::Open(
+        {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
     ASSERT_TRUE(wal.ok());
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE((*wal)->Append(WalType::kStored, KeyPayload("key" + std::to_string(i))).ok());
+    for (int i = 0; i < 10; ++i)
+      ASSERT_TRUE((*wal)->Append(WalType::kStored, KeyPayload("key" + std::to_string(i))).ok());
   }
   for (const auto& e : std::filesystem::directory_iterator(dir.path()))
     if (std::filesystem::file_size(e.path()) > 0) segment_path = e.path().string();
@@ -95,7 +99,8 @@ TEST(WalTest, TornTailIsSkippedAndReportedEarlierFramesKept) {
 
 TEST(WalTest, RotatesAndReleasesWholeSegments) {
   TempDir dir;
-  auto wal = Wal::Open({dir.path(), 4096, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+  auto wal = Wal::Open(
+      {dir.path(), 4096, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
   ASSERT_TRUE(wal.ok());
   const std::string big(1000, 'x');
   uint64_t first_segment = (*wal)->current_segment();
@@ -106,19 +111,22 @@ TEST(WalTest, RotatesAndReleasesWholeSegments) {
   (*wal)->ReleaseBefore(now);
   EXPECT_LT((*wal)->disk_bytes(), before);
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().extension() == ".wal";
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    files += e.path().extension() == ".wal";
   EXPECT_EQ(files, 1);
 }
 
 TEST(WalTest, ConcurrentSyncsAllBecomeDurable) {
   TempDir dir;
-  auto wal = Wal::Open({dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+  auto wal = Wal::Open(
+      {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
   ASSERT_TRUE(wal.ok());
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        auto lsn = (*wal)->Append(WalType::kStored, KeyPayload("t" + std::to_string(t) + "-" + std::to_string(i)));
+        auto lsn = (*wal)->Append(WalType::kStored,
+                                  KeyPayload("t" + std::to_string(t) + "-" + std::to_string(i)));
         ASSERT_TRUE(lsn.ok());
         ASSERT_TRUE((*wal)->Sync(*lsn).ok());
       }
@@ -132,7 +140,8 @@ TEST(WalTest, ConcurrentSyncsAllBecomeDurable) {
 TEST(WalTest, RefusesAppendsWhenTheDiskIsNearlyFull) {
   TempDir dir;
   // Ask for more free space than any disk has: every append is refused, nothing written.
-  auto wal = Wal::Open({dir.path(), 1 << 20, int64_t{1} << 62}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+  auto wal = Wal::Open(
+      {dir.path(), 1 << 20, int64_t{1} << 62}, [](WalType, std::string_view, uint64_t) {}, nullptr);
   ASSERT_TRUE(wal.ok());
   auto lsn = (*wal)->Append(WalType::kStored, KeyPayload("k"));
   EXPECT_EQ(lsn.status().code(), absl::StatusCode::kResourceExhausted);
@@ -152,7 +161,9 @@ pipelines:
       k: { attribute: k }
     destination: { kind: file, path: /unused, compression: zstd, buffering: { size_mb: 0.001, interval_s: 3600 } }
 )yaml",
-                            "test", [](const std::string&) { return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone()); });
+                            "test", [](const std::string&) {
+                              return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone());
+                            });
   EXPECT_TRUE(config.ok()) << config.status();
   return *std::move(config);
 }
@@ -186,8 +197,11 @@ TEST(WalRecoveryTest, CrashLosesNothingAndDuplicatesNothing) {
     DeliveryEngine engine(config, std::move(sinks), clock, {});
     ASSERT_TRUE(engine.Recover({dir.path() + "/wal", 1 << 20, 0}, nullptr).ok());
     for (int i = 0; i < 200; ++i) {
-      const std::string line = "{\"k\":\"" + std::to_string(i % 3) + "\",\"i\":" + std::to_string(i) + "}";
-      ASSERT_TRUE(engine.Accept(*config.pipelines[0], {{"k=" + std::to_string(i % 3) + "/", line + "\n"}}).ok());
+      const std::string line =
+          "{\"k\":\"" + std::to_string(i % 3) + "\",\"i\":" + std::to_string(i) + "}";
+      ASSERT_TRUE(
+          engine.Accept(*config.pipelines[0], {{"k=" + std::to_string(i % 3) + "/", line + "\n"}})
+              .ok());
       accepted.insert(line);
     }
     // Simulate a crash: the engine goes away without storing anything (the sink fails).
