@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
+  g++ cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   # libraries (README, "Dependencies")
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libsimdjson-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the Release build with all
 # tests (unit, end to end against Node and Python peers, differential), core/ under
-# ASan+UBSan, and the libFuzzer target for a bounded time.
+# ASan+UBSan, and the libFuzzer targets for a bounded time. Unformatted C++ fails it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -10,6 +10,9 @@ JOBS=${JOBS:-$(nproc)}
 # `npm install` (not `npm ci`): the lock pins every version, but omits the DuckDB bindings
 # of other platforms, which `npm ci` insists on.
 (cd tests && npm install --no-save --no-audit --no-fund --loglevel=error)
+
+echo "== Formatting (clang-format, .clang-format)"
+./scripts/check_format.sh
 
 echo "== Release build and tests"
 cmake --preset release
