@@ -7,9 +7,10 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/config/pipeline.h"
 
 namespace lakehose {
+
+enum class Compression { kNone, kGzip, kZstd };
 
 // `level` -1 picks the codec's default (gzip 6, zstd 3).
 absl::StatusOr<std::string> Compress(Compression codec, int level, std::string_view data);

@@ -162,9 +162,8 @@ TEST(DecimalToInt64Test, Int64MinFits) {
   EXPECT_EQ(DecimalToInt64("-9.223372036854775808E18"), std::numeric_limits<int64_t>::min());
 }
 
-// BUG: DecimalToInt64 rejects any value whose integer digits (after shifting) exceed 40
-// characters, counting leading zeros, so a small value written with many leading zeros
-// gives nullopt although it fits in int64 (core/base/decimal.cc, `digits.size() > 40`).
+// Regression: DecimalToInt64 used to count leading zeros towards its 40-digit overflow
+// limit, so a small value written with many leading zeros gave nullopt.
 TEST(DecimalToInt64Test, LeadingZerosDoNotCountTowardsOverflow) {
   const std::string zeros(45, '0');
   EXPECT_EQ(DecimalToInt64(zeros + "1"), 1);

@@ -6,6 +6,7 @@
 #include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -16,15 +17,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 
-absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone(name, &tz))
-    return absl::NotFoundError(StrCat("unknown time zone \"", name, "\""));
-  return tz;
-}
-
 absl::StatusOr<Config> Parse(std::string_view yaml) {
-  return ParseConfig(yaml, "cfg.yaml", LoadTz);
+  return ParseConfig(yaml, "cfg.yaml", TestTimeZone);
 }
 
 // The error message of parsing `yaml`, or "<ok>".
@@ -109,7 +103,7 @@ TEST(ConfigTest, DesignExampleLoadsAsWritten) {
 }
 
 TEST(ConfigTest, EmbeddedDefaultConfigParses) {
-  auto c = ParseConfig(EmbeddedDefaultConfigYaml(), "<embedded>", LoadTz);
+  auto c = ParseConfig(EmbeddedDefaultConfigYaml(), "<embedded>", TestTimeZone);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->unknown_keys, IsEmpty());
   const PipelineSpec* demo = c->FindPipeline("demo");

@@ -13,17 +13,13 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "core/base/compress.h"
+#include "core/base/string_view_hash.h"
 #include "core/parquet/parquet_writer.h"
 #include "core/partition/prefix_template.h"
 #include "core/partition/time_format.h"
 
 namespace lakehose {
-
-// Transparent hash so sets of std::string can be probed with std::string_view.
-struct StringViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 enum class InputKind { kDynamoDbStream, kJson };
 enum class ImageChoice { kNew, kOld, kNewOrOld };
@@ -50,7 +46,6 @@ struct PartitionKeySpec {
   std::optional<std::string> default_value;  // used when the value is missing
 };
 
-enum class Compression { kNone, kGzip, kZstd };
 enum class DestinationKind { kFile, kS3 };
 
 // Where OK records go (used by delivery; parsed and validated now).

@@ -14,8 +14,8 @@
 #include "core/base/compress.h"
 #include "core/base/json_writer.h"
 #include "core/base/status_macros.h"
+#include "core/base/string_view_hash.h"
 #include "core/base/strings.h"
-#include "core/config/pipeline.h"
 #include "core/parquet/thrift_compact.h"
 
 namespace lakehose {

@@ -8,6 +8,7 @@
 #include "core/delivery/delivery_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -655,8 +656,7 @@ TEST(ParquetDeliveryTest, EncodeObjectFollowsTheKey) {
 absl::StatusOr<Config> ParseYaml(const std::string& destination) {
   return ParseConfig(
       StrCat("pipelines:\n  - name: p\n    input: json\n    destination: ", destination, "\n"),
-      "cfg.yaml",
-      [](const std::string&) -> absl::StatusOr<absl::TimeZone> { return absl::UTCTimeZone(); });
+      "cfg.yaml", TestTimeZone);
 }
 
 TEST(ParquetConfigTest, Defaults) {

@@ -138,9 +138,9 @@ TEST(TimeFormatTest, JavaPatternQuotedText) {
   EXPECT_EQ(Java("'yyyy MM dd'", kT), "yyyy MM dd");  // letters inside quotes are text
 }
 
-// BUG: inside quoted text, '' must be a literal quote (java.time DateTimeFormatter:
-// "'o''clock'" formats as "o'clock"); core/partition/time_format.cc FromJavaPattern ends the quoted
-// run at the first quote and drops the pair, giving "oclock".
+// Regression: inside quoted text, '' is a literal quote (java.time DateTimeFormatter:
+// "'o''clock'" formats as "o'clock"); FromJavaPattern used to end the quoted run at the
+// first quote and drop the pair ("oclock").
 TEST(TimeFormatTest, JavaPatternDoubledQuoteInsideQuotedText) {
   EXPECT_EQ(Java("HH 'o''clock'", kT), "22 o'clock");
 }
@@ -160,10 +160,9 @@ TEST(TimeFormatTest, JavaPatternRejectsUnsupportedLetters) {
   EXPECT_NE(st.status().message().find("EEE"), absl::string_view::npos) << st.status();
 }
 
-// BUG: for instants within 808 ms of INT64_MIN, ToCivil computes `unix_ms - secs * 1000`
-// with secs = floor(unix_ms / 1000), and secs * 1000 overflows int64
-// (core/partition/time_format.cc, ToCivil, first lines): signed-overflow UB, fatal under UBSan. Run
-// in a child process so that the sanitizer abort fails only this test.
+// Regression: for instants within 808 ms of INT64_MIN, ToCivil's `secs * 1000` used to
+// overflow int64 (signed-overflow UB, fatal under UBSan). Run in a child process so that a
+// sanitizer abort fails only this test.
 TEST(TimeFormatTest, Int64ExtremesDoNotOverflow) {
   EXPECT_EXIT(
       {

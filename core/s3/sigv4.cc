@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/base/strings.h"
+#include "core/base/uri_encode.h"
 
 namespace lakehose {
 namespace {
@@ -19,7 +20,6 @@ namespace {
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view kEmptyPayloadHash =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-constexpr char kHexUpper[] = "0123456789ABCDEF";
 constexpr char kHexLower[] = "0123456789abcdef";
 
 std::string HexLower(const unsigned char* data, size_t n) {
@@ -154,24 +154,6 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
     return std::string();
   }
   return std::string(reinterpret_cast<const char*>(md), len);
-}
-
-std::string UriEncode(std::string_view s, bool keep_slash) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 2);
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHexUpper[c >> 4]);
-      out.push_back(kHexUpper[c & 0xF]);
-    }
-  }
-  return out;
 }
 
 std::string AmzDate(int64_t unix_s) {

@@ -85,9 +85,6 @@ SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credenti
 // Building blocks, exposed for tests and the S3 client.
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw bytes
-// RFC 3986 percent-encoding as SigV4 wants: unreserved A-Z a-z 0-9 - _ . ~ kept,
-// everything else %XX (upper-case); '/' kept when `keep_slash`.
-std::string UriEncode(std::string_view s, bool keep_slash);
 // "20130524T000000Z" for a Unix time.
 std::string AmzDate(int64_t unix_s);
 

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/json_check.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -71,10 +72,9 @@ TEST(BatchIoTest, SinglePrettyPrintedRecordIsKeptWhole) {
   EXPECT_EQ(b->records[0].data, "{\"eventName\":\"INSERT\",\"n\":1.10,\"s\":\"a b\"}");
 }
 
-// BUG: ParseInputBatch (core/transform/batch_io.cc) first parses the whole text with simdjson's
-// DOM, which rejects integers beyond 64 bits; a pretty-printed single JSON document with such a
-// number then falls through to SplitLines and is cut into one broken record per line,
-// although the code below it minifies the text precisely to keep such numbers exact.
+// Regression: ParseInputBatch used to parse the whole text with simdjson's DOM, which
+// rejects integers beyond 64 bits, so a pretty-printed document holding one was cut into
+// one broken record per line.
 TEST(BatchIoTest, SinglePrettyPrintedDocumentWithBigNumberIsKeptWhole) {
   auto b = ParseInputBatch("{\n  \"id\": 123456789012345678901234567890,\n  \"x\": 1\n}\n");
   ASSERT_TRUE(b.ok()) << b.status();
@@ -224,12 +224,6 @@ TEST(BatchIoTest, FirehoseResponse) {
 
 // ----- aws-lambda-go samples (../shared/vectors/lambda-events) -----
 
-absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError("unknown time zone");
-  return tz;
-}
-
 std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -249,7 +243,7 @@ TEST(BatchIoVectorsTest, DynamoDbEventTransformsEveryRecord) {
   auto config = ParseConfig(
       "pipelines:\n  - name: p\n    metadata: [eventID, ApproximateCreationDateTime]\n"
       "    partition_keys:\n      key: { attribute: key }\n",
-      "test.yaml", LoadTz);
+      "test.yaml", TestTimeZone);
   ASSERT_TRUE(config.ok()) << config.status();
   RecordTransformer t(*config->pipelines[0]);
   std::vector<RecordOutcome> outs(b->records.size());

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "simdjson.h"
 #include "testing/json_check.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -109,12 +110,6 @@ TEST(WorkloadTest, EventTimesStayInTheSixHourWindow) {
   }
 }
 
-absl::StatusOr<absl::TimeZone> LoadTz(const std::string& name) {
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone(name, &tz)) return absl::NotFoundError("unknown time zone");
-  return tz;
-}
-
 TEST(WorkloadTest, AllWorkloadsTransformWithoutFailures) {
   auto config = ParseConfig(
       "pipelines:\n"
@@ -127,7 +122,7 @@ TEST(WorkloadTest, AllWorkloadsTransformWithoutFailures) {
       "  - name: strings\n"
       "    image: new-or-old\n"
       "    numbers: string\n",
-      "test.yaml", LoadTz);
+      "test.yaml", TestTimeZone);
   ASSERT_TRUE(config.ok()) << config.status();
   for (const auto& spec : config->pipelines) {
     RecordTransformer t(*spec);
@@ -156,7 +151,7 @@ TEST(WorkloadTest, SitesRecordsPartitionByCreatedAtTime) {
       "    partition_keys:\n      siteId: { attribute: siteId, default: none }\n"
       "      day: { timestamp: createdAtTime, unit: ms, format: \"%Y-%m-%d\","
       " fallback: approximate_creation_time }\n",
-      "test.yaml", LoadTz);
+      "test.yaml", TestTimeZone);
   ASSERT_TRUE(config.ok()) << config.status();
   RecordTransformer t(*config->pipelines[0]);
   RecordOutcome out;

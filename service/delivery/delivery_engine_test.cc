@@ -26,6 +26,8 @@
 #include "gtest/gtest.h"
 #include "service/delivery/object_sink.h"
 #include "service/platform/clock.h"
+#include "testing/fake_clock.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -54,8 +56,6 @@ std::string Yaml(std::string_view server,
       "size_mb: 64, "
       "interval_s: 60 } }\n");
 }
-
-absl::StatusOr<absl::TimeZone> Utc(const std::string&) { return absl::UTCTimeZone(); }
 
 // A bounded wait for a condition that the engine's threads make true.
 template <typename Pred>
@@ -92,7 +92,7 @@ std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string
 class Engine {
  public:
   explicit Engine(const std::string& yaml, absl::Duration tick = absl::Milliseconds(10)) {
-    auto config = ParseConfig(yaml, "test.yaml", Utc);
+    auto config = ParseTestConfig(yaml);
     EXPECT_TRUE(config.ok()) << config.status();
     if (!config.ok()) return;
     config_ = *std::move(config);
@@ -566,7 +566,7 @@ class MetaRecordingSink : public ObjectSink {
 };
 
 TEST(DeliveryEngineTest, ObjectsCarryTheirContentEncoding) {
-  auto config = ParseConfig(Yaml("  upload_threads: 1"), "test.yaml", Utc);
+  auto config = ParseTestConfig(Yaml("  upload_threads: 1"));
   ASSERT_TRUE(config.ok()) << config.status();
   DeliveryEngine::Sinks sinks;
   auto a = std::make_unique<MetaRecordingSink>();

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "core/base/strings.h"
-#include "core/s3/sigv4.h"
+#include "core/base/uri_encode.h"
 #include "service/platform/durable_file.h"
 
 namespace lakehose {

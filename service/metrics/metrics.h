@@ -34,6 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/base/string_view_hash.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
 #include "prometheus/counter.h"

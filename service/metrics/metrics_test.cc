@@ -20,6 +20,7 @@
 #include "service/config/config_file.h"
 #include "service/delivery/object_sink.h"
 #include "service/rpc/server.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

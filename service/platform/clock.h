@@ -1,8 +1,8 @@
-// Clock: the service's only source of time, so tests can use a fake one.
+// Clock: where the service reads the wall clock, so that tests can pass a fake one
+// (testing/fake_clock.h).
 #ifndef LAKEHOSE_SERVICE_PLATFORM_CLOCK_H_
 #define LAKEHOSE_SERVICE_PLATFORM_CLOCK_H_
 
-#include <atomic>
 #include <cstdint>
 
 namespace lakehose {
@@ -19,18 +19,6 @@ class RealClock : public Clock {
  public:
   int64_t NowMillis() const override;
   static RealClock* Get();  // a process-wide instance; never destroyed
-};
-
-// A clock that only moves when told to. Thread-safe.
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(int64_t now_ms = 0) : now_ms_(now_ms) {}
-  int64_t NowMillis() const override { return now_ms_.load(); }
-  void SetMillis(int64_t ms) { now_ms_.store(ms); }
-  void AdvanceMillis(int64_t ms) { now_ms_.fetch_add(ms); }
-
- private:
-  std::atomic<int64_t> now_ms_;
 };
 
 }  // namespace lakehose

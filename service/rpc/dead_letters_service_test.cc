@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "service/config/config_file.h"
 #include "service/rpc/server.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

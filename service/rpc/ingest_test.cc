@@ -25,6 +25,7 @@
 #include "service/delivery/object_sink.h"
 #include "service/rpc/server.h"
 #include "simdjson.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

@@ -9,6 +9,7 @@
 #include "core/workload/workload.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

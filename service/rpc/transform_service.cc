@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "core/base/string_view_hash.h"
 #include "core/base/strings.h"
 #include "proto/wire.h"
 #include "service/rpc/rpc_metrics.h"

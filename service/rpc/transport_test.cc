@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "service/rpc/server.h"
 #include "service/rpc/server_credentials.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

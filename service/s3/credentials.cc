@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/base/uri_encode.h"
 #include "core/s3/s3_xml.h"
 #include "simdjson.h"
 

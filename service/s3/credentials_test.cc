@@ -10,6 +10,7 @@
 
 #include "core/base/strings.h"
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 #include "testing/http_stub_server.h"
 
 namespace lakehose {

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "service/s3/http_client.h"
 #include "service/s3/s3_client.h"
+#include "testing/fake_clock.h"
 #include "testing/http_stub_server.h"
 #include "testing/sigv4_check.h"
 

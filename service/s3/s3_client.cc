@@ -13,6 +13,7 @@
 #include "core/base/base64.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/base/uri_encode.h"
 #include "core/s3/sigv4.h"
 
 namespace lakehose {

@@ -6,6 +6,7 @@
 #include "core/base/strings.h"
 #include "core/s3/sigv4.h"
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 #include "testing/sigv4_check.h"
 
 namespace lakehose {

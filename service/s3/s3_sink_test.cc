@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "testing/fake_clock.h"
 
 namespace lakehose {
 namespace {

@@ -17,6 +17,8 @@
 #include "service/delivery/delivery_engine.h"
 #include "service/delivery/object_sink.h"
 #include "service/platform/clock.h"
+#include "testing/fake_clock.h"
+#include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
@@ -153,17 +155,14 @@ TEST(WalTest, RefusesAppendsWhenTheDiskIsNearlyFull) {
 // the stored mark): nothing is lost, nothing duplicated.
 
 Config TestConfig() {
-  auto config = ParseConfig(R"yaml(
+  auto config = ParseTestConfig(R"yaml(
 pipelines:
   - name: p
     input: json
     partition_keys:
       k: { attribute: k }
     destination: { kind: file, path: /unused, compression: zstd, buffering: { size_mb: 0.001, interval_s: 3600 } }
-)yaml",
-                            "test", [](const std::string&) {
-                              return absl::StatusOr<absl::TimeZone>(absl::UTCTimeZone());
-                            });
+)yaml");
   EXPECT_TRUE(config.ok()) << config.status();
   return *std::move(config);
 }
