@@ -32,14 +32,6 @@ std::string HexLower(const unsigned char* data, size_t n) {
   return out;
 }
 
-std::string ToLowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
@@ -191,7 +183,7 @@ SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credenti
   // Lower-case name -> values in the order given. std::map sorts the names.
   std::map<std::string, std::vector<std::string>> headers;
   for (const auto& [name, value] : request.headers) {
-    std::string lower = ToLowerAscii(name);
+    std::string lower = AsciiLower(name);
     if (IsUnsignable(lower) || lower == "x-amz-date") continue;
     if (lower == "x-amz-security-token" && has_token) continue;
     headers[std::move(lower)].push_back(CanonicalHeaderValue(value));

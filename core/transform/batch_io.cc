@@ -10,22 +10,12 @@
 namespace lakehose {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 void SplitLines(std::string_view text, InputBatch* batch) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = Trim(text.substr(pos, end - pos));
+    const std::string_view line = TrimChars(text.substr(pos, end - pos), kJsonWhitespace);
     if (!line.empty()) {
       OwnedRecord r;
       r.record_id = StrCat(batch->records.size() + 1);
@@ -34,6 +24,21 @@ void SplitLines(std::string_view text, InputBatch* batch) {
     }
     pos = end + 1;
   }
+}
+
+// {"k":"v",...} from string pairs, in their order.
+void AppendStringObject(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+                        std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : pairs) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(k, out);
+    out->push_back(':');
+    AppendJsonString(v, out);
+  }
+  out->push_back('}');
 }
 
 std::string_view FirehoseResult(Verdict v) {
@@ -51,7 +56,7 @@ std::string_view FirehoseResult(Verdict v) {
 
 absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
   InputBatch batch;
-  const std::string_view body = Trim(text);
+  const std::string_view body = TrimChars(text, kJsonWhitespace);
   if (body.empty() || body.front() != '{') {
     SplitLines(text, &batch);
     return batch;
@@ -62,7 +67,7 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
   const auto err = parser.parse(body.data(), body.size()).get(root);
   if (err) {
     // JSON Lines have a complete document on every line; an event file cut short does not.
-    const std::string_view first_line = Trim(body.substr(0, body.find('\n')));
+    const std::string_view first_line = TrimChars(body.substr(0, body.find('\n')), kJsonWhitespace);
     simdjson::dom::parser line_parser;
     const bool first_line_ok = !line_parser.parse(first_line.data(), first_line.size()).error();
     const bool mentions_records = body.find("\"Records\"") != std::string_view::npos ||
@@ -148,16 +153,8 @@ void AppendResultJsonLine(const ResultView& r, std::string* out) {
   if (r.operation != Operation::kUnspecified)
     StrAppend(out, ",\"operation\":\"", OperationName(r.operation), "\"");
   if (r.result == Verdict::kOk) {
-    out->append(",\"partition_keys\":{");
-    bool first = true;
-    for (const auto& [k, v] : r.partition_keys) {
-      if (!first) out->push_back(',');
-      first = false;
-      AppendJsonString(k, out);
-      out->push_back(':');
-      AppendJsonString(v, out);
-    }
-    out->append("}");
+    out->append(",\"partition_keys\":");
+    AppendStringObject(r.partition_keys, out);
   }
   if (!r.key_prefix.empty()) {
     out->append(",\"key_prefix\":");
@@ -195,16 +192,9 @@ void AppendFirehoseResponse(const std::vector<ResultView>& results, std::string*
     }
     out->push_back('"');
     if (r.result == Verdict::kOk && !r.partition_keys.empty()) {
-      out->append(",\"metadata\":{\"partitionKeys\":{");
-      bool first = true;
-      for (const auto& [k, v] : r.partition_keys) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonString(k, out);
-        out->push_back(':');
-        AppendJsonString(v, out);
-      }
-      out->append("}}");
+      out->append(",\"metadata\":{\"partitionKeys\":");
+      AppendStringObject(r.partition_keys, out);
+      out->push_back('}');
     }
     out->push_back('}');
   }

@@ -6,9 +6,10 @@
 #include <atomic>
 #include <cctype>
 
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/base/json_writer.h"
+#include "core/base/strings.h"
+#include "service/platform/clock.h"
 
 namespace lakehose {
 namespace {
@@ -32,24 +33,6 @@ std::string_view LevelName(LogLevel l) {
 
 constexpr std::string_view kRedacted = "[REDACTED]";
 
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                     [](char a, char b) {
-                       return std::tolower(static_cast<unsigned char>(a)) ==
-                              std::tolower(static_cast<unsigned char>(b));
-                     }) != haystack.end();
-}
-
-size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, size_t from) {
-  if (from > haystack.size()) return std::string_view::npos;
-  auto it = std::search(haystack.begin() + static_cast<std::ptrdiff_t>(from), haystack.end(),
-                        needle.begin(), needle.end(), [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) ==
-                                 std::tolower(static_cast<unsigned char>(b));
-                        });
-  return it == haystack.end() ? std::string_view::npos : static_cast<size_t>(it - haystack.begin());
-}
-
 // Where a secret that starts at `at` ends: the first separator (space, comma, quote,
 // ampersand, angle bracket, semicolon) or the end.
 size_t SecretEnd(std::string_view text, size_t at) {
@@ -68,7 +51,7 @@ size_t SecretEnd(std::string_view text, size_t at) {
 bool IsSecretFieldName(std::string_view name) {
   for (std::string_view word :
        {"authorization", "token", "secret", "password", "credential", "signature"})
-    if (ContainsIgnoreCase(name, word)) return true;
+    if (FindIgnoreAsciiCase(name, word) != std::string_view::npos) return true;
   return false;
 }
 
@@ -96,7 +79,7 @@ std::string RedactSecrets(std::string_view text) {
   std::string out(text);
   for (std::string_view marker : kMarkers) {
     size_t at = 0;
-    while ((at = FindIgnoreCase(out, marker, at)) != std::string::npos) {
+    while ((at = FindIgnoreAsciiCase(out, marker, at)) != std::string::npos) {
       size_t start = at + marker.size();
       while (start < out.size() && out[start] == ' ') ++start;
       const size_t end = SecretEnd(out, start);
@@ -114,7 +97,8 @@ void SetMinLogLevel(LogLevel level) { g_min_level.store(level); }
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (level < g_min_level.load()) return;
   const std::string time =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(RealClock::Get()->NowMillis()),
+                       absl::UTCTimeZone());
   std::string line;
   if (g_format.load() == LogFormat::kJson) {
     line.append("{\"level\":\"").append(LevelName(level)).append("\",\"time\":\"").append(time);

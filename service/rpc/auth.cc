@@ -155,14 +155,9 @@ absl::StatusOr<std::string> ParseTokenFile(std::string_view contents) {
 absl::StatusOr<std::string_view> ParseBearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
   if (authorization.size() <= kScheme.size() ||
-      !std::equal(
-          kScheme.begin(), kScheme.end(), authorization.begin(),
-          [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) ||
-      authorization[kScheme.size()] != ' ')
+      !StartsWithIgnoreAsciiCase(authorization, kScheme) || authorization[kScheme.size()] != ' ')
     return absl::InvalidArgumentError("authorization metadata must be \"Bearer <token>\"");
-  std::string_view token = authorization.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  std::string_view token = TrimChars(authorization.substr(kScheme.size()), " ");
   if (token.empty())
     return absl::InvalidArgumentError("authorization metadata has \"Bearer\" but no token");
   return token;
