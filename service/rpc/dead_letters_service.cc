@@ -7,6 +7,7 @@
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
+#include "service/rpc/transform_service.h"
 
 namespace lakehose {
 namespace {

@@ -20,6 +20,7 @@
 #include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/platform/worker_pool.h"
+#include "service/rpc/record_processor.h"
 #include "service/rpc/transform_service.h"
 
 namespace lakehose {

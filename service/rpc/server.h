@@ -27,6 +27,7 @@
 #include "service/platform/clock.h"
 #include "service/rpc/dead_letters_service.h"
 #include "service/rpc/ingest_service.h"
+#include "service/rpc/record_processor.h"
 #include "service/rpc/transform_service.h"
 #include "service/s3/s3_client.h"
 
