@@ -20,20 +20,10 @@
 #include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/platform/worker_pool.h"
+#include "service/rpc/arena_allocator.h"
 #include "service/rpc/record_processor.h"
-#include "service/rpc/transform_service.h"
 
 namespace lakehose {
-
-// Puts each unary Ingest call's request and response on one protobuf Arena (as
-// TransformArenaAllocator does for Transform), released when the call completes: the
-// response's strings and map entries are not malloc'd and freed one by one.
-// Thread-safe (it holds no state).
-class IngestArenaAllocator final
-    : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
- public:
-  grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* AllocateMessages() override;
-};
 
 class IngestService final : public v1::Ingestor::CallbackService {
  public:
@@ -75,7 +65,9 @@ class IngestService final : public v1::Ingestor::CallbackService {
   RecordProcessor& processor_;
   DeliveryEngine& engine_;
   DeadLetterQueue& dead_letters_;
-  IngestArenaAllocator allocator_;
+  // Each unary Ingest call's request and response on one arena (IngestStream reuses
+  // its reactor's two messages instead).
+  ArenaMessageAllocator<v1::IngestRequest, v1::IngestResponse> allocator_;
   std::atomic<bool> draining_{false};
   WorkerPool workers_;  // last: stopped (joined) before the rest goes
 };

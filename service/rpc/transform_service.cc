@@ -14,28 +14,6 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(msg));
 }
 
-namespace {
-
-class ArenaMessageHolder final
-    : public grpc::MessageHolder<v1::TransformRequest, v1::TransformResponse> {
- public:
-  ArenaMessageHolder() {
-    set_request(google::protobuf::Arena::CreateMessage<v1::TransformRequest>(&arena_));
-    set_response(google::protobuf::Arena::CreateMessage<v1::TransformResponse>(&arena_));
-  }
-  void Release() override { delete this; }
-
- private:
-  google::protobuf::Arena arena_;
-};
-
-}  // namespace
-
-grpc::MessageHolder<v1::TransformRequest, v1::TransformResponse>*
-TransformArenaAllocator::AllocateMessages() {
-  return new ArenaMessageHolder;
-}
-
 grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContext* context,
                                                       const v1::TransformRequest* request,
                                                       v1::TransformResponse* response) {

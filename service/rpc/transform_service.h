@@ -10,9 +10,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "google/protobuf/arena.h"
-#include "grpcpp/support/message_allocator.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
+#include "service/rpc/arena_allocator.h"
 #include "service/rpc/record_processor.h"
 
 namespace lakehose {
@@ -20,16 +19,6 @@ namespace lakehose {
 // Converts a grpc::Status to an absl::Status and back, code for code.
 absl::Status FromGrpcStatus(const grpc::Status& s);
 grpc::Status ToGrpcStatus(const absl::Status& s);
-
-// Puts each Transform call's request and response on one protobuf Arena, released when
-// the call completes. A response of 500 records holds thousands of strings and map
-// entries; allocating and freeing them one by one was about 16% of the server's CPU
-// under load (perf, bench/README.md). Thread-safe (it holds no state).
-class TransformArenaAllocator final
-    : public grpc::MessageAllocator<v1::TransformRequest, v1::TransformResponse> {
- public:
-  grpc::MessageHolder<v1::TransformRequest, v1::TransformResponse>* AllocateMessages() override;
-};
 
 class TransformService final : public v1::Transformer::CallbackService {
  public:
@@ -46,7 +35,8 @@ class TransformService final : public v1::Transformer::CallbackService {
 
  private:
   RecordProcessor& processor_;
-  TransformArenaAllocator allocator_;
+  // Each call's request and response on one arena.
+  ArenaMessageAllocator<v1::TransformRequest, v1::TransformResponse> allocator_;
   std::atomic<bool> draining_{false};
 };
 
