@@ -4,10 +4,10 @@
 #include <set>
 
 #include "core/base/strings.h"
+#include "proto/grpc_status.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
-#include "service/rpc/transform_service.h"
 
 namespace lakehose {
 namespace {

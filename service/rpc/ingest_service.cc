@@ -1,10 +1,10 @@
 #include "service/rpc/ingest_service.h"
 
 #include "core/base/strings.h"
+#include "proto/grpc_status.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
-#include "service/rpc/transform_service.h"
 
 namespace lakehose {
 namespace {

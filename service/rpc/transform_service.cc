@@ -1,18 +1,9 @@
 #include "service/rpc/transform_service.h"
 
-#include "core/base/strings.h"
+#include "proto/grpc_status.h"
 #include "service/rpc/rpc_metrics.h"
 
 namespace lakehose {
-
-absl::Status FromGrpcStatus(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
-
-grpc::Status ToGrpcStatus(const absl::Status& s) {
-  const std::string_view msg = StatusMessage(s);
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(msg));
-}
 
 grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContext* context,
                                                       const v1::TransformRequest* request,

@@ -7,18 +7,12 @@
 #define LAKEHOSE_SERVICE_RPC_TRANSFORM_SERVICE_H_
 
 #include <atomic>
-#include <string>
 
-#include "absl/status/status.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
 #include "service/rpc/arena_allocator.h"
 #include "service/rpc/record_processor.h"
 
 namespace lakehose {
-
-// Converts a grpc::Status to an absl::Status and back, code for code.
-absl::Status FromGrpcStatus(const grpc::Status& s);
-grpc::Status ToGrpcStatus(const absl::Status& s);
 
 class TransformService final : public v1::Transformer::CallbackService {
  public:
