@@ -2,10 +2,13 @@
 // Transform does, then hand the OK records (and Firehose-style error documents for the
 // failed ones) to the DeliveryEngine; answer once the engine accepted them. The raw input
 // of failed records is also kept in the dead-letter queue for Redrive.
-// No reactor thread ever waits on a disk: Ingest and each IngestStream request run on a
-// pool of workers (the WAL's fsync, the DLQ's writes), which finish the call; a request
-// that finds the pool's queue full is answered RESOURCE_EXHAUSTED. Flush completes from
-// the engine's callback.
+// Threads: Ingest and each IngestStream request run on a pool of workers, which finish
+// the call, so the WAL's group-commit fsync and the DLQ's writes never hold a reactor
+// thread; a request that finds the pool's queue full is answered RESOURCE_EXHAUSTED.
+// Flush is not on the pool: it seals the buffers on the reactor thread, under the
+// engine's lock, and each seal appends a frame to the WAL there (a write; when the
+// append rotates the segment, also a wait for a running fsync and an fdatasync of the
+// old segment). It completes from the engine's callback once the objects are stored.
 //
 // Lifecycle: StartDraining() makes new requests UNAVAILABLE; Stop() (after the gRPC
 // server has shut down) runs what is queued and joins the workers.
