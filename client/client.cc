@@ -15,6 +15,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "proto/grpc_status.h"
 
 namespace lakehose {
 namespace {
@@ -175,20 +176,12 @@ void Client::Prepare(grpc::ClientContext* context, absl::Duration timeout) const
     context->AddMetadata("authorization", "Bearer " + options_.bearer_token);
 }
 
-namespace {
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
-
-}  // namespace
-
 absl::StatusOr<v1::TransformResponse> Client::Transform(const v1::TransformRequest& request) {
   grpc::ClientContext context;
   Prepare(&context, options_.timeout);
   v1::TransformResponse response;
   const grpc::Status s = transformer_->Transform(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -197,7 +190,7 @@ absl::StatusOr<v1::IngestResponse> Client::Ingest(const v1::IngestRequest& reque
   Prepare(&context, options_.timeout);
   v1::IngestResponse response;
   const grpc::Status s = ingestor_->Ingest(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -209,7 +202,7 @@ absl::StatusOr<v1::FlushResponse> Client::Flush(const std::string& pipeline,
   request.set_pipeline(pipeline);
   v1::FlushResponse response;
   const grpc::Status s = ingestor_->Flush(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -226,7 +219,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> Client::ListDeadLetters(
   Prepare(&context, options_.timeout);
   v1::ListDeadLettersResponse response;
   const grpc::Status s = dead_letters_->ListDeadLetters(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -236,7 +229,7 @@ absl::StatusOr<v1::RedriveResponse> Client::Redrive(const v1::RedriveRequest& re
   Prepare(&context, timeout);
   v1::RedriveResponse response;
   const grpc::Status s = dead_letters_->Redrive(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -245,7 +238,7 @@ absl::StatusOr<v1::PurgeResponse> Client::Purge(const v1::PurgeRequest& request)
   Prepare(&context, options_.timeout);
   v1::PurgeResponse response;
   const grpc::Status s = dead_letters_->Purge(&context, request, &response);
-  if (!s.ok()) return FromGrpc(s);
+  if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }
 
@@ -274,7 +267,7 @@ absl::StatusOr<HealthStatus> Client::CheckHealth(const std::string& service,
     done_cv.wait(lock, [&] { return done; });
   }
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return HealthStatus::kServiceUnknown;
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return absl::DataLossError("unreadable HealthCheckResponse");
   std::string bytes;
@@ -288,6 +281,6 @@ bool Client::IngestStream::Write(const v1::IngestRequest& request) {
 }
 bool Client::IngestStream::Read(v1::IngestResponse* response) { return stream_->Read(response); }
 bool Client::IngestStream::WritesDone() { return stream_->WritesDone(); }
-absl::Status Client::IngestStream::Finish() { return FromGrpc(stream_->Finish()); }
+absl::Status Client::IngestStream::Finish() { return FromGrpcStatus(stream_->Finish()); }
 
 }  // namespace lakehose

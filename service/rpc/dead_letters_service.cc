@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/base/strings.h"
+#include "proto/grpc_status.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"

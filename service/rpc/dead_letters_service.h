@@ -38,7 +38,7 @@
 #include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/dlq/dead_letter_retrier.h"
-#include "service/rpc/transform_service.h"
+#include "service/rpc/record_processor.h"
 
 namespace lakehose {
 

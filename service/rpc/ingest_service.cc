@@ -1,6 +1,7 @@
 #include "service/rpc/ingest_service.h"
 
 #include "core/base/strings.h"
+#include "proto/grpc_status.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
@@ -59,25 +60,7 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
   v1::IngestResponse response_;
 };
 
-class IngestArenaMessageHolder final
-    : public grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse> {
- public:
-  IngestArenaMessageHolder() {
-    set_request(google::protobuf::Arena::CreateMessage<v1::IngestRequest>(&arena_));
-    set_response(google::protobuf::Arena::CreateMessage<v1::IngestResponse>(&arena_));
-  }
-  void Release() override { delete this; }
-
- private:
-  google::protobuf::Arena arena_;
-};
-
 }  // namespace
-
-grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>*
-IngestArenaAllocator::AllocateMessages() {
-  return new IngestArenaMessageHolder;
-}
 
 grpc::Status IngestService::HandleIngest(grpc::CallbackServerContext* context,
                                          const v1::IngestRequest& request,

@@ -2,10 +2,13 @@
 // Transform does, then hand the OK records (and Firehose-style error documents for the
 // failed ones) to the DeliveryEngine; answer once the engine accepted them. The raw input
 // of failed records is also kept in the dead-letter queue for Redrive.
-// No reactor thread ever waits on a disk: Ingest and each IngestStream request run on a
-// pool of workers (the WAL's fsync, the DLQ's writes), which finish the call; a request
-// that finds the pool's queue full is answered RESOURCE_EXHAUSTED. Flush completes from
-// the engine's callback.
+// Threads: Ingest and each IngestStream request run on a pool of workers, which finish
+// the call, so the WAL's group-commit fsync and the DLQ's writes never hold a reactor
+// thread; a request that finds the pool's queue full is answered RESOURCE_EXHAUSTED.
+// Flush is not on the pool: it seals the buffers on the reactor thread, under the
+// engine's lock, and each seal appends a frame to the WAL there (a write; when the
+// append rotates the segment, also a wait for a running fsync and an fdatasync of the
+// old segment). It completes from the engine's callback once the objects are stored.
 //
 // Lifecycle: StartDraining() makes new requests UNAVAILABLE; Stop() (after the gRPC
 // server has shut down) runs what is queued and joins the workers.
@@ -20,19 +23,10 @@
 #include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/platform/worker_pool.h"
-#include "service/rpc/transform_service.h"
+#include "service/rpc/arena_allocator.h"
+#include "service/rpc/record_processor.h"
 
 namespace lakehose {
-
-// Puts each unary Ingest call's request and response on one protobuf Arena (as
-// TransformArenaAllocator does for Transform), released when the call completes: the
-// response's strings and map entries are not malloc'd and freed one by one.
-// Thread-safe (it holds no state).
-class IngestArenaAllocator final
-    : public grpc::MessageAllocator<v1::IngestRequest, v1::IngestResponse> {
- public:
-  grpc::MessageHolder<v1::IngestRequest, v1::IngestResponse>* AllocateMessages() override;
-};
 
 class IngestService final : public v1::Ingestor::CallbackService {
  public:
@@ -74,7 +68,9 @@ class IngestService final : public v1::Ingestor::CallbackService {
   RecordProcessor& processor_;
   DeliveryEngine& engine_;
   DeadLetterQueue& dead_letters_;
-  IngestArenaAllocator allocator_;
+  // Each unary Ingest call's request and response on one arena (IngestStream reuses
+  // its reactor's two messages instead).
+  ArenaMessageAllocator<v1::IngestRequest, v1::IngestResponse> allocator_;
   std::atomic<bool> draining_{false};
   WorkerPool workers_;  // last: stopped (joined) before the rest goes
 };

@@ -1,6 +1,6 @@
-// Server: the lakehose gRPC server (Transformer, Ingestor, health, reflection), its
-// delivery engine, and their lifecycle. Used by lakehose-server's main and, in-process,
-// by tests.
+// Server: the lakehose gRPC server (Transformer, Ingestor, DeadLetters, health,
+// reflection), its delivery engine, dead-letter queue and retry worker, the /metrics
+// endpoint, and their lifecycle. Used by lakehose-server's main and, in-process, by tests.
 //
 //   ASSIGN_OR_RETURN(auto server, Server::Start(config, "127.0.0.1:0", clock));
 //   ... server->port() ...
@@ -27,6 +27,7 @@
 #include "service/platform/clock.h"
 #include "service/rpc/dead_letters_service.h"
 #include "service/rpc/ingest_service.h"
+#include "service/rpc/record_processor.h"
 #include "service/rpc/transform_service.h"
 #include "service/s3/s3_client.h"
 
