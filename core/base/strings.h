@@ -1,4 +1,4 @@
-// String concatenation over std::string_view.
+// String concatenation over std::string_view, and ASCII trimming and case folding.
 //
 // Debian bookworm's abseil (20220623) is built with its own absl::string_view, distinct
 // from std::string_view, so absl::StrCat rejects std::string_view arguments. These do the
@@ -51,6 +51,23 @@ std::string StrJoin(const Range& range, std::string_view sep) {
     if (!first) out.append(sep);
     first = false;
     out.append(std::string_view(item));
+  }
+  return out;
+}
+
+// `s` without leading and trailing ASCII whitespace (space, \t, \n, \v, \f, \r).
+inline std::string_view StripAsciiWhitespace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// `s` with 'A'-'Z' lowered; other bytes (UTF-8 included) unchanged.
+inline std::string AsciiStrToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
