@@ -1,4 +1,5 @@
-// String concatenation over std::string_view, and ASCII trimming and case folding.
+// String concatenation over std::string_view, and small ASCII helpers (trimming, case
+// folding, control characters).
 //
 // Debian bookworm's abseil (20220623) is built with its own absl::string_view, distinct
 // from std::string_view, so absl::StrCat rejects std::string_view arguments. These do the
@@ -70,6 +71,15 @@ inline std::string AsciiStrToLower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
+}
+
+// True if `s` holds an ASCII control character (below 0x20, or DEL): what must not reach
+// a URL or an HTTP header.
+inline bool HasAsciiControl(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  }
+  return false;
 }
 
 // absl::Status::message() as a std::string_view.

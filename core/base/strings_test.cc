@@ -30,5 +30,14 @@ TEST(StringsTest, AsciiStrToLower) {
   EXPECT_EQ(AsciiStrToLower(""), "");
 }
 
+TEST(StringsTest, HasAsciiControl) {
+  EXPECT_FALSE(HasAsciiControl("text/plain; charset=utf-8 \xC3\xA9~"));
+  EXPECT_FALSE(HasAsciiControl(""));
+  EXPECT_TRUE(HasAsciiControl("a\r\nb"));
+  EXPECT_TRUE(HasAsciiControl("tab\there"));
+  EXPECT_TRUE(HasAsciiControl(std::string_view("nul\0", 4)));
+  EXPECT_TRUE(HasAsciiControl("del\x7F"));
+}
+
 }  // namespace
 }  // namespace lakehose

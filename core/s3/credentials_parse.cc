@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/s3/endpoint.h"
 #include "core/s3/s3_xml.h"
 #include "simdjson.h"
 
@@ -14,17 +15,6 @@ namespace {
 bool IsAsciiSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-// Host of an absolute URL ("http://[::1]:80/x" -> "::1").
-std::string_view UrlHost(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  std::string_view rest = url.substr(scheme + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  if (rest.starts_with('[')) return rest.substr(1, rest.find(']') - 1);
-  return rest.substr(0, rest.find(':'));
-}
 
 // True for a dotted-quad IPv4 address in 127.0.0.0/8 ("127.0.0.1.evil.com" is not).
 bool IsLoopbackIpv4(std::string_view host) {

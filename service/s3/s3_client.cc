@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <optional>
@@ -13,7 +12,7 @@
 #include "core/base/base64.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
-#include "core/base/uri_encode.h"
+#include "core/s3/endpoint.h"
 #include "core/s3/sigv4.h"
 
 namespace lakehose {
@@ -29,72 +28,6 @@ constexpr size_t kMaxMessageInStatus = 300;
 // Abort runs after something failed (often S3 itself); a bucket lifecycle rule
 // (AbortIncompleteMultipartUpload) cleans up whatever a short budget leaves behind.
 constexpr int kMaxAbortAttempts = 3;
-
-struct ParsedEndpoint {
-  std::string scheme;
-  std::string host_port;
-  std::string base_path;
-};
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool HasControlChars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
-}
-
-absl::StatusOr<ParsedEndpoint> ParseEndpoint(std::string_view endpoint, std::string_view region) {
-  if (endpoint.empty()) {
-    return ParsedEndpoint{"https", StrCat("s3.", region, ".amazonaws.com"), ""};
-  }
-  ParsedEndpoint p;
-  std::string_view rest = endpoint;
-  if (const size_t sep = rest.find("://"); sep != std::string_view::npos) {
-    p.scheme = Lower(rest.substr(0, sep));
-    rest = rest.substr(sep + 3);
-  } else {
-    p.scheme = "https";
-  }
-  if (p.scheme != "http" && p.scheme != "https") {
-    return absl::InvalidArgumentError(
-        StrCat("s3 endpoint '", endpoint, "': scheme must be http or https"));
-  }
-  const size_t slash = rest.find('/');
-  p.host_port = std::string(rest.substr(0, slash));
-  if (slash != std::string_view::npos) p.base_path = std::string(rest.substr(slash));
-  while (p.base_path.ends_with('/')) p.base_path.pop_back();
-  if (p.host_port.empty() || p.host_port.find_first_of("@?# ") != std::string::npos ||
-      p.base_path.find_first_of("?#") != std::string::npos || HasControlChars(endpoint)) {
-    return absl::InvalidArgumentError(
-        StrCat("s3 endpoint '", endpoint, "' is not scheme://host[:port][/path]"));
-  }
-  return p;
-}
-
-// The host of "host[:port]" or "[v6]:port".
-std::string_view HostOnly(std::string_view host_port) {
-  if (host_port.starts_with('[')) return host_port.substr(0, host_port.find(']') + 1);
-  return host_port.substr(0, host_port.find(':'));
-}
-
-bool IsIpOrLocalhost(std::string_view host) {
-  if (host == "localhost" || host.starts_with('[')) return true;
-  return !host.empty() && std::all_of(host.begin(), host.end(),
-                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
-
-std::string QueryString(const Query& query) {
-  std::string out;
-  for (const auto& [name, value] : query) {
-    StrAppend(&out, out.empty() ? "?" : "&", UriEncode(name, false));
-    if (!value.empty()) StrAppend(&out, "=", UriEncode(value, false));
-  }
-  return out;
-}
 
 double DefaultUniform() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -170,7 +103,7 @@ absl::Status PermanentError(std::string_view what, const HttpResponse& r, const 
 }
 
 absl::Status CheckHeaderValue(std::string_view name, std::string_view value) {
-  if (HasControlChars(value)) {
+  if (HasAsciiControl(value)) {
     return absl::InvalidArgumentError(StrCat("S3: ", name, " holds control characters"));
   }
   return absl::OkStatus();
@@ -199,15 +132,13 @@ struct S3Client::Outcome {
 
 absl::Status S3ClientOptions::Validate() const {
   if (bucket.empty() || bucket.size() > 255 || bucket.find('/') != std::string::npos ||
-      HasControlChars(bucket) || bucket.find(' ') != std::string::npos) {
+      HasAsciiControl(bucket) || bucket.find(' ') != std::string::npos) {
     return absl::InvalidArgumentError(StrCat("s3: bad bucket name '", bucket, "'"));
   }
-  if (region.empty() || !std::all_of(region.begin(), region.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-      })) {
+  if (!IsValidS3Region(region)) {
     return absl::InvalidArgumentError(StrCat("s3: bad region '", region, "'"));
   }
-  if (absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(endpoint, region); !e.ok()) {
+  if (absl::StatusOr<S3Endpoint> e = ParseS3Endpoint(endpoint, region); !e.ok()) {
     return e.status();
   }
   if (max_attempts < 1 || max_attempts > 100) {
@@ -251,27 +182,13 @@ std::string ContentMd5(std::string_view data) {
   return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
-bool IsDnsCompatibleBucket(std::string_view bucket, bool tls) {
-  if (bucket.size() < 3 || bucket.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(bucket.front()) || !alnum(bucket.back())) return false;
-  if (bucket.find("..") != std::string_view::npos) return false;
-  if (tls && bucket.find('.') != std::string_view::npos) return false;
-  if (IsIpOrLocalhost(bucket)) return false;  // "192.168.5.4"
-  return std::all_of(bucket.begin(), bucket.end(),
-                     [&](char c) { return alnum(c) || c == '-' || c == '.'; });
-}
-
 S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)
     : options_(std::move(options)), deps_(WithDefaults(std::move(deps))) {
-  absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(options_.endpoint, options_.region);
-  if (e.ok()) {
-    scheme_ = e->scheme;
-    endpoint_host_ = e->host_port;
-    base_path_ = e->base_path;
+  // The options are valid (a precondition), so the endpoint parses.
+  if (absl::StatusOr<S3Endpoint> e = ParseS3Endpoint(options_.endpoint, options_.region); e.ok()) {
+    endpoint_ = *std::move(e);
   }
-  path_style_ = options_.force_path_style || IsIpOrLocalhost(HostOnly(endpoint_host_)) ||
-                !IsDnsCompatibleBucket(options_.bucket, scheme_ == "https");
+  path_style_ = UsePathStyle(endpoint_, options_.bucket, options_.force_path_style);
 }
 
 std::string S3Client::Uri(std::string_view key) const {
@@ -289,18 +206,7 @@ S3Stats S3Client::stats() const {
                  .bytes_uploaded = bytes_uploaded_.load()};
 }
 
-S3Client::Target S3Client::TargetFor(std::string_view key, const Query& query) const {
-  Target t;
-  t.path = base_path_;
-  if (path_style_) StrAppend(&t.path, "/", options_.bucket);
-  StrAppend(&t.path, "/", key);
-  t.host = path_style_ ? endpoint_host_ : StrCat(options_.bucket, ".", endpoint_host_);
-  t.url =
-      StrCat(scheme_, "://", t.host, UriEncode(t.path, /*keep_slash=*/true), QueryString(query));
-  return t;
-}
-
-absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const Target& target) {
+absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const S3Address& target) {
   absl::StatusOr<AwsCredentials> creds = deps_.credentials->GetCredentials();
   if (!creds.ok()) {
     return absl::Status(creds.status().code(),
@@ -333,7 +239,8 @@ void S3Client::Backoff(int failed_attempt) {
 
 S3Client::Outcome S3Client::Execute(const Call& call) {
   operations_.fetch_add(1);
-  const Target target = TargetFor(call.key, call.query);
+  const S3Address target =
+      S3AddressOf(endpoint_, options_.bucket, path_style_, call.key, call.query);
   const std::string what = StrCat("S3 ", call.op, " ", Uri(call.key));
   Outcome out;
   std::string last_error;

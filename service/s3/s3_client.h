@@ -9,10 +9,11 @@
 //                                  .content_encoding = "gzip"});
 //
 // Requests:
-//  - Addressing: virtual-hosted (https://bucket.s3.region.amazonaws.com/key) by default;
-//    path-style (endpoint/bucket/key) when force_path_style is set, when the endpoint's
-//    host is an IP address or localhost, or when the bucket name cannot be a DNS label
-//    (upper case, '_', or '.' over https, where the wildcard certificate would not match).
+//  - Addressing (core/s3/endpoint.h): virtual-hosted
+//    (https://bucket.s3.region.amazonaws.com/key) by default; path-style
+//    (endpoint/bucket/key) when force_path_style is set, when the endpoint's host is an IP
+//    address or localhost, or when the bucket name cannot be a DNS label (upper case, '_',
+//    or '.' over https, where the wildcard certificate would not match).
 //  - Keys are used as given (decoded) and percent-encoded once, as S3 wants: Hive keys
 //    with '=' and spaces work. Every request carries x-amz-content-sha256 with the real
 //    payload hash and is signed (SigV4, service s3) at send time: every retry is signed
@@ -48,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "core/base/backoff.h"
 #include "core/config/pipeline.h"
+#include "core/s3/endpoint.h"
 #include "core/s3/s3_xml.h"
 #include "service/platform/clock.h"
 #include "service/s3/credentials.h"
@@ -182,25 +184,15 @@ class S3Client {
  private:
   struct Call;
   struct Outcome;
-  struct Target {
-    std::string url;
-    std::string host;
-    std::string path;  // decoded, as signed
-  };
-
-  Target TargetFor(std::string_view key,
-                   const std::vector<std::pair<std::string, std::string>>& query) const;
   Outcome Execute(const Call& call);
-  absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const Target& target);
+  absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const S3Address& target);
   void Backoff(int failed_attempt);
   void AddSseAndClass(HttpHeaders* headers) const;
 
   const S3ClientOptions options_;
   const S3ClientDeps deps_;
   // Resolved once from the options.
-  std::string scheme_;
-  std::string endpoint_host_;  // host[:port]
-  std::string base_path_;      // "" or "/prefix"
+  S3Endpoint endpoint_;
   bool path_style_ = false;
 
   std::atomic<int64_t> operations_{0}, attempts_{0}, retries_{0}, throttled_{0}, server_errors_{0},
@@ -210,8 +202,6 @@ class S3Client {
 // Helpers, exposed for tests.
 // base64 of the MD5 of `data` (the Content-MD5 header's value).
 std::string ContentMd5(std::string_view data);
-// True if `bucket` can be a DNS label for virtual-hosted addressing (`tls`: no dots).
-bool IsDnsCompatibleBucket(std::string_view bucket, bool tls);
 
 }  // namespace lakehose
 

@@ -690,17 +690,9 @@ TEST(S3ClientOptionsTest, Validation) {
   EXPECT_TRUE(bad([](S3ClientOptions& o) { o.kms_key_id = "k\nx"; }));
 }
 
-TEST(S3HelpersTest, ContentMd5AndDnsCompatibleBuckets) {
+TEST(S3HelpersTest, ContentMd5) {
   EXPECT_EQ(ContentMd5(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
   EXPECT_EQ(ContentMd5("The quick brown fox jumps over the lazy dog"), "nhB9nTcrtoJr2B01QqQZ1g==");
-  EXPECT_TRUE(IsDnsCompatibleBucket("my-bucket-1", true));
-  EXPECT_TRUE(IsDnsCompatibleBucket("my.bucket", false));
-  EXPECT_FALSE(IsDnsCompatibleBucket("my.bucket", true));
-  EXPECT_FALSE(IsDnsCompatibleBucket("My_Bucket", false));
-  EXPECT_FALSE(IsDnsCompatibleBucket("ab", false));
-  EXPECT_FALSE(IsDnsCompatibleBucket("-abc", false));
-  EXPECT_FALSE(IsDnsCompatibleBucket("a..b", false));
-  EXPECT_FALSE(IsDnsCompatibleBucket("192.168.1.1", false));
 }
 
 }  // namespace
