@@ -132,20 +132,35 @@ TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
 TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
   const Config config = DemoConfig();
   Metrics metrics(config);
-  metrics.ObserveS3Request("PutObject", kS3Throttled, 0.2, /*retry=*/false);
-  metrics.ObserveS3Request("PutObject", kS3Ok, 0.01, /*retry=*/true);
-  metrics.ObserveS3Request("CompleteMultipartUpload", kS3PreconditionFailed, 0.01, /*retry=*/false);
-  metrics.ObserveS3Request("NotAnOperation", kS3Ok, 0.01, false);  // ignored, no new label value
-  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Throttled).Value(), 1);
-  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Ok).Value(), 1);
-  EXPECT_EQ(metrics.s3_retries(kS3PutObject).Value(), 1);
-  EXPECT_EQ(metrics.s3_requests(kS3CompleteMultipartUpload, kS3PreconditionFailed).Value(), 1);
+  metrics.ObserveS3Request(S3Operation::kPutObject, S3Outcome::kThrottled, 0.2, /*retry=*/false);
+  metrics.ObserveS3Request(S3Operation::kPutObject, S3Outcome::kOk, 0.01, /*retry=*/true);
+  metrics.ObserveS3Request(S3Operation::kCompleteMultipartUpload, S3Outcome::kPreconditionFailed,
+                           0.01, /*retry=*/false);
+  EXPECT_EQ(metrics.s3_requests(S3Operation::kPutObject, S3Outcome::kThrottled).Value(), 1);
+  EXPECT_EQ(metrics.s3_requests(S3Operation::kPutObject, S3Outcome::kOk).Value(), 1);
+  EXPECT_EQ(metrics.s3_retries(S3Operation::kPutObject).Value(), 1);
+  EXPECT_EQ(
+      metrics.s3_requests(S3Operation::kCompleteMultipartUpload, S3Outcome::kPreconditionFailed)
+          .Value(),
+      1);
   const std::string scrape = metrics.Scrape();
   EXPECT_THAT(
       scrape,
       HasSubstr("lakehose_s3_requests_total{operation=\"PutObject\",outcome=\"throttled\"} 1\n"));
+  // Only the fixed label values, byte for byte what dashboards and alerts match.
   EXPECT_FALSE(
       LabelValues(scrape, "lakehose_s3_requests_total", "operation").contains("NotAnOperation"));
+  const std::set<std::string> operations = {"PutObject",
+                                            "CreateMultipartUpload",
+                                            "UploadPart",
+                                            "CompleteMultipartUpload",
+                                            "AbortMultipartUpload",
+                                            "HeadObject"};
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "operation"), operations);
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_retries_total", "operation"), operations);
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "outcome"),
+            (std::set<std::string>{"ok", "throttled", "server_error", "client_error",
+                                   "network_error", "precondition_failed"}));
 }
 
 // HTTP GET of `path` on 127.0.0.1:`port`; the whole answer.

@@ -59,12 +59,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   s->metrics_ = std::make_unique<Metrics>(config);
   if (!make_sink) {
     make_sink = [metrics = s->metrics_.get()](const PipelineSpec& spec) {
-      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome,
-                                                 double seconds, bool retry) {
-        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) ==
-                      kS3PreconditionFailed);
-        metrics->ObserveS3Request(op, static_cast<MetricS3Outcome>(outcome), seconds, retry);
-      });
+      return MakeDestinationSink(
+          spec, [metrics](S3Operation op, S3Outcome outcome, double seconds, bool retry) {
+            metrics->ObserveS3Request(op, outcome, seconds, retry);
+          });
     };
   }
   DeliveryEngine::Sinks sinks;

@@ -112,7 +112,7 @@ absl::Status CheckHeaderValue(std::string_view name, std::string_view value) {
 }  // namespace
 
 struct S3Client::Call {
-  std::string_view op;  // "PutObject", for messages
+  S3Operation op;
   std::string method;
   std::string_view key;
   Query query;
@@ -241,7 +241,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   operations_.fetch_add(1);
   const S3Address target =
       S3AddressOf(endpoint_, options_.bucket, path_style_, call.key, call.query);
-  const std::string what = StrCat("S3 ", call.op, " ", Uri(call.key));
+  const std::string what = StrCat("S3 ", S3OperationName(call.op), " ", Uri(call.key));
   Outcome out;
   std::string last_error;
   const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
@@ -263,13 +263,13 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     }
     const auto sent_at = std::chrono::steady_clock::now();
     absl::StatusOr<HttpResponse> response = deps_.http->Send(*request);
-    auto observe = [&](S3RequestOutcome outcome) {
+    auto observe = [&](S3Outcome outcome) {
       if (!deps_.observer) return;
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
       deps_.observer(call.op, outcome, took.count(), attempt > 0);
     };
     if (!response.ok()) {
-      observe(S3RequestOutcome::kNetworkError);
+      observe(S3Outcome::kNetworkError);
       const absl::Status& s = response.status();
       if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
         transport_errors_.fetch_add(1);
@@ -283,7 +283,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     if (response->status >= 200 && response->status <= 299) {
       if (call.check_success) error = call.check_success(*response);
       if (!error.has_value()) {
-        observe(S3RequestOutcome::kOk);
+        observe(S3Outcome::kOk);
         out.response = std::move(response);
         return out;
       }
@@ -292,18 +292,19 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     }
     out.error_code = error->code;
     last_error = Describe(response->status, *error);
-    switch (ClassifyS3Error(response->status, error->code)) {
-      case S3ErrorClass::kThrottled:
-        observe(S3RequestOutcome::kThrottled);
+    const S3Outcome outcome = ClassifyS3Error(response->status, error->code);
+    observe(outcome);
+    switch (outcome) {
+      case S3Outcome::kThrottled:
         throttled_.fetch_add(1);
         continue;
-      case S3ErrorClass::kRetryable:
-        observe(S3RequestOutcome::kServerError);
+      case S3Outcome::kServerError:
         server_errors_.fetch_add(1);
         continue;
-      case S3ErrorClass::kPermanent:
-        observe(response->status == 412 ? S3RequestOutcome::kPreconditionFailed
-                                        : S3RequestOutcome::kClientError);
+      case S3Outcome::kClientError:
+      case S3Outcome::kPreconditionFailed:
+      case S3Outcome::kOk:            // not a classification of an error
+      case S3Outcome::kNetworkError:  // (ClassifyS3Error returns neither)
         out.response = PermanentError(what, *response, *error);
         return out;
     }
@@ -344,7 +345,7 @@ HttpHeaders ContentHeaders(const S3PutOptions& put) {
 absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
                                  const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "PutObject",
+  Call call{.op = S3Operation::kPutObject,
             .method = "PUT",
             .key = key,
             .headers = ContentHeaders(put),
@@ -365,7 +366,7 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
 absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key,
                                                             const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "CreateMultipartUpload",
+  Call call{.op = S3Operation::kCreateMultipartUpload,
             .method = "POST",
             .key = key,
             .query = {{"uploads", ""}},
@@ -390,7 +391,7 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
   if (part_number < 1 || part_number > kS3MaxParts) {
     return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
   }
-  Call call{.op = "UploadPart",
+  Call call{.op = S3Operation::kUploadPart,
             .method = "PUT",
             .key = key,
             .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
@@ -414,7 +415,7 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
                                                const std::vector<CompletedPart>& parts,
                                                int64_t expected_size, bool if_none_match) {
   const std::string body = BuildCompleteMultipartUploadXml(parts);
-  Call call{.op = "CompleteMultipartUpload",
+  Call call{.op = S3Operation::kCompleteMultipartUpload,
             .method = "POST",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
@@ -443,7 +444,7 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
 }
 
 absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
-  Call call{.op = "AbortMultipartUpload",
+  Call call{.op = S3Operation::kAbortMultipartUpload,
             .method = "DELETE",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
@@ -457,7 +458,7 @@ absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_vi
 }
 
 absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {
-  Call call{.op = "HeadObject",
+  Call call{.op = S3Operation::kHeadObject,
             .method = "HEAD",
             .key = key,
             .payload_hash = std::string(kEmptyPayloadHash)};

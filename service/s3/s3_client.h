@@ -20,8 +20,8 @@
 //    again with fresh credentials and time.
 //  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
 //
-// Retries (per operation, up to max_attempts tries): answers classified kRetryable or
-// kThrottled by ClassifyS3Error (core/s3/s3_xml.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
+// Retries (per operation, up to max_attempts tries): answers classified kServerError or
+// kThrottled by ClassifyS3Error (core/s3/s3_outcome.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
 // (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
 //
@@ -50,6 +50,7 @@
 #include "core/base/backoff.h"
 #include "core/config/pipeline.h"
 #include "core/s3/endpoint.h"
+#include "core/s3/s3_outcome.h"
 #include "core/s3/s3_xml.h"
 #include "service/platform/clock.h"
 #include "service/s3/credentials.h"
@@ -90,21 +91,11 @@ using SleepFunction = std::function<void(int64_t ms)>;
 // A uniform random double in [0, 1) for backoff jitter; must be thread-safe.
 using UniformRandomFunction = std::function<double()>;
 
-// How one HTTP exchange with S3 ended, classified once, here at the edge (throttling
-// apart from other server errors; 412 apart from other client errors).
-enum class S3RequestOutcome {
-  kOk,
-  kThrottled,
-  kServerError,
-  kClientError,
-  kNetworkError,
-  kPreconditionFailed
-};
-// Told about every HTTP exchange: the operation ("PutObject", ...), its outcome, how long
-// it took, and whether it was a retry. Runs on the calling thread; must be thread-safe
-// and must not block (the server counts metrics here).
-using S3RequestObserver = std::function<void(std::string_view operation, S3RequestOutcome outcome,
-                                             double seconds, bool retry)>;
+// Told about every HTTP exchange: its operation, its outcome (core/s3/s3_outcome.h), how
+// long it took, and whether it was a retry. Runs on the calling thread; must be
+// thread-safe and must not block (the server counts metrics here).
+using S3RequestObserver =
+    std::function<void(S3Operation operation, S3Outcome outcome, double seconds, bool retry)>;
 
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
@@ -122,7 +113,7 @@ struct S3Stats {
   int64_t attempts = 0;          // HTTP exchanges tried
   int64_t retries = 0;           // attempts after the first of an operation
   int64_t throttled = 0;         // answers classified kThrottled (503 SlowDown, 429)
-  int64_t server_errors = 0;     // answers classified kRetryable (5xx, 200-with-Error, ...)
+  int64_t server_errors = 0;     // answers classified kServerError (5xx, 200-with-Error, ...)
   int64_t transport_errors = 0;  // no answer: refused, reset, timed out
   int64_t failed = 0;            // operations that returned an error
   int64_t bytes_uploaded = 0;    // payload bytes of successful PutObject/UploadPart
