@@ -38,20 +38,8 @@ void DefaultSleep(int64_t ms) {
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// The wall clock, kept here so this library does not need service/platform/clock.cc (linked into
-// the gRPC service library).
-class SystemClock : public Clock {
- public:
-  int64_t NowMillis() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
-
 S3ClientDeps WithDefaults(S3ClientDeps deps) {
-  static const SystemClock* const kSystemClock = new SystemClock;
-  if (deps.clock == nullptr) deps.clock = kSystemClock;
+  if (deps.clock == nullptr) deps.clock = RealClock::Get();
   if (!deps.sleep) deps.sleep = &DefaultSleep;
   if (!deps.random) deps.random = &DefaultUniform;
   if (!deps.getenv) deps.getenv = ProcessGetenv();
@@ -261,6 +249,8 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
       out.response = request.status();
       return out;
     }
+    // The exchange's duration is monotonic time: the Clock is wall time for signing, which
+    // may step (or be a test's fake) while the request is in flight.
     const auto sent_at = std::chrono::steady_clock::now();
     absl::StatusOr<HttpResponse> response = deps_.http->Send(*request);
     auto observe = [&](S3Outcome outcome) {

@@ -100,7 +100,7 @@ using S3RequestObserver =
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
   std::shared_ptr<CredentialsProvider> credentials;  // required
-  const Clock* clock = nullptr;                      // default: the system clock
+  const Clock* clock = nullptr;                      // signing time; default RealClock::Get()
   SleepFunction sleep;                               // default: the thread sleeps
   UniformRandomFunction random;                      // default: a thread-local PRNG
   GetenvFunction getenv;       // default ProcessGetenv(); only to resolve endpoint and region
