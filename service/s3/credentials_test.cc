@@ -11,6 +11,7 @@
 #include "core/base/strings.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_http_client.h"
 #include "testing/http_stub_server.h"
 
 namespace lakehose {

@@ -7,6 +7,7 @@
 #include "core/s3/sigv4.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_http_client.h"
 #include "testing/sigv4_check.h"
 
 namespace lakehose {
