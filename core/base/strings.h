@@ -97,6 +97,15 @@ inline size_t FindIgnoreAsciiCase(std::string_view haystack, std::string_view ne
   return std::string_view::npos;
 }
 
+// True if `s` holds an ASCII control character (below 0x20, or DEL): what must not reach
+// a URL or an HTTP header.
+inline bool HasAsciiControl(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
 // absl::Status::message() as a std::string_view.
 inline std::string_view StatusMessage(const absl::Status& s) {
   return std::string_view(s.message().data(), s.message().size());

@@ -46,5 +46,27 @@ TEST(AsciiCaseTest, FindIgnoresCase) {
   EXPECT_EQ(FindIgnoreAsciiCase("abc", "", 1), 1u);
 }
 
+TEST(TrimTest, AsciiWhitespaceOnly) {
+  EXPECT_EQ(TrimAsciiWhitespace(" \t\r\n\v\fx y\r\n"), "x y");
+  EXPECT_EQ(TrimAsciiWhitespace("   "), "");
+  EXPECT_EQ(TrimAsciiWhitespace(""), "");
+  EXPECT_EQ(TrimAsciiWhitespace("\xC2\xA0x"), "\xC2\xA0x");  // U+00A0 is not ASCII whitespace
+}
+
+TEST(AsciiCaseTest, LowersAsciiLettersOnly) {
+  EXPECT_EQ(AsciiLower("AWS_Access_Key_ID-09"), "aws_access_key_id-09");
+  EXPECT_EQ(AsciiLower("\xC3\x89T\xC3\x89"), "\xC3\x89t\xC3\x89");  // only ASCII letters
+  EXPECT_EQ(AsciiLower(""), "");
+}
+
+TEST(AsciiControlTest, FindsControlCharacters) {
+  EXPECT_FALSE(HasAsciiControl("text/plain; charset=utf-8 \xC3\xA9~"));
+  EXPECT_FALSE(HasAsciiControl(""));
+  EXPECT_TRUE(HasAsciiControl("a\r\nb"));
+  EXPECT_TRUE(HasAsciiControl("tab\there"));
+  EXPECT_TRUE(HasAsciiControl(std::string_view("nul\0", 4)));
+  EXPECT_TRUE(HasAsciiControl("del\x7F"));
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -154,13 +154,6 @@ S3Error ErrorFields(std::string_view xml) {
   return e;
 }
 
-bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> set) {
-  for (std::string_view x : set) {
-    if (s == x) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::optional<std::string> XmlElementText(std::string_view xml, std::string_view name) {
@@ -281,37 +274,6 @@ std::string BuildCompleteMultipartUploadXml(const std::vector<CompletedPart>& pa
   }
   xml += "</CompleteMultipartUpload>";
   return xml;
-}
-
-S3ErrorClass ClassifyS3Error(int http_status, std::string_view error_code) {
-  if (IsOneOf(error_code, {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-                           "TooManyRequestsException"}) ||
-      http_status == 429) {
-    return S3ErrorClass::kThrottled;
-  }
-  if (IsOneOf(error_code,
-              {"InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException",
-               "ConditionalRequestConflict", "OperationAborted"})) {
-    return S3ErrorClass::kRetryable;
-  }
-  if (http_status == 501) return S3ErrorClass::kPermanent;  // NotImplemented: a feature gap
-  if (http_status >= 500 && http_status <= 599) return S3ErrorClass::kRetryable;
-  if (http_status == 408) return S3ErrorClass::kRetryable;
-  // An <Error> inside a 2xx (CompleteMultipartUpload): S3 documents it as retryable.
-  if (http_status >= 200 && http_status <= 299) return S3ErrorClass::kRetryable;
-  return S3ErrorClass::kPermanent;
-}
-
-std::string_view S3ErrorClassName(S3ErrorClass c) {
-  switch (c) {
-    case S3ErrorClass::kRetryable:
-      return "retryable";
-    case S3ErrorClass::kThrottled:
-      return "throttled";
-    case S3ErrorClass::kPermanent:
-      return "permanent";
-  }
-  return "permanent";
 }
 
 }  // namespace lakehose

@@ -1,6 +1,5 @@
-// S3's XML answers, parsed without an XML library, and the one place where an S3 response
-// is classified (throttled / retryable / permanent), as ClickHouse's S3 client and
-// aws-c-s3 do at their edge.
+// S3's XML answers, parsed without an XML library. What a failed answer means is decided
+// from its status and the <Error><Code> parsed here by ClassifyS3Error (core/s3/s3_outcome.h).
 //
 //   if (auto err = ParseS3Error(response.body); err.ok()) {
 //     switch (ClassifyS3Error(response.status, err->code)) { ... }
@@ -76,26 +75,6 @@ std::string BuildCompleteMultipartUploadXml(const std::vector<CompletedPart>& pa
 
 // Escapes & < > " ' for XML text and attribute values.
 std::string XmlEscape(std::string_view text);
-
-enum class S3ErrorClass {
-  kRetryable,  // transient server-side failure: retry with backoff
-  kThrottled,  // S3 asked us to slow down (503 SlowDown, 429): retry, counted apart
-  kPermanent,  // the request or the configuration is wrong: retrying cannot help
-};
-
-// Classifies a failed S3 answer from its HTTP status and <Error><Code> (empty when the
-// body had none, e.g. HEAD). The code wins where it is specific:
-//  - kThrottled: SlowDown (any status), 429, Throttling/ThrottlingException/
-//    RequestLimitExceeded/TooManyRequestsException, 503 with SlowDown;
-//  - kRetryable: InternalError, ServiceUnavailable, RequestTimeout (a 400),
-//    ConditionalRequestConflict / OperationAborted (409, "retry" per S3's conditional
-//    writes docs), 408, 500, 502, 503, 504 and other 5xx except 501, and a 2xx that
-//    carried an <Error> (CompleteMultipartUpload) with an unknown code;
-//  - kPermanent: everything else, notably 400, 403 (AccessDenied, SignatureDoesNotMatch,
-//    ExpiredToken), 404 (NoSuchBucket, NoSuchUpload), 412, 501 NotImplemented.
-S3ErrorClass ClassifyS3Error(int http_status, std::string_view error_code);
-
-std::string_view S3ErrorClassName(S3ErrorClass c);  // "retryable", "throttled", "permanent"
 
 }  // namespace lakehose
 

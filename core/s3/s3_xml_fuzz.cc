@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/s3/s3_outcome.h"
 #include "core/s3/s3_xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -3,6 +3,7 @@
 #include <random>
 #include <string>
 
+#include "core/s3/s3_outcome.h"
 #include "gtest/gtest.h"
 
 namespace lakehose {
@@ -98,7 +99,7 @@ TEST(S3XmlTest, CompleteAnswered200WithAnErrorInside) {
   EXPECT_TRUE(o->failed);
   EXPECT_EQ(o->error.code, "InternalError");
   EXPECT_EQ(o->error.request_id, "656c76696e6727732072657175657374");
-  EXPECT_EQ(ClassifyS3Error(200, o->error.code), S3ErrorClass::kRetryable);
+  EXPECT_EQ(ClassifyS3Error(200, o->error.code), S3Outcome::kServerError);
 }
 
 TEST(S3XmlTest, CompleteTruncatedIsAnErrorNotASuccess) {
@@ -194,42 +195,6 @@ TEST(S3XmlTest, RandomBytesAndMutationsNeverCrash) {
 
 TEST(S3XmlTest, EscapesTheFiveCharacters) {
   EXPECT_EQ(XmlEscape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
-}
-
-TEST(S3ClassifyTest, ThrottlingIsCountedApart) {
-  EXPECT_EQ(ClassifyS3Error(503, "SlowDown"), S3ErrorClass::kThrottled);
-  EXPECT_EQ(ClassifyS3Error(429, ""), S3ErrorClass::kThrottled);
-  EXPECT_EQ(ClassifyS3Error(400, "Throttling"), S3ErrorClass::kThrottled);
-  EXPECT_EQ(ClassifyS3Error(400, "RequestLimitExceeded"), S3ErrorClass::kThrottled);
-}
-
-TEST(S3ClassifyTest, TransientServerErrorsAreRetryable) {
-  EXPECT_EQ(ClassifyS3Error(500, "InternalError"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(503, "ServiceUnavailable"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(503, ""), S3ErrorClass::kRetryable);  // HEAD: no body
-  EXPECT_EQ(ClassifyS3Error(502, ""), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(504, ""), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(599, "Whatever"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(400, "RequestTimeout"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(408, ""), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(409, "ConditionalRequestConflict"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(200, "InternalError"), S3ErrorClass::kRetryable);
-  EXPECT_EQ(ClassifyS3Error(200, "SomethingNew"), S3ErrorClass::kRetryable);
-}
-
-TEST(S3ClassifyTest, ClientAndConfigurationErrorsArePermanent) {
-  EXPECT_EQ(ClassifyS3Error(400, "InvalidArgument"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(400, "AuthorizationHeaderMalformed"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(403, "AccessDenied"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(403, "SignatureDoesNotMatch"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(403, ""), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(404, "NoSuchBucket"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(404, "NoSuchUpload"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(412, "PreconditionFailed"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(301, "PermanentRedirect"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(501, "NotImplemented"), S3ErrorClass::kPermanent);
-  EXPECT_EQ(ClassifyS3Error(0, ""), S3ErrorClass::kPermanent);
-  EXPECT_EQ(S3ErrorClassName(S3ErrorClass::kThrottled), "throttled");
 }
 
 }  // namespace

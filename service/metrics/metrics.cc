@@ -21,14 +21,6 @@ constexpr std::string_view kResultNames[kResultCount] = {"ok", "dropped", "proce
 constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full",
                                                                "draining", "busy"};
 constexpr std::string_view kDlqKindNames[kDlqKindCount] = {"delivery", "processing"};
-constexpr std::string_view kS3OpNames[kS3OpCount] = {"PutObject",
-                                                     "CreateMultipartUpload",
-                                                     "UploadPart",
-                                                     "CompleteMultipartUpload",
-                                                     "AbortMultipartUpload",
-                                                     "HeadObject"};
-constexpr std::string_view kS3OutcomeNames[kS3OutcomeCount] = {
-    "ok", "throttled", "server_error", "client_error", "network_error", "precondition_failed"};
 constexpr char kUnknownPipeline[] = "(unknown)";
 
 // Buckets (prometheus-cpp wants them at Add time).
@@ -69,13 +61,6 @@ struct Metrics::Families {
 };
 
 std::string_view MetricRpcName(MetricRpc rpc) { return kRpcNames[rpc]; }
-std::string_view MetricS3OpName(MetricS3Op op) { return kS3OpNames[op]; }
-std::string_view MetricS3OutcomeName(MetricS3Outcome outcome) { return kS3OutcomeNames[outcome]; }
-MetricS3Op MetricS3OpFromName(std::string_view name) {
-  for (int i = 0; i < kS3OpCount; ++i)
-    if (kS3OpNames[i] == name) return static_cast<MetricS3Op>(i);
-  return kS3OpCount;
-}
 
 Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::Registry>()) {
   prometheus::Registry& r = *registry_;
@@ -153,13 +138,14 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
     request_records_[i] =
         &f.request_records.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_records"));
   }
-  for (int op = 0; op < kS3OpCount; ++op) {
+  for (int op = 0; op < kS3OperationCount; ++op) {
+    const std::string op_name(S3OperationName(static_cast<S3Operation>(op)));
     for (int o = 0; o < kS3OutcomeCount; ++o)
       s3_requests_[op][o] = &f.s3_requests.Add(
-          {{"operation", s(kS3OpNames[op])}, {"outcome", s(kS3OutcomeNames[o])}});
-    s3_retries_[op] = &f.s3_retries.Add({{"operation", s(kS3OpNames[op])}});
-    s3_duration_[op] = &f.s3_request_duration.Add({{"operation", s(kS3OpNames[op])}},
-                                                  BucketsFor("s3_request_duration"));
+          {{"operation", op_name}, {"outcome", s(S3OutcomeName(static_cast<S3Outcome>(o)))}});
+    s3_retries_[op] = &f.s3_retries.Add({{"operation", op_name}});
+    s3_duration_[op] =
+        &f.s3_request_duration.Add({{"operation", op_name}}, BucketsFor("s3_request_duration"));
   }
 }
 
@@ -175,13 +161,11 @@ const PipelineMetrics& Metrics::ForPipeline(const PipelineSpec& spec) const {
   return it == by_spec_.end() ? *unknown_ : *it->second;
 }
 
-void Metrics::ObserveS3Request(std::string_view operation, MetricS3Outcome outcome, double seconds,
+void Metrics::ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds,
                                bool retry) const {
-  const MetricS3Op op = MetricS3OpFromName(operation);
-  if (op == kS3OpCount) return;  // an operation lakehose does not export (none today)
-  s3_requests_[op][outcome]->Increment();
-  if (retry) s3_retries_[op]->Increment();
-  s3_duration_[op]->Observe(seconds);
+  s3_requests(op, outcome).Increment();
+  if (retry) s3_retries(op).Increment();
+  s3_request_duration(op).Observe(seconds);
 }
 
 Metrics::Registration& Metrics::Registration::operator=(Registration&& o) noexcept {

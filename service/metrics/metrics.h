@@ -9,8 +9,9 @@
 //   ASSIGN_OR_RETURN(auto exposer, MetricsExposer::Start("127.0.0.1:9464", metrics));
 //
 // Labels are bounded: pipeline (the configured pipelines, plus "(unknown)" for dead
-// letters of a pipeline no longer configured), rpc, result, reason, kind, operation and
-// outcome from the fixed lists below. Never partition values, keys or record ids.
+// letters of a pipeline no longer configured), rpc, result, reason and kind from the fixed
+// lists below, operation and outcome from core/s3/s3_outcome.h. Never partition values,
+// keys or record ids.
 //
 // Gauges that describe state (buffered bytes, ages, DLQ depth, WAL size) are set by
 // refreshers that the owning component registers; they run when /metrics is scraped
@@ -37,6 +38,7 @@
 #include "core/base/string_view_hash.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
+#include "core/s3/s3_outcome.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -146,31 +148,7 @@ enum MetricRejectReason {
   kRejectReasonCount
 };
 enum MetricDlqKind { kDlqDelivery, kDlqProcessing, kDlqKindCount };
-// S3 operations and outcomes (lakehose_s3_requests_total).
-enum MetricS3Op {
-  kS3PutObject,
-  kS3CreateMultipartUpload,
-  kS3UploadPart,
-  kS3CompleteMultipartUpload,
-  kS3AbortMultipartUpload,
-  kS3HeadObject,
-  kS3OpCount
-};
-enum MetricS3Outcome {
-  kS3Ok,
-  kS3Throttled,
-  kS3ServerError,
-  kS3ClientError,
-  kS3NetworkError,
-  kS3PreconditionFailed,
-  kS3OutcomeCount
-};
-
 std::string_view MetricRpcName(MetricRpc rpc);
-std::string_view MetricS3OpName(MetricS3Op op);
-// The operation of S3Client's name for it ("PutObject"...); kS3OpCount if unknown.
-MetricS3Op MetricS3OpFromName(std::string_view name);
-std::string_view MetricS3OutcomeName(MetricS3Outcome outcome);
 
 // The series of one pipeline. Every pointer is non-null.
 struct PipelineMetrics {
@@ -220,15 +198,19 @@ class Metrics {
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
   prometheus::Histogram& request_duration(MetricRpc rpc) const { return *request_duration_[rpc]; }
   prometheus::Histogram& request_records(MetricRpc rpc) const { return *request_records_[rpc]; }
-  prometheus::Counter& s3_requests(MetricS3Op op, MetricS3Outcome outcome) const {
-    return *s3_requests_[op][outcome];
+  // S3 series are labelled with the names of core/s3/s3_outcome.h.
+  prometheus::Counter& s3_requests(S3Operation op, S3Outcome outcome) const {
+    return *s3_requests_[static_cast<int>(op)][static_cast<int>(outcome)];
   }
-  prometheus::Counter& s3_retries(MetricS3Op op) const { return *s3_retries_[op]; }
-  prometheus::Histogram& s3_request_duration(MetricS3Op op) const { return *s3_duration_[op]; }
+  prometheus::Counter& s3_retries(S3Operation op) const {
+    return *s3_retries_[static_cast<int>(op)];
+  }
+  prometheus::Histogram& s3_request_duration(S3Operation op) const {
+    return *s3_duration_[static_cast<int>(op)];
+  }
 
   // Records one S3 HTTP exchange (the S3 client's observer).
-  void ObserveS3Request(std::string_view operation, MetricS3Outcome outcome, double seconds,
-                        bool retry) const;
+  void ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds, bool retry) const;
 
   // Runs `refresh` before every scrape (see the header comment). The returned handle
   // unregisters it when destroyed; the component must destroy it before itself.
@@ -273,9 +255,9 @@ class Metrics {
   prometheus::Counter* wal_replayed_records_;
   std::array<prometheus::Histogram*, kRpcCount> request_duration_;
   std::array<prometheus::Histogram*, kRpcCount> request_records_;
-  std::array<std::array<prometheus::Counter*, kS3OutcomeCount>, kS3OpCount> s3_requests_;
-  std::array<prometheus::Counter*, kS3OpCount> s3_retries_;
-  std::array<prometheus::Histogram*, kS3OpCount> s3_duration_;
+  std::array<std::array<prometheus::Counter*, kS3OutcomeCount>, kS3OperationCount> s3_requests_;
+  std::array<prometheus::Counter*, kS3OperationCount> s3_retries_;
+  std::array<prometheus::Histogram*, kS3OperationCount> s3_duration_;
 
   mutable absl::Mutex refresh_mu_;
   int next_refresher_ ABSL_GUARDED_BY(refresh_mu_) = 1;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -21,6 +22,8 @@
 #include "service/delivery/object_sink.h"
 #include "service/rpc/server.h"
 #include "testing/fake_clock.h"
+#include "testing/http_stub_server.h"
+#include "testing/sigv4_check.h"
 
 namespace lakehose {
 namespace {
@@ -132,20 +135,35 @@ TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
 TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
   const Config config = DemoConfig();
   Metrics metrics(config);
-  metrics.ObserveS3Request("PutObject", kS3Throttled, 0.2, /*retry=*/false);
-  metrics.ObserveS3Request("PutObject", kS3Ok, 0.01, /*retry=*/true);
-  metrics.ObserveS3Request("CompleteMultipartUpload", kS3PreconditionFailed, 0.01, /*retry=*/false);
-  metrics.ObserveS3Request("NotAnOperation", kS3Ok, 0.01, false);  // ignored, no new label value
-  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Throttled).Value(), 1);
-  EXPECT_EQ(metrics.s3_requests(kS3PutObject, kS3Ok).Value(), 1);
-  EXPECT_EQ(metrics.s3_retries(kS3PutObject).Value(), 1);
-  EXPECT_EQ(metrics.s3_requests(kS3CompleteMultipartUpload, kS3PreconditionFailed).Value(), 1);
+  metrics.ObserveS3Request(S3Operation::kPutObject, S3Outcome::kThrottled, 0.2, /*retry=*/false);
+  metrics.ObserveS3Request(S3Operation::kPutObject, S3Outcome::kOk, 0.01, /*retry=*/true);
+  metrics.ObserveS3Request(S3Operation::kCompleteMultipartUpload, S3Outcome::kPreconditionFailed,
+                           0.01, /*retry=*/false);
+  EXPECT_EQ(metrics.s3_requests(S3Operation::kPutObject, S3Outcome::kThrottled).Value(), 1);
+  EXPECT_EQ(metrics.s3_requests(S3Operation::kPutObject, S3Outcome::kOk).Value(), 1);
+  EXPECT_EQ(metrics.s3_retries(S3Operation::kPutObject).Value(), 1);
+  EXPECT_EQ(
+      metrics.s3_requests(S3Operation::kCompleteMultipartUpload, S3Outcome::kPreconditionFailed)
+          .Value(),
+      1);
   const std::string scrape = metrics.Scrape();
   EXPECT_THAT(
       scrape,
       HasSubstr("lakehose_s3_requests_total{operation=\"PutObject\",outcome=\"throttled\"} 1\n"));
+  // Only the fixed label values, byte for byte what dashboards and alerts match.
   EXPECT_FALSE(
       LabelValues(scrape, "lakehose_s3_requests_total", "operation").contains("NotAnOperation"));
+  const std::set<std::string> operations = {"PutObject",
+                                            "CreateMultipartUpload",
+                                            "UploadPart",
+                                            "CompleteMultipartUpload",
+                                            "AbortMultipartUpload",
+                                            "HeadObject"};
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "operation"), operations);
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_retries_total", "operation"), operations);
+  EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "outcome"),
+            (std::set<std::string>{"ok", "throttled", "server_error", "client_error",
+                                   "network_error", "precondition_failed"}));
 }
 
 // HTTP GET of `path` on 127.0.0.1:`port`; the whole answer.
@@ -269,6 +287,48 @@ TEST_F(ServerMetricsTest, CountsRecordsBytesObjectsAndFlushes) {
   EXPECT_EQ(server_->metrics().request_duration(kRpcIngest).Collect().histogram.sample_count, 1u);
   EXPECT_EQ(server_->metrics().request_records(kRpcIngest).Collect().histogram.sample_sum, 300);
   EXPECT_EQ(server_->metrics().request_duration(kRpcFlush).Collect().histogram.sample_count, 1u);
+}
+
+// The real S3 sink of a server (no sink factory given): its requests are counted in the
+// metrics and signed with the server's clock, not the system's.
+TEST_F(ServerMetricsTest, RealS3SinksAreObservedAndSignWithTheServersClock) {
+  HttpStubServer s3([](const StubRequest& r) {
+    if (r.method != "PUT") return StubResponse{.status = 400};
+    return StubResponse{.status = 200, .headers = {{"ETag", "\"e\""}}};
+  });
+  ASSERT_TRUE(s3.Start().ok());
+  // The server's credentials chain reads the process environment.
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDSERVERCLOCK", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "server-clock-secret", 1);
+  Config config = DemoConfig();
+  DestinationSpec& d = config.pipelines.at(0)->destination;
+  d.kind = DestinationKind::kS3;
+  d.bucket = "lake";
+  d.region = "us-east-1";
+  d.endpoint = s3.url();
+  d.max_attempts = 1;
+  config_ = std::move(config);
+  auto server = Server::Start(config_, "127.0.0.1:0", clock_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+
+  ASSERT_TRUE(client_->Ingest(Records(20)).ok());
+  auto flushed = client_->Flush("", absl::Seconds(20));
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  ASSERT_GT(flushed->objects_size(), 0);
+  const std::vector<StubRequest> seen = s3.requests();
+  ASSERT_EQ(seen.size(), static_cast<size_t>(flushed->objects_size()));
+  for (const StubRequest& r : seen) {
+    EXPECT_EQ(r.Header("x-amz-date"), "20231114T221320Z");  // kNow, the FakeClock
+    EXPECT_EQ(CheckS3Signature(r.method, r.target, r.headers, "server-clock-secret", "us-east-1"),
+              "")
+        << r.target;
+  }
+  EXPECT_EQ(server_->metrics().s3_requests(S3Operation::kPutObject, S3Outcome::kOk).Value(),
+            static_cast<double>(seen.size()));
 }
 
 TEST_F(ServerMetricsTest, RefusedIngestsAreCountedByReason) {

@@ -21,24 +21,46 @@
 namespace lakehose {
 
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
-                                                                S3RequestObserver s3_observer) {
+                                                                S3ClientDeps s3) {
   if (spec.destination.kind == DestinationKind::kFile)
     return std::make_unique<FileSink>(spec.destination.path);
-  // One HTTP client and one credentials chain (cached, refreshed before expiry) serve
-  // every S3 pipeline of the process.
-  static std::shared_ptr<HttpClient> http = NewCurlHttpClient();
-  static std::shared_ptr<CredentialsProvider> credentials =
-      NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());
-  S3ClientDeps deps;
-  deps.http = http;
-  deps.credentials = credentials;
-  deps.observer = std::move(s3_observer);
-  auto sink = MakeS3Sink(spec.destination, std::move(deps));
+  auto sink = MakeS3Sink(spec.destination, std::move(s3));
   if (!sink.ok())
     return absl::Status(sink.status().code(),
                         StrCat("pipeline ", spec.name, ": ", StatusMessage(sink.status())));
   return sink;
 }
+
+namespace {
+
+// MakeDestinationSink for a server: one HTTP client and one credentials chain (cached,
+// refreshed before expiry) serve every S3 pipeline, made when the first one needs them.
+// SigV4 signing and the credentials cache read the server's clock; requests are counted
+// in `metrics`. Called on the starting thread only.
+SinkFactory DestinationSinkFactory(Metrics* metrics, const Clock& clock) {
+  struct Shared {
+    std::shared_ptr<HttpClient> http;
+    std::shared_ptr<CredentialsProvider> credentials;
+  };
+  return [metrics, &clock, shared = std::make_shared<Shared>()](const PipelineSpec& spec) {
+    S3ClientDeps deps;
+    if (spec.destination.kind == DestinationKind::kS3) {
+      if (!shared->http) {
+        shared->http = NewCurlHttpClient();
+        shared->credentials = NewDefaultCredentialsChain(shared->http, &clock, ProcessGetenv());
+      }
+      deps.http = shared->http;
+      deps.credentials = shared->credentials;
+      deps.clock = &clock;
+      deps.observer = [metrics](S3Operation op, S3Outcome outcome, double seconds, bool retry) {
+        metrics->ObserveS3Request(op, outcome, seconds, retry);
+      };
+    }
+    return MakeDestinationSink(spec, std::move(deps));
+  };
+}
+
+}  // namespace
 
 std::string ResolveWriterId(const ServerOptions& options) {
   if (!options.writer_id.empty()) return options.writer_id;
@@ -57,16 +79,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end security ---
   std::unique_ptr<Server> s(new Server);
   s->metrics_ = std::make_unique<Metrics>(config);
-  if (!make_sink) {
-    make_sink = [metrics = s->metrics_.get()](const PipelineSpec& spec) {
-      return MakeDestinationSink(spec, [metrics](std::string_view op, S3RequestOutcome outcome,
-                                                 double seconds, bool retry) {
-        static_assert(static_cast<int>(S3RequestOutcome::kPreconditionFailed) ==
-                      kS3PreconditionFailed);
-        metrics->ObserveS3Request(op, static_cast<MetricS3Outcome>(outcome), seconds, retry);
-      });
-    };
-  }
+  if (!make_sink) make_sink = DestinationSinkFactory(s->metrics_.get(), clock);
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
     auto sink = make_sink(*p);

@@ -36,10 +36,10 @@ namespace lakehose {
 // Builds the sink of a pipeline's destination.
 using SinkFactory = std::function<absl::StatusOr<std::unique_ptr<ObjectSink>>(const PipelineSpec&)>;
 
-// The real destinations: `file` (FileSink) and `s3`. S3 requests are reported to
-// `s3_observer` (may be empty).
+// The real destinations: `file` (FileSink) and `s3` (an S3Sink with `s3`'s HTTP client,
+// credentials, clock and observer; unused for a file destination).
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeDestinationSink(const PipelineSpec& spec,
-                                                                S3RequestObserver s3_observer = {});
+                                                                S3ClientDeps s3);
 
 // server.writer_id, or the host name made key-safe.
 std::string ResolveWriterId(const ServerOptions& options);
@@ -48,9 +48,9 @@ class Server {
  public:
   // Binds `listen` ("host:port"; port 0 picks a free one) and starts serving, and
   // serves /metrics on config.server.metrics_listen (none when empty). Sinks come from
-  // `make_sink` (tests pass fakes; empty = MakeDestinationSink, observed by the
-  // metrics). A sink that cannot be built, or an address that cannot be bound, stops
-  // start-up.
+  // `make_sink` (tests pass fakes; empty = MakeDestinationSink, observed by the metrics,
+  // S3 requests signed with `clock`'s time). A sink that cannot be built, or an address
+  // that cannot be bound, stops start-up.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const Config& config,
                                                        const std::string& listen,
                                                        const Clock& clock,

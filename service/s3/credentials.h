@@ -30,6 +30,7 @@
 // endpoint could not be reached (retry later), INVALID_ARGUMENT for an unparseable answer.
 //
 // Secrets never appear in status messages or logs; only access key ids' first characters.
+// What the sources read is parsed by core/s3/credentials_parse.h (AwsCredentials too).
 //
 // Thread-safety: every provider here is thread-safe. Ownership: providers share the
 // HttpClient they are given and borrow the Clock, which must outlive them.
@@ -47,7 +48,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/s3/sigv4.h"
+#include "core/s3/credentials_parse.h"
 #include "service/platform/clock.h"
 #include "service/s3/http_client.h"
 
@@ -60,17 +61,6 @@ using GetenvFunction = std::function<std::string(std::string_view name)>;
 GetenvFunction ProcessGetenv();
 // Each name maps to its value; everything else is unset.
 GetenvFunction MapGetenv(std::vector<std::pair<std::string, std::string>> vars);
-
-struct AwsCredentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;  // empty for long-term keys
-  // When temporary credentials stop working, ms since the epoch; 0 = never.
-  int64_t expiration_ms = 0;
-  std::string source;  // "environment", "web-identity", "shared-files", "container", "imds"
-
-  SigV4Credentials ToSigV4() const { return {access_key_id, secret_access_key, session_token}; }
-};
 
 class CredentialsProvider {
  public:
@@ -135,18 +125,6 @@ class CachingCredentialsProvider : public CredentialsProvider {
 std::shared_ptr<CredentialsProvider> NewDefaultCredentialsChain(std::shared_ptr<HttpClient> http,
                                                                 const Clock* clock,
                                                                 GetenvFunction getenv);
-
-// Parsers of the sources' answers, exposed for tests (pure; untrusted input).
-// STS AssumeRoleWithWebIdentity XML (success or <ErrorResponse>).
-absl::StatusOr<AwsCredentials> ParseStsCredentialsXml(std::string_view xml);
-// Container / IMDS JSON: {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}.
-absl::StatusOr<AwsCredentials> ParseCredentialsJson(std::string_view json);
-// "2019-11-09T13:34:41Z" (RFC 3339) -> ms since the epoch.
-absl::StatusOr<int64_t> ParseIso8601Ms(std::string_view text);
-// Keys of `profile` in an INI file's text; `config_style` reads "[profile x]" sections
-// (and "[default]"). nullopt if the profile is absent.
-std::optional<std::vector<std::pair<std::string, std::string>>> ParseIniProfile(
-    std::string_view text, std::string_view profile, bool config_style);
 
 }  // namespace lakehose
 

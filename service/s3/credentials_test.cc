@@ -11,6 +11,7 @@
 #include "core/base/strings.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_http_client.h"
 #include "testing/http_stub_server.h"
 
 namespace lakehose {
@@ -172,17 +173,6 @@ TEST(SharedFilesCredentialsTest, ProfileWithoutKeysIsSkippedAndRoleProfilesAreRe
                 .status()
                 .code(),
             absl::StatusCode::kUnimplemented);
-}
-
-TEST(SharedFilesCredentialsTest, IniParserEdgeCases) {
-  const std::string text =
-      "[default]\nA = 1\n[ profile  spaced ]\nb=2\n[profilex]\nc=3\n[broken\nd=4\nno-equals\n";
-  EXPECT_EQ(ParseIniProfile(text, "spaced", true)->size(), 1u);
-  EXPECT_EQ((*ParseIniProfile(text, "default", true))[0].first, "a");  // keys lower-cased
-  EXPECT_FALSE(ParseIniProfile(text, "profilex", true).has_value());   // config needs "profile "
-  EXPECT_TRUE(ParseIniProfile(text, "profilex", false).has_value());
-  EXPECT_FALSE(ParseIniProfile("", "default", false).has_value());
-  EXPECT_FALSE(ParseIniProfile("[[[\n]]]\n=\n", "default", false).has_value());
 }
 
 // ---- HTTP sources against a local stub --------------------------------------------
@@ -585,39 +575,6 @@ TEST(CachingCredentialsTest, ShortLivedCredentialsAreStillCachedBriefly) {
   clock.AdvanceMillis(31 * 1000);
   ASSERT_TRUE(cache.GetCredentials().ok());
   EXPECT_EQ(counter->calls, 2);
-}
-
-// ---- parsers ----------------------------------------------------------------------
-
-TEST(CredentialsParsersTest, Iso8601) {
-  EXPECT_EQ(*ParseIso8601Ms("2024-01-01T00:00:00Z"), kNowMs);
-  EXPECT_EQ(*ParseIso8601Ms("2024-01-01T00:00:00.250Z"), kNowMs + 250);
-  EXPECT_EQ(*ParseIso8601Ms("2024-01-01T01:00:00+01:00"), kNowMs);
-  EXPECT_FALSE(ParseIso8601Ms("yesterday").ok());
-  EXPECT_FALSE(ParseIso8601Ms("").ok());
-}
-
-TEST(CredentialsParsersTest, JsonGarbageAndMissingFields) {
-  for (std::string_view bad :
-       {"", "null", "[]", "{", "{\"AccessKeyId\":1}", "{\"AccessKeyId\":\"A\"}",
-        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"x\"}"}) {
-    EXPECT_FALSE(ParseCredentialsJson(bad).ok()) << bad;
-  }
-  EXPECT_EQ(ParseCredentialsJson(R"({"Code":"Failure","AccessKeyId":"A","SecretAccessKey":"s"})")
-                .status()
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
-  auto ok = ParseCredentialsJson(R"({"AccessKeyId":"A","SecretAccessKey":"s"})");
-  ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->expiration_ms, 0);
-}
-
-TEST(CredentialsParsersTest, StsGarbage) {
-  for (std::string_view bad : {"", "<", "<Credentials>", "<Credentials></Credentials>",
-                               "<Credentials><AccessKeyId>A</AccessKeyId></Credentials>"}) {
-    EXPECT_FALSE(ParseStsCredentialsXml(bad).ok()) << bad;
-  }
-  EXPECT_TRUE(ParseStsCredentialsXml(kStsXml).ok());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "core/base/strings.h"
 
 namespace lakehose {
@@ -16,19 +18,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (EqualsIgnoreCase(k, name)) return v;
-  }
-  return {};
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 void GlobalInitOnce() {
@@ -84,9 +73,10 @@ size_t WriteHeader(char* buffer, size_t size, size_t nitems, void* userdata) {
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
-  std::string name(Trim(line.substr(0, colon)));
+  std::string name(TrimAsciiWhitespace(line.substr(0, colon)));
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  t->response->headers.emplace_back(std::move(name), std::string(Trim(line.substr(colon + 1))));
+  t->response->headers.emplace_back(std::move(name),
+                                    std::string(TrimAsciiWhitespace(line.substr(colon + 1))));
   return line.size();
 }
 
@@ -267,62 +257,19 @@ class CurlHttpClient : public HttpClient {
 
 }  // namespace
 
-std::string_view HttpResponse::Header(std::string_view name) const {
-  return FindHeader(headers, name);
+std::string_view FindHttpHeader(const HttpHeaders& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (EqualsIgnoreCase(k, name)) return v;
+  }
+  return {};
 }
 
-std::string_view RecordedHttpRequest::Header(std::string_view name) const {
-  return FindHeader(headers, name);
+std::string_view HttpResponse::Header(std::string_view name) const {
+  return FindHttpHeader(headers, name);
 }
 
 std::unique_ptr<HttpClient> NewCurlHttpClient(const CurlHttpClientOptions& options) {
   return std::make_unique<CurlHttpClient>(options);
-}
-
-absl::StatusOr<HttpResponse> FakeHttpClient::Send(const HttpRequest& request) {
-  RecordedHttpRequest recorded{.method = request.method,
-                               .url = request.url,
-                               .headers = request.headers,
-                               .body = std::string(request.body),
-                               .timeout_ms = request.timeout_ms};
-  Handler handler;
-  {
-    absl::MutexLock lock(&mu_);
-    requests_.push_back(recorded);
-    if (!queue_.empty()) {
-      absl::StatusOr<HttpResponse> reply = std::move(queue_.front());
-      queue_.pop_front();
-      return reply;
-    }
-    handler = handler_;
-  }
-  // Called without the lock, so a handler may inspect requests() or Push().
-  if (handler) return handler(recorded);
-  return HttpResponse{.status = 404, .headers = {}, .body = "no scripted reply"};
-}
-
-void FakeHttpClient::Push(absl::StatusOr<HttpResponse> reply) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(reply));
-}
-
-void FakeHttpClient::Push(int status, std::string body, HttpHeaders headers) {
-  Push(HttpResponse{.status = status, .headers = std::move(headers), .body = std::move(body)});
-}
-
-void FakeHttpClient::SetHandler(Handler handler) {
-  absl::MutexLock lock(&mu_);
-  handler_ = std::move(handler);
-}
-
-std::vector<RecordedHttpRequest> FakeHttpClient::requests() const {
-  absl::MutexLock lock(&mu_);
-  return requests_;
-}
-
-size_t FakeHttpClient::request_count() const {
-  absl::MutexLock lock(&mu_);
-  return requests_.size();
 }
 
 }  // namespace lakehose

@@ -1,5 +1,5 @@
 // HttpClient: the service's one door to HTTP, so S3, STS, container credentials and IMDS
-// can be tested against a fake (FakeHttpClient below) or a local stub server.
+// can be tested against a fake (testing/fake_http_client.h) or a local stub server.
 //
 //   std::unique_ptr<HttpClient> http = NewCurlHttpClient();
 //   HttpRequest req{.method = "GET", .url = "http://127.0.0.1:8080/x", .timeout_ms = 1000};
@@ -17,17 +17,13 @@
 #define LAKEHOSE_SERVICE_S3_HTTP_CLIENT_H_
 
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 
 namespace lakehose {
 
@@ -56,6 +52,9 @@ struct HttpResponse {
   std::string_view Header(std::string_view name) const;
 };
 
+// The value of the first of `headers` named `name` (compared case-insensitively), or empty.
+std::string_view FindHttpHeader(const HttpHeaders& headers, std::string_view name);
+
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
@@ -77,41 +76,6 @@ struct CurlHttpClientOptions {
 // The libcurl implementation. Initialises libcurl's globals once per process. Thread-safe
 // (a mutex-guarded pool of easy handles, one per concurrent Send).
 std::unique_ptr<HttpClient> NewCurlHttpClient(const CurlHttpClientOptions& options = {});
-
-// A request as FakeHttpClient saw it (the body copied).
-struct RecordedHttpRequest {
-  std::string method;
-  std::string url;
-  HttpHeaders headers;
-  std::string body;
-  int64_t timeout_ms = 0;
-
-  std::string_view Header(std::string_view name) const;  // case-insensitive; empty if absent
-};
-
-// A scripted HttpClient for tests: records every request, and answers each with the next
-// queued reply, else with the handler, else 404. Thread-safe.
-class FakeHttpClient : public HttpClient {
- public:
-  using Handler = std::function<absl::StatusOr<HttpResponse>(const RecordedHttpRequest&)>;
-
-  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
-
-  // Queues `reply` for the next request (FIFO, before the handler).
-  void Push(absl::StatusOr<HttpResponse> reply);
-  void Push(int status, std::string body = "", HttpHeaders headers = {});
-  // Answers requests when the queue is empty.
-  void SetHandler(Handler handler);
-
-  std::vector<RecordedHttpRequest> requests() const;
-  size_t request_count() const;
-
- private:
-  mutable absl::Mutex mu_;
-  std::deque<absl::StatusOr<HttpResponse>> queue_ ABSL_GUARDED_BY(mu_);
-  Handler handler_ ABSL_GUARDED_BY(mu_);
-  std::vector<RecordedHttpRequest> requests_ ABSL_GUARDED_BY(mu_);
-};
 
 }  // namespace lakehose
 

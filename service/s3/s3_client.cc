@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <optional>
@@ -13,7 +12,7 @@
 #include "core/base/base64.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
-#include "core/base/uri_encode.h"
+#include "core/s3/endpoint.h"
 #include "core/s3/sigv4.h"
 
 namespace lakehose {
@@ -30,72 +29,6 @@ constexpr size_t kMaxMessageInStatus = 300;
 // (AbortIncompleteMultipartUpload) cleans up whatever a short budget leaves behind.
 constexpr int kMaxAbortAttempts = 3;
 
-struct ParsedEndpoint {
-  std::string scheme;
-  std::string host_port;
-  std::string base_path;
-};
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool HasControlChars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
-}
-
-absl::StatusOr<ParsedEndpoint> ParseEndpoint(std::string_view endpoint, std::string_view region) {
-  if (endpoint.empty()) {
-    return ParsedEndpoint{"https", StrCat("s3.", region, ".amazonaws.com"), ""};
-  }
-  ParsedEndpoint p;
-  std::string_view rest = endpoint;
-  if (const size_t sep = rest.find("://"); sep != std::string_view::npos) {
-    p.scheme = Lower(rest.substr(0, sep));
-    rest = rest.substr(sep + 3);
-  } else {
-    p.scheme = "https";
-  }
-  if (p.scheme != "http" && p.scheme != "https") {
-    return absl::InvalidArgumentError(
-        StrCat("s3 endpoint '", endpoint, "': scheme must be http or https"));
-  }
-  const size_t slash = rest.find('/');
-  p.host_port = std::string(rest.substr(0, slash));
-  if (slash != std::string_view::npos) p.base_path = std::string(rest.substr(slash));
-  while (p.base_path.ends_with('/')) p.base_path.pop_back();
-  if (p.host_port.empty() || p.host_port.find_first_of("@?# ") != std::string::npos ||
-      p.base_path.find_first_of("?#") != std::string::npos || HasControlChars(endpoint)) {
-    return absl::InvalidArgumentError(
-        StrCat("s3 endpoint '", endpoint, "' is not scheme://host[:port][/path]"));
-  }
-  return p;
-}
-
-// The host of "host[:port]" or "[v6]:port".
-std::string_view HostOnly(std::string_view host_port) {
-  if (host_port.starts_with('[')) return host_port.substr(0, host_port.find(']') + 1);
-  return host_port.substr(0, host_port.find(':'));
-}
-
-bool IsIpOrLocalhost(std::string_view host) {
-  if (host == "localhost" || host.starts_with('[')) return true;
-  return !host.empty() && std::all_of(host.begin(), host.end(),
-                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
-
-std::string QueryString(const Query& query) {
-  std::string out;
-  for (const auto& [name, value] : query) {
-    StrAppend(&out, out.empty() ? "?" : "&", UriEncode(name, false));
-    if (!value.empty()) StrAppend(&out, "=", UriEncode(value, false));
-  }
-  return out;
-}
-
 double DefaultUniform() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -105,20 +38,8 @@ void DefaultSleep(int64_t ms) {
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// The wall clock, kept here so this library does not need service/platform/clock.cc (linked into
-// the gRPC service library).
-class SystemClock : public Clock {
- public:
-  int64_t NowMillis() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
-
 S3ClientDeps WithDefaults(S3ClientDeps deps) {
-  static const SystemClock* const kSystemClock = new SystemClock;
-  if (deps.clock == nullptr) deps.clock = kSystemClock;
+  if (deps.clock == nullptr) deps.clock = RealClock::Get();
   if (!deps.sleep) deps.sleep = &DefaultSleep;
   if (!deps.random) deps.random = &DefaultUniform;
   if (!deps.getenv) deps.getenv = ProcessGetenv();
@@ -170,7 +91,7 @@ absl::Status PermanentError(std::string_view what, const HttpResponse& r, const 
 }
 
 absl::Status CheckHeaderValue(std::string_view name, std::string_view value) {
-  if (HasControlChars(value)) {
+  if (HasAsciiControl(value)) {
     return absl::InvalidArgumentError(StrCat("S3: ", name, " holds control characters"));
   }
   return absl::OkStatus();
@@ -179,7 +100,7 @@ absl::Status CheckHeaderValue(std::string_view name, std::string_view value) {
 }  // namespace
 
 struct S3Client::Call {
-  std::string_view op;  // "PutObject", for messages
+  S3Operation op;
   std::string method;
   std::string_view key;
   Query query;
@@ -199,15 +120,13 @@ struct S3Client::Outcome {
 
 absl::Status S3ClientOptions::Validate() const {
   if (bucket.empty() || bucket.size() > 255 || bucket.find('/') != std::string::npos ||
-      HasControlChars(bucket) || bucket.find(' ') != std::string::npos) {
+      HasAsciiControl(bucket) || bucket.find(' ') != std::string::npos) {
     return absl::InvalidArgumentError(StrCat("s3: bad bucket name '", bucket, "'"));
   }
-  if (region.empty() || !std::all_of(region.begin(), region.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-      })) {
+  if (!IsValidS3Region(region)) {
     return absl::InvalidArgumentError(StrCat("s3: bad region '", region, "'"));
   }
-  if (absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(endpoint, region); !e.ok()) {
+  if (absl::StatusOr<S3Endpoint> e = ParseS3Endpoint(endpoint, region); !e.ok()) {
     return e.status();
   }
   if (max_attempts < 1 || max_attempts > 100) {
@@ -251,27 +170,13 @@ std::string ContentMd5(std::string_view data) {
   return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
-bool IsDnsCompatibleBucket(std::string_view bucket, bool tls) {
-  if (bucket.size() < 3 || bucket.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(bucket.front()) || !alnum(bucket.back())) return false;
-  if (bucket.find("..") != std::string_view::npos) return false;
-  if (tls && bucket.find('.') != std::string_view::npos) return false;
-  if (IsIpOrLocalhost(bucket)) return false;  // "192.168.5.4"
-  return std::all_of(bucket.begin(), bucket.end(),
-                     [&](char c) { return alnum(c) || c == '-' || c == '.'; });
-}
-
 S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)
     : options_(std::move(options)), deps_(WithDefaults(std::move(deps))) {
-  absl::StatusOr<ParsedEndpoint> e = ParseEndpoint(options_.endpoint, options_.region);
-  if (e.ok()) {
-    scheme_ = e->scheme;
-    endpoint_host_ = e->host_port;
-    base_path_ = e->base_path;
+  // The options are valid (a precondition), so the endpoint parses.
+  if (absl::StatusOr<S3Endpoint> e = ParseS3Endpoint(options_.endpoint, options_.region); e.ok()) {
+    endpoint_ = *std::move(e);
   }
-  path_style_ = options_.force_path_style || IsIpOrLocalhost(HostOnly(endpoint_host_)) ||
-                !IsDnsCompatibleBucket(options_.bucket, scheme_ == "https");
+  path_style_ = UsePathStyle(endpoint_, options_.bucket, options_.force_path_style);
 }
 
 std::string S3Client::Uri(std::string_view key) const {
@@ -289,18 +194,7 @@ S3Stats S3Client::stats() const {
                  .bytes_uploaded = bytes_uploaded_.load()};
 }
 
-S3Client::Target S3Client::TargetFor(std::string_view key, const Query& query) const {
-  Target t;
-  t.path = base_path_;
-  if (path_style_) StrAppend(&t.path, "/", options_.bucket);
-  StrAppend(&t.path, "/", key);
-  t.host = path_style_ ? endpoint_host_ : StrCat(options_.bucket, ".", endpoint_host_);
-  t.url =
-      StrCat(scheme_, "://", t.host, UriEncode(t.path, /*keep_slash=*/true), QueryString(query));
-  return t;
-}
-
-absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const Target& target) {
+absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const S3Address& target) {
   absl::StatusOr<AwsCredentials> creds = deps_.credentials->GetCredentials();
   if (!creds.ok()) {
     return absl::Status(creds.status().code(),
@@ -333,8 +227,9 @@ void S3Client::Backoff(int failed_attempt) {
 
 S3Client::Outcome S3Client::Execute(const Call& call) {
   operations_.fetch_add(1);
-  const Target target = TargetFor(call.key, call.query);
-  const std::string what = StrCat("S3 ", call.op, " ", Uri(call.key));
+  const S3Address target =
+      S3AddressOf(endpoint_, options_.bucket, path_style_, call.key, call.query);
+  const std::string what = StrCat("S3 ", S3OperationName(call.op), " ", Uri(call.key));
   Outcome out;
   std::string last_error;
   const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
@@ -354,15 +249,17 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
       out.response = request.status();
       return out;
     }
+    // The exchange's duration is monotonic time: the Clock is wall time for signing, which
+    // may step (or be a test's fake) while the request is in flight.
     const auto sent_at = std::chrono::steady_clock::now();
     absl::StatusOr<HttpResponse> response = deps_.http->Send(*request);
-    auto observe = [&](S3RequestOutcome outcome) {
+    auto observe = [&](S3Outcome outcome) {
       if (!deps_.observer) return;
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
       deps_.observer(call.op, outcome, took.count(), attempt > 0);
     };
     if (!response.ok()) {
-      observe(S3RequestOutcome::kNetworkError);
+      observe(S3Outcome::kNetworkError);
       const absl::Status& s = response.status();
       if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
         transport_errors_.fetch_add(1);
@@ -376,7 +273,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     if (response->status >= 200 && response->status <= 299) {
       if (call.check_success) error = call.check_success(*response);
       if (!error.has_value()) {
-        observe(S3RequestOutcome::kOk);
+        observe(S3Outcome::kOk);
         out.response = std::move(response);
         return out;
       }
@@ -385,18 +282,19 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     }
     out.error_code = error->code;
     last_error = Describe(response->status, *error);
-    switch (ClassifyS3Error(response->status, error->code)) {
-      case S3ErrorClass::kThrottled:
-        observe(S3RequestOutcome::kThrottled);
+    const S3Outcome outcome = ClassifyS3Error(response->status, error->code);
+    observe(outcome);
+    switch (outcome) {
+      case S3Outcome::kThrottled:
         throttled_.fetch_add(1);
         continue;
-      case S3ErrorClass::kRetryable:
-        observe(S3RequestOutcome::kServerError);
+      case S3Outcome::kServerError:
         server_errors_.fetch_add(1);
         continue;
-      case S3ErrorClass::kPermanent:
-        observe(response->status == 412 ? S3RequestOutcome::kPreconditionFailed
-                                        : S3RequestOutcome::kClientError);
+      case S3Outcome::kClientError:
+      case S3Outcome::kPreconditionFailed:
+      case S3Outcome::kOk:            // not a classification of an error
+      case S3Outcome::kNetworkError:  // (ClassifyS3Error returns neither)
         out.response = PermanentError(what, *response, *error);
         return out;
     }
@@ -437,7 +335,7 @@ HttpHeaders ContentHeaders(const S3PutOptions& put) {
 absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
                                  const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "PutObject",
+  Call call{.op = S3Operation::kPutObject,
             .method = "PUT",
             .key = key,
             .headers = ContentHeaders(put),
@@ -458,7 +356,7 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
 absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key,
                                                             const S3PutOptions& put) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
-  Call call{.op = "CreateMultipartUpload",
+  Call call{.op = S3Operation::kCreateMultipartUpload,
             .method = "POST",
             .key = key,
             .query = {{"uploads", ""}},
@@ -483,7 +381,7 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
   if (part_number < 1 || part_number > kS3MaxParts) {
     return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
   }
-  Call call{.op = "UploadPart",
+  Call call{.op = S3Operation::kUploadPart,
             .method = "PUT",
             .key = key,
             .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
@@ -507,7 +405,7 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
                                                const std::vector<CompletedPart>& parts,
                                                int64_t expected_size, bool if_none_match) {
   const std::string body = BuildCompleteMultipartUploadXml(parts);
-  Call call{.op = "CompleteMultipartUpload",
+  Call call{.op = S3Operation::kCompleteMultipartUpload,
             .method = "POST",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
@@ -536,7 +434,7 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
 }
 
 absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
-  Call call{.op = "AbortMultipartUpload",
+  Call call{.op = S3Operation::kAbortMultipartUpload,
             .method = "DELETE",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
@@ -550,7 +448,7 @@ absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_vi
 }
 
 absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {
-  Call call{.op = "HeadObject",
+  Call call{.op = S3Operation::kHeadObject,
             .method = "HEAD",
             .key = key,
             .payload_hash = std::string(kEmptyPayloadHash)};

@@ -9,18 +9,19 @@
 //                                  .content_encoding = "gzip"});
 //
 // Requests:
-//  - Addressing: virtual-hosted (https://bucket.s3.region.amazonaws.com/key) by default;
-//    path-style (endpoint/bucket/key) when force_path_style is set, when the endpoint's
-//    host is an IP address or localhost, or when the bucket name cannot be a DNS label
-//    (upper case, '_', or '.' over https, where the wildcard certificate would not match).
+//  - Addressing (core/s3/endpoint.h): virtual-hosted
+//    (https://bucket.s3.region.amazonaws.com/key) by default; path-style
+//    (endpoint/bucket/key) when force_path_style is set, when the endpoint's host is an IP
+//    address or localhost, or when the bucket name cannot be a DNS label (upper case, '_',
+//    or '.' over https, where the wildcard certificate would not match).
 //  - Keys are used as given (decoded) and percent-encoded once, as S3 wants: Hive keys
 //    with '=' and spaces work. Every request carries x-amz-content-sha256 with the real
 //    payload hash and is signed (SigV4, service s3) at send time: every retry is signed
 //    again with fresh credentials and time.
 //  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
 //
-// Retries (per operation, up to max_attempts tries): answers classified kRetryable or
-// kThrottled by ClassifyS3Error (core/s3/s3_xml.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
+// Retries (per operation, up to max_attempts tries): answers classified kServerError or
+// kThrottled by ClassifyS3Error (core/s3/s3_outcome.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
 // (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
 //
@@ -48,6 +49,8 @@
 #include "absl/status/statusor.h"
 #include "core/base/backoff.h"
 #include "core/config/pipeline.h"
+#include "core/s3/endpoint.h"
+#include "core/s3/s3_outcome.h"
 #include "core/s3/s3_xml.h"
 #include "service/platform/clock.h"
 #include "service/s3/credentials.h"
@@ -88,26 +91,16 @@ using SleepFunction = std::function<void(int64_t ms)>;
 // A uniform random double in [0, 1) for backoff jitter; must be thread-safe.
 using UniformRandomFunction = std::function<double()>;
 
-// How one HTTP exchange with S3 ended, classified once, here at the edge (throttling
-// apart from other server errors; 412 apart from other client errors).
-enum class S3RequestOutcome {
-  kOk,
-  kThrottled,
-  kServerError,
-  kClientError,
-  kNetworkError,
-  kPreconditionFailed
-};
-// Told about every HTTP exchange: the operation ("PutObject", ...), its outcome, how long
-// it took, and whether it was a retry. Runs on the calling thread; must be thread-safe
-// and must not block (the server counts metrics here).
-using S3RequestObserver = std::function<void(std::string_view operation, S3RequestOutcome outcome,
-                                             double seconds, bool retry)>;
+// Told about every HTTP exchange: its operation, its outcome (core/s3/s3_outcome.h), how
+// long it took, and whether it was a retry. Runs on the calling thread; must be
+// thread-safe and must not block (the server counts metrics here).
+using S3RequestObserver =
+    std::function<void(S3Operation operation, S3Outcome outcome, double seconds, bool retry)>;
 
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
   std::shared_ptr<CredentialsProvider> credentials;  // required
-  const Clock* clock = nullptr;                      // default: the system clock
+  const Clock* clock = nullptr;                      // signing time; default RealClock::Get()
   SleepFunction sleep;                               // default: the thread sleeps
   UniformRandomFunction random;                      // default: a thread-local PRNG
   GetenvFunction getenv;       // default ProcessGetenv(); only to resolve endpoint and region
@@ -120,7 +113,7 @@ struct S3Stats {
   int64_t attempts = 0;          // HTTP exchanges tried
   int64_t retries = 0;           // attempts after the first of an operation
   int64_t throttled = 0;         // answers classified kThrottled (503 SlowDown, 429)
-  int64_t server_errors = 0;     // answers classified kRetryable (5xx, 200-with-Error, ...)
+  int64_t server_errors = 0;     // answers classified kServerError (5xx, 200-with-Error, ...)
   int64_t transport_errors = 0;  // no answer: refused, reset, timed out
   int64_t failed = 0;            // operations that returned an error
   int64_t bytes_uploaded = 0;    // payload bytes of successful PutObject/UploadPart
@@ -182,25 +175,15 @@ class S3Client {
  private:
   struct Call;
   struct Outcome;
-  struct Target {
-    std::string url;
-    std::string host;
-    std::string path;  // decoded, as signed
-  };
-
-  Target TargetFor(std::string_view key,
-                   const std::vector<std::pair<std::string, std::string>>& query) const;
   Outcome Execute(const Call& call);
-  absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const Target& target);
+  absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const S3Address& target);
   void Backoff(int failed_attempt);
   void AddSseAndClass(HttpHeaders* headers) const;
 
   const S3ClientOptions options_;
   const S3ClientDeps deps_;
   // Resolved once from the options.
-  std::string scheme_;
-  std::string endpoint_host_;  // host[:port]
-  std::string base_path_;      // "" or "/prefix"
+  S3Endpoint endpoint_;
   bool path_style_ = false;
 
   std::atomic<int64_t> operations_{0}, attempts_{0}, retries_{0}, throttled_{0}, server_errors_{0},
@@ -210,8 +193,6 @@ class S3Client {
 // Helpers, exposed for tests.
 // base64 of the MD5 of `data` (the Content-MD5 header's value).
 std::string ContentMd5(std::string_view data);
-// True if `bucket` can be a DNS label for virtual-hosted addressing (`tls`: no dots).
-bool IsDnsCompatibleBucket(std::string_view bucket, bool tls);
 
 }  // namespace lakehose
 

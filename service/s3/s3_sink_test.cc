@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_http_client.h"
 
 namespace lakehose {
 namespace {
