@@ -391,9 +391,13 @@ void DeliveryEngine::UploadLoop() {
         obj->first_error = std::string(StatusMessage(status));
       }
       if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
-        const absl::Status dl = options_.dead_letter(
-            obj->spec->name, obj->key, obj->data, obj->records, obj->attempts + 1, obj->first_error,
-            std::string(StatusMessage(status)));
+        const absl::Status dl = options_.dead_letter({.pipeline = obj->spec->name,
+                                                      .key = obj->key,
+                                                      .body = obj->data,
+                                                      .records = obj->records,
+                                                      .attempts = obj->attempts + 1,
+                                                      .first_error = obj->first_error,
+                                                      .last_error = StatusMessage(status)});
         if (dl.ok() && wal_) {
           std::string payload;
           EncodeWalKey(obj->key, &payload);

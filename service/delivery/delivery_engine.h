@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
+#include "core/dlq/dead_lettered_object.h"
 #include "service/delivery/object_sink.h"
 #include "service/metrics/metrics.h"
 #include "service/platform/clock.h"
@@ -73,11 +74,10 @@ struct DeliveryStats {
 
 class DeliveryEngine {
  public:
-  // Hands an object whose retry budget ran out to the dead-letter queue (body is the
-  // uncompressed JSON Lines). OK means the DLQ holds it durably.
-  using DeadLetterFunction = std::function<absl::Status(
-      const std::string& pipeline, const std::string& key, const std::string& body, int64_t records,
-      int attempts, const std::string& first_error, const std::string& last_error)>;
+  // Hands an object whose retry budget ran out to the dead-letter queue. OK means the
+  // DLQ holds it durably (the engine then forgets it); otherwise it stays queued and
+  // retried, and is handed over again after its next failure. Called on an upload thread.
+  using DeadLetterFunction = std::function<absl::Status(const DeadLetteredObject& object)>;
   struct Options {
     std::string writer_id = "lakehose";
     absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked

@@ -91,7 +91,9 @@ std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string
 
 class Engine {
  public:
-  explicit Engine(const std::string& yaml, absl::Duration tick = absl::Milliseconds(10)) {
+  explicit Engine(const std::string& yaml, absl::Duration tick = absl::Milliseconds(10),
+                  DeliveryEngine::DeadLetterFunction dead_letter = nullptr,
+                  absl::Duration retry_budget = absl::Minutes(5)) {
     auto config = ParseTestConfig(yaml);
     EXPECT_TRUE(config.ok()) << config.status();
     if (!config.ok()) return;
@@ -105,6 +107,8 @@ class Engine {
     DeliveryEngine::Options options;
     options.writer_id = "w1";
     options.tick = tick;
+    options.dead_letter = std::move(dead_letter);
+    options.retry_budget = retry_budget;
     engine_ = std::make_unique<DeliveryEngine>(config_, std::move(sinks), clock_, options);
     // The ticker and the upload threads wait on one CondVar and a seal wakes only the
     // longest waiter (the bug in EverySealedObjectIsStoredWithoutAnotherSeal below). Until
@@ -544,6 +548,47 @@ TEST(DeliveryEngineTest, FlushWhileTheSinkFailsIsUnavailableThenRetriedOnTheCloc
   const auto contents = e.Contents("a");
   ASSERT_EQ(contents.size(), 1u);
   EXPECT_EQ(contents.begin()->second, Join(Lines("p/", 5, "x")));
+}
+
+TEST(DeliveryEngineTest, AnObjectOutOfItsRetryBudgetGoesToTheDeadLetterQueueWhole) {
+  struct Handed {
+    std::string pipeline, key, body, first_error, last_error;
+    int64_t records = 0;
+    int attempts = 0;
+  };
+  absl::Mutex mu;
+  std::vector<Handed> handed;
+  // A zero budget: the first failure already used it up.
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::Milliseconds(10),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        handed.push_back({std::string(o.pipeline), std::string(o.key), std::string(o.body),
+                          std::string(o.first_error), std::string(o.last_error), o.records,
+                          o.attempts});
+        return absl::OkStatus();
+      },
+      absl::ZeroDuration());
+  ASSERT_TRUE(e.ok());
+  e.sink("b").SetFailure(absl::UnavailableError("disk on fire"));
+  const auto lines = Lines("p/", 3, "dl");
+  ASSERT_TRUE(e->Accept(e.spec("b"), lines).ok());
+  auto r = FlushWithin(*e, "b");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.dead_lettered, 1);
+  EXPECT_EQ(s.in_flight_bytes, 0);  // the engine let go of it
+  EXPECT_EQ(s.objects_stored, 0);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(handed[0].pipeline, "b");
+  EXPECT_THAT(handed[0].key, MatchesRegex("p/b-w1-[0-9]{16}\\.jsonl\\.zst"));
+  EXPECT_EQ(handed[0].body, Join(lines));  // uncompressed
+  EXPECT_EQ(handed[0].records, 3);
+  EXPECT_EQ(handed[0].attempts, 1);
+  EXPECT_EQ(handed[0].first_error, "disk on fire");
+  EXPECT_EQ(handed[0].last_error, "disk on fire");
 }
 
 // Records the metadata each object was stored with.

@@ -105,30 +105,28 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
 
   absl::Status Load();
 
-  absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key,
-                                         const std::string& body, int64_t records, int attempts,
-                                         const std::string& first_error,
-                                         const std::string& last_error) override {
+  absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) override {
     const int64_t now = clock_.NowMillis();
     DeadLetter e;
     e.id = NewId(DeadLetterKind::kDelivery);
     e.kind = DeadLetterKind::kDelivery;
-    e.pipeline = CleanDeadLetterText(pipeline, SIZE_MAX);
-    e.attempts = attempts;
-    e.first_error = CleanDeadLetterText(first_error, kDeadLetterMaxErrorBytes);
-    e.last_error = CleanDeadLetterText(last_error.empty() ? first_error : last_error,
-                                       kDeadLetterMaxErrorBytes);
-    e.first_ms = now;
+    e.pipeline = CleanDeadLetterText(object.pipeline, SIZE_MAX);
+    e.attempts = object.attempts;
+    e.first_error = CleanDeadLetterText(object.first_error, kDeadLetterMaxErrorBytes);
+    e.last_error =
+        CleanDeadLetterText(object.last_error.empty() ? object.first_error : object.last_error,
+                            kDeadLetterMaxErrorBytes);
+    e.first_ms = now;  // the hand-off, not the first failure (see DeadLetter::first_ms)
     e.last_ms = now;
     e.next_attempt_ms = now;  // the retry worker takes it at its next pass
-    e.key = CleanDeadLetterText(key, SIZE_MAX);
-    e.records = records;
-    e.bytes = static_cast<int64_t>(body.size());
-    RETURN_IF_ERROR(WriteEntry(e, body));
+    e.key = CleanDeadLetterText(object.key, SIZE_MAX);
+    e.records = object.records;
+    e.bytes = static_cast<int64_t>(object.body.size());
+    RETURN_IF_ERROR(WriteEntry(e, object.body));
     RETURN_IF_ERROR(SyncDir());
     absl::MutexLock lock(&mu_);
     entries_[e.id] = e;
-    if (!durable()) bodies_[e.id] = body;
+    if (!durable()) bodies_[e.id] = std::string(object.body);
     return e;
   }
 

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/dlq/dead_letter_format.h"
+#include "core/dlq/dead_lettered_object.h"
 #include "service/platform/clock.h"
 
 namespace lakehose {
@@ -34,12 +35,9 @@ class DeadLetterQueue {
  public:
   virtual ~DeadLetterQueue() = default;
 
-  // Adds a delivery entry for object `key` of `pipeline` (body = uncompressed JSON Lines).
-  virtual absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline,
-                                                 const std::string& key, const std::string& body,
-                                                 int64_t records, int attempts,
-                                                 const std::string& first_error,
-                                                 const std::string& last_error) = 0;
+  // Adds a delivery entry for an object the delivery engine gave up on; it is due for
+  // the retry worker at once.
+  virtual absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) = 0;
   // Adds processing entries, one per failed record, in one durable write.
   struct FailedRecord {
     std::string record_id;

@@ -91,8 +91,8 @@ class DeadLetterRetrierTest : public ::testing::Test {
 
 TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
   FlakyStore store(3);
-  auto e = dlq_->AddDelivery("demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down",
-                             "UNAVAILABLE: down");
+  auto e = dlq_->AddDelivery(
+      {"demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down", "UNAVAILABLE: down"});
   ASSERT_TRUE(e.ok());
   ASSERT_TRUE(dlq_->AddProcessing("demo", {{"r", "bad", kNow, "C", "m"}}).ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
@@ -136,7 +136,7 @@ TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
 TEST_F(DeadLetterRetrierTest, ExpiresAtMaxAgeAndStopsRetrying) {
   FlakyStore store(0);
   store.FailForever();
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 5, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 5, "e", "e"});
   ASSERT_TRUE(e.ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
   EXPECT_EQ(retrier.RunOnce(), 1);
@@ -160,7 +160,7 @@ TEST_F(DeadLetterRetrierTest, ExpiresAtMaxAgeAndStopsRetrying) {
 
 TEST_F(DeadLetterRetrierTest, EntryRemovedMeanwhileIsSkipped) {
   FlakyStore store(0);
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 1, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(e.ok());
   ASSERT_TRUE(dlq_->Remove(e->id).ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
@@ -172,7 +172,7 @@ TEST_F(DeadLetterRetrierTest, WorkerThreadRetriesOnItsOwnAndStopsPromptly) {
   FlakyStore store(2);
   options_.tick = absl::Milliseconds(2);
   options_.retry_base_ms = 0;  // no backoff: every tick retries
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 1, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(e.ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

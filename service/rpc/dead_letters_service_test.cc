@@ -142,8 +142,8 @@ class DeadLettersServiceTest : public ::testing::Test {
 
 TEST_F(DeadLettersServiceTest, ListShowsEntriesWithPagingAndFilters) {
   Start();
-  auto d = dlq_->AddDelivery("demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a",
-                             "UNAVAILABLE: b");
+  auto d = dlq_->AddDelivery(
+      {"demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a", "UNAVAILABLE: b"});
   ASSERT_TRUE(d.ok());
   auto p = dlq_->AddProcessing("demo", {Failed("r1", "bad 1"), Failed("r2", "bad 2")});
   ASSERT_TRUE(p.ok());
@@ -244,7 +244,7 @@ TEST_F(DeadLettersServiceTest, RedriveNeedsExactlyOneSelector) {
 TEST_F(DeadLettersServiceTest, RedriveDeliveryStoresAndRemovesOrRecordsTheFailure) {
   Start();
   const std::string body = "{\"a\":1}\n{\"b\":2}\n";
-  auto d = dlq_->AddDelivery("demo", "t/obj.jsonl.gz", body, 2, 3, "e1", "e3");
+  auto d = dlq_->AddDelivery({"demo", "t/obj.jsonl.gz", body, 2, 3, "e1", "e3"});
   ASSERT_TRUE(d.ok());
   {
     absl::MutexLock lock(&mu_);
