@@ -1,6 +1,7 @@
 #include "service/delivery/delivery_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "core/base/compress.h"
@@ -22,6 +23,9 @@ namespace {
 
 // Marks a refusal for the byte budget (IsBufferBudgetRefusal).
 constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+
+// The longest single wait of Shutdown for the uploads (see Shutdown).
+constexpr absl::Duration kShutdownWaitSlice = absl::Milliseconds(100);
 
 // Delay before re-trying to store an object whose store failed: 1 s doubling to 60 s.
 int64_t RetryDelayMs(int attempts) {
@@ -579,9 +583,20 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
     for (auto& obj : retry_) queue_.push_back(std::move(obj));
     retry_.clear();
     work_cv_.SignalAll();
-    const absl::Time deadline = absl::Now() + grace;
-    while ((!queue_.empty() || !uploading_.empty()) && absl::Now() < deadline)
-      idle_cv_.WaitWithDeadline(&mu_, deadline);
+    // `grace` is real time granted to the uploads (what is left of the orchestrator's
+    // termination grace period), not a time of the data, so it is measured on the
+    // monotonic clock: not on clock_, which tests freeze (a grace on a frozen clock would
+    // never end) and which may step, nor on absl::Now(), which NTP may step. Each wait is
+    // at most kShutdownWaitSlice because this abseil's timed waits are wall-clock
+    // deadlines underneath; re-reading the monotonic clock bounds the effect of a step.
+    const auto start = std::chrono::steady_clock::now();
+    while (!queue_.empty() || !uploading_.empty()) {
+      // absl::Duration saturates: an infinite grace stays infinite.
+      const absl::Duration left =
+          grace - absl::FromChrono(std::chrono::steady_clock::now() - start);
+      if (left <= absl::ZeroDuration()) break;
+      idle_cv_.WaitWithTimeout(&mu_, std::min(left, kShutdownWaitSlice));
+    }
     if (!queue_.empty() || !uploading_.empty()) {
       int64_t records = 0;
       for (const auto& obj : queue_) records += obj->records;

@@ -6,11 +6,14 @@
 // Shutdown, and early under memory pressure (core/delivery/batching.h: the largest buffers past
 // half the byte budget, the oldest past the partition cap). Sealed objects are
 // compressed and stored by a pool of upload threads; an object whose store fails is
-// retried with capped backoff until it succeeds (the dead-letter queue comes later).
+// retried with capped backoff, and once it has failed for Options::retry_budget it is
+// handed to the dead-letter queue (Options::dead_letter) and leaves the engine.
 //
 // Accept() is THE acceptance point of Ingest: a request's records are accepted all
-// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). Durability (the
-// WAL) will move here.
+// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). After Recover()
+// it is also the durability point: the records are in the write-ahead log and fsync'd
+// before it returns, and every seal, store and hand-off to the DLQ is logged, so a
+// restart rebuilds the buffers and re-stores what was sealed (service/wal/wal.h).
 //
 // Thread-safe. Borrows the Config (its pipelines) and the Clock.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_DELIVERY_ENGINE_H_
@@ -113,8 +116,9 @@ class DeliveryEngine {
   void FlushAsync(const std::string& pipeline, FlushCallback done);
   absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
 
-  // Seals everything and waits up to `grace` for it to be stored; then stops the
-  // threads. What is not stored by then is lost (until the WAL lands). Idempotent.
+  // Seals everything and waits up to `grace` (real time) for it to be stored; then stops
+  // the threads. What is not stored by then stays in the WAL and is stored after the
+  // next start's Recover(); without a WAL (no Recover) it is lost. Idempotent.
   void Shutdown(absl::Duration grace);
 
   // Stores an object now, outside the buffers (compressed as its pipeline says):
