@@ -469,25 +469,39 @@ void DeliveryEngine::TickLoop() {
   while (!shut_down_) {
     tick_cv_.WaitWithTimeout(&mu_, options_.tick);
     if (shut_down_) break;
-    const int64_t now = clock_.NowMillis();
-    std::vector<BufferKey> expired;
-    for (const auto& [k, b] : buffers_) {
-      const BufferLimits limits{
-          static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
-          static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
-      if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
-    }
-    for (const auto& k : expired) SealLocked(k, FlushReason::kAge);
-    for (auto it = retry_.begin(); it != retry_.end();) {
-      if ((*it)->next_attempt_ms <= now) {
-        queue_.push_back(std::move(*it));
-        it = retry_.erase(it);
-        work_cv_.Signal();
-      } else {
-        ++it;
-      }
+    TickLocked();
+  }
+}
+
+int DeliveryEngine::Tick() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return 0;  // no upload thread would take what it queued
+  return TickLocked();
+}
+
+int DeliveryEngine::TickLocked() {
+  const int64_t now = clock_.NowMillis();
+  int queued = 0;
+  std::vector<BufferKey> expired;
+  for (const auto& [k, b] : buffers_) {
+    const BufferLimits limits{
+        static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
+        static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
+    if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
+  }
+  for (const auto& k : expired)
+    if (SealLocked(k, FlushReason::kAge)) ++queued;
+  for (auto it = retry_.begin(); it != retry_.end();) {
+    if ((*it)->next_attempt_ms <= now) {
+      queue_.push_back(std::move(*it));
+      it = retry_.erase(it);
+      work_cv_.Signal();
+      ++queued;
+    } else {
+      ++it;
     }
   }
+  return queued;
 }
 
 void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done) {

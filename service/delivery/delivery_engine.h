@@ -83,7 +83,8 @@ class DeliveryEngine {
   using DeadLetterFunction = std::function<absl::Status(const DeadLetteredObject& object)>;
   struct Options {
     std::string writer_id = "lakehose";
-    absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
+    // How often the ticker thread runs Tick(); InfiniteDuration(): never on its own.
+    absl::Duration tick = absl::Milliseconds(200);
     // After this long failing, an object goes to the dead-letter queue (if one is set).
     absl::Duration retry_budget = absl::Minutes(5);
     DeadLetterFunction dead_letter;  // empty: objects are retried forever
@@ -126,6 +127,13 @@ class DeliveryEngine {
   // OK also when the object already exists (an earlier attempt landed).
   absl::Status StoreObject(const std::string& pipeline, const std::string& key,
                            std::string_view body);
+
+  // One pass of the ticker on the caller's thread, at the Clock's now: seals the buffers
+  // whose oldest record has reached buffering.interval_s and queues for upload the failed
+  // objects whose retry delay has passed. Returns how many objects it queued (0 once shut
+  // down). The ticker thread runs it every Options::tick; tests that want time to move
+  // only when they say so pass an infinite tick and call it themselves.
+  int Tick();
 
   DeliveryStats Stats() const;
 
@@ -175,6 +183,7 @@ class DeliveryEngine {
   void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).
