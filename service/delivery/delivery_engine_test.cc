@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "service/delivery/object_sink.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
 #include "testing/test_config.h"
 
 namespace lakehose {

@@ -2,7 +2,6 @@
 // removal, and what survives a reopen (including a torn metadata file).
 #include "service/dlq/dead_letter_queue.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -27,22 +27,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1700000000000;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/dlq_test_XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::vector<std::string> Ids(const std::vector<DeadLetter>& v) {
   std::vector<std::string> out;
@@ -71,7 +55,7 @@ class DeadLetterQueueTest : public ::testing::Test {
   }
   std::string Dir() const { return dir_.path() + "/dlq"; }
 
-  TempDir dir_;
+  const TempDir dir_{"dlq_test"};
   FakeClock clock_{kNow};
   std::unique_ptr<DeadLetterQueue> dlq_;
 };
@@ -329,7 +313,7 @@ TEST_F(DeadLetterQueueTest, OneProcessAtATime) {
 
 TEST(DeadLetterQueueOpenTest, UnusableDirectoryIsAnError) {
   FakeClock clock(kNow);
-  TempDir dir;
+  const TempDir dir("dlq_test");
   const std::string file = dir.path() + "/file";
   std::ofstream(file) << "x";
   auto q = OpenDeadLetterQueue(file + "/dlq", clock);

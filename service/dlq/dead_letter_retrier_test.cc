@@ -3,10 +3,7 @@
 // thread's own waits are a few milliseconds.
 #include "service/dlq/dead_letter_retrier.h"
 
-#include <stdlib.h>
-
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -17,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -67,9 +65,7 @@ class FlakyStore {
 class DeadLetterRetrierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dlq_retrier_test_XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    auto q = OpenDeadLetterQueue(dir_ + "/dlq", clock_);
+    auto q = OpenDeadLetterQueue(dir_.path() + "/dlq", clock_);
     ASSERT_TRUE(q.ok()) << q.status();
     dlq_ = *std::move(q);
     options_.retry_base_ms = 100;
@@ -77,13 +73,9 @@ class DeadLetterRetrierTest : public ::testing::Test {
     options_.max_age_s = 60;
     options_.tick = absl::Hours(1);  // the thread never ticks on its own: RunOnce drives
   }
-  void TearDown() override {
-    dlq_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { dlq_.reset(); }
 
-  std::string dir_;
+  const TempDir dir_{"dlq_retrier_test"};
   FakeClock clock_{kNow};
   std::unique_ptr<DeadLetterQueue> dlq_;
   DeadLetterRetrier::Options options_;

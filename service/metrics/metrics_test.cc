@@ -21,6 +21,7 @@
 #include "service/delivery/object_sink.h"
 #include "service/rpc/server.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
 
 namespace lakehose {
 namespace {
