@@ -1,5 +1,5 @@
-// PipelineSpec: one validated pipeline definition (DESIGN section 3), built by
-// ParseConfig (config.h) and read by the transformer and, later, the delivery engine.
+// PipelineSpec: one validated pipeline definition, built by ParseConfig (config.h) and
+// read by the transformer, the delivery engine and the sinks.
 // Plain data; immutable once built; safe to share between threads.
 #ifndef LAKEHOSE_CORE_CONFIG_PIPELINE_H_
 #define LAKEHOSE_CORE_CONFIG_PIPELINE_H_
@@ -48,7 +48,8 @@ struct PartitionKeySpec {
 
 enum class DestinationKind { kFile, kS3 };
 
-// Where OK records go (used by delivery; parsed and validated now).
+// Where OK records go: read by the delivery engine (buffering, encoding) and by the sink
+// built for the pipeline (file or S3).
 struct DestinationSpec {
   DestinationKind kind = DestinationKind::kFile;
   std::string path = "./lake";  // file: root directory of the lake

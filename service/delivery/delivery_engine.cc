@@ -1,6 +1,7 @@
 #include "service/delivery/delivery_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "core/base/compress.h"
@@ -22,6 +23,9 @@ namespace {
 
 // Marks a refusal for the byte budget (IsBufferBudgetRefusal).
 constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+
+// The longest single wait of Shutdown for the uploads (see Shutdown).
+constexpr absl::Duration kShutdownWaitSlice = absl::Milliseconds(100);
 
 // Delay before re-trying to store an object whose store failed: 1 s doubling to 60 s.
 int64_t RetryDelayMs(int attempts) {
@@ -391,9 +395,13 @@ void DeliveryEngine::UploadLoop() {
         obj->first_error = std::string(StatusMessage(status));
       }
       if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
-        const absl::Status dl = options_.dead_letter(
-            obj->spec->name, obj->key, obj->data, obj->records, obj->attempts + 1, obj->first_error,
-            std::string(StatusMessage(status)));
+        const absl::Status dl = options_.dead_letter({.pipeline = obj->spec->name,
+                                                      .key = obj->key,
+                                                      .body = obj->data,
+                                                      .records = obj->records,
+                                                      .attempts = obj->attempts + 1,
+                                                      .first_error = obj->first_error,
+                                                      .last_error = StatusMessage(status)});
         if (dl.ok() && wal_) {
           std::string payload;
           EncodeWalKey(obj->key, &payload);
@@ -461,25 +469,39 @@ void DeliveryEngine::TickLoop() {
   while (!shut_down_) {
     tick_cv_.WaitWithTimeout(&mu_, options_.tick);
     if (shut_down_) break;
-    const int64_t now = clock_.NowMillis();
-    std::vector<BufferKey> expired;
-    for (const auto& [k, b] : buffers_) {
-      const BufferLimits limits{
-          static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
-          static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
-      if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
-    }
-    for (const auto& k : expired) SealLocked(k, FlushReason::kAge);
-    for (auto it = retry_.begin(); it != retry_.end();) {
-      if ((*it)->next_attempt_ms <= now) {
-        queue_.push_back(std::move(*it));
-        it = retry_.erase(it);
-        work_cv_.Signal();
-      } else {
-        ++it;
-      }
+    TickLocked();
+  }
+}
+
+int DeliveryEngine::Tick() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return 0;  // no upload thread would take what it queued
+  return TickLocked();
+}
+
+int DeliveryEngine::TickLocked() {
+  const int64_t now = clock_.NowMillis();
+  int queued = 0;
+  std::vector<BufferKey> expired;
+  for (const auto& [k, b] : buffers_) {
+    const BufferLimits limits{
+        static_cast<int64_t>(b.spec->destination.buffer_size_mb * 1024 * 1024),
+        static_cast<int64_t>(b.spec->destination.buffer_interval_s * 1000)};
+    if (OnTick(b.stats, limits, now) != FlushReason::kNone) expired.push_back(k);
+  }
+  for (const auto& k : expired)
+    if (SealLocked(k, FlushReason::kAge)) ++queued;
+  for (auto it = retry_.begin(); it != retry_.end();) {
+    if ((*it)->next_attempt_ms <= now) {
+      queue_.push_back(std::move(*it));
+      it = retry_.erase(it);
+      work_cv_.Signal();
+      ++queued;
+    } else {
+      ++it;
     }
   }
+  return queued;
 }
 
 void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done) {
@@ -575,9 +597,20 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
     for (auto& obj : retry_) queue_.push_back(std::move(obj));
     retry_.clear();
     work_cv_.SignalAll();
-    const absl::Time deadline = absl::Now() + grace;
-    while ((!queue_.empty() || !uploading_.empty()) && absl::Now() < deadline)
-      idle_cv_.WaitWithDeadline(&mu_, deadline);
+    // `grace` is real time granted to the uploads (what is left of the orchestrator's
+    // termination grace period), not a time of the data, so it is measured on the
+    // monotonic clock: not on clock_, which tests freeze (a grace on a frozen clock would
+    // never end) and which may step, nor on absl::Now(), which NTP may step. Each wait is
+    // at most kShutdownWaitSlice because this abseil's timed waits are wall-clock
+    // deadlines underneath; re-reading the monotonic clock bounds the effect of a step.
+    const auto start = std::chrono::steady_clock::now();
+    while (!queue_.empty() || !uploading_.empty()) {
+      // absl::Duration saturates: an infinite grace stays infinite.
+      const absl::Duration left =
+          grace - absl::FromChrono(std::chrono::steady_clock::now() - start);
+      if (left <= absl::ZeroDuration()) break;
+      idle_cv_.WaitWithTimeout(&mu_, std::min(left, kShutdownWaitSlice));
+    }
     if (!queue_.empty() || !uploading_.empty()) {
       int64_t records = 0;
       for (const auto& obj : queue_) records += obj->records;

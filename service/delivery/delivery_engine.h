@@ -6,11 +6,14 @@
 // Shutdown, and early under memory pressure (core/delivery/batching.h: the largest buffers past
 // half the byte budget, the oldest past the partition cap). Sealed objects are
 // compressed and stored by a pool of upload threads; an object whose store fails is
-// retried with capped backoff until it succeeds (the dead-letter queue comes later).
+// retried with capped backoff, and once it has failed for Options::retry_budget it is
+// handed to the dead-letter queue (Options::dead_letter) and leaves the engine.
 //
 // Accept() is THE acceptance point of Ingest: a request's records are accepted all
-// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). Durability (the
-// WAL) will move here.
+// together or not at all (RESOURCE_EXHAUSTED when the budget is spent). After Recover()
+// it is also the durability point: the records are in the write-ahead log and fsync'd
+// before it returns, and every seal, store and hand-off to the DLQ is logged, so a
+// restart rebuilds the buffers and re-stores what was sealed (service/wal/wal.h).
 //
 // Thread-safe. Borrows the Config (its pipelines) and the Clock.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_DELIVERY_ENGINE_H_
@@ -33,6 +36,7 @@
 #include "absl/time/time.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
+#include "core/dlq/dead_lettered_object.h"
 #include "service/delivery/object_sink.h"
 #include "service/metrics/metrics.h"
 #include "service/platform/clock.h"
@@ -73,14 +77,14 @@ struct DeliveryStats {
 
 class DeliveryEngine {
  public:
-  // Hands an object whose retry budget ran out to the dead-letter queue (body is the
-  // uncompressed JSON Lines). OK means the DLQ holds it durably.
-  using DeadLetterFunction = std::function<absl::Status(
-      const std::string& pipeline, const std::string& key, const std::string& body, int64_t records,
-      int attempts, const std::string& first_error, const std::string& last_error)>;
+  // Hands an object whose retry budget ran out to the dead-letter queue. OK means the
+  // DLQ holds it durably (the engine then forgets it); otherwise it stays queued and
+  // retried, and is handed over again after its next failure. Called on an upload thread.
+  using DeadLetterFunction = std::function<absl::Status(const DeadLetteredObject& object)>;
   struct Options {
     std::string writer_id = "lakehose";
-    absl::Duration tick = absl::Milliseconds(200);  // how often ages and retries are checked
+    // How often the ticker thread runs Tick(); InfiniteDuration(): never on its own.
+    absl::Duration tick = absl::Milliseconds(200);
     // After this long failing, an object goes to the dead-letter queue (if one is set).
     absl::Duration retry_budget = absl::Minutes(5);
     DeadLetterFunction dead_letter;  // empty: objects are retried forever
@@ -113,8 +117,9 @@ class DeliveryEngine {
   void FlushAsync(const std::string& pipeline, FlushCallback done);
   absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
 
-  // Seals everything and waits up to `grace` for it to be stored; then stops the
-  // threads. What is not stored by then is lost (until the WAL lands). Idempotent.
+  // Seals everything and waits up to `grace` (real time) for it to be stored; then stops
+  // the threads. What is not stored by then stays in the WAL and is stored after the
+  // next start's Recover(); without a WAL (no Recover) it is lost. Idempotent.
   void Shutdown(absl::Duration grace);
 
   // Stores an object now, outside the buffers (compressed as its pipeline says):
@@ -122,6 +127,13 @@ class DeliveryEngine {
   // OK also when the object already exists (an earlier attempt landed).
   absl::Status StoreObject(const std::string& pipeline, const std::string& key,
                            std::string_view body);
+
+  // One pass of the ticker on the caller's thread, at the Clock's now: seals the buffers
+  // whose oldest record has reached buffering.interval_s and queues for upload the failed
+  // objects whose retry delay has passed. Returns how many objects it queued (0 once shut
+  // down). The ticker thread runs it every Options::tick; tests that want time to move
+  // only when they say so pass an infinite tick and call it themselves.
+  int Tick();
 
   DeliveryStats Stats() const;
 
@@ -171,6 +183,7 @@ class DeliveryEngine {
   void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).

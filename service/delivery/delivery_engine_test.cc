@@ -1,9 +1,13 @@
 // DeliveryEngine (service/delivery/delivery_engine.h) with in-memory sinks and a fake clock:
 // sealing on size, age, Flush, Shutdown, the partition cap and the byte budget; refusal
-// when the budget is spent; retries after a sink failure; concurrency.
+// when the budget is spent; retries after a sink failure; the hand-off to the dead-letter
+// queue; concurrency.
 //
-// Waits are bounded: the engine's threads are polled (Stats(), or a FlushAsync callback)
-// with a deadline, never waited on without one.
+// Time moves only when a test says so: the clock is a FakeClock and the ticker thread
+// never runs on its own (an infinite tick), so a test advances the clock and calls Tick().
+// No test sleeps for a fixed time to let something happen: what the engine's threads do
+// is waited for as a condition with a deadline (Stats() polled, or a FlushAsync
+// callback), never without one.
 #include "service/delivery/delivery_engine.h"
 
 #include <algorithm>
@@ -25,8 +29,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/delivery/object_sink.h"
-#include "service/platform/clock.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
 #include "testing/test_config.h"
 
 namespace lakehose {
@@ -57,7 +61,8 @@ std::string Yaml(std::string_view server,
       "interval_s: 60 } }\n");
 }
 
-// A bounded wait for a condition that the engine's threads make true.
+// A bounded wait for a condition that the engine's threads make true (polled: the engine
+// has no hook to wait on).
 template <typename Pred>
 bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = kWait) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -91,7 +96,11 @@ std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string
 
 class Engine {
  public:
-  explicit Engine(const std::string& yaml, absl::Duration tick = absl::Milliseconds(10)) {
+  // `tick`: how often the ticker thread runs on its own (never by default: tests call
+  // Tick()).
+  explicit Engine(const std::string& yaml, absl::Duration tick = absl::InfiniteDuration(),
+                  DeliveryEngine::DeadLetterFunction dead_letter = nullptr,
+                  absl::Duration retry_budget = absl::Minutes(5)) {
     auto config = ParseTestConfig(yaml);
     EXPECT_TRUE(config.ok()) << config.status();
     if (!config.ok()) return;
@@ -105,14 +114,9 @@ class Engine {
     DeliveryEngine::Options options;
     options.writer_id = "w1";
     options.tick = tick;
+    options.dead_letter = std::move(dead_letter);
+    options.retry_budget = retry_budget;
     engine_ = std::make_unique<DeliveryEngine>(config_, std::move(sinks), clock_, options);
-    // The ticker and the upload threads wait on one CondVar and a seal wakes only the
-    // longest waiter (the bug in EverySealedObjectIsStoredWithoutAnotherSeal below). Until
-    // that is fixed, give a short-ticking ticker time to re-queue behind the upload
-    // threads, so that the other tests test what they name and not that bug. Tests that
-    // need an object stored after a seal end with Shutdown (which wakes every thread)
-    // rather than waiting for a single wake-up.
-    if (tick < absl::Milliseconds(50)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   DeliveryEngine& operator*() { return *engine_; }
@@ -227,14 +231,15 @@ TEST(DeliveryEngineTest, AgeSealAfterTheIntervalOnTheClock) {
   const auto lines = Lines("t/h=1/", 10, "age");
   ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());
   e.clock().AdvanceMillis(59999);
-  // Many ticks (10 ms each) pass: still too young.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Ticks 1 ms short of interval_s: still too young.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(e->Tick(), 0) << "sealed before interval_s";
   EXPECT_EQ(Stored(e), 0);
   EXPECT_EQ(e->Stats().buffered_records, 10);
   EXPECT_EQ(e->Stats().oldest_buffered_ms, kT0);
 
   e.clock().AdvanceMillis(1);
-  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "no age seal after interval_s";
+  EXPECT_EQ(e->Tick(), 1) << "no age seal after interval_s";
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "the age-sealed object was not stored";
   const DeliveryStats s = e->Stats();
   EXPECT_EQ(s.seals_by_reason[static_cast<int>(FlushReason::kAge)], 1);
   EXPECT_EQ(s.buffered_records, 0);
@@ -250,12 +255,31 @@ TEST(DeliveryEngineTest, AgeIsCountedFromTheFirstRecordOfTheBuffer) {
   ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 1, "first")).ok());
   e.clock().AdvanceMillis(30000);
   ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 1, "second")).ok());
+  EXPECT_EQ(e->Tick(), 0);
   e.clock().AdvanceMillis(30000);  // 60 s after the first record, 30 s after the second
+  EXPECT_EQ(e->Tick(), 1);
   ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; }));
   EXPECT_EQ(e->Stats().buffered_records, 0);
   const auto contents = e.Contents("a");
   ASSERT_EQ(contents.size(), 1u);
   EXPECT_EQ(SplitLines(contents.begin()->second).size(), 2u);
+}
+
+TEST(DeliveryEngineTest, TheTickerThreadTicksOnItsOwn) {
+  Engine e(Yaml("  upload_threads: 1"), absl::Milliseconds(1));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 2, "own")).ok());
+  e.clock().AdvanceMillis(60000);
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "the ticker did not seal by age";
+  EXPECT_EQ(e->Stats().seals_by_reason[static_cast<int>(FlushReason::kAge)], 1);
+}
+
+TEST(DeliveryEngineTest, TickAfterShutdownDoesNothing) {
+  Engine e(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(e.ok());
+  e->Shutdown(absl::Seconds(10));
+  e.clock().AdvanceMillis(60000);
+  EXPECT_EQ(e->Tick(), 0);
 }
 
 TEST(DeliveryEngineTest, FlushReturnsEveryObjectAndSealsEverything) {
@@ -381,9 +405,9 @@ TEST(DeliveryEngineTest, PartitionCapSealsTheOldest) {
   EXPECT_EQ(e.Contents("a").size(), 4u);
 }
 
-// BUG: service/delivery/delivery_engine.cc:64-78. `new_prefixes` is computed before the early
-// seals; when the oldest buffer chosen for the cap is also one the request writes to, it
-// is re-created by the same request and the engine ends with one buffer more than
+// Regression: the buffers a request would open were counted before the early seals, so
+// when the oldest buffer, sealed for the cap, was also one the request wrote to, the same
+// request re-created it and the engine ended with one buffer more than
 // server.max_active_partitions.
 TEST(DeliveryEngineTest, PartitionCapHoldsWhenTheOldestBufferIsAlsoInTheRequest) {
   Engine e(Yaml("  upload_threads: 2\n  max_active_partitions: 3"));
@@ -398,9 +422,9 @@ TEST(DeliveryEngineTest, PartitionCapHoldsWhenTheOldestBufferIsAlsoInTheRequest)
   EXPECT_LE(e->Stats().active_partitions, 3) << "server.max_active_partitions is 3";
 }
 
-// BUG: service/delivery/delivery_engine.cc:64-78 and 87-98. One request with more distinct
-// prefixes than server.max_active_partitions seals every existing buffer and then opens
-// all of its own: the cap does not bound the number of open buffers.
+// Regression: one request with more distinct prefixes than server.max_active_partitions
+// sealed every existing buffer and then opened all of its own, so the cap did not bound
+// the number of open buffers.
 TEST(DeliveryEngineTest, PartitionCapHoldsForARequestWithManyPrefixes) {
   Engine e(Yaml("  upload_threads: 2\n  max_active_partitions: 3"));
   ASSERT_TRUE(e.ok());
@@ -536,14 +560,58 @@ TEST(DeliveryEngineTest, FlushWhileTheSinkFailsIsUnavailableThenRetriedOnTheCloc
 
   // Healed, the retry comes once its backoff (1 s on the engine's clock) has passed.
   e.sink("a").SetFailure(absl::OkStatus());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(Stored(e), 0) << "retried before its backoff";
-  e.clock().AdvanceMillis(1000);
-  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "not retried after the backoff";
+  EXPECT_EQ(e->Tick(), 0) << "retried before its backoff";
+  e.clock().AdvanceMillis(999);
+  EXPECT_EQ(e->Tick(), 0) << "retried before its backoff";
+  EXPECT_EQ(Stored(e), 0);
+  e.clock().AdvanceMillis(1);
+  EXPECT_EQ(e->Tick(), 1) << "not retried after the backoff";
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; })) << "the retry was not stored";
   EXPECT_EQ(e->Stats().in_flight_bytes, 0);
   const auto contents = e.Contents("a");
   ASSERT_EQ(contents.size(), 1u);
   EXPECT_EQ(contents.begin()->second, Join(Lines("p/", 5, "x")));
+}
+
+TEST(DeliveryEngineTest, AnObjectOutOfItsRetryBudgetGoesToTheDeadLetterQueueWhole) {
+  struct Handed {
+    std::string pipeline, key, body, first_error, last_error;
+    int64_t records = 0;
+    int attempts = 0;
+  };
+  absl::Mutex mu;
+  std::vector<Handed> handed;
+  // A zero budget: the first failure already used it up.
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        handed.push_back({std::string(o.pipeline), std::string(o.key), std::string(o.body),
+                          std::string(o.first_error), std::string(o.last_error), o.records,
+                          o.attempts});
+        return absl::OkStatus();
+      },
+      absl::ZeroDuration());
+  ASSERT_TRUE(e.ok());
+  e.sink("b").SetFailure(absl::UnavailableError("disk on fire"));
+  const auto lines = Lines("p/", 3, "dl");
+  ASSERT_TRUE(e->Accept(e.spec("b"), lines).ok());
+  auto r = FlushWithin(*e, "b");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.dead_lettered, 1);
+  EXPECT_EQ(s.in_flight_bytes, 0);  // the engine let go of it
+  EXPECT_EQ(s.objects_stored, 0);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(handed[0].pipeline, "b");
+  EXPECT_THAT(handed[0].key, MatchesRegex("p/b-w1-[0-9]{16}\\.jsonl\\.zst"));
+  EXPECT_EQ(handed[0].body, Join(lines));  // uncompressed
+  EXPECT_EQ(handed[0].records, 3);
+  EXPECT_EQ(handed[0].attempts, 1);
+  EXPECT_EQ(handed[0].first_error, "disk on fire");
+  EXPECT_EQ(handed[0].last_error, "disk on fire");
 }
 
 // Records the metadata each object was stored with.
@@ -702,18 +770,15 @@ TEST(DeliveryEngineTest, ConcurrentAcceptsLoseAndDuplicateNothing) {
   EXPECT_EQ(e->Stats().buffered_records, 0);
 }
 
-// BUG: service/delivery/delivery_engine.cc:124,132,182 (and FlushAsync, 204-234). The ticker
-// waits on work_cv_, the same CondVar the upload threads wait on, and SealLocked wakes a
-// single waiter with Signal() (absl wakes the longest waiter). When that waiter is the
-// ticker, no upload thread wakes: the sealed object stays queued until something else signals. A
-// Flush that finds it queued seals nothing of its own, so it signals nobody and never completes.
-// Here: one upload thread and a long tick so the ticker stays a waiter; after the first upload the
-// ticker is the longest waiter, so the second sealed object is never stored.
+// Regression: the ticker used to wait on the upload threads' CondVar, and a seal woke a
+// single waiter (the longest). When that was the ticker, no upload thread woke and the
+// sealed object stayed queued until something else signalled; a Flush that found it
+// queued sealed nothing of its own, signalled nobody, and never completed. With one
+// upload thread and a ticker that never ticks, the second sealed object was never stored.
 TEST(DeliveryEngineTest, EverySealedObjectIsStoredWithoutAnotherSeal) {
-  Engine e(Yaml("  upload_threads: 1", "{ size_mb: 0.001, interval_s: 60 }"), absl::Hours(1));
+  Engine e(Yaml("  upload_threads: 1", "{ size_mb: 0.001, interval_s: 60 }"));
   ASSERT_TRUE(e.ok());
   const int64_t limit = static_cast<int64_t>(0.001 * 1024 * 1024);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let both threads wait
   bool stuck = false;
   for (int n = 1; n <= 4 && !stuck; ++n) {
     // Exactly enough lines for one size seal, so nothing stays buffered.
@@ -736,11 +801,11 @@ TEST(DeliveryEngineTest, EverySealedObjectIsStoredWithoutAnotherSeal) {
   EXPECT_TRUE(r.has_value()) << "Flush did not complete within 3 s with an object queued";
 }
 
-// BUG: service/delivery/delivery_engine.cc:204-234 with 267-304. After Shutdown, objects whose
-// store failed sit in retry_ (171; Shutdown's wait ends once queue_ and uploading_ are
-// empty and never looks at retry_); FlushAsync moves them back onto the upload queue and
-// attaches its ticket, but the upload threads are gone, so `done` is never called and
-// Flush() blocks forever (the contract: OK with the objects, or UNAVAILABLE).
+// Regression: after Shutdown, objects whose store had failed waited for their retry
+// (Shutdown's wait ended once nothing was queued or uploading); FlushAsync moved them back
+// onto the upload queue and attached its ticket, but the upload threads were gone, so
+// `done` was never called and Flush() blocked forever (the contract: OK with the
+// objects, or UNAVAILABLE).
 TEST(DeliveryEngineTest, FlushAfterShutdownWithUnstoredObjectsStillAnswers) {
   Engine e(Yaml("  upload_threads: 1"));
   ASSERT_TRUE(e.ok());

@@ -1,6 +1,9 @@
 // FileSink: the lake as a directory tree. Each object is written to a temporary file in
-// its final directory, fsync'd, renamed into place and the directory fsync'd, so a reader
-// (or a crash) never sees a partial object. Thread-safe.
+// its final directory and fsync'd, then put in place and the directory fsync'd, so a
+// reader (or a crash) never sees a partial object. With meta.if_none_match (which the
+// delivery engine always sets) it is put in place with link(), which fails on an existing
+// object as S3's If-None-Match does, and the temporary name is unlinked; without, rename()
+// replaces whatever was there. Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 

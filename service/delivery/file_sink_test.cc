@@ -1,7 +1,6 @@
 // FileSink (service/delivery/file_sink.h): the lake as a directory tree, written atomically.
 #include "service/delivery/file_sink.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -47,17 +47,6 @@ std::string PercentDecode(std::string_view s) {
 
 class FileSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "file_sink_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = fs::path(tmpl);
-    root_ = dir_ / "lake";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // Every regular file under `root_`, relative to it.
   std::vector<std::string> Files() {
     std::vector<std::string> out;
@@ -68,8 +57,9 @@ class FileSinkTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
-  fs::path root_;
+  const TempDir tmp_{"file_sink_test"};
+  const fs::path dir_ = tmp_.path();
+  const fs::path root_ = dir_ / "lake";
 };
 
 TEST_F(FileSinkTest, WritesUnderNestedHiveDirectoriesWithEqualsAndSpaces) {

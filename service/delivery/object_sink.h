@@ -1,5 +1,5 @@
 // ObjectSink: where sealed objects go. One implementation per destination kind (the
-// local lake directory, S3) and an in-memory fake for tests.
+// local lake directory, S3); tests use testing/fake_object_sink.h.
 //
 // Contract: Put stores `body` under `key` (relative to the destination's root, e.g.
 // "transactions/region=EU/date=2023-11-15/hour=00/demo-w1-000000000001.jsonl.gz") and
@@ -13,13 +13,10 @@
 #ifndef LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 
-#include <map>
 #include <string>
 #include <string_view>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 
 namespace lakehose {
 
@@ -38,34 +35,6 @@ class ObjectSink {
                            const ObjectMeta& meta) = 0;
   // Where `key` lives, for responses and logs: file:///abs/path/key, s3://bucket/key.
   virtual std::string Uri(const std::string& key) const = 0;
-};
-
-// Keeps objects in memory. Thread-safe.
-class FakeObjectSink : public ObjectSink {
- public:
-  absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) override {
-    absl::MutexLock lock(&mu_);
-    if (!fail_with_.ok()) return fail_with_;
-    if (meta.if_none_match && objects_.count(key)) return absl::AlreadyExistsError(key);
-    objects_[key] = std::string(body);
-    return absl::OkStatus();
-  }
-  std::string Uri(const std::string& key) const override { return "mem://" + key; }
-
-  // Makes every Put fail with `s` (OkStatus() to heal).
-  void SetFailure(absl::Status s) {
-    absl::MutexLock lock(&mu_);
-    fail_with_ = std::move(s);
-  }
-  std::map<std::string, std::string> objects() const {
-    absl::MutexLock lock(&mu_);
-    return objects_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::map<std::string, std::string> objects_ ABSL_GUARDED_BY(mu_);
-  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lakehose

@@ -1,9 +1,10 @@
-// The on-disk DeadLetterQueue.
+// The on-disk DeadLetterQueue: the files and the index. What is in the files (ids, the
+// metadata JSON, the checks on reading back) is core/dlq/dead_letter_format.h.
 //
 // Layout under `dir`:
 //   LOCK                 flock'd while open: one process per queue
 //   <id>.body            the entry's body, exactly as given
-//   <id>.json            its metadata (JSON, see AppendMetadataJson), written after the body
+//   <id>.json            its metadata (DeadLetterMetadataJson), written after the body
 //   *.tmp                a write in progress (removed at open)
 // With no directory (NewInMemoryDeadLetterQueue) bodies are kept in memory instead and
 // nothing touches the disk.
@@ -25,19 +26,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "core/base/json_writer.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "service/platform/durable_file.h"
 #include "service/platform/log.h"
-#include "simdjson.h"
 
 namespace lakehose {
 namespace {
@@ -45,11 +43,6 @@ namespace {
 constexpr std::string_view kMetaSuffix = ".json";
 constexpr std::string_view kBodySuffix = ".body";
 constexpr std::string_view kTmpSuffix = ".tmp";
-// Metadata is small (errors are cut to kMaxErrorBytes); a bigger file is garbage.
-constexpr int64_t kMaxMetadataBytes = 64 << 10;
-// Errors can quote input; keep the metadata small and bounded.
-constexpr size_t kMaxErrorBytes = 4096;
-constexpr int kFormatVersion = 1;
 
 // Writes `data` to `path` durably except for the directory entry: temp file, fsync,
 // rename. The caller fsyncs the directory.
@@ -101,138 +94,6 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, int64_t max_b
   return out;
 }
 
-// `s` as valid UTF-8 of at most `max_bytes`: invalid bytes become U+FFFD, and a cut
-// never splits a character. Metadata is JSON, which holds only valid UTF-8.
-std::string CleanText(std::string_view s, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(s.size(), max_bytes));
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xE  ? 3
-                 : (c >> 3) == 0x1E ? 4
-                                    : 0;
-    std::string_view ch;
-    if (len != 0 && i + len <= s.size() && IsValidUtf8(s.substr(i, len))) {
-      ch = s.substr(i, len);
-    } else {
-      ch = "\xEF\xBF\xBD";
-      len = 1;
-    }
-    if (out.size() + ch.size() > max_bytes) break;
-    out.append(ch);
-    i += len;
-  }
-  return out;
-}
-
-std::string_view KindName(DeadLetterKind k) {
-  return k == DeadLetterKind::kDelivery ? "delivery" : "processing";
-}
-
-void AppendField(std::string* out, std::string_view name, std::string_view value) {
-  out->append(",\"").append(name).append("\":");
-  AppendValidJsonString(value, out);  // callers pass CleanText'ed or known-valid text
-}
-void AppendField(std::string* out, std::string_view name, int64_t value) {
-  StrAppend(out, ",\"", name, "\":", value);
-}
-
-std::string MetadataJson(const DeadLetter& e) {
-  std::string out;
-  StrAppend(&out, "{\"version\":", kFormatVersion);
-  AppendField(&out, "id", e.id);
-  AppendField(&out, "kind", KindName(e.kind));
-  AppendField(&out, "pipeline", e.pipeline);
-  AppendField(&out, "attempts", static_cast<int64_t>(e.attempts));
-  AppendField(&out, "first_error", e.first_error);
-  AppendField(&out, "last_error", e.last_error);
-  AppendField(&out, "first_ms", e.first_ms);
-  AppendField(&out, "last_ms", e.last_ms);
-  AppendField(&out, "next_attempt_ms", e.next_attempt_ms);
-  out.append(",\"expired\":").append(e.expired ? "true" : "false");
-  AppendField(&out, "key", e.key);
-  AppendField(&out, "records", e.records);
-  AppendField(&out, "bytes", e.bytes);
-  AppendField(&out, "record_id", e.record_id);
-  AppendField(&out, "arrival_ms", e.arrival_ms);
-  AppendField(&out, "error_code", e.error_code);
-  out.append("}\n");
-  return out;
-}
-
-absl::StatusOr<DeadLetter> ParseMetadata(std::string_view text) {
-  simdjson::dom::parser parser;
-  simdjson::dom::object o;
-  if (auto err = parser.parse(text.data(), text.size()).get(o); err)
-    return absl::DataLossError(
-        StrCat("not a JSON object (", std::string_view(simdjson::error_message(err)), ")"));
-  DeadLetter e;
-  auto str = [&](const char* name, std::string* out) -> absl::Status {
-    std::string_view v;
-    if (o[name].get(v) != simdjson::SUCCESS)
-      return absl::DataLossError(StrCat("field ", name, " missing or not a string"));
-    out->assign(v);
-    return absl::OkStatus();
-  };
-  auto num = [&](const char* name, int64_t* out) -> absl::Status {
-    if (o[name].get(*out) != simdjson::SUCCESS)
-      return absl::DataLossError(StrCat("field ", name, " missing or not an integer"));
-    return absl::OkStatus();
-  };
-  int64_t version = 0, attempts = 0;
-  std::string kind;
-  RETURN_IF_ERROR(num("version", &version));
-  if (version != kFormatVersion) return absl::DataLossError(StrCat("unknown version ", version));
-  RETURN_IF_ERROR(str("id", &e.id));
-  RETURN_IF_ERROR(str("kind", &kind));
-  if (kind == "delivery") {
-    e.kind = DeadLetterKind::kDelivery;
-  } else if (kind == "processing") {
-    e.kind = DeadLetterKind::kProcessing;
-  } else {
-    return absl::DataLossError(StrCat("unknown kind \"", kind, "\""));
-  }
-  RETURN_IF_ERROR(str("pipeline", &e.pipeline));
-  RETURN_IF_ERROR(num("attempts", &attempts));
-  e.attempts = static_cast<int>(std::clamp<int64_t>(attempts, 0, INT32_MAX));
-  RETURN_IF_ERROR(str("first_error", &e.first_error));
-  RETURN_IF_ERROR(str("last_error", &e.last_error));
-  RETURN_IF_ERROR(num("first_ms", &e.first_ms));
-  RETURN_IF_ERROR(num("last_ms", &e.last_ms));
-  RETURN_IF_ERROR(num("next_attempt_ms", &e.next_attempt_ms));
-  if (o["expired"].get(e.expired) != simdjson::SUCCESS)
-    return absl::DataLossError("field expired missing or not a bool");
-  RETURN_IF_ERROR(str("key", &e.key));
-  RETURN_IF_ERROR(num("records", &e.records));
-  RETURN_IF_ERROR(num("bytes", &e.bytes));
-  RETURN_IF_ERROR(str("record_id", &e.record_id));
-  RETURN_IF_ERROR(num("arrival_ms", &e.arrival_ms));
-  RETURN_IF_ERROR(str("error_code", &e.error_code));
-  return e;
-}
-
-// "<16-digit ms>-<d|p>-<8 hex>": 16 + 1 + 1 + 1 + 8 characters. Ids name files, so
-// only this exact shape is accepted from disk.
-bool IsWellFormedId(std::string_view id) {
-  if (id.size() != 27 || id[16] != '-' || (id[17] != 'd' && id[17] != 'p') || id[18] != '-')
-    return false;
-  for (size_t i = 0; i < 16; ++i)
-    if (id[i] < '0' || id[i] > '9') return false;
-  for (size_t i = 19; i < 27; ++i)
-    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return false;
-  return true;
-}
-
-std::string FormatId(int64_t ms, DeadLetterKind kind, uint32_t suffix) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%016lld-%c-%08x", static_cast<long long>(ms),
-                kind == DeadLetterKind::kDelivery ? 'd' : 'p', suffix);
-  return buf;
-}
-
 // On disk under dir_, or in memory if dir_ is empty.
 class DiskDeadLetterQueue final : public DeadLetterQueue {
  public:
@@ -244,29 +105,28 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
 
   absl::Status Load();
 
-  absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline, const std::string& key,
-                                         const std::string& body, int64_t records, int attempts,
-                                         const std::string& first_error,
-                                         const std::string& last_error) override {
+  absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) override {
     const int64_t now = clock_.NowMillis();
     DeadLetter e;
     e.id = NewId(DeadLetterKind::kDelivery);
     e.kind = DeadLetterKind::kDelivery;
-    e.pipeline = CleanText(pipeline, SIZE_MAX);
-    e.attempts = attempts;
-    e.first_error = CleanText(first_error, kMaxErrorBytes);
-    e.last_error = CleanText(last_error.empty() ? first_error : last_error, kMaxErrorBytes);
-    e.first_ms = now;
+    e.pipeline = CleanDeadLetterText(object.pipeline, SIZE_MAX);
+    e.attempts = object.attempts;
+    e.first_error = CleanDeadLetterText(object.first_error, kDeadLetterMaxErrorBytes);
+    e.last_error =
+        CleanDeadLetterText(object.last_error.empty() ? object.first_error : object.last_error,
+                            kDeadLetterMaxErrorBytes);
+    e.first_ms = now;  // the hand-off, not the first failure (see DeadLetter::first_ms)
     e.last_ms = now;
     e.next_attempt_ms = now;  // the retry worker takes it at its next pass
-    e.key = CleanText(key, SIZE_MAX);
-    e.records = records;
-    e.bytes = static_cast<int64_t>(body.size());
-    RETURN_IF_ERROR(WriteEntry(e, body));
+    e.key = CleanDeadLetterText(object.key, SIZE_MAX);
+    e.records = object.records;
+    e.bytes = static_cast<int64_t>(object.body.size());
+    RETURN_IF_ERROR(WriteEntry(e, object.body));
     RETURN_IF_ERROR(SyncDir());
     absl::MutexLock lock(&mu_);
     entries_[e.id] = e;
-    if (!durable()) bodies_[e.id] = body;
+    if (!durable()) bodies_[e.id] = std::string(object.body);
     return e;
   }
 
@@ -280,17 +140,17 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       DeadLetter e;
       e.id = NewId(DeadLetterKind::kProcessing);
       e.kind = DeadLetterKind::kProcessing;
-      e.pipeline = CleanText(pipeline, SIZE_MAX);
+      e.pipeline = CleanDeadLetterText(pipeline, SIZE_MAX);
       e.attempts = 1;
-      e.first_error =
-          CleanText(r.error_message.empty() ? r.error_code : r.error_message, kMaxErrorBytes);
+      e.first_error = CleanDeadLetterText(r.error_message.empty() ? r.error_code : r.error_message,
+                                          kDeadLetterMaxErrorBytes);
       e.last_error = e.first_error;
       e.first_ms = now;
       e.last_ms = now;
       e.bytes = static_cast<int64_t>(r.data.size());
-      e.record_id = CleanText(r.record_id, SIZE_MAX);
+      e.record_id = CleanDeadLetterText(r.record_id, SIZE_MAX);
       e.arrival_ms = r.arrival_ms;
-      e.error_code = CleanText(r.error_code, 256);
+      e.error_code = CleanDeadLetterText(r.error_code, kDeadLetterMaxErrorCodeBytes);
       status = WriteEntry(e, r.data);
       if (!status.ok()) break;
       added.push_back(std::move(e));
@@ -360,13 +220,13 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       e = it->second;
     }
     e.attempts += 1;
-    e.last_error = CleanText(error, kMaxErrorBytes);
+    e.last_error = CleanDeadLetterText(error, kDeadLetterMaxErrorBytes);
     if (e.first_error.empty()) e.first_error = e.last_error;
     e.last_ms = clock_.NowMillis();
     e.next_attempt_ms = next_attempt_ms;
     e.expired = expired;
     if (durable()) {
-      RETURN_IF_ERROR(WriteFileDurably(Path(id, kMetaSuffix), MetadataJson(e)));
+      RETURN_IF_ERROR(WriteFileDurably(Path(id, kMetaSuffix), DeadLetterMetadataJson(e)));
       RETURN_IF_ERROR(SyncDir());
     }
     absl::MutexLock lock(&mu_);
@@ -433,7 +293,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     auto fresh = [&](int64_t ms) {
       last_id_ms_ = ms;
       last_suffix_ = static_cast<uint32_t>(rng_() & 0x7fffffffu);  // room to count up
-      return FormatId(last_id_ms_, kind, last_suffix_);
+      return FormatDeadLetterId({last_id_ms_, kind, last_suffix_});
     };
     std::string id;
     if (now > last_id_ms_) {
@@ -441,7 +301,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     } else if (last_suffix_ == UINT32_MAX) {
       id = fresh(last_id_ms_ + 1);
     } else {
-      id = FormatId(last_id_ms_, kind, last_suffix_ + 1);
+      id = FormatDeadLetterId({last_id_ms_, kind, last_suffix_ + 1});
       if (id <= last_id_) {
         id = fresh(last_id_ms_ + 1);
       } else {
@@ -456,7 +316,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
   absl::Status WriteEntry(const DeadLetter& e, std::string_view body) {
     if (!durable()) return absl::OkStatus();
     RETURN_IF_ERROR(WriteFileDurably(Path(e.id, kBodySuffix), body));
-    absl::Status s = WriteFileDurably(Path(e.id, kMetaSuffix), MetadataJson(e));
+    absl::Status s = WriteFileDurably(Path(e.id, kMetaSuffix), DeadLetterMetadataJson(e));
     if (!s.ok()) ::unlink(Path(e.id, kBodySuffix).c_str());
     return s;
   }
@@ -510,28 +370,20 @@ absl::Status DiskDeadLetterQueue::Load() {
       ++skipped;
       Log(LogLevel::kError, "dlq.entry_skipped", {{"path", path}, {"reason", reason}});
     };
-    if (!IsWellFormedId(id)) {
+    if (!ParseDeadLetterId(id).has_value()) {
       skip("file name is not a dead-letter id");
       continue;
     }
     auto body = bodies.find(id);
     if (body != bodies.end()) body->second = true;  // not an orphan, even if unreadable
-    auto text = ReadWholeFile(path, kMaxMetadataBytes);
+    auto text = ReadWholeFile(path, kDeadLetterMaxMetadataBytes);
     if (!text.ok()) {
       skip(StatusMessage(text.status()));
       continue;
     }
-    auto e = ParseMetadata(*text);
+    auto e = ParseDeadLetterEntry(id, *text);
     if (!e.ok()) {
       skip(StatusMessage(e.status()));
-      continue;
-    }
-    if (e->id != id) {
-      skip(StrCat("metadata names id ", e->id));
-      continue;
-    }
-    if ((id[17] == 'd') != (e->kind == DeadLetterKind::kDelivery)) {
-      skip("kind does not match the id");
       continue;
     }
     if (body == bodies.end()) {
@@ -553,8 +405,9 @@ absl::Status DiskDeadLetterQueue::Load() {
   entries_ = std::move(loaded);
   if (!entries_.empty()) {
     const std::string& last = entries_.rbegin()->first;
-    last_id_ms_ = std::stoll(last.substr(0, 16));
-    last_suffix_ = static_cast<uint32_t>(std::stoul(last.substr(19), nullptr, 16));
+    const DeadLetterId parts = *ParseDeadLetterId(last);  // every loaded id parsed above
+    last_id_ms_ = parts.ms;
+    last_suffix_ = parts.suffix;
     last_id_ = last;
   }
   Log(skipped > 0 ? LogLevel::kWarn : LogLevel::kInfo, "dlq.opened",

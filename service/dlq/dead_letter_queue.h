@@ -1,12 +1,13 @@
 // DeadLetterQueue: what could not be delivered, kept on disk under data_dir/dlq until it
-// is delivered, redriven or purged (DESIGN section 6). Two kinds of entries:
+// is delivered, redriven or purged. Two kinds of entries:
 //  - delivery: a sealed object (its key and uncompressed JSON Lines body) whose store ran
 //    out of its retry budget; the retry worker keeps retrying it with backoff until it is
 //    stored or reaches the maximum age (then it stays, marked expired);
 //  - processing: the raw input of a PROCESSING_FAILED record; it waits for Redrive after
 //    the operator fixed the pipeline config.
-// Each entry records pipeline, attempts, first and last error, and timestamps. Entries
-// are written durably (temp file, fsync, rename, directory fsync) before Add returns.
+// Each entry records pipeline, attempts, first and last error, and timestamps (DeadLetter
+// and its on-disk format: core/dlq/dead_letter_format.h). Entries are written durably
+// (temp file, fsync, rename, directory fsync) before Add returns.
 //
 // Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
@@ -19,32 +20,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/dlq/dead_letter_format.h"
+#include "core/dlq/dead_lettered_object.h"
 #include "service/platform/clock.h"
 
 namespace lakehose {
-
-enum class DeadLetterKind { kDelivery, kProcessing };
-
-struct DeadLetter {
-  std::string id;  // sortable by creation: "<16-digit ms>-<kind letter>-<random>"
-  DeadLetterKind kind = DeadLetterKind::kDelivery;
-  std::string pipeline;
-  int attempts = 0;
-  std::string first_error;
-  std::string last_error;
-  int64_t first_ms = 0;         // when it first failed
-  int64_t last_ms = 0;          // last attempt
-  int64_t next_attempt_ms = 0;  // delivery: when the retry worker tries again
-  bool expired = false;         // delivery: past the maximum age; kept, not retried
-  // delivery
-  std::string key;  // the object key it must be stored under
-  int64_t records = 0;
-  int64_t bytes = 0;  // uncompressed body size
-  // processing
-  std::string record_id;
-  int64_t arrival_ms = 0;
-  std::string error_code;
-};
 
 struct DeadLetterFilter {
   std::string pipeline;                // empty = any
@@ -55,12 +35,9 @@ class DeadLetterQueue {
  public:
   virtual ~DeadLetterQueue() = default;
 
-  // Adds a delivery entry for object `key` of `pipeline` (body = uncompressed JSON Lines).
-  virtual absl::StatusOr<DeadLetter> AddDelivery(const std::string& pipeline,
-                                                 const std::string& key, const std::string& body,
-                                                 int64_t records, int attempts,
-                                                 const std::string& first_error,
-                                                 const std::string& last_error) = 0;
+  // Adds a delivery entry for an object the delivery engine gave up on; it is due for
+  // the retry worker at once.
+  virtual absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) = 0;
   // Adds processing entries, one per failed record, in one durable write.
   struct FailedRecord {
     std::string record_id;

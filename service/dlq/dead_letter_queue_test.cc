@@ -2,7 +2,6 @@
 // removal, and what survives a reopen (including a torn metadata file).
 #include "service/dlq/dead_letter_queue.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -27,22 +27,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1700000000000;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/dlq_test_XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::vector<std::string> Ids(const std::vector<DeadLetter>& v) {
   std::vector<std::string> out;
@@ -71,7 +55,7 @@ class DeadLetterQueueTest : public ::testing::Test {
   }
   std::string Dir() const { return dir_.path() + "/dlq"; }
 
-  TempDir dir_;
+  const TempDir dir_{"dlq_test"};
   FakeClock clock_{kNow};
   std::unique_ptr<DeadLetterQueue> dlq_;
 };
@@ -80,8 +64,8 @@ TEST_F(DeadLetterQueueTest, AddDeliveryKeepsEverythingAndTheBodyExactly) {
   std::string body = "{\"a\":1}\n{\"b\":\"\xc3\xa9\"}\n";
   body.push_back('\0');  // bodies are bytes, not text
   body += std::string(100000, 'x');
-  auto e = dlq_->AddDelivery("demo", "t/region=EU/demo-w-0000000000000001.jsonl.gz", body, 2, 7,
-                             "UNAVAILABLE: 503", "UNAVAILABLE: reset");
+  auto e = dlq_->AddDelivery({"demo", "t/region=EU/demo-w-0000000000000001.jsonl.gz", body, 2, 7,
+                              "UNAVAILABLE: 503", "UNAVAILABLE: reset"});
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_THAT(e->id, ::testing::MatchesRegex("[0-9]{16}-d-[0-9a-f]{8}"));
   EXPECT_EQ(e->id.substr(0, 16), "0001700000000000");
@@ -126,7 +110,7 @@ TEST_F(DeadLetterQueueTest, ListFiltersAndPages) {
   std::vector<std::string> all;
   for (int i = 0; i < 5; ++i) {
     clock_.AdvanceMillis(1);
-    auto d = dlq_->AddDelivery(i % 2 ? "a" : "b", StrCat("k", i), "x\n", 1, 1, "e", "e");
+    auto d = dlq_->AddDelivery({i % 2 ? "a" : "b", StrCat("k", i), "x\n", 1, 1, "e", "e"});
     ASSERT_TRUE(d.ok());
     all.push_back(d->id);
     auto p = dlq_->AddProcessing(i % 2 ? "a" : "b", {Failed(StrCat("r", i), "bad")});
@@ -174,7 +158,7 @@ TEST_F(DeadLetterQueueTest, ListFiltersAndPages) {
 TEST_F(DeadLetterQueueTest, IdsSortByCreationWithinOneMillisecond) {
   std::vector<std::string> ids;
   for (int i = 0; i < 50; ++i) {
-    auto d = dlq_->AddDelivery("a", StrCat("k", i), "x", 1, 1, "e", "e");
+    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x", 1, 1, "e", "e"});
     ASSERT_TRUE(d.ok());
     ids.push_back(d->id);
   }
@@ -183,7 +167,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationWithinOneMillisecond) {
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   // The clock going back does not reorder ids.
   clock_.AdvanceMillis(-1000);
-  auto d = dlq_->AddDelivery("a", "k", "x", 1, 1, "e", "e");
+  auto d = dlq_->AddDelivery({"a", "k", "x", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   EXPECT_GT(d->id, ids.back());
 }
@@ -196,7 +180,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationAcrossKindsWithinOneMillisecond) {
     auto p = dlq_->AddProcessing("a", {Failed(StrCat("r", i), "bad")});
     ASSERT_TRUE(p.ok());
     ids.push_back((*p)[0].id);
-    auto d = dlq_->AddDelivery("a", StrCat("k", i), "x", 1, 1, "e", "e");
+    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x", 1, 1, "e", "e"});
     ASSERT_TRUE(d.ok());
     ids.push_back(d->id);
   }
@@ -205,7 +189,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationAcrossKindsWithinOneMillisecond) {
 }
 
 TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
-  auto d = dlq_->AddDelivery("a", "k", "x", 1, 3, "e1", "e3");
+  auto d = dlq_->AddDelivery({"a", "k", "x", 1, 3, "e1", "e3"});
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(dlq_->AddProcessing("a", {Failed("r", "bad")}).ok());
   EXPECT_THAT(Ids(dlq_->Due(kNow)), ElementsAre(d->id));  // processing entries are never due
@@ -234,7 +218,7 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
 }
 
 TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
-  auto d = dlq_->AddDelivery("a", "k", "body", 1, 1, "e", "e");
+  auto d = dlq_->AddDelivery({"a", "k", "body", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + d->id + ".body"));
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + d->id + ".json"));
@@ -251,7 +235,7 @@ TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
 TEST_F(DeadLetterQueueTest, EverythingSurvivesAReopen) {
   const std::string body = std::string("line\n", 5) + std::string(3, '\0') + "\xff";
   auto d =
-      dlq_->AddDelivery("a", "p/k.gz", body, 9, 2, "first \"quoted\"\n", "last \xff bad utf-8");
+      dlq_->AddDelivery({"a", "p/k.gz", body, 9, 2, "first \"quoted\"\n", "last \xff bad utf-8"});
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(dlq_->RecordAttempt(d->id, "third", kNow + 500, false).ok());
   auto p = dlq_->AddProcessing("b", {Failed("r1", "raw 1"), Failed("r2", "raw 2")});
@@ -287,16 +271,16 @@ TEST_F(DeadLetterQueueTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(*dlq_->ReadBody(d->id), body);
   EXPECT_EQ(*dlq_->ReadBody((*p)[1].id), "raw 2");
   // New ids keep sorting after the loaded ones even at the same clock reading.
-  auto more = dlq_->AddDelivery("a", "k2", "x", 1, 1, "e", "e");
+  auto more = dlq_->AddDelivery({"a", "k2", "x", 1, 1, "e", "e"});
   ASSERT_TRUE(more.ok());
   EXPECT_GT(more->id, after.back().id);
 }
 
 TEST_F(DeadLetterQueueTest, TornOrGarbageMetadataIsSkippedNotFatal) {
-  auto good = dlq_->AddDelivery("a", "k1", "good", 1, 1, "e", "e");
-  auto torn = dlq_->AddDelivery("a", "k2", "torn", 1, 1, "e", "e");
-  auto garbage = dlq_->AddDelivery("a", "k3", "garbage", 1, 1, "e", "e");
-  auto headless = dlq_->AddDelivery("a", "k4", "no body", 1, 1, "e", "e");
+  auto good = dlq_->AddDelivery({"a", "k1", "good", 1, 1, "e", "e"});
+  auto torn = dlq_->AddDelivery({"a", "k2", "torn", 1, 1, "e", "e"});
+  auto garbage = dlq_->AddDelivery({"a", "k3", "garbage", 1, 1, "e", "e"});
+  auto headless = dlq_->AddDelivery({"a", "k4", "no body", 1, 1, "e", "e"});
   ASSERT_TRUE(good.ok() && torn.ok() && garbage.ok() && headless.ok());
   dlq_.reset();
   // A metadata file cut in half, one overwritten with noise, one whose body is gone, an
@@ -329,7 +313,7 @@ TEST_F(DeadLetterQueueTest, OneProcessAtATime) {
 
 TEST(DeadLetterQueueOpenTest, UnusableDirectoryIsAnError) {
   FakeClock clock(kNow);
-  TempDir dir;
+  const TempDir dir("dlq_test");
   const std::string file = dir.path() + "/file";
   std::ofstream(file) << "x";
   auto q = OpenDeadLetterQueue(file + "/dlq", clock);
@@ -340,7 +324,7 @@ TEST(DeadLetterQueueOpenTest, UnusableDirectoryIsAnError) {
 TEST(InMemoryDeadLetterQueueTest, BehavesLikeTheDiskOne) {
   FakeClock clock(kNow);
   auto q = NewInMemoryDeadLetterQueue(clock);
-  auto d = q->AddDelivery("a", "k", "body", 1, 1, "e", "e");
+  auto d = q->AddDelivery({"a", "k", "body", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   auto p = q->AddProcessing("a", {Failed("r", "raw")});
   ASSERT_TRUE(p.ok());

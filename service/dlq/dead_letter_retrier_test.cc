@@ -3,10 +3,7 @@
 // thread's own waits are a few milliseconds.
 #include "service/dlq/dead_letter_retrier.h"
 
-#include <stdlib.h>
-
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -17,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -67,9 +65,7 @@ class FlakyStore {
 class DeadLetterRetrierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dlq_retrier_test_XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    auto q = OpenDeadLetterQueue(dir_ + "/dlq", clock_);
+    auto q = OpenDeadLetterQueue(dir_.path() + "/dlq", clock_);
     ASSERT_TRUE(q.ok()) << q.status();
     dlq_ = *std::move(q);
     options_.retry_base_ms = 100;
@@ -77,13 +73,9 @@ class DeadLetterRetrierTest : public ::testing::Test {
     options_.max_age_s = 60;
     options_.tick = absl::Hours(1);  // the thread never ticks on its own: RunOnce drives
   }
-  void TearDown() override {
-    dlq_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { dlq_.reset(); }
 
-  std::string dir_;
+  const TempDir dir_{"dlq_retrier_test"};
   FakeClock clock_{kNow};
   std::unique_ptr<DeadLetterQueue> dlq_;
   DeadLetterRetrier::Options options_;
@@ -91,8 +83,8 @@ class DeadLetterRetrierTest : public ::testing::Test {
 
 TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
   FlakyStore store(3);
-  auto e = dlq_->AddDelivery("demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down",
-                             "UNAVAILABLE: down");
+  auto e = dlq_->AddDelivery(
+      {"demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "UNAVAILABLE: down", "UNAVAILABLE: down"});
   ASSERT_TRUE(e.ok());
   ASSERT_TRUE(dlq_->AddProcessing("demo", {{"r", "bad", kNow, "C", "m"}}).ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
@@ -136,7 +128,7 @@ TEST_F(DeadLetterRetrierTest, FailsWithBackoffThenDeliversAndRemoves) {
 TEST_F(DeadLetterRetrierTest, ExpiresAtMaxAgeAndStopsRetrying) {
   FlakyStore store(0);
   store.FailForever();
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 5, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 5, "e", "e"});
   ASSERT_TRUE(e.ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
   EXPECT_EQ(retrier.RunOnce(), 1);
@@ -160,7 +152,7 @@ TEST_F(DeadLetterRetrierTest, ExpiresAtMaxAgeAndStopsRetrying) {
 
 TEST_F(DeadLetterRetrierTest, EntryRemovedMeanwhileIsSkipped) {
   FlakyStore store(0);
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 1, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(e.ok());
   ASSERT_TRUE(dlq_->Remove(e->id).ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
@@ -172,7 +164,7 @@ TEST_F(DeadLetterRetrierTest, WorkerThreadRetriesOnItsOwnAndStopsPromptly) {
   FlakyStore store(2);
   options_.tick = absl::Milliseconds(2);
   options_.retry_base_ms = 0;  // no backoff: every tick retries
-  auto e = dlq_->AddDelivery("demo", "k", "x\n", 1, 1, "e", "e");
+  auto e = dlq_->AddDelivery({"demo", "k", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(e.ok());
   DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -22,6 +22,7 @@
 #include "service/delivery/object_sink.h"
 #include "service/rpc/server.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
 #include "testing/http_stub_server.h"
 #include "testing/sigv4_check.h"
 

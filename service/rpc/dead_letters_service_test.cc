@@ -3,8 +3,6 @@
 // fakes the test inspects. Then the same service inside lakehose::Server.
 #include "service/rpc/dead_letters_service.h"
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +22,8 @@
 #include "service/config/config_file.h"
 #include "service/rpc/server.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -34,11 +34,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1700000000000;
-
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/dead_letters_service_test_XXXXXX";
-  return ::mkdtemp(tmpl);
-}
 
 std::string ValidRecord(uint64_t seed) {
   WorkloadGenerator gen(Workload::kTransactions, seed);
@@ -58,15 +53,12 @@ class DeadLettersServiceTest : public ::testing::Test {
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
     config_.server.metrics_listen = "127.0.0.1:0";  // tests run in parallel
-    dir_ = MakeTempDir();
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
     if (service_) service_->Stop();
     service_.reset();
     dlq_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // The service over an on-disk queue (or an in-memory one), behind a gRPC server.
@@ -126,7 +118,8 @@ class DeadLettersServiceTest : public ::testing::Test {
 
   FakeClock clock_{kNow};
   Config config_;
-  std::string dir_;
+  const TempDir tmp_{"dead_letters_service_test"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<DeadLetterQueue> dlq_;
   std::unique_ptr<RecordProcessor> processor_;
   std::unique_ptr<DeadLettersService> service_;
@@ -142,8 +135,8 @@ class DeadLettersServiceTest : public ::testing::Test {
 
 TEST_F(DeadLettersServiceTest, ListShowsEntriesWithPagingAndFilters) {
   Start();
-  auto d = dlq_->AddDelivery("demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a",
-                             "UNAVAILABLE: b");
+  auto d = dlq_->AddDelivery(
+      {"demo", "t/x.jsonl.gz", "{}\n{}\n", 2, 4, "UNAVAILABLE: a", "UNAVAILABLE: b"});
   ASSERT_TRUE(d.ok());
   auto p = dlq_->AddProcessing("demo", {Failed("r1", "bad 1"), Failed("r2", "bad 2")});
   ASSERT_TRUE(p.ok());
@@ -244,7 +237,7 @@ TEST_F(DeadLettersServiceTest, RedriveNeedsExactlyOneSelector) {
 TEST_F(DeadLettersServiceTest, RedriveDeliveryStoresAndRemovesOrRecordsTheFailure) {
   Start();
   const std::string body = "{\"a\":1}\n{\"b\":2}\n";
-  auto d = dlq_->AddDelivery("demo", "t/obj.jsonl.gz", body, 2, 3, "e1", "e3");
+  auto d = dlq_->AddDelivery({"demo", "t/obj.jsonl.gz", body, 2, 3, "e1", "e3"});
   ASSERT_TRUE(d.ok());
   {
     absl::MutexLock lock(&mu_);
@@ -443,7 +436,8 @@ TEST_F(DeadLettersServiceTest, ManyConcurrentCallsAllFinish) {
 // --- inside lakehose::Server -------------------------------------------------------------
 
 TEST(DeadLettersInServerTest, ServerServesTheQueueUnderDataDir) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp("dead_letters_service_test");
+  const std::string& dir = tmp.path();
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
   config->server.data_dir = dir;
@@ -473,12 +467,11 @@ TEST(DeadLettersInServerTest, ServerServesTheQueueUnderDataDir) {
     ASSERT_TRUE(server.ok()) << server.status();
     EXPECT_TRUE((*server)->dead_letter_queue().Get(id).has_value());
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 TEST(DeadLettersInServerTest, UnusableDlqDirectoryStopsStartUp) {
-  const std::string dir = MakeTempDir();
+  const TempDir tmp("dead_letters_service_test");
+  const std::string& dir = tmp.path();
   std::ofstream(dir + "/dlq") << "a file where the queue's directory should be";
   auto config = LoadEmbeddedConfig();
   ASSERT_TRUE(config.ok());
@@ -490,8 +483,6 @@ TEST(DeadLettersInServerTest, UnusableDlqDirectoryStopsStartUp) {
   });
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(StatusMessage(server.status())), HasSubstr("dead-letter queue"));
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
 // Ingest end to end in one process: lakehose::Server on a free loopback port with
 // in-memory sinks (a map the test keeps to inspect the lake), called through
 // lakehose::Client.
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,6 +22,8 @@
 #include "service/rpc/server.h"
 #include "simdjson.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -306,29 +304,18 @@ class IngestBudgetTest : public IngestTest {
  protected:
   void SetUp() override {
     // The embedded pipeline under a 1 MiB delivery budget, from a config file.
-    std::string tmpl =
-        (std::filesystem::path(::testing::TempDir()) / "ingest_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     std::string yaml(EmbeddedDefaultConfigYaml());
     const size_t at = yaml.find("server:\n");
     ASSERT_NE(at, std::string::npos);
     yaml.insert(at + 8, "  buffer_budget_mb: 1\n  writer_id: budget-test\n  upload_threads: 2\n");
-    const std::string path = dir_ + "/config.yaml";
-    { std::ofstream(path) << yaml; }
-    auto config = LoadConfigFile(path);
+    auto config = LoadConfigFile(dir_.Write("config.yaml", yaml));
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
     ASSERT_EQ(config_.server.buffer_budget_mb, 1);
     initial_failure_ = absl::UnavailableError("injected: the lake is down");
     StartServer();
   }
-  void TearDown() override {
-    IngestTest::TearDown();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string dir_;
+  const TempDir dir_{"ingest_test"};
 };
 
 TEST_F(IngestBudgetTest, ResourceExhaustedWhenTheBudgetIsSpentWhileTransformKeepsServing) {

@@ -114,13 +114,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   engine_options.writer_id = ResolveWriterId(config.server);
   // --- dead-letter queue: objects out of their retry budget go to it ---
   engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
-  engine_options.dead_letter = [dlq = s->dlq_.get(), metrics = s->metrics_.get()](
-                                   const std::string& pipeline, const std::string& key,
-                                   const std::string& body, int64_t records, int attempts,
-                                   const std::string& first_error, const std::string& last_error) {
-    absl::Status added =
-        dlq->AddDelivery(pipeline, key, body, records, attempts, first_error, last_error).status();
-    if (added.ok()) metrics->ForPipeline(pipeline).dlq_added[kDlqDelivery]->Increment();
+  engine_options.dead_letter = [dlq = s->dlq_.get(),
+                                metrics = s->metrics_.get()](const DeadLetteredObject& object) {
+    absl::Status added = dlq->AddDelivery(object).status();
+    if (added.ok()) metrics->ForPipeline(object.pipeline).dlq_added[kDlqDelivery]->Increment();
     return added;
   };
   engine_options.metrics = s->metrics_.get();

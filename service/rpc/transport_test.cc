@@ -20,6 +20,7 @@
 #include "service/rpc/server.h"
 #include "service/rpc/server_credentials.h"
 #include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
@@ -33,18 +34,14 @@ constexpr char kToken[] = "b3f1c0de5ec7e7b3f1c0de5ec7e7aa55";
 class CertDir {
  public:
   static const std::string& Get() {
+    static const TempDir tmp("lakehose-security");  // removed when the process exits
     static const std::string* dir = [] {
-      char tmpl[] = "/tmp/lakehose-security-XXXXXX";
-      const char* made = ::mkdtemp(tmpl);
-      if (made == nullptr) return new std::string();
-      const std::string d = made;
-      const std::string cmd = StrCat(LAKEHOSE_TESTING_DIR, "/make_certs.sh ", d);
+      const std::string cmd = StrCat(LAKEHOSE_TESTING_DIR, "/make_certs.sh ", tmp.path());
       if (std::system(cmd.c_str()) != 0) return new std::string();
-      std::ofstream(d + "/token") << kToken << "\n";
-      std::ofstream(d + "/short-token") << "abc\n";
-      std::ofstream(d + "/garbage.pem") << "this is not PEM\n";
-      std::atexit([] { std::system(StrCat("rm -rf ", Get()).c_str()); });
-      return new std::string(d);
+      tmp.Write("token", StrCat(kToken, "\n"));
+      tmp.Write("short-token", "abc\n");
+      tmp.Write("garbage.pem", "this is not PEM\n");
+      return new std::string(tmp.path());
     }();
     return *dir;
   }

@@ -1,11 +1,7 @@
 #include "service/s3/credentials.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "core/base/strings.h"
@@ -13,33 +9,13 @@
 #include "testing/fake_clock.h"
 #include "testing/fake_http_client.h"
 #include "testing/http_stub_server.h"
+#include "testing/temp_dir.h"
 
 namespace lakehose {
 namespace {
 
-namespace fs = std::filesystem;
-
 // 2024-01-01T00:00:00Z
 constexpr int64_t kNowMs = 1704067200000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "lakehose-creds-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    const fs::path p = fs::path(path_) / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 CredentialsEnv EnvWith(std::vector<std::pair<std::string, std::string>> vars,
                        std::shared_ptr<HttpClient> http = nullptr, const Clock* clock = nullptr) {

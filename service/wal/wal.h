@@ -9,8 +9,12 @@
 //
 // LSNs are (segment << 40) + offset: ordered, and the segment of an LSN is lsn >> 40.
 //
-// Thread-safe; Append callers order their appends themselves (the delivery engine holds
-// its lock), Sync may be called from any thread.
+// Thread-safe: Append and Sync may be called from any thread, and frames never
+// interleave. The log's order is the order of the Append calls, so callers order the
+// frames whose order matters: the delivery engine appends kAccept and kSeal under its own
+// lock (replay needs them in buffering order). kStored and kDeadLettered frames are
+// appended by its upload threads without that lock: each names one object whose kSeal
+// was appended before its upload began, and replay only needs it after that kSeal.
 #ifndef LAKEHOSE_SERVICE_WAL_WAL_H_
 #define LAKEHOSE_SERVICE_WAL_WAL_H_
 

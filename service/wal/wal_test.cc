@@ -15,26 +15,14 @@
 #include "core/config/config.h"
 #include "gtest/gtest.h"
 #include "service/delivery/delivery_engine.h"
-#include "service/delivery/object_sink.h"
 #include "service/platform/clock.h"
 #include "testing/fake_clock.h"
+#include "testing/fake_object_sink.h"
+#include "testing/temp_dir.h"
 #include "testing/test_config.h"
 
 namespace lakehose {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lakehose-wal-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string KeyPayload(const std::string& key) {
   std::string p;
