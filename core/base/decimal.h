@@ -25,6 +25,27 @@ bool IsJsonNumber(std::string_view n);
 // True if `n` is accepted by AppendDecimalAsJson.
 bool IsDecimal(std::string_view n);
 
+// The parts of decimal text, as views into it: [sign] int_digits [. frac_digits]
+// [e|E exponent]. Shared by the writers of decimal text and by the readers of its value
+// (DecimalToInt64, the Parquet writer's DECIMAL and INT64 columns).
+struct DecimalParts {
+  bool negative = false;
+  bool plus_sign = false;
+  std::string_view int_digits;  // may be empty (".5")
+  bool has_point = false;
+  std::string_view frac_digits;  // may be empty ("5.")
+  std::string_view exponent;     // everything after 'e'/'E', sign included; empty if none
+  bool has_exponent = false;
+};
+
+// Splits `n` into its parts; false (with `parts` unspecified) if !IsDecimal(n).
+bool SplitDecimal(std::string_view n, DecimalParts* parts);
+
+// The value of `p.exponent` (0 without one). Its magnitude saturates at 999999999, so
+// a huge exponent cannot overflow; any exponent that large is out of every range its
+// callers accept.
+int64_t DecimalExponent(const DecimalParts& p);
+
 // The value of decimal text `n` times 10^shift10, truncated toward zero, if it fits in
 // int64 (e.g. seconds "1700000000.25" with shift10 3 -> 1700000000250 ms).
 std::optional<int64_t> DecimalToInt64(std::string_view n, int shift10 = 0);

@@ -110,6 +110,48 @@ TEST(DecimalTest, OutputIsValidJsonNumberGrammar) {
   }
 }
 
+TEST(SplitDecimalTest, PartsAreViewsOfTheText) {
+  DecimalParts p;
+  ASSERT_TRUE(SplitDecimal("-012.340E+5", &p));
+  EXPECT_TRUE(p.negative);
+  EXPECT_FALSE(p.plus_sign);
+  EXPECT_EQ(p.int_digits, "012");
+  EXPECT_TRUE(p.has_point);
+  EXPECT_EQ(p.frac_digits, "340");
+  EXPECT_TRUE(p.has_exponent);
+  EXPECT_EQ(p.exponent, "+5");
+  DecimalParts q;
+  ASSERT_TRUE(SplitDecimal("+5.", &q));
+  EXPECT_TRUE(q.plus_sign);
+  EXPECT_EQ(q.int_digits, "5");
+  EXPECT_TRUE(q.has_point);
+  EXPECT_TRUE(q.frac_digits.empty());
+  EXPECT_FALSE(q.has_exponent);
+  DecimalParts r;
+  ASSERT_TRUE(SplitDecimal(".5", &r));
+  EXPECT_TRUE(r.int_digits.empty());
+  EXPECT_EQ(r.frac_digits, "5");
+  for (const char* bad : {"", "-", ".", "1e", "1e+", "1.2.3", "1 "}) {
+    DecimalParts ignored;
+    EXPECT_FALSE(SplitDecimal(bad, &ignored)) << '"' << bad << '"';
+  }
+}
+
+TEST(SplitDecimalTest, ExponentValueSaturates) {
+  auto exponent = [](std::string_view n) {
+    DecimalParts p;
+    EXPECT_TRUE(SplitDecimal(n, &p)) << n;
+    return DecimalExponent(p);
+  };
+  EXPECT_EQ(exponent("1"), 0);
+  EXPECT_EQ(exponent("1e7"), 7);
+  EXPECT_EQ(exponent("1E+0125"), 125);
+  EXPECT_EQ(exponent("1e-130"), -130);
+  EXPECT_EQ(exponent("1e999999999"), 999999999);
+  EXPECT_EQ(exponent("1e99999999999999999999999"), 999999999);
+  EXPECT_EQ(exponent("1e-99999999999999999999999"), -999999999);
+}
+
 TEST(DecimalToInt64Test, IntegersAndTruncationTowardZero) {
   EXPECT_EQ(DecimalToInt64("0"), 0);
   EXPECT_EQ(DecimalToInt64("1700000000000"), 1700000000000);

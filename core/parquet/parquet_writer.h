@@ -162,12 +162,6 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
 absl::StatusOr<std::string> EncodeParquet(const std::vector<std::string_view>& lines,
                                           const ParquetOptions& options);
 
-namespace parquet_internal {
-// Parquet's RLE / bit-packed hybrid encoding of `values` (each below 2^width), without
-// a length prefix. Exposed for tests.
-void AppendRleHybrid(const std::vector<uint32_t>& values, int width, std::string* out);
-}  // namespace parquet_internal
-
 // The lines of a JSON Lines body (empty lines skipped).
 std::vector<std::string_view> SplitJsonLines(std::string_view body);
 

@@ -6,6 +6,7 @@
 #include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/delivery/delivery_format.h"
+#include "core/parquet/encoding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/test_config.h"
@@ -190,35 +191,6 @@ TEST(ParquetWriterTest, LongStringsHaveNoMinMax) {
   ASSERT_TRUE(f.ok());
   EXPECT_FALSE(Chunk(*f, "s")->has_min_max);
   EXPECT_EQ(Chunk(*f, "s")->null_count, 1);
-}
-
-TEST(ParquetWriterTest, RleHybridEncodings) {
-  auto enc = [](std::vector<uint32_t> v, int width) {
-    std::string s;
-    parquet_internal::AppendRleHybrid(v, width, &s);
-    return Hex(s);
-  };
-  // Ten ones: one RLE run (header 10 << 1 = 0x14, then the value in one byte).
-  EXPECT_EQ(enc(std::vector<uint32_t>(10, 1), 1), "1401");
-  // Short: one bit-packed group (header 1 << 1 | 1), LSB first, padded.
-  EXPECT_EQ(enc({1, 0, 1}, 1), "0305");
-  EXPECT_EQ(enc({1, 0, 1, 0, 1, 0, 1, 0, 1}, 1),
-            "05"
-            "5501");
-  // Width 2: 0,1,2,3 -> 0b11100100.
-  EXPECT_EQ(enc({0, 1, 2, 3}, 2),
-            "03"
-            "e400");
-  // A literal group then a long run.
-  std::vector<uint32_t> mixed = {1, 0, 1, 0, 1, 0, 1, 0};
-  mixed.insert(mixed.end(), 20, 1);
-  EXPECT_EQ(enc(mixed, 1),
-            "0355"
-            "2801");
-  // Values above one byte take two bytes in a run.
-  EXPECT_EQ(enc(std::vector<uint32_t>(8, 300), 9),
-            "10"
-            "2c01");
 }
 
 TEST(ParquetWriterTest, DefinitionLevelsPrecedeValues) {

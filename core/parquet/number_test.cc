@@ -1,0 +1,77 @@
+#include "core/parquet/number.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace lakehose {
+namespace parquet_internal {
+namespace {
+
+// "digits e pow", "-" first if negative, or "<rejected>".
+std::string Normal(std::string_view t) {
+  std::optional<Significand> s = NumberText(t);
+  if (!s) return "<rejected>";
+  return std::string(s->negative ? "-" : "") + s->digits + "e" + std::to_string(s->pow);
+}
+
+TEST(NumberTextTest, SignificantDigitsAndPower) {
+  EXPECT_EQ(Normal("12.30e-1"), "123e-2");
+  EXPECT_EQ(Normal("-1500"), "-15e2");
+  EXPECT_EQ(Normal("0.001"), "1e-3");
+  EXPECT_EQ(Normal("1E+2"), "1e2");
+  EXPECT_EQ(Normal("-0.000"), "e0");  // zero: no digits, never negative
+  EXPECT_EQ(Normal("0e5"), "e0");
+  EXPECT_EQ(Normal("007"), "7e0");  // a string holding a number may have leading zeros
+  // Exponents beyond any type saturate instead of overflowing.
+  EXPECT_EQ(Normal("1e99999999999999999999"), "1e999999999");
+}
+
+TEST(NumberTextTest, RejectsWhatJsonRejects) {
+  for (const char* bad :
+       {"", "-", "+5", ".5", "5.", "1e", "1e+", "1.2.3", " 1", "1 ", "0x10", "NaN", "one"})
+    EXPECT_EQ(Normal(bad), "<rejected>") << '"' << bad << '"';
+}
+
+TEST(FastInt64Test, ShortIntegersOnly) {
+  EXPECT_EQ(FastInt64("123456789012345678"), 123456789012345678);  // 18 digits
+  EXPECT_EQ(FastInt64("-123456789012345678"), -123456789012345678);
+  EXPECT_EQ(FastInt64("1234567890123456789"), std::nullopt);  // 19: the slow path decides
+  EXPECT_EQ(FastInt64("0"), 0);
+  EXPECT_EQ(FastInt64("1.0"), std::nullopt);
+  EXPECT_EQ(FastInt64("1e2"), std::nullopt);
+  EXPECT_EQ(FastInt64("-"), std::nullopt);
+  EXPECT_EQ(FastInt64(""), std::nullopt);
+}
+
+TEST(NumberTest, ScaleAndUnscaledValue) {
+  EXPECT_EQ(NeededScale(*NumberText("1.25")), 2);
+  EXPECT_EQ(NeededScale(*NumberText("1.50")), 1);
+  EXPECT_EQ(NeededScale(*NumberText("1e3")), 0);
+  EXPECT_EQ(Unscaled(*NumberText("1.5"), 4), Int128{15000});
+  EXPECT_EQ(Unscaled(*NumberText("-0.25"), 2), Int128{-25});
+  EXPECT_EQ(Unscaled(*NumberText("0"), 7), Int128{0});
+  EXPECT_EQ(Unscaled(*NumberText("1.23456"), 4), std::nullopt);  // would lose a digit
+  const std::string nines(38, '9');
+  EXPECT_TRUE(Unscaled(*NumberText(nines), 0).has_value());
+  EXPECT_EQ(Unscaled(*NumberText(nines), 1), std::nullopt);  // 39 digits
+  EXPECT_EQ(Unscaled(*NumberText("1e125"), 0), std::nullopt);
+}
+
+TEST(NumberTest, ToInt64) {
+  EXPECT_EQ(ToInt64(*NumberText("9223372036854775807")), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(ToInt64(*NumberText("-9223372036854775808")), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(ToInt64(*NumberText("9223372036854775808")), std::nullopt);
+  EXPECT_EQ(ToInt64(*NumberText("1E2")), 100);
+  EXPECT_EQ(ToInt64(*NumberText("12.0")), 12);
+  EXPECT_EQ(ToInt64(*NumberText("1.5")), std::nullopt);
+  EXPECT_EQ(ToInt64(*NumberText("1e19")), std::nullopt);
+  EXPECT_EQ(ToInt64(*NumberText("-0")), 0);
+}
+
+}  // namespace
+}  // namespace parquet_internal
+}  // namespace lakehose
