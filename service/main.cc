@@ -2,7 +2,9 @@
 //
 //   lakehose-server [--config FILE] [--listen HOST:PORT] [--port-file PATH]
 //                   [--metrics-listen HOST:PORT] [--metrics-port-file PATH]
-//                   [--log-format json|text]
+//                   [--log-format json|text] [--print-default-config]
+//
+// Flags are parsed by core/base/flags.h, as the CLI's are.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,9 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <string>
+#include <string_view>
 
+#include "absl/status/status.h"
+#include "core/base/flags.h"
 #include "core/base/strings.h"
 #include "service/platform/log.h"
 #include "service/rpc/server.h"
@@ -22,7 +26,8 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: lakehose-server [options]
 
-Serves the lakehose gRPC API (lakehose.v1.Transformer, grpc.health.v1, reflection).
+Serves the lakehose gRPC API (lakehose.v1.Transformer, lakehose.v1.Ingestor,
+lakehose.v1.DeadLetters, grpc.health.v1, reflection).
 
 options:
   --config FILE        pipeline configuration (YAML); without it the embedded demo
@@ -39,6 +44,17 @@ options:
                        print the embedded configuration and exit
   --help               this text
 )";
+
+constexpr std::string_view kLogFormats[] = {"json", "text"};
+constexpr lakehose::Flag kFlags[] = {
+    {.name = "config", .needs = "a file"},
+    {.name = "listen", .needs = "HOST:PORT"},
+    {.name = "port-file", .needs = "a path"},
+    {.name = "metrics-listen", .needs = "HOST:PORT (or \"\" for none)"},
+    {.name = "metrics-port-file", .needs = "a path"},
+    {.name = "log-format", .choices = kLogFormats},
+    {.name = "print-default-config", .type = lakehose::FlagType::kStop},
+};
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "lakehose-server: %s\n", message.c_str());
@@ -60,43 +76,26 @@ bool WritePortFile(const std::string& path, int port) {
 
 int main(int argc, char** argv) {
   using namespace lakehose;
-  std::string config_path, listen, port_file, metrics_port_file;
-  std::optional<std::string> metrics_listen;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--print-default-config") {
-      std::fwrite(EmbeddedDefaultConfigYaml().data(), 1, EmbeddedDefaultConfigYaml().size(),
-                  stdout);
-      return 0;
-    } else if (arg == "--config") {
-      if (!value(&config_path)) return Fail("--config needs a file");
-    } else if (arg == "--listen") {
-      if (!value(&listen)) return Fail("--listen needs HOST:PORT");
-    } else if (arg == "--port-file") {
-      if (!value(&port_file)) return Fail("--port-file needs a path");
-    } else if (arg == "--metrics-listen") {
-      std::string v;
-      if (!value(&v)) return Fail("--metrics-listen needs HOST:PORT (or \"\" for none)");
-      metrics_listen = v;
-    } else if (arg == "--metrics-port-file") {
-      if (!value(&metrics_port_file)) return Fail("--metrics-port-file needs a path");
-    } else if (arg == "--log-format") {
-      std::string f;
-      if (!value(&f) || (f != "json" && f != "text"))
-        return Fail("--log-format must be json or text");
-      SetLogFormat(f == "text" ? LogFormat::kText : LogFormat::kJson);
-    } else {
-      return Fail(StrCat("unknown option ", arg, " (see --help)"));
-    }
+  absl::StatusOr<ParsedFlags> flags = ParseFlags(kFlags, ArgsOf(argc, argv, 1));
+  if (!flags.ok()) {
+    const std::string_view message = StatusMessage(flags.status());
+    return Fail(absl::IsNotFound(flags.status()) ? StrCat(message, " (see --help)")
+                                                 : std::string(message));
   }
+  if (flags->stopped_at() == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (flags->stopped_at() == "print-default-config") {
+    std::fwrite(EmbeddedDefaultConfigYaml().data(), 1, EmbeddedDefaultConfigYaml().size(), stdout);
+    return 0;
+  }
+  if (flags->has("log-format"))
+    SetLogFormat(flags->get("log-format") == "text" ? LogFormat::kText : LogFormat::kJson);
+  const std::string config_path = flags->get("config");
+  std::string listen = flags->get("listen");
+  const std::string port_file = flags->get("port-file");
+  const std::string metrics_port_file = flags->get("metrics-port-file");
 
   absl::StatusOr<Config> config =
       config_path.empty() ? LoadEmbeddedConfig() : LoadConfigFile(config_path);
@@ -104,7 +103,7 @@ int main(int argc, char** argv) {
   for (const std::string& key : config->unknown_keys)
     Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
   if (listen.empty()) listen = config->server.grpc_listen;
-  if (metrics_listen) config->server.metrics_listen = *metrics_listen;
+  if (flags->has("metrics-listen")) config->server.metrics_listen = flags->get("metrics-listen");
 
   // Block the shutdown signals in every thread (gRPC's included); main waits for them.
   sigset_t signals;
