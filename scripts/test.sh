@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the Release build with all
 # tests (unit, end to end against Node and Python peers, differential), core/ under
-# ASan+UBSan, and the libFuzzer targets for a bounded time. Unformatted C++ fails it first.
+# ASan+UBSan, clang's thread-safety analysis of every ABSL_GUARDED_BY, and the
+# libFuzzer targets for a bounded time. Unformatted C++ fails it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -18,6 +19,10 @@ echo "== Release build and tests"
 cmake --preset release
 cmake --build --preset release -j "$JOBS"
 ctest --test-dir build/release --output-on-failure -j "$JOBS" --timeout 600
+
+echo "== Thread-safety analysis (clang -Wthread-safety as errors, all product code)"
+cmake --preset thread-safety >/dev/null
+cmake --build --preset thread-safety -j "$JOBS" --target lakehose-server lakehose
 
 echo "== core/ under ASan+UBSan"
 cmake --preset asan >/dev/null
