@@ -128,9 +128,11 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
       const BufferKey* oldest = nullptr;
       int64_t oldest_ms = 0;
       for (const auto& [k, b] : buffers_) {
-        if (k.spec == &spec && std::any_of(lines.begin(), lines.end(), [&](const BufferedLine& l) {
-              return l.prefix == k.prefix;
-            }))
+        // (A named copy of the binding: clang 14 cannot capture structured bindings.)
+        const std::string_view prefix = k.prefix;
+        if (k.spec == &spec &&
+            std::any_of(lines.begin(), lines.end(),
+                        [prefix](const BufferedLine& l) { return l.prefix == prefix; }))
           continue;
         if (!oldest || b.stats.oldest_ms < oldest_ms) {
           oldest = &k;

@@ -290,7 +290,8 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
   std::string NewId(DeadLetterKind kind) {
     absl::MutexLock lock(&mu_);
     const int64_t now = std::max<int64_t>(clock_.NowMillis(), 0);
-    auto fresh = [&](int64_t ms) {
+    // The lambda runs under `lock`; the analysis cannot see that through a closure.
+    auto fresh = [&](int64_t ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       last_id_ms_ = ms;
       last_suffix_ = static_cast<uint32_t>(rng_() & 0x7fffffffu);  // room to count up
       return FormatDeadLetterId({last_id_ms_, kind, last_suffix_});
