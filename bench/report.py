@@ -4,7 +4,7 @@
     bench/report.py ROWS.jsonl --output FILE.json [--only REGEX] [--smoke]
 
 Every row gets records/s, MB/s of input (10^6 bytes) and its ratio to the Node.js peer and
-to the simdjson ceiling of the same workload; then the targets of DESIGN section 8 are
+to the simdjson ceiling of the same workload; then the targets (bench/README.md, "Targets") are
 checked and printed as met or missed (never an exit status: timings are not asserted).
 Exits 1 only if a row is missing or produced no numbers.
 """
@@ -152,7 +152,7 @@ def main():
                     problems.append(f"{w}/{name}: no memory sample")
             table.append(row)
 
-    # Targets (DESIGN section 8), from this run.
+    # Targets (bench/README.md, "Targets"), from this run.
     def get(w, name):
         for t in table:
             if t["workload"] == w and t["row"] == name and "records_per_s" in t:
@@ -202,7 +202,7 @@ def main():
             print(f"  {t['label']:<56} {fmt_rate(t['records_per_s']):>12} {t['mb_per_s']:>8,.1f} "
                   f"{fmt_ratio(t['x_node']):>8} {fmt_ratio(t['x_simdjson']):>10} {t['basis']:>5}  {t.get('note', '')}")
     if target_rows:
-        print("\ntargets (DESIGN section 8)")
+        print("\ntargets")
         for t in target_rows:
             status = "met" if t["met"] else "MISSED"
             if "memory" in t["target"]:

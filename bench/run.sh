@@ -239,7 +239,7 @@ for w in transactions sites; do
       compression: gzip
       buffering: { size_mb: 64, interval_s: 60 }"
   fi
-  # Parquet (issue 7): the same records as columnar objects, snappy and zstd.
+  # Parquet: the same records as columnar objects, snappy and zstd.
   for codec in snappy zstd; do
     want "ingest_file_parquet_$codec" || continue
     log "$w: ingest_file_parquet_$codec"

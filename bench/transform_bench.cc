@@ -1,6 +1,6 @@
 // Core transform on the transactions workload, one core: records/s and MB/s of input.
 // The simdjson DOM parse + walk of the same input is measured beside it as the parsing
-// ceiling (DESIGN section 8), so the ratio can be read off one run:
+// ceiling (bench/README.md), so the ratio can be read off one run:
 //   build/release/bench/transform_bench
 #include <benchmark/benchmark.h>
 

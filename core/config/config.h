@@ -1,5 +1,5 @@
 // Config: the YAML file that configures the server and its named pipelines
-// (DESIGN section 3), parsed and validated into PipelineSpecs.
+// (README.md, "Pipelines"), parsed and validated into PipelineSpecs.
 //
 // Pure: the YAML text comes in as a string and named time zones are resolved through a
 // caller-supplied loader (the service passes one that reads the tz database). Errors
@@ -76,7 +76,7 @@ struct Config {
   // Pipelines are held by pointer: transformers borrow them, so they must not move.
   std::vector<std::unique_ptr<PipelineSpec>> pipelines;
   // Keys present in the file that lakehose does not know, as "file: path" (the server
-  // logs them; DESIGN allows more keys than it lists, so they are not errors).
+  // logs them; a config may carry keys for other tools, so they are not errors).
   std::vector<std::string> unknown_keys;
 
   const PipelineSpec* FindPipeline(std::string_view name) const;

@@ -32,7 +32,8 @@ std::string ErrorOf(std::string_view yaml) {
 // A minimal valid pipeline, with `extra` lines (indented by 4) appended.
 std::string Pipeline(std::string_view extra) { return StrCat("pipelines:\n  - name: p\n", extra); }
 
-// The YAML example of DESIGN.md section 3, exactly as written there.
+// The seed pipeline of "Partitioned S3 Bucket from DynamoDB", exactly as the README
+// shows it (deploy/examples/analytics.yaml).
 constexpr std::string_view kDesignExample = R"yaml(server:
   grpc_listen: 0.0.0.0:50051
   metrics_listen: 0.0.0.0:9464

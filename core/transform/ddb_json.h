@@ -1,5 +1,5 @@
 // DynamoDB typed JSON ({"S": "x"}, {"N": "1.5"}, {"M": {...}}, ...) to plain JSON,
-// losslessly (DESIGN section 2):
+// losslessly (README.md, "Pipelines"):
 //   S -> string; N -> number with the exact digits received (or a string, NumberMode);
 //   B -> its base64 text; BOOL; NULL -> null; M -> object; L -> array;
 //   SS/NS/BS -> arrays in the order given (empty sets allowed).

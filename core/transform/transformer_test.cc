@@ -92,7 +92,7 @@ void ExpectFailed(const RecordOutcome& out, std::string_view code, std::string_v
 // True if `json` is one valid JSON object (numbers of any size allowed).
 bool IsJsonObject(std::string_view json) { return testing::JsonChecker::IsObject(json); }
 
-// ----- The DESIGN section 3 example -----
+// ----- The seed pipeline example (README.md, "Pipelines") -----
 
 constexpr std::string_view kDesignExample = R"yaml(server:
   grpc_listen: 0.0.0.0:50051

@@ -1,4 +1,4 @@
-// DeadLetterRetrier: the dead-letter queue's retry worker (DESIGN section 6).
+// DeadLetterRetrier: the dead-letter queue's retry worker (docs/ARCHITECTURE.md).
 //
 // A thread that, every `tick` (the first pass one tick after start), takes the delivery
 // entries that are due (not expired, next attempt reached), reads each body and stores

@@ -1,4 +1,4 @@
-// Metrics: every Prometheus family lakehose exports (DESIGN section 7), declared once in
+// Metrics: every Prometheus family lakehose exports (README.md, "Metrics"), declared once in
 // LAKEHOSE_METRIC_FAMILIES below and built into structs of pointers that components hold,
 // so the hot path never looks a metric up by name or label.
 //

@@ -1,4 +1,4 @@
-// Metrics (DESIGN section 7): the families and their labels, what the server counts for
+// Metrics (README.md, "Metrics"): the families and their labels, what the server counts for
 // Transform, Ingest, Flush and the DLQ, the gauges a scrape refreshes, and the /metrics
 // endpoint itself. A real Prometheus scrapes it in tests/ops/.
 #include "service/metrics/metrics.h"

@@ -1,4 +1,4 @@
-// What the gRPC services count per call (DESIGN section 7): latency and batch size by
+// What the gRPC services count per call (README.md, "Metrics"): latency and batch size by
 // rpc, answered records by pipeline and result, bytes of record data in. Kept apart from
 // the services so each handler adds one line.
 //

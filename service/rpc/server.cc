@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     if (!sink.ok()) return sink.status();
     sinks[p->name] = *std::move(sink);
   }
-  // --- dead-letter queue (DESIGN section 6): opened before the engine, which may hand
+  // --- dead-letter queue (docs/ARCHITECTURE.md): opened before the engine, which may hand
   // objects to it; a queue that cannot be opened stops start-up. An empty data_dir
   // (in-memory delivery: tests) keeps it in memory. ---
   if (config.server.data_dir.empty()) {

@@ -42,7 +42,7 @@ class S3Sink : public ObjectSink {
 
   absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) override;
   // As Put, but with If-None-Match: * — ALREADY_EXISTS when the key exists. For
-  // re-uploading a sealed object after a crash without duplicating it (DESIGN section 6);
+  // re-uploading a sealed object after a crash without duplicating it (docs/ARCHITECTURE.md);
   // a retry whose earlier try landed also answers ALREADY_EXISTS.
   absl::Status PutIfAbsent(const std::string& key, std::string_view body, const ObjectMeta& meta);
   std::string Uri(const std::string& key) const override { return client_->Uri(key); }
