@@ -126,8 +126,9 @@ TEST(ColumnWriterTest, EveryCodecCompressesPages) {
   const ParquetColumn col{"s", ParquetType::kString};
   ChunkValues v;
   const std::string text(1000, 'x');
+  const std::string other = text + "y";
   v.defined = {1, 1};
-  v.bytes = {text, text + "y"};
+  v.bytes = {text, other};
   for (ParquetCodec c : {ParquetCodec::kSnappy, ParquetCodec::kGzip, ParquetCodec::kZstd}) {
     ParquetOptions o;
     o.codec = c;
