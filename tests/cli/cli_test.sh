@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lakehose CLI as a user runs it: the DESIGN example config through offline
+# The lakehose CLI as a user runs it: the README's example config through offline
 # transform, Firehose and Lambda event inputs, and one-line errors with non-zero exits.
 #   tests/cli/cli_test.sh PATH_TO_lakehose
 set -euo pipefail
@@ -10,7 +10,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# 1. DESIGN.md's example: INSERT/MODIFY OK with the Hive prefix, REMOVE dropped.
+# 1. The README's example: INSERT/MODIFY OK with the Hive prefix, REMOVE dropped.
 "$CLI" generate --workload sites --records 2000 --seed 5 > "$WORK/sites.jsonl"
 "$CLI" transform --config "$ROOT/deploy/examples/analytics.yaml" --pipeline analytics \
   --input "$WORK/sites.jsonl" --output "$WORK/out.jsonl" 2>"$WORK/summary"

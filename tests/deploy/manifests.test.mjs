@@ -1,4 +1,4 @@
-// deploy/k8s/, deploy/Dockerfile and the container config (issue 5, "Deployment"):
+// deploy/k8s/, deploy/Dockerfile and the container config (README "Running in production"):
 //  - every Kubernetes manifest parses and has what Kubernetes requires for its kind, and
 //    the manifests agree with each other (selectors, ports, probes, volumes, service
 //    names, the ServiceMonitor's job vs the alert rules) and with the pipeline config;

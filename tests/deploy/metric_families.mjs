@@ -1,4 +1,4 @@
-// The metric families lakehose's server exports (issue 5, DESIGN.md section 7), as the
+// The metric families lakehose's server exports (README "Metrics"), as the
 // deploy/ artefacts may use them: THE ONE LIST the deploy tests check the Grafana
 // dashboard and the Prometheus alert rules against. Cross-check it with the server's own
 // list (LAKEHOSE_METRIC_FAMILIES in service/metrics/metrics.h) when either changes: the ops test

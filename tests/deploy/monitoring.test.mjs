@@ -1,4 +1,4 @@
-// The Grafana dashboard and the Prometheus alert rules of deploy/ (issue 5):
+// The Grafana dashboard and the Prometheus alert rules of deploy/:
 //  - deploy/grafana/lakehose-dashboard.json parses, is a dashboard Grafana imports
 //    (schemaVersion, datasource variable DS_PROMETHEUS, pipeline variable, unique panel ids,
 //    grid positions), every panel has a query, and every query references only the metric

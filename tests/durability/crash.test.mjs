@@ -1,4 +1,4 @@
-// Crash test (DESIGN section 6, issue 4 "Tests"): ack means durable, and a crash never
+// Crash test (README "Durability and the dead-letter queue"): ack means durable, and a crash never
 // duplicates. For each destination (the file lake; S3 through the verifying front over
 // s3rver):
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Disk full (DESIGN section 6, issue 4 "Tests"): lakehose-server with server.data_dir on
+# Disk full (README "Durability and the dead-letter queue"): lakehose-server with server.data_dir on
 # a small file system, its lake on a big one; RESOURCE_EXHAUSTED (the real ENOSPC path and
 # the free-space check), still serving, recovery once space comes back, no corruption,
 # every acked record in the lake exactly once. The gRPC part is disk_full.mjs.

@@ -1,4 +1,4 @@
-// SIGTERM drain (DESIGN section 6, issue 4 "Back-pressure and limits"): while Ingest calls
+// SIGTERM drain (README "Durability and the dead-letter queue"): while Ingest calls
 // are in flight, SIGTERM must let them finish (each answers OK or, if it arrived after the
 // drain began, UNAVAILABLE "server is shutting down" from the service during the lame-duck
 // second: never CANCELLED, INTERNAL or a broken connection), turn health NOT_SERVING, flush the buffers within server.shutdown_grace_s, and exit 0; every record

@@ -1,4 +1,4 @@
-// Fault matrix (DESIGN section 6, issue 4 "Tests"): lakehose-server delivering to S3
+// Fault matrix (README "Durability and the dead-letter queue"): lakehose-server delivering to S3
 // through the verifying, fault-injecting front (../integration/s3_front.mjs) over s3rver,
 // with a short delivery retry budget (server.dlq.delivery_retry_budget_s: 2) and a fast
 // dead-letter retry worker, and few S3 client retries per store (destination.retry), so

@@ -1,7 +1,7 @@
 // A real Prometheus (Debian's) scrapes a real lakehose-server on loopback while a Node
 // gRPC client sends traffic; the record counters Prometheus stored must equal what the
 // client was answered, and `promtool check metrics` must accept a scrape taken after the
-// traffic (issue 5, "Metrics").
+// traffic (README "Metrics").
 //
 //   node prometheus.test.mjs --server PATH --cli PATH
 //
