@@ -42,11 +42,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { startS3Front } from '../integration/s3_front.mjs';
+import { startS3Front } from '../lib/s3_front.mjs';
 import {
   ServerProcess, clientsFor, configYaml, describeVerdict, duckdbCounts, flush, generate, ingestOnce, prng,
   readLake, serverEnv, sleep, statusName, verdict, waitForReady, withTimeout,
-} from './lib.mjs';
+} from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {

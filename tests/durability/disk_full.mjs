@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import {
   ServerProcess, clientsFor, configYaml, describeVerdict, flush, generate, grpc, ingestOnce, readLake, serverEnv, sleep,
   statusName, unary, verdict, waitForReady,
-} from './lib.mjs';
+} from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {

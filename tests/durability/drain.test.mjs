@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import {
   ServerProcess, clientsFor, configYaml, describeVerdict, generate, ingestOnce, readLake, serverEnv, sleep,
   statusName, verdict, waitForReady, withTimeout, grpc,
-} from './lib.mjs';
+} from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({ options: { server: { type: 'string' }, cli: { type: 'string' } } });
 if (!args.server || !args.cli) throw new Error('usage: drain.test.mjs --server PATH --cli PATH');

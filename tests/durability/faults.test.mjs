@@ -1,5 +1,5 @@
 // Fault matrix (DESIGN section 6, issue 4 "Tests"): lakehose-server delivering to S3
-// through the verifying, fault-injecting front (../integration/s3_front.mjs) over s3rver,
+// through the verifying, fault-injecting front (../lib/s3_front.mjs) over s3rver,
 // with a short delivery retry budget (server.dlq.delivery_retry_budget_s: 2) and a fast
 // dead-letter retry worker, and few S3 client retries per store (destination.retry), so
 // that failures reach the engine's retry and the dead-letter queue within seconds:
@@ -30,11 +30,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { startS3Front } from '../integration/s3_front.mjs';
+import { startS3Front } from '../lib/s3_front.mjs';
 import {
   ServerProcess, cliDlqAvailable, clientsFor, configYaml, describeVerdict, dlqList, flush, generate, ingestOnce,
   readLake, serverEnv, sleep, statusName, unary, verdict, waitForReady, TEST_CREDENTIALS,
-} from './lib.mjs';
+} from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {

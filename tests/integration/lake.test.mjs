@@ -4,7 +4,7 @@
 // for the row count and the counts per partition, zcat / zstdcat for every object, and
 // each record's values compared with the offline Transform output (`lakehose transform`).
 // Destinations: the file sink, and S3 through the verifying, fault-injecting front
-// (s3_front.mjs) in front of s3rver, with and without 20% injected 503s. A second, small
+// (../lib/s3_front.mjs) in front of s3rver, with and without 20% injected 503s. A second, small
 // workload (plain JSON, one partition key whose values hold spaces, '=', '%', '+', '/',
 // '..', non-ASCII, control characters, the empty string) checks that such keys are
 // signed right and that DuckDB reads the original values back from the paths.
@@ -29,8 +29,8 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
-import { TEST_CREDENTIALS, TEST_REGION, startS3Front } from './s3_front.mjs';
-import { listFiles } from '../durability/lib.mjs';
+import { TEST_CREDENTIALS, TEST_REGION, startS3Front } from '../lib/s3_front.mjs';
+import { listFiles } from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 
 import {
   ServerProcess, clientsFor, configYaml, flush, generate, serverEnv, sleep, tail, unary, waitForReady,
-} from '../durability/lib.mjs';
-import { METRIC_FAMILIES } from '../deploy/metric_families.mjs';
+} from '../lib/harness.mjs';
+import { METRIC_FAMILIES } from '../lib/metric_families.mjs';
 
 function arg(name) {
   const i = process.argv.indexOf(name);
@@ -199,7 +199,7 @@ try {
   const exported = {};
   for (const [, name, type] of text.matchAll(/^# TYPE (lakehose_\S+) (\S+)$/gm)) exported[name] = type;
   assert.deepEqual(Object.keys(exported).sort(), Object.keys(METRIC_FAMILIES).sort(),
-    'the families in tests/deploy/metric_families.mjs are exactly those the server exports');
+    'the families in tests/lib/metric_families.mjs are exactly those the server exports');
   for (const [name, type] of Object.entries(exported)) assert.equal(type, METRIC_FAMILIES[name].type, `${name}: type`);
   for (const [, series, labels] of text.matchAll(/^(lakehose_[a-z_]+)\{([^}]*)\}/gm)) {
     let family = series;

@@ -35,7 +35,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parse as losslessParse, stringify as losslessStringify, isLosslessNumber } from 'lossless-json';
 
-import { ServerProcess, generate, listFiles, run, serverEnv } from '../durability/lib.mjs';
+import { ServerProcess, generate, listFiles, run, serverEnv } from '../lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: { server: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' } },

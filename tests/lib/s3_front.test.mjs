@@ -1,7 +1,7 @@
 // Tests of the verifying, fault-injecting S3 front (s3_front.mjs) with requests signed in
 // Node by @smithy/signature-v4, as the AWS SDK for JavaScript signs them for S3.
 //
-//   node tests/integration/s3_front.test.mjs
+//   node tests/lib/s3_front.test.mjs
 //
 // Every server listens on 127.0.0.1 port 0; every request and wait is bounded; every
 // front is closed in an after hook.

@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { TEST_CREDENTIALS, TEST_REGION, prng, xmlTags } from '../integration/s3_front.mjs';
+import { TEST_CREDENTIALS, TEST_REGION, prng, xmlTags } from './s3_front.mjs';
 
 export { TEST_CREDENTIALS, TEST_REGION };
 
