@@ -136,7 +136,7 @@ FRONT_PID= FRONT_PORT=
 start_front() {
   mkdir -p "$1"
   rm -f "$1/port"
-  "$NODE" "$ROOT/tests/integration/s3_front.mjs" --port-file "$1/port" --s3rver-dir "$1/s3rver" \
+  "$NODE" "$ROOT/tests/lib/s3_front.mjs" --port-file "$1/port" --s3rver-dir "$1/s3rver" \
     --faults "$2" --quiet >"$1/front.log" 2>&1 &
   FRONT_PID=$!
   PIDS+=("$FRONT_PID")

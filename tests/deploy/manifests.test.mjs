@@ -14,31 +14,26 @@
 //
 //   node tests/deploy/manifests.test.mjs --server build/.../lakehose-server --cli build/.../lakehose
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import * as grpc from '@grpc/grpc-js';
 import YAML from 'yaml';
+
+import { ServerProcess, generate, run, suiteArgs } from '../lib/harness.mjs';
+import { healthCheck } from '../lib/grpc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 const K8S = join(REPO, 'deploy/k8s');
-const { values: args } = parseArgs({
-  options: {
-    server: { type: 'string' },
-    cli: { type: 'string' },
-    kubectl: { type: 'string', default: 'kubectl' },
-  },
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
+  options: { kubectl: { type: 'string', default: 'kubectl' } },
+  usage: '[--kubectl PATH]',
 });
-assert.ok(args.server && existsSync(args.server), 'pass --server <lakehose-server binary>');
-assert.ok(args.cli && existsSync(args.cli), 'pass --cli <lakehose binary>');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const isSubset = (small, big) => Object.entries(small ?? {}).every(([k, v]) => big?.[k] === v);
 
 // ---- the manifests -----------------------------------------------------------------------
@@ -275,63 +270,29 @@ test('kustomize build (when kubectl is installed)', (t) => {
 
 // ---- the configs on the real server ----------------------------------------------------------
 
-// The health check the kubelet's grpc probe (and `lakehose health`) sends, with service "".
-function healthCheck(port) {
-  return new Promise((resolveP, reject) => {
-    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (x) => x, (b) => b, Buffer.alloc(0),
-      { deadline: Date.now() + 5000 }, (err, resp) => {
-        client.close();
-        if (err) return reject(err);
-        // HealthCheckResponse { ServingStatus status = 1; }: empty = UNKNOWN (0)
-        resolveP(resp.length >= 2 && resp[0] === 0x08 ? resp[1] : 0);
-      });
-  });
-}
-const SERVING = 1;
+// The environment of a server on a deploy config: S3 destinations never reach AWS from a
+// test (no object is written there anyway).
+const deployEnv = (dir) => ({
+  PATH: process.env.PATH, HOME: dir, AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+});
+const START_TIMEOUT_MS = 30_000;
 
-// Starts lakehose-server on `configFile`; resolves {child, port, log()} once it logged
-// server.started, rejects if it exits first or takes longer than 30 s.
-function startServer(configFile, dir) {
-  const portFile = join(dir, 'port');
-  const env = {
-    PATH: process.env.PATH, HOME: dir, AWS_EC2_METADATA_DISABLED: 'true',
-    // S3 destinations: never reach AWS from a test (no object is written here anyway)
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
-  };
-  const child = spawn(args.server, ['--config', configFile, '--listen', '127.0.0.1:0', '--port-file', portFile, '--log-format', 'json'],
-    { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c) => { stderr += c; });
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  return new Promise((resolveP, reject) => {
-    const deadline = Date.now() + 30_000;
-    let done = false;
-    exited.then((e) => { if (!done) { done = true; reject(Object.assign(new Error(`exited (${e.code}) before server.started:\n${stderr}`), { exit: e, stderr })); } });
-    const poll = () => {
-      if (done) return;
-      if (/"server\.started"|server\.started/.test(stderr) && existsSync(portFile)) {
-        done = true;
-        resolveP({ child, exited, port: Number(readFileSync(portFile, 'utf8').trim()), log: () => stderr });
-      } else if (Date.now() > deadline) {
-        done = true;
-        child.kill('SIGKILL');
-        reject(new Error(`no server.started within 30 s:\n${stderr}`));
-      } else {
-        setTimeout(poll, 50);
-      }
-    };
-    poll();
-  });
-}
-
-async function stopServer(server) {
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 45_000);
-  const e = await server.exited;
-  clearTimeout(timer);
-  return e;
+// Starts lakehose-server on `configFile` (JSON log); resolves it once it serves and has
+// logged server.started. Rejects if it exits first or takes longer than 30 s, the error
+// carrying the server's exit and output.
+async function startServer(configFile, dir) {
+  const server = new ServerProcess(SERVER_BIN, { dir, configPath: configFile, env: deployEnv(dir), args: ['--log-format', 'json'] });
+  try {
+    await server.waitForPort(START_TIMEOUT_MS);
+    const started = await server.waitForEvent('server.started', Math.max(0, START_TIMEOUT_MS - (Date.now() - server.startedAt)));
+    assert.ok(started.length > 0, `no server.started within 30 s:\n${server.tail()}`);
+    return server;
+  } catch (err) {
+    await server.kill().catch(() => {});
+    throw Object.assign(err, { exit: server.exit, output: server.output });
+  }
 }
 
 // A copy of `source` for a test run: loopback listens and everything on disk under `dir`.
@@ -350,8 +311,8 @@ function testCopy(source, dir, edit = () => {}) {
   return file;
 }
 
-function cliHasHealth() {
-  const r = spawnSync(args.cli, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+async function cliHasHealth() {
+  const r = await run(CLI_BIN, ['--help'], { timeoutMs: 10_000 });
   return /^\s*health\b/m.test(`${r.stdout}${r.stderr}`);
 }
 
@@ -362,26 +323,26 @@ async function checkConfigRuns(t, source, { alsoDeliver = false } = {}) {
     const file = testCopy(source, dir);
     server = await startServer(file, dir);
     assert.ok(server.port > 0, 'a port');
-    assert.equal(await healthCheck(server.port), SERVING, 'grpc.health.v1 Check: SERVING');
-    const unknown = server.log().split('\n').filter((l) => l.includes('config.unknown_key'));
+    // What the kubelet's grpc probe (and `lakehose health`) sends: service "".
+    assert.equal(await healthCheck(server.target, 5_000), 'SERVING', 'grpc.health.v1 Check: SERVING');
+    const unknown = server.output.split('\n').filter((l) => l.includes('config.unknown_key'));
     assert.deepEqual(unknown, [], `${relative(REPO, source)}: keys the loader does not know (typos?)`);
-    if (cliHasHealth()) {
-      const h = spawnSync(args.cli, ['health', '--target', `127.0.0.1:${server.port}`], { encoding: 'utf8', timeout: 20_000 });
-      assert.equal(h.status, 0, `lakehose health (the Dockerfile HEALTHCHECK): ${h.stdout}${h.stderr}`);
+    if (await cliHasHealth()) {
+      const h = await run(CLI_BIN, ['health', '--target', server.target], { timeoutMs: 20_000 });
+      assert.equal(h.code, 0, `lakehose health (the Dockerfile HEALTHCHECK): ${h.stdout}${h.stderr}`);
     } else {
       t.diagnostic('lakehose health not in this build yet: the HEALTHCHECK command was not run');
     }
     if (alsoDeliver) {
       // No writer_id in the config: objects are named after the host name (the pod name).
-      const gen = spawnSync(args.cli, ['generate', '--workload', 'transactions', '--records', '20', '--seed', '5'], { timeout: 30_000 });
-      assert.equal(gen.status, 0);
+      const { lines } = await generate(CLI_BIN, 20, 5, { timeoutMs: 30_000 });
       const input = join(dir, 'records.jsonl');
-      writeFileSync(input, gen.stdout);
+      writeFileSync(input, `${lines.join('\n')}\n`);
       const pipeline = YAML.parse(readFileSync(source, 'utf8')).pipelines[0].name;
-      const send = spawnSync(args.cli, ['send', '--target', `127.0.0.1:${server.port}`, '--pipeline', pipeline, '--input', input], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(send.status, 0, `lakehose send: ${send.stderr}`);
-      const flush = spawnSync(args.cli, ['flush', '--target', `127.0.0.1:${server.port}`], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(flush.status, 0, `lakehose flush: ${flush.stderr}`);
+      const send = await run(CLI_BIN, ['send', '--target', server.target, '--pipeline', pipeline, '--input', input], { timeoutMs: 60_000 });
+      assert.equal(send.code, 0, `lakehose send: ${send.stderr}`);
+      const flush = await run(CLI_BIN, ['flush', '--target', server.target], { timeoutMs: 60_000 });
+      assert.equal(flush.code, 0, `lakehose flush: ${flush.stderr}`);
       const uris = flush.stdout.split('\n').filter(Boolean);
       assert.ok(uris.length > 0, 'objects were written');
       if (/^[A-Za-z0-9_.-]{1,64}$/.test(hostname())) {
@@ -390,11 +351,11 @@ async function checkConfigRuns(t, source, { alsoDeliver = false } = {}) {
         t.diagnostic(`host name ${hostname()} is sanitised by the server: writer_id not compared`);
       }
     }
-    const e = await stopServer(server);
+    const e = await server.stop(45_000);
     server = null;
     assert.deepEqual(e, { code: 0, signal: null }, 'SIGTERM drains and exits 0');
   } finally {
-    if (server) server.child.kill('SIGKILL');
+    await server?.kill().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -413,7 +374,7 @@ test('a config the loader refuses does not start (the check above can fail)', { 
     const file = testCopy(pipelineConfigFile, dir, (doc) => doc.setIn(['server', 'writer_id'], 'not a valid id!'));
     await assert.rejects(startServer(file, dir), (err) => {
       assert.notEqual(err.exit?.code, 0, 'a non-zero exit');
-      assert.match(err.stderr, /server\.writer_id/, 'the error names the key');
+      assert.match(err.output, /server\.writer_id/, 'the error names the key');
       return true;
     });
   } finally {
@@ -644,7 +605,7 @@ test('Dockerfile: the runtime stage has the libraries the binaries link', (t) =>
   const closure = dependencyClosure(runtime);
   const base = new Set(['libc6', 'libgcc-s1', 'libstdc++6']);  // in debian:bookworm-slim (apt needs them)
   const missing = [];
-  for (const bin of [args.server, args.cli]) {
+  for (const bin of [SERVER_BIN, CLI_BIN]) {
     const needed = [...spawnSync('readelf', ['-d', bin], { encoding: 'utf8' }).stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
     assert.ok(needed.length > 3, `readelf -d ${bin}: NEEDED entries`);
     const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' }).stdout;

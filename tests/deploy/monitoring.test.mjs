@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 
 import YAML from 'yaml';
 
-import { checkExpr, METRIC_FAMILIES } from './metric_families.mjs';
+import { checkExpr, METRIC_FAMILIES } from '../lib/metric_families.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');

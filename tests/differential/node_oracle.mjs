@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { parse as losslessParse } from 'lossless-json';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
-import { chooseNewOrOld, compareMap, stripNullTypeKeysInMap } from '../node/ddb_values.mjs';
+import { chooseNewOrOld, compareMap, stripNullTypeKeysInMap } from '../lib/ddb_values.mjs';
 
 const OPERATIONS = { INSERT: 'INSERT', MODIFY: 'UPDATE', REMOVE: 'DELETE' };
 const SHOW = 5;

@@ -37,21 +37,16 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { startS3Front } from '../integration/s3_front.mjs';
-import {
-  ServerProcess, clientsFor, configYaml, describeVerdict, duckdbCounts, flush, generate, ingestOnce, prng,
-  readLake, serverEnv, sleep, statusName, verdict, waitForReady, withTimeout,
-} from './lib.mjs';
+import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
+import { clientsFor, flush, ingestOnce, statusName, waitForReady } from '../lib/grpc.mjs';
+import { configYaml, describeVerdict, duckdbCounts, readLake, verdict } from '../lib/lake.mjs';
+import { prng, startS3Front } from '../lib/s3_front.mjs';
 
-const { values: args } = parseArgs({
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: {
-    server: { type: 'string' },
-    cli: { type: 'string' },
     cycles: { type: 'string' },
     dest: { type: 'string' },
     seed: { type: 'string' },
@@ -61,15 +56,8 @@ const { values: args } = parseArgs({
     'size-mb': { type: 'string' },
     keep: { type: 'boolean' },
   },
-  strict: true,
+  usage: '[--cycles 20] [--dest file|s3|both] [--seed N] [--batch 200] [--concurrency 3] [--size-mb 0.05] [--budget-s 240] [--keep]',
 });
-const resolveBin = (p) => (p ? resolve(p) : p);
-const SERVER_BIN = resolveBin(args.server ?? process.env.LAKEHOSE_SERVER);
-const CLI_BIN = resolveBin(args.cli ?? process.env.LAKEHOSE_CLI);
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node crash.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose [--cycles 20] [--dest file|s3|both] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]');
-  process.exit(2);
-}
 const CYCLES = Number(args.cycles ?? 20);
 const DESTS = (args.dest ?? 'both') === 'both' ? ['file', 's3'] : [args.dest];
 if (!DESTS.every((d) => d === 'file' || d === 's3') || !(CYCLES >= 1)) {
@@ -98,14 +86,12 @@ const BAD_EVENTS = ['wal.unknown_pipeline', 'wal.undecodable_frame', 'wal.trunca
 // is what the lake check decides.
 const SEAL_EVENTS = ['wal.seal_mismatch', 'wal.seal_without_buffer'];
 
-const cleanups = [];
-let workDir;
-let failed = false;  // keep the work directory (logs, lake) of a failed run
+const work = new WorkDir('lakehose-crash-', { keep: args.keep });  // kept when a run fails
 
 // One destination: cycles of send + SIGKILL + restart, then the final check.
 async function crashRun(dest, t) {
   const started = Date.now();
-  const dir = join(workDir, dest);
+  const dir = join(work.path, dest);
   mkdirSync(dir, { recursive: true });
   const dataDir = join(dir, 'var');
   const lakeDir = join(dir, 'lake');
@@ -114,7 +100,7 @@ async function crashRun(dest, t) {
   let front = null;
   if (dest === 's3') {
     front = await startS3Front({ s3rverDir: join(dir, 's3rver') });
-    cleanups.push(() => front.close());
+    work.defer(() => front.close());
   }
   const cfgPath = join(dir, 'lakehose.yaml');
   writeFileSync(cfgPath, configYaml({
@@ -166,7 +152,7 @@ async function crashRun(dest, t) {
   };
 
   let server = null;
-  cleanups.push(() => server?.kill());
+  work.defer(() => server?.kill());
   let nextGen = genFor(0);
   try {
     for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -332,7 +318,7 @@ async function crashRun(dest, t) {
     assert.equal(servedStarts, perCycle.filter((c) => !c.early || c.served).length + 1, 'every serving start was counted');
     assert.ok(Date.now() - started < BUDGET_MS + FINAL_FLUSH_MS, `${dest}: took ${Date.now() - started} ms`);
   } catch (err) {
-    failed = true;
+    work.fail();
     err.message += `\n-- server log: ${logFile} (kept)`;
     if (server) err.message += `\n-- last server output:\n${server.tail(30)}`;
     throw err;
@@ -348,7 +334,7 @@ async function crashRun(dest, t) {
 // interval 60 s), SIGKILL; restart, Flush, SIGTERM: all 200 acked records must be in the
 // lake, once.
 async function sealMidRequest(t) {
-  const dir = join(workDir, 'seal-mid-request');
+  const dir = join(work.path, 'seal-mid-request');
   mkdirSync(dir, { recursive: true });
   const lakeDir = join(dir, 'lake');
   const cfgPath = join(dir, 'lakehose.yaml');
@@ -360,7 +346,7 @@ async function sealMidRequest(t) {
   const gen = await generate(CLI_BIN, 200, 99e12 + SEED);
   const acked = new Set();
   let server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, name: 'server' });
-  cleanups.push(() => server.kill());
+  work.defer(() => server.kill());
   try {
     await server.waitForPort(PORT_TIMEOUT_MS);
     let clients = clientsFor(server.target);
@@ -394,7 +380,7 @@ async function sealMidRequest(t) {
     assert.ok(v.missing.length === 0 && v.duplicates.length === 0,
       `${line}\n${describeVerdict(v, lake)}\nreplay said: ${said.map((e) => JSON.stringify(e)).join('\n')}`);
   } catch (err) {
-    failed = true;
+    work.fail();
     err.message += `\n-- server log: ${join(dir, 'server.log')} (kept)`;
     throw err;
   } finally {
@@ -403,12 +389,7 @@ async function sealMidRequest(t) {
 }
 
 describe(`crash test: ${CYCLES} SIGKILL cycles per destination (${DESTS.join(', ')})`, { timeout: (BUDGET_MS + 200_000) * DESTS.length }, () => {
-  workDir = mkdtempSync(join(tmpdir(), 'lakehose-crash-'));
-  after(async () => {
-    for (const c of cleanups.reverse()) await c()?.catch?.(() => {});
-    if (!args.keep && !failed) rmSync(workDir, { recursive: true, force: true });
-    else console.error(`kept ${workDir}`);
-  });
+  after(() => work.close());
   it('SIGKILL after the ack of a request that sealed objects mid-request: nothing lost', { timeout: 60_000 }, (t) => sealMidRequest(t));
   for (const dest of DESTS) {
     it(`${dest}: every acked eventID in the lake exactly once, no duplicates`, { timeout: BUDGET_MS + 200_000 }, (t) => crashRun(dest, t));

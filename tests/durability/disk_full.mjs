@@ -19,28 +19,20 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 
-import {
-  ServerProcess, clientsFor, configYaml, describeVerdict, flush, generate, grpc, ingestOnce, readLake, serverEnv, sleep,
-  statusName, unary, verdict, waitForReady,
-} from './lib.mjs';
+import { ServerProcess, generate, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
+import { clientsFor, flush, grpc, healthCheck, ingestOnce, statusName, unary, waitForReady } from '../lib/grpc.mjs';
+import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    server: { type: 'string' },
-    cli: { type: 'string' },
-    'data-dir': { type: 'string' },
-    work: { type: 'string' },
-  },
-  strict: true,
+const USAGE = '--data-dir SMALL_FS_DIR --work BIG_DIR';
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
+  options: { 'data-dir': { type: 'string' }, work: { type: 'string' } },
+  usage: USAGE,
 });
-if (!args.server || !args.cli || !args['data-dir'] || !args.work) {
-  console.error('usage: node disk_full.mjs --server PATH --cli PATH --data-dir SMALL_FS_DIR --work BIG_DIR');
+if (!args['data-dir'] || !args.work) {
+  console.error(`usage: node disk_full.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose ${USAGE}`);
   process.exit(2);
 }
-const SERVER_BIN = resolve(args.server);
-const CLI_BIN = resolve(args.cli);
 const SMALL = resolve(args['data-dir']);
 const WORK = resolve(args.work);
 const PIPELINE = 'dur';
@@ -49,13 +41,6 @@ const MiB = 1024 * 1024;
 const free = () => { const s = statfsSync(SMALL); return s.bavail * s.bsize; };
 const walBytes = (walDir) => readdirSync(walDir).reduce((a, f) => a + statSync(join(walDir, f)).size, 0);
 const log = (s) => console.log(`disk_full: ${s}`);
-
-const HEALTH_PROTO = `syntax = "proto3";
-package grpc.health.v1;
-message HealthCheckRequest { string service = 1; }
-message HealthCheckResponse { enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; } ServingStatus status = 1; }
-service Health { rpc Check(HealthCheckRequest) returns (HealthCheckResponse); }
-`;
 
 async function main() {
   const dataDir = join(SMALL, 'var');
@@ -87,15 +72,10 @@ async function main() {
 
   let server = new ServerProcess(SERVER_BIN, { dir: WORK, configPath: cfgPath, env, name: 'server' });
   let clients = null;
-  let health = null;
   try {
     await server.waitForPort(20_000);
     clients = clientsFor(server.target);
     await waitForReady(clients.ingestor);
-    writeFileSync(join(WORK, 'health.proto'), HEALTH_PROTO);
-    const protoLoader = await import('@grpc/proto-loader');
-    const hdef = protoLoader.loadSync('health.proto', { keepCase: true, enums: String, defaults: true, includeDirs: [WORK] });
-    health = new (grpc.loadPackageDefinition(hdef).grpc.health.v1.Health)(server.target, grpc.credentials.createInsecure());
 
     // Some records while there is room.
     for (let i = 0; i < 5; i++) assert.equal((await send(clients.ingestor, 200)).ok, 200, 'Ingest with room on the disk');
@@ -142,8 +122,7 @@ async function main() {
     // 3. Still serving: Transform, health; Flush's answer while seals cannot be logged.
     const tr = await unary(clients.transformer, 'Transform', { pipeline: PIPELINE, records: [{ record_id: 'x', data: Buffer.from(gen.lines[0]) }] });
     assert.equal(tr.records[0].result, 'OK', 'Transform while the disk is full');
-    const h = await unary(health, 'Check', { service: '' });
-    assert.equal(h.status, 'SERVING', 'health while the disk is full');
+    assert.equal(await healthCheck(server.target, 30_000), 'SERVING', 'health while the disk is full');
     let fullFlush;
     try {
       const f = await flush(clients.ingestor, PIPELINE, 30_000);
@@ -184,9 +163,7 @@ async function main() {
     const f1 = await flush(clients.ingestor, PIPELINE, 60_000);
     log(`flush: ${f1.objects.length} objects, ${f1.objects.reduce((a, o) => a + Number(o.records), 0)} records`);
     clients.close();
-    health.close();
     clients = null;
-    health = null;
     assert.ok(server.running(), 'the server died');
     let exit = await server.stop(60_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
@@ -221,7 +198,6 @@ async function main() {
     process.exitCode = 1;
   } finally {
     clients?.close();
-    health?.close();
     await server.kill().catch(() => {});
   }
 }

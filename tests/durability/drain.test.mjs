@@ -10,27 +10,23 @@
 // Bounded: about 10 s; every wait has a deadline.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 
-import {
-  ServerProcess, clientsFor, configYaml, describeVerdict, generate, ingestOnce, readLake, serverEnv, sleep,
-  statusName, verdict, waitForReady, withTimeout, grpc,
-} from './lib.mjs';
+import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
+import { clientsFor, healthCheck, ingestOnce, statusName, waitForReady } from '../lib/grpc.mjs';
+import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs';
 
-const { values: args } = parseArgs({ options: { server: { type: 'string' }, cli: { type: 'string' } } });
-if (!args.server || !args.cli) throw new Error('usage: drain.test.mjs --server PATH --cli PATH');
+const { serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs();
 
 const PIPELINE = 'drain';
 const SENDERS = 8;      // concurrent Ingest calls
 const BATCH = 200;      // records per call
 const RECORDS = 40_000; // more than the senders can send before the SIGTERM
 
-const dir = mkdtempSync(join(tmpdir(), 'lakehose-drain-'));
+const work = new WorkDir('lakehose-drain-');  // kept when the test fails
+const dir = work.path;
 let server = null;
-let failed = false;
 try {
   const lake = join(dir, 'lake');
   mkdirSync(lake);
@@ -41,18 +37,11 @@ try {
     dataDir: join(dir, 'data'), writerId: 'drain', pipeline: PIPELINE, dest: { kind: 'file', path: lake },
     sizeMb: 64, intervalS: 600, serverLines: ['  shutdown_grace_s: 20'],
   }));
-  server = new ServerProcess(args.server, { dir, configPath, env: serverEnv(dir), name: 'server' });
+  server = new ServerProcess(SERVER_BIN, { dir, configPath, env: serverEnv(dir), name: 'server' });
   await server.waitForPort();
-  const gen = await generate(args.cli, RECORDS, 77);
+  const gen = await generate(CLI_BIN, RECORDS, 77);
   const clients = clientsFor(server.target);
   await waitForReady(clients.ingestor);
-  const health = new (grpc.makeGenericClientConstructor({
-    Check: {
-      path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false,
-      requestSerialize: () => Buffer.alloc(0), requestDeserialize: (b) => b,
-      responseSerialize: (b) => b, responseDeserialize: (b) => b,
-    },
-  }))(server.target, grpc.credentials.createInsecure());
 
   // Senders: each takes the next batch until told to stop or refused.
   const acked = new Set();
@@ -82,16 +71,10 @@ try {
   sigtermAt = Date.now();
   server.child.kill('SIGTERM');
   // Health says NOT_SERVING while draining (or the server is already gone).
-  const healthState = await new Promise((resolveP) => {
-    health.Check(Buffer.alloc(0), { deadline: new Date(Date.now() + 2_000) }, (err, resp) => {
-      // HealthCheckResponse {status = 2 (NOT_SERVING)} is the bytes 08 02.
-      resolveP(err ? `error ${statusName(err.code)}` : resp.equals(Buffer.from([8, 2])) ? 'NOT_SERVING' : `status bytes ${resp.toString('hex')}`);
-    });
-  });
+  const healthState = await healthCheck(server.target, 2_000).catch((err) => `error ${statusName(err.code)}`);
   await withTimeout(Promise.all(senders), 30_000, 'the senders to finish');
   const exit = await withTimeout(server.exited, 30_000, 'the server to exit after SIGTERM');
   clients.close();
-  health.close();
 
   console.log(`drain: ${acked.size} records acked; calls ${JSON.stringify(outcomes)}; ` +
     `${okAfterSigterm} calls in flight at SIGTERM answered OK; health during drain: ${healthState}; ${[...details].join('; ')}`);
@@ -110,12 +93,11 @@ try {
   assert.equal(server.eventsNamed('delivery.shutdown_incomplete').length, 0, 'the drain left objects unstored');
   console.log(`ok: ${view.counts.size} records in ${view.objects} objects after the drain`);
 } catch (err) {
-  failed = true;
+  work.fail();
   console.error(err);
   if (server) console.error(`---- server log\n${server.tail(30)}`);
 } finally {
   if (server && server.running()) await server.kill();
-  if (!failed) rmSync(dir, { recursive: true, force: true });
-  else console.error(`kept ${dir}`);
+  await work.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(work.failed ? 1 : 0);

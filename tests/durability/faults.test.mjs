@@ -1,5 +1,5 @@
 // Fault matrix (README "Durability and the dead-letter queue"): lakehose-server delivering to S3
-// through the verifying, fault-injecting front (../integration/s3_front.mjs) over s3rver,
+// through the verifying, fault-injecting front (../lib/s3_front.mjs) over s3rver,
 // with a short delivery retry budget (server.dlq.delivery_retry_budget_s: 2) and a fast
 // dead-letter retry worker, and few S3 client retries per store (destination.retry), so
 // that failures reach the engine's retry and the dead-letter queue within seconds:
@@ -25,33 +25,18 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { startS3Front } from '../integration/s3_front.mjs';
-import {
-  ServerProcess, cliDlqAvailable, clientsFor, configYaml, describeVerdict, dlqList, flush, generate, ingestOnce,
-  readLake, serverEnv, sleep, statusName, unary, verdict, waitForReady, TEST_CREDENTIALS,
-} from './lib.mjs';
+import { ServerProcess, WorkDir, generate, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
+import { clientsFor, flush, ingestOnce, statusName, unary, waitForReady } from '../lib/grpc.mjs';
+import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs';
+import { TEST_CREDENTIALS, startS3Front } from '../lib/s3_front.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    server: { type: 'string' },
-    cli: { type: 'string' },
-    only: { type: 'string' },
-    keep: { type: 'boolean' },
-  },
-  strict: true,
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
+  options: { only: { type: 'string' }, keep: { type: 'boolean' } },
+  usage: '[--only NAME,...] [--keep]',
 });
-const resolveBin = (p) => (p ? resolve(p) : p);
-const SERVER_BIN = resolveBin(args.server ?? process.env.LAKEHOSE_SERVER);
-const CLI_BIN = resolveBin(args.cli ?? process.env.LAKEHOSE_CLI);
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node faults.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose [--only NAME,...] [--keep]');
-  process.exit(2);
-}
 
 const PIPELINE = 'dur';
 const BATCH = 500;
@@ -83,16 +68,50 @@ if (RUN.length === 0) {
   process.exit(2);
 }
 
-let workDir;
-let failed = false;
-const cleanups = [];
+const work = new WorkDir('lakehose-faults-', { keep: args.keep });  // kept when a scenario fails
+
+// Whether this build's CLI has `lakehose dlq` (else the DeadLetters gRPC service is used).
+let cliHasDlq = null;
+async function cliDlqAvailable() {
+  if (cliHasDlq === null) {
+    const r = await run(CLI_BIN, ['dlq', '--help'], { timeoutMs: 10_000 });
+    cliHasDlq = r.code === 0 && !/unknown command/.test(r.stderr);
+  }
+  return cliHasDlq;
+}
+
+// Lists the dead letters: with `lakehose dlq list --target T` when the CLI has it
+// (entries: its non-empty, non-header stdout lines), else ListDeadLetters over gRPC.
+// Resolves {via, entries: [...], raw}.
+async function dlqList(target, clients) {
+  if (await cliDlqAvailable()) {
+    const r = await run(CLI_BIN, ['dlq', 'list', '--target', target], { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`lakehose dlq list --target ${target} exited ${r.code}: ${r.stderr}`);
+    // A table (header "ID KIND PIPELINE ...", one row per entry) on stdout, and
+    // "lakehose dlq list: N entries" on stderr.
+    const text = r.stdout;
+    const entries = text.split('\n').filter((l) => l.trim() !== '' && !/^ID\s+KIND\b/.test(l));
+    const m = /lakehose dlq list: (\d+) entries/.exec(r.stderr);
+    if (m) assert.equal(Number(m[1]), entries.length, `lakehose dlq list: the count on stderr and the table disagree:\n${text}${r.stderr}`);
+    return { via: 'cli', entries, raw: text };
+  }
+  const entries = [];
+  let token = '';
+  for (let page = 0; page < 1000; page++) {
+    const resp = await unary(clients.deadLetters, 'ListDeadLetters', { page_size: 1000, page_token: token }, 30_000);
+    entries.push(...resp.entries);
+    token = resp.next_page_token;
+    if (!token) break;
+  }
+  return { via: 'grpc', entries, raw: JSON.stringify(entries) };
+}
 
 // Polls `lakehose dlq list` until pred(entries) holds; bounded. Resolves the last listing.
 async function waitForDlq(target, clients, pred, budgetMs, what) {
   const end = Date.now() + budgetMs;
   let last = null;
   for (;;) {
-    last = await dlqList(CLI_BIN, target, clients);
+    last = await dlqList(target, clients);
     if (pred(last.entries)) return last;
     if (Date.now() > end) throw new Error(`${what}: not within ${budgetMs} ms; dlq list (${last.via}):\n${last.raw}`);
     await sleep(500);
@@ -100,11 +119,11 @@ async function waitForDlq(target, clients, pred, budgetMs, what) {
 }
 
 async function scenario(sc, t) {
-  const dir = join(workDir, sc.name);
+  const dir = join(work.path, sc.name);
   mkdirSync(dir, { recursive: true });
   const note = (s) => { t.diagnostic(s); console.log(`[${sc.name}] ${s}`); };
   const front = await startS3Front({ s3rverDir: join(dir, 's3rver') });
-  cleanups.push(() => front.close());
+  work.defer(() => front.close());
   const compression = sc.compression ?? 'gzip';
   const cfgPath = join(dir, 'lakehose.yaml');
   writeFileSync(cfgPath, configYaml({
@@ -119,7 +138,7 @@ async function scenario(sc, t) {
     serverLines: SERVER_LINES,
   }));
   const server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env: serverEnv(dir), name: 'server' });
-  cleanups.push(() => server.kill());
+  work.defer(() => server.kill());
   let clients = null;
   try {
     await server.waitForPort(20_000);
@@ -176,7 +195,7 @@ async function scenario(sc, t) {
       }
       const wait = OUTAGE_MIN_MS - (Date.now() - faultsOnAt);
       if (wait > 0) await sleep(wait);
-      const more = await dlqList(CLI_BIN, server.target, clients);
+      const more = await dlqList(server.target, clients);
       dlqPeak = Math.max(dlqPeak, more.entries.length);
       note(`outage of ${Date.now() - faultsOnAt} ms: ${dlqPeak} DLQ entries (via ${filled.via}), e.g. ${filled.entries[0]}; ` +
         `${server.eventsNamed('delivery.dead_lettered').length} delivery.dead_lettered events`);
@@ -266,7 +285,7 @@ async function scenario(sc, t) {
     }
     if (sc.faults.resetAfter) note(`412 answers (a retried store that had landed): ${s.byStatus['412'] ?? 0}`);
   } catch (err) {
-    failed = true;
+    work.fail();
     err.message += `\n-- server log: ${server.logFile} (kept)\n-- last server output:\n${server.tail(25)}`;
     throw err;
   } finally {
@@ -277,14 +296,9 @@ async function scenario(sc, t) {
 }
 
 describe('fault matrix through the S3 front: nothing lost, nothing twice', { timeout: SCENARIO_TIMEOUT_MS * RUN.length + 60_000 }, () => {
-  workDir = mkdtempSync(join(tmpdir(), 'lakehose-faults-'));
-  after(async () => {
-    for (const c of cleanups.reverse()) await c()?.catch?.(() => {});
-    if (!args.keep && !failed) rmSync(workDir, { recursive: true, force: true });
-    else console.error(`kept ${workDir}`);
-  });
+  after(() => work.close());
   it('`lakehose dlq` is available (else ListDeadLetters over gRPC is used)', async (t) => {
-    const has = await cliDlqAvailable(CLI_BIN);
+    const has = await cliDlqAvailable();
     t.diagnostic(has ? 'lakehose dlq list is used' : 'NOTE: this lakehose has no `dlq` command; the DeadLetters gRPC service is used instead');
   });
   for (const sc of RUN) {

@@ -12,31 +12,14 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { ServerProcess, generate, suiteArgs } from '../lib/harness.mjs';
+import { clientsFor, deadline, grpc, statusName, unary, waitForReady } from '../lib/grpc.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const PROTO_DIR = resolve(HERE, '../../proto');
-
-// Paths given relative to where the test was started (the server runs in a temp dir).
-const resolveBin = (p) => (p ? resolve(p) : p);
-const { values: args } = parseArgs({
-  options: { server: { type: 'string' }, cli: { type: 'string' } },
-  strict: true,
-});
-const SERVER_BIN = resolveBin(args.server ?? process.env.LAKEHOSE_SERVER);
-const CLI_BIN = resolveBin(args.cli ?? process.env.LAKEHOSE_CLI);
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node grpc_node_client.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose');
-  process.exit(2);
-}
+const { serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs();
 
 const PORT_FILE_TIMEOUT_MS = 20_000;
 const EXIT_TIMEOUT_MS = 15_000;
@@ -46,82 +29,7 @@ const BATCH = 500;
 const MAX_RECORDS = 10_000;
 const OPERATIONS = { INSERT: 'INSERT', MODIFY: 'UPDATE', REMOVE: 'DELETE' };
 
-const HEALTH_PROTO = `syntax = "proto3";
-package grpc.health.v1;
-message HealthCheckRequest { string service = 1; }
-message HealthCheckResponse {
-  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
-  ServingStatus status = 1;
-}
-service Health {
-  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
-  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
-}
-`;
-
-// The parts of grpc/reflection/v1alpha/reflection.proto this test uses (field numbers
-// as upstream; fields left out are skipped on decode).
-const REFLECTION_PROTO = `syntax = "proto3";
-package grpc.reflection.v1alpha;
-service ServerReflection {
-  rpc ServerReflectionInfo(stream ServerReflectionRequest) returns (stream ServerReflectionResponse);
-}
-message ServerReflectionRequest {
-  string host = 1;
-  oneof message_request {
-    string file_by_filename = 3;
-    string file_containing_symbol = 4;
-    string list_services = 7;
-  }
-}
-message ServerReflectionResponse {
-  string valid_host = 1;
-  ServerReflectionRequest original_request = 2;
-  oneof message_response {
-    FileDescriptorResponse file_descriptor_response = 4;
-    ListServiceResponse list_services_response = 6;
-    ErrorResponse error_response = 7;
-  }
-}
-message FileDescriptorResponse { repeated bytes file_descriptor_proto = 1; }
-message ListServiceResponse { repeated ServiceResponse service = 1; }
-message ServiceResponse { string name = 1; }
-message ErrorResponse { int32 error_code = 1; string error_message = 2; }
-`;
-
-const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-const CHANNEL_OPTIONS = {
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-};
-
 // ---- helpers ---------------------------------------------------------------------------
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const deadline = (ms = RPC_DEADLINE_MS) => new Date(Date.now() + ms);
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function unary(client, method, request, ms = RPC_DEADLINE_MS) {
-  return new Promise((resolvePromise, reject) => {
-    client[method](request, { deadline: deadline(ms) }, (err, response) => {
-      if (err) reject(err);
-      else resolvePromise(response);
-    });
-  });
-}
-
-function statusName(code) {
-  return Object.keys(grpc.status).find((k) => grpc.status[k] === code) ?? String(code);
-}
 
 async function expectStatus(promise, code, what) {
   let response;
@@ -134,76 +42,6 @@ async function expectStatus(promise, code, what) {
     return err;
   }
   assert.fail(`${what}: expected ${statusName(code)}, got OK with ${response?.records?.length} records`);
-}
-
-// The server process, its output (kept for failure reports) and its exit.
-class ServerProcess {
-  constructor(bin, dir) {
-    this.dir = dir;
-    this.portFile = join(dir, 'port');
-    this.output = '';
-    this.exit = null;  // {code, signal} once exited
-    this.child = spawn(bin, ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--port-file', this.portFile], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk) => {
-      this.output += chunk.toString('utf8');
-      if (this.output.length > 64 * 1024) this.output = this.output.slice(-64 * 1024);
-    };
-    this.child.stdout.on('data', keep);
-    this.child.stderr.on('data', keep);
-    this.exited = new Promise((r) => {
-      this.child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        r(this.exit);
-      });
-      this.child.on('error', (err) => {
-        this.output += `\nspawn error: ${err.message}\n`;
-        this.exit = { code: null, signal: null, error: err };
-        r(this.exit);
-      });
-    });
-  }
-
-  running() { return this.exit === null; }
-
-  tail() { return this.output.split('\n').slice(-30).join('\n'); }
-
-  // Polls the port file until it holds "<port>\n"; bounded.
-  async waitForPort(timeoutMs) {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (!this.running()) {
-        throw new Error(`lakehose-server exited (${JSON.stringify(this.exit)}) before writing its port file:\n${this.tail()}`);
-      }
-      if (existsSync(this.portFile)) {
-        const text = readFileSync(this.portFile, 'utf8');
-        const m = /^(\d+)\n$/.exec(text);
-        if (m) {
-          const port = Number(m[1]);
-          assert.ok(port > 0 && port < 65536, `port file holds ${JSON.stringify(text)}`);
-          return port;
-        }
-      }
-      await sleep(50);
-    }
-    throw new Error(`no port in ${this.portFile} after ${timeoutMs} ms:\n${this.tail()}`);
-  }
-
-  async kill() {
-    if (!this.running()) return;
-    this.child.kill('SIGKILL');
-    await withTimeout(this.exited, 5_000, 'lakehose-server to die after SIGKILL').catch(() => {});
-  }
-}
-
-function generate(workload, records, seed) {
-  const out = execFileSync(CLI_BIN, ['generate', '--workload', workload, '--records', String(records), '--seed', String(seed)],
-      { maxBuffer: 256 * 1024 * 1024, timeout: 60_000, encoding: 'utf8' });
-  const lines = out.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, records, `lakehose generate printed ${lines.length} records, wanted ${records}`);
-  return lines;
 }
 
 // The image the demo pipeline reads (image: new-or-old).
@@ -244,40 +82,25 @@ let activeServer = null;  // for the last-resort guard at the bottom
 describe('lakehose-server from a Node gRPC client', { timeout: 10 * 60_000 }, () => {
   let dir;
   let server;
-  let port;
+  let clients;
   let transformer;
   let health;
   let reflection;
   let lines;
-  const clients = [];
   const closeClients = () => {
-    for (const c of clients.splice(0)) c.close();
+    clients?.close();
+    clients = null;
   };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lakehose-e2e-'));
-    lines = generate('transactions', 3 * BATCH, 7);
-    server = new ServerProcess(SERVER_BIN, dir);
+    ({ lines } = await generate(CLI_BIN, 3 * BATCH, 7, { timeoutMs: 60_000 }));
+    server = new ServerProcess(SERVER_BIN, { dir });
     activeServer = server;
-    port = await server.waitForPort(PORT_FILE_TIMEOUT_MS);
-    const target = `127.0.0.1:${port}`;
-
-    const lakehoseDef = protoLoader.loadSync('lakehose/v1/lakehose.proto', { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] });
-    const lakehose = grpc.loadPackageDefinition(lakehoseDef).lakehose.v1;
-    transformer = new lakehose.Transformer(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    clients.push(transformer);
-
-    writeFileSync(join(dir, 'health.proto'), HEALTH_PROTO);
-    writeFileSync(join(dir, 'reflection.proto'), REFLECTION_PROTO);
-    const healthDef = protoLoader.loadSync('health.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    health = new (grpc.loadPackageDefinition(healthDef).grpc.health.v1.Health)(target, grpc.credentials.createInsecure());
-    clients.push(health);
-    const reflectionDef = protoLoader.loadSync('reflection.proto', { ...LOADER_OPTIONS, includeDirs: [dir] });
-    reflection = new (grpc.loadPackageDefinition(reflectionDef).grpc.reflection.v1alpha.ServerReflection)(
-        target, grpc.credentials.createInsecure());
-    clients.push(reflection);
-
-    await new Promise((r, j) => transformer.waitForReady(deadline(10_000), (err) => (err ? j(err) : r())));
+    await server.waitForPort(PORT_FILE_TIMEOUT_MS);
+    clients = clientsFor(server.target);
+    ({ transformer, health, reflection } = clients);
+    await waitForReady(transformer, 10_000);
   });
 
   after(async () => {
@@ -285,7 +108,7 @@ describe('lakehose-server from a Node gRPC client', { timeout: 10 * 60_000 }, ()
     if (server?.running()) {
       console.error(`lakehose-server still running at the end; killing it. Its last output:\n${server.tail()}`);
     }
-    await server?.kill();
+    await server?.kill().catch(() => {});
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -394,7 +217,7 @@ describe('lakehose-server from a Node gRPC client', { timeout: 10 * 60_000 }, ()
   });
 
   it('serves reflection: ListServices includes lakehose.v1.Transformer', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const call = reflection.ServerReflectionInfo({ deadline: deadline() });
+    const call = reflection.ServerReflectionInfo({ deadline: deadline(RPC_DEADLINE_MS) });
     const responses = [];
     const waiters = [];
     let ended = null;
@@ -446,8 +269,7 @@ describe('lakehose-server from a Node gRPC client', { timeout: 10 * 60_000 }, ()
   it('drains and exits 0 on SIGTERM within 15 s', { timeout: TEST_TIMEOUT_MS }, async () => {
     closeClients();
     assert.ok(server.running(), `lakehose-server already exited: ${JSON.stringify(server.exit)}`);
-    server.child.kill('SIGTERM');
-    const exit = await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'lakehose-server to exit after SIGTERM');
+    const exit = await server.stop(EXIT_TIMEOUT_MS);
     assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null },
         `exit after SIGTERM; last output:\n${server.tail()}`);
   });

@@ -4,7 +4,7 @@
 // for the row count and the counts per partition, zcat / zstdcat for every object, and
 // each record's values compared with the offline Transform output (`lakehose transform`).
 // Destinations: the file sink, and S3 through the verifying, fault-injecting front
-// (s3_front.mjs) in front of s3rver, with and without 20% injected 503s. A second, small
+// (../lib/s3_front.mjs) in front of s3rver, with and without 20% injected 503s. A second, small
 // workload (plain JSON, one partition key whose values hold spaces, '=', '%', '+', '/',
 // '..', non-ASCII, control characters, the empty string) checks that such keys are
 // signed right and that DuckDB reads the original values back from the paths.
@@ -18,37 +18,20 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import {
-  createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
-import { TEST_CREDENTIALS, TEST_REGION, startS3Front } from './s3_front.mjs';
-import { listFiles } from '../durability/lib.mjs';
+import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail } from '../lib/harness.mjs';
+import { EXTENSIONS, listFiles, objectKey } from '../lib/lake.mjs';
+import { TEST_REGION, startS3Front } from '../lib/s3_front.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    server: { type: 'string' },
-    cli: { type: 'string' },
-    runs: { type: 'string' },
-    records: { type: 'string' },
-    keep: { type: 'boolean' },
-  },
-  strict: true,
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
+  options: { runs: { type: 'string' }, records: { type: 'string' }, keep: { type: 'boolean' } },
+  usage: '[--runs NAME,...] [--records N] [--keep]',
 });
-const resolveBin = (p) => (p ? resolve(p) : p);
-const SERVER_BIN = resolveBin(args.server ?? process.env.LAKEHOSE_SERVER);
-const CLI_BIN = resolveBin(args.cli ?? process.env.LAKEHOSE_CLI);
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node lake.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose [--runs NAME,...] [--records N] [--keep]');
-  process.exit(2);
-}
 
 const RECORDS = Number(args.records ?? 100_000);
 const SEED = 11;
@@ -60,7 +43,6 @@ const FLUSH_TIMEOUT_MS = 180_000;
 const EXIT_TIMEOUT_MS = 30_000;
 const RUN_TIMEOUT_MS = 480_000;
 const TOOL_TIMEOUT_MS = 60_000;
-const EXTENSIONS = { gzip: '.jsonl.gz', zstd: '.jsonl.zst', none: '.jsonl' };
 const DECOMPRESSORS = { gzip: 'zcat', zstd: 'zstdcat', none: 'cat' };
 
 // The runs. workload: which records and pipeline (WORKLOADS below); faults: what the S3
@@ -96,118 +78,11 @@ if (args.runs && RUNS.length === 0) {
 
 // ---- helpers ---------------------------------------------------------------------------
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const tail = (s, n = 40) => s.split('\n').slice(-n).join('\n');
-
-// Runs a program to completion, bounded; stdout optionally to a file. Resolves
-// {code, signal, stdout, stderr}; never rejects on a non-zero exit.
-function run(bin, argv, { timeoutMs, stdoutFile, env, cwd } = {}) {
-  return new Promise((resolveP, reject) => {
-    const child = spawn(bin, argv, { cwd, env: env ?? process.env, stdio: ['ignore', stdoutFile ? 'pipe' : 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let out = null;
-    if (stdoutFile) {
-      out = createWriteStream(stdoutFile);
-      child.stdout.pipe(out);
-    } else {
-      child.stdout.on('data', (c) => { stdout += c; });
-    }
-    child.stderr.on('data', (c) => { stderr += c; if (stderr.length > 1 << 20) stderr = stderr.slice(-(1 << 19)); });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${bin} ${argv.join(' ')}: no exit after ${timeoutMs} ms\n${tail(stderr)}`));
-    }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', async (code, signal) => {
-      clearTimeout(timer);
-      if (out) await new Promise((r) => (out.writableFinished ? r() : out.on('finish', r)));
-      resolveP({ code, signal, stdout, stderr });
-    });
-  });
-}
-
 // Reads a whole (possibly compressed) object with the system tool: zcat, zstdcat or cat.
 async function decompress(compression, file) {
-  const r = await runBuffer(DECOMPRESSORS[compression], [file], TOOL_TIMEOUT_MS);
+  const r = await run(DECOMPRESSORS[compression], [file], { timeoutMs: TOOL_TIMEOUT_MS });
   assert.equal(r.code, 0, `${DECOMPRESSORS[compression]} ${file} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
-}
-
-function runBuffer(bin, argv, timeoutMs) {
-  return new Promise((resolveP, reject) => {
-    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks = [];
-    let stderr = '';
-    child.stdout.on('data', (c) => chunks.push(c));
-    child.stderr.on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${bin} ${argv.join(' ')}: timed out`)); }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code) => { clearTimeout(timer); resolveP({ code, stdout: Buffer.concat(chunks).toString('utf8'), stderr }); });
-  });
-}
-
-
-const toKey = (root, file) => relative(root, file).split(sep).join('/');
-
-// lakehose-server, its output kept for failure reports.
-class ServerProcess {
-  constructor(bin, dir, configPath, env) {
-    this.portFile = join(dir, 'server.port');
-    this.output = '';
-    this.exit = null;
-    this.child = spawn(bin, ['--config', configPath, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--port-file', this.portFile], {
-      cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (c) => {
-      this.output += c.toString('utf8');
-      if (this.output.length > 256 * 1024) this.output = this.output.slice(-128 * 1024);
-    };
-    this.child.stdout.on('data', keep);
-    this.child.stderr.on('data', keep);
-    this.exited = new Promise((r) => {
-      this.child.on('exit', (code, signal) => { this.exit = { code, signal }; r(this.exit); });
-      this.child.on('error', (err) => { this.exit = { code: null, signal: null, error: err.message }; r(this.exit); });
-    });
-  }
-
-  running() { return this.exit === null; }
-
-  tail() { return tail(this.output); }
-
-  async waitForPort(timeoutMs) {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (!this.running()) throw new Error(`lakehose-server exited (${JSON.stringify(this.exit)}) before writing its port file:\n${this.tail()}`);
-      if (existsSync(this.portFile)) {
-        const m = /^(\d+)\n$/.exec(readFileSync(this.portFile, 'utf8'));
-        if (m) return Number(m[1]);
-      }
-      await sleep(50);
-    }
-    throw new Error(`no port in ${this.portFile} after ${timeoutMs} ms:\n${this.tail()}`);
-  }
-
-  async stop(timeoutMs) {
-    if (!this.running()) return this.exit;
-    this.child.kill('SIGTERM');
-    let timer;
-    const r = await Promise.race([this.exited, new Promise((res) => { timer = setTimeout(() => res(null), timeoutMs); })]);
-    clearTimeout(timer);
-    if (r === null) {
-      await this.kill();
-      throw new Error(`lakehose-server did not exit within ${timeoutMs} ms of SIGTERM:\n${this.tail()}`);
-    }
-    return r;
-  }
-
-  async kill() {
-    if (!this.running()) return;
-    this.child.kill('SIGKILL');
-    let timer;
-    await Promise.race([this.exited, new Promise((r) => { timer = setTimeout(r, 5_000); })]);
-    clearTimeout(timer);
-  }
 }
 
 function configYaml(runSpec, { lakeDir, dataDir, frontPort }) {
@@ -233,22 +108,6 @@ function configYaml(runSpec, { lakeDir, dataDir, frontPort }) {
 }
 
 const writerId = (runSpec) => `it-${runSpec.name}`;
-
-// The environment of the server: test credentials only, nothing from the user's AWS set-up.
-function serverEnv(dir, runSpec) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  Object.assign(env, {
-    HOME: dir,
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-such-credentials'),
-    AWS_CONFIG_FILE: join(dir, 'no-such-config'),
-  });
-  if (runSpec.sessionToken) env.AWS_SESSION_TOKEN = runSpec.sessionToken;
-  return env;
-}
 
 // DuckDB, the way Athena would read the lake: hive partitions from the path. Returns the
 // count, the counts per partition (values joined with '/', NULL as <null>), each
@@ -334,9 +193,8 @@ const WORKLOADS = {
   },
 };
 
-let workDir;
+let work;  // WorkDir, made in before()
 const truths = new Map();  // workload -> promise of its offline truth
-const cleanups = [];
 
 // Generates a workload's records and runs them through `lakehose transform` offline:
 // {recordsFile, ok, byId: Map(id -> {text, keys (path-safe partition values), duck}),
@@ -348,7 +206,7 @@ function truthOf(name) {
 
 async function offlineTruth(name) {
   const w = WORKLOADS[name];
-  const dir = join(workDir, `offline-${name}`);
+  const dir = join(work.path, `offline-${name}`);
   mkdirSync(dir, { recursive: true });
   const recordsFile = join(dir, 'records.jsonl');
   await w.makeRecords(recordsFile);
@@ -395,7 +253,7 @@ const reEscape = (x) => x.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 async function lakeRun(runSpec, t) {
   const w = WORKLOADS[runSpec.workload];
   const truth = await truthOf(runSpec.workload);
-  const dir = join(workDir, runSpec.name);
+  const dir = join(work.path, runSpec.name);
   mkdirSync(dir, { recursive: true });
   const ext = EXTENSIONS[runSpec.compression];
   let front = null;
@@ -405,16 +263,16 @@ async function lakeRun(runSpec, t) {
   try {
     if (runSpec.kind === 's3') {
       front = await startS3Front({ sessionToken: runSpec.sessionToken ?? null, log: (l) => { if (diag.length < 200) diag.push(l); } });
-      cleanups.push(() => front.close());
+      work.defer(() => front.close());
     }
     const lakeDir = join(dir, 'lake');
     const cfgPath = join(dir, 'lakehose.yaml');
     writeFileSync(cfgPath, configYaml(runSpec, { lakeDir, dataDir: join(dir, 'var'), frontPort: front?.port }));
 
-    server = new ServerProcess(SERVER_BIN, dir, cfgPath, serverEnv(dir, runSpec));
-    cleanups.push(() => server.kill());
-    const port = await server.waitForPort(PORT_FILE_TIMEOUT_MS);
-    const target = `127.0.0.1:${port}`;
+    server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env: serverEnv(dir, { sessionToken: runSpec.sessionToken }) });
+    work.defer(() => server.kill());
+    await server.waitForPort(PORT_FILE_TIMEOUT_MS);
+    const target = server.target;
 
     if (runSpec.faults) front.setFaults({ ...runSpec.faults, seed: 20231115 });
 
@@ -450,7 +308,7 @@ async function lakeRun(runSpec, t) {
       s3Objects = await front.downloadAll(lakeRoot);
     }
     const files = listFiles(lakeRoot);
-    const keys = files.map((f) => toKey(lakeRoot, f));
+    const keys = files.map((f) => objectKey(lakeRoot, f));
     assert.ok(keys.length > 0, 'the lake is empty');
 
     // Keys: <pipeline>/<k>=<v>/.../<pipeline>-<writer_id>-<sequence><ext>, fixed-width
@@ -560,14 +418,14 @@ async function lakeRun(runSpec, t) {
     // SIGTERM: exit 0, and nothing new written at shutdown (everything was flushed).
     const exit = await server.stop(EXIT_TIMEOUT_MS);
     assert.deepEqual(exit, { code: 0, signal: null }, `lakehose-server on SIGTERM:\n${server.tail()}`);
-    const after = runSpec.kind === 's3' ? (await front.listObjects()).map((o) => o.key).sort() : listFiles(lakeDir).map((f) => toKey(lakeDir, f));
+    const after = runSpec.kind === 's3' ? (await front.listObjects()).map((o) => o.key).sort() : listFiles(lakeDir).map((f) => objectKey(lakeDir, f));
     assert.deepEqual(after, [...keys].sort(), 'objects written after the flush, at shutdown');
   } catch (err) {
     if (diag.length) err.message += `\n-- diagnostics:\n${diag.join('\n')}`;
     if (server) err.message += `\n-- server output (tail):\n${server.tail()}`;
     throw err;
   } finally {
-    await server?.kill();
+    await server?.kill().catch(() => {});
     await front?.close();
     if (!args.keep) rmSync(join(dir, 'lake'), { recursive: true, force: true });
     if (!args.keep) rmSync(join(dir, 'downloaded'), { recursive: true, force: true });
@@ -579,14 +437,10 @@ async function lakeRun(runSpec, t) {
 describe(`the lake (${RECORDS} transactions records, seed ${SEED}; ${ODD_RECORDS} records with awkward partition values)`,
   { timeout: RUN_TIMEOUT_MS * (RUNS.length + 1) }, () => {
     before(() => {
-      workDir = mkdtempSync(join(tmpdir(), 'lakehose-lake-'));
+      work = new WorkDir('lakehose-lake-', { keep: args.keep });
     });
 
-    after(async () => {
-      for (const c of cleanups.reverse()) await c().catch(() => {});
-      if (workDir && !args.keep) rmSync(workDir, { recursive: true, force: true });
-      else if (workDir) console.error(`kept ${workDir}`);
-    });
+    after(() => work?.close());
 
     for (const r of RUNS) {
       const what = `${r.workload}, ${r.kind}, ${r.compression}, ${r.stream ? 'IngestStream' : 'Ingest'}${r.flushAll ? ', Flush all' : ''}` +

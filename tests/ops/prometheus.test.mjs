@@ -9,23 +9,16 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import {
-  ServerProcess, clientsFor, configYaml, flush, generate, serverEnv, sleep, tail, unary, waitForReady,
-} from '../durability/lib.mjs';
-import { METRIC_FAMILIES } from '../deploy/metric_families.mjs';
+import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, tail } from '../lib/harness.mjs';
+import { clientsFor, flush, unary, waitForReady } from '../lib/grpc.mjs';
+import { configYaml } from '../lib/lake.mjs';
+import { METRIC_FAMILIES } from '../lib/metric_families.mjs';
 
-function arg(name) {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`usage: prometheus.test.mjs --server PATH --cli PATH (missing ${name})`);
-  return process.argv[i + 1];
-}
-const SERVER = arg('--server');
-const CLI = arg('--cli');
+const { serverBin: SERVER, cliBin: CLI } = suiteArgs();
 
 for (const tool of ['prometheus', 'promtool']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
@@ -93,11 +86,11 @@ class PrometheusProcess {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'lakehose-prometheus-'));
+const work = new WorkDir('lakehose-prometheus-');  // kept when the test fails
+const dir = work.path;
 let server = null;
 let prometheus = null;
 let clients = null;
-let failed = false;
 try {
   const lake = join(dir, 'lake');
   mkdirSync(lake);
@@ -199,7 +192,7 @@ try {
   const exported = {};
   for (const [, name, type] of text.matchAll(/^# TYPE (lakehose_\S+) (\S+)$/gm)) exported[name] = type;
   assert.deepEqual(Object.keys(exported).sort(), Object.keys(METRIC_FAMILIES).sort(),
-    'the families in tests/deploy/metric_families.mjs are exactly those the server exports');
+    'the families in tests/lib/metric_families.mjs are exactly those the server exports');
   for (const [name, type] of Object.entries(exported)) assert.equal(type, METRIC_FAMILIES[name].type, `${name}: type`);
   for (const [, series, labels] of text.matchAll(/^(lakehose_[a-z_]+)\{([^}]*)\}/gm)) {
     let family = series;
@@ -216,15 +209,14 @@ try {
   }
   console.log(`ok: Prometheus scraped ${JSON.stringify(expected)}, ${objects} objects; promtool check metrics passed`);
 } catch (err) {
-  failed = true;
+  work.fail();
   console.error(err);
   if (server) console.error(`---- server log\n${server.tail(30)}`);
   if (prometheus) console.error(`---- prometheus log\n${tail(prometheus.output, 30)}`);
 } finally {
   if (clients) clients.close();
   if (prometheus) await prometheus.stop();
-  if (server) await server.stop().catch((e) => { failed = true; console.error(e); });
-  if (!failed) rmSync(dir, { recursive: true, force: true });
-  else console.error(`kept ${dir}`);
+  if (server) await server.stop().catch((e) => { work.fail(); console.error(e); });
+  await work.close();
 }
-process.exit(failed ? 1 : 0);
+process.exit(work.failed ? 1 : 0);

@@ -25,28 +25,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
+import { copyFileSync, openSync, closeSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import zlib from 'node:zlib';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parse as losslessParse, stringify as losslessStringify, isLosslessNumber } from 'lossless-json';
 
-import { ServerProcess, generate, listFiles, run, serverEnv } from '../durability/lib.mjs';
+import { ServerProcess, WorkDir, generate, run, serverEnv, suiteArgs } from '../lib/harness.mjs';
+import { listFiles, objectKey } from '../lib/lake.mjs';
 
-const { values: args } = parseArgs({
-  options: { server: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' } },
-  strict: true,
-});
-const SERVER_BIN = args.server ? resolve(args.server) : process.env.LAKEHOSE_SERVER;
-const CLI_BIN = args.cli ? resolve(args.cli) : process.env.LAKEHOSE_CLI;
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node parquet.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose [--keep]');
-  process.exit(2);
-}
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({ options: { keep: { type: 'boolean' } }, usage: '[--keep]' });
 
 const TIMEOUT_MS = 120_000;
 
@@ -300,6 +290,7 @@ function checkValue(type, got, want, reader, where) {
 // ---- the run ---------------------------------------------------------------------------
 
 describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, () => {
+  let work;  // WorkDir, made in before()
   let dir;
   let server;
   let db;
@@ -311,11 +302,12 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
   const lit = (s) => `'${s.replaceAll("'", "''")}'`;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lakehose-parquet-'));
+    work = new WorkDir('lakehose-parquet-', { keep: args.keep });
+    dir = work.path;
     const cfg = join(dir, 'cfg.yaml');
     writeFileSync(cfg, configYaml(dir));
     for (const p of PIPELINES) {
-      const { lines } = await generate(CLI_BIN, p.records, 7, p.workload);
+      const { lines } = await generate(CLI_BIN, p.records, 7, { workload: p.workload });
       if (p.name === 'edge_none') lines.push(...badRecords(7));
       const input = join(dir, `${p.name}.in`);
       writeFileSync(input, `${lines.join('\n')}\n`);
@@ -353,8 +345,7 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
     conn?.closeSync?.();
     db?.closeSync?.();
     if (server) await server.stop();
-    if (dir && !args.keep) rmSync(dir, { recursive: true, force: true });
-    else if (dir) console.log(`kept ${dir}`);
+    await work?.close();
   });
 
   for (const p of PIPELINES) {
@@ -365,7 +356,7 @@ describe('parquet objects read by DuckDB and hyparquet', { timeout: 600_000 }, (
       const seen = new Set();
       const shapes = {};  // nested: native, column kinds over every object
       for (const file of files) {
-        const key = relative(lakeRoot(), file).split(sep).join('/');
+        const key = objectKey(lakeRoot(), file);
         assert.ok(key.endsWith('.parquet'), `${key}: not a .parquet object`);
         const prefix = key.slice(0, key.lastIndexOf('/') + 1);
 

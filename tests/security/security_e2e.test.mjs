@@ -9,66 +9,22 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { ServerProcess, generate, suiteArgs } from '../lib/harness.mjs';
+import { clientsFor, deadline, grpc, unary } from '../lib/grpc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const PROTO_DIR = resolve(HERE, '../../proto');
-const { values: args } = parseArgs({
-  options: { server: { type: 'string' }, cli: { type: 'string' } },
-  strict: true,
-});
-const SERVER_BIN = args.server ? resolve(args.server) : undefined;
-const CLI_BIN = args.cli ? resolve(args.cli) : undefined;
-if (!SERVER_BIN || !CLI_BIN) {
-  console.error('usage: node security_e2e.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose');
-  process.exit(2);
-}
+const { serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs();
 
 const TOKEN = 'e2e-token-' + 'f00dfeed'.repeat(4);
 const PORT_FILE_TIMEOUT_MS = 20_000;
 const CLI_TIMEOUT_MS = 30_000;
 const RPC_DEADLINE_MS = 15_000;
-const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-
-const HEALTH_PROTO = `syntax = "proto3";
-package grpc.health.v1;
-message HealthCheckRequest { string service = 1; }
-message HealthCheckResponse {
-  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
-  ServingStatus status = 1;
-}
-service Health { rpc Check(HealthCheckRequest) returns (HealthCheckResponse); }
-`;
-const REFLECTION_PROTO = `syntax = "proto3";
-package grpc.reflection.v1alpha;
-service ServerReflection {
-  rpc ServerReflectionInfo(stream ServerReflectionRequest) returns (stream ServerReflectionResponse);
-}
-message ServerReflectionRequest { string host = 1; oneof message_request { string list_services = 7; } }
-message ServerReflectionResponse {
-  string valid_host = 1;
-  oneof message_response { ListServiceResponse list_services_response = 6; }
-}
-message ListServiceResponse { repeated ServiceResponse service = 1; }
-message ServiceResponse { string name = 1; }
-`;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const deadline = (ms = RPC_DEADLINE_MS) => new Date(Date.now() + ms);
-
-function unary(client, method, request, metadata = new grpc.Metadata()) {
-  return new Promise((ok, fail) => {
-    client[method](request, metadata, { deadline: deadline() }, (err, response) => (err ? fail(err) : ok(response)));
-  });
-}
 
 async function rpcError(promise) {
   try {
@@ -95,47 +51,6 @@ function cli(argv, { input = '', env = {} } = {}) {
   return r;
 }
 
-class ServerProcess {
-  constructor(dir, config) {
-    this.portFile = join(dir, 'port');
-    this.output = '';
-    this.exit = null;
-    this.child = spawn(SERVER_BIN, ['--config', config, '--listen', '127.0.0.1:0', '--port-file', this.portFile],
-        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk) => { this.output = (this.output + chunk.toString('utf8')).slice(-64 * 1024); };
-    this.child.stdout.on('data', keep);
-    this.child.stderr.on('data', keep);
-    this.exited = new Promise((r) => {
-      this.child.on('exit', (code, signal) => r((this.exit = { code, signal })));
-      this.child.on('error', (err) => r((this.exit = { code: null, signal: null, error: err })));
-    });
-  }
-  running() { return this.exit === null; }
-  async waitForPort() {
-    const end = Date.now() + PORT_FILE_TIMEOUT_MS;
-    while (Date.now() < end) {
-      if (!this.running()) throw new Error(`lakehose-server exited ${JSON.stringify(this.exit)}:\n${this.output}`);
-      if (existsSync(this.portFile)) {
-        const m = /^(\d+)\n$/.exec(readFileSync(this.portFile, 'utf8'));
-        if (m) return Number(m[1]);
-      }
-      await sleep(50);
-    }
-    throw new Error(`no port after ${PORT_FILE_TIMEOUT_MS} ms:\n${this.output}`);
-  }
-  async waitForExit(ms) {
-    let timer;
-    const timeout = new Promise((r) => { timer = setTimeout(() => r(null), ms); });
-    const result = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-  async kill() {
-    if (this.running()) this.child.kill('SIGKILL');
-    await this.waitForExit(5_000);
-  }
-}
-
 function configYaml(dir, { tls = {}, tokenFile } = {}) {
   const lines = ['server:', '  metrics_listen: 127.0.0.1:0', `  data_dir: ${join(dir, 'data')}`];
   if (Object.keys(tls).length) {
@@ -158,15 +73,15 @@ function configYaml(dir, { tls = {}, tokenFile } = {}) {
 describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_000 }, () => {
   let dir, certs, server, target, records;
   const clients = [];
-  let lakehose, healthService, reflectionService;
   const mtlsFlags = () => ['--tls-ca', join(certs, 'ca.pem'), '--tls-cert', join(certs, 'client.pem'),
     '--tls-key', join(certs, 'client.key')];
   const creds = (ca = 'ca', client = 'client') => grpc.credentials.createSsl(
       readFileSync(join(certs, `${ca}.pem`)),
       client ? readFileSync(join(certs, `${client}.key`)) : null,
       client ? readFileSync(join(certs, `${client}.pem`)) : null);
-  const client = (Service, credentials) => {
-    const c = new Service(target, credentials);
+  // Clients of every service over `credentials`, closed at the end.
+  const connect = (credentials) => {
+    const c = clientsFor(target, credentials);
     clients.push(c);
     return c;
   };
@@ -180,26 +95,17 @@ describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_00
       tls: { cert_file: join(certs, 'server.pem'), key_file: join(certs, 'server.key'), client_ca_file: join(certs, 'ca.pem') },
       tokenFile: join(dir, 'token'),
     }));
-    server = new ServerProcess(dir, join(dir, 'config.yaml'));
-    target = `127.0.0.1:${await server.waitForPort()}`;
-    records = execFileSync(CLI_BIN, ['generate', '--workload', 'transactions', '--records', '20', '--seed', '3'],
-        { encoding: 'utf8', timeout: CLI_TIMEOUT_MS });
-
-    lakehose = grpc.loadPackageDefinition(
-        protoLoader.loadSync('lakehose/v1/lakehose.proto', { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] })).lakehose.v1;
-    writeFileSync(join(dir, 'health.proto'), HEALTH_PROTO);
-    writeFileSync(join(dir, 'reflection.proto'), REFLECTION_PROTO);
-    healthService = grpc.loadPackageDefinition(
-        protoLoader.loadSync('health.proto', { ...LOADER_OPTIONS, includeDirs: [dir] })).grpc.health.v1.Health;
-    reflectionService = grpc.loadPackageDefinition(
-        protoLoader.loadSync('reflection.proto', { ...LOADER_OPTIONS, includeDirs: [dir] }))
-        .grpc.reflection.v1alpha.ServerReflection;
+    server = new ServerProcess(SERVER_BIN, { dir, configPath: join(dir, 'config.yaml') });
+    await server.waitForPort(PORT_FILE_TIMEOUT_MS);
+    target = server.target;
+    const { lines } = await generate(CLI_BIN, 20, 3, { timeoutMs: CLI_TIMEOUT_MS });
+    records = `${lines.join('\n')}\n`;
   });
 
   after(async () => {
     for (const c of clients.splice(0)) c.close();
     if (server?.running()) console.error(`killing lakehose-server; its output:\n${server.output}`);
-    await server?.kill();
+    await server?.kill().catch(() => {});
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -270,33 +176,31 @@ describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_00
   });
 
   it('grpc-js over mutual TLS: Transform with the token; UNAUTHENTICATED without it', async () => {
-    const transformer = client(lakehose.Transformer, creds());
+    const { transformer, ingestor } = connect(creds());
     const request = {
       pipeline: 'demo',
       records: records.trim().split('\n').map((line, i) => ({ record_id: `r${i}`, data: Buffer.from(line) })),
     };
-    const response = await unary(transformer, 'Transform', request, bearer(TOKEN));
+    const response = await unary(transformer, 'Transform', request, RPC_DEADLINE_MS, bearer(TOKEN));
     assert.equal(response.records.length, 20);
     assert.ok(response.records.every((r) => r.result === 'OK'));
 
-    const missing = await rpcError(unary(transformer, 'Transform', request));
+    const missing = await rpcError(unary(transformer, 'Transform', request, RPC_DEADLINE_MS));
     assert.equal(missing.code, grpc.status.UNAUTHENTICATED, missing.details);
     assert.match(missing.details, /missing bearer token/);
-    const wrong = await rpcError(unary(transformer, 'Transform', request, bearer(TOKEN.slice(0, -1) + 'x')));
+    const wrong = await rpcError(unary(transformer, 'Transform', request, RPC_DEADLINE_MS, bearer(TOKEN.slice(0, -1) + 'x')));
     assert.equal(wrong.code, grpc.status.UNAUTHENTICATED, wrong.details);
-    const ingestor = client(lakehose.Ingestor, creds());
-    const ingest = await rpcError(unary(ingestor, 'Flush', {}));
+    const ingest = await rpcError(unary(ingestor, 'Flush', {}, RPC_DEADLINE_MS));
     assert.equal(ingest.code, grpc.status.UNAUTHENTICATED, ingest.details);
   });
 
   it('grpc-js: health needs no token; reflection does', async () => {
-    const health = client(healthService, creds());
-    const h = await unary(health, 'Check', { service: '' });
+    const { health, reflection } = connect(creds());
+    const h = await unary(health, 'Check', { service: '' }, RPC_DEADLINE_MS);
     assert.equal(h.status, 'SERVING');
 
-    const reflection = client(reflectionService, creds());
     const list = (metadata) => new Promise((ok, fail) => {
-      const call = reflection.ServerReflectionInfo(metadata, { deadline: deadline() });
+      const call = reflection.ServerReflectionInfo(metadata, { deadline: deadline(RPC_DEADLINE_MS) });
       const names = [];
       call.on('data', (m) => names.push(...(m.list_services_response?.service ?? []).map((s) => s.name)));
       call.on('error', fail);
@@ -317,8 +221,8 @@ describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_00
       ['trusting another CA', creds('other-ca', 'client')],
       ['plaintext', grpc.credentials.createInsecure()],
     ]) {
-      const health = client(healthService, credentials);
-      const err = await rpcError(unary(health, 'Check', { service: '' }));
+      const { health } = connect(credentials);
+      const err = await rpcError(unary(health, 'Check', { service: '' }, RPC_DEADLINE_MS));
       assert.equal(err.code, grpc.status.UNAVAILABLE, `${what}: ${err.code} ${err.details}`);
     }
   });
@@ -336,8 +240,7 @@ describe('lakehose-server with mutual TLS and a bearer token', { timeout: 110_00
 
   it('stops on SIGTERM with exit code 0', async () => {
     for (const c of clients.splice(0)) c.close();
-    server.child.kill('SIGTERM');
-    const exit = await server.waitForExit(20_000);
+    const exit = await server.stop(20_000);
     assert.deepEqual(exit, { code: 0, signal: null }, server.output.slice(-2000));
   });
 });

@@ -1,7 +1,7 @@
 // Helpers shared by the Node test peers: exact decimal comparison, DynamoDB typed-JSON
 // clean-up before an oracle sees it, and a deep comparison of an oracle's value
 // (@aws-sdk/util-dynamodb unmarshall with wrapNumbers) with lakehose's output parsed by
-// lossless-json. Unit tests: tests/node/ddb_values.test.mjs.
+// lossless-json. Unit tests: tests/lib/ddb_values.test.mjs.
 
 import { isLosslessNumber } from 'lossless-json';
 

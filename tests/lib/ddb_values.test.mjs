@@ -1,5 +1,5 @@
 // Unit tests of the Node test peers' helpers (no lakehose binary needed):
-//   node tests/node/ddb_values.test.mjs
+//   node tests/lib/ddb_values.test.mjs
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'lossless-json';

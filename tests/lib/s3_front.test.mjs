@@ -1,7 +1,7 @@
 // Tests of the verifying, fault-injecting S3 front (s3_front.mjs) with requests signed in
 // Node by @smithy/signature-v4, as the AWS SDK for JavaScript signs them for S3.
 //
-//   node tests/integration/s3_front.test.mjs
+//   node tests/lib/s3_front.test.mjs
 //
 // Every server listens on 127.0.0.1 port 0; every request and wait is bounded; every
 // front is closed in an after hook.
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 
+import { sleep } from './harness.mjs';
 import {
   EMPTY_SHA256, TEST_CREDENTIALS, TEST_REGION, startS3Front, uriEncode, verifySigV4, xmlTags,
 } from './s3_front.mjs';
@@ -31,7 +32,6 @@ const MiB = 1024 * 1024;
 
 const sha256Hex = (b) => createHash('sha256').update(b).digest('hex');
 const md5b64 = (b) => createHash('md5').update(b).digest('base64');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A minimal S3 client: signs with @smithy/signature-v4 the S3 way (path encoded once by
 // the caller, uriEscapePath false) and sends with node:http on a fresh connection.
