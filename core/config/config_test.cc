@@ -32,42 +32,8 @@ std::string ErrorOf(std::string_view yaml) {
 // A minimal valid pipeline, with `extra` lines (indented by 4) appended.
 std::string Pipeline(std::string_view extra) { return StrCat("pipelines:\n  - name: p\n", extra); }
 
-// The seed pipeline of "Partitioned S3 Bucket from DynamoDB", exactly as the README
-// shows it (deploy/examples/analytics.yaml).
-constexpr std::string_view kDesignExample = R"yaml(server:
-  grpc_listen: 0.0.0.0:50051
-  metrics_listen: 0.0.0.0:9464
-  data_dir: ./var/lakehose          # WAL and dead-letter queue live here
-
-pipelines:
-  - name: analytics
-    input: dynamodb-stream          # dynamodb-stream | json
-    filter:
-      event_names: [INSERT, MODIFY] # others -> DROPPED
-    image: new                      # new | old | new-or-old (REMOVE falls back to OldImage/Keys)
-    fields: [createdAtTime, siteId, id, name, valueOne, valueTwo]   # projection; omit for all
-    numbers: number                 # number | string
-    partition_keys:
-      siteId: { attribute: siteId }
-      year:   { timestamp: createdAtTime, unit: ms, format: "%Y" }
-      month:  { timestamp: createdAtTime, unit: ms, format: "%m" }
-      day:    { timestamp: createdAtTime, unit: ms, format: "%d" }
-      hour:   { timestamp: createdAtTime, unit: ms, format: "%H" }
-      minute: { timestamp: createdAtTime, unit: ms, format: "%M" }
-    prefix: "data/siteId=!{partitionKeyFromLambda:siteId}/year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/minute=!{partitionKeyFromLambda:minute}/"
-    error_prefix: "errors/!{firehose:error-output-type}/"
-    destination:
-      kind: file                    # file | s3
-      path: ./lake                  # file: the lake's root directory
-      # s3: bucket, region, endpoint (or AWS_ENDPOINT_URL_S3), force_path_style,
-      #     sse: { kms_key_id }, storage_class
-      format: jsonl
-      compression: gzip             # none | gzip | zstd
-      buffering: { size_mb: 64, interval_s: 60 }
-)yaml";
-
 TEST(ConfigTest, DesignExampleLoadsAsWritten) {
-  auto c = Parse(kDesignExample);
+  auto c = Parse(kSeedPipelineYaml);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->unknown_keys, IsEmpty());
   EXPECT_EQ(c->server.grpc_listen, "0.0.0.0:50051");

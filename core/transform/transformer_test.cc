@@ -94,44 +94,12 @@ bool IsJsonObject(std::string_view json) { return testing::JsonChecker::IsObject
 
 // ----- The seed pipeline example (README.md, "Pipelines") -----
 
-constexpr std::string_view kDesignExample = R"yaml(server:
-  grpc_listen: 0.0.0.0:50051
-  metrics_listen: 0.0.0.0:9464
-  data_dir: ./var/lakehose          # WAL and dead-letter queue live here
-
-pipelines:
-  - name: analytics
-    input: dynamodb-stream          # dynamodb-stream | json
-    filter:
-      event_names: [INSERT, MODIFY] # others -> DROPPED
-    image: new                      # new | old | new-or-old (REMOVE falls back to OldImage/Keys)
-    fields: [createdAtTime, siteId, id, name, valueOne, valueTwo]   # projection; omit for all
-    numbers: number                 # number | string
-    partition_keys:
-      siteId: { attribute: siteId }
-      year:   { timestamp: createdAtTime, unit: ms, format: "%Y" }
-      month:  { timestamp: createdAtTime, unit: ms, format: "%m" }
-      day:    { timestamp: createdAtTime, unit: ms, format: "%d" }
-      hour:   { timestamp: createdAtTime, unit: ms, format: "%H" }
-      minute: { timestamp: createdAtTime, unit: ms, format: "%M" }
-    prefix: "data/siteId=!{partitionKeyFromLambda:siteId}/year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/minute=!{partitionKeyFromLambda:minute}/"
-    error_prefix: "errors/!{firehose:error-output-type}/"
-    destination:
-      kind: file                    # file | s3
-      path: ./lake                  # file: the lake's root directory
-      # s3: bucket, region, endpoint (or AWS_ENDPOINT_URL_S3), force_path_style,
-      #     sse: { kms_key_id }, storage_class
-      format: jsonl
-      compression: gzip             # none | gzip | zstd
-      buffering: { size_mb: 64, interval_s: 60 }
-)yaml";
-
 constexpr std::string_view kSiteImage =
     R"("NewImage":{"valueOne":{"N":"42"},"siteId":{"S":"7"},"createdAtTime":{"N":"1700000000000"},)"
     R"("valueTwo":{"N":"1.10"},"id":{"S":"abc"},"name":{"S":"Name one"},"secret":{"S":"dropme"}})";
 
 TEST(TransformerTest, DesignExamplePipelineTransformsASitesRecord) {
-  Harness h(kDesignExample);
+  Harness h(kSeedPipelineYaml);
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(Rec("INSERT", Join3(R"("Keys":{"id":{"S":"abc"}})", kSiteImage)));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
