@@ -26,6 +26,12 @@ inline constexpr std::string_view kInvalidNumber = "INVALID_NUMBER";        // N
 inline constexpr std::string_view kInvalidBinary = "INVALID_BINARY";        // B not base64
 inline constexpr std::string_view kMissingPartitionKey = "MISSING_PARTITION_KEY";
 inline constexpr std::string_view kInvalidPartitionKey = "INVALID_PARTITION_KEY";
+// Added by the hardening work; each owner documents it in README "Error codes".
+inline constexpr std::string_view kNestingTooDeep = "NESTING_TOO_DEEP";  // > kMaxNestingDepth
+inline constexpr std::string_view kDuplicateKey = "DUPLICATE_KEY";  // a name twice in a document
+inline constexpr std::string_view kInvalidTimestamp = "INVALID_TIMESTAMP";  // present, not a time
+inline constexpr std::string_view kKeyTooLong = "KEY_TOO_LONG";  // object key/path too long
+inline constexpr std::string_view kUnrepresentableValue = "UNREPRESENTABLE_VALUE";  // format
 }  // namespace error_code
 
 struct InputRecord {
