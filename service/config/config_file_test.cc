@@ -21,11 +21,11 @@ using ::testing::MatchesRegex;
 
 // A config with pipeline `a` (S3) and `b` (a file lake at `path`).
 Config ConfigWithLake(const TempDir& dir, const std::string& path) {
-  const std::string file = dir.Write(
-      "cfg.yaml", StrCat("pipelines:\n"
-                         "  - name: a\n    destination: { kind: s3, bucket: b }\n"
-                         "  - name: b\n    destination: { kind: file, path: \"",
-                         path, "\" }\n"));
+  const std::string file =
+      dir.Write("cfg.yaml", StrCat("pipelines:\n"
+                                   "  - name: a\n    destination: { kind: s3, bucket: b }\n"
+                                   "  - name: b\n    destination: { kind: file, path: \"",
+                                   path, "\" }\n"));
   auto config = LoadConfigFile(file);
   EXPECT_TRUE(config.ok()) << config.status();
   return *std::move(config);
