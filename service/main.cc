@@ -18,7 +18,9 @@
 
 #include "absl/status/status.h"
 #include "core/base/flags.h"
+#include "core/base/host_port.h"
 #include "core/base/strings.h"
+#include "service/config/config_file.h"
 #include "service/platform/log.h"
 #include "service/rpc/server.h"
 
@@ -97,9 +99,22 @@ int main(int argc, char** argv) {
   const std::string port_file = flags->get("port-file");
   const std::string metrics_port_file = flags->get("metrics-port-file");
 
+  // Start-up checks (README "Start-up checks"): the addresses given as flags are read as
+  // the config's are (core/base/host_port.h); "" turns the metrics endpoint off.
+  for (const std::string_view flag : {"listen", "metrics-listen"}) {
+    const std::string value = flags->get(flag);
+    if (!flags->has(flag) || (value.empty() && flag == "metrics-listen")) continue;
+    if (auto parsed = ParseHostPort(value); !parsed.ok())
+      return Fail(StrCat("--", flag, " ", value, ": ", StatusMessage(parsed.status())));
+  }
   absl::StatusOr<Config> config =
       config_path.empty() ? LoadEmbeddedConfig() : LoadConfigFile(config_path);
   if (!config.ok()) return Fail(std::string(StatusMessage(config.status())));
+  // The file lakes: directories that take a file, or start-up stops (not delivery later).
+  if (absl::Status st =
+          CheckLakePaths(*config, config_path.empty() ? "(embedded defaults)" : config_path);
+      !st.ok())
+    return Fail(std::string(StatusMessage(st)));
   for (const std::string& key : config->unknown_keys)
     Log(LogLevel::kWarn, "config.unknown_key", {{"key", key}});
   if (listen.empty()) listen = config->server.grpc_listen;

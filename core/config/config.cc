@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "core/base/host_port.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "yaml-cpp/yaml.h"
@@ -569,6 +570,94 @@ class Parser {
 
 }  // namespace
 
+// --- Start-up checks (README "Pipelines", "Start-up checks"): what would load and then
+// fail later, found once the whole file is parsed so that defaults count as much as
+// values written. Each error names the file, the key path and the reason. ---
+namespace {
+
+// What a prefix is rendered with to see what its keys look like. Partition values are
+// path-safe (core/partition/path_safe.h), so no value can make or complete a `..`
+// component; literal text and timestamp patterns can, and rendering shows them.
+constexpr int64_t kSampleTimestampMs = 1704164645678;  // 2024-01-02T03:04:05.678Z
+constexpr std::string_view kSamplePartitionValue = "sample";
+constexpr std::string_view kSampleErrorOutputType = "processing-failed";  // as delivery writes
+constexpr std::string_view kSampleRandomString = "abcdefghijk";
+
+absl::Status CheckError(std::string_view filename, std::string_view path, std::string_view reason) {
+  return absl::InvalidArgumentError(StrCat(filename, ": ", path, ": ", reason));
+}
+
+// A backoff whose base is above its cap: refused rather than silently capped.
+absl::Status CheckBaseNotAboveMax(std::string_view filename, std::string_view base_path,
+                                  int64_t base, std::string_view max_path, int64_t max) {
+  if (base <= max) return absl::OkStatus();
+  return CheckError(filename, base_path,
+                    StrCat("must not exceed ", max_path, " (", base, " > ", max, ")"));
+}
+
+// The object keys of `prefix` are `<rendered prefix><object name>`. Delivery refuses a
+// key that starts with '/' or has a `..` directory (service/delivery/file_sink.cc); so
+// does this, on the prefix rendered with sample values.
+absl::Status CheckRenderedPrefix(std::string_view filename, std::string_view path,
+                                 const PrefixTemplate& prefix, size_t key_count) {
+  const std::vector<std::string> values(key_count, std::string(kSamplePartitionValue));
+  PrefixValues v;
+  v.partition_values = &values;
+  v.timestamp_ms = kSampleTimestampMs;
+  v.error_output_type = kSampleErrorOutputType;
+  v.random_string = kSampleRandomString;
+  std::string rendered;
+  prefix.Render(v, &rendered);
+  const std::string renders_as = StrCat("renders as \"", rendered, "\": ");
+  if (!rendered.empty() && rendered.front() == '/')
+    return CheckError(filename, path, StrCat(renders_as, "an object key must not start with '/'"));
+  // Every component up to the last '/' is a directory; the object's name follows it.
+  size_t start = 0;
+  for (size_t slash = rendered.find('/'); slash != std::string::npos;
+       start = slash + 1, slash = rendered.find('/', start)) {
+    if (std::string_view(rendered).substr(start, slash - start) == "..")
+      return CheckError(filename, path,
+                        StrCat(renders_as,
+                               "an object key must not have a `..` component (the file lake "
+                               "refuses it; S3 tools resolve it as a path)"));
+  }
+  return absl::OkStatus();
+}
+
+// gRPC and civetweb read a bad port differently (99999 became another port): HOST:PORT
+// only, port 0-65535 (core/base/host_port.h). An empty metrics address turns it off.
+absl::Status CheckListen(std::string_view filename, std::string_view path,
+                         const std::string& address, bool empty_allowed) {
+  if (empty_allowed && address.empty()) return absl::OkStatus();
+  auto parsed = ParseHostPort(address);
+  if (!parsed.ok()) return CheckError(filename, path, StatusMessage(parsed.status()));
+  return absl::OkStatus();
+}
+
+absl::Status CheckWhatCannotWork(const Config& config, std::string_view filename) {
+  const ServerOptions& s = config.server;
+  RETURN_IF_ERROR(CheckListen(filename, "server.grpc_listen", s.grpc_listen, false));
+  RETURN_IF_ERROR(CheckListen(filename, "server.metrics_listen", s.metrics_listen, true));
+  RETURN_IF_ERROR(CheckBaseNotAboveMax(filename, "server.dlq.retry_base_ms", s.dlq_retry_base_ms,
+                                       "server.dlq.retry_max_ms", s.dlq_retry_max_ms));
+  for (size_t i = 0; i < config.pipelines.size(); ++i) {
+    const PipelineSpec& p = *config.pipelines[i];
+    const std::string path = StrCat("pipelines[", i, "]");
+    RETURN_IF_ERROR(CheckBaseNotAboveMax(filename, StrCat(path, ".destination.retry.base_delay_ms"),
+                                         p.destination.retry_base_delay_ms,
+                                         StrCat(path, ".destination.retry.max_delay_ms"),
+                                         p.destination.retry_max_delay_ms));
+    RETURN_IF_ERROR(
+        CheckRenderedPrefix(filename, StrCat(path, ".prefix"), p.prefix, p.key_names.size()));
+    RETURN_IF_ERROR(CheckRenderedPrefix(filename, StrCat(path, ".error_prefix"), p.error_prefix,
+                                        /*key_count=*/0));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+// --- end start-up checks ---
+
 const PipelineSpec* Config::FindPipeline(std::string_view name) const {
   for (const auto& p : pipelines)
     if (p->name == name) return p.get();
@@ -605,6 +694,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view filen
     return absl::InvalidArgumentError(
         StrCat(filename, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
+  RETURN_IF_ERROR(CheckWhatCannotWork(config, filename));  // start-up checks
   return config;
 }
 

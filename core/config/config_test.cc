@@ -395,5 +395,88 @@ TEST(ConfigTest, UnknownSecurityKeysAreCollected) {
               ElementsAre("cfg.yaml: server.tls.ciphers", "cfg.yaml: server.auth.token"));
 }
 
+// --- What start-up refuses because it could never work (README "Pipelines", "Start-up
+// checks"): each of these configs used to load, and failed later. ---
+
+TEST(ConfigTest, DlqRetryBaseAboveMaxIsRefused) {
+  EXPECT_EQ(
+      ErrorOf("server:\n  dlq:\n    retry_base_ms: 5000\n    retry_max_ms: 1000\n" + Pipeline("")),
+      "cfg.yaml: server.dlq.retry_base_ms: must not exceed server.dlq.retry_max_ms (5000 > "
+      "1000)");
+  // Against the default maximum (300000) too.
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    retry_base_ms: 600000\n" + Pipeline("")),
+            "cfg.yaml: server.dlq.retry_base_ms: must not exceed server.dlq.retry_max_ms (600000 > "
+            "300000)");
+  EXPECT_EQ(
+      ErrorOf("server:\n  dlq:\n    retry_base_ms: 1000\n    retry_max_ms: 1000\n" + Pipeline("")),
+      "<ok>");
+}
+
+TEST(ConfigTest, DestinationRetryBaseAboveMaxIsRefused) {
+  EXPECT_EQ(ErrorOf(Pipeline(
+                "    destination:\n      retry: { base_delay_ms: 30000, max_delay_ms: 1000 }\n")),
+            "cfg.yaml: pipelines[0].destination.retry.base_delay_ms: must not exceed "
+            "pipelines[0].destination.retry.max_delay_ms (30000 > 1000)");
+  EXPECT_EQ(ErrorOf(Pipeline("    destination:\n      retry: { base_delay_ms: 30000 }\n")),
+            "cfg.yaml: pipelines[0].destination.retry.base_delay_ms: must not exceed "
+            "pipelines[0].destination.retry.max_delay_ms (30000 > 20000)");
+}
+
+// A prefix with a `..` component loaded, and every object of the pipeline was then refused
+// by the file lake ("would leave the lake root"): acked records went to the DLQ.
+TEST(ConfigTest, PrefixWithDotDotComponentIsRefused) {
+  const std::string kWhy =
+      "an object key must not have a `..` component (the file lake refuses it; S3 tools "
+      "resolve it as a path)";
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"data/../other/\"\n")),
+            StrCat("cfg.yaml: pipelines[0].prefix: renders as \"data/../other/\": ", kWhy));
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"../up/\"\n")),
+            StrCat("cfg.yaml: pipelines[0].prefix: renders as \"../up/\": ", kWhy));
+  // Rendered with sample values: quoted text of a timestamp pattern is a component too.
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"d/!{timestamp:'..'}/x/\"\n")),
+            StrCat("cfg.yaml: pipelines[0].prefix: renders as \"d/../x/\": ", kWhy));
+  EXPECT_EQ(ErrorOf(Pipeline("    error_prefix: \"e/../!{firehose:error-output-type}/\"\n")),
+            StrCat("cfg.yaml: pipelines[0].error_prefix: renders as "
+                   "\"e/../processing-failed/\": ",
+                   kWhy));
+}
+
+TEST(ConfigTest, PrefixesThatStayInsideTheLakeStillLoad) {
+  // `..` inside a component, or before the object name, never walks the path.
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"a..b/..c/\"\n")), "<ok>");
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"data/..\"\n")), "<ok>");
+  // A partition value is path-safe: ".." is written %2E%2E, so a key alone is fine.
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n      k: { attribute: k }\n"
+                             "    prefix: \"!{partitionKeyFromLambda:k}/\"\n")),
+            "<ok>");
+}
+
+TEST(ConfigTest, ErrorPrefixStartingWithSlashIsRefused) {
+  // prefix had this check; error_prefix did not, and its objects were refused at delivery.
+  EXPECT_EQ(ErrorOf(Pipeline("    error_prefix: \"/errors/\"\n")),
+            "cfg.yaml: pipelines[0].error_prefix: renders as \"/errors/\": an object key must "
+            "not start with '/'");
+  EXPECT_EQ(ErrorOf(Pipeline("    prefix: \"!{timestamp:'/'}x/\"\n")),
+            "cfg.yaml: pipelines[0].prefix: renders as \"/x/\": an object key must not start "
+            "with '/'");
+}
+
+// `--listen 127.0.0.1:99999` (and the same in the file) listened on another port.
+TEST(ConfigTest, ListenAddressesMustBeHostAndPort) {
+  EXPECT_EQ(ErrorOf("server:\n  grpc_listen: 127.0.0.1:99999\n" + Pipeline("")),
+            "cfg.yaml: server.grpc_listen: port 99999 is out of range (0-65535)");
+  EXPECT_EQ(ErrorOf("server:\n  metrics_listen: 127.0.0.1:70000\n" + Pipeline("")),
+            "cfg.yaml: server.metrics_listen: port 70000 is out of range (0-65535)");
+  EXPECT_EQ(ErrorOf("server:\n  grpc_listen: \"50051\"\n" + Pipeline("")),
+            "cfg.yaml: server.grpc_listen: must be HOST:PORT (e.g. 127.0.0.1:50051 or "
+            "[::1]:50051)");
+  EXPECT_EQ(ErrorOf("server:\n  grpc_listen: \"\"\n" + Pipeline("")),
+            "cfg.yaml: server.grpc_listen: must be HOST:PORT (e.g. 127.0.0.1:50051 or "
+            "[::1]:50051)");
+  // An empty metrics_listen turns the endpoint off; port 0 picks a free port.
+  EXPECT_EQ(ErrorOf("server:\n  metrics_listen: \"\"\n  grpc_listen: 127.0.0.1:0\n" + Pipeline("")),
+            "<ok>");
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -5,6 +5,7 @@
 #define LAKEHOSE_SERVICE_CONFIG_CONFIG_FILE_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "core/config/config.h"
@@ -17,6 +18,15 @@ TimeZoneLoader SystemTimeZoneLoader();
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 // The embedded defaults (`lakehose-server` with no --config).
 absl::StatusOr<Config> LoadEmbeddedConfig();
+
+// The start-up checks that need the file system (README "Start-up checks"), for the
+// server (the CLI's offline transform writes no lake): the path of every `kind: file`
+// destination is a directory (created when missing, as the file lake would) in which a
+// file can be created and removed (a hidden probe, `.lakehose-probe-<pid>.tmp`). Errors
+// are FAILED_PRECONDITION naming `filename` (the config file, as in ParseConfig's
+// errors), the key path and the reason:
+//   cfg.yaml: pipelines[0].destination.path: /srv/lake is not a directory (...)
+absl::Status CheckLakePaths(const Config& config, std::string_view filename);
 
 }  // namespace lakehose
 

@@ -226,12 +226,33 @@ class RefreshingCollectable : public prometheus::Collectable {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(const std::string& listen,
-                                                                      const Metrics& metrics) {
+absl::Status MetricsExposerOptions::Validate() const {
+  if (threads < 1 || threads > 64)
+    return absl::InvalidArgumentError(StrCat("metrics threads must be 1-64 (got ", threads, ")"));
+  if (request_timeout_ms < 1 || request_timeout_ms > 60000)
+    return absl::InvalidArgumentError(
+        StrCat("metrics request_timeout_ms must be 1-60000 (got ", request_timeout_ms, ")"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(
+    const std::string& listen, const Metrics& metrics, const MetricsExposerOptions& options) {
+  if (absl::Status st = options.Validate(); !st.ok()) return st;
   std::unique_ptr<MetricsExposer> e(new MetricsExposer);
+  // civetweb options (prometheus-cpp passes them through). With its defaults (the
+  // Exposer(address, threads) constructor) a half-sent request held a worker for 30 s,
+  // and one worker meant two such clients stopped scrapes for a minute.
+  const std::vector<std::string> civetweb_options = {
+      "listening_ports", listen, "num_threads", StrCat(options.threads),
+      // Bounds reading the request head (from accept) and each write of the answer.
+      "request_timeout_ms", StrCat(options.request_timeout_ms),
+      // One request per connection: an idle keep-alive connection holds no worker.
+      "enable_keep_alive", "no",
+      // linger_timeout_ms is left unset: SO_LINGER 0 would reset connections and drop
+      // the end of an answer; without it close() returns at once and the kernel sends.
+  };
   try {
-    // One worker thread: scrapes are rare and must not compete with the data path.
-    e->exposer_ = std::make_unique<prometheus::Exposer>(listen, 1);
+    e->exposer_ = std::make_unique<prometheus::Exposer>(civetweb_options);
   } catch (const std::exception& ex) {
     return absl::UnavailableError(
         StrCat("cannot serve metrics on ", listen, " (server.metrics_listen): ", ex.what()));

@@ -264,13 +264,32 @@ class Metrics {
   std::vector<std::pair<int, std::function<void()>>> refreshers_ ABSL_GUARDED_BY(refresh_mu_);
 };
 
+// The HTTP server of /metrics (README "Metrics"). Each worker serves one connection at a
+// time, so slow or half-open clients hold workers; the timeout frees them and the other
+// workers keep answering scrapes meanwhile. Bounded: `threads` workers, and civetweb
+// queues at most 20 accepted connections beyond them.
+struct MetricsExposerOptions {
+  // Workers: up to threads - 1 clients can be stuck mid-request while a scrape is still
+  // answered at once; past that a scrape waits for a timeout, never longer.
+  int threads = 8;
+  // A connection must send its whole request within this (and take each part of the
+  // answer within it); then it is closed and its worker freed. A scrape request is one
+  // small packet.
+  int request_timeout_ms = 2000;
+
+  // INVALID_ARGUMENT unless 1 <= threads <= 64 and 1 <= request_timeout_ms <= 60000.
+  absl::Status Validate() const;
+};
+
 // Serves /metrics over HTTP (prometheus-cpp's civetweb exposer), refreshing the gauges
 // before every scrape. Stops when destroyed.
 class MetricsExposer {
  public:
-  // Binds `listen` ("host:port"; port 0 picks a free one). UNAVAILABLE if it cannot.
-  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(const std::string& listen,
-                                                               const Metrics& metrics);
+  // Binds `listen` ("host:port"; port 0 picks a free one). UNAVAILABLE if it cannot;
+  // INVALID_ARGUMENT for options that fail Validate().
+  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(
+      const std::string& listen, const Metrics& metrics,
+      const MetricsExposerOptions& options = MetricsExposerOptions());
   ~MetricsExposer();
   int port() const { return port_; }
 

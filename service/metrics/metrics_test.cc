@@ -10,8 +10,11 @@
 
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "client/client.h"
 #include "core/base/strings.h"
@@ -167,14 +170,31 @@ TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
                                    "network_error", "precondition_failed"}));
 }
 
-// HTTP GET of `path` on 127.0.0.1:`port`; the whole answer.
-std::string HttpGet(int port, const std::string& path) {
+// A TCP connection to 127.0.0.1:`port` (-1 if it failed), with a receive timeout.
+int ConnectLoopback(int port, int timeout_s = 5) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{5, 0};
+  timeval tv{timeout_s, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// HTTP GET of `path` on 127.0.0.1:`port`; the whole answer ("" if nothing came within
+// `timeout_s` of a read).
+std::string HttpGet(int port, const std::string& path, int timeout_s = 5) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd);
@@ -409,6 +429,101 @@ TEST_F(ServerMetricsTest, NoMetricsEndpointWhenTheAddressIsEmpty) {
   EXPECT_EQ(server_->metrics_port(), 0);
   EXPECT_TRUE(client_->Ingest(Records(3)).ok());
   EXPECT_EQ(Demo().records[kRpcIngest][kResultOk]->Value(), 3);  // still counted
+}
+
+// --- The endpoint under slow clients (README "Metrics") ---
+
+// A client that sent the start of a request and then nothing: what held the exposer's one
+// worker for 30 s each, so two of them stopped every scrape for a minute.
+class HalfRequest {
+ public:
+  explicit HalfRequest(int port) : fd_(ConnectLoopback(port)) {
+    constexpr std::string_view kStart = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (fd_ >= 0) (void)::write(fd_, kStart.data(), kStart.size());
+  }
+  ~HalfRequest() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  HalfRequest(const HalfRequest&) = delete;
+  HalfRequest& operator=(const HalfRequest&) = delete;
+  bool connected() const { return fd_ >= 0; }
+  // True once the server closed the connection (read gives end of file), false if it is
+  // still open after the receive timeout (5 s).
+  bool ClosedByServer() {
+    char buf[512];
+    for (int i = 0; i < 100; ++i) {
+      const ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n == 0) return true;
+      if (n < 0) return false;  // timed out (or reset: counted as still holding)
+    }
+    return false;
+  }
+
+ private:
+  int fd_;
+};
+
+TEST(MetricsExposerTest, HalfRequestsDoNotStopScrapes) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  auto exposer = MetricsExposer::Start("127.0.0.1:0", metrics);
+  ASSERT_TRUE(exposer.ok()) << exposer.status();
+  const int port = (*exposer)->port();
+  {
+    std::vector<std::unique_ptr<HalfRequest>> slow;
+    for (int i = 0; i < 5; ++i) {
+      slow.push_back(std::make_unique<HalfRequest>(port));
+      ASSERT_TRUE(slow.back()->connected());
+    }
+    // Answered while the five are connected, well within the request timeout.
+    EXPECT_THAT(HttpGet(port, "/metrics", /*timeout_s=*/1), HasSubstr("200 OK"));
+    EXPECT_THAT(HttpGet(port, "/metrics", /*timeout_s=*/1), HasSubstr("lakehose_build_info"));
+  }
+  // And after they are gone.
+  EXPECT_THAT(HttpGet(port, "/metrics", /*timeout_s=*/1), HasSubstr("200 OK"));
+}
+
+TEST(MetricsExposerTest, AHalfRequestIsClosedAfterTheRequestTimeout) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  MetricsExposerOptions options;
+  options.request_timeout_ms = 300;
+  auto exposer = MetricsExposer::Start("127.0.0.1:0", metrics, options);
+  ASSERT_TRUE(exposer.ok()) << exposer.status();
+  HalfRequest slow((*exposer)->port());
+  ASSERT_TRUE(slow.connected());
+  EXPECT_TRUE(slow.ClosedByServer());  // within the 5 s receive timeout, not kept forever
+}
+
+TEST(MetricsExposerTest, MoreSlowClientsThanWorkersDelayAScrapeByTheTimeoutOnly) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  MetricsExposerOptions options;
+  options.threads = 2;
+  options.request_timeout_ms = 300;
+  auto exposer = MetricsExposer::Start("127.0.0.1:0", metrics, options);
+  ASSERT_TRUE(exposer.ok()) << exposer.status();
+  const int port = (*exposer)->port();
+  std::vector<std::unique_ptr<HalfRequest>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<HalfRequest>(port));
+    ASSERT_TRUE(slow.back()->connected());
+  }
+  // Queued behind two rounds of 300 ms at most.
+  EXPECT_THAT(HttpGet(port, "/metrics", /*timeout_s=*/3), HasSubstr("200 OK"));
+}
+
+TEST(MetricsExposerTest, OptionsAreValidated) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  MetricsExposerOptions options;
+  options.threads = 0;
+  auto exposer = MetricsExposer::Start("127.0.0.1:0", metrics, options);
+  ASSERT_FALSE(exposer.ok());
+  EXPECT_EQ(exposer.status().code(), absl::StatusCode::kInvalidArgument);
+  options = MetricsExposerOptions();
+  options.request_timeout_ms = 0;
+  EXPECT_FALSE(MetricsExposer::Start("127.0.0.1:0", metrics, options).ok());
 }
 
 }  // namespace

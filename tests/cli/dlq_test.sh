@@ -89,7 +89,6 @@ b64() { printf '%s' "$1" | base64 -w0; }
 printf '{"records":[{"recordId":"good","data":"%s"},{"recordId":"no-region","data":"%s"},{"recordId":"garbage","data":"%s"}]}' \
   "$(b64 '{"region":"eu","v":1}')" "$(b64 '{"v":2}')" "$(b64 'not json')" > "$WORK/p.json"
 printf '{"records":[{"recordId":"q1","data":"%s"}]}' "$(b64 '{"v":3}')" > "$WORK/q.json"
-echo "a file where the q pipeline's lake directory should be" > "$WORK/blocked"
 
 # 1. Processing failures land in the DLQ.
 write_config '{ attribute: region }'
@@ -139,6 +138,9 @@ left=$(sed -n 2p "$WORK/list" | cut -d' ' -f1)
 
 # 3. A delivery that runs out of its retry budget (the q lake's directory is a file)
 #    becomes a delivery entry; at the 1 s max age it is marked expired.
+#    The directory becomes a file while the server runs: at start-up it must take a
+#    file, or the server does not start (README "Start-up checks").
+rm -rf "$WORK/blocked" && echo "a file where the q pipeline's lake directory should be" > "$WORK/blocked"
 "$CLI" send --target "$TARGET" --pipeline q --input "$WORK/q.json" 2>/dev/null || fail "send q"
 timeout 20 "$CLI" flush --target "$TARGET" --pipeline q >/dev/null 2>&1 || true  # fails: the sink is broken
 for _ in $(seq 1 150); do
