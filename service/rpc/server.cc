@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     const DeadLetterQueue::Stats st = dlq->GetStats();
     metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
     metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
+    metrics->dlq_damaged().Set(static_cast<double>(st.damaged));
     metrics->dlq_oldest_age().Set(
         st.oldest_ms == 0
             ? 0.0
