@@ -41,6 +41,32 @@ const SERVER_LINES = [
 
 const work = new WorkDir('lakehose-dlq-damage-', { keep: args.keep });
 
+// Runs fn(server, clients) against a new lakehose-server on `cfgPath`, then stops it
+// (SIGTERM, exit 0) and resolves what fn resolved. A failure keeps the work directory and
+// carries the server's last output.
+async function withServer(name, dir, cfgPath, fn) {
+  const server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env: serverEnv(dir), name });
+  work.defer(() => server.kill());
+  let clients = null;
+  try {
+    await server.waitForPort(20_000);
+    clients = clientsFor(server.target);
+    await waitForReady(clients.ingestor);
+    const result = await fn(server, clients);
+    clients.close();
+    clients = null;
+    const exit = await server.stop(30_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, `${name} server on SIGTERM:\n${server.tail()}`);
+    return result;
+  } catch (err) {
+    work.fail();
+    err.message += `\n-- last output of the ${name} server:\n${server.tail(25)}`;
+    throw err;
+  } finally {
+    clients?.close();
+  }
+}
+
 // Every ListDeadLetters entry (all pages).
 async function listAll(clients) {
   const entries = [];
@@ -115,44 +141,28 @@ describe('damaged dead-letter bodies: kept, reported, never delivered', { timeou
     }));
 
     // 1. Every object becomes a delivery dead letter.
-    let server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env: serverEnv(dir), name: 'first' });
-    work.defer(() => server.kill());
-    let clients = null;
     const acked = new Set();
-    let entries;
     const bodies = new Map();  // id -> eventIDs
-    try {
-      await server.waitForPort(20_000);
-      clients = clientsFor(server.target);
-      await waitForReady(clients.ingestor);
+    const entries = await withServer('first', dir, cfgPath, async (server, clients) => {
       const gen = await generate(CLI_BIN, RECORDS, 4242);
       for (let from = 0; from < RECORDS; from += BATCH) {
         const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, Math.min(from + BATCH, RECORDS), acked);
         assert.ok(!r.error, `Ingest: ${r.error?.details}`);
       }
       assert.equal(acked.size, RECORDS, 'every record acked');
-      entries = await waitForEntries(clients, (es) => es.reduce((n, e) => n + Number(e.records), 0) === RECORDS,
+      const es = await waitForEntries(clients, (l) => l.reduce((n, e) => n + Number(e.records), 0) === RECORDS,
         DLQ_FILL_BUDGET_MS, 'every acked record in a delivery dead letter');
-      assert.ok(entries.length >= 4, `expected several objects, got ${entries.length} dead letters`);
-      for (const e of entries) {
+      assert.ok(es.length >= 4, `expected several objects, got ${es.length} dead letters`);
+      for (const e of es) {
         assert.equal(e.kind, 'DELIVERY');
         assert.equal(e.damaged, false, `${e.id}: ${e.damage}`);
         const ids = bodyIds(readFileSync(join(dlqDir, `${e.id}.body`), 'utf8'));
         assert.equal(ids.length, Number(e.records), `${e.id}: lines vs records`);
         bodies.set(e.id, ids);
       }
-      note(`${entries.length} delivery dead letters holding ${RECORDS} records`);
-      clients.close();
-      clients = null;
-      const exit = await server.stop(30_000);
-      assert.deepEqual(exit, { code: 0, signal: null }, `first server on SIGTERM:\n${server.tail()}`);
-    } catch (err) {
-      work.fail();
-      err.message += `\n-- last server output:\n${server.tail(25)}`;
-      throw err;
-    } finally {
-      clients?.close();
-    }
+      note(`${es.length} delivery dead letters holding ${RECORDS} records`);
+      return es;
+    });
 
     // 2. Damage two bodies while the server is stopped; fix the destination.
     const [truncated, flipped] = [entries[0].id, entries[1].id];
@@ -169,12 +179,7 @@ describe('damaged dead-letter bodies: kept, reported, never delivered', { timeou
     const intact = entries.slice(2).map((e) => e.id);
 
     // 3. Restart: the intact entries are delivered, the damaged ones stay.
-    server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env: serverEnv(dir), name: 'second' });
-    work.defer(() => server.kill());
-    try {
-      await server.waitForPort(20_000);
-      clients = clientsFor(server.target);
-      await waitForReady(clients.ingestor);
+    await withServer('second', dir, cfgPath, async (server, clients) => {
       const left = await waitForEntries(clients, (es) => es.length === 2, DLQ_DRAIN_BUDGET_MS, 'the intact dead letters to be delivered');
       assert.deepEqual(left.map((e) => e.id), [truncated, flipped], 'the damaged entries are the ones left');
       assert.ok(left.every((e) => e.damaged), `both listed as damaged: ${JSON.stringify(left)}`);
@@ -211,20 +216,9 @@ describe('damaged dead-letter bodies: kept, reported, never delivered', { timeou
       assert.equal(purge.code, 0, `purge by id: ${purge.stderr}`);
       assert.equal(purge.stdout.trim(), truncated);
       assert.deepEqual(readdirSync(dlqDir).filter((f) => f.startsWith(truncated)), []);
-      assert.deepEqual((await listAll(clients)).map((e) => e.id), [flipped]);
+      assert.deepEqual((await listAll(clients)).map((e) => [e.id, e.attempts]), [[flipped, attemptsBefore[1]]]);
       assert.equal((await server.scrape()).value('lakehose_dlq_damaged_entries'), 1);
-
-      clients.close();
-      clients = null;
-      const exit = await server.stop(30_000);
-      assert.deepEqual(exit, { code: 0, signal: null }, `second server on SIGTERM:\n${server.tail()}`);
-    } catch (err) {
-      work.fail();
-      err.message += `\n-- last server output:\n${server.tail(25)}`;
-      throw err;
-    } finally {
-      clients?.close();
-    }
+    });
 
     // 4. The lake: every acked record but the damaged entries', once each; readLake
     //    refuses any line that is not a whole JSON document.
