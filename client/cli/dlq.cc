@@ -37,7 +37,10 @@ constexpr char kListUsage[] =
 
 Prints the dead-letter queue as a table, oldest first: id, kind, pipeline, attempts,
 age, next attempt (delivery: when the retry worker tries again, "expired" once past
-the maximum age; processing: waits for a redrive) and the last error.
+the maximum age; processing: waits for a redrive) and the last error. An entry whose
+files are damaged shows NEXT "damaged" and, instead of the last error, "damaged: " and
+why: it is kept and never delivered or redriven; purge it by id once dealt with.
+Exits 0 either way; stderr says how many entries are damaged.
 
 options:
   --target HOST:PORT   the server (required)
@@ -144,10 +147,14 @@ int List(int argc, char** argv) {
   const int64_t now = NowMillis();
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ID", "KIND", "PIPELINE", "ATTEMPTS", "AGE", "NEXT", "LAST ERROR"});
+  int damaged = 0;
   for (const v1::DeadLetter& e : entries) {
     const bool delivery = e.kind() == v1::DeadLetter::DELIVERY;
     std::string next;
-    if (!delivery) {
+    if (e.damaged()) {
+      next = "damaged";
+      ++damaged;
+    } else if (!delivery) {
       next = "redrive";
     } else if (e.expired()) {
       next = "expired";
@@ -158,7 +165,8 @@ int List(int argc, char** argv) {
     }
     rows.push_back({e.id(), delivery ? "delivery" : "processing", e.pipeline(),
                     StrCat(e.attempts()), ShortDuration(now - e.first_time_ms()), next,
-                    OneLine(e.last_error(), 100)});
+                    e.damaged() ? OneLine(StrCat("damaged: ", e.damage()), 200)
+                                : OneLine(e.last_error(), 100)});
   }
   std::vector<size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -173,7 +181,11 @@ int List(int argc, char** argv) {
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  std::fprintf(stderr, "lakehose dlq list: %zu entries\n", entries.size());
+  if (damaged > 0) {
+    std::fprintf(stderr, "lakehose dlq list: %zu entries, %d damaged\n", entries.size(), damaged);
+  } else {
+    std::fprintf(stderr, "lakehose dlq list: %zu entries\n", entries.size());
+  }
   return 0;
 }
 

@@ -1,7 +1,9 @@
 // Fuzz target for reading a dead-letter entry back from disk: arbitrary bytes as a
 // metadata file (after a crash or a disk fault the files are untrusted). Reading must
-// refuse cleanly or return an entry that survives a write and a second read unchanged;
-// an id parses only if it is exactly what FormatDeadLetterId writes.
+// refuse cleanly or return an entry that survives a write and a second read unchanged
+// (body_crc32 included, present or not); an id parses only if it is exactly what
+// FormatDeadLetterId writes; a body checked against what was read is refused with
+// DATA_LOSS or matches it in size and CRC.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,5 +48,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::optional<lakehose::DeadLetterId> id = lakehose::ParseDeadLetterId(e->id);
   const bool expected = id.has_value() && id->kind == e->kind;
   if (lakehose::ParseDeadLetterEntry(e->id, text).ok() != expected) std::abort();
+  // The same bytes as the entry's body.
+  const absl::Status body = lakehose::VerifyDeadLetterBody(*e, text);
+  if (!body.ok() && body.code() != absl::StatusCode::kDataLoss) std::abort();
+  if (body.ok() &&
+      (e->bytes != static_cast<int64_t>(size) ||
+       (e->body_crc32.has_value() && *e->body_crc32 != lakehose::DeadLetterBodyCrc32(text))))
+    std::abort();
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "simdjson.h"
+#include "zlib.h"
 
 namespace lakehose {
 namespace {
@@ -103,6 +104,7 @@ std::string DeadLetterMetadataJson(const DeadLetter& e) {
   AppendField(&out, "key", e.key);
   AppendField(&out, "records", e.records);
   AppendField(&out, "bytes", e.bytes);
+  if (e.body_crc32.has_value()) AppendField(&out, "body_crc32", int64_t{*e.body_crc32});
   AppendField(&out, "record_id", e.record_id);
   AppendField(&out, "arrival_ms", e.arrival_ms);
   AppendField(&out, "error_code", e.error_code);
@@ -155,10 +157,46 @@ absl::StatusOr<DeadLetter> ParseDeadLetterMetadata(std::string_view text) {
   RETURN_IF_ERROR(str("key", &e.key));
   RETURN_IF_ERROR(num("records", &e.records));
   RETURN_IF_ERROR(num("bytes", &e.bytes));
+  if (simdjson::dom::element crc; o["body_crc32"].get(crc) == simdjson::SUCCESS) {
+    int64_t v = 0;
+    if (crc.get(v) != simdjson::SUCCESS || v < 0 || v > int64_t{UINT32_MAX})
+      return absl::DataLossError("field body_crc32 not a 32-bit unsigned integer");
+    e.body_crc32 = static_cast<uint32_t>(v);
+  }
   RETURN_IF_ERROR(str("record_id", &e.record_id));
   RETURN_IF_ERROR(num("arrival_ms", &e.arrival_ms));
   RETURN_IF_ERROR(str("error_code", &e.error_code));
   return e;
+}
+
+uint32_t DeadLetterBodyCrc32(std::string_view body) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes a uInt length: a large body goes in pieces.
+  for (size_t at = 0; at < body.size();) {
+    const size_t n = std::min<size_t>(body.size() - at, size_t{1} << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data() + at), static_cast<uInt>(n));
+    at += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+absl::Status VerifyDeadLetterBody(const DeadLetter& e, std::string_view body) {
+  if (static_cast<int64_t>(body.size()) != e.bytes)
+    return absl::DataLossError(
+        StrCat("body is ", body.size(), " bytes, the metadata says ", e.bytes));
+  if (e.body_crc32.has_value()) {
+    const uint32_t crc = DeadLetterBodyCrc32(body);
+    if (crc != *e.body_crc32)
+      return absl::DataLossError(
+          StrCat("body CRC-32 is ", crc, ", the metadata says ", *e.body_crc32));
+  }
+  if (e.kind == DeadLetterKind::kDelivery) {
+    const auto lines = static_cast<int64_t>(std::count(body.begin(), body.end(), '\n'));
+    if (lines != e.records)
+      return absl::DataLossError(
+          StrCat("body holds ", lines, " lines, the metadata says ", e.records, " records"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<DeadLetter> ParseDeadLetterEntry(std::string_view file_id, std::string_view text) {

@@ -1,14 +1,17 @@
 // The dead-letter queue's entry format (pure: bytes in, bytes out). An entry is two files
 // named by its id: `<id>.body`, the payload exactly as given (a delivery entry's
 // uncompressed JSON Lines object, a processing entry's raw record), and `<id>.json`, its
-// metadata as one JSON object and a newline, every field always present:
+// metadata as one JSON object and a newline:
 //   {"version":1,"id":...,"kind":"delivery"|"processing","pipeline":...,"attempts":...,
 //    "first_error":...,"last_error":...,"first_ms":...,"last_ms":...,
 //    "next_attempt_ms":...,"expired":...,"key":...,"records":...,"bytes":...,
-//    "record_id":...,"arrival_ms":...,"error_code":...}
-// The body needs no encoding; this file owns the id, the metadata and the checks an
-// entry read back from disk must pass (after a crash, or an operator's edit, those files
-// are untrusted input). service/dlq/dead_letter_queue.cc owns the files themselves.
+//    "body_crc32":...,"record_id":...,"arrival_ms":...,"error_code":...}
+// Every field is always written; body_crc32 is absent only from entries written before
+// it existed (readers that predate it ignore it, as they ignore any unknown field, so the
+// version stays 1). The body needs no encoding; this file owns the id, the metadata and
+// the checks an entry read back from disk must pass, the body's included (after a crash,
+// a disk fault or an operator's edit those files are untrusted input).
+// service/dlq/dead_letter_queue.cc owns the files themselves.
 //
 // Plain functions and data; thread-safe.
 #ifndef LAKEHOSE_CORE_DLQ_DEAD_LETTER_FORMAT_H_
@@ -44,10 +47,18 @@ struct DeadLetter {
   std::string key;  // the object key it must be stored under
   int64_t records = 0;
   int64_t bytes = 0;  // body size (delivery: uncompressed)
+  // CRC-32 (zlib's, ISO-HDLC) of the body; nullopt for entries written before it was
+  // kept: their bodies are verified by size (and delivery: record count) only.
+  std::optional<uint32_t> body_crc32;
   // processing
   std::string record_id;
   int64_t arrival_ms = 0;
   std::string error_code;
+
+  // Not stored: why the entry is damaged (its metadata unreadable, its body missing or
+  // not the body the metadata describes), set by the queue that found it; empty if
+  // intact. A damaged entry is kept and never delivered (dead_letter_queue.h).
+  std::string damage;
 
   bool operator==(const DeadLetter&) const = default;
 };
@@ -88,6 +99,18 @@ std::string DeadLetterMetadataJson(const DeadLetter& e);
 // with every field present and of the right type (unknown fields are ignored). attempts
 // is clamped to [0, INT32_MAX].
 absl::StatusOr<DeadLetter> ParseDeadLetterMetadata(std::string_view text);
+
+// CRC-32 of a body, as body_crc32 holds it.
+uint32_t DeadLetterBodyCrc32(std::string_view body);
+
+// Whether `body` is the body `e` was written with: OK, or DATA_LOSS naming the first check
+// that fails: its size is `bytes`; its CRC-32 is body_crc32 (when the entry has one);
+// and for a delivery entry (one JSON Lines document per line, no line holds a raw
+// newline) it holds exactly `records` newlines. A truncated body fails the size check;
+// any other change of an entry with a checksum fails the CRC (undetected with
+// probability 2^-32). An entry without a checksum is checked by size and record count
+// only: a changed byte that keeps both is not detected.
+absl::Status VerifyDeadLetterBody(const DeadLetter& e, std::string_view body);
 
 // Reads the metadata file of the entry named `file_id` (its file name without ".json"):
 // as ParseDeadLetterMetadata, and DATA_LOSS also if `file_id` is not a well-formed id, if

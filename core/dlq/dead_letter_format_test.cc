@@ -1,5 +1,6 @@
-// The dead-letter entry format: ids, text cleaning, and metadata that reads back exactly
-// or is refused (torn, mistyped, out of range, mismatched with its file name).
+// The dead-letter entry format: ids, text cleaning, metadata that reads back exactly or
+// is refused (torn, mistyped, out of range, mismatched with its file name), and bodies
+// checked against it (truncated, a byte flipped, a line lost).
 #include "core/dlq/dead_letter_format.h"
 
 #include <cstdint>
@@ -31,6 +32,7 @@ DeadLetter Delivery() {
   e.key = "t/region=EU/demo-w-0000000000000001.jsonl.gz";
   e.records = 12;
   e.bytes = 3456;
+  e.body_crc32 = 0xcbf43926;
   return e;
 }
 
@@ -204,6 +206,87 @@ TEST(DeadLetterMetadataTest, DamagedMetadataIsDataLoss) {
     EXPECT_EQ(e.status().code(), absl::StatusCode::kDataLoss) << c.text;
     EXPECT_THAT(std::string(StatusMessage(e.status())), HasSubstr(c.why)) << c.text;
   }
+}
+
+TEST(DeadLetterMetadataTest, TheBodyChecksumIsWrittenAfterBytesAndMayBeAbsent) {
+  const std::string json = DeadLetterMetadataJson(Delivery());
+  EXPECT_THAT(json, HasSubstr("\"bytes\":3456,\"body_crc32\":3421780262,\"record_id\""));
+  // An entry written before the checksum existed reads back without one, and is written
+  // back without one (a checksum of whatever the body is now would vouch for it).
+  const std::string old = Replace(json, ",\"body_crc32\":3421780262", "");
+  auto back = ParseDeadLetterMetadata(old);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_FALSE(back->body_crc32.has_value());
+  EXPECT_EQ(DeadLetterMetadataJson(*back), old);
+  DeadLetter zero = Delivery();
+  zero.body_crc32 = 0;
+  EXPECT_EQ(*ParseDeadLetterMetadata(DeadLetterMetadataJson(zero)), zero);
+  zero.body_crc32 = UINT32_MAX;
+  EXPECT_EQ(*ParseDeadLetterMetadata(DeadLetterMetadataJson(zero)), zero);
+  for (std::string_view bad : {"-1", "4294967296", "\"1\"", "1.5", "null"}) {
+    auto e = ParseDeadLetterMetadata(Replace(json, "3421780262", bad));
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_THAT(std::string(StatusMessage(e.status())), HasSubstr("body_crc32")) << bad;
+  }
+}
+
+DeadLetter ForBody(DeadLetter e, std::string_view body, int64_t records) {
+  e.bytes = static_cast<int64_t>(body.size());
+  e.records = records;
+  e.body_crc32 = DeadLetterBodyCrc32(body);
+  return e;
+}
+
+TEST(DeadLetterBodyTest, Crc32IsZlibs) {
+  EXPECT_EQ(DeadLetterBodyCrc32(""), 0u);
+  EXPECT_EQ(DeadLetterBodyCrc32("123456789"), 0xcbf43926u);  // the CRC-32 check value
+}
+
+TEST(DeadLetterBodyTest, TheBodyItWasWrittenWithPasses) {
+  const std::string body = "{\"a\":1}\n{\"b\":2}\n";
+  EXPECT_TRUE(VerifyDeadLetterBody(ForBody(Delivery(), body, 2), body).ok());
+  EXPECT_TRUE(VerifyDeadLetterBody(ForBody(Delivery(), "", 0), "").ok());
+  // A processing body is any bytes, newlines or not.
+  const std::string raw = std::string("not json\n\0\xff", 12);
+  EXPECT_TRUE(VerifyDeadLetterBody(ForBody(Processing(), raw, 0), raw).ok());
+}
+
+// The reported bug: bodies truncated on disk were delivered as if whole.
+TEST(DeadLetterBodyTest, TruncatedFlippedOrRecountedBodiesAreDataLoss) {
+  std::string body;
+  for (int i = 0; i < 100; ++i) body += StrCat("{\"_eventID\":\"e", i, "\",\"v\":", i, "}\n");
+  const DeadLetter e = ForBody(Delivery(), body, 100);
+  struct Case {
+    std::string body;
+    std::string why;
+  };
+  std::string flipped = body;
+  flipped[body.size() / 2] ^= 0x01;
+  std::string line_for_line = body;  // same size, one newline fewer
+  line_for_line[body.find('\n')] = ' ';
+  const Case cases[] = {
+      {body.substr(0, body.size() / 2), "body is "},                        // torn mid-line
+      {body.substr(0, body.rfind('\n', body.size() - 2) + 1), "body is "},  // a line lost
+      {"", "body is 0 bytes"},
+      {body + "{\"x\":1}\n", "body is "},
+      {flipped, "CRC-32"},
+      {line_for_line, "CRC-32"},
+  };
+  for (const Case& c : cases) {
+    const absl::Status s = VerifyDeadLetterBody(e, c.body);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << c.why;
+    EXPECT_THAT(std::string(StatusMessage(s)), HasSubstr(c.why));
+  }
+  // Without a checksum (an entry written before it was kept): size and record count.
+  DeadLetter old = e;
+  old.body_crc32.reset();
+  EXPECT_TRUE(VerifyDeadLetterBody(old, body).ok());
+  EXPECT_THAT(std::string(StatusMessage(VerifyDeadLetterBody(old, body.substr(0, 10)))),
+              HasSubstr("body is 10 bytes, the metadata says"));
+  EXPECT_THAT(std::string(StatusMessage(VerifyDeadLetterBody(old, line_for_line))),
+              HasSubstr("body holds 99 lines, the metadata says 100 records"));
+  // A flipped byte that keeps the size and the newlines goes unnoticed without one.
+  EXPECT_TRUE(VerifyDeadLetterBody(old, flipped).ok());
 }
 
 TEST(DeadLetterEntryTest, TheFileNameMustMatchTheMetadata) {

@@ -12,6 +12,9 @@
 // fsync'd, renamed into place, and the directory fsync'd before the call returns. Remove
 // unlinks the metadata first, so a crash leaves at worst a body without metadata, which
 // the next open deletes (it was never acknowledged, or was already removed).
+// Metadata that exists but cannot be read (torn, garbage), a missing body and a body
+// that fails VerifyDeadLetterBody make a damaged entry (see the header): its files are
+// left exactly as they are.
 //
 // Concurrency: `mu_` guards the in-memory index and is never held across I/O. `io_mu_`
 // serializes metadata rewrites and removals, so that a RecordAttempt racing a Remove of
@@ -94,6 +97,23 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, int64_t max_b
   return out;
 }
 
+// Why a damaged entry is refused (ReadBody, RecordAttempt, and so Redrive).
+absl::Status DamagedError(const DeadLetter& e) {
+  return absl::FailedPreconditionError(
+      StrCat("dead letter ", e.id, " is damaged (", e.damage,
+             "): it is kept and never delivered; repair its files and restart, or purge it by id"));
+}
+
+void LogDamaged(const DeadLetter& e) {
+  Log(LogLevel::kError, "dlq.damaged_entry",
+      {{"id", e.id},
+       {"kind", DeadLetterKindName(e.kind)},
+       {"pipeline", e.pipeline},
+       {"key", e.key},
+       {"records", StrCat(e.records)},
+       {"reason", e.damage}});
+}
+
 // On disk under dir_, or in memory if dir_ is empty.
 class DiskDeadLetterQueue final : public DeadLetterQueue {
  public:
@@ -122,6 +142,11 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     e.key = CleanDeadLetterText(object.key, SIZE_MAX);
     e.records = object.records;
     e.bytes = static_cast<int64_t>(object.body.size());
+    e.body_crc32 = DeadLetterBodyCrc32(object.body);
+    // What every read of the entry will check: refused now rather than found damaged later.
+    if (absl::Status body = VerifyDeadLetterBody(e, object.body); !body.ok())
+      return absl::InvalidArgumentError(
+          StrCat("dead-letter queue: object ", e.key, " not queued: ", StatusMessage(body)));
     RETURN_IF_ERROR(WriteEntry(e, object.body));
     RETURN_IF_ERROR(SyncDir());
     absl::MutexLock lock(&mu_);
@@ -148,6 +173,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       e.first_ms = now;
       e.last_ms = now;
       e.bytes = static_cast<int64_t>(r.data.size());
+      e.body_crc32 = DeadLetterBodyCrc32(r.data);
       e.record_id = CleanDeadLetterText(r.record_id, SIZE_MAX);
       e.arrival_ms = r.arrival_ms;
       e.error_code = CleanDeadLetterText(r.error_code, kDeadLetterMaxErrorCodeBytes);
@@ -191,20 +217,35 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     return it->second;
   }
 
-  absl::StatusOr<std::string> ReadBody(const std::string& id) const override {
+  absl::StatusOr<std::string> ReadBody(const std::string& id) override {
+    DeadLetter e;
+    std::string body;
     {
       absl::MutexLock lock(&mu_);
-      if (!entries_.count(id)) return absl::NotFoundError(StrCat("no dead letter ", id));
-      if (!durable()) return bodies_.at(id);
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return absl::NotFoundError(StrCat("no dead letter ", id));
+      if (!it->second.damage.empty()) return DamagedError(it->second);
+      e = it->second;
+      if (!durable()) body = bodies_.at(id);
     }
-    return ReadWholeFile(Path(id, kBodySuffix), -1);
+    if (durable()) {
+      auto read = ReadWholeFile(Path(id, kBodySuffix), -1);
+      if (read.status().code() == absl::StatusCode::kNotFound)
+        return MarkDamaged(id, "body file is missing");  // NOT_FOUND if removed meanwhile
+      if (!read.ok()) return read.status();
+      body = *std::move(read);
+    }
+    if (absl::Status v = VerifyDeadLetterBody(e, body); !v.ok())
+      return MarkDamaged(id, StrCat("body: ", StatusMessage(v)));
+    return body;
   }
 
   std::vector<DeadLetter> Due(int64_t now_ms) const override {
     std::vector<DeadLetter> out;
     absl::MutexLock lock(&mu_);
     for (const auto& [id, e] : entries_)
-      if (e.kind == DeadLetterKind::kDelivery && !e.expired && e.next_attempt_ms <= now_ms)
+      if (e.kind == DeadLetterKind::kDelivery && !e.expired && e.damage.empty() &&
+          e.next_attempt_ms <= now_ms)
         out.push_back(e);
     return out;
   }
@@ -217,6 +258,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       absl::MutexLock lock(&mu_);
       auto it = entries_.find(id);
       if (it == entries_.end()) return absl::NotFoundError(StrCat("no dead letter ", id));
+      if (!it->second.damage.empty()) return DamagedError(it->second);
       e = it->second;
     }
     e.attempts += 1;
@@ -270,6 +312,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
         ++s.processing;
       }
       if (e.expired) ++s.expired;
+      if (!e.damage.empty()) ++s.damaged;
       if (s.oldest_ms == 0 || e.first_ms < s.oldest_ms) s.oldest_ms = e.first_ms;
     }
     return s;
@@ -322,6 +365,23 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     return s;
   }
 
+  // Marks the entry damaged (logging it the first time) and returns DamagedError; NOT_FOUND
+  // if it was removed meanwhile.
+  absl::Status MarkDamaged(const std::string& id, std::string reason) {
+    DeadLetter e;
+    bool first = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return absl::NotFoundError(StrCat("no dead letter ", id));
+      first = it->second.damage.empty();
+      if (first) it->second.damage = std::move(reason);
+      e = it->second;
+    }
+    if (first) LogDamaged(e);
+    return DamagedError(e);
+  }
+
   void UnlinkEntryFiles(const std::string& id) {
     if (!durable()) return;
     ::unlink(Path(id, kMetaSuffix).c_str());
@@ -364,33 +424,48 @@ absl::Status DiskDeadLetterQueue::Load() {
   if (ec) return ErrnoStatus("list", dir_, ec.value());
 
   std::map<std::string, DeadLetter> loaded;
-  int skipped = 0;
+  int skipped = 0, damaged = 0, without_checksum = 0;
   for (const std::string& id : metas) {
     const std::string path = Path(id, kMetaSuffix);
-    auto skip = [&](std::string_view reason) {
+    const std::optional<DeadLetterId> parts = ParseDeadLetterId(id);
+    if (!parts.has_value()) {  // not a file this queue wrote: left alone, not listed
       ++skipped;
-      Log(LogLevel::kError, "dlq.entry_skipped", {{"path", path}, {"reason", reason}});
-    };
-    if (!ParseDeadLetterId(id).has_value()) {
-      skip("file name is not a dead-letter id");
+      Log(LogLevel::kError, "dlq.entry_skipped",
+          {{"path", path}, {"reason", "file name is not a dead-letter id"}});
       continue;
     }
+    // Kept and listed, whatever is wrong with it.
+    auto keep_damaged = [&](DeadLetter e, std::string reason) {
+      ++damaged;
+      e.damage = std::move(reason);
+      LogDamaged(e);
+      loaded.emplace(id, std::move(e));
+    };
     auto body = bodies.find(id);
     if (body != bodies.end()) body->second = true;  // not an orphan, even if unreadable
-    auto text = ReadWholeFile(path, kDeadLetterMaxMetadataBytes);
-    if (!text.ok()) {
-      skip(StatusMessage(text.status()));
-      continue;
-    }
-    auto e = ParseDeadLetterEntry(id, *text);
+    const absl::StatusOr<std::string> text = ReadWholeFile(path, kDeadLetterMaxMetadataBytes);
+    absl::StatusOr<DeadLetter> e =
+        text.ok() ? ParseDeadLetterEntry(id, *text) : absl::StatusOr<DeadLetter>(text.status());
     if (!e.ok()) {
-      skip(StatusMessage(e.status()));
+      // What the id tells: kind and creation time.
+      DeadLetter from_id;
+      from_id.id = id;
+      from_id.kind = parts->kind;
+      from_id.first_ms = from_id.last_ms = parts->ms;
+      keep_damaged(std::move(from_id), StrCat("metadata: ", StatusMessage(e.status())));
       continue;
     }
     if (body == bodies.end()) {
-      skip("body file is missing");
+      keep_damaged(*std::move(e), "body file is missing");
       continue;
     }
+    auto bytes = ReadWholeFile(Path(id, kBodySuffix), -1);
+    const absl::Status verified = bytes.ok() ? VerifyDeadLetterBody(*e, *bytes) : bytes.status();
+    if (!verified.ok()) {
+      keep_damaged(*std::move(e), StrCat("body: ", StatusMessage(verified)));
+      continue;
+    }
+    if (!e->body_crc32.has_value()) ++without_checksum;
     loaded.emplace(id, *std::move(e));
   }
   // A body without metadata: an Add that never completed, or a Remove cut short.
@@ -411,9 +486,13 @@ absl::Status DiskDeadLetterQueue::Load() {
     last_suffix_ = parts.suffix;
     last_id_ = last;
   }
-  Log(skipped > 0 ? LogLevel::kWarn : LogLevel::kInfo, "dlq.opened",
+  // without_checksum: entries written before bodies had a CRC-32, verified by size and
+  // record count only.
+  Log(skipped + damaged > 0 ? LogLevel::kWarn : LogLevel::kInfo, "dlq.opened",
       {{"dir", dir_},
        {"entries", StrCat(entries_.size())},
+       {"damaged", StrCat(damaged)},
+       {"without_checksum", StrCat(without_checksum)},
        {"skipped", StrCat(skipped)},
        {"orphan_bodies_removed", StrCat(orphans)}});
   return absl::OkStatus();

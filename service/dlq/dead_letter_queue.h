@@ -9,6 +9,16 @@
 // and its on-disk format: core/dlq/dead_letter_format.h). Entries are written durably
 // (temp file, fsync, rename, directory fsync) before Add returns.
 //
+// Damaged entries. Every body is verified against its metadata (size, CRC-32, delivery:
+// record count; VerifyDeadLetterBody) when the queue is opened and again each time it
+// is read (ReadBody, i.e. before every delivery and redrive). An entry whose metadata
+// cannot be read, whose body is missing, or whose body fails that check is damaged: it
+// stays listed (DeadLetter::damage says why; its fields are those the id gives when the
+// metadata is unreadable), is never due, never delivered or redriven, never rewritten,
+// and never removed except by an explicit Remove (an operator's purge by id). Each is
+// logged once as `dlq.damaged_entry` (id, reason) and counted in Stats::damaged. Damage
+// is found again at every open, so a body repaired on disk is delivered after a restart.
+//
 // Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
 #define LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
@@ -36,7 +46,8 @@ class DeadLetterQueue {
   virtual ~DeadLetterQueue() = default;
 
   // Adds a delivery entry for an object the delivery engine gave up on; it is due for
-  // the retry worker at once.
+  // the retry worker at once. INVALID_ARGUMENT (nothing written) if the body does not hold
+  // exactly `records` lines: a reader would refuse it as damaged.
   virtual absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) = 0;
   // Adds processing entries, one per failed record, in one durable write.
   struct FailedRecord {
@@ -54,12 +65,17 @@ class DeadLetterQueue {
   virtual std::vector<DeadLetter> List(const DeadLetterFilter& filter, const std::string& after_id,
                                        size_t limit) const = 0;
   virtual std::optional<DeadLetter> Get(const std::string& id) const = 0;
-  // The entry's body: the uncompressed object (delivery) or the raw record (processing).
-  virtual absl::StatusOr<std::string> ReadBody(const std::string& id) const = 0;
+  // The entry's body: the uncompressed object (delivery) or the raw record (processing),
+  // verified against the metadata. NOT_FOUND if there is no such entry; FAILED_PRECONDITION
+  // if the entry is damaged, found now (it is then marked damaged and logged) or before,
+  // the message saying why; other errors (I/O) leave the entry as it was.
+  virtual absl::StatusOr<std::string> ReadBody(const std::string& id) = 0;
 
-  // Delivery entries whose next attempt is due at `now_ms` and that are not expired.
+  // Delivery entries whose next attempt is due at `now_ms` and that are neither expired
+  // nor damaged.
   virtual std::vector<DeadLetter> Due(int64_t now_ms) const = 0;
   // Records a failed attempt (attempts+1, last error, next attempt time, expired flag).
+  // FAILED_PRECONDITION for a damaged entry (its files are left as they are).
   virtual absl::Status RecordAttempt(const std::string& id, const std::string& error,
                                      int64_t next_attempt_ms, bool expired) = 0;
   // Removes an entry (delivered, redriven or purged). NOT_FOUND if absent.
@@ -70,6 +86,7 @@ class DeadLetterQueue {
     int64_t delivery = 0;
     int64_t processing = 0;
     int64_t expired = 0;
+    int64_t damaged = 0;    // entries with DeadLetter::damage set (counted in depth too)
     int64_t oldest_ms = 0;  // first_ms of the oldest entry, 0 if empty
   };
   virtual Stats GetStats() const = 0;

@@ -1,5 +1,6 @@
 // The on-disk dead-letter queue: adding, listing and paging, due entries and attempts,
-// removal, and what survives a reopen (including a torn metadata file).
+// removal, what survives a reopen, and damaged entries (torn or garbage metadata,
+// truncated or changed bodies): kept, listed, reported, never read as whole.
 #include "service/dlq/dead_letter_queue.h"
 
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,9 +26,23 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1700000000000;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void FlipByte(const std::string& path, std::streamoff at) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(at);
+  const char c = static_cast<char>(f.get());
+  f.seekp(at);
+  f.put(static_cast<char>(c ^ 0x20));
+}
 
 std::vector<std::string> Ids(const std::vector<DeadLetter>& v) {
   std::vector<std::string> out;
@@ -158,7 +174,7 @@ TEST_F(DeadLetterQueueTest, ListFiltersAndPages) {
 TEST_F(DeadLetterQueueTest, IdsSortByCreationWithinOneMillisecond) {
   std::vector<std::string> ids;
   for (int i = 0; i < 50; ++i) {
-    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x", 1, 1, "e", "e"});
+    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x\n", 1, 1, "e", "e"});
     ASSERT_TRUE(d.ok());
     ids.push_back(d->id);
   }
@@ -167,7 +183,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationWithinOneMillisecond) {
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   // The clock going back does not reorder ids.
   clock_.AdvanceMillis(-1000);
-  auto d = dlq_->AddDelivery({"a", "k", "x", 1, 1, "e", "e"});
+  auto d = dlq_->AddDelivery({"a", "k", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   EXPECT_GT(d->id, ids.back());
 }
@@ -180,7 +196,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationAcrossKindsWithinOneMillisecond) {
     auto p = dlq_->AddProcessing("a", {Failed(StrCat("r", i), "bad")});
     ASSERT_TRUE(p.ok());
     ids.push_back((*p)[0].id);
-    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x", 1, 1, "e", "e"});
+    auto d = dlq_->AddDelivery({"a", StrCat("k", i), "x\n", 1, 1, "e", "e"});
     ASSERT_TRUE(d.ok());
     ids.push_back(d->id);
   }
@@ -189,7 +205,7 @@ TEST_F(DeadLetterQueueTest, IdsSortByCreationAcrossKindsWithinOneMillisecond) {
 }
 
 TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
-  auto d = dlq_->AddDelivery({"a", "k", "x", 1, 3, "e1", "e3"});
+  auto d = dlq_->AddDelivery({"a", "k", "x\n", 1, 3, "e1", "e3"});
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(dlq_->AddProcessing("a", {Failed("r", "bad")}).ok());
   EXPECT_THAT(Ids(dlq_->Due(kNow)), ElementsAre(d->id));  // processing entries are never due
@@ -218,7 +234,7 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
 }
 
 TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
-  auto d = dlq_->AddDelivery({"a", "k", "body", 1, 1, "e", "e"});
+  auto d = dlq_->AddDelivery({"a", "k", "body\n", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + d->id + ".body"));
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + d->id + ".json"));
@@ -235,7 +251,7 @@ TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
 TEST_F(DeadLetterQueueTest, EverythingSurvivesAReopen) {
   const std::string body = std::string("line\n", 5) + std::string(3, '\0') + "\xff";
   auto d =
-      dlq_->AddDelivery({"a", "p/k.gz", body, 9, 2, "first \"quoted\"\n", "last \xff bad utf-8"});
+      dlq_->AddDelivery({"a", "p/k.gz", body, 1, 2, "first \"quoted\"\n", "last \xff bad utf-8"});
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(dlq_->RecordAttempt(d->id, "third", kNow + 500, false).ok());
   auto p = dlq_->AddProcessing("b", {Failed("r1", "raw 1"), Failed("r2", "raw 2")});
@@ -271,37 +287,173 @@ TEST_F(DeadLetterQueueTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(*dlq_->ReadBody(d->id), body);
   EXPECT_EQ(*dlq_->ReadBody((*p)[1].id), "raw 2");
   // New ids keep sorting after the loaded ones even at the same clock reading.
-  auto more = dlq_->AddDelivery({"a", "k2", "x", 1, 1, "e", "e"});
+  auto more = dlq_->AddDelivery({"a", "k2", "x\n", 1, 1, "e", "e"});
   ASSERT_TRUE(more.ok());
   EXPECT_GT(more->id, after.back().id);
 }
 
-TEST_F(DeadLetterQueueTest, TornOrGarbageMetadataIsSkippedNotFatal) {
-  auto good = dlq_->AddDelivery({"a", "k1", "good", 1, 1, "e", "e"});
-  auto torn = dlq_->AddDelivery({"a", "k2", "torn", 1, 1, "e", "e"});
-  auto garbage = dlq_->AddDelivery({"a", "k3", "garbage", 1, 1, "e", "e"});
-  auto headless = dlq_->AddDelivery({"a", "k4", "no body", 1, 1, "e", "e"});
-  ASSERT_TRUE(good.ok() && torn.ok() && garbage.ok() && headless.ok());
+// Damaged metadata used to be skipped: the entry vanished from every listing although
+// its files (an acked object) were still on disk. It is kept, listed and reported now.
+TEST_F(DeadLetterQueueTest, TornOrGarbageMetadataOrAMissingBodyIsKeptAsDamaged) {
+  auto good = dlq_->AddDelivery({"a", "k1", "good\n", 1, 1, "e", "e"});
+  auto torn = dlq_->AddDelivery({"a", "k2", "torn\n", 1, 1, "e", "e"});
+  auto garbage = dlq_->AddDelivery({"a", "k3", "garbage\n", 1, 1, "e", "e"});
+  auto headless = dlq_->AddDelivery({"a", "k4", "no body\n", 1, 1, "e", "e"});
+  auto empty = dlq_->AddProcessing("a", {Failed("r", "raw")});
+  ASSERT_TRUE(good.ok() && torn.ok() && garbage.ok() && headless.ok() && empty.ok());
+  const std::string empty_id = (*empty)[0].id;
   dlq_.reset();
-  // A metadata file cut in half, one overwritten with noise, one whose body is gone, an
-  // orphan body (an Add that never finished) and a leftover temp file.
+  // A metadata file cut in half, one overwritten with noise, one cut to nothing, one
+  // whose body is gone, an orphan body (an Add that never finished), a leftover temp file
+  // and a file that is not the queue's.
   const std::string torn_meta = Dir() + "/" + torn->id + ".json";
-  const auto size = std::filesystem::file_size(torn_meta);
-  std::filesystem::resize_file(torn_meta, size / 2);
+  const std::string torn_text = ReadFile(torn_meta);
+  std::filesystem::resize_file(torn_meta, torn_text.size() / 2);
   std::ofstream(Dir() + "/" + garbage->id + ".json", std::ios::trunc) << "\x01\x02 not json at all";
+  std::filesystem::resize_file(Dir() + "/" + empty_id + ".json", 0);
   std::filesystem::remove(Dir() + "/" + headless->id + ".body");
   std::ofstream(Dir() + "/0001699999999999-d-0000abcd.body") << "orphan";
   std::ofstream(Dir() + "/0001699999999999-d-0000abce.json.tmp") << "{";
   std::ofstream(Dir() + "/unrelated.json") << "{}";
 
+  testing::internal::CaptureStderr();
   Open();
-  EXPECT_THAT(Ids(dlq_->List({}, "", 100)), ElementsAre(good->id));
-  EXPECT_EQ(*dlq_->ReadBody(good->id), "good");
+  const std::string log = testing::internal::GetCapturedStderr();
+  const auto listed = dlq_->List({}, "", 100);
+  ASSERT_THAT(Ids(listed), ElementsAre(good->id, torn->id, garbage->id, headless->id, empty_id));
+  EXPECT_EQ(listed[0].damage, "");
+  EXPECT_THAT(listed[1].damage, HasSubstr("metadata: not a JSON object"));
+  EXPECT_THAT(listed[2].damage, HasSubstr("metadata: not a JSON object"));
+  EXPECT_EQ(listed[3].damage, "body file is missing");
+  EXPECT_EQ(listed[3].key, "k4");  // its metadata is intact
+  EXPECT_THAT(listed[4].damage, HasSubstr("metadata: "));
+  // Unreadable metadata: what the id tells (kind, creation time), nothing more.
+  EXPECT_EQ(listed[1].kind, DeadLetterKind::kDelivery);
+  EXPECT_EQ(listed[1].first_ms, kNow);
+  EXPECT_EQ(listed[1].pipeline, "");
+  EXPECT_EQ(listed[4].kind, DeadLetterKind::kProcessing);
+  for (const std::string& id : {torn->id, garbage->id, headless->id, empty_id}) {
+    EXPECT_THAT(log, HasSubstr(StrCat("\"event\":\"dlq.damaged_entry\",\"id\":\"", id, "\"")));
+    EXPECT_EQ(dlq_->ReadBody(id).status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_THAT(log, HasSubstr("\"damaged\":\"4\""));
+  EXPECT_EQ(dlq_->GetStats().damaged, 4);
+  EXPECT_EQ(dlq_->GetStats().depth, 5);
+  EXPECT_THAT(Ids(dlq_->Due(kNow + 1000)), ElementsAre(good->id));
+  EXPECT_EQ(*dlq_->ReadBody(good->id), "good\n");
+  // Never rewritten: a recorded attempt would replace the damaged metadata.
+  EXPECT_EQ(dlq_->RecordAttempt(torn->id, "e", kNow, false).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadFile(torn_meta), torn_text.substr(0, torn_text.size() / 2));
   EXPECT_FALSE(std::filesystem::exists(Dir() + "/0001699999999999-d-0000abcd.body"));
   EXPECT_FALSE(std::filesystem::exists(Dir() + "/0001699999999999-d-0000abce.json.tmp"));
-  // The damaged entries' files are left for an operator to look at.
-  EXPECT_TRUE(std::filesystem::exists(torn_meta));
+  EXPECT_TRUE(std::filesystem::exists(Dir() + "/unrelated.json"));
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + torn->id + ".body"));
+
+  // Still there after another restart; an operator's purge by id removes one.
+  Open();
+  EXPECT_EQ(dlq_->GetStats().damaged, 4);
+  ASSERT_TRUE(dlq_->Remove(torn->id).ok());
+  EXPECT_FALSE(std::filesystem::exists(torn_meta));
+  EXPECT_FALSE(std::filesystem::exists(Dir() + "/" + torn->id + ".body"));
+  EXPECT_EQ(dlq_->GetStats().damaged, 3);
+}
+
+// The reported bug: a body truncated (or changed) on disk while the server was stopped
+// was read back as if whole.
+TEST_F(DeadLetterQueueTest, TruncatedOrFlippedBodiesAreDamagedOnOpen) {
+  const std::string body = "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n";
+  auto truncated = dlq_->AddDelivery({"a", "k1", body, 3, 1, "e", "e"});
+  auto flipped = dlq_->AddDelivery({"a", "k2", body, 3, 1, "e", "e"});
+  auto raw = dlq_->AddProcessing("a", {Failed("r", "raw record")});
+  auto intact = dlq_->AddDelivery({"a", "k3", body, 3, 1, "e", "e"});
+  ASSERT_TRUE(truncated.ok() && flipped.ok() && raw.ok() && intact.ok());
+  const std::string raw_id = (*raw)[0].id;
+  dlq_.reset();
+  std::filesystem::resize_file(Dir() + "/" + truncated->id + ".body", body.size() - 4);
+  FlipByte(Dir() + "/" + flipped->id + ".body", 3);
+  FlipByte(Dir() + "/" + raw_id + ".body", 0);
+
+  Open();
+  EXPECT_THAT(dlq_->Get(truncated->id)->damage,
+              HasSubstr("body: body is 20 bytes, the metadata says 24"));
+  EXPECT_THAT(dlq_->Get(flipped->id)->damage, HasSubstr("body: body CRC-32 is "));
+  EXPECT_THAT(dlq_->Get(raw_id)->damage, HasSubstr("body: body CRC-32 is "));
+  EXPECT_EQ(dlq_->Get(intact->id)->damage, "");
+  EXPECT_THAT(Ids(dlq_->Due(kNow + 1000)), ElementsAre(intact->id));
+  auto refused = dlq_->ReadBody(flipped->id);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(StatusMessage(refused.status())),
+              HasSubstr(StrCat("dead letter ", flipped->id, " is damaged (body: body CRC-32")));
+  EXPECT_EQ(dlq_->ReadBody(raw_id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*dlq_->ReadBody(intact->id), body);
+  EXPECT_EQ(dlq_->GetStats().damaged, 3);
+  // The bytes are left exactly as found.
+  EXPECT_EQ(std::filesystem::file_size(Dir() + "/" + truncated->id + ".body"), body.size() - 4);
+}
+
+// Damage that happens while the queue is open is found by the read before delivery.
+TEST_F(DeadLetterQueueTest, DamageFoundOnReadMarksTheEntry) {
+  auto d = dlq_->AddDelivery({"a", "k", "{\"a\":1}\n", 1, 1, "e", "e"});
+  auto gone = dlq_->AddDelivery({"a", "k2", "{\"a\":2}\n", 1, 1, "e", "e"});
+  ASSERT_TRUE(d.ok() && gone.ok());
+  FlipByte(Dir() + "/" + d->id + ".body", 2);
+  std::filesystem::remove(Dir() + "/" + gone->id + ".body");
+  EXPECT_THAT(dlq_->Due(kNow), SizeIs(2));
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(dlq_->ReadBody(d->id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dlq_->ReadBody(d->id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dlq_->ReadBody(gone->id).status().code(), absl::StatusCode::kFailedPrecondition);
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(dlq_->Get(d->id)->damage, HasSubstr("CRC-32"));
+  EXPECT_EQ(dlq_->Get(gone->id)->damage, "body file is missing");
+  EXPECT_THAT(dlq_->Due(kNow), IsEmpty());
+  EXPECT_EQ(dlq_->GetStats().damaged, 2);
+  // Logged once per entry, not once per read.
+  size_t events = 0;
+  for (size_t at = log.find("dlq.damaged_entry"); at != std::string::npos;
+       at = log.find("dlq.damaged_entry", at + 1))
+    ++events;
+  EXPECT_EQ(events, 2u) << log;
+}
+
+// A writer never produces what its readers refuse.
+TEST_F(DeadLetterQueueTest, AddDeliveryRefusesABodyThatDoesNotHoldItsRecords) {
+  auto e = dlq_->AddDelivery({"a", "k", "{\"a\":1}\n{\"b\":2}", 2, 1, "e", "e"});
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(StatusMessage(e.status())), HasSubstr("1 lines"));
+  EXPECT_THAT(dlq_->List({}, "", 100), IsEmpty());
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(Dir()), {}), 1);  // LOCK only
+}
+
+// Entries written before bodies had a checksum: verified by size and record count.
+TEST_F(DeadLetterQueueTest, EntriesWithoutAChecksumAreVerifiedBySizeAndRecordCount) {
+  const std::string body = "{\"a\":1}\n{\"b\":2}\n";
+  auto kept = dlq_->AddDelivery({"a", "k1", body, 2, 1, "e", "e"});
+  auto cut = dlq_->AddDelivery({"a", "k2", body, 2, 1, "e", "e"});
+  ASSERT_TRUE(kept.ok() && cut.ok());
+  dlq_.reset();
+  for (const std::string& id : {kept->id, cut->id}) {
+    const std::string meta = Dir() + "/" + id + ".json";
+    std::string text = ReadFile(meta);
+    const size_t at = text.find(",\"body_crc32\":");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.erase(at, text.find(',', at + 1) - at);
+    std::ofstream(meta, std::ios::trunc) << text;
+  }
+  FlipByte(Dir() + "/" + kept->id + ".body", 2);  // same size, same newlines: unnoticed
+  std::filesystem::resize_file(Dir() + "/" + cut->id + ".body", body.size() - 1);
+
+  testing::internal::CaptureStderr();
+  Open();
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("\"without_checksum\":\"1\""));
+  EXPECT_FALSE(dlq_->Get(kept->id)->body_crc32.has_value());
+  EXPECT_TRUE(dlq_->ReadBody(kept->id).ok());
+  EXPECT_THAT(dlq_->Get(cut->id)->damage, HasSubstr("body is 15 bytes, the metadata says 16"));
+  // Rewritten metadata (an attempt) stays without one: nothing vouches for the body now.
+  ASSERT_TRUE(dlq_->RecordAttempt(kept->id, "e2", kNow, false).ok());
+  EXPECT_THAT(ReadFile(Dir() + "/" + kept->id + ".json"), Not(HasSubstr("body_crc32")));
 }
 
 TEST_F(DeadLetterQueueTest, OneProcessAtATime) {
@@ -324,11 +476,11 @@ TEST(DeadLetterQueueOpenTest, UnusableDirectoryIsAnError) {
 TEST(InMemoryDeadLetterQueueTest, BehavesLikeTheDiskOne) {
   FakeClock clock(kNow);
   auto q = NewInMemoryDeadLetterQueue(clock);
-  auto d = q->AddDelivery({"a", "k", "body", 1, 1, "e", "e"});
+  auto d = q->AddDelivery({"a", "k", "body\n", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());
   auto p = q->AddProcessing("a", {Failed("r", "raw")});
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(*q->ReadBody(d->id), "body");
+  EXPECT_EQ(*q->ReadBody(d->id), "body\n");
   EXPECT_EQ(*q->ReadBody((*p)[0].id), "raw");
   EXPECT_THAT(q->Due(kNow), SizeIs(1));
   ASSERT_TRUE(q->RecordAttempt(d->id, "e2", kNow + 5, true).ok());

@@ -64,6 +64,8 @@ int DeadLetterRetrier::RunOnce() {
     auto body = dlq_.ReadBody(e.id);
     if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value())
       continue;
+    // Damaged (the queue logged it): kept as it is, never stored, no longer due.
+    if (body.status().code() == absl::StatusCode::kFailedPrecondition) continue;
     if (body.ok()) {
       ++attempts;
       retried_.fetch_add(1);

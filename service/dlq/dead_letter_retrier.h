@@ -7,8 +7,9 @@
 // on failure the attempt is recorded with the next attempt at now + full-jitter backoff
 // (core/base/backoff.h, the exponent being the entry's attempts so far), and the entry is marked
 // expired once now - first_ms reaches max_age. Expired entries stay in the queue for an operator
-// (ListDeadLetters / Redrive / Purge) and are no longer retried. Processing entries are
-// never touched here: they wait for Redrive.
+// (ListDeadLetters / Redrive / Purge) and are no longer retried. A body that fails its check
+// (ReadBody: FAILED_PRECONDITION) is never stored: the entry is damaged and stays as it is.
+// Processing entries are never touched here: they wait for Redrive.
 //
 //   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k,
 //   b); },

@@ -4,6 +4,8 @@
 #include "service/dlq/dead_letter_retrier.h"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -182,6 +184,62 @@ TEST_F(DeadLetterRetrierTest, WorkerThreadRetriesOnItsOwnAndStopsPromptly) {
   idle.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   idle.Stop();  // idempotent
+}
+
+// The reported bug: delivery entries whose body files were truncated while the server
+// was stopped were "delivered" on restart (partial lines in the lake) and removed.
+TEST_F(DeadLetterRetrierTest, DamagedBodiesAreNotDeliveredAndTheirEntriesStay) {
+  std::string body;
+  for (int i = 0; i < 200; ++i) body += StrCat("{\"_eventID\":\"e", i, "\"}\n");
+  auto intact = dlq_->AddDelivery({"demo", "k1", body, 200, 1, "e", "e"});
+  auto truncated = dlq_->AddDelivery({"demo", "k2", body, 200, 1, "e", "e"});
+  auto flipped = dlq_->AddDelivery({"demo", "k3", body, 200, 1, "e", "e"});
+  ASSERT_TRUE(intact.ok() && truncated.ok() && flipped.ok());
+  dlq_.reset();
+  const std::string dir = dir_.path() + "/dlq/";
+  std::filesystem::resize_file(dir + truncated->id + ".body", body.size() / 2);
+  {
+    std::fstream f(dir + flipped->id + ".body", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(body.size() / 3));
+    f.put('#');
+  }
+  auto q = OpenDeadLetterQueue(dir_.path() + "/dlq", clock_);
+  ASSERT_TRUE(q.ok()) << q.status();
+  dlq_ = *std::move(q);
+
+  FlakyStore store(0);
+  DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
+  retrier.RunOnce();
+  clock_.AdvanceMillis(3600 * 1000);
+  retrier.RunOnce();
+  EXPECT_EQ(store.stored(), (std::map<std::string, std::string>{{"demo/k1", body}}));
+  EXPECT_EQ(retrier.counts().delivered, 1);
+  EXPECT_FALSE(dlq_->Get(intact->id).has_value());
+  ASSERT_TRUE(dlq_->Get(truncated->id).has_value());
+  ASSERT_TRUE(dlq_->Get(flipped->id).has_value());
+  EXPECT_TRUE(std::filesystem::exists(dir + truncated->id + ".body"));
+  EXPECT_TRUE(std::filesystem::exists(dir + flipped->id + ".json"));
+  EXPECT_THAT(dlq_->Get(truncated->id)->damage, HasSubstr("body is "));
+  EXPECT_THAT(dlq_->Get(flipped->id)->damage, HasSubstr("CRC-32"));
+  EXPECT_EQ(dlq_->Get(flipped->id)->attempts, 1);  // not retried, nothing recorded
+  EXPECT_EQ(dlq_->GetStats().damaged, 2);
+}
+
+// Damage that appears while the server runs is found by the read before the store.
+TEST_F(DeadLetterRetrierTest, BodyDamagedWhileQueuedIsNotStored) {
+  FlakyStore store(1);
+  auto e = dlq_->AddDelivery({"demo", "k", "{\"a\":1}\n{\"b\":2}\n", 2, 1, "e", "e"});
+  ASSERT_TRUE(e.ok());
+  DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
+  EXPECT_EQ(retrier.RunOnce(), 1);  // fails: 503
+  std::filesystem::resize_file(dir_.path() + "/dlq/" + e->id + ".body", 8);
+  clock_.AdvanceMillis(3600 * 1000);
+  EXPECT_EQ(retrier.RunOnce(), 0);
+  EXPECT_EQ(store.calls(), 1);
+  ASSERT_TRUE(dlq_->Get(e->id).has_value());
+  EXPECT_THAT(dlq_->Get(e->id)->damage, HasSubstr("body is 8 bytes"));
+  EXPECT_EQ(dlq_->Get(e->id)->attempts, 2);
+  EXPECT_THAT(dlq_->Due(clock_.NowMillis()), ::testing::IsEmpty());
 }
 
 TEST(DeadLetterRetrierOptionsTest, FromServerOptions) {

@@ -114,6 +114,8 @@ namespace lakehose {
         "Dead-letter entries waiting, by kind (delivery, processing).")                            \
   GAUGE(dlq_oldest_age, "dlq_oldest_entry_age_seconds", "",                                        \
         "Age of the oldest dead-letter entry (0 when empty).")                                     \
+  GAUGE(dlq_damaged, "dlq_damaged_entries", "",                                                    \
+        "Dead-letter entries whose files are damaged: kept, never delivered (in dlq_depth too).")  \
   GAUGE(build_info, "build_info", "version", "Always 1; the version of the running server.")       \
   HISTOGRAM(request_duration, "request_duration_seconds", "rpc",                                   \
             "Time to answer a gRPC call, by rpc.")                                                 \
@@ -194,6 +196,7 @@ class Metrics {
   prometheus::Gauge& wal_disk_free_bytes() const { return *wal_disk_free_; }
   prometheus::Gauge& dlq_depth(MetricDlqKind kind) const { return *dlq_depth_[kind]; }
   prometheus::Gauge& dlq_oldest_age() const { return *dlq_oldest_age_; }
+  prometheus::Gauge& dlq_damaged() const { return *dlq_damaged_; }
   prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
   prometheus::Histogram& request_duration(MetricRpc rpc) const { return *request_duration_[rpc]; }
@@ -251,6 +254,7 @@ class Metrics {
   prometheus::Gauge* wal_disk_free_;
   std::array<prometheus::Gauge*, kDlqKindCount> dlq_depth_;
   prometheus::Gauge* dlq_oldest_age_;
+  prometheus::Gauge* dlq_damaged_;
   prometheus::Counter* wal_corrupt_tails_;
   prometheus::Counter* wal_replayed_records_;
   std::array<prometheus::Histogram*, kRpcCount> request_duration_;

@@ -25,6 +25,10 @@ std::string StatusText(const absl::Status& s) {
   return StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
 }
 
+// ReadBody's answer for a damaged entry: refused as it is, with no attempt recorded (the
+// queue never rewrites a damaged entry's files).
+bool IsDamaged(const absl::Status& s) { return s.code() == absl::StatusCode::kFailedPrecondition; }
+
 }  // namespace
 
 void DeadLetterToWire(const DeadLetter& e, v1::DeadLetter* out) {
@@ -44,6 +48,8 @@ void DeadLetterToWire(const DeadLetter& e, v1::DeadLetter* out) {
   out->set_bytes(e.bytes);
   out->set_record_id(e.record_id);
   out->set_error_code(e.error_code);
+  out->set_damaged(!e.damage.empty());
+  out->set_damage(e.damage);
 }
 
 DeadLettersService::DeadLettersService(DeadLetterQueue& dlq, RecordProcessor& processor,
@@ -272,6 +278,7 @@ DeadLettersService::Outcome DeadLettersService::RedriveDelivery(const DeadLetter
   if (!body.ok()) {
     if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value())
       return {true, ""};  // delivered by the retry worker meanwhile
+    if (IsDamaged(body.status())) return {false, StatusText(body.status())};
     const std::string error = StrCat("read body: ", StatusText(body.status()));
     RecordFailure(e, error);
     return {false, error};
@@ -302,6 +309,10 @@ void DeadLettersService::RedriveProcessing(const std::vector<DeadLetter>& entrie
     if (!body.ok()) {
       if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value()) {
         o = {false, "no such dead letter (purged meanwhile)"};
+        continue;
+      }
+      if (IsDamaged(body.status())) {
+        o.error = StatusText(body.status());
         continue;
       }
       o.error = StrCat("read body: ", StatusText(body.status()));

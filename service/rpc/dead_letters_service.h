@@ -1,15 +1,19 @@
 // DeadLettersService: the gRPC DeadLetters service (callback API) over a DeadLetterQueue.
 //
 //  - ListDeadLetters: filter by pipeline and kind, oldest first, paged (page_token = the
-//    last id of the previous page; page_size default 100, at most 1000).
+//    last id of the previous page; page_size default 100, at most 1000). Damaged entries
+//    are listed too, with `damaged` and `damage` (why) set.
 //  - Redrive: exactly one selector (ids, pipeline, all), else INVALID_ARGUMENT. Delivery
 //    entries are stored now through `store` (idempotent) and removed on success;
 //    processing entries are transformed again with the current config and, if OK now,
 //    accepted for delivery through `accept` and removed (DROPPED now: removed, nothing
 //    to deliver); otherwise the attempt is recorded with the new error and the entry
-//    stays. One result per selected entry, in id order.
+//    stays. One result per selected entry, in id order. A damaged entry
+//    (dead_letter_queue.h) is refused: its result is "FAILED_PRECONDITION: dead letter
+//    ... is damaged (why) ...", nothing is stored and the entry is left as it is.
 //  - Purge: explicit ids, or a pipeline with confirm = true; anything else is
-//    INVALID_ARGUMENT. Unknown ids are NOT_FOUND and nothing is purged.
+//    INVALID_ARGUMENT. Unknown ids are NOT_FOUND and nothing is purged. Damaged entries
+//    are purged like any other: only this removes them.
 // Redrive and Purge do I/O (object stores, fsyncs), so they never run on a reactor
 // thread: each call runs on a thread of its own (at most max_concurrent_calls at once,
 // RESOURCE_EXHAUSTED past that) and finishes from there. ListDeadLetters reads the

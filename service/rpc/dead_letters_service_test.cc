@@ -398,6 +398,67 @@ TEST_F(DeadLettersServiceTest, PurgeIsExplicitOnly) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/dlq/" + (*a)[1].id + ".json"));
 }
 
+// Damaged entries (a body truncated on disk, a processing body changed): listed with why,
+// never redriven (FAILED_PRECONDITION, nothing stored, no attempt recorded), purged by id.
+TEST_F(DeadLettersServiceTest, DamagedEntriesAreListedRefusedAndPurgedOnlyExplicitly) {
+  Start();
+  const std::string body = "{\"a\":1}\n{\"b\":2}\n";
+  auto cut = dlq_->AddDelivery({"demo", "t/cut.jsonl.gz", body, 2, 3, "e1", "e3"});
+  auto whole = dlq_->AddDelivery({"demo", "t/whole.jsonl.gz", body, 2, 3, "e1", "e3"});
+  auto raw = dlq_->AddProcessing("demo", {Failed("r", ValidRecord(3))});
+  ASSERT_TRUE(cut.ok() && whole.ok() && raw.ok());
+  const std::string raw_id = (*raw)[0].id;
+  std::filesystem::resize_file(dir_ + "/dlq/" + cut->id + ".body", body.size() / 2);
+  std::ofstream(dir_ + "/dlq/" + raw_id + ".body", std::ios::app) << "more";
+
+  v1::RedriveRequest all;
+  all.set_all(true);
+  auto r = client_->Redrive(all);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->results_size(), 3);
+  EXPECT_EQ(r->results(0).id(), cut->id);
+  EXPECT_FALSE(r->results(0).ok());
+  EXPECT_THAT(r->results(0).error(),
+              HasSubstr(StrCat("FAILED_PRECONDITION: dead letter ", cut->id,
+                               " is damaged (body: body is 8 bytes, the metadata says 16)")));
+  EXPECT_TRUE(r->results(1).ok()) << r->results(1).error();
+  EXPECT_EQ(r->results(2).id(), raw_id);
+  EXPECT_FALSE(r->results(2).ok());
+  EXPECT_THAT(r->results(2).error(), HasSubstr("FAILED_PRECONDITION"));
+  {
+    absl::MutexLock lock(&mu_);
+    EXPECT_THAT(stored_, SizeIs(1));
+    EXPECT_EQ(stored_.count("demo:t/whole.jsonl.gz"), 1u);
+    EXPECT_THAT(accepted_, IsEmpty());
+  }
+  EXPECT_EQ(dlq_->Get(cut->id)->attempts, 3);  // no attempt recorded
+
+  v1::ListDeadLettersRequest list;
+  auto listed = client_->ListDeadLetters(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->entries_size(), 2);
+  EXPECT_EQ(listed->entries(0).id(), cut->id);
+  EXPECT_TRUE(listed->entries(0).damaged());
+  EXPECT_EQ(listed->entries(0).damage(), "body: body is 8 bytes, the metadata says 16");
+  EXPECT_TRUE(listed->entries(1).damaged());
+  EXPECT_THAT(listed->entries(1).damage(), HasSubstr("body: body is "));
+
+  // Again by id: still refused.
+  v1::RedriveRequest by_id;
+  by_id.add_ids(cut->id);
+  auto again = client_->Redrive(by_id);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(again->results(0).error(), HasSubstr("FAILED_PRECONDITION"));
+
+  v1::PurgeRequest purge;
+  purge.add_ids(cut->id);
+  auto purged = client_->Purge(purge);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_THAT(purged->purged(), ElementsAre(cut->id));
+  EXPECT_THAT(ListIds(), ElementsAre(raw_id));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/dlq/" + cut->id + ".body"));
+}
+
 TEST_F(DeadLettersServiceTest, DrainingAnswersUnavailable) {
   Start();
   service_->StartDraining();

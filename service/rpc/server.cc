@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     const DeadLetterQueue::Stats st = dlq->GetStats();
     metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
     metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
+    metrics->dlq_damaged().Set(static_cast<double>(st.damaged));
     metrics->dlq_oldest_age().Set(
         st.oldest_ms == 0
             ? 0.0
@@ -117,7 +118,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   engine_options.dead_letter = [dlq = s->dlq_.get(),
                                 metrics = s->metrics_.get()](const DeadLetteredObject& object) {
     absl::Status added = dlq->AddDelivery(object).status();
-    if (added.ok()) metrics->ForPipeline(object.pipeline).dlq_added[kDlqDelivery]->Increment();
+    if (added.ok()) {
+      metrics->ForPipeline(object.pipeline).dlq_added[kDlqDelivery]->Increment();
+    } else {  // the engine keeps the object and retries it; say why it is not queued
+      Log(LogLevel::kError, "dlq.add_failed",
+          {{"pipeline", object.pipeline}, {"key", object.key}, {"error", StatusMessage(added)}});
+    }
     return added;
   };
   engine_options.metrics = s->metrics_.get();

@@ -48,6 +48,7 @@ export const METRIC_FAMILIES = {
   lakehose_wal_min_free_bytes: { type: 'gauge', labels: {} },
   lakehose_dlq_depth: { type: 'gauge', labels: { kind: DLQ_KIND } },
   lakehose_dlq_oldest_entry_age_seconds: { type: 'gauge', labels: {} },
+  lakehose_dlq_damaged_entries: { type: 'gauge', labels: {} },
   lakehose_build_info: { type: 'gauge', labels: { version: null } },
   // histograms (_bucket, _sum, _count)
   lakehose_request_duration_seconds: { type: 'histogram', labels: { rpc: null } },
