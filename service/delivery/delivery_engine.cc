@@ -707,6 +707,7 @@ void DeliveryEngine::RefreshMetrics() const {
   if (wal_) {
     if (const int64_t free_bytes = wal_->FreeBytes(); free_bytes >= 0)
       metrics_->wal_disk_free_bytes().Set(static_cast<double>(free_bytes));
+    metrics_->wal_segments_kept_aside().Set(static_cast<double>(wal_->KeptAsideSegments()));
   }
 }
 
