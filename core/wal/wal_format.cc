@@ -91,8 +91,7 @@ constexpr size_t kCheckedHeaderBytes = kWalFrameHeader - 4;
 uint32_t HeaderChecksum(uint64_t segment, const char* header) {
   std::string number;
   PutU64(segment, &number);
-  return static_cast<uint32_t>(
-      Crc(Crc(0L, number), std::string_view(header, kCheckedHeaderBytes)));
+  return static_cast<uint32_t>(Crc(Crc(0L, number), std::string_view(header, kCheckedHeaderBytes)));
 }
 
 bool ValidType(uint8_t t) { return t >= 1 && t <= 4; }
@@ -116,8 +115,8 @@ void AppendWalSegmentHeader(const WalPosition& start, std::string* out) {
   PutU32(static_cast<uint32_t>(Crc(0L, std::string_view(*out).substr(begin))), out);
 }
 
-void AppendWalFrame(uint64_t segment, const WalPosition& at, WalType type,
-                    std::string_view payload, std::string* out) {
+void AppendWalFrame(uint64_t segment, const WalPosition& at, WalType type, std::string_view payload,
+                    std::string* out) {
   const size_t begin = out->size();
   PutU32(static_cast<uint32_t>(payload.size()), out);
   out->push_back(static_cast<char>(type));
@@ -229,8 +228,7 @@ bool WalReader::FrameAt(size_t pos, WalFrame* frame, size_t* trusted_end) {
     if (left < kWalV1FrameHeader) return false;
     const uint32_t length = GetU32(p);
     const uint8_t t = static_cast<uint8_t>(p[8]);
-    if (!ValidType(t) || length > kWalMaxPayload || length > left - kWalV1FrameHeader)
-      return false;
+    if (!ValidType(t) || length > kWalMaxPayload || length > left - kWalV1FrameHeader) return false;
     const std::string_view body(p + kWalV1FrameHeader, length);
     if (ChecksumV1(t, body) != GetU32(p + 4)) return false;
     *frame = WalFrame{static_cast<WalType>(t), body, pos + kWalV1FrameHeader + length, {}};

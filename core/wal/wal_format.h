@@ -39,9 +39,9 @@
 #define LAKEHOSE_CORE_WAL_WAL_FORMAT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -78,8 +78,8 @@ uint64_t WalRecordCount(WalType type, std::string_view payload);
 void AppendWalSegmentHeader(const WalPosition& start, std::string* out);
 // Appends one format-2 frame at position `at` of segment number `segment`; the next
 // frame's position is NextWalPosition(at, type, payload).
-void AppendWalFrame(uint64_t segment, const WalPosition& at, WalType type,
-                    std::string_view payload, std::string* out);
+void AppendWalFrame(uint64_t segment, const WalPosition& at, WalType type, std::string_view payload,
+                    std::string* out);
 WalPosition NextWalPosition(const WalPosition& at, WalType type, std::string_view payload);
 
 struct WalAccept {

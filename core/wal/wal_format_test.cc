@@ -72,8 +72,8 @@ Read ReadAll(std::string_view seg, std::optional<WalPosition> expected = std::nu
 void AppendV1Frame(WalType type, std::string_view payload, std::string* out) {
   const unsigned char t = static_cast<unsigned char>(type);
   uLong crc = crc32(0L, &t, 1);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(payload.data()),
-              static_cast<uInt>(payload.size()));
+  crc =
+      crc32(crc, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
   const uint32_t len = static_cast<uint32_t>(payload.size());
   for (uint32_t v : {len, static_cast<uint32_t>(crc)})
     for (int b = 0; b < 4; ++b) out->push_back(static_cast<char>(v >> (8 * b)));

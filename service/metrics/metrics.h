@@ -112,7 +112,7 @@ namespace lakehose {
   GAUGE(wal_disk_free_bytes, "wal_disk_free_bytes", "",                                            \
         "Free bytes on the file system of data_dir.")                                              \
   GAUGE(wal_segments_kept_aside, "wal_segments_kept_aside", "",                                    \
-        "Damaged WAL segments in data_dir/wal/damaged, waiting for an operator.")                 \
+        "Damaged WAL segments in data_dir/wal/damaged, waiting for an operator.")                  \
   GAUGE(wal_min_free_bytes, "wal_min_free_bytes", "",                                              \
         "The configured server.wal_min_free_mb, in bytes: below it Ingest answers "                \
         "RESOURCE_EXHAUSTED.")                                                                     \

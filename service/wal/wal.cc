@@ -300,8 +300,9 @@ bool Wal::KeepAside(uint64_t number) const {
   const std::string to = StrCat(damaged_dir(), "/", name);
   std::error_code ec;
   std::filesystem::create_directories(damaged_dir(), ec);
-  absl::Status st = ec ? absl::UnavailableError(StrCat("create ", damaged_dir(), ": ", ec.message()))
-                       : absl::OkStatus();
+  absl::Status st =
+      ec ? absl::UnavailableError(StrCat("create ", damaged_dir(), ": ", ec.message()))
+         : absl::OkStatus();
   if (st.ok() && ::rename(from.c_str(), to.c_str()) != 0)
     st = ErrnoStatus("WAL: rename", from, errno);
   if (st.ok()) st = FsyncDir(damaged_dir());
