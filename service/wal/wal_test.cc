@@ -7,12 +7,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/base/compress.h"
+#include "core/base/strings.h"
 #include "core/config/config.h"
 #include "gtest/gtest.h"
 #include "service/delivery/delivery_engine.h"
@@ -69,6 +71,15 @@ void FlipMiddle(const std::string& path) {
   f.write(bytes, 8);
 }
 
+// Writes `frames` frames of `type` (payload(i) for the i-th) into the log in `dir`.
+void WriteLog(const std::string& dir, int64_t segment_bytes, int frames, WalType type,
+              const std::function<std::string(int)>& payload) {
+  auto wal = Wal::Open(
+      {dir, segment_bytes, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  for (int i = 0; i < frames; ++i) ASSERT_TRUE((*wal)->Append(type, payload(i)).ok());
+}
+
 std::vector<std::string> ReplayKeys(const std::string& dir, WalReplayStats* stats) {
   std::vector<std::string> keys;
   auto wal = Wal::Open(
@@ -107,13 +118,8 @@ TEST(WalTest, ReplaysEverythingInOrderAcrossReopens) {
 TEST(WalTest, TornTailIsSkippedAndReportedEarlierFramesKept) {
   TempDir dir;
   std::string segment_path;
-  {
-    auto wal = Wal::Open(
-        {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
-    ASSERT_TRUE(wal.ok());
-    for (int i = 0; i < 10; ++i)
-      ASSERT_TRUE((*wal)->Append(WalType::kStored, KeyPayload("key" + std::to_string(i))).ok());
-  }
+  WriteLog(dir.path(), 1 << 20, 10, WalType::kStored,
+           [](int i) { return KeyPayload("key" + std::to_string(i)); });
   segment_path = LargestSegment(dir.path());
   ASSERT_FALSE(segment_path.empty());
   const auto size = std::filesystem::file_size(segment_path);
@@ -138,13 +144,8 @@ TEST(WalTest, TornTailIsSkippedAndReportedEarlierFramesKept) {
 // there (everything after was skipped, and released with the segment on the next Flush).
 TEST(WalTest, DamagedMiddleOfASegmentLosesOnlyTheDamagedFrame) {
   TempDir dir;
-  {
-    auto wal = Wal::Open(
-        {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
-    ASSERT_TRUE(wal.ok());
-    for (int i = 0; i < 100; ++i)
-      ASSERT_TRUE((*wal)->Append(WalType::kStored, KeyPayload("key" + std::to_string(i))).ok());
-  }
+  WriteLog(dir.path(), 1 << 20, 100, WalType::kStored,
+           [](int i) { return KeyPayload("key" + std::to_string(i)); });
   FlipMiddle(LargestSegment(dir.path()));
   const auto keys = ReplayKeys(dir.path(), nullptr);
   // One frame (two if the 8 bytes straddle a boundary) is lost; all others are replayed.
@@ -208,13 +209,8 @@ TEST(WalTest, RefusesAppendsWhenTheDiskIsNearlyFull) {
 // 5,000 records in kAccept frames of 10; 8 bytes flipped mid-segment.
 TEST(WalTest, DamagedSegmentCountsTheRecordsLostAndIsKeptAsideNotDeleted) {
   TempDir dir;
-  {
-    auto wal = Wal::Open(
-        {dir.path(), 1 << 20, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
-    ASSERT_TRUE(wal.ok());
-    for (int f = 0; f < 500; ++f)
-      ASSERT_TRUE((*wal)->Append(WalType::kAccept, AcceptPayload(f * 10, 10)).ok());
-  }
+  WriteLog(dir.path(), 1 << 20, 500, WalType::kAccept,
+           [](int f) { return AcceptPayload(f * 10, 10); });
   const std::string path = LargestSegment(dir.path());
   FlipMiddle(path);
   std::string damaged_bytes;
@@ -263,14 +259,9 @@ TEST(WalTest, DamagedSegmentCountsTheRecordsLostAndIsKeptAsideNotDeleted) {
 // start says where the log was when the segment was closed.
 TEST(WalTest, DamagedTailOfAClosedSegmentCountsAsDamage) {
   TempDir dir;
-  {
-    auto wal = Wal::Open(
-        {dir.path(), 4096, 0}, [](WalType, std::string_view, uint64_t) {}, nullptr);
-    ASSERT_TRUE(wal.ok());
-    for (int f = 0; f < 100; ++f)
-      ASSERT_TRUE((*wal)->Append(WalType::kAccept, AcceptPayload(f * 10, 10)).ok());
-    ASSERT_GT((*wal)->current_segment(), 2u);
-  }
+  WriteLog(dir.path(), 4096, 100, WalType::kAccept,
+           [](int f) { return AcceptPayload(f * 10, 10); });
+  ASSERT_TRUE(std::filesystem::exists(dir.path() + "/0000000000000003.wal"));
   const std::string first = dir.path() + "/0000000000000001.wal";
   const auto size = std::filesystem::file_size(first);
   std::filesystem::resize_file(first, size - 5);  // its last frame, rotated past long ago
@@ -330,15 +321,17 @@ TEST(WalTest, ReplaysSegmentsOfTheEarlierFormat) {
 // same again with a sink that already holds the sealed object (a crash between upload and
 // the stored mark): nothing is lost, nothing duplicated.
 
-Config TestConfig() {
-  auto config = ParseTestConfig(R"yaml(
+// One pipeline `p` partitioned by `k`, zstd, buffers sealed at `size_mb`.
+Config TestConfig(std::string_view size_mb = "0.001") {
+  auto config = ParseTestConfig(StrCat(R"yaml(
 pipelines:
   - name: p
     input: json
     partition_keys:
       k: { attribute: k }
-    destination: { kind: file, path: /unused, compression: zstd, buffering: { size_mb: 0.001, interval_s: 3600 } }
-)yaml");
+    destination: { kind: file, path: /unused, compression: zstd, buffering: { size_mb: )yaml",
+                                       size_mb, R"yaml(, interval_s: 3600 } }
+)yaml"));
   EXPECT_TRUE(config.ok()) << config.status();
   return *std::move(config);
 }
@@ -414,21 +407,13 @@ TEST(WalRecoveryTest, CrashLosesNothingAndDuplicatesNothing) {
 // loss is counted, and the engine's releases never delete the damaged segment.
 TEST(WalRecoveryTest, DamagedSegmentIsDeliveredExceptTheDamageAndNeverReleased) {
   TempDir dir;
-  auto config = ParseTestConfig(R"yaml(
-pipelines:
-  - name: p
-    input: json
-    partition_keys:
-      k: { attribute: k }
-    destination: { kind: file, path: /unused, compression: zstd, buffering: { size_mb: 64, interval_s: 3600 } }
-)yaml");
-  ASSERT_TRUE(config.ok()) << config.status();
+  const Config config = TestConfig("64");  // nothing seals before the crash
   FakeClock clock(1700000000000);
   std::vector<std::string> sent;
   {
     DeliveryEngine::Sinks sinks;
     sinks["p"] = std::make_unique<FakeObjectSink>();
-    DeliveryEngine engine(*config, std::move(sinks), clock, {});
+    DeliveryEngine engine(config, std::move(sinks), clock, {});
     ASSERT_TRUE(engine.Recover({dir.path() + "/wal", 1 << 20, 0}, nullptr).ok());
     for (int r = 0; r < 50; ++r) {
       std::vector<BufferedLine> lines;
@@ -436,7 +421,7 @@ pipelines:
         sent.push_back("{\"k\":\"" + std::to_string(i % 3) + "\",\"i\":" + std::to_string(i) + "}");
         lines.push_back({"k=" + std::to_string(i % 3) + "/", sent.back() + "\n"});
       }
-      ASSERT_TRUE(engine.Accept(*config->pipelines[0], std::move(lines)).ok());
+      ASSERT_TRUE(engine.Accept(*config.pipelines[0], std::move(lines)).ok());
     }
     // A crash: the engine goes away with everything still buffered (nothing sealed).
   }
@@ -445,10 +430,10 @@ pipelines:
   auto* sink = new FakeObjectSink;
   DeliveryEngine::Sinks sinks;
   sinks["p"] = std::unique_ptr<ObjectSink>(sink);
-  Metrics metrics(*config);
+  Metrics metrics(config);
   DeliveryEngine::Options options;
   options.metrics = &metrics;
-  DeliveryEngine engine(*config, std::move(sinks), clock, options);
+  DeliveryEngine engine(config, std::move(sinks), clock, options);
   WalReplayStats stats;
   ASSERT_TRUE(engine.Recover({dir.path() + "/wal", 1 << 20, 0}, &stats).ok());
   EXPECT_EQ(stats.damaged_segments, 1);
