@@ -20,7 +20,8 @@
 // Asserts: every acked eventID is in the lake exactly once; no eventID at all appears
 // twice (the client never re-sends, so a duplicate of an unacked record is a bug too);
 // nothing in the lake that was never sent; every start that served logged wal.recovered;
-// no wal.unknown_pipeline / undecodable_frame / truncate_failed / damaged_segment (wal.seal_mismatch and
+// no wal.unknown_pipeline / undecodable_frame / truncate_failed / damaged_segment
+// (wal.seal_mismatch and
 // seal_without_buffer are counted and printed); the server never died on its own; DuckDB
 // (read_json_auto over **/*.jsonl.gz with hive partitioning) reads the same rows.
 //
