@@ -214,7 +214,7 @@ WalReader::WalReader(std::string_view segment, uint64_t segment_number,
     return;
   }
   format_ = 2;
-  if (Resync(1, &frame) != std::string_view::npos) return;
+  if (Resync(1, false, &frame) != std::string_view::npos) return;
   format_ = 1;
   next_.reset();
   scan_budget_ = kWalMaxScanChecksumBytes + 2 * segment.size();
@@ -251,7 +251,7 @@ bool WalReader::FrameAt(size_t pos, WalFrame* frame, size_t* trusted_end) {
   return true;
 }
 
-size_t WalReader::Resync(size_t from, WalFrame* frame) {
+size_t WalReader::Resync(size_t from, bool vouched, WalFrame* frame) {
   const size_t header = format_ == 1 ? kWalV1FrameHeader : kWalFrameHeader;
   size_t pos = from;
   while (pos < data_.size() && data_.size() - pos >= header) {
@@ -265,11 +265,13 @@ size_t WalReader::Resync(size_t from, WalFrame* frame) {
     }
     size_t trusted_end;
     if (FrameAt(pos, frame, &trusted_end)) {
-      if (format_ == 1 || Confirmed(*frame)) return pos;
+      if (format_ == 1 || vouched || Confirmed(*frame)) return pos;
       ++pos;
+      vouched = false;
       continue;
     }
     // A frame whose header verified is skipped whole: its payload is not searched.
+    vouched = vouched && trusted_end > pos;
     pos = trusted_end > pos ? trusted_end : pos + 1;
   }
   return std::string_view::npos;
@@ -301,7 +303,10 @@ WalReader::Result WalReader::Next(WalFrame* frame, WalDamage* damage) {
     if (!FrameAt(offset_, frame, &trusted_end)) {
       *damage = WalDamage{};
       damage->begin = offset_;
-      const size_t found = Resync(trusted_end > offset_ ? trusted_end : offset_ + 1, &pending_);
+      // offset_ is a frame boundary (after the segment header or an intact frame): a
+      // header that verified there vouches for where the next frame starts.
+      const bool trusted = trusted_end > offset_;
+      const size_t found = Resync(trusted ? trusted_end : offset_ + 1, trusted, &pending_);
       if (found == std::string_view::npos) {
         damage->end = data_.size();
         damage->tail = true;

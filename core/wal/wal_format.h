@@ -162,8 +162,10 @@ class WalReader {
   // The offset of the next frame that verifies at or after `from` (npos if none). In
   // format 2 a frame found by scanning must also be followed by the end of the segment or
   // by a frame header that verifies and numbers the next frame (Confirmed): a frame
-  // forged inside a record would need the log's real numbering to pass.
-  size_t Resync(size_t from, WalFrame* frame);
+  // forged inside a record would need the log's real numbering to pass. `vouched`: `from`
+  // is the end of a frame whose header verified at a real frame boundary, so a frame
+  // there needs no confirmation (nor one reached by skipping such frames whole).
+  size_t Resync(size_t from, bool vouched, WalFrame* frame);
   bool Confirmed(const WalFrame& frame);
 
   std::string_view data_;

@@ -273,6 +273,21 @@ TEST(WalFormatTest, FakeFrameInsideAPayloadDoesNotDerailResync) {
   }
 }
 
+TEST(WalFormatTest, IntactFrameBetweenTwoDamagedFramesIsKept) {
+  std::vector<size_t> offsets;
+  const std::string seg = Segment(6, 1, {}, &offsets);
+  std::string damaged = seg;
+  damaged[offsets[1] + kWalFrameHeader + 2] ^= 0x04;  // frame 1's payload
+  damaged[offsets[3] + 1] ^= 0x04;                    // frame 3's header
+  const Read r = ReadAll(damaged);
+  EXPECT_EQ(r.records, (std::vector<int64_t>{0, 2, 4, 5}));
+  ASSERT_EQ(r.damage.size(), 2u);
+  EXPECT_EQ(r.damage[0].records_lost, 1);
+  EXPECT_EQ(r.damage[1].records_lost, 1);
+  EXPECT_EQ(r.damage[1].begin, offsets[3]);
+  EXPECT_EQ(r.damage[1].end, offsets[4]);
+}
+
 TEST(WalFormatTest, FrameOfAnotherSegmentDoesNotVerify) {
   const std::string seg = Segment(2);
   WalReader reader(seg, kSegment + 1);
