@@ -312,6 +312,8 @@ void DeliveryEngine::ReleaseWalLocked() {
   for (const auto& obj : queue_) oldest = std::min(oldest, obj->first_segment);
   for (const Sealed* obj : uploading_) oldest = std::min(oldest, obj->first_segment);
   for (const auto& obj : retry_) oldest = std::min(oldest, obj->first_segment);
+  // Deletes what is no longer needed, except segments replay found damaged: those are
+  // moved aside (service/wal/wal.h), never deleted by the engine.
   wal_->ReleaseBefore(oldest);
   stats_.wal_bytes = wal_->disk_bytes();
 }
@@ -707,6 +709,7 @@ void DeliveryEngine::RefreshMetrics() const {
   if (wal_) {
     if (const int64_t free_bytes = wal_->FreeBytes(); free_bytes >= 0)
       metrics_->wal_disk_free_bytes().Set(static_cast<double>(free_bytes));
+    metrics_->wal_segments_kept_aside().Set(static_cast<double>(wal_->KeptAsideSegments()));
   }
 }
 

@@ -133,6 +133,9 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
   f.build_info.Add({{"version", LAKEHOSE_VERSION}}).Set(1);
   wal_corrupt_tails_ = &f.wal_corrupt_tails.Add({});
   wal_replayed_records_ = &f.wal_replayed_records.Add({});
+  wal_damaged_segments_ = &f.wal_damaged_segments.Add({});
+  wal_records_lost_ = &f.wal_records_lost.Add({});
+  wal_segments_kept_aside_ = &f.wal_segments_kept_aside.Add({});
   for (int i = 0; i < kRpcCount; ++i) {
     request_duration_[i] =
         &f.request_duration.Add({{"rpc", s(kRpcNames[i])}}, BucketsFor("request_duration"));

@@ -92,6 +92,10 @@ namespace lakehose {
           "WAL segments whose torn or corrupt tail was skipped at start.")                         \
   COUNTER(wal_replayed_records, "wal_replayed_records_total", "",                                  \
           "Records replayed from the WAL at start.")                                               \
+  COUNTER(wal_damaged_segments, "wal_damaged_segments_total", "",                                  \
+          "WAL segments found damaged (not just a torn tail) at start; kept aside.")               \
+  COUNTER(wal_records_lost, "wal_records_lost_total", "",                                          \
+          "Acknowledged records in damaged WAL stretches, where they can be counted.")             \
   GAUGE(active_partitions, "active_partitions", "", "Open partition buffers over all pipelines.")  \
   GAUGE(buffered_bytes, "buffered_bytes", "pipeline", "Bytes in open buffers (uncompressed).")     \
   GAUGE(buffered_records, "buffered_records", "pipeline", "Records in open buffers.")              \
@@ -107,6 +111,8 @@ namespace lakehose {
   GAUGE(wal_bytes, "wal_bytes", "", "Bytes of write-ahead log segments on disk.")                  \
   GAUGE(wal_disk_free_bytes, "wal_disk_free_bytes", "",                                            \
         "Free bytes on the file system of data_dir.")                                              \
+  GAUGE(wal_segments_kept_aside, "wal_segments_kept_aside", "",                                    \
+        "Damaged WAL segments in data_dir/wal/damaged, waiting for an operator.")                  \
   GAUGE(wal_min_free_bytes, "wal_min_free_bytes", "",                                              \
         "The configured server.wal_min_free_mb, in bytes: below it Ingest answers "                \
         "RESOURCE_EXHAUSTED.")                                                                     \
@@ -199,6 +205,9 @@ class Metrics {
   prometheus::Gauge& dlq_damaged() const { return *dlq_damaged_; }
   prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
+  prometheus::Counter& wal_damaged_segments() const { return *wal_damaged_segments_; }
+  prometheus::Counter& wal_records_lost() const { return *wal_records_lost_; }
+  prometheus::Gauge& wal_segments_kept_aside() const { return *wal_segments_kept_aside_; }
   prometheus::Histogram& request_duration(MetricRpc rpc) const { return *request_duration_[rpc]; }
   prometheus::Histogram& request_records(MetricRpc rpc) const { return *request_records_[rpc]; }
   // S3 series are labelled with the names of core/s3/s3_outcome.h.
@@ -257,6 +266,9 @@ class Metrics {
   prometheus::Gauge* dlq_damaged_;
   prometheus::Counter* wal_corrupt_tails_;
   prometheus::Counter* wal_replayed_records_;
+  prometheus::Counter* wal_damaged_segments_;
+  prometheus::Counter* wal_records_lost_;
+  prometheus::Gauge* wal_segments_kept_aside_;
   std::array<prometheus::Histogram*, kRpcCount> request_duration_;
   std::array<prometheus::Histogram*, kRpcCount> request_records_;
   std::array<std::array<prometheus::Counter*, kS3OutcomeCount>, kS3OperationCount> s3_requests_;

@@ -139,6 +139,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     WalReplayStats replay;
     if (absl::Status st = s->engine_->Recover(wal, &replay); !st.ok()) return st;
     s->metrics_->wal_corrupt_tails().Increment(static_cast<double>(replay.corrupt_tails));
+    s->metrics_->wal_damaged_segments().Increment(static_cast<double>(replay.damaged_segments));
+    s->metrics_->wal_records_lost().Increment(static_cast<double>(replay.records_lost));
     s->metrics_->wal_replayed_records().Increment(
         static_cast<double>(s->engine_->Stats().recovered_records));
     if (replay.corrupt_tails > 0)

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/base/strings.h"
@@ -58,6 +59,19 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
     return absl::UnavailableError(StrCat("WAL: cannot list ", options.dir, ": ", ec.message()));
   std::sort(numbers.begin(), numbers.end());
 
+  // What replay found in each segment; logged once the next segment's start is known
+  // (it tells whether a damaged tail held acknowledged frames).
+  struct Found {
+    std::string path;
+    std::vector<std::pair<size_t, size_t>> skipped;  // byte ranges
+    bool torn_tail = false;
+    bool damaged = false;  // damage other than a torn tail
+    bool uncounted = false;
+    int64_t frames_lost = 0;
+    int64_t records_lost = 0;
+  };
+  std::vector<Found> found;
+  std::optional<WalPosition> expected;  // where the previous segment ended
   absl::MutexLock lock(&wal->mu_);
   for (uint64_t n : numbers) {
     const std::string path = wal->SegmentPath(n);
@@ -66,31 +80,81 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const Options& options, const Vis
     std::stringstream buf;
     buf << in.rdbuf();
     const std::string bytes = buf.str();
-    WalReader reader(bytes);
-    WalType type;
-    std::string_view payload;
-    WalReader::Result r;
-    while ((r = reader.Next(&type, &payload)) == WalReader::Result::kFrame) {
-      const uint64_t lsn = (n << 40) + reader.offset();
-      visitor(type, payload, lsn);
+    WalReader reader(bytes, n, expected);
+    // A gap between where the previous segment ended and where this one starts: frames
+    // were lost after the previous segment's last intact one.
+    if (!found.empty() && expected && reader.start() && reader.start()->seq > expected->seq) {
+      Found& prev = found.back();
+      prev.damaged = true;
+      prev.frames_lost += static_cast<int64_t>(reader.start()->seq - expected->seq);
+      prev.records_lost += static_cast<int64_t>(reader.start()->record - expected->record);
+    }
+    Found& f = found.emplace_back();
+    f.path = path;
+    WalFrame frame;
+    WalDamage damage;
+    for (;;) {
+      const WalReader::Result r = reader.Next(&frame, &damage);
+      if (r == WalReader::Result::kEnd) break;
+      if (r == WalReader::Result::kDamage) {
+        f.skipped.emplace_back(damage.begin, damage.end);
+        if (stats) stats->skipped_bytes += static_cast<int64_t>(damage.end - damage.begin);
+        if (damage.tail) {
+          f.torn_tail = true;
+        } else {
+          f.damaged = true;
+          if (damage.records_lost < 0) {
+            f.uncounted = true;
+          } else {
+            f.frames_lost += damage.frames_lost;
+            f.records_lost += damage.records_lost;
+          }
+        }
+        continue;
+      }
+      visitor(frame.type, frame.payload, (n << 40) + frame.end);
       if (stats) stats->frames += 1;
     }
-    if (r == WalReader::Result::kCorrupt) {
-      if (stats) {
-        stats->corrupt_tails += 1;
-        stats->skipped_bytes += static_cast<int64_t>(bytes.size() - reader.offset());
-      }
-      Log(LogLevel::kWarn, "wal.corrupt_tail",
-          {{"segment", path},
-           {"offset", StrCat(reader.offset())},
-           {"skipped_bytes", StrCat(bytes.size() - reader.offset())}});
-    }
+    expected = reader.end_position();
     if (stats) {
       stats->segments += 1;
       stats->bytes += static_cast<int64_t>(bytes.size());
     }
-    wal->segments_.emplace_back(n, static_cast<int64_t>(bytes.size()));
+    wal->segments_.push_back({n, static_cast<int64_t>(bytes.size()), false});
   }
+  for (size_t i = 0; i < found.size(); ++i) {
+    const Found& f = found[i];
+    std::string ranges;
+    for (const auto& [begin, end] : f.skipped)
+      ranges += StrCat(ranges.empty() ? "" : ",", begin, "-", end);
+    if (!f.damaged) {
+      if (!f.torn_tail) continue;
+      if (stats) stats->corrupt_tails += 1;
+      Log(LogLevel::kWarn, "wal.corrupt_tail",
+          {{"segment", f.path},
+           {"offset", StrCat(f.skipped.back().first)},
+           {"skipped_bytes", StrCat(f.skipped.back().second - f.skipped.back().first)}});
+      continue;
+    }
+    wal->segments_[i].damaged = true;
+    if (stats) {
+      stats->damaged_segments += 1;
+      stats->frames_lost += f.frames_lost;
+      stats->records_lost += f.records_lost;
+      stats->uncounted_segments += f.uncounted ? 1 : 0;
+    }
+    const std::string name = std::filesystem::path(f.path).filename().string();
+    Log(LogLevel::kError, "wal.damaged_segment",
+        {{"segment", f.path},
+         {"skipped", ranges},
+         {"frames_lost", f.uncounted ? std::string("unknown") : StrCat(f.frames_lost)},
+         {"records_lost", f.uncounted ? std::string("unknown") : StrCat(f.records_lost)},
+         {"kept_aside_as", StrCat(wal->damaged_dir(), "/", name)}});
+  }
+  wal->position_ = expected.value_or(WalPosition{});
+  if (const int64_t aside = wal->KeptAsideSegments(); aside > 0)
+    Log(LogLevel::kWarn, "wal.segments_kept_aside",
+        {{"dir", wal->damaged_dir()}, {"segments", StrCat(aside)}});
   const uint64_t next = numbers.empty() ? 1 : numbers.back() + 1;
   if (absl::Status s = wal->OpenSegmentLocked(next); !s.ok()) return s;
   return wal;
@@ -107,9 +171,9 @@ absl::Status Wal::OpenSegmentLocked(uint64_t number) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_ = number;
-  offset_ = 0;
+  offset_ = 0;  // the segment header is written with the first frame
   durable_ = number << 40;
-  segments_.emplace_back(number, 0);
+  segments_.push_back({number, 0, false});
   return absl::OkStatus();
 }
 
@@ -151,7 +215,8 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
     if (absl::Status s = OpenSegmentLocked(segment_ + 1); !s.ok()) return s;
   }
   frame_.clear();
-  AppendWalFrame(type, payload, &frame_);
+  if (offset_ == 0) AppendWalSegmentHeader(position_, &frame_);
+  AppendWalFrame(segment_, position_, type, payload, &frame_);
   size_t done = 0;
   while (done < frame_.size()) {
     const ssize_t n = ::write(fd_, frame_.data() + done, frame_.size() - done);
@@ -169,7 +234,8 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
     done += static_cast<size_t>(n);
   }
   offset_ += frame_.size();
-  segments_.back().second = static_cast<int64_t>(offset_);
+  position_ = NextWalPosition(position_, type, payload);
+  segments_.back().bytes = static_cast<int64_t>(offset_);
   return (segment_ << 40) + offset_;
 }
 
@@ -202,25 +268,68 @@ uint64_t Wal::current_segment() const {
 }
 
 void Wal::ReleaseBefore(uint64_t segment) {
-  std::vector<uint64_t> doomed;
+  std::vector<Segment> doomed;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = segments_.begin(); it != segments_.end();) {
-      if (it->first < segment && it->first != segment_) {
-        doomed.push_back(it->first);
+      if (it->number < segment && it->number != segment_) {
+        doomed.push_back(*it);
         it = segments_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (uint64_t n : doomed) ::unlink(SegmentPath(n).c_str());
+  std::vector<Segment> kept;
+  for (const Segment& s : doomed) {
+    if (!s.damaged) {
+      ::unlink(SegmentPath(s.number).c_str());
+    } else if (!KeepAside(s.number)) {
+      kept.push_back(s);  // stays live: tried again at the next release
+    }
+  }
+  if (!kept.empty()) {
+    absl::MutexLock lock(&mu_);
+    segments_.insert(segments_.begin(), kept.begin(), kept.end());
+  }
+}
+
+bool Wal::KeepAside(uint64_t number) const {
+  const std::string from = SegmentPath(number);
+  const std::string name = std::filesystem::path(from).filename().string();
+  const std::string to = StrCat(damaged_dir(), "/", name);
+  std::error_code ec;
+  std::filesystem::create_directories(damaged_dir(), ec);
+  absl::Status st =
+      ec ? absl::UnavailableError(StrCat("create ", damaged_dir(), ": ", ec.message()))
+         : absl::OkStatus();
+  if (st.ok() && ::rename(from.c_str(), to.c_str()) != 0)
+    st = ErrnoStatus("WAL: rename", from, errno);
+  if (st.ok()) st = FsyncDir(damaged_dir());
+  if (st.ok()) st = FsyncDir(options_.dir);
+  if (!st.ok()) {
+    Log(LogLevel::kError, "wal.keep_aside_failed",
+        {{"segment", from}, {"error", StatusMessage(st)}});
+    return false;
+  }
+  Log(LogLevel::kWarn, "wal.segment_kept_aside", {{"segment", name}, {"path", to}});
+  return true;
+}
+
+int64_t Wal::KeptAsideSegments() const {
+  std::error_code ec;
+  int64_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(damaged_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".wal") ++n;
+  }
+  return n;
 }
 
 int64_t Wal::disk_bytes() const {
   absl::MutexLock lock(&mu_);
   int64_t total = 0;
-  for (const auto& [n, bytes] : segments_) total += bytes;
+  for (const Segment& s : segments_) total += s.bytes;
   return total;
 }
 

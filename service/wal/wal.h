@@ -7,6 +7,16 @@
 // needed. Open() replays every segment in order and always starts a new one, so a torn
 // tail is never appended to.
 //
+// Damage (core/wal/wal_format.h): replay skips a damaged stretch of a segment, keeps
+// every intact frame before and after it, and counts the frames and records it held
+// (the frames' sequence numbers; not for segments of the earlier format 1). A stretch
+// with no intact frame after it is a torn tail, what a crash leaves, unless the next
+// segment's start shows that acknowledged frames were there. A segment with damage other
+// than a torn tail is logged (wal.damaged_segment: segment, byte ranges skipped, frames
+// and records lost) and never deleted: once nothing in it is needed any more,
+// ReleaseBefore moves it to `dir`/damaged/ (wal.segment_kept_aside), where it stays
+// until an operator removes it (README "Durability and the dead-letter queue").
+//
 // LSNs are (segment << 40) + offset: ordered, and the segment of an LSN is lsn >> 40.
 //
 // Thread-safe: Append and Sync may be called from any thread, and frames never
@@ -35,8 +45,12 @@ struct WalReplayStats {
   int64_t segments = 0;
   int64_t frames = 0;
   int64_t bytes = 0;
-  int64_t corrupt_tails = 0;  // segments whose tail was torn or damaged (skipped)
-  int64_t skipped_bytes = 0;  // bytes after such a tail
+  int64_t corrupt_tails = 0;     // segments whose tail was torn (skipped), no other damage
+  int64_t skipped_bytes = 0;     // bytes skipped: torn tails and damage
+  int64_t damaged_segments = 0;  // segments with damage other than a torn tail (kept aside)
+  int64_t frames_lost = 0;       // what the damage held, where it can be counted
+  int64_t records_lost = 0;
+  int64_t uncounted_segments = 0;  // damaged segments whose loss cannot be counted (format 1)
 };
 
 class Wal {
@@ -60,8 +74,12 @@ class Wal {
 
   static uint64_t SegmentOf(uint64_t lsn) { return lsn >> 40; }
   uint64_t current_segment() const;
-  // Deletes every segment numbered below `segment` (never the current one).
+  // Deletes every segment numbered below `segment` (never the current one), except those
+  // replay found damaged: they are moved to damaged_dir() instead, never deleted.
   void ReleaseBefore(uint64_t segment);
+  std::string damaged_dir() const { return options_.dir + "/damaged"; }
+  // Segments in damaged_dir() (kept aside, waiting for an operator); reads the directory.
+  int64_t KeptAsideSegments() const;
   int64_t disk_bytes() const;  // bytes of all live segments
   // Free bytes (for unprivileged users) on the file system of the log; -1 if unknown.
   int64_t FreeBytes() const;
@@ -71,6 +89,8 @@ class Wal {
   absl::Status OpenSegmentLocked(uint64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SegmentPath(uint64_t number) const;
   bool LowOnSpaceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves a damaged segment to damaged_dir(); false (logged) if it could not.
+  bool KeepAside(uint64_t number) const;
 
   Options options_;
   mutable absl::Mutex mu_;
@@ -78,10 +98,15 @@ class Wal {
   int fd_ ABSL_GUARDED_BY(mu_) = -1;
   uint64_t segment_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t offset_ ABSL_GUARDED_BY(mu_) = 0;   // bytes written to the current segment
+  WalPosition position_ ABSL_GUARDED_BY(mu_);  // of the next frame
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;  // LSN up to which everything is fsync'd
   bool syncing_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::pair<uint64_t, int64_t>> segments_
-      ABSL_GUARDED_BY(mu_);  // (number, bytes), live
+  struct Segment {
+    uint64_t number = 0;
+    int64_t bytes = 0;
+    bool damaged = false;  // kept aside instead of deleted
+  };
+  std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);  // live, in order
   int64_t last_space_check_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool low_on_space_ ABSL_GUARDED_BY(mu_) = false;
   std::string frame_ ABSL_GUARDED_BY(mu_);

@@ -20,7 +20,8 @@
 // Asserts: every acked eventID is in the lake exactly once; no eventID at all appears
 // twice (the client never re-sends, so a duplicate of an unacked record is a bug too);
 // nothing in the lake that was never sent; every start that served logged wal.recovered;
-// no wal.unknown_pipeline / undecodable_frame / truncate_failed (wal.seal_mismatch and
+// no wal.unknown_pipeline / undecodable_frame / truncate_failed / damaged_segment
+// (wal.seal_mismatch and
 // seal_without_buffer are counted and printed); the server never died on its own; DuckDB
 // (read_json_auto over **/*.jsonl.gz with hive partitioning) reads the same rows.
 //
@@ -78,8 +79,9 @@ const PORT_TIMEOUT_MS = 30_000;
 const SENDERS_SETTLE_MS = RPC_DEADLINE_MS + 5_000;
 const FINAL_FLUSH_MS = 120_000;
 const EXIT_TIMEOUT_MS = 60_000;
-// Replay errors that always mean a broken log.
-const BAD_EVENTS = ['wal.unknown_pipeline', 'wal.undecodable_frame', 'wal.truncate_failed'];
+// Replay errors that always mean a broken log. A crash leaves at most a torn tail, never
+// a damaged segment (that would be kept aside and counted as records lost).
+const BAD_EVENTS = ['wal.unknown_pipeline', 'wal.undecodable_frame', 'wal.truncate_failed', 'wal.damaged_segment'];
 // Replay errors that are reported, not failed on: a seal whose records differ from the
 // buffer rebuilt by replay. They also occur harmlessly once the segments holding the first
 // records of a stored object have been released; whether records were lost or duplicated

@@ -35,6 +35,8 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_expired_total: { type: 'counter', labels: { pipeline: PIPELINE } },
   lakehose_wal_corrupt_tails_total: { type: 'counter', labels: {} },
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
+  lakehose_wal_damaged_segments_total: { type: 'counter', labels: {} },
+  lakehose_wal_records_lost_total: { type: 'counter', labels: {} },
   // gauges
   lakehose_active_partitions: { type: 'gauge', labels: {} },
   lakehose_buffered_bytes: { type: 'gauge', labels: { pipeline: PIPELINE } },
@@ -45,6 +47,7 @@ export const METRIC_FAMILIES = {
   lakehose_buffer_budget_bytes: { type: 'gauge', labels: {} },
   lakehose_wal_bytes: { type: 'gauge', labels: {} },
   lakehose_wal_disk_free_bytes: { type: 'gauge', labels: {} },
+  lakehose_wal_segments_kept_aside: { type: 'gauge', labels: {} },
   lakehose_wal_min_free_bytes: { type: 'gauge', labels: {} },
   lakehose_dlq_depth: { type: 'gauge', labels: { kind: DLQ_KIND } },
   lakehose_dlq_oldest_entry_age_seconds: { type: 'gauge', labels: {} },
