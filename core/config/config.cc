@@ -207,10 +207,9 @@ class Parser {
     static const std::regex kName("[A-Za-z_][A-Za-z0-9_-]{0,63}");
     if (!std::regex_match(name, kName))
       return Error(path, "partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
-    RETURN_IF_ERROR(
-        CheckMap(node, path,
-                 {"attribute", "timestamp", "unit", "format", "timezone", "default", "fallback",
-                  "fallback_on_invalid"}));
+    RETURN_IF_ERROR(CheckMap(node, path,
+                             {"attribute", "timestamp", "unit", "format", "timezone", "default",
+                              "fallback", "fallback_on_invalid"}));
     k->name = name;
     const bool has_attr = static_cast<bool>(node["attribute"]);
     const bool has_ts = static_cast<bool>(node["timestamp"]);

@@ -146,10 +146,11 @@ TEST(ConfigTest, FallbackOnInvalidIsAnOptInOfTimestampKeys) {
                              "      k: { attribute: a, fallback_on_invalid: true }\n")),
             "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: applies only to "
             "`timestamp` partition keys");
-  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n"
-                             "      k: { timestamp: a, format: \"%Y\", fallback_on_invalid: true }\n")),
-            "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: needs a `fallback` "
-            "(other than none) or a `default` for invalid values to take");
+  EXPECT_EQ(
+      ErrorOf(Pipeline("    partition_keys:\n"
+                       "      k: { timestamp: a, format: \"%Y\", fallback_on_invalid: true }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: needs a `fallback` "
+      "(other than none) or a `default` for invalid values to take");
   EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n"
                              "      k: { timestamp: a, format: \"%Y\", default: x,"
                              " fallback_on_invalid: maybe }\n")),
@@ -162,9 +163,9 @@ TEST(ConfigTest, FallbackOnInvalidIsAnOptInOfTimestampKeys) {
 TEST(ConfigTest, AttributePathIsAtMostAsDeepAsDynamoDbNests) {
   std::string path33 = "a1";
   for (int i = 2; i <= 33; ++i) path33 += StrCat(".a", i);
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: ", path33,
-                                    " }\n"))),
-            "<ok>");
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: ", path33, " }\n"))),
+      "<ok>");
   EXPECT_EQ(ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { timestamp: ", path33,
                                     ".a34, format: \"%Y\" }\n"))),
             "cfg.yaml: pipelines[0].partition_keys.k.timestamp: has 34 segments; at most 33 "
@@ -190,28 +191,34 @@ TEST(ConfigTest, ObjectKeyLimitsFollowTheDestination) {
 // every object of the pipeline then failed at delivery.
 TEST(ConfigTest, PrefixWhoseFixedPartsAreTooLongIsRefused) {
   const std::string long_dir(300, 'd');
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir, "/\"\n"))),
-            StrCat("cfg.yaml: pipelines[0].prefix: too long for the destination even with "
-                   "one-byte partition values: path component \"",
-                   std::string(48, 'd'), "...\" is 300 bytes; a file lake allows 255 per component"));
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir, "/\"\n"))),
+      StrCat("cfg.yaml: pipelines[0].prefix: too long for the destination even with "
+             "one-byte partition values: path component \"",
+             std::string(48, 'd'), "...\" is 300 bytes; a file lake allows 255 per component"));
   // S3 has no component limit...
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir, "/\"\n"
+  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir,
+                                    "/\"\n"
                                     "    destination: { kind: s3, bucket: b }\n"))),
             "<ok>");
   // ... but the whole key: 1,024 less the object name (p-<64>-<20><10> = 97 bytes).
   const std::string fits(1024 - 97, 'x');
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"", fits, "\"\n"
+  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"", fits,
+                                    "\"\n"
                                     "    destination: { kind: s3, bucket: b }\n"))),
             "<ok>");
-  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    prefix: \"", fits, "x\"\n"
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    prefix: \"", fits,
+                                      "x\"\n"
                                       "    destination: { kind: s3, bucket: b }\n"))),
               HasSubstr("pipelines[0].prefix: too long for the destination even with one-byte "
                         "partition values: the object key would be up to 1025 bytes"));
   // Partition values count as at least one byte each.
-  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: k }\n"
-                                      "    prefix: \"data/", std::string(254, 'k'),
-                                      "!{partitionKeyFromLambda:k}!{partitionKeyFromLambda:k}/\"\n"))),
-              HasSubstr("is 256 bytes; a file lake allows 255 per component"));
+  EXPECT_THAT(
+      ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: k }\n"
+                              "    prefix: \"data/",
+                              std::string(254, 'k'),
+                              "!{partitionKeyFromLambda:k}!{partitionKeyFromLambda:k}/\"\n"))),
+      HasSubstr("is 256 bytes; a file lake allows 255 per component"));
   // The file name: a prefix not ending in '/' runs on into the object name.
   EXPECT_THAT(ErrorOf(Pipeline(StrCat("    prefix: \"data/", std::string(200, 'f'), "\"\n"))),
               HasSubstr("pipelines[0].prefix: too long for the destination even with one-byte "
@@ -221,25 +228,25 @@ TEST(ConfigTest, PrefixWhoseFixedPartsAreTooLongIsRefused) {
 // Failed records cannot be refused any further: their error_prefix must fit however long
 // it renders (a year of 10 characters, the random string).
 TEST(ConfigTest, ErrorPrefixThatCanBeTooLongIsRefused) {
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'),
-                                    "/\"\n"))),
-            "<ok>");
-  EXPECT_THAT(
-      ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'),
-                              "!{timestamp:yyyy}/\"\n"))),
-      HasSubstr("pipelines[0].error_prefix: too long for the destination at its longest "
-                "rendering: path component \""));
-  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    error_prefix: \"", std::string(1000, 'e'), "\"\n"
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'), "/\"\n"))),
+      "<ok>");
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'),
+                                      "!{timestamp:yyyy}/\"\n"))),
+              HasSubstr("pipelines[0].error_prefix: too long for the destination at its longest "
+                        "rendering: path component \""));
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    error_prefix: \"", std::string(1000, 'e'),
+                                      "\"\n"
                                       "    destination: { kind: s3, bucket: b }\n"))),
               HasSubstr("pipelines[0].error_prefix: too long for the destination"));
 }
 
 TEST(ConfigTest, FileLakeRootLengthIsBounded) {
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    destination: { kind: file, path: /",
-                                    std::string(2999, 'r'), " }\n"))),
+  EXPECT_EQ(ErrorOf(Pipeline(
+                StrCat("    destination: { kind: file, path: /", std::string(2999, 'r'), " }\n"))),
             "<ok>");
-  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    destination: { kind: file, path: /",
-                                    std::string(3000, 'r'), " }\n"))),
+  EXPECT_EQ(ErrorOf(Pipeline(
+                StrCat("    destination: { kind: file, path: /", std::string(3000, 'r'), " }\n"))),
             "cfg.yaml: pipelines[0].destination.path: is 3001 bytes; at most 3000 (so that "
             "the root, a 1024-byte key and the temporary file name stay under PATH_MAX)");
 }

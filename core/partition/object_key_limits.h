@@ -48,16 +48,15 @@ static_assert(kMaxFileLakeRootBytes + 1 + kMaxS3KeyBytes + kFileTempNameExtraByt
 
 // The longest object name delivery appends for a pipeline named with `pipeline_bytes`.
 constexpr size_t MaxObjectNameBytes(size_t pipeline_bytes) {
-  return pipeline_bytes + 1 + kMaxWriterIdBytes + 1 + kMaxSequenceDigits +
-         kMaxObjectExtensionBytes;
+  return pipeline_bytes + 1 + kMaxWriterIdBytes + 1 + kMaxSequenceDigits + kMaxObjectExtensionBytes;
 }
 
 struct ObjectKeyLimits {
-  bool file_lake = false;          // names the store in messages
+  bool file_lake = false;                 // names the store in messages
   size_t max_key_bytes = kMaxS3KeyBytes;  // the whole key, object name included
-  size_t max_component_bytes = 0;  // each '/'-separated component; 0 = no bound (S3)
-  size_t object_name_bytes = 0;    // reserved after the prefix: MaxObjectNameBytes
-  size_t file_name_extra_bytes = 0;  // reserved in the last component (temporary name)
+  size_t max_component_bytes = 0;         // each '/'-separated component; 0 = no bound (S3)
+  size_t object_name_bytes = 0;           // reserved after the prefix: MaxObjectNameBytes
+  size_t file_name_extra_bytes = 0;       // reserved in the last component (temporary name)
 
   static ObjectKeyLimits ForS3(std::string_view pipeline);
   static ObjectKeyLimits ForFileLake(std::string_view pipeline);

@@ -41,16 +41,34 @@ TEST(TimestampTest, Rfc3339Strings) {
 // Regression: each of these present-but-invalid values used to be taken as "missing", so
 // the record silently got its fallback (the creation time) instead of failing.
 TEST(TimestampTest, PresentButInvalidValuesAreNotTimestamps) {
-  for (std::string_view bad : {"yesterday", "", " ", "n/a", "2023-02-30T00:00:00Z",
-                               "2023-13-01T00:00:00Z", "2023-04-31T00:00:00Z",
-                               "2023-02-29T00:00:00Z", "2024-02-29T24:00:00Z",
-                               "2024-02-29T12:60:00Z", "2024-02-29T12:34:56",  // no offset
-                               "2024-02-29", " 2024-02-29T12:34:56Z", "2024-02-29T12:34:56Z ",
-                               "+2024-02-29T12:34:56Z", "12024-02-29T12:34:56Z",
-                               "2024-02-29T12:34:56.Z", "2024-02-29T12:34:56+0500",
-                               "infinite-future", "infinite-past", "1e30", "-1e30",
+  for (std::string_view bad : {"yesterday",
+                               "",
+                               " ",
+                               "n/a",
+                               "2023-02-30T00:00:00Z",
+                               "2023-13-01T00:00:00Z",
+                               "2023-04-31T00:00:00Z",
+                               "2023-02-29T00:00:00Z",
+                               "2024-02-29T24:00:00Z",
+                               "2024-02-29T12:60:00Z",
+                               "2024-02-29T12:34:56",  // no offset
+                               "2024-02-29",
+                               " 2024-02-29T12:34:56Z",
+                               "2024-02-29T12:34:56Z ",
+                               "+2024-02-29T12:34:56Z",
+                               "12024-02-29T12:34:56Z",
+                               "2024-02-29T12:34:56.Z",
+                               "2024-02-29T12:34:56+0500",
+                               "infinite-future",
+                               "infinite-past",
+                               "1e30",
+                               "-1e30",
                                "12345678901234567890123",  // 23 digits: beyond int64 ms
-                               "NaN", "Infinity", "0x10", "1,5", "true"}) {
+                               "NaN",
+                               "Infinity",
+                               "0x10",
+                               "1,5",
+                               "true"}) {
     EXPECT_EQ(S(bad), std::nullopt) << "S \"" << bad << "\"";
     EXPECT_EQ(N(bad), std::nullopt) << "N \"" << bad << "\"";
   }

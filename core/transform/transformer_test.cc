@@ -501,10 +501,10 @@ TEST(TransformerTest, PresentButInvalidTimestampFailsInsteadOfTakingTheFallback)
   for (const Case& c : {Case{"S", "2023-02-30T00:00:00Z"}, Case{"S", "yesterday"},
                         Case{"N", "1e30"}, Case{"N", "12345678901234567890123"},
                         Case{"S", "infinite-future"}, Case{"S", " 2024-02-29T12:34:56Z"}}) {
-    RecordOutcome out = h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1699999200,)",
-                                                   R"("NewImage":{"ts":{")", c.type, R"(":")",
-                                                   c.value, R"("}})")),
-                              /*arrival_ms=*/kT);
+    RecordOutcome out =
+        h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1699999200,)",
+                                   R"("NewImage":{"ts":{")", c.type, R"(":")", c.value, R"("}})")),
+              /*arrival_ms=*/kT);
     ExpectFailed(out, error_code::kInvalidTimestamp,
                  StrCat("partition key 'hour': attribute ts value \"", c.value,
                         "\" is not a timestamp (a number in the configured unit or RFC 3339)"));
@@ -538,10 +538,10 @@ TEST(TransformerTest, FallbackOnInvalidOptsInToTheFallbackForInvalidValues) {
 }
 
 TEST(TransformerTest, JsonInputInvalidTimestampFails) {
-  Harness h(PipelineYaml(
-      "    input: json\n"
-      "    partition_keys:\n"
-      "      day: { timestamp: ts, format: \"%Y-%m-%d\", fallback: arrival_time }\n"));
+  Harness h(
+      PipelineYaml("    input: json\n"
+                   "    partition_keys:\n"
+                   "      day: { timestamp: ts, format: \"%Y-%m-%d\", fallback: arrival_time }\n"));
   ASSERT_HARNESS(h);
   RecordOutcome out = h.Run(R"({"ts":"yesterday"})", kT);
   ExpectFailed(out, error_code::kInvalidTimestamp,
@@ -558,19 +558,20 @@ TEST(TransformerTest, JsonInputInvalidTimestampFails) {
 // name can be was answered OK; the file lake then failed the whole object ("File name too
 // long") at every Flush and the object ended in the DLQ. It is refused alone now.
 TEST(TransformerTest, PartitionValueTooLongForTheFileLakeIsRefusedPerRecord) {
-  Harness h(PipelineYaml("    partition_keys:\n      site: { attribute: site }\n"
-                         "    prefix: \"data/site=!{partitionKeyFromLambda:site}/\"\n"
-                         "    error_prefix: \"errors/!{firehose:error-output-type}/\"\n"
-                         "    destination: { kind: file, path: /lake }\n"));
+  Harness h(
+      PipelineYaml("    partition_keys:\n      site: { attribute: site }\n"
+                   "    prefix: \"data/site=!{partitionKeyFromLambda:site}/\"\n"
+                   "    error_prefix: \"errors/!{firehose:error-output-type}/\"\n"
+                   "    destination: { kind: file, path: /lake }\n"));
   ASSERT_HARNESS(h);
   auto with_site = [](std::string_view site) {
     return Rec("INSERT", StrCat(R"("NewImage":{"id":{"S":"1"},"site":{"S":")", site, R"("}})"));
   };
   RecordOutcome out = h.Run(with_site(std::string(300, 's')));
-  ExpectFailed(out, error_code::kKeyTooLong,
-               StrCat("partition key 'site' is 300 bytes after escaping: path component \"site=",
-                      std::string(43, 's'),
-                      "...\" is 305 bytes; a file lake allows 255 per component"));
+  ExpectFailed(
+      out, error_code::kKeyTooLong,
+      StrCat("partition key 'site' is 300 bytes after escaping: path component \"site=",
+             std::string(43, 's'), "...\" is 305 bytes; a file lake allows 255 per component"));
   EXPECT_EQ(out.key_prefix, "errors/processing-failed/");
   // At the limit: 250 bytes and "site=" make 255.
   out = h.Run(with_site(std::string(250, 's')));
@@ -587,9 +588,10 @@ TEST(TransformerTest, PartitionValueTooLongForTheFileLakeIsRefusedPerRecord) {
 }
 
 TEST(TransformerTest, ObjectKeyTooLongForS3IsRefusedPerRecord) {
-  Harness h(PipelineYaml("    partition_keys:\n      a: { attribute: a }\n      b: { attribute: b }\n"
-                         "    prefix: \"!{partitionKeyFromLambda:a}/!{partitionKeyFromLambda:b}/\"\n"
-                         "    destination: { kind: s3, bucket: lake }\n"));
+  Harness h(
+      PipelineYaml("    partition_keys:\n      a: { attribute: a }\n      b: { attribute: b }\n"
+                   "    prefix: \"!{partitionKeyFromLambda:a}/!{partitionKeyFromLambda:b}/\"\n"
+                   "    destination: { kind: s3, bucket: lake }\n"));
   ASSERT_HARNESS(h);
   // S3 has no component limit: a 500-byte value is fine...
   const std::string a(500, 'a');
@@ -613,8 +615,8 @@ TEST(TransformerTest, ObjectKeyTooLongForS3IsRefusedPerRecord) {
 TEST(TransformerTest, PartitionKeyLookupIsBoundedByTheConfiguredPath) {
   std::string path = "a1";
   for (int i = 2; i <= 33; ++i) StrAppend(&path, ".a", i);
-  Harness h(PipelineYaml(StrCat("    fields: [id]\n    partition_keys:\n      k: { attribute: ", path,
-                                " }\n")));
+  Harness h(PipelineYaml(
+      StrCat("    fields: [id]\n    partition_keys:\n      k: { attribute: ", path, " }\n")));
   ASSERT_HARNESS(h);
   // 32 levels of maps (as deep as DynamoDB nests) with the value inside the last one.
   std::string image = R"({"S":"deep"})";
@@ -626,7 +628,8 @@ TEST(TransformerTest, PartitionKeyLookupIsBoundedByTheConfiguredPath) {
 
   // 400 levels under a three-segment path (the attribute is projected away, so only the
   // lookup reads it): the lookup stops at the third map.
-  Harness shallow(PipelineYaml("    fields: [id]\n    partition_keys:\n      k: { attribute: a.a.a }\n"));
+  Harness shallow(
+      PipelineYaml("    fields: [id]\n    partition_keys:\n      k: { attribute: a.a.a }\n"));
   ASSERT_HARNESS(shallow);
   std::string deep = R"({"S":"x"})";
   for (int i = 0; i < 400; ++i) deep = StrCat(R"({"M":{"a":)", deep, "}}");
