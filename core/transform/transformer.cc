@@ -367,6 +367,8 @@ bool RecordTransformer::PartitionKeysFromStream(simdjson::dom::object image,
   for (const PartitionKeySpec& k : spec_.partition_keys) {
     std::optional<std::string_view> raw;
     bool raw_is_string = false;
+    // A loop over the configured path (at most kMaxNestingDepth + 1 segments, config.cc),
+    // not a recursion over the record: however deep the record, the walk is that long.
     simdjson::dom::object level = image;
     converter_.path().Reset(image_name);
     for (size_t i = 0; i < k.attribute_path.size(); ++i) {
@@ -602,6 +604,7 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
     *raw = key_value_;
     return true;
   }
+  // As in PartitionKeysFromStream, the walk follows the configured path, not the record.
   od::value v;
   od::object o;
   if (doc.get_object().get(o)) return true;  // not an object: the nested attribute is missing
