@@ -1,10 +1,13 @@
 #include "core/config/config.h"
 
+#include <cstdint>
+#include <limits>
 #include <regex>
 #include <set>
 
 #include "absl/strings/str_split.h"
 #include "core/base/host_port.h"
+#include "core/base/limits.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "yaml-cpp/yaml.h"
@@ -205,9 +208,9 @@ class Parser {
     static const std::regex kName("[A-Za-z_][A-Za-z0-9_-]{0,63}");
     if (!std::regex_match(name, kName))
       return Error(path, "partition key names must match [A-Za-z_][A-Za-z0-9_-]*");
-    RETURN_IF_ERROR(
-        CheckMap(node, path,
-                 {"attribute", "timestamp", "unit", "format", "timezone", "default", "fallback"}));
+    RETURN_IF_ERROR(CheckMap(node, path,
+                             {"attribute", "timestamp", "unit", "format", "timezone", "default",
+                              "fallback", "fallback_on_invalid"}));
     k->name = name;
     const bool has_attr = static_cast<bool>(node["attribute"]);
     const bool has_ts = static_cast<bool>(node["timestamp"]);
@@ -219,11 +222,19 @@ class Parser {
     k->attribute_path = absl::StrSplit(k->attribute, '.');
     for (const auto& seg : k->attribute_path)
       if (seg.empty()) return Error(Join(path, src_key), "has an empty path segment");
+    // The lookup walks the configured segments, one map per segment, so this bound (not
+    // the record) limits it; a deeper path could never match an item DynamoDB accepts.
+    constexpr size_t kMaxSegments = kMaxNestingDepth + 1;
+    if (k->attribute_path.size() > kMaxSegments)
+      return Error(Join(path, src_key),
+                   StrCat("has ", k->attribute_path.size(), " segments; at most ", kMaxSegments,
+                          " (a top-level attribute and ", kMaxNestingDepth,
+                          " levels of nested maps, as DynamoDB allows)"));
     if (node["default"]) {
       ASSIGN_OR_RETURN(k->default_value, String(node["default"], Join(path, "default")));
     }
     if (!has_ts) {
-      for (const char* key : {"unit", "format", "timezone", "fallback"})
+      for (const char* key : {"unit", "format", "timezone", "fallback", "fallback_on_invalid"})
         if (node[key]) return Error(Join(path, key), "applies only to `timestamp` partition keys");
       return absl::OkStatus();
     }
@@ -261,6 +272,51 @@ class Parser {
         return Error(Join(path, "fallback"),
                      "approximate_creation_time needs input: dynamodb-stream");
     }
+    if (node["fallback_on_invalid"]) {
+      const std::string key_path = Join(path, "fallback_on_invalid");
+      ASSIGN_OR_RETURN(k->fallback_on_invalid, Bool(node["fallback_on_invalid"], key_path));
+      if (k->fallback_on_invalid && k->fallback == TimestampFallback::kNone && !k->default_value)
+        return Error(key_path,
+                     "needs a `fallback` (other than none) or a `default` for invalid values to "
+                     "take");
+    }
+    return absl::OkStatus();
+  }
+
+  // Refuses a pipeline whose prefixes can render keys its destination refuses, judged
+  // without a record: `prefix` at its shortest (one-byte partition values, a four-digit
+  // year), since longer values are refused per record (KEY_TOO_LONG); `error_prefix` at
+  // its longest (a year of 10 characters), since failed records cannot be refused again.
+  absl::Status CheckKeyLengths(const std::string& path, const PipelineSpec& p) {
+    const ObjectKeyLimits& limits = p.key_limits;
+    const std::string random(kFirehoseRandomStringBytes, 'x');
+    const std::vector<std::string> one_byte(p.key_names.size(), "x");
+    PrefixValues shortest;
+    shortest.partition_values = &one_byte;
+    shortest.timestamp_ms = 0;  // 1970: every field at its narrowest
+    shortest.random_string = random;
+    std::string rendered;
+    p.prefix.Render(shortest, &rendered);
+    if (auto o = FindKeyOverflow(rendered, limits))
+      return Error(Join(path, "prefix"),
+                   StrCat("too long for the destination even with one-byte partition values: ",
+                          DescribeKeyOverflow(rendered, *o, limits)));
+    PrefixValues longest;
+    longest.timestamp_ms = std::numeric_limits<int64_t>::min();  // year -292275055
+    longest.error_output_type = "processing-failed";
+    longest.random_string = random;
+    rendered.clear();
+    p.error_prefix.Render(longest, &rendered);
+    if (auto o = FindKeyOverflow(rendered, limits))
+      return Error(Join(path, "error_prefix"),
+                   StrCat("too long for the destination at its longest rendering: ",
+                          DescribeKeyOverflow(rendered, *o, limits)));
+    if (p.destination.kind == DestinationKind::kFile &&
+        p.destination.path.size() > kMaxFileLakeRootBytes)
+      return Error(Join(path, "destination.path"),
+                   StrCat("is ", p.destination.path.size(), " bytes; at most ",
+                          kMaxFileLakeRootBytes, " (so that the root, a ", kMaxS3KeyBytes,
+                          "-byte key and the temporary file name stay under PATH_MAX)"));
     return absl::OkStatus();
   }
 
@@ -559,7 +615,10 @@ class Parser {
       RETURN_IF_ERROR(
           ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
     p->destination.parquet.key_value_metadata = {{"lakehose.pipeline", p->name}};
-    return absl::OkStatus();
+    p->key_limits = p->destination.kind == DestinationKind::kS3
+                        ? ObjectKeyLimits::ForS3(p->name)
+                        : ObjectKeyLimits::ForFileLake(p->name);
+    return CheckKeyLengths(path, *p);
   }
 
  private:

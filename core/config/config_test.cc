@@ -127,6 +127,130 @@ TEST(ConfigTest, PartitionKeyOptions) {
   EXPECT_EQ(k[3].fallback, TimestampFallback::kNone);
 }
 
+// Regression (README "Pipelines", partition keys): a present but invalid timestamp used
+// to take the fallback silently; taking it now needs this opt-in, parsed per key.
+TEST(ConfigTest, FallbackOnInvalidIsAnOptInOfTimestampKeys) {
+  auto c = Parse(Pipeline(
+      "    partition_keys:\n"
+      "      day: { timestamp: ts, format: \"%Y\", fallback: arrival_time }\n"
+      "      hour: { timestamp: ts, format: \"%H\", fallback: arrival_time,"
+      " fallback_on_invalid: true }\n"
+      "      min: { timestamp: ts, format: \"%M\", default: none, fallback_on_invalid: true }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys, IsEmpty());
+  const PipelineSpec& p = *c->pipelines[0];
+  EXPECT_FALSE(p.partition_keys[0].fallback_on_invalid);  // the default: invalid fails
+  EXPECT_TRUE(p.partition_keys[1].fallback_on_invalid);
+  EXPECT_TRUE(p.partition_keys[2].fallback_on_invalid);
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n"
+                             "      k: { attribute: a, fallback_on_invalid: true }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: applies only to "
+            "`timestamp` partition keys");
+  EXPECT_EQ(
+      ErrorOf(Pipeline("    partition_keys:\n"
+                       "      k: { timestamp: a, format: \"%Y\", fallback_on_invalid: true }\n")),
+      "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: needs a `fallback` "
+      "(other than none) or a `default` for invalid values to take");
+  EXPECT_EQ(ErrorOf(Pipeline("    partition_keys:\n"
+                             "      k: { timestamp: a, format: \"%Y\", default: x,"
+                             " fallback_on_invalid: maybe }\n")),
+            "cfg.yaml: pipelines[0].partition_keys.k.fallback_on_invalid: must be true or false");
+}
+
+// A key's attribute path is walked one configured segment at a time, so its length, not
+// the record, bounds the walk; a path deeper than a DynamoDB item can nest (32 levels of
+// maps) could never match, and is refused.
+TEST(ConfigTest, AttributePathIsAtMostAsDeepAsDynamoDbNests) {
+  std::string path33 = "a1";
+  for (int i = 2; i <= 33; ++i) path33 += StrCat(".a", i);
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: ", path33, " }\n"))),
+      "<ok>");
+  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { timestamp: ", path33,
+                                    ".a34, format: \"%Y\" }\n"))),
+            "cfg.yaml: pipelines[0].partition_keys.k.timestamp: has 34 segments; at most 33 "
+            "(a top-level attribute and 32 levels of nested maps, as DynamoDB allows)");
+}
+
+TEST(ConfigTest, ObjectKeyLimitsFollowTheDestination) {
+  auto c = Parse(Pipeline("    destination: { kind: file, path: /lake }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const ObjectKeyLimits& file = c->pipelines[0]->key_limits;
+  EXPECT_TRUE(file.file_lake);
+  EXPECT_EQ(file.max_component_bytes, kMaxFileNameBytes);
+  EXPECT_EQ(file.object_name_bytes, MaxObjectNameBytes(1));  // pipeline "p"
+  c = Parse(Pipeline("    destination: { kind: s3, bucket: b }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const ObjectKeyLimits& s3 = c->pipelines[0]->key_limits;
+  EXPECT_FALSE(s3.file_lake);
+  EXPECT_EQ(s3.max_component_bytes, 0u);
+  EXPECT_EQ(s3.max_key_bytes, kMaxS3KeyBytes);
+}
+
+// Regression: a prefix whose literal text alone is too long for the store loaded, and
+// every object of the pipeline then failed at delivery.
+TEST(ConfigTest, PrefixWhoseFixedPartsAreTooLongIsRefused) {
+  const std::string long_dir(300, 'd');
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir, "/\"\n"))),
+      StrCat("cfg.yaml: pipelines[0].prefix: too long for the destination even with "
+             "one-byte partition values: path component \"",
+             std::string(48, 'd'), "...\" is 300 bytes; a file lake allows 255 per component"));
+  // S3 has no component limit...
+  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"data/", long_dir,
+                                    "/\"\n"
+                                    "    destination: { kind: s3, bucket: b }\n"))),
+            "<ok>");
+  // ... but the whole key: 1,024 less the object name (p-<64>-<20><10> = 97 bytes).
+  const std::string fits(1024 - 97, 'x');
+  EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"", fits,
+                                    "\"\n"
+                                    "    destination: { kind: s3, bucket: b }\n"))),
+            "<ok>");
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    prefix: \"", fits,
+                                      "x\"\n"
+                                      "    destination: { kind: s3, bucket: b }\n"))),
+              HasSubstr("pipelines[0].prefix: too long for the destination even with one-byte "
+                        "partition values: the object key would be up to 1025 bytes"));
+  // Partition values count as at least one byte each.
+  EXPECT_THAT(
+      ErrorOf(Pipeline(StrCat("    partition_keys:\n      k: { attribute: k }\n"
+                              "    prefix: \"data/",
+                              std::string(254, 'k'),
+                              "!{partitionKeyFromLambda:k}!{partitionKeyFromLambda:k}/\"\n"))),
+      HasSubstr("is 256 bytes; a file lake allows 255 per component"));
+  // The file name: a prefix not ending in '/' runs on into the object name.
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    prefix: \"data/", std::string(200, 'f'), "\"\n"))),
+              HasSubstr("pipelines[0].prefix: too long for the destination even with one-byte "
+                        "partition values: the file name starting"));
+}
+
+// Failed records cannot be refused any further: their error_prefix must fit however long
+// it renders (a year of 10 characters, the random string).
+TEST(ConfigTest, ErrorPrefixThatCanBeTooLongIsRefused) {
+  EXPECT_EQ(
+      ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'), "/\"\n"))),
+      "<ok>");
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    error_prefix: \"errors/", std::string(250, 'e'),
+                                      "!{timestamp:yyyy}/\"\n"))),
+              HasSubstr("pipelines[0].error_prefix: too long for the destination at its longest "
+                        "rendering: path component \""));
+  EXPECT_THAT(ErrorOf(Pipeline(StrCat("    error_prefix: \"", std::string(1000, 'e'),
+                                      "\"\n"
+                                      "    destination: { kind: s3, bucket: b }\n"))),
+              HasSubstr("pipelines[0].error_prefix: too long for the destination"));
+}
+
+TEST(ConfigTest, FileLakeRootLengthIsBounded) {
+  EXPECT_EQ(ErrorOf(Pipeline(
+                StrCat("    destination: { kind: file, path: /", std::string(2999, 'r'), " }\n"))),
+            "<ok>");
+  EXPECT_EQ(ErrorOf(Pipeline(
+                StrCat("    destination: { kind: file, path: /", std::string(3000, 'r'), " }\n"))),
+            "cfg.yaml: pipelines[0].destination.path: is 3001 bytes; at most 3000 (so that "
+            "the root, a 1024-byte key and the temporary file name stay under PATH_MAX)");
+}
+
 TEST(ConfigTest, NamedTimeZoneIsLoaded) {
   absl::TimeZone probe;
   if (!absl::LoadTimeZone("America/New_York", &probe))

@@ -16,6 +16,7 @@
 #include "core/base/compress.h"
 #include "core/base/string_view_hash.h"
 #include "core/parquet/parquet_writer.h"
+#include "core/partition/object_key_limits.h"
 #include "core/partition/prefix_template.h"
 #include "core/partition/time_format.h"
 
@@ -44,6 +45,9 @@ struct PartitionKeySpec {
   std::string timezone = "UTC";
   TimestampFallback fallback = TimestampFallback::kNone;
   std::optional<std::string> default_value;  // used when the value is missing
+  // A value that is present but not a timestamp: false (the default) fails the record
+  // with INVALID_TIMESTAMP; true treats it as missing (the fallback, then the default).
+  bool fallback_on_invalid = false;
 };
 
 enum class DestinationKind { kFile, kS3 };
@@ -94,6 +98,9 @@ struct PipelineSpec {
   PrefixTemplate prefix;
   PrefixTemplate error_prefix;
   DestinationSpec destination;
+  // What the destination accepts as an object key; a record whose rendered prefix breaks
+  // it is refused (KEY_TOO_LONG). Set from the destination and the pipeline name.
+  ObjectKeyLimits key_limits;
 };
 
 }  // namespace lakehose

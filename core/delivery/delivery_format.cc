@@ -7,6 +7,7 @@
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
 #include "core/parquet/parquet_writer.h"
+#include "core/partition/object_key_limits.h"
 
 namespace lakehose {
 
@@ -63,7 +64,7 @@ void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view erro
 std::string SanitizeWriterId(std::string_view id) {
   std::string out;
   for (char c : id) {
-    if (out.size() == 64) break;
+    if (out.size() == kMaxWriterIdBytes) break;
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '.' || c == '-';
     out.push_back(ok ? c : '-');

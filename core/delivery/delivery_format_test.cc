@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/base64.h"
+#include "core/partition/object_key_limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "simdjson.h"
@@ -42,6 +43,26 @@ TEST(ObjectKeyTest, SequenceIsSixteenDigits) {
   // until the year 2286.
   EXPECT_EQ(ObjectKey("", "p", "w", uint64_t{1700000000000} * 1000, Compression::kNone),
             "p-w-1700000000000000.jsonl");
+}
+
+// The transformer refuses records whose key would be too long by reserving, after the
+// prefix, the longest object name (core/partition/object_key_limits.h): that reservation
+// must cover every name ObjectKey writes.
+TEST(ObjectKeyTest, NameNeverExceedsTheReservedLength) {
+  const std::string pipeline(64, 'p');  // the longest pipeline name config accepts
+  const std::string writer = SanitizeWriterId(std::string(200, 'w'));
+  EXPECT_EQ(writer.size(), kMaxWriterIdBytes);
+  size_t longest = 0;
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1700000000000000}, ~uint64_t{0}}) {
+    for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
+      const std::string key = ObjectKey("", pipeline, writer, seq, c);
+      EXPECT_LE(key.size(), MaxObjectNameBytes(pipeline.size())) << key;
+      longest = std::max(longest, key.size());
+    }
+    const std::string parquet = ObjectKey("", pipeline, writer, seq, ".parquet");
+    EXPECT_LE(parquet.size(), MaxObjectNameBytes(pipeline.size())) << parquet;
+  }
+  EXPECT_EQ(longest, MaxObjectNameBytes(pipeline.size()));  // the reservation is tight
 }
 
 TEST(ObjectKeyTest, KeysSortBySequence) {

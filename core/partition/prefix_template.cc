@@ -1,5 +1,7 @@
 #include "core/partition/prefix_template.h"
 
+#include <algorithm>
+
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 
@@ -9,6 +11,7 @@ absl::StatusOr<PrefixTemplate> PrefixTemplate::Compile(std::string_view text,
                                                        const std::vector<std::string>& key_names) {
   PrefixTemplate t;
   t.text_ = std::string(text);
+  t.key_names_ = key_names;
   std::string literal;
   auto flush = [&] {
     if (!literal.empty()) t.parts_.push_back({Kind::kLiteral, std::move(literal)});
@@ -68,26 +71,55 @@ absl::StatusOr<PrefixTemplate> PrefixTemplate::Compile(std::string_view text,
 }
 
 void PrefixTemplate::Render(const PrefixValues& values, std::string* out) const {
+  for (const Part& p : parts_) AppendPart(p, values, out);
+}
+
+void PrefixTemplate::AppendPart(const Part& p, const PrefixValues& values, std::string* out) const {
+  switch (p.kind) {
+    case Kind::kLiteral:
+      out->append(p.literal);
+      break;
+    case Kind::kPartitionKey:
+      if (values.partition_values && p.key_index < values.partition_values->size())
+        out->append((*values.partition_values)[p.key_index]);
+      break;
+    case Kind::kTimestamp:
+      formats_[p.format_index].Append(values.timestamp_ms, out);
+      break;
+    case Kind::kErrorOutputType:
+      out->append(values.error_output_type);
+      break;
+    case Kind::kRandom:
+      out->append(values.random_string);
+      break;
+  }
+}
+
+std::string PrefixTemplate::DescribeOverflow(const PrefixValues& values, std::string_view rendered,
+                                             const KeyOverflow& overflow,
+                                             const ObjectKeyLimits& limits) const {
+  // Rendered again part by part (the slow path: only for records refused) to find which
+  // key's value lies in the part that is too long.
+  std::string out;
+  size_t best_overlap = 0;
+  const Part* best = nullptr;
   for (const Part& p : parts_) {
-    switch (p.kind) {
-      case Kind::kLiteral:
-        out->append(p.literal);
-        break;
-      case Kind::kPartitionKey:
-        if (values.partition_values && p.key_index < values.partition_values->size())
-          out->append((*values.partition_values)[p.key_index]);
-        break;
-      case Kind::kTimestamp:
-        formats_[p.format_index].Append(values.timestamp_ms, out);
-        break;
-      case Kind::kErrorOutputType:
-        out->append(values.error_output_type);
-        break;
-      case Kind::kRandom:
-        out->append(values.random_string);
-        break;
+    const size_t begin = out.size();
+    AppendPart(p, values, &out);
+    if (p.kind != Kind::kPartitionKey) continue;
+    const size_t lo = std::max(begin, overflow.begin);
+    const size_t hi = std::min(out.size(), overflow.end);
+    if (hi > lo && hi - lo > best_overlap) {
+      best_overlap = hi - lo;
+      best = &p;
     }
   }
+  const std::string what = DescribeKeyOverflow(rendered, overflow, limits);
+  if (!best || best->key_index >= key_names_.size())
+    return StrCat("the rendered prefix is too long: ", what);
+  const size_t value_bytes = (*values.partition_values)[best->key_index].size();
+  return StrCat("partition key '", key_names_[best->key_index], "' is ", value_bytes,
+                " bytes after escaping: ", what);
 }
 
 }  // namespace lakehose

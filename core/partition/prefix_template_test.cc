@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace lakehose {
@@ -125,6 +126,39 @@ TEST(PrefixTemplateTest, RenderAppends) {
   std::string out = "bucket/";
   t->Render(v, &out);
   EXPECT_EQ(out, "bucket/k=v/");
+}
+
+// KEY_TOO_LONG messages name the partition key whose value makes the key too long.
+TEST(PrefixTemplateTest, DescribeOverflowNamesTheLongestKeyInThePart) {
+  auto t = PrefixTemplate::Compile(
+      "data/site=!{partitionKeyFromLambda:site}-!{partitionKeyFromLambda:zone}/"
+      "day=!{partitionKeyFromLambda:day}/",
+      {"site", "zone", "day"});
+  ASSERT_TRUE(t.ok()) << t.status();
+  const std::vector<std::string> values = {std::string(300, 'a'), "eu", std::string(20, 'd')};
+  const std::string rendered = Render(*t, &values);
+  const ObjectKeyLimits limits = ObjectKeyLimits::ForFileLake("demo");
+  const auto o = FindKeyOverflow(rendered, limits);
+  ASSERT_TRUE(o.has_value());
+  PrefixValues v;
+  v.partition_values = &values;
+  EXPECT_EQ(t->DescribeOverflow(v, rendered, *o, limits),
+            "partition key 'site' is 300 bytes after escaping: path component \"site=" +
+                std::string(43, 'a') + "...\" is 308 bytes; a file lake allows 255 per component");
+}
+
+TEST(PrefixTemplateTest, DescribeOverflowWithoutAKeyBlamesThePrefix) {
+  auto t = PrefixTemplate::Compile("!{timestamp:yyyy}/" + std::string(1000, 'x'), {});
+  ASSERT_TRUE(t.ok()) << t.status();
+  const std::string rendered = Render(*t, nullptr);
+  const ObjectKeyLimits limits = ObjectKeyLimits::ForS3("demo");
+  const auto o = FindKeyOverflow(rendered, limits);
+  ASSERT_TRUE(o.has_value());
+  PrefixValues v;
+  v.timestamp_ms = kT;
+  EXPECT_THAT(t->DescribeOverflow(v, rendered, *o, limits),
+              ::testing::StartsWith("the rendered prefix is too long: the object key would be up "
+                                    "to 1105 bytes"));
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
+#include "core/partition/object_key_limits.h"
 #include "core/partition/path_safe.h"
+#include "core/partition/timestamp.h"
 
 namespace lakehose {
 namespace {
@@ -172,10 +174,22 @@ void RecordTransformer::RenderPrefix(const TransformContext& ctx, RecordOutcome*
   if (out->result == Verdict::kOk) {
     v.partition_values = &out->partition_values;
     spec_.prefix.Render(v, &out->key_prefix);
-  } else {
-    v.error_output_type = kProcessingFailed;
-    spec_.error_prefix.Render(v, &out->key_prefix);
+    // A key the destination would refuse is refused here, for this record alone, rather
+    // than failing the delivery of the whole object it would join.
+    const std::optional<KeyOverflow> overflow = FindKeyOverflow(out->key_prefix, spec_.key_limits);
+    if (!overflow) return;
+    out->result = Verdict::kProcessingFailed;
+    out->error_code = error_code::kKeyTooLong;
+    out->error_message =
+        spec_.prefix.DescribeOverflow(v, out->key_prefix, *overflow, spec_.key_limits);
+    out->data.clear();
+    out->partition_values.clear();
+    out->key_prefix.clear();
   }
+  // Config refuses an error_prefix that could render too long (config.cc CheckKeyLengths).
+  v.partition_values = nullptr;
+  v.error_output_type = kProcessingFailed;
+  spec_.error_prefix.Render(v, &out->key_prefix);
 }
 
 bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* out,
@@ -353,6 +367,8 @@ bool RecordTransformer::PartitionKeysFromStream(simdjson::dom::object image,
   for (const PartitionKeySpec& k : spec_.partition_keys) {
     std::optional<std::string_view> raw;
     bool raw_is_string = false;
+    // A loop over the configured path (at most kMaxNestingDepth + 1 segments, config.cc),
+    // not a recursion over the record: however deep the record, the walk is that long.
     simdjson::dom::object level = image;
     converter_.path().Reset(image_name);
     for (size_t i = 0; i < k.attribute_path.size(); ++i) {
@@ -420,25 +436,21 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
                       : k.unit == TimestampUnit::kMicros ? -3
                                                          : 0;
     // Several keys often read the same attribute (date and hour of one timestamp): the
-    // value is parsed once per record.
-    // (DecimalToInt64 is a pure function of the text and the shift.)
-    if (has_last_timestamp_ && shift == last_timestamp_shift_ && *raw == last_timestamp_text_) {
+    // value is parsed once per record (ParseTimestampMillis is a pure function of these).
+    if (has_last_timestamp_ && shift == last_timestamp_shift_ &&
+        raw_is_string == last_timestamp_is_string_ && *raw == last_timestamp_text_) {
       ms = last_timestamp_ms_;
     } else {
-      ms = DecimalToInt64(*raw, shift);
+      ms = ParseTimestampMillis(*raw, raw_is_string, shift);
       has_last_timestamp_ = true;
       last_timestamp_text_.assign(*raw);
       last_timestamp_shift_ = shift;
+      last_timestamp_is_string_ = raw_is_string;
       last_timestamp_ms_ = ms;
     }
-    if (!ms && raw_is_string) {
-      absl::Time t;
-      std::string err;
-      if (absl::ParseTime(absl::RFC3339_full, std::string(*raw), &t, &err))
-        ms = absl::ToUnixMillis(t);
-    }
-    if (!ms && !k.default_value && k.fallback == TimestampFallback::kNone)
-      return Fail(error_code::kInvalidPartitionKey,
+    // Present but not a time: refused, unless the key opted in to treating it as missing.
+    if (!ms && !k.fallback_on_invalid)
+      return Fail(error_code::kInvalidTimestamp,
                   StrCat("partition key '", k.name, "': attribute ", k.attribute, " value ",
                          QuoteForMessage(*raw),
                          " is not a timestamp (a number in the configured unit or RFC 3339)"),
@@ -592,6 +604,7 @@ bool RecordTransformer::JsonScalarAt(std::string_view snippet, const PartitionKe
     *raw = key_value_;
     return true;
   }
+  // As in PartitionKeysFromStream, the walk follows the configured path, not the record.
   od::value v;
   od::object o;
   if (doc.get_object().get(o)) return true;  // not an object: the nested attribute is missing

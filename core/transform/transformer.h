@@ -86,6 +86,7 @@ class RecordTransformer {
   bool has_last_timestamp_ = false;
   std::string last_timestamp_text_;
   int last_timestamp_shift_ = 0;
+  bool last_timestamp_is_string_ = false;
   std::optional<int64_t> last_timestamp_ms_;
 };
 

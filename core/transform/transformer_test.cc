@@ -393,12 +393,12 @@ TEST(TransformerTest, Rfc3339StringTimestamps) {
   EXPECT_EQ(day("2024-02-29T23:30:00-05:00"), "2024-03-01 04");  // formatted in UTC
   EXPECT_EQ(day("1700000000000"), "2023-11-14 22");              // digits in an S: the unit applies
   EXPECT_EQ(day("yesterday"),
-            "<INVALID_PARTITION_KEY: partition key 'day': attribute ts value \"yesterday\" is not "
+            "<INVALID_TIMESTAMP: partition key 'day': attribute ts value \"yesterday\" is not "
             "a timestamp "
             "(a number in the configured unit or RFC 3339)>");
   // An N is never parsed as RFC 3339.
   RecordOutcome out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"1E+125"}})"));
-  EXPECT_EQ(out.error_code, error_code::kInvalidPartitionKey) << out.error_message;
+  EXPECT_EQ(out.error_code, error_code::kInvalidTimestamp) << out.error_message;
 }
 
 TEST(TransformerTest, TimestampDefault) {
@@ -406,8 +406,9 @@ TEST(TransformerTest, TimestampDefault) {
       "    partition_keys:\n      day: { timestamp: ts, format: \"%Y\", default: unknown }\n"));
   ASSERT_HARNESS(h);
   EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{})")).partition_values, ElementsAre("unknown"));
-  EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"garbage"}})")).partition_values,
-              ElementsAre("unknown"));
+  // Present but not a timestamp: the default is for missing values only.
+  EXPECT_EQ(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"garbage"}})")).error_code,
+            error_code::kInvalidTimestamp);
   EXPECT_THAT(h.Run(Rec("INSERT", R"("NewImage":{"ts":{"N":"0"}})")).partition_values,
               ElementsAre("1970"));
 }
@@ -428,11 +429,10 @@ TEST(TransformerTest, FallbackToApproximateCreationTimeLambdaShapeInSeconds) {
   out = h.Run(
       Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"N":"0"}})"));
   EXPECT_EQ(out.key_prefix, "h=1970-01-01-00/");
-  // Unusable attribute value: the fallback applies too.
+  // A value that is present but not a timestamp fails (fallback_on_invalid opts in).
   out = h.Run(
       Rec("INSERT", R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"S":"n/a"}})"));
-  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
-  EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
+  EXPECT_EQ(out.error_code, error_code::kInvalidTimestamp) << out.error_message;
 }
 
 TEST(TransformerTest, FallbackToApproximateCreationTimeKinesisShapeInMillis) {
@@ -487,6 +487,172 @@ TEST(TransformerTest, FallbackToArrivalTime) {
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.key_prefix, "h=23/a=2023/11/14/23/13/");
   EXPECT_EQ(out.arrival_ms, kT + 3600000);
+}
+
+// Regression (README "Pipelines", partition keys): a timestamp attribute that was present
+// but invalid silently took the fallback (the creation time), although only a missing
+// value should; now it fails with INVALID_TIMESTAMP.
+TEST(TransformerTest, PresentButInvalidTimestampFailsInsteadOfTakingTheFallback) {
+  Harness h(PipelineYaml(kFallbackPipeline));
+  ASSERT_HARNESS(h);
+  struct Case {
+    std::string_view type, value;
+  };
+  for (const Case& c : {Case{"S", "2023-02-30T00:00:00Z"}, Case{"S", "yesterday"},
+                        Case{"N", "1e30"}, Case{"N", "12345678901234567890123"},
+                        Case{"S", "infinite-future"}, Case{"S", " 2024-02-29T12:34:56Z"}}) {
+    RecordOutcome out =
+        h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1699999200,)",
+                                   R"("NewImage":{"ts":{")", c.type, R"(":")", c.value, R"("}})")),
+              /*arrival_ms=*/kT);
+    ExpectFailed(out, error_code::kInvalidTimestamp,
+                 StrCat("partition key 'hour': attribute ts value \"", c.value,
+                        "\" is not a timestamp (a number in the configured unit or RFC 3339)"));
+    EXPECT_EQ(out.key_prefix, "errors/processing-failed/2023/11/14/") << c.value;
+  }
+  // Missing (absent or NULL) still takes the fallback.
+  for (std::string_view image : {R"("NewImage":{})", R"("NewImage":{"ts":{"NULL":true}})"}) {
+    RecordOutcome out =
+        h.Run(Rec("INSERT", StrCat(R"("ApproximateCreationDateTime":1699999200,)", image)));
+    ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+    EXPECT_EQ(out.key_prefix, "h=2023-11-14-22/");
+  }
+}
+
+TEST(TransformerTest, FallbackOnInvalidOptsInToTheFallbackForInvalidValues) {
+  Harness h(PipelineYaml(
+      "    partition_keys:\n"
+      "      hour: { timestamp: ts, format: \"%Y-%m-%d-%H\", fallback: approximate_creation_time,"
+      " fallback_on_invalid: true }\n"
+      "      day: { timestamp: ts, format: \"%d\", default: none, fallback_on_invalid: true }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec(
+      "INSERT",
+      R"("ApproximateCreationDateTime":1699999200,"NewImage":{"ts":{"S":"2023-02-30T00:00:00Z"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("2023-11-14-22", "none"));
+  // A valid value is used as ever.
+  out = h.Run(Rec("INSERT", R"("NewImage":{"ts":{"S":"2024-02-29T12:00:00Z"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("2024-02-29-12", "29"));
+}
+
+TEST(TransformerTest, JsonInputInvalidTimestampFails) {
+  Harness h(
+      PipelineYaml("    input: json\n"
+                   "    partition_keys:\n"
+                   "      day: { timestamp: ts, format: \"%Y-%m-%d\", fallback: arrival_time }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"ts":"yesterday"})", kT);
+  ExpectFailed(out, error_code::kInvalidTimestamp,
+               "partition key 'day': attribute ts value \"yesterday\" is not a timestamp (a "
+               "number in the configured unit or RFC 3339)");
+  out = h.Run(R"({"ts":1e30})", kT);
+  EXPECT_EQ(out.error_code, error_code::kInvalidTimestamp) << out.error_message;
+  out = h.Run(R"({"other":1})", kT);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("2023-11-14"));
+}
+
+// Regression: a record whose partition value made a path component longer than a file
+// name can be was answered OK; the file lake then failed the whole object ("File name too
+// long") at every Flush and the object ended in the DLQ. It is refused alone now.
+TEST(TransformerTest, PartitionValueTooLongForTheFileLakeIsRefusedPerRecord) {
+  Harness h(
+      PipelineYaml("    partition_keys:\n      site: { attribute: site }\n"
+                   "    prefix: \"data/site=!{partitionKeyFromLambda:site}/\"\n"
+                   "    error_prefix: \"errors/!{firehose:error-output-type}/\"\n"
+                   "    destination: { kind: file, path: /lake }\n"));
+  ASSERT_HARNESS(h);
+  auto with_site = [](std::string_view site) {
+    return Rec("INSERT", StrCat(R"("NewImage":{"id":{"S":"1"},"site":{"S":")", site, R"("}})"));
+  };
+  RecordOutcome out = h.Run(with_site(std::string(300, 's')));
+  ExpectFailed(
+      out, error_code::kKeyTooLong,
+      StrCat("partition key 'site' is 300 bytes after escaping: path component \"site=",
+             std::string(43, 's'), "...\" is 305 bytes; a file lake allows 255 per component"));
+  EXPECT_EQ(out.key_prefix, "errors/processing-failed/");
+  // At the limit: 250 bytes and "site=" make 255.
+  out = h.Run(with_site(std::string(250, 's')));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, StrCat("data/site=", std::string(250, 's'), "/"));
+  // Escaping counts: 100 '/' become 300 bytes of %2F.
+  out = h.Run(with_site(std::string(100, '/')));
+  EXPECT_EQ(out.error_code, error_code::kKeyTooLong) << out.error_message;
+  EXPECT_THAT(out.error_message, HasSubstr("partition key 'site' is 300 bytes after escaping"));
+  // The same transformer goes on with good records.
+  out = h.Run(with_site("ok"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.key_prefix, "data/site=ok/");
+}
+
+TEST(TransformerTest, ObjectKeyTooLongForS3IsRefusedPerRecord) {
+  Harness h(
+      PipelineYaml("    partition_keys:\n      a: { attribute: a }\n      b: { attribute: b }\n"
+                   "    prefix: \"!{partitionKeyFromLambda:a}/!{partitionKeyFromLambda:b}/\"\n"
+                   "    destination: { kind: s3, bucket: lake }\n"));
+  ASSERT_HARNESS(h);
+  // S3 has no component limit: a 500-byte value is fine...
+  const std::string a(500, 'a');
+  RecordOutcome out =
+      h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":"b"}})")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  // ... but the whole key (prefix + the object name: p-<64>-<20><10>, 97 bytes) is at most
+  // 1,024 bytes: 500 + 1 + 425 + 1 = 927 fits, one more byte does not.
+  out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":")",
+                                   std::string(425, 'b'), R"("}})")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":")",
+                                   std::string(426, 'b'), R"("}})")));
+  ExpectFailed(out, error_code::kKeyTooLong,
+               "partition key 'a' is 500 bytes after escaping: the object key would be up to 1025 "
+               "bytes (a prefix of 928 and 97 reserved for the object name); S3 allows 1024");
+}
+
+// Partition-key lookup walks the configured path (at most 33 segments, config.cc), never
+// the record's depth: a record nested deeper than its key path does not make it recurse.
+TEST(TransformerTest, PartitionKeyLookupIsBoundedByTheConfiguredPath) {
+  std::string path = "a1";
+  for (int i = 2; i <= 33; ++i) StrAppend(&path, ".a", i);
+  Harness h(PipelineYaml(
+      StrCat("    fields: [id]\n    partition_keys:\n      k: { attribute: ", path, " }\n")));
+  ASSERT_HARNESS(h);
+  // 32 levels of maps (as deep as DynamoDB nests) with the value inside the last one.
+  std::string image = R"({"S":"deep"})";
+  for (int i = 33; i >= 2; --i) image = StrCat(R"({"M":{"a)", i, R"(":)", image, "}}");
+  RecordOutcome out =
+      h.Run(Rec("INSERT", StrCat(R"("NewImage":{"id":{"S":"1"},"a1":)", image, "}")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("deep"));
+
+  // 400 levels under a three-segment path (the attribute is projected away, so only the
+  // lookup reads it): the lookup stops at the third map.
+  Harness shallow(
+      PipelineYaml("    fields: [id]\n    partition_keys:\n      k: { attribute: a.a.a }\n"));
+  ASSERT_HARNESS(shallow);
+  std::string deep = R"({"S":"x"})";
+  for (int i = 0; i < 400; ++i) deep = StrCat(R"({"M":{"a":)", deep, "}}");
+  out = shallow.Run(Rec("INSERT", StrCat(R"("NewImage":{"id":{"S":"1"},"a":)", deep, "}")));
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  // The lookup finds a map where the value should be; decoders that validate every
+  // attribute may refuse the depth first.
+  EXPECT_TRUE(out.error_code == error_code::kInvalidPartitionKey ||
+              out.error_code == error_code::kNestingTooDeep)
+      << out.error_code << ": " << out.error_message;
+}
+
+TEST(TransformerTest, JsonInputPartitionKeyAtTheDeepestPath) {
+  std::string path = "a1";
+  for (int i = 2; i <= 33; ++i) StrAppend(&path, ".a", i);
+  Harness h(PipelineYaml(
+      StrCat("    input: json\n    partition_keys:\n      k: { attribute: ", path, " }\n")));
+  ASSERT_HARNESS(h);
+  std::string doc = R"("deep")";
+  for (int i = 33; i >= 2; --i) doc = StrCat(R"({"a)", i, R"(":)", doc, "}");
+  RecordOutcome out = h.Run(StrCat(R"({"a1":)", doc, "}"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_THAT(out.partition_values, ElementsAre("deep"));
 }
 
 TEST(TransformerTest, RandomStringComesFromTheContext) {

@@ -17,7 +17,7 @@ namespace {
 std::string RandomString() {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string s(11, 'a');
+  std::string s(kFirehoseRandomStringBytes, 'a');
   for (char& c : s) c = kAlphabet[rng() % 36];
   return s;
 }
