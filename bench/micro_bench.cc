@@ -270,7 +270,7 @@ void BM_WalFrame_Accept500(benchmark::State& state) {
     payload.clear();
     frame.clear();
     EncodeWalAccept("demo", 1700000000000, lines, &payload);
-    AppendWalFrame(WalType::kAccept, payload, &frame);
+    AppendWalFrame(/*segment=*/1, WalPosition{}, WalType::kAccept, payload, &frame);
     benchmark::DoNotOptimize(frame.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
