@@ -64,8 +64,9 @@ bool DuplicateKeys::AddLarge(Object* o, std::string_view key) {
 void DuplicateKeys::Grow() {
   const uint32_t capacity = capacity_ * 2 + 64;
   auto keys = std::make_unique<std::string_view[]>(capacity);
-  std::copy(keys_.get(), keys_.get() + top_, keys.get());
-  keys_ = std::move(keys);
+  std::copy(keys_, keys_ + top_, keys.get());
+  heap_ = std::move(keys);
+  keys_ = heap_.get();
   capacity_ = capacity;
 }
 

@@ -83,9 +83,14 @@ class AttributePath {
 //   for (field : object) if (!keys.Add(&o, field.key)) Fail(...);
 //   keys.Close(o);
 //
-// Keys are borrowed: each must stay valid until the next Reset(). Not thread-safe.
+// Keys are borrowed: each must stay valid until the next Reset(). Not thread-safe; not
+// copyable.
 class DuplicateKeys {
  public:
+  DuplicateKeys() = default;
+  DuplicateKeys(const DuplicateKeys&) = delete;
+  DuplicateKeys& operator=(const DuplicateKeys&) = delete;
+
   static constexpr uint32_t kSmallObjectKeys = 32;
 
   struct Object {
@@ -141,10 +146,14 @@ class DuplicateKeys {
   void ResetLarge();
   void Grow();
 
-  // keys_[0, top_): the keys of the open objects that are still small.
-  std::unique_ptr<std::string_view[]> keys_;
+  // keys_[0, top_): the keys of the open objects that are still small. In inline_ until
+  // they outgrow it: a heap block allocated between the parser's buffers made simdjson's
+  // stage 2 measurably slower (+10% on the core row of the sites workload).
+  std::string_view inline_[64];
+  std::string_view* keys_ = inline_;
+  std::unique_ptr<std::string_view[]> heap_;
   uint32_t top_ = 0;
-  uint32_t capacity_ = 0;
+  uint32_t capacity_ = 64;
   uint32_t next_id_ = 0;
   using LargeKey = std::pair<uint32_t, std::string_view>;  // {object id, key}
   struct LargeKeyHash {
