@@ -294,5 +294,26 @@ TEST(BatchIoVectorsTest, FirehoseSampleEvent) {
   EXPECT_EQ(b->records[1].record_id, "record2");
 }
 
+// The reproducer ({"a": then 50,000 '[' and ']', 100 KB) as a line of input: past
+// simdjson's depth the DOM parse refuses it (iteratively), and the line is one record for
+// the transform to fail alone. A Lambda event holding such a record is refused whole, with
+// the parser's reason, not a crash.
+TEST(BatchIoTest, DeepRecordsAreParsedWithoutRecursion) {
+  const std::string deep = "{\"a\":" + std::string(50000, '[') + std::string(50000, ']') + "}";
+  auto b = ParseInputBatch(deep + "\n{\"b\":1}\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->records.size(), 2u);
+  EXPECT_EQ(b->records[0].data, deep);
+  auto lambda = ParseInputBatch("{\"Records\":[" + deep + "]}");
+  ASSERT_FALSE(lambda.ok());
+  EXPECT_THAT(std::string(StatusMessage(lambda.status())), HasSubstr("too deep"));
+  // Within the parser's depth, a deep record in an event is extracted as it is.
+  const std::string d500 = "{\"a\":" + std::string(500, '[') + std::string(500, ']') + "}";
+  auto ok = ParseInputBatch("{\"Records\":[" + d500 + "]}");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->records.size(), 1u);
+  EXPECT_EQ(ok->records[0].data, d500);
+}
+
 }  // namespace
 }  // namespace lakehose

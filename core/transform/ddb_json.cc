@@ -1,5 +1,7 @@
 #include "core/transform/ddb_json.h"
 
+#include <algorithm>
+
 #include "core/base/base64.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
@@ -44,6 +46,39 @@ std::string_view TypeName(element_type t) {
 
 }  // namespace
 
+bool DuplicateKeys::Contains(const Object& o, std::string_view key) const {
+  for (uint32_t i = o.begin; i < o.begin + o.count; ++i)
+    if (keys_[i] == key) return true;
+  return false;
+}
+
+bool DuplicateKeys::AddLarge(Object* o, std::string_view key) {
+  if (o->id == 0) {  // the object just outgrew the filter: its keys move to the set
+    o->id = ++next_id_;
+    for (uint32_t i = o->begin; i < o->begin + o->count; ++i) large_.insert({o->id, keys_[i]});
+    top_ = o->begin;  // nested objects' keys go where its keys were
+  }
+  return large_.insert({o->id, key}).second;
+}
+
+void DuplicateKeys::Grow() {
+  const uint32_t capacity = capacity_ * 2 + 64;
+  auto keys = std::make_unique<std::string_view[]>(capacity);
+  std::copy(keys_, keys_ + top_, keys.get());
+  heap_ = std::move(keys);
+  keys_ = heap_.get();
+  capacity_ = capacity;
+}
+
+void DuplicateKeys::ResetLarge() {
+  large_.clear();
+  next_id_ = 0;
+}
+
+size_t DuplicateKeys::LargeKeyHash::operator()(const LargeKey& k) const {
+  return absl::HashOf(k.first, absl::string_view(k.second.data(), k.second.size()));
+}
+
 void AttributePath::Grow() { segs_.resize(depth_ * 2 + 16); }
 
 std::string AttributePath::ToString() const {
@@ -68,6 +103,16 @@ bool DdbJsonConverter::Fail(std::string_view code, std::string_view reason, Conv
   error->code = code;
   error->message = StrCat(path_.ToString(), ": ", reason);
   return false;
+}
+
+bool DdbJsonConverter::FailTooDeep(ConvertError* error) {
+  return Fail(error_code::kNestingTooDeep,
+              StrCat("more than ", kMaxNestingDepth, " levels of nested maps and lists"), error);
+}
+
+bool DdbJsonConverter::FailDuplicate(std::string_view key, ConvertError* error) {
+  return Fail(error_code::kDuplicateKey,
+              StrCat("the name ", QuoteForMessage(key), " appears twice in one map"), error);
 }
 
 bool DdbJsonConverter::TypeOf(element av, std::string_view* type, element* value,
@@ -111,14 +156,14 @@ bool DdbJsonConverter::AppendNumber(std::string_view n, JsonBuffer* out) {
   return true;
 }
 
-bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* error) {
+bool DdbJsonConverter::AppendValue(element av, std::string* out, ConvertError* error, int depth) {
   string_out_.Clear();
-  const bool ok = AppendValue(av, &string_out_, error);
+  const bool ok = AppendValue(av, &string_out_, error, depth);
   out->append(string_out_.view());
   return ok;
 }
 
-bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* error) {
+bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* error, int depth) {
   // The common case, decided without building anything: an object with one non-null
   // type key S, N, BOOL, NULL, M, L, SS, NS or BS of the right JSON type. Everything else (other
   // types, null siblings, errors) goes through AppendValueSlow, which checks it all again.
@@ -141,39 +186,18 @@ bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* er
         case 'M': {
           simdjson::dom::object m;
           if (value.get_object().get(m) != simdjson::SUCCESS) break;
-          out->Put('{');
-          bool first = true;
-          for (auto f : m) {
-            if (!first) out->Put(',');
-            first = false;
-            AppendValidJsonString(f.key, out);
-            out->Put(':');
-            path_.PushKey(f.key);
-            if (!AppendValue(f.value, out, error)) return false;
-            path_.Pop();
-          }
-          out->Put('}');
-          return true;
+          return AppendMap(m, out, error, depth);
         }
         case 'L': {
           simdjson::dom::array l;
           if (value.get_array().get(l) != simdjson::SUCCESS) break;
-          out->Put('[');
-          int64_t i = 0;
-          for (element item : l) {
-            if (i != 0) out->Put(',');
-            path_.PushIndex(i++);
-            if (!AppendValue(item, out, error)) return false;
-            path_.Pop();
-          }
-          out->Put(']');
-          return true;
+          return AppendList(l, out, error, depth);
         }
       }
     } else if (type.size() == 2) {
       // SS / NS / BS: AppendSet checks the members and reports their errors itself.
       if ((type == "SS" || type == "NS" || type == "BS") && vt == element_type::ARRAY)
-        return AppendSet(type, value, out, error);
+        return AppendSet(type, value, out, error, depth);
     } else if (type == "BOOL" && vt == element_type::BOOL) {
       out->Append(value.get_bool().value_unsafe() ? "true" : "false");
       return true;
@@ -182,10 +206,11 @@ bool DdbJsonConverter::AppendValue(element av, JsonBuffer* out, ConvertError* er
       return true;
     }
   }
-  return AppendValueSlow(av, out, error);
+  return AppendValueSlow(av, out, error, depth);
 }
 
-bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError* error) {
+bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError* error,
+                                       int depth) {
   std::string_view type;
   element value;
   if (!TypeOf(av, &type, &value, error)) return false;
@@ -230,19 +255,7 @@ bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError
           expect(element_type::OBJECT, "an object");
           return false;
         }
-        out->Put('{');
-        bool first = true;
-        for (auto field : m) {
-          if (!first) out->Put(',');
-          first = false;
-          AppendValidJsonString(field.key, out);
-          out->Put(':');
-          path_.PushKey(field.key);
-          if (!AppendValue(field.value, out, error)) return false;
-          path_.Pop();
-        }
-        out->Put('}');
-        return true;
+        return AppendMap(m, out, error, depth);
       }
       if (type[0] == 'L') {
         simdjson::dom::array l;
@@ -250,20 +263,12 @@ bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError
           expect(element_type::ARRAY, "an array");
           return false;
         }
-        out->Put('[');
-        int64_t i = 0;
-        for (element item : l) {
-          if (i != 0) out->Put(',');
-          path_.PushIndex(i++);
-          if (!AppendValue(item, out, error)) return false;
-          path_.Pop();
-        }
-        out->Put(']');
-        return true;
+        return AppendList(l, out, error, depth);
       }
       break;
     case 2:
-      if (type == "SS" || type == "NS" || type == "BS") return AppendSet(type, value, out, error);
+      if (type == "SS" || type == "NS" || type == "BS")
+        return AppendSet(type, value, out, error, depth);
       break;
     case 4:
       if (type == "BOOL") {
@@ -290,12 +295,80 @@ bool DdbJsonConverter::AppendValueSlow(element av, JsonBuffer* out, ConvertError
               error);
 }
 
+// A map, list or set is at level depth + 1 of the document; past kMaxNestingDepth the
+// record fails before anything inside it is read, so recursion stops there.
+bool DdbJsonConverter::AppendMap(simdjson::dom::object m, JsonBuffer* out, ConvertError* error,
+                                 int depth) {
+  if (depth >= kMaxNestingDepth) [[unlikely]]
+    return FailTooDeep(error);
+  DuplicateKeys::Object keys = keys_.Open();
+  out->Put('{');
+  bool first = true;
+  for (auto f : m) {
+    if (!first) out->Put(',');
+    first = false;
+    path_.PushKey(f.key);
+    if (!keys_.Add(&keys, f.key)) [[unlikely]]
+      return FailDuplicate(f.key, error);
+    AppendValidJsonString(f.key, out);
+    out->Put(':');
+    if (!AppendValue(f.value, out, error, depth + 1)) return false;
+    path_.Pop();
+  }
+  keys_.Close(keys);
+  out->Put('}');
+  return true;
+}
+
+bool DdbJsonConverter::AppendList(simdjson::dom::array l, JsonBuffer* out, ConvertError* error,
+                                  int depth) {
+  if (depth >= kMaxNestingDepth) [[unlikely]]
+    return FailTooDeep(error);
+  out->Put('[');
+  int64_t i = 0;
+  for (element item : l) {
+    if (i != 0) out->Put(',');
+    path_.PushIndex(i++);
+    if (!AppendValue(item, out, error, depth + 1)) return false;
+    path_.Pop();
+  }
+  out->Put(']');
+  return true;
+}
+
+bool DdbJsonConverter::CheckPlainValue(element v, ConvertError* error, int depth) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  if (v.get_object().get(obj) == simdjson::SUCCESS) {
+    if (depth >= kMaxNestingDepth) return FailTooDeep(error);
+    DuplicateKeys::Object keys = keys_.Open();
+    for (auto f : obj) {
+      path_.PushKey(f.key);
+      if (!keys_.Add(&keys, f.key)) return FailDuplicate(f.key, error);
+      if (!CheckPlainValue(f.value, error, depth + 1)) return false;
+      path_.Pop();
+    }
+    keys_.Close(keys);
+  } else if (v.get_array().get(arr) == simdjson::SUCCESS) {
+    if (depth >= kMaxNestingDepth) return FailTooDeep(error);
+    int64_t i = 0;
+    for (element item : arr) {
+      path_.PushIndex(i++);
+      if (!CheckPlainValue(item, error, depth + 1)) return false;
+      path_.Pop();
+    }
+  }
+  return true;
+}
+
 bool DdbJsonConverter::AppendSet(std::string_view type, element value, JsonBuffer* out,
-                                 ConvertError* error) {
+                                 ConvertError* error, int depth) {
   simdjson::dom::array items;
   if (value.get_array().get(items) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidAttribute,
                 StrCat(type, " value must be an array, got ", TypeName(value.type())), error);
+  if (depth >= kMaxNestingDepth) [[unlikely]]
+    return FailTooDeep(error);
   out->Put('[');
   int64_t i = 0;
   for (element item : items) {

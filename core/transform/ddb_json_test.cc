@@ -1,7 +1,9 @@
 #include "core/transform/ddb_json.h"
 
 #include <string>
+#include <vector>
 
+#include "core/base/limits.h"
 #include "core/transform/record.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -118,20 +120,144 @@ TEST(DdbJsonTest, EmptyContainers) {
   EXPECT_EQ(Ok(R"({"M":{}})"), "{}");
 }
 
-TEST(DdbJsonTest, DeepNesting) {
-  // 50 levels alternating M and L around a string.
+// `levels` maps and lists, alternating (a map first), around a string; `expected` gets the
+// plain JSON.
+std::string Nested(int levels, std::string* expected = nullptr) {
   std::string typed = R"({"S":"deep"})";
-  std::string expected = R"("deep")";
-  for (int i = 0; i < 50; ++i) {
+  std::string plain = R"("deep")";
+  for (int i = 0; i < levels; ++i) {
     if (i % 2 == 0) {
       typed = R"({"M":{"k":)" + typed + "}}";
-      expected = R"({"k":)" + expected + "}";
+      plain = R"({"k":)" + plain + "}";
     } else {
       typed = R"({"L":[)" + typed + "]}";
-      expected = "[" + expected + "]";
+      plain = "[" + plain + "]";
     }
   }
+  if (expected) *expected = plain;
+  return typed;
+}
+
+TEST(DdbJsonTest, DeepNesting) {
+  // kMaxNestingDepth (32) levels alternating M and L around a string: what DynamoDB allows.
+  std::string expected;
+  const std::string typed = Nested(kMaxNestingDepth, &expected);
   EXPECT_EQ(Ok(typed), expected);
+}
+
+// Regression: AppendValue recursed once per level with no limit, so a deep enough item
+// overflowed the stack (SIGSEGV in the server and the CLI). One level past the limit fails
+// with NESTING_TOO_DEEP naming where the limit was crossed.
+TEST(DdbJsonTest, NestingPastTheLimitIsNestingTooDeep) {
+  // The path of the 33rd container of Nested(levels): 32 steps (".k" out of a map, "[0]"
+  // out of a list) from the outermost container in.
+  auto path_to_33rd = [](int levels) {
+    std::string path = "item";
+    for (int j = 0; j < kMaxNestingDepth; ++j) path += (levels - 1 - j) % 2 == 0 ? ".k" : "[0]";
+    return path;
+  };
+  Result r = Convert(Nested(kMaxNestingDepth + 1));
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.code, error_code::kNestingTooDeep);
+  EXPECT_EQ(r.message, path_to_33rd(33) + ": more than 32 levels of nested maps and lists");
+
+  // As deep as simdjson's DOM parses (1,024 JSON levels; two per typed level): refused
+  // at the same place, and the recursion stops there.
+  r = Convert(Nested(500));
+  ASSERT_FALSE(r.ok) << r.message;
+  EXPECT_EQ(r.code, error_code::kNestingTooDeep);
+  EXPECT_EQ(r.message, path_to_33rd(500) + ": more than 32 levels of nested maps and lists");
+}
+
+TEST(DdbJsonTest, NestingLimitCountsSetsAndEveryTypeOfContainer) {
+  // Lists only, maps only, and a set as the innermost container (a set is a list).
+  auto wrap = [](std::string_view kind, int levels, std::string inner) {
+    for (int i = 0; i < levels; ++i)
+      inner = kind == "M" ? R"({"M":{"k":)" + inner + "}}" : R"({"L":[)" + inner + "]}";
+    return inner;
+  };
+  for (std::string_view kind : {"M", "L"}) {
+    EXPECT_TRUE(Convert(wrap(kind, 32, R"({"S":"x"})")).ok) << kind;
+    EXPECT_EQ(Convert(wrap(kind, 33, R"({"S":"x"})")).code, error_code::kNestingTooDeep) << kind;
+    EXPECT_TRUE(Convert(wrap(kind, 31, R"({"SS":["a"]})")).ok) << kind;
+    EXPECT_EQ(Convert(wrap(kind, 32, R"({"NS":["1"]})")).code, error_code::kNestingTooDeep) << kind;
+  }
+  // The general path (a null sibling type key) counts the same way.
+  EXPECT_TRUE(Convert(wrap("L", 31, R"({"S":null,"L":[]})")).ok);
+  EXPECT_EQ(Convert(wrap("L", 32, R"({"S":null,"M":{}})")).code, error_code::kNestingTooDeep);
+}
+
+// Regression: a name given twice in an M was written twice, and DuckDB refuses to read
+// any column of an object with such a document.
+TEST(DdbJsonTest, NameTwiceInAMapIsDuplicateKey) {
+  Result r = Convert(R"({"M":{"a":{"S":"1"},"b":{"N":"2"},"a":{"S":"3"}}})");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.code, error_code::kDuplicateKey);
+  EXPECT_EQ(r.message, R"(item.a: the name "a" appears twice in one map)");
+
+  r = Convert(R"({"L":[{"M":{"x":{"M":{"q r":{"NULL":true},"q r":{"NULL":true}}}}}]})");
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.code, error_code::kDuplicateKey);
+  EXPECT_EQ(r.message, R"(item[0].x["q r"]: the name "q r" appears twice in one map)");
+  // The general path (null sibling type keys) checks too.
+  EXPECT_EQ(Convert(R"({"S":null,"M":{"a":{"S":"1"},"a":{"S":"1"}}})").code,
+            error_code::kDuplicateKey);
+}
+
+TEST(DdbJsonTest, SameNameInDifferentMapsIsFine) {
+  EXPECT_EQ(Ok(R"({"M":{"a":{"M":{"a":{"S":"x"},"b":{"S":"y"}}},"b":{"M":{"a":{"S":"z"}}}}})"),
+            R"({"a":{"a":"x","b":"y"},"b":{"a":"z"}})");
+  EXPECT_EQ(Ok(R"({"L":[{"M":{"a":{"N":"1"}}},{"M":{"a":{"N":"2"}}}]})"), R"([{"a":1},{"a":2}])");
+}
+
+TEST(DdbJsonTest, LargeMapsAreCheckedWholly) {
+  // Past DuplicateKeys::kSmallObjectKeys (32) keys a map's keys move to a hash set; a
+  // repeat is found on either side of the move, and nested maps inside still work.
+  for (int n : {31, 32, 33, 40, 300}) {
+    for (int repeat_at : {-1, 0, 31, 32, n - 1}) {
+      if (repeat_at >= n) continue;
+      std::string typed = R"({"M":{)";
+      for (int i = 0; i < n; ++i)
+        typed += "\"key" + std::to_string(i) + R"(":{"M":{"x":{"N":"1"},"y":{"N":"2"}}},)";
+      if (repeat_at >= 0) typed += "\"key" + std::to_string(repeat_at) + R"(":{"N":"1"},)";
+      typed += R"("last":{"N":"1"}}})";
+      Result r = Convert(typed);
+      if (repeat_at < 0) {
+        EXPECT_TRUE(r.ok) << n << ": " << r.message;
+      } else {
+        ASSERT_FALSE(r.ok) << n << " " << repeat_at;
+        EXPECT_EQ(r.code, error_code::kDuplicateKey);
+        EXPECT_EQ(r.message, "item.key" + std::to_string(repeat_at) + ": the name \"key" +
+                                 std::to_string(repeat_at) + "\" appears twice in one map");
+      }
+    }
+  }
+}
+
+TEST(DuplicateKeysTest, FindsRepeatsPerObject) {
+  DuplicateKeys keys;
+  for (int round = 0; round < 2; ++round) {  // reusable after Reset
+    keys.Reset();
+    DuplicateKeys::Object outer = keys.Open();
+    EXPECT_TRUE(keys.Add(&outer, "a"));
+    EXPECT_TRUE(keys.Add(&outer, "b"));
+    DuplicateKeys::Object inner = keys.Open();
+    EXPECT_TRUE(keys.Add(&inner, "a"));  // another object
+    EXPECT_TRUE(keys.Add(&inner, ""));
+    EXPECT_FALSE(keys.Add(&inner, ""));
+    keys.Close(inner);
+    EXPECT_FALSE(keys.Add(&outer, "a"));
+    EXPECT_TRUE(keys.Add(&outer, "c"));
+    EXPECT_FALSE(keys.Add(&outer, "b"));
+    keys.Close(outer);
+  }
+  // Many keys: distinct ones all pass (whatever their filter bits), and each repeats once.
+  keys.Reset();
+  DuplicateKeys::Object big = keys.Open();
+  std::vector<std::string> names;
+  for (int i = 0; i < 2000; ++i) names.push_back("n" + std::to_string(i * 7919));
+  for (const std::string& n : names) EXPECT_TRUE(keys.Add(&big, n)) << n;
+  for (const std::string& n : names) EXPECT_FALSE(keys.Add(&big, n)) << n;
 }
 
 TEST(DdbJsonTest, DeepNestingErrorNamesTheFullPath) {

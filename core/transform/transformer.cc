@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
+#include "core/base/limits.h"
 #include "core/base/strings.h"
 #include "core/partition/object_key_limits.h"
 #include "core/partition/path_safe.h"
@@ -32,8 +33,44 @@ std::optional<element> Find(simdjson::dom::object obj, std::string_view key) {
   return e;
 }
 
-// Renders an on-demand value as JSON, numbers with their exact text.
-bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertError* error) {
+bool FailTooDeep(const AttributePath& path, ConvertError* error) {
+  return Fail(
+      error_code::kNestingTooDeep,
+      StrCat(path.ToString(), ": more than ", kMaxNestingDepth, " levels of nested maps and lists"),
+      error);
+}
+
+bool FailDuplicate(const AttributePath& path, std::string_view key, std::string_view where,
+                   ConvertError* error) {
+  return Fail(
+      error_code::kDuplicateKey,
+      StrCat(path.ToString(), ": the name ", QuoteForMessage(key), " appears twice in ", where),
+      error);
+}
+
+// Why simdjson's DOM parser refused `data`. It refuses JSON nested deeper than its max
+// depth (without recursing), far past kMaxNestingDepth levels of an item: too deep.
+// Out of line: the message building would crowd the hot path's inlining.
+[[gnu::noinline, gnu::cold]] bool FailParse(simdjson::error_code e, size_t max_depth,
+                                            ConvertError* error) {
+  if (e == simdjson::DEPTH_ERROR)
+    return Fail(error_code::kNestingTooDeep,
+                // (as an int: a second caller of to_chars<long> here made the compiler
+                // stop inlining the one in TransformStream, +5% on the core row)
+                StrCat("data: nested deeper than ", static_cast<int>(max_depth),
+                       " JSON levels, far more than the limit of ", kMaxNestingDepth,
+                       " levels of nested maps and lists"),
+                error);
+  return Fail(error_code::kInvalidJson,
+              StrCat("data: not valid JSON (", simdjson::error_message(e), ")"), error);
+}
+
+// Renders an on-demand value as JSON, numbers with their exact text. `depth` objects and
+// arrays enclose `v`; an object or array past kMaxNestingDepth fails the record before
+// it is read (on-demand parsing has no depth limit of its own: this is what bounds the
+// recursion), and so does a name given twice in one object.
+bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, DuplicateKeys* keys,
+                    int depth, ConvertError* error) {
   auto fail = [&](simdjson::error_code e) {
     return Fail(error_code::kInvalidJson,
                 StrCat(path->ToString(), ": ", simdjson::error_message(e)), error);
@@ -42,8 +79,10 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
   if (auto e = v.type().get(type)) return fail(e);
   switch (type) {
     case od::json_type::object: {
+      if (depth >= kMaxNestingDepth) return FailTooDeep(*path, error);
       od::object obj;
       if (auto e = v.get_object().get(obj)) return fail(e);
+      DuplicateKeys::Object seen = keys->Open();
       out->push_back('{');
       bool first = true;
       for (auto field_result : obj) {
@@ -56,13 +95,16 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
         AppendJsonString(key, out);
         out->push_back(':');
         path->PushKey(key);
-        if (!RenderOnDemand(field.value(), out, path, error)) return false;
+        if (!keys->Add(&seen, key)) return FailDuplicate(*path, key, "one object", error);
+        if (!RenderOnDemand(field.value(), out, path, keys, depth + 1, error)) return false;
         path->Pop();
       }
+      keys->Close(seen);
       out->push_back('}');
       return true;
     }
     case od::json_type::array: {
+      if (depth >= kMaxNestingDepth) return FailTooDeep(*path, error);
       od::array arr;
       if (auto e = v.get_array().get(arr)) return fail(e);
       out->push_back('[');
@@ -72,7 +114,7 @@ bool RenderOnDemand(od::value v, std::string* out, AttributePath* path, ConvertE
         if (auto e = std::move(item_result).get(item)) return fail(e);
         if (i != 0) out->push_back(',');
         path->PushIndex(i++);
-        if (!RenderOnDemand(item, out, path, error)) return false;
+        if (!RenderOnDemand(item, out, path, keys, depth + 1, error)) return false;
         path->Pop();
       }
       out->push_back(']');
@@ -132,6 +174,10 @@ RecordTransformer::RecordTransformer(const PipelineSpec& spec)
   // Metadata names are fixed per pipeline: where each is read from, and its key as JSON
   // ("_name":), are worked out once here rather than per record.
   for (const std::string& name : spec_.metadata) {
+    // A name listed twice is written once: a document never has a key twice.
+    bool repeated = false;
+    for (const MetadataField& earlier : metadata_) repeated |= earlier.name == name;
+    if (repeated) continue;
     MetadataField& m = metadata_.emplace_back();
     m.name = name;
     if (name == "ApproximateCreationDateTime")
@@ -196,8 +242,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
                                         ConvertError* error) {
   element root;
   if (auto e = dom_.parse(data.data(), data.size()).get(root))
-    return Fail(error_code::kInvalidJson,
-                StrCat("data: not valid JSON (", simdjson::error_message(e), ")"), error);
+    return FailParse(e, dom_.max_depth(), error);
   simdjson::dom::object rec;
   if (root.get_object().get(rec) != simdjson::SUCCESS)
     return Fail(error_code::kInvalidRecord,
@@ -319,6 +364,7 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   JsonBuffer& doc = doc_;
   doc.Clear();
   doc.Put('{');
+  converter_.keys().Reset();
   bool first = true;
   for (const MetadataField& m : metadata_) {
     if (!first) doc.Put(',');
@@ -341,23 +387,61 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
     // (Strings of a parsed document are valid UTF-8: simdjson validated it.)
     else if (value->get_string().get(s) == simdjson::SUCCESS)
       AppendValidJsonString(s, &doc);
-    else
-      doc.Append(simdjson::minify(*value));
+    else if (!AppendOtherMetadata(m, *value, error))
+      return false;
   }
-  converter_.path().Reset(chosen->name);
-  for (auto field : *chosen->obj) {
-    if (!spec_.field_set.empty() && !spec_.field_set.contains(field.key)) continue;
-    if (!first) doc.Put(',');
-    first = false;
-    AppendValidJsonString(field.key, &doc);
-    doc.Put(':');
-    converter_.path().PushKey(field.key);
-    if (!converter_.AppendValue(field.value, &doc, error)) return false;
-    converter_.path().Pop();
-  }
+  if (!AppendAttributes(*chosen->obj, chosen->name, first, error)) return false;
   doc.Put('}');
   out->data.assign(doc.view());
   return PartitionKeysFromStream(*chosen->obj, chosen->name, creation_ms, out, error);
+}
+
+// Out of line (as AppendAttributes): the per-record path stays small enough for the
+// compiler to keep inlining its helpers (measured: bench/README.md, the core row).
+[[gnu::noinline]] bool RecordTransformer::AppendOtherMetadata(const MetadataField& m, element value,
+                                                              ConvertError* error) {
+  // Copied as it is: it must obey the document's rules too (depth, no key twice).
+  converter_.path().Reset(m.source == MetadataField::kDynamodb ? "data.dynamodb" : "data");
+  converter_.path().PushKey(m.name);
+  if (!converter_.CheckPlainValue(value, error, 0)) return false;
+  doc_.Append(simdjson::minify(value));
+  return true;
+}
+
+// The item's attributes: each name once, and none named like a metadata field ("_name").
+// Attributes that `fields` drops are not read, so they are not checked.
+[[gnu::noinline]] bool RecordTransformer::AppendAttributes(simdjson::dom::object image,
+                                                           std::string_view image_name, bool first,
+                                                           ConvertError* error) {
+  JsonBuffer& doc = doc_;
+  DuplicateKeys& keys = converter_.keys();
+  AttributePath& path = converter_.path();
+  path.Reset(image_name);
+  DuplicateKeys::Object attributes = keys.Open();
+  const bool project = !spec_.field_set.empty();
+  const bool has_metadata = !metadata_.empty();
+  for (auto field : image) {
+    const std::string_view key = field.key;
+    if (project && !spec_.field_set.contains(key)) continue;
+    if (!first) doc.Put(',');
+    first = false;
+    path.PushKey(key);
+    if (!keys.Add(&attributes, key)) [[unlikely]]
+      return FailDuplicate(path, key, image_name, error);
+    if (has_metadata && key.size() > 1 && key[0] == '_') [[unlikely]] {
+      for (const MetadataField& m : metadata_)
+        if (key.substr(1) == m.name)
+          return Fail(error_code::kDuplicateKey,
+                      StrCat(path.ToString(), ": the attribute ", QuoteForMessage(key),
+                             " has the name that metadata field ", m.name, " is written under"),
+                      error);
+    }
+    AppendValidJsonString(key, &doc);
+    doc.Put(':');
+    if (!converter_.AppendValue(field.value, &doc, error)) return false;
+    path.Pop();
+  }
+  return true;
 }
 
 bool RecordTransformer::PartitionKeysFromStream(simdjson::dom::object image,
@@ -516,11 +600,19 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
   docout.push_back('{');
   bool first = true;
   std::string key;
+  DuplicateKeys& keys = converter_.keys();
+  keys.Reset();
+  DuplicateKeys::Object top = keys.Open();
   for (auto field_result : obj) {
     od::field field;
     if (auto e = std::move(field_result).get(field)) return json_fail(e);
     std::string_view unescaped;
     if (auto e = field.unescaped_key().get(unescaped)) return json_fail(e);
+    // Every field is read (projected-away ones are validated), so every field is checked.
+    if (!keys.Add(&top, unescaped)) {
+      path.PushKey(unescaped);
+      return FailDuplicate(path, unescaped, "the document", error);
+    }
     key.assign(unescaped);
     const bool projected = spec_.field_set.empty() || spec_.field_set.contains(key);
     bool key_source = false;
@@ -535,15 +627,15 @@ bool RecordTransformer::TransformJson(std::string_view data, RecordOutcome* out,
     }
     if (key_source) {
       const size_t begin = scratch_.size();
-      if (!RenderOnDemand(field.value(), &scratch_, &path, error)) return false;
+      if (!RenderOnDemand(field.value(), &scratch_, &path, &keys, 0, error)) return false;
       for (size_t k = 0; k < nkeys; ++k)
         if (spec_.partition_keys[k].attribute_path[0] == key) spans[k] = {begin, scratch_.size()};
       if (projected) docout.append(scratch_, begin, scratch_.size() - begin);
     } else if (projected) {
-      if (!RenderOnDemand(field.value(), &docout, &path, error)) return false;
+      if (!RenderOnDemand(field.value(), &docout, &path, &keys, 0, error)) return false;
     } else {
       discard_.clear();
-      if (!RenderOnDemand(field.value(), &discard_, &path, error)) return false;
+      if (!RenderOnDemand(field.value(), &discard_, &path, &keys, 0, error)) return false;
     }
     path.Pop();
   }

@@ -59,6 +59,15 @@ class RecordTransformer {
                   bool raw_is_string, std::optional<int64_t> creation_ms, RecordOutcome* out,
                   ConvertError* error);
   void RenderPrefix(const TransformContext& ctx, RecordOutcome* out);
+  struct MetadataField;
+  // A metadata value that is not a string (a number, or whatever an odd record carries),
+  // checked and copied into doc_.
+  bool AppendOtherMetadata(const MetadataField& m, simdjson::dom::element value,
+                           ConvertError* error);
+  // The converted attributes of `image` (those `fields` keeps) into doc_; `first` if
+  // nothing precedes them in the document.
+  bool AppendAttributes(simdjson::dom::object image, std::string_view image_name, bool first,
+                        ConvertError* error);
   // The scalar at spec.attribute_path[1..] inside `snippet` (the rendered JSON of the
   // top-level field). *raw stays nullopt when absent or null; false on a non-scalar.
   bool JsonScalarAt(std::string_view snippet, const PartitionKeySpec& spec,

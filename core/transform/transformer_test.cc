@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "core/base/limits.h"
 #include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/transform/record.h"
@@ -1017,6 +1018,244 @@ TEST(TransformerTest, AbsurdApproximateCreationTimeDoesNotCrash) {
     }
     return true;
   }()));
+}
+
+// ----- nesting limit and duplicate keys (README "Error codes of PROCESSING_FAILED") -----
+
+// The issue's reproducer: {"a": followed by `depth` '[' and as many ']', then '}'
+// (depth 50,000 is 100 KB).
+std::string DeepJsonArrays(int depth) {
+  return StrCat(R"({"a":)", std::string(depth, '['), std::string(depth, ']'), "}");
+}
+
+// A typed attribute value `levels` maps deep ({"M":{"k":...}}) around a string.
+std::string DeepTypedMaps(int levels) {
+  std::string v = R"({"S":"x"})";
+  for (int i = 0; i < levels; ++i) v = StrCat(R"({"M":{"k":)", v, "}}");
+  return v;
+}
+
+// The path of the 33rd level, `root` then 32 `step`s.
+std::string PathTo33rd(std::string_view root, std::string_view step) {
+  std::string path(root);
+  for (int i = 0; i < kMaxNestingDepth; ++i) path += step;
+  return path;
+}
+
+// Regression: RenderOnDemand recursed once per level with no limit, and simdjson's
+// on-demand parser has none either, so this 100 KB record killed lakehose-server and
+// `lakehose transform` with SIGSEGV (stack overflow). Run in a child: a crash fails only
+// this test.
+TEST(TransformerTest, JsonInputReproducer50000DeepIsNestingTooDeep) {
+  EXPECT_IN_CHILD(([] {
+    Harness h(PipelineYaml("    input: json\n"));
+    if (!h.ok()) return false;
+    const std::string data = DeepJsonArrays(50000);
+    if (data.size() != 100006) return false;
+    RecordOutcome out = h.Run(data);
+    std::fprintf(stderr, "%s %s\n", std::string(out.error_code).c_str(),
+                 out.error_message.substr(0, 200).c_str());
+    if (out.result != Verdict::kProcessingFailed || out.error_code != error_code::kNestingTooDeep ||
+        out.error_message !=
+            PathTo33rd("data.a", "[0]") + ": more than 32 levels of nested maps and lists")
+      return false;
+    // The transformer is fine afterwards.
+    out = h.Run(R"({"b":[[1]]})");
+    return out.result == Verdict::kOk && out.data == R"({"b":[[1]]})";
+  }()));
+}
+
+TEST(TransformerTest, JsonInputNestingLimit) {
+  Harness h(PipelineYaml("    input: json\n    fields: [a]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(DeepJsonArrays(kMaxNestingDepth));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, DeepJsonArrays(kMaxNestingDepth));
+  for (int depth : {kMaxNestingDepth + 1, 1000}) {
+    out = h.Run(DeepJsonArrays(depth));
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << depth;
+    EXPECT_EQ(out.error_code, error_code::kNestingTooDeep) << depth;
+    EXPECT_EQ(out.error_message,
+              PathTo33rd("data.a", "[0]") + ": more than 32 levels of nested maps and lists");
+  }
+  // Objects count as arrays do; a field that `fields` drops is read (validated) all the same.
+  std::string objects = "1";
+  for (int i = 0; i < kMaxNestingDepth; ++i) objects = StrCat(R"({"o":)", objects, "}");
+  out = h.Run(StrCat(R"({"a":1,"b":)", objects, "}"));
+  EXPECT_EQ(out.result, Verdict::kOk) << out.error_message;
+  out = h.Run(StrCat(R"({"a":1,"b":{"o":)", objects, "}}"));
+  EXPECT_EQ(out.error_code, error_code::kNestingTooDeep);
+  EXPECT_EQ(out.error_message,
+            PathTo33rd("data.b", ".o") + ": more than 32 levels of nested maps and lists");
+}
+
+TEST(TransformerTest, StreamNestingLimit) {
+  Harness h(PipelineYaml(""));
+  ASSERT_HARNESS(h);
+  RecordOutcome out =
+      h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":)", DeepTypedMaps(kMaxNestingDepth), "}")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_TRUE(IsJsonObject(out.data));
+  for (int levels : {kMaxNestingDepth + 1, 400}) {
+    out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":)", DeepTypedMaps(levels), "}")));
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << levels;
+    EXPECT_EQ(out.error_code, error_code::kNestingTooDeep) << levels;
+    EXPECT_EQ(out.error_message, PathTo33rd("dynamodb.NewImage.a", ".k") +
+                                     ": more than 32 levels of nested maps and lists");
+  }
+}
+
+// Past simdjson's DOM depth (1,024 JSON levels) the parse itself refuses the record,
+// iteratively: the typed reproducer at 50,000 and 1,000 levels, and the plain one given to a
+// dynamodb-stream pipeline.
+TEST(TransformerTest, StreamInputBeyondTheParsersDepthIsNestingTooDeep) {
+  EXPECT_IN_CHILD(([] {
+    Harness h(PipelineYaml(""));
+    if (!h.ok()) return false;
+    for (const std::string& data :
+         {Rec("INSERT", StrCat(R"("NewImage":{"a":)", DeepTypedMaps(50000), "}")),
+          Rec("INSERT", StrCat(R"("NewImage":{"a":)", DeepTypedMaps(1000), "}")),
+          DeepJsonArrays(50000)}) {
+      RecordOutcome out = h.Run(data);
+      std::fprintf(stderr, "%s\n", out.error_message.c_str());
+      if (out.result != Verdict::kProcessingFailed ||
+          out.error_code != error_code::kNestingTooDeep ||
+          out.error_message !=
+              "data: nested deeper than 1024 JSON levels, far more than the limit of 32 levels "
+              "of nested maps and lists")
+        return false;
+    }
+    return h.Run(Rec("INSERT", kNew)).result == Verdict::kOk;
+  }()));
+}
+
+// Regression: an item with an attribute twice was written with the key twice.
+TEST(TransformerTest, AttributeTwiceIsDuplicateKey) {
+  Harness h(PipelineYaml(""));
+  ASSERT_HARNESS(h);
+  RecordOutcome out =
+      h.Run(Rec("INSERT", R"("NewImage":{"id":{"S":"k1"},"v":{"S":"a"},"v":{"S":"b"}})"));
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+  EXPECT_EQ(out.error_message,
+            R"(dynamodb.NewImage.v: the name "v" appears twice in dynamodb.NewImage)");
+  EXPECT_TRUE(out.data.empty());
+  out = h.Run(
+      Rec("INSERT", R"("NewImage":{"id":{"S":"k1"},"m":{"M":{"x":{"N":"1"},"x":{"N":"2"}}}})"));
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+  EXPECT_EQ(out.error_message, R"(dynamodb.NewImage.m.x: the name "x" appears twice in one map)");
+  // Keys fall back the same way.
+  out = h.Run(Rec("REMOVE", R"("Keys":{"id":{"S":"k1"},"id":{"S":"k2"}})"));
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+  // The next record is fine.
+  out = h.Run(Rec("INSERT", kNew));
+  EXPECT_EQ(out.result, Verdict::kOk) << out.error_message;
+}
+
+// Regression: an attribute named like a metadata field ("_eventID" while metadata lists
+// eventID) gave {"_eventID":"real",...,"_eventID":"attacker"}.
+TEST(TransformerTest, AttributeNamedLikeMetadataIsDuplicateKey) {
+  Harness h(PipelineYaml("    metadata: [eventName, eventID]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out =
+      h.Run(Rec("INSERT", R"("NewImage":{"id":{"S":"k1"},"_eventID":{"S":"attacker"}})"));
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+  EXPECT_EQ(out.error_message,
+            R"(dynamodb.NewImage._eventID: the attribute "_eventID" has the name that metadata )"
+            R"(field eventID is written under)");
+  // Names that only look alike are fine: other metadata, no underscore, a double one.
+  out = h.Run(Rec(
+      "INSERT",
+      R"("NewImage":{"_awsRegion":{"S":"a"},"eventID":{"S":"b"},"__eventID":{"S":"c"},"_":{"S":"d"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(
+      out.data,
+      R"({"_eventName":"INSERT","_eventID":"e1","_awsRegion":"a","eventID":"b","__eventID":"c","_":"d"})");
+  // Without metadata the attribute is just an attribute.
+  Harness plain(PipelineYaml(""));
+  ASSERT_HARNESS(plain);
+  out = plain.Run(Rec("INSERT", R"("NewImage":{"_eventID":{"S":"x"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"_eventID":"x"})");
+}
+
+TEST(TransformerTest, MetadataListedTwiceIsWrittenOnce) {
+  Harness h(PipelineYaml("    metadata: [eventID, eventName, eventID]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(Rec("INSERT", kNew));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"_eventID":"e1","_eventName":"INSERT","id":"k1","v":"new"})");
+}
+
+// A metadata value that is not a string is copied as it is, so it obeys the same rules.
+TEST(TransformerTest, ObjectMetadataValuesAreChecked) {
+  Harness h(PipelineYaml("    metadata: [eventID, SizeBytes]\n"));
+  ASSERT_HARNESS(h);
+  std::string deep = "1";
+  for (int i = 0; i < kMaxNestingDepth + 1; ++i) deep = StrCat("[", deep, "]");
+  const std::string rec = R"({"eventName":"INSERT","eventID":EID,"dynamodb":{"SizeBytes":SB,)"
+                          R"("NewImage":{"id":{"S":"k1"}}}})";
+  auto with = [&](std::string_view eid, std::string_view sb) {
+    std::string r = rec;
+    r.replace(r.find("EID"), 3, eid);
+    r.replace(r.find("SB"), 2, sb);
+    return h.Run(r);
+  };
+  RecordOutcome out = with(R"({"x":[1,{"y":2}]})", "26");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"_eventID":{"x":[1,{"y":2}]},"_SizeBytes":26,"id":"k1"})");
+  out = with(R"({"x":1,"x":2})", "26");
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+  EXPECT_EQ(out.error_message, R"(data.eventID.x: the name "x" appears twice in one map)");
+  out = with("1", deep);
+  EXPECT_EQ(out.error_code, error_code::kNestingTooDeep);
+  EXPECT_EQ(out.error_message, PathTo33rd("data.dynamodb.SizeBytes", "[0]") +
+                                   ": more than 32 levels of nested maps and lists");
+}
+
+// Projection: attributes that `fields` drops are not read, so a repeat among them (or
+// inside one) does not matter; a kept attribute that repeats fails.
+TEST(TransformerTest, DuplicatesInDroppedAttributesAreIgnored) {
+  Harness h(PipelineYaml("    fields: [id]\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(
+      Rec("INSERT",
+          R"("NewImage":{"id":{"S":"k1"},"v":{"S":"a"},"v":{"M":{"x":{"N":"1"},"x":{"N":"1"}}}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"id":"k1"})");
+  out = h.Run(Rec("INSERT", R"("NewImage":{"id":{"S":"k1"},"v":{"S":"a"},"id":{"S":"k2"}})"));
+  EXPECT_EQ(out.error_code, error_code::kDuplicateKey);
+}
+
+TEST(TransformerTest, JsonInputRepeatedKeysAreDuplicateKey) {
+  Harness h(PipelineYaml("    input: json\n"));
+  ASSERT_HARNESS(h);
+  struct Case {
+    std::string_view data, message;
+  } cases[] = {
+      {R"({"a":1,"b":2,"a":3})", R"(data.a: the name "a" appears twice in the document)"},
+      // Keys are compared unescaped.
+      {R"({"a":1,"\u0061":3})", R"(data.a: the name "a" appears twice in the document)"},
+      {R"({"a":{"b":[{"c":1,"d":2,"c":3}]}})",
+       R"(data.a.b[0].c: the name "c" appears twice in one object)"},
+  };
+  for (const Case& c : cases) {
+    RecordOutcome out = h.Run(c.data);
+    EXPECT_EQ(out.result, Verdict::kProcessingFailed) << c.data;
+    EXPECT_EQ(out.error_code, error_code::kDuplicateKey) << c.data;
+    EXPECT_EQ(out.error_message, c.message);
+  }
+  RecordOutcome out = h.Run(R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]})");
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  // For input: json every field is read (projected-away ones are validated), so a repeat
+  // anywhere fails, kept or not.
+  Harness projected(PipelineYaml("    input: json\n    fields: [a]\n"));
+  ASSERT_HARNESS(projected);
+  for (std::string_view data : {R"({"a":1,"z":1,"z":2})", R"({"a":1,"z":{"y":1,"y":2}})"}) {
+    out = projected.Run(data);
+    EXPECT_EQ(out.error_code, error_code::kDuplicateKey) << data;
+  }
 }
 
 }  // namespace
