@@ -7,6 +7,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -240,6 +241,20 @@ absl::StatusOr<v1::PurgeResponse> Client::Purge(const v1::PurgeRequest& request)
   const grpc::Status s = dead_letters_->Purge(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
   return response;
+}
+
+absl::Status Client::WaitForConnected(absl::Duration timeout) {
+  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout)))
+    return absl::OkStatus();
+  if (channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    // A call that does not wait for readiness fails at once, with the reason gRPC keeps.
+    auto probe = CheckHealth("", absl::Seconds(1));
+    if (!probe.ok() && probe.status().code() == absl::StatusCode::kUnavailable)
+      return probe.status();
+    if (probe.ok()) return absl::OkStatus();  // connected meanwhile
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("not connected after ", absl::FormatDuration(timeout), " (no answer)"));
 }
 
 absl::StatusOr<HealthStatus> Client::CheckHealth(const std::string& service,

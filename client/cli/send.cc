@@ -28,21 +28,22 @@ constexpr char kUsage[] =
 Sends records to a server's Ingest (or, with --stream, IngestStream): each batch is
 transformed and its OK records accepted for delivery before the server answers. Input
 formats as for `lakehose transform`. A request refused with RESOURCE_EXHAUSTED or
-UNAVAILABLE is retried with backoff (up to 2 minutes). Progress on a terminal and a
-summary on stderr.
-
-options:
-  --target HOST:PORT   the server (required)
-  --pipeline NAME      the pipeline (required)
-  --input FILE|-       records to read (default: stdin)
-  --batch N            records per request (default 500)
-  --stream             one IngestStream for all batches instead of one Ingest each
-  --output FILE|-      also write each record's result, as `lakehose transform` does
+UNAVAILABLE is retried with backoff (up to 2 minutes) once connected; the connection
+itself is waited for up to --deadline. Progress on a terminal and a summary on stderr.
 )";
 
-constexpr Flag kFlags[] = {{.name = "target"}, {.name = "pipeline"},
-                           {.name = "input"},  {.name = "batch"},
-                           {.name = "output"}, {.name = "stream", .type = FlagType::kBool}};
+constexpr Flag kFlags[] = {
+    {.name = "target", .value = "HOST:PORT", .help = "the server (required)"},
+    {.name = "pipeline", .value = "NAME", .help = "the pipeline (required)"},
+    {.name = "input", .value = "FILE|-", .help = "records to read (default: stdin)"},
+    {.name = "batch", .value = "N", .help = "records per request (default 500)"},
+    {.name = "stream",
+     .type = FlagType::kBool,
+     .help = "one IngestStream for all batches instead of one Ingest each"},
+    {.name = "output",
+     .value = "FILE|-",
+     .help = "also write each record's result, as `lakehose transform` does"},
+};
 
 // Retries `call` while it fails with RESOURCE_EXHAUSTED or UNAVAILABLE, up to ~2 minutes.
 template <typename Call>
@@ -87,8 +88,9 @@ int SendCommand(int argc, char** argv) {
                request.mutable_records());
   }
 
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int connect_rc = 0;
+  auto client = Connect(flags, &connect_rc);
+  if (!client) return connect_rc;
   std::vector<v1::RecordResult> results;
   results.reserve(n);
   const bool progress = isatty(2) && requests.size() > 1;
