@@ -7,7 +7,6 @@
 #include <mutex>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -253,8 +252,7 @@ absl::Status Client::WaitForConnected(absl::Duration timeout) {
       return probe.status();
     if (probe.ok()) return absl::OkStatus();  // connected meanwhile
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("not connected after ", absl::FormatDuration(timeout), " (no answer)"));
+  return absl::DeadlineExceededError("no connection before the deadline (nothing answered)");
 }
 
 absl::StatusOr<HealthStatus> Client::CheckHealth(const std::string& service,

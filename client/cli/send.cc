@@ -46,14 +46,21 @@ constexpr Flag kFlags[] = {
 };
 
 // Retries `call` while it fails with RESOURCE_EXHAUSTED or UNAVAILABLE, up to ~2 minutes.
+// The first retry of the run is said on stderr (`*announced`), so that a server that went
+// away after the connection was made does not look like a hang.
 template <typename Call>
-auto WithRetry(Call call) -> decltype(call()) {
+auto WithRetry(Call call, bool* announced) -> decltype(call()) {
   auto result = call();
   int64_t delay_ms = 100, waited_ms = 0;
   while (!result.ok() &&
          (result.status().code() == absl::StatusCode::kResourceExhausted ||
           result.status().code() == absl::StatusCode::kUnavailable) &&
          waited_ms < 120000) {
+    if (!*announced) {
+      *announced = true;
+      std::fprintf(stderr, "lakehose send: %s; retrying for up to 2 minutes\n",
+                   RpcError(result.status()).c_str());
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     waited_ms += delay_ms;
     delay_ms = std::min<int64_t>(delay_ms * 2, 2000);
@@ -103,9 +110,10 @@ int SendCommand(int argc, char** argv) {
     return true;
   };
   const auto start = std::chrono::steady_clock::now();
+  bool retry_announced = false;
   if (!flags.has("stream")) {
     for (const v1::IngestRequest& request : requests) {
-      auto response = WithRetry([&] { return client->Ingest(request); });
+      auto response = WithRetry([&] { return client->Ingest(request); }, &retry_announced);
       if (!response.ok())
         return Fail(
             StrCat("after ", sent, " records were accepted: ", RpcError(response.status())));

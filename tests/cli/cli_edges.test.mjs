@@ -8,19 +8,20 @@
 // - A directory (or an unreadable file) given as --input is an error naming it.
 // - Every command that talks to a server, pointed at a free port (nothing listening) or at a
 //   loopback "blackhole" (accepts TCP, never answers), says it is connecting to HOST:PORT
-//   and fails within its --deadline.
+//   and fails within its --deadline; `send` says when it retries a server that refuses.
 // - Every command's --help has an options section; lakehose-server --help names every
 //   service the server registers (asked of its reflection service) and its options.
 // Loopback only; every wait is bounded.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { ServerProcess, WorkDir, run, serverEnv, suiteArgs } from '../lib/harness.mjs';
-import { clientsFor, deadline } from '../lib/grpc.mjs';
+import { ServerProcess, WorkDir, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
+import { clientsFor, deadline, grpc, services } from '../lib/grpc.mjs';
 
 const { serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs();
 const TEST_TIMEOUT_MS = 60_000;
@@ -115,6 +116,33 @@ describe('lakehose CLI edges', () => {
       }
     });
   }
+
+  it('says when send retries a server that refuses once connected, instead of a silent wait', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // A fake Ingestor that is reachable but answers every Ingest UNAVAILABLE.
+    let calls = 0;
+    const fake = new grpc.Server();
+    fake.addService(services().Ingestor.service, {
+      Ingest: (_call, cb) => { calls += 1; cb({ code: grpc.status.UNAVAILABLE, details: 'fake: going away' }); },
+    });
+    const port = await new Promise((resolveP, reject) => fake.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolveP(p))));
+    work.defer(() => fake.forceShutdown());
+    const input = join(work.path, 'one.jsonl');
+    writeFileSync(input, '{"n": 1}\n');
+    const child = spawn(CLI_BIN, ['send', '--target', `127.0.0.1:${port}`, '--pipeline', 'j', '--input', input], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    const exited = new Promise((r) => child.on('close', r));
+    try {
+      const until = Date.now() + 10_000;
+      while (!stderr.includes('retrying') && Date.now() < until && child.exitCode === null) await sleep(50);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    assert.ok(calls >= 1, `the fake saw no Ingest; stderr:\n${stderr}`);
+    assert.match(stderr, /lakehose send: UNAVAILABLE: fake: going away; retrying for up to 2 minutes/);
+    assert.doesNotMatch(stderr, /connecting to/);  // the connection itself was quick
+  });
 
   it('refuses a --deadline that is not a positive number of seconds', { timeout: TEST_TIMEOUT_MS }, async () => {
     for (const bad of ['0', '-1', 'soon', '']) {
