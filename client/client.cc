@@ -242,6 +242,19 @@ absl::StatusOr<v1::PurgeResponse> Client::Purge(const v1::PurgeRequest& request)
   return response;
 }
 
+absl::Status Client::WaitForConnected(absl::Duration timeout) {
+  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout)))
+    return absl::OkStatus();
+  if (channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    // A call that does not wait for readiness fails at once, with the reason gRPC keeps.
+    auto probe = CheckHealth("", absl::Seconds(1));
+    if (!probe.ok() && probe.status().code() == absl::StatusCode::kUnavailable)
+      return probe.status();
+    if (probe.ok()) return absl::OkStatus();  // connected meanwhile
+  }
+  return absl::DeadlineExceededError("no connection before the deadline (nothing answered)");
+}
+
 absl::StatusOr<HealthStatus> Client::CheckHealth(const std::string& service,
                                                  absl::Duration timeout) {
   grpc::ClientContext context;

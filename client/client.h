@@ -76,6 +76,13 @@ class Client {
                                                             const ClientTlsOptions& tls,
                                                             ClientOptions options = {});
 
+  // Waits up to `timeout` for the channel to connect (as calls that wait for readiness
+  // do; a server still starting up is waited for). OK once connected; otherwise
+  // UNAVAILABLE with gRPC's last reason when the connection attempt failed ("Connection
+  // refused", a TLS handshake failure), else DEADLINE_EXCEEDED (no answer, e.g. a
+  // firewall dropping packets).
+  absl::Status WaitForConnected(absl::Duration timeout);
+
   // grpc.health.v1.Health/Check of `service` ("" = the server as a whole). Health needs
   // no token. A service the server does not know is kServiceUnknown; a server that
   // cannot be reached is UNAVAILABLE or DEADLINE_EXCEEDED.

@@ -30,32 +30,36 @@ constexpr char kUsage[] = R"(usage: lakehose-server [options]
 
 Serves the lakehose gRPC API (lakehose.v1.Transformer, lakehose.v1.Ingestor,
 lakehose.v1.DeadLetters, grpc.health.v1, reflection).
-
-options:
-  --config FILE        pipeline configuration (YAML); without it the embedded demo
-                       pipeline `demo` runs (see `lakehose-server --print-default-config`)
-  --listen HOST:PORT   overrides server.grpc_listen (port 0 picks a free port)
-  --port-file PATH     write the bound port to PATH once serving
-  --metrics-listen HOST:PORT
-                       overrides server.metrics_listen, where Prometheus scrapes
-                       /metrics (port 0 picks a free port; "" turns it off)
-  --metrics-port-file PATH
-                       write the bound metrics port to PATH once serving
-  --log-format FORMAT  json (default) or text
-  --print-default-config
-                       print the embedded configuration and exit
-  --help               this text
 )";
 
 constexpr std::string_view kLogFormats[] = {"json", "text"};
 constexpr lakehose::Flag kFlags[] = {
-    {.name = "config", .needs = "a file"},
-    {.name = "listen", .needs = "HOST:PORT"},
-    {.name = "port-file", .needs = "a path"},
-    {.name = "metrics-listen", .needs = "HOST:PORT (or \"\" for none)"},
-    {.name = "metrics-port-file", .needs = "a path"},
-    {.name = "log-format", .choices = kLogFormats},
-    {.name = "print-default-config", .type = lakehose::FlagType::kStop},
+    {.name = "config",
+     .needs = "a file",
+     .value = "FILE",
+     .help = "pipeline configuration (YAML); without it the embedded demo\n"
+             "pipeline `demo` runs (see `lakehose-server --print-default-config`)"},
+    {.name = "listen",
+     .needs = "HOST:PORT",
+     .value = "HOST:PORT",
+     .help = "overrides server.grpc_listen (port 0 picks a free port)"},
+    {.name = "port-file",
+     .needs = "a path",
+     .value = "PATH",
+     .help = "write the bound port to PATH once serving"},
+    {.name = "metrics-listen",
+     .needs = "HOST:PORT (or \"\" for none)",
+     .value = "HOST:PORT",
+     .help = "overrides server.metrics_listen, where Prometheus scrapes\n"
+             "/metrics (port 0 picks a free port; \"\" turns it off)"},
+    {.name = "metrics-port-file",
+     .needs = "a path",
+     .value = "PATH",
+     .help = "write the bound metrics port to PATH once serving"},
+    {.name = "log-format", .choices = kLogFormats, .help = "json (default) or text"},
+    {.name = "print-default-config",
+     .type = lakehose::FlagType::kStop,
+     .help = "print the embedded configuration and exit"},
 };
 
 int Fail(const std::string& message) {
@@ -85,7 +89,9 @@ int main(int argc, char** argv) {
                                                  : std::string(message));
   }
   if (flags->stopped_at() == "help") {
-    std::fputs(kUsage, stdout);
+    std::string usage = StrCat(kUsage, "\noptions:\n");
+    AppendFlagHelp(kFlags, &usage);
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
     return 0;
   }
   if (flags->stopped_at() == "print-default-config") {

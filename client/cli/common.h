@@ -23,7 +23,8 @@ int UsageError(std::string_view message);
 // A failed call's status as "CODE: message" ("UNAVAILABLE: failed to connect ...").
 std::string RpcError(const absl::Status& status);
 
-// The whole of `path`, or of stdin for "-".
+// The whole of `path`, or of stdin for "-". Errors name the flag, the path and the reason:
+// "--input DIR: is a directory", "cannot open --input F: Permission denied".
 absl::StatusOr<std::string> ReadInput(const std::string& path);
 
 // Milliseconds since the Unix epoch, now.

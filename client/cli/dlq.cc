@@ -41,12 +41,6 @@ the maximum age; processing: waits for a redrive) and the last error. An entry w
 files are damaged shows NEXT "damaged" and, instead of the last error, "damaged: " and
 why: it is kept and never delivered or redriven; purge it by id once dealt with.
 Exits 0 either way; stderr says how many entries are damaged.
-
-options:
-  --target HOST:PORT   the server (required)
-  --pipeline P         only this pipeline's entries
-  --kind K             only delivery or processing entries
-  --limit N            at most N entries (default: all)
 )";
 
 constexpr char kRedriveUsage[] =
@@ -56,36 +50,35 @@ Redrives entries now: delivery entries are stored again; processing entries are
 transformed again with the server's current config and, if they pass now, delivered.
 Prints one line per entry: id, then "ok" or "failed" and why (the entry stays).
 Exits 1 if any entry failed.
-
-options:
-  --target HOST:PORT   the server (required)
-  --id ID              an entry to redrive (repeat for several)
-  --pipeline P         every entry of pipeline P
-  --all                every entry
 )";
 
 constexpr char kPurgeUsage[] =
     R"(usage: lakehose dlq purge --target HOST:PORT (--id ID ... | --pipeline P --yes)
 
 Deletes entries for good (their data is lost). Prints the ids purged.
-
-options:
-  --target HOST:PORT   the server (required)
-  --id ID              an entry to purge (repeat for several); an unknown id purges nothing
-  --pipeline P         every entry of pipeline P (needs --yes)
-  --yes                confirm purging a whole pipeline
 )";
 
+constexpr Flag kTarget = {.name = "target", .value = "HOST:PORT", .help = "the server (required)"};
 constexpr Flag kListFlags[] = {
-    {.name = "target"}, {.name = "pipeline"}, {.name = "kind"}, {.name = "limit"}};
-constexpr Flag kRedriveFlags[] = {{.name = "target"},
-                                  {.name = "pipeline"},
-                                  {.name = "id"},
-                                  {.name = "all", .type = FlagType::kBool}};
-constexpr Flag kPurgeFlags[] = {{.name = "target"},
-                                {.name = "pipeline"},
-                                {.name = "id"},
-                                {.name = "yes", .type = FlagType::kBool}};
+    kTarget,
+    {.name = "pipeline", .value = "P", .help = "only this pipeline's entries"},
+    {.name = "kind", .value = "K", .help = "only delivery or processing entries"},
+    {.name = "limit", .value = "N", .help = "at most N entries (default: all)"},
+};
+constexpr Flag kRedriveFlags[] = {
+    kTarget,
+    {.name = "id", .value = "ID", .help = "an entry to redrive (repeat for several)"},
+    {.name = "pipeline", .value = "P", .help = "every entry of pipeline P"},
+    {.name = "all", .type = FlagType::kBool, .help = "every entry"},
+};
+constexpr Flag kPurgeFlags[] = {
+    kTarget,
+    {.name = "id",
+     .value = "ID",
+     .help = "an entry to purge (repeat for several); an unknown id purges nothing"},
+    {.name = "pipeline", .value = "P", .help = "every entry of pipeline P (needs --yes)"},
+    {.name = "yes", .type = FlagType::kBool, .help = "confirm purging a whole pipeline"},
+};
 
 // "42s", "5m", "3h", "2d" (floor; "0s" for anything not positive).
 std::string ShortDuration(int64_t ms) {
@@ -130,8 +123,9 @@ int List(int argc, char** argv) {
   if (flags.has("limit") && !ParseCount(flags.get("limit"), 1, &limit))
     return UsageError("--limit must be a positive integer");
 
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc);
+  if (!client) return rc;
   std::vector<v1::DeadLetter> entries;
   while (static_cast<int64_t>(entries.size()) < limit) {
     request.set_page_size(static_cast<int32_t>(
@@ -202,8 +196,9 @@ int Redrive(int argc, char** argv) {
   for (const std::string& id : flags.list("id")) request.add_ids(id);
   if (flags.has("pipeline")) request.set_pipeline(flags.get("pipeline"));
   request.set_all(flags.has("all"));
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc);
+  if (!client) return rc;
   auto response = client->Redrive(request);
   if (!response.ok()) return Fail(RpcError(response.status()));
   int ok = 0, failed = 0;
@@ -237,8 +232,9 @@ int Purge(int argc, char** argv) {
     request.set_pipeline(flags.get("pipeline"));
     request.set_confirm(true);
   }
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc);
+  if (!client) return rc;
   auto response = client->Purge(request);
   if (!response.ok()) return Fail(RpcError(response.status()));
   for (const std::string& id : response->purged()) std::printf("%s\n", id.c_str());
@@ -255,7 +251,9 @@ int DlqCommand(int argc, char** argv) {
   if (sub == "redrive") return Redrive(argc, argv);
   if (sub == "purge") return Purge(argc, argv);
   if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kUsage, stdout);
+    std::string usage = StrCat(kUsage, "\noptions:\n");
+    AppendFlagHelp({}, &usage);
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
     return 0;
   }
   if (sub.empty()) return UsageError("dlq needs a command: list, redrive or purge");

@@ -8,21 +8,6 @@
 #include "core/base/strings.h"
 
 namespace lakehose::cli {
-namespace {
-
-constexpr std::string_view kConnectionUsage = R"(
-connection (every command that talks to a server):
-  --tls                  use TLS, trusting the system's CAs (implied by the --tls-* flags)
-  --tls-ca FILE          PEM CA certificates that sign the server's certificate
-  --tls-cert FILE        mutual TLS: this client's certificate chain (PEM), with --tls-key
-  --tls-key FILE         the private key (PEM) of --tls-cert
-  --tls-server-name NAME the name the server's certificate must carry, when it differs
-                         from the host of --target (e.g. --target 127.0.0.1:50051)
-  --token-file FILE      bearer token to send (default: the LAKEHOSE_TOKEN environment
-                         variable, if set)
-)";
-
-}  // namespace
 
 std::optional<int> ParseCommandFlags(const CommandFlags& command, int argc, char** argv, int first,
                                      ParsedFlags* out) {
@@ -32,9 +17,10 @@ std::optional<int> ParseCommandFlags(const CommandFlags& command, int argc, char
   absl::StatusOr<ParsedFlags> parsed = ParseFlags(flags, ArgsOf(argc, argv, first));
   if (!parsed.ok()) return UsageError(StatusMessage(parsed.status()));
   if (parsed->stopped_at() == "help") {
-    std::fwrite(command.usage.data(), 1, command.usage.size(), stdout);
-    if (command.connection)
-      std::fwrite(kConnectionUsage.data(), 1, kConnectionUsage.size(), stdout);
+    std::string usage(command.usage);
+    usage.append("\noptions:\n");
+    AppendFlagHelp(flags, &usage);
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
     return 0;
   }
   *out = *std::move(parsed);

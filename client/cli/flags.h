@@ -16,21 +16,41 @@
 
 namespace lakehose::cli {
 
-// The flags every command that talks to a server takes: TLS, mutual TLS, bearer token.
+// The flags every command that talks to a server takes: the connection deadline, TLS,
+// mutual TLS, bearer token (client/cli/connect.h uses them).
 inline constexpr Flag kConnectionFlags[] = {
-    {.name = "tls", .type = FlagType::kBool},
-    {.name = "tls-ca"},
-    {.name = "tls-cert"},
-    {.name = "tls-key"},
-    {.name = "tls-server-name"},
-    {.name = "token-file"},
+    {.name = "deadline",
+     .needs = "a number of seconds",
+     .value = "SECONDS",
+     .help = "how long to wait for the connection to the server (default 10;\n"
+             "health: its --timeout); the command fails if it is not made by then"},
+    {.name = "tls",
+     .type = FlagType::kBool,
+     .help = "use TLS, trusting the system's CAs (implied by the --tls-* flags)"},
+    {.name = "tls-ca",
+     .value = "FILE",
+     .help = "PEM CA certificates that sign the server's certificate"},
+    {.name = "tls-cert",
+     .value = "FILE",
+     .help = "mutual TLS: this client's certificate chain (PEM), with --tls-key"},
+    {.name = "tls-key", .value = "FILE", .help = "the private key (PEM) of --tls-cert"},
+    {.name = "tls-server-name",
+     .value = "NAME",
+     .help = "the name the server's certificate must carry, when it differs\n"
+             "from the host of --target (e.g. --target 127.0.0.1:50051)"},
+    {.name = "token-file",
+     .value = "FILE",
+     .help = "bearer token to send (default: the LAKEHOSE_TOKEN environment\n"
+             "variable, if set)"},
 };
 
 // One command's command line.
 struct CommandFlags {
-  std::string_view usage;       // printed for --help
-  std::span<const Flag> flags;  // besides --help
-  bool connection = false;      // also kConnectionFlags (and --help explains them)
+  // Printed for --help, followed by the options section that ParseCommandFlags renders
+  // from `flags` (and kConnectionFlags): so the usage itself lists no options.
+  std::string_view usage;
+  std::span<const Flag> flags;  // besides --help; each with its .value and .help
+  bool connection = false;      // also kConnectionFlags
 };
 
 // Parses argv[first..] (after the command words) into `*out`. Returns the exit code when

@@ -17,7 +17,10 @@ Seals every buffer (of one pipeline, or all) and waits until the objects are sto
 Prints one line per object written: URI, records, bytes (tab-separated).
 )";
 
-constexpr Flag kFlags[] = {{.name = "target"}, {.name = "pipeline"}};
+constexpr Flag kFlags[] = {
+    {.name = "target", .value = "HOST:PORT", .help = "the server (required)"},
+    {.name = "pipeline", .value = "NAME", .help = "only this pipeline's buffers (default: all)"},
+};
 
 }  // namespace
 
@@ -27,8 +30,9 @@ int FlushCommand(int argc, char** argv) {
                                   argv, 2, &flags))
     return *rc;
   if (!flags.has("target")) return UsageError("--target is required");
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc);
+  if (!client) return rc;
   auto response = client->Flush(flags.get("pipeline"));
   if (!response.ok()) return Fail(RpcError(response.status()));
   int64_t records = 0, bytes = 0;

@@ -22,15 +22,18 @@ INSERT/MODIFY/REMOVE mixed. The same seed always gives the same records.
   transactions  financial transactions, ~1.3 KB per record (the demo pipeline's input)
   sites         the small siteId/createdAtTime shape of the Firehose sample
   edge          every DynamoDB type and the hard cases (for correctness tests)
-
-options:
-  --records N    how many (default 1000)
-  --seed S       random seed (default 1)
-  --start-ms MS  earliest event time, ms since the epoch (default 1700000000000)
 )";
 
 constexpr Flag kFlags[] = {
-    {.name = "workload"}, {.name = "records"}, {.name = "seed"}, {.name = "start-ms"}};
+    {.name = "workload",
+     .value = "NAME",
+     .help = "transactions (the default), sites or edge: see above"},
+    {.name = "records", .value = "N", .help = "how many (default 1000)"},
+    {.name = "seed", .value = "S", .help = "random seed (default 1)"},
+    {.name = "start-ms",
+     .value = "MS",
+     .help = "earliest event time, ms since the epoch (default 1700000000000)"},
+};
 
 }  // namespace
 

@@ -23,14 +23,15 @@ container HEALTHCHECKs and scripts.
 
 exit status: 0 SERVING; 1 any other status; 2 usage error, or the server cannot be
 reached (connection refused, TLS handshake failed, timeout).
-
-options:
-  --target HOST:PORT   the server (required)
-  --service NAME       a service name ("" = the server as a whole, the default)
-  --timeout SECONDS    how long to wait for the answer (default 5)
 )";
 
-constexpr Flag kFlags[] = {{.name = "target"}, {.name = "service"}, {.name = "timeout"}};
+constexpr Flag kFlags[] = {
+    {.name = "target", .value = "HOST:PORT", .help = "the server (required)"},
+    {.name = "service",
+     .value = "NAME",
+     .help = "a service name (\"\" = the server as a whole, the default)"},
+    {.name = "timeout", .value = "SECONDS", .help = "how long to wait for the answer (default 5)"},
+};
 
 }  // namespace
 
@@ -48,8 +49,9 @@ int HealthCommand(int argc, char** argv) {
     if (t.empty() || *end != '\0' || !(timeout_s > 0 && timeout_s <= 3600))
       return UsageError("--timeout must be a number of seconds, above 0 and at most 3600");
   }
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc, absl::Seconds(timeout_s));
+  if (!client) return 2;  // a usage error, or the server cannot be reached
   auto status = client->CheckHealth(flags.get("service"), absl::Seconds(timeout_s));
   if (!status.ok()) {
     std::cerr << "lakehose: health: cannot get an answer from " << flags.get("target") << ": "

@@ -28,31 +28,39 @@ constexpr char kUsage[] =
 Sends records to a server's Ingest (or, with --stream, IngestStream): each batch is
 transformed and its OK records accepted for delivery before the server answers. Input
 formats as for `lakehose transform`. A request refused with RESOURCE_EXHAUSTED or
-UNAVAILABLE is retried with backoff (up to 2 minutes). Progress on a terminal and a
-summary on stderr.
-
-options:
-  --target HOST:PORT   the server (required)
-  --pipeline NAME      the pipeline (required)
-  --input FILE|-       records to read (default: stdin)
-  --batch N            records per request (default 500)
-  --stream             one IngestStream for all batches instead of one Ingest each
-  --output FILE|-      also write each record's result, as `lakehose transform` does
+UNAVAILABLE is retried with backoff (up to 2 minutes) once connected; the connection
+itself is waited for up to --deadline. Progress on a terminal and a summary on stderr.
 )";
 
-constexpr Flag kFlags[] = {{.name = "target"}, {.name = "pipeline"},
-                           {.name = "input"},  {.name = "batch"},
-                           {.name = "output"}, {.name = "stream", .type = FlagType::kBool}};
+constexpr Flag kFlags[] = {
+    {.name = "target", .value = "HOST:PORT", .help = "the server (required)"},
+    {.name = "pipeline", .value = "NAME", .help = "the pipeline (required)"},
+    {.name = "input", .value = "FILE|-", .help = "records to read (default: stdin)"},
+    {.name = "batch", .value = "N", .help = "records per request (default 500)"},
+    {.name = "stream",
+     .type = FlagType::kBool,
+     .help = "one IngestStream for all batches instead of one Ingest each"},
+    {.name = "output",
+     .value = "FILE|-",
+     .help = "also write each record's result, as `lakehose transform` does"},
+};
 
 // Retries `call` while it fails with RESOURCE_EXHAUSTED or UNAVAILABLE, up to ~2 minutes.
+// The first retry of the run is said on stderr (`*announced`), so that a server that went
+// away after the connection was made does not look like a hang.
 template <typename Call>
-auto WithRetry(Call call) -> decltype(call()) {
+auto WithRetry(Call call, bool* announced) -> decltype(call()) {
   auto result = call();
   int64_t delay_ms = 100, waited_ms = 0;
   while (!result.ok() &&
          (result.status().code() == absl::StatusCode::kResourceExhausted ||
           result.status().code() == absl::StatusCode::kUnavailable) &&
          waited_ms < 120000) {
+    if (!*announced) {
+      *announced = true;
+      std::fprintf(stderr, "lakehose send: %s; retrying for up to 2 minutes\n",
+                   RpcError(result.status()).c_str());
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     waited_ms += delay_ms;
     delay_ms = std::min<int64_t>(delay_ms * 2, 2000);
@@ -87,8 +95,9 @@ int SendCommand(int argc, char** argv) {
                request.mutable_records());
   }
 
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int connect_rc = 0;
+  auto client = Connect(flags, &connect_rc);
+  if (!client) return connect_rc;
   std::vector<v1::RecordResult> results;
   results.reserve(n);
   const bool progress = isatty(2) && requests.size() > 1;
@@ -101,9 +110,10 @@ int SendCommand(int argc, char** argv) {
     return true;
   };
   const auto start = std::chrono::steady_clock::now();
+  bool retry_announced = false;
   if (!flags.has("stream")) {
     for (const v1::IngestRequest& request : requests) {
-      auto response = WithRetry([&] { return client->Ingest(request); });
+      auto response = WithRetry([&] { return client->Ingest(request); }, &retry_announced);
       if (!response.ok())
         return Fail(
             StrCat("after ", sent, " records were accepted: ", RpcError(response.status())));

@@ -33,19 +33,20 @@ input (detected): one DynamoDB stream record (or JSON document) per line; a Lamb
 DynamoDB event file ({"Records": [...]}); or a Firehose transformation event
 ({"records": [{"recordId", "data": base64}]}).
 output: one RecordResult as JSON per line; for a Firehose event, a Firehose
-transformation response. A summary goes to stderr.
-
-options:
-  --config FILE        run offline with this pipeline configuration (no server)
-  --target HOST:PORT   send to a lakehose server instead
-  --pipeline NAME      the pipeline to use (required)
-  --input FILE|-       records to read (default: stdin)
-  --output FILE|-      where to write results (default: stdout)
-  --batch N            records per request with --target (default 500)
+transformation response. A summary goes to stderr. The connection options apply with
+--target only.
 )";
 
-constexpr Flag kFlags[] = {{.name = "config"}, {.name = "target"}, {.name = "pipeline"},
-                           {.name = "input"},  {.name = "output"}, {.name = "batch"}};
+constexpr Flag kFlags[] = {
+    {.name = "config",
+     .value = "FILE",
+     .help = "run offline with this pipeline configuration (no server)"},
+    {.name = "target", .value = "HOST:PORT", .help = "send to a lakehose server instead"},
+    {.name = "pipeline", .value = "NAME", .help = "the pipeline to use (required)"},
+    {.name = "input", .value = "FILE|-", .help = "records to read (default: stdin)"},
+    {.name = "output", .value = "FILE|-", .help = "where to write results (default: stdout)"},
+    {.name = "batch", .value = "N", .help = "records per request with --target (default 500)"},
+};
 
 // Offline: `pipeline` of the config file `config_path` applied here, as the server would.
 // Returns an exit code, 0 with `*results` and `*key_names` (the declared partition keys).
@@ -81,8 +82,9 @@ int TransformOffline(const std::string& config_path, const std::string& pipeline
 // Through the server of --target, `batch_size` records per Transform call.
 int TransformRemote(const ParsedFlags& flags, const std::string& pipeline, size_t batch_size,
                     const InputBatch& batch, std::vector<v1::RecordResult>* results) {
-  auto client = Connect(flags);
-  if (!client) return 2;
+  int rc = 0;
+  auto client = Connect(flags, &rc);
+  if (!client) return rc;
   const size_t n = batch.records.size();
   const bool progress = isatty(2) && n > batch_size;
   for (size_t begin = 0; begin < n; begin += batch_size) {
@@ -113,7 +115,7 @@ int TransformCommand(int argc, char** argv) {
   const bool offline = flags.has("config");
   if (offline == flags.has("target")) return UsageError("give exactly one of --config or --target");
   if (offline && AnyConnectionFlag(flags))
-    return UsageError("--tls* and --token-file need --target");
+    return UsageError("--deadline, --tls* and --token-file need --target");
   if (!flags.has("pipeline")) return UsageError("--pipeline is required");
   int64_t batch_size = 500;
   if (flags.has("batch") && !ParseCount(flags.get("batch"), 1, &batch_size))

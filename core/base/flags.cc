@@ -81,6 +81,39 @@ absl::StatusOr<ParsedFlags> ParseFlags(std::span<const Flag> flags,
   return parsed;
 }
 
+void AppendFlagHelp(std::span<const Flag> flags, std::string* out) {
+  constexpr size_t kHelpColumn = 23;
+  auto entry = [out](std::string_view name, std::string_view value, std::string_view help) {
+    const size_t begin = out->size();
+    StrAppend(out, "  --", name);
+    if (!value.empty()) StrAppend(out, " ", value);
+    const size_t width = out->size() - begin;
+    if (width + 2 <= kHelpColumn) {
+      out->append(kHelpColumn - width, ' ');
+    } else {
+      out->push_back('\n');
+      out->append(kHelpColumn, ' ');
+    }
+    for (size_t pos = 0;;) {
+      const size_t nl = help.find('\n', pos);
+      out->append(help.substr(pos, nl == std::string_view::npos ? nl : nl - pos));
+      out->push_back('\n');
+      if (nl == std::string_view::npos) break;
+      out->append(kHelpColumn, ' ');
+      pos = nl + 1;
+    }
+  };
+  for (const Flag& flag : flags) {
+    std::string value(flag.value);
+    if (value.empty() && !flag.choices.empty()) {
+      for (std::string_view choice : flag.choices)
+        StrAppend(&value, value.empty() ? "" : "|", choice);
+    }
+    entry(flag.name, flag.type == FlagType::kValue ? std::string_view(value) : "", flag.help);
+  }
+  entry("help", "", "this text");
+}
+
 std::vector<std::string_view> ArgsOf(int argc, const char* const* argv, int first) {
   std::vector<std::string_view> args;
   for (int i = first; i < argc; ++i) args.emplace_back(argv[i]);

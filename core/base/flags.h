@@ -15,6 +15,9 @@
 // "--help" and "-h" are always known: they stop parsing, like a kStop flag named "help",
 // so "--help" before a bad flag still prints the usage, and after it the error wins.
 //
+// Each Flag also carries its --help text, and AppendFlagHelp renders the options section
+// from the same declarations that ParseFlags parses, so the two cannot disagree.
+//
 // Pure (no I/O). ParsedFlags is a value; thread-compatible.
 #ifndef LAKEHOSE_CORE_BASE_FLAGS_H_
 #define LAKEHOSE_CORE_BASE_FLAGS_H_
@@ -43,6 +46,11 @@ struct Flag {
   // When not empty, the only values accepted; a missing or other value is the error
   // "--NAME must be A, B or C".
   std::span<const std::string_view> choices = {};
+  // For --help (FormatFlagHelp): the value's placeholder ("FILE", "HOST:PORT"; for a flag
+  // with choices, "" shows them as A|B) and what the flag does, continuation lines after
+  // '\n'.
+  std::string_view value = "";
+  std::string_view help = "";
 };
 
 // What ParseFlags found, by flag name (without "--").
@@ -71,6 +79,12 @@ class ParsedFlags {
 // Flag::needs), "--x takes no value" or "--x must be A or B" for a bad use of a known one.
 absl::StatusOr<ParsedFlags> ParseFlags(std::span<const Flag> flags,
                                        std::span<const std::string_view> args);
+
+// Appends the options section of a --help text: one entry per flag, in order, then --help
+// (which every parser knows), so that no usage can lack one:
+//   "  --target HOST:PORT   the server (required)\n"
+// Help starts at column 23, on the next line when the name and value are longer.
+void AppendFlagHelp(std::span<const Flag> flags, std::string* out);
 
 // argv[first..argc) as string_views, for ParseFlags.
 std::vector<std::string_view> ArgsOf(int argc, const char* const* argv, int first);

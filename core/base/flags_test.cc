@@ -156,5 +156,31 @@ TEST(FlagsTest, ArgsOfSkipsTheFirstArguments) {
   EXPECT_THAT(ArgsOf(2, argv, 3), IsEmpty());
 }
 
+// `--help` used to be written by hand for each command, and `lakehose flush --help` had no
+// options section; it is now rendered from the flag declarations.
+TEST(FlagsTest, AppendFlagHelpListsEveryFlagThenHelp) {
+  static constexpr std::string_view kFormats[] = {"json", "text"};
+  constexpr Flag kFlags[] = {
+      {.name = "target", .value = "HOST:PORT", .help = "the server (required)"},
+      {.name = "stream", .type = FlagType::kBool, .help = "one stream"},
+      {.name = "log-format", .choices = kFormats, .help = "how to log"},
+      {.name = "metrics-port-file", .value = "PATH", .help = "write the port\nonce serving"},
+  };
+  std::string out;
+  AppendFlagHelp(kFlags, &out);
+  EXPECT_EQ(out,
+            "  --target HOST:PORT   the server (required)\n"
+            "  --stream             one stream\n"
+            "  --log-format json|text\n"
+            "                       how to log\n"
+            "  --metrics-port-file PATH\n"
+            "                       write the port\n"
+            "                       once serving\n"
+            "  --help               this text\n");
+  out.clear();
+  AppendFlagHelp({}, &out);
+  EXPECT_EQ(out, "  --help               this text\n");
+}
+
 }  // namespace
 }  // namespace lakehose

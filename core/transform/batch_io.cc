@@ -52,6 +52,132 @@ std::string_view FirehoseResult(Verdict v) {
   }
 }
 
+// Whether `token` (a run of number characters) is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view token) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < token.size() && token[i] == '-') ++i;
+  if (i < token.size() && token[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == token.size();
+}
+
+// `text` with every well-formed number outside strings replaced by 0, the rest untouched.
+// simdjson's DOM refuses numbers it cannot hold (integers beyond 64 bits, 1e400), which are
+// valid JSON; the copy lets it check the structure all the same. One pass, no recursion;
+// malformed numbers are left for the parser to refuse.
+std::string WithNumbersZeroed(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (in_string) {
+      const size_t n = c == '\\' && i + 1 < text.size() ? 2 : 1;
+      out.append(text.substr(i, n));
+      in_string = c != '"';
+      i += n;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < text.size() &&
+             ((text[end] >= '0' && text[end] <= '9') || text[end] == '-' || text[end] == '+' ||
+              text[end] == '.' || text[end] == 'e' || text[end] == 'E'))
+        ++end;
+      const std::string_view token = text.substr(i, end - i);
+      out.append(IsJsonNumber(token) ? std::string_view("0") : token);
+      i = end;
+    } else {
+      in_string = c == '"';
+      out.push_back(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+bool IsNumberError(simdjson::error_code e) {
+  return e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
+// Parses `text` into `*root` with `*parser`. When only numbers the DOM cannot hold are in
+// the way, parses the text with its numbers zeroed instead and sets `*numbers_zeroed`
+// (the DOM's numbers are then not the text's). Otherwise returns the parse's error.
+simdjson::error_code ParseDocument(std::string_view text, simdjson::dom::parser* parser,
+                                   simdjson::dom::element* root, bool* numbers_zeroed) {
+  *numbers_zeroed = false;
+  const simdjson::error_code err = parser->parse(text.data(), text.size()).get(*root);
+  if (!IsNumberError(err)) return err;
+  const std::string zeroed = WithNumbersZeroed(text);
+  if (parser->parse(zeroed.data(), zeroed.size()).get(*root) != simdjson::SUCCESS) return err;
+  *numbers_zeroed = true;
+  return simdjson::SUCCESS;
+}
+
+// `*out` = the text of `value` minified, its numbers as written.
+bool MinifyRaw(simdjson::ondemand::value value, std::string* out) {
+  simdjson::ondemand::json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS) return false;
+  std::string_view raw;
+  simdjson::error_code e = simdjson::SUCCESS;
+  if (type == simdjson::ondemand::json_type::object) {
+    simdjson::ondemand::object o;
+    e = value.get_object().get(o);
+    if (!e) e = o.raw_json().get(raw);
+  } else if (type == simdjson::ondemand::json_type::array) {
+    simdjson::ondemand::array a;
+    e = value.get_array().get(a);
+    if (!e) e = a.raw_json().get(raw);
+  } else {
+    raw = TrimChars(value.raw_json_token(), kJsonWhitespace);
+  }
+  if (e) return false;
+  out->resize(raw.size());
+  size_t len = 0;
+  if (simdjson::minify(raw.data(), raw.size(), out->data(), len) != simdjson::SUCCESS) return false;
+  out->resize(len);
+  return true;
+}
+
+// The records of the Lambda event `body` as written, for an event whose numbers the DOM
+// could not hold (its copy of them is zeroed).
+absl::Status AppendLambdaRecordsAsWritten(std::string_view body, InputBatch* batch) {
+  std::string padded(body);
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::array records;
+  if (parser.iterate(padded.data(), body.size(), padded.size()).get(doc) ||
+      doc["Records"].get_array().get(records))
+    return absl::InvalidArgumentError("Lambda event: Records is not an array");
+  for (auto rec : records) {
+    simdjson::ondemand::value value;
+    OwnedRecord r;
+    if (rec.get(value) || !MinifyRaw(value, &r.data))
+      return absl::InvalidArgumentError(
+          StrCat("Lambda event: Records[", batch->records.size(), "] is not valid JSON"));
+    r.record_id = StrCat(batch->records.size() + 1);
+    batch->records.push_back(std::move(r));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
@@ -62,31 +188,21 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
     return batch;
   }
   // Try the whole text as one document: an event, or a single (maybe pretty) record.
+  // Numbers the DOM cannot hold (integers beyond 64 bits) do not decide the format: they
+  // are valid JSON, kept exactly by the transform.
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  const auto err = parser.parse(body.data(), body.size()).get(root);
+  bool numbers_zeroed = false;
+  const auto err = ParseDocument(body, &parser, &root, &numbers_zeroed);
   if (err) {
     // JSON Lines have a complete document on every line; an event file cut short does not.
     const std::string_view first_line = TrimChars(body.substr(0, body.find('\n')), kJsonWhitespace);
     simdjson::dom::parser line_parser;
-    const bool first_line_ok = !line_parser.parse(first_line.data(), first_line.size()).error();
+    simdjson::dom::element line_root;
+    bool line_zeroed = false;
+    const bool first_line_ok = !ParseDocument(first_line, &line_parser, &line_root, &line_zeroed);
     const bool mentions_records = body.find("\"Records\"") != std::string_view::npos ||
                                   body.find("\"records\"") != std::string_view::npos;
-    // simdjson's DOM refuses integers past 64 bits, which are valid JSON (and kept
-    // exactly by the transform): such a text is still one document.
-    if (!first_line_ok && (err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE)) {
-      OwnedRecord r;
-      r.record_id = "1";
-      r.data.resize(body.size());
-      size_t len = 0;
-      if (simdjson::minify(body.data(), body.size(), r.data.data(), len) != simdjson::SUCCESS) {
-        r.data.assign(body);
-      } else {
-        r.data.resize(len);
-      }
-      batch.records.push_back(std::move(r));
-      return batch;
-    }
     if (!first_line_ok && mentions_records)
       return absl::InvalidArgumentError(
           StrCat("input looks like a Lambda or Firehose event but is not valid JSON (",
@@ -99,6 +215,10 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
   if (root.get_object().get(obj) == simdjson::SUCCESS &&
       obj.at_key("Records").get_array().get(records) == simdjson::SUCCESS) {
     batch.format = BatchFormat::kLambdaEvent;
+    if (numbers_zeroed) {
+      if (absl::Status s = AppendLambdaRecordsAsWritten(body, &batch); !s.ok()) return s;
+      return batch;
+    }
     for (simdjson::dom::element rec : records) {
       OwnedRecord r;
       r.record_id = StrCat(batch.records.size() + 1);
@@ -110,6 +230,8 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text) {
   if (root.get_object().get(obj) == simdjson::SUCCESS &&
       obj.at_key("records").get_array().get(records) == simdjson::SUCCESS) {
     batch.format = BatchFormat::kFirehoseEvent;
+    // Only strings are taken from a Firehose event, and the arrival time: with
+    // numbers_zeroed (an event holding a number the DOM cannot hold) it reads as 0, unset.
     size_t i = 0;
     for (simdjson::dom::element rec : records) {
       OwnedRecord r;

@@ -82,6 +82,68 @@ TEST(BatchIoTest, SinglePrettyPrintedDocumentWithBigNumberIsKeptWhole) {
   EXPECT_EQ(b->records[0].data, "{\"id\":123456789012345678901234567890,\"x\":1}");
 }
 
+// Regression: a JSON Lines file whose first line held an integer beyond 2^64 was read as
+// one record (the whole file minified into one line): simdjson's DOM refused the number,
+// on the whole text and on the first line alike, and the big-number fallback took the text
+// for one document.
+TEST(BatchIoTest, JsonLinesWithBigIntegerOnFirstLineAreReadLineByLine) {
+  for (const std::string first :
+       {"{\"n\": 18446744073709551616}", "{\"n\": -18446744073709551617}", "{\"n\": 1.5e400}",
+        "{\"a\": [1, {\"n\": 123456789012345678901234567890}], \"s\": \"1e999 \\\" 2\"}"}) {
+    auto b = ParseInputBatch(StrCat(first, "\n{\"n\": 1}\n{\"n\": 2}\n"));
+    ASSERT_TRUE(b.ok()) << first << ": " << b.status();
+    EXPECT_EQ(b->format, BatchFormat::kJsonLines);
+    EXPECT_THAT(Datas(*b), ::testing::ElementsAre(first, "{\"n\": 1}", "{\"n\": 2}"));
+  }
+  // A big integer on a later line only, too.
+  auto later = ParseInputBatch("{\"n\": 1}\n{\"n\": 18446744073709551616}\n");
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->records.size(), 2u);
+}
+
+// Lines with a malformed number are still lines (each fails alone in the transform).
+TEST(BatchIoTest, JsonLinesWithMalformedNumberOnFirstLineAreReadLineByLine) {
+  auto b = ParseInputBatch("{\"n\": 01}\n{\"n\": 1}\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_THAT(Datas(*b), ::testing::ElementsAre("{\"n\": 01}", "{\"n\": 1}"));
+}
+
+// The big integer is valid JSON and the transformer keeps it digit for digit (house rule
+// 12: no number changed to fit a type).
+TEST(BatchIoTest, BigIntegerLineIsTransformedLosslessly) {
+  auto b = ParseInputBatch(
+      "{\"n\": 18446744073709551616, \"f\": 1.5e400}\n{\"n\": -99999999999999999999.5}\n");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(b->records.size(), 2u);
+  auto config =
+      ParseConfig("pipelines:\n  - name: p\n    input: json\n", "test.yaml", TestTimeZone);
+  ASSERT_TRUE(config.ok()) << config.status();
+  RecordTransformer t(*config->pipelines[0]);
+  RecordOutcome out;
+  t.Transform({.record_id = "1", .data = b->records[0].data}, {}, &out);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"n":18446744073709551616,"f":1.5e400})");
+  t.Transform({.record_id = "2", .data = b->records[1].data}, {}, &out);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"n":-99999999999999999999.5})");
+}
+
+// A Lambda event holding a number the DOM cannot hold is still an event, and its records
+// keep their digits.
+TEST(BatchIoTest, LambdaEventWithBigNumberKeepsItsDigits) {
+  auto b = ParseInputBatch(R"({"Records":[
+      {"eventName":"INSERT","big":18446744073709551616,"dynamodb":{"NewImage":{"a":{"N":"1"}}}},
+      {"eventName": "REMOVE", "dynamodb": {"Keys": {"a": {"S": "x y"}}}}
+  ]})");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
+  EXPECT_THAT(
+      Datas(*b),
+      ::testing::ElementsAre(
+          R"({"eventName":"INSERT","big":18446744073709551616,"dynamodb":{"NewImage":{"a":{"N":"1"}}}})",
+          R"({"eventName":"REMOVE","dynamodb":{"Keys":{"a":{"S":"x y"}}}})"));
+}
+
 TEST(BatchIoTest, LambdaEvent) {
   auto b = ParseInputBatch(R"({"Records":[
       {"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}},
