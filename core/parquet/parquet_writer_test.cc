@@ -764,6 +764,22 @@ TEST(ParquetDeliveryTest, EncodeObjectFollowsTheKey) {
   EXPECT_EQ(*j, "{\"a\":1}\n");
 }
 
+TEST(ParquetDeliveryTest, EncodeObjectLeavesOutWhatItCannotStore) {
+  DestinationSpec d;
+  d.format = "parquet";
+  d.parquet.schema = {{"a", ParquetType::kInt64}};
+  const std::string body = "{\"a\":1}\n{\"a\":\"x\"}\n{\"a\":2}\n";
+  EXPECT_FALSE(EncodeObject(d, "x/a.parquet", body).ok());  // without `rejected`: the whole
+  RejectedRecords rejected;
+  auto p = EncodeObject(d, "x/a.parquet", body, &rejected);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(rejected.records, 1);
+  EXPECT_EQ(rejected.lines, "{\"a\":\"x\"}\n");
+  EXPECT_THAT(rejected.reason, HasSubstr("line 2: "));
+  EXPECT_EQ(RejectedRecordsKey("x/p-w-0000000000000001.parquet"),
+            "x/p-w-0000000000000001-rejected.parquet");
+}
+
 // ---- config ----------------------------------------------------------------------------
 
 absl::StatusOr<Config> ParseYaml(const std::string& destination) {
