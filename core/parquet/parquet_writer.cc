@@ -154,8 +154,12 @@ ParquetRecordCheck CheckRecord(std::string_view line, const ParquetOptions& opti
       return out;
     }
   }
-  const bool declared = !options.schema.empty();
-  if (!declared && !grammar) return out;
+  // Only a declared column can refuse a value, and string and json columns take any.
+  const bool can_refuse =
+      std::any_of(options.schema.begin(), options.schema.end(), [](const ParquetColumn& c) {
+        return c.required || (c.type != ParquetType::kString && c.type != ParquetType::kJson);
+      });
+  if (!can_refuse && !grammar) return out;
   std::deque<std::string> arena;
   std::vector<Value> values(options.schema.size());
   LineParser parser(line, &arena);

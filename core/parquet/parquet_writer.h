@@ -195,9 +195,11 @@ struct ParquetRecordCheck {
 // double beyond DOUBLE's range, bad base64, ...) or a required column without a value.
 // Inferred columns take every value (numbers that fit no number type are STRING).
 //
-// Cost: with an inferred schema a count of brackets over the line (a full scan only
-// for lines with more than kMaxParquetJsonDepth of them); with a declared schema one
-// parse of the line.
+// Cost (transactions documents, this VM): with an inferred schema, or declared columns
+// that are all optional string/json, nothing for lines up to kMaxParquetJsonDepth bytes
+// and a count of brackets over longer ones (3 ns for 0.55 KB, 0.4 us for 1.6 KB; a
+// depth scan only past kMaxParquetJsonDepth brackets); with other declared columns one
+// parse of the line (1.2 us, about what encoding the record costs).
 ParquetRecordCheck CheckParquetRecord(std::string_view line, const ParquetOptions& options);
 
 // A record EncodeParquetFileIsolating left out: its index in `lines` and why.
