@@ -50,8 +50,8 @@ TEST(ParquetGateTest, RefusesWhatTheParquetWriterCannotStoreAlone) {
   EXPECT_EQ(deep.key_prefix, "errors/processing-failed/");
   EXPECT_TRUE(deep.data.empty());
 
-  const Config declared =
-      JsonPipeline("parquet", "{ schema: [ { name: x, type: double }, { name: id, type: int64 } ] }");
+  const Config declared = JsonPipeline(
+      "parquet", "{ schema: [ { name: x, type: double }, { name: id, type: int64 } ] }");
   RecordOutcome huge = Verdicts(declared, R"({"x":1e999999,"id":1})");
   EXPECT_EQ(huge.result, Verdict::kProcessingFailed);
   EXPECT_EQ(huge.error_code, error_code::kUnrepresentableValue);
