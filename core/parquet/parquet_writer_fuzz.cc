@@ -74,7 +74,8 @@ void Number(Bytes& b, std::string* out) {
     // Now and then beyond DOUBLE's range (either way, with the sign above).
     out->append((shape & 96) == 96 ? "999999" : std::to_string(b.Next() % 140));
   } else if ((shape & 96) == 96) {
-    out->append(std::string(400, '7'));  // an integer of 400+ digits
+    if (digits == "0" && !(shape & 1)) out->back() = '1';  // no leading zero
+    out->append(std::string(400, '7'));                    // an integer of 400+ digits
   }
 }
 
