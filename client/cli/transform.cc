@@ -16,6 +16,7 @@
 #include "client/cli/records.h"
 #include "core/base/strings.h"
 #include "core/transform/batch_io.h"
+#include "core/transform/parquet_gate.h"
 #include "core/transform/transformer.h"
 #include "proto/wire.h"
 #include "service/config/config_file.h"
@@ -65,6 +66,7 @@ int TransformOffline(const std::string& config_path, const std::string& pipeline
   RecordOutcome outcome;
   for (const OwnedRecord& r : batch.records) {
     transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
+    RefuseUnstorable(*spec, ctx, &outcome);  // as the server does
     v1::RecordResult& out = results->emplace_back();
     out.set_record_id(r.record_id);
     out.set_result(ToWire(outcome.result));

@@ -1,6 +1,8 @@
 #include "core/delivery/delivery_format.h"
 
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "core/base/base64.h"
 #include "core/base/compress.h"
@@ -40,12 +42,35 @@ std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_vie
   return ObjectExtension(dest.compression);
 }
 
+namespace {
+
+constexpr std::string_view kParquet = ".parquet";
+
+bool IsParquetKey(std::string_view key) {
+  return key.size() >= kParquet.size() && key.substr(key.size() - kParquet.size()) == kParquet;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key,
-                                         std::string_view body) {
-  constexpr std::string_view kParquet = ".parquet";
-  if (key.size() >= kParquet.size() && key.substr(key.size() - kParquet.size()) == kParquet)
-    return EncodeParquet(SplitJsonLines(body), dest.parquet);
-  return Compress(dest.compression, dest.compression_level, body);
+                                         std::string_view body, RejectedRecords* rejected) {
+  if (!IsParquetKey(key)) return Compress(dest.compression, dest.compression_level, body);
+  const std::vector<std::string_view> lines = SplitJsonLines(body);
+  if (rejected == nullptr) return EncodeParquet(lines, dest.parquet);
+  std::vector<ParquetRejectedRecord> left_out;
+  absl::StatusOr<ParquetFile> file = EncodeParquetFileIsolating(lines, dest.parquet, &left_out);
+  if (!file.ok()) return file.status();
+  for (const ParquetRejectedRecord& r : left_out) {
+    if (rejected->records++ == 0)
+      rejected->reason = StrCat("line ", r.line + 1, ": ", r.why.message);
+    StrAppend(&rejected->lines, lines[r.line], "\n");
+  }
+  return std::move(file->bytes);
+}
+
+std::string RejectedRecordsKey(std::string_view key) {
+  if (IsParquetKey(key)) key.remove_suffix(kParquet.size());
+  return StrCat(key, "-rejected", kParquet);
 }
 
 void AppendErrorDocument(int attempts, int64_t arrival_ms, std::string_view error_code,

@@ -30,12 +30,28 @@ bool IsErrorDocumentBody(std::string_view body);
 // of a format parquet destination, else ObjectExtension(dest.compression).
 std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_view body);
 
+// Records of a sealed Parquet object that the writer cannot store (a record refused at
+// Transform/Ingest never gets there; these are the last line of defence, e.g. records
+// accepted by an older version and replayed from the WAL).
+struct RejectedRecords {
+  std::string lines;    // their JSON Lines, each with its newline, in order
+  int64_t records = 0;  // how many
+  std::string reason;   // the first one's ("line N: ...")
+};
+
 // The bytes stored for a sealed object (`body` is its JSON Lines) under `key`: Parquet
 // (dest.parquet options) when the key ends in ".parquet", else the JSON Lines compressed
 // with dest.compression. Deciding by the key keeps the choice made at seal time, so an
-// object rebuilt from the WAL after a crash encodes to the same bytes.
+// object rebuilt from the WAL after a crash encodes to the same bytes. With `rejected`,
+// a record the Parquet writer cannot store is left out of the object and handed back
+// in *rejected (EncodeParquetFileIsolating) instead of failing the whole object.
 absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::string_view key,
-                                         std::string_view body);
+                                         std::string_view body,
+                                         RejectedRecords* rejected = nullptr);
+
+// Where the records left out of the object `key` go: `<key without .parquet>-rejected.parquet`
+// (stored there once the pipeline's config lets the writer store them).
+std::string RejectedRecordsKey(std::string_view key);
 
 // Appends one Firehose-style error document and a newline:
 // {"attemptsMade":1,"arrivalTimestamp":<ms>,"errorCode":"...","errorMessage":"...",

@@ -19,13 +19,19 @@ std::optional<Significand> Number(const Value& v) {
   return NumberText(v.text);
 }
 
+// "record N: " before the rest of a message, or nothing for row -1 (one
+// record checked alone, CheckParquetRecord).
+std::string RecordName(int64_t row) {
+  return row < 0 ? std::string() : StrCat("record ", row, ": ");
+}
+
 }  // namespace
 
 absl::Status Converter::Add(const Value& v, int64_t row, ChunkValues* out) {
   if (v.kind == Value::kAbsent || v.kind == Value::kNull) {
     if (col_.required)
-      return absl::InvalidArgumentError(
-          StrCat("parquet: record ", row, " has no value for required column \"", col_.name, "\""));
+      return absl::InvalidArgumentError(StrCat(
+          "parquet: ", RecordName(row), "has no value for required column \"", col_.name, "\""));
     out->defined.push_back(0);
     return absl::OkStatus();
   }
@@ -80,17 +86,11 @@ absl::Status Converter::AddPresent(const Value& v, int64_t row, ChunkValues* out
       return absl::OkStatus();
     }
     case ParquetType::kDouble: {
-      if (!Number(v)) return Mismatch(v, row);
-      double d = 0;
-      auto [end, ec] = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
-      if (end != v.text.data() + v.text.size() && ec != std::errc::result_out_of_range)
-        return Mismatch(v, row);
-      if (ec == std::errc::result_out_of_range) {
-        // Beyond double's range: +-inf for huge, +-0 for tiny, as strtod gives.
-        std::string copy(v.text);
-        d = std::strtod(copy.c_str(), nullptr);
-      }
-      out->doubles.push_back(d);
+      // The nearest double; a number beyond DOUBLE's range (it would read as Infinity,
+      // or 0 without being 0) does not fit.
+      std::optional<double> d = Number(v) ? DoubleValue(v.text) : std::nullopt;
+      if (!d) return Mismatch(v, row);
+      out->doubles.push_back(*d);
       return absl::OkStatus();
     }
     case ParquetType::kBool:
@@ -105,7 +105,7 @@ absl::Status Converter::AddPresent(const Value& v, int64_t row, ChunkValues* out
 }
 
 absl::Status Converter::Mismatch(const Value& v, int64_t row) const {
-  return absl::InvalidArgumentError(StrCat("parquet: record ", row, ": column \"", col_.name,
+  return absl::InvalidArgumentError(StrCat("parquet: ", RecordName(row), "column \"", col_.name,
                                            "\" (", ParquetTypeName(col_.type, col_.scale),
                                            ") cannot hold ", QuoteForMessage(v.text)));
 }

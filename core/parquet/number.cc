@@ -1,6 +1,9 @@
 #include "core/parquet/number.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "core/base/decimal.h"
@@ -65,6 +68,31 @@ std::optional<int64_t> ToInt64(const Significand& s) {
   if (*v > static_cast<Int128>(INT64_MAX) || *v < static_cast<Int128>(INT64_MIN))
     return std::nullopt;
   return static_cast<int64_t>(*v);
+}
+
+std::optional<double> DoubleValue(std::string_view t) {
+  double d = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (ec == std::errc() && end == t.data() + t.size()) return d;
+  if (ec != std::errc::result_out_of_range) return std::nullopt;
+  const std::string copy(t);  // strtod needs a terminated string
+  d = std::strtod(copy.c_str(), nullptr);
+  if (std::isinf(d)) return std::nullopt;
+  if (d == 0) {
+    // Zero is right only for a zero: any nonzero digit before the exponent says otherwise.
+    for (char c : t) {
+      if (c == 'e' || c == 'E') break;
+      if (c >= '1' && c <= '9') return std::nullopt;
+    }
+  }
+  return d;
+}
+
+bool FitsDouble(const Significand& s, std::string_view t) {
+  if (s.digits.empty()) return true;
+  const int64_t magnitude = static_cast<int64_t>(s.digits.size()) + s.pow;  // value < 10^this
+  if (magnitude > -300 && magnitude < 300) return true;
+  return DoubleValue(t).has_value();
 }
 
 }  // namespace parquet_internal

@@ -45,6 +45,16 @@ std::optional<Int128> Unscaled(const Significand& s, int scale);
 // The number as an int64, if it is integral and fits.
 std::optional<int64_t> ToInt64(const Significand& s);
 
+// The nearest double to the number `t` (NumberText's grammar), unless the number is
+// beyond DOUBLE's range: one that would become +-Infinity (1e999999, a 400-digit
+// integer) or 0 without being 0 (1E-999999) is nullopt, since a DOUBLE column must not
+// change a value that much. Subnormal results are kept (as every reader rounds them).
+std::optional<double> DoubleValue(std::string_view t);
+
+// Whether DoubleValue(t) is not nullopt, for the number `s` of text `t`; cheap for the
+// usual magnitudes (no parse between 1e-300 and 1e300).
+bool FitsDouble(const Significand& s, std::string_view t);
+
 }  // namespace parquet_internal
 }  // namespace lakehose
 

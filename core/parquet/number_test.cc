@@ -72,6 +72,24 @@ TEST(NumberTest, ToInt64) {
   EXPECT_EQ(ToInt64(*NumberText("-0")), 0);
 }
 
+TEST(NumberTest, DoubleValueRefusesNumbersBeyondDoubleRange) {
+  EXPECT_EQ(DoubleValue("1.5"), 1.5);
+  EXPECT_EQ(DoubleValue("-0"), 0.0);
+  EXPECT_EQ(DoubleValue("0e-999999"), 0.0);  // a zero stays a zero
+  EXPECT_EQ(DoubleValue("1e308"), 1e308);
+  EXPECT_GT(DoubleValue("1e-320").value_or(0), 0.0);  // subnormal, kept
+  EXPECT_EQ(DoubleValue("1e999999"), std::nullopt);   // would be Infinity
+  EXPECT_EQ(DoubleValue("-1e999999"), std::nullopt);
+  EXPECT_EQ(DoubleValue("1E-999999"), std::nullopt);  // would be 0
+  EXPECT_EQ(DoubleValue(std::string(400, '9')), std::nullopt);
+  for (std::string_view t : {"1e999999", "1E-999999", "2e-324", "1.8e308"}) {
+    EXPECT_FALSE(FitsDouble(*NumberText(t), t)) << t;
+  }
+  for (std::string_view t : {"1e300", "1.7e308", "5e-324", "123.25", "0"}) {
+    EXPECT_TRUE(FitsDouble(*NumberText(t), t)) << t;
+  }
+}
+
 }  // namespace
 }  // namespace parquet_internal
 }  // namespace lakehose

@@ -6,6 +6,7 @@
 
 #include "core/parquet/parquet_writer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <memory>
@@ -120,7 +121,92 @@ absl::Status ShredChunks(const ShredNode& plan, const std::vector<Value>& cells,
   return absl::OkStatus();
 }
 
+// The deepest nesting of objects and arrays in `line`, the line's own object counted
+// (so a member's value is one less); strings skipped. Iterative: any input is fine.
+int64_t BracketDepth(std::string_view line) {
+  int64_t depth = 0, deepest = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"') {
+      for (++i; i < line.size() && line[i] != '"'; ++i)
+        if (line[i] == '\\') ++i;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// CheckParquetRecord; `grammar`: also check that the line is one JSON object as the
+// writer reads it (the transformer's documents always are).
+ParquetRecordCheck CheckRecord(std::string_view line, const ParquetOptions& options, bool grammar) {
+  ParquetRecordCheck out;
+  // A member's value deeper than kMaxParquetJsonDepth needs more brackets than that.
+  if (line.size() > static_cast<size_t>(kMaxParquetJsonDepth) &&
+      std::count_if(line.begin(), line.end(), [](char c) { return c == '{' || c == '['; }) >
+          kMaxParquetJsonDepth) {
+    if (const int64_t depth = BracketDepth(line) - 1; depth > kMaxParquetJsonDepth) {
+      out.problem = ParquetRecordProblem::kTooDeep;
+      out.message = StrCat("objects and arrays nested ", depth,
+                           " levels deep; the Parquet writer takes at most ", kMaxParquetJsonDepth);
+      return out;
+    }
+  }
+  // Only a declared column can refuse a value, and string and json columns take any.
+  const bool can_refuse =
+      std::any_of(options.schema.begin(), options.schema.end(), [](const ParquetColumn& c) {
+        return c.required || (c.type != ParquetType::kString && c.type != ParquetType::kJson);
+      });
+  if (!can_refuse && !grammar) return out;
+  std::deque<std::string> arena;
+  std::vector<Value> values(options.schema.size());
+  LineParser parser(line, &arena);
+  absl::Status s = parser.ParseObject([&](std::string_view name, const Value& v) {
+    for (size_t c = 0; c < options.schema.size(); ++c)
+      if (options.schema[c].name == name) values[c] = v;  // the last one wins, as when encoding
+  });
+  for (size_t c = 0; s.ok() && c < options.schema.size(); ++c) {
+    Converter conv(options.schema[c], &arena);
+    ChunkValues scratch;
+    s = conv.Add(values[c], /*row=*/-1, &scratch);
+  }
+  if (!s.ok()) {
+    out.problem = ParquetRecordProblem::kUnrepresentable;
+    out.message = std::string(StatusMessage(s));
+  }
+  return out;
+}
+
 }  // namespace
+
+ParquetRecordCheck CheckParquetRecord(std::string_view line, const ParquetOptions& options) {
+  return CheckRecord(line, options, /*grammar=*/false);
+}
+
+absl::StatusOr<ParquetFile> EncodeParquetFileIsolating(
+    const std::vector<std::string_view>& lines, const ParquetOptions& options,
+    std::vector<ParquetRejectedRecord>* rejected) {
+  rejected->clear();
+  absl::StatusOr<ParquetFile> all = EncodeParquetFile(lines, options);
+  if (all.ok() || all.status().code() != absl::StatusCode::kInvalidArgument) return all;
+  // Some record (or the options) failed it: leave out the records that cannot be stored.
+  std::vector<std::string_view> good;
+  good.reserve(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    ParquetRecordCheck check = CheckRecord(line, options, /*grammar=*/true);
+    if (check.ok()) {
+      good.push_back(lines[i]);
+    } else {
+      rejected->push_back({i, std::move(check)});
+    }
+  }
+  if (rejected->empty()) return all;  // not one record's fault
+  return EncodeParquetFile(good, options);
+}
 
 std::string ParquetTypeName(ParquetType type, int scale) {
   switch (type) {

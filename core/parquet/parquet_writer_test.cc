@@ -307,6 +307,147 @@ TEST(ParquetWriterTest, BadLinesAreErrors) {
   EXPECT_FALSE(deep.ok());
 }
 
+// ---- what one record can do to an object (README "Parquet": numbers, limits) ---------
+
+// {"a": <depth levels of arrays around 1>}, or of objects {"k": ...}.
+std::string DeepRecord(int depth, bool objects = false) {
+  std::string s = R"({"a":)";
+  for (int i = 0; i < depth; ++i) s += objects ? R"({"k":)" : "[";
+  s += "1";
+  for (int i = 0; i < depth; ++i) s += objects ? "}" : "]";
+  return s + "}";
+}
+
+TEST(ParquetNumberTest, InferredDoubleColumnNeverHoldsInfinityOrZeroForOtherNumbers) {
+  // Before: DOUBLE holding Infinity, Infinity and 0.
+  const std::string digits400(400, '7');
+  auto f = Encode({R"({"big":1e999999,"tiny":1E-999999,"n":1.5,"neg":-1e999999})",
+                   StrCat(R"({"big":)", digits400, R"(,"tiny":2.5,"n":1e+125,"neg":-5})")});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(TypeOf(*f, "big"), "string");  // the exact digits, as wide_numbers: string
+  EXPECT_EQ(TypeOf(*f, "tiny"), "string");
+  EXPECT_EQ(TypeOf(*f, "n"), "double");         // within range: unchanged
+  EXPECT_FALSE(Chunk(*f, "big")->has_min_max);  // 400 bytes: past kMaxStatisticsBytes
+  EXPECT_EQ(Chunk(*f, "neg")->min, "-1e999999");
+  EXPECT_EQ(Chunk(*f, "neg")->max, "-5");
+  EXPECT_EQ(Chunk(*f, "tiny")->min, "1E-999999");
+  EXPECT_EQ(Chunk(*f, "tiny")->max, "2.5");
+  // The same at a nested position.
+  auto g = Encode({R"({"l":[1.5,1e999999]})"}, [] {
+    ParquetOptions o;
+    o.nested = NestedEncoding::kNative;
+    return o;
+  }());
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->columns.size(), 1u);
+  ASSERT_EQ(g->columns[0].children.size(), 1u);
+  EXPECT_EQ(ParquetTypeName(g->columns[0].children[0].type, 0), "string");
+}
+
+TEST(ParquetNumberTest, DeclaredDoubleRefusesNumbersBeyondItsRange) {
+  ParquetOptions o;
+  o.schema = {{"x", ParquetType::kDouble}};
+  for (const std::string& bad :
+       std::vector<std::string>{"1e999999", "-1e999999", "1E-999999", std::string(400, '9')}) {
+    auto f = Encode({StrCat(R"({"x":)", bad, "}")}, o);  // before: written as +-Infinity / 0
+    EXPECT_FALSE(f.ok()) << bad;
+    EXPECT_EQ(CheckParquetRecord(StrCat(R"({"x":)", bad, "}"), o).problem,
+              ParquetRecordProblem::kUnrepresentable)
+        << bad;
+  }
+  auto ok = Encode({R"({"x":1e308})", R"({"x":0.1})", R"({"x":"2.5"})", R"({"x":0e-999999})"}, o);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+}
+
+TEST(ParquetDepthTest, EveryDepthEncodesOrIsRefusedAloneWithoutCrashing) {
+  for (bool native : {false, true}) {
+    ParquetOptions o;
+    if (native) o.nested = NestedEncoding::kNative;
+    for (int depth : {kMaxNestingDepth, kMaxNestingDepth + 1, kMaxParquetJsonDepth,
+                      kMaxParquetJsonDepth + 1, 50000}) {
+      for (bool objects : {false, true}) {
+        const std::string line = DeepRecord(depth, objects);
+        const ParquetRecordCheck check = CheckParquetRecord(line, o);
+        auto f = Encode({line}, o);
+        EXPECT_EQ(check.ok(), f.ok()) << depth << " " << native;
+        if (depth <= kMaxParquetJsonDepth) {
+          EXPECT_TRUE(f.ok()) << depth << " " << native << " " << f.status();
+        } else {
+          EXPECT_EQ(check.problem, ParquetRecordProblem::kTooDeep) << depth;
+          EXPECT_THAT(check.message, HasSubstr(StrCat(depth, " levels")));
+        }
+      }
+    }
+  }
+}
+
+TEST(ParquetDepthTest, NativeNestingStopsAtTheSharedLimit) {
+  EXPECT_EQ(kMaxParquetNativeDepth, kMaxNestingDepth);  // DynamoDB's 32 levels
+  ParquetOptions o;
+  o.nested = NestedEncoding::kNative;
+  auto f = Encode({DeepRecord(kMaxNestingDepth + 1, /*objects=*/true)}, o);
+  ASSERT_TRUE(f.ok()) << f.status();
+  // 32 STRUCTs, the 33rd level as JSON text.
+  const ParquetColumn* c = &f->columns[0];
+  int groups = 0;
+  while (c->type == ParquetType::kStruct) {
+    ++groups;
+    c = &c->children[0];
+  }
+  EXPECT_EQ(groups, kMaxNestingDepth);
+  EXPECT_EQ(c->type, ParquetType::kJson);
+}
+
+TEST(ParquetIsolationTest, OneBadRecordDoesNotTakeTheOthersWithIt) {
+  ParquetOptions o;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 100; ++i) lines.push_back(StrCat(R"({"id":)", i, R"(,"a":[1]})"));
+  lines.insert(lines.begin() + 50, DeepRecord(kMaxParquetJsonDepth + 1));
+  lines.push_back(DeepRecord(50000, /*objects=*/true));
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  ASSERT_FALSE(EncodeParquetFile(views, o).ok());  // one record fails the whole
+  std::vector<ParquetRejectedRecord> rejected;
+  auto f = EncodeParquetFileIsolating(views, o, &rejected);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->rows, 100);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].line, 50u);
+  EXPECT_EQ(rejected[1].line, 101u);
+  EXPECT_EQ(rejected[1].why.problem, ParquetRecordProblem::kTooDeep);
+  // Declared columns: a value that does not convert, and a missing required one.
+  o.schema = {{"id", ParquetType::kInt64, 0, true}};
+  std::vector<std::string_view> declared = {R"({"id":1})", R"({"id":"x"})", R"({"other":1})",
+                                            R"({"id":2})"};
+  f = EncodeParquetFileIsolating(declared, o, &rejected);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->rows, 2);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].why.problem, ParquetRecordProblem::kUnrepresentable);
+  EXPECT_THAT(rejected[0].why.message, HasSubstr("column \"id\" (int64) cannot hold \"x\""));
+  EXPECT_THAT(rejected[1].why.message, HasSubstr("no value for required column \"id\""));
+  // Nothing is left out when every record encodes; an error of the options stays one.
+  f = EncodeParquetFileIsolating({R"({"id":1})"}, o, &rejected);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(rejected.empty());
+  o.page_bytes = 0;
+  EXPECT_FALSE(EncodeParquetFileIsolating({R"({"id":1})"}, o, &rejected).ok());
+}
+
+TEST(ParquetIsolationTest, CheckAgreesWithTheEncoderOnDeclaredColumns) {
+  ParquetOptions o;
+  o.schema = {{"i", ParquetType::kInt64},           {"d", ParquetType::kDecimal, 2},
+              {"f", ParquetType::kDouble},          {"b", ParquetType::kBool},
+              {"t", ParquetType::kTimestampMillis}, {"bin", ParquetType::kBinary}};
+  for (const char* line :
+       {R"({"i":1})", R"({"i":1.5})", R"({"i":99999999999999999999})", R"({"d":1.234})",
+        R"({"d":"1.23"})", R"({"f":1e999999})", R"({"f":true})", R"({"b":1})", R"({"b":false})",
+        R"({"t":"x"})", R"({"bin":"!!"})", R"({"bin":"AAEC"})", R"({"i":1,"i":"x"})",
+        R"({"i":"x","i":1})"}) {
+    const bool encodes = Encode({line}, o).ok();
+    EXPECT_EQ(CheckParquetRecord(line, o).ok(), encodes) << line;
+  }
+}
+
 TEST(ParquetWriterTest, SplitJsonLines) {
   EXPECT_EQ(SplitJsonLines("{}\n\n{\"a\":1}\r\n{}"),
             (std::vector<std::string_view>{"{}", "{\"a\":1}", "{}"}));
@@ -621,6 +762,22 @@ TEST(ParquetDeliveryTest, EncodeObjectFollowsTheKey) {
   auto j = EncodeObject(d, "x/a.jsonl", "{\"a\":1}\n");
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(*j, "{\"a\":1}\n");
+}
+
+TEST(ParquetDeliveryTest, EncodeObjectLeavesOutWhatItCannotStore) {
+  DestinationSpec d;
+  d.format = "parquet";
+  d.parquet.schema = {{"a", ParquetType::kInt64}};
+  const std::string body = "{\"a\":1}\n{\"a\":\"x\"}\n{\"a\":2}\n";
+  EXPECT_FALSE(EncodeObject(d, "x/a.parquet", body).ok());  // without `rejected`: the whole
+  RejectedRecords rejected;
+  auto p = EncodeObject(d, "x/a.parquet", body, &rejected);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(rejected.records, 1);
+  EXPECT_EQ(rejected.lines, "{\"a\":\"x\"}\n");
+  EXPECT_THAT(rejected.reason, HasSubstr("line 2: "));
+  EXPECT_EQ(RejectedRecordsKey("x/p-w-0000000000000001.parquet"),
+            "x/p-w-0000000000000001-rejected.parquet");
 }
 
 // ---- config ----------------------------------------------------------------------------

@@ -23,6 +23,9 @@ struct ColumnStats {
   bool all_int64 = true;
   int64_t max_scale = 0;
   bool decimal_fits = true;
+  // Every number is within DOUBLE's range (FitsDouble): else a DOUBLE column would hold
+  // Infinity or 0 for it, and the column is STRING with the exact digits instead.
+  bool double_fits = true;
 };
 
 ParquetColumn Infer(const std::string& name, const ColumnStats& st, WideNumbers wide) {
@@ -43,7 +46,8 @@ ParquetColumn Infer(const std::string& name, const ColumnStats& st, WideNumbers 
     c.type = ParquetType::kDecimal;
     c.scale = static_cast<int>(st.max_scale);
   } else {
-    c.type = wide == WideNumbers::kDouble ? ParquetType::kDouble : ParquetType::kString;
+    c.type = wide == WideNumbers::kDouble && st.double_fits ? ParquetType::kDouble
+                                                            : ParquetType::kString;
   }
   return c;
 }
@@ -57,6 +61,7 @@ struct NestedStats {
   // The most digits left of the point of a nonzero non-FastInt64 number: with
   // max_scale, decides DECIMAL(38, max_scale) in one pass (digits + pow + scale <= 38).
   int64_t max_int_digits = 0;
+  bool double_fits = true;         // as ColumnStats::double_fits
   std::vector<std::string> names;  // object members, in order of first appearance
   std::vector<std::unique_ptr<NestedStats>> members;
   absl::flat_hash_map<std::string, size_t, StringViewHash, std::equal_to<>> index;
@@ -97,6 +102,7 @@ absl::Status Accumulate(const JsonNode& n, NestedStats* st) {
       if (!s) return absl::InvalidArgumentError("parquet: bad number");
       if (st->all_int64 && !ToInt64(*s)) st->all_int64 = false;
       st->max_scale = std::max(st->max_scale, NeededScale(*s));
+      if (st->double_fits && !FitsDouble(*s, n.value.text)) st->double_fits = false;
       if (!s->digits.empty())
         st->max_int_digits =
             std::max(st->max_int_digits, static_cast<int64_t>(s->digits.size()) + s->pow);
@@ -159,6 +165,7 @@ ParquetColumn BuildNested(const NestedStats& st, std::string name, int depth, Wi
   cs.nested = st.objects + st.arrays;
   cs.all_int64 = st.all_int64;
   cs.max_scale = st.max_scale;
+  cs.double_fits = st.double_fits;
   cs.decimal_fits =
       st.max_scale <= kMaxInferredScale && st.max_int_digits + st.max_scale <= kDecimalPrecision;
   return Infer(name, cs, wide);
@@ -217,6 +224,7 @@ absl::StatusOr<ParquetColumn> InferColumn(std::string name, const std::vector<Va
         std::optional<Significand> s = NumberText(v.text);
         if (!s) return absl::InvalidArgumentError("parquet: bad number");
         if (st.all_int64 && !ToInt64(*s)) st.all_int64 = false;
+        if (st.double_fits && !FitsDouble(*s, v.text)) st.double_fits = false;
         if (!st.all_int64 && st.decimal_fits) {
           st.max_scale = std::max(st.max_scale, NeededScale(*s));
           st.decimal_fits = st.max_scale <= kMaxInferredScale;

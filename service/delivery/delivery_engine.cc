@@ -372,11 +372,37 @@ void DeliveryEngine::UploadLoop() {
     ObjectSink& sink = *sinks_.at(obj->spec->name);
     // Never store an object the log does not yet name (a crash would re-seal differently).
     absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
+    // Compressed JSONL or Parquet. With a DLQ, a record the Parquet writer cannot store
+    // is left out and goes to the DLQ alone, before the object (so it is never lost).
+    RejectedRecords rejected;
     absl::StatusOr<std::string> body =
-        EncodeObject(dest, obj->key, obj->data);  // compressed JSONL or Parquet
+        EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr);
     if (status.ok()) status = body.status();
+    if (status.ok() && rejected.records > 0 && !obj->rejects_dead_lettered) {
+      const std::string rejected_key = RejectedRecordsKey(obj->key);
+      status = options_.dead_letter({.pipeline = obj->spec->name,
+                                     .key = rejected_key,
+                                     .body = rejected.lines,
+                                     .records = rejected.records,
+                                     .attempts = 1,
+                                     .first_error = rejected.reason,
+                                     .last_error = rejected.reason});
+      if (status.ok()) {
+        obj->rejects_dead_lettered = true;
+        Log(LogLevel::kWarn, "delivery.records_rejected",
+            {{"pipeline", obj->spec->name},
+             {"key", obj->key},
+             {"dead_letter_key", rejected_key},
+             {"records", StrCat(rejected.records)},
+             {"error", rejected.reason}});
+        absl::MutexLock lock(&mu_);
+        stats_.rejected_records += rejected.records;
+      }
+    }
+    // Every record was left out: nothing to store.
+    const bool empty = status.ok() && rejected.records == obj->records && obj->records > 0;
     bool already = false;
-    if (status.ok()) {
+    if (status.ok() && !empty) {
       ObjectMeta meta;
       meta.content_encoding = std::string(ContentEncoding(dest.compression));
       meta.if_none_match = true;
@@ -433,18 +459,18 @@ void DeliveryEngine::UploadLoop() {
         ReleaseWalLocked();
       } else if (status.ok()) {
         if (already) stats_.already_stored += 1;
-        StoredObject stored{obj->spec->name, obj->key, sink.Uri(obj->key), obj->records,
-                            static_cast<int64_t>(body->size())};
+        StoredObject stored{obj->spec->name, obj->key, sink.Uri(obj->key),
+                            obj->records - rejected.records, static_cast<int64_t>(body->size())};
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.objects_stored += 1;
-        if (!already) {  // a 412 was written by an earlier attempt (or process)
+        if (!already && !empty) {  // a 412 was written by an earlier attempt (or process)
           const PipelineMetrics& m = MetricsFor(obj->spec);
           m.objects_written->Increment();
           m.bytes_out->Increment(static_cast<double>(body->size()));
           m.object_bytes->Observe(static_cast<double>(body->size()));
         }
         for (auto& t : obj->tickets) {
-          t->objects.push_back(stored);
+          if (!empty) t->objects.push_back(stored);
           if (--t->pending == 0) finished.push_back(t);
         }
         obj.reset();

@@ -70,6 +70,9 @@ struct DeliveryStats {
   int64_t seals_by_reason[7] = {};  // indexed by FlushReason
   int64_t already_stored = 0;       // re-uploads answered "exists": an earlier attempt landed
   int64_t dead_lettered = 0;        // objects handed to the DLQ
+  // Records left out of Parquet objects (the writer could not store them) and handed to
+  // the DLQ alone, under RejectedRecordsKey(the object's key).
+  int64_t rejected_records = 0;
   int64_t wal_bytes = 0;
   int64_t recovered_records = 0;  // replayed from the WAL at start
   int64_t recovered_objects = 0;
@@ -160,8 +163,9 @@ class DeliveryEngine {
     int64_t next_attempt_ms = 0;
     int64_t first_failure_ms = 0;
     std::string first_error;
-    uint64_t seal_lsn = 0;       // the WAL frame that sealed it
-    uint64_t first_segment = 0;  // WAL segment of its first line
+    bool rejects_dead_lettered = false;  // its RejectedRecords are in the DLQ already
+    uint64_t seal_lsn = 0;               // the WAL frame that sealed it
+    uint64_t first_segment = 0;          // WAL segment of its first line
     std::vector<std::shared_ptr<Ticket>> tickets;
   };
   struct BufferKey {

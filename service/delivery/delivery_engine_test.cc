@@ -614,6 +614,49 @@ TEST(DeliveryEngineTest, AnObjectOutOfItsRetryBudgetGoesToTheDeadLetterQueueWhol
   EXPECT_EQ(handed[0].last_error, "disk on fire");
 }
 
+// One record the Parquet writer could not store (too deep; accepted before the record
+// path refused such records) failed its whole object: every Flush answered UNAVAILABLE
+// and after the retry budget the object, its 100 good records with it, went to the DLQ.
+TEST(DeliveryEngineTest, ARecordTheParquetWriterCannotStoreGoesToTheDeadLetterQueueAlone) {
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, std::string>> handed;  // key, body
+  int64_t handed_records = 0;
+  Engine e(
+      "pipelines:\n"
+      "  - name: pq\n"
+      "    input: json\n"
+      "    destination: { kind: file, path: /nonexistent/pq, format: parquet }\n",
+      absl::InfiniteDuration(), [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        handed.emplace_back(std::string(o.key), std::string(o.body));
+        handed_records += o.records;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(e.ok());
+  std::vector<BufferedLine> lines = Lines("p/", 100, "good");
+  const std::string deep = StrCat(R"({"tag":"deep","i":100,"pad":)", std::string(1025, '['), "1",
+                                  std::string(1025, ']'), "}\n");
+  lines.insert(lines.begin() + 40, BufferedLine{"p/", deep});
+  ASSERT_TRUE(e->Accept(e.spec("pq"), lines).ok());
+  auto r = FlushWithin(*e, "pq");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  ASSERT_TRUE(r->ok()) << r->status();
+  ASSERT_EQ((*r)->size(), 1u);
+  EXPECT_EQ((**r)[0].records, 100);
+  EXPECT_THAT((**r)[0].key, MatchesRegex("p/pq-w1-[0-9]{16}\\.parquet"));
+  ASSERT_EQ(e.sink("pq").objects().size(), 1u);
+  EXPECT_EQ(e.sink("pq").objects().begin()->second.substr(0, 4), "PAR1");
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.rejected_records, 1);
+  EXPECT_EQ(s.dead_lettered, 0);  // no object was
+  EXPECT_EQ(s.in_flight_bytes, 0);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_THAT(handed[0].first, MatchesRegex("p/pq-w1-[0-9]{16}-rejected\\.parquet"));
+  EXPECT_EQ(handed[0].second, deep);
+  EXPECT_EQ(handed_records, 1);
+}
+
 // Records the metadata each object was stored with.
 class MetaRecordingSink : public ObjectSink {
  public:

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/base/string_view_hash.h"
 #include "core/base/strings.h"
+#include "core/transform/parquet_gate.h"
 #include "proto/wire.h"
 
 namespace lakehose {
@@ -91,6 +92,7 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
     in.data = r.data();
     in.arrival_ms = r.approximate_arrival_timestamp();
     transformer->Transform(in, ctx, &outcome);
+    RefuseUnstorable(*spec, ctx, &outcome);  // what the Parquet writer cannot store
     v1::RecordResult* out = results->Add();
     out->set_record_id(r.record_id());
     out->set_result(ToWire(outcome.result));
