@@ -1,8 +1,8 @@
 // Damaged dead-letter bodies (README "Durability and the dead-letter queue"): a file lake
-// whose directory is a regular file, so every store fails and, after the short delivery
-// retry budget, every object is a delivery dead letter. The server is stopped; one body
-// is truncated and a byte of another is flipped; the destination is fixed and the server
-// restarted. Then:
+// whose directory becomes a regular file once the server runs, so every store fails and,
+// after the short delivery retry budget, every object is a delivery dead letter. The
+// server is stopped; one body is truncated and a byte of another is flipped; the
+// destination is fixed and the server restarted. Then:
 //   - the intact entries are delivered by the retry worker, each exactly once;
 //   - the two damaged ones are not: they stay, `lakehose dlq list` shows them as
 //     damaged, lakehose_dlq_damaged_entries is 2, each is logged as dlq.damaged_entry,
@@ -133,7 +133,6 @@ describe('damaged dead-letter bodies: kept, reported, never delivered', { timeou
     const blocked = join(dir, 'blocked');
     const lakeRoot = join(blocked, 'lake');
     const dlqDir = join(dir, 'var', 'dlq');
-    writeFileSync(blocked, 'a file where the lake directory should be\n');
     const cfgPath = join(dir, 'lakehose.yaml');
     writeFileSync(cfgPath, configYaml({
       dataDir: join(dir, 'var'), writerId: 'dlq-damage', pipeline: PIPELINE,
@@ -144,6 +143,10 @@ describe('damaged dead-letter bodies: kept, reported, never delivered', { timeou
     const acked = new Set();
     const bodies = new Map();  // id -> eventIDs
     const entries = await withServer('first', dir, cfgPath, async (server, clients) => {
+      // Start-up checks refuse a lake path that cannot hold objects, so the lake is
+      // broken after the server has started: its directory becomes a regular file.
+      rmSync(blocked, { recursive: true, force: true });
+      writeFileSync(blocked, 'a file where the lake directory should be\n');
       const gen = await generate(CLI_BIN, RECORDS, 4242);
       for (let from = 0; from < RECORDS; from += BATCH) {
         const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, Math.min(from + BATCH, RECORDS), acked);
