@@ -35,6 +35,7 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_expired_total: { type: 'counter', labels: { pipeline: PIPELINE } },
   lakehose_wal_corrupt_tails_total: { type: 'counter', labels: {} },
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
+  lakehose_grpc_connections_shed_total: { type: 'counter', labels: {} },
   // gauges
   lakehose_active_partitions: { type: 'gauge', labels: {} },
   lakehose_buffered_bytes: { type: 'gauge', labels: { pipeline: PIPELINE } },
@@ -49,6 +50,8 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_depth: { type: 'gauge', labels: { kind: DLQ_KIND } },
   lakehose_dlq_oldest_entry_age_seconds: { type: 'gauge', labels: {} },
   lakehose_build_info: { type: 'gauge', labels: { version: null } },
+  lakehose_grpc_listener_accepting: { type: 'gauge', labels: {} },
+  lakehose_inflight_bytes: { type: 'gauge', labels: {} },
   // histograms (_bucket, _sum, _count)
   lakehose_request_duration_seconds: { type: 'histogram', labels: { rpc: null } },
   lakehose_request_records: { type: 'histogram', labels: { rpc: null } },
