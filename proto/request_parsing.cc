@@ -60,8 +60,9 @@ std::string DiagnoseParseFailure(const std::string& bytes, const Descriptor& des
   if (!set.ParseFromString(bytes)) return "the bytes are not a protobuf encoding";
   const std::string path = FindInvalidUtf8(set, descriptor, "", 0);
   if (!path.empty())
-    return path + " is not valid UTF-8 (string fields must be; record data goes in Record.data, "
-                  "which is bytes)";
+    return path +
+           " is not valid UTF-8 (string fields must be; record data goes in Record.data, "
+           "which is bytes)";
   return "a field's encoding does not match its declared type";
 }
 
@@ -86,8 +87,8 @@ grpc::Status DeserializeRequest(grpc::ByteBuffer* buffer, google::protobuf::Mess
     }
     msg->Clear();
     reflection->MutableUnknownFields(msg)->AddLengthDelimited(
-        kParseFailureField, "request is not a valid " + msg->GetDescriptor()->full_name() +
-                                ": " + DiagnoseParseFailure(bytes, *msg->GetDescriptor()));
+        kParseFailureField, "request is not a valid " + msg->GetDescriptor()->full_name() + ": " +
+                                DiagnoseParseFailure(bytes, *msg->GetDescriptor()));
   }
   buffer->Clear();
   return grpc::Status::OK;

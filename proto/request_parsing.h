@@ -42,19 +42,18 @@ std::string DiagnoseParseFailure(const std::string& bytes,
 
 }  // namespace lakehose
 
-#define LAKEHOSE_REQUEST_SERIALIZATION_TRAITS(Type)                                         \
-  namespace grpc {                                                                          \
-  template <>                                                                               \
-  class SerializationTraits<Type, void> {                                                   \
-   public:                                                                                  \
-    static Status Serialize(const protobuf::MessageLite& msg, ByteBuffer* bb,               \
-                            bool* own_buffer) {                                             \
-      return GenericSerialize<ProtoBufferWriter, Type>(msg, bb, own_buffer);                \
-    }                                                                                       \
-    static Status Deserialize(ByteBuffer* buffer, protobuf::MessageLite* msg) {             \
-      return ::lakehose::DeserializeRequest(buffer, static_cast<Type*>(msg));               \
-    }                                                                                       \
-  };                                                                                        \
+#define LAKEHOSE_REQUEST_SERIALIZATION_TRAITS(Type)                                               \
+  namespace grpc {                                                                                \
+  template <>                                                                                     \
+  class SerializationTraits<Type, void> {                                                         \
+   public:                                                                                        \
+    static Status Serialize(const protobuf::MessageLite& msg, ByteBuffer* bb, bool* own_buffer) { \
+      return GenericSerialize<ProtoBufferWriter, Type>(msg, bb, own_buffer);                      \
+    }                                                                                             \
+    static Status Deserialize(ByteBuffer* buffer, protobuf::MessageLite* msg) {                   \
+      return ::lakehose::DeserializeRequest(buffer, static_cast<Type*>(msg));                     \
+    }                                                                                             \
+  };                                                                                              \
   }
 
 // Every request message of lakehose.v1's services.

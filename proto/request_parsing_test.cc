@@ -18,7 +18,8 @@ grpc::ByteBuffer BufferOf(const std::string& bytes) {
 
 absl::Status Deserialize(const std::string& bytes, v1::TransformRequest* request) {
   grpc::ByteBuffer buffer = BufferOf(bytes);
-  EXPECT_TRUE((grpc::SerializationTraits<v1::TransformRequest>::Deserialize(&buffer, request).ok()));
+  EXPECT_TRUE(
+      (grpc::SerializationTraits<v1::TransformRequest>::Deserialize(&buffer, request).ok()));
   return RequestParseStatus(*request);
 }
 
@@ -54,8 +55,13 @@ TEST(RequestParsingTest, InvalidUtf8NamesTheField) {
 TEST(RequestParsingTest, AClientCannotForgeTheMark) {
   // The mark's field number with a message of the client's choosing, in a request that
   // parses: the request is accepted and the field dropped.
-  std::string bytes = "\x0a\x04" "demo";
-  bytes += std::string("\xfa\xff\xff\xff\x0f\x03" "bad", 9);  // field 536870911, wire type 2
+  std::string bytes =
+      "\x0a\x04"
+      "demo";
+  bytes += std::string(
+      "\xfa\xff\xff\xff\x0f\x03"
+      "bad",
+      9);  // field 536870911, wire type 2
   v1::TransformRequest got;
   EXPECT_TRUE(Deserialize(bytes, &got).ok());
   EXPECT_EQ(got.pipeline(), "demo");

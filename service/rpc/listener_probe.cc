@@ -65,8 +65,7 @@ std::optional<bool> ListenerProbe::ProbeOnce(const std::string& host, int port,
   const int64_t accepted_before = AcceptGuardAcceptedConnections();
   const absl::Time deadline = absl::Now() + timeout;
   std::optional<bool> result = false;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 &&
-      errno != EINPROGRESS) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 && errno != EINPROGRESS) {
     result = std::nullopt;  // refused or unreachable: not the failure this probe is for
   } else {
     // Connected, or connecting: a full backlog drops the SYN, which is also "not

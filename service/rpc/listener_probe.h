@@ -13,9 +13,8 @@
 //   ...
 //   probe.Stop();  // or destroy it
 //
-// Owns one thread. `on_change` runs on it (first with the first result; "not accepting" after two failed
-// probes in a row); it must not call
-// Stop. Thread-safe.
+// Owns one thread. `on_change` runs on it (first with the first result; "not accepting" after two
+// failed probes in a row); it must not call Stop. Thread-safe.
 #ifndef LAKEHOSE_SERVICE_RPC_LISTENER_PROBE_H_
 #define LAKEHOSE_SERVICE_RPC_LISTENER_PROBE_H_
 
@@ -41,8 +40,7 @@ class ListenerProbe {
   void Stop();
 
   // One probe, on the calling thread: true accepting, false not, nullopt unknown.
-  static std::optional<bool> ProbeOnce(const std::string& host, int port,
-                                       absl::Duration timeout);
+  static std::optional<bool> ProbeOnce(const std::string& host, int port, absl::Duration timeout);
 
  private:
   void Run();

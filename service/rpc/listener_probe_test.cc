@@ -1,10 +1,9 @@
 #include "service/rpc/listener_probe.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <atomic>
 #include <thread>
