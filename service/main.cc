@@ -7,6 +7,7 @@
 // Flags are parsed by core/base/flags.h, as the CLI's are.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "core/base/strings.h"
 #include "service/config/config_file.h"
 #include "service/platform/log.h"
+#include "service/rpc/library_logs.h"
 #include "service/rpc/server.h"
 
 namespace {
@@ -78,6 +80,25 @@ bool WritePortFile(const std::string& path, int port) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// Raises the soft descriptor limit to the hard one (README "Limits"): the default soft
+// limit (often 1024) is what idle clients exhaust first. Logged either way, with what
+// the server now has; the gRPC connection cap is derived from it.
+void RaiseDescriptorLimit() {
+  using lakehose::Log;
+  using lakehose::LogLevel;
+  using lakehose::StrCat;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  }
+  auto text = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : StrCat(v); };
+  Log(LogLevel::kInfo, "server.descriptor_limit",
+      {{"soft", text(rl.rlim_cur)}, {"hard", text(rl.rlim_max)}, {"was", text(before)}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,6 +121,7 @@ int main(int argc, char** argv) {
   }
   if (flags->has("log-format"))
     SetLogFormat(flags->get("log-format") == "text" ? LogFormat::kText : LogFormat::kJson);
+  RouteLibraryLogsToLog();  // protobuf's and gRPC's lines in the same format
   const std::string config_path = flags->get("config");
   std::string listen = flags->get("listen");
   const std::string port_file = flags->get("port-file");
@@ -133,6 +155,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  RaiseDescriptorLimit();
   auto server = Server::Start(*config, listen, *RealClock::Get());
   if (!server.ok()) return Fail(std::string(StatusMessage(server.status())));
   const std::string port = StrCat((*server)->port());

@@ -188,7 +188,8 @@ class Parser {
     if (const YAML::Node l = node["limits"]) {
       RETURN_IF_ERROR(CheckMap(l, "server.limits",
                                {"max_message_bytes", "max_records_per_request", "max_record_bytes",
-                                "max_record_id_bytes"}));
+                                "max_record_id_bytes", "max_concurrent_streams", "memory_quota_mb",
+                                "max_connections", "max_connection_idle_s", "listener_probe_ms"}));
       auto get = [&](const char* key, int64_t* field, double lo, double hi) -> absl::Status {
         if (!l[key]) return absl::OkStatus();
         ASSIGN_OR_RETURN(double v, Number(l[key], StrCat("server.limits.", key), lo, hi));
@@ -199,6 +200,11 @@ class Parser {
       RETURN_IF_ERROR(get("max_records_per_request", &s->limits.max_records_per_request, 1, 1e6));
       RETURN_IF_ERROR(get("max_record_bytes", &s->limits.max_record_bytes, 1, 64 << 20));
       RETURN_IF_ERROR(get("max_record_id_bytes", &s->limits.max_record_id_bytes, 1, 4096));
+      RETURN_IF_ERROR(get("max_concurrent_streams", &s->limits.max_concurrent_streams, 1, 1e6));
+      RETURN_IF_ERROR(get("memory_quota_mb", &s->limits.memory_quota_mb, 16, 1 << 20));
+      RETURN_IF_ERROR(get("max_connections", &s->limits.max_connections, 0, 1e6));
+      RETURN_IF_ERROR(get("max_connection_idle_s", &s->limits.max_connection_idle_s, 1, 86400));
+      RETURN_IF_ERROR(get("listener_probe_ms", &s->limits.listener_probe_ms, 0, 3600000));
     }
     return absl::OkStatus();
   }

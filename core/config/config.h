@@ -28,6 +28,21 @@ struct Limits {
   int64_t max_records_per_request = 10000;  // records in one Transform / Ingest request
   int64_t max_record_bytes = 1 << 20;       // Record.data, as Firehose's 1,000 KiB
   int64_t max_record_id_bytes = 256;        // Record.record_id
+
+  // Transport limits (README "Limits"): what one client, or all of them, can hold of the
+  // server. Past them calls get RESOURCE_EXHAUSTED or wait, connections are refused.
+  int64_t max_concurrent_streams = 100;  // calls in flight on one HTTP/2 connection
+  // Bytes of requests and responses in flight over all calls (gRPC's resource quota
+  // for its transport buffers, and the server's own count of Transform answers not yet
+  // taken by their clients): past it calls get RESOURCE_EXHAUSTED.
+  int64_t memory_quota_mb = 512;
+  // Open gRPC connections; 0 = derived from the descriptor limit at start (its soft
+  // limit less a quarter for files, S3 and /metrics). Past it new connections are closed
+  // at once, so that the process never runs out of descriptors (see server.cc).
+  int64_t max_connections = 0;
+  int64_t max_connection_idle_s = 300;  // a connection with no call for this long is closed
+  // How often the server checks that its gRPC port still accepts connections (0 = never).
+  int64_t listener_probe_ms = 5000;
 };
 
 // TLS on the gRPC port (README "Security"). File names only: the service reads and checks

@@ -404,6 +404,28 @@ TEST(ConfigTest, ServerOptionsAndLimits) {
   EXPECT_EQ(d.compression_level, 19);
 }
 
+TEST(ConfigTest, TransportLimits) {
+  auto c = Parse(
+      "server:\n  limits:\n    max_concurrent_streams: 8\n    memory_quota_mb: 64\n"
+      "    max_connections: 200\n    max_connection_idle_s: 30\n    listener_probe_ms: 0\n" +
+      Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.limits.max_concurrent_streams, 8);
+  EXPECT_EQ(c->server.limits.memory_quota_mb, 64);
+  EXPECT_EQ(c->server.limits.max_connections, 200);
+  EXPECT_EQ(c->server.limits.max_connection_idle_s, 30);
+  EXPECT_EQ(c->server.limits.listener_probe_ms, 0);
+  auto d = Parse(Pipeline(""));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->server.limits.max_concurrent_streams, 100);
+  EXPECT_EQ(d->server.limits.memory_quota_mb, 512);
+  EXPECT_EQ(d->server.limits.max_connections, 0);
+  EXPECT_EQ(d->server.limits.max_connection_idle_s, 300);
+  EXPECT_EQ(d->server.limits.listener_probe_ms, 5000);
+  EXPECT_EQ(ErrorOf("server:\n  limits:\n    memory_quota_mb: 1\n" + Pipeline("")),
+            "cfg.yaml: server.limits.memory_quota_mb: must be between 16 and 1048576 (got 1)");
+}
+
 TEST(ConfigTest, NotYamlGivesLineAndColumn) {
   const std::string msg = ErrorOf("pipelines:\n  - name: p\n    fields: [a, b\n");
   EXPECT_THAT(msg, MatchesRegex("cfg\\.yaml:[0-9]+:[0-9]+: .+")) << msg;

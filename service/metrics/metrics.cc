@@ -130,6 +130,10 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
     dlq_depth_[k] = &f.dlq_depth.Add({{"kind", s(kDlqKindNames[k])}});
   dlq_oldest_age_ = &f.dlq_oldest_age.Add({});
   dlq_damaged_ = &f.dlq_damaged.Add({});
+  grpc_listener_accepting_ = &f.grpc_listener_accepting.Add({});
+  grpc_listener_accepting_->Set(1);
+  inflight_bytes_ = &f.inflight_bytes.Add({});
+  grpc_connections_shed_ = &f.grpc_connections_shed.Add({});
   f.build_info.Add({{"version", LAKEHOSE_VERSION}}).Set(1);
   wal_corrupt_tails_ = &f.wal_corrupt_tails.Add({});
   wal_replayed_records_ = &f.wal_replayed_records.Add({});

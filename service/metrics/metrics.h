@@ -123,6 +123,15 @@ namespace lakehose {
   GAUGE(dlq_damaged, "dlq_damaged_entries", "",                                                    \
         "Dead-letter entries whose files are damaged: kept, never delivered (in dlq_depth too).")  \
   GAUGE(build_info, "build_info", "version", "Always 1; the version of the running server.")       \
+  GAUGE(grpc_listener_accepting, "grpc_listener_accepting", "",                                    \
+        "1 while the gRPC port accepts connections (checked every server.limits."                  \
+        "listener_probe_ms), 0 once it does not: restart the process.")                            \
+  GAUGE(inflight_bytes, "inflight_bytes", "",                                                      \
+        "Bytes of Transform requests and answers in flight (bounded by server.limits."             \
+        "memory_quota_mb).")                                                                       \
+  COUNTER(grpc_connections_shed, "grpc_connections_shed_total", "",                                \
+          "gRPC connections closed on arrival: past server.limits.max_connections, or with no "    \
+          "descriptor left.")                                                                      \
   HISTOGRAM(request_duration, "request_duration_seconds", "rpc",                                   \
             "Time to answer a gRPC call, by rpc.")                                                 \
   HISTOGRAM(request_records, "request_records", "rpc",                                             \
@@ -203,6 +212,9 @@ class Metrics {
   prometheus::Gauge& dlq_depth(MetricDlqKind kind) const { return *dlq_depth_[kind]; }
   prometheus::Gauge& dlq_oldest_age() const { return *dlq_oldest_age_; }
   prometheus::Gauge& dlq_damaged() const { return *dlq_damaged_; }
+  prometheus::Gauge& grpc_listener_accepting() const { return *grpc_listener_accepting_; }
+  prometheus::Gauge& inflight_bytes() const { return *inflight_bytes_; }
+  prometheus::Counter& grpc_connections_shed() const { return *grpc_connections_shed_; }
   prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
   prometheus::Counter& wal_damaged_segments() const { return *wal_damaged_segments_; }
@@ -264,6 +276,9 @@ class Metrics {
   std::array<prometheus::Gauge*, kDlqKindCount> dlq_depth_;
   prometheus::Gauge* dlq_oldest_age_;
   prometheus::Gauge* dlq_damaged_;
+  prometheus::Gauge* grpc_listener_accepting_;
+  prometheus::Gauge* inflight_bytes_;
+  prometheus::Counter* grpc_connections_shed_;
   prometheus::Counter* wal_corrupt_tails_;
   prometheus::Counter* wal_replayed_records_;
   prometheus::Counter* wal_damaged_segments_;

@@ -3,8 +3,9 @@
 // Every call must carry the metadata `authorization: Bearer <token>` with the server's
 // token, or it ends with UNAUTHENTICATED before any handler runs. Exempt:
 // grpc.health.v1.Health (Check, Watch), because Kubernetes gRPC probes and Docker
-// HEALTHCHECKs cannot send a token and health reveals nothing. Server reflection is NOT
-// exempt: it describes the API to whoever asks, so it needs the token like the rest.
+// HEALTHCHECKs cannot send a token and health reveals nothing; but a call carrying more
+// than one `authorization` value is refused on every method, health included. Server reflection is
+// NOT exempt: it describes the API to whoever asks, so it needs the token like the rest.
 //
 //   ASSIGN_OR_RETURN(std::string token, ParseTokenFile(contents));
 //   auto processor = NewTokenAuthMetadataProcessor(token);

@@ -137,6 +137,14 @@ TEST_F(TokenAuthenticatorTest, TwoAuthorizationValuesAreRefusedEvenIfOneIsRight)
   EXPECT_THAT(s.error_message(), HasSubstr("more than one"));
 }
 
+TEST_F(TokenAuthenticatorTest, TwoAuthorizationValuesAreRefusedOnHealthToo) {
+  for (const char* health : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}) {
+    const grpc::Status s = Check(health, {good_, good_});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << health;
+    EXPECT_THAT(s.error_message(), HasSubstr("more than one"));
+  }
+}
+
 TEST_F(TokenAuthenticatorTest, HealthNeedsNoTokenButReflectionAndUnknownPathsDo) {
   EXPECT_TRUE(Check("/grpc.health.v1.Health/Check", {}).ok());
   EXPECT_TRUE(Check("/grpc.health.v1.Health/Watch", {"Bearer wrong"}).ok());

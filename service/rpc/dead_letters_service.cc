@@ -5,6 +5,7 @@
 
 #include "core/base/strings.h"
 #include "proto/grpc_status.h"
+#include "proto/request_parsing.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
@@ -68,6 +69,10 @@ grpc::ServerUnaryReactor* DeadLettersService::ListDeadLetters(
     grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
     v1::ListDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status parsed = RequestParseStatus(*request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
   RpcTimer timer(processor_.metrics(), kRpcListDeadLetters);
   if (draining_.load()) {
     reactor->Finish(kDraining);
@@ -81,6 +86,10 @@ grpc::ServerUnaryReactor* DeadLettersService::Redrive(grpc::CallbackServerContex
                                                       const v1::RedriveRequest* request,
                                                       v1::RedriveResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status parsed = RequestParseStatus(*request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
   RunOnThread(reactor, [this, context, request, response] {
     RpcTimer timer(processor_.metrics(), kRpcRedrive);
     return DoRedrive(
@@ -93,6 +102,10 @@ grpc::ServerUnaryReactor* DeadLettersService::Purge(grpc::CallbackServerContext*
                                                     const v1::PurgeRequest* request,
                                                     v1::PurgeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status parsed = RequestParseStatus(*request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
   RunOnThread(reactor, [this, request, response] {
     RpcTimer timer(processor_.metrics(), kRpcPurge);
     return DoPurge(*request, response);

@@ -2,6 +2,7 @@
 
 #include "core/base/strings.h"
 #include "proto/grpc_status.h"
+#include "proto/request_parsing.h"
 #include "service/platform/log.h"
 #include "service/rpc/ingest_lines.h"
 #include "service/rpc/rpc_metrics.h"
@@ -23,6 +24,10 @@ class IngestStreamReactor : public grpc::ServerBidiReactor<v1::IngestRequest, v1
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client half-closed: every request has been answered
       Finish(grpc::Status::OK);
+      return;
+    }
+    if (absl::Status parsed = RequestParseStatus(request_); !parsed.ok()) {
+      Finish(ToGrpcStatus(parsed));
       return;
     }
     response_.Clear();
@@ -123,6 +128,10 @@ grpc::ServerUnaryReactor* IngestService::Ingest(grpc::CallbackServerContext* con
                                                 const v1::IngestRequest* request,
                                                 v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status parsed = RequestParseStatus(*request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
   if (!RunOnWorker([this, context, request, response, reactor] {
         reactor->Finish(HandleIngest(context, *request, response, kRpcIngest));
       })) {
@@ -145,6 +154,10 @@ grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* cont
                                                const v1::FlushRequest* request,
                                                v1::FlushResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status parsed = RequestParseStatus(*request); !parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
   if (!request->pipeline().empty() &&
       processor_.config().FindPipeline(request->pipeline()) == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

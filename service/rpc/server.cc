@@ -1,5 +1,7 @@
 #include "service/rpc/server.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,12 +10,15 @@
 #include "absl/time/clock.h"
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "service/delivery/file_sink.h"
 #include "service/platform/log.h"
+#include "service/rpc/accept_guard.h"
 #include "service/rpc/server_credentials.h"  // security: TLS and the bearer token
 #include "service/s3/credentials.h"
 #include "service/s3/s3_sink.h"
@@ -58,6 +63,37 @@ SinkFactory DestinationSinkFactory(Metrics* metrics, const Clock& clock) {
     }
     return MakeDestinationSink(spec, std::move(deps));
   };
+}
+
+// Descriptors open in this process now (/proc/self/fd), or -1 if unknown.
+int OpenDescriptors() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (const dirent* e = ::readdir(dir))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(dir);
+  return n - 1;  // the directory's own descriptor
+}
+
+// The descriptor number from which accepted gRPC connections are closed at once
+// (accept_guard.h): server.limits.max_connections above what is open now, and in any
+// case a quarter of the soft descriptor limit below it, which is left for WAL segments,
+// S3 and /metrics connections, and the DLQ.
+int AcceptCeiling(const Limits& limits) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  const int64_t soft = static_cast<int64_t>(std::min<rlim_t>(rl.rlim_cur, INT32_MAX));
+  int64_t ceiling = soft - soft / 4;
+  const int open_now = OpenDescriptors();
+  if (limits.max_connections > 0 && open_now >= 0)
+    ceiling = std::min<int64_t>(ceiling, open_now + limits.max_connections);
+  return static_cast<int>(std::max<int64_t>(ceiling, 1));
+}
+
+std::string ListenHost(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
 
 }  // namespace
@@ -147,7 +183,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
       Log(LogLevel::kWarn, "wal.replay_skipped_corrupt_tail",
           {{"segments", StrCat(replay.corrupt_tails)}, {"bytes", StrCat(replay.skipped_bytes)}});
   }
-  s->transform_ = std::make_unique<TransformService>(*s->processor_);
+  const Limits& limits = config.server.limits;
+  s->transform_ = std::make_unique<TransformService>(*s->processor_, limits.memory_quota_mb << 20);
   s->ingest_ = std::make_unique<IngestService>(*s->processor_, *s->engine_, *s->dlq_);
   // --- dead-letter retry worker and DeadLetters service ---
   {
@@ -178,6 +215,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   builder.SetMaxReceiveMessageSize(static_cast<int>(hard_limit));
   // Responses carry the transformed documents, which can be larger than the input.
   builder.SetMaxSendMessageSize(-1);
+  // --- transport limits (README "Limits") ---
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(limits.max_concurrent_streams));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(limits.max_connection_idle_s * 1000));
+  // gRPC's own buffers (reads, call arenas): past the quota it stops reading and cancels
+  // streams with RESOURCE_EXHAUSTED. The Transform answers it does not see are counted
+  // by TransformService against the same figure.
+  grpc::ResourceQuota quota("lakehose-server");
+  quota.Resize(static_cast<size_t>(limits.memory_quota_mb) << 20);
+  builder.SetResourceQuota(quota);
+  const int accept_ceiling = AcceptCeiling(limits);
+  SetAcceptDescriptorCeiling(accept_ceiling);
+  Log(LogLevel::kInfo, "server.transport_limits",
+      {{"max_concurrent_streams", StrCat(limits.max_concurrent_streams)},
+       {"memory_quota_mb", StrCat(limits.memory_quota_mb)},
+       {"accept_descriptor_ceiling", StrCat(accept_ceiling)},
+       {"max_connection_idle_s", StrCat(limits.max_connection_idle_s)}});
+  // --- end transport limits ---
   builder.RegisterService(s->transform_.get());
   builder.RegisterService(s->ingest_.get());
   builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
@@ -191,6 +247,34 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     s->exposer_ = *std::move(exposer);
   }
   s->server_->GetHealthCheckService()->SetServingStatus(true);
+  // --- transport limits: the listener probe and the in-flight gauges ---
+  s->rpc_metrics_ =
+      s->metrics_->AddRefresher([metrics = s->metrics_.get(), transform = s->transform_.get(),
+                                 shed_seen = int64_t{0}]() mutable {
+        metrics->inflight_bytes().Set(static_cast<double>(transform->inflight_bytes()));
+        const int64_t shed = AcceptGuardShedConnections();
+        if (shed > shed_seen)
+          metrics->grpc_connections_shed().Increment(static_cast<double>(shed - shed_seen));
+        shed_seen = shed;
+      });
+  if (limits.listener_probe_ms > 0) {
+    const absl::Duration interval = absl::Milliseconds(limits.listener_probe_ms);
+    s->listener_probe_ = std::make_unique<ListenerProbe>(
+        ListenHost(listen), s->port_, interval, std::min(interval, absl::Seconds(2)),
+        [server = s->server_.get(), metrics = s->metrics_.get()](bool accepting) {
+          metrics->grpc_listener_accepting().Set(accepting ? 1 : 0);
+          server->GetHealthCheckService()->SetServingStatus(accepting);
+          if (accepting) {
+            Log(LogLevel::kInfo, "server.listener_accepting");
+          } else {
+            Log(LogLevel::kError, "server.listener_not_accepting",
+                {{"reason",
+                  "the gRPC port no longer accepts connections; health is NOT_SERVING until it "
+                  "does (restart the process)"}});
+          }
+        });
+  }
+  // --- end transport limits ---
   return s;
 }
 
@@ -203,6 +287,7 @@ void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
     return;
   }
   const absl::Time deadline = absl::Now() + grace;
+  if (listener_probe_) listener_probe_->Stop();  // before health turns NOT_SERVING for good
   server_->GetHealthCheckService()->SetServingStatus(false);
   transform_->StartDraining();
   ingest_->StartDraining();

@@ -27,6 +27,7 @@
 #include "service/platform/clock.h"
 #include "service/rpc/dead_letters_service.h"
 #include "service/rpc/ingest_service.h"
+#include "service/rpc/listener_probe.h"
 #include "service/rpc/record_processor.h"
 #include "service/rpc/transform_service.h"
 #include "service/s3/s3_client.h"
@@ -88,6 +89,10 @@ class Server {
   std::unique_ptr<DeadLetterRetrier> dlq_retrier_;
   std::unique_ptr<DeadLettersService> dead_letters_;
   std::unique_ptr<grpc::Server> server_;
+  // Watches that the port still accepts (README "Limits"); stopped first on shutdown,
+  // so that it never turns health back to SERVING while draining.
+  std::unique_ptr<ListenerProbe> listener_probe_;
+  Metrics::Registration rpc_metrics_;        // in-flight bytes and shed connections
   std::unique_ptr<MetricsExposer> exposer_;  // scrapes read everything above
   int port_ = 0;
   bool shut_down_ = false;

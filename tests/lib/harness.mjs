@@ -125,9 +125,11 @@ export async function generate(cli, records, seed, { workload = 'transactions', 
 // lakehose-server on 127.0.0.1 port 0 (gRPC and metrics), in `dir`: on `configPath`, or
 // its embedded defaults without one; `args` are more flags. Its whole output is appended
 // to `logFile` and kept (this.output, the last 128-256 KiB), the JSON log events parsed
-// (this.events: [{event, level, ...fields}]), its exit kept (this.exit).
+// (this.events: [{event, level, ...fields}]), its exit kept (this.exit). `wrapper` is a
+// command that execs the server (e.g. ['prlimit', '--nofile=80:80']), so that this.pid
+// is still the server's.
 export class ServerProcess {
-  constructor(bin, { dir, configPath, env, logFile, name = 'server', args = [] }) {
+  constructor(bin, { dir, configPath, env, logFile, name = 'server', args = [], wrapper = [] }) {
     this.name = name;
     this.portFile = join(dir, `${name}.port`);
     this.metricsPortFile = join(dir, `${name}.metrics_port`);
@@ -138,8 +140,9 @@ export class ServerProcess {
     this.events = [];
     this.exit = null;
     this.startedAt = Date.now();
-    this.child = spawn(bin, [...(configPath ? ['--config', configPath] : []), '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0',
-      '--metrics-port-file', this.metricsPortFile, '--port-file', this.portFile, ...args], {
+    const argv = [...(configPath ? ['--config', configPath] : []), '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0',
+      '--metrics-port-file', this.metricsPortFile, '--port-file', this.portFile, ...args];
+    this.child = spawn(wrapper.length ? wrapper[0] : bin, wrapper.length ? [...wrapper.slice(1), bin, ...argv] : argv, {
       cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.pid = this.child.pid;

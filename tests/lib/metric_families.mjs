@@ -37,6 +37,7 @@ export const METRIC_FAMILIES = {
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
   lakehose_wal_damaged_segments_total: { type: 'counter', labels: {} },
   lakehose_wal_records_lost_total: { type: 'counter', labels: {} },
+  lakehose_grpc_connections_shed_total: { type: 'counter', labels: {} },
   // gauges
   lakehose_active_partitions: { type: 'gauge', labels: {} },
   lakehose_buffered_bytes: { type: 'gauge', labels: { pipeline: PIPELINE } },
@@ -53,6 +54,8 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_oldest_entry_age_seconds: { type: 'gauge', labels: {} },
   lakehose_dlq_damaged_entries: { type: 'gauge', labels: {} },
   lakehose_build_info: { type: 'gauge', labels: { version: null } },
+  lakehose_grpc_listener_accepting: { type: 'gauge', labels: {} },
+  lakehose_inflight_bytes: { type: 'gauge', labels: {} },
   // histograms (_bucket, _sum, _count)
   lakehose_request_duration_seconds: { type: 'histogram', labels: { rpc: null } },
   lakehose_request_records: { type: 'histogram', labels: { rpc: null } },
