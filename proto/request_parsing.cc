@@ -20,6 +20,11 @@ constexpr int kParseFailureField = 536870911;
 // deeper into untrusted input.
 constexpr int kMaxDiagnosisDepth = 8;
 
+// Diagnosing copies the request, and each nested message again: only requests up to this
+// size are diagnosed, so a large malformed request costs no memory beyond what gRPC's
+// quota already counts (the answer then says what was not done).
+constexpr size_t kMaxDiagnosisBytes = size_t{1} << 20;
+
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::UnknownField;
@@ -77,6 +82,12 @@ grpc::Status DeserializeRequest(grpc::ByteBuffer* buffer, google::protobuf::Mess
   if (parsed) {
     if (!reflection->GetUnknownFields(*msg).empty())
       reflection->MutableUnknownFields(msg)->DeleteByNumber(kParseFailureField);
+  } else if (const size_t length = buffer->Length(); length > kMaxDiagnosisBytes) {
+    msg->Clear();
+    reflection->MutableUnknownFields(msg)->AddLengthDelimited(
+        kParseFailureField, "request is not a valid " + msg->GetDescriptor()->full_name() + " (" +
+                                std::to_string(length) +
+                                " bytes; requests over 1 MiB are not diagnosed further)");
   } else {
     std::string bytes;
     {

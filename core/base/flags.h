@@ -46,7 +46,7 @@ struct Flag {
   // When not empty, the only values accepted; a missing or other value is the error
   // "--NAME must be A, B or C".
   std::span<const std::string_view> choices = {};
-  // For --help (FormatFlagHelp): the value's placeholder ("FILE", "HOST:PORT"; for a flag
+  // For --help (AppendFlagHelp): the value's placeholder ("FILE", "HOST:PORT"; for a flag
   // with choices, "" shows them as A|B) and what the flag does, continuation lines after
   // '\n'.
   std::string_view value = "";

@@ -201,8 +201,8 @@ TEST(ConfigTest, PrefixWhoseFixedPartsAreTooLongIsRefused) {
                                     "/\"\n"
                                     "    destination: { kind: s3, bucket: b }\n"))),
             "<ok>");
-  // ... but the whole key: 1,024 less the object name (p-<64>-<20><10> = 97 bytes).
-  const std::string fits(1024 - 97, 'x');
+  // ... but the whole key: 1,024 less the object name (p-<64>-<20><17> = 104 bytes).
+  const std::string fits(1024 - 104, 'x');
   EXPECT_EQ(ErrorOf(Pipeline(StrCat("    prefix: \"", fits,
                                     "\"\n"
                                     "    destination: { kind: s3, bucket: b }\n"))),

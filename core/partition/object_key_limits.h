@@ -36,8 +36,10 @@ namespace lakehose {
 inline constexpr size_t kMaxWriterIdBytes = 64;  // server.writer_id, SanitizeWriterId
 // A uint64 sequence: written with 16 digits at least, 20 at most.
 inline constexpr size_t kMaxSequenceDigits = 20;
-// The longest of .jsonl.zst, .jsonl.gz, .parquet, .jsonl.
-inline constexpr size_t kMaxObjectExtensionBytes = 10;
+// The longest of .jsonl.zst, .jsonl.gz, .parquet, .jsonl, and -rejected.parquet: records
+// the Parquet writer leaves out of an object are dead-lettered under a key beside it
+// (RejectedRecordsKey), which must fit the same limits.
+inline constexpr size_t kMaxObjectExtensionBytes = 17;
 // What the file sink's temporary name adds to a file name: "." in front, then
 // ".<pid>-<counter>.tmp" (pid up to 10 digits, counter up to 20).
 inline constexpr size_t kFileTempNameExtraBytes = 1 + 1 + 10 + 1 + 20 + 4;

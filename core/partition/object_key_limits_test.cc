@@ -11,8 +11,8 @@ namespace {
 using ::testing::HasSubstr;
 using What = KeyOverflow::What;
 
-// "demo": the object name is demo-<64>-<20><10> = 4 + 1 + 64 + 1 + 20 + 10 = 100 bytes.
-constexpr size_t kDemoName = 100;
+// "demo": the object name is demo-<64>-<20><17> = 4 + 1 + 64 + 1 + 20 + 17 = 107 bytes.
+constexpr size_t kDemoName = 107;
 
 TEST(ObjectKeyLimitsTest, ReservesTheLongestObjectName) {
   EXPECT_EQ(MaxObjectNameBytes(4), kDemoName);
@@ -58,9 +58,10 @@ TEST(ObjectKeyLimitsTest, FileLakeLastComponentRunsIntoTheObjectName) {
   EXPECT_EQ(o->what, What::kFileName);
   EXPECT_EQ(o->bytes, 256u);
   EXPECT_EQ(o->reserved, kDemoName + kFileTempNameExtraBytes);
-  EXPECT_THAT(DescribeKeyOverflow(prefix, *o, limits),
-              HasSubstr("would be up to 256 bytes (" + std::to_string(room + 1) +
-                        " from the prefix and 137 reserved"));
+  EXPECT_THAT(
+      DescribeKeyOverflow(prefix, *o, limits),
+      HasSubstr("would be up to 256 bytes (" + std::to_string(room + 1) + " from the prefix and " +
+                std::to_string(kDemoName + kFileTempNameExtraBytes) + " reserved"));
 }
 
 TEST(ObjectKeyLimitsTest, S3HasNoComponentLimitButTheWholeKey) {
@@ -75,7 +76,7 @@ TEST(ObjectKeyLimitsTest, S3HasNoComponentLimitButTheWholeKey) {
   EXPECT_EQ(o->bytes, 1025u);
   EXPECT_EQ(o->limit, 1024u);
   EXPECT_EQ(DescribeKeyOverflow(over, *o, limits),
-            "the object key would be up to 1025 bytes (a prefix of 925 and 100 reserved for the "
+            "the object key would be up to 1025 bytes (a prefix of 918 and 107 reserved for the "
             "object name); S3 allows 1024");
 }
 

@@ -599,16 +599,16 @@ TEST(TransformerTest, ObjectKeyTooLongForS3IsRefusedPerRecord) {
   RecordOutcome out =
       h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":"b"}})")));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
-  // ... but the whole key (prefix + the object name: p-<64>-<20><10>, 97 bytes) is at most
-  // 1,024 bytes: 500 + 1 + 425 + 1 = 927 fits, one more byte does not.
+  // ... but the whole key (prefix + the object name: p-<64>-<20><17>, 104 bytes) is at
+  // most 1,024 bytes: 500 + 1 + 418 + 1 = 920 fits, one more byte does not.
   out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":")",
-                                   std::string(425, 'b'), R"("}})")));
+                                   std::string(418, 'b'), R"("}})")));
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   out = h.Run(Rec("INSERT", StrCat(R"("NewImage":{"a":{"S":")", a, R"("},"b":{"S":")",
-                                   std::string(426, 'b'), R"("}})")));
+                                   std::string(419, 'b'), R"("}})")));
   ExpectFailed(out, error_code::kKeyTooLong,
                "partition key 'a' is 500 bytes after escaping: the object key would be up to 1025 "
-               "bytes (a prefix of 928 and 97 reserved for the object name); S3 allows 1024");
+               "bytes (a prefix of 921 and 104 reserved for the object name); S3 allows 1024");
 }
 
 // Partition-key lookup walks the configured path (at most 33 segments, config.cc), never

@@ -20,7 +20,8 @@
 // Damage. WalReader verifies every frame (the header's CRC, then the payload's) and, after
 // a frame that fails, resynchronises on the next frame that passes both and continues
 // the numbering (its seq after the last intact one's, and confirmed by the frame after
-// it): every intact frame is read, and
+// it): every intact frame is read (except one lying between two frames whose headers
+// are both damaged: nothing after it confirms it, so it is counted with the damage), and
 // the damaged stretch is reported with the frames and records it held. A frame whose
 // header is intact but whose payload is not is skipped whole (its length is trusted), so
 // bytes inside a payload that look like a frame are never considered. A stretch after
