@@ -65,6 +65,12 @@ absl::StatusOr<std::string> EncodeObject(const DestinationSpec& dest, std::strin
       rejected->reason = StrCat("line ", r.line + 1, ": ", r.why.message);
     StrAppend(&rejected->lines, lines[r.line], "\n");
   }
+  if (!left_out.empty()) {
+    std::vector<bool> out(lines.size(), false);
+    for (const ParquetRejectedRecord& r : left_out) out[r.line] = true;
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (!out[i]) StrAppend(&rejected->kept_lines, lines[i], "\n");
+  }
   return std::move(file->bytes);
 }
 

@@ -37,6 +37,10 @@ struct RejectedRecords {
   std::string lines;    // their JSON Lines, each with its newline, in order
   int64_t records = 0;  // how many
   std::string reason;   // the first one's ("line N: ...")
+  // When records > 0: the other lines, each with its newline, in order (what the object
+  // holds; what a dead letter of the object must hold, the rejected ones being stored
+  // apart).
+  std::string kept_lines;
 };
 
 // The bytes stored for a sealed object (`body` is its JSON Lines) under `key`: Parquet

@@ -425,13 +425,18 @@ void DeliveryEngine::UploadLoop() {
         obj->first_error = std::string(StatusMessage(status));
       }
       if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
-        const absl::Status dl = options_.dead_letter({.pipeline = obj->spec->name,
-                                                      .key = obj->key,
-                                                      .body = obj->data,
-                                                      .records = obj->records,
-                                                      .attempts = obj->attempts + 1,
-                                                      .first_error = obj->first_error,
-                                                      .last_error = StatusMessage(status)});
+        // Records already dead-lettered alone are not dead-lettered again with the object
+        // (they would reach the lake twice, and the object's entry could never be encoded).
+        const bool without_rejects = obj->rejects_dead_lettered && rejected.records > 0;
+        const absl::Status dl = options_.dead_letter(
+            {.pipeline = obj->spec->name,
+             .key = obj->key,
+             .body = without_rejects ? std::string_view(rejected.kept_lines)
+                                     : std::string_view(obj->data),
+             .records = obj->records - (without_rejects ? rejected.records : 0),
+             .attempts = obj->attempts + 1,
+             .first_error = obj->first_error,
+             .last_error = StatusMessage(status)});
         if (dl.ok() && wal_) {
           std::string payload;
           EncodeWalKey(obj->key, &payload);

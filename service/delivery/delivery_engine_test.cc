@@ -26,6 +26,7 @@
 #include "core/base/compress.h"
 #include "core/base/strings.h"
 #include "core/config/config.h"
+#include "core/delivery/delivery_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/delivery/object_sink.h"
@@ -655,6 +656,48 @@ TEST(DeliveryEngineTest, ARecordTheParquetWriterCannotStoreGoesToTheDeadLetterQu
   EXPECT_THAT(handed[0].first, MatchesRegex("p/pq-w1-[0-9]{16}-rejected\\.parquet"));
   EXPECT_EQ(handed[0].second, deep);
   EXPECT_EQ(handed_records, 1);
+}
+
+// Regression: when the object whose rejected record was already dead-lettered alone then
+// used up its retry budget, the object's dead letter held the rejected record again: it
+// reached the lake twice once stored, and the entry could not be encoded meanwhile.
+TEST(DeliveryEngineTest, AnObjectDeadLetteredAfterItsRejectsDoesNotCarryThemAgain) {
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, std::string>> handed;  // key, body
+  std::vector<int64_t> handed_records;
+  Engine e(
+      "pipelines:\n"
+      "  - name: pq\n"
+      "    input: json\n"
+      "    destination: { kind: file, path: /nonexistent/pq, format: parquet }\n",
+      absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        handed.emplace_back(std::string(o.key), std::string(o.body));
+        handed_records.push_back(o.records);
+        return absl::OkStatus();
+      },
+      absl::ZeroDuration());
+  ASSERT_TRUE(e.ok());
+  e.sink("pq").SetFailure(absl::UnavailableError("disk on fire"));
+  std::vector<BufferedLine> lines = Lines("p/", 10, "good");
+  const std::string deep = StrCat(R"({"tag":"deep","i":10,"pad":)", std::string(1025, '['), "1",
+                                  std::string(1025, ']'), "}\n");
+  lines.insert(lines.begin() + 4, BufferedLine{"p/", deep});
+  ASSERT_TRUE(e->Accept(e.spec("pq"), lines).ok());
+  auto r = FlushWithin(*e, "pq");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(handed.size(), 2u);
+  EXPECT_THAT(handed[0].first, MatchesRegex("p/pq-w1-[0-9]{16}-rejected\\.parquet"));
+  EXPECT_EQ(handed[0].second, deep);
+  EXPECT_EQ(handed_records[0], 1);
+  EXPECT_THAT(handed[1].first, MatchesRegex("p/pq-w1-[0-9]{16}\\.parquet"));
+  EXPECT_EQ(handed_records[1], 10);
+  EXPECT_EQ(handed[1].second.find("deep"), std::string::npos);
+  // What the retrier will store encodes whole.
+  EXPECT_TRUE(EncodeObject(e.spec("pq").destination, handed[1].first, handed[1].second).ok());
 }
 
 // Records the metadata each object was stored with.
