@@ -17,6 +17,9 @@ std::atomic<int64_t> g_shed{0};
 std::atomic<int64_t> g_accepted{0};
 std::mutex g_reserve_mu;
 int g_reserve = -1;  // guarded by g_reserve_mu
+// Set while the reserve is not held (it could not be reopened after a shed: another
+// thread took the descriptor first); accept4 then tries again after each accept.
+std::atomic<bool> g_reserve_missing{false};
 
 int RawAccept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   const int c = static_cast<int>(::syscall(SYS_accept4, fd, addr, len, flags));
@@ -26,6 +29,7 @@ int RawAccept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 
 void OpenReserveLocked() {
   if (g_reserve < 0) g_reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  g_reserve_missing.store(g_reserve < 0, std::memory_order_relaxed);
 }
 
 // Out of descriptors: frees the reserve to take one pending connection off `fd`'s queue
@@ -33,6 +37,7 @@ void OpenReserveLocked() {
 // False when there was nothing to shed (or no reserve to shed with).
 bool ShedOnePending(int fd) {
   std::lock_guard<std::mutex> lock(g_reserve_mu);
+  OpenReserveLocked();  // lost to another thread after an earlier shed: try again
   if (g_reserve < 0) return false;
   ::close(g_reserve);
   g_reserve = -1;
@@ -66,6 +71,10 @@ extern "C" __attribute__((visibility("default"))) int accept4(int fd, sockaddr* 
   // Bounded: each turn takes one connection off the queue, which is finite; the bound
   // only guards against a queue refilled faster than it is drained.
   constexpr int kMaxShedPerCall = 1024;
+  // Only a non-blocking listener (gRPC's) is guarded: a blocking caller must not get
+  // EAGAIN, nor block in accept4 while holding the reserve.
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK) == 0) return lakehose::RawAccept4(fd, addr, len, flags);
   for (int turn = 0; turn < kMaxShedPerCall; ++turn) {
     const int c = lakehose::RawAccept4(fd, addr, len, flags);
     if (c < 0) {
@@ -73,6 +82,10 @@ extern "C" __attribute__((visibility("default"))) int accept4(int fd, sockaddr* 
       if (lakehose::ShedOnePending(fd)) continue;  // the next one may find a descriptor
       errno = EAGAIN;
       return -1;
+    }
+    if (lakehose::g_reserve_missing.load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> lock(lakehose::g_reserve_mu);
+      lakehose::OpenReserveLocked();
     }
     const int ceiling = lakehose::g_ceiling.load(std::memory_order_relaxed);
     if (ceiling == 0 || c < ceiling) return c;

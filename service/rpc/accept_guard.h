@@ -17,12 +17,17 @@
 //   - EMFILE/ENFILE are never returned: a reserve descriptor is closed to accept the
 //     pending connection, which is closed at once (shed), the reserve is reopened, and
 //     the caller sees EAGAIN, on which gRPC waits for the next connection.
-// Only accept4() is guarded: gRPC's listener calls it; the /metrics server (civetweb)
-// calls accept() and is untouched. With no ceiling set (0), connections are only shed
-// on EMFILE/ENFILE.
+// Only accept4() on a non-blocking socket is guarded: gRPC's listener is one; the
+// /metrics server (civetweb) calls accept() and is untouched, and a blocking caller is
+// passed straight through (it must neither get EAGAIN nor block holding the reserve).
+// With no ceiling set (0), connections are only shed on EMFILE/ENFILE. A reserve lost
+// to another thread between a shed and its reopening is reopened at the next accept.
+// This relies on gRPC calling accept4() through the dynamic linker, as 1.51 does: a gRPC
+// upgrade must re-check it (and may bring a real connection cap instead).
 //
 // Thread-safe: the ceiling and counters are atomics; the reserve descriptor is swapped
-// under a mutex (only on the rare EMFILE path).
+// under a mutex (only on the rare EMFILE path). Not async-signal-safe: no signal handler
+// accepts (the server takes signals with sigwait).
 #ifndef LAKEHOSE_SERVICE_RPC_ACCEPT_GUARD_H_
 #define LAKEHOSE_SERVICE_RPC_ACCEPT_GUARD_H_
 
