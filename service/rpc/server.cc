@@ -260,7 +260,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (limits.listener_probe_ms > 0) {
     const absl::Duration interval = absl::Milliseconds(limits.listener_probe_ms);
     s->listener_probe_ = std::make_unique<ListenerProbe>(
-        ListenHost(listen), s->port_, interval, std::min(interval, absl::Seconds(2)),
+        // At least 1 s to answer: two slow accepts under load must not mark it deaf.
+        ListenHost(listen), s->port_, interval,
+        std::max(std::min(interval, absl::Seconds(2)), absl::Seconds(1)),
         [server = s->server_.get(), metrics = s->metrics_.get()](bool accepting) {
           metrics->grpc_listener_accepting().Set(accepting ? 1 : 0);
           server->GetHealthCheckService()->SetServingStatus(accepting);

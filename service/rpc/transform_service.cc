@@ -43,14 +43,14 @@ class TransformService::Reactor final : public grpc::ServerUnaryReactor {
   int64_t request_bytes_ = 0;
 };
 
-bool TransformService::TryReserve(int64_t bytes) {
+bool TransformService::TryReserve(int64_t bytes, int64_t held) {
   if (inflight_limit_ <= 0) {
     inflight_.fetch_add(bytes, std::memory_order_relaxed);
     return true;
   }
   int64_t now = inflight_.load(std::memory_order_relaxed);
   do {
-    if (now + bytes > inflight_limit_) return false;
+    if (now + bytes > inflight_limit_ && now > held) return false;
   } while (!inflight_.compare_exchange_weak(now, now + bytes, std::memory_order_relaxed));
   return true;
 }
@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* TransformService::Transform(grpc::CallbackServerContex
                                  response->mutable_records());
   if (spec.ok()) {
     const int64_t response_bytes = 2 * static_cast<int64_t>(response->ByteSizeLong());
-    if (!TryReserve(response_bytes)) {
+    if (!TryReserve(response_bytes, /*held=*/request_bytes)) {
       response->Clear();
       reactor->Finish(QuotaExhausted(inflight_limit_, "the answer was dropped"));
       return reactor;

@@ -47,8 +47,11 @@ class TransformService final : public v1::Transformer::CallbackService {
  private:
   class Reactor;
 
-  // Adds `bytes` to the count unless that would pass the limit; false then.
-  bool TryReserve(int64_t bytes);
+  // Adds `bytes` to the count unless that would pass the limit while other calls hold
+  // some of it (`held`: what this call holds already); false then. A call alone is always
+  // let through: a request within max_message_bytes must not be refused as "retry later"
+  // forever because the quota is smaller than it.
+  bool TryReserve(int64_t bytes, int64_t held = 0);
   // Takes `bytes` off the count; `freed` more were freed that were never counted.
   void Release(int64_t bytes, int64_t freed);
 
