@@ -297,14 +297,25 @@ void Wal::ReleaseBefore(uint64_t segment) {
 bool Wal::KeepAside(uint64_t number) const {
   const std::string from = SegmentPath(number);
   const std::string name = std::filesystem::path(from).filename().string();
-  const std::string to = StrCat(damaged_dir(), "/", name);
+  std::string to = StrCat(damaged_dir(), "/", name);
   std::error_code ec;
   std::filesystem::create_directories(damaged_dir(), ec);
   absl::Status st =
       ec ? absl::UnavailableError(StrCat("create ", damaged_dir(), ": ", ec.message()))
          : absl::OkStatus();
-  if (st.ok() && ::rename(from.c_str(), to.c_str()) != 0)
-    st = ErrnoStatus("WAL: rename", from, errno);
+  // link + unlink, not rename: a segment kept aside earlier under the same name (numbers
+  // restart when the live log was emptied by hand) is never replaced; this one takes a
+  // suffix instead.
+  for (int n = 1; st.ok(); ++n) {
+    if (::link(from.c_str(), to.c_str()) == 0) break;
+    if (errno != EEXIST || n > 1000) {
+      st = ErrnoStatus("WAL: link", to, errno);
+      break;
+    }
+    const std::string stem = std::filesystem::path(name).stem().string();
+    to = StrCat(damaged_dir(), "/", stem, ".", n, ".wal");
+  }
+  if (st.ok() && ::unlink(from.c_str()) != 0) st = ErrnoStatus("WAL: unlink", from, errno);
   if (st.ok()) st = FsyncDir(damaged_dir());
   if (st.ok()) st = FsyncDir(options_.dir);
   if (!st.ok()) {

@@ -239,15 +239,22 @@ TEST(WalTest, DamagedSegmentCountsTheRecordsLostAndIsKeptAsideNotDeleted) {
   EXPECT_EQ(stats.corrupt_tails, 0);
   EXPECT_EQ(records.front(), 0);
   EXPECT_EQ(records.back(), 4999);
-  // Released: moved aside, byte for byte, never deleted; a reopen does not replay it.
+  // Released: moved aside, byte for byte, never deleted; a reopen does not replay it. A
+  // segment kept aside earlier under the same name (numbers restart when the live log is
+  // emptied by hand) is not replaced: this one takes a suffix.
+  const std::filesystem::path name = std::filesystem::path(path).filename();
+  const std::string earlier = (*wal)->damaged_dir() + "/" + name.string();
+  std::filesystem::create_directories((*wal)->damaged_dir());
+  std::ofstream(earlier) << "kept aside before";
   (*wal)->ReleaseBefore((*wal)->current_segment());
   EXPECT_FALSE(std::filesystem::exists(path));
-  const std::string aside =
-      (*wal)->damaged_dir() + "/" + std::filesystem::path(path).filename().string();
+  const std::string aside = (*wal)->damaged_dir() + "/" + name.stem().string() + ".1.wal";
   ASSERT_TRUE(std::filesystem::exists(aside));
   std::ifstream in(aside, std::ios::binary);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), damaged_bytes);
-  EXPECT_EQ((*wal)->KeptAsideSegments(), 1);
+  std::ifstream first(earlier);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(first), {}), "kept aside before");
+  EXPECT_EQ((*wal)->KeptAsideSegments(), 2);
   wal->reset();
   WalReplayStats again;
   EXPECT_TRUE(ReplayKeys(dir.path(), &again).empty());
