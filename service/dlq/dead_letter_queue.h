@@ -16,9 +16,10 @@
 // stays listed (DeadLetter::damage says why; its fields are those the id gives when the
 // metadata is unreadable), is never due, never delivered or redriven, never rewritten,
 // and never removed except by an explicit Remove (an operator's purge: by id, or of its
-// pipeline with confirmation; one whose metadata is unreadable has no pipeline, so by id). Each is
-// logged once as `dlq.damaged_entry` (id, reason) and counted in Stats::damaged. Damage
-// is found again at every open, so a body repaired on disk is delivered after a restart.
+// pipeline with confirmation; one whose metadata is unreadable has no pipeline, so by
+// id). Each is logged once as `dlq.damaged_entry` (id, reason) and counted in
+// Stats::damaged. Damage is found again at every open, so a body repaired on disk is
+// delivered after a restart.
 //
 // Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_QUEUE_H_
