@@ -35,9 +35,11 @@
 // admission must be followed by exactly one Record(kProbe, ...): until then no other probe
 // is granted (the S3 client's request timeout bounds how long that takes).
 //
-// Pure: time comes in as `now_ms` (any monotone millisecond count; a clock that steps
-// back only shortens the waits) and jitter from the caller's `uniform01`. Not
-// thread-safe: the caller guards it (one per destination, under the engine's mutex).
+// Pure: time comes in as `now_ms` (milliseconds; a clock that steps back delays the next
+// probe by as much, and OutageMs never goes below 0) and jitter from the caller's
+// `uniform01`. Not thread-safe: the caller guards it (one breaker per destination, shared
+// by every pipeline that writes there, behind a mutex of its own: it is consulted before
+// every S3 request, so it must not wait on the engine's).
 //
 //   DestinationBreaker breaker(DestinationBreakerOptions{}, [&] { return dist(rng); });
 //   const BreakerAdmission admission = breaker.Admit(clock.NowMillis());
