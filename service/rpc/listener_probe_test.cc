@@ -33,6 +33,15 @@ struct Listener {
   int port = 0;
 };
 
+// 127.0.0.1:port.
+sockaddr_in Loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
 // The regression: a listener that stopped calling accept still completes TCP
 // handshakes, so only "was a connection taken off its queue" tells.
 TEST(ListenerProbeTest, AListenerThatNeverAcceptsIsReportedNotAccepting) {
@@ -70,10 +79,7 @@ TEST(AcceptGuardTest, ConnectionsAboveTheCeilingAreShed) {
   Listener l;
   ::fcntl(l.fd, F_SETFL, O_NONBLOCK);
   const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(l.port);
+  sockaddr_in a = Loopback(l.port);
   ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   const int64_t shed_before = AcceptGuardShedConnections();
   SetAcceptDescriptorCeiling(3);  // every descriptor a test process can get is above it
@@ -94,10 +100,7 @@ TEST(AcceptGuardTest, OutOfDescriptorsThePendingConnectionIsShedWithTheReserve) 
   Listener l;
   ::fcntl(l.fd, F_SETFL, O_NONBLOCK);
   SetAcceptDescriptorCeiling(0);  // no ceiling; opens the reserve
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(l.port);
+  sockaddr_in a = Loopback(l.port);
   const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   rlimit saved{};
@@ -136,10 +139,7 @@ TEST(AcceptGuardTest, OutOfDescriptorsThePendingConnectionIsShedWithTheReserve) 
 // A blocking caller is passed through: it is never answered EAGAIN by the guard.
 TEST(AcceptGuardTest, ABlockingListenerIsNotGuarded) {
   Listener l;  // blocking
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(l.port);
+  sockaddr_in a = Loopback(l.port);
   const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   const int64_t shed_before = AcceptGuardShedConnections();
