@@ -158,7 +158,7 @@ TEST(PrefixTemplateTest, DescribeOverflowWithoutAKeyBlamesThePrefix) {
   v.timestamp_ms = kT;
   EXPECT_THAT(t->DescribeOverflow(v, rendered, *o, limits),
               ::testing::StartsWith("the rendered prefix is too long: the object key would be up "
-                                    "to 1105 bytes"));
+                                    "to 1112 bytes"));
 }
 
 }  // namespace
