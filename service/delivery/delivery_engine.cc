@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <utility>
 
 #include "core/base/compress.h"
@@ -201,7 +202,10 @@ absl::Status DeliveryEngine::Recover(const Wal::Options& options, WalReplayStats
   wal_ = *std::move(wal);
   // Objects sealed but not known to be stored go up again; If-None-Match makes a second
   // store of one that did land a no-op.
+  // The kSeal frame carries no time: a replayed object's budget runs from now.
+  const int64_t replay_ms = clock_.NowMillis();
   for (auto& [key, obj] : replayed_) {
+    obj->seal_ms = replay_ms;
     stats_.in_flight_bytes += static_cast<int64_t>(obj->data.size());
     stats_.recovered_objects += 1;
     queue_.push_back(std::move(obj));
@@ -342,6 +346,7 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
   }
   sealed->first_segment = b.first_segment;
   sealed->oldest_ms = b.stats.oldest_ms;
+  sealed->seal_ms = clock_.NowMillis();
   sealed->data = std::move(b.data);
   sealed->records = b.stats.records;
   stats_.buffered_bytes -= b.stats.bytes;
@@ -402,10 +407,12 @@ void DeliveryEngine::UploadLoop() {
     // Every record was left out: nothing to store.
     const bool empty = status.ok() && rejected.records == obj->records && obj->records > 0;
     bool already = false;
+    const std::optional<int64_t> deadline_ms = DeadlineMs(*obj);
     if (status.ok() && !empty) {
       ObjectMeta meta;
       meta.content_encoding = std::string(ContentEncoding(dest.compression));
       meta.if_none_match = true;
+      if (deadline_ms) meta.deadline = absl::FromUnixMillis(*deadline_ms);
       status = sink.Put(obj->key, *body, meta);
       if (status.code() == absl::StatusCode::kAlreadyExists) {
         already = true;  // an earlier attempt (before a crash, or a lost answer) landed
@@ -424,7 +431,7 @@ void DeliveryEngine::UploadLoop() {
         obj->first_failure_ms = now_ms;
         obj->first_error = std::string(StatusMessage(status));
       }
-      if (now_ms - obj->first_failure_ms >= absl::ToInt64Milliseconds(options_.retry_budget)) {
+      if (deadline_ms && now_ms >= *deadline_ms) {  // now - seal_ms >= the budget
         // Records already dead-lettered alone are not dead-lettered again with the object
         // (they would reach the lake twice, and the object's entry could never be encoded).
         const bool without_rejects = obj->rejects_dead_lettered && rejected.records > 0;
@@ -491,12 +498,25 @@ void DeliveryEngine::UploadLoop() {
         }
         obj->tickets.clear();
         obj->next_attempt_ms = now_ms + RetryDelayMs(obj->attempts);
+        // A retry due after the deadline comes at it, so the object is handed to the DLQ
+        // then (a Put that stopped short of the deadline leaves a little of it unused).
+        // Past the deadline (the hand-off failed), the backoff applies as it is.
+        if (deadline_ms && *deadline_ms > now_ms)
+          obj->next_attempt_ms = std::min(obj->next_attempt_ms, *deadline_ms);
         retry_.push_back(std::move(obj));
       }
       idle_cv_.SignalAll();
     }
     Complete(std::move(finished));
   }
+}
+
+std::optional<int64_t> DeliveryEngine::DeadlineMs(const Sealed& obj) const {
+  if (!options_.dead_letter) return std::nullopt;
+  const int64_t budget_ms = absl::ToInt64Milliseconds(options_.retry_budget);
+  // An infinite budget (saturated) is no deadline.
+  if (budget_ms > std::numeric_limits<int64_t>::max() - obj.seal_ms) return std::nullopt;
+  return obj.seal_ms + budget_ms;
 }
 
 void DeliveryEngine::TickLoop() {

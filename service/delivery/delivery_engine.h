@@ -6,8 +6,11 @@
 // Shutdown, and early under memory pressure (core/delivery/batching.h: the largest buffers past
 // half the byte budget, the oldest past the partition cap). Sealed objects are
 // compressed and stored by a pool of upload threads; an object whose store fails is
-// retried with capped backoff, and once it has failed for Options::retry_budget it is
-// handed to the dead-letter queue (Options::dead_letter) and leaves the engine.
+// retried with capped backoff, and once Options::retry_budget has passed since its seal
+// (on the Clock; for an object rebuilt by WAL replay, since the replay) a failed store
+// hands it to the dead-letter queue (Options::dead_letter) and it leaves the engine.
+// With a dead-letter queue, each store is given that deadline (ObjectMeta::deadline), so
+// the sink stops retrying by it, and a retry due after it comes at it instead.
 //
 // Accept() is THE acceptance point of Ingest: a request's records are accepted all
 // together or not at all (RESOURCE_EXHAUSTED when the budget is spent). After Recover()
@@ -88,7 +91,8 @@ class DeliveryEngine {
     std::string writer_id = "lakehose";
     // How often the ticker thread runs Tick(); InfiniteDuration(): never on its own.
     absl::Duration tick = absl::Milliseconds(200);
-    // After this long failing, an object goes to the dead-letter queue (if one is set).
+    // This long after its seal, a failed store hands the object to the dead-letter queue
+    // (if one is set); it is also the deadline given to every store of the object.
     absl::Duration retry_budget = absl::Minutes(5);
     DeadLetterFunction dead_letter;  // empty: objects are retried forever
     // Where the engine counts (flushes, objects, bytes out, retries) and which gauges it
@@ -159,6 +163,9 @@ class DeliveryEngine {
     std::string data;  // uncompressed JSON Lines
     int64_t records = 0;
     int64_t oldest_ms = 0;  // when its first record was buffered (0: unknown)
+    // When it was sealed, on the Clock (replayed from the WAL: when it was replayed); its
+    // retry budget runs from here.
+    int64_t seal_ms = 0;
     int attempts = 0;
     int64_t next_attempt_ms = 0;
     int64_t first_failure_ms = 0;
@@ -192,6 +199,9 @@ class DeliveryEngine {
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).
   static void Complete(std::vector<std::shared_ptr<Ticket>> done);
+  // When the engine stops retrying `obj` and hands it to the DLQ (Clock ms); nullopt
+  // without a dead-letter queue (retried forever).
+  std::optional<int64_t> DeadlineMs(const Sealed& obj) const;
 
   const PipelineMetrics& MetricsFor(const PipelineSpec* spec) const {
     return metrics_->ForPipeline(*spec);

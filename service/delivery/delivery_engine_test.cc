@@ -32,6 +32,7 @@
 #include "service/delivery/object_sink.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_object_sink.h"
+#include "testing/temp_dir.h"
 #include "testing/test_config.h"
 
 namespace lakehose {
@@ -613,6 +614,141 @@ TEST(DeliveryEngineTest, AnObjectOutOfItsRetryBudgetGoesToTheDeadLetterQueueWhol
   EXPECT_EQ(handed[0].attempts, 1);
   EXPECT_EQ(handed[0].first_error, "disk on fire");
   EXPECT_EQ(handed[0].last_error, "disk on fire");
+}
+
+// A sink whose every Put fails, recording each Put's deadline; the first Put "takes"
+// `first_put_ms` on the engine's clock (as the S3 client's retry ladder does in real time).
+class SlowFailingSink : public ObjectSink {
+ public:
+  SlowFailingSink(FakeClock& clock, int64_t first_put_ms)
+      : clock_(clock), first_put_ms_(first_put_ms) {}
+  absl::Status Put(const std::string&, std::string_view, const ObjectMeta& meta) override {
+    absl::MutexLock lock(&mu_);
+    if (deadlines_.empty()) clock_.AdvanceMillis(first_put_ms_);
+    deadlines_.push_back(meta.deadline);
+    return absl::UnavailableError(StrCat("S3 down, put ", deadlines_.size()));
+  }
+  std::string Uri(const std::string& key) const override { return "slow://" + key; }
+  std::vector<absl::Time> deadlines() const {
+    absl::MutexLock lock(&mu_);
+    return deadlines_;
+  }
+
+ private:
+  FakeClock& clock_;
+  const int64_t first_put_ms_;
+  mutable absl::Mutex mu_;
+  std::vector<absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
+};
+
+// An engine whose pipeline `a` stores into a new SlowFailingSink (returned in *sink) and
+// that ticks only when told; `options` say the budget and the dead-letter function.
+std::unique_ptr<DeliveryEngine> SlowSinkEngine(const Config& config, FakeClock& clock,
+                                               int64_t first_put_ms,
+                                               DeliveryEngine::Options options,
+                                               SlowFailingSink** sink = nullptr) {
+  DeliveryEngine::Sinks sinks;
+  auto slow = std::make_unique<SlowFailingSink>(clock, first_put_ms);
+  if (sink != nullptr) *sink = slow.get();
+  sinks["a"] = std::move(slow);
+  sinks["b"] = std::make_unique<FakeObjectSink>();
+  options.tick = absl::InfiniteDuration();
+  return std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, std::move(options));
+}
+
+// Issue 13: the retry budget counted from the first failure, which came only after the S3
+// client's whole ladder (12-17 s against a steady 503), so objects reached the DLQ long
+// after their budget and their bytes held the buffer budget meanwhile. The budget now runs
+// from the seal: an object sealed at T goes to the DLQ at T + budget.
+TEST(DeliveryEngineTest, AnObjectIsDeadLetteredWithinItsBudgetFromTheSealNotTheFirstFailure) {
+  auto config = ParseTestConfig(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  FakeClock clock(kT0);
+  constexpr int64_t kBudgetMs = 10000;
+  absl::Mutex mu;
+  std::vector<int> attempts;  // of each object handed over
+  std::vector<std::string> first_errors;
+  DeliveryEngine::Options options;
+  options.retry_budget = absl::Milliseconds(kBudgetMs);
+  options.dead_letter = [&](const DeadLetteredObject& o) {
+    absl::MutexLock lock(&mu);
+    attempts.push_back(o.attempts);
+    first_errors.emplace_back(o.first_error);
+    return absl::OkStatus();
+  };
+  SlowFailingSink* sink = nullptr;
+  // The first failure comes at T + 9.5 s.
+  auto owned = SlowSinkEngine(*config, clock, 9500, std::move(options), &sink);
+  DeliveryEngine& engine = *owned;
+  ASSERT_TRUE(engine.Accept(*config->FindPipeline("a"), Lines("p/", 3, "x")).ok());
+  auto r = FlushWithin(engine, "a");  // sealed at T
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_EQ(engine.Stats().dead_lettered, 0) << "dead-lettered before its budget";
+  EXPECT_EQ(engine.Stats().store_failures, 1);
+  ASSERT_EQ(sink->deadlines().size(), 1u);
+  // The store knows when the engine stops waiting for it: the seal plus the budget.
+  EXPECT_EQ(sink->deadlines()[0], absl::FromUnixMillis(kT0 + kBudgetMs));
+
+  // The engine's own retry (1 s after the failure, T + 10.5 s) would come after the
+  // deadline: it comes at the deadline instead, and that failure hands the object over.
+  clock.SetMillis(kT0 + kBudgetMs - 1);
+  EXPECT_EQ(engine.Tick(), 0) << "retried before the deadline";
+  clock.SetMillis(kT0 + kBudgetMs);
+  EXPECT_EQ(engine.Tick(), 1) << "not retried at its deadline";
+  ASSERT_TRUE(WaitUntil([&] { return engine.Stats().dead_lettered == 1; }))
+      << "not dead-lettered at seal + budget (first failure at seal + 9.5 s)";
+  EXPECT_EQ(engine.Stats().in_flight_bytes, 0);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0], 2);
+  EXPECT_EQ(first_errors[0], "S3 down, put 1");  // the first error is still the first one's
+  engine.Shutdown(absl::ZeroDuration());
+}
+
+TEST(DeliveryEngineTest, WithoutADeadLetterQueueAStoreHasNoDeadline) {
+  auto config = ParseTestConfig(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  FakeClock clock(kT0);
+  SlowFailingSink* sink = nullptr;
+  auto owned = SlowSinkEngine(*config, clock, 0, {}, &sink);  // retried forever
+  DeliveryEngine& engine = *owned;
+  ASSERT_TRUE(engine.Accept(*config->FindPipeline("a"), Lines("p/", 3, "x")).ok());
+  auto r = FlushWithin(engine, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  ASSERT_EQ(sink->deadlines().size(), 1u);
+  EXPECT_EQ(sink->deadlines()[0], absl::InfiniteFuture());
+  engine.Shutdown(absl::ZeroDuration());
+}
+
+// An object rebuilt from the WAL has no seal time on record (the kSeal frame carries
+// none): its budget runs from the replay.
+TEST(DeliveryEngineTest, AReplayedObjectsBudgetRunsFromTheReplay) {
+  TempDir dir("delivery_engine_test");
+  auto config = ParseTestConfig(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  FakeClock clock(kT0);
+  constexpr int64_t kBudgetMs = 10000;
+  DeliveryEngine::Options options;
+  options.retry_budget = absl::Milliseconds(kBudgetMs);
+  options.dead_letter = [](const DeadLetteredObject&) {
+    return absl::UnavailableError("DLQ unavailable in this test");
+  };
+  {
+    auto first = SlowSinkEngine(*config, clock, 0, options);
+    ASSERT_TRUE(first->Recover({dir.path() + "/wal", 1 << 20, 0}, nullptr).ok());
+    ASSERT_TRUE(first->Accept(*config->FindPipeline("a"), Lines("p/", 3, "x")).ok());
+    ASSERT_TRUE(FlushWithin(*first, "a").has_value());  // sealed (in the WAL), not stored
+    first->Shutdown(absl::ZeroDuration());
+  }
+  clock.SetMillis(kT0 + 3600000);  // restarted an hour later
+  SlowFailingSink* sink = nullptr;
+  auto owned = SlowSinkEngine(*config, clock, 0, options, &sink);
+  DeliveryEngine& engine = *owned;
+  ASSERT_TRUE(engine.Recover({dir.path() + "/wal", 1 << 20, 0}, nullptr).ok());
+  ASSERT_TRUE(WaitUntil([&] { return !sink->deadlines().empty(); })) << "not re-stored";
+  EXPECT_EQ(sink->deadlines()[0], absl::FromUnixMillis(kT0 + 3600000 + kBudgetMs));
+  engine.Shutdown(absl::ZeroDuration());
 }
 
 // One record the Parquet writer could not store (too deep; accepted before the record

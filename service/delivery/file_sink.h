@@ -3,7 +3,8 @@
 // reader (or a crash) never sees a partial object. With meta.if_none_match (which the
 // delivery engine always sets) it is put in place with link(), which fails on an existing
 // object as S3's If-None-Match does, and the temporary name is unlinked; without, rename()
-// replaces whatever was there. Thread-safe.
+// replaces whatever was there. It does not retry, so meta.deadline is ignored.
+// Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 

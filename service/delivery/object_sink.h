@@ -9,7 +9,10 @@
 // a non-OK status means it gave up: UNAVAILABLE for transient failures that outlasted the
 // retries, FAILED_PRECONDITION / PERMISSION_DENIED / NOT_FOUND / INVALID_ARGUMENT for
 // configuration errors that retrying cannot fix. Putting the same key again replaces the
-// object. Thread-safe: the delivery engine calls Put from several threads at once.
+// object. With a meta.deadline, internal retries stop at it: no retry whose wait would
+// end past the deadline is made (the first try always goes), and the last error is
+// returned as when the retries run out. Thread-safe: the delivery engine calls Put from
+// several threads at once.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 
@@ -17,6 +20,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace lakehose {
 
@@ -26,6 +30,11 @@ struct ObjectMeta {
   // Store only if no object has the key (S3: If-None-Match: *); ALREADY_EXISTS otherwise.
   // Re-uploads of sealed objects after a crash use it so they never duplicate data.
   bool if_none_match = false;
+  // When the caller stops waiting for this store (wall time, as the Clock reads it): the
+  // delivery engine passes the object's seal time plus server.dlq.delivery_retry_budget_s,
+  // after which the object goes to the dead-letter queue. InfiniteFuture(): no deadline.
+  // A sink that does not retry (the file sink) ignores it.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 class ObjectSink {

@@ -110,6 +110,8 @@ struct S3Client::Call {
   // Inspects a 2xx answer: nullopt when it is good, else the error it carries.
   std::function<std::optional<S3Error>(const HttpResponse&)> check_success;
   int max_attempts = 0;  // 0 = the options' max_attempts
+  // No retry whose wait would end past it (S3PutOptions::deadline).
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 struct S3Client::Outcome {
@@ -221,10 +223,6 @@ absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const S3Ad
                      .timeout_ms = options_.request_timeout_ms};
 }
 
-void S3Client::Backoff(int failed_attempt) {
-  deps_.sleep(BackoffDelayMs(options_.backoff, failed_attempt, deps_.random()));
-}
-
 S3Client::Outcome S3Client::Execute(const Call& call) {
   operations_.fetch_add(1);
   const S3Address target =
@@ -232,11 +230,18 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   const std::string what = StrCat("S3 ", S3OperationName(call.op), " ", Uri(call.key));
   Outcome out;
   std::string last_error;
+  bool at_deadline = false;
   const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     if (attempt > 0) {
+      const int64_t wait_ms = BackoffDelayMs(options_.backoff, attempt - 1, deps_.random());
+      if (call.deadline != absl::InfiniteFuture() &&
+          absl::FromUnixMillis(deps_.clock->NowMillis() + wait_ms) > call.deadline) {
+        at_deadline = true;  // the caller stops waiting before this retry could be made
+        break;
+      }
       retries_.fetch_add(1);
-      Backoff(attempt - 1);
+      deps_.sleep(wait_ms);
     }
     attempts_.fetch_add(1);
     out.attempts = attempt + 1;
@@ -300,7 +305,9 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     }
   }
   out.response = absl::UnavailableError(
-      StrCat(what, ": gave up after ", out.attempts, " attempts; last: ", last_error));
+      StrCat(what, ": gave up after ", out.attempts, " attempts",
+             at_deadline ? " (the next would come after the object's deadline)" : "",
+             "; last: ", last_error));
   return out;
 }
 
@@ -344,6 +351,7 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
   call.headers.emplace_back("Content-MD5", ContentMd5(body));
   AddSseAndClass(&call.headers);
   if (put.if_none_match) call.headers.emplace_back("If-None-Match", "*");
+  call.deadline = put.deadline;
   Outcome out = Execute(call);
   if (!out.response.ok()) {
     failed_.fetch_add(1);
@@ -361,7 +369,8 @@ absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key
             .key = key,
             .query = {{"uploads", ""}},
             .headers = ContentHeaders(put),
-            .payload_hash = std::string(kEmptyPayloadHash)};
+            .payload_hash = std::string(kEmptyPayloadHash),
+            .deadline = put.deadline};
   AddSseAndClass(&call.headers);
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     absl::StatusOr<std::string> id = ParseInitiateMultipartUploadResult(r.body);
@@ -377,7 +386,8 @@ absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key
 }
 
 absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::string_view upload_id,
-                                                 int part_number, std::string_view body) {
+                                                 int part_number, std::string_view body,
+                                                 absl::Time deadline) {
   if (part_number < 1 || part_number > kS3MaxParts) {
     return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
   }
@@ -387,7 +397,8 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
             .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
             .headers = {{"Content-MD5", ContentMd5(body)}},
             .body = body,
-            .payload_hash = Sha256Hex(body)};
+            .payload_hash = Sha256Hex(body),
+            .deadline = deadline};
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     if (!r.Header("etag").empty()) return std::nullopt;
     return S3Error{.code = "MissingETag", .message = "UploadPart answer has no ETag"};
@@ -403,7 +414,8 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
 
 absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
                                                const std::vector<CompletedPart>& parts,
-                                               int64_t expected_size, bool if_none_match) {
+                                               int64_t expected_size, bool if_none_match,
+                                               absl::Time deadline) {
   const std::string body = BuildCompleteMultipartUploadXml(parts);
   Call call{.op = S3Operation::kCompleteMultipartUpload,
             .method = "POST",
@@ -411,7 +423,8 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
             .query = {{"uploadId", std::string(upload_id)}},
             .headers = {{"Content-Type", "application/xml"}, {"Content-MD5", ContentMd5(body)}},
             .body = body,
-            .payload_hash = Sha256Hex(body)};
+            .payload_hash = Sha256Hex(body),
+            .deadline = deadline};
   if (if_none_match) call.headers.emplace_back("If-None-Match", "*");
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     absl::StatusOr<CompleteMultipartUploadOutcome> o = ParseCompleteMultipartUploadResult(r.body);
@@ -426,32 +439,35 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
   if (out.response.ok()) return absl::OkStatus();
   if (out.attempts > 1 && out.error_code == "NoSuchUpload") {
     // An earlier try may have completed the upload before its answer was lost.
-    absl::StatusOr<S3ObjectInfo> head = HeadObject(key);
+    absl::StatusOr<S3ObjectInfo> head = HeadObject(key, deadline);
     if (head.ok() && head->size == expected_size) return absl::OkStatus();
   }
   failed_.fetch_add(1);
   return out.response.status();
 }
 
-absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
+absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id,
+                                            absl::Time deadline) {
   Call call{.op = S3Operation::kAbortMultipartUpload,
             .method = "DELETE",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
             .payload_hash = std::string(kEmptyPayloadHash),
             // Abort follows a failure; do not make the caller wait out a second full budget.
-            .max_attempts = std::min(options_.max_attempts, kMaxAbortAttempts)};
+            .max_attempts = std::min(options_.max_attempts, kMaxAbortAttempts),
+            .deadline = deadline};
   Outcome out = Execute(call);
   if (out.response.ok() || out.error_code == "NoSuchUpload") return absl::OkStatus();
   failed_.fetch_add(1);
   return out.response.status();
 }
 
-absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {
+absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key, absl::Time deadline) {
   Call call{.op = S3Operation::kHeadObject,
             .method = "HEAD",
             .key = key,
-            .payload_hash = std::string(kEmptyPayloadHash)};
+            .payload_hash = std::string(kEmptyPayloadHash),
+            .deadline = deadline};
   Outcome out = Execute(call);
   if (!out.response.ok()) {
     if (!absl::IsNotFound(out.response.status())) failed_.fetch_add(1);
@@ -478,17 +494,19 @@ absl::Status S3Client::PutObjectMultipart(std::string_view key, std::string_view
   do {
     const int64_t n = std::min(part_bytes, size - offset);
     const int number = static_cast<int>(parts.size()) + 1;
-    absl::StatusOr<std::string> etag =
-        UploadPart(key, upload_id, number, body.substr(static_cast<size_t>(offset), n));
+    absl::StatusOr<std::string> etag = UploadPart(
+        key, upload_id, number, body.substr(static_cast<size_t>(offset), n), put.deadline);
     if (!etag.ok()) {
-      (void)AbortMultipartUpload(key, upload_id);  // best effort; the error that matters is etag's
+      // Best effort; the error that matters is etag's.
+      (void)AbortMultipartUpload(key, upload_id, put.deadline);
       return etag.status();
     }
     parts.push_back({.part_number = number, .etag = *std::move(etag)});
     offset += n;
   } while (offset < size);
-  absl::Status done = CompleteMultipartUpload(key, upload_id, parts, size, put.if_none_match);
-  if (!done.ok()) (void)AbortMultipartUpload(key, upload_id);
+  absl::Status done =
+      CompleteMultipartUpload(key, upload_id, parts, size, put.if_none_match, put.deadline);
+  if (!done.ok()) (void)AbortMultipartUpload(key, upload_id, put.deadline);
   return done;
 }
 

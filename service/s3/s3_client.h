@@ -20,17 +20,19 @@
 //    again with fresh credentials and time.
 //  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
 //
-// Retries (per operation, up to max_attempts tries): answers classified kServerError or
+// Retries (per operation, up to max_attempts tries, and with a deadline
+// (S3PutOptions::deadline) only those whose backoff wait ends by it; the first try always
+// goes): answers classified kServerError or
 // kThrottled by ClassifyS3Error (core/s3/s3_outcome.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
 // (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
 //
-// Errors (canonical codes): UNAVAILABLE when retries ran out; PERMISSION_DENIED for 401/403;
-// NOT_FOUND for 404 (no such bucket/upload/key); INVALID_ARGUMENT for other 400s;
-// ALREADY_EXISTS for 412 (an If-None-Match: * put found the key taken); FAILED_PRECONDITION
-// for a wrong region/redirect, 409 and other 4xx; UNIMPLEMENTED for 501; credentials
-// errors as the provider returns them. Messages name the operation, s3://bucket/key, the
-// HTTP status, S3's error code and request id; never credentials.
+// Errors (canonical codes): UNAVAILABLE when retries ran out or reached the deadline;
+// PERMISSION_DENIED for 401/403; NOT_FOUND for 404 (no such bucket/upload/key); INVALID_ARGUMENT
+// for other 400s; ALREADY_EXISTS for 412 (an If-None-Match: * put found the key taken);
+// FAILED_PRECONDITION for a wrong region/redirect, 409 and other 4xx; UNIMPLEMENTED for 501;
+// credentials errors as the provider returns them. Messages name the operation, s3://bucket/key,
+// the HTTP status, S3's error code and request id; never credentials.
 //
 // Thread-safety: thread-safe; operations may run concurrently. Ownership: shares the
 // HttpClient and CredentialsProvider; borrows the Clock (must outlive the client).
@@ -47,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/base/backoff.h"
 #include "core/config/pipeline.h"
 #include "core/s3/endpoint.h"
@@ -125,6 +128,11 @@ struct S3PutOptions {
   // Sends If-None-Match: * so the write fails with ALREADY_EXISTS when the key exists
   // (on CompleteMultipartUpload for multipart uploads).
   bool if_none_match = false;
+  // Retries stop here (wall time, on the client's Clock): a retry whose backoff wait
+  // would end past it is not made and the operation fails with UNAVAILABLE, naming the
+  // deadline and the last error. The first try always goes. InfiniteFuture(): none, every
+  // attempt of max_attempts may be made. A multipart upload applies it to every step.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 struct S3ObjectInfo {
@@ -152,20 +160,25 @@ class S3Client {
   // The steps, for callers that stream parts. Create returns the UploadId; UploadPart
   // returns the part's ETag.
   absl::StatusOr<std::string> CreateMultipartUpload(std::string_view key, const S3PutOptions& put);
+  // `deadline`: as S3PutOptions::deadline, for this step.
   absl::StatusOr<std::string> UploadPart(std::string_view key, std::string_view upload_id,
-                                         int part_number, std::string_view body);
+                                         int part_number, std::string_view body,
+                                         absl::Time deadline = absl::InfiniteFuture());
   // A 200 whose body is an <Error> is retried. If a retry answers NoSuchUpload (an
   // earlier try did complete), succeeds when HeadObject finds the object with
   // `expected_size` bytes.
   absl::Status CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
                                        const std::vector<CompletedPart>& parts,
-                                       int64_t expected_size, bool if_none_match);
+                                       int64_t expected_size, bool if_none_match,
+                                       absl::Time deadline = absl::InfiniteFuture());
   // Succeeds when the upload is gone already (NoSuchUpload). At most 3 tries: it runs
   // after a failure, and a lifecycle rule (AbortIncompleteMultipartUpload) is the backstop.
-  absl::Status AbortMultipartUpload(std::string_view key, std::string_view upload_id);
+  absl::Status AbortMultipartUpload(std::string_view key, std::string_view upload_id,
+                                    absl::Time deadline = absl::InfiniteFuture());
 
   // NOT_FOUND when there is no such object.
-  absl::StatusOr<S3ObjectInfo> HeadObject(std::string_view key);
+  absl::StatusOr<S3ObjectInfo> HeadObject(std::string_view key,
+                                          absl::Time deadline = absl::InfiniteFuture());
 
   // "s3://bucket/key".
   std::string Uri(std::string_view key) const;
@@ -177,7 +190,6 @@ class S3Client {
   struct Outcome;
   Outcome Execute(const Call& call);
   absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const S3Address& target);
-  void Backoff(int failed_attempt);
   void AddSseAndClass(HttpHeaders* headers) const;
 
   const S3ClientOptions options_;

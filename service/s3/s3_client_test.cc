@@ -370,6 +370,92 @@ TEST_F(S3ClientTest, GivesUpAfterMaxAttemptsWithUnavailable) {
   EXPECT_EQ(client->stats().failed, 1);
 }
 
+// Issue 13: against a destination answering 503 to everything, one object held an upload
+// thread for the whole ladder (10 attempts, 12-17 s) although its retry budget had run
+// out. With a deadline the retries stop where the next wait would end past it.
+class S3ClientDeadlineTest : public S3ClientTest {
+ protected:
+  // Sleeps move the clock by exactly the wait; every answer is a 503 SlowDown.
+  std::unique_ptr<S3Client> AlwaysThrottled(int max_attempts) {
+    http_->SetHandler([](const RecordedHttpRequest&) -> absl::StatusOr<HttpResponse> {
+      return Reply(503, ErrorXml("SlowDown"));
+    });
+    S3ClientOptions o = PathStyleOptions();
+    o.max_attempts = max_attempts;
+    return std::make_unique<S3Client>(o, S3ClientDeps{.http = http_,
+                                                      .credentials = creds_,
+                                                      .clock = &clock_,
+                                                      .sleep =
+                                                          [this](int64_t ms) {
+                                                            sleeps_.push_back(ms);
+                                                            clock_.AdvanceMillis(ms);
+                                                          },
+                                                      .random = [] { return 0.5; }});
+  }
+};
+
+TEST_F(S3ClientDeadlineTest, RetriesStopBeforeTheDeadlineAgainstA503Everywhere) {
+  auto client = AlwaysThrottled(10);
+  // Waits (0.5 of ceilings 100, 200, 400, 800, 1000...): 50, 100, 200, 400, 500: the
+  // fifth try is at 750 ms, and its wait would end at 1250 ms, past the 1000 ms deadline.
+  const absl::Status s =
+      client->PutObject("k", "x", {.deadline = absl::FromUnixMillis(kNowMs + 1000)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(std::string(StatusMessage(s)).find("SlowDown"), std::string::npos) << s;
+  EXPECT_NE(std::string(StatusMessage(s)).find("deadline"), std::string::npos) << s;
+  EXPECT_EQ(http_->request_count(), 5u);
+  EXPECT_LT(http_->request_count(), 10u);
+  EXPECT_EQ(sleeps_, (std::vector<int64_t>{50, 100, 200, 400}));
+  EXPECT_LE(clock_.NowMillis(), kNowMs + 1000);  // never waited past it
+  EXPECT_EQ(client->stats().retries, 4);
+  EXPECT_EQ(client->stats().failed, 1);
+}
+
+TEST_F(S3ClientDeadlineTest, WithoutADeadlineEveryAttemptIsMade) {
+  auto client = AlwaysThrottled(10);
+  const absl::Status s = client->PutObject("k", "x", {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(http_->request_count(), 10u);
+  EXPECT_EQ(sleeps_.size(), 9u);
+}
+
+TEST_F(S3ClientDeadlineTest, APassedDeadlineStillMakesTheFirstTry) {
+  auto client = AlwaysThrottled(10);
+  const absl::Status s = client->PutObject("k", "x", {.deadline = absl::FromUnixMillis(kNowMs)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(http_->request_count(), 1u);
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(S3ClientDeadlineTest, AWaitEndingExactlyAtTheDeadlineIsMade) {
+  auto client = AlwaysThrottled(10);
+  // 50 + 100 + 200 + 400 = 750: the fifth try starts exactly at the deadline.
+  const absl::Status s =
+      client->PutObject("k", "x", {.deadline = absl::FromUnixMillis(kNowMs + 750)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(http_->request_count(), 5u);
+}
+
+TEST_F(S3ClientDeadlineTest, AMultipartUploadStopsItsPartRetriesAtTheDeadlineAndAborts) {
+  S3ClientOptions o = PathStyleOptions();
+  o.max_attempts = 10;
+  http_->SetHandler([](const RecordedHttpRequest& r) -> absl::StatusOr<HttpResponse> {
+    if (QueryOf(r.url).starts_with("partNumber=2")) return Reply(503, ErrorXml("SlowDown"));
+    return S3Like(r);
+  });
+  S3Client client(o, S3ClientDeps{.http = http_,
+                                  .credentials = creds_,
+                                  .clock = &clock_,
+                                  .sleep = [this](int64_t ms) { clock_.AdvanceMillis(ms); },
+                                  .random = [] { return 0.5; }});
+  const absl::Status s = client.PutObjectMultipart(
+      "k", std::string(25, 'x'), 10, {.deadline = absl::FromUnixMillis(kNowMs + 1000)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  const std::vector<RecordedHttpRequest> rs = http_->requests();
+  ASSERT_EQ(rs.size(), 1u + 1u + 5u + 1u);  // create, part 1, part 2 five times, abort
+  EXPECT_EQ(rs.back().method, "DELETE");
+}
+
 TEST_F(S3ClientTest, BackoffIsCapped) {
   S3ClientOptions o = PathStyleOptions();
   o.max_attempts = 10;

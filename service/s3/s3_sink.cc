@@ -44,7 +44,8 @@ absl::Status S3Sink::Upload(const std::string& key, std::string_view body, const
                             bool if_none_match) {
   const S3PutOptions put{.content_type = meta.content_type,
                          .content_encoding = meta.content_encoding,
-                         .if_none_match = if_none_match};
+                         .if_none_match = if_none_match,
+                         .deadline = meta.deadline};
   if (static_cast<int64_t>(body.size()) <= part_bytes_) {
     return ToSinkStatus(client_->PutObject(key, body, put));
   }
