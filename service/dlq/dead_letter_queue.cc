@@ -468,14 +468,27 @@ absl::Status DiskDeadLetterQueue::Load() {
     if (!e->body_crc32.has_value()) ++without_checksum;
     loaded.emplace(id, *std::move(e));
   }
-  // A body without metadata: an Add that never completed, or a Remove cut short.
+  // A body without metadata: an Add that never completed or a Remove cut short (a copy:
+  // the engine adds again from the WAL), but also a body whose metadata file was lost.
+  // Not knowing which, it is moved to orphans/, never deleted: an operator removes it.
   int orphans = 0;
+  const std::string orphan_dir = StrCat(dir_, "/orphans");
   for (const auto& [id, has_meta] : bodies) {
     if (has_meta) continue;
-    ::unlink(Path(id, kBodySuffix).c_str());
+    if (orphans == 0) {
+      std::filesystem::create_directories(orphan_dir, ec);
+      if (ec) return ErrnoStatus("create", orphan_dir, ec.value());
+    }
+    const std::string from = Path(id, kBodySuffix);
+    const std::string to = StrCat(orphan_dir, "/", id, kBodySuffix);
+    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from, errno);
+    Log(LogLevel::kWarn, "dlq.orphan_body_kept", {{"id", id}, {"path", to}});
     ++orphans;
   }
-  if (orphans > 0) RETURN_IF_ERROR(FsyncDir(dir_));
+  if (orphans > 0) {
+    RETURN_IF_ERROR(FsyncDir(orphan_dir));
+    RETURN_IF_ERROR(FsyncDir(dir_));
+  }
 
   absl::MutexLock lock(&mu_);
   entries_ = std::move(loaded);
@@ -494,7 +507,7 @@ absl::Status DiskDeadLetterQueue::Load() {
        {"damaged", StrCat(damaged)},
        {"without_checksum", StrCat(without_checksum)},
        {"skipped", StrCat(skipped)},
-       {"orphan_bodies_removed", StrCat(orphans)}});
+       {"orphan_bodies_kept", StrCat(orphans)}});
   return absl::OkStatus();
 }
 

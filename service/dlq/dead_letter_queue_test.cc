@@ -345,7 +345,10 @@ TEST_F(DeadLetterQueueTest, TornOrGarbageMetadataOrAMissingBodyIsKeptAsDamaged) 
   EXPECT_EQ(dlq_->RecordAttempt(torn->id, "e", kNow, false).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadFile(torn_meta), torn_text.substr(0, torn_text.size() / 2));
+  // An orphan body is moved aside, never deleted (its metadata may be what was lost).
   EXPECT_FALSE(std::filesystem::exists(Dir() + "/0001699999999999-d-0000abcd.body"));
+  EXPECT_EQ(ReadFile(Dir() + "/orphans/0001699999999999-d-0000abcd.body"), "orphan");
+  EXPECT_THAT(log, HasSubstr("\"event\":\"dlq.orphan_body_kept\""));
   EXPECT_FALSE(std::filesystem::exists(Dir() + "/0001699999999999-d-0000abce.json.tmp"));
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/unrelated.json"));
   EXPECT_TRUE(std::filesystem::exists(Dir() + "/" + torn->id + ".body"));
