@@ -315,7 +315,13 @@ WalReader::Result WalReader::Next(WalFrame* frame, WalDamage* damage) {
         return Result::kDamage;
       }
       damage->end = found;
-      if (format_ == 2 && next_) {
+      // Numbering that goes back (a record count behind although the seq is not) or jumps
+      // past what a count can hold (frames from elsewhere, e.g. a copied file) cannot say
+      // what was lost: unknown (-1).
+      constexpr uint64_t kMaxCount = static_cast<uint64_t>(INT64_MAX);
+      if (format_ == 2 && next_ && pending_.at.seq >= next_->seq &&
+          pending_.at.record >= next_->record && pending_.at.seq - next_->seq <= kMaxCount &&
+          pending_.at.record - next_->record <= kMaxCount) {
         damage->frames_lost = static_cast<int64_t>(pending_.at.seq - next_->seq);
         damage->records_lost = static_cast<int64_t>(pending_.at.record - next_->record);
       }

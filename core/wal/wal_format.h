@@ -122,8 +122,9 @@ struct WalDamage {
   // damage there. Its losses, if any, show as a gap before the next segment's start.
   bool tail = false;
   // What the stretch held, counted from the numbering of the intact frames around it;
-  // -1 when that cannot be known (format 1, a tail, or no intact frame or segment header
-  // before it and no `expected` position given to the reader).
+  // -1 when that cannot be known (format 1, a tail, no intact frame or segment header
+  // before it and no `expected` position given to the reader, or numbering around it
+  // that goes back).
   int64_t frames_lost = -1;
   int64_t records_lost = -1;
 };
