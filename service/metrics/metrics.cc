@@ -134,6 +134,8 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
   grpc_listener_accepting_->Set(1);
   inflight_bytes_ = &f.inflight_bytes.Add({});
   grpc_connections_shed_ = &f.grpc_connections_shed.Add({});
+  destinations_down_ = &f.destinations_down.Add({});
+  destination_breaker_opened_ = &f.destination_breaker_opened.Add({});
   f.build_info.Add({{"version", LAKEHOSE_VERSION}}).Set(1);
   wal_corrupt_tails_ = &f.wal_corrupt_tails.Add({});
   wal_replayed_records_ = &f.wal_replayed_records.Add({});

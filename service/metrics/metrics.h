@@ -129,6 +129,10 @@ namespace lakehose {
   GAUGE(inflight_bytes, "inflight_bytes", "",                                                      \
         "Bytes of Transform requests and answers in flight (bounded by server.limits."             \
         "memory_quota_mb).")                                                                       \
+  GAUGE(destinations_down, "destinations_down", "",                                                \
+        "S3 destinations whose circuit breaker is open or half-open (README \"S3\").")             \
+  COUNTER(destination_breaker_opened, "destination_breaker_opened_total", "",                      \
+          "Times an S3 destination's circuit breaker opened (5 failures in a row).")               \
   COUNTER(grpc_connections_shed, "grpc_connections_shed_total", "",                                \
           "gRPC connections closed on arrival: past server.limits.max_connections, or with no "    \
           "descriptor left.")                                                                      \
@@ -215,6 +219,8 @@ class Metrics {
   prometheus::Gauge& grpc_listener_accepting() const { return *grpc_listener_accepting_; }
   prometheus::Gauge& inflight_bytes() const { return *inflight_bytes_; }
   prometheus::Counter& grpc_connections_shed() const { return *grpc_connections_shed_; }
+  prometheus::Gauge& destinations_down() const { return *destinations_down_; }
+  prometheus::Counter& destination_breaker_opened() const { return *destination_breaker_opened_; }
   prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
   prometheus::Counter& wal_damaged_segments() const { return *wal_damaged_segments_; }
@@ -279,6 +285,8 @@ class Metrics {
   prometheus::Gauge* grpc_listener_accepting_;
   prometheus::Gauge* inflight_bytes_;
   prometheus::Counter* grpc_connections_shed_;
+  prometheus::Gauge* destinations_down_;
+  prometheus::Counter* destination_breaker_opened_;
   prometheus::Counter* wal_corrupt_tails_;
   prometheus::Counter* wal_replayed_records_;
   prometheus::Counter* wal_damaged_segments_;

@@ -41,13 +41,18 @@ namespace {
 // MakeDestinationSink for a server: one HTTP client and one credentials chain (cached,
 // refreshed before expiry) serve every S3 pipeline, made when the first one needs them.
 // SigV4 signing and the credentials cache read the server's clock; requests are counted
-// in `metrics`. Called on the starting thread only.
-SinkFactory DestinationSinkFactory(Metrics* metrics, const Clock& clock) {
+// in `metrics`. Every client writing to one destination (endpoint and bucket) shares its
+// breaker from `breakers`. Called on the starting thread only.
+SinkFactory DestinationSinkFactory(Metrics* metrics, const Clock& clock,
+                                   DestinationBreakers* breakers) {
   struct Shared {
     std::shared_ptr<HttpClient> http;
     std::shared_ptr<CredentialsProvider> credentials;
+    DestinationBreakers* breakers = nullptr;
   };
-  return [metrics, &clock, shared = std::make_shared<Shared>()](const PipelineSpec& spec) {
+  auto shared = std::make_shared<Shared>();
+  shared->breakers = breakers;
+  return [metrics, &clock, shared](const PipelineSpec& spec) {
     S3ClientDeps deps;
     if (spec.destination.kind == DestinationKind::kS3) {
       if (!shared->http) {
@@ -60,6 +65,12 @@ SinkFactory DestinationSinkFactory(Metrics* metrics, const Clock& clock) {
       deps.observer = [metrics](S3Operation op, S3Outcome outcome, double seconds, bool retry) {
         metrics->ObserveS3Request(op, outcome, seconds, retry);
       };
+      // Options that do not resolve get no breaker: MakeDestinationSink reports them.
+      if (absl::StatusOr<S3ClientOptions> o =
+              S3ClientOptionsFromSpec(spec.destination, ProcessGetenv());
+          o.ok()) {
+        deps.breaker = shared->breakers->For(*o);
+      }
     }
     return MakeDestinationSink(spec, std::move(deps));
   };
@@ -115,7 +126,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end security ---
   std::unique_ptr<Server> s(new Server);
   s->metrics_ = std::make_unique<Metrics>(config);
-  if (!make_sink) make_sink = DestinationSinkFactory(s->metrics_.get(), clock);
+  s->breakers_ = std::make_unique<DestinationBreakers>();
+  if (!make_sink) make_sink = DestinationSinkFactory(s->metrics_.get(), clock, s->breakers_.get());
+  s->breaker_metrics_ = s->metrics_->AddRefresher(
+      [breakers = s->breakers_.get(), metrics = s->metrics_.get(), &clock] {
+        int down = 0;
+        int64_t opened = 0;
+        for (const std::shared_ptr<SharedBreaker>& b : breakers->All()) {
+          const SharedBreaker::Snapshot snap = b->Read(clock.NowMillis());
+          if (snap.state != BreakerState::kClosed) ++down;
+          opened += snap.counts.opened;
+        }
+        metrics->destinations_down().Set(down);
+        prometheus::Counter& c = metrics->destination_breaker_opened();
+        if (const double more = static_cast<double>(opened) - c.Value(); more > 0)
+          c.Increment(more);
+      });
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
     auto sink = make_sink(*p);

@@ -81,6 +81,9 @@ class Server {
   // --- dead-letter queue: declared early, so it outlives everything that uses it ---
   std::unique_ptr<DeadLetterQueue> dlq_;
   Metrics::Registration dlq_metrics_;
+  // --- one breaker per S3 destination, shared by its pipelines' clients ---
+  std::unique_ptr<DestinationBreakers> breakers_;
+  Metrics::Registration breaker_metrics_;
   std::unique_ptr<RecordProcessor> processor_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unique_ptr<TransformService> transform_;

@@ -172,6 +172,54 @@ std::string ContentMd5(std::string_view data) {
   return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
+BreakerAdmission SharedBreaker::Admit(int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  return breaker_.Admit(now_ms);
+}
+
+void SharedBreaker::Record(BreakerAdmission admitted, S3Outcome outcome, int64_t now_ms,
+                           std::string_view error) {
+  absl::MutexLock lock(&mu_);
+  if (BreakerSignalOf(outcome) == BreakerSignal::kDown) last_error_ = std::string(error);
+  breaker_.Record(admitted, outcome, now_ms);
+}
+
+bool SharedBreaker::Refuses(int64_t now_ms) const {
+  absl::MutexLock lock(&mu_);
+  return breaker_.state() == BreakerState::kHalfOpen ||
+         (breaker_.state() == BreakerState::kOpen && now_ms < breaker_.next_probe_ms());
+}
+
+SharedBreaker::Snapshot SharedBreaker::Read(int64_t now_ms) const {
+  absl::MutexLock lock(&mu_);
+  return Snapshot{.state = breaker_.state(),
+                  .next_probe_ms = breaker_.next_probe_ms(),
+                  .outage_ms = breaker_.OutageMs(now_ms),
+                  .counts = breaker_.counts(),
+                  .last_error = last_error_};
+}
+
+std::shared_ptr<SharedBreaker> DestinationBreakers::For(const S3ClientOptions& destination) {
+  const std::string key = StrCat(destination.endpoint, "\n", destination.bucket);
+  absl::MutexLock lock(&mu_);
+  for (const auto& [k, breaker] : breakers_) {
+    if (k == key) return breaker;
+  }
+  // Called under the breaker's own mutex only, so the generator needs no lock of its own.
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  auto breaker = std::make_shared<SharedBreaker>(
+      options_, [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); });
+  breakers_.emplace_back(key, breaker);
+  return breaker;
+}
+
+std::vector<std::shared_ptr<SharedBreaker>> DestinationBreakers::All() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<SharedBreaker>> out;
+  for (const auto& [key, breaker] : breakers_) out.push_back(breaker);
+  return out;
+}
+
 S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)
     : options_(std::move(options)), deps_(WithDefaults(std::move(deps))) {
   // The options are valid (a precondition), so the endpoint parses.
@@ -232,8 +280,23 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   std::string last_error;
   bool at_deadline = false;
   const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
+  SharedBreaker* const breaker = deps_.breaker.get();
+  // The operation stops at once, sending nothing: the destination is down.
+  auto refused = [&]() {
+    const SharedBreaker::Snapshot b = breaker->Read(deps_.clock->NowMillis());
+    const int64_t next_ms = std::max<int64_t>(0, b.next_probe_ms - deps_.clock->NowMillis());
+    out.response = absl::UnavailableError(
+        StrCat(what, ": destination ", options_.bucket, " is down (circuit ",
+               b.state == BreakerState::kHalfOpen ? "half-open, a probe in flight"
+                                                  : StrCat("open; next probe in ", next_ms, " ms"),
+               "); last: ", last_error.empty() ? b.last_error : last_error));
+    return out;
+  };
+  bool probed = false;  // the last exchange was the breaker's probe
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     if (attempt > 0) {
+      // Waiting out a backoff for a destination that is down would only delay the caller.
+      if (breaker != nullptr && breaker->Refuses(deps_.clock->NowMillis())) return refused();
       const int64_t wait_ms = BackoffDelayMs(options_.backoff, attempt - 1, deps_.random());
       if (call.deadline != absl::InfiniteFuture() &&
           absl::FromUnixMillis(deps_.clock->NowMillis() + wait_ms) > call.deadline) {
@@ -243,13 +306,27 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
       retries_.fetch_add(1);
       deps_.sleep(wait_ms);
     }
+    const BreakerAdmission admission =
+        breaker != nullptr ? breaker->Admit(deps_.clock->NowMillis()) : BreakerAdmission::kGo;
+    if (admission == BreakerAdmission::kWait) return refused();
+    // Every admission is followed by exactly one Record (a probe holds the only slot).
+    auto record = [&](S3Outcome outcome) {
+      if (breaker != nullptr) {
+        breaker->Record(admission, outcome, deps_.clock->NowMillis(), last_error);
+      }
+    };
+    // A probe is one exchange: when it fails the operation stops.
+    const bool retry_allowed = admission != BreakerAdmission::kProbe;
+    probed = probed || !retry_allowed;
     attempts_.fetch_add(1);
     out.attempts = attempt + 1;
     absl::StatusOr<HttpRequest> request = SignedRequest(call, target);
     if (!request.ok()) {
+      record(S3Outcome::kClientError);  // nothing was sent: no verdict on the destination
       if (absl::IsUnavailable(request.status())) {  // e.g. IMDS briefly unreachable
         last_error = std::string(StatusMessage(request.status()));
-        continue;
+        if (retry_allowed) continue;
+        break;
       }
       out.response = request.status();
       return out;
@@ -266,10 +343,12 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     if (!response.ok()) {
       observe(S3Outcome::kNetworkError);
       const absl::Status& s = response.status();
+      last_error = std::string(StatusMessage(s));
+      record(S3Outcome::kNetworkError);
       if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
         transport_errors_.fetch_add(1);
-        last_error = std::string(StatusMessage(s));
-        continue;
+        if (retry_allowed) continue;
+        break;
       }
       out.response = absl::Status(s.code(), StrCat(what, ": ", StatusMessage(s)));
       return out;
@@ -279,6 +358,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
       if (call.check_success) error = call.check_success(*response);
       if (!error.has_value()) {
         observe(S3Outcome::kOk);
+        record(S3Outcome::kOk);
         out.response = std::move(response);
         return out;
       }
@@ -289,13 +369,16 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     last_error = Describe(response->status, *error);
     const S3Outcome outcome = ClassifyS3Error(response->status, error->code);
     observe(outcome);
+    record(outcome);
     switch (outcome) {
       case S3Outcome::kThrottled:
         throttled_.fetch_add(1);
-        continue;
+        if (retry_allowed) continue;
+        break;
       case S3Outcome::kServerError:
         server_errors_.fetch_add(1);
-        continue;
+        if (retry_allowed) continue;
+        break;
       case S3Outcome::kClientError:
       case S3Outcome::kPreconditionFailed:
       case S3Outcome::kOk:            // not a classification of an error
@@ -303,11 +386,12 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
         out.response = PermanentError(what, *response, *error);
         return out;
     }
+    break;  // a failed probe: no retry in this call
   }
-  out.response = absl::UnavailableError(
-      StrCat(what, ": gave up after ", out.attempts, " attempts",
-             at_deadline ? " (the next would come after the object's deadline)" : "",
-             "; last: ", last_error));
+  out.response = absl::UnavailableError(StrCat(
+      what, ": gave up after ", out.attempts, " attempts",
+      at_deadline ? " (the next would come after the object's deadline)" : "",
+      probed ? " (a probe of a down destination, not retried)" : "", "; last: ", last_error));
   return out;
 }
 

@@ -27,6 +27,10 @@
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
 // (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
 //
+// Breaker (S3ClientDeps::breaker, optional): consulted before every exchange; while the
+// destination is down (circuit open) the operation fails at once with UNAVAILABLE
+// "destination <bucket> is down (circuit open; next probe in N ms)", sending nothing.
+//
 // Errors (canonical codes): UNAVAILABLE when retries ran out or reached the deadline;
 // PERMISSION_DENIED for 401/403; NOT_FOUND for 404 (no such bucket/upload/key); INVALID_ARGUMENT
 // for other 400s; ALREADY_EXISTS for 412 (an If-None-Match: * put found the key taken);
@@ -47,11 +51,14 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/base/backoff.h"
 #include "core/config/pipeline.h"
+#include "core/delivery/destination_breaker.h"
 #include "core/s3/endpoint.h"
 #include "core/s3/s3_outcome.h"
 #include "core/s3/s3_xml.h"
@@ -100,6 +107,52 @@ using UniformRandomFunction = std::function<double()>;
 using S3RequestObserver =
     std::function<void(S3Operation operation, S3Outcome outcome, double seconds, bool retry)>;
 
+// A DestinationBreaker (core/delivery/destination_breaker.h) behind its own mutex, shared
+// by every S3Client that writes to one destination (endpoint and bucket). Thread-safe.
+class SharedBreaker {
+ public:
+  SharedBreaker(const DestinationBreakerOptions& options, DestinationBreaker::Uniform01 uniform01)
+      : breaker_(options, std::move(uniform01)) {}
+
+  BreakerAdmission Admit(int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the outcome; a down-signal's `error` is kept as the last one.
+  void Record(BreakerAdmission admitted, S3Outcome outcome, int64_t now_ms, std::string_view error)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a request at `now_ms` would be refused without granting a probe (open before its
+  // probe time, or half-open with the probe in flight).
+  bool Refuses(int64_t now_ms) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  struct Snapshot {
+    BreakerState state = BreakerState::kClosed;
+    int64_t next_probe_ms = 0;
+    int64_t outage_ms = 0;
+    BreakerCounts counts;
+    std::string last_error;  // the last down-signal's description
+  };
+  Snapshot Read(int64_t now_ms) const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  mutable absl::Mutex mu_;
+  DestinationBreaker breaker_ ABSL_GUARDED_BY(mu_);
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+};
+
+// The server's breakers: one SharedBreaker per destination (endpoint and bucket), made on
+// first use with `options` and a random source of its own seeded from std::random_device,
+// and shared by every client (pipeline) writing there. Thread-safe.
+class DestinationBreakers {
+ public:
+  explicit DestinationBreakers(DestinationBreakerOptions options = {}) : options_(options) {}
+  std::shared_ptr<SharedBreaker> For(const S3ClientOptions& destination) ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::shared_ptr<SharedBreaker>> All() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const DestinationBreakerOptions options_;
+  mutable absl::Mutex mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<SharedBreaker>>> breakers_
+      ABSL_GUARDED_BY(mu_);
+};
+
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required
   std::shared_ptr<CredentialsProvider> credentials;  // required
@@ -108,6 +161,11 @@ struct S3ClientDeps {
   UniformRandomFunction random;                      // default: a thread-local PRNG
   GetenvFunction getenv;       // default ProcessGetenv(); only to resolve endpoint and region
   S3RequestObserver observer;  // optional
+  // Optional: the destination's breaker (shared by the clients writing there). Before each
+  // HTTP exchange the client asks it; while it says wait, the operation fails at once with
+  // UNAVAILABLE and nothing is sent. A probe it grants is one exchange, never retried in
+  // the call. Every exchange's outcome is recorded. Null: no breaker.
+  std::shared_ptr<SharedBreaker> breaker;
 };
 
 // Counters since the client was made (metrics are built from them).

@@ -94,7 +94,8 @@ class S3ClientTest : public ::testing::Test {
                                                          sleeps_.push_back(ms);
                                                          clock_.AdvanceMillis(ms + 1000);
                                                        },
-                                                   .random = [] { return 0.5; }});
+                                                   .random = [] { return 0.5; },
+                                                   .breaker = breaker_});
   }
   std::unique_ptr<S3Client> Client() { return Client(PathStyleOptions()); }
 
@@ -111,7 +112,14 @@ class S3ClientTest : public ::testing::Test {
   std::shared_ptr<CountingCredentials> creds_ = std::make_shared<CountingCredentials>();
   FakeClock clock_{kNowMs};
   std::vector<int64_t> sleeps_;
+  // Set before Client() to give the client a breaker (default options: 5 down-signals in
+  // a row open it, first probe after 1 s with equal jitter; 0.5 draws a 750 ms delay).
+  std::shared_ptr<SharedBreaker> breaker_;
 };
+
+std::shared_ptr<SharedBreaker> TestBreaker() {
+  return std::make_shared<SharedBreaker>(DestinationBreakerOptions{}, [] { return 0.5; });
+}
 
 // ---- addressing and encoding ------------------------------------------------------
 
@@ -779,6 +787,95 @@ TEST(S3ClientOptionsTest, Validation) {
 TEST(S3HelpersTest, ContentMd5) {
   EXPECT_EQ(ContentMd5(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
   EXPECT_EQ(ContentMd5("The quick brown fox jumps over the lazy dog"), "nhB9nTcrtoJr2B01QqQZ1g==");
+}
+
+}  // namespace
+}  // namespace lakehose
+
+namespace lakehose {
+namespace {
+
+// ---- the destination's breaker --------------------------------------------------
+
+TEST_F(S3ClientTest, BreakerOpensAfterFiveServerErrorsAndFailsFastWithoutSending) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();  // max_attempts 4
+  for (int i = 0; i < 5; ++i) http_->Push(503, ErrorXml("SlowDown"));
+  // Four 503s in the first Put (the breaker counts 4 in a row: still closed).
+  EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("a", "x", {})));
+  EXPECT_EQ(http_->requests().size(), 4u);
+  EXPECT_EQ(sleeps_.size(), 3u);
+  // The fifth opens it: the Put stops at once, without waiting out a backoff.
+  absl::Status s = s3->PutObject("b", "x", {});
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(http_->requests().size(), 5u);
+  EXPECT_EQ(sleeps_.size(), 3u);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kOpen);
+  // Until the probe time nothing is sent, whatever the fake would answer.
+  http_->Push(200);
+  s = s3->PutObject("c", "x", {});
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_NE(std::string(s.message())
+                .find("destination lake-bucket is down (circuit open; next "
+                      "probe in 750 ms); last: HTTP 503 SlowDown"),
+            std::string::npos)
+      << s;
+  clock_.AdvanceMillis(749);
+  EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("d", "x", {})));
+  EXPECT_EQ(http_->requests().size(), 5u);
+  EXPECT_EQ(sleeps_.size(), 3u);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).counts.opened, 1);
+}
+
+TEST_F(S3ClientTest, BreakerProbeThatSucceedsClosesItAndTheNextPutGoes) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();
+  for (int i = 0; i < 5; ++i) http_->Push(503, ErrorXml("SlowDown"));
+  (void)s3->PutObject("a", "x", {});
+  (void)s3->PutObject("b", "x", {});
+  ASSERT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kOpen);
+  ASSERT_EQ(http_->requests().size(), 5u);
+  // A failed probe is one exchange, not retried in the call, and re-opens it (1.5-2 s).
+  clock_.AdvanceMillis(750);
+  http_->Push(503, ErrorXml("SlowDown"));
+  http_->Push(200);
+  absl::Status s = s3->PutObject("probe-1", "x", {});
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(http_->requests().size(), 6u);
+  EXPECT_EQ(sleeps_.size(), 3u);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kOpen);
+  EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("refused", "x", {})));
+  EXPECT_EQ(http_->requests().size(), 6u);
+  // The next probe succeeds: closed, and the next Put goes through.
+  clock_.AdvanceMillis(2000);
+  EXPECT_TRUE(s3->PutObject("probe-2", "x", {}).ok());
+  EXPECT_EQ(http_->requests().size(), 7u);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kClosed);
+  http_->Push(200);
+  EXPECT_TRUE(s3->PutObject("after", "x", {}).ok());
+  EXPECT_EQ(http_->requests().size(), 8u);
+  EXPECT_EQ(TargetOf(http_->requests().back().url), "/lake-bucket/after");
+}
+
+TEST_F(S3ClientTest, BreakerNeverOpensOnForbidden) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();
+  for (int i = 0; i < 12; ++i) {
+    http_->Push(403, ErrorXml("AccessDenied"));
+    EXPECT_TRUE(absl::IsPermissionDenied(s3->PutObject("k", "x", {})));
+  }
+  EXPECT_EQ(http_->requests().size(), 12u);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kClosed);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).counts.opened, 0);
+}
+
+TEST_F(S3ClientTest, WithoutABreakerServerErrorsAreRetriedAsBefore) {
+  auto s3 = Client();
+  for (int i = 0; i < 8; ++i) http_->Push(503, ErrorXml("SlowDown"));
+  EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("a", "x", {})));
+  EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("b", "x", {})));
+  EXPECT_EQ(http_->requests().size(), 8u);
+  EXPECT_EQ(sleeps_.size(), 6u);
 }
 
 }  // namespace
