@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
+
+#include "absl/strings/cord.h"
 
 namespace lakehose {
 namespace {
@@ -17,12 +20,25 @@ DestinationBreakerOptions Clamped(DestinationBreakerOptions o) {
       std::clamp<int64_t>(o.probe_backoff.max_delay_ms, 1, kMaxProbeDelayMs);
   o.probe_backoff.base_delay_ms =
       std::clamp<int64_t>(o.probe_backoff.base_delay_ms, 1, o.probe_backoff.max_delay_ms);
+  o.min_down_ms = std::clamp<int64_t>(o.min_down_ms, 0, kMaxProbeDelayMs);
   if (!(o.probe_jitter >= 0)) o.probe_jitter = 0;  // also NaN
   if (o.probe_jitter >= 1) o.probe_jitter = 0.999;
   return o;
 }
 
+constexpr char kDestinationDownPayload[] = "type.lakehose.dev/destination-down";
+
 }  // namespace
+
+absl::Status DestinationDownError(std::string_view message) {
+  absl::Status s = absl::UnavailableError(std::string(message));
+  s.SetPayload(kDestinationDownPayload, absl::Cord("circuit open"));
+  return s;
+}
+
+bool IsDestinationDown(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kDestinationDownPayload).has_value();
+}
 
 std::string_view BreakerStateName(BreakerState state) {
   switch (state) {
@@ -54,6 +70,9 @@ BreakerSignal BreakerSignalOf(S3Outcome outcome) {
 absl::Status DestinationBreakerOptions::Validate() const {
   if (failure_threshold < 1 || failure_threshold > kMaxFailureThreshold) {
     return absl::InvalidArgumentError("breaker: failure_threshold must be in [1, 1000]");
+  }
+  if (min_down_ms < 0 || min_down_ms > kMaxProbeDelayMs) {
+    return absl::InvalidArgumentError("breaker: min_down_ms must be in [0, 1 h]");
   }
   if (probe_backoff.max_delay_ms < 1 || probe_backoff.max_delay_ms > kMaxProbeDelayMs) {
     return absl::InvalidArgumentError("breaker: probe max delay must be in [1 ms, 1 h]");
@@ -95,9 +114,11 @@ void DestinationBreaker::Record(BreakerAdmission admitted, S3Outcome outcome, in
     if (state_ != BreakerState::kClosed) return;  // in flight when it opened: the probe decides
     if (signal == BreakerSignal::kHealthy) {
       consecutive_down_ = 0;
-    } else if (signal == BreakerSignal::kDown &&
-               ++consecutive_down_ >= options_.failure_threshold) {
-      Open(now_ms);
+    } else if (signal == BreakerSignal::kDown) {
+      if (consecutive_down_++ == 0) first_down_ms_ = now_ms;
+      if (consecutive_down_ >= options_.failure_threshold &&
+          now_ms - first_down_ms_ >= options_.min_down_ms)
+        Open(now_ms);
     }
     return;
   }

@@ -18,6 +18,7 @@ class DestinationBreakerTest : public ::testing::Test {
     o.failure_threshold = threshold;
     o.probe_backoff = {.base_delay_ms = 1000, .max_delay_ms = 16000};
     o.probe_jitter = 0.5;
+    o.min_down_ms = 0;  // the count alone (the time floor has its own tests)
     return o;
   }
   // u = 0: no jitter taken off, every delay is its ceiling.
@@ -50,6 +51,9 @@ TEST_F(DestinationBreakerTest, OptionsDefaultsValidateAndBadValuesDoNot) {
   DestinationBreakerOptions o;
   o.failure_threshold = 0;
   EXPECT_EQ(o.Validate().code(), absl::StatusCode::kInvalidArgument);
+  o = {};
+  o.min_down_ms = -1;
+  EXPECT_FALSE(o.Validate().ok());
   o = {};
   o.probe_backoff.base_delay_ms = 0;
   EXPECT_FALSE(o.Validate().ok());
@@ -261,6 +265,48 @@ TEST_F(DestinationBreakerTest, TimeInOutage) {
   EXPECT_EQ(b.counts().closed, 2);
   EXPECT_EQ(b.counts().probes, 3);
   EXPECT_EQ(b.counts().probes_failed, 1);
+}
+
+TEST_F(DestinationBreakerTest, TimeFloorKeepsABurstOfFailuresFromOpeningIt) {
+  DestinationBreakerOptions o = Options(5);
+  o.min_down_ms = 5000;
+  DestinationBreaker b(o, [] { return 0.0; });
+  // Ten failures in 100 ms (four threads hitting transient faults together): still closed.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(Send(b, S3Outcome::kServerError, i * 10), BreakerAdmission::kGo);
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+  // One success ends the run; the next failures start a new one.
+  Send(b, S3Outcome::kOk, 200);
+  Send(b, S3Outcome::kNetworkError, 300);
+  for (int i = 0; i < 10; ++i) Send(b, S3Outcome::kThrottled, 4000 + i);
+  EXPECT_EQ(b.state(), BreakerState::kClosed) << "the run began at 300 ms: 4.3 s old";
+  Send(b, S3Outcome::kThrottled, 5299);
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+  Send(b, S3Outcome::kThrottled, 5300);
+  EXPECT_EQ(b.state(), BreakerState::kOpen) << "5 s of failures and at least 5 of them";
+  EXPECT_EQ(b.counts().opened, 1);
+}
+
+TEST_F(DestinationBreakerTest, TimeFloorStillNeedsTheCount) {
+  DestinationBreakerOptions o = Options(5);
+  o.min_down_ms = 5000;
+  DestinationBreaker b(o, [] { return 0.0; });
+  // Two failures 10 s apart (a quiet destination): old enough, but not enough of them.
+  Send(b, S3Outcome::kServerError, 0);
+  Send(b, S3Outcome::kServerError, 10000);
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+  Send(b, S3Outcome::kServerError, 10001);
+  Send(b, S3Outcome::kServerError, 10002);
+  EXPECT_EQ(b.state(), BreakerState::kClosed);
+  Send(b, S3Outcome::kServerError, 10003);
+  EXPECT_EQ(b.state(), BreakerState::kOpen);
+  // A client error in the run neither resets nor counts.
+  DestinationBreaker c(o, [] { return 0.0; });
+  for (int i = 0; i < 4; ++i) Send(c, S3Outcome::kThrottled, i * 2000);
+  Send(c, S3Outcome::kClientError, 8000);
+  EXPECT_EQ(c.state(), BreakerState::kClosed);
+  Send(c, S3Outcome::kThrottled, 8001);
+  EXPECT_EQ(c.state(), BreakerState::kOpen);
 }
 
 }  // namespace

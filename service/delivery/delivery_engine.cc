@@ -8,6 +8,7 @@
 #include "core/base/compress.h"
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
+#include "core/delivery/destination_breaker.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
@@ -16,6 +17,7 @@ struct DeliveryEngine::Ticket {
   int pending = 0;
   std::vector<StoredObject> objects;
   int failed = 0;
+  int dead_lettered = 0;  // of `failed`: handed to the DLQ
   absl::Status first_error;
   FlushCallback done;
 };
@@ -426,12 +428,16 @@ void DeliveryEngine::UploadLoop() {
     }
     const int64_t now_ms = clock_.NowMillis();
     bool dead_lettered = false;
+    bool dead_lettered_down = false;
     if (!status.ok() && options_.dead_letter) {
       if (obj->first_failure_ms == 0) {
         obj->first_failure_ms = now_ms;
         obj->first_error = std::string(StatusMessage(status));
       }
-      if (deadline_ms && now_ms >= *deadline_ms) {  // now - seal_ms >= the budget
+      // Past the deadline (now - seal_ms >= the budget), or the destination is down (its
+      // breaker refused the store): waiting in memory would only fill the budget.
+      const bool down = IsDestinationDown(status);
+      if (down || (deadline_ms && now_ms >= *deadline_ms)) {
         // Records already dead-lettered alone are not dead-lettered again with the object
         // (they would reach the lake twice, and the object's entry could never be encoded).
         const bool without_rejects = obj->rejects_dead_lettered && rejected.records > 0;
@@ -450,6 +456,7 @@ void DeliveryEngine::UploadLoop() {
           (void)wal_->Append(WalType::kDeadLettered, payload);
         }
         dead_lettered = dl.ok();
+        dead_lettered_down = dead_lettered && down;
       }
     }
     std::vector<std::shared_ptr<Ticket>> finished;
@@ -460,12 +467,15 @@ void DeliveryEngine::UploadLoop() {
       if (dead_lettered) {
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.dead_lettered += 1;
+        if (dead_lettered_down) stats_.dead_lettered_destination_down += 1;
         Log(LogLevel::kWarn, "delivery.dead_lettered",
             {{"pipeline", obj->spec->name},
              {"key", obj->key},
-             {"attempts", StrCat(obj->attempts)}});
+             {"attempts", StrCat(obj->attempts)},
+             {"reason", dead_lettered_down ? "destination_down" : "retry_budget_spent"}});
         for (auto& t : obj->tickets) {
           if (t->failed++ == 0) t->first_error = status;
+          t->dead_lettered += 1;
           if (--t->pending == 0) finished.push_back(t);
         }
         ReleaseWalLocked();
@@ -492,11 +502,17 @@ void DeliveryEngine::UploadLoop() {
         MetricsFor(obj->spec).delivery_retries->Increment();
         Log(LogLevel::kWarn, "delivery.store_failed",
             {{"pipeline", obj->spec->name}, {"key", obj->key}, {"error", StatusMessage(status)}});
-        for (auto& t : obj->tickets) {
-          if (t->failed++ == 0) t->first_error = status;
-          if (--t->pending == 0) finished.push_back(t);
+        // With a dead-letter queue the object's end is bounded (stored, or dead-lettered
+        // by its deadline), so a Flush waiting for it keeps waiting; past the deadline
+        // (the hand-off failed) or without a DLQ (retried forever) it is told now.
+        const bool flush_waits = deadline_ms && now_ms < *deadline_ms;
+        if (!flush_waits) {
+          for (auto& t : obj->tickets) {
+            if (t->failed++ == 0) t->first_error = status;
+            if (--t->pending == 0) finished.push_back(t);
+          }
+          obj->tickets.clear();
         }
-        obj->tickets.clear();
         obj->next_attempt_ms = now_ms + RetryDelayMs(obj->attempts);
         // A retry due after the deadline comes at it, so the object is handed to the DLQ
         // then (a Put that stopped short of the deadline leaves a little of it unused).
@@ -614,9 +630,19 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
 void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
   for (auto& t : done) {
     if (t->failed > 0) {
-      t->done(absl::UnavailableError(
-          StrCat(t->failed, " object(s) could not be stored yet (first error: ",
-                 StatusMessage(t->first_error), "); they stay queued and are retried")));
+      const int queued = t->failed - t->dead_lettered;
+      std::string where;
+      if (t->dead_lettered > 0)
+        where =
+            StrCat(t->dead_lettered == t->failed ? "they are" : StrCat(t->dead_lettered, " are"),
+                   " in the dead-letter queue, whose retry worker stores them");
+      if (queued > 0)
+        StrAppend(&where, where.empty() ? "" : "; ",
+                  queued == t->failed ? "they stay" : StrCat(queued, " stay"),
+                  " queued and are retried");
+      t->done(absl::UnavailableError(StrCat(t->failed,
+                                            " object(s) could not be stored yet (first error: ",
+                                            StatusMessage(t->first_error), "); ", where)));
     } else {
       std::sort(t->objects.begin(), t->objects.end(),
                 [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });

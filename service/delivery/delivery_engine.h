@@ -10,7 +10,11 @@
 // (on the Clock; for an object rebuilt by WAL replay, since the replay) a failed store
 // hands it to the dead-letter queue (Options::dead_letter) and it leaves the engine.
 // With a dead-letter queue, each store is given that deadline (ObjectMeta::deadline), so
-// the sink stops retrying by it, and a retry due after it comes at it instead.
+// the sink stops retrying by it, and a retry due after it comes at it instead. A store
+// the sink refused because the destination is down (IsDestinationDown: its circuit
+// breaker is open) hands the object to the DLQ at once: during an outage sealed objects
+// wait on disk, not in memory, and the DLQ retry worker stores them once it is back.
+// Without a DLQ objects are retried in memory until stored.
 //
 // Accept() is THE acceptance point of Ingest: a request's records are accepted all
 // together or not at all (RESOURCE_EXHAUSTED when the budget is spent). After Recover()
@@ -73,6 +77,8 @@ struct DeliveryStats {
   int64_t seals_by_reason[7] = {};  // indexed by FlushReason
   int64_t already_stored = 0;       // re-uploads answered "exists": an earlier attempt landed
   int64_t dead_lettered = 0;        // objects handed to the DLQ
+  // ...of which at once, because the destination was down (its breaker refused the store)
+  int64_t dead_lettered_destination_down = 0;
   // Records left out of Parquet objects (the writer could not store them) and handed to
   // the DLQ alone, under RejectedRecordsKey(the object's key).
   int64_t rejected_records = 0;
@@ -119,7 +125,11 @@ class DeliveryEngine {
 
   // Seals every buffer of `pipeline` (every pipeline if empty) and calls `done` once all
   // of them, and everything sealed earlier for it, is stored: with the objects stored,
-  // or UNAVAILABLE if some could not be stored yet (they stay queued and retried).
+  // or UNAVAILABLE if some could not be stored. With a dead-letter queue it waits for
+  // each object's end: stored, or handed to the DLQ (at once when the destination is
+  // down, else by the object's deadline); UNAVAILABLE then names how many went to the
+  // DLQ, where the retry worker stores them. Without one, the first failed store of an
+  // object answers UNAVAILABLE (it stays queued and retried).
   // `done` runs on an engine thread or, if there is nothing to do, on the caller's.
   void FlushAsync(const std::string& pipeline, FlushCallback done);
   absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);

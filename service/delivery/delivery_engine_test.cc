@@ -27,6 +27,7 @@
 #include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/delivery/delivery_format.h"
+#include "core/delivery/destination_breaker.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/delivery/object_sink.h"
@@ -77,23 +78,41 @@ bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = kWait) {
 
 using FlushResult = absl::StatusOr<std::vector<StoredObject>>;
 
-// The result of a FlushAsync, or nullopt if `done` was not called within `timeout`.
-std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string& pipeline,
-                                       std::chrono::milliseconds timeout = kWait) {
+// A FlushAsync in progress: Done() whether `done` was called; Wait() its result, or
+// nullopt if it was not called within `timeout`.
+class PendingFlush {
+ public:
+  PendingFlush(DeliveryEngine& engine, const std::string& pipeline)
+      : state_(std::make_shared<State>()) {
+    engine.FlushAsync(pipeline, [state = state_](FlushResult r) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->result = std::move(r);
+      state->cv.notify_all();
+    });
+  }
+  bool Done() const {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return state_->result.has_value();
+  }
+  std::optional<FlushResult> Wait(std::chrono::milliseconds timeout = kWait) const {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait_for(lock, timeout, [&] { return state_->result.has_value(); });
+    return state_->result;
+  }
+
+ private:
   struct State {
     std::mutex mu;
     std::condition_variable cv;
     std::optional<FlushResult> result;
   };
-  auto state = std::make_shared<State>();
-  engine.FlushAsync(pipeline, [state](FlushResult r) {
-    std::lock_guard<std::mutex> lock(state->mu);
-    state->result = std::move(r);
-    state->cv.notify_all();
-  });
-  std::unique_lock<std::mutex> lock(state->mu);
-  state->cv.wait_for(lock, timeout, [&] { return state->result.has_value(); });
-  return state->result;
+  std::shared_ptr<State> state_;
+};
+
+// The result of a FlushAsync, or nullopt if `done` was not called within `timeout`.
+std::optional<FlushResult> FlushWithin(DeliveryEngine& engine, const std::string& pipeline,
+                                       std::chrono::milliseconds timeout = kWait) {
+  return PendingFlush(engine, pipeline).Wait(timeout);
 }
 
 class Engine {
@@ -681,9 +700,11 @@ TEST(DeliveryEngineTest, AnObjectIsDeadLetteredWithinItsBudgetFromTheSealNotTheF
   auto owned = SlowSinkEngine(*config, clock, 9500, std::move(options), &sink);
   DeliveryEngine& engine = *owned;
   ASSERT_TRUE(engine.Accept(*config->FindPipeline("a"), Lines("p/", 3, "x")).ok());
-  auto r = FlushWithin(engine, "a");  // sealed at T
-  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
-  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  PendingFlush flush(engine, "a");  // sealed at T
+  ASSERT_TRUE(WaitUntil([&] { return engine.Stats().store_failures == 1; }));
+  // With a DLQ, Flush waits for the object's end (stored, or dead-lettered by its
+  // deadline) rather than answering at its first failure.
+  EXPECT_FALSE(flush.Done()) << "Flush answered while the object was still within its budget";
   EXPECT_EQ(engine.Stats().dead_lettered, 0) << "dead-lettered before its budget";
   EXPECT_EQ(engine.Stats().store_failures, 1);
   ASSERT_EQ(sink->deadlines().size(), 1u);
@@ -699,11 +720,67 @@ TEST(DeliveryEngineTest, AnObjectIsDeadLetteredWithinItsBudgetFromTheSealNotTheF
   ASSERT_TRUE(WaitUntil([&] { return engine.Stats().dead_lettered == 1; }))
       << "not dead-lettered at seal + budget (first failure at seal + 9.5 s)";
   EXPECT_EQ(engine.Stats().in_flight_bytes, 0);
+  const std::optional<FlushResult> r = flush.Wait();
+  ASSERT_TRUE(r.has_value()) << "Flush did not answer once the object was dead-lettered";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              HasSubstr("they are in the dead-letter queue, whose retry worker stores them"));
   absl::MutexLock lock(&mu);
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0], 2);
   EXPECT_EQ(first_errors[0], "S3 down, put 1");  // the first error is still the first one's
   engine.Shutdown(absl::ZeroDuration());
+}
+
+// Issue 13: while the destination is down, sealed objects must wait on disk, not in
+// memory. A store the sink refused because the destination's breaker is open hands the
+// object to the DLQ at once, long before its budget, and Flush answers then.
+TEST(DeliveryEngineTest, AnObjectWhoseDestinationIsDownGoesToTheDeadLetterQueueAtOnce) {
+  absl::Mutex mu;
+  std::vector<std::string> reasons;
+  Engine e(
+      Yaml("  upload_threads: 2"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        reasons.emplace_back(o.last_error);
+        return absl::OkStatus();
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(
+      DestinationDownError("PutObject: destination lake is down (circuit open)"));
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 5, "x")).ok());
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("q/", 5, "y")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");  // the clock never moves
+  ASSERT_TRUE(r.has_value()) << "Flush waited although the destination is down";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              HasSubstr("2 object(s) could not be stored yet"));
+  const DeliveryStats s = e->Stats();
+  EXPECT_EQ(s.dead_lettered, 2);
+  EXPECT_EQ(s.dead_lettered_destination_down, 2);
+  EXPECT_EQ(s.in_flight_bytes, 0) << "the objects are still held in memory";
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_THAT(reasons[0], HasSubstr("circuit open"));
+}
+
+// Without a DLQ there is nowhere on disk to put them: they stay queued and retried.
+TEST(DeliveryEngineTest, WithoutADeadLetterQueueADownDestinationKeepsObjectsQueued) {
+  Engine e(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(DestinationDownError("destination down"));
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 5, "x")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              HasSubstr("they stay queued and are retried"));
+  EXPECT_EQ(e->Stats().dead_lettered, 0);
+  EXPECT_GT(e->Stats().in_flight_bytes, 0);
+  e.sink("a").SetFailure(absl::OkStatus());
+  e.clock().AdvanceMillis(1000);
+  EXPECT_EQ(e->Tick(), 1);
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; }));
 }
 
 TEST(DeliveryEngineTest, WithoutADeadLetterQueueAStoreHasNoDeadline) {
@@ -738,7 +815,8 @@ TEST(DeliveryEngineTest, AReplayedObjectsBudgetRunsFromTheReplay) {
     auto first = SlowSinkEngine(*config, clock, 0, options);
     ASSERT_TRUE(first->Recover({dir.path() + "/wal", 1 << 20, 0}, nullptr).ok());
     ASSERT_TRUE(first->Accept(*config->FindPipeline("a"), Lines("p/", 3, "x")).ok());
-    ASSERT_TRUE(FlushWithin(*first, "a").has_value());  // sealed (in the WAL), not stored
+    PendingFlush flush(*first, "a");  // sealed (in the WAL), not stored
+    ASSERT_TRUE(WaitUntil([&] { return first->Stats().store_failures >= 1; }));
     first->Shutdown(absl::ZeroDuration());
   }
   clock.SetMillis(kT0 + 3600000);  // restarted an hour later

@@ -285,7 +285,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   auto refused = [&]() {
     const SharedBreaker::Snapshot b = breaker->Read(deps_.clock->NowMillis());
     const int64_t next_ms = std::max<int64_t>(0, b.next_probe_ms - deps_.clock->NowMillis());
-    out.response = absl::UnavailableError(
+    out.response = DestinationDownError(
         StrCat(what, ": destination ", options_.bucket, " is down (circuit ",
                b.state == BreakerState::kHalfOpen ? "half-open, a probe in flight"
                                                   : StrCat("open; next probe in ", next_ms, " ms"),
