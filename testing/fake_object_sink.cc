@@ -1,5 +1,6 @@
 #include "testing/fake_object_sink.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace lakehose {
@@ -7,7 +8,17 @@ namespace lakehose {
 absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
                                  const ObjectMeta& meta) {
   absl::MutexLock lock(&mu_);
-  if (!fail_with_.ok()) return fail_with_;
+  puts_.push_back({.key = key,
+                   .failures_before = meta.failures_before,
+                   .max_failures = meta.max_failures,
+                   .deadline = meta.deadline});
+  if (!fail_with_.ok()) {
+    // As a retrying sink would: the failures it was given, at most.
+    const int spent =
+        meta.max_failures > 0 ? std::min(failures_per_put_, meta.max_failures) : failures_per_put_;
+    if (meta.failures_spent != nullptr) *meta.failures_spent += spent;
+    return fail_with_;
+  }
   if (meta.if_none_match && objects_.count(key)) return absl::AlreadyExistsError(key);
   objects_[key] = std::string(body);
   return absl::OkStatus();
@@ -15,9 +26,15 @@ absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
 
 std::string FakeObjectSink::Uri(const std::string& key) const { return "mem://" + key; }
 
-void FakeObjectSink::SetFailure(absl::Status s) {
+void FakeObjectSink::SetFailure(absl::Status s, int failures_per_put) {
   absl::MutexLock lock(&mu_);
   fail_with_ = std::move(s);
+  failures_per_put_ = failures_per_put;
+}
+
+std::vector<FakeObjectSink::PutRecord> FakeObjectSink::puts() const {
+  absl::MutexLock lock(&mu_);
+  return puts_;
 }
 
 std::map<std::string, std::string> FakeObjectSink::objects() const {

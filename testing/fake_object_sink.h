@@ -1,17 +1,20 @@
 // FakeObjectSink: an ObjectSink (service/delivery/object_sink.h) that keeps objects in
 // memory, for tests. It honours meta.if_none_match (ALREADY_EXISTS for an existing key),
-// and SetFailure makes every Put fail until healed. The tests keep a pointer to it while
-// the delivery engine owns it. Thread-safe.
+// and SetFailure makes every Put fail until healed, spending as many failures of the
+// object's budget as it says (meta.failures_spent). It records every Put's budget. The
+// tests keep a pointer to it while the delivery engine owns it. Thread-safe.
 #ifndef LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 #define LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "service/delivery/object_sink.h"
 
 namespace lakehose {
@@ -21,15 +24,28 @@ class FakeObjectSink : public ObjectSink {
   absl::Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) override;
   std::string Uri(const std::string& key) const override;  // "mem://<key>"
 
-  // Makes every Put fail with `s` (OkStatus() to heal).
-  void SetFailure(absl::Status s);
+  // Makes every Put fail with `s` (OkStatus() to heal); each failed Put spends
+  // `failures_per_put` failures (at most meta.max_failures), as a sink that retries inside
+  // the call does.
+  void SetFailure(absl::Status s, int failures_per_put = 1);
   // Every object stored so far, by key, as stored (compressed).
   std::map<std::string, std::string> objects() const;
+
+  // What each Put was given, in call order.
+  struct PutRecord {
+    std::string key;
+    int failures_before = 0;
+    int max_failures = 0;
+    absl::Time deadline;
+  };
+  std::vector<PutRecord> puts() const;
 
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> objects_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
+  int failures_per_put_ ABSL_GUARDED_BY(mu_) = 1;
+  std::vector<PutRecord> puts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lakehose

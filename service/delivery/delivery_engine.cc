@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <random>
 #include <utility>
 
+#include "core/base/backoff.h"
 #include "core/base/compress.h"
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
@@ -27,14 +29,11 @@ namespace {
 // Marks a refusal for the byte budget (IsBufferBudgetRefusal).
 constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
 
+// The reason logged for an object handed to the DLQ because its destination is down.
+constexpr std::string_view kEndDestinationDown = "destination_down";
+
 // The longest single wait of Shutdown for the uploads (see Shutdown).
 constexpr absl::Duration kShutdownWaitSlice = absl::Milliseconds(100);
-
-// Delay before re-trying to store an object whose store failed: 1 s doubling to 60 s.
-int64_t RetryDelayMs(int attempts) {
-  const int shift = std::min(attempts - 1, 6);
-  return std::min<int64_t>(60000, int64_t{1000} << std::max(shift, 0));
-}
 
 }  // namespace
 
@@ -57,6 +56,12 @@ DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& c
     // Sequences grow across restarts without persisted state: start from the clock, in
     // units a replica cannot exhaust (1,000 objects per millisecond).
     next_sequence_ = static_cast<uint64_t>(clock_.NowMillis()) * 1000;
+    uniform01_ = options_.uniform01;
+    if (!uniform01_) {
+      // Called under mu_ only, so the generator needs no lock of its own.
+      auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+      uniform01_ = [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
+    }
   }
   for (int i = 0; i < std::max(1, config.server.upload_threads); ++i)
     uploaders_.emplace_back([this] { UploadLoop(); });
@@ -410,11 +415,18 @@ void DeliveryEngine::UploadLoop() {
     const bool empty = status.ok() && rejected.records == obj->records && obj->records > 0;
     bool already = false;
     const std::optional<int64_t> deadline_ms = DeadlineMs(*obj);
+    int spent = 0;  // failures of the object's budget this store spent
     if (status.ok() && !empty) {
       ObjectMeta meta;
       meta.content_encoding = std::string(ContentEncoding(dest.compression));
       meta.if_none_match = true;
       if (deadline_ms) meta.deadline = absl::FromUnixMillis(*deadline_ms);
+      // The failures left (obj is this thread's alone while it uploads). Without a DLQ there
+      // is no end to reach: once the budget is spent each store may spend one, and the
+      // engine's delays (capped at retry max) space them.
+      meta.failures_before = obj->failures;
+      meta.max_failures = std::max(1, dest.max_attempts - obj->failures);
+      meta.failures_spent = &spent;
       status = sink.Put(obj->key, *body, meta);
       if (status.code() == absl::StatusCode::kAlreadyExists) {
         already = true;  // an earlier attempt (before a crash, or a lost answer) landed
@@ -427,17 +439,28 @@ void DeliveryEngine::UploadLoop() {
       (void)wal_->Append(WalType::kStored, payload);  // if lost, replay re-stores: a no-op
     }
     const int64_t now_ms = clock_.NowMillis();
+    // A failed store spends at least one failure (also one that failed before the sink, or
+    // that the breaker refused), so every object reaches its end.
+    if (!status.ok()) obj->failures += std::max(1, spent);
     bool dead_lettered = false;
-    bool dead_lettered_down = false;
+    // Why the object's end came, when it did (the log's reason).
+    std::string_view end_reason;
     if (!status.ok() && options_.dead_letter) {
       if (obj->first_failure_ms == 0) {
         obj->first_failure_ms = now_ms;
         obj->first_error = std::string(StatusMessage(status));
       }
-      // Past the deadline (now - seal_ms >= the budget), or the destination is down (its
-      // breaker refused the store): waiting in memory would only fill the budget.
-      const bool down = IsDestinationDown(status);
-      if (down || (deadline_ms && now_ms >= *deadline_ms)) {
+      // The destination is down (its breaker refused the store): waiting in memory would
+      // only fill the budget. Or the object's failures are spent, or its deadline passed
+      // (now - seal_ms >= the budget).
+      if (IsDestinationDown(status)) {
+        end_reason = kEndDestinationDown;
+      } else if (obj->failures >= dest.max_attempts) {
+        end_reason = "failures_spent";
+      } else if (deadline_ms && now_ms >= *deadline_ms) {
+        end_reason = "deadline";
+      }
+      if (!end_reason.empty()) {
         // Records already dead-lettered alone are not dead-lettered again with the object
         // (they would reach the lake twice, and the object's entry could never be encoded).
         const bool without_rejects = obj->rejects_dead_lettered && rejected.records > 0;
@@ -456,7 +479,6 @@ void DeliveryEngine::UploadLoop() {
           (void)wal_->Append(WalType::kDeadLettered, payload);
         }
         dead_lettered = dl.ok();
-        dead_lettered_down = dead_lettered && down;
       }
     }
     std::vector<std::shared_ptr<Ticket>> finished;
@@ -467,12 +489,13 @@ void DeliveryEngine::UploadLoop() {
       if (dead_lettered) {
         stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
         stats_.dead_lettered += 1;
-        if (dead_lettered_down) stats_.dead_lettered_destination_down += 1;
+        if (end_reason == kEndDestinationDown) stats_.dead_lettered_destination_down += 1;
         Log(LogLevel::kWarn, "delivery.dead_lettered",
             {{"pipeline", obj->spec->name},
              {"key", obj->key},
              {"attempts", StrCat(obj->attempts)},
-             {"reason", dead_lettered_down ? "destination_down" : "retry_budget_spent"}});
+             {"failures", StrCat(obj->failures)},
+             {"reason", end_reason}});
         for (auto& t : obj->tickets) {
           if (t->failed++ == 0) t->first_error = status;
           t->dead_lettered += 1;
@@ -501,11 +524,15 @@ void DeliveryEngine::UploadLoop() {
         stats_.store_failures += 1;
         MetricsFor(obj->spec).delivery_retries->Increment();
         Log(LogLevel::kWarn, "delivery.store_failed",
-            {{"pipeline", obj->spec->name}, {"key", obj->key}, {"error", StatusMessage(status)}});
+            {{"pipeline", obj->spec->name},
+             {"key", obj->key},
+             {"failures", StrCat(obj->failures)},
+             {"error", StatusMessage(status)}});
         // With a dead-letter queue the object's end is bounded (stored, or dead-lettered
-        // by its deadline), so a Flush waiting for it keeps waiting; past the deadline
-        // (the hand-off failed) or without a DLQ (retried forever) it is told now.
-        const bool flush_waits = deadline_ms && now_ms < *deadline_ms;
+        // once its failures are spent or its deadline passed), so a Flush waiting for it
+        // keeps waiting; at its end (the hand-off failed) or without a DLQ (retried
+        // forever) it is told now.
+        const bool flush_waits = options_.dead_letter && end_reason.empty();
         if (!flush_waits) {
           for (auto& t : obj->tickets) {
             if (t->failed++ == 0) t->first_error = status;
@@ -513,7 +540,11 @@ void DeliveryEngine::UploadLoop() {
           }
           obj->tickets.clear();
         }
-        obj->next_attempt_ms = now_ms + RetryDelayMs(obj->attempts);
+        // The policy's next delay, on from the object's failures as the sink's in-call
+        // retries would have gone on (BackoffDelayMs caps it at destination.retry's max).
+        const BackoffPolicy policy{.base_delay_ms = dest.retry_base_delay_ms,
+                                   .max_delay_ms = dest.retry_max_delay_ms};
+        obj->next_attempt_ms = now_ms + BackoffDelayMs(policy, obj->failures - 1, uniform01_());
         // A retry due after the deadline comes at it, so the object is handed to the DLQ
         // then (a Put that stopped short of the deadline leaves a little of it unused).
         // Past the deadline (the hand-off failed), the backoff applies as it is.

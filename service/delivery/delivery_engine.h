@@ -5,16 +5,22 @@
 // buffering.size_mb, when its oldest record is buffering.interval_s old, on Flush, on
 // Shutdown, and early under memory pressure (core/delivery/batching.h: the largest buffers past
 // half the byte budget, the oldest past the partition cap). Sealed objects are
-// compressed and stored by a pool of upload threads; an object whose store fails is
-// retried with capped backoff, and once Options::retry_budget has passed since its seal
-// (on the Clock; for an object rebuilt by WAL replay, since the replay) a failed store
-// hands it to the dead-letter queue (Options::dead_letter) and it leaves the engine.
-// With a dead-letter queue, each store is given that deadline (ObjectMeta::deadline), so
-// the sink stops retrying by it, and a retry due after it comes at it instead. A store
+// compressed and stored by a pool of upload threads. Retries follow one policy per object
+// with the sink's own (README, `destination.retry`): an object has a failure budget,
+// destination.retry.max_attempts failures over every store (a store spends what its sink
+// reports, at least one when it fails: ObjectMeta::failures_spent), and a deadline,
+// Options::retry_budget after its seal (on the Clock; for an object rebuilt by WAL replay,
+// after the replay). A store is given both (ObjectMeta::max_failures, ::deadline), so the
+// sink stops retrying by them; a failed store with both left is queued again after the
+// policy's next delay (BackoffDelayMs with destination.retry's base and max, full jitter,
+// on from the failures spent), a retry due after the deadline coming at it. Once either
+// is spent, a failed store hands the object to the dead-letter queue
+// (Options::dead_letter) and it leaves the engine. A store
 // the sink refused because the destination is down (IsDestinationDown: its circuit
 // breaker is open) hands the object to the DLQ at once: during an outage sealed objects
 // wait on disk, not in memory, and the DLQ retry worker stores them once it is back.
-// Without a DLQ objects are retried in memory until stored.
+// Without a DLQ objects are retried in memory until stored, with the same delays (after the
+// budget, at most destination.retry.max_delay_ms apart, one failure per store).
 //
 // Accept() is THE acceptance point of Ingest: a request's records are accepted all
 // together or not at all (RESOURCE_EXHAUSTED when the budget is spent). After Recover()
@@ -101,6 +107,10 @@ class DeliveryEngine {
     // (if one is set); it is also the deadline given to every store of the object.
     absl::Duration retry_budget = absl::Minutes(5);
     DeadLetterFunction dead_letter;  // empty: objects are retried forever
+    // A uniform random value in [0, 1) for the jitter of re-queue delays; called with the
+    // engine's lock held (one call at a time). Empty: a PRNG seeded from std::random_device.
+    // Tests pass a constant to make the delays exact.
+    std::function<double()> uniform01;
     // Where the engine counts (flushes, objects, bytes out, retries) and which gauges it
     // refreshes (buffers, pending bytes, WAL). Null: a private, unexported set.
     Metrics* metrics = nullptr;
@@ -176,7 +186,9 @@ class DeliveryEngine {
     // When it was sealed, on the Clock (replayed from the WAL: when it was replayed); its
     // retry budget runs from here.
     int64_t seal_ms = 0;
-    int attempts = 0;
+    int attempts = 0;  // stores tried
+    // Failures spent of its budget (destination.retry.max_attempts), over every store.
+    int failures = 0;
     int64_t next_attempt_ms = 0;
     int64_t first_failure_ms = 0;
     std::string first_error;
@@ -241,6 +253,8 @@ class DeliveryEngine {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   DeliveryStats stats_ ABSL_GUARDED_BY(mu_);
+  // options_.uniform01, or the default PRNG.
+  std::function<double()> uniform01_ ABSL_GUARDED_BY(mu_);
 
   std::vector<std::thread> uploaders_;
   std::thread ticker_;

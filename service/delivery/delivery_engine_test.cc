@@ -46,16 +46,18 @@ using ::testing::StartsWith;
 constexpr int64_t kT0 = 1700000000000;
 constexpr auto kWait = std::chrono::seconds(10);
 
-// Two pipelines, `a` (gzip) and `b` (zstd); `server` and the buffering of `a` vary per test.
+// Two pipelines, `a` (gzip) and `b` (zstd); `server`, the buffering of `a` and more keys of
+// its destination (`more_a`, e.g. ", retry: {...}") vary per test.
 std::string Yaml(std::string_view server,
-                 std::string_view buffering_a = "{ size_mb: 64, interval_s: 60 }") {
+                 std::string_view buffering_a = "{ size_mb: 64, interval_s: 60 }",
+                 std::string_view more_a = "") {
   return StrCat(
       "server:\n", server, "\n",
       "pipelines:\n"
       "  - name: a\n"
       "    input: json\n"
       "    destination: { kind: file, path: /nonexistent/a, compression: gzip, buffering: ",
-      buffering_a,
+      buffering_a, more_a,
       " }\n"
       "  - name: b\n"
       "    input: json\n"
@@ -137,6 +139,8 @@ class Engine {
     options.tick = tick;
     options.dead_letter = std::move(dead_letter);
     options.retry_budget = retry_budget;
+    // Re-queue delays are exact: half of each ceiling of the destination's policy.
+    options.uniform01 = [] { return 0.5; };
     engine_ = std::make_unique<DeliveryEngine>(config_, std::move(sinks), clock_, options);
   }
 
@@ -579,10 +583,12 @@ TEST(DeliveryEngineTest, FlushWhileTheSinkFailsIsUnavailableThenRetriedOnTheCloc
   EXPECT_EQ(e->Stats().store_failures, 1);
   EXPECT_GT(e->Stats().in_flight_bytes, 0);
 
-  // Healed, the retry comes once its backoff (1 s on the engine's clock) has passed.
+  // Healed, the retry comes once the policy's first delay has passed on the engine's
+  // clock: destination.retry's defaults (100 ms doubling to 20 s), full jitter drawing 0.5
+  // of the first ceiling, 50 ms.
   e.sink("a").SetFailure(absl::OkStatus());
   EXPECT_EQ(e->Tick(), 0) << "retried before its backoff";
-  e.clock().AdvanceMillis(999);
+  e.clock().AdvanceMillis(49);
   EXPECT_EQ(e->Tick(), 0) << "retried before its backoff";
   EXPECT_EQ(Stored(e), 0);
   e.clock().AdvanceMillis(1);
@@ -672,6 +678,7 @@ std::unique_ptr<DeliveryEngine> SlowSinkEngine(const Config& config, FakeClock& 
   sinks["a"] = std::move(slow);
   sinks["b"] = std::make_unique<FakeObjectSink>();
   options.tick = absl::InfiniteDuration();
+  if (!options.uniform01) options.uniform01 = [] { return 0.5; };
   return std::make_unique<DeliveryEngine>(config, std::move(sinks), clock, std::move(options));
 }
 
@@ -680,7 +687,9 @@ std::unique_ptr<DeliveryEngine> SlowSinkEngine(const Config& config, FakeClock& 
 // after their budget and their bytes held the buffer budget meanwhile. The budget now runs
 // from the seal: an object sealed at T goes to the DLQ at T + budget.
 TEST(DeliveryEngineTest, AnObjectIsDeadLetteredWithinItsBudgetFromTheSealNotTheFirstFailure) {
-  auto config = ParseTestConfig(Yaml("  upload_threads: 1"));
+  // The policy's first delay is 1 s (0.5 of the 2 s ceiling).
+  auto config = ParseTestConfig(Yaml("  upload_threads: 1", "{ size_mb: 64, interval_s: 60 }",
+                                     ", retry: { base_delay_ms: 2000, max_delay_ms: 8000 }"));
   ASSERT_TRUE(config.ok()) << config.status();
   FakeClock clock(kT0);
   constexpr int64_t kBudgetMs = 10000;
@@ -796,6 +805,130 @@ TEST(DeliveryEngineTest, WithoutADeadLetterQueueAStoreHasNoDeadline) {
   ASSERT_EQ(sink->deadlines().size(), 1u);
   EXPECT_EQ(sink->deadlines()[0], absl::InfiniteFuture());
   engine.Shutdown(absl::ZeroDuration());
+}
+
+// One upload thread; pipeline `a`'s destination.retry is `retry`.
+std::string RetryYaml(std::string_view retry) {
+  return Yaml("  upload_threads: 1", "{ size_mb: 64, interval_s: 60 }", StrCat(", retry: ", retry));
+}
+
+// A dead-letter queue that takes everything and counts it.
+class DeadLetterCount {
+ public:
+  DeliveryEngine::DeadLetterFunction Function() {
+    return [this](const DeadLetteredObject&) {
+      absl::MutexLock lock(&mu_);
+      ++count_;
+      return absl::OkStatus();
+    };
+  }
+  int Get() const {
+    absl::MutexLock lock(&mu_);
+    return count_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Issue 13, one retry policy: the sink's retries and the engine's re-queues spend one
+// failure budget per object (destination.retry.max_attempts failures in all). A sink that
+// spent it within one store (as the S3 client does against a steady 503) ends the object
+// at once, long before its deadline: no second ladder.
+TEST(DeliveryEngineTest, AnObjectWhoseFailuresAreSpentInOneStoreGoesToTheDeadLetterQueue) {
+  DeadLetterCount handed;
+  Engine e(RetryYaml("{ max_attempts: 4, base_delay_ms: 1000, max_delay_ms: 8000 }"),
+           absl::InfiniteDuration(), handed.Function(), absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("S3 503 SlowDown"), /*failures_per_put=*/4);
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "x")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");  // the clock never moves
+  ASSERT_TRUE(r.has_value()) << "Flush waited for an object whose failures are spent";
+  EXPECT_THAT(std::string(StatusMessage(r->status())), HasSubstr("in the dead-letter queue"));
+  EXPECT_EQ(e->Stats().dead_lettered, 1);
+  EXPECT_EQ(e->Stats().dead_lettered_destination_down, 0);
+  EXPECT_EQ(e->Stats().in_flight_bytes, 0);
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  ASSERT_EQ(puts.size(), 1u) << "the object was stored again after its failures were spent";
+  EXPECT_EQ(puts[0].failures_before, 0);
+  EXPECT_EQ(puts[0].max_failures, 4);
+  EXPECT_EQ(handed.Get(), 1);
+}
+
+// Spent over several stores: each store is given the failures left and where the ladder
+// stands, each re-queue waits the policy's next delay (destination.retry, full jitter: 0.5
+// of the ceilings 1 s, 2 s), and the failure that spends the budget ends the object, before
+// its deadline (5 min) and without the clock reaching it.
+TEST(DeliveryEngineTest, ReQueueDelaysFollowTheDestinationsPolicyUntilTheFailuresAreSpent) {
+  DeadLetterCount handed;
+  Engine e(RetryYaml("{ max_attempts: 3, base_delay_ms: 1000, max_delay_ms: 8000 }"),
+           absl::InfiniteDuration(), handed.Function(), absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("disk on fire"));  // one failure per store
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "x")).ok());
+  PendingFlush flush(*e, "a");
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().store_failures == 1; }));
+  EXPECT_FALSE(flush.Done()) << "Flush answered while the object had failures left";
+  for (const int64_t delay_ms : {500, 1000}) {
+    const int64_t failures = e->Stats().store_failures;
+    EXPECT_EQ(e->Tick(), 0);
+    e.clock().AdvanceMillis(delay_ms - 1);
+    EXPECT_EQ(e->Tick(), 0) << "re-queued before the policy's delay of " << delay_ms << " ms";
+    e.clock().AdvanceMillis(1);
+    EXPECT_EQ(e->Tick(), 1) << "not re-queued after the policy's delay of " << delay_ms << " ms";
+    ASSERT_TRUE(WaitUntil([&] {
+      return e->Stats().store_failures == failures + 1 || e->Stats().dead_lettered == 1;
+    }));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().dead_lettered == 1; }))
+      << "not dead-lettered once its 3 failures were spent";
+  const std::optional<FlushResult> r = flush.Wait();
+  ASSERT_TRUE(r.has_value()) << "Flush did not answer once the object was dead-lettered";
+  EXPECT_THAT(std::string(StatusMessage(r->status())), HasSubstr("in the dead-letter queue"));
+  EXPECT_EQ(e.clock().NowMillis(), kT0 + 1500);  // far from the 5 min deadline
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  ASSERT_EQ(puts.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(puts[i].failures_before, i) << "store " << i;
+    EXPECT_EQ(puts[i].max_failures, 3 - i) << "store " << i;
+    EXPECT_EQ(puts[i].deadline, absl::FromUnixMillis(kT0 + 300000)) << "store " << i;
+  }
+  EXPECT_EQ(handed.Get(), 1);
+}
+
+// Without a DLQ there is no end: the object is retried forever, one failure per store once
+// the budget is spent, the delays still the policy's and capped at its max (0.5 of the
+// ceilings 1, 2, 4, 4, 4 s).
+TEST(DeliveryEngineTest, WithoutADeadLetterQueueRetriesGoOnAtTheCappedDelayOfThePolicy) {
+  Engine e(RetryYaml("{ max_attempts: 2, base_delay_ms: 1000, max_delay_ms: 4000 }"));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("disk on fire"));
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "x")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_THAT(std::string(StatusMessage(r->status())), HasSubstr("they stay queued"));
+  for (const int64_t delay_ms : {500, 1000, 2000, 2000, 2000}) {
+    const int64_t failures = e->Stats().store_failures;
+    e.clock().AdvanceMillis(delay_ms - 1);
+    EXPECT_EQ(e->Tick(), 0) << "re-queued before the policy's delay of " << delay_ms << " ms";
+    e.clock().AdvanceMillis(1);
+    EXPECT_EQ(e->Tick(), 1) << "not re-queued after the policy's delay of " << delay_ms << " ms";
+    ASSERT_TRUE(WaitUntil([&] { return e->Stats().store_failures == failures + 1; }));
+  }
+  EXPECT_EQ(e->Stats().dead_lettered, 0);
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  ASSERT_EQ(puts.size(), 6u);
+  const int max_failures[] = {2, 1, 1, 1, 1, 1};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(puts[i].failures_before, i) << "store " << i;
+    EXPECT_EQ(puts[i].max_failures, max_failures[i]) << "store " << i;
+  }
+  // Healed, it is stored at its next turn.
+  e.sink("a").SetFailure(absl::OkStatus());
+  e.clock().AdvanceMillis(2000);
+  EXPECT_EQ(e->Tick(), 1);
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 1; }));
 }
 
 // An object rebuilt from the WAL has no seal time on record (the kSeal frame carries

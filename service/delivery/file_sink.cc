@@ -26,6 +26,17 @@ std::string FileSink::Uri(const std::string& key) const {
 }
 
 absl::Status FileSink::Put(const std::string& key, std::string_view body, const ObjectMeta& meta) {
+  absl::Status s = Write(key, body, meta);
+  // One try, so a failed Put is one failure of the object's budget; an existing object
+  // (ALREADY_EXISTS) is the answer If-None-Match asks for, not a failure.
+  if (!s.ok() && !absl::IsAlreadyExists(s) && meta.failures_spent != nullptr) {
+    *meta.failures_spent += 1;
+  }
+  return s;
+}
+
+absl::Status FileSink::Write(const std::string& key, std::string_view body,
+                             const ObjectMeta& meta) {
   // Keys come from rendered prefixes whose partition values are path-safe; refuse
   // anything that would still leave the root.
   if (key.empty() || key.front() == '/' || key.find("/../") != std::string::npos ||

@@ -3,8 +3,8 @@
 // reader (or a crash) never sees a partial object. With meta.if_none_match (which the
 // delivery engine always sets) it is put in place with link(), which fails on an existing
 // object as S3's If-None-Match does, and the temporary name is unlinked; without, rename()
-// replaces whatever was there. It does not retry, so meta.deadline is ignored.
-// Thread-safe.
+// replaces whatever was there. It does not retry, so meta.deadline and meta.max_failures
+// are ignored; a failed Put counts as one failure (meta.failures_spent). Thread-safe.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_FILE_SINK_H_
 
@@ -25,6 +25,8 @@ class FileSink : public ObjectSink {
   const std::string& root() const { return root_; }
 
  private:
+  absl::Status Write(const std::string& key, std::string_view body, const ObjectMeta& meta);
+
   std::string root_;  // absolute
 };
 

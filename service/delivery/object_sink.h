@@ -11,8 +11,12 @@
 // configuration errors that retrying cannot fix. Putting the same key again replaces the
 // object. With a meta.deadline, internal retries stop at it: no retry whose wait would
 // end past the deadline is made (the first try always goes), and the last error is
-// returned as when the retries run out. Thread-safe: the delivery engine calls Put from
-// several threads at once.
+// returned as when the retries run out. The object's failure budget (one retry policy for
+// the sink's retries and the caller's re-tries; README, `destination.retry`): a Put spends
+// at most meta.max_failures failures (S3: failed HTTP exchanges over every request of the
+// upload; a sink that does not retry: 1 for a failed Put) and adds what it spent to
+// *meta.failures_spent; its backoff resumes after meta.failures_before. Thread-safe: the
+// delivery engine calls Put from several threads at once.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 
@@ -35,6 +39,14 @@ struct ObjectMeta {
   // after which the object goes to the dead-letter queue. InfiniteFuture(): no deadline.
   // A sink that does not retry (the file sink) ignores it.
   absl::Time deadline = absl::InfiniteFuture();
+  // The object's failure budget: the failures it spent in earlier Puts (a retrying sink's
+  // backoff ladder resumes there) and how many this Put may spend before it gives up
+  // (UNAVAILABLE naming the budget; 0: the sink's own limit, destination.retry.max_attempts).
+  int failures_before = 0;
+  int max_failures = 0;
+  // Optional out: the sink adds the failures this Put spent, also when it then succeeded
+  // (a Put refused without sending anything, IsDestinationDown, spends none).
+  int* failures_spent = nullptr;
 };
 
 class ObjectSink {

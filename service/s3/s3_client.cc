@@ -109,9 +109,6 @@ struct S3Client::Call {
   std::string payload_hash;
   // Inspects a 2xx answer: nullopt when it is good, else the error it carries.
   std::function<std::optional<S3Error>(const HttpResponse&)> check_success;
-  int max_attempts = 0;  // 0 = the options' max_attempts
-  // No retry whose wait would end past it (S3PutOptions::deadline).
-  absl::Time deadline = absl::InfiniteFuture();
 };
 
 struct S3Client::Outcome {
@@ -119,6 +116,16 @@ struct S3Client::Outcome {
   int attempts = 0;
   std::string error_code;  // S3's code in the last failed answer
 };
+
+S3Client::Budget S3Client::BudgetOf(const S3PutOptions& put) const {
+  return Budget{.deadline = put.deadline,
+                .max_failures = put.max_failures > 0 ? put.max_failures : options_.max_attempts,
+                .before = std::max(0, put.failures_before)};
+}
+
+S3Client::Budget S3Client::StepBudget(absl::Time deadline) const {
+  return Budget{.deadline = deadline, .max_failures = options_.max_attempts};
+}
 
 absl::Status S3ClientOptions::Validate() const {
   if (bucket.empty() || bucket.size() > 255 || bucket.find('/') != std::string::npos ||
@@ -271,7 +278,7 @@ absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const S3Ad
                      .timeout_ms = options_.request_timeout_ms};
 }
 
-S3Client::Outcome S3Client::Execute(const Call& call) {
+S3Client::Outcome S3Client::Execute(const Call& call, Budget& budget) {
   operations_.fetch_add(1);
   const S3Address target =
       S3AddressOf(endpoint_, options_.bucket, path_style_, call.key, call.query);
@@ -279,7 +286,7 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   Outcome out;
   std::string last_error;
   bool at_deadline = false;
-  const int max_attempts = call.max_attempts > 0 ? call.max_attempts : options_.max_attempts;
+  bool budget_spent = false;
   SharedBreaker* const breaker = deps_.breaker.get();
   // The operation stops at once, sending nothing: the destination is down.
   auto refused = [&]() {
@@ -293,13 +300,21 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     return out;
   };
   bool probed = false;  // the last exchange was the breaker's probe
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+  // Every pass but the last (a success, a permanent answer, or a stop) spends one failure
+  // of the budget, so the loop ends within budget.max_failures passes.
+  for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
+      if (budget.spent >= budget.max_failures) {
+        budget_spent = true;  // the object's failures are spent: its end is the caller's call
+        break;
+      }
       // Waiting out a backoff for a destination that is down would only delay the caller.
       if (breaker != nullptr && breaker->Refuses(deps_.clock->NowMillis())) return refused();
-      const int64_t wait_ms = BackoffDelayMs(options_.backoff, attempt - 1, deps_.random());
-      if (call.deadline != absl::InfiniteFuture() &&
-          absl::FromUnixMillis(deps_.clock->NowMillis() + wait_ms) > call.deadline) {
+      // One ladder per object: the wait after its n-th failure, whichever step or Put.
+      const int64_t wait_ms =
+          BackoffDelayMs(options_.backoff, budget.before + budget.spent - 1, deps_.random());
+      if (budget.deadline != absl::InfiniteFuture() &&
+          absl::FromUnixMillis(deps_.clock->NowMillis() + wait_ms) > budget.deadline) {
         at_deadline = true;  // the caller stops waiting before this retry could be made
         break;
       }
@@ -309,8 +324,12 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
     const BreakerAdmission admission =
         breaker != nullptr ? breaker->Admit(deps_.clock->NowMillis()) : BreakerAdmission::kGo;
     if (admission == BreakerAdmission::kWait) return refused();
-    // Every admission is followed by exactly one Record (a probe holds the only slot).
+    // Every admission is followed by exactly one Record (a probe holds the only slot), and
+    // every try that did not succeed spends a failure (a 412 is the answer asked for).
     auto record = [&](S3Outcome outcome) {
+      if (outcome != S3Outcome::kOk && outcome != S3Outcome::kPreconditionFailed) {
+        budget.spent += 1;
+      }
       if (breaker != nullptr) {
         breaker->Record(admission, outcome, deps_.clock->NowMillis(), last_error);
       }
@@ -391,6 +410,10 @@ S3Client::Outcome S3Client::Execute(const Call& call) {
   out.response = absl::UnavailableError(StrCat(
       what, ": gave up after ", out.attempts, " attempts",
       at_deadline ? " (the next would come after the object's deadline)" : "",
+      budget_spent
+          ? StrCat(" (the object's failure budget is spent: ", budget.before + budget.spent,
+                   " failed exchanges; destination.retry.max_attempts ", options_.max_attempts, ")")
+          : "",
       probed ? " (a probe of a down destination, not retried)" : "", "; last: ", last_error));
   return out;
 }
@@ -435,8 +458,9 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
   call.headers.emplace_back("Content-MD5", ContentMd5(body));
   AddSseAndClass(&call.headers);
   if (put.if_none_match) call.headers.emplace_back("If-None-Match", "*");
-  call.deadline = put.deadline;
-  Outcome out = Execute(call);
+  Budget budget = BudgetOf(put);
+  Outcome out = Execute(call, budget);
+  if (put.failures_spent != nullptr) *put.failures_spent += budget.spent;
   if (!out.response.ok()) {
     failed_.fetch_add(1);
     return out.response.status();
@@ -447,21 +471,28 @@ absl::Status S3Client::PutObject(std::string_view key, std::string_view body,
 
 absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key,
                                                             const S3PutOptions& put) {
+  Budget budget = BudgetOf(put);
+  absl::StatusOr<std::string> id = Create(key, put, budget);
+  if (put.failures_spent != nullptr) *put.failures_spent += budget.spent;
+  return id;
+}
+
+absl::StatusOr<std::string> S3Client::Create(std::string_view key, const S3PutOptions& put,
+                                             Budget& budget) {
   if (absl::Status s = ValidatePut(key, put); !s.ok()) return s;
   Call call{.op = S3Operation::kCreateMultipartUpload,
             .method = "POST",
             .key = key,
             .query = {{"uploads", ""}},
             .headers = ContentHeaders(put),
-            .payload_hash = std::string(kEmptyPayloadHash),
-            .deadline = put.deadline};
+            .payload_hash = std::string(kEmptyPayloadHash)};
   AddSseAndClass(&call.headers);
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     absl::StatusOr<std::string> id = ParseInitiateMultipartUploadResult(r.body);
     if (id.ok()) return std::nullopt;
     return S3Error{.code = "MalformedResponse", .message = std::string(StatusMessage(id.status()))};
   };
-  Outcome out = Execute(call);
+  Outcome out = Execute(call, budget);
   if (!out.response.ok()) {
     failed_.fetch_add(1);
     return out.response.status();
@@ -472,6 +503,12 @@ absl::StatusOr<std::string> S3Client::CreateMultipartUpload(std::string_view key
 absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::string_view upload_id,
                                                  int part_number, std::string_view body,
                                                  absl::Time deadline) {
+  Budget budget = StepBudget(deadline);
+  return Part(key, upload_id, part_number, body, budget);
+}
+
+absl::StatusOr<std::string> S3Client::Part(std::string_view key, std::string_view upload_id,
+                                           int part_number, std::string_view body, Budget& budget) {
   if (part_number < 1 || part_number > kS3MaxParts) {
     return absl::InvalidArgumentError(StrCat("S3: part number ", part_number, " out of range"));
   }
@@ -481,13 +518,12 @@ absl::StatusOr<std::string> S3Client::UploadPart(std::string_view key, std::stri
             .query = {{"partNumber", StrCat(part_number)}, {"uploadId", std::string(upload_id)}},
             .headers = {{"Content-MD5", ContentMd5(body)}},
             .body = body,
-            .payload_hash = Sha256Hex(body),
-            .deadline = deadline};
+            .payload_hash = Sha256Hex(body)};
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     if (!r.Header("etag").empty()) return std::nullopt;
     return S3Error{.code = "MissingETag", .message = "UploadPart answer has no ETag"};
   };
-  Outcome out = Execute(call);
+  Outcome out = Execute(call, budget);
   if (!out.response.ok()) {
     failed_.fetch_add(1);
     return out.response.status();
@@ -500,6 +536,13 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
                                                const std::vector<CompletedPart>& parts,
                                                int64_t expected_size, bool if_none_match,
                                                absl::Time deadline) {
+  Budget budget = StepBudget(deadline);
+  return Complete(key, upload_id, parts, expected_size, if_none_match, budget);
+}
+
+absl::Status S3Client::Complete(std::string_view key, std::string_view upload_id,
+                                const std::vector<CompletedPart>& parts, int64_t expected_size,
+                                bool if_none_match, Budget& budget) {
   const std::string body = BuildCompleteMultipartUploadXml(parts);
   Call call{.op = S3Operation::kCompleteMultipartUpload,
             .method = "POST",
@@ -507,8 +550,7 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
             .query = {{"uploadId", std::string(upload_id)}},
             .headers = {{"Content-Type", "application/xml"}, {"Content-MD5", ContentMd5(body)}},
             .body = body,
-            .payload_hash = Sha256Hex(body),
-            .deadline = deadline};
+            .payload_hash = Sha256Hex(body)};
   if (if_none_match) call.headers.emplace_back("If-None-Match", "*");
   call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
     absl::StatusOr<CompleteMultipartUploadOutcome> o = ParseCompleteMultipartUploadResult(r.body);
@@ -519,11 +561,12 @@ absl::Status S3Client::CompleteMultipartUpload(std::string_view key, std::string
     if (o->failed) return o->error;
     return std::nullopt;
   };
-  Outcome out = Execute(call);
+  Outcome out = Execute(call, budget);
   if (out.response.ok()) return absl::OkStatus();
   if (out.attempts > 1 && out.error_code == "NoSuchUpload") {
-    // An earlier try may have completed the upload before its answer was lost.
-    absl::StatusOr<S3ObjectInfo> head = HeadObject(key, deadline);
+    // An earlier try may have completed the upload before its answer was lost. The check
+    // is part of the store: its first try goes even if the NoSuchUpload spent the budget.
+    absl::StatusOr<S3ObjectInfo> head = Head(key, budget);
     if (head.ok() && head->size == expected_size) return absl::OkStatus();
   }
   failed_.fetch_add(1);
@@ -536,23 +579,28 @@ absl::Status S3Client::AbortMultipartUpload(std::string_view key, std::string_vi
             .method = "DELETE",
             .key = key,
             .query = {{"uploadId", std::string(upload_id)}},
-            .payload_hash = std::string(kEmptyPayloadHash),
-            // Abort follows a failure; do not make the caller wait out a second full budget.
-            .max_attempts = std::min(options_.max_attempts, kMaxAbortAttempts),
-            .deadline = deadline};
-  Outcome out = Execute(call);
+            .payload_hash = std::string(kEmptyPayloadHash)};
+  // Abort follows a failure; do not make the caller wait out a second full budget. Its
+  // failures are its own: cleaning up is not storing the object.
+  Budget budget{.deadline = deadline,
+                .max_failures = std::min(options_.max_attempts, kMaxAbortAttempts)};
+  Outcome out = Execute(call, budget);
   if (out.response.ok() || out.error_code == "NoSuchUpload") return absl::OkStatus();
   failed_.fetch_add(1);
   return out.response.status();
 }
 
 absl::StatusOr<S3ObjectInfo> S3Client::HeadObject(std::string_view key, absl::Time deadline) {
+  Budget budget = StepBudget(deadline);
+  return Head(key, budget);
+}
+
+absl::StatusOr<S3ObjectInfo> S3Client::Head(std::string_view key, Budget& budget) {
   Call call{.op = S3Operation::kHeadObject,
             .method = "HEAD",
             .key = key,
-            .payload_hash = std::string(kEmptyPayloadHash),
-            .deadline = deadline};
-  Outcome out = Execute(call);
+            .payload_hash = std::string(kEmptyPayloadHash)};
+  Outcome out = Execute(call, budget);
   if (!out.response.ok()) {
     if (!absl::IsNotFound(out.response.status())) failed_.fetch_add(1);
     return out.response.status();
@@ -572,25 +620,30 @@ absl::Status S3Client::PutObjectMultipart(std::string_view key, std::string_view
   const int64_t size = static_cast<int64_t>(body.size());
   // Stay within 10,000 parts by growing the parts.
   part_bytes = std::max(part_bytes, (size + kS3MaxParts - 1) / kS3MaxParts);
-  ASSIGN_OR_RETURN(const std::string upload_id, CreateMultipartUpload(key, put));
-  std::vector<CompletedPart> parts;
-  int64_t offset = 0;
-  do {
-    const int64_t n = std::min(part_bytes, size - offset);
-    const int number = static_cast<int>(parts.size()) + 1;
-    absl::StatusOr<std::string> etag = UploadPart(
-        key, upload_id, number, body.substr(static_cast<size_t>(offset), n), put.deadline);
-    if (!etag.ok()) {
-      // Best effort; the error that matters is etag's.
-      (void)AbortMultipartUpload(key, upload_id, put.deadline);
-      return etag.status();
-    }
-    parts.push_back({.part_number = number, .etag = *std::move(etag)});
-    offset += n;
-  } while (offset < size);
-  absl::Status done =
-      CompleteMultipartUpload(key, upload_id, parts, size, put.if_none_match, put.deadline);
-  if (!done.ok()) (void)AbortMultipartUpload(key, upload_id, put.deadline);
+  // One budget for every step: a part that failed twice leaves the others two fewer.
+  Budget budget = BudgetOf(put);
+  absl::Status done = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(const std::string upload_id, Create(key, put, budget));
+    std::vector<CompletedPart> parts;
+    int64_t offset = 0;
+    do {
+      const int64_t n = std::min(part_bytes, size - offset);
+      const int number = static_cast<int>(parts.size()) + 1;
+      absl::StatusOr<std::string> etag =
+          Part(key, upload_id, number, body.substr(static_cast<size_t>(offset), n), budget);
+      if (!etag.ok()) {
+        // Best effort; the error that matters is etag's.
+        (void)AbortMultipartUpload(key, upload_id, put.deadline);
+        return etag.status();
+      }
+      parts.push_back({.part_number = number, .etag = *std::move(etag)});
+      offset += n;
+    } while (offset < size);
+    absl::Status completed = Complete(key, upload_id, parts, size, put.if_none_match, budget);
+    if (!completed.ok()) (void)AbortMultipartUpload(key, upload_id, put.deadline);
+    return completed;
+  }();
+  if (put.failures_spent != nullptr) *put.failures_spent += budget.spent;
   return done;
 }
 

@@ -20,18 +20,23 @@
 //    again with fresh credentials and time.
 //  - Uploads carry Content-MD5; SSE-KMS and storage class as configured.
 //
-// Retries (per operation, up to max_attempts tries, and with a deadline
-// (S3PutOptions::deadline) only those whose backoff wait ends by it; the first try always
-// goes): answers classified kServerError or
+// Retries: one failure budget per Put (S3PutOptions::max_failures, default max_attempts
+// failed exchanges over every step of a PutObject or multipart upload; a healthy upload
+// spends none), and with a deadline (S3PutOptions::deadline) only those whose backoff wait
+// ends by it; the first try always goes. The wait after the object's n-th failure is
+// BackoffDelayMs(backoff, n - 1): one ladder with the delivery engine's re-queues (README,
+// `destination.retry`). Retried: answers classified kServerError or
 // kThrottled by ClassifyS3Error (core/s3/s3_outcome.h), transport UNAVAILABLE/DEADLINE_EXCEEDED,
 // credentials UNAVAILABLE, and 2xx answers whose body is an error or unreadable
-// (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers.
+// (CompleteMultipartUpload). Never on 400/403/404 and the other permanent answers. The
+// step functions called alone (UploadPart, ...) each get a budget of max_attempts.
 //
 // Breaker (S3ClientDeps::breaker, optional): consulted before every exchange; while the
 // destination is down (circuit open) the operation fails at once with UNAVAILABLE
 // "destination <bucket> is down (circuit open; next probe in N ms)", sending nothing.
 //
-// Errors (canonical codes): UNAVAILABLE when retries ran out or reached the deadline;
+// Errors (canonical codes): UNAVAILABLE when the failure budget is spent or the next retry
+// would pass the deadline;
 // PERMISSION_DENIED for 401/403; NOT_FOUND for 404 (no such bucket/upload/key); INVALID_ARGUMENT
 // for other 400s; ALREADY_EXISTS for 412 (an If-None-Match: * put found the key taken);
 // FAILED_PRECONDITION for a wrong region/redirect, 409 and other 4xx; UNIMPLEMENTED for 501;
@@ -79,10 +84,12 @@ struct S3ClientOptions {
   // "" = AWS (https://s3.<region>.amazonaws.com). Otherwise scheme://host[:port][/base]
   // of an S3-compatible server; no scheme means https.
   std::string endpoint;
-  bool force_path_style = false;       // default virtual-hosted
-  std::string storage_class;           // x-amz-storage-class when set (STANDARD_IA, ...)
-  std::string kms_key_id;              // SSE-KMS with this key when set
-  int max_attempts = 10;               // tries per operation, >= 1
+  bool force_path_style = false;  // default virtual-hosted
+  std::string storage_class;      // x-amz-storage-class when set (STANDARD_IA, ...)
+  std::string kms_key_id;         // SSE-KMS with this key when set
+  // Failed exchanges a Put may spend over all its steps (S3PutOptions::max_failures
+  // overrides it), >= 1.
+  int max_attempts = 10;
   BackoffPolicy backoff;               // default 100 ms doubling to 20 s
   int64_t request_timeout_ms = 60000;  // one HTTP exchange; 0 = none
 
@@ -191,6 +198,17 @@ struct S3PutOptions {
   // deadline and the last error. The first try always goes. InfiniteFuture(): none, every
   // attempt of max_attempts may be made. A multipart upload applies it to every step.
   absl::Time deadline = absl::InfiniteFuture();
+  // The object's failure budget, shared with the caller's own re-tries of the object (the
+  // delivery engine's; README, `destination.retry`). The Put stops once it has spent
+  // `max_failures` failed exchanges over all its steps (0: the options' max_attempts),
+  // failing with UNAVAILABLE that names the budget. A failed exchange is a try that did
+  // not succeed (412 excepted: it is the answer if_none_match asks for); the abort of a
+  // failed multipart upload is not charged (it has its own 3 tries). `failures_before`:
+  // the object's failures in earlier Puts, where the backoff ladder resumes.
+  int failures_before = 0;
+  int max_failures = 0;
+  // Optional out: the failed exchanges this Put spent are added to it.
+  int* failures_spent = nullptr;
 };
 
 struct S3ObjectInfo {
@@ -246,7 +264,23 @@ class S3Client {
  private:
   struct Call;
   struct Outcome;
-  Outcome Execute(const Call& call);
+  // One Put's deadline and failure budget, shared by every step of a multipart upload.
+  struct Budget {
+    absl::Time deadline = absl::InfiniteFuture();
+    int max_failures = 1;  // no retry once `spent` reaches it
+    int before = 0;        // the object's failures in earlier Puts (where the ladder resumes)
+    int spent = 0;         // failed exchanges of this Put
+  };
+  Budget BudgetOf(const S3PutOptions& put) const;
+  Budget StepBudget(absl::Time deadline) const;
+  Outcome Execute(const Call& call, Budget& budget);
+  absl::StatusOr<std::string> Create(std::string_view key, const S3PutOptions& put, Budget& budget);
+  absl::StatusOr<std::string> Part(std::string_view key, std::string_view upload_id,
+                                   int part_number, std::string_view body, Budget& budget);
+  absl::Status Complete(std::string_view key, std::string_view upload_id,
+                        const std::vector<CompletedPart>& parts, int64_t expected_size,
+                        bool if_none_match, Budget& budget);
+  absl::StatusOr<S3ObjectInfo> Head(std::string_view key, Budget& budget);
   absl::StatusOr<HttpRequest> SignedRequest(const Call& call, const S3Address& target);
   void AddSseAndClass(HttpHeaders* headers) const;
 

@@ -1,5 +1,6 @@
 #include "service/s3/s3_client.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -466,6 +467,85 @@ TEST_F(S3ClientDeadlineTest, AMultipartUploadStopsItsPartRetriesAtTheDeadlineAnd
   const std::vector<RecordedHttpRequest> rs = http_->requests();
   ASSERT_EQ(rs.size(), 1u + 1u + 5u + 1u);  // create, part 1, part 2 five times, abort
   EXPECT_EQ(rs.back().method, "DELETE");
+}
+
+// Issue 13, one retry policy: every step of a multipart upload used to have its own
+// ladder of max_attempts, so one object could spend (parts + 2) * max_attempts failed
+// exchanges. The steps now share the Put's failure budget, and its backoff ladder.
+TEST_F(S3ClientTest, AMultipartUploadsStepsShareOneFailureBudget) {
+  std::map<std::string, int> failures_left = {
+      {"uploads", 1}, {"partNumber=1", 1}, {"partNumber=2", 100}};
+  http_->SetHandler([&](const RecordedHttpRequest& r) -> absl::StatusOr<HttpResponse> {
+    for (auto& [query, left] : failures_left) {
+      if (QueryOf(r.url).starts_with(query) && r.method != "DELETE" && left > 0) {
+        --left;
+        return Reply(503, ErrorXml("SlowDown"));
+      }
+    }
+    return S3Like(r);
+  });
+  int spent = 0;
+  const absl::Status s = Client()->PutObjectMultipart(  // max_attempts 4
+      "k", std::string(25, 'x'), 10, {.failures_spent = &spent});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(std::string(StatusMessage(s)).find("failure budget is spent"), std::string::npos) << s;
+  EXPECT_EQ(spent, 4);
+  std::vector<std::string> sent;
+  for (const RecordedHttpRequest& r : http_->requests()) {
+    sent.push_back(StrCat(r.method, " ", QueryOf(r.url)));
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{
+                      "POST uploads",  // create: 1 failure
+                      "POST uploads",
+                      "PUT partNumber=1&uploadId=up-1",  // part 1: 1 failure
+                      "PUT partNumber=1&uploadId=up-1",
+                      "PUT partNumber=2&uploadId=up-1",  // part 2: 2 failures, spent
+                      "PUT partNumber=2&uploadId=up-1",
+                      "DELETE uploadId=up-1",  // the abort (its own 3 tries)
+                  }));
+  // One ladder: 0.5 of the ceilings 100, 200, 400 ms, not 100 ms again at every step.
+  EXPECT_EQ(sleeps_, (std::vector<int64_t>{50, 100, 200}));
+}
+
+TEST_F(S3ClientTest, AHealthyMultipartUploadSpendsNoFailures) {
+  http_->SetHandler(&S3Like);
+  int spent = 0;
+  ASSERT_TRUE(Client()
+                  ->PutObjectMultipart("k", std::string(25, 'x'), 10,
+                                       {.max_failures = 1, .failures_spent = &spent})
+                  .ok());
+  EXPECT_EQ(spent, 0);
+  EXPECT_EQ(http_->request_count(), 5u);
+}
+
+// The caller's budget: a Put given 2 failures after 3 earlier ones stops after its second
+// failed exchange, its backoff resuming the object's ladder (0.5 of the 800 ms ceiling of
+// the 4th failure), and names the budget.
+TEST_F(S3ClientTest, TheObjectsSpentBudgetStopsThePut) {
+  http_->SetHandler([](const RecordedHttpRequest&) -> absl::StatusOr<HttpResponse> {
+    return Reply(500, ErrorXml("InternalError"));
+  });
+  int spent = 0;
+  auto client = Client();  // max_attempts 4
+  const absl::Status s = client->PutObject(
+      "k", "x", {.failures_before = 3, .max_failures = 2, .failures_spent = &spent});
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(std::string(StatusMessage(s))
+                .find("the object's failure budget is spent: 5 failed exchanges; "
+                      "destination.retry.max_attempts 4"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(http_->request_count(), 2u);
+  EXPECT_EQ(sleeps_, std::vector<int64_t>{400});
+  EXPECT_EQ(spent, 2);
+  // A 412 is the answer If-None-Match asks for, not a failure.
+  http_->SetHandler([](const RecordedHttpRequest&) -> absl::StatusOr<HttpResponse> {
+    return Reply(412, ErrorXml("PreconditionFailed"));
+  });
+  spent = 0;
+  EXPECT_EQ(client->PutObject("k", "x", {.if_none_match = true, .failures_spent = &spent}).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(spent, 0);
 }
 
 TEST_F(S3ClientTest, BackoffIsCapped) {

@@ -45,7 +45,10 @@ absl::Status S3Sink::Upload(const std::string& key, std::string_view body, const
   const S3PutOptions put{.content_type = meta.content_type,
                          .content_encoding = meta.content_encoding,
                          .if_none_match = if_none_match,
-                         .deadline = meta.deadline};
+                         .deadline = meta.deadline,
+                         .failures_before = meta.failures_before,
+                         .max_failures = meta.max_failures,
+                         .failures_spent = meta.failures_spent};
   if (static_cast<int64_t>(body.size()) <= part_bytes_) {
     return ToSinkStatus(client_->PutObject(key, body, put));
   }

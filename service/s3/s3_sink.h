@@ -10,7 +10,9 @@
 // A body that fits in one part (destination.part_size_mb, >= 5 MiB) goes up with one
 // PutObject; a larger one with a multipart upload in parts of that size (aborted on
 // failure), so a reader never sees a partial object. Both retry inside the S3 client,
-// every step only until meta.deadline (S3PutOptions::deadline).
+// every step only until meta.deadline, and all steps together within the object's failure
+// budget (meta.max_failures; S3PutOptions), reporting the failures spent
+// (meta.failures_spent).
 //
 // Status codes follow the ObjectSink contract: OK once S3 has the whole object;
 // UNAVAILABLE for transient failures that outlasted the retries (also credentials
