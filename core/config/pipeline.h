@@ -69,8 +69,10 @@ struct DestinationSpec {
   double buffer_interval_s = 60;
   // s3: objects larger than one part go up with multipart upload (part size >= 5 MiB).
   double part_size_mb = 8;
-  // s3: retries of one request (503 SlowDown, 500, RequestTimeout, timeouts, resets),
-  // capped exponential backoff with full jitter.
+  // destination.retry, the one retry policy of a sealed object (README, "Retries"): the
+  // failures it may spend in all (S3: failed exchanges over every store; file: failed
+  // stores) and the capped exponential backoff with full jitter between its tries, inside
+  // the S3 client and between the delivery engine's re-queues alike.
   int max_attempts = 10;
   int64_t retry_base_delay_ms = 100;
   int64_t retry_max_delay_ms = 20000;

@@ -137,9 +137,9 @@ class DeliveryEngine {
   // of them, and everything sealed earlier for it, is stored: with the objects stored,
   // or UNAVAILABLE if some could not be stored. With a dead-letter queue it waits for
   // each object's end: stored, or handed to the DLQ (at once when the destination is
-  // down, else by the object's deadline); UNAVAILABLE then names how many went to the
-  // DLQ, where the retry worker stores them. Without one, the first failed store of an
-  // object answers UNAVAILABLE (it stays queued and retried).
+  // down, else once its failures are spent or by its deadline); UNAVAILABLE then names
+  // how many went to the DLQ, where the retry worker stores them. Without one, the first
+  // failed store of an object answers UNAVAILABLE (it stays queued and retried).
   // `done` runs on an engine thread or, if there is nothing to do, on the caller's.
   void FlushAsync(const std::string& pipeline, FlushCallback done);
   absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
