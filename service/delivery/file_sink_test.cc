@@ -162,6 +162,27 @@ TEST_F(FileSinkTest, RootThatIsAFileIsAnError) {
   EXPECT_EQ(ReadFile(root_), "i am a file");
 }
 
+// The object's failure budget (README, "Retries"): the file sink does not retry, so a
+// failed Put is one failure, a stored object or an existing one (If-None-Match) none.
+TEST_F(FileSinkTest, AFailedPutSpendsOneFailureOfTheObjectsBudget) {
+  FileSink sink(root_.string());
+  int spent = 0;
+  ObjectMeta meta;
+  meta.if_none_match = true;
+  meta.max_failures = 5;
+  meta.failures_spent = &spent;
+  ASSERT_TRUE(sink.Put("ok.jsonl", "x", meta).ok());
+  EXPECT_EQ(spent, 0);
+  EXPECT_EQ(sink.Put("ok.jsonl", "y", meta).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(spent, 0);
+  fs::create_directories(root_);
+  { std::ofstream(root_ / "file") << "i am a file"; }
+  EXPECT_FALSE(sink.Put("file/under.jsonl", "x", meta).ok());  // its directory is a file
+  EXPECT_EQ(spent, 1);
+  EXPECT_FALSE(sink.Put("../out.jsonl", "x", meta).ok());
+  EXPECT_EQ(spent, 2);
+}
+
 TEST_F(FileSinkTest, ReadOnlyDirectoryIsPermissionDenied) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   FileSink sink(root_.string());
