@@ -7,6 +7,7 @@ namespace lakehose {
 absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
                                  const ObjectMeta& meta) {
   absl::MutexLock lock(&mu_);
+  ++puts_;
   if (!fail_with_.ok()) return fail_with_;
   if (meta.if_none_match && objects_.count(key)) return absl::AlreadyExistsError(key);
   objects_[key] = std::string(body);
@@ -18,6 +19,21 @@ std::string FakeObjectSink::Uri(const std::string& key) const { return "mem://" 
 void FakeObjectSink::SetFailure(absl::Status s) {
   absl::MutexLock lock(&mu_);
   fail_with_ = std::move(s);
+}
+
+void FakeObjectSink::SetDestinationDown(bool down) {
+  absl::MutexLock lock(&mu_);
+  down_ = down;
+}
+
+bool FakeObjectSink::DestinationDown() const {
+  absl::MutexLock lock(&mu_);
+  return down_;
+}
+
+int64_t FakeObjectSink::puts() const {
+  absl::MutexLock lock(&mu_);
+  return puts_;
 }
 
 std::map<std::string, std::string> FakeObjectSink::objects() const {

@@ -5,6 +5,7 @@
 #ifndef LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 #define LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -23,6 +24,11 @@ class FakeObjectSink : public ObjectSink {
 
   // Makes every Put fail with `s` (OkStatus() to heal).
   void SetFailure(absl::Status s);
+  // What DestinationDown() answers (default false).
+  void SetDestinationDown(bool down);
+  bool DestinationDown() const override;
+  // Put calls so far (successful or not).
+  int64_t puts() const;
   // Every object stored so far, by key, as stored (compressed).
   std::map<std::string, std::string> objects() const;
 
@@ -30,6 +36,8 @@ class FakeObjectSink : public ObjectSink {
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> objects_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
+  bool down_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t puts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lakehose

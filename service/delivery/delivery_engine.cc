@@ -379,11 +379,20 @@ void DeliveryEngine::UploadLoop() {
     ObjectSink& sink = *sinks_.at(obj->spec->name);
     // Never store an object the log does not yet name (a crash would re-seal differently).
     absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
+    // The destination is down and the DLQ takes the object as it is: do not spend CPU
+    // compressing it only to be refused. Parquet objects are
+    // still encoded: that is where records the writer cannot store are split off (the
+    // DLQ's retry worker stores the rest whole).
+    if (status.ok() && options_.dead_letter && dest.format != "parquet" && sink.DestinationDown())
+      status = DestinationDownError(
+          StrCat("destination of ", obj->spec->name, " is down (circuit open): not sent"));
     // Compressed JSONL or Parquet. With a DLQ, a record the Parquet writer cannot store
     // is left out and goes to the DLQ alone, before the object (so it is never lost).
     RejectedRecords rejected;
     absl::StatusOr<std::string> body =
-        EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr);
+        status.ok()
+            ? EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr)
+            : absl::StatusOr<std::string>(std::string());
     if (status.ok()) status = body.status();
     if (status.ok() && rejected.records > 0 && !obj->rejects_dead_lettered) {
       const std::string rejected_key = RejectedRecordsKey(obj->key);

@@ -765,6 +765,33 @@ TEST(DeliveryEngineTest, AnObjectWhoseDestinationIsDownGoesToTheDeadLetterQueueA
   EXPECT_THAT(reasons[0], HasSubstr("circuit open"));
 }
 
+// Known down before the store: the object goes to the DLQ uncompressed without being
+// encoded or sent (no Put at all).
+TEST(DeliveryEngineTest, AKnownDownDestinationIsNotEvenAskedAndTheObjectGoesToTheDlqWhole) {
+  absl::Mutex mu;
+  std::vector<std::string> bodies;
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        bodies.emplace_back(o.body);
+        return absl::OkStatus();
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetDestinationDown(true);
+  const auto lines = Lines("p/", 7, "down");
+  ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(e.sink("a").puts(), 0);
+  EXPECT_EQ(e->Stats().dead_lettered_destination_down, 1);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0], Join(lines));
+}
+
 // Without a DLQ there is nowhere on disk to put them: they stay queued and retried.
 TEST(DeliveryEngineTest, WithoutADeadLetterQueueADownDestinationKeepsObjectsQueued) {
   Engine e(Yaml("  upload_threads: 1"));
