@@ -26,6 +26,8 @@ namespace {
 
 // Marks a refusal for the byte budget (IsBufferBudgetRefusal).
 constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+// Marks a flush whose only failures are objects handed to the DLQ (FailedOnlyToDeadLetters).
+constexpr char kOnlyDeadLetteredPayload[] = "type.lakehose.dev/only-dead-lettered";
 
 // The longest single wait of Shutdown for the uploads (see Shutdown).
 constexpr absl::Duration kShutdownWaitSlice = absl::Milliseconds(100);
@@ -649,9 +651,11 @@ void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
         StrAppend(&where, where.empty() ? "" : "; ",
                   queued == t->failed ? "they stay" : StrCat(queued, " stay"),
                   " queued and are retried");
-      t->done(absl::UnavailableError(StrCat(t->failed,
-                                            " object(s) could not be stored yet (first error: ",
-                                            StatusMessage(t->first_error), "); ", where)));
+      absl::Status failed = absl::UnavailableError(
+          StrCat(t->failed, " object(s) could not be stored yet (first error: ",
+                 StatusMessage(t->first_error), "); ", where));
+      if (queued == 0) failed.SetPayload(kOnlyDeadLetteredPayload, absl::Cord("dlq"));
+      t->done(std::move(failed));
     } else {
       std::sort(t->objects.begin(), t->objects.end(),
                 [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
@@ -728,8 +732,17 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
   if (ticker_.joinable()) ticker_.join();
 }
 
+std::string DeliveryEngine::ObjectUri(const std::string& pipeline, const std::string& key) const {
+  auto it = sinks_.find(pipeline);
+  return it == sinks_.end() ? std::string() : it->second->Uri(key);
+}
+
+bool DeliveryEngine::FailedOnlyToDeadLetters(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kOnlyDeadLetteredPayload).has_value();
+}
+
 absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std::string& key,
-                                         std::string_view body) {
+                                         std::string_view body, int64_t* stored_bytes) {
   auto it = sinks_.find(pipeline);
   const PipelineSpec* spec = config_.FindPipeline(pipeline);
   if (it == sinks_.end() || spec == nullptr)
@@ -743,6 +756,7 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   meta.if_none_match = true;
   absl::Status s = it->second->Put(key, *compressed, meta);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (stored_bytes != nullptr) *stored_bytes = static_cast<int64_t>(compressed->size());
   if (s.ok()) {
     const PipelineMetrics& m = MetricsFor(spec);
     m.objects_written->Increment();
