@@ -8,10 +8,11 @@ namespace lakehose {
 absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
                                  const ObjectMeta& meta) {
   absl::MutexLock lock(&mu_);
-  puts_.push_back({.key = key,
-                   .failures_before = meta.failures_before,
-                   .max_failures = meta.max_failures,
-                   .deadline = meta.deadline});
+  ++puts_;
+  put_records_.push_back({.key = key,
+                          .failures_before = meta.failures_before,
+                          .max_failures = meta.max_failures,
+                          .deadline = meta.deadline});
   if (!fail_with_.ok()) {
     // As a retrying sink would: the failures it was given, at most.
     const int spent =
@@ -32,7 +33,22 @@ void FakeObjectSink::SetFailure(absl::Status s, int failures_per_put) {
   failures_per_put_ = failures_per_put;
 }
 
-std::vector<FakeObjectSink::PutRecord> FakeObjectSink::puts() const {
+std::vector<FakeObjectSink::PutRecord> FakeObjectSink::put_records() const {
+  absl::MutexLock lock(&mu_);
+  return put_records_;
+}
+
+void FakeObjectSink::SetDestinationDown(bool down) {
+  absl::MutexLock lock(&mu_);
+  down_ = down;
+}
+
+bool FakeObjectSink::DestinationDown() const {
+  absl::MutexLock lock(&mu_);
+  return down_;
+}
+
+int64_t FakeObjectSink::puts() const {
   absl::MutexLock lock(&mu_);
   return puts_;
 }

@@ -6,6 +6,7 @@
 #ifndef LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 #define LAKEHOSE_TESTING_FAKE_OBJECT_SINK_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ class FakeObjectSink : public ObjectSink {
   // `failures_per_put` failures (at most meta.max_failures), as a sink that retries inside
   // the call does.
   void SetFailure(absl::Status s, int failures_per_put = 1);
+  // What DestinationDown() answers (default false).
+  void SetDestinationDown(bool down);
+  bool DestinationDown() const override;
+  // Put calls so far (successful or not).
+  int64_t puts() const;
   // Every object stored so far, by key, as stored (compressed).
   std::map<std::string, std::string> objects() const;
 
@@ -38,14 +44,16 @@ class FakeObjectSink : public ObjectSink {
     int max_failures = 0;
     absl::Time deadline;
   };
-  std::vector<PutRecord> puts() const;
+  std::vector<PutRecord> put_records() const;
 
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> objects_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
   int failures_per_put_ ABSL_GUARDED_BY(mu_) = 1;
-  std::vector<PutRecord> puts_ ABSL_GUARDED_BY(mu_);
+  bool down_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t puts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<PutRecord> put_records_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lakehose

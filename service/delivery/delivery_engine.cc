@@ -28,6 +28,8 @@ namespace {
 
 // Marks a refusal for the byte budget (IsBufferBudgetRefusal).
 constexpr char kBufferBudgetPayload[] = "type.lakehose.dev/buffer-budget";
+// Marks a flush whose only failures are objects handed to the DLQ (FailedOnlyToDeadLetters).
+constexpr char kOnlyDeadLetteredPayload[] = "type.lakehose.dev/only-dead-lettered";
 
 // The reason logged for an object handed to the DLQ because its destination is down.
 constexpr std::string_view kEndDestinationDown = "destination_down";
@@ -384,11 +386,20 @@ void DeliveryEngine::UploadLoop() {
     ObjectSink& sink = *sinks_.at(obj->spec->name);
     // Never store an object the log does not yet name (a crash would re-seal differently).
     absl::Status status = wal_ ? wal_->Sync(obj->seal_lsn) : absl::OkStatus();
+    // The destination is down and the DLQ takes the object as it is: do not spend CPU
+    // compressing it only to be refused. Parquet objects are
+    // still encoded: that is where records the writer cannot store are split off (the
+    // DLQ's retry worker stores the rest whole).
+    if (status.ok() && options_.dead_letter && dest.format != "parquet" && sink.DestinationDown())
+      status = DestinationDownError(
+          StrCat("destination of ", obj->spec->name, " is down (circuit open): not sent"));
     // Compressed JSONL or Parquet. With a DLQ, a record the Parquet writer cannot store
     // is left out and goes to the DLQ alone, before the object (so it is never lost).
     RejectedRecords rejected;
     absl::StatusOr<std::string> body =
-        EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr);
+        status.ok()
+            ? EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr)
+            : absl::StatusOr<std::string>(std::string());
     if (status.ok()) status = body.status();
     if (status.ok() && rejected.records > 0 && !obj->rejects_dead_lettered) {
       const std::string rejected_key = RejectedRecordsKey(obj->key);
@@ -671,9 +682,11 @@ void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
         StrAppend(&where, where.empty() ? "" : "; ",
                   queued == t->failed ? "they stay" : StrCat(queued, " stay"),
                   " queued and are retried");
-      t->done(absl::UnavailableError(StrCat(t->failed,
-                                            " object(s) could not be stored yet (first error: ",
-                                            StatusMessage(t->first_error), "); ", where)));
+      absl::Status failed = absl::UnavailableError(
+          StrCat(t->failed, " object(s) could not be stored yet (first error: ",
+                 StatusMessage(t->first_error), "); ", where));
+      if (queued == 0) failed.SetPayload(kOnlyDeadLetteredPayload, absl::Cord("dlq"));
+      t->done(std::move(failed));
     } else {
       std::sort(t->objects.begin(), t->objects.end(),
                 [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
@@ -750,8 +763,17 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
   if (ticker_.joinable()) ticker_.join();
 }
 
+std::string DeliveryEngine::ObjectUri(const std::string& pipeline, const std::string& key) const {
+  auto it = sinks_.find(pipeline);
+  return it == sinks_.end() ? std::string() : it->second->Uri(key);
+}
+
+bool DeliveryEngine::FailedOnlyToDeadLetters(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kOnlyDeadLetteredPayload).has_value();
+}
+
 absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std::string& key,
-                                         std::string_view body) {
+                                         std::string_view body, int64_t* stored_bytes) {
   auto it = sinks_.find(pipeline);
   const PipelineSpec* spec = config_.FindPipeline(pipeline);
   if (it == sinks_.end() || spec == nullptr)
@@ -765,6 +787,7 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   meta.if_none_match = true;
   absl::Status s = it->second->Put(key, *compressed, meta);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (stored_bytes != nullptr) *stored_bytes = static_cast<int64_t>(compressed->size());
   if (s.ok()) {
     const PipelineMetrics& m = MetricsFor(spec);
     m.objects_written->Increment();

@@ -152,8 +152,16 @@ class DeliveryEngine {
   // Stores an object now, outside the buffers (compressed as its pipeline says):
   // used by the dead-letter retry worker and Redrive. `body` is uncompressed JSON Lines.
   // OK also when the object already exists (an earlier attempt landed).
+  // `stored_bytes` (optional): the object's size as stored (compressed).
   absl::Status StoreObject(const std::string& pipeline, const std::string& key,
-                           std::string_view body);
+                           std::string_view body, int64_t* stored_bytes = nullptr);
+  // Where `key` of `pipeline` lives (ObjectSink::Uri); empty for an unknown pipeline.
+  std::string ObjectUri(const std::string& pipeline, const std::string& key) const;
+
+  // Whether a FlushAsync's UNAVAILABLE was only for objects handed to the dead-letter
+  // queue (every other object of the flush was stored): once the DLQ has stored them,
+  // everything the flush covered is in the lake.
+  static bool FailedOnlyToDeadLetters(const absl::Status& status);
 
   // One pass of the ticker on the caller's thread, at the Clock's now: seals the buffers
   // whose oldest record has reached buffering.interval_s and queues for upload the failed

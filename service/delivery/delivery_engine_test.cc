@@ -774,6 +774,33 @@ TEST(DeliveryEngineTest, AnObjectWhoseDestinationIsDownGoesToTheDeadLetterQueueA
   EXPECT_THAT(reasons[0], HasSubstr("circuit open"));
 }
 
+// Known down before the store: the object goes to the DLQ uncompressed without being
+// encoded or sent (no Put at all).
+TEST(DeliveryEngineTest, AKnownDownDestinationIsNotEvenAskedAndTheObjectGoesToTheDlqWhole) {
+  absl::Mutex mu;
+  std::vector<std::string> bodies;
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        bodies.emplace_back(o.body);
+        return absl::OkStatus();
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetDestinationDown(true);
+  const auto lines = Lines("p/", 7, "down");
+  ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(e.sink("a").puts(), 0);
+  EXPECT_EQ(e->Stats().dead_lettered_destination_down, 1);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0], Join(lines));
+}
+
 // Without a DLQ there is nowhere on disk to put them: they stay queued and retried.
 TEST(DeliveryEngineTest, WithoutADeadLetterQueueADownDestinationKeepsObjectsQueued) {
   Engine e(Yaml("  upload_threads: 1"));
@@ -849,7 +876,7 @@ TEST(DeliveryEngineTest, AnObjectWhoseFailuresAreSpentInOneStoreGoesToTheDeadLet
   EXPECT_EQ(e->Stats().dead_lettered, 1);
   EXPECT_EQ(e->Stats().dead_lettered_destination_down, 0);
   EXPECT_EQ(e->Stats().in_flight_bytes, 0);
-  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").put_records();
   ASSERT_EQ(puts.size(), 1u) << "the object was stored again after its failures were spent";
   EXPECT_EQ(puts[0].failures_before, 0);
   EXPECT_EQ(puts[0].max_failures, 4);
@@ -887,7 +914,7 @@ TEST(DeliveryEngineTest, ReQueueDelaysFollowTheDestinationsPolicyUntilTheFailure
   ASSERT_TRUE(r.has_value()) << "Flush did not answer once the object was dead-lettered";
   EXPECT_THAT(std::string(StatusMessage(r->status())), HasSubstr("in the dead-letter queue"));
   EXPECT_EQ(e.clock().NowMillis(), kT0 + 1500);  // far from the 5 min deadline
-  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").put_records();
   ASSERT_EQ(puts.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(puts[i].failures_before, i) << "store " << i;
@@ -917,7 +944,7 @@ TEST(DeliveryEngineTest, WithoutADeadLetterQueueRetriesGoOnAtTheCappedDelayOfThe
     ASSERT_TRUE(WaitUntil([&] { return e->Stats().store_failures == failures + 1; }));
   }
   EXPECT_EQ(e->Stats().dead_lettered, 0);
-  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").puts();
+  const std::vector<FakeObjectSink::PutRecord> puts = e.sink("a").put_records();
   ASSERT_EQ(puts.size(), 6u);
   const int max_failures[] = {2, 1, 1, 1, 1, 1};
   for (int i = 0; i < 6; ++i) {

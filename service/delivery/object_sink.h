@@ -56,6 +56,11 @@ class ObjectSink {
                            const ObjectMeta& meta) = 0;
   // Where `key` lives, for responses and logs: file:///abs/path/key, s3://bucket/key.
   virtual std::string Uri(const std::string& key) const = 0;
+  // Whether a Put now would be refused without sending anything because the destination
+  // is known to be down (its circuit breaker, core/delivery/destination_breaker.h): the
+  // engine then skips encoding the object. A hint: Put decides, and answers such a
+  // refusal with DestinationDownError. Sinks without a breaker: never.
+  virtual bool DestinationDown() const { return false; }
 };
 
 }  // namespace lakehose

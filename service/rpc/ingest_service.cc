@@ -1,5 +1,7 @@
 #include "service/rpc/ingest_service.h"
 
+#include <algorithm>
+
 #include "core/base/strings.h"
 #include "proto/grpc_status.h"
 #include "proto/request_parsing.h"
@@ -165,24 +167,93 @@ grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* cont
     return reactor;
   }
   auto timer = std::make_shared<RpcTimer>(processor_.metrics(), kRpcFlush);
-  engine_.FlushAsync(request->pipeline(),
-                     [reactor, response, timer](absl::StatusOr<std::vector<StoredObject>> r) {
-                       timer->Stop();
-                       if (!r.ok()) {
-                         reactor->Finish(ToGrpcStatus(r.status()));
-                         return;
-                       }
-                       for (const StoredObject& o : *r) {
-                         v1::DeliveredObject* d = response->add_objects();
-                         d->set_uri(o.uri);
-                         d->set_records(o.records);
-                         d->set_bytes(o.bytes);
-                         d->set_pipeline(o.pipeline);
-                         d->set_key(o.key);
-                       }
-                       reactor->Finish(grpc::Status::OK);
-                     });
+  auto finish = [reactor, response, timer](absl::StatusOr<std::vector<StoredObject>> r) {
+    timer->Stop();
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    for (const StoredObject& o : *r) {
+      v1::DeliveredObject* d = response->add_objects();
+      d->set_uri(o.uri);
+      d->set_records(o.records);
+      d->set_bytes(o.bytes);
+      d->set_pipeline(o.pipeline);
+      d->set_key(o.key);
+    }
+    reactor->Finish(grpc::Status::OK);
+  };
+  // The engine's part first (its callback runs on an engine thread), then the dead
+  // letters on a worker: they are stores, which must not hold an upload thread.
+  engine_.FlushAsync(request->pipeline(), [this, finish, pipeline = request->pipeline()](
+                                              absl::StatusOr<std::vector<StoredObject>> r) {
+    if (!RunOnWorker([this, finish, pipeline, r]() mutable {
+          finish(FlushDeadLetters(pipeline, std::move(r)));
+        }))
+      finish(std::move(r));  // stopping, or the queue is full: the engine's answer alone
+  });
   return reactor;
+}
+
+absl::StatusOr<std::vector<StoredObject>> IngestService::FlushDeadLetters(
+    const std::string& pipeline, absl::StatusOr<std::vector<StoredObject>> engine_result) {
+  // A failure other than objects handed to the DLQ (a seal the WAL refused, objects
+  // retried in memory): the flush fails whatever the DLQ holds.
+  if (!engine_result.ok() && !DeliveryEngine::FailedOnlyToDeadLetters(engine_result.status()))
+    return engine_result;
+  std::vector<StoredObject> objects;
+  if (engine_result.ok()) objects = *std::move(engine_result);
+  const std::vector<DeadLetter> entries =
+      dead_letters_.List(DeadLetterFilter{.pipeline = pipeline, .kind = DeadLetterKind::kDelivery},
+                         "", kMaxFlushDeadLetters + 1);
+  int64_t left = 0;
+  absl::Status first_error;
+  bool stopped = false;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const DeadLetter& e = entries[i];
+    // Expired or damaged: parked for an operator (dlq list / redrive / purge), not pending;
+    // so is an entry of a pipeline this configuration no longer has.
+    if (e.expired || !e.damage.empty() || processor_.config().FindPipeline(e.pipeline) == nullptr)
+      continue;
+    if (i == kMaxFlushDeadLetters || stopped) {  // left for the retry worker
+      ++left;
+      continue;
+    }
+    absl::StatusOr<std::string> body = dead_letters_.ReadBody(e.id);
+    // Gone (the retry worker or a redrive took it) or found damaged now: not pending.
+    if (absl::IsNotFound(body.status()) || absl::IsFailedPrecondition(body.status())) continue;
+    int64_t stored_bytes = 0;
+    absl::Status s = body.status();
+    if (s.ok()) s = engine_.StoreObject(e.pipeline, e.key, *body, &stored_bytes);
+    if (!s.ok()) {
+      ++left;
+      first_error = s;
+      // A Flush is not the retry worker: after one failed store (the destination is
+      // down, or refuses: each further one could take a whole retry ladder) the rest is
+      // left to the worker's backoff.
+      stopped = true;
+      continue;
+    }
+    const absl::Status removed = dead_letters_.Remove(e.id);
+    if (removed.ok()) {
+      processor_.metrics().ForPipeline(e.pipeline).dlq_delivered->Increment();
+      Log(LogLevel::kInfo, "dlq.delivered",
+          {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"by", "flush"}});
+    } else if (!absl::IsNotFound(removed)) {  // stored; the retry worker removes it later
+      Log(LogLevel::kError, "dlq.remove_failed", {{"id", e.id}, {"error", StatusMessage(removed)}});
+    }
+    objects.push_back(StoredObject{e.pipeline, e.key, engine_.ObjectUri(e.pipeline, e.key),
+                                   e.records, stored_bytes});
+  }
+  if (left > 0)
+    return absl::UnavailableError(
+        StrCat(left, " object(s) wait in the dead-letter queue",
+               first_error.ok() ? StrCat(" (more than ", kMaxFlushDeadLetters, " were pending)")
+                                : StrCat(" (first error: ", StatusMessage(first_error), ")"),
+               "; its retry worker stores them"));
+  std::sort(objects.begin(), objects.end(),
+            [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
+  return objects;
 }
 
 }  // namespace lakehose

@@ -8,7 +8,9 @@
 // Flush is not on the pool: it seals the buffers on the reactor thread, under the
 // engine's lock, and each seal appends a frame to the WAL there (a write; when the
 // append rotates the segment, also a wait for a running fsync and an fdatasync of the
-// old segment). It completes from the engine's callback once the objects are stored.
+// old segment). Once the engine has stored (or dead-lettered) every object, a worker
+// stores the pipeline's delivery entries of the dead-letter queue, oldest first (see
+// FlushDeadLetters), and the call completes: OK means everything pending was stored.
 //
 // Lifecycle: StartDraining() makes new requests UNAVAILABLE; Stop() (after the gRPC
 // server has shut down) runs what is queued and joins the workers.
@@ -64,7 +66,22 @@ class IngestService final : public v1::Ingestor::CallbackService {
   grpc::Status HandleIngest(grpc::CallbackServerContext* context, const v1::IngestRequest& request,
                             v1::IngestResponse* response, MetricRpc rpc);
 
+  // At most this many dead-letter entries are stored by one Flush; past it the Flush
+  // answers UNAVAILABLE and leaves the rest to the retry worker.
+  static constexpr size_t kMaxFlushDeadLetters = 10000;
+
  private:
+  // The second half of a Flush of `pipeline` (every pipeline if empty), given the
+  // engine's result: stores the delivery entries waiting in the dead-letter queue
+  // (oldest first; not the expired or damaged ones, which wait for an operator), removes
+  // each stored one, and stops at the first store that fails.
+  // OK (the engine's objects and the stored entries) when nothing is left pending;
+  // UNAVAILABLE naming how many wait otherwise, or the engine's failure if it was not
+  // only objects handed to the DLQ. Exactly once: stores are If-None-Match, so an entry
+  // the retry worker stores at the same time is not duplicated.
+  absl::StatusOr<std::vector<StoredObject>> FlushDeadLetters(
+      const std::string& pipeline, absl::StatusOr<std::vector<StoredObject>> engine_result);
+
   RecordProcessor& processor_;
   DeliveryEngine& engine_;
   DeadLetterQueue& dead_letters_;

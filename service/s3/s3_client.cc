@@ -227,6 +227,10 @@ std::vector<std::shared_ptr<SharedBreaker>> DestinationBreakers::All() const {
   return out;
 }
 
+bool S3Client::DestinationDown() const {
+  return deps_.breaker != nullptr && deps_.breaker->Refuses(deps_.clock->NowMillis());
+}
+
 S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)
     : options_(std::move(options)), deps_(WithDefaults(std::move(deps))) {
   // The options are valid (a precondition), so the endpoint parses.

@@ -258,6 +258,9 @@ class S3Client {
 
   // "s3://bucket/key".
   std::string Uri(std::string_view key) const;
+  // Whether an operation started now would be refused without sending anything (the
+  // breaker is open before its probe time, or half-open with its probe in flight).
+  bool DestinationDown() const;
   const S3ClientOptions& options() const { return options_; }
   S3Stats stats() const;
 

@@ -905,10 +905,14 @@ TEST_F(S3ClientTest, BreakerOpensAfterFiveServerErrorsAndFailsFastWithoutSending
                       "probe in 750 ms); last: HTTP 503 SlowDown"),
             std::string::npos)
       << s;
+  EXPECT_TRUE(s3->DestinationDown());
   clock_.AdvanceMillis(749);
   EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("d", "x", {})));
   EXPECT_EQ(http_->requests().size(), 5u);
   EXPECT_EQ(sleeps_.size(), 3u);
+  EXPECT_TRUE(s3->DestinationDown());
+  clock_.AdvanceMillis(1);
+  EXPECT_FALSE(s3->DestinationDown()) << "the probe time has come: the next store may probe";
   EXPECT_EQ(breaker_->Read(clock_.NowMillis()).counts.opened, 1);
 }
 

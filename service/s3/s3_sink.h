@@ -49,6 +49,7 @@ class S3Sink : public ObjectSink {
   // a retry whose earlier try landed also answers ALREADY_EXISTS.
   absl::Status PutIfAbsent(const std::string& key, std::string_view body, const ObjectMeta& meta);
   std::string Uri(const std::string& key) const override { return client_->Uri(key); }
+  bool DestinationDown() const override { return client_->DestinationDown(); }
 
   S3Stats stats() const { return client_->stats(); }
 
