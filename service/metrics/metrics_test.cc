@@ -33,6 +33,7 @@ namespace lakehose {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kNow = 1700000000000;
 
@@ -90,6 +91,11 @@ Config DemoConfig() {
 TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   const Config config = DemoConfig();
   Metrics metrics(config);
+  // Per-destination families have series once a destination exists (an S3 sink is made);
+  // before that they are not exported at all.
+  const std::string before = metrics.Scrape();
+  EXPECT_THAT(before, Not(HasSubstr("lakehose_destination_down")));
+  metrics.ForDestination("s3://lake");
   const std::map<std::string, std::string> types = Types(metrics.Scrape());
   const std::set<std::string> declared = DeclaredFamilies();
   EXPECT_GE(declared.size(), 30u);
@@ -134,6 +140,60 @@ TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
   }
   metrics.Scrape();
   EXPECT_EQ(runs, 1);
+}
+
+// The breaker's cumulative counts become counter increments at each scrape; state and
+// outage length are gauges. Destinations are labelled by name and kept apart.
+TEST(MetricsTest, DestinationSeriesFollowTheBreakersReadings) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  DestinationReading r;
+  r.state = BreakerState::kOpen;
+  r.outage_ms = 7500;
+  r.total_outage_ms = 7500;
+  r.counts.opened = 1;
+  r.counts.waits = 12;
+  metrics.RecordDestination("s3://lake", r);
+  metrics.RecordDestination("127.0.0.1:9000/lake", DestinationReading{});
+  const DestinationMetrics& m = metrics.ForDestination("s3://lake");
+  EXPECT_EQ(m.down->Value(), 1);
+  EXPECT_DOUBLE_EQ(m.outage_seconds->Value(), 7.5);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 7.5);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1);
+  EXPECT_EQ(m.transitions[kBreakerToHalfOpen]->Value(), 0);
+  EXPECT_EQ(m.refused->Value(), 12);
+
+  // Two failed probes, one inconclusive, then one that closed it.
+  r.state = BreakerState::kClosed;
+  r.outage_ms = 0;
+  r.total_outage_ms = 61000;
+  r.counts.probes = 4;
+  r.counts.probes_failed = 2;
+  r.counts.probes_inconclusive = 1;
+  r.counts.closed = 1;
+  metrics.RecordDestination("s3://lake", r);
+  EXPECT_EQ(m.down->Value(), 0);
+  EXPECT_EQ(m.outage_seconds->Value(), 0);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 61.0);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1 + 2 + 1);
+  EXPECT_EQ(m.transitions[kBreakerToHalfOpen]->Value(), 4);
+  EXPECT_EQ(m.transitions[kBreakerToClosed]->Value(), 1);
+  EXPECT_EQ(m.probes[kProbeOk]->Value(), 1);
+  EXPECT_EQ(m.probes[kProbeFailed]->Value(), 2);
+  EXPECT_EQ(m.probes[kProbeInconclusive]->Value(), 1);
+  // A reading that is not ahead (a clock that stepped back) never lowers a counter.
+  r.total_outage_ms = 1000;
+  metrics.RecordDestination("s3://lake", r);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 61.0);
+
+  const std::string scrape = metrics.Scrape();
+  EXPECT_EQ(LabelValues(scrape, "lakehose_destination_down", "destination"),
+            (std::set<std::string>{"s3://lake", "127.0.0.1:9000/lake"}));
+  EXPECT_THAT(scrape,
+              HasSubstr("lakehose_destination_down{destination=\"127.0.0.1:9000/lake\"} 0\n"));
+  EXPECT_THAT(scrape, HasSubstr("lakehose_destination_breaker_transitions_total{destination=\"s3://"
+                                "lake\",to=\"half_open\"} 4\n"));
+  EXPECT_EQ(&metrics.ForDestination("s3://lake"), &m);
 }
 
 TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
@@ -377,18 +437,24 @@ TEST_F(ServerMetricsTest, RecordsSealedButNotStoredStillCountAsUnflushed) {
   Start(DemoConfig());
   sinks_.at("demo")->SetFailure(absl::UnavailableError("S3 is down"));
   ASSERT_TRUE(client_->Ingest(Records(10)).ok());
+  server_->metrics().Refresh();
+  EXPECT_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 0) << "buffered, not sealed";
+  clock_.AdvanceMillis(10000);  // buffered 10 s before the seal (under the 60 s interval)
   auto flushed = client_->Flush("", absl::Seconds(20));
   ASSERT_FALSE(flushed.ok());  // sealed, not stored: retried later
   clock_.AdvanceMillis(90000);
   server_->metrics().Refresh();
   EXPECT_EQ(Demo().buffered_records->Value(), 0);
-  EXPECT_DOUBLE_EQ(Demo().oldest_unflushed_age->Value(), 90.0);
+  EXPECT_DOUBLE_EQ(Demo().oldest_unflushed_age->Value(), 100.0);  // from the first record
+  // From the seal: how long memory has held it (within the 300 s retry budget).
+  EXPECT_DOUBLE_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 90.0);
   EXPECT_GT(server_->metrics().pending_bytes().Value(), 0);
   EXPECT_GE(Demo().delivery_retries->Value(), 1);
   sinks_.at("demo")->SetFailure(absl::OkStatus());
   ASSERT_TRUE(client_->Flush("", absl::Seconds(20)).ok());
   server_->metrics().Refresh();
   EXPECT_EQ(Demo().oldest_unflushed_age->Value(), 0);
+  EXPECT_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 0);
 }
 
 TEST_F(ServerMetricsTest, ServesMetricsOverHttpWithPrometheusText) {

@@ -126,22 +126,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end security ---
   std::unique_ptr<Server> s(new Server);
   s->metrics_ = std::make_unique<Metrics>(config);
-  s->breakers_ = std::make_unique<DestinationBreakers>();
+  // --- destination health (README "S3"): one breaker per S3 destination ---
+  const DestinationBreakerOptions breaker_options =
+      DestinationBreakerOptionsFrom(config.server.destination_breaker);
+  if (absl::Status st = breaker_options.Validate(); !st.ok())
+    return absl::InvalidArgumentError(
+        StrCat("server.destination_breaker: ", StatusMessage(st)));  // ParseConfig prevents it
+  s->breakers_ = std::make_unique<DestinationBreakers>(breaker_options);
   if (!make_sink) make_sink = DestinationSinkFactory(s->metrics_.get(), clock, s->breakers_.get());
-  s->breaker_metrics_ = s->metrics_->AddRefresher(
-      [breakers = s->breakers_.get(), metrics = s->metrics_.get(), &clock] {
-        int down = 0;
-        int64_t opened = 0;
-        for (const std::shared_ptr<SharedBreaker>& b : breakers->All()) {
-          const SharedBreaker::Snapshot snap = b->Read(clock.NowMillis());
-          if (snap.state != BreakerState::kClosed) ++down;
-          opened += snap.counts.opened;
-        }
-        metrics->destinations_down().Set(down);
-        prometheus::Counter& c = metrics->destination_breaker_opened();
-        if (const double more = static_cast<double>(opened) - c.Value(); more > 0)
-          c.Increment(more);
-      });
+  s->breaker_metrics_ = s->metrics_->AddRefresher([breakers = s->breakers_.get(),
+                                                   metrics = s->metrics_.get(), &clock] {
+    for (const DestinationBreakers::Named& b : breakers->AllNamed()) {
+      const SharedBreaker::Snapshot snap = b.breaker->Read(clock.NowMillis());
+      metrics->RecordDestination(b.name, DestinationReading{.state = snap.state,
+                                                            .outage_ms = snap.outage_ms,
+                                                            .total_outage_ms = snap.total_outage_ms,
+                                                            .counts = snap.counts});
+    }
+  });
+  // --- end destination health ---
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
     auto sink = make_sink(*p);
@@ -167,6 +170,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
     metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
     metrics->dlq_damaged().Set(static_cast<double>(st.damaged));
+    metrics->dlq_backlog_bytes().Set(static_cast<double>(st.delivery_backlog_bytes));
     metrics->dlq_oldest_age().Set(
         st.oldest_ms == 0
             ? 0.0
