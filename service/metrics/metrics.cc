@@ -16,8 +16,9 @@
 namespace lakehose {
 namespace {
 
-constexpr std::string_view kRpcNames[kRpcCount] = {
-    "Transform", "Ingest", "IngestStream", "Redrive", "Flush", "ListDeadLetters", "Purge"};
+constexpr std::string_view kRpcNames[kRpcCount] = {"Transform", "Ingest",         "IngestStream",
+                                                   "Redrive",   "Flush",          "ListDeadLetters",
+                                                   "Purge",     "GetServerStatus"};
 constexpr std::string_view kResultNames[kResultCount] = {"ok", "dropped", "processing_failed"};
 constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full",
                                                                "draining", "busy"};

@@ -176,6 +176,7 @@ enum MetricRpc {
   kRpcFlush,
   kRpcListDeadLetters,
   kRpcPurge,
+  kRpcGetServerStatus,
   kRpcCount
 };
 inline constexpr int kRecordRpcCount = 4;

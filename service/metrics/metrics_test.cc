@@ -412,6 +412,83 @@ TEST_F(ServerMetricsTest, RealS3SinksAreObservedAndSignWithTheServersClock) {
             static_cast<double>(seen.size()));
 }
 
+// An S3 destination that answers 503 SlowDown to everything: with
+// server.destination_breaker set low, two failed stores open its breaker. The metrics and
+// ServerStatus show it down, with the last error, and health stays SERVING (Ingest still
+// acknowledges to disk).
+TEST_F(ServerMetricsTest, ADownDestinationShowsInMetricsAndServerStatusNotInHealth) {
+  HttpStubServer s3([](const StubRequest&) {
+    return StubResponse{.status = 503,
+                        .headers = {{"Content-Type", "application/xml"}},
+                        .body =
+                            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                            "</Message></Error>"};
+  });
+  ASSERT_TRUE(s3.Start().ok());
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDDOWN", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "down-secret", 1);
+  Config config = DemoConfig();
+  config.server.destination_breaker = {
+      .failure_threshold = 2, .min_down_s = 0, .probe_base_ms = 60000, .probe_max_s = 600};
+  config.server.delivery_retry_budget_s = 0;  // a failed store goes to the DLQ at once
+  DestinationSpec& d = config.pipelines.at(0)->destination;
+  d.kind = DestinationKind::kS3;
+  d.bucket = "lake";
+  d.region = "us-east-1";
+  d.endpoint = s3.url();
+  d.max_attempts = 1;
+  config_ = std::move(config);
+  auto server = Server::Start(config_, "127.0.0.1:0", clock_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  const std::string name = StrCat(s3.url().substr(s3.url().find("//") + 2), "/lake");
+
+  server_->metrics().Refresh();
+  const DestinationMetrics& m = server_->metrics().ForDestination(name);
+  EXPECT_EQ(m.down->Value(), 0) << "known and up from the start";
+
+  // Records of several partitions: at least two objects, two failed PutObjects.
+  ASSERT_TRUE(client_->Ingest(Records(50)).ok());
+  (void)client_->Flush("", absl::Seconds(20));  // each object ends dead-lettered
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_GE(s3.requests().size(), 2u);
+  clock_.AdvanceMillis(3000);
+  server_->metrics().Refresh();
+  EXPECT_EQ(m.down->Value(), 1);
+  EXPECT_DOUBLE_EQ(m.outage_seconds->Value(), 3.0);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1);
+  EXPECT_GT(server_->metrics().dlq_depth(kDlqDelivery).Value(), 0);
+  EXPECT_GT(server_->metrics().dlq_backlog_bytes().Value(), 0);
+
+  auto status = client_->GetServerStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->destinations_size(), 1);
+  const v1::DestinationStatus& ds = status->destinations(0);
+  EXPECT_EQ(ds.destination(), name);
+  EXPECT_EQ(ds.state(), "open");
+  EXPECT_DOUBLE_EQ(ds.outage_seconds(), 3.0);
+  EXPECT_THAT(ds.last_error(), HasSubstr("SlowDown"));
+  EXPECT_THAT(ds.last_error(), Not(HasSubstr("down-secret")));
+  EXPECT_GT(ds.next_probe_in_ms(), 0);
+  EXPECT_EQ(status->dlq_delivery_entries(), server_->metrics().dlq_depth(kDlqDelivery).Value());
+  EXPECT_EQ(status->dlq_backlog_bytes(), server_->metrics().dlq_backlog_bytes().Value());
+
+  auto health = client_->CheckHealth("");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, HealthStatus::kServing) << "S3 being down is not the server being down";
+  // Ingest still acknowledges.
+  EXPECT_TRUE(client_->Ingest(Records(5)).ok());
+}
+
+TEST(ServerStatusTest, ErrorsAreBoundedAndPrintable) {
+  EXPECT_EQ(CleanStatusError("503 SlowDown\r\nRetry"), "503 SlowDown  Retry");
+  const std::string long_error = std::string(kMaxStatusErrorBytes - 1, 'x') + "\xc3\xa9tail";
+  const std::string cleaned = CleanStatusError(long_error);
+  EXPECT_EQ(cleaned, std::string(kMaxStatusErrorBytes - 1, 'x')) << "never half a character";
+}
+
 TEST_F(ServerMetricsTest, RefusedIngestsAreCountedByReason) {
   Config config = DemoConfig();
   config.server.buffer_budget_mb = 0.05;  // 52 KB: a few records

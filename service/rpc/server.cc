@@ -233,6 +233,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
         });
   }
   // --- end dead-letter retry worker and DeadLetters service ---
+  // --- ServerStatus: what health cannot say (destinations down, the backlog on disk) ---
+  s->server_status_ = std::make_unique<ServerStatusService>(
+      *s->metrics_, [breakers = s->breakers_.get(), dlq = s->dlq_.get(), &clock] {
+        v1::GetServerStatusResponse out;
+        const int64_t now = clock.NowMillis();
+        for (const DestinationBreakers::Named& b : breakers->AllNamed()) {
+          const SharedBreaker::Snapshot snap = b.breaker->Read(now);
+          v1::DestinationStatus* d = out.add_destinations();
+          d->set_destination(b.name);
+          d->set_state(std::string(BreakerStateName(snap.state)));
+          d->set_outage_seconds(static_cast<double>(snap.outage_ms) / 1000.0);
+          d->set_last_error(CleanStatusError(snap.last_error));
+          if (snap.state == BreakerState::kOpen)
+            d->set_next_probe_in_ms(std::max<int64_t>(0, snap.next_probe_ms - now));
+        }
+        const DeadLetterQueue::Stats st = dlq->GetStats();
+        out.set_dlq_delivery_entries(st.delivery);
+        out.set_dlq_backlog_bytes(st.delivery_backlog_bytes);
+        return out;
+      });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -267,6 +287,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   builder.RegisterService(s->transform_.get());
   builder.RegisterService(s->ingest_.get());
   builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
+  builder.RegisterService(s->server_status_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return absl::UnavailableError(
