@@ -316,6 +316,22 @@ class ServerMetricsTest : public ::testing::Test {
   }
   const PipelineMetrics& Demo() { return server_->metrics().ForPipeline("demo"); }
 
+  // DemoConfig with its pipeline writing to bucket "lake" at `endpoint` (one attempt per
+  // request), started with the server's real sinks (S3 client, breakers).
+  void StartWithS3(Config config, const std::string& endpoint) {
+    DestinationSpec& d = config.pipelines.at(0)->destination;
+    d.kind = DestinationKind::kS3;
+    d.bucket = "lake";
+    d.region = "us-east-1";
+    d.endpoint = endpoint;
+    d.max_attempts = 1;
+    config_ = std::move(config);
+    auto server = Server::Start(config_, "127.0.0.1:0", clock_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  }
+
   FakeClock clock_{kNow};
   Config config_;
   std::map<std::string, FakeObjectSink*> sinks_;
@@ -381,18 +397,8 @@ TEST_F(ServerMetricsTest, RealS3SinksAreObservedAndSignWithTheServersClock) {
   // The server's credentials chain reads the process environment.
   ::setenv("AWS_ACCESS_KEY_ID", "AKIDSERVERCLOCK", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "server-clock-secret", 1);
-  Config config = DemoConfig();
-  DestinationSpec& d = config.pipelines.at(0)->destination;
-  d.kind = DestinationKind::kS3;
-  d.bucket = "lake";
-  d.region = "us-east-1";
-  d.endpoint = s3.url();
-  d.max_attempts = 1;
-  config_ = std::move(config);
-  auto server = Server::Start(config_, "127.0.0.1:0", clock_);
-  ASSERT_TRUE(server.ok()) << server.status();
-  server_ = *std::move(server);
-  client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  StartWithS3(DemoConfig(), s3.url());
+  ASSERT_NE(server_, nullptr);
 
   ASSERT_TRUE(client_->Ingest(Records(20)).ok());
   auto flushed = client_->Flush("", absl::Seconds(20));
@@ -431,17 +437,8 @@ TEST_F(ServerMetricsTest, ADownDestinationShowsInMetricsAndServerStatusNotInHeal
   config.server.destination_breaker = {
       .failure_threshold = 2, .min_down_s = 0, .probe_base_ms = 60000, .probe_max_s = 600};
   config.server.delivery_retry_budget_s = 0;  // a failed store goes to the DLQ at once
-  DestinationSpec& d = config.pipelines.at(0)->destination;
-  d.kind = DestinationKind::kS3;
-  d.bucket = "lake";
-  d.region = "us-east-1";
-  d.endpoint = s3.url();
-  d.max_attempts = 1;
-  config_ = std::move(config);
-  auto server = Server::Start(config_, "127.0.0.1:0", clock_);
-  ASSERT_TRUE(server.ok()) << server.status();
-  server_ = *std::move(server);
-  client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  StartWithS3(std::move(config), s3.url());
+  ASSERT_NE(server_, nullptr);
   const std::string name = StrCat(s3.url().substr(s3.url().find("//") + 2), "/lake");
 
   server_->metrics().Refresh();
