@@ -2,6 +2,8 @@
 // exit code answers, for container HEALTHCHECKs and scripts. For the server as a whole it
 // also reads ServerStatus and prints the S3 destinations that are down and the
 // dead-letter backlog, which health alone cannot say.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -45,6 +47,10 @@ constexpr Flag kFlags[] = {
      .help = "a service name (\"\" = the server as a whole, the default)"},
     {.name = "timeout", .value = "SECONDS", .help = "how long to wait for the answer (default 5)"},
 };
+
+// How long the ServerStatus call after Health/Check may take (a local server answers in
+// well under a millisecond: it reads the breakers and the DLQ index).
+constexpr absl::Duration kDetailTimeout = absl::Seconds(1);
 
 // The lines `lakehose health` adds after the status: destinations down, then the backlog.
 std::string DescribeServerStatus(const v1::GetServerStatusResponse& status) {
@@ -92,7 +98,10 @@ int HealthCommand(int argc, char** argv) {
   std::string out(HealthStatusName(*status));
   out += '\n';
   if (flags.get("service").empty()) {
-    if (auto detail = client->GetServerStatus(absl::Seconds(timeout_s)); detail.ok())
+    // The detail is extra: it must not make a container probe late (Docker's HEALTHCHECK
+    // gives 3 s), so it gets at most kDetailTimeout, and --timeout if that is shorter.
+    const absl::Duration detail_timeout = std::min(kDetailTimeout, absl::Seconds(timeout_s));
+    if (auto detail = client->GetServerStatus(detail_timeout); detail.ok())
       out += DescribeServerStatus(*detail);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

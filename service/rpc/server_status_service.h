@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "lakehose/v1/lakehose.grpc.pb.h"
 #include "service/metrics/metrics.h"
