@@ -151,6 +151,7 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
       transformer_(v1::Transformer::NewStub(channel_)),
       ingestor_(v1::Ingestor::NewStub(channel_)),
       dead_letters_(v1::DeadLetters::NewStub(channel_)),
+      server_status_(v1::ServerStatus::NewStub(channel_)),
       options_(options) {}
 
 std::unique_ptr<Client> Client::ConnectInsecure(const std::string& target, ClientOptions options) {
@@ -238,6 +239,16 @@ absl::StatusOr<v1::PurgeResponse> Client::Purge(const v1::PurgeRequest& request)
   Prepare(&context, options_.timeout);
   v1::PurgeResponse response;
   const grpc::Status s = dead_letters_->Purge(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::GetServerStatusResponse> Client::GetServerStatus(absl::Duration timeout) {
+  grpc::ClientContext context;
+  Prepare(&context, timeout);
+  v1::GetServerStatusResponse response;
+  const grpc::Status s =
+      server_status_->GetServerStatus(&context, v1::GetServerStatusRequest(), &response);
   if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }

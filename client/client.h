@@ -129,6 +129,11 @@ class Client {
                                               absl::Duration timeout = absl::Minutes(10));
   absl::StatusOr<v1::PurgeResponse> Purge(const v1::PurgeRequest& request);
 
+  // The detail behind health (service ServerStatus): every S3 destination's state and the
+  // dead-letter backlog. Needs the token when the server has one (unlike CheckHealth).
+  absl::StatusOr<v1::GetServerStatusResponse> GetServerStatus(
+      absl::Duration timeout = absl::Seconds(5));
+
  private:
   // Sets the deadline and adds the bearer token.
   void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
@@ -137,6 +142,7 @@ class Client {
   std::unique_ptr<v1::Transformer::Stub> transformer_;
   std::unique_ptr<v1::Ingestor::Stub> ingestor_;
   std::unique_ptr<v1::DeadLetters::Stub> dead_letters_;
+  std::unique_ptr<v1::ServerStatus::Stub> server_status_;
   ClientOptions options_;
 };
 

@@ -31,7 +31,7 @@ namespace {
 constexpr char kUsage[] = R"(usage: lakehose-server [options]
 
 Serves the lakehose gRPC API (lakehose.v1.Transformer, lakehose.v1.Ingestor,
-lakehose.v1.DeadLetters, grpc.health.v1, reflection).
+lakehose.v1.DeadLetters, lakehose.v1.ServerStatus, grpc.health.v1, reflection).
 )";
 
 constexpr std::string_view kLogFormats[] = {"json", "text"};

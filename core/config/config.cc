@@ -1,5 +1,6 @@
 #include "core/config/config.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <regex>
@@ -121,7 +122,7 @@ class Parser {
         CheckMap(node, path,
                  {"grpc_listen", "metrics_listen", "data_dir", "writer_id", "shutdown_grace_s",
                   "limits", "buffer_budget_mb", "max_active_partitions", "upload_threads", "dlq",
-                  "wal_min_free_mb", "tls", "auth"}));
+                  "wal_min_free_mb", "tls", "auth", "destination_breaker"}));
     RETURN_IF_ERROR(ParseSecurity(node, s));  // server.tls, server.auth
     if (node["wal_min_free_mb"]) {
       ASSIGN_OR_RETURN(s->wal_min_free_mb,
@@ -149,6 +150,32 @@ class Parser {
         ASSIGN_OR_RETURN(double v,
                          Number(d["retry_max_ms"], "server.dlq.retry_max_ms", 1, 86400000));
         s->dlq_retry_max_ms = static_cast<int64_t>(v);
+      }
+    }
+    if (const YAML::Node b = node["destination_breaker"]) {
+      RETURN_IF_ERROR(
+          CheckMap(b, "server.destination_breaker",
+                   {"failure_threshold", "min_down_s", "probe_base_ms", "probe_max_s"}));
+      DestinationBreakerConfig& c = s->destination_breaker;
+      // The ranges of DestinationBreakerOptions::Validate (core/delivery/destination_breaker.cc).
+      if (b["failure_threshold"]) {
+        ASSIGN_OR_RETURN(double v, Number(b["failure_threshold"],
+                                          "server.destination_breaker.failure_threshold", 1, 1000));
+        c.failure_threshold = static_cast<int>(v);
+      }
+      if (b["min_down_s"]) {
+        ASSIGN_OR_RETURN(c.min_down_s,
+                         Number(b["min_down_s"], "server.destination_breaker.min_down_s", 0, 3600));
+      }
+      if (b["probe_base_ms"]) {
+        ASSIGN_OR_RETURN(double v, Number(b["probe_base_ms"],
+                                          "server.destination_breaker.probe_base_ms", 1, 3600000));
+        c.probe_base_ms = static_cast<int64_t>(v);
+      }
+      if (b["probe_max_s"]) {
+        ASSIGN_OR_RETURN(
+            c.probe_max_s,
+            Number(b["probe_max_s"], "server.destination_breaker.probe_max_s", 0.001, 3600));
       }
     }
     if (node["buffer_budget_mb"]) {
@@ -705,6 +732,11 @@ absl::Status CheckWhatCannotWork(const Config& config, std::string_view filename
   RETURN_IF_ERROR(CheckListen(filename, "server.metrics_listen", s.metrics_listen, true));
   RETURN_IF_ERROR(CheckBaseNotAboveMax(filename, "server.dlq.retry_base_ms", s.dlq_retry_base_ms,
                                        "server.dlq.retry_max_ms", s.dlq_retry_max_ms));
+  // In milliseconds as the breaker holds it (probe_max_s 0.0014 is 1 ms).
+  RETURN_IF_ERROR(CheckBaseNotAboveMax(filename, "server.destination_breaker.probe_base_ms",
+                                       s.destination_breaker.probe_base_ms,
+                                       "server.destination_breaker.probe_max_s (in ms)",
+                                       std::llround(s.destination_breaker.probe_max_s * 1000)));
   for (size_t i = 0; i < config.pipelines.size(); ++i) {
     const PipelineSpec& p = *config.pipelines[i];
     const std::string path = StrCat("pipelines[", i, "]");

@@ -60,6 +60,22 @@ struct AuthOptions {
   std::string token_file;  // file holding the token (read by the service at start)
 };
 
+// The circuit breaker of each S3 destination (README "S3", "Destination down";
+// core/delivery/destination_breaker.h, which these become through
+// DestinationBreakerOptionsFrom). The parser keeps each key within the range that
+// DestinationBreakerOptions::Validate accepts.
+struct DestinationBreakerConfig {
+  // Consecutive down-signals (throttled, 5xx, network errors) that open it. [1, 1000].
+  int failure_threshold = 5;
+  // ...of which the first is at least this old, with no success since. [0, 3600].
+  double min_down_s = 5;
+  // The wait before the first probe of an outage (doubling per failed probe, with equal
+  // jitter). [1, 3600000] and at most probe_max_s.
+  int64_t probe_base_ms = 1000;
+  // The longest wait between two probes. [0.001, 3600].
+  double probe_max_s = 60;
+};
+
 struct ServerOptions {
   std::string grpc_listen = "127.0.0.1:50051";
   TlsOptions tls;
@@ -84,6 +100,7 @@ struct ServerOptions {
   double dlq_max_age_s = 7 * 24 * 3600;
   int64_t dlq_retry_base_ms = 1000;
   int64_t dlq_retry_max_ms = 300000;
+  DestinationBreakerConfig destination_breaker;  // server.destination_breaker
 };
 
 struct Config {

@@ -558,6 +558,54 @@ TEST(ConfigTest, DlqRetryBaseAboveMaxIsRefused) {
       "<ok>");
 }
 
+TEST(ConfigTest, DestinationBreakerKeys) {
+  {
+    auto c = Parse(Pipeline(""));
+    ASSERT_TRUE(c.ok()) << c.status();
+    const DestinationBreakerConfig& d = c->server.destination_breaker;
+    EXPECT_EQ(d.failure_threshold, 5);
+    EXPECT_EQ(d.min_down_s, 5);
+    EXPECT_EQ(d.probe_base_ms, 1000);
+    EXPECT_EQ(d.probe_max_s, 60);
+  }
+  auto c = Parse(
+      "server:\n  destination_breaker: { failure_threshold: 3, min_down_s: 0.5, probe_base_ms: "
+      "250, probe_max_s: 10 }\n" +
+      Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const DestinationBreakerConfig& d = c->server.destination_breaker;
+  EXPECT_EQ(d.failure_threshold, 3);
+  EXPECT_EQ(d.min_down_s, 0.5);
+  EXPECT_EQ(d.probe_base_ms, 250);
+  EXPECT_EQ(d.probe_max_s, 10);
+}
+
+TEST(ConfigTest, DestinationBreakerOutOfRangeIsRefused) {
+  auto breaker = [](std::string_view body) {
+    return ErrorOf(StrCat("server:\n  destination_breaker: { ", body, " }\n", Pipeline("")));
+  };
+  EXPECT_EQ(breaker("failure_threshold: 0"),
+            "cfg.yaml: server.destination_breaker.failure_threshold: must be between 1 and 1000 "
+            "(got 0)");
+  EXPECT_EQ(breaker("min_down_s: 3601"),
+            "cfg.yaml: server.destination_breaker.min_down_s: must be between 0 and 3600 (got "
+            "3601)");
+  EXPECT_EQ(breaker("probe_base_ms: 0"),
+            "cfg.yaml: server.destination_breaker.probe_base_ms: must be between 1 and 3600000 "
+            "(got 0)");
+  EXPECT_EQ(breaker("probe_max_s: 0"),
+            "cfg.yaml: server.destination_breaker.probe_max_s: must be between 0.001 and 3600 "
+            "(got 0)");
+  EXPECT_EQ(breaker("probe_base_ms: 5000, probe_max_s: 2"),
+            "cfg.yaml: server.destination_breaker.probe_base_ms: must not exceed "
+            "server.destination_breaker.probe_max_s (in ms) (5000 > 2000)");
+  EXPECT_EQ(breaker("probe_base_ms: 2000, probe_max_s: 2"), "<ok>");
+  // A misspelt key is reported as unknown (the server logs it), as everywhere else.
+  auto c = Parse("server:\n  destination_breaker: { threshold: 3 }\n" + Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->unknown_keys, ElementsAre("cfg.yaml: server.destination_breaker.threshold"));
+}
+
 TEST(ConfigTest, DestinationRetryBaseAboveMaxIsRefused) {
   EXPECT_EQ(ErrorOf(Pipeline(
                 "    destination:\n      retry: { base_delay_ms: 30000, max_delay_ms: 1000 }\n")),

@@ -86,6 +86,15 @@ absl::Status DestinationBreakerOptions::Validate() const {
   return absl::OkStatus();
 }
 
+DestinationBreakerOptions DestinationBreakerOptionsFrom(const DestinationBreakerConfig& config) {
+  DestinationBreakerOptions o;
+  o.failure_threshold = config.failure_threshold;
+  o.min_down_ms = std::llround(config.min_down_s * 1000);
+  o.probe_backoff.base_delay_ms = config.probe_base_ms;
+  o.probe_backoff.max_delay_ms = std::llround(config.probe_max_s * 1000);
+  return o;
+}
+
 DestinationBreaker::DestinationBreaker(const DestinationBreakerOptions& options,
                                        Uniform01 uniform01)
     : options_(Clamped(options)), uniform01_(std::move(uniform01)) {}

@@ -71,6 +71,7 @@
 
 #include "absl/status/status.h"
 #include "core/base/backoff.h"
+#include "core/config/config.h"
 #include "core/s3/s3_outcome.h"
 
 namespace lakehose {
@@ -111,6 +112,10 @@ struct DestinationBreakerOptions {
   // INVALID_ARGUMENT naming the first field out of range.
   absl::Status Validate() const;
 };
+
+// The options of server.destination_breaker (seconds become milliseconds, rounded;
+// probe_jitter keeps its default). A config that ParseConfig accepted passes Validate().
+DestinationBreakerOptions DestinationBreakerOptionsFrom(const DestinationBreakerConfig& config);
 
 // Transitions and refusals since construction, for the metrics.
 struct BreakerCounts {

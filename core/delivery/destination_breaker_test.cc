@@ -309,5 +309,33 @@ TEST_F(DestinationBreakerTest, TimeFloorStillNeedsTheCount) {
   EXPECT_EQ(c.state(), BreakerState::kOpen);
 }
 
+// server.destination_breaker: the defaults are the breaker's, and the extremes the config
+// parser accepts pass Validate (so Server::Start never refuses a parsed config).
+TEST(DestinationBreakerOptionsFromTest, DefaultsMatchAndParsedExtremesValidate) {
+  const DestinationBreakerOptions d = DestinationBreakerOptionsFrom(DestinationBreakerConfig{});
+  const DestinationBreakerOptions want;
+  EXPECT_EQ(d.failure_threshold, want.failure_threshold);
+  EXPECT_EQ(d.min_down_ms, want.min_down_ms);
+  EXPECT_EQ(d.probe_backoff.base_delay_ms, want.probe_backoff.base_delay_ms);
+  EXPECT_EQ(d.probe_backoff.max_delay_ms, want.probe_backoff.max_delay_ms);
+  EXPECT_EQ(d.probe_jitter, want.probe_jitter);
+  EXPECT_TRUE(d.Validate().ok());
+
+  const DestinationBreakerOptions low = DestinationBreakerOptionsFrom(
+      {.failure_threshold = 1, .min_down_s = 0, .probe_base_ms = 1, .probe_max_s = 0.001});
+  EXPECT_TRUE(low.Validate().ok()) << low.Validate();
+  EXPECT_EQ(low.probe_backoff.max_delay_ms, 1);
+  const DestinationBreakerOptions high = DestinationBreakerOptionsFrom({.failure_threshold = 1000,
+                                                                        .min_down_s = 3600,
+                                                                        .probe_base_ms = 3600000,
+                                                                        .probe_max_s = 3600});
+  EXPECT_TRUE(high.Validate().ok()) << high.Validate();
+  EXPECT_EQ(high.min_down_ms, 3600000);
+  // Past the parser's ranges, Validate refuses (the ranges are the same on both sides).
+  EXPECT_FALSE(DestinationBreakerOptionsFrom({.failure_threshold = 1001}).Validate().ok());
+  EXPECT_FALSE(DestinationBreakerOptionsFrom({.min_down_s = 3600.001}).Validate().ok());
+  EXPECT_FALSE(DestinationBreakerOptionsFrom({.probe_max_s = 3600.001}).Validate().ok());
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -807,6 +807,7 @@ void DeliveryEngine::RefreshMetrics() const {
   for (const auto& p : config_.pipelines) sums[p.get()];
   int64_t now = clock_.NowMillis();
   int64_t active = 0, pending = 0, wal_bytes = 0;
+  std::optional<int64_t> oldest_seal_ms;  // nullopt: nothing sealed in memory
   {
     absl::MutexLock lock(&mu_);
     auto oldest = [](Sums& s, int64_t ms) {
@@ -819,9 +820,15 @@ void DeliveryEngine::RefreshMetrics() const {
       oldest(s, b.stats.oldest_ms);
     }
     // Sealed but not stored yet (uploading, queued, or waiting out a retry) is unflushed too.
-    for (const auto& obj : queue_) oldest(sums[obj->spec], obj->oldest_ms);
-    for (const Sealed* obj : uploading_) oldest(sums[obj->spec], obj->oldest_ms);
-    for (const auto& obj : retry_) oldest(sums[obj->spec], obj->oldest_ms);
+    // The oldest seal among them: how long memory has held a sealed object (a down
+    // destination's objects should leave for the DLQ within the retry budget).
+    auto sealed = [&](const Sealed& obj) {
+      oldest(sums[obj.spec], obj.oldest_ms);
+      if (!oldest_seal_ms || obj.seal_ms < *oldest_seal_ms) oldest_seal_ms = obj.seal_ms;
+    };
+    for (const auto& obj : queue_) sealed(*obj);
+    for (const Sealed* obj : uploading_) sealed(*obj);
+    for (const auto& obj : retry_) sealed(*obj);
     active = stats_.active_partitions;
     pending = stats_.buffered_bytes + stats_.in_flight_bytes;
     wal_bytes = stats_.wal_bytes;
@@ -837,6 +844,9 @@ void DeliveryEngine::RefreshMetrics() const {
   metrics_->active_partitions().Set(static_cast<double>(active));
   metrics_->pending_bytes().Set(static_cast<double>(pending));
   metrics_->wal_bytes().Set(static_cast<double>(wal_bytes));
+  metrics_->delivery_oldest_sealed_age().Set(
+      oldest_seal_ms ? static_cast<double>(std::max<int64_t>(0, now - *oldest_seal_ms)) / 1000.0
+                     : 0.0);
   if (wal_) {
     if (const int64_t free_bytes = wal_->FreeBytes(); free_bytes >= 0)
       metrics_->wal_disk_free_bytes().Set(static_cast<double>(free_bytes));

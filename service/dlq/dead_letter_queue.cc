@@ -308,6 +308,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
       ++s.depth;
       if (e.kind == DeadLetterKind::kDelivery) {
         ++s.delivery;
+        if (!e.expired && e.damage.empty()) s.delivery_backlog_bytes += e.bytes;
       } else {
         ++s.processing;
       }

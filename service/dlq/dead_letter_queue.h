@@ -90,6 +90,9 @@ class DeadLetterQueue {
     int64_t expired = 0;
     int64_t damaged = 0;    // entries with DeadLetter::damage set (counted in depth too)
     int64_t oldest_ms = 0;  // first_ms of the oldest entry, 0 if empty
+    // Body bytes (uncompressed objects) of delivery entries the retry worker will still
+    // store: neither expired nor damaged. The backlog on disk.
+    int64_t delivery_backlog_bytes = 0;
   };
   virtual Stats GetStats() const = 0;
 };

@@ -169,6 +169,7 @@ TEST_F(DeadLetterQueueTest, ListFiltersAndPages) {
   EXPECT_EQ(stats.processing, 5);
   EXPECT_EQ(stats.expired, 0);
   EXPECT_EQ(stats.oldest_ms, kNow + 1);
+  EXPECT_EQ(stats.delivery_backlog_bytes, 5 * 2) << "delivery bodies only (\"x\\n\")";
 }
 
 TEST_F(DeadLetterQueueTest, IdsSortByCreationWithinOneMillisecond) {
@@ -210,6 +211,7 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
   ASSERT_TRUE(dlq_->AddProcessing("a", {Failed("r", "bad")}).ok());
   EXPECT_THAT(Ids(dlq_->Due(kNow)), ElementsAre(d->id));  // processing entries are never due
   EXPECT_THAT(dlq_->Due(kNow - 1), IsEmpty());
+  EXPECT_EQ(dlq_->GetStats().delivery_backlog_bytes, 2);
 
   clock_.AdvanceMillis(10);
   ASSERT_TRUE(dlq_->RecordAttempt(d->id, "e4", kNow + 1000, false).ok());
@@ -228,6 +230,7 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
   EXPECT_THAT(dlq_->Due(kNow + 1000000), IsEmpty());  // expired: kept, not retried
   EXPECT_EQ(dlq_->GetStats().expired, 1);
   EXPECT_EQ(dlq_->GetStats().depth, 2);
+  EXPECT_EQ(dlq_->GetStats().delivery_backlog_bytes, 0) << "expired: no longer waiting";
 
   EXPECT_EQ(dlq_->RecordAttempt("0000000000000000-d-00000000", "e", 0, false).code(),
             absl::StatusCode::kNotFound);
@@ -339,6 +342,7 @@ TEST_F(DeadLetterQueueTest, TornOrGarbageMetadataOrAMissingBodyIsKeptAsDamaged) 
   EXPECT_THAT(log, HasSubstr("\"damaged\":\"4\""));
   EXPECT_EQ(dlq_->GetStats().damaged, 4);
   EXPECT_EQ(dlq_->GetStats().depth, 5);
+  EXPECT_EQ(dlq_->GetStats().delivery_backlog_bytes, 5) << "only the good entry's \"good\\n\"";
   EXPECT_THAT(Ids(dlq_->Due(kNow + 1000)), ElementsAre(good->id));
   EXPECT_EQ(*dlq_->ReadBody(good->id), "good\n");
   // Never rewritten: a recorded attempt would replace the damaged metadata.

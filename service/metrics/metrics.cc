@@ -1,5 +1,6 @@
 #include "service/metrics/metrics.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -15,13 +16,16 @@
 namespace lakehose {
 namespace {
 
-constexpr std::string_view kRpcNames[kRpcCount] = {
-    "Transform", "Ingest", "IngestStream", "Redrive", "Flush", "ListDeadLetters", "Purge"};
+constexpr std::string_view kRpcNames[kRpcCount] = {"Transform", "Ingest",         "IngestStream",
+                                                   "Redrive",   "Flush",          "ListDeadLetters",
+                                                   "Purge",     "GetServerStatus"};
 constexpr std::string_view kResultNames[kResultCount] = {"ok", "dropped", "processing_failed"};
 constexpr std::string_view kRejectNames[kRejectReasonCount] = {"buffer_full", "disk_full",
                                                                "draining", "busy"};
 constexpr std::string_view kDlqKindNames[kDlqKindCount] = {"delivery", "processing"};
 constexpr char kUnknownPipeline[] = "(unknown)";
+constexpr std::string_view kBreakerToNames[kBreakerToCount] = {"open", "half_open", "closed"};
+constexpr std::string_view kProbeResultNames[kProbeResultCount] = {"ok", "failed", "inconclusive"};
 
 // Buckets (prometheus-cpp wants them at Add time).
 const prometheus::Histogram::BucketBoundaries& BucketsFor(std::string_view member) {
@@ -134,8 +138,8 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
   grpc_listener_accepting_->Set(1);
   inflight_bytes_ = &f.inflight_bytes.Add({});
   grpc_connections_shed_ = &f.grpc_connections_shed.Add({});
-  destinations_down_ = &f.destinations_down.Add({});
-  destination_breaker_opened_ = &f.destination_breaker_opened.Add({});
+  dlq_backlog_bytes_ = &f.dlq_backlog_bytes.Add({});
+  delivery_oldest_sealed_age_ = &f.delivery_oldest_sealed_age.Add({});
   f.build_info.Add({{"version", LAKEHOSE_VERSION}}).Set(1);
   wal_corrupt_tails_ = &f.wal_corrupt_tails.Add({});
   wal_replayed_records_ = &f.wal_replayed_records.Add({});
@@ -169,6 +173,52 @@ const PipelineMetrics& Metrics::ForPipeline(std::string_view pipeline) const {
 const PipelineMetrics& Metrics::ForPipeline(const PipelineSpec& spec) const {
   auto it = by_spec_.find(&spec);
   return it == by_spec_.end() ? *unknown_ : *it->second;
+}
+
+void AdvanceCounterTo(prometheus::Counter& counter, double total) {
+  if (const double more = total - counter.Value(); more > 0) counter.Increment(more);
+}
+
+const DestinationMetrics& Metrics::ForDestination(std::string_view destination) const {
+  absl::MutexLock lock(&destinations_mu_);
+  auto it = destinations_.find(destination);
+  if (it != destinations_.end()) return *it->second;
+  const Families& f = *families_;
+  const std::string name(destination);
+  auto m = std::make_unique<DestinationMetrics>();
+  m->name = name;
+  m->down = &f.destination_down.Add({{"destination", name}});
+  m->outage_seconds = &f.destination_outage_seconds.Add({{"destination", name}});
+  m->outage_seconds_total = &f.destination_outage_seconds_total.Add({{"destination", name}});
+  for (int i = 0; i < kBreakerToCount; ++i)
+    m->transitions[i] = &f.destination_breaker_transitions.Add(
+        {{"destination", name}, {"to", std::string(kBreakerToNames[i])}});
+  for (int i = 0; i < kProbeResultCount; ++i)
+    m->probes[i] = &f.destination_probes.Add(
+        {{"destination", name}, {"result", std::string(kProbeResultNames[i])}});
+  m->refused = &f.destination_refused.Add({{"destination", name}});
+  const DestinationMetrics& out = *m;
+  destinations_.emplace(name, std::move(m));
+  return out;
+}
+
+void Metrics::RecordDestination(std::string_view destination,
+                                const DestinationReading& reading) const {
+  const DestinationMetrics& m = ForDestination(destination);
+  const BreakerCounts& c = reading.counts;
+  m.down->Set(reading.state == BreakerState::kClosed ? 0 : 1);
+  m.outage_seconds->Set(static_cast<double>(std::max<int64_t>(0, reading.outage_ms)) / 1000.0);
+  AdvanceCounterTo(*m.outage_seconds_total,
+                   static_cast<double>(std::max<int64_t>(0, reading.total_outage_ms)) / 1000.0);
+  // Into open: from closed (opened) and from half-open (a probe that failed or said nothing).
+  AdvanceCounterTo(*m.transitions[kBreakerToOpen],
+                   static_cast<double>(c.opened + c.probes_failed + c.probes_inconclusive));
+  AdvanceCounterTo(*m.transitions[kBreakerToHalfOpen], static_cast<double>(c.probes));
+  AdvanceCounterTo(*m.transitions[kBreakerToClosed], static_cast<double>(c.closed));
+  AdvanceCounterTo(*m.probes[kProbeOk], static_cast<double>(c.closed));
+  AdvanceCounterTo(*m.probes[kProbeFailed], static_cast<double>(c.probes_failed));
+  AdvanceCounterTo(*m.probes[kProbeInconclusive], static_cast<double>(c.probes_inconclusive));
+  AdvanceCounterTo(*m.refused, static_cast<double>(c.waits));
 }
 
 void Metrics::ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds,

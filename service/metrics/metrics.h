@@ -9,9 +9,10 @@
 //   ASSIGN_OR_RETURN(auto exposer, MetricsExposer::Start("127.0.0.1:9464", metrics));
 //
 // Labels are bounded: pipeline (the configured pipelines, plus "(unknown)" for dead
-// letters of a pipeline no longer configured), rpc, result, reason and kind from the fixed
-// lists below, operation and outcome from core/s3/s3_outcome.h. Never partition values,
-// keys or record ids.
+// letters of a pipeline no longer configured), destination (the configured S3
+// destinations; its series appear once the destination's sink is made), rpc, result, reason and
+// kind from the fixed lists below, operation and outcome from core/s3/s3_outcome.h. Never partition
+// values, keys or record ids.
 //
 // Gauges that describe state (buffered bytes, ages, DLQ depth, WAL size) are set by
 // refreshers that the owning component registers; they run when /metrics is scraped
@@ -38,6 +39,7 @@
 #include "core/base/string_view_hash.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
+#include "core/delivery/destination_breaker.h"
 #include "core/s3/s3_outcome.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -129,10 +131,27 @@ namespace lakehose {
   GAUGE(inflight_bytes, "inflight_bytes", "",                                                      \
         "Bytes of Transform requests and answers in flight (bounded by server.limits."             \
         "memory_quota_mb).")                                                                       \
-  GAUGE(destinations_down, "destinations_down", "",                                                \
-        "S3 destinations whose circuit breaker is open or half-open (README \"S3\").")             \
-  COUNTER(destination_breaker_opened, "destination_breaker_opened_total", "",                      \
-          "Times an S3 destination's circuit breaker opened (5 failures in a row).")               \
+  GAUGE(dlq_backlog_bytes, "dlq_backlog_bytes", "",                                                \
+        "Bytes of delivery dead letters waiting to be stored (uncompressed bodies; not expired, "  \
+        "not damaged): the backlog on disk.")                                                      \
+  GAUGE(delivery_oldest_sealed_age, "delivery_oldest_sealed_age_seconds", "",                      \
+        "Age since its seal of the oldest sealed object still held in memory (queued, uploading "  \
+        "or waiting to retry; 0 when none).")                                                      \
+  GAUGE(destination_down, "destination_down", "destination",                                       \
+        "1 while the S3 destination's circuit breaker is open or half-open (README \"S3\").")      \
+  GAUGE(destination_outage_seconds, "destination_outage_seconds", "destination",                   \
+        "How long the destination's current outage has lasted (0 when up).")                       \
+  COUNTER(destination_outage_seconds_total, "destination_outage_seconds_total", "destination",     \
+          "Time the destination has spent down (open or half-open), all outages.")                 \
+  COUNTER(destination_breaker_transitions, "destination_breaker_transitions_total",                \
+          "destination,to",                                                                        \
+          "Circuit breaker state changes, by the state entered (open, "                            \
+          "half_open, closed).")                                                                   \
+  COUNTER(destination_probes, "destination_probes_total", "destination,result",                    \
+          "Probes of a down destination that ended, by result (ok: it closed; failed; "            \
+          "inconclusive: a client error).")                                                        \
+  COUNTER(destination_refused, "destination_refused_requests_total", "destination",                \
+          "S3 operations refused without a request because the destination was down.")             \
   COUNTER(grpc_connections_shed, "grpc_connections_shed_total", "",                                \
           "gRPC connections closed on arrival: past server.limits.max_connections, or with no "    \
           "descriptor left.")                                                                      \
@@ -157,6 +176,7 @@ enum MetricRpc {
   kRpcFlush,
   kRpcListDeadLetters,
   kRpcPurge,
+  kRpcGetServerStatus,
   kRpcCount
 };
 inline constexpr int kRecordRpcCount = 4;
@@ -170,6 +190,33 @@ enum MetricRejectReason {
 };
 enum MetricDlqKind { kDlqDelivery, kDlqProcessing, kDlqKindCount };
 std::string_view MetricRpcName(MetricRpc rpc);
+
+// lakehose_destination_breaker_transitions_total{to}, lakehose_destination_probes_total{result}.
+enum MetricBreakerTo { kBreakerToOpen, kBreakerToHalfOpen, kBreakerToClosed, kBreakerToCount };
+enum MetricProbeResult { kProbeOk, kProbeFailed, kProbeInconclusive, kProbeResultCount };
+
+// The series of one S3 destination. Every pointer is non-null.
+struct DestinationMetrics {
+  std::string name;
+  prometheus::Gauge* down;
+  prometheus::Gauge* outage_seconds;
+  prometheus::Counter* outage_seconds_total;
+  std::array<prometheus::Counter*, kBreakerToCount> transitions;
+  std::array<prometheus::Counter*, kProbeResultCount> probes;
+  prometheus::Counter* refused;
+};
+
+// A destination's breaker as read at a scrape: the breaker's cumulative counts, which
+// Metrics::RecordDestination turns into counter increments.
+struct DestinationReading {
+  BreakerState state = BreakerState::kClosed;
+  int64_t outage_ms = 0;        // the current outage (0 when closed)
+  int64_t total_outage_ms = 0;  // all outages, the current one included
+  BreakerCounts counts;
+};
+
+// Raises `counter` to `total` (a cumulative count kept elsewhere); never lowers it.
+void AdvanceCounterTo(prometheus::Counter& counter, double total);
 
 // The series of one pipeline. Every pointer is non-null.
 struct PipelineMetrics {
@@ -208,6 +255,12 @@ class Metrics {
   // (the hot path); "(unknown)"'s for any other spec.
   const PipelineMetrics& ForPipeline(const PipelineSpec& spec) const;
 
+  // The series of the S3 destination named `destination` (the label value: see
+  // DestinationLabel in service/s3/s3_client.h), made on first use. Thread-safe.
+  const DestinationMetrics& ForDestination(std::string_view destination) const;
+  // Sets the destination's series from a reading of its breaker (the server's refresher).
+  void RecordDestination(std::string_view destination, const DestinationReading& reading) const;
+
   // Process-wide series.
   prometheus::Gauge& active_partitions() const { return *active_partitions_; }
   prometheus::Gauge& pending_bytes() const { return *pending_bytes_; }
@@ -219,8 +272,8 @@ class Metrics {
   prometheus::Gauge& grpc_listener_accepting() const { return *grpc_listener_accepting_; }
   prometheus::Gauge& inflight_bytes() const { return *inflight_bytes_; }
   prometheus::Counter& grpc_connections_shed() const { return *grpc_connections_shed_; }
-  prometheus::Gauge& destinations_down() const { return *destinations_down_; }
-  prometheus::Counter& destination_breaker_opened() const { return *destination_breaker_opened_; }
+  prometheus::Gauge& dlq_backlog_bytes() const { return *dlq_backlog_bytes_; }
+  prometheus::Gauge& delivery_oldest_sealed_age() const { return *delivery_oldest_sealed_age_; }
   prometheus::Counter& wal_corrupt_tails() const { return *wal_corrupt_tails_; }
   prometheus::Counter& wal_replayed_records() const { return *wal_replayed_records_; }
   prometheus::Counter& wal_damaged_segments() const { return *wal_damaged_segments_; }
@@ -285,8 +338,13 @@ class Metrics {
   prometheus::Gauge* grpc_listener_accepting_;
   prometheus::Gauge* inflight_bytes_;
   prometheus::Counter* grpc_connections_shed_;
-  prometheus::Gauge* destinations_down_;
-  prometheus::Counter* destination_breaker_opened_;
+  prometheus::Gauge* dlq_backlog_bytes_;
+  prometheus::Gauge* delivery_oldest_sealed_age_;
+
+  mutable absl::Mutex destinations_mu_;
+  mutable absl::flat_hash_map<std::string, std::unique_ptr<DestinationMetrics>, StringViewHash,
+                              std::equal_to<>>
+      destinations_ ABSL_GUARDED_BY(destinations_mu_);
   prometheus::Counter* wal_corrupt_tails_;
   prometheus::Counter* wal_replayed_records_;
   prometheus::Counter* wal_damaged_segments_;

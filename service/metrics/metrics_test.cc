@@ -33,6 +33,7 @@ namespace lakehose {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kNow = 1700000000000;
 
@@ -90,6 +91,11 @@ Config DemoConfig() {
 TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   const Config config = DemoConfig();
   Metrics metrics(config);
+  // Per-destination families have series once a destination exists (an S3 sink is made);
+  // before that they are not exported at all.
+  const std::string before = metrics.Scrape();
+  EXPECT_THAT(before, Not(HasSubstr("lakehose_destination_down")));
+  metrics.ForDestination("s3://lake");
   const std::map<std::string, std::string> types = Types(metrics.Scrape());
   const std::set<std::string> declared = DeclaredFamilies();
   EXPECT_GE(declared.size(), 30u);
@@ -134,6 +140,60 @@ TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
   }
   metrics.Scrape();
   EXPECT_EQ(runs, 1);
+}
+
+// The breaker's cumulative counts become counter increments at each scrape; state and
+// outage length are gauges. Destinations are labelled by name and kept apart.
+TEST(MetricsTest, DestinationSeriesFollowTheBreakersReadings) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  DestinationReading r;
+  r.state = BreakerState::kOpen;
+  r.outage_ms = 7500;
+  r.total_outage_ms = 7500;
+  r.counts.opened = 1;
+  r.counts.waits = 12;
+  metrics.RecordDestination("s3://lake", r);
+  metrics.RecordDestination("127.0.0.1:9000/lake", DestinationReading{});
+  const DestinationMetrics& m = metrics.ForDestination("s3://lake");
+  EXPECT_EQ(m.down->Value(), 1);
+  EXPECT_DOUBLE_EQ(m.outage_seconds->Value(), 7.5);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 7.5);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1);
+  EXPECT_EQ(m.transitions[kBreakerToHalfOpen]->Value(), 0);
+  EXPECT_EQ(m.refused->Value(), 12);
+
+  // Two failed probes, one inconclusive, then one that closed it.
+  r.state = BreakerState::kClosed;
+  r.outage_ms = 0;
+  r.total_outage_ms = 61000;
+  r.counts.probes = 4;
+  r.counts.probes_failed = 2;
+  r.counts.probes_inconclusive = 1;
+  r.counts.closed = 1;
+  metrics.RecordDestination("s3://lake", r);
+  EXPECT_EQ(m.down->Value(), 0);
+  EXPECT_EQ(m.outage_seconds->Value(), 0);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 61.0);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1 + 2 + 1);
+  EXPECT_EQ(m.transitions[kBreakerToHalfOpen]->Value(), 4);
+  EXPECT_EQ(m.transitions[kBreakerToClosed]->Value(), 1);
+  EXPECT_EQ(m.probes[kProbeOk]->Value(), 1);
+  EXPECT_EQ(m.probes[kProbeFailed]->Value(), 2);
+  EXPECT_EQ(m.probes[kProbeInconclusive]->Value(), 1);
+  // A reading that is not ahead (a clock that stepped back) never lowers a counter.
+  r.total_outage_ms = 1000;
+  metrics.RecordDestination("s3://lake", r);
+  EXPECT_DOUBLE_EQ(m.outage_seconds_total->Value(), 61.0);
+
+  const std::string scrape = metrics.Scrape();
+  EXPECT_EQ(LabelValues(scrape, "lakehose_destination_down", "destination"),
+            (std::set<std::string>{"s3://lake", "127.0.0.1:9000/lake"}));
+  EXPECT_THAT(scrape,
+              HasSubstr("lakehose_destination_down{destination=\"127.0.0.1:9000/lake\"} 0\n"));
+  EXPECT_THAT(scrape, HasSubstr("lakehose_destination_breaker_transitions_total{destination=\"s3://"
+                                "lake\",to=\"half_open\"} 4\n"));
+  EXPECT_EQ(&metrics.ForDestination("s3://lake"), &m);
 }
 
 TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
@@ -256,6 +316,22 @@ class ServerMetricsTest : public ::testing::Test {
   }
   const PipelineMetrics& Demo() { return server_->metrics().ForPipeline("demo"); }
 
+  // DemoConfig with its pipeline writing to bucket "lake" at `endpoint` (one attempt per
+  // request), started with the server's real sinks (S3 client, breakers).
+  void StartWithS3(Config config, const std::string& endpoint) {
+    DestinationSpec& d = config.pipelines.at(0)->destination;
+    d.kind = DestinationKind::kS3;
+    d.bucket = "lake";
+    d.region = "us-east-1";
+    d.endpoint = endpoint;
+    d.max_attempts = 1;
+    config_ = std::move(config);
+    auto server = Server::Start(config_, "127.0.0.1:0", clock_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  }
+
   FakeClock clock_{kNow};
   Config config_;
   std::map<std::string, FakeObjectSink*> sinks_;
@@ -321,18 +397,8 @@ TEST_F(ServerMetricsTest, RealS3SinksAreObservedAndSignWithTheServersClock) {
   // The server's credentials chain reads the process environment.
   ::setenv("AWS_ACCESS_KEY_ID", "AKIDSERVERCLOCK", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "server-clock-secret", 1);
-  Config config = DemoConfig();
-  DestinationSpec& d = config.pipelines.at(0)->destination;
-  d.kind = DestinationKind::kS3;
-  d.bucket = "lake";
-  d.region = "us-east-1";
-  d.endpoint = s3.url();
-  d.max_attempts = 1;
-  config_ = std::move(config);
-  auto server = Server::Start(config_, "127.0.0.1:0", clock_);
-  ASSERT_TRUE(server.ok()) << server.status();
-  server_ = *std::move(server);
-  client_ = Client::ConnectInsecure(StrCat("127.0.0.1:", server_->port()));
+  StartWithS3(DemoConfig(), s3.url());
+  ASSERT_NE(server_, nullptr);
 
   ASSERT_TRUE(client_->Ingest(Records(20)).ok());
   auto flushed = client_->Flush("", absl::Seconds(20));
@@ -350,6 +416,74 @@ TEST_F(ServerMetricsTest, RealS3SinksAreObservedAndSignWithTheServersClock) {
   }
   EXPECT_EQ(server_->metrics().s3_requests(S3Operation::kPutObject, S3Outcome::kOk).Value(),
             static_cast<double>(seen.size()));
+}
+
+// An S3 destination that answers 503 SlowDown to everything: with
+// server.destination_breaker set low, two failed stores open its breaker. The metrics and
+// ServerStatus show it down, with the last error, and health stays SERVING (Ingest still
+// acknowledges to disk).
+TEST_F(ServerMetricsTest, ADownDestinationShowsInMetricsAndServerStatusNotInHealth) {
+  HttpStubServer s3([](const StubRequest&) {
+    return StubResponse{.status = 503,
+                        .headers = {{"Content-Type", "application/xml"}},
+                        .body =
+                            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                            "</Message></Error>"};
+  });
+  ASSERT_TRUE(s3.Start().ok());
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIDDOWN", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "down-secret", 1);
+  Config config = DemoConfig();
+  config.server.destination_breaker = {
+      .failure_threshold = 2, .min_down_s = 0, .probe_base_ms = 60000, .probe_max_s = 600};
+  config.server.delivery_retry_budget_s = 0;  // a failed store goes to the DLQ at once
+  StartWithS3(std::move(config), s3.url());
+  ASSERT_NE(server_, nullptr);
+  const std::string name = StrCat(s3.url().substr(s3.url().find("//") + 2), "/lake");
+
+  server_->metrics().Refresh();
+  const DestinationMetrics& m = server_->metrics().ForDestination(name);
+  EXPECT_EQ(m.down->Value(), 0) << "known and up from the start";
+
+  // Records of several partitions: at least two objects, two failed PutObjects.
+  ASSERT_TRUE(client_->Ingest(Records(50)).ok());
+  (void)client_->Flush("", absl::Seconds(20));  // each object ends dead-lettered
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_GE(s3.requests().size(), 2u);
+  clock_.AdvanceMillis(3000);
+  server_->metrics().Refresh();
+  EXPECT_EQ(m.down->Value(), 1);
+  EXPECT_DOUBLE_EQ(m.outage_seconds->Value(), 3.0);
+  EXPECT_EQ(m.transitions[kBreakerToOpen]->Value(), 1);
+  EXPECT_GT(server_->metrics().dlq_depth(kDlqDelivery).Value(), 0);
+  EXPECT_GT(server_->metrics().dlq_backlog_bytes().Value(), 0);
+
+  auto status = client_->GetServerStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_EQ(status->destinations_size(), 1);
+  const v1::DestinationStatus& ds = status->destinations(0);
+  EXPECT_EQ(ds.destination(), name);
+  EXPECT_EQ(ds.state(), "open");
+  EXPECT_DOUBLE_EQ(ds.outage_seconds(), 3.0);
+  EXPECT_THAT(ds.last_error(), HasSubstr("SlowDown"));
+  EXPECT_THAT(ds.last_error(), Not(HasSubstr("down-secret")));
+  EXPECT_GT(ds.next_probe_in_ms(), 0);
+  EXPECT_EQ(status->dlq_delivery_entries(), server_->metrics().dlq_depth(kDlqDelivery).Value());
+  EXPECT_EQ(status->dlq_backlog_bytes(), server_->metrics().dlq_backlog_bytes().Value());
+
+  auto health = client_->CheckHealth("");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, HealthStatus::kServing) << "S3 being down is not the server being down";
+  // Ingest still acknowledges.
+  EXPECT_TRUE(client_->Ingest(Records(5)).ok());
+}
+
+TEST(ServerStatusTest, ErrorsAreBoundedAndPrintable) {
+  EXPECT_EQ(CleanStatusError("503 SlowDown\r\nRetry"), "503 SlowDown  Retry");
+  const std::string long_error = std::string(kMaxStatusErrorBytes - 1, 'x') + "\xc3\xa9tail";
+  const std::string cleaned = CleanStatusError(long_error);
+  EXPECT_EQ(cleaned, std::string(kMaxStatusErrorBytes - 1, 'x')) << "never half a character";
 }
 
 TEST_F(ServerMetricsTest, RefusedIngestsAreCountedByReason) {
@@ -377,18 +511,24 @@ TEST_F(ServerMetricsTest, RecordsSealedButNotStoredStillCountAsUnflushed) {
   Start(DemoConfig());
   sinks_.at("demo")->SetFailure(absl::UnavailableError("S3 is down"));
   ASSERT_TRUE(client_->Ingest(Records(10)).ok());
+  server_->metrics().Refresh();
+  EXPECT_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 0) << "buffered, not sealed";
+  clock_.AdvanceMillis(10000);  // buffered 10 s before the seal (under the 60 s interval)
   auto flushed = client_->Flush("", absl::Seconds(20));
   ASSERT_FALSE(flushed.ok());  // sealed, not stored: retried later
   clock_.AdvanceMillis(90000);
   server_->metrics().Refresh();
   EXPECT_EQ(Demo().buffered_records->Value(), 0);
-  EXPECT_DOUBLE_EQ(Demo().oldest_unflushed_age->Value(), 90.0);
+  EXPECT_DOUBLE_EQ(Demo().oldest_unflushed_age->Value(), 100.0);  // from the first record
+  // From the seal: how long memory has held it (within the 300 s retry budget).
+  EXPECT_DOUBLE_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 90.0);
   EXPECT_GT(server_->metrics().pending_bytes().Value(), 0);
   EXPECT_GE(Demo().delivery_retries->Value(), 1);
   sinks_.at("demo")->SetFailure(absl::OkStatus());
   ASSERT_TRUE(client_->Flush("", absl::Seconds(20)).ok());
   server_->metrics().Refresh();
   EXPECT_EQ(Demo().oldest_unflushed_age->Value(), 0);
+  EXPECT_EQ(server_->metrics().delivery_oldest_sealed_age().Value(), 0);
 }
 
 TEST_F(ServerMetricsTest, ServesMetricsOverHttpWithPrometheusText) {

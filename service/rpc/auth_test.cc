@@ -87,6 +87,8 @@ TEST(IsExemptFromAuthTest, OnlyHealthIsExempt) {
   EXPECT_FALSE(IsExemptFromAuth("/lakehose.v1.Transformer/Transform"));
   EXPECT_FALSE(IsExemptFromAuth("/lakehose.v1.Ingestor/Ingest"));
   EXPECT_FALSE(IsExemptFromAuth("/lakehose.v1.DeadLetters/Purge"));
+  // Destination detail names buckets and carries S3 errors: it needs the token.
+  EXPECT_FALSE(IsExemptFromAuth("/lakehose.v1.ServerStatus/GetServerStatus"));
   EXPECT_FALSE(IsExemptFromAuth("/grpc.health.v1.Health/CheckX"));
   EXPECT_FALSE(IsExemptFromAuth("/grpc.health.v1.Health/"));
   EXPECT_FALSE(IsExemptFromAuth(""));

@@ -126,22 +126,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end security ---
   std::unique_ptr<Server> s(new Server);
   s->metrics_ = std::make_unique<Metrics>(config);
-  s->breakers_ = std::make_unique<DestinationBreakers>();
+  // --- destination health (README "S3"): one breaker per S3 destination ---
+  const DestinationBreakerOptions breaker_options =
+      DestinationBreakerOptionsFrom(config.server.destination_breaker);
+  if (absl::Status st = breaker_options.Validate(); !st.ok())
+    return absl::InvalidArgumentError(
+        StrCat("server.destination_breaker: ", StatusMessage(st)));  // ParseConfig prevents it
+  s->breakers_ = std::make_unique<DestinationBreakers>(breaker_options);
   if (!make_sink) make_sink = DestinationSinkFactory(s->metrics_.get(), clock, s->breakers_.get());
-  s->breaker_metrics_ = s->metrics_->AddRefresher(
-      [breakers = s->breakers_.get(), metrics = s->metrics_.get(), &clock] {
-        int down = 0;
-        int64_t opened = 0;
-        for (const std::shared_ptr<SharedBreaker>& b : breakers->All()) {
-          const SharedBreaker::Snapshot snap = b->Read(clock.NowMillis());
-          if (snap.state != BreakerState::kClosed) ++down;
-          opened += snap.counts.opened;
-        }
-        metrics->destinations_down().Set(down);
-        prometheus::Counter& c = metrics->destination_breaker_opened();
-        if (const double more = static_cast<double>(opened) - c.Value(); more > 0)
-          c.Increment(more);
-      });
+  s->breaker_metrics_ = s->metrics_->AddRefresher([breakers = s->breakers_.get(),
+                                                   metrics = s->metrics_.get(), &clock] {
+    for (const DestinationBreakers::Named& b : breakers->AllNamed()) {
+      const SharedBreaker::Snapshot snap = b.breaker->Read(clock.NowMillis());
+      metrics->RecordDestination(b.name, DestinationReading{.state = snap.state,
+                                                            .outage_ms = snap.outage_ms,
+                                                            .total_outage_ms = snap.total_outage_ms,
+                                                            .counts = snap.counts});
+    }
+  });
+  // --- end destination health ---
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
     auto sink = make_sink(*p);
@@ -167,6 +170,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     metrics->dlq_depth(kDlqDelivery).Set(static_cast<double>(st.delivery));
     metrics->dlq_depth(kDlqProcessing).Set(static_cast<double>(st.processing));
     metrics->dlq_damaged().Set(static_cast<double>(st.damaged));
+    metrics->dlq_backlog_bytes().Set(static_cast<double>(st.delivery_backlog_bytes));
     metrics->dlq_oldest_age().Set(
         st.oldest_ms == 0
             ? 0.0
@@ -229,6 +233,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
         });
   }
   // --- end dead-letter retry worker and DeadLetters service ---
+  // --- ServerStatus: what health cannot say (destinations down, the backlog on disk) ---
+  s->server_status_ = std::make_unique<ServerStatusService>(
+      *s->metrics_, [breakers = s->breakers_.get(), dlq = s->dlq_.get(), &clock] {
+        v1::GetServerStatusResponse out;
+        const int64_t now = clock.NowMillis();
+        for (const DestinationBreakers::Named& b : breakers->AllNamed()) {
+          const SharedBreaker::Snapshot snap = b.breaker->Read(now);
+          v1::DestinationStatus* d = out.add_destinations();
+          d->set_destination(b.name);
+          d->set_state(std::string(BreakerStateName(snap.state)));
+          d->set_outage_seconds(static_cast<double>(snap.outage_ms) / 1000.0);
+          d->set_last_error(CleanStatusError(snap.last_error));
+          if (snap.state == BreakerState::kOpen)
+            d->set_next_probe_in_ms(std::max<int64_t>(0, snap.next_probe_ms - now));
+        }
+        const DeadLetterQueue::Stats st = dlq->GetStats();
+        out.set_dlq_delivery_entries(st.delivery);
+        out.set_dlq_backlog_bytes(st.delivery_backlog_bytes);
+        return out;
+      });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -263,6 +287,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   builder.RegisterService(s->transform_.get());
   builder.RegisterService(s->ingest_.get());
   builder.RegisterService(s->dead_letters_.get());  // dead-letter queue
+  builder.RegisterService(s->server_status_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0)
     return absl::UnavailableError(

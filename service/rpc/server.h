@@ -1,4 +1,4 @@
-// Server: the lakehose gRPC server (Transformer, Ingestor, DeadLetters, health,
+// Server: the lakehose gRPC server (Transformer, Ingestor, DeadLetters, ServerStatus, health,
 // reflection), its delivery engine, dead-letter queue and retry worker, the /metrics
 // endpoint, and their lifecycle. Used by lakehose-server's main and, in-process, by tests.
 //
@@ -29,6 +29,7 @@
 #include "service/rpc/ingest_service.h"
 #include "service/rpc/listener_probe.h"
 #include "service/rpc/record_processor.h"
+#include "service/rpc/server_status_service.h"
 #include "service/rpc/transform_service.h"
 #include "service/s3/s3_client.h"
 
@@ -91,6 +92,7 @@ class Server {
   // --- dead-letter retry worker and service: after the engine (they use it) ---
   std::unique_ptr<DeadLetterRetrier> dlq_retrier_;
   std::unique_ptr<DeadLettersService> dead_letters_;
+  std::unique_ptr<ServerStatusService> server_status_;  // destinations and backlog
   std::unique_ptr<grpc::Server> server_;
   // Watches that the port still accepts (README "Limits"); stopped first on shutdown,
   // so that it never turns health back to SERVING while draining.

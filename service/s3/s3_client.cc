@@ -202,6 +202,7 @@ SharedBreaker::Snapshot SharedBreaker::Read(int64_t now_ms) const {
   return Snapshot{.state = breaker_.state(),
                   .next_probe_ms = breaker_.next_probe_ms(),
                   .outage_ms = breaker_.OutageMs(now_ms),
+                  .total_outage_ms = breaker_.TotalOutageMs(now_ms),
                   .counts = breaker_.counts(),
                   .last_error = last_error_};
 }
@@ -209,26 +210,40 @@ SharedBreaker::Snapshot SharedBreaker::Read(int64_t now_ms) const {
 std::shared_ptr<SharedBreaker> DestinationBreakers::For(const S3ClientOptions& destination) {
   const std::string key = StrCat(destination.endpoint, "\n", destination.bucket);
   absl::MutexLock lock(&mu_);
-  for (const auto& [k, breaker] : breakers_) {
-    if (k == key) return breaker;
+  for (const Entry& e : breakers_) {
+    if (e.key == key) return e.named.breaker;
   }
   // Called under the breaker's own mutex only, so the generator needs no lock of its own.
   auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
   auto breaker = std::make_shared<SharedBreaker>(
       options_, [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); });
-  breakers_.emplace_back(key, breaker);
+  breakers_.push_back(Entry{key, Named{DestinationLabel(destination), breaker}});
   return breaker;
 }
 
 std::vector<std::shared_ptr<SharedBreaker>> DestinationBreakers::All() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<SharedBreaker>> out;
-  for (const auto& [key, breaker] : breakers_) out.push_back(breaker);
+  for (const Entry& e : breakers_) out.push_back(e.named.breaker);
   return out;
 }
 
 bool S3Client::DestinationDown() const {
   return deps_.breaker != nullptr && deps_.breaker->Refuses(deps_.clock->NowMillis());
+}
+
+std::vector<DestinationBreakers::Named> DestinationBreakers::AllNamed() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Named> out;
+  for (const Entry& e : breakers_) out.push_back(e.named);
+  return out;
+}
+
+std::string DestinationLabel(const S3ClientOptions& destination) {
+  if (destination.endpoint.empty()) return StrCat("s3://", destination.bucket);
+  absl::StatusOr<S3Endpoint> e = ParseS3Endpoint(destination.endpoint, destination.region);
+  if (!e.ok()) return StrCat("s3://", destination.bucket);  // not reached: options are valid
+  return StrCat(e->host_port, e->base_path, "/", destination.bucket);
 }
 
 S3Client::S3Client(S3ClientOptions options, S3ClientDeps deps)

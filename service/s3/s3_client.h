@@ -133,6 +133,7 @@ class SharedBreaker {
     BreakerState state = BreakerState::kClosed;
     int64_t next_probe_ms = 0;
     int64_t outage_ms = 0;
+    int64_t total_outage_ms = 0;  // all outages so far, the current one included
     BreakerCounts counts;
     std::string last_error;  // the last down-signal's description
   };
@@ -152,13 +153,29 @@ class DestinationBreakers {
   explicit DestinationBreakers(DestinationBreakerOptions options = {}) : options_(options) {}
   std::shared_ptr<SharedBreaker> For(const S3ClientOptions& destination) ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<std::shared_ptr<SharedBreaker>> All() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Every breaker with its destination's name (DestinationLabel), in order of creation
+  // (metrics, health detail).
+  struct Named {
+    std::string name;
+    std::shared_ptr<SharedBreaker> breaker;
+  };
+  std::vector<Named> AllNamed() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  struct Entry {
+    std::string key;  // endpoint and bucket
+    Named named;
+  };
   const DestinationBreakerOptions options_;
   mutable absl::Mutex mu_;
-  std::vector<std::pair<std::string, std::shared_ptr<SharedBreaker>>> breakers_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<Entry> breakers_ ABSL_GUARDED_BY(mu_);
 };
+
+// How a destination is named to operators (the `destination` label of the metrics, the
+// health detail): "s3://<bucket>" on AWS; "<host[:port][/base]>/<bucket>" on an
+// S3-compatible endpoint, so that two servers' buckets of one name stay apart. Never
+// credentials (an endpoint cannot carry userinfo: ParseS3Endpoint refuses it).
+std::string DestinationLabel(const S3ClientOptions& destination);
 
 struct S3ClientDeps {
   std::shared_ptr<HttpClient> http;                  // required

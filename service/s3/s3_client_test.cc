@@ -868,6 +868,30 @@ TEST(S3ClientOptionsTest, Validation) {
   EXPECT_TRUE(bad([](S3ClientOptions& o) { o.kms_key_id = "k\nx"; }));
 }
 
+// The `destination` label and health name: the bucket on AWS, endpoint and bucket
+// elsewhere; one breaker per endpoint and bucket, named once.
+TEST(DestinationBreakersTest, NamesAndOneBreakerPerEndpointAndBucket) {
+  S3ClientOptions aws{.bucket = "lake", .region = "eu-west-1"};
+  S3ClientOptions minio{
+      .bucket = "lake", .region = "us-east-1", .endpoint = "http://10.0.0.5:9000"};
+  S3ClientOptions based{
+      .bucket = "lake", .region = "us-east-1", .endpoint = "https://s3.example/store"};
+  EXPECT_EQ(DestinationLabel(aws), "s3://lake");
+  EXPECT_EQ(DestinationLabel(minio), "10.0.0.5:9000/lake");
+  EXPECT_EQ(DestinationLabel(based), "s3.example/store/lake");
+
+  DestinationBreakers breakers;
+  const std::shared_ptr<SharedBreaker> a = breakers.For(aws);
+  EXPECT_EQ(breakers.For(minio), breakers.For(minio));
+  EXPECT_NE(breakers.For(minio), a);
+  EXPECT_EQ(breakers.For(aws), a);
+  const std::vector<DestinationBreakers::Named> named = breakers.AllNamed();
+  ASSERT_EQ(named.size(), 2u);
+  EXPECT_EQ(named[0].name, "s3://lake");
+  EXPECT_EQ(named[0].breaker, a);
+  EXPECT_EQ(named[1].name, "10.0.0.5:9000/lake");
+}
+
 TEST(S3HelpersTest, ContentMd5) {
   EXPECT_EQ(ContentMd5(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
   EXPECT_EQ(ContentMd5("The quick brown fox jumps over the lazy dog"), "nhB9nTcrtoJr2B01QqQZ1g==");

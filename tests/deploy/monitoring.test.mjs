@@ -129,7 +129,11 @@ test('dashboard: every panel has a query on the listed metric families', () => {
   // What the issue asks the dashboard to show.
   for (const family of ['lakehose_records_total', 'lakehose_request_duration_seconds', 'lakehose_buffered_bytes',
     'lakehose_active_partitions', 'lakehose_s3_requests_total', 'lakehose_dlq_depth',
-    'lakehose_dlq_oldest_entry_age_seconds', 'lakehose_wal_bytes']) {
+    'lakehose_dlq_oldest_entry_age_seconds', 'lakehose_wal_bytes',
+    // an S3 outage and its recovery (issue 13): destination state and outage time, the
+    // backlog on disk and its drain, what memory still holds
+    'lakehose_destination_down', 'lakehose_destination_outage_seconds', 'lakehose_dlq_backlog_bytes',
+    'lakehose_dlq_delivered_total', 'lakehose_delivery_oldest_sealed_age_seconds']) {
     assert.ok(used.has(family), `the dashboard shows ${family}`);
   }
   assert.ok(content.some((p) => p.targets.some((t) => /histogram_quantile\(/.test(t.expr))), 'latency quantiles');
@@ -187,6 +191,8 @@ test('alerts: listed metric families, labels and annotations on every rule', () 
   assert.ok(watch(/lakehose_s3_requests_total\{outcome=~"[a-z_|]*server_error/), 'S3 error rate');
   assert.ok(watch(/lakehose_wal_disk_free_bytes.*lakehose_wal_min_free_bytes/), 'WAL near its disk budget');
   assert.ok(watch(/^up\{job="lakehose"\} == 0$/), 'server down');
+  assert.ok(watch(/^lakehose_destination_down == 1$/), 'an S3 destination down');
+  assert.ok(watch(/lakehose_dlq_backlog_bytes/), 'a dead-letter backlog that does not drain');
 });
 
 test('alerts: the unit tests make every alert fire, and check quiet cases', () => {

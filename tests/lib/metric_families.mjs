@@ -5,6 +5,8 @@
 // (tests/ops/prometheus.test.mjs) fails when a real server's scrape and this list differ.
 //
 // labels: label name -> the values a selector may match (null: any value).
+// s3Only: the family has series only once the server has an S3 destination (its
+// `destination` label); a server with file destinations only does not export it.
 // Target labels Prometheus adds (job, instance, and whatever relabelling adds) and `le` on
 // histogram buckets are allowed on every family (see TARGET_LABELS below).
 
@@ -16,6 +18,9 @@ const FLUSH_REASON = ['size', 'age', 'flush', 'shutdown', 'pressure', 'partition
 const S3_OPERATION = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'HeadObject'];
 const S3_OUTCOME = ['ok', 'throttled', 'server_error', 'client_error', 'network_error', 'precondition_failed'];
 const DLQ_KIND = ['delivery', 'processing'];
+const DESTINATION = null;  // "s3://<bucket>", or "<host:port>/<bucket>" on a custom endpoint
+const BREAKER_TO = ['open', 'half_open', 'closed'];
+const PROBE_RESULT = ['ok', 'failed', 'inconclusive'];
 
 export const METRIC_FAMILIES = {
   // counters
@@ -34,7 +39,10 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_delivered_total: { type: 'counter', labels: { pipeline: PIPELINE } },
   lakehose_dlq_expired_total: { type: 'counter', labels: { pipeline: PIPELINE } },
   lakehose_wal_corrupt_tails_total: { type: 'counter', labels: {} },
-  lakehose_destination_breaker_opened_total: { type: 'counter', labels: {} },
+  lakehose_destination_outage_seconds_total: { type: 'counter', labels: { destination: DESTINATION }, s3Only: true },
+  lakehose_destination_breaker_transitions_total: { type: 'counter', labels: { destination: DESTINATION, to: BREAKER_TO }, s3Only: true },
+  lakehose_destination_probes_total: { type: 'counter', labels: { destination: DESTINATION, result: PROBE_RESULT }, s3Only: true },
+  lakehose_destination_refused_requests_total: { type: 'counter', labels: { destination: DESTINATION }, s3Only: true },
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
   lakehose_wal_damaged_segments_total: { type: 'counter', labels: {} },
   lakehose_wal_records_lost_total: { type: 'counter', labels: {} },
@@ -54,7 +62,10 @@ export const METRIC_FAMILIES = {
   lakehose_dlq_depth: { type: 'gauge', labels: { kind: DLQ_KIND } },
   lakehose_dlq_oldest_entry_age_seconds: { type: 'gauge', labels: {} },
   lakehose_dlq_damaged_entries: { type: 'gauge', labels: {} },
-  lakehose_destinations_down: { type: 'gauge', labels: {} },
+  lakehose_dlq_backlog_bytes: { type: 'gauge', labels: {} },
+  lakehose_delivery_oldest_sealed_age_seconds: { type: 'gauge', labels: {} },
+  lakehose_destination_down: { type: 'gauge', labels: { destination: DESTINATION }, s3Only: true },
+  lakehose_destination_outage_seconds: { type: 'gauge', labels: { destination: DESTINATION }, s3Only: true },
   lakehose_build_info: { type: 'gauge', labels: { version: null } },
   lakehose_grpc_listener_accepting: { type: 'gauge', labels: {} },
   lakehose_inflight_bytes: { type: 'gauge', labels: {} },
