@@ -84,6 +84,10 @@ struct ServerOptions {
   double dlq_max_age_s = 7 * 24 * 3600;
   int64_t dlq_retry_base_ms = 1000;
   int64_t dlq_retry_max_ms = 300000;
+  // How many stores the DLQ retry worker runs at once while it drains (after an outage:
+  // the bound that keeps a recovered destination from getting the whole backlog at
+  // once). In [1, 64].
+  int dlq_drain_concurrency = 4;
 };
 
 struct Config {

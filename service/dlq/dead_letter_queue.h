@@ -74,7 +74,8 @@ class DeadLetterQueue {
   virtual absl::StatusOr<std::string> ReadBody(const std::string& id) = 0;
 
   // Delivery entries whose next attempt is due at `now_ms` and that are neither expired
-  // nor damaged.
+  // nor damaged, oldest first: in id order, i.e. creation order (not next-attempt order),
+  // which the retry worker's drain relies on.
   virtual std::vector<DeadLetter> Due(int64_t now_ms) const = 0;
   // Records a failed attempt (attempts+1, last error, next attempt time, expired flag).
   // FAILED_PRECONDITION for a damaged entry (its files are left as they are).
