@@ -250,6 +250,12 @@ TEST_F(DeadLetterQueueTest, DueIsOldestFirstByCreation) {
   EXPECT_THAT(Ids(dlq_->Due(kNow + 500)), ElementsAre(ids[0], ids[1], ids[2], ids[3]));
   Open();
   EXPECT_THAT(Ids(dlq_->Due(kNow + 500)), ElementsAre(ids[0], ids[1], ids[2], ids[3]));
+  // Pages of it: after an id, at most a limit, without the pipelines to skip.
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, "", 2, {})), ElementsAre(ids[0], ids[1]));
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, ids[1], 2, {})), ElementsAre(ids[2], ids[3]));
+  EXPECT_THAT(dlq_->DuePage(kNow + 500, ids[3], 2, {}), IsEmpty());
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, "", 10, {"b"})), ElementsAre(ids[1], ids[3]));
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 499, ids[0], 1, {"a"})), ElementsAre(ids[2]));
 }
 
 TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {

@@ -1,6 +1,8 @@
 #include "service/dlq/dead_letter_retrier.h"
 
 #include <algorithm>
+#include <deque>
+#include <optional>
 #include <random>
 #include <system_error>
 #include <utility>
@@ -30,17 +32,67 @@ DeadLetterRetrier::Options DeadLetterRetrier::OptionsFrom(const ServerOptions& s
   return o;
 }
 
-// What the threads of one pass share: the due entries, oldest first, and how far they
-// have been taken.
-struct DeadLetterRetrier::Pass {
-  explicit Pass(std::vector<DeadLetter> due_entries) : due(std::move(due_entries)) {}
+// What the threads of one pass share: the due entries, oldest first, fetched a page at a
+// time (DuePage, so that a pass copies little more than it stores even when the whole
+// backlog is due and its destination down), and the pipelines found down.
+class DeadLetterRetrier::Pass {
+ public:
+  Pass(const DeadLetterQueue& dlq, int64_t now_ms) : dlq_(dlq), now_ms_(now_ms) {}
 
-  const std::vector<DeadLetter> due;
-  absl::Mutex mu;
-  size_t next ABSL_GUARDED_BY(mu) = 0;
+  // The next entry to store, oldest first, none of a pipeline found down; nullopt when
+  // the pass has been through every due entry.
+  std::optional<DeadLetter> Next() {
+    absl::MutexLock lock(&mu_);
+    while (true) {
+      Fill();
+      if (page_.empty()) return std::nullopt;
+      DeadLetter e = std::move(page_.front());
+      page_.pop_front();
+      // Fetched before its pipeline was found down: it waits too.
+      if (!down_.contains(e.pipeline)) return e;
+    }
+  }
+  // How many entries the first page holds (so a pass with one entry makes no thread).
+  size_t Ready() {
+    absl::MutexLock lock(&mu_);
+    Fill();
+    return page_.size();
+  }
+  void Done(const std::string& pipeline, Outcome outcome) {
+    absl::MutexLock lock(&mu_);
+    if (outcome == Outcome::kAttempted) ++attempts_;
+    if (outcome == Outcome::kDestinationDown) down_.insert(pipeline);
+  }
+  int attempts() {
+    absl::MutexLock lock(&mu_);
+    return attempts_;
+  }
+
+ private:
+  // Enough to keep kMaxDrainConcurrency threads busy; few enough to copy little more than
+  // a pass stores.
+  static constexpr size_t kPageSize = 128;
+
+  void Fill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (exhausted_ || !page_.empty()) return;
+    std::vector<DeadLetter> page = dlq_.DuePage(now_ms_, after_id_, kPageSize, down_);
+    if (page.empty()) {
+      exhausted_ = true;
+      return;
+    }
+    after_id_ = page.back().id;
+    for (DeadLetter& e : page) page_.push_back(std::move(e));
+  }
+
+  const DeadLetterQueue& dlq_;
+  const int64_t now_ms_;  // what "due" means for the whole pass
+  absl::Mutex mu_;
+  std::deque<DeadLetter> page_ ABSL_GUARDED_BY(mu_);
+  std::string after_id_ ABSL_GUARDED_BY(mu_);  // the last id fetched
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
   // Pipelines whose destination refused a store in this pass: their other entries wait.
-  std::set<std::string> down ABSL_GUARDED_BY(mu);
-  int attempts ABSL_GUARDED_BY(mu) = 0;
+  std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 DeadLetterRetrier::DeadLetterRetrier(DeadLetterQueue& dlq, StoreFn store, const Clock& clock,
@@ -87,8 +139,8 @@ void DeadLetterRetrier::Loop() {
 int DeadLetterRetrier::RunOnce() {
   absl::MutexLock pass_lock(&pass_mu_);
   if (stop_requested_.load()) return 0;
-  Pass pass(dlq_.Due(clock_.NowMillis()));
-  const size_t workers = std::min(pass.due.size(), static_cast<size_t>(options_.drain_concurrency));
+  Pass pass(dlq_, clock_.NowMillis());
+  const size_t workers = std::min(pass.Ready(), static_cast<size_t>(options_.drain_concurrency));
   std::vector<std::thread> helpers;
   for (size_t i = 1; i < workers; ++i) {
     try {
@@ -101,32 +153,16 @@ int DeadLetterRetrier::RunOnce() {
   }
   Drain(pass);
   for (std::thread& t : helpers) t.join();
-  absl::MutexLock lock(&pass.mu);
-  return pass.attempts;
+  return pass.attempts();
 }
 
 void DeadLetterRetrier::Drain(Pass& pass) {
   while (!stop_requested_.load()) {
-    const DeadLetter* e = nullptr;
-    {
-      absl::MutexLock lock(&pass.mu);
-      while (pass.next < pass.due.size()) {
-        const DeadLetter& candidate = pass.due[pass.next++];
-        if (!pass.down.contains(candidate.pipeline)) {
-          e = &candidate;
-          break;
-        }
-        skipped_destination_down_.fetch_add(1);
-      }
-    }
-    if (e == nullptr) return;
+    std::optional<DeadLetter> e = pass.Next();
+    if (!e.has_value()) return;
     const Outcome outcome = Retry(*e);
-    absl::MutexLock lock(&pass.mu);
-    if (outcome == Outcome::kAttempted) ++pass.attempts;
-    if (outcome == Outcome::kDestinationDown) {
-      skipped_destination_down_.fetch_add(1);
-      pass.down.insert(e->pipeline);
-    }
+    if (outcome == Outcome::kDestinationDown) skipped_destination_down_.fetch_add(1);
+    pass.Done(e->pipeline, outcome);
   }
 }
 

@@ -1,9 +1,9 @@
 // DeadLetterRetrier: the dead-letter queue's retry worker (docs/ARCHITECTURE.md).
 //
 // A thread that, every `tick` (the first pass one tick after start), takes the delivery
-// entries that are due (not expired, next attempt reached), oldest first (Due() is in id
-// order, i.e. creation order), reads each body and stores it through `store` (the server
-// passes DeliveryEngine::StoreObject, which is idempotent: If-None-Match, OK when the
+// entries that are due (not expired, next attempt reached), oldest first (DuePage() is in
+// id order, i.e. creation order; a page at a time), reads each body and stores it through `store`
+// (the server passes DeliveryEngine::StoreObject, which is idempotent: If-None-Match, OK when the
 // object already exists). Up to `drain_concurrency` stores run at once. On success the
 // entry is removed; on failure the attempt is recorded with the next attempt at now +
 // full-jitter backoff (core/base/backoff.h, the exponent being the entry's attempts so
@@ -83,9 +83,8 @@ class DeadLetterRetrier {
     int64_t retried = 0;    // attempts made (successful or not; refusals excluded)
     int64_t delivered = 0;  // entries stored and removed
     int64_t expired = 0;    // entries marked expired by this worker
-    // Entries left for a later pass because their destination was down: the one whose
-    // store was refused, and each entry of the same pipeline the pass then passed over
-    // (once per entry and pass).
+    // Stores refused because the destination was down (IsDestinationDown): each left
+    // its entry as it was, and the pass then left that pipeline's other entries alone.
     int64_t skipped_destination_down = 0;
   };
 
@@ -113,11 +112,11 @@ class DeadLetterRetrier {
   bool StopRequestedForTest() const { return stop_requested_.load(); }
 
  private:
-  struct Pass;
+  class Pass;
   enum class Outcome { kNone, kAttempted, kDestinationDown };
 
   void Loop();
-  // Takes entries from `pass` until there are none left or Stop() was called.
+  // Stores entries from `pass` until there are none left or Stop() was called.
   void Drain(Pass& pass);
   // One entry: read, store, then remove it or record the failure.
   Outcome Retry(const DeadLetter& e);
