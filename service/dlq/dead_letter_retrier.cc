@@ -37,7 +37,9 @@ DeadLetterRetrier::Options DeadLetterRetrier::OptionsFrom(const ServerOptions& s
 // backlog is due and its destination down), and the pipelines found down.
 class DeadLetterRetrier::Pass {
  public:
-  Pass(const DeadLetterQueue& dlq, int64_t now_ms) : dlq_(dlq), now_ms_(now_ms) {}
+  // `down`: pipelines to leave alone from the start.
+  Pass(const DeadLetterQueue& dlq, int64_t now_ms, std::set<std::string> down)
+      : dlq_(dlq), now_ms_(now_ms), down_(std::move(down)) {}
 
   // The next entry to store, oldest first, none of a pipeline found down; nullopt when
   // the pass has been through every due entry.
@@ -90,7 +92,8 @@ class DeadLetterRetrier::Pass {
   std::deque<DeadLetter> page_ ABSL_GUARDED_BY(mu_);
   std::string after_id_ ABSL_GUARDED_BY(mu_);  // the last id fetched
   bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
-  // Pipelines whose destination refused a store in this pass: their other entries wait.
+  // Pipelines resting from the start, or whose destination refused a store in this pass:
+  // their entries wait.
   std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
   int attempts_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -139,7 +142,8 @@ void DeadLetterRetrier::Loop() {
 int DeadLetterRetrier::RunOnce() {
   absl::MutexLock pass_lock(&pass_mu_);
   if (stop_requested_.load()) return 0;
-  Pass pass(dlq_, clock_.NowMillis());
+  const int64_t now = clock_.NowMillis();
+  Pass pass(dlq_, now, Resting(now));
   const size_t workers = std::min(pass.Ready(), static_cast<size_t>(options_.drain_concurrency));
   std::vector<std::thread> helpers;
   for (size_t i = 1; i < workers; ++i) {
@@ -240,10 +244,25 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
   return outcome;
 }
 
+std::set<std::string> DeadLetterRetrier::Resting(int64_t now_ms) {
+  std::set<std::string> out;
+  absl::MutexLock lock(&down_mu_);
+  for (const auto& [pipeline, retry_ms] : down_pipelines_)
+    if (retry_ms > now_ms) out.insert(pipeline);
+  return out;
+}
+
 void DeadLetterRetrier::NoteDown(const DeadLetter& e, const absl::Status& refusal) {
+  // The breaker's probe delays are at most an hour; a longer wait is a clock that jumped.
+  constexpr int64_t kMaxRestMs = int64_t{3600} * 1000;
+  const int64_t retry_after_ms = DestinationDownRetryAfterMs(refusal);
+  const int64_t retry_ms =
+      retry_after_ms < 0 ? 0 : clock_.NowMillis() + std::min(retry_after_ms, kMaxRestMs);
   {
     absl::MutexLock lock(&down_mu_);
-    if (!down_pipelines_.insert(e.pipeline).second) return;
+    const bool first = !down_pipelines_.contains(e.pipeline);
+    down_pipelines_[e.pipeline] = retry_ms;
+    if (!first) return;
   }
   Log(LogLevel::kWarn, "dlq.destination_down",
       {{"pipeline", e.pipeline}, {"error", StatusMessage(refusal)}});

@@ -17,10 +17,13 @@
 // (core/delivery/destination_breaker.h: the destination's breaker refused it, nothing was
 // sent) is not an attempt: the entry's attempts, next attempt and expiry stay as they
 // were, so it is due again at the next pass, and the pass takes no further entry of that
-// pipeline (they would be refused the same way). Each pass thus knocks once per pipeline
-// (a body read and a refusal, no request); the breaker lets one of those stores through
-// as its probe when the probe time comes, and once the probe has closed it the next
-// pass drains the backlog, oldest first, `drain_concurrency` at a time. Entries whose
+// pipeline (they would be refused the same way). A pass thus knocks once per pipeline
+// (a refusal, no request; up to drain_concurrency when stores start together) and, when
+// the refusal says when the breaker's next probe may go (DestinationDownRetryAfterMs),
+// the pipeline rests until then: a knock reads the whole body and the store encodes it
+// before the breaker refuses it. At the probe time a knock is
+// the probe (or an upload of the engine is); once the breaker has closed, the next pass
+// drains the backlog, oldest first, `drain_concurrency` at a time. Entries whose
 // stores failed for real (before the breaker opened, or a failed probe) wait out their
 // full-jitter backoff, which spreads them after recovery; the concurrency bound is what
 // keeps the due ones from arriving all at once.
@@ -39,6 +42,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -120,8 +124,12 @@ class DeadLetterRetrier {
   void Drain(Pass& pass);
   // One entry: read, store, then remove it or record the failure.
   Outcome Retry(const DeadLetter& e);
-  // Logs the first refusal after a pipeline's destination was up, and the first
-  // delivery after it was down (so an outage logs two lines per pipeline, not one per pass).
+  // Pipelines not to knock on at `now_ms`: their last refusal said the breaker's next
+  // probe was later.
+  std::set<std::string> Resting(int64_t now_ms);
+  // Notes a refusal (when to knock again) and logs the first one after the pipeline's
+  // destination was up; NoteDelivered logs the first delivery after it was down (an
+  // outage logs two lines per pipeline, not one per pass).
   void NoteDown(const DeadLetter& e, const absl::Status& refusal);
   void NoteDelivered(const DeadLetter& e);
 
@@ -141,7 +149,8 @@ class DeadLetterRetrier {
   std::atomic<int64_t> skipped_destination_down_{0};
 
   absl::Mutex down_mu_;
-  std::set<std::string> down_pipelines_ ABSL_GUARDED_BY(down_mu_);
+  // Pipelines whose last store was refused -> when to try them again (ms; 0: next pass).
+  std::map<std::string, int64_t> down_pipelines_ ABSL_GUARDED_BY(down_mu_);
 
   std::thread thread_;
 };

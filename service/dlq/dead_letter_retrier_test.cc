@@ -291,7 +291,8 @@ class GatedStore {
     mu_.AwaitWithTimeout(absl::Condition(&open_), absl::Seconds(10));
     --in_flight_;
     if (down_.count(pipeline) != 0)
-      return DestinationDownError(StrCat("destination of ", pipeline, " is down (circuit open)"));
+      return DestinationDownError(StrCat("destination of ", pipeline, " is down (circuit open)"),
+                                  retry_after_ms_);
     stored_[pipeline + "/" + key] = std::string(body);
     return absl::OkStatus();
   }
@@ -307,6 +308,11 @@ class GatedStore {
     } else {
       down_.erase(pipeline);
     }
+  }
+  // What refusals say about the next probe (-1: nothing).
+  void SetRetryAfterMs(int64_t ms) {
+    absl::MutexLock lock(&mu_);
+    retry_after_ms_ = ms;
   }
   void SetOpen(bool open) {
     absl::MutexLock lock(&mu_);
@@ -340,6 +346,7 @@ class GatedStore {
  private:
   mutable absl::Mutex mu_;
   bool open_ ABSL_GUARDED_BY(mu_) = true;
+  int64_t retry_after_ms_ ABSL_GUARDED_BY(mu_) = -1;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
@@ -399,6 +406,37 @@ TEST_F(DeadLetterRetrierTest, DownDestinationRecordsNothingAndStopsOnlyItsPipeli
   EXPECT_EQ(c.retried, 6);
   EXPECT_EQ(c.delivered, 6);
   EXPECT_EQ(c.expired, 0);
+}
+
+// A knock reads and encodes a whole object before the breaker refuses it: when the
+// refusal says when the next probe may go, the pipeline rests until then.
+TEST_F(DeadLetterRetrierTest, ADownPipelineRestsUntilTheBreakersNextProbe) {
+  options_.drain_concurrency = 1;
+  GatedStore store;
+  store.SetDown("down", true);
+  store.SetRetryAfterMs(5000);
+  const std::vector<DeadLetter> down = AddMany("down", "d", 2);
+  Add("up", "u0");
+  DeadLetterRetrier retrier(*dlq_, store.Fn(), clock_, options_);
+  EXPECT_EQ(retrier.RunOnce(), 1);
+  EXPECT_THAT(store.started(), ::testing::ElementsAre("d0", "u0"));
+  Add("up", "u1");
+  clock_.AdvanceMillis(4998);  // 4999 ms after the refusal: still resting
+  EXPECT_EQ(retrier.RunOnce(), 1);
+  EXPECT_THAT(store.started(), ::testing::ElementsAre("d0", "u0", "u1"));
+  EXPECT_EQ(retrier.counts().skipped_destination_down, 1);
+  for (const DeadLetter& e : down) ExpectUntouched(*dlq_, e);
+  clock_.AdvanceMillis(1);  // the probe time: one knock (refused again: rests again)
+  EXPECT_EQ(retrier.RunOnce(), 0);
+  EXPECT_THAT(store.started(), ::testing::ElementsAre("d0", "u0", "u1", "d0"));
+  EXPECT_EQ(retrier.counts().skipped_destination_down, 2);
+  store.SetDown("down", false);
+  clock_.AdvanceMillis(4999);
+  EXPECT_EQ(retrier.RunOnce(), 0);
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(retrier.RunOnce(), 2);  // back: both, oldest first
+  EXPECT_THAT(store.started(), ::testing::ElementsAre("d0", "u0", "u1", "d0", "d0", "d1"));
+  EXPECT_EQ(dlq_->GetStats().depth, 0);
 }
 
 TEST_F(DeadLetterRetrierTest, DownDestinationWithConcurrencyRefusesAtMostOneStorePerThread) {

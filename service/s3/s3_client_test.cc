@@ -825,6 +825,7 @@ TEST_F(S3ClientTest, BreakerOpensAfterFiveServerErrorsAndFailsFastWithoutSending
                       "probe in 750 ms); last: HTTP 503 SlowDown"),
             std::string::npos)
       << s;
+  EXPECT_EQ(DestinationDownRetryAfterMs(s), 750);  // the DLQ retry worker waits as long
   clock_.AdvanceMillis(749);
   EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("d", "x", {})));
   EXPECT_EQ(http_->requests().size(), 5u);
