@@ -86,7 +86,8 @@ struct ServerOptions {
   int64_t dlq_retry_max_ms = 300000;
   // How many stores the DLQ retry worker runs at once while it drains (after an outage:
   // the bound that keeps a recovered destination from getting the whole backlog at
-  // once). In [1, 64].
+  // once). Each store in flight holds one object in memory, outside buffer_budget_mb.
+  // In [1, 64].
   int dlq_drain_concurrency = 4;
 };
 

@@ -1,32 +1,31 @@
 // DeadLetterRetrier: the dead-letter queue's retry worker (docs/ARCHITECTURE.md).
 //
 // A thread that, every `tick` (the first pass one tick after start), takes the delivery
-// entries that are due (not expired, next attempt reached), oldest first (DuePage() is in
-// id order, i.e. creation order; a page at a time), reads each body and stores it through `store`
-// (the server passes DeliveryEngine::StoreObject, which is idempotent: If-None-Match, OK when the
-// object already exists). Up to `drain_concurrency` stores run at once. On success the
-// entry is removed; on failure the attempt is recorded with the next attempt at now +
-// full-jitter backoff (core/base/backoff.h, the exponent being the entry's attempts so
-// far), and the entry is marked expired once now - first_ms reaches max_age. Expired
-// entries stay in the queue for an operator (ListDeadLetters / Redrive / Purge) and are
-// no longer retried. A body that fails its check (ReadBody: FAILED_PRECONDITION) is never
-// stored: the entry is damaged and stays as it is. Processing entries are never touched
-// here: they wait for Redrive.
+// entries that are due (not expired, next attempt reached), oldest first (DuePage: id
+// order, i.e. creation order, a page at a time), reads each body and stores it through
+// `store` (the server passes DeliveryEngine::StoreObject, which is idempotent:
+// If-None-Match, OK when the object already exists), up to `drain_concurrency` stores at
+// once. On success the entry is removed; on failure the attempt is recorded with the
+// next attempt at now + full-jitter backoff (core/base/backoff.h, the exponent being the
+// entry's attempts so far), and the entry is marked expired once now - first_ms reaches
+// max_age. Expired entries stay in the queue for an operator (ListDeadLetters / Redrive /
+// Purge) and are no longer retried. A body that fails its check (ReadBody:
+// FAILED_PRECONDITION) is never stored: the entry is damaged and stays as it is.
+// Processing entries are never touched here: they wait for Redrive.
 //
 // A down destination. A store answered with IsDestinationDown
 // (core/delivery/destination_breaker.h: the destination's breaker refused it, nothing was
 // sent) is not an attempt: the entry's attempts, next attempt and expiry stay as they
-// were, so it is due again at the next pass, and the pass takes no further entry of that
-// pipeline (they would be refused the same way). A pass thus knocks once per pipeline
-// (a refusal, no request; up to drain_concurrency when stores start together) and, when
-// the refusal says when the breaker's next probe may go (DestinationDownRetryAfterMs),
-// the pipeline rests until then: a knock reads the whole body and the store encodes it
-// before the breaker refuses it. At the probe time a knock is
-// the probe (or an upload of the engine is); once the breaker has closed, the next pass
-// drains the backlog, oldest first, `drain_concurrency` at a time. Entries whose
-// stores failed for real (before the breaker opened, or a failed probe) wait out their
-// full-jitter backoff, which spreads them after recovery; the concurrency bound is what
-// keeps the due ones from arriving all at once.
+// were, and the pass takes no further entry of that pipeline (they would be refused the
+// same way). A pass thus knocks once per pipeline (up to drain_concurrency times when
+// stores start together), and when the refusal says when the breaker's next probe may go
+// (DestinationDownRetryAfterMs) the pipeline rests until then: a knock sends nothing but
+// reads the whole body, and the store encodes it, before the breaker refuses it. At the
+// probe time a knock may be the probe (or an upload of the engine is); once the breaker
+// has closed, the next pass drains the backlog oldest first, `drain_concurrency` at a
+// time. Entries whose stores failed for real (before the breaker opened, or a failed
+// probe) wait out their full-jitter backoff, which spreads them after recovery; the
+// concurrency bound keeps the due ones from arriving all at once.
 //
 //   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k,
 //   b); },
@@ -107,7 +106,7 @@ class DeadLetterRetrier {
   // made (stores that reached the destination). It runs on the caller's thread plus, when
   // more than one entry is due, up to drain_concurrency - 1 threads made for this pass
   // (see the .cc for why per pass). With drain_concurrency 1 everything happens on the
-  // caller's thread, in Due() order.
+  // caller's thread, in DuePage() order.
   int RunOnce();
 
   Counts counts() const;
