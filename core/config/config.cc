@@ -66,6 +66,13 @@ class Parser {
     return v;
   }
 
+  // A number that is a whole number: a thread count of 2.5 is a typo, not a request for 2.
+  absl::StatusOr<int> Integer(const YAML::Node& node, const std::string& path, int lo, int hi) {
+    ASSIGN_OR_RETURN(double v, Number(node, path, lo, hi));
+    if (v != std::floor(v)) return Error(path, StrCat("must be a whole number (got ", v, ")"));
+    return static_cast<int>(v);
+  }
+
   absl::StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) {
     bool v = false;
     if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v))
@@ -129,9 +136,9 @@ class Parser {
                        Number(node["wal_min_free_mb"], "server.wal_min_free_mb", 0, 1 << 20));
     }
     if (const YAML::Node d = node["dlq"]) {
-      RETURN_IF_ERROR(
-          CheckMap(d, "server.dlq",
-                   {"delivery_retry_budget_s", "max_age_s", "retry_base_ms", "retry_max_ms"}));
+      RETURN_IF_ERROR(CheckMap(d, "server.dlq",
+                               {"delivery_retry_budget_s", "max_age_s", "retry_base_ms",
+                                "retry_max_ms", "drain_concurrency"}));
       if (d["delivery_retry_budget_s"]) {
         ASSIGN_OR_RETURN(s->delivery_retry_budget_s,
                          Number(d["delivery_retry_budget_s"], "server.dlq.delivery_retry_budget_s",
@@ -150,6 +157,10 @@ class Parser {
         ASSIGN_OR_RETURN(double v,
                          Number(d["retry_max_ms"], "server.dlq.retry_max_ms", 1, 86400000));
         s->dlq_retry_max_ms = static_cast<int64_t>(v);
+      }
+      if (d["drain_concurrency"]) {
+        ASSIGN_OR_RETURN(s->dlq_drain_concurrency,
+                         Integer(d["drain_concurrency"], "server.dlq.drain_concurrency", 1, 64));
       }
     }
     if (const YAML::Node b = node["destination_breaker"]) {

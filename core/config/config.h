@@ -101,6 +101,11 @@ struct ServerOptions {
   int64_t dlq_retry_base_ms = 1000;
   int64_t dlq_retry_max_ms = 300000;
   DestinationBreakerConfig destination_breaker;  // server.destination_breaker
+  // How many stores the DLQ retry worker runs at once while it drains (after an outage:
+  // the bound that keeps a recovered destination from getting the whole backlog at
+  // once). Each store in flight holds one object in memory, outside buffer_budget_mb.
+  // In [1, 64].
+  int dlq_drain_concurrency = 4;
 };
 
 struct Config {

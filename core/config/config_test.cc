@@ -606,6 +606,26 @@ TEST(ConfigTest, DestinationBreakerOutOfRangeIsRefused) {
   EXPECT_THAT(c->unknown_keys, ElementsAre("cfg.yaml: server.destination_breaker.threshold"));
 }
 
+TEST(ConfigTest, DlqDrainConcurrency) {
+  auto d = Parse(Pipeline(""));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->server.dlq_drain_concurrency, 4);
+  auto c = Parse("server:\n  dlq:\n    drain_concurrency: 16\n" + Pipeline(""));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.dlq_drain_concurrency, 16);
+  EXPECT_THAT(c->unknown_keys, IsEmpty());
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: 1\n" + Pipeline("")), "<ok>");
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: 64\n" + Pipeline("")), "<ok>");
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: 0\n" + Pipeline("")),
+            "cfg.yaml: server.dlq.drain_concurrency: must be between 1 and 64 (got 0)");
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: 65\n" + Pipeline("")),
+            "cfg.yaml: server.dlq.drain_concurrency: must be between 1 and 64 (got 65)");
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: 2.5\n" + Pipeline("")),
+            "cfg.yaml: server.dlq.drain_concurrency: must be a whole number (got 2.5)");
+  EXPECT_EQ(ErrorOf("server:\n  dlq:\n    drain_concurrency: many\n" + Pipeline("")),
+            "cfg.yaml: server.dlq.drain_concurrency: must be a number");
+}
+
 TEST(ConfigTest, DestinationRetryBaseAboveMaxIsRefused) {
   EXPECT_EQ(ErrorOf(Pipeline(
                 "    destination:\n      retry: { base_delay_ms: 30000, max_delay_ms: 1000 }\n")),

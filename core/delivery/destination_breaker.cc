@@ -1,11 +1,13 @@
 #include "core/delivery/destination_breaker.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <string>
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "core/base/strings.h"
 
 namespace lakehose {
 namespace {
@@ -30,14 +32,34 @@ constexpr char kDestinationDownPayload[] = "type.lakehose.dev/destination-down";
 
 }  // namespace
 
-absl::Status DestinationDownError(std::string_view message) {
+// The payload: "circuit open", then " retry_after_ms=N" when known.
+constexpr std::string_view kRetryAfterField = " retry_after_ms=";
+
+absl::Status DestinationDownError(std::string_view message, int64_t retry_after_ms) {
   absl::Status s = absl::UnavailableError(std::string(message));
-  s.SetPayload(kDestinationDownPayload, absl::Cord("circuit open"));
+  std::string payload = "circuit open";
+  if (retry_after_ms >= 0) payload += StrCat(kRetryAfterField, retry_after_ms);
+  s.SetPayload(kDestinationDownPayload, absl::Cord(payload));
   return s;
 }
 
 bool IsDestinationDown(const absl::Status& status) {
   return absl::IsUnavailable(status) && status.GetPayload(kDestinationDownPayload).has_value();
+}
+
+int64_t DestinationDownRetryAfterMs(const absl::Status& status) {
+  if (!absl::IsUnavailable(status)) return -1;
+  const auto payload = status.GetPayload(kDestinationDownPayload);
+  if (!payload.has_value()) return -1;
+  const std::string text(*payload);
+  const size_t at = text.find(kRetryAfterField);
+  if (at == std::string::npos) return -1;
+  const char* const begin = text.data() + at + kRetryAfterField.size();
+  const char* const end = text.data() + text.size();
+  int64_t ms = -1;
+  const auto [ptr, ec] = std::from_chars(begin, end, ms);
+  if (ec != std::errc() || ptr != end || ms < 0) return -1;
+  return ms;
 }
 
 std::string_view BreakerStateName(BreakerState state) {

@@ -81,8 +81,14 @@ namespace lakehose {
 // destination is down" from "this object's retries ran out". The delivery engine hands
 // such an object to the dead-letter queue at once; the DLQ retry worker records no
 // attempt for it and leaves the destination's other entries for later.
-absl::Status DestinationDownError(std::string_view message);
+// `retry_after_ms`: how long until the breaker's next probe may go, when known (open);
+// -1 when not (half-open: a probe in flight decides any moment).
+absl::Status DestinationDownError(std::string_view message, int64_t retry_after_ms = -1);
 bool IsDestinationDown(const absl::Status& status);
+// The retry_after_ms the error was made with; -1 if it had none, or if `status` is not
+// a DestinationDownError. The DLQ retry worker tries the destination again no sooner: a
+// store before then would be refused, after reading and encoding the whole object.
+int64_t DestinationDownRetryAfterMs(const absl::Status& status);
 
 enum class BreakerState { kClosed, kOpen, kHalfOpen };
 // "closed", "open", "half_open" (the future metric label).

@@ -337,5 +337,26 @@ TEST(DestinationBreakerOptionsFromTest, DefaultsMatchAndParsedExtremesValidate) 
   EXPECT_FALSE(DestinationBreakerOptionsFrom({.probe_max_s = 3600.001}).Validate().ok());
 }
 
+// The refusal's marker survives a copy, carries when to come back if known, and is not
+// mistaken for in another status.
+TEST(DestinationDownErrorTest, MarkerAndRetryAfter) {
+  const absl::Status plain = DestinationDownError("destination b is down");
+  EXPECT_TRUE(IsDestinationDown(plain));
+  EXPECT_EQ(plain.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(plain.message(), "destination b is down");
+  EXPECT_EQ(DestinationDownRetryAfterMs(plain), -1);
+  const absl::Status timed = DestinationDownError("down", 750);
+  const absl::Status copy = timed;
+  EXPECT_TRUE(IsDestinationDown(copy));
+  EXPECT_EQ(DestinationDownRetryAfterMs(copy), 750);
+  EXPECT_EQ(DestinationDownRetryAfterMs(DestinationDownError("down", 0)), 0);
+  EXPECT_EQ(DestinationDownRetryAfterMs(DestinationDownError("down", -5)), -1);
+  // A 503 from the destination itself is no refusal.
+  const absl::Status answered = absl::UnavailableError("HTTP 503 SlowDown");
+  EXPECT_FALSE(IsDestinationDown(answered));
+  EXPECT_EQ(DestinationDownRetryAfterMs(answered), -1);
+  EXPECT_EQ(DestinationDownRetryAfterMs(absl::OkStatus()), -1);
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -241,12 +241,20 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
   }
 
   std::vector<DeadLetter> Due(int64_t now_ms) const override {
+    return DuePage(now_ms, "", SIZE_MAX, {});
+  }
+
+  std::vector<DeadLetter> DuePage(int64_t now_ms, const std::string& after_id, size_t limit,
+                                  const std::set<std::string>& skip_pipelines) const override {
     std::vector<DeadLetter> out;
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, e] : entries_)
+    for (auto it = entries_.upper_bound(after_id); it != entries_.end() && out.size() < limit;
+         ++it) {
+      const DeadLetter& e = it->second;
       if (e.kind == DeadLetterKind::kDelivery && !e.expired && e.damage.empty() &&
-          e.next_attempt_ms <= now_ms)
+          e.next_attempt_ms <= now_ms && !skip_pipelines.contains(e.pipeline))
         out.push_back(e);
+    }
     return out;
   }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,15 @@ class DeadLetterQueue {
   virtual absl::StatusOr<std::string> ReadBody(const std::string& id) = 0;
 
   // Delivery entries whose next attempt is due at `now_ms` and that are neither expired
-  // nor damaged.
+  // nor damaged, oldest first: in id order, i.e. creation order (not next-attempt order),
+  // which the retry worker's drain relies on.
   virtual std::vector<DeadLetter> Due(int64_t now_ms) const = 0;
+  // A page of Due(now_ms): only ids after `after_id` ("" = from the oldest), at most
+  // `limit`, and no entry of a pipeline in `skip_pipelines`. The retry worker pages
+  // through a backlog with it, so that a pass copies what it stores rather than every
+  // waiting entry (during an outage the whole backlog stays due, pass after pass).
+  virtual std::vector<DeadLetter> DuePage(int64_t now_ms, const std::string& after_id, size_t limit,
+                                          const std::set<std::string>& skip_pipelines) const = 0;
   // Records a failed attempt (attempts+1, last error, next attempt time, expired flag).
   // FAILED_PRECONDITION for a damaged entry (its files are left as they are).
   virtual absl::Status RecordAttempt(const std::string& id, const std::string& error,

@@ -236,6 +236,31 @@ TEST_F(DeadLetterQueueTest, DueAttemptsAndExpiry) {
             absl::StatusCode::kNotFound);
 }
 
+// The retry worker drains oldest first by taking Due() in order: creation order (ids),
+// not next-attempt order, also when the clock stepped back and after a reopen. The
+// in-memory queue answers the same (the same class).
+TEST_F(DeadLetterQueueTest, DueIsOldestFirstByCreation) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    clock_.SetMillis(i == 2 ? kNow - 5000 : kNow + i);  // the third one after a step back
+    auto d = dlq_->AddDelivery({i % 2 ? "a" : "b", StrCat("k", i), "x\n", 1, 1, "e", "e"});
+    ASSERT_TRUE(d.ok());
+    ids.push_back(d->id);
+  }
+  // The oldest failed since and is due again later than the others.
+  ASSERT_TRUE(dlq_->RecordAttempt(ids[0], "e", kNow + 500, false).ok());
+  EXPECT_THAT(Ids(dlq_->Due(kNow + 499)), ElementsAre(ids[1], ids[2], ids[3]));
+  EXPECT_THAT(Ids(dlq_->Due(kNow + 500)), ElementsAre(ids[0], ids[1], ids[2], ids[3]));
+  Open();
+  EXPECT_THAT(Ids(dlq_->Due(kNow + 500)), ElementsAre(ids[0], ids[1], ids[2], ids[3]));
+  // Pages of it: after an id, at most a limit, without the pipelines to skip.
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, "", 2, {})), ElementsAre(ids[0], ids[1]));
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, ids[1], 2, {})), ElementsAre(ids[2], ids[3]));
+  EXPECT_THAT(dlq_->DuePage(kNow + 500, ids[3], 2, {}), IsEmpty());
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 500, "", 10, {"b"})), ElementsAre(ids[1], ids[3]));
+  EXPECT_THAT(Ids(dlq_->DuePage(kNow + 499, ids[0], 1, {"a"})), ElementsAre(ids[2]));
+}
+
 TEST_F(DeadLetterQueueTest, RemoveDeletesTheFiles) {
   auto d = dlq_->AddDelivery({"a", "k", "body\n", 1, 1, "e", "e"});
   ASSERT_TRUE(d.ok());

@@ -1,9 +1,16 @@
 #include "service/dlq/dead_letter_retrier.h"
 
+#include <algorithm>
+#include <deque>
+#include <optional>
 #include <random>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "core/base/backoff.h"
 #include "core/base/strings.h"
+#include "core/delivery/destination_breaker.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
@@ -21,12 +28,82 @@ DeadLetterRetrier::Options DeadLetterRetrier::OptionsFrom(const ServerOptions& s
   o.retry_base_ms = server.dlq_retry_base_ms;
   o.retry_max_ms = server.dlq_retry_max_ms;
   o.max_age_s = server.dlq_max_age_s;
+  o.drain_concurrency = server.dlq_drain_concurrency;
   return o;
 }
 
+// What the threads of one pass share: the due entries, oldest first, fetched a page at a
+// time (DuePage, so that a pass copies little more than it stores even when the whole
+// backlog is due and its destination down), and the pipelines found down.
+class DeadLetterRetrier::Pass {
+ public:
+  // `down`: pipelines to leave alone from the start.
+  Pass(const DeadLetterQueue& dlq, int64_t now_ms, std::set<std::string> down)
+      : dlq_(dlq), now_ms_(now_ms), down_(std::move(down)) {}
+
+  // The next entry to store, oldest first, none of a pipeline found down; nullopt when
+  // the pass has been through every due entry.
+  std::optional<DeadLetter> Next() {
+    absl::MutexLock lock(&mu_);
+    while (true) {
+      Fill();
+      if (page_.empty()) return std::nullopt;
+      DeadLetter e = std::move(page_.front());
+      page_.pop_front();
+      // Fetched before its pipeline was found down: it waits too.
+      if (!down_.contains(e.pipeline)) return e;
+    }
+  }
+  // How many entries the first page holds (so a pass with one entry makes no thread).
+  size_t Ready() {
+    absl::MutexLock lock(&mu_);
+    Fill();
+    return page_.size();
+  }
+  void Done(const std::string& pipeline, Outcome outcome) {
+    absl::MutexLock lock(&mu_);
+    if (outcome == Outcome::kAttempted) ++attempts_;
+    if (outcome == Outcome::kDestinationDown) down_.insert(pipeline);
+  }
+  int attempts() {
+    absl::MutexLock lock(&mu_);
+    return attempts_;
+  }
+
+ private:
+  // Enough to keep kMaxDrainConcurrency threads busy; few enough to copy little more than
+  // a pass stores.
+  static constexpr size_t kPageSize = 128;
+
+  void Fill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (exhausted_ || !page_.empty()) return;
+    std::vector<DeadLetter> page = dlq_.DuePage(now_ms_, after_id_, kPageSize, down_);
+    if (page.empty()) {
+      exhausted_ = true;
+      return;
+    }
+    after_id_ = page.back().id;
+    for (DeadLetter& e : page) page_.push_back(std::move(e));
+  }
+
+  const DeadLetterQueue& dlq_;
+  const int64_t now_ms_;  // what "due" means for the whole pass
+  absl::Mutex mu_;
+  std::deque<DeadLetter> page_ ABSL_GUARDED_BY(mu_);
+  std::string after_id_ ABSL_GUARDED_BY(mu_);  // the last id fetched
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
+  // Pipelines resting from the start, or whose destination refused a store in this pass:
+  // their entries wait.
+  std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 DeadLetterRetrier::DeadLetterRetrier(DeadLetterQueue& dlq, StoreFn store, const Clock& clock,
                                      Options options)
-    : dlq_(dlq), store_(std::move(store)), clock_(clock), options_(options) {
+    : dlq_(dlq), store_(std::move(store)), clock_(clock), options_([&] {
+        options.drain_concurrency = std::clamp(options.drain_concurrency, 1, kMaxDrainConcurrency);
+        return options;
+      }()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -39,6 +116,9 @@ void DeadLetterRetrier::Stop() {
     stop_requested_.store(true);
   }
   if (thread_.joinable()) thread_.join();
+  // A RunOnce on another thread (tests, or a caller racing the destructor) may still be
+  // in a store: it has seen stop_requested_ and takes nothing more, so this ends with it.
+  absl::MutexLock pass(&pass_mu_);
 }
 
 void DeadLetterRetrier::Loop() {
@@ -53,77 +133,147 @@ void DeadLetterRetrier::Loop() {
   }
 }
 
+// Threads per pass rather than a pool kept by the retrier: the queue is empty nearly all
+// the time, and then a pass makes no thread at all; with one entry due it runs on the
+// caller alone. Only a backlog (after an outage) pays for up to drain_concurrency - 1
+// thread starts per pass, microseconds next to a store. Every thread of a pass is joined
+// before RunOnce returns, so a pass's effects are complete when it returns (tests stay
+// deterministic) and Stop has nothing to join but the worker thread.
 int DeadLetterRetrier::RunOnce() {
-  absl::MutexLock pass(&pass_mu_);
-  int attempts = 0;
-  for (const DeadLetter& e : dlq_.Due(clock_.NowMillis())) {
-    if (stop_requested_.load()) break;
-    // Redrive (or a purge) may have taken it since Due() looked.
-    if (!dlq_.Get(e.id).has_value()) continue;
-    absl::Status s;
-    auto body = dlq_.ReadBody(e.id);
-    if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value())
-      continue;
-    // Damaged (the queue logged it): kept as it is, never stored, no longer due.
-    if (body.status().code() == absl::StatusCode::kFailedPrecondition) continue;
-    if (body.ok()) {
-      ++attempts;
-      retried_.fetch_add(1);
-      s = store_(e.pipeline, e.key, *body);
-    } else {
-      s = body.status();
-    }
-    if (s.ok()) {
-      absl::Status removed = dlq_.Remove(e.id);
-      if (removed.ok() || removed.code() == absl::StatusCode::kNotFound) {
-        delivered_.fetch_add(1);
-        if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_delivered->Increment();
-        Log(LogLevel::kInfo, "dlq.delivered",
-            {{"id", e.id},
-             {"pipeline", e.pipeline},
-             {"key", e.key},
-             {"attempts", StrCat(e.attempts + 1)}});
-      } else {
-        // Stored, but still listed: the next pass stores it again, which is harmless
-        // (If-None-Match), and tries the removal again.
-        Log(LogLevel::kError, "dlq.remove_failed",
-            {{"id", e.id}, {"error", StatusMessage(removed)}});
-      }
-      continue;
-    }
-    const int64_t now = clock_.NowMillis();
-    const BackoffPolicy policy{.base_delay_ms = options_.retry_base_ms,
-                               .max_delay_ms = options_.retry_max_ms};
-    const int64_t next = now + BackoffDelayMs(policy, e.attempts, Uniform01());
-    const bool expired = static_cast<double>(now - e.first_ms) >= options_.max_age_s * 1000.0;
-    const std::string error = StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
-    absl::Status recorded = dlq_.RecordAttempt(e.id, error, next, expired);
-    if (recorded.code() == absl::StatusCode::kNotFound) continue;  // redriven or purged meanwhile
-    if (!recorded.ok()) {
-      Log(LogLevel::kError, "dlq.record_attempt_failed",
-          {{"id", e.id}, {"error", StatusMessage(recorded)}});
-      continue;
-    }
-    if (expired) {
-      expired_.fetch_add(1);
-      if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_expired->Increment();
-      Log(LogLevel::kError, "dlq.expired",
-          {{"id", e.id},
-           {"pipeline", e.pipeline},
-           {"key", e.key},
-           {"attempts", StrCat(e.attempts + 1)},
-           {"error", error}});
-    } else {
-      Log(LogLevel::kWarn, "dlq.retry_failed",
-          {{"id", e.id},
-           {"pipeline", e.pipeline},
-           {"key", e.key},
-           {"attempts", StrCat(e.attempts + 1)},
-           {"next_attempt_in_ms", StrCat(next - now)},
-           {"error", error}});
+  absl::MutexLock pass_lock(&pass_mu_);
+  if (stop_requested_.load()) return 0;
+  const int64_t now = clock_.NowMillis();
+  Pass pass(dlq_, now, Resting(now));
+  const size_t workers = std::min(pass.Ready(), static_cast<size_t>(options_.drain_concurrency));
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < workers; ++i) {
+    try {
+      helpers.emplace_back([this, &pass] { Drain(pass); });
+    } catch (const std::system_error& e) {
+      // Out of threads: fewer stores at once is still a correct pass.
+      Log(LogLevel::kWarn, "dlq.drain_thread_failed", {{"error", e.what()}});
+      break;
     }
   }
-  return attempts;
+  Drain(pass);
+  for (std::thread& t : helpers) t.join();
+  return pass.attempts();
+}
+
+void DeadLetterRetrier::Drain(Pass& pass) {
+  while (!stop_requested_.load()) {
+    std::optional<DeadLetter> e = pass.Next();
+    if (!e.has_value()) return;
+    const Outcome outcome = Retry(*e);
+    if (outcome == Outcome::kDestinationDown) skipped_destination_down_.fetch_add(1);
+    pass.Done(e->pipeline, outcome);
+  }
+}
+
+DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
+  // Redrive (or a purge) may have taken it since Due() looked.
+  if (!dlq_.Get(e.id).has_value()) return Outcome::kNone;
+  auto body = dlq_.ReadBody(e.id);
+  if (body.status().code() == absl::StatusCode::kNotFound && !dlq_.Get(e.id).has_value())
+    return Outcome::kNone;
+  // Damaged (the queue logged it): kept as it is, never stored, no longer due.
+  if (body.status().code() == absl::StatusCode::kFailedPrecondition) return Outcome::kNone;
+  absl::Status s;
+  Outcome outcome = Outcome::kNone;
+  if (body.ok()) {
+    s = store_(e.pipeline, e.key, *body);
+    if (IsDestinationDown(s)) {
+      // Nothing was sent: not an attempt. The entry stays due as it is.
+      NoteDown(e, s);
+      return Outcome::kDestinationDown;
+    }
+    outcome = Outcome::kAttempted;
+    retried_.fetch_add(1);
+  } else {
+    s = body.status();
+  }
+  if (s.ok()) {
+    absl::Status removed = dlq_.Remove(e.id);
+    if (removed.ok() || removed.code() == absl::StatusCode::kNotFound) {
+      delivered_.fetch_add(1);
+      if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_delivered->Increment();
+      Log(LogLevel::kInfo, "dlq.delivered",
+          {{"id", e.id},
+           {"pipeline", e.pipeline},
+           {"key", e.key},
+           {"attempts", StrCat(e.attempts + 1)}});
+    } else {
+      // Stored, but still listed: the next pass stores it again, which is harmless
+      // (If-None-Match), and tries the removal again.
+      Log(LogLevel::kError, "dlq.remove_failed", {{"id", e.id}, {"error", StatusMessage(removed)}});
+    }
+    NoteDelivered(e);
+    return outcome;
+  }
+  const int64_t now = clock_.NowMillis();
+  const BackoffPolicy policy{.base_delay_ms = options_.retry_base_ms,
+                             .max_delay_ms = options_.retry_max_ms};
+  const int64_t next = now + BackoffDelayMs(policy, e.attempts, Uniform01());
+  const bool expired = static_cast<double>(now - e.first_ms) >= options_.max_age_s * 1000.0;
+  const std::string error = StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
+  absl::Status recorded = dlq_.RecordAttempt(e.id, error, next, expired);
+  if (recorded.code() == absl::StatusCode::kNotFound) return outcome;  // redriven or purged
+  if (!recorded.ok()) {
+    Log(LogLevel::kError, "dlq.record_attempt_failed",
+        {{"id", e.id}, {"error", StatusMessage(recorded)}});
+    return outcome;
+  }
+  if (expired) {
+    expired_.fetch_add(1);
+    if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_expired->Increment();
+    Log(LogLevel::kError, "dlq.expired",
+        {{"id", e.id},
+         {"pipeline", e.pipeline},
+         {"key", e.key},
+         {"attempts", StrCat(e.attempts + 1)},
+         {"error", error}});
+  } else {
+    Log(LogLevel::kWarn, "dlq.retry_failed",
+        {{"id", e.id},
+         {"pipeline", e.pipeline},
+         {"key", e.key},
+         {"attempts", StrCat(e.attempts + 1)},
+         {"next_attempt_in_ms", StrCat(next - now)},
+         {"error", error}});
+  }
+  return outcome;
+}
+
+std::set<std::string> DeadLetterRetrier::Resting(int64_t now_ms) {
+  std::set<std::string> out;
+  absl::MutexLock lock(&down_mu_);
+  for (const auto& [pipeline, retry_ms] : down_pipelines_)
+    if (retry_ms > now_ms) out.insert(pipeline);
+  return out;
+}
+
+void DeadLetterRetrier::NoteDown(const DeadLetter& e, const absl::Status& refusal) {
+  // The breaker's probe delays are at most an hour; a longer wait is a clock that jumped.
+  constexpr int64_t kMaxRestMs = int64_t{3600} * 1000;
+  const int64_t retry_after_ms = DestinationDownRetryAfterMs(refusal);
+  const int64_t retry_ms =
+      retry_after_ms < 0 ? 0 : clock_.NowMillis() + std::min(retry_after_ms, kMaxRestMs);
+  {
+    absl::MutexLock lock(&down_mu_);
+    const bool first = !down_pipelines_.contains(e.pipeline);
+    down_pipelines_[e.pipeline] = retry_ms;
+    if (!first) return;
+  }
+  Log(LogLevel::kWarn, "dlq.destination_down",
+      {{"pipeline", e.pipeline}, {"error", StatusMessage(refusal)}});
+}
+
+void DeadLetterRetrier::NoteDelivered(const DeadLetter& e) {
+  {
+    absl::MutexLock lock(&down_mu_);
+    if (down_pipelines_.erase(e.pipeline) == 0) return;
+  }
+  Log(LogLevel::kInfo, "dlq.destination_back", {{"pipeline", e.pipeline}});
 }
 
 DeadLetterRetrier::Counts DeadLetterRetrier::counts() const {
@@ -131,6 +281,7 @@ DeadLetterRetrier::Counts DeadLetterRetrier::counts() const {
   c.retried = retried_.load();
   c.delivered = delivered_.load();
   c.expired = expired_.load();
+  c.skipped_destination_down = skipped_destination_down_.load();
   return c;
 }
 

@@ -1,15 +1,31 @@
 // DeadLetterRetrier: the dead-letter queue's retry worker (docs/ARCHITECTURE.md).
 //
 // A thread that, every `tick` (the first pass one tick after start), takes the delivery
-// entries that are due (not expired, next attempt reached), reads each body and stores
-// it through `store` (the server passes DeliveryEngine::StoreObject, which is
-// idempotent: If-None-Match, OK when the object already exists). On success the entry is removed;
-// on failure the attempt is recorded with the next attempt at now + full-jitter backoff
-// (core/base/backoff.h, the exponent being the entry's attempts so far), and the entry is marked
-// expired once now - first_ms reaches max_age. Expired entries stay in the queue for an operator
-// (ListDeadLetters / Redrive / Purge) and are no longer retried. A body that fails its check
-// (ReadBody: FAILED_PRECONDITION) is never stored: the entry is damaged and stays as it is.
+// entries that are due (not expired, next attempt reached), oldest first (DuePage: id
+// order, i.e. creation order, a page at a time), reads each body and stores it through
+// `store` (the server passes DeliveryEngine::StoreObject, which is idempotent:
+// If-None-Match, OK when the object already exists), up to `drain_concurrency` stores at
+// once. On success the entry is removed; on failure the attempt is recorded with the
+// next attempt at now + full-jitter backoff (core/base/backoff.h, the exponent being the
+// entry's attempts so far), and the entry is marked expired once now - first_ms reaches
+// max_age. Expired entries stay in the queue for an operator (ListDeadLetters / Redrive /
+// Purge) and are no longer retried. A body that fails its check (ReadBody:
+// FAILED_PRECONDITION) is never stored: the entry is damaged and stays as it is.
 // Processing entries are never touched here: they wait for Redrive.
+//
+// A down destination. A store answered with IsDestinationDown
+// (core/delivery/destination_breaker.h: the destination's breaker refused it, nothing was
+// sent) is not an attempt: the entry's attempts, next attempt and expiry stay as they
+// were, and the pass takes no further entry of that pipeline (they would be refused the
+// same way). A pass thus knocks once per pipeline (up to drain_concurrency times when
+// stores start together), and when the refusal says when the breaker's next probe may go
+// (DestinationDownRetryAfterMs) the pipeline rests until then: a knock sends nothing but
+// reads the whole body, and the store encodes it, before the breaker refuses it. At the
+// probe time a knock may be the probe (or an upload of the engine is); once the breaker
+// has closed, the next pass drains the backlog oldest first, `drain_concurrency` at a
+// time. Entries whose stores failed for real (before the breaker opened, or a failed
+// probe) wait out their full-jitter backoff, which spreads them after recovery; the
+// concurrency bound keeps the due ones from arriving all at once.
 //
 //   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k,
 //   b); },
@@ -17,13 +33,16 @@
 //   ...
 //   retrier.Stop();
 //
-// Thread-safe. Borrows the queue and the clock, which must outlive it.
+// Thread-safe. Borrows the queue and the clock, which must outlive it. `store` is called
+// from up to `drain_concurrency` threads at once.
 #ifndef LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_RETRIER_H_
 #define LAKEHOSE_SERVICE_DLQ_DEAD_LETTER_RETRIER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -50,40 +69,68 @@ class DeadLetterRetrier {
     int64_t retry_base_ms = 1000;      // backoff ceiling after the first failure (doubles)
     int64_t retry_max_ms = 300000;     // backoff ceiling cap
     double max_age_s = 7 * 24 * 3600;  // from first_ms; then the entry is marked expired
-    // How often due entries are looked for (also the longest Stop waits between
-    // attempts). Default 1 s; tests pass a few ms.
+    // How often due entries are looked for. Default 1 s; tests pass a few ms.
     absl::Duration tick = absl::Seconds(1);
+    // Stores in flight at once during a pass; clamped into [1, kMaxDrainConcurrency].
+    // Default 4 (server.dlq.drain_concurrency).
+    int drain_concurrency = 4;
     // Where deliveries and expiries are counted (lakehose_dlq_delivered_total,
     // lakehose_dlq_expired_total); null: only counts() has them.
     const Metrics* metrics = nullptr;
   };
-  // server.dlq_retry_base_ms, dlq_retry_max_ms and dlq_max_age_s.
+  static constexpr int kMaxDrainConcurrency = 64;  // the config key's upper bound
+  // server.dlq_retry_base_ms, dlq_retry_max_ms, dlq_max_age_s and dlq_drain_concurrency.
   static Options OptionsFrom(const ServerOptions& server);
 
   struct Counts {
-    int64_t retried = 0;    // attempts made (successful or not)
+    int64_t retried = 0;    // attempts made (successful or not; refusals excluded)
     int64_t delivered = 0;  // entries stored and removed
     int64_t expired = 0;    // entries marked expired by this worker
+    // Stores refused because the destination was down (IsDestinationDown): each left
+    // its entry as it was, and the pass then left that pipeline's other entries alone.
+    int64_t skipped_destination_down = 0;
   };
 
   // Starts the worker thread.
   DeadLetterRetrier(DeadLetterQueue& dlq, StoreFn store, const Clock& clock, Options options);
   ~DeadLetterRetrier();  // Stop()
 
-  // Stops the thread: returns once the attempt in progress (if any) has finished; a
-  // store is not interrupted, so this waits at most for one store call (the wait
-  // between passes ends at once).
-  // Idempotent.
+  // Stops the worker: a pass in progress (the worker's, or a RunOnce caller's) takes no
+  // further entry, and this returns once the stores in progress have ended (a store is
+  // not interrupted, so this waits at most for the longest of drain_concurrency store
+  // calls; the wait between passes ends at once). Idempotent; RunOnce does nothing after.
   void Stop();
 
-  // One pass over the entries due now, on the caller's thread (the worker calls it every
-  // tick; tests call it directly for determinism). Returns the number of attempts made.
+  // One pass over the entries due now (the worker calls it every tick; tests call it
+  // directly). Returns once every store it started has ended; the number of attempts
+  // made (stores that reached the destination). It runs on the caller's thread plus, when
+  // more than one entry is due, up to drain_concurrency - 1 threads made for this pass
+  // (see the .cc for why per pass). With drain_concurrency 1 everything happens on the
+  // caller's thread, in DuePage() order.
   int RunOnce();
 
   Counts counts() const;
 
+  // Whether Stop() has been called (it may still be waiting for stores in progress).
+  bool StopRequestedForTest() const { return stop_requested_.load(); }
+
  private:
+  class Pass;
+  enum class Outcome { kNone, kAttempted, kDestinationDown };
+
   void Loop();
+  // Stores entries from `pass` until there are none left or Stop() was called.
+  void Drain(Pass& pass);
+  // One entry: read, store, then remove it or record the failure.
+  Outcome Retry(const DeadLetter& e);
+  // Pipelines not to knock on at `now_ms`: their last refusal said the breaker's next
+  // probe was later.
+  std::set<std::string> Resting(int64_t now_ms);
+  // Notes a refusal (when to knock again) and logs the first one after the pipeline's
+  // destination was up; NoteDelivered logs the first delivery after it was down (an
+  // outage logs two lines per pipeline, not one per pass).
+  void NoteDown(const DeadLetter& e, const absl::Status& refusal);
+  void NoteDelivered(const DeadLetter& e);
 
   DeadLetterQueue& dlq_;
   const StoreFn store_;
@@ -98,6 +145,11 @@ class DeadLetterRetrier {
   std::atomic<int64_t> retried_{0};
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> expired_{0};
+  std::atomic<int64_t> skipped_destination_down_{0};
+
+  absl::Mutex down_mu_;
+  // Pipelines whose last store was refused -> when to try them again (ms; 0: next pass).
+  std::map<std::string, int64_t> down_pipelines_ ABSL_GUARDED_BY(down_mu_);
 
   std::thread thread_;
 };

@@ -311,11 +311,13 @@ S3Client::Outcome S3Client::Execute(const Call& call, Budget& budget) {
   auto refused = [&]() {
     const SharedBreaker::Snapshot b = breaker->Read(deps_.clock->NowMillis());
     const int64_t next_ms = std::max<int64_t>(0, b.next_probe_ms - deps_.clock->NowMillis());
-    out.response = DestinationDownError(
-        StrCat(what, ": destination ", options_.bucket, " is down (circuit ",
-               b.state == BreakerState::kHalfOpen ? "half-open, a probe in flight"
-                                                  : StrCat("open; next probe in ", next_ms, " ms"),
-               "); last: ", last_error.empty() ? b.last_error : last_error));
+    const bool half_open = b.state == BreakerState::kHalfOpen;
+    out.response =
+        DestinationDownError(StrCat(what, ": destination ", options_.bucket, " is down (circuit ",
+                                    half_open ? "half-open, a probe in flight"
+                                              : StrCat("open; next probe in ", next_ms, " ms"),
+                                    "); last: ", last_error.empty() ? b.last_error : last_error),
+                             half_open ? -1 : next_ms);
     return out;
   };
   bool probed = false;  // the last exchange was the breaker's probe

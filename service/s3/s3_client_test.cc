@@ -930,6 +930,7 @@ TEST_F(S3ClientTest, BreakerOpensAfterFiveServerErrorsAndFailsFastWithoutSending
             std::string::npos)
       << s;
   EXPECT_TRUE(s3->DestinationDown());
+  EXPECT_EQ(DestinationDownRetryAfterMs(s), 750);  // the DLQ retry worker waits as long
   clock_.AdvanceMillis(749);
   EXPECT_TRUE(absl::IsUnavailable(s3->PutObject("d", "x", {})));
   EXPECT_EQ(http_->requests().size(), 5u);
