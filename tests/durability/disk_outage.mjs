@@ -7,8 +7,10 @@
 // is down, sealed objects go to the DLQ under data_dir, so the disk, not the in-memory
 // budget, is what must run out.
 //
-//   1. The front answers 503 SlowDown to everything. Senders ingest slowly until the
-//      destination's breaker is open (lakehose_destinations_down 1; bounded).
+//   1. The front answers 503 SlowDown to everything. One sender ingests slowly until the
+//      destination's breaker is open (lakehose_destinations_down 1; bounded). Before
+//      that, sealed objects wait in memory for up to the DLQ budget, so a burst would
+//      meet the buffer budget first (as designed; the breaker needs 5 s of failures).
 //   2. Four senders ingest as fast as they can until Ingest answers RESOURCE_EXHAUSTED:
 //      the message names the disk (data_dir, the free-space floor or ENOSPC), not the
 //      buffer budget; nothing else than RESOURCE_EXHAUSTED; the DLQ holds objects and
@@ -63,7 +65,7 @@ const mib = (n) => (n / MiB).toFixed(2);
 const log = (s) => console.log(`disk_outage: ${s}`);
 
 // Polls pred() (async, truthy = done) every `everyMs` until it holds; bounded. Resolves
-// its last value; throws with `what` and the last value's description after budgetMs.
+// its value; throws naming `what` after budgetMs.
 async function waitFor(pred, budgetMs, what, everyMs = 250) {
   const end = Date.now() + budgetMs;
   for (;;) {
@@ -97,7 +99,7 @@ async function main() {
   const freeAtStart = free();
   log(`small file system ${SMALL}: ${mib(freeAtStart)} MiB free; buffer budget ${BUFFER_BUDGET_MB} MB`);
 
-  const gen = await generate(CLI_BIN, 40_000, 91e12);
+  const gen = await generate(CLI_BIN, 50_000, 91e12);
   const acked = new Set();
   const sent = new Set();
   const send = sender({ gen, pipeline: PIPELINE, acked, sent, deadlineMs: RPC_DEADLINE_MS });
@@ -109,7 +111,7 @@ async function main() {
     clients = clientsFor(server.target);
     await waitForReady(clients.ingestor);
 
-    // 1. The outage; slow senders until the breaker is open.
+    // 1. The outage; one slow sender until the breaker is open.
     const outageAt = Date.now();
     front.setFaults({ slowDown: 1, seed: 1313 });
     const opened = await waitFor(async () => {
@@ -237,8 +239,9 @@ async function main() {
     }
     if (recordFailedHold > 0) log(`NOTE: ${recordFailedHold} dlq.record_attempt_failed in ${HOLD_FULL_MS} ms (${dlqFull.length} entries): retried every tick on a full disk`);
 
-    // 3c. A crash while full and down: what was acked is on disk (WAL or DLQ), so a new
-    // process starts on the full disk, with the destination still down, and keeps it.
+    // 3c. A crash while full and down: what was acked is on disk (WAL or DLQ). A new
+    // process starts on the full disk with the destination still down, and serves; the
+    // acked records reach the bucket after healing (checked at the end).
     const dlqBeforeCrash = (await dlqEntries(clients)).length;
     clients.close();
     clients = null;
@@ -274,7 +277,7 @@ async function main() {
         return null;
       }
       return Date.now();
-    }, INGEST_AGAIN_BUDGET_MS, 'Ingest to be accepted again after healing', 250);
+    }, INGEST_AGAIN_BUDGET_MS, 'Ingest to be accepted again after healing', 500);
     log(`Ingest accepted again ${again - healedAt} ms after healing`);
     for (let i = 0; i < 5; i++) {
       const r = await send(clients.ingestor, BATCH, 'b');
