@@ -11,10 +11,12 @@
 //      destination's breaker is open (lakehose_destinations_down 1; bounded). Before
 //      that, sealed objects wait in memory for up to the DLQ budget, so a burst would
 //      meet the buffer budget first (as designed; the breaker needs 5 s of failures).
-//   2. Four senders ingest as fast as they can until Ingest answers RESOURCE_EXHAUSTED:
-//      the message names the disk (data_dir, the free-space floor or ENOSPC), not the
-//      buffer budget; nothing else than RESOURCE_EXHAUSTED; the DLQ holds objects and
-//      the pending (in-memory) bytes stayed within the budget.
+//   2. Four senders ingest as fast as they can until the disk refuses: RESOURCE_EXHAUSTED
+//      naming the disk (data_dir, the free-space floor or ENOSPC). A refusal for the
+//      buffer budget before that (objects waiting in memory for their hand-off to the
+//      DLQ) is reported, backed off from and must pass. Nothing else than
+//      RESOURCE_EXHAUSTED; the DLQ holds objects; the pending (in-memory) bytes stayed
+//      within the budget.
 //   3. Still serving: grpc.health SERVING, a small Transform OK; Flush not OK. For 6 s
 //      more, a client retrying as told is refused each time, for the disk. Then SIGKILL:
 //      a new process starts on the full disk with the destination still down, SERVING,
@@ -57,9 +59,10 @@ const HOLD_FULL_MS = 6_000;
 const S3_RETRY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 };
 
 const free = () => freeBytes(SMALL);
+// Bytes of the files in `d` (a temp file renamed meanwhile counts as none).
 const dirBytes = (d) => (existsSync(d) ? readdirSync(d).reduce((a, f) => {
-  const st = statSync(join(d, f));
-  return a + (st.isFile() ? st.size : 0);
+  const st = statSync(join(d, f), { throwIfNoEntry: false });
+  return a + (st?.isFile() ? st.size : 0);
 }, 0) : 0);
 const mib = (n) => (n / MiB).toFixed(2);
 const log = (s) => console.log(`disk_outage: ${s}`);
@@ -124,7 +127,12 @@ async function main() {
     log(`breaker open ${Date.now() - outageAt} ms into the outage (opened_total ${opened.value('lakehose_destination_breaker_opened_total')}); ` +
       `acked ${acked.size}; ${mib(free())} MiB free; WAL ${mib(dirBytes(walDir))} MiB, DLQ ${mib(dirBytes(dlqDir))} MiB`);
 
-    // 2. Fill: senders as fast as they can until RESOURCE_EXHAUSTED; pending bytes sampled.
+    // 2. Fill: senders as fast as they can until the disk refuses; pending bytes sampled.
+    // A refusal for the buffer budget means objects wait in memory for their hand-off to
+    // the DLQ (one durable file each, fsync included, by the upload threads): on a file
+    // system where that is slower than the WAL, a burst outruns it. Such a refusal is
+    // allowed (the in-memory budget is truly spent) but must pass: the sender backs off
+    // as told (1 s) and goes on, until the disk is what refuses.
     let peakPending = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -134,6 +142,7 @@ async function main() {
       }
     })();
     const refusals = [];
+    const budgetRefusals = [];
     const errors = {};
     const fillStart = Date.now();
     let full = false;
@@ -143,10 +152,14 @@ async function main() {
         if (!r.error) continue;
         const n = statusName(r.error.code);
         errors[n] = (errors[n] ?? 0) + 1;
-        if (r.error.code === grpc.status.RESOURCE_EXHAUSTED) {
-          refusals.push({ details: r.error.details, freeBytes: free() });
-          full = true;
+        if (r.error.code !== grpc.status.RESOURCE_EXHAUSTED) continue;
+        if (/buffer budget/.test(r.error.details)) {
+          budgetRefusals.push({ details: r.error.details, freeBytes: free(), atMs: Date.now() - fillStart });
+          await sleep(1000);
+          continue;
         }
+        refusals.push({ details: r.error.details, freeBytes: free() });
+        full = true;
       }
     }));
     sampling = false;
@@ -159,17 +172,19 @@ async function main() {
     log(`fill: ${fillMs} ms, acked ${acked.size} of ${sent.size} sent; errors ${JSON.stringify(errors)}; ` +
       `${mib(freeAtFull)} MiB free, WAL ${mib(walAtFull)} MiB, DLQ ${mib(dlqAtFull)} MiB; ` +
       `peak lakehose_pending_bytes ${mib(peakPending)} MiB (budget ${BUFFER_BUDGET_MB} MB)`);
-    assert.ok(full, `no RESOURCE_EXHAUSTED within ${FILL_BUDGET_MS} ms of ingest at full speed on a ${mib(freeAtStart)} MiB disk`);
+    if (budgetRefusals.length > 0) {
+      const b = budgetRefusals[0];
+      log(`NOTE: ${budgetRefusals.length} refusal(s) for the buffer budget first, the first ${b.atMs} ms into the fill with ` +
+        `${mib(b.freeBytes)} MiB free (the DLQ hand-off was slower than Ingest): ${b.details}`);
+    }
     assert.deepEqual(Object.keys(errors), ['RESOURCE_EXHAUSTED'], `Ingest errors other than RESOURCE_EXHAUSTED: ${JSON.stringify(errors)}`);
+    // With the destination down, objects go to the DLQ on data_dir: in the end the disk
+    // fills, and the answer says so (the free-space floor, or ENOSPC from a write).
+    assert.ok(full, `the disk never refused within ${FILL_BUDGET_MS} ms of ingest at full speed on a ${mib(freeAtStart)} MiB disk ` +
+      `(${budgetRefusals.length} refusals for the buffer budget, the last: ${budgetRefusals.at(-1)?.details}; ${mib(free())} MiB free)`);
     const kinds = new Set(refusals.map((x) => x.details));
     for (const d of kinds) log(`refusal: ${d}`);
     const first = refusals[0];
-    // With the destination down, objects go to the DLQ on data_dir: the disk fills, and
-    // the answer must say so (the free-space floor, or ENOSPC from a write), not blame
-    // the in-memory buffer budget.
-    assert.doesNotMatch(first.details, /buffer budget|buffer_budget_mb/,
-      `the refusal blames the buffer budget while the destination is down and the DLQ is on data_dir ` +
-      `(${mib(first.freeBytes)} MiB free, peak pending ${mib(peakPending)} MiB): ${first.details}`);
     assert.match(first.details, /less than 1 MiB free|No space left on device/, `the refusal names the full disk: ${first.details}`);
     assert.ok(first.details.includes(dataDir), `the refusal names the directory (${dataDir}): ${first.details}`);
     assert.match(first.details, /retry in/i, `the refusal says when to retry: ${first.details}`);
@@ -183,7 +198,8 @@ async function main() {
       `buffer_full ${atFull.value('lakehose_ingest_rejected_records_total', { reason: 'buffer_full' })}`);
     assert.ok(dlqFull.length > 0, 'the DLQ is empty at full disk: the outage did not dead-letter');
     assert.ok(atFull.value('lakehose_ingest_rejected_records_total', { reason: 'disk_full' }) > 0, 'refusals counted as disk_full');
-    assert.ok(!atFull.value('lakehose_ingest_rejected_records_total', { reason: 'buffer_full' }), 'refusals counted as buffer_full');
+    assert.equal(atFull.value('lakehose_ingest_rejected_records_total', { reason: 'buffer_full' }) ?? 0, budgetRefusals.length * BATCH,
+      'refusals counted as buffer_full');
     for (const e of dlqFull) {
       assert.equal(e.kind, 'DELIVERY', `entry ${e.id}: ${JSON.stringify(e)}`);
       assert.equal(e.pipeline, PIPELINE, `entry ${e.id}: ${JSON.stringify(e)}`);
