@@ -17,28 +17,19 @@
 //   node disk_full.mjs --server PATH --cli PATH --data-dir SMALL_FS_DIR --work BIG_DIR
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { ServerProcess, generate, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
-import { clientsFor, flush, grpc, healthCheck, ingestOnce, statusName, unary, waitForReady } from '../lib/grpc.mjs';
-import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs';
+import { ServerProcess, generate, serverEnv, sleep } from '../lib/harness.mjs';
+import { clientsFor, flush, grpc, statusName, waitForReady } from '../lib/grpc.mjs';
+import { configYaml, readLake } from '../lib/lake.mjs';
+import { assertExactlyOnce, diskArgs, freeBytes, restartCleanly, sender, stillServing } from './disk_common.mjs';
 
-const USAGE = '--data-dir SMALL_FS_DIR --work BIG_DIR';
-const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
-  options: { 'data-dir': { type: 'string' }, work: { type: 'string' } },
-  usage: USAGE,
-});
-if (!args['data-dir'] || !args.work) {
-  console.error(`usage: node disk_full.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose ${USAGE}`);
-  process.exit(2);
-}
-const SMALL = resolve(args['data-dir']);
-const WORK = resolve(args.work);
+const { serverBin: SERVER_BIN, cliBin: CLI_BIN, small: SMALL, work: WORK } = diskArgs();
 const PIPELINE = 'dur';
 const MiB = 1024 * 1024;
 
-const free = () => { const s = statfsSync(SMALL); return s.bavail * s.bsize; };
+const free = () => freeBytes(SMALL);
 const walBytes = (walDir) => readdirSync(walDir).reduce((a, f) => a + statSync(join(walDir, f)).size, 0);
 const log = (s) => console.log(`disk_full: ${s}`);
 
@@ -60,17 +51,9 @@ async function main() {
   const gen = await generate(CLI_BIN, 30_000, 55e12);
   const acked = new Set();
   const sent = new Set();
-  let cursor = 0;
-  const send = async (ingestor, n) => {
-    const from = cursor;
-    const to = Math.min(from + n, gen.ids.length);
-    assert.ok(to > from, 'ran out of generated records');
-    cursor = to;
-    for (let i = from; i < to; i++) sent.add(gen.ids[i]);
-    return ingestOnce(ingestor, PIPELINE, gen, from, to, acked, { tag: `b${from}`, deadlineMs: 30_000 });
-  };
+  const send = sender({ gen, pipeline: PIPELINE, acked, sent });
 
-  let server = new ServerProcess(SERVER_BIN, { dir: WORK, configPath: cfgPath, env, name: 'server' });
+  const server = new ServerProcess(SERVER_BIN, { dir: WORK, configPath: cfgPath, env, name: 'server' });
   let clients = null;
   try {
     await server.waitForPort(20_000);
@@ -120,16 +103,7 @@ async function main() {
     assert.match(refused.details, /retry/i, 'the refusal says when to retry');
 
     // 3. Still serving: Transform, health; Flush's answer while seals cannot be logged.
-    const tr = await unary(clients.transformer, 'Transform', { pipeline: PIPELINE, records: [{ record_id: 'x', data: Buffer.from(gen.lines[0]) }] });
-    assert.equal(tr.records[0].result, 'OK', 'Transform while the disk is full');
-    assert.equal(await healthCheck(server.target, 30_000), 'SERVING', 'health while the disk is full');
-    let fullFlush;
-    try {
-      const f = await flush(clients.ingestor, PIPELINE, 30_000);
-      fullFlush = `OK, ${f.objects.length} objects, ${f.objects.reduce((a, o) => a + Number(o.records), 0)} records`;
-    } catch (err) {
-      fullFlush = `${statusName(err.code)} ${err.details}`;
-    }
+    const fullFlush = await stillServing(clients, server.target, PIPELINE, gen.lines[0]);
     const lakeAtFull = await readLake({ root: lakeDir, pipeline: PIPELINE });
     log(`Transform OK and health SERVING while full; Flush while full answered: ${fullFlush}; lake then holds ${lakeAtFull.lines} of ${acked.size} acked records`);
     const notLogged = server.eventsNamed('delivery.seal_not_logged');
@@ -165,31 +139,16 @@ async function main() {
     clients.close();
     clients = null;
     assert.ok(server.running(), 'the server died');
-    let exit = await server.stop(60_000);
+    const exit = await server.stop(60_000);
     assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-    const firstRunEvents = server.events;
-
-    server = new ServerProcess(SERVER_BIN, { dir: WORK, configPath: cfgPath, env, name: 'server' });
-    await server.waitForPort(20_000);
-    const rec = await server.waitForEvent('wal.recovered');
-    assert.ok(rec.length > 0, 'no wal.recovered on the second start');
-    clients = clientsFor(server.target);
-    const f2 = await flush(clients.ingestor, PIPELINE, 60_000);
-    clients.close();
-    clients = null;
-    exit = await server.stop(60_000);
-    assert.deepEqual(exit, { code: 0, signal: null }, `second SIGTERM:\n${server.tail()}`);
-    const bad = [...firstRunEvents, ...server.events].filter((e) => /^wal\.(corrupt_tail|replay_skipped_corrupt_tail|seal_mismatch|seal_without_buffer|undecodable_frame|truncate_failed|unknown_pipeline)$/.test(e.event));
-    log(`second start: wal.recovered ${JSON.stringify(rec[0])}; flush ${f2.objects.length} objects`);
-    assert.deepEqual(bad, [], 'the WAL is consistent after the disk was full');
+    const second = await restartCleanly({
+      serverBin: SERVER_BIN, dir: WORK, configPath: cfgPath, env, name: 'server', pipeline: PIPELINE, earlierEvents: server.events,
+    });
+    log(`second start: wal.recovered ${JSON.stringify(second.recovered)}; flush ${second.flushed.objects.length} objects`);
 
     // 6. The lake.
     const lake = await readLake({ root: lakeDir, pipeline: PIPELINE });
-    const v = verdict(lake, acked, sent);
-    log(`lake: ${lake.objects} objects, ${lake.lines} lines; acked ${acked.size}; missing ${v.missing.length}, duplicates ${v.duplicates.length}, ` +
-      `never sent ${v.strangers.length}, refused records present ${v.unackedPresent}`);
-    assert.ok(v.missing.length === 0 && v.duplicates.length === 0 && v.strangers.length === 0, describeVerdict(v, lake));
-    assert.equal(v.unackedPresent, 0, 'records of refused requests must not be in the lake (nothing partial)');
+    assertExactlyOnce(lake, acked, sent, log);
     assert.equal(lake.leftovers.length, 0, `left-over temp files: ${lake.leftovers}`);
     assert.equal(flushLied, null, flushLied ?? '');
     log('PASS');

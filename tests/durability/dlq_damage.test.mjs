@@ -21,7 +21,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, readSync, readdirSync, rm
 import { join } from 'node:path';
 
 import { ServerProcess, WorkDir, generate, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
-import { clientsFor, ingestOnce, unary, waitForReady } from '../lib/grpc.mjs';
+import { clientsFor, ingestOnce, listDeadLetters, waitForReady } from '../lib/grpc.mjs';
 import { configYaml, readLake } from '../lib/lake.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
@@ -68,17 +68,7 @@ async function withServer(name, dir, cfgPath, fn) {
 }
 
 // Every ListDeadLetters entry (all pages).
-async function listAll(clients) {
-  const entries = [];
-  let token = '';
-  for (let page = 0; page < 100; page++) {
-    const resp = await unary(clients.deadLetters, 'ListDeadLetters', { page_size: 1000, page_token: token }, 30_000);
-    entries.push(...resp.entries);
-    token = resp.next_page_token;
-    if (!token) break;
-  }
-  return entries;
-}
+const listAll = (clients) => listDeadLetters(clients.deadLetters);
 
 // Polls until pred(entries) holds; bounded. Resolves the entries.
 async function waitForEntries(clients, pred, budgetMs, what) {

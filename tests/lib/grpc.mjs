@@ -123,5 +123,18 @@ export async function ingestOnce(ingestor, pipeline, gen, from, to, acked, { tag
   return { ok };
 }
 
+// Every ListDeadLetters entry (all pages, at most 100 of 1,000), oldest first.
+export async function listDeadLetters(deadLetters, ms = 30_000) {
+  const entries = [];
+  let token = '';
+  for (let page = 0; page < 100; page++) {
+    const resp = await unary(deadLetters, 'ListDeadLetters', { page_size: 1000, page_token: token }, ms);
+    entries.push(...resp.entries);
+    token = resp.next_page_token;
+    if (!token) break;
+  }
+  return entries;
+}
+
 // Flush through gRPC; resolves the response or rejects.
 export const flush = (ingestor, pipeline, ms = 120_000) => unary(ingestor, 'Flush', { pipeline }, ms);
