@@ -8,7 +8,7 @@
 // budget, is what must run out.
 //
 //   1. The front answers 503 SlowDown to everything. One sender ingests slowly until the
-//      destination's breaker is open (lakehose_destinations_down 1; bounded). Before
+//      destination's breaker is open (lakehose_destination_down 1; bounded). Before
 //      that, sealed objects wait in memory for up to the DLQ budget, so a burst would
 //      meet the buffer budget first (as designed; the breaker needs 5 s of failures).
 //   2. Four senders ingest as fast as they can until the disk refuses: RESOURCE_EXHAUSTED
@@ -122,9 +122,9 @@ async function main() {
       assert.ok(!r.error, `Ingest while the destination goes down (disk not yet full, ${mib(free())} MiB free): ` +
         `${r.error && `${statusName(r.error.code)} ${r.error.details}`}`);
       const m = await server.scrape();
-      return m.value('lakehose_destinations_down') >= 1 ? m : null;
-    }, BREAKER_OPEN_BUDGET_MS, 'the breaker to open (lakehose_destinations_down 1) under 100% 503', 200);
-    log(`breaker open ${Date.now() - outageAt} ms into the outage (opened_total ${opened.value('lakehose_destination_breaker_opened_total')}); ` +
+      return m.value('lakehose_destination_down') >= 1 ? m : null;
+    }, BREAKER_OPEN_BUDGET_MS, 'the breaker to open (lakehose_destination_down 1) under 100% 503', 200);
+    log(`breaker open ${Date.now() - outageAt} ms into the outage (opened_total ${opened.value('lakehose_destination_breaker_transitions_total', { to: 'open' })}); ` +
       `acked ${acked.size}; ${mib(free())} MiB free; WAL ${mib(dirBytes(walDir))} MiB, DLQ ${mib(dirBytes(dlqDir))} MiB`);
 
     // 2. Fill: senders as fast as they can until the disk refuses; pending bytes sampled.
@@ -312,7 +312,7 @@ async function main() {
     log(`flush OK ${Date.now() - f0} ms: ${flushed.objects.length} objects; acked ${acked.size} of ${sent.size} sent`);
     await waitFor(async () => (await dlqEntries(clients)).length === 0, DRAIN_BUDGET_MS, 'the DLQ to be empty after the Flush', 500);
     const healed = await server.scrape();
-    assert.equal(healed.value('lakehose_destinations_down'), 0, 'lakehose_destinations_down after healing');
+    assert.equal(healed.value('lakehose_destination_down'), 0, 'lakehose_destination_down after healing');
     assert.equal(healed.value('lakehose_dlq_depth'), 0, 'lakehose_dlq_depth after healing');
 
     // 5. SIGTERM; a third start replays the WAL cleanly and stores nothing twice.
