@@ -381,7 +381,7 @@ describe('the S3 front', { timeout: TEST_TIMEOUT_MS }, () => {
     const s = front.stats();
     assert.equal(s.injected.slowDown, 6);
     assert.equal(s.injected.reset, 5);
-    assert.equal(front.getFaults().slowDown + front.getFaults().reset, 0, "healed");
+    assert.equal(front.getFaults().slowDown + front.getFaults().reset, 0, 'healed');
     assert.throws(() => front.setOutage('flood'), /no outage mode "flood"/);
     assert.deepEqual(Object.keys(OUTAGES).sort(), ['503', 'none', 'reset']);
   });
