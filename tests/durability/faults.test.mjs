@@ -38,10 +38,10 @@
 //       bucket holds every acked record exactly once;
 //   (e) the breaker opened (lakehose_destinations_down, ..._breaker_opened_total) and closed.
 // D is 20 s by default (the pair takes about 3-4 minutes); --outage-seconds 60 runs the
-// issue's 60 s phases.
+// issue's 60 s phases; --budget-mb sets another buffer_budget_mb (the RSS bound follows).
 //
 //   node tests/durability/faults.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
-//        [--only NAME,NAME] [--outage-seconds S] [--keep]
+//        [--only NAME,NAME] [--outage-seconds S] [--budget-mb MB] [--keep]
 //
 // (LAKEHOSE_SERVER / LAKEHOSE_CLI work too.) Every wait is bounded.
 
@@ -56,8 +56,8 @@ import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs'
 import { TEST_CREDENTIALS, startS3Front } from '../lib/s3_front.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
-  options: { only: { type: 'string' }, 'outage-seconds': { type: 'string' }, keep: { type: 'boolean' } },
-  usage: '[--only NAME,...] [--outage-seconds S] [--keep]',
+  options: { only: { type: 'string' }, 'outage-seconds': { type: 'string' }, 'budget-mb': { type: 'string' }, keep: { type: 'boolean' } },
+  usage: '[--only NAME,...] [--outage-seconds S] [--budget-mb MB] [--keep]',
 });
 
 const PIPELINE = 'dur';
@@ -88,15 +88,16 @@ const SCENARIOS = [
 // ---- outages under continuous load (f, g) ----------------------------------------------
 
 const OUTAGE_S = Number(args['outage-seconds'] ?? 20);
-if (!(OUTAGE_S >= 5 && OUTAGE_S <= 3600)) {
-  console.error(`--outage-seconds must be between 5 and 3600: ${args['outage-seconds']}`);
+const BUDGET_MB = Number(args['budget-mb'] ?? 64);
+if (!(OUTAGE_S >= 5 && OUTAGE_S <= 3600) || !(BUDGET_MB >= 16 && BUDGET_MB <= 65536)) {
+  console.error(`--outage-seconds must be in [5, 3600] and --budget-mb in [16, 65536]: ${args['outage-seconds']}, ${args['budget-mb']}`);
   process.exit(2);
 }
 const LOAD = Object.freeze({
   senders: 8,
   batch: 500,
   pool: 20_000,             // generated records, re-sent with fresh eventIDs
-  budgetMb: 64,             // server.buffer_budget_mb
+  budgetMb: BUDGET_MB,      // server.buffer_budget_mb (64 unless --budget-mb)
   retryBudgetS: 3,          // server.dlq.delivery_retry_budget_s
   sizeMb: 4,                // buffering.size_mb: with interval_s 1, objects seal about every second
   intervalS: 1,
@@ -576,8 +577,9 @@ async function loadScenario(sc, t) {
     clients = null;
     const exit = await server.stop(60_000);
 
-    // The figures.
+    // The figures (every sample kept in samples.json beside the server log).
     const S = sampler.samples;
+    writeFileSync(join(dir, 'samples.json'), JSON.stringify({ outageAt, healAt, idleKb, samples: S }));
     const inPhase = (p) => S.filter((x) => x.phase === p);
     const rssMaxKb = maxOf(S.map((x) => x.rss));
     const rssLimitKb = idleKb + (LOAD.budgetMb + LOAD.overheadMb) * 1024;
@@ -596,11 +598,13 @@ async function loadScenario(sc, t) {
       `refused A ${JSON.stringify(a.refusals)}, B ${JSON.stringify(b.refusals)}`);
     note(`RSS: idle ${mb(idleKb)} MB, max ${mb(rssMaxKb)} MB (+${mb(rssMaxKb - idleKb)} MB; limit idle + ${LOAD.budgetMb} + ${LOAD.overheadMb} = ${mb(rssLimitKb)} MB); ` +
       `max per phase ${JSON.stringify(Object.fromEntries(['A', 'B', 'drain'].map((p) => [p, mb(maxOf(inPhase(p).map((x) => x.rss)) ?? 0)])))} MB; ` +
-      `pending_bytes max ${pendingMax === null ? '-' : mb(pendingMax / 1024)} MB of ${LOAD.budgetMb}`);
+      `pending_bytes max ${pendingMax === null ? '-' : mb(pendingMax / 1024)} MB of ${LOAD.budgetMb} ` +
+      `(per phase ${JSON.stringify(Object.fromEntries(Object.entries(phaseMax('pending')).map(([p, x]) => [p, mb((x ?? 0) / 1024)])))})`);
     note(`oldest sealed age (${OLDEST_SEALED}) max per phase: ${JSON.stringify(sealed)} s (limit ${LOAD.retryBudgetS + LOAD.sealedSlackS} s); ` +
       `oldest unflushed record age max per phase: ${JSON.stringify(unflushed)} s (limit ${LOAD.intervalS + 1 + LOAD.retryBudgetS + LOAD.sealedSlackS} s)`);
     note(`DLQ during B: depth ${depthB[0] ?? '-'} -> ${depthB[depthB.length - 1] ?? '-'} (peak ${maxOf(S.map((x) => x.dlqDepth)) ?? '-'}); ` +
-      `delivery.dead_lettered in B by reason ${JSON.stringify(byReason)}; dlq_added_total ${before.value('lakehose_dlq_added_total') ?? 0} -> ${end.value('lakehose_dlq_added_total') ?? 0}`);
+      `delivery.dead_lettered in B by reason ${JSON.stringify(byReason)}; dlq_added_total ${before.value('lakehose_dlq_added_total') ?? 0} -> ${end.value('lakehose_dlq_added_total') ?? 0}, ` +
+      `dlq_delivered_total ${end.value('lakehose_dlq_delivered_total') ?? 0}, dlq.delivered events ${server.eventsNamed('dlq.delivered').length}`);
     note(`breaker: opened ${firstDown ? `${((firstDown.t - outageAt) / 1000).toFixed(1)} s after the outage began` : 'never (sampled)'}, ` +
       `closed ${lastUp >= 0 ? `${((drainSamples[lastUp].t - healAt) / 1000).toFixed(1)} s after healing` : 'never (sampled)'}; ` +
       `times opened ${openedOf(end)}, closed ${closedOf(end) ?? '(not exported)'}, down now ${downOf(end)}`);
