@@ -9,8 +9,9 @@
 //                    object (the answer is lost; the retry must get 412 = delivered)
 //   c. latency-2s    every request answered 2 s late
 //   d. outage        100% 503 until the dead-letter queue holds entries (at least 5 s,
-//                    longer than the budget), Flush answers UNAVAILABLE; then heal: the DLQ
-//                    retry worker drains the queue
+//                    longer than the budget), Flush answers UNAVAILABLE (once every object
+//                    is dead-lettered); then heal: Flush (which stores the pipeline's DLQ
+//                    entries) and the DLQ retry worker drain the queue
 //   e. multipart     objects of 16 MB in 5 MiB parts (compression none), half of the
 //                    CompleteMultipartUpload calls answered 200 with an <Error> body
 //
@@ -445,12 +446,12 @@ const closedOf = (m) => m.value('lakehose_destination_breaker_transitions_total'
 
 // Samples the server every LOAD.samplePeriodMs until stop(): VmRSS first (independent of
 // the scrape's latency), then /metrics. this.phase labels the samples.
-function startSampler(server) {
+function startSampler(server, acked) {
   const sampler = { phase: 'idle', samples: [], stopped: false };
   sampler.done = (async () => {
     while (!sampler.stopped) {
       const t0 = Date.now();
-      const s = { t: t0, phase: sampler.phase, rss: rssKb(server.pid) };
+      const s = { t: t0, phase: sampler.phase, rss: rssKb(server.pid), acked: acked.size };
       try {
         const m = await server.scrape(2_000);
         s.oldestSealed = m.value(OLDEST_SEALED);
@@ -509,7 +510,7 @@ async function loadScenario(sc, t) {
     const freeAtStart = statfsSync(dir);
     note(`data_dir: ${(Number(freeAtStart.bavail) * Number(freeAtStart.bsize) / 2 ** 30).toFixed(1)} GiB free`);
 
-    sampler = startSampler(server);
+    sampler = startSampler(server, acked);
     await sleep(1_500);
     const idleKb = median(sampler.samples.map((x) => x.rss));
     assert.ok(idleKb > 0, `no VmRSS for pid ${server.pid}`);
@@ -593,9 +594,12 @@ async function loadScenario(sc, t) {
     const drainSamples = inPhase('drain');
     const lastUp = drainSamples.findIndex((x, i) => drainSamples.slice(i).every((y) => y.down === 0));
     const gaps = S.slice(1).map((x, i) => x.t - S[i].t);
+    // Ingest's rate once the breaker was open (the outage's steady state), against A's.
+    const lastB = bSamples[bSamples.length - 1];
+    const openRate = firstDown && lastB.t > firstDown.t ? Math.round((lastB.acked - firstDown.acked) / ((lastB.t - firstDown.t) / 1000)) : null;
     const scrapeErrors = S.filter((x) => x.scrapeError).length;
     note(`acked: A ${a.acked}, B ${b.acked} (${a.acked ? (100 * b.acked / a.acked).toFixed(1) : '-'}% of A; need ${100 * LOAD.ackRatio}%); ` +
-      `refused A ${JSON.stringify(a.refusals)}, B ${JSON.stringify(b.refusals)}`);
+      `refused A ${JSON.stringify(a.refusals)}, B ${JSON.stringify(b.refusals)}; rate with the breaker open ${openRate ?? '-'}/s against A's ${Math.round(a.acked / OUTAGE_S)}/s`);
     note(`RSS: idle ${mb(idleKb)} MB, max ${mb(rssMaxKb)} MB (+${mb(rssMaxKb - idleKb)} MB; limit idle + ${LOAD.budgetMb} + ${LOAD.overheadMb} = ${mb(rssLimitKb)} MB); ` +
       `max per phase ${JSON.stringify(Object.fromEntries(['A', 'B', 'drain'].map((p) => [p, mb(maxOf(inPhase(p).map((x) => x.rss)) ?? 0)])))} MB; ` +
       `pending_bytes max ${pendingMax === null ? '-' : mb(pendingMax / 1024)} MB of ${LOAD.budgetMb} ` +
@@ -654,6 +658,12 @@ async function loadScenario(sc, t) {
       `(d) the bucket does not hold every acked record exactly once:\n${describeVerdict(v, lake)}`);
     check(lake.unexpected.length === 0, `(d) unexpected objects: ${lake.unexpected.slice(0, 5)}`);
     check(end.value('lakehose_dlq_depth') === 0, `(d) lakehose_dlq_depth after the drain: ${end.value('lakehose_dlq_depth')}`);
+    // Nothing expires or is purged here: each entry added is delivered once, and counted once
+    // (a second store of an entry gets 412 and must not count as a second delivery).
+    const added = (end.value('lakehose_dlq_added_total') ?? 0) - (before.value('lakehose_dlq_added_total') ?? 0);
+    const delivered = (end.value('lakehose_dlq_delivered_total') ?? 0) - (before.value('lakehose_dlq_delivered_total') ?? 0);
+    check(delivered === added, `(d) lakehose_dlq_delivered_total rose by ${delivered} for ${added} entries added (dlq.delivered events: ` +
+      `${server.eventsNamed('dlq.delivered').length}; an entry stored by Flush and by the retry worker counts twice?)`);
     // (e)
     check(firstDown !== undefined, '(e) the breaker was never seen open during the outage (lakehose_destinations_down sampled every 250 ms)');
     check((openedOf(end) ?? 0) >= 1, `(e) the breaker's opened count (lakehose_destination_breaker_opened_total or _transitions_total{to="open"}): ${openedOf(end)}`);
