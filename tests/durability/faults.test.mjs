@@ -396,10 +396,11 @@ function loadSource(pool) {
 // LOAD.senders concurrent senders ingest fresh batches until `ms` have passed. Acks that
 // arrive after the end still join `acked` (they must reach the lake) but not the phase's
 // count. A refused batch is not re-sent (its records are simply never acked). Resolves
-// {acked, requests, errors: {CODE: n}, refusals: {budget, disk}, sampleRefusal, maxLatencyMs}.
+// {acked, requests, errors: {CODE: n}, refusals: {budget, disk}, sampleRefusal, maxLatencyMs,
+// sumLatencyMs}.
 async function sendFor(clients, src, acked, ms, tag) {
   const end = Date.now() + ms;
-  const r = { acked: 0, requests: 0, errors: {}, refusals: { budget: 0, disk: 0 }, sampleRefusal: null, maxLatencyMs: 0 };
+  const r = { acked: 0, requests: 0, errors: {}, refusals: { budget: 0, disk: 0 }, sampleRefusal: null, maxLatencyMs: 0, sumLatencyMs: 0 };
   await Promise.all(Array.from({ length: LOAD.senders }, async (_, w) => {
     for (let i = 0; Date.now() < end; i++) {
       const b = src.batch(LOAD.batch);
@@ -408,6 +409,7 @@ async function sendFor(clients, src, acked, ms, tag) {
       const t1 = Date.now();
       r.requests++;
       r.maxLatencyMs = Math.max(r.maxLatencyMs, t1 - t0);
+      r.sumLatencyMs += t1 - t0;
       if (!out.error) {
         if (t1 <= end) r.acked += out.ok;
         continue;
@@ -519,7 +521,7 @@ async function loadScenario(sc, t) {
     sampler.phase = 'A';
     const a = await sendFor(clients, src, acked, OUTAGE_S * 1000, 'a');
     note(`phase A (healthy, ${OUTAGE_S} s): ${a.acked} records acked (${Math.round(a.acked / OUTAGE_S)}/s) in ${a.requests} requests, ` +
-      `errors ${JSON.stringify(a.errors)}, max latency ${a.maxLatencyMs} ms${a.sampleRefusal ? `; e.g. ${a.sampleRefusal}` : ''}`);
+      `errors ${JSON.stringify(a.errors)}, latency mean ${Math.round(a.sumLatencyMs / a.requests)} max ${a.maxLatencyMs} ms${a.sampleRefusal ? `; e.g. ${a.sampleRefusal}` : ''}`);
     const fa = Date.now();
     await flush(clients.ingestor, PIPELINE, 60_000);
     note(`flush after A: OK in ${Date.now() - fa} ms`);
@@ -532,7 +534,7 @@ async function loadScenario(sc, t) {
     sampler.phase = 'B';
     const b = await sendFor(clients, src, acked, OUTAGE_S * 1000, 'b');
     note(`phase B (${sc.outage} to everything, ${OUTAGE_S} s): ${b.acked} records acked (${Math.round(b.acked / OUTAGE_S)}/s) in ${b.requests} requests, ` +
-      `errors ${JSON.stringify(b.errors)}, max latency ${b.maxLatencyMs} ms${b.sampleRefusal ? `; e.g. ${b.sampleRefusal}` : ''}`);
+      `errors ${JSON.stringify(b.errors)}, latency mean ${Math.round(b.sumLatencyMs / b.requests)} max ${b.maxLatencyMs} ms${b.sampleRefusal ? `; e.g. ${b.sampleRefusal}` : ''}`);
     const deadInB = server.eventsNamed('delivery.dead_lettered').slice(deadBefore);
     const byReason = {};
     for (const e of deadInB) byReason[e.reason] = (byReason[e.reason] ?? 0) + 1;
