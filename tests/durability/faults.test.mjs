@@ -438,6 +438,19 @@ function rssKb(pid) {
   }
 }
 
+// CPU time of a process (user + system), in seconds (null once it is gone). Fields 14 and
+// 15 of /proc/PID/stat, after the command name in parentheses; clock ticks of 1/100 s
+// (USER_HZ, 100 on Linux).
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 // The breaker's metrics, under the first cut's names (lakehose_destinations_down,
 // lakehose_destination_breaker_opened_total) or the per-destination ones that replace them
 // (lakehose_destination_down{destination}, ..._breaker_transitions_total{destination,to});
@@ -453,7 +466,7 @@ function startSampler(server, acked) {
   sampler.done = (async () => {
     while (!sampler.stopped) {
       const t0 = Date.now();
-      const s = { t: t0, phase: sampler.phase, rss: rssKb(server.pid), acked: acked.size };
+      const s = { t: t0, phase: sampler.phase, rss: rssKb(server.pid), cpu: cpuSeconds(server.pid), acked: acked.size };
       try {
         const m = await server.scrape(2_000);
         s.oldestSealed = m.value(OLDEST_SEALED);
@@ -599,9 +612,18 @@ async function loadScenario(sc, t) {
     // Ingest's rate once the breaker was open (the outage's steady state), against A's.
     const lastB = bSamples[bSamples.length - 1];
     const openRate = firstDown && lastB.t > firstDown.t ? Math.round((lastB.acked - firstDown.acked) / ((lastB.t - firstDown.t) / 1000)) : null;
+    // The server's CPU per phase: busy fraction of one core, and microseconds per record acked.
+    const cpuOf = (p) => {
+      const xs = inPhase(p);
+      if (xs.length < 2) return '-';
+      const [x, y] = [xs[0], xs[xs.length - 1]];
+      const busy = (y.cpu - x.cpu) / ((y.t - x.t) / 1000);
+      return `${(100 * busy).toFixed(0)}% of a core, ${y.acked > x.acked ? Math.round(1e6 * (y.cpu - x.cpu) / (y.acked - x.acked)) : '-'} us/record`;
+    };
     const scrapeErrors = S.filter((x) => x.scrapeError).length;
     note(`acked: A ${a.acked}, B ${b.acked} (${a.acked ? (100 * b.acked / a.acked).toFixed(1) : '-'}% of A; need ${100 * LOAD.ackRatio}%); ` +
-      `refused A ${JSON.stringify(a.refusals)}, B ${JSON.stringify(b.refusals)}; rate with the breaker open ${openRate ?? '-'}/s against A's ${Math.round(a.acked / OUTAGE_S)}/s`);
+      `refused A ${JSON.stringify(a.refusals)}, B ${JSON.stringify(b.refusals)}; rate with the breaker open ${openRate ?? '-'}/s against A's ${Math.round(a.acked / OUTAGE_S)}/s; ` +
+      `server CPU A ${cpuOf('A')}, B ${cpuOf('B')}`);
     note(`RSS: idle ${mb(idleKb)} MB, max ${mb(rssMaxKb)} MB (+${mb(rssMaxKb - idleKb)} MB; limit idle + ${LOAD.budgetMb} + ${LOAD.overheadMb} = ${mb(rssLimitKb)} MB); ` +
       `max per phase ${JSON.stringify(Object.fromEntries(['A', 'B', 'drain'].map((p) => [p, mb(maxOf(inPhase(p).map((x) => x.rss)) ?? 0)])))} MB; ` +
       `pending_bytes max ${pendingMax === null ? '-' : mb(pendingMax / 1024)} MB of ${LOAD.budgetMb} ` +
