@@ -27,7 +27,9 @@
 //                         then the front heals and the backlog must drain.
 //
 // One server each: buffer_budget_mb 64, dlq.delivery_retry_budget_s 3, 4 MB / 1 s buffers
-// (objects seal about every second), the S3 client's default retry policy. Asserted:
+// (objects seal about every second), the S3 client's default retry policy; the front runs
+// in a process of its own (switched over POST /__faults), so that its work with S3 healthy
+// does not slow this process's senders. Asserted:
 //   (a) Ingest acked in B at least 95% of what it acked in A (unless the disk refused);
 //   (b) VmRSS (/proc/PID/status, every 250 ms) never above idle + 64 MB budget + 64 MB;
 //   (c) every sealed object left memory (stored, or on disk in the DLQ) within budget +
@@ -48,13 +50,16 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { ServerProcess, WorkDir, generate, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
 import { clientsFor, flush, ingestOnce, statusName, unary, waitForReady } from '../lib/grpc.mjs';
 import { configYaml, describeVerdict, readLake, verdict } from '../lib/lake.mjs';
-import { TEST_CREDENTIALS, startS3Front } from '../lib/s3_front.mjs';
+import { OUTAGES, TEST_CREDENTIALS, startS3Front, uriEncode } from '../lib/s3_front.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { only: { type: 'string' }, 'outage-seconds': { type: 'string' }, 'budget-mb': { type: 'string' }, keep: { type: 'boolean' } },
@@ -468,6 +473,70 @@ async function sendFor(clients, src, acked, ms, tag) {
   return r;
 }
 
+// The S3 front and s3rver in a process of their own (s3_front.mjs run as a program), for
+// the load runs: in this process their work (SigV4 checks, hashing every body, s3rver's
+// writes) would share the senders' event loop with S3 healthy and not during the outage,
+// and the ack-rate comparison would measure this test. Controlled over its unsigned
+// endpoints (POST /__faults, GET /__stats); the bucket is read from s3rver directly.
+// Resolves {endpoint, s3rverEndpoint, bucket, setOutage(mode), stats(), getObject(key),
+// close()}.
+const S3_FRONT_PROGRAM = fileURLToPath(new URL('../lib/s3_front.mjs', import.meta.url));
+async function startFrontProcess(dir) {
+  const portFile = join(dir, 'front.port');
+  const infoFile = join(dir, 'front.json');
+  const child = spawn(process.execPath, [S3_FRONT_PROGRAM, '--port-file', portFile, '--info-file', infoFile,
+    '--s3rver-dir', join(dir, 's3rver'), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr = (stderr + c).slice(-8192); });
+  let exited = null;
+  const exit = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
+  const close = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    let timer;
+    const done = await Promise.race([exit, new Promise((r) => { timer = setTimeout(() => r(null), 10_000); })]);
+    clearTimeout(timer);
+    if (!done) { child.kill('SIGKILL'); await exit; }
+  };
+  for (const end = Date.now() + 20_000; !existsSync(portFile); await sleep(50)) {
+    if (exited || Date.now() > end) {
+      await close();
+      throw new Error(`the S3 front did not start (${JSON.stringify(exited)}):\n${stderr}`);
+    }
+  }
+  const info = JSON.parse(readFileSync(infoFile, 'utf8'));
+  const control = async (method, path, body) => {
+    const r = await fetch(`${info.endpoint}${path}`, {
+      method, signal: AbortSignal.timeout(10_000),
+      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, `${method} ${path} on the S3 front: ${text}`);
+    return JSON.parse(text);
+  };
+  return {
+    endpoint: info.endpoint,
+    s3rverEndpoint: info.s3rverEndpoint,
+    bucket: info.bucket,
+    setOutage: (mode) => control('POST', '/__faults', OUTAGES[mode]),
+    stats: () => control('GET', '/__stats'),
+    // With node:http, not fetch: fetch would undo the objects' Content-Encoding: gzip.
+    getObject: (key) => new Promise((resolveP, reject) => {
+      const url = `${info.s3rverEndpoint}/${info.bucket}/${key.split('/').map(uriEncode).join('/')}`;
+      const req = http.get(url, { timeout: 60_000 }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => (res.statusCode === 200 ? resolveP(Buffer.concat(chunks))
+          : reject(new Error(`s3rver GET ${key}: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`))));
+      });
+      req.on('timeout', () => req.destroy(new Error(`s3rver GET ${key}: no answer in 60 s`)));
+      req.on('error', reject);
+    }),
+    close,
+  };
+}
+
 // VmRSS of a process, in kB (null once it is gone).
 function rssKb(pid) {
   try {
@@ -535,7 +604,7 @@ async function loadScenario(sc, t) {
   const dir = join(work.path, sc.name);
   mkdirSync(dir, { recursive: true });
   const note = (s) => { t.diagnostic(s); console.log(`[${sc.name}] ${s}`); };
-  const front = await startS3Front({ s3rverDir: join(dir, 's3rver') });
+  const front = await startFrontProcess(dir);
   work.defer(() => front.close());
   const cfgPath = join(dir, 'lakehose.yaml');
   writeFileSync(cfgPath, configYaml({
@@ -582,7 +651,7 @@ async function loadScenario(sc, t) {
     // Phase B: everything fails.
     const before = await server.scrape();
     const deadBefore = server.eventsNamed('delivery.dead_lettered').length;
-    front.setOutage(sc.outage);
+    await front.setOutage(sc.outage);
     const outageAt = Date.now();
     sampler.phase = 'B';
     const b = await sendFor(clients, src, acked, OUTAGE_S * 1000, 'b');
@@ -595,7 +664,7 @@ async function loadScenario(sc, t) {
     // Heal; the drain ends when Flush answers OK (every object stored, and the DLQ's
     // delivery entries with it) and `lakehose dlq list` is empty. While the breaker waits
     // for its probe, Flush answers UNAVAILABLE: retried every 500 ms, within the bound.
-    front.setOutage('none');
+    await front.setOutage('none');
     const healAt = Date.now();
     sampler.phase = 'drain';
     let drainMs = null;
@@ -680,7 +749,7 @@ async function loadScenario(sc, t) {
       `times opened ${openedOf(end)}, closed ${closedOf(end) ?? '(not exported)'}, down now ${downOf(end)}`);
     note(`drain: ${drainMs === null ? `not within ${LOAD.drainBudgetMs} ms` : `${drainMs} ms`} (stated bound ${LOAD.drainBudgetMs} ms); ` +
       `sampling: ${S.length} samples, max gap ${maxOf(gaps)} ms, ${scrapeErrors} failed scrapes`);
-    const fstats = front.stats();
+    const fstats = await front.stats();
     note(`front: ${fstats.requests} requests, statuses ${JSON.stringify(fstats.byStatus)}, injected ${JSON.stringify(fstats.injected)}, rejected ${JSON.stringify(fstats.rejected)}`);
 
     // The checks, all of them, then one failure naming every one that failed.
