@@ -37,9 +37,15 @@
 //       (a missing metric fails the check), and lakehose_oldest_unflushed_record_age_seconds
 //       within interval + 1 + budget + 5 s, the DLQ depth growing during B, and
 //       delivery.dead_lettered events with reason=destination_down;
-//   (d) within the drain time after healing (DLQ empty, breaker closed, Flush OK), the
-//       bucket holds every acked record exactly once;
-//   (e) the breaker opened (lakehose_destinations_down, ..._breaker_opened_total) and closed.
+//   (d) within the drain time after healing (120 s: Flush OK, DLQ empty), the bucket holds
+//       every acked record exactly once, and lakehose_dlq_delivered_total rose by the
+//       entries added (each delivered, and counted, once);
+//   (e) the breaker opened and closed again (lakehose_destination_down{destination} and
+//       _breaker_transitions_total{to}, or the first cut's lakehose_destinations_down and
+//       _breaker_opened_total).
+// Measured figures (acked A vs B, rate with the breaker open, RSS idle/max, oldest sealed
+// age, DLQ depth, breaker timings, drain time, CPU) are printed as notes, and every sample
+// is kept in <work>/<scenario>/samples.json (kept with --keep or on failure).
 // D is 20 s by default (the pair takes about 3-4 minutes); --outage-seconds 60 runs the
 // issue's 60 s phases; --budget-mb sets another buffer_budget_mb (the RSS bound follows).
 //
