@@ -48,6 +48,16 @@ bool FakeObjectSink::DestinationDown() const {
   return down_;
 }
 
+void FakeObjectSink::SetDestinationFailing(bool failing) {
+  absl::MutexLock lock(&mu_);
+  failing_ = failing;
+}
+
+bool FakeObjectSink::DestinationFailing() const {
+  absl::MutexLock lock(&mu_);
+  return failing_ || down_;
+}
+
 int64_t FakeObjectSink::puts() const {
   absl::MutexLock lock(&mu_);
   return puts_;

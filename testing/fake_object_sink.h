@@ -32,6 +32,9 @@ class FakeObjectSink : public ObjectSink {
   // What DestinationDown() answers (default false).
   void SetDestinationDown(bool down);
   bool DestinationDown() const override;
+  // What DestinationFailing() answers (default false; also true while down).
+  void SetDestinationFailing(bool failing);
+  bool DestinationFailing() const override;
   // Put calls so far (successful or not).
   int64_t puts() const;
   // Every object stored so far, by key, as stored (compressed).
@@ -52,6 +55,7 @@ class FakeObjectSink : public ObjectSink {
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
   int failures_per_put_ ABSL_GUARDED_BY(mu_) = 1;
   bool down_ ABSL_GUARDED_BY(mu_) = false;
+  bool failing_ ABSL_GUARDED_BY(mu_) = false;
   int64_t puts_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<PutRecord> put_records_ ABSL_GUARDED_BY(mu_);
 };

@@ -76,6 +76,7 @@ absl::Status DeliveryEngine::Accept(const PipelineSpec& spec, std::vector<Buffer
   if (lines.empty()) return absl::OkStatus();
   int64_t incoming = 0;
   for (const auto& l : lines) incoming += static_cast<int64_t>(l.line.size());
+  if (options_.dead_letter) SpillToDeadLetters(incoming);
   const int64_t now = clock_.NowMillis();
   const DestinationSpec& dest = spec.destination;
   const BufferLimits limits{static_cast<int64_t>(dest.buffer_size_mb * 1024 * 1024),
@@ -567,6 +568,104 @@ void DeliveryEngine::UploadLoop() {
     }
     Complete(std::move(finished));
   }
+}
+
+void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
+  std::vector<std::unique_ptr<Sealed>> spill;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    int64_t in_flight = stats_.in_flight_bytes;
+    if (!OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_)) return;
+    // Objects that failed already (waiting out a backoff), then queued ones (oldest
+    // first) whose destination is failing. JSON Lines only: a Parquet object is encoded
+    // before it goes (records its writer refuses are split off then).
+    auto spillable = [&](const Sealed& obj) {
+      return obj.spec->destination.format != "parquet" && !obj.rejects_dead_lettered;
+    };
+    auto take = [&](std::unique_ptr<Sealed> obj) {
+      in_flight -= static_cast<int64_t>(obj->data.size());
+      // Counted as being handled by a thread, as an upload is: Flush waits for it, the
+      // WAL keeps its segments, Shutdown waits for it.
+      uploading_.insert(obj.get());
+      spill.push_back(std::move(obj));
+    };
+    for (auto it = retry_.begin(); it != retry_.end() &&
+                                   OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
+      if (spillable(**it)) {
+        take(std::move(*it));
+        it = retry_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = queue_.begin(); it != queue_.end() &&
+                                   OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
+      if (spillable(**it) && sinks_.at((*it)->spec->name)->DestinationFailing()) {
+        take(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (spill.empty()) return;
+  // The hand-offs (one durable DLQ file each) without the engine's lock.
+  std::vector<bool> handed(spill.size(), false);
+  for (size_t i = 0; i < spill.size(); ++i) {
+    Sealed& obj = *spill[i];
+    if (wal_ && !wal_->Sync(obj.seal_lsn).ok()) continue;  // the log must name it first
+    const std::string error = obj.first_error.empty()
+                                  ? std::string("the destination is failing and the buffer "
+                                                "budget is spent: moved to the dead-letter queue")
+                                  : obj.first_error;
+    handed[i] = options_.dead_letter({.pipeline = obj.spec->name,
+                                      .key = obj.key,
+                                      .body = obj.data,
+                                      .records = obj.records,
+                                      .attempts = obj.attempts,
+                                      .first_error = error,
+                                      .last_error = error})
+                    .ok();
+    if (handed[i] && wal_) {
+      std::string payload;
+      EncodeWalKey(obj.key, &payload);
+      (void)wal_->Append(WalType::kDeadLettered, payload);
+    }
+  }
+  std::vector<std::shared_ptr<Ticket>> finished;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < spill.size(); ++i) {
+      std::unique_ptr<Sealed>& obj = spill[i];
+      uploading_.erase(obj.get());
+      if (!handed[i]) {  // the DLQ could not take it: back to the queue, as it was
+        queue_.push_front(std::move(obj));
+        work_cv_.Signal();
+        continue;
+      }
+      stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
+      stats_.dead_lettered += 1;
+      stats_.dead_lettered_under_pressure += 1;
+      Log(LogLevel::kWarn, "delivery.dead_lettered",
+          {{"pipeline", obj->spec->name},
+           {"key", obj->key},
+           {"attempts", StrCat(obj->attempts)},
+           {"failures", StrCat(obj->failures)},
+           {"reason", "buffer_budget"}});
+      const absl::Status why = absl::UnavailableError(
+          "moved to the dead-letter queue: its destination is failing and the buffer budget "
+          "was spent");
+      for (auto& t : obj->tickets) {
+        if (t->failed++ == 0) t->first_error = why;
+        t->dead_lettered += 1;
+        if (--t->pending == 0) finished.push_back(t);
+      }
+    }
+    ReleaseWalLocked();
+    idle_cv_.SignalAll();
+  }
+  Complete(std::move(finished));
 }
 
 std::optional<int64_t> DeliveryEngine::DeadlineMs(const Sealed& obj) const {

@@ -85,6 +85,9 @@ struct DeliveryStats {
   int64_t dead_lettered = 0;        // objects handed to the DLQ
   // ...of which at once, because the destination was down (its breaker refused the store)
   int64_t dead_lettered_destination_down = 0;
+  // ...of which by Accept, to make room in the buffer budget: sealed objects waiting for a
+  // failing destination (SpillToDeadLetters)
+  int64_t dead_lettered_under_pressure = 0;
   // Records left out of Parquet objects (the writer could not store them) and handed to
   // the DLQ alone, under RejectedRecordsKey(the object's key).
   int64_t rejected_records = 0;
@@ -226,6 +229,14 @@ class DeliveryEngine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When `incoming` bytes would not fit the buffer budget: moves sealed objects that
+  // wait in memory for a failing destination (failed already and waiting out a backoff,
+  // or queued while ObjectSink::DestinationFailing) to the dead-letter queue, oldest
+  // first, until they fit. In the first seconds of an outage, before the breaker opens,
+  // the upload threads are busy retrying and sealed objects pile up in memory; without
+  // this Ingest would be refused although the disk has room. Writes the DLQ without the
+  // lock; an object the DLQ refuses goes back to the queue.
+  void SpillToDeadLetters(int64_t incoming) ABSL_LOCKS_EXCLUDED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).

@@ -497,6 +497,58 @@ TEST(DeliveryEngineTest, BudgetPressureSealsTheLargestBuffer) {
   EXPECT_EQ(e->Stats().in_flight_bytes, 0);
 }
 
+// Issue 13, measured by durability.outage_load: in the first seconds of an outage, before
+// the breaker opens, the upload threads retry and sealed objects pile up in memory until
+// Ingest is refused for the buffer budget. With a DLQ, objects waiting for a failing
+// destination move there instead, and Ingest keeps acking; nothing is lost or doubled.
+TEST(DeliveryEngineTest, WithADlqObjectsOfAFailingDestinationMakeRoomInsteadOfARefusal) {
+  absl::Mutex mu;
+  std::vector<std::string> handed;  // bodies
+  Engine e(
+      Yaml("  upload_threads: 1\n  buffer_budget_mb: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject& o) {
+        absl::MutexLock lock(&mu);
+        handed.emplace_back(o.body);
+        return absl::OkStatus();
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetFailure(absl::UnavailableError("HTTP 503 SlowDown"));  // not refused: failing
+  e.sink("a").SetDestinationFailing(true);
+  const size_t kLine = 10 * 1024;
+  std::multiset<std::string> accepted;
+  for (int batch = 0; batch < 100; ++batch) {
+    std::vector<BufferedLine> req;
+    for (int i = 0; i < 10; ++i)
+      req.push_back({StrCat("p", batch % 3, "/"), StrCat("{\"id\":\"", batch, ".", i,
+                                                         "\",\"pad\":\"", std::string(kLine, 'x'),
+                                                         "\"}\n")});
+    const absl::Status st = e->Accept(e.spec("a"), req);
+    ASSERT_TRUE(st.ok()) << "batch " << batch << ": " << st;
+    for (const auto& l : req) accepted.insert(l.line);
+    const DeliveryStats s = e->Stats();
+    ASSERT_LE(s.buffered_bytes + s.in_flight_bytes, 1 << 20) << "the budget was exceeded";
+  }
+  EXPECT_GT(e->Stats().dead_lettered_under_pressure, 0);
+  EXPECT_EQ(e->Stats().refused_requests, 0);
+
+  // Healed: what is still in memory is stored; with the DLQ's bodies it is all, once.
+  e.sink("a").SetFailure(absl::OkStatus());
+  e.sink("a").SetDestinationFailing(false);
+  e.clock().AdvanceMillis(60000);
+  e->Tick();
+  auto r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().in_flight_bytes == 0; }));
+  std::multiset<std::string> landed;
+  for (const auto& [key, body] : e.Contents("a"))
+    for (const std::string& l : SplitLines(body)) landed.insert(l);
+  absl::MutexLock lock(&mu);
+  for (const std::string& body : handed)
+    for (const std::string& l : SplitLines(body)) landed.insert(l);
+  EXPECT_EQ(landed, accepted);
+}
+
 TEST(DeliveryEngineTest, OverBudgetIsRefusedWholeAndRecoversWithoutLoss) {
   Engine e(Yaml("  upload_threads: 2\n  buffer_budget_mb: 1"));
   ASSERT_TRUE(e.ok());

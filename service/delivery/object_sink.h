@@ -61,6 +61,11 @@ class ObjectSink {
   // engine then skips encoding the object. A hint: Put decides, and answers such a
   // refusal with DestinationDownError. Sinks without a breaker: never.
   virtual bool DestinationDown() const { return false; }
+  // Whether the destination is failing now: down, or answering with failures and no
+  // success since (its breaker's run of down-signals). The engine then moves sealed
+  // objects waiting for it to the dead-letter queue rather than refuse Ingest for the
+  // buffer budget. Sinks without a breaker: never.
+  virtual bool DestinationFailing() const { return false; }
 };
 
 }  // namespace lakehose

@@ -197,6 +197,11 @@ bool SharedBreaker::Refuses(int64_t now_ms) const {
          (breaker_.state() == BreakerState::kOpen && now_ms < breaker_.next_probe_ms());
 }
 
+bool SharedBreaker::Failing() const {
+  absl::MutexLock lock(&mu_);
+  return breaker_.state() != BreakerState::kClosed || breaker_.consecutive_down() > 0;
+}
+
 SharedBreaker::Snapshot SharedBreaker::Read(int64_t now_ms) const {
   absl::MutexLock lock(&mu_);
   return Snapshot{.state = breaker_.state(),
@@ -229,6 +234,10 @@ std::vector<std::shared_ptr<SharedBreaker>> DestinationBreakers::All() const {
   std::vector<std::shared_ptr<SharedBreaker>> out;
   for (const Entry& e : breakers_) out.push_back(e.named.breaker);
   return out;
+}
+
+bool S3Client::DestinationFailing() const {
+  return deps_.breaker != nullptr && deps_.breaker->Failing();
 }
 
 bool S3Client::DestinationDown() const {

@@ -128,6 +128,9 @@ class SharedBreaker {
   // Whether a request at `now_ms` would be refused without granting a probe (open before its
   // probe time, or half-open with the probe in flight).
   bool Refuses(int64_t now_ms) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the destination is failing: not closed, or closed with a run of down-signals
+  // and no success since (an outage it may not have opened for yet).
+  bool Failing() const ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Snapshot {
     BreakerState state = BreakerState::kClosed;
@@ -278,6 +281,8 @@ class S3Client {
   // Whether an operation started now would be refused without sending anything (the
   // breaker is open before its probe time, or half-open with its probe in flight).
   bool DestinationDown() const;
+  // SharedBreaker::Failing of its breaker (false without one).
+  bool DestinationFailing() const;
   const S3ClientOptions& options() const { return options_; }
   S3Stats stats() const;
 

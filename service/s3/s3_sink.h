@@ -50,6 +50,7 @@ class S3Sink : public ObjectSink {
   absl::Status PutIfAbsent(const std::string& key, std::string_view body, const ObjectMeta& meta);
   std::string Uri(const std::string& key) const override { return client_->Uri(key); }
   bool DestinationDown() const override { return client_->DestinationDown(); }
+  bool DestinationFailing() const override { return client_->DestinationFailing(); }
 
   S3Stats stats() const { return client_->stats(); }
 
