@@ -527,6 +527,15 @@ void DeliveryEngine::UploadLoop() {
           (void)wal_->Append(WalType::kDeadLettered, payload);
         }
         dead_lettered = dl.ok();
+        // A Flush told of it says why it is still here (a full disk, typically).
+        if (!dl.ok()) {
+          absl::Status told(status.code(),
+                            StrCat(StatusMessage(status),
+                                   "; the dead-letter queue refused it: ", StatusMessage(dl)));
+          status.ForEachPayload(
+              [&](auto url, const absl::Cord& payload) { told.SetPayload(url, payload); });
+          status = std::move(told);
+        }
       }
     }
     std::vector<std::shared_ptr<Ticket>> finished;

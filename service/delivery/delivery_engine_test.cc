@@ -888,6 +888,28 @@ TEST(DeliveryEngineTest, FlushCountsBuffersItCouldNotSealApartFromObjects) {
   EXPECT_TRUE(DeliveryEngine::FailedOnlyToDeadLetters(r->status())) << r->status();
 }
 
+// A full disk during an outage: the DLQ refuses the hand-off, the object stays in the
+// engine, and Flush says why (not only that the destination is down).
+TEST(DeliveryEngineTest, FlushSaysWhyTheDeadLetterQueueDidNotTakeAnObject) {
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject&) {
+        return absl::ResourceExhaustedError("dead-letter queue: not queued: disk under /d");
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetDestinationDown(true);
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "p")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              HasSubstr("; the dead-letter queue refused it: dead-letter queue: not queued: disk "
+                        "under /d); they stay queued and are retried"));
+  EXPECT_FALSE(DeliveryEngine::FailedOnlyToDeadLetters(r->status()));
+  EXPECT_EQ(e->Stats().in_flight_bytes, static_cast<int64_t>(Join(Lines("p/", 3, "p")).size()));
+}
+
 // Known down before the store: the object goes to the DLQ uncompressed without being
 // encoded or sent (no Put at all).
 TEST(DeliveryEngineTest, AKnownDownDestinationIsNotEvenAskedAndTheObjectGoesToTheDlqWhole) {

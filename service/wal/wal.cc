@@ -187,22 +187,22 @@ Wal::~Wal() {
 }
 
 bool Wal::LowOnSpaceLocked(int64_t need_bytes) {
-  // statvfs at most every 100 ms; in between, what this log wrote since counts against
-  // the last reading, so a burst of appends cannot run past the floor between readings
-  // (the dead-letter queue's writes are seen at the next reading; it keeps its own,
-  // lower floor).
-  // A reading that says "low" is taken again at once: space may have come back.
-  auto low = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return space_free_bytes_ >= 0 &&
-           space_free_bytes_ - written_since_check_ - need_bytes < options_.min_free_bytes;
+  // Far from the floor, statvfs at most every 100 ms, what this log wrote since counted
+  // against the last reading. Within kFreshReadingMargin of it, a reading per append: other writers
+  // on data_dir (the dead-letter queue, during an outage megabytes a second) are seen only by a
+  // reading, and a reading that says "low" is taken again at once, since space may have come back.
+  constexpr int64_t kFreshReadingMargin = int64_t{16} << 20;
+  const auto left = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return space_free_bytes_ - written_since_check_ - need_bytes;
   };
   const int64_t now = MonotonicMs();
-  if (now - last_space_check_ms_ >= 100 || low()) {
+  if (now - last_space_check_ms_ >= 100 ||
+      (space_free_bytes_ >= 0 && left() < options_.min_free_bytes + kFreshReadingMargin)) {
     last_space_check_ms_ = now;
     space_free_bytes_ = FreeBytes();
     written_since_check_ = 0;
   }
-  return low();
+  return space_free_bytes_ >= 0 && left() < options_.min_free_bytes;
 }
 
 int64_t Wal::FreeBytes() const { return FreeDiskBytes(options_.dir); }
