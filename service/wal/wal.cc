@@ -186,14 +186,17 @@ Wal::~Wal() {
   }
 }
 
-bool Wal::LowOnSpaceLocked(int64_t need_bytes) {
+bool Wal::LowOnSpaceLocked() {
   // Far from the floor, statvfs at most every 100 ms, what this log wrote since counted
-  // against the last reading. Within kFreshReadingMargin of it, a reading per append: other writers
-  // on data_dir (the dead-letter queue, during an outage megabytes a second) are seen only by a
-  // reading, and a reading that says "low" is taken again at once, since space may have come back.
+  // against the last reading. Within kFreshReadingMargin of it, a reading per append:
+  // other writers on data_dir (the dead-letter queue, during an outage megabytes a
+  // second) are seen only by a reading, and a reading that says "low" is taken again at
+  // once, since space may have come back. The frame's own size is not counted: a request
+  // larger than what is left over the floor is written and, if the disk cannot take it,
+  // cut back on ENOSPC (nothing partial stays).
   constexpr int64_t kFreshReadingMargin = int64_t{16} << 20;
   const auto left = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return space_free_bytes_ - written_since_check_ - need_bytes;
+    return space_free_bytes_ - written_since_check_;
   };
   const int64_t now = MonotonicMs();
   if (now - last_space_check_ms_ >= 100 ||
@@ -215,11 +218,10 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
   // refusing them helps no one: a buffer that cannot seal stays in memory, an unlogged
   // kStored makes a restart upload the object again. They may use the space under the
   // floor, which the dead-letter queue leaves them (it stops at half the floor).
-  const int64_t need = static_cast<int64_t>(payload.size() + kWalFrameHeader + kWalSegmentHeader);
-  if (type == WalType::kAccept && LowOnSpaceLocked(need))
+  if (type == WalType::kAccept && LowOnSpaceLocked())
     return absl::ResourceExhaustedError(StrCat(
-        StatusMessage(LowDiskSpaceError(options_.dir, space_free_bytes_ - written_since_check_,
-                                        need, options_.min_free_bytes)),
+        StatusMessage(LowDiskSpaceError(options_.dir, space_free_bytes_ - written_since_check_, 0,
+                                        options_.min_free_bytes)),
         "; retry in 1 s"));
   if (static_cast<int64_t>(offset_) >= options_.segment_bytes) {
     // Rotate: the old segment is made durable first, so durable_ can move to the new one.

@@ -58,8 +58,8 @@ class Wal {
   struct Options {
     std::string dir;
     int64_t segment_bytes = 64 << 20;
-    // Refuse kAccept appends (RESOURCE_EXHAUSTED) that would leave the file system with
-    // less free space. Progress frames (kSeal, kStored, kDeadLettered) are not refused
+    // Refuse kAccept appends (RESOURCE_EXHAUSTED) while the file system has less free
+    // space. Progress frames (kSeal, kStored, kDeadLettered) are not refused
     // by it: they are small, bounded by what is already buffered or sealed, and may use
     // the space below it (see Append).
     int64_t min_free_bytes = 64 << 20;
@@ -71,8 +71,8 @@ class Wal {
                                                    WalReplayStats* stats);
   ~Wal();
 
-  // RESOURCE_EXHAUSTED when the disk is full (ENOSPC), or for a kAccept frame when it
-  // would leave less than Options::min_free_bytes free: nothing partial stays in the log.
+  // RESOURCE_EXHAUSTED when the disk is full (ENOSPC), or for a kAccept frame while it
+  // has less than Options::min_free_bytes free: nothing partial stays in the log.
   absl::StatusOr<uint64_t> Append(WalType type, std::string_view payload);
   absl::Status Sync(uint64_t lsn);
 
@@ -93,8 +93,8 @@ class Wal {
   Wal() = default;
   absl::Status OpenSegmentLocked(uint64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SegmentPath(uint64_t number) const;
-  // Whether appending `need_bytes` would leave less than min_free_bytes free.
-  bool LowOnSpaceLocked(int64_t need_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the file system has less than min_free_bytes free (see the .cc).
+  bool LowOnSpaceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a damaged segment to damaged_dir(); false (logged) if it could not.
   bool KeepAside(uint64_t number) const;
 
