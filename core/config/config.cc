@@ -170,18 +170,18 @@ class Parser {
       DestinationBreakerConfig& c = s->destination_breaker;
       // The ranges of DestinationBreakerOptions::Validate (core/delivery/destination_breaker.cc).
       if (b["failure_threshold"]) {
-        ASSIGN_OR_RETURN(double v, Number(b["failure_threshold"],
-                                          "server.destination_breaker.failure_threshold", 1, 1000));
-        c.failure_threshold = static_cast<int>(v);
+        ASSIGN_OR_RETURN(c.failure_threshold,
+                         Integer(b["failure_threshold"],
+                                 "server.destination_breaker.failure_threshold", 1, 1000));
       }
       if (b["min_down_s"]) {
         ASSIGN_OR_RETURN(c.min_down_s,
                          Number(b["min_down_s"], "server.destination_breaker.min_down_s", 0, 3600));
       }
       if (b["probe_base_ms"]) {
-        ASSIGN_OR_RETURN(double v, Number(b["probe_base_ms"],
-                                          "server.destination_breaker.probe_base_ms", 1, 3600000));
-        c.probe_base_ms = static_cast<int64_t>(v);
+        ASSIGN_OR_RETURN(
+            c.probe_base_ms,
+            Integer(b["probe_base_ms"], "server.destination_breaker.probe_base_ms", 1, 3600000));
       }
       if (b["probe_max_s"]) {
         ASSIGN_OR_RETURN(

@@ -600,6 +600,12 @@ TEST(ConfigTest, DestinationBreakerOutOfRangeIsRefused) {
             "cfg.yaml: server.destination_breaker.probe_base_ms: must not exceed "
             "server.destination_breaker.probe_max_s (in ms) (5000 > 2000)");
   EXPECT_EQ(breaker("probe_base_ms: 2000, probe_max_s: 2"), "<ok>");
+  EXPECT_EQ(breaker("failure_threshold: 2.5"),
+            "cfg.yaml: server.destination_breaker.failure_threshold: must be a whole number (got "
+            "2.5)");
+  EXPECT_EQ(breaker("probe_base_ms: 100.5"),
+            "cfg.yaml: server.destination_breaker.probe_base_ms: must be a whole number (got "
+            "100.5)");
   // A misspelt key is reported as unknown (the server logs it), as everywhere else.
   auto c = Parse("server:\n  destination_breaker: { threshold: 3 }\n" + Pipeline(""));
   ASSERT_TRUE(c.ok()) << c.status();

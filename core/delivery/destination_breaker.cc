@@ -146,7 +146,15 @@ void DestinationBreaker::Record(BreakerAdmission admitted, S3Outcome outcome, in
     if (signal == BreakerSignal::kHealthy) {
       consecutive_down_ = 0;
     } else if (signal == BreakerSignal::kDown) {
+      // A run is failures with nothing in between: a quiet stretch longer than the floor
+      // (no answer at all, idle traffic) starts a new one, so one old 503 followed an
+      // hour later by a burst does not make the burst "5 s of failures". (With no floor,
+      // min_down_ms 0, the count alone decides, gaps included.)
+      if (options_.min_down_ms > 0 && consecutive_down_ > 0 &&
+          now_ms - last_down_ms_ > options_.min_down_ms)
+        consecutive_down_ = 0;
       if (consecutive_down_++ == 0) first_down_ms_ = now_ms;
+      last_down_ms_ = now_ms;
       if (consecutive_down_ >= options_.failure_threshold &&
           now_ms - first_down_ms_ >= options_.min_down_ms)
         Open(now_ms);

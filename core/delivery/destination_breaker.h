@@ -8,7 +8,8 @@
 //  - closed: every request goes (kGo). Each answered request is reported; it opens once
 //    there have been `failure_threshold` CONSECUTIVE down-signals (throttled, server
 //    error, network error) AND the first of them is at least `min_down_ms` old. A success
-//    resets the count.
+//    resets the count, and so does a gap of more than `min_down_ms` (when it is not 0)
+//    between two down-signals (the run is failures close together, not failures ever).
 //  - open: nothing goes (kWait) until the next probe time; then exactly one caller gets
 //    kProbe and the breaker is half-open.
 //  - half_open: one probe is in flight; everyone else waits. The probe's success closes
@@ -173,6 +174,7 @@ class DestinationBreaker {
   BreakerState state_ = BreakerState::kClosed;
   int consecutive_down_ = 0;
   int64_t first_down_ms_ = 0;  // when the current run of down-signals began
+  int64_t last_down_ms_ = 0;   // the run's latest down-signal
   int failed_probes_ = 0;
   int64_t opened_ms_ = 0;
   int64_t next_probe_ms_ = 0;

@@ -291,14 +291,14 @@ TEST_F(DestinationBreakerTest, TimeFloorStillNeedsTheCount) {
   DestinationBreakerOptions o = Options(5);
   o.min_down_ms = 5000;
   DestinationBreaker b(o, [] { return 0.0; });
-  // Two failures 10 s apart (a quiet destination): old enough, but not enough of them.
+  // Three failures 4 s apart (a quiet destination): old enough, but not enough of them.
   Send(b, S3Outcome::kServerError, 0);
-  Send(b, S3Outcome::kServerError, 10000);
+  Send(b, S3Outcome::kServerError, 4000);
+  Send(b, S3Outcome::kServerError, 8000);
   EXPECT_EQ(b.state(), BreakerState::kClosed);
-  Send(b, S3Outcome::kServerError, 10001);
-  Send(b, S3Outcome::kServerError, 10002);
+  Send(b, S3Outcome::kServerError, 8001);
   EXPECT_EQ(b.state(), BreakerState::kClosed);
-  Send(b, S3Outcome::kServerError, 10003);
+  Send(b, S3Outcome::kServerError, 8002);
   EXPECT_EQ(b.state(), BreakerState::kOpen);
   // A client error in the run neither resets nor counts.
   DestinationBreaker c(o, [] { return 0.0; });
@@ -356,6 +356,20 @@ TEST(DestinationDownErrorTest, MarkerAndRetryAfter) {
   EXPECT_FALSE(IsDestinationDown(answered));
   EXPECT_EQ(DestinationDownRetryAfterMs(answered), -1);
   EXPECT_EQ(DestinationDownRetryAfterMs(absl::OkStatus()), -1);
+}
+
+TEST_F(DestinationBreakerTest, AQuietGapLongerThanTheFloorStartsANewRun) {
+  DestinationBreakerOptions o = Options(5);
+  o.min_down_ms = 5000;
+  DestinationBreaker b(o, [] { return 0.0; });
+  // One isolated 503, then an hour of nothing, then a burst of 4: a new run of 4, 0 s old.
+  Send(b, S3Outcome::kThrottled, 0);
+  for (int i = 0; i < 4; ++i) Send(b, S3Outcome::kServerError, 3600000 + i);
+  EXPECT_EQ(b.state(), BreakerState::kClosed) << "an hour-old failure made the burst look long";
+  EXPECT_EQ(b.consecutive_down(), 4);
+  // Failures every 4 s (each gap within the floor) keep one run: it opens at 5 s old.
+  for (int i = 1; i <= 2; ++i) Send(b, S3Outcome::kServerError, 3600000 + i * 4000);
+  EXPECT_EQ(b.state(), BreakerState::kOpen);
 }
 
 }  // namespace

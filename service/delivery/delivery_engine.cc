@@ -847,9 +847,9 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
   ObjectMeta meta;
   meta.content_encoding = std::string(ContentEncoding(dest.compression));
   meta.if_none_match = true;
+  if (stored_bytes != nullptr) *stored_bytes = static_cast<int64_t>(compressed->size());
   absl::Status s = it->second->Put(key, *compressed, meta);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
-  if (stored_bytes != nullptr) *stored_bytes = static_cast<int64_t>(compressed->size());
   if (s.ok()) {
     const PipelineMetrics& m = MetricsFor(spec);
     m.objects_written->Increment();

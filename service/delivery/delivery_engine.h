@@ -158,7 +158,8 @@ class DeliveryEngine {
   // Stores an object now, outside the buffers (compressed as its pipeline says):
   // used by the dead-letter retry worker and Redrive. `body` is uncompressed JSON Lines.
   // OK also when the object already exists (an earlier attempt landed).
-  // `stored_bytes` (optional): the object's size as stored (compressed).
+  // `stored_bytes` (optional): the encoded (compressed) size, which is also what an
+  // existing object holds (same key, same records, same encoding).
   absl::Status StoreObject(const std::string& pipeline, const std::string& key,
                            std::string_view body, int64_t* stored_bytes = nullptr);
   // Where `key` of `pipeline` lives (ObjectSink::Uri); empty for an unknown pipeline.

@@ -199,7 +199,7 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
   if (s.ok()) {
     ForgetUnrecorded(e.id);
     absl::Status removed = dlq_.Remove(e.id);
-    if (removed.ok() || removed.code() == absl::StatusCode::kNotFound) {
+    if (removed.ok()) {
       delivered_.fetch_add(1);
       if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_delivered->Increment();
       Log(LogLevel::kInfo, "dlq.delivered",
@@ -207,6 +207,9 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
            {"pipeline", e.pipeline},
            {"key", e.key},
            {"attempts", StrCat(e.attempts + 1)}});
+    } else if (absl::IsNotFound(removed)) {
+      // Someone else removed it meanwhile (a Flush storing the same entry, a redrive or
+      // purge): they counted it; the store was a no-op (If-None-Match).
     } else {
       // Stored, but still listed: the next pass stores it again, which is harmless
       // (If-None-Match), and tries the removal again.

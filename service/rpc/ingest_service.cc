@@ -185,72 +185,114 @@ grpc::ServerUnaryReactor* IngestService::Flush(grpc::CallbackServerContext* cont
   };
   // The engine's part first (its callback runs on an engine thread), then the dead
   // letters on a worker: they are stores, which must not hold an upload thread.
-  engine_.FlushAsync(request->pipeline(), [this, finish, pipeline = request->pipeline()](
+  const absl::Time deadline = context->deadline() == std::chrono::system_clock::time_point::max()
+                                  ? absl::InfiniteFuture()
+                                  : absl::FromChrono(context->deadline());
+  engine_.FlushAsync(request->pipeline(), [this, finish, deadline, pipeline = request->pipeline()](
                                               absl::StatusOr<std::vector<StoredObject>> r) {
-    if (!RunOnWorker([this, finish, pipeline, r]() mutable {
-          finish(FlushDeadLetters(pipeline, std::move(r)));
+    if (RunOnWorker([this, finish, deadline, pipeline, r]() mutable {
+          finish(FlushDeadLetters(pipeline, deadline, std::move(r)));
         }))
-      finish(std::move(r));  // stopping, or the queue is full: the engine's answer alone
+      return;
+    // Stopping, or the queue is full: the engine's answer alone, unless that would be an
+    // OK with entries still waiting in the DLQ.
+    if ((r.ok() || DeliveryEngine::FailedOnlyToDeadLetters(r.status())) &&
+        FirstPendingDeadLetter(pipeline).has_value())
+      r = absl::UnavailableError(
+          "objects wait in the dead-letter queue and the server is too busy to store them now "
+          "(its retry worker will); retry the Flush");
+    finish(std::move(r));
   });
   return reactor;
 }
 
+bool IngestService::PendingDeadLetter(const DeadLetter& e) const {
+  // Expired or damaged: parked for an operator (dlq list / redrive / purge), not pending;
+  // so is an entry of a pipeline this configuration no longer has.
+  return e.kind == DeadLetterKind::kDelivery && !e.expired && e.damage.empty() &&
+         processor_.config().FindPipeline(e.pipeline) != nullptr;
+}
+
+std::optional<DeadLetter> IngestService::FirstPendingDeadLetter(const std::string& pipeline,
+                                                                std::string after) const {
+  const DeadLetterFilter filter{.pipeline = pipeline, .kind = DeadLetterKind::kDelivery};
+  // Bounded: each page moves `after` forward through a finite index.
+  for (;;) {
+    const std::vector<DeadLetter> page = dead_letters_.List(filter, after, kDeadLetterPage);
+    for (const DeadLetter& e : page)
+      if (PendingDeadLetter(e)) return e;
+    if (page.size() < kDeadLetterPage) return std::nullopt;
+    after = page.back().id;
+  }
+}
+
 absl::StatusOr<std::vector<StoredObject>> IngestService::FlushDeadLetters(
-    const std::string& pipeline, absl::StatusOr<std::vector<StoredObject>> engine_result) {
+    const std::string& pipeline, absl::Time deadline,
+    absl::StatusOr<std::vector<StoredObject>> engine_result) {
   // A failure other than objects handed to the DLQ (a seal the WAL refused, objects
   // retried in memory): the flush fails whatever the DLQ holds.
   if (!engine_result.ok() && !DeliveryEngine::FailedOnlyToDeadLetters(engine_result.status()))
     return engine_result;
   std::vector<StoredObject> objects;
   if (engine_result.ok()) objects = *std::move(engine_result);
-  const std::vector<DeadLetter> entries =
-      dead_letters_.List(DeadLetterFilter{.pipeline = pipeline, .kind = DeadLetterKind::kDelivery},
-                         "", kMaxFlushDeadLetters + 1);
-  int64_t left = 0;
-  absl::Status first_error;
-  bool stopped = false;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const DeadLetter& e = entries[i];
-    // Expired or damaged: parked for an operator (dlq list / redrive / purge), not pending;
-    // so is an entry of a pipeline this configuration no longer has.
-    if (e.expired || !e.damage.empty() || processor_.config().FindPipeline(e.pipeline) == nullptr)
-      continue;
-    if (i == kMaxFlushDeadLetters || stopped) {  // left for the retry worker
-      ++left;
-      continue;
+  // One drain at a time: concurrent Flushes would each store the same entries (harmless,
+  // If-None-Match, but N requests per object against a destination that just came back);
+  // a second Flush waits here and then finds what the first left.
+  absl::MutexLock drain(&flush_drain_mu_);
+  size_t stored = 0;
+  std::string why_stopped;
+  std::string after;
+  while (std::optional<DeadLetter> e = FirstPendingDeadLetter(pipeline, after)) {
+    after = e->id;
+    if (stored == kMaxFlushDeadLetters) {
+      why_stopped = StrCat("more than ", kMaxFlushDeadLetters, " were pending");
+      break;
     }
-    absl::StatusOr<std::string> body = dead_letters_.ReadBody(e.id);
+    if (absl::Now() >= deadline) {
+      why_stopped = "the Flush's deadline came";
+      break;
+    }
+    absl::StatusOr<std::string> body = dead_letters_.ReadBody(e->id);
     // Gone (the retry worker or a redrive took it) or found damaged now: not pending.
     if (absl::IsNotFound(body.status()) || absl::IsFailedPrecondition(body.status())) continue;
     int64_t stored_bytes = 0;
     absl::Status s = body.status();
-    if (s.ok()) s = engine_.StoreObject(e.pipeline, e.key, *body, &stored_bytes);
+    if (s.ok()) s = engine_.StoreObject(e->pipeline, e->key, *body, &stored_bytes);
     if (!s.ok()) {
-      ++left;
-      first_error = s;
       // A Flush is not the retry worker: after one failed store (the destination is
       // down, or refuses: each further one could take a whole retry ladder) the rest is
       // left to the worker's backoff.
-      stopped = true;
-      continue;
+      why_stopped = StrCat("first error: ", StatusMessage(s));
+      break;
     }
-    const absl::Status removed = dead_letters_.Remove(e.id);
+    ++stored;
+    const absl::Status removed = dead_letters_.Remove(e->id);
     if (removed.ok()) {
-      processor_.metrics().ForPipeline(e.pipeline).dlq_delivered->Increment();
+      processor_.metrics().ForPipeline(e->pipeline).dlq_delivered->Increment();
       Log(LogLevel::kInfo, "dlq.delivered",
-          {{"id", e.id}, {"pipeline", e.pipeline}, {"key", e.key}, {"by", "flush"}});
+          {{"id", e->id}, {"pipeline", e->pipeline}, {"key", e->key}, {"by", "flush"}});
     } else if (!absl::IsNotFound(removed)) {  // stored; the retry worker removes it later
-      Log(LogLevel::kError, "dlq.remove_failed", {{"id", e.id}, {"error", StatusMessage(removed)}});
+      Log(LogLevel::kError, "dlq.remove_failed",
+          {{"id", e->id}, {"error", StatusMessage(removed)}});
     }
-    objects.push_back(StoredObject{e.pipeline, e.key, engine_.ObjectUri(e.pipeline, e.key),
-                                   e.records, stored_bytes});
+    objects.push_back(StoredObject{e->pipeline, e->key, engine_.ObjectUri(e->pipeline, e->key),
+                                   e->records, stored_bytes});
   }
-  if (left > 0)
-    return absl::UnavailableError(
-        StrCat(left, " object(s) wait in the dead-letter queue",
-               first_error.ok() ? StrCat(" (more than ", kMaxFlushDeadLetters, " were pending)")
-                                : StrCat(" (first error: ", StatusMessage(first_error), ")"),
-               "; its retry worker stores them"));
+  if (!why_stopped.empty()) {
+    // The entry it stopped at and every pending one after it (bounded by the index).
+    int64_t left = 0;
+    std::string from = after;
+    if (std::optional<DeadLetter> first = dead_letters_.Get(from);
+        first.has_value() && PendingDeadLetter(*first))
+      ++left;
+    while (std::optional<DeadLetter> e = FirstPendingDeadLetter(pipeline, from)) {
+      ++left;
+      from = e->id;
+    }
+    if (left > 0)
+      return absl::UnavailableError(StrCat(left, " object(s) wait in the dead-letter queue (",
+                                           why_stopped, "); its retry worker stores them"));
+  }
   std::sort(objects.begin(), objects.end(),
             [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
   return objects;

@@ -10,7 +10,8 @@
 // append rotates the segment, also a wait for a running fsync and an fdatasync of the
 // old segment). Once the engine has stored (or dead-lettered) every object, a worker
 // stores the pipeline's delivery entries of the dead-letter queue, oldest first (see
-// FlushDeadLetters), and the call completes: OK means everything pending was stored.
+// FlushDeadLetters; one Flush at a time, until the call's deadline), and the call
+// completes: OK means everything pending was stored.
 //
 // Lifecycle: StartDraining() makes new requests UNAVAILABLE; Stop() (after the gRPC
 // server has shut down) runs what is queued and joins the workers.
@@ -20,7 +21,12 @@
 #define LAKEHOSE_SERVICE_RPC_INGEST_SERVICE_H_
 
 #include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "lakehose/v1/lakehose.grpc.pb.h"
 #include "service/delivery/delivery_engine.h"
 #include "service/dlq/dead_letter_queue.h"
@@ -74,13 +80,24 @@ class IngestService final : public v1::Ingestor::CallbackService {
   // The second half of a Flush of `pipeline` (every pipeline if empty), given the
   // engine's result: stores the delivery entries waiting in the dead-letter queue
   // (oldest first; not the expired or damaged ones, which wait for an operator), removes
-  // each stored one, and stops at the first store that fails.
+  // each stored one, and stops at the first store that fails, at kMaxFlushDeadLetters
+  // stores, or at `deadline` (the call's).
   // OK (the engine's objects and the stored entries) when nothing is left pending;
   // UNAVAILABLE naming how many wait otherwise, or the engine's failure if it was not
   // only objects handed to the DLQ. Exactly once: stores are If-None-Match, so an entry
   // the retry worker stores at the same time is not duplicated.
   absl::StatusOr<std::vector<StoredObject>> FlushDeadLetters(
-      const std::string& pipeline, absl::StatusOr<std::vector<StoredObject>> engine_result);
+      const std::string& pipeline, absl::Time deadline,
+      absl::StatusOr<std::vector<StoredObject>> engine_result) ABSL_LOCKS_EXCLUDED(flush_drain_mu_);
+  // Whether a Flush waits for `e`: a delivery entry of a configured pipeline, neither
+  // expired nor damaged (those wait for an operator).
+  bool PendingDeadLetter(const DeadLetter& e) const;
+  // The oldest such entry of `pipeline` (any if empty) after id `after`, paging through
+  // the queue's index.
+  std::optional<DeadLetter> FirstPendingDeadLetter(const std::string& pipeline,
+                                                   std::string after = "") const;
+  static constexpr size_t kDeadLetterPage = 256;
+  absl::Mutex flush_drain_mu_;  // one Flush stores dead letters at a time
 
   RecordProcessor& processor_;
   DeliveryEngine& engine_;

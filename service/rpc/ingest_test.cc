@@ -214,6 +214,46 @@ TEST_F(IngestTest, FlushStoresWhatWaitsInTheDeadLetterQueueOnceTheDestinationIsB
   EXPECT_LE(reported, accepted);
 }
 
+// Review finding: Flush looked at the first 10,001 entries only, counting neither the
+// expired ones it skipped nor those past the page, so parked entries sorting first could
+// hide pending ones and Flush answered OK with objects still in the DLQ.
+TEST_F(IngestTest, FlushFindsPendingDeadLettersBehindManyExpiredOnes) {
+  DeadLetterQueue& dlq = server_->dead_letter_queue();
+  // 300 expired entries (more than a page of the index) made before the real ones.
+  for (int i = 0; i < 300; ++i) {
+    auto added = dlq.AddDelivery({.pipeline = "demo",
+                                  .key = StrCat("old/demo-expired-", i, ".jsonl.gz"),
+                                  .body = "{\"old\":1}\n",
+                                  .records = 1,
+                                  .attempts = 1,
+                                  .first_error = "gone",
+                                  .last_error = "gone"});
+    ASSERT_TRUE(added.ok()) << added.status();
+    ASSERT_TRUE(dlq.RecordAttempt(added->id, "expired", kNow, /*expired=*/true).ok());
+  }
+  FakeObjectSink& sink = *sinks_.at("demo");
+  sink.SetFailure(DestinationDownError("destination lake is down (circuit open)"));
+  auto resp = client_->Ingest(Generated(50, 41, "late-"));
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  int64_t accepted = 0;
+  for (const auto& r : resp->records())
+    accepted +=
+        r.result() == v1::RecordResult::OK || r.result() == v1::RecordResult::PROCESSING_FAILED;
+  ASSERT_EQ(client_->Flush("demo", absl::Seconds(20)).status().code(),
+            absl::StatusCode::kUnavailable);
+  sink.SetFailure(absl::OkStatus());
+  auto flushed = client_->Flush("demo", absl::Seconds(20));
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  int64_t expired = 0, pending = 0;
+  for (const DeadLetter& e : dlq.List({.pipeline = "demo"}, "", 10000))
+    (e.expired ? expired : pending) += 1;
+  EXPECT_EQ(expired, 300) << "parked entries are left for an operator";
+  EXPECT_EQ(pending, 0) << "Flush answered OK with objects still waiting in the DLQ";
+  int64_t lines = 0;
+  for (const auto& [key, data] : Lake()) lines += std::count(data.begin(), data.end(), '\n');
+  EXPECT_EQ(lines, accepted);
+}
+
 TEST_F(IngestTest, FailedRecordsBecomeFirehoseErrorDocuments) {
   v1::IngestRequest req = Generated(5, 9);
   for (int bad : {1, 3}) {

@@ -208,7 +208,10 @@ SharedBreaker::Snapshot SharedBreaker::Read(int64_t now_ms) const {
 }
 
 std::shared_ptr<SharedBreaker> DestinationBreakers::For(const S3ClientOptions& destination) {
-  const std::string key = StrCat(destination.endpoint, "\n", destination.bucket);
+  // By the parsed endpoint (host, port, base path) and bucket, the metric's label: two
+  // spellings of one endpoint ("http://minio:9000" and "http://minio:9000/") are one
+  // destination, with one breaker and one series.
+  const std::string key = DestinationLabel(destination);
   absl::MutexLock lock(&mu_);
   for (const Entry& e : breakers_) {
     if (e.key == key) return e.named.breaker;
@@ -217,7 +220,7 @@ std::shared_ptr<SharedBreaker> DestinationBreakers::For(const S3ClientOptions& d
   auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
   auto breaker = std::make_shared<SharedBreaker>(
       options_, [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); });
-  breakers_.push_back(Entry{key, Named{DestinationLabel(destination), breaker}});
+  breakers_.push_back(Entry{key, Named{key, breaker}});
   return breaker;
 }
 

@@ -885,6 +885,10 @@ TEST(DestinationBreakersTest, NamesAndOneBreakerPerEndpointAndBucket) {
   EXPECT_EQ(breakers.For(minio), breakers.For(minio));
   EXPECT_NE(breakers.For(minio), a);
   EXPECT_EQ(breakers.For(aws), a);
+  // Another spelling of the same endpoint is the same destination.
+  S3ClientOptions minio_slash = minio;
+  minio_slash.endpoint = "http://10.0.0.5:9000/";
+  EXPECT_EQ(breakers.For(minio_slash), breakers.For(minio));
   const std::vector<DestinationBreakers::Named> named = breakers.AllNamed();
   ASSERT_EQ(named.size(), 2u);
   EXPECT_EQ(named[0].name, "s3://lake");

@@ -70,8 +70,16 @@ try {
   assert.ok(acked.size > 0, 'no Ingest was acked before the SIGTERM');
   sigtermAt = Date.now();
   server.child.kill('SIGTERM');
-  // Health says NOT_SERVING while draining (or the server is already gone).
-  const healthState = await healthCheck(server.target, 2_000).catch((err) => `error ${statusName(err.code)}`);
+  // Health says NOT_SERVING while draining (or the server is already gone). Asked once the
+  // server has taken the signal (a health call racing the kill could be answered first,
+  // more so on a busy machine), and again until it says so within the lame-duck second.
+  await server.waitForEvent('server.draining', 5_000);
+  let healthState = null;
+  for (const until = Date.now() + 800; ;) {
+    healthState = await healthCheck(server.target, 2_000).catch((err) => `error ${statusName(err.code)}`);
+    if (healthState !== 'SERVING' || Date.now() >= until) break;
+    await sleep(20);
+  }
   await withTimeout(Promise.all(senders), 30_000, 'the senders to finish');
   const exit = await withTimeout(server.exited, 30_000, 'the server to exit after SIGTERM');
   clients.close();

@@ -4,7 +4,7 @@
 // As a module:
 //   const front = await startS3Front({ faults: { slowDown: 0.2 } });
 //   ... point an S3 client at front.endpoint (path-style, region us-east-1) ...
-//   front.stats(); front.setFaults({...}); await front.close();
+//   front.stats(); front.setFaults({...}); front.setOutage('503'); await front.close();
 //
 // As a program (runs until SIGTERM/SIGINT):
 //   node s3_front.mjs --port-file F [--s3rver-dir D] [--faults JSON] [--bucket lake]
@@ -78,6 +78,16 @@ export const DEFAULT_FAULTS = Object.freeze({
   seed: null,        // PRNG seed (null = random)
 });
 const FAULT_NAMES = ['slowDown', 'internalError', 'reset', 'resetAfter', 'completeError', 'none'];
+
+// Whole-destination states for switching a running front (front.setOutage(mode), or POST
+// /__faults with the same JSON): 'none' is healthy, '503' answers every request 503
+// SlowDown, 'reset' resets every connection once its request is read (nothing reaches
+// s3rver either way). A request already past the fault draw finishes as it started.
+export const OUTAGES = Object.freeze({
+  none: Object.freeze({}),
+  503: Object.freeze({ slowDown: 1 }),
+  reset: Object.freeze({ reset: 1 }),
+});
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_BODY_BYTES = 1024 * 1024 * 1024;
@@ -890,6 +900,10 @@ export async function startS3Front(options = {}) {
       return faults;
     },
     getFaults: () => structuredClone(faults),
+    setOutage(mode) {
+      if (!Object.hasOwn(OUTAGES, mode)) throw new Error(`no outage mode ${JSON.stringify(mode)}; modes: ${Object.keys(OUTAGES).join(', ')}`);
+      return api.setFaults(OUTAGES[mode]);
+    },
     stats: () => ({
       ...structuredClone(stats),
       openUploads: [...uploads.entries()].filter(([, u]) => u.state === 'open').map(([id, u]) => ({ uploadId: id, key: u.key, parts: u.parts.size })),

@@ -21,7 +21,7 @@ import { Hash } from '@smithy/hash-node';
 
 import { sleep } from './harness.mjs';
 import {
-  EMPTY_SHA256, TEST_CREDENTIALS, TEST_REGION, startS3Front, uriEncode, verifySigV4, xmlTags,
+  EMPTY_SHA256, OUTAGES, TEST_CREDENTIALS, TEST_REGION, startS3Front, uriEncode, verifySigV4, xmlTags,
 } from './s3_front.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -359,6 +359,31 @@ describe('the S3 front', { timeout: TEST_TIMEOUT_MS }, () => {
     assert.equal(s.injected.reset, 1);
     assert.equal(s.injected.resetAfter, 1);
     front.setFaults({});
+  });
+
+  it('an outage switched on and off while running: 503 to all, resets for all, healed', async () => {
+    front.resetStats();
+    front.setOutage('503');
+    for (let i = 0; i < 5; i++) {
+      const r = await client.request({ method: 'PUT', key: 'outage/a', body: 'a' });
+      assert.equal(r.status, 503);
+      assert.equal(errorCode(r), 'SlowDown');
+    }
+    assert.equal((await client.request({ method: 'HEAD', key: HIVE_KEY })).status, 503);
+    front.setOutage('reset');
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(client.request({ method: 'PUT', key: 'outage/a', body: 'a' }), (e) => /ECONNRESET|socket hang up/.test(e.message + e.code));
+    }
+    assert.equal((await front.listObjects('lake', 'outage/')).length, 0, 'nothing reached s3rver during the outage');
+    front.setOutage('none');
+    assert.equal((await client.request({ method: 'PUT', key: 'outage/a', body: 'a' })).status, 200);
+    assert.equal((await front.getObject('outage/a')).toString(), 'a');
+    const s = front.stats();
+    assert.equal(s.injected.slowDown, 6);
+    assert.equal(s.injected.reset, 5);
+    assert.equal(front.getFaults().slowDown + front.getFaults().reset, 0, 'healed');
+    assert.throws(() => front.setOutage('flood'), /no outage mode "flood"/);
+    assert.deepEqual(Object.keys(OUTAGES).sort(), ['503', 'none', 'reset']);
   });
 
   it('latency is added', async () => {
