@@ -18,9 +18,13 @@ namespace lakehose {
 struct DeliveryEngine::Ticket {
   int pending = 0;
   std::vector<StoredObject> objects;
-  int failed = 0;
+  int failed = 0;         // objects not stored
   int dead_lettered = 0;  // of `failed`: handed to the DLQ
   absl::Status first_error;
+  // Buffers the flush could not seal (the WAL refused the seal: disk full): not objects,
+  // they stay buffered, and their records are in the WAL.
+  int unsealed = 0;
+  absl::Status seal_error;
   FlushCallback done;
 };
 
@@ -333,7 +337,7 @@ void DeliveryEngine::ReleaseWalLocked() {
 }
 
 std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushReason reason,
-                                                   int64_t trailing) {
+                                                   int64_t trailing, absl::Status* refusal) {
   auto it = buffers_.find(key);
   if (it == buffers_.end()) return uint64_t{0};
   Buffer& b = it->second;
@@ -348,11 +352,20 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
     EncodeWalSeal({b.spec->name, b.prefix, sealed->key, b.stats.records, trailing}, &wal_payload_);
     absl::StatusOr<uint64_t> lsn = wal_->Append(WalType::kSeal, wal_payload_);
     if (!lsn.ok()) {
-      Log(LogLevel::kWarn, "delivery.seal_not_logged",
-          {{"key", sealed->key}, {"error", StatusMessage(lsn.status())}});
+      NoteSealRefusedLocked(b, lsn.status());
+      if (refusal != nullptr) *refusal = lsn.status();
       return std::nullopt;
     }
     sealed->seal_lsn = *lsn;
+  }
+  if (b.seal_refusals > 0) {
+    Log(LogLevel::kInfo, "delivery.seal_logged",
+        {{"pipeline", b.spec->name},
+         {"prefix", b.prefix},
+         {"key", sealed->key},
+         {"refusals_before", StrCat(b.seal_refusals)}});
+    // The last buffer waiting: a later streak of refusals starts its own summaries.
+    if (--buffers_seal_refused_ == 0) seal_refusal_log_.Take();
   }
   sealed->first_segment = b.first_segment;
   sealed->oldest_ms = b.stats.oldest_ms;
@@ -370,6 +383,30 @@ std::optional<uint64_t> DeliveryEngine::SealLocked(const BufferKey& key, FlushRe
   queue_.push_back(std::move(sealed));
   work_cv_.Signal();
   return lsn;
+}
+
+void DeliveryEngine::NoteSealRefusedLocked(Buffer& b, const absl::Status& error) {
+  stats_.seal_refusals += 1;
+  // The buffer's first refusal in full; the ticker and every Flush try again, so the
+  // repeats (one per open buffer per tick while the disk is full) are counted into a
+  // summary line at most every kSealRefusalSummaryMs.
+  if (b.seal_refusals++ == 0) {
+    ++buffers_seal_refused_;
+    Log(LogLevel::kWarn, "delivery.seal_not_logged",
+        {{"pipeline", b.spec->name},
+         {"prefix", b.prefix},
+         {"records", StrCat(b.stats.records)},
+         {"error", StatusMessage(error)},
+         {"then",
+          "the buffer stays open and is sealed again at the next tick or flush; "
+          "further refusals are counted in delivery.seals_not_logged"}});
+    return;
+  }
+  if (const int64_t n = seal_refusal_log_.Count(clock_.NowMillis()); n > 0)
+    Log(LogLevel::kWarn, "delivery.seals_not_logged",
+        {{"refusals", StrCat(n)},
+         {"buffers_waiting", StrCat(buffers_seal_refused_)},
+         {"error", StatusMessage(error)}});
 }
 
 void DeliveryEngine::UploadLoop() {
@@ -491,6 +528,15 @@ void DeliveryEngine::UploadLoop() {
           (void)wal_->Append(WalType::kDeadLettered, payload);
         }
         dead_lettered = dl.ok();
+        // A Flush told of it says why it is still here (a full disk, typically).
+        if (!dl.ok()) {
+          absl::Status told(status.code(),
+                            StrCat(StatusMessage(status),
+                                   "; the dead-letter queue refused it: ", StatusMessage(dl)));
+          status.ForEachPayload(
+              [&](auto url, const absl::Cord& payload) { told.SetPayload(url, payload); });
+          status = std::move(told);
+        }
       }
     }
     std::vector<std::shared_ptr<Ticket>> finished;
@@ -739,9 +785,9 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
     for (const auto& [k, b] : buffers_)
       if (matches(k.spec)) keys.push_back(k);
     for (const auto& k : keys) {
-      if (!SealLocked(k, FlushReason::kRequested) && ticket->failed++ == 0)
-        ticket->first_error = absl::ResourceExhaustedError(
-            "a buffer could not be sealed: the WAL refused the seal (disk full?)");
+      absl::Status refusal;
+      if (!SealLocked(k, FlushReason::kRequested, 0, &refusal) && ticket->unsealed++ == 0)
+        ticket->seal_error = refusal;
     }
     // A flush also means "retry now" for objects waiting out a backoff.
     for (auto it = retry_.begin(); it != retry_.end();) {
@@ -770,6 +816,18 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
 
 void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
   for (auto& t : done) {
+    if (t->failed == 0 && t->unsealed == 0) {
+      std::sort(t->objects.begin(), t->objects.end(),
+                [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
+      t->done(std::move(t->objects));
+      continue;
+    }
+    std::string message;
+    // Buffers the WAL would not seal are not objects: they have no key yet, nothing was
+    // tried, and they wait in memory (and in the WAL) for room to seal.
+    if (t->unsealed > 0)
+      message = StrCat(t->unsealed, " buffer(s) could not be sealed (the WAL refused: ",
+                       StatusMessage(t->seal_error), "); they stay buffered");
     if (t->failed > 0) {
       const int queued = t->failed - t->dead_lettered;
       std::string where;
@@ -781,16 +839,20 @@ void DeliveryEngine::Complete(std::vector<std::shared_ptr<Ticket>> done) {
         StrAppend(&where, where.empty() ? "" : "; ",
                   queued == t->failed ? "they stay" : StrCat(queued, " stay"),
                   " queued and are retried");
-      absl::Status failed = absl::UnavailableError(
-          StrCat(t->failed, " object(s) could not be stored yet (first error: ",
-                 StatusMessage(t->first_error), "); ", where));
-      if (queued == 0) failed.SetPayload(kOnlyDeadLetteredPayload, absl::Cord("dlq"));
-      t->done(std::move(failed));
-    } else {
-      std::sort(t->objects.begin(), t->objects.end(),
-                [](const StoredObject& a, const StoredObject& b) { return a.key < b.key; });
-      t->done(std::move(t->objects));
+      StrAppend(&message, message.empty() ? "" : "; ", t->failed,
+                " object(s) could not be stored yet (first error: ", StatusMessage(t->first_error),
+                "); ", where);
     }
+    // A seal the WAL refused is the disk's doing: RESOURCE_EXHAUSTED (retry once there is
+    // room), and never "only dead-lettered" (those records are in no object yet).
+    if (t->unsealed > 0) {
+      t->done(absl::ResourceExhaustedError(message));
+      continue;
+    }
+    absl::Status failed = absl::UnavailableError(message);
+    if (t->failed == t->dead_lettered)
+      failed.SetPayload(kOnlyDeadLetteredPayload, absl::Cord("dlq"));
+    t->done(std::move(failed));
   }
 }
 

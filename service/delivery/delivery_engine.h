@@ -47,6 +47,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/base/log_throttle.h"
 #include "core/config/config.h"
 #include "core/delivery/batching.h"
 #include "core/dlq/dead_lettered_object.h"
@@ -94,6 +95,8 @@ struct DeliveryStats {
   int64_t wal_bytes = 0;
   int64_t recovered_records = 0;  // replayed from the WAL at start
   int64_t recovered_objects = 0;
+  // Seals the WAL refused (disk full): each buffer stayed open, sealed again later.
+  int64_t seal_refusals = 0;
 };
 
 class DeliveryEngine {
@@ -143,6 +146,9 @@ class DeliveryEngine {
   // down, else once its failures are spent or by its deadline); UNAVAILABLE then names
   // how many went to the DLQ, where the retry worker stores them. Without one, the first
   // failed store of an object answers UNAVAILABLE (it stays queued and retried).
+  // A buffer whose seal the WAL refused (disk full) is no object: the answer is then
+  // RESOURCE_EXHAUSTED, "N buffer(s) could not be sealed (the WAL refused: ...); they
+  // stay buffered", followed by the objects' part if some also failed.
   // `done` runs on an engine thread or, if there is nothing to do, on the caller's.
   void FlushAsync(const std::string& pipeline, FlushCallback done);
   absl::StatusOr<std::vector<StoredObject>> Flush(const std::string& pipeline);
@@ -163,8 +169,8 @@ class DeliveryEngine {
   std::string ObjectUri(const std::string& pipeline, const std::string& key) const;
 
   // Whether a FlushAsync's UNAVAILABLE was only for objects handed to the dead-letter
-  // queue (every other object of the flush was stored): once the DLQ has stored them,
-  // everything the flush covered is in the lake.
+  // queue (every other object of the flush was stored, every buffer sealed): once the
+  // DLQ has stored them, everything the flush covered is in the lake.
   static bool FailedOnlyToDeadLetters(const absl::Status& status);
 
   // One pass of the ticker on the caller's thread, at the Clock's now: seals the buffers
@@ -180,6 +186,11 @@ class DeliveryEngine {
   // than for the disk (the WAL's RESOURCE_EXHAUSTED).
   static bool IsBufferBudgetRefusal(const absl::Status& status);
 
+  // While the WAL refuses seals, each open buffer's first refusal is logged
+  // (delivery.seal_not_logged) and the repeats are summed into one
+  // delivery.seals_not_logged line at most this often (Clock ms).
+  static constexpr int64_t kSealRefusalSummaryMs = 30'000;
+
  private:
   struct Ticket;
   struct Buffer {
@@ -188,6 +199,7 @@ class DeliveryEngine {
     std::string data;
     BufferStats stats;
     uint64_t first_segment = 0;  // WAL segment of its first line
+    int64_t seal_refusals = 0;   // seals of it the WAL refused (it stayed open)
   };
   struct Sealed {
     const PipelineSpec* spec = nullptr;
@@ -223,7 +235,12 @@ class DeliveryEngine {
   // logged (the buffer then stays open).
   // `trailing`: lines of the request being accepted, already in the WAL, that come after
   // this seal (see core/wal/wal_format.h).
-  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing = 0)
+  // `refusal` (optional): the WAL's error when it returns nullopt.
+  std::optional<uint64_t> SealLocked(const BufferKey& key, FlushReason reason, int64_t trailing = 0,
+                                     absl::Status* refusal = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts and logs (rate-limited) a seal of `b` that the WAL refused.
+  void NoteSealRefusedLocked(Buffer& b, const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplayFrame(WalType type, std::string_view payload, uint64_t lsn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -273,6 +290,10 @@ class DeliveryEngine {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   DeliveryStats stats_ ABSL_GUARDED_BY(mu_);
+  // Open buffers with a refused seal, and the summary of repeated refusals
+  // (delivery.seals_not_logged, at most one line per kSealRefusalSummaryMs).
+  int64_t buffers_seal_refused_ ABSL_GUARDED_BY(mu_) = 0;
+  LogThrottle seal_refusal_log_ ABSL_GUARDED_BY(mu_){kSealRefusalSummaryMs};
   // options_.uniform01, or the default PRNG.
   std::function<double()> uniform01_ ABSL_GUARDED_BY(mu_);
 

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -824,6 +826,140 @@ TEST(DeliveryEngineTest, AnObjectWhoseDestinationIsDownGoesToTheDeadLetterQueueA
   absl::MutexLock lock(&mu);
   ASSERT_EQ(reasons.size(), 2u);
   EXPECT_THAT(reasons[0], HasSubstr("circuit open"));
+}
+
+// Makes the WAL under `dir` refuse its next frame, deterministically: with segments of 1
+// byte every append first rotates to a new segment, whose file is created with O_EXCL; a
+// directory in its place makes that fail (as a full disk fails a write). Returns the
+// blocker, which the caller removes to let the WAL go on.
+std::string BlockNextWalSegment(const std::string& dir) {
+  uint64_t last = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    const std::string name = f.path().filename().string();
+    if (name.size() == 20 && name.substr(16) == ".wal")
+      last = std::max<uint64_t>(last, std::stoull(name.substr(0, 16)));
+  }
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llu.wal", static_cast<unsigned long long>(last + 1));
+  const std::string blocker = StrCat(dir, "/", std::string_view(name));
+  EXPECT_TRUE(std::filesystem::create_directory(blocker)) << blocker;
+  return blocker;
+}
+
+// Regression (issue 13): while the disk was full, every open buffer logged
+// delivery.seal_not_logged at every tick (223 lines in 45 s). Now each buffer's first
+// refusal is logged, the repeats are summed into one delivery.seals_not_logged line per
+// period, and the seal that finally passes says how many refusals came before it.
+TEST(DeliveryEngineTest, SealsTheWalRefusesAreLoggedOncePerBufferThenSummarized) {
+  TempDir dir;
+  const std::string wal = dir.path() + "/wal";
+  Engine e(Yaml("  upload_threads: 1"));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Recover({wal, 1, 0}, nullptr).ok());
+  std::vector<BufferedLine> lines = Lines("p/", 3, "p");
+  for (BufferedLine& l : Lines("q/", 3, "q")) lines.push_back(std::move(l));
+  ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());  // one frame: two buffers
+  const std::string blocker = BlockNextWalSegment(wal);
+
+  testing::internal::CaptureStderr();
+  e.clock().AdvanceMillis(60'000);  // both buffers reach interval_s
+  for (int tick = 0; tick < 10; ++tick) {
+    e->Tick();
+    e.clock().AdvanceMillis(1000);
+  }
+  EXPECT_EQ(e->Stats().seal_refusals, 20);
+  e.clock().AdvanceMillis(DeliveryEngine::kSealRefusalSummaryMs);
+  e->Tick();  // the period of the repeats is over: one summary
+  EXPECT_EQ(e->Stats().seal_refusals, 22);
+  std::filesystem::remove(blocker);
+  e->Tick();  // room again: both seal
+  const std::string log = testing::internal::GetCapturedStderr();
+  auto count = [&](std::string_view event) {
+    const std::string needle = StrCat("\"event\":\"", event, "\"");
+    int n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("delivery.seal_not_logged"), 2) << log;
+  EXPECT_EQ(count("delivery.seals_not_logged"), 1) << log;
+  // 9 repeats of each buffer in the ticks, then the first of the next tick.
+  EXPECT_THAT(log, HasSubstr("\"refusals\":\"19\",\"buffers_waiting\":\"2\"")) << log;
+  EXPECT_EQ(count("delivery.seal_logged"), 2) << log;
+  EXPECT_THAT(log, HasSubstr("\"refusals_before\":\"11\"")) << log;
+  ASSERT_TRUE(WaitUntil([&] { return Stored(e) == 2; }));
+}
+
+// Regression (issue 13): Flush on a full disk counted the buffers it could not seal as
+// objects that "stay queued and are retried" ("35 object(s) could not be stored yet
+// (first error: a buffer could not be sealed ...)"), under UNAVAILABLE. They are buffers:
+// the answer counts them apart, says they stay buffered, is RESOURCE_EXHAUSTED (the
+// disk), and is never "only dead-lettered" (their records are in no object yet).
+TEST(DeliveryEngineTest, FlushCountsBuffersItCouldNotSealApartFromObjects) {
+  TempDir dir;
+  const std::string wal = dir.path() + "/wal";
+  std::atomic<bool> dlq_takes{false};
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject&) {
+        return dlq_takes.load() ? absl::OkStatus() : absl::ResourceExhaustedError("DLQ full");
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->Recover({wal, 1, 0}, nullptr).ok());
+  e.sink("a").SetDestinationDown(true);
+  // One object sealed (by age) whose hand-off to the DLQ fails: it stays in the engine.
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("o/", 3, "o")).ok());
+  e.clock().AdvanceMillis(30'000);
+  std::vector<BufferedLine> lines = Lines("p/", 3, "p");
+  for (BufferedLine& l : Lines("q/", 3, "q")) lines.push_back(std::move(l));
+  ASSERT_TRUE(e->Accept(e.spec("a"), lines).ok());
+  e.clock().AdvanceMillis(30'000);
+  ASSERT_EQ(e->Tick(), 1);
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().store_failures == 1; }));
+  // The disk is full for the WAL; the DLQ takes the object at the flush's retry.
+  const std::string blocker = BlockNextWalSegment(wal);
+  dlq_takes = true;
+  std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kResourceExhausted) << r->status();
+  const std::string message(StatusMessage(r->status()));
+  EXPECT_THAT(message, StartsWith("2 buffer(s) could not be sealed (the WAL refused: "));
+  EXPECT_THAT(message, HasSubstr("); they stay buffered; 1 object(s) could not be stored yet"));
+  EXPECT_THAT(message, HasSubstr("they are in the dead-letter queue"));
+  EXPECT_FALSE(DeliveryEngine::FailedOnlyToDeadLetters(r->status())) << message;
+  EXPECT_EQ(e->Stats().dead_lettered, 1);
+  EXPECT_EQ(e->Stats().buffered_records, 6);
+
+  // Room again: both buffers seal and go to the DLQ, so the flush failed only for that.
+  std::filesystem::remove(blocker);
+  r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              StartsWith("2 object(s) could not be stored yet"));
+  EXPECT_TRUE(DeliveryEngine::FailedOnlyToDeadLetters(r->status())) << r->status();
+}
+
+// A full disk during an outage: the DLQ refuses the hand-off, the object stays in the
+// engine, and Flush says why (not only that the destination is down).
+TEST(DeliveryEngineTest, FlushSaysWhyTheDeadLetterQueueDidNotTakeAnObject) {
+  Engine e(
+      Yaml("  upload_threads: 1"), absl::InfiniteDuration(),
+      [&](const DeadLetteredObject&) {
+        return absl::ResourceExhaustedError("dead-letter queue: not queued: disk under /d");
+      },
+      absl::Minutes(5));
+  ASSERT_TRUE(e.ok());
+  e.sink("a").SetDestinationDown(true);
+  ASSERT_TRUE(e->Accept(e.spec("a"), Lines("p/", 3, "p")).ok());
+  const std::optional<FlushResult> r = FlushWithin(*e, "a");
+  ASSERT_TRUE(r.has_value()) << "Flush did not complete";
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kUnavailable) << r->status();
+  EXPECT_THAT(std::string(StatusMessage(r->status())),
+              HasSubstr("; the dead-letter queue refused it: dead-letter queue: not queued: disk "
+                        "under /d); they stay queued and are retried"));
+  EXPECT_FALSE(DeliveryEngine::FailedOnlyToDeadLetters(r->status()));
+  EXPECT_EQ(e->Stats().in_flight_bytes, static_cast<int64_t>(Join(Lines("p/", 3, "p")).size()));
 }
 
 // Known down before the store: the object goes to the DLQ uncompressed without being

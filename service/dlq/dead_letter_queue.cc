@@ -38,6 +38,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "service/platform/durable_file.h"
+#include "service/platform/free_space.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
@@ -46,6 +47,9 @@ namespace {
 constexpr std::string_view kMetaSuffix = ".json";
 constexpr std::string_view kBodySuffix = ".body";
 constexpr std::string_view kTmpSuffix = ".tmp";
+// What an entry's metadata takes on disk, for the free-space check: a few hundred bytes
+// to a few KiB (two errors of at most kDeadLetterMaxErrorBytes), in whole blocks.
+constexpr int64_t kMetadataBlockBytes = 8 << 10;
 
 // Writes `data` to `path` durably except for the directory entry: temp file, fsync,
 // rename. The caller fsyncs the directory.
@@ -117,8 +121,12 @@ void LogDamaged(const DeadLetter& e) {
 // On disk under dir_, or in memory if dir_ is empty.
 class DiskDeadLetterQueue final : public DeadLetterQueue {
  public:
-  DiskDeadLetterQueue(std::string dir, const Clock& clock, int lock_fd)
-      : dir_(std::move(dir)), clock_(clock), lock_fd_(lock_fd), rng_(std::random_device{}()) {}
+  DiskDeadLetterQueue(std::string dir, const Clock& clock, int lock_fd, int64_t min_free_bytes)
+      : dir_(std::move(dir)),
+        clock_(clock),
+        lock_fd_(lock_fd),
+        min_free_bytes_(min_free_bytes),
+        rng_(std::random_device{}()) {}
   ~DiskDeadLetterQueue() override {
     if (lock_fd_ >= 0) ::close(lock_fd_);
   }
@@ -147,6 +155,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     if (absl::Status body = VerifyDeadLetterBody(e, object.body); !body.ok())
       return absl::InvalidArgumentError(
           StrCat("dead-letter queue: object ", e.key, " not queued: ", StatusMessage(body)));
+    RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(object.body.size())));
     RETURN_IF_ERROR(WriteEntry(e, object.body));
     RETURN_IF_ERROR(SyncDir());
     absl::MutexLock lock(&mu_);
@@ -158,6 +167,9 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
   absl::StatusOr<std::vector<DeadLetter>> AddProcessing(
       const std::string& pipeline, const std::vector<FailedRecord>& records) override {
     const int64_t now = clock_.NowMillis();
+    int64_t bytes = 0;
+    for (const FailedRecord& r : records) bytes += static_cast<int64_t>(r.data.size());
+    RETURN_IF_ERROR(CheckRoom(bytes, static_cast<int64_t>(records.size())));
     std::vector<DeadLetter> added;
     added.reserve(records.size());
     absl::Status status;
@@ -365,6 +377,17 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
     return id;
   }
 
+  // RESOURCE_EXHAUSTED if `entries` entries holding `body_bytes` would leave less than
+  // min_free_bytes_ free (room the WAL's progress frames need; see the header).
+  absl::Status CheckRoom(int64_t body_bytes, int64_t entries = 1) const {
+    if (!durable()) return absl::OkStatus();
+    const absl::Status st =
+        CheckFreeSpace(dir_, body_bytes + entries * kMetadataBlockBytes, min_free_bytes_);
+    if (st.ok()) return st;
+    return absl::ResourceExhaustedError(StrCat("dead-letter queue: not queued: ", StatusMessage(st),
+                                               "; the space below that is kept for the WAL"));
+  }
+
   // Body then metadata, each durable except for the directory entry.
   absl::Status WriteEntry(const DeadLetter& e, std::string_view body) {
     if (!durable()) return absl::OkStatus();
@@ -400,6 +423,7 @@ class DiskDeadLetterQueue final : public DeadLetterQueue {
   const std::string dir_;
   const Clock& clock_;
   const int lock_fd_;
+  const int64_t min_free_bytes_;  // 0: no floor
 
   absl::Mutex io_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
@@ -523,11 +547,12 @@ absl::Status DiskDeadLetterQueue::Load() {
 }  // namespace
 
 std::unique_ptr<DeadLetterQueue> NewInMemoryDeadLetterQueue(const Clock& clock) {
-  return std::make_unique<DiskDeadLetterQueue>("", clock, -1);
+  return std::make_unique<DiskDeadLetterQueue>("", clock, -1, 0);
 }
 
 absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir,
-                                                                     const Clock& clock) {
+                                                                     const Clock& clock,
+                                                                     int64_t min_free_bytes) {
   if (dir.empty()) return absl::InvalidArgumentError("dead-letter queue: no directory given");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -544,7 +569,7 @@ absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::
                                                   lock_path, " is locked)"));
     return ErrnoStatus("lock", lock_path, err);
   }
-  auto q = std::make_unique<DiskDeadLetterQueue>(dir, clock, fd);
+  auto q = std::make_unique<DiskDeadLetterQueue>(dir, clock, fd, min_free_bytes);
   RETURN_IF_ERROR(q->Load());
   return std::unique_ptr<DeadLetterQueue>(std::move(q));
 }

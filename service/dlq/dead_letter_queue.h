@@ -50,9 +50,12 @@ class DeadLetterQueue {
 
   // Adds a delivery entry for an object the delivery engine gave up on; it is due for
   // the retry worker at once. INVALID_ARGUMENT (nothing written) if the body does not hold
-  // exactly `records` lines: a reader would refuse it as damaged.
+  // exactly `records` lines: a reader would refuse it as damaged. RESOURCE_EXHAUSTED
+  // (nothing written) below the queue's free-space floor (OpenDeadLetterQueue) or on
+  // ENOSPC.
   virtual absl::StatusOr<DeadLetter> AddDelivery(const DeadLetteredObject& object) = 0;
-  // Adds processing entries, one per failed record, in one durable write.
+  // Adds processing entries, one per failed record, in one durable write; all or none
+  // (RESOURCE_EXHAUSTED below the floor, as AddDelivery).
   struct FailedRecord {
     std::string record_id;
     std::string data;
@@ -106,8 +109,16 @@ class DeadLetterQueue {
 };
 
 // The on-disk queue under `dir` (created if missing); existing entries are loaded.
+// `min_free_bytes` (0: none): AddDelivery and AddProcessing refuse, RESOURCE_EXHAUSTED
+// with nothing written, when the entry would leave the file system with less free space
+// (CheckFreeSpace, service/platform/free_space.h). The server passes half of
+// server.wal_min_free_mb: the queue shares data_dir with the WAL, and the space under
+// the WAL's floor is what the WAL's own progress frames (seals, stores, hand-offs) need
+// while Ingest is refused; without the floor an outage's hand-offs filled the disk to 0
+// bytes. RecordAttempt and Remove are not refused: they do not grow the queue.
 absl::StatusOr<std::unique_ptr<DeadLetterQueue>> OpenDeadLetterQueue(const std::string& dir,
-                                                                     const Clock& clock);
+                                                                     const Clock& clock,
+                                                                     int64_t min_free_bytes = 0);
 
 // The same queue kept in memory only (the server uses it when data_dir is empty, i.e.
 // in-memory delivery for tests): nothing survives the process.

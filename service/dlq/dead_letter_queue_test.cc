@@ -459,6 +459,44 @@ TEST_F(DeadLetterQueueTest, AddDeliveryRefusesABodyThatDoesNotHoldItsRecords) {
 }
 
 // Entries written before bodies had a checksum: verified by size and record count.
+// Regression (issue 13, a disk full during an S3 outage): the queue wrote below the
+// free-space floor (only the WAL checked it), so the outage's hand-offs took the disk to
+// 0 bytes and the WAL could no longer log its seals and stores. Below its floor the queue
+// refuses new entries, RESOURCE_EXHAUSTED, with nothing written; an entry it holds can
+// still be updated and removed (neither grows the queue). The floor is more than any disk
+// has, so every Add is below it.
+TEST_F(DeadLetterQueueTest, RefusesNewEntriesBelowItsFreeSpaceFloorAndWritesNothing) {
+  auto held = dlq_->AddDelivery({"demo", "p/held.gz", "x\n", 1, 1, "e", "e"});
+  ASSERT_TRUE(held.ok()) << held.status();
+  dlq_.reset();
+  auto q = OpenDeadLetterQueue(Dir(), clock_, int64_t{1} << 62);
+  ASSERT_TRUE(q.ok()) << q.status();
+  dlq_ = *std::move(q);
+  const auto files = [&] {
+    std::set<std::string> out;
+    for (const auto& f : std::filesystem::directory_iterator(Dir()))
+      out.insert(f.path().filename().string());
+    return out;
+  };
+  const std::set<std::string> before = files();
+
+  auto added = dlq_->AddDelivery({"demo", "p/obj.gz", "{\"a\":1}\n", 1, 1, "e", "e"});
+  ASSERT_EQ(added.status().code(), absl::StatusCode::kResourceExhausted) << added.status();
+  EXPECT_THAT(std::string(StatusMessage(added.status())), HasSubstr(StrCat("disk under ", Dir())));
+  EXPECT_THAT(std::string(StatusMessage(added.status())), HasSubstr("MiB free"));
+  EXPECT_THAT(std::string(StatusMessage(added.status())), HasSubstr("kept for the WAL"));
+  auto processing = dlq_->AddProcessing("demo", {Failed("r1", "bad")});
+  EXPECT_EQ(processing.status().code(), absl::StatusCode::kResourceExhausted)
+      << processing.status();
+  EXPECT_EQ(files(), before);
+  EXPECT_EQ(dlq_->GetStats().depth, 1);
+
+  EXPECT_TRUE(dlq_->RecordAttempt(held->id, "503", kNow + 1000, false).ok());
+  EXPECT_EQ(dlq_->Get(held->id)->attempts, 2);
+  EXPECT_TRUE(dlq_->Remove(held->id).ok());
+  EXPECT_EQ(dlq_->GetStats().depth, 0);
+}
+
 TEST_F(DeadLetterQueueTest, EntriesWithoutAChecksumAreVerifiedBySizeAndRecordCount) {
   const std::string body = "{\"a\":1}\n{\"b\":2}\n";
   auto kept = dlq_->AddDelivery({"a", "k1", body, 2, 1, "e", "e"});

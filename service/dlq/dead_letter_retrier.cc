@@ -37,9 +37,11 @@ DeadLetterRetrier::Options DeadLetterRetrier::OptionsFrom(const ServerOptions& s
 // backlog is due and its destination down), and the pipelines found down.
 class DeadLetterRetrier::Pass {
  public:
-  // `down`: pipelines to leave alone from the start.
-  Pass(const DeadLetterQueue& dlq, int64_t now_ms, std::set<std::string> down)
-      : dlq_(dlq), now_ms_(now_ms), down_(std::move(down)) {}
+  // `down`: pipelines to leave alone from the start. `waiting`: entries whose next
+  // attempt, kept in memory (the queue could not record it), is still to come.
+  Pass(const DeadLetterQueue& dlq, int64_t now_ms, std::set<std::string> down,
+       std::set<std::string> waiting)
+      : dlq_(dlq), now_ms_(now_ms), down_(std::move(down)), waiting_(std::move(waiting)) {}
 
   // The next entry to store, oldest first, none of a pipeline found down; nullopt when
   // the pass has been through every due entry.
@@ -51,7 +53,8 @@ class DeadLetterRetrier::Pass {
       DeadLetter e = std::move(page_.front());
       page_.pop_front();
       // Fetched before its pipeline was found down: it waits too.
-      if (!down_.contains(e.pipeline)) return e;
+      if (down_.contains(e.pipeline) || waiting_.contains(e.id)) continue;
+      return e;
     }
   }
   // How many entries the first page holds (so a pass with one entry makes no thread).
@@ -95,6 +98,7 @@ class DeadLetterRetrier::Pass {
   // Pipelines resting from the start, or whose destination refused a store in this pass:
   // their entries wait.
   std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
+  const std::set<std::string> waiting_;
   int attempts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -143,7 +147,7 @@ int DeadLetterRetrier::RunOnce() {
   absl::MutexLock pass_lock(&pass_mu_);
   if (stop_requested_.load()) return 0;
   const int64_t now = clock_.NowMillis();
-  Pass pass(dlq_, now, Resting(now));
+  Pass pass(dlq_, now, Resting(now), Waiting(now));
   const size_t workers = std::min(pass.Ready(), static_cast<size_t>(options_.drain_concurrency));
   std::vector<std::thread> helpers;
   for (size_t i = 1; i < workers; ++i) {
@@ -193,6 +197,7 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
     s = body.status();
   }
   if (s.ok()) {
+    ForgetUnrecorded(e.id);
     absl::Status removed = dlq_.Remove(e.id);
     if (removed.ok()) {
       delivered_.fetch_add(1);
@@ -216,16 +221,22 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
   const int64_t now = clock_.NowMillis();
   const BackoffPolicy policy{.base_delay_ms = options_.retry_base_ms,
                              .max_delay_ms = options_.retry_max_ms};
-  const int64_t next = now + BackoffDelayMs(policy, e.attempts, Uniform01());
+  // Attempts the queue could not record still count for the backoff.
+  const int64_t next =
+      now + BackoffDelayMs(policy, e.attempts + UnrecordedAttempts(e.id),
+                           options_.uniform01 ? options_.uniform01() : Uniform01());
   const bool expired = static_cast<double>(now - e.first_ms) >= options_.max_age_s * 1000.0;
   const std::string error = StrCat(absl::StatusCodeToString(s.code()), ": ", StatusMessage(s));
   absl::Status recorded = dlq_.RecordAttempt(e.id, error, next, expired);
-  if (recorded.code() == absl::StatusCode::kNotFound) return outcome;  // redriven or purged
-  if (!recorded.ok()) {
-    Log(LogLevel::kError, "dlq.record_attempt_failed",
-        {{"id", e.id}, {"error", StatusMessage(recorded)}});
+  if (recorded.code() == absl::StatusCode::kNotFound) {  // redriven or purged
+    ForgetUnrecorded(e.id);
     return outcome;
   }
+  if (!recorded.ok()) {
+    NoteUnrecorded(e, next, now, recorded);
+    return outcome;
+  }
+  ForgetUnrecorded(e.id);
   if (expired) {
     expired_.fetch_add(1);
     if (options_.metrics) options_.metrics->ForPipeline(e.pipeline).dlq_expired->Increment();
@@ -245,6 +256,64 @@ DeadLetterRetrier::Outcome DeadLetterRetrier::Retry(const DeadLetter& e) {
          {"error", error}});
   }
   return outcome;
+}
+
+std::set<std::string> DeadLetterRetrier::Waiting(int64_t now_ms) {
+  std::set<std::string> out;
+  absl::MutexLock lock(&unrecorded_mu_);
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+    // Purged or redriven meanwhile: nothing to wait for.
+    if (!dlq_.Get(it->first).has_value()) {
+      it = unrecorded_.erase(it);
+      continue;
+    }
+    if (it->second.next_attempt_ms > now_ms) out.insert(it->first);
+    ++it;
+  }
+  return out;
+}
+
+int64_t DeadLetterRetrier::UnrecordedAttempts(const std::string& id) {
+  absl::MutexLock lock(&unrecorded_mu_);
+  auto it = unrecorded_.find(id);
+  return it == unrecorded_.end() ? 0 : it->second.attempts;
+}
+
+void DeadLetterRetrier::NoteUnrecorded(const DeadLetter& e, int64_t next_attempt_ms, int64_t now_ms,
+                                       const absl::Status& error) {
+  int64_t summary = 0;
+  size_t entries = 0;
+  bool first = false;
+  {
+    absl::MutexLock lock(&unrecorded_mu_);
+    Unrecorded& u = unrecorded_[e.id];
+    first = u.attempts == 0;
+    u.attempts += 1;
+    u.next_attempt_ms = next_attempt_ms;
+    if (!first) summary = unrecorded_log_.Count(now_ms);
+    entries = unrecorded_.size();
+  }
+  // The entry's first in full; its later ones (one per backoff, not per tick) are
+  // summed into dlq.record_attempt_failures at most every kUnrecordedSummaryMs.
+  if (first) {
+    Log(LogLevel::kError, "dlq.record_attempt_failed",
+        {{"id", e.id},
+         {"pipeline", e.pipeline},
+         {"key", e.key},
+         {"next_attempt_in_ms", StrCat(next_attempt_ms - now_ms)},
+         {"error", StatusMessage(error)},
+         {"then", "the backoff is kept in memory until the queue can record it"}});
+  } else if (summary > 0) {
+    Log(LogLevel::kError, "dlq.record_attempt_failures",
+        {{"failures", StrCat(summary)},
+         {"entries_waiting", StrCat(entries)},
+         {"error", StatusMessage(error)}});
+  }
+}
+
+void DeadLetterRetrier::ForgetUnrecorded(const std::string& id) {
+  absl::MutexLock lock(&unrecorded_mu_);
+  if (unrecorded_.erase(id) > 0 && unrecorded_.empty()) unrecorded_log_.Take();
 }
 
 std::set<std::string> DeadLetterRetrier::Resting(int64_t now_ms) {

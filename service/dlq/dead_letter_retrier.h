@@ -27,6 +27,13 @@
 // probe) wait out their full-jitter backoff, which spreads them after recovery; the
 // concurrency bound keeps the due ones from arriving all at once.
 //
+// A full disk. When the queue cannot record a failed attempt (RecordAttempt fails: the
+// entry's metadata cannot be rewritten), the entry's next attempt, and the attempts not
+// recorded (the backoff's exponent), are kept in memory, so the backoff still applies
+// instead of the entry being retried at every tick. Each entry's first such failure is
+// logged (dlq.record_attempt_failed), later ones are summed into one
+// dlq.record_attempt_failures line at most every kUnrecordedSummaryMs.
+//
 //   DeadLetterRetrier retrier(dlq, [&](auto& p, auto& k, auto b) { return engine.StoreObject(p, k,
 //   b); },
 //                             clock, DeadLetterRetrier::OptionsFrom(config.server));
@@ -51,6 +58,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/base/log_throttle.h"
 #include "core/config/config.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/metrics/metrics.h"
@@ -74,11 +82,19 @@ class DeadLetterRetrier {
     // Stores in flight at once during a pass; clamped into [1, kMaxDrainConcurrency].
     // Default 4 (server.dlq.drain_concurrency).
     int drain_concurrency = 4;
+    // A uniform random value in [0, 1) for the backoff's jitter; called from the pass's
+    // threads at once (it must be thread-safe). Empty: a thread-local PRNG. Tests pass a
+    // constant to make the delays exact.
+    std::function<double()> uniform01;
     // Where deliveries and expiries are counted (lakehose_dlq_delivered_total,
     // lakehose_dlq_expired_total); null: only counts() has them.
     const Metrics* metrics = nullptr;
   };
   static constexpr int kMaxDrainConcurrency = 64;  // the config key's upper bound
+  // When the queue cannot record failed attempts (a full disk), each entry's first is
+  // logged (dlq.record_attempt_failed) and the others summed into one
+  // dlq.record_attempt_failures line at most this often (Clock ms).
+  static constexpr int64_t kUnrecordedSummaryMs = 60'000;
   // server.dlq_retry_base_ms, dlq_retry_max_ms, dlq_max_age_s and dlq_drain_concurrency.
   static Options OptionsFrom(const ServerOptions& server);
 
@@ -126,6 +142,17 @@ class DeadLetterRetrier {
   // Pipelines not to knock on at `now_ms`: their last refusal said the breaker's next
   // probe was later.
   std::set<std::string> Resting(int64_t now_ms);
+  // Entries whose next attempt, kept in memory because the queue could not record it,
+  // is after `now_ms` (forgets those no longer in the queue).
+  std::set<std::string> Waiting(int64_t now_ms);
+  // Failed attempts of `id` the queue could not record (0 if none).
+  int64_t UnrecordedAttempts(const std::string& id);
+  // RecordAttempt failed (a full disk: the metadata cannot be rewritten): keeps the
+  // entry's next attempt in memory and logs, rate-limited.
+  void NoteUnrecorded(const DeadLetter& e, int64_t next_attempt_ms, int64_t now_ms,
+                      const absl::Status& error);
+  // The queue recorded an attempt of `id`, or it is gone.
+  void ForgetUnrecorded(const std::string& id);
   // Notes a refusal (when to knock again) and logs the first one after the pipeline's
   // destination was up; NoteDelivered logs the first delivery after it was down (an
   // outage logs two lines per pipeline, not one per pass).
@@ -150,6 +177,18 @@ class DeadLetterRetrier {
   absl::Mutex down_mu_;
   // Pipelines whose last store was refused -> when to try them again (ms; 0: next pass).
   std::map<std::string, int64_t> down_pipelines_ ABSL_GUARDED_BY(down_mu_);
+
+  // Entries whose last failed attempts the queue could not record (RecordAttempt
+  // failed: the disk is full), by id: the backoff is kept here so that they are not
+  // retried, and logged, at every tick. Until the queue records an attempt of theirs,
+  // they are stored or gone (a restart forgets this: the entries are then due at once).
+  struct Unrecorded {
+    int64_t attempts = 0;  // failed attempts not recorded
+    int64_t next_attempt_ms = 0;
+  };
+  absl::Mutex unrecorded_mu_;
+  std::map<std::string, Unrecorded> unrecorded_ ABSL_GUARDED_BY(unrecorded_mu_);
+  LogThrottle unrecorded_log_ ABSL_GUARDED_BY(unrecorded_mu_){kUnrecordedSummaryMs};
 
   std::thread thread_;
 };

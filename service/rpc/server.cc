@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "core/base/log_throttle.h"
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
 #include "grpc/grpc.h"
@@ -158,7 +162,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     s->dlq_ = NewInMemoryDeadLetterQueue(clock);
   } else {
     const std::string dlq_dir = StrCat(config.server.data_dir, "/dlq");
-    auto dlq = OpenDeadLetterQueue(dlq_dir, clock);
+    // Half the WAL's floor: the queue shares data_dir with the WAL, and the space between
+    // the two is what the WAL's progress frames (seals, stores, hand-offs) use while
+    // Ingest is refused (dead_letter_queue.h).
+    auto dlq = OpenDeadLetterQueue(
+        dlq_dir, clock, static_cast<int64_t>(config.server.wal_min_free_mb * 1024 * 1024) / 2);
     if (!dlq.ok())
       return absl::Status(dlq.status().code(), StrCat("cannot open the dead-letter queue under ",
                                                       dlq_dir, ": ", StatusMessage(dlq.status())));
@@ -181,14 +189,55 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   engine_options.writer_id = ResolveWriterId(config.server);
   // --- dead-letter queue: objects out of their retry budget go to it ---
   engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
-  engine_options.dead_letter = [dlq = s->dlq_.get(),
-                                metrics = s->metrics_.get()](const DeadLetteredObject& object) {
+  // While the disk is full the queue refuses every hand-off, and the engine hands each
+  // object over again after each retry delay: the first refusal for the disk is logged
+  // in full, the rest summed into dlq.add_failures (at most once a minute), and the
+  // first hand-off that passes again says how many were refused.
+  struct DiskRefusals {
+    absl::Mutex mu;
+    int64_t streak ABSL_GUARDED_BY(mu) = 0;
+    LogThrottle log ABSL_GUARDED_BY(mu){60'000};
+  };
+  engine_options.dead_letter = [dlq = s->dlq_.get(), metrics = s->metrics_.get(),
+                                refusals = std::make_shared<DiskRefusals>(),
+                                &clock](const DeadLetteredObject& object) {
     absl::Status added = dlq->AddDelivery(object).status();
     if (added.ok()) {
       metrics->ForPipeline(object.pipeline).dlq_added[kDlqDelivery]->Increment();
-    } else {  // the engine keeps the object and retries it; say why it is not queued
+      int64_t streak = 0;
+      {
+        absl::MutexLock lock(&refusals->mu);
+        std::swap(streak, refusals->streak);
+        refusals->log.Take();
+      }
+      if (streak > 0) Log(LogLevel::kInfo, "dlq.add_resumed", {{"refused_before", StrCat(streak)}});
+      return added;
+    }
+    // The engine keeps the object and hands it over again later; say why it is not queued.
+    if (!absl::IsResourceExhausted(added)) {
       Log(LogLevel::kError, "dlq.add_failed",
           {{"pipeline", object.pipeline}, {"key", object.key}, {"error", StatusMessage(added)}});
+      return added;
+    }
+    bool first = false;
+    int64_t summary = 0;
+    {
+      absl::MutexLock lock(&refusals->mu);
+      first = refusals->streak++ == 0;
+      if (!first) summary = refusals->log.Count(clock.NowMillis());
+    }
+    if (first) {
+      Log(LogLevel::kError, "dlq.add_failed",
+          {{"pipeline", object.pipeline},
+           {"key", object.key},
+           {"error", StatusMessage(added)},
+           {"then",
+            "objects stay with the delivery engine (in memory, within "
+            "buffer_budget_mb) and are handed over again; further refusals for the "
+            "disk are counted in dlq.add_failures"}});
+    } else if (summary > 0) {
+      Log(LogLevel::kError, "dlq.add_failures",
+          {{"refusals", StrCat(summary)}, {"error", StatusMessage(added)}});
     }
     return added;
   };

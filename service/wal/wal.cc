@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 
 #include "core/base/strings.h"
 #include "service/platform/durable_file.h"
+#include "service/platform/free_space.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
@@ -187,27 +187,42 @@ Wal::~Wal() {
 }
 
 bool Wal::LowOnSpaceLocked() {
+  // Far from the floor, statvfs at most every 100 ms, what this log wrote since counted
+  // against the last reading. Within kFreshReadingMargin of it, a reading per append:
+  // other writers on data_dir (the dead-letter queue, during an outage megabytes a
+  // second) are seen only by a reading, and a reading that says "low" is taken again at
+  // once, since space may have come back. The frame's own size is not counted: a request
+  // larger than what is left over the floor is written and, if the disk cannot take it,
+  // cut back on ENOSPC (nothing partial stays).
+  constexpr int64_t kFreshReadingMargin = int64_t{16} << 20;
+  const auto left = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return space_free_bytes_ - written_since_check_;
+  };
   const int64_t now = MonotonicMs();
-  if (now - last_space_check_ms_ < 100) return low_on_space_;
-  last_space_check_ms_ = now;
-  const int64_t free_bytes = FreeBytes();
-  low_on_space_ = free_bytes >= 0 && free_bytes < options_.min_free_bytes;
-  return low_on_space_;
+  if (now - last_space_check_ms_ >= 100 ||
+      (space_free_bytes_ >= 0 && left() < options_.min_free_bytes + kFreshReadingMargin)) {
+    last_space_check_ms_ = now;
+    space_free_bytes_ = FreeBytes();
+    written_since_check_ = 0;
+  }
+  return space_free_bytes_ >= 0 && left() < options_.min_free_bytes;
 }
 
-int64_t Wal::FreeBytes() const {
-  struct statvfs st;
-  if (::statvfs(options_.dir.c_str(), &st) != 0) return -1;
-  return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
-}
+int64_t Wal::FreeBytes() const { return FreeDiskBytes(options_.dir); }
 
 absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
   if (payload.size() > kWalMaxPayload) return absl::InvalidArgumentError("WAL: frame too large");
   absl::MutexLock lock(&mu_);
-  if (LowOnSpaceLocked())
-    return absl::ResourceExhaustedError(StrCat("disk under ", options_.dir, " has less than ",
-                                               options_.min_free_bytes >> 20,
-                                               " MiB free; retry in 1 s"));
+  // The floor is for new records (kAccept). Frames that record progress (kSeal, kStored,
+  // kDeadLettered) are small and bounded by what is already buffered or sealed, and
+  // refusing them helps no one: a buffer that cannot seal stays in memory, an unlogged
+  // kStored makes a restart upload the object again. They may use the space under the
+  // floor, which the dead-letter queue leaves them (it stops at half the floor).
+  if (type == WalType::kAccept && LowOnSpaceLocked())
+    return absl::ResourceExhaustedError(StrCat(
+        StatusMessage(LowDiskSpaceError(options_.dir, space_free_bytes_ - written_since_check_, 0,
+                                        options_.min_free_bytes)),
+        "; retry in 1 s"));
   if (static_cast<int64_t>(offset_) >= options_.segment_bytes) {
     // Rotate: the old segment is made durable first, so durable_ can move to the new one.
     while (syncing_) synced_cv_.Wait(&mu_);
@@ -234,6 +249,7 @@ absl::StatusOr<uint64_t> Wal::Append(WalType type, std::string_view payload) {
     done += static_cast<size_t>(n);
   }
   offset_ += frame_.size();
+  written_since_check_ += static_cast<int64_t>(frame_.size());
   position_ = NextWalPosition(position_, type, payload);
   segments_.back().bytes = static_cast<int64_t>(offset_);
   return (segment_ << 40) + offset_;

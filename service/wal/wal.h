@@ -58,7 +58,10 @@ class Wal {
   struct Options {
     std::string dir;
     int64_t segment_bytes = 64 << 20;
-    // Refuse appends (RESOURCE_EXHAUSTED) when the file system has less free space.
+    // Refuse kAccept appends (RESOURCE_EXHAUSTED) while the file system has less free
+    // space. Progress frames (kSeal, kStored, kDeadLettered) are not refused
+    // by it: they are small, bounded by what is already buffered or sealed, and may use
+    // the space below it (see Append).
     int64_t min_free_bytes = 64 << 20;
   };
   // Called for each frame during replay, in log order.
@@ -68,7 +71,8 @@ class Wal {
                                                    WalReplayStats* stats);
   ~Wal();
 
-  // RESOURCE_EXHAUSTED when the disk is (nearly) full: nothing partial stays in the log.
+  // RESOURCE_EXHAUSTED when the disk is full (ENOSPC), or for a kAccept frame while it
+  // has less than Options::min_free_bytes free: nothing partial stays in the log.
   absl::StatusOr<uint64_t> Append(WalType type, std::string_view payload);
   absl::Status Sync(uint64_t lsn);
 
@@ -81,13 +85,15 @@ class Wal {
   // Segments in damaged_dir() (kept aside, waiting for an operator); reads the directory.
   int64_t KeptAsideSegments() const;
   int64_t disk_bytes() const;  // bytes of all live segments
-  // Free bytes (for unprivileged users) on the file system of the log; -1 if unknown.
+  // Free bytes (for unprivileged users) on the file system of the log; -1 if unknown
+  // (FreeDiskBytes, service/platform/free_space.h).
   int64_t FreeBytes() const;
 
  private:
   Wal() = default;
   absl::Status OpenSegmentLocked(uint64_t number) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SegmentPath(uint64_t number) const;
+  // Whether the file system has less than min_free_bytes free (see the .cc).
   bool LowOnSpaceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves a damaged segment to damaged_dir(); false (logged) if it could not.
   bool KeepAside(uint64_t number) const;
@@ -106,9 +112,10 @@ class Wal {
     int64_t bytes = 0;
     bool damaged = false;  // kept aside instead of deleted
   };
-  std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);  // live, in order
-  int64_t last_space_check_ms_ ABSL_GUARDED_BY(mu_) = 0;
-  bool low_on_space_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);    // live, in order
+  int64_t last_space_check_ms_ ABSL_GUARDED_BY(mu_) = 0;  // monotonic
+  int64_t space_free_bytes_ ABSL_GUARDED_BY(mu_) = -1;    // at that check; -1 unknown
+  int64_t written_since_check_ ABSL_GUARDED_BY(mu_) = 0;  // bytes appended since
   std::string frame_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -195,15 +195,50 @@ TEST(WalTest, ConcurrentSyncsAllBecomeDurable) {
   EXPECT_EQ(ReplayKeys(dir.path(), nullptr).size(), 400u);
 }
 
-TEST(WalTest, RefusesAppendsWhenTheDiskIsNearlyFull) {
+TEST(WalTest, RefusesNewRecordsWhenTheDiskIsNearlyFull) {
   TempDir dir;
-  // Ask for more free space than any disk has: every append is refused, nothing written.
+  // Ask for more free space than any disk has: every kAccept is refused, nothing written.
   auto wal = Wal::Open(
       {dir.path(), 1 << 20, int64_t{1} << 62}, [](WalType, std::string_view, uint64_t) {}, nullptr);
   ASSERT_TRUE(wal.ok());
-  auto lsn = (*wal)->Append(WalType::kStored, KeyPayload("k"));
+  auto lsn = (*wal)->Append(WalType::kAccept, AcceptPayload(0, 3));
   EXPECT_EQ(lsn.status().code(), absl::StatusCode::kResourceExhausted);
+  // The message names the directory and the floor, and says when to retry.
+  const std::string message(StatusMessage(lsn.status()));
+  EXPECT_NE(message.find(StrCat("disk under ", dir.path(), " has less than ")), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("retry in 1 s"), std::string::npos) << message;
   EXPECT_EQ((*wal)->disk_bytes(), 0);
+}
+
+// Regression (issue 13, a disk full during an S3 outage): the floor refused every frame,
+// so below it no buffer could be sealed and no store or hand-off to the DLQ could be
+// logged (a restart then uploaded the objects again). Frames that record progress are
+// small and bounded by what is already buffered or sealed: they pass under the floor.
+TEST(WalTest, ProgressFramesAreLoggedUnderTheFreeSpaceFloor) {
+  TempDir dir;
+  std::string seal;
+  EncodeWalSeal({"p", "k=0/", "p/k=0/o1.jsonl.zst", 3, 0}, &seal);
+  {
+    auto wal = Wal::Open(
+        {dir.path(), 1 << 20, int64_t{1} << 62}, [](WalType, std::string_view, uint64_t) {},
+        nullptr);
+    ASSERT_TRUE(wal.ok());
+    EXPECT_EQ((*wal)->Append(WalType::kAccept, AcceptPayload(0, 3)).status().code(),
+              absl::StatusCode::kResourceExhausted);
+    for (WalType type : {WalType::kSeal, WalType::kStored, WalType::kDeadLettered}) {
+      auto lsn = (*wal)->Append(type, type == WalType::kSeal ? seal : KeyPayload("p/k=0/o1"));
+      ASSERT_TRUE(lsn.ok()) << lsn.status();
+      ASSERT_TRUE((*wal)->Sync(*lsn).ok());
+    }
+  }
+  std::vector<WalType> types;
+  auto reopened = Wal::Open(
+      {dir.path(), 1 << 20, 0},
+      [&](WalType type, std::string_view, uint64_t) { types.push_back(type); }, nullptr);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(types,
+            (std::vector<WalType>{WalType::kSeal, WalType::kStored, WalType::kDeadLettered}));
 }
 
 // 5,000 records in kAccept frames of 10; 8 bytes flipped mid-segment.

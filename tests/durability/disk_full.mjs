@@ -7,8 +7,9 @@
 //      and nothing partial stays in the WAL (its size is unchanged).
 //   2. Small Ingests until one is refused by the free-space check (RESOURCE_EXHAUSTED,
 //      "less than 1 MiB free").
-//   3. Transform still answers; grpc.health still SERVING; Flush is tried and its answer
-//      reported (it cannot log seals while the disk is full).
+//   3. Transform still answers; grpc.health still SERVING; Flush OK with every acked
+//      record in the lake: the floor refuses new records only, seals and stores are
+//      still logged below it (issue 13).
 //   4. The filler is deleted: Ingest succeeds again (bounded wait), more records are sent.
 //   5. Flush, SIGTERM (exit 0); a second start on the same data_dir replays the WAL with no
 //      corrupt tail, Flush, SIGTERM.
@@ -102,7 +103,7 @@ async function main() {
     // grpc-retry-pushback-ms trailer is set (not visible through grpc-js's callback API).
     assert.match(refused.details, /retry/i, 'the refusal says when to retry');
 
-    // 3. Still serving: Transform, health; Flush's answer while seals cannot be logged.
+    // 3. Still serving: Transform, health; Flush seals and stores below the floor.
     const fullFlush = await stillServing(clients, server.target, PIPELINE, gen.lines[0]);
     const lakeAtFull = await readLake({ root: lakeDir, pipeline: PIPELINE });
     log(`Transform OK and health SERVING while full; Flush while full answered: ${fullFlush}; lake then holds ${lakeAtFull.lines} of ${acked.size} acked records`);
@@ -116,6 +117,8 @@ async function main() {
         `(their seals could not be logged: delivery.seal_not_logged x${notLogged.length}); expected a non-OK status such as RESOURCE_EXHAUSTED`
       : null;
     if (flushLied) log(`NOTE: ${flushLied}`);
+    assert.match(fullFlush, /^OK/, `Flush below the floor (seals are logged under it): ${fullFlush}`);
+    assert.equal(lakeAtFull.lines, acked.size, 'Flush below the floor stored every acked record');
     assert.ok(server.running(), 'the server died while the disk was full');
 
     // 4. Room again: Ingest succeeds (bounded; the free-space check is cached 100 ms).

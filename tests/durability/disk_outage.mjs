@@ -12,13 +12,16 @@
 //      that, sealed objects wait in memory for up to the DLQ budget, so a burst would
 //      meet the buffer budget first (as designed; the breaker needs 5 s of failures).
 //   2. Four senders ingest as fast as they can until the disk refuses: RESOURCE_EXHAUSTED
-//      naming the disk (data_dir, the free-space floor or ENOSPC). A refusal for the
+//      naming the disk (data_dir and the free-space floor, never a raw ENOSPC: the DLQ
+//      stops at half the floor, so the disk keeps room and nothing meets ENOSPC). A refusal for the
 //      buffer budget before that (objects waiting in memory for their hand-off to the
 //      DLQ) is reported, backed off from and must pass. Nothing else than
 //      RESOURCE_EXHAUSTED; the DLQ holds objects; the pending (in-memory) bytes stayed
 //      within the budget.
 //   3. Still serving: grpc.health SERVING, a small Transform OK; Flush not OK. For 6 s
-//      more, a client retrying as told is refused each time, for the disk. Then SIGKILL:
+//      more, a client retrying as told is refused each time, for the disk; the retry
+//      worker logs at most one failure per entry, the hand-off's refusals are summed
+//      after the first. Then SIGKILL:
 //      a new process starts on the full disk with the destination still down, SERVING,
 //      and the DLQ lost nothing.
 //   4. The front heals: the DLQ drains (bounded), the breaker closes, free space comes
@@ -124,7 +127,7 @@ async function main() {
       const m = await server.scrape();
       return m.value('lakehose_destination_down') >= 1 ? m : null;
     }, BREAKER_OPEN_BUDGET_MS, 'the breaker to open (lakehose_destination_down 1) under 100% 503', 200);
-    log(`breaker open ${Date.now() - outageAt} ms into the outage (opened_total ${opened.value('lakehose_destination_breaker_transitions_total', { to: 'open' })}); ` +
+    log(`breaker open ${Date.now() - outageAt} ms into the outage (opened ${opened.value('lakehose_destination_breaker_transitions_total', { to: 'open' })} time(s)); ` +
       `acked ${acked.size}; ${mib(free())} MiB free; WAL ${mib(dirBytes(walDir))} MiB, DLQ ${mib(dirBytes(dlqDir))} MiB`);
 
     // 2. Fill: senders as fast as they can until the disk refuses; pending bytes sampled.
@@ -185,11 +188,14 @@ async function main() {
     const kinds = new Set(refusals.map((x) => x.details));
     for (const d of kinds) log(`refusal: ${d}`);
     const first = refusals[0];
-    assert.match(first.details, /less than 1 MiB free|No space left on device/, `the refusal names the full disk: ${first.details}`);
+    // The free-space floor, never a raw ENOSPC: the DLQ stops at half the floor, so the
+    // disk never reaches 0 bytes and the WAL's check is what refuses.
+    assert.match(first.details, /less than 1 MiB free/, `the refusal names the floor of the full disk: ${first.details}`);
     assert.ok(first.details.includes(dataDir), `the refusal names the directory (${dataDir}): ${first.details}`);
     assert.match(first.details, /retry in/i, `the refusal says when to retry: ${first.details}`);
     assert.ok(peakPending <= BUFFER_BUDGET_MB * MiB, `pending bytes ${peakPending} past the buffer budget`);
     assert.ok(freeAtFull < 2 * MiB, `refused with ${mib(freeAtFull)} MiB free (floor 1 MiB)`);
+    assert.ok(freeAtFull > 0, 'the disk reached 0 bytes free: the DLQ did not keep its floor (half of wal_min_free_mb)');
     const dlqFull = await dlqEntries(clients);
     const dlqRecords = dlqFull.reduce((a, e) => a + Number(e.records), 0);
     log(`DLQ at full: ${dlqFull.length} entries, ${dlqRecords} records (of ${acked.size} acked; the rest in the WAL and memory); ` +
@@ -211,9 +217,11 @@ async function main() {
     const fullFlush = await stillServing(clients, server.target, PIPELINE, gen.lines[0]);
     log(`Transform OK and health SERVING while full; Flush while full and down: ${fullFlush}`);
     assert.ok(!/^OK/.test(fullFlush), `Flush answered ${fullFlush} while S3 answers 503 to everything`);
-    // Not asserted (reported): buffers whose seal the WAL refused are counted as objects
-    // that "stay queued and are retried", under UNAVAILABLE although the cause is the disk.
-    if (/buffer could not be sealed/.test(fullFlush)) log('NOTE: Flush counts buffers it could not seal (disk full) as objects that "stay queued and are retried"');
+    // Seals pass under the floor (the WAL keeps the space below it for its progress
+    // frames), so Flush seals everything; a buffer it could not seal would be counted as
+    // a buffer, never as an object.
+    assert.doesNotMatch(fullFlush, /object\(s\) could not be stored yet \(first error: a buffer could not be sealed/,
+      `Flush counts buffers it could not seal as objects: ${fullFlush}`);
     assert.ok(server.running(), 'the server died with a full disk');
     const addFailed = server.eventsNamed('dlq.add_failed');
     const recordFailed = server.eventsNamed('dlq.record_attempt_failed');
@@ -242,18 +250,20 @@ async function main() {
     const recordFailedHold = server.eventsNamed('dlq.record_attempt_failed').length - holdRecordFailed;
     log(`held full and down for ${HOLD_FULL_MS} ms: Ingest answers ${JSON.stringify(held)}; ${mib(free())} MiB free; ` +
       `${front.stats().requests - holdFrontRequests} requests reached the front; dlq.record_attempt_failed ${recordFailedHold}`);
-    // Not asserted (reported to the lead, issue 13): the DLQ writes below the free-space
-    // floor (only the WAL checks it), so the disk can reach 0 bytes free; then the retry
-    // worker cannot record a failed attempt (its metadata is rewritten through a temp
-    // file), the entry's backoff is lost and it is retried, and an error logged, at every
-    // tick (1 s) until the disk has room.
-    const enospc = [...server.eventsNamed('dlq.add_failed'), ...server.eventsNamed('dlq.record_attempt_failed')]
-      .filter((e) => /No space left/.test(e.error ?? ''));
-    if (enospc.length > 0) {
-      log(`NOTE: the DLQ wrote the disk down to ENOSPC (${enospc.length} dlq.add_failed/record_attempt_failed events, ` +
-        `${mib(Math.min(freeAtFull, free()))} MiB free): it does not honour the 1 MiB floor`);
-    }
-    if (recordFailedHold > 0) log(`NOTE: ${recordFailedHold} dlq.record_attempt_failed in ${HOLD_FULL_MS} ms (${dlqFull.length} entries): retried every tick on a full disk`);
+    // The DLQ refuses new entries below half the floor (issue 13: it used to write the
+    // disk down to ENOSPC), so nothing meets ENOSPC. The retry worker keeps an entry's
+    // backoff in memory when it cannot record an attempt, so such a failure is logged at
+    // most once per entry, not at every tick; a seal the WAL refused is logged once per
+    // buffer (then summed), not once per buffer per tick.
+    const enospc = ['dlq.add_failed', 'dlq.record_attempt_failed', 'delivery.seal_not_logged', 'delivery.store_failed']
+      .flatMap((n) => server.eventsNamed(n)).filter((e) => /No space left/.test(e.error ?? ''));
+    assert.equal(enospc.length, 0, `ENOSPC met while full and down: ${JSON.stringify(enospc.slice(0, 3))}`);
+    assert.ok(recordFailedHold <= dlqFull.length, `${recordFailedHold} dlq.record_attempt_failed in ${HOLD_FULL_MS} ms for ${dlqFull.length} entries`);
+    const sealNotLogged = server.eventsNamed('delivery.seal_not_logged').length;
+    const addFailedHeld = server.eventsNamed('dlq.add_failed').length;
+    log(`while full and down: delivery.seal_not_logged ${sealNotLogged}, dlq.add_failed ${addFailedHeld} ` +
+      `(dlq.add_failures summaries ${server.eventsNamed('dlq.add_failures').length})`);
+    assert.ok(addFailedHeld <= 2, `dlq.add_failed logged ${addFailedHeld} times: the disk's refusals are summed after the first`);
 
     // 3c. A crash while full and down: what was acked is on disk (WAL or DLQ). A new
     // process starts on the full disk with the destination still down, and serves; the
