@@ -636,8 +636,8 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
       uploading_.insert(obj.get());
       spill.push_back(std::move(obj));
     };
-    for (auto it = retry_.begin(); it != retry_.end() &&
-                                   OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
+    for (auto it = retry_.begin();
+         it != retry_.end() && OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
       if (spillable(**it)) {
         take(std::move(*it));
         it = retry_.erase(it);
@@ -645,8 +645,8 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
         ++it;
       }
     }
-    for (auto it = queue_.begin(); it != queue_.end() &&
-                                   OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
+    for (auto it = queue_.begin();
+         it != queue_.end() && OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
       if (spillable(**it) && sinks_.at((*it)->spec->name)->DestinationFailing()) {
         take(std::move(*it));
         it = queue_.erase(it);
@@ -662,16 +662,18 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
     Sealed& obj = *spill[i];
     if (wal_ && !wal_->Sync(obj.seal_lsn).ok()) continue;  // the log must name it first
     const std::string error = obj.first_error.empty()
-                                  ? std::string("the destination is failing and the buffer "
-                                                "budget is spent: moved to the dead-letter queue")
+                                  ? std::string(
+                                        "the destination is failing and the buffer "
+                                        "budget is spent: moved to the dead-letter queue")
                                   : obj.first_error;
-    handed[i] = options_.dead_letter({.pipeline = obj.spec->name,
-                                      .key = obj.key,
-                                      .body = obj.data,
-                                      .records = obj.records,
-                                      .attempts = obj.attempts,
-                                      .first_error = error,
-                                      .last_error = error})
+    handed[i] = options_
+                    .dead_letter({.pipeline = obj.spec->name,
+                                  .key = obj.key,
+                                  .body = obj.data,
+                                  .records = obj.records,
+                                  .attempts = obj.attempts,
+                                  .first_error = error,
+                                  .last_error = error})
                     .ok();
     if (handed[i] && wal_) {
       std::string payload;

@@ -522,9 +522,9 @@ TEST(DeliveryEngineTest, WithADlqObjectsOfAFailingDestinationMakeRoomInsteadOfAR
   for (int batch = 0; batch < 100; ++batch) {
     std::vector<BufferedLine> req;
     for (int i = 0; i < 10; ++i)
-      req.push_back({StrCat("p", batch % 3, "/"), StrCat("{\"id\":\"", batch, ".", i,
-                                                         "\",\"pad\":\"", std::string(kLine, 'x'),
-                                                         "\"}\n")});
+      req.push_back(
+          {StrCat("p", batch % 3, "/"),
+           StrCat("{\"id\":\"", batch, ".", i, "\",\"pad\":\"", std::string(kLine, 'x'), "\"}\n")});
     const absl::Status st = e->Accept(e.spec("a"), req);
     ASSERT_TRUE(st.ok()) << "batch " << batch << ": " << st;
     for (const auto& l : req) accepted.insert(l.line);
