@@ -623,11 +623,15 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
     if (stopping_) return;
     int64_t in_flight = stats_.in_flight_bytes;
     if (!OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_)) return;
-    // Objects that failed already (waiting out a backoff), then queued ones (oldest
-    // first) whose destination is failing. JSON Lines only: a Parquet object is encoded
-    // before it goes (records its writer refuses are split off then).
+    // Objects whose destination is failing (ObjectSink::DestinationFailing: a run of
+    // throttles, 5xx or unanswered requests): first those that failed already (waiting
+    // out a backoff), then queued ones, oldest first. Not for a destination that refuses
+    // (403, a missing bucket: no breaker signal) or has no breaker (files): there the
+    // budget pushes back on callers as before. JSON Lines only: a Parquet object is
+    // encoded before it goes (records its writer refuses are split off then).
     auto spillable = [&](const Sealed& obj) {
-      return obj.spec->destination.format != "parquet" && !obj.rejects_dead_lettered;
+      return obj.spec->destination.format != "parquet" && !obj.rejects_dead_lettered &&
+             sinks_.at(obj.spec->name)->DestinationFailing();
     };
     auto take = [&](std::unique_ptr<Sealed> obj) {
       in_flight -= static_cast<int64_t>(obj->data.size());
@@ -647,7 +651,7 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
     }
     for (auto it = queue_.begin();
          it != queue_.end() && OverBudget(stats_.buffered_bytes, in_flight, incoming, pressure_);) {
-      if (spillable(**it) && sinks_.at((*it)->spec->name)->DestinationFailing()) {
+      if (spillable(**it)) {
         take(std::move(*it));
         it = queue_.erase(it);
       } else {

@@ -247,8 +247,8 @@ class DeliveryEngine {
   void ReleaseWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int TickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When `incoming` bytes would not fit the buffer budget: moves sealed objects that
-  // wait in memory for a failing destination (failed already and waiting out a backoff,
-  // or queued while ObjectSink::DestinationFailing) to the dead-letter queue, oldest
+  // wait in memory for a failing destination (ObjectSink::DestinationFailing; failed
+  // already and waiting out a backoff, then queued) to the dead-letter queue, oldest
   // first, until they fit. In the first seconds of an outage, before the breaker opens,
   // the upload threads are busy retrying and sealed objects pile up in memory; without
   // this Ingest would be refused although the disk has room. Writes the DLQ without the
