@@ -633,7 +633,7 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
       return obj.spec->destination.format != "parquet" && !obj.rejects_dead_lettered &&
              sinks_.at(obj.spec->name)->DestinationFailing();
     };
-    auto take = [&](std::unique_ptr<Sealed> obj) {
+    auto take = [&](std::unique_ptr<Sealed> obj) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       in_flight -= static_cast<int64_t>(obj->data.size());
       // Counted as being handled by a thread, as an upload is: Flush waits for it, the
       // WAL keeps its segments, Shutdown waits for it.
