@@ -545,20 +545,8 @@ void DeliveryEngine::UploadLoop() {
       uploading_.erase(obj.get());
       obj->attempts += 1;
       if (dead_lettered) {
-        stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
-        stats_.dead_lettered += 1;
         if (end_reason == kEndDestinationDown) stats_.dead_lettered_destination_down += 1;
-        Log(LogLevel::kWarn, "delivery.dead_lettered",
-            {{"pipeline", obj->spec->name},
-             {"key", obj->key},
-             {"attempts", StrCat(obj->attempts)},
-             {"failures", StrCat(obj->failures)},
-             {"reason", end_reason}});
-        for (auto& t : obj->tickets) {
-          if (t->failed++ == 0) t->first_error = status;
-          t->dead_lettered += 1;
-          if (--t->pending == 0) finished.push_back(t);
-        }
+        DeadLetteredLocked(*obj, end_reason, status, &finished);
         ReleaseWalLocked();
       } else if (status.ok()) {
         if (already) stats_.already_stored += 1;
@@ -613,6 +601,24 @@ void DeliveryEngine::UploadLoop() {
       idle_cv_.SignalAll();
     }
     Complete(std::move(finished));
+  }
+}
+
+void DeliveryEngine::DeadLetteredLocked(const Sealed& obj, std::string_view reason,
+                                        const absl::Status& why,
+                                        std::vector<std::shared_ptr<Ticket>>* finished) {
+  stats_.in_flight_bytes -= static_cast<int64_t>(obj.data.size());
+  stats_.dead_lettered += 1;
+  Log(LogLevel::kWarn, "delivery.dead_lettered",
+      {{"pipeline", obj.spec->name},
+       {"key", obj.key},
+       {"attempts", StrCat(obj.attempts)},
+       {"failures", StrCat(obj.failures)},
+       {"reason", reason}});
+  for (auto& t : obj.tickets) {
+    if (t->failed++ == 0) t->first_error = why;
+    t->dead_lettered += 1;
+    if (--t->pending == 0) finished->push_back(t);
   }
 }
 
@@ -696,23 +702,11 @@ void DeliveryEngine::SpillToDeadLetters(int64_t incoming) {
         work_cv_.Signal();
         continue;
       }
-      stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
-      stats_.dead_lettered += 1;
       stats_.dead_lettered_under_pressure += 1;
-      Log(LogLevel::kWarn, "delivery.dead_lettered",
-          {{"pipeline", obj->spec->name},
-           {"key", obj->key},
-           {"attempts", StrCat(obj->attempts)},
-           {"failures", StrCat(obj->failures)},
-           {"reason", "buffer_budget"}});
-      const absl::Status why = absl::UnavailableError(
-          "moved to the dead-letter queue: its destination is failing and the buffer budget "
-          "was spent");
-      for (auto& t : obj->tickets) {
-        if (t->failed++ == 0) t->first_error = why;
-        t->dead_lettered += 1;
-        if (--t->pending == 0) finished.push_back(t);
-      }
+      DeadLetteredLocked(*obj, "buffer_budget",
+                         absl::UnavailableError("moved to the dead-letter queue: its destination "
+                                                "is failing and the buffer budget was spent"),
+                         &finished);
     }
     ReleaseWalLocked();
     idle_cv_.SignalAll();

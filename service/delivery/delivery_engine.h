@@ -254,6 +254,13 @@ class DeliveryEngine {
   // this Ingest would be refused although the disk has room. Writes the DLQ without the
   // lock; an object the DLQ refuses goes back to the queue.
   void SpillToDeadLetters(int64_t incoming) ABSL_LOCKS_EXCLUDED(mu_);
+  // The bookkeeping of an object the DLQ now holds (the caller dropped it from the
+  // engine's sets): its bytes leave the budget, it is counted and logged with `reason`,
+  // and its Flush tickets count it as dead-lettered (`why` their first error), those
+  // that end going to `finished`.
+  void DeadLetteredLocked(const Sealed& obj, std::string_view reason, const absl::Status& why,
+                          std::vector<std::shared_ptr<Ticket>>* finished)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
   // Runs ticket callbacks whose last object finished (outside the lock).
