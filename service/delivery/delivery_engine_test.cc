@@ -537,9 +537,15 @@ TEST(DeliveryEngineTest, WithADlqObjectsOfAFailingDestinationMakeRoomInsteadOfAR
   // Healed: what is still in memory is stored; with the DLQ's bodies it is all, once.
   e.sink("a").SetFailure(absl::OkStatus());
   e.sink("a").SetDestinationFailing(false);
-  e.clock().AdvanceMillis(60000);
-  e->Tick();
-  auto r = FlushWithin(*e, "a");
+  // A store that was on the upload thread when the sink healed fails and is re-queued
+  // behind a backoff on the test clock: keep the clock moving (bounded) until Flush ends.
+  PendingFlush flush(*e, "a");
+  for (int i = 0; i < 500 && !flush.Done(); ++i) {
+    e.clock().AdvanceMillis(60000);
+    e->Tick();
+    flush.Wait(std::chrono::milliseconds(20));
+  }
+  auto r = flush.Wait();
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(WaitUntil([&] { return e->Stats().in_flight_bytes == 0; }));
   std::multiset<std::string> landed;
