@@ -13,6 +13,8 @@ PACKAGES=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata libsnappy-dev
   # test peers and tools: boto3 (differential test), zcat and zstdcat (reading objects back)
   python3 python3-boto3 gzip zstd
+  # Iceberg tests: independent Avro decoders of manifests (Python and avro-c tools)
+  python3-avro avro-bin
   # operations tests: a real Prometheus and promtool, openssl for test certificates
   prometheus openssl curl
 )
