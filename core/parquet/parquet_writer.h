@@ -94,6 +94,9 @@ struct ParquetColumn {
   // kStruct: its members; kList: exactly one, the element (named "element"). Always
   // OPTIONAL.
   std::vector<ParquetColumn> children = {};
+  // Iceberg field id written as the SchemaElement's field_id (for a kList the list
+  // field's id; its element's id is children[0].field_id); -1 = none.
+  int field_id = -1;
 };
 
 // Where a number column falls back to when it is neither INT64 nor DECIMAL(38,s<=18).
