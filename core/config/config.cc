@@ -1,5 +1,6 @@
 #include "core/config/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -420,13 +421,98 @@ class Parser {
     return absl::OkStatus();
   }
 
+  absl::Status ParseIceberg(const YAML::Node& node, const std::string& path, IcebergSpec* t) {
+    RETURN_IF_ERROR(CheckMap(
+        node, path,
+        {"table", "catalog", "commit_interval_s", "partition_spec", "schema", "identifier"}));
+    if (!node["table"]) return Error(Join(path, "table"), "is required (<namespace>.<name>)");
+    ASSIGN_OR_RETURN(std::string table, String(node["table"], Join(path, "table")));
+    // One namespace level; names as S3 Tables and Glue accept them (and as path segments).
+    static const std::regex kTable("([a-z0-9_]{1,255})\\.([a-z0-9_]{1,255})");
+    std::smatch m;
+    if (!std::regex_match(table, m, kTable))
+      return Error(
+          Join(path, "table"),
+          StrCat("\"", table,
+                 "\" must be <namespace>.<name>, each of lowercase letters, digits and _"));
+    t->table_namespace = m[1];
+    t->table_name = m[2];
+    if (const YAML::Node c = node["catalog"]) {
+      RETURN_IF_ERROR(CheckMap(c, Join(path, "catalog"), {"kind"}));
+      if (c["kind"]) {
+        ASSIGN_OR_RETURN(std::string kind, String(c["kind"], Join(path, "catalog.kind")));
+        if (kind == "rest")
+          return Error(Join(path, "catalog.kind"),
+                       "rest is not supported by this version (filesystem only)");
+        ASSIGN_OR_RETURN(t->catalog, OneOf(c["kind"], Join(path, "catalog.kind"), {"filesystem"}));
+      }
+    }
+    if (node["commit_interval_s"]) {
+      ASSIGN_OR_RETURN(t->commit_interval_s, Number(node["commit_interval_s"],
+                                                    Join(path, "commit_interval_s"), 1, 86400));
+    }
+    if (const YAML::Node spec = node["partition_spec"]) {
+      if (!spec.IsSequence())
+        return Error(Join(path, "partition_spec"), "must be a list of { source, transform }");
+      static const std::regex kTransform(
+          "identity|year|month|day|hour|void|bucket\\[[1-9][0-9]{0,8}\\]|truncate\\[[1-9][0-9]{0,8}"
+          "\\]");
+      for (size_t i = 0; i < spec.size(); ++i) {
+        const std::string fpath = StrCat(path, ".partition_spec[", i, "]");
+        RETURN_IF_ERROR(CheckMap(spec[i], fpath, {"source", "transform"}));
+        IcebergPartitionFieldSpec f;
+        if (!spec[i]["source"]) return Error(Join(fpath, "source"), "is required");
+        ASSIGN_OR_RETURN(f.source, String(spec[i]["source"], Join(fpath, "source")));
+        if (f.source.empty()) return Error(Join(fpath, "source"), "must not be empty");
+        f.transform = "identity";
+        if (spec[i]["transform"]) {
+          ASSIGN_OR_RETURN(f.transform, String(spec[i]["transform"], Join(fpath, "transform")));
+          if (!std::regex_match(f.transform, kTransform))
+            return Error(Join(fpath, "transform"),
+                         StrCat("\"", f.transform,
+                                "\" is not one of identity, bucket[N], truncate[W], year, month, "
+                                "day, hour, void"));
+        }
+        for (const IcebergPartitionFieldSpec& earlier : t->partition_spec)
+          if (earlier.source == f.source && earlier.transform == f.transform)
+            return Error(fpath, StrCat(f.transform, "(", f.source, ") is declared twice"));
+        t->partition_spec.push_back(std::move(f));
+      }
+    }
+    if (node["schema"]) {
+      ParquetOptions declared;
+      YAML::Node wrapper;
+      wrapper["schema"] = node["schema"];
+      RETURN_IF_ERROR(ParseParquet(wrapper, path, &declared));
+      t->schema = std::move(declared.schema);
+    }
+    if (node["identifier"]) {
+      ASSIGN_OR_RETURN(t->identifier, StringList(node["identifier"], Join(path, "identifier")));
+      for (size_t i = 0; i < t->identifier.size(); ++i) {
+        bool found = false;
+        for (const ParquetColumn& c : t->schema)
+          if (c.name == t->identifier[i]) {
+            found = true;
+            // Iceberg: identifier fields are required and of a primitive type.
+            if (!c.required)
+              return Error(StrCat(path, ".identifier[", i, "]"),
+                           StrCat("column \"", c.name, "\" must be declared required: true"));
+          }
+        if (!found)
+          return Error(StrCat(path, ".identifier[", i, "]"),
+                       StrCat("\"", t->identifier[i], "\" is not a column of iceberg.schema"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ParseDestination(const YAML::Node& node, const std::string& path,
                                 DestinationSpec* d) {
     RETURN_IF_ERROR(
         CheckMap(node, path,
                  {"kind", "path", "bucket", "region", "endpoint", "force_path_style", "sse",
                   "storage_class", "format", "compression", "compression_level", "buffering",
-                  "part_size_mb", "retry", "request_timeout_s", "parquet"}));
+                  "part_size_mb", "retry", "request_timeout_s", "parquet", "iceberg"}));
     if (node["kind"]) {
       ASSIGN_OR_RETURN(std::string kind, OneOf(node["kind"], Join(path, "kind"), {"file", "s3"}));
       d->kind = kind == "s3" ? DestinationKind::kS3 : DestinationKind::kFile;
@@ -456,11 +542,14 @@ class Parser {
     if (d->kind == DestinationKind::kFile && d->path.empty())
       return Error(Join(path, "path"), "must not be empty");
     if (node["format"]) {
-      ASSIGN_OR_RETURN(d->format,
-                       OneOf(node["format"], Join(path, "format"), {"jsonl", "parquet"}));
+      ASSIGN_OR_RETURN(
+          d->format, OneOf(node["format"], Join(path, "format"), {"jsonl", "parquet", "iceberg"}));
     }
-    const bool parquet = d->format == "parquet";
-    std::string codec = parquet ? "snappy" : "gzip";
+    // An Iceberg table's data files are Parquet: the same codecs and `parquet` options,
+    // zstd by default.
+    const bool iceberg = d->format == "iceberg";
+    const bool parquet = d->format == "parquet" || iceberg;
+    std::string codec = iceberg ? "zstd" : parquet ? "snappy" : "gzip";
     if (node["compression"]) {
       ASSIGN_OR_RETURN(codec, String(node["compression"], Join(path, "compression")));
       if (codec == "snappy" && !parquet)
@@ -499,6 +588,18 @@ class Parser {
     } else if (node["parquet"]) {
       return Error(Join(path, "parquet"), "applies only to format: parquet");
     }
+    if (iceberg) {
+      if (!d->parquet.schema.empty())
+        return Error(Join(path, "parquet.schema"),
+                     "does not apply to format: iceberg (declare columns in iceberg.schema)");
+      if (!node["iceberg"])
+        return Error(Join(path, "iceberg"),
+                     "is required for format: iceberg (at least `table: <namespace>.<name>`)");
+      d->iceberg.emplace();
+      RETURN_IF_ERROR(ParseIceberg(node["iceberg"], Join(path, "iceberg"), &*d->iceberg));
+    } else if (node["iceberg"]) {
+      return Error(Join(path, "iceberg"), "applies only to format: iceberg");
+    }
     if (node["part_size_mb"]) {
       ASSIGN_OR_RETURN(d->part_size_mb,
                        Number(node["part_size_mb"], Join(path, "part_size_mb"), 5, 5120));
@@ -536,6 +637,71 @@ class Parser {
         ASSIGN_OR_RETURN(d->buffer_interval_s,
                          Number(b["interval_s"], Join(path, "buffering.interval_s"), 0, 86400));
       }
+    }
+    return absl::OkStatus();
+  }
+
+  // format: iceberg. Records are buffered under one prefix, the table's data directory
+  // (data files are placed by the partition spec when encoded); documents get the
+  // change-log columns; a partition spec not declared is derived from partition_keys:
+  // an `attribute` key becomes identity(attribute), the `timestamp` keys (all of one
+  // attribute, unit and fallback) one hour/day/month/year of _event_time, the finest
+  // their formats show (a format with minutes or seconds: hour, Iceberg's finest).
+  absl::Status SetUpIcebergPipeline(const YAML::Node& node, const std::string& path,
+                                    PipelineSpec* p) {
+    IcebergSpec& t = *p->destination.iceberg;
+    if (node["prefix"])
+      return Error(Join(path, "prefix"),
+                   "does not apply to format: iceberg (data files are placed by the table's "
+                   "partition spec under <namespace>/<name>/data/)");
+    auto data_prefix = PrefixTemplate::Compile(StrCat(t.RelativeLocation(), "/data/"), {});
+    if (!data_prefix.ok())
+      return Error(Join(path, "destination.iceberg.table"), StatusMessage(data_prefix.status()));
+    p->prefix = *std::move(data_prefix);
+    p->iceberg_columns = true;
+    if (p->input == InputKind::kDynamoDbStream &&
+        std::find(p->metadata.begin(), p->metadata.end(), "SequenceNumber") == p->metadata.end())
+      p->metadata.push_back("SequenceNumber");
+    // The event time is what the timestamp keys resolve to: one attribute, one fallback.
+    t.partition_spec_derived = t.partition_spec.empty();
+    const PartitionKeySpec* time_key = nullptr;
+    int finest = 0;  // 1 year, 2 month, 3 day, 4 hour
+    for (const PartitionKeySpec& k : p->partition_keys) {
+      const std::string kpath = StrCat(path, ".partition_keys.", k.name);
+      if (!k.is_timestamp) {
+        if (k.attribute_path.size() > 1 && t.partition_spec_derived)
+          return Error(kpath, StrCat("a nested attribute (", k.attribute,
+                                     ") cannot partition an Iceberg table; declare "
+                                     "destination.iceberg.partition_spec"));
+        bool seen = false;
+        for (const IcebergPartitionFieldSpec& f : t.partition_spec) seen |= f.source == k.attribute;
+        if (!seen && t.partition_spec_derived)
+          t.partition_spec.push_back({k.attribute, "identity"});
+        continue;
+      }
+      if (time_key && (time_key->attribute != k.attribute || time_key->unit != k.unit ||
+                       time_key->fallback != k.fallback))
+        return Error(kpath, StrCat("timestamp keys of an Iceberg pipeline must read one attribute "
+                                   "with one unit and fallback (",
+                                   time_key->name, " reads ", time_key->attribute,
+                                   "); declare "
+                                   "destination.iceberg.partition_spec"));
+      time_key = &k;
+      const std::string& f = k.format->pattern();
+      auto has = [&](std::initializer_list<const char*> codes) {
+        for (const char* c : codes)
+          if (f.find(c) != std::string::npos) return true;
+        return false;
+      };
+      const int level = has({"%H", "%I", "%k", "%l", "%M", "%S", "%T", "%R", "%s"})   ? 4
+                        : has({"%d", "%e", "%j", "%F", "%D", "%a", "%A", "%u", "%w"}) ? 3
+                        : has({"%m", "%b", "%B", "%h"})                               ? 2
+                                                                                      : 1;
+      finest = std::max(finest, level);
+    }
+    if (time_key && t.partition_spec_derived) {
+      static constexpr const char* kNames[] = {"", "year", "month", "day", "hour"};
+      t.partition_spec.push_back({std::string(kIcebergEventTimeColumn), kNames[finest]});
     }
     return absl::OkStatus();
   }
@@ -659,6 +825,7 @@ class Parser {
       RETURN_IF_ERROR(
           ParseDestination(node["destination"], Join(path, "destination"), &p->destination));
     p->destination.parquet.key_value_metadata = {{"lakehose.pipeline", p->name}};
+    if (p->destination.iceberg) RETURN_IF_ERROR(SetUpIcebergPipeline(node, path, p));
     p->key_limits = p->destination.kind == DestinationKind::kS3
                         ? ObjectKeyLimits::ForS3(p->name)
                         : ObjectKeyLimits::ForFileLake(p->name);

@@ -698,5 +698,97 @@ TEST(ConfigTest, ListenAddressesMustBeHostAndPort) {
             "<ok>");
 }
 
+TEST(ConfigTest, IcebergTableWithADerivedPartitionSpec) {
+  auto c = Parse(Pipeline(
+      "    partition_keys:\n"
+      "      region: { attribute: region }\n"
+      "      date: { timestamp: ts, format: \"%Y-%m-%d\", fallback: approximate_creation_time }\n"
+      "      hour: { timestamp: ts, format: \"%H\", fallback: approximate_creation_time }\n"
+      "    destination:\n"
+      "      format: iceberg\n"
+      "      iceberg: { table: sales.transactions }\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const PipelineSpec& p = *c->pipelines[0];
+  ASSERT_TRUE(p.destination.iceberg.has_value());
+  const IcebergSpec& t = *p.destination.iceberg;
+  EXPECT_EQ(t.table_namespace, "sales");
+  EXPECT_EQ(t.table_name, "transactions");
+  EXPECT_EQ(t.catalog, "filesystem");
+  EXPECT_EQ(t.commit_interval_s, 60);
+  EXPECT_TRUE(t.partition_spec_derived);
+  ASSERT_EQ(t.partition_spec.size(), 2u);
+  EXPECT_EQ(t.partition_spec[0].source, "region");
+  EXPECT_EQ(t.partition_spec[0].transform, "identity");
+  EXPECT_EQ(t.partition_spec[1].source, "_event_time");
+  EXPECT_EQ(t.partition_spec[1].transform, "hour");  // the finest of %Y-%m-%d and %H
+  // Data files are Parquet, zstd by default; records buffer under the table's data/.
+  EXPECT_EQ(p.destination.parquet.codec, ParquetCodec::kZstd);
+  EXPECT_EQ(p.prefix.text(), "sales/transactions/data/");
+  EXPECT_TRUE(p.iceberg_columns);
+  EXPECT_THAT(p.metadata, ElementsAre("SequenceNumber"));
+}
+
+TEST(ConfigTest, IcebergDeclaredSpecSchemaAndInterval) {
+  auto c =
+      Parse(Pipeline("    input: json\n"
+                     "    destination:\n"
+                     "      format: iceberg\n"
+                     "      compression: snappy\n"
+                     "      iceberg:\n"
+                     "        table: a.b\n"
+                     "        catalog: { kind: filesystem }\n"
+                     "        commit_interval_s: 5\n"
+                     "        partition_spec:\n"
+                     "          - { source: id, transform: \"bucket[16]\" }\n"
+                     "          - { source: _event_time, transform: day }\n"
+                     "        schema:\n"
+                     "          - { name: id, type: string, required: true }\n"
+                     "          - { name: amount, type: \"decimal(38,2)\" }\n"
+                     "        identifier: [id]\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const IcebergSpec& t = *c->pipelines[0]->destination.iceberg;
+  EXPECT_FALSE(t.partition_spec_derived);
+  ASSERT_EQ(t.partition_spec.size(), 2u);
+  EXPECT_EQ(t.partition_spec[0].transform, "bucket[16]");
+  EXPECT_EQ(t.commit_interval_s, 5);
+  ASSERT_EQ(t.schema.size(), 2u);
+  EXPECT_TRUE(t.schema[0].required);
+  EXPECT_EQ(t.schema[1].scale, 2);
+  EXPECT_THAT(t.identifier, ElementsAre("id"));
+  EXPECT_EQ(c->pipelines[0]->destination.parquet.codec, ParquetCodec::kSnappy);
+  EXPECT_THAT(c->pipelines[0]->metadata, IsEmpty());  // json input: no stream metadata
+}
+
+TEST(ConfigTest, IcebergErrorsNameTheKey) {
+  const std::string dest = "    destination:\n      format: iceberg\n";
+  EXPECT_EQ(ErrorOf(Pipeline(dest)),
+            "cfg.yaml: pipelines[0].destination.iceberg: is required for format: iceberg (at "
+            "least `table: <namespace>.<name>`)");
+  EXPECT_THAT(ErrorOf(Pipeline(dest + "      iceberg: { table: Sales }\n")),
+              HasSubstr("destination.iceberg.table: \"Sales\" must be <namespace>.<name>"));
+  EXPECT_EQ(ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { kind: rest } }\n")),
+            "cfg.yaml: pipelines[0].destination.iceberg.catalog.kind: rest is not supported by "
+            "this version (filesystem only)");
+  EXPECT_THAT(
+      ErrorOf(Pipeline(dest + "      iceberg:\n        table: a.b\n"
+                              "        partition_spec: [{ source: x, transform: minute }]\n")),
+      HasSubstr("partition_spec[0].transform: \"minute\" is not one of identity"));
+  EXPECT_THAT(ErrorOf(Pipeline(dest + "      iceberg:\n        table: a.b\n"
+                                      "        schema: [{ name: id, type: string }]\n"
+                                      "        identifier: [id]\n")),
+              HasSubstr("identifier[0]: column \"id\" must be declared required: true"));
+  EXPECT_THAT(ErrorOf(Pipeline("    prefix: \"x/\"\n" + dest + "      iceberg: { table: a.b }\n")),
+              HasSubstr("pipelines[0].prefix: does not apply to format: iceberg"));
+  EXPECT_THAT(ErrorOf(Pipeline("    destination:\n      iceberg: { table: a.b }\n")),
+              HasSubstr("destination.iceberg: applies only to format: iceberg"));
+  EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      a: { timestamp: x, format: \"%Y\" }\n"
+                               "      b: { timestamp: y, format: \"%H\" }\n" +
+                               dest + "      iceberg: { table: a.b }\n")),
+              HasSubstr("timestamp keys of an Iceberg pipeline must read one attribute"));
+  EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      r: { attribute: c.region }\n" + dest +
+                               "      iceberg: { table: a.b }\n")),
+              HasSubstr("a nested attribute (c.region) cannot partition an Iceberg table"));
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -52,6 +52,38 @@ struct PartitionKeySpec {
 
 enum class DestinationKind { kFile, kS3 };
 
+// A partition field of an Iceberg table: a transform of a source column ("identity",
+// "bucket[N]", "truncate[W]", "year", "month", "day", "hour").
+struct IcebergPartitionFieldSpec {
+  std::string source;
+  std::string transform;
+};
+
+// destination.iceberg (format: iceberg): the table the pipeline commits to.
+struct IcebergSpec {
+  std::string table_namespace;  // "sales" of table "sales.transactions"
+  std::string table_name;       // "transactions"
+  std::string catalog = "filesystem";
+  double commit_interval_s = 60;
+  // Declared, or derived from the pipeline's partition_keys (partition_spec_derived).
+  std::vector<IcebergPartitionFieldSpec> partition_spec;
+  bool partition_spec_derived = false;
+  // Declared columns (optional): written with these types; others are inferred.
+  std::vector<ParquetColumn> schema;
+  std::vector<std::string> identifier;  // identifier-field-ids by column name
+  // The table's location relative to the destination's root: "<namespace>/<name>".
+  std::string RelativeLocation() const { return table_namespace + "/" + table_name; }
+};
+
+// Columns every Iceberg change-log table has (README, "Iceberg tables"): the change's
+// operation (INSERT, UPDATE, DELETE), its event time (timestamptz: the time the
+// pipeline's timestamp partition keys resolve to, else the stream record's
+// ApproximateCreationDateTime, else the arrival time) and, for dynamodb-stream input,
+// the stream's SequenceNumber (the metadata field, "_SequenceNumber").
+inline constexpr std::string_view kIcebergOpColumn = "_op";
+inline constexpr std::string_view kIcebergEventTimeColumn = "_event_time";
+inline constexpr std::string_view kIcebergSequenceColumn = "_SequenceNumber";
+
 // Where OK records go: read by the delivery engine (buffering, encoding) and by the sink
 // built for the pipeline (file or S3).
 struct DestinationSpec {
@@ -59,7 +91,7 @@ struct DestinationSpec {
   std::string path = "./lake";  // file: root directory of the lake
   std::string bucket, region, endpoint, storage_class, kms_key_id;
   bool force_path_style = false;
-  std::string format = "jsonl";  // jsonl | parquet
+  std::string format = "jsonl";  // jsonl | parquet | iceberg
   // Whole-object compression of JSON Lines objects. For format parquet it is kNone (pages
   // are compressed inside the file with parquet.codec); error documents of a parquet
   // pipeline are then plain .jsonl.
@@ -80,6 +112,8 @@ struct DestinationSpec {
   // format parquet: codec (from `compression`, default snappy), level, row groups, pages,
   // declared schema, and the key-value metadata naming the pipeline.
   ParquetOptions parquet;
+  // format iceberg: the table (data files are Parquet, with `parquet` as above).
+  std::optional<IcebergSpec> iceberg;
 };
 
 struct PipelineSpec {
@@ -100,6 +134,9 @@ struct PipelineSpec {
   PrefixTemplate prefix;
   PrefixTemplate error_prefix;
   DestinationSpec destination;
+  // format iceberg: documents get the change-log columns (kIcebergOpColumn,
+  // kIcebergEventTimeColumn; kIcebergSequenceColumn through `metadata`).
+  bool iceberg_columns = false;
   // What the destination accepts as an object key; a record whose rendered prefix breaks
   // it is refused (KEY_TOO_LONG). Set from the destination and the pipeline name.
   ObjectKeyLimits key_limits;

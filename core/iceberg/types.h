@@ -30,13 +30,13 @@ struct Field;
 struct Type {
   enum class Kind { kPrimitive, kStruct, kList, kMap };
   Kind kind = Kind::kPrimitive;
-  std::string primitive;              // kPrimitive: the JSON name, e.g. "decimal(38,2)"
-  std::vector<Field> fields;          // kStruct
-  int element_id = 0;                 // kList
-  bool element_required = false;      // kList
-  std::shared_ptr<const Type> element;  // kList
-  int key_id = 0, value_id = 0;       // kMap
-  bool value_required = false;        // kMap
+  std::string primitive;                   // kPrimitive: the JSON name, e.g. "decimal(38,2)"
+  std::vector<Field> fields;               // kStruct
+  int element_id = 0;                      // kList
+  bool element_required = false;           // kList
+  std::shared_ptr<const Type> element;     // kList
+  int key_id = 0, value_id = 0;            // kMap
+  bool value_required = false;             // kMap
   std::shared_ptr<const Type> key, value;  // kMap
 
   static Type Primitive(std::string name) {
@@ -81,9 +81,9 @@ struct PartitionSpec {
 struct PartitionValue {
   enum class Kind { kNull, kInt, kLong, kString, kBoolean, kDouble, kBinary, kDecimal };
   Kind kind = Kind::kNull;
-  int64_t i = 0;      // kInt, kLong, kBoolean (0/1)
-  double d = 0;       // kDouble
-  std::string s;      // kString, kBinary, kDecimal (the unscaled value, big-endian bytes)
+  int64_t i = 0;  // kInt, kLong, kBoolean (0/1)
+  double d = 0;   // kDouble
+  std::string s;  // kString, kBinary, kDecimal (the unscaled value, big-endian bytes)
   bool operator==(const PartitionValue& o) const {
     return kind == o.kind && i == o.i && d == o.d && s == o.s;
   }

@@ -197,9 +197,12 @@ void RecordTransformer::Transform(const InputRecord& in, const TransformContext&
   out->Clear();
   out->arrival_ms = in.arrival_ms != 0 ? in.arrival_ms : ctx.default_arrival_ms;
   has_last_timestamp_ = false;
+  event_ms_.reset();
   ConvertError error;
-  const bool ok = spec_.input == InputKind::kJson ? TransformJson(in.data, out, &error)
-                                                  : TransformStream(in.data, out, &error);
+  bool ok = spec_.input == InputKind::kJson ? TransformJson(in.data, out, &error)
+                                            : TransformStream(in.data, out, &error);
+  if (ok && spec_.iceberg_columns && out->result == Verdict::kUnspecified) [[unlikely]]
+    ok = AppendIcebergColumns(out, &error);
   if (!ok) {
     out->result = Verdict::kProcessingFailed;
     out->data.clear();
@@ -393,7 +396,34 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   if (!AppendAttributes(*chosen->obj, chosen->name, first, error)) return false;
   doc.Put('}');
   out->data.assign(doc.view());
+  event_ms_ = creation_ms;
   return PartitionKeysFromStream(*chosen->obj, chosen->name, creation_ms, out, error);
+}
+
+bool RecordTransformer::AppendIcebergColumns(RecordOutcome* out, ConvertError* error) {
+  std::string& data = out->data;
+  // A JSON document's top-level attribute of a change-log column's name would make a
+  // key twice (the stream path refuses one in AppendAttributes; a JSON document is
+  // checked here, parsed only when the text has such a key somewhere).
+  if (spec_.input == InputKind::kJson) {
+    for (std::string_view column : {kIcebergOpColumn, kIcebergEventTimeColumn}) {
+      if (data.find(StrCat("\"", column, "\":")) == std::string::npos) continue;
+      simdjson::dom::object obj;
+      if (dom_.parse(data).get_object().get(obj) != simdjson::SUCCESS) continue;
+      for (auto field : obj)
+        if (field.key == column)
+          return Fail(error_code::kDuplicateKey,
+                      StrCat("data.", column, ": the attribute ", QuoteForMessage(column),
+                             " has the name of a column of the Iceberg change log"),
+                      error);
+    }
+  }
+  if (data.empty() || data.back() != '}') return true;  // not a document: nothing to add
+  data.pop_back();
+  if (data.size() > 1) data.push_back(',');
+  StrAppend(&data, "\"", kIcebergOpColumn, "\":\"", OperationName(out->operation), "\",\"",
+            kIcebergEventTimeColumn, "\":", event_ms_.value_or(out->arrival_ms), "}");
+  return true;
 }
 
 // Out of line (as AppendAttributes): the per-record path stays small enough for the
@@ -435,6 +465,11 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
                       StrCat(path.ToString(), ": the attribute ", QuoteForMessage(key),
                              " has the name that metadata field ", m.name, " is written under"),
                       error);
+      if (spec_.iceberg_columns && (key == kIcebergOpColumn || key == kIcebergEventTimeColumn))
+        return Fail(error_code::kDuplicateKey,
+                    StrCat(path.ToString(), ": the attribute ", QuoteForMessage(key),
+                           " has the name of a column of the Iceberg change log"),
+                    error);
     }
     AppendValidJsonString(key, &doc);
     doc.Put(':');
@@ -547,6 +582,7 @@ bool RecordTransformer::ResolveKey(const PartitionKeySpec& k, std::optional<std:
       ms = out->arrival_ms;
   }
   if (ms) {
+    event_ms_ = ms;
     std::string formatted;
     k.format->Append(*ms, &formatted);
     AppendPathSafe(formatted, &value);

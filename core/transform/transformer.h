@@ -68,6 +68,8 @@ class RecordTransformer {
   // nothing precedes them in the document.
   bool AppendAttributes(simdjson::dom::object image, std::string_view image_name, bool first,
                         ConvertError* error);
+  // format iceberg: appends the change-log columns to the OK document in out->data.
+  bool AppendIcebergColumns(RecordOutcome* out, ConvertError* error);
   // The scalar at spec.attribute_path[1..] inside `snippet` (the rendered JSON of the
   // top-level field). *raw stays nullopt when absent or null; false on a non-scalar.
   bool JsonScalarAt(std::string_view snippet, const PartitionKeySpec& spec,
@@ -92,6 +94,9 @@ class RecordTransformer {
   std::string snippet_padded_;
   std::string key_value_;  // a partition key's raw value (JSON path)
   // The last timestamp partition key text parsed in this record, and its result.
+  // format iceberg: the record's event time (kIcebergEventTimeColumn): what its timestamp
+  // partition keys resolved to, else the stream's ApproximateCreationDateTime.
+  std::optional<int64_t> event_ms_;
   bool has_last_timestamp_ = false;
   std::string last_timestamp_text_;
   int last_timestamp_shift_ = 0;

@@ -1258,5 +1258,50 @@ TEST(TransformerTest, JsonInputRepeatedKeysAreDuplicateKey) {
   }
 }
 
+TEST(TransformerTest, IcebergPipelinesWriteTheChangeLogColumns) {
+  Harness h(
+      PipelineYaml("    image: new-or-old\n"
+                   "    partition_keys:\n"
+                   "      hour: { timestamp: ts, unit: ms, format: \"%H\", fallback: "
+                   "approximate_creation_time }\n"
+                   "    destination: { format: iceberg, iceberg: { table: a.b } }\n"));
+  ASSERT_HARNESS(h);
+  // The event time is what the timestamp key resolves to: the attribute...
+  RecordOutcome out = h.Run(
+      Rec("MODIFY", StrCat(R"("ApproximateCreationDateTime":1700000000,"SequenceNumber":"42",)",
+                           R"("NewImage":{"id":{"S":"k1"},"ts":{"N":"1700000123456"}})")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"_SequenceNumber":"42","id":"k1","ts":1700000123456,"_op":"UPDATE",)"
+                      R"("_event_time":1700000123456})");
+  EXPECT_EQ(out.key_prefix, "a/b/data/");
+  // ... else its fallback (the stream's creation time); REMOVE is a DELETE.
+  out = h.Run(Rec("REMOVE", StrCat(R"("ApproximateCreationDateTime":1700000000,)",
+                                   R"("OldImage":{"id":{"S":"k1"}})")));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data,
+            R"({"_SequenceNumber":null,"id":"k1","_op":"DELETE","_event_time":1700000000000})");
+  // An attribute named like a change-log column fails alone, naming it.
+  out = h.Run(Rec("INSERT", R"("NewImage":{"_op":{"S":"x"}})"));
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_EQ(out.error_code, "DUPLICATE_KEY");
+  EXPECT_THAT(out.error_message, HasSubstr("dynamodb.NewImage._op"));
+}
+
+TEST(TransformerTest, IcebergJsonInputUsesTheArrivalTime) {
+  Harness h(
+      PipelineYaml("    input: json\n"
+                   "    destination: { format: iceberg, iceberg: { table: a.b } }\n"));
+  ASSERT_HARNESS(h);
+  RecordOutcome out = h.Run(R"({"id":1,"nested":{"_op":2}})", kT);
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data, R"({"id":1,"nested":{"_op":2},"_op":"INSERT","_event_time":1700000000000})");
+  out = h.Run(R"({"_event_time":1})", kT);
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  EXPECT_EQ(out.error_code, "DUPLICATE_KEY");
+  EXPECT_THAT(out.error_message, HasSubstr("data._event_time"));
+  out = h.Run("{}", kT);
+  EXPECT_EQ(out.data, R"({"_op":"INSERT","_event_time":1700000000000})");
+}
+
 }  // namespace
 }  // namespace lakehose

@@ -151,6 +151,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end destination health ---
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
+    // The table writer (service/iceberg) is not wired in yet: refuse rather than write
+    // something that is not a table.
+    if (p->destination.iceberg)
+      return absl::UnimplementedError(
+          StrCat("pipeline ", p->name, ": destination.format iceberg is not served yet"));
     auto sink = make_sink(*p);
     if (!sink.ok()) return sink.status();
     sinks[p->name] = *std::move(sink);
