@@ -268,6 +268,21 @@ std::vector<std::string_view> SplitJsonLines(std::string_view body) {
   return out;
 }
 
+absl::StatusOr<std::vector<ParquetColumn>> InferParquetColumns(
+    const std::vector<std::string_view>& lines, const ParquetOptions& options) {
+  ParquetOptions inferred = options;
+  inferred.schema.clear();
+  std::deque<std::string> arena;
+  std::vector<ParquetColumn> columns;
+  std::vector<std::vector<Value>> cells;
+  RETURN_IF_ERROR(ReadRecords(lines, inferred, &arena, &columns, &cells));
+  for (size_t c = 0; c < columns.size(); ++c) {
+    ASSIGN_OR_RETURN(columns[c],
+                     parquet_internal::InferColumn(columns[c].name, cells[c], inferred));
+  }
+  return columns;
+}
+
 absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view>& lines,
                                               const ParquetOptions& options) {
   if (options.row_group_rows < 1 || options.row_group_bytes < 1 || options.page_bytes < 1)

@@ -175,6 +175,11 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
 // The same, bytes only.
 absl::StatusOr<std::string> EncodeParquet(const std::vector<std::string_view>& lines,
                                           const ParquetOptions& options);
+// The columns EncodeParquetFile would infer for `lines` (options.schema ignored): what a
+// caller that declares the columns itself (the Iceberg writer, which maps them onto the
+// table's schema) starts from. INVALID_ARGUMENT as EncodeParquetFile.
+absl::StatusOr<std::vector<ParquetColumn>> InferParquetColumns(
+    const std::vector<std::string_view>& lines, const ParquetOptions& options);
 
 // Why EncodeParquet cannot store one record (CheckParquetRecord).
 enum class ParquetRecordProblem {
