@@ -38,7 +38,9 @@ bool IsErrorDocumentBody(std::string_view body) {
 }
 
 std::string_view ObjectExtensionFor(const DestinationSpec& dest, std::string_view body) {
-  if (dest.format == "parquet" && !IsErrorDocumentBody(body)) return ".parquet";
+  // An Iceberg table's objects become its Parquet data files (service/iceberg).
+  if ((dest.format == "parquet" || dest.format == "iceberg") && !IsErrorDocumentBody(body))
+    return ".parquet";
   return ObjectExtension(dest.compression);
 }
 

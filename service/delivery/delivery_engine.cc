@@ -6,8 +6,10 @@
 #include <random>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "core/base/backoff.h"
 #include "core/base/compress.h"
+#include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
 #include "core/delivery/destination_breaker.h"
@@ -72,6 +74,7 @@ DeliveryEngine::DeliveryEngine(const Config& config, Sinks sinks, const Clock& c
   for (int i = 0; i < std::max(1, config.server.upload_threads); ++i)
     uploaders_.emplace_back([this] { UploadLoop(); });
   ticker_ = std::thread([this] { TickLoop(); });
+  if (!options_.tables.empty()) committer_ = std::thread([this] { CommitLoop(); });
 }
 
 DeliveryEngine::~DeliveryEngine() { Shutdown(absl::ZeroDuration()); }
@@ -330,6 +333,8 @@ void DeliveryEngine::ReleaseWalLocked() {
   for (const auto& obj : queue_) oldest = std::min(oldest, obj->first_segment);
   for (const Sealed* obj : uploading_) oldest = std::min(oldest, obj->first_segment);
   for (const auto& obj : retry_) oldest = std::min(oldest, obj->first_segment);
+  for (const auto& obj : committing_) oldest = std::min(oldest, obj->first_segment);
+  for (const Sealed* obj : in_commit_) oldest = std::min(oldest, obj->first_segment);
   // Deletes what is no longer needed, except segments replay found damaged: those are
   // moved aside (service/wal/wal.h), never deleted by the engine.
   wal_->ReleaseBefore(oldest);
@@ -428,17 +433,27 @@ void DeliveryEngine::UploadLoop() {
     // compressing it only to be refused. Parquet objects are
     // still encoded: that is where records the writer cannot store are split off (the
     // DLQ's retry worker stores the rest whole).
-    if (status.ok() && options_.dead_letter && dest.format != "parquet" && sink.DestinationDown())
+    TableWriter* const table = TableOf(*obj);
+    if (status.ok() && options_.dead_letter && dest.format == "jsonl" && sink.DestinationDown())
       status = DestinationDownError(
           StrCat("destination of ", obj->spec->name, " is down (circuit open): not sent"));
     // Compressed JSONL or Parquet. With a DLQ, a record the Parquet writer cannot store
     // is left out and goes to the DLQ alone, before the object (so it is never lost).
     RejectedRecords rejected;
-    absl::StatusOr<std::string> body =
-        status.ok()
-            ? EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr)
-            : absl::StatusOr<std::string>(std::string());
-    if (status.ok()) status = body.status();
+    // A table's object becomes data files (its writer may commit a schema change first).
+    std::optional<TableObject> table_object;
+    absl::StatusOr<std::string> body = std::string();
+    if (status.ok() && table != nullptr) {
+      absl::StatusOr<TableObject> encoded =
+          table->Encode(obj->key, obj->data, options_.dead_letter ? &rejected : nullptr);
+      if (encoded.ok())
+        table_object = *std::move(encoded);
+      else
+        status = encoded.status();
+    } else if (status.ok()) {
+      body = EncodeObject(dest, obj->key, obj->data, options_.dead_letter ? &rejected : nullptr);
+      status = body.status();
+    }
     if (status.ok() && rejected.records > 0 && !obj->rejects_dead_lettered) {
       const std::string rejected_key = RejectedRecordsKey(obj->key);
       status = options_.dead_letter({.pipeline = obj->spec->name,
@@ -476,13 +491,19 @@ void DeliveryEngine::UploadLoop() {
       meta.failures_before = obj->failures;
       meta.max_failures = std::max(1, dest.max_attempts - obj->failures);
       meta.failures_spent = &spent;
-      status = sink.Put(obj->key, *body, meta);
-      if (status.code() == absl::StatusCode::kAlreadyExists) {
-        already = true;  // an earlier attempt (before a crash, or a lost answer) landed
-        status = absl::OkStatus();
+      if (table_object) {
+        status = StoreTableFiles(sink, *table_object, meta);
+      } else {
+        status = sink.Put(obj->key, *body, meta);
+        if (status.code() == absl::StatusCode::kAlreadyExists) {
+          already = true;  // an earlier attempt (before a crash, or a lost answer) landed
+          status = absl::OkStatus();
+        }
       }
     }
-    if (status.ok() && wal_) {
+    // A table's stored files wait for their commit; the object is done (kStored) then.
+    const bool to_commit = status.ok() && !empty && table_object.has_value();
+    if (status.ok() && wal_ && !to_commit) {
       std::string payload;
       EncodeWalKey(obj->key, &payload);
       (void)wal_->Append(WalType::kStored, payload);  // if lost, replay re-stores: a no-op
@@ -548,6 +569,16 @@ void DeliveryEngine::UploadLoop() {
         if (end_reason == kEndDestinationDown) stats_.dead_lettered_destination_down += 1;
         DeadLetteredLocked(*obj, end_reason, status, &finished);
         ReleaseWalLocked();
+      } else if (to_commit) {
+        // The JSON Lines and the files' bytes are no longer needed: the committer needs
+        // only the files' descriptions (and the WAL still holds the records).
+        stats_.in_flight_bytes -= static_cast<int64_t>(obj->data.size());
+        std::string().swap(obj->data);
+        for (TableObject::File& f : table_object->files) std::string().swap(f.bytes);
+        obj->table = std::move(table_object);
+        obj->stored_ms = now_ms;
+        committing_.push_back(std::move(obj));
+        commit_cv_.Signal();
       } else if (status.ok()) {
         if (already) stats_.already_stored += 1;
         StoredObject stored{obj->spec->name, obj->key, sink.Uri(obj->key),
@@ -602,6 +633,130 @@ void DeliveryEngine::UploadLoop() {
     }
     Complete(std::move(finished));
   }
+}
+
+TableWriter* DeliveryEngine::TableOf(const Sealed& obj) const {
+  if (options_.tables.empty()) return nullptr;
+  auto it = options_.tables.find(obj.spec->name);
+  if (it == options_.tables.end()) return nullptr;
+  constexpr std::string_view kParquet = ".parquet";
+  const std::string_view key = obj.key;
+  // Error documents (the error prefix's JSON Lines) are objects of their own.
+  if (key.size() < kParquet.size() || key.substr(key.size() - kParquet.size()) != kParquet)
+    return nullptr;
+  return it->second;
+}
+
+absl::Status DeliveryEngine::StoreTableFiles(ObjectSink& sink, const TableObject& t,
+                                             ObjectMeta meta) {
+  meta.content_type = "application/vnd.apache.parquet";
+  meta.content_encoding.clear();
+  meta.if_none_match = true;
+  for (const TableObject::File& f : t.files) {
+    absl::Status st = sink.Put(f.key, f.bytes, meta);
+    // An earlier attempt (before a crash, or a lost answer) stored it: the same bytes,
+    // since encoding is deterministic.
+    if (absl::IsAlreadyExists(st)) continue;
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+void DeliveryEngine::CommitLoop() {
+  mu_.Lock();
+  for (;;) {
+    if (shut_down_ && in_commit_.empty()) break;
+    // The first pipeline with an object due: its oldest stored object has waited the
+    // commit interval, a Flush waits for one, or the engine is stopping.
+    const int64_t now = clock_.NowMillis();
+    const PipelineSpec* due = nullptr;
+    for (const auto& obj : committing_) {
+      auto b = commit_backoff_.find(obj->spec);
+      if (b != commit_backoff_.end() && now < b->second.second && !stopping_) continue;
+      const double interval_ms = obj->spec->destination.iceberg
+                                     ? obj->spec->destination.iceberg->commit_interval_s * 1000
+                                     : 0;
+      if (stopping_ || !obj->tickets.empty() ||
+          static_cast<double>(now - obj->stored_ms) >= interval_ms) {
+        due = obj->spec;
+        break;
+      }
+    }
+    if (due == nullptr || shut_down_) {
+      // Polled as well: the commit interval runs on the Clock, which nothing signals.
+      commit_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+      continue;
+    }
+    std::vector<std::unique_ptr<Sealed>> batch;
+    for (auto it = committing_.begin(); it != committing_.end();) {
+      if ((*it)->spec == due) {
+        in_commit_.insert(it->get());
+        batch.push_back(std::move(*it));
+        it = committing_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    TableWriter* table = options_.tables.at(due->name);
+    std::vector<const TableObject*> objects;
+    for (const auto& obj : batch) objects.push_back(&*obj->table);
+    mu_.Unlock();
+    const absl::Status status = table->Commit(objects);
+    if (status.ok() && wal_) {
+      std::string payload;
+      for (const auto& obj : batch) {
+        payload.clear();
+        EncodeWalKey(obj->key, &payload);
+        (void)wal_->Append(WalType::kStored, payload);  // if lost, replay finds it committed
+      }
+    }
+    std::vector<std::shared_ptr<Ticket>> finished;
+    mu_.Lock();
+    for (const auto& obj : batch) in_commit_.erase(obj.get());
+    if (status.ok()) {
+      commit_backoff_.erase(due);
+      const PipelineMetrics& m = MetricsFor(due);
+      for (auto& obj : batch) {
+        stats_.objects_stored += 1;
+        for (const TableObject::File& f : obj->table->files) {
+          m.objects_written->Increment();
+          m.bytes_out->Increment(static_cast<double>(f.size));
+          m.object_bytes->Observe(static_cast<double>(f.size));
+          for (auto& t : obj->tickets)
+            t->objects.push_back(
+                {due->name, f.key, sinks_.at(due->name)->Uri(f.key), f.records, f.size});
+        }
+        for (auto& t : obj->tickets)
+          if (--t->pending == 0) finished.push_back(t);
+      }
+      ReleaseWalLocked();
+    } else {
+      auto& [failures, next_ms] = commit_backoff_[due];
+      failures += 1;
+      const BackoffPolicy policy{.base_delay_ms = 1000, .max_delay_ms = 60000};
+      next_ms = clock_.NowMillis() + BackoffDelayMs(policy, failures - 1, uniform01_());
+      Log(LogLevel::kWarn, "iceberg.commit_failed",
+          {{"pipeline", due->name},
+           {"objects", StrCat(batch.size())},
+           {"failures", StrCat(failures)},
+           {"retry_in_ms", StrCat(next_ms - clock_.NowMillis())},
+           {"error", StatusMessage(status)}});
+      // A Flush waiting for these is told now; they stay and are committed later.
+      for (auto& obj : batch) {
+        for (auto& t : obj->tickets) {
+          if (t->failed++ == 0) t->first_error = status;
+          if (--t->pending == 0) finished.push_back(t);
+        }
+        obj->tickets.clear();
+        if (!shut_down_) committing_.push_back(std::move(obj));
+      }
+    }
+    idle_cv_.SignalAll();
+    mu_.Unlock();
+    Complete(std::move(finished));
+    mu_.Lock();
+  }
+  mu_.Unlock();
 }
 
 void DeliveryEngine::DeadLetteredLocked(const Sealed& obj, std::string_view reason,
@@ -809,6 +964,19 @@ void DeliveryEngine::FlushAsync(const std::string& pipeline, FlushCallback done)
       obj->tickets.push_back(ticket);
       ticket->pending += 1;
     }
+    // Stored table objects wait for their commit, which a ticket makes due now.
+    for (auto& obj : committing_) {
+      if (!matches(obj->spec)) continue;
+      obj->tickets.push_back(ticket);
+      ticket->pending += 1;
+      commit_backoff_.erase(obj->spec);
+    }
+    for (Sealed* obj : in_commit_) {
+      if (!matches(obj->spec)) continue;
+      obj->tickets.push_back(ticket);
+      ticket->pending += 1;
+    }
+    commit_cv_.SignalAll();
     if (ticket->pending > 0) return;
   }
   Complete({ticket});
@@ -890,20 +1058,24 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
     // at most kShutdownWaitSlice because this abseil's timed waits are wall-clock
     // deadlines underneath; re-reading the monotonic clock bounds the effect of a step.
     const auto start = std::chrono::steady_clock::now();
-    while (!queue_.empty() || !uploading_.empty()) {
+    commit_cv_.SignalAll();  // stopping_: every stored table object is due
+    while (!queue_.empty() || !uploading_.empty() || !committing_.empty() || !in_commit_.empty()) {
       // absl::Duration saturates: an infinite grace stays infinite.
       const absl::Duration left =
           grace - absl::FromChrono(std::chrono::steady_clock::now() - start);
       if (left <= absl::ZeroDuration()) break;
       idle_cv_.WaitWithTimeout(&mu_, std::min(left, kShutdownWaitSlice));
     }
-    if (!queue_.empty() || !uploading_.empty()) {
+    if (!queue_.empty() || !uploading_.empty() || !committing_.empty() || !in_commit_.empty()) {
       int64_t records = 0;
       for (const auto& obj : queue_) records += obj->records;
       for (const Sealed* obj : uploading_) records += obj->records;
       for (const auto& obj : retry_) records += obj->records;
+      for (const auto& obj : committing_) records += obj->records;
+      for (const Sealed* obj : in_commit_) records += obj->records;
       Log(LogLevel::kWarn, "delivery.shutdown_incomplete",
-          {{"objects_left", StrCat(queue_.size() + uploading_.size())},
+          {{"objects_left",
+            StrCat(queue_.size() + uploading_.size() + committing_.size() + in_commit_.size())},
            {"records_left", StrCat(records)}});
     }
     shut_down_ = true;
@@ -915,13 +1087,24 @@ void DeliveryEngine::Shutdown(absl::Duration grace) {
       }
     }
     queue_.clear();  // uploaders exit once the queue is empty
+    // Stored table objects not committed stay in the WAL: the next start stores them
+    // again ("exists") and commits them, unless a snapshot already holds them.
+    for (auto& obj : committing_) {
+      for (auto& t : obj->tickets) {
+        if (t->failed++ == 0) t->first_error = gone;
+        if (--t->pending == 0) abandoned.push_back(t);
+      }
+    }
+    committing_.clear();
     work_cv_.SignalAll();
     tick_cv_.SignalAll();
+    commit_cv_.SignalAll();
   }
   Complete(std::move(abandoned));
   for (auto& t : uploaders_) t.join();
   uploaders_.clear();
   if (ticker_.joinable()) ticker_.join();
+  if (committer_.joinable()) committer_.join();
 }
 
 std::string DeliveryEngine::ObjectUri(const std::string& pipeline, const std::string& key) const {
@@ -941,6 +1124,18 @@ absl::Status DeliveryEngine::StoreObject(const std::string& pipeline, const std:
     return absl::FailedPreconditionError(
         StrCat("pipeline \"", pipeline, "\" is not configured any more"));
   const DestinationSpec& dest = spec->destination;
+  // A table's object (from the DLQ): its files, then a commit of its own; a snapshot of
+  // this writer that holds it already (an earlier try) is not committed again.
+  if (auto t = options_.tables.find(pipeline);
+      t != options_.tables.end() && absl::EndsWith(key, ".parquet")) {
+    absl::StatusOr<TableObject> encoded = t->second->Encode(key, body, nullptr);
+    if (!encoded.ok()) return encoded.status();
+    RETURN_IF_ERROR(StoreTableFiles(*it->second, *encoded, ObjectMeta{}));
+    int64_t bytes = 0;
+    for (const TableObject::File& f : encoded->files) bytes += f.size;
+    if (stored_bytes != nullptr) *stored_bytes = bytes;
+    return t->second->Commit({&*encoded});
+  }
   absl::StatusOr<std::string> compressed = EncodeObject(dest, key, body);
   if (!compressed.ok()) return compressed.status();
   ObjectMeta meta;
@@ -990,6 +1185,8 @@ void DeliveryEngine::RefreshMetrics() const {
     for (const auto& obj : queue_) sealed(*obj);
     for (const Sealed* obj : uploading_) sealed(*obj);
     for (const auto& obj : retry_) sealed(*obj);
+    for (const auto& obj : committing_) sealed(*obj);
+    for (const Sealed* obj : in_commit_) sealed(*obj);
     active = stats_.active_partitions;
     pending = stats_.buffered_bytes + stats_.in_flight_bytes;
     wal_bytes = stats_.wal_bytes;

@@ -52,6 +52,7 @@
 #include "core/delivery/batching.h"
 #include "core/dlq/dead_lettered_object.h"
 #include "service/delivery/object_sink.h"
+#include "service/delivery/table_writer.h"
 #include "service/metrics/metrics.h"
 #include "service/platform/clock.h"
 #include "service/wal/wal.h"
@@ -120,6 +121,12 @@ class DeliveryEngine {
     // Where the engine counts (flushes, objects, bytes out, retries) and which gauges it
     // refreshes (buffers, pending bytes, WAL). Null: a private, unexported set.
     Metrics* metrics = nullptr;
+    // Pipelines whose objects become table data files (format iceberg), by name; borrowed,
+    // they must outlive the engine. Such an object is stored as the files its writer
+    // encodes, then committed by the committer thread (every commit_interval_s, at once
+    // for a Flush or at shutdown); it is done (logged kStored, counted, its Flush
+    // tickets answered) once committed.
+    absl::flat_hash_map<std::string, TableWriter*> tables;
   };
   using Sinks = absl::flat_hash_map<std::string, std::unique_ptr<ObjectSink>>;  // by pipeline
   using FlushCallback = std::function<void(absl::StatusOr<std::vector<StoredObject>>)>;
@@ -220,6 +227,9 @@ class DeliveryEngine {
     uint64_t seal_lsn = 0;               // the WAL frame that sealed it
     uint64_t first_segment = 0;          // WAL segment of its first line
     std::vector<std::shared_ptr<Ticket>> tickets;
+    // A table's object, stored and waiting for its commit (data freed): its files.
+    std::optional<TableObject> table;
+    int64_t stored_ms = 0;  // when its files were stored (Clock ms)
   };
   struct BufferKey {
     const PipelineSpec* spec;
@@ -263,6 +273,15 @@ class DeliveryEngine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UploadLoop();
   void TickLoop();
+  // The committer thread (when there are tables): commits each table's stored objects
+  // when the oldest has waited commit_interval_s, when a Flush waits for one, or at
+  // shutdown; a failed commit is tried again after a backoff (1 s doubling to 60 s).
+  void CommitLoop();
+  // The table writer of `obj`'s pipeline when `obj` is one of its data objects (not a
+  // buffer of error documents), else null.
+  TableWriter* TableOf(const Sealed& obj) const;
+  // Stores the files of a table object; OK also when they exist already.
+  absl::Status StoreTableFiles(ObjectSink& sink, const TableObject& t, ObjectMeta meta);
   // Runs ticket callbacks whose last object finished (outside the lock).
   static void Complete(std::vector<std::shared_ptr<Ticket>> done);
   // When the engine stops retrying `obj` and hands it to the DLQ (Clock ms); nullopt
@@ -289,6 +308,13 @@ class DeliveryEngine {
   std::deque<std::unique_ptr<Sealed>> queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Sealed*> uploading_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Sealed>> retry_ ABSL_GUARDED_BY(mu_);
+  // Table objects stored and waiting for a commit, and those the committer is committing.
+  std::vector<std::unique_ptr<Sealed>> committing_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Sealed*> in_commit_ ABSL_GUARDED_BY(mu_);
+  // Per table pipeline after a failed commit: failures in a row and the next try (Clock ms).
+  absl::flat_hash_map<const PipelineSpec*, std::pair<int, int64_t>> commit_backoff_
+      ABSL_GUARDED_BY(mu_);
+  absl::CondVar commit_cv_;  // an object to commit, or shutting down
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Wal> wal_;  // set once by Recover, before concurrent use
   absl::flat_hash_map<std::string, std::unique_ptr<Sealed>> replayed_
@@ -306,6 +332,7 @@ class DeliveryEngine {
 
   std::vector<std::thread> uploaders_;
   std::thread ticker_;
+  std::thread committer_;  // only when options_.tables is not empty
 
   std::unique_ptr<Metrics> own_metrics_;  // when Options.metrics is null
   Metrics* metrics_ = nullptr;
