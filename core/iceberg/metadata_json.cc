@@ -400,8 +400,7 @@ absl::StatusOr<Obj> AsObj(element e, std::string path) {
 
 // Skips ASCII spaces; the spec lets readers accept whitespace around type parameters.
 void SkipSpace(std::string_view s, size_t* i) {
-  while (*i < s.size() && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' || s[*i] == '\r'))
-    ++*i;
+  while (*i < s.size() && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' || s[*i] == '\r')) ++*i;
 }
 bool ReadUint(std::string_view s, size_t* i, int64_t* out) {
   SkipSpace(s, i);
@@ -421,9 +420,9 @@ bool Expect(std::string_view s, size_t* i, char c) {
 
 // The v2 primitive types, canonical: parameterized names lose their whitespace.
 absl::StatusOr<std::string> CanonicalPrimitive(std::string_view raw, std::string_view path) {
-  static constexpr std::string_view kPlain[] = {
-      "boolean", "int",         "long",   "float", "double", "date",  "time",
-      "timestamp", "timestamptz", "string", "uuid",  "binary"};
+  static constexpr std::string_view kPlain[] = {"boolean",     "int",    "long", "float",
+                                                "double",      "date",   "time", "timestamp",
+                                                "timestamptz", "string", "uuid", "binary"};
   std::string_view s = TrimAsciiWhitespace(raw);
   for (std::string_view p : kPlain)
     if (s == p) return std::string(p);
@@ -620,8 +619,7 @@ absl::StatusOr<Snapshot> ParseSnapshot(const Obj& o) {
   s.sequence_number = seq.value_or(0);
   RETURN_IF_ERROR(o.Int64("timestamp-ms", &s.timestamp_ms));
   if (!o.Has("manifest-list") && o.Has("manifests"))
-    return Invalid(o.path(),
-                   "has a v1 \"manifests\" list and no \"manifest-list\": not supported");
+    return Invalid(o.path(), "has a v1 \"manifests\" list and no \"manifest-list\": not supported");
   RETURN_IF_ERROR(o.String("manifest-list", &s.manifest_list));
   if (o.Has("summary")) RETURN_IF_ERROR(ParseStringMap(o, "summary", "operation", &s.summary));
   RETURN_IF_ERROR(o.OptInt32("schema-id", &s.schema_id));
@@ -819,7 +817,8 @@ std::string TableMetadataToJson(const TableMetadata& m) {
   s.clear();
   AppendStringMap(m.properties, "", &s);
   top.emplace_back("properties", std::move(s));
-  if (m.current_snapshot_id) top.emplace_back("current-snapshot-id", StrCat(*m.current_snapshot_id));
+  if (m.current_snapshot_id)
+    top.emplace_back("current-snapshot-id", StrCat(*m.current_snapshot_id));
   s = "{";
   for (const auto& [name, ref] : m.refs) {
     s.append(s.size() == 1 ? "\n    " : ",\n    ");
@@ -925,8 +924,8 @@ absl::StatusOr<TableMetadata> ParseTableMetadata(std::string_view json) {
     return Invalid("current-schema-id",
                    StrCat("schema ", m.current_schema_id, " is not among \"schemas\""));
   if (m.DefaultSpec() == nullptr)
-    return Invalid("default-spec-id",
-                   StrCat("partition spec ", m.default_spec_id, " is not among \"partition-specs\""));
+    return Invalid("default-spec-id", StrCat("partition spec ", m.default_spec_id,
+                                             " is not among \"partition-specs\""));
   if (std::none_of(m.sort_orders.begin(), m.sort_orders.end(),
                    [&](const SortOrder& o) { return o.order_id == m.default_sort_order_id; }))
     return Invalid("default-sort-order-id",
@@ -939,11 +938,11 @@ absl::StatusOr<TableMetadata> ParseTableMetadata(std::string_view json) {
     // The spec: there is always a main branch pointing at the current snapshot.
     if (m.current_snapshot_id) m.refs["main"] = SnapshotRef{*m.current_snapshot_id, "branch"};
   } else if (!m.current_snapshot_id || main->second.snapshot_id != *m.current_snapshot_id) {
-    return Invalid("refs.main",
-                   StrCat("points at snapshot ", main->second.snapshot_id,
-                          " but current-snapshot-id is ",
-                          m.current_snapshot_id ? StrCat(*m.current_snapshot_id) : "none",
-                          " (the spec: they must be the same)"));
+    return Invalid(
+        "refs.main",
+        StrCat("points at snapshot ", main->second.snapshot_id, " but current-snapshot-id is ",
+               m.current_snapshot_id ? StrCat(*m.current_snapshot_id) : "none",
+               " (the spec: they must be the same)"));
   } else if (main->second.type != "branch") {
     return Invalid("refs.main", "must be a branch");
   }
@@ -976,8 +975,7 @@ TableMetadata NewTableMetadata(std::string table_uuid, std::string location, Sch
   return m;
 }
 
-absl::Status SetCurrentSchema(TableMetadata* m, Schema schema, int last_column_id,
-                              int64_t now_ms) {
+absl::Status SetCurrentSchema(TableMetadata* m, Schema schema, int last_column_id, int64_t now_ms) {
   IdSet ids;
   Type as_struct;
   as_struct.kind = Type::Kind::kStruct;
@@ -1009,17 +1007,17 @@ absl::Status SetCurrentSchema(TableMetadata* m, Schema schema, int last_column_i
   return absl::OkStatus();
 }
 
-absl::Status AppendSnapshot(TableMetadata* m, Snapshot snapshot,
-                            std::string previous_metadata_file, int64_t now_ms) {
+absl::Status AppendSnapshot(TableMetadata* m, Snapshot snapshot, std::string previous_metadata_file,
+                            int64_t now_ms) {
   if (m->FindSnapshot(snapshot.snapshot_id) != nullptr)
     return absl::AlreadyExistsError(
         StrCat("snapshot ", snapshot.snapshot_id, " is already in the table"));
   if (snapshot.parent_snapshot_id != m->current_snapshot_id) {
     auto name = [](std::optional<int64_t> id) { return id ? StrCat(*id) : std::string("none"); };
     return absl::FailedPreconditionError(
-        StrCat("snapshot ", snapshot.snapshot_id, " has parent ",
-               name(snapshot.parent_snapshot_id), " but the current snapshot is ",
-               name(m->current_snapshot_id), ": another writer committed; rebase and retry"));
+        StrCat("snapshot ", snapshot.snapshot_id, " has parent ", name(snapshot.parent_snapshot_id),
+               " but the current snapshot is ", name(m->current_snapshot_id),
+               ": another writer committed; rebase and retry"));
   }
   auto op = std::find_if(snapshot.summary.begin(), snapshot.summary.end(),
                          [](const auto& kv) { return kv.first == "operation"; });
@@ -1041,9 +1039,9 @@ absl::Status AppendSnapshot(TableMetadata* m, Snapshot snapshot,
         MetadataLogEntry{m->last_updated_ms, std::move(previous_metadata_file)});
     const size_t keep = static_cast<size_t>(PreviousVersionsMax(*m));
     if (m->metadata_log.size() > keep)
-      m->metadata_log.erase(m->metadata_log.begin(),
-                            m->metadata_log.begin() +
-                                static_cast<std::ptrdiff_t>(m->metadata_log.size() - keep));
+      m->metadata_log.erase(
+          m->metadata_log.begin(),
+          m->metadata_log.begin() + static_cast<std::ptrdiff_t>(m->metadata_log.size() - keep));
   }
   m->last_updated_ms = now_ms;
   return absl::OkStatus();

@@ -60,7 +60,8 @@ void ExpectSameMetadata(const TableMetadata& a, const TableMetadata& b) {
   EXPECT_EQ(a.properties, b.properties);
   EXPECT_EQ(a.current_snapshot_id, b.current_snapshot_id);
   ASSERT_EQ(a.snapshots.size(), b.snapshots.size());
-  for (size_t i = 0; i < a.snapshots.size(); ++i) ExpectSameSnapshot(a.snapshots[i], b.snapshots[i]);
+  for (size_t i = 0; i < a.snapshots.size(); ++i)
+    ExpectSameSnapshot(a.snapshots[i], b.snapshots[i]);
   ASSERT_EQ(a.snapshot_log.size(), b.snapshot_log.size());
   for (size_t i = 0; i < a.snapshot_log.size(); ++i) {
     EXPECT_EQ(a.snapshot_log[i].timestamp_ms, b.snapshot_log[i].timestamp_ms);
@@ -159,10 +160,12 @@ TableMetadata RichTable() {
   Schema s2 = RichSchema();
   s2.fields.push_back(F(17, "added", false, P("int")));
   EXPECT_TRUE(SetCurrentSchema(&m, s2, 17, 1500).ok());
-  EXPECT_TRUE(AppendSnapshot(&m, MakeSnapshot(kMaxId, std::nullopt, "s3://b/ns/t/metadata/snap-1.avro"),
+  EXPECT_TRUE(AppendSnapshot(&m,
+                             MakeSnapshot(kMaxId, std::nullopt, "s3://b/ns/t/metadata/snap-1.avro"),
                              "s3://b/ns/t/metadata/v1.metadata.json", 2000)
                   .ok());
-  EXPECT_TRUE(AppendSnapshot(&m, MakeSnapshot(kMaxId - 1, kMaxId, "s3://b/ns/t/metadata/snap-2.avro"),
+  EXPECT_TRUE(AppendSnapshot(&m,
+                             MakeSnapshot(kMaxId - 1, kMaxId, "s3://b/ns/t/metadata/snap-2.avro"),
                              "s3://b/ns/t/metadata/v2.metadata.json", 3000)
                   .ok());
   m.refs["audit"] = SnapshotRef{kMaxId, "tag"};
@@ -213,7 +216,8 @@ TEST(MetadataJsonTest, OutputIsValidJsonOneFieldPerLine) {
   EXPECT_THAT(json, HasSubstr("\n  \"format-version\": 2,\n"));
   EXPECT_THAT(json, HasSubstr("\n  \"last-sequence-number\": 2,\n"));
   EXPECT_THAT(json, HasSubstr("\"sort-orders\": [\n    {\"order-id\":0,\"fields\":[]}\n  ]"));
-  EXPECT_THAT(json, HasSubstr("\"main\":{\"snapshot-id\":9223372036854775806,\"type\":\"branch\"}"));
+  EXPECT_THAT(json,
+              HasSubstr("\"main\":{\"snapshot-id\":9223372036854775806,\"type\":\"branch\"}"));
   // The summary starts with "operation".
   EXPECT_THAT(json, HasSubstr("\"summary\":{\"operation\":\"append\","));
 }
@@ -253,9 +257,10 @@ TEST(MetadataJsonTest, SchemaRoundTripsAndCanonicalizesTypeNames) {
 
 TEST(MetadataJsonTest, PartitionSpecJsonBothWays) {
   const PartitionSpec spec = DaySpec();
-  EXPECT_EQ(PartitionFieldsToJson(spec),
-            "[{\"source-id\":3,\"field-id\":1000,\"name\":\"ts_day\",\"transform\":\"day\"},"
-            "{\"source-id\":1,\"field-id\":1001,\"name\":\"pk_bucket\",\"transform\":\"bucket[16]\"}]");
+  EXPECT_EQ(
+      PartitionFieldsToJson(spec),
+      "[{\"source-id\":3,\"field-id\":1000,\"name\":\"ts_day\",\"transform\":\"day\"},"
+      "{\"source-id\":1,\"field-id\":1001,\"name\":\"pk_bucket\",\"transform\":\"bucket[16]\"}]");
   EXPECT_EQ(PartitionSpecToJson(PartitionSpec{}), "{\"spec-id\":0,\"fields\":[]}");
   auto back = ParsePartitionSpecJson(PartitionSpecToJson(spec));
   ASSERT_TRUE(back.ok()) << back.status();
@@ -266,7 +271,8 @@ TEST(MetadataJsonTest, PartitionSpecJsonBothWays) {
   EXPECT_EQ(fields->spec_id, 7);
   EXPECT_EQ(fields->fields[0].field_id, 1000);
   EXPECT_FALSE(ParsePartitionFieldsJson("{}", 0).ok());
-  auto no_field_id = ParsePartitionFieldsJson(R"js([{"source-id":1,"name":"a","transform":"identity"}])js", 0);
+  auto no_field_id =
+      ParsePartitionFieldsJson(R"js([{"source-id":1,"name":"a","transform":"identity"}])js", 0);
   ASSERT_FALSE(no_field_id.ok());
   EXPECT_THAT(no_field_id.status().message(), HasSubstr("\"field-id\""));
 }
@@ -596,8 +602,8 @@ TEST(MetadataJsonTest, TypeNestingIsBounded) {
 // ---- updates
 
 TEST(MetadataUpdateTest, NewTableDefaults) {
-  const TableMetadata m = NewTableMetadata("u", "s3://b/t///", RichSchema(), DaySpec(),
-                                           {{"owner", "x"}}, 42);
+  const TableMetadata m =
+      NewTableMetadata("u", "s3://b/t///", RichSchema(), DaySpec(), {{"owner", "x"}}, 42);
   EXPECT_EQ(m.format_version, 2);
   EXPECT_EQ(m.location, "s3://b/t");
   EXPECT_EQ(m.last_column_id, 16);  // nested ids count (struct members in a list element)
@@ -608,10 +614,10 @@ TEST(MetadataUpdateTest, NewTableDefaults) {
   EXPECT_TRUE(m.snapshots.empty());
   EXPECT_TRUE(m.refs.empty());
   ASSERT_EQ(m.properties.size(), 2u);
-  EXPECT_EQ(m.properties[1], std::make_pair(std::string("write.format.default"),
-                                            std::string("parquet")));
-  const TableMetadata unpartitioned = NewTableMetadata(
-      "u", "s3://b/t", Schema{}, PartitionSpec{}, {{"write.format.default", "avro"}}, 1);
+  EXPECT_EQ(m.properties[1],
+            std::make_pair(std::string("write.format.default"), std::string("parquet")));
+  const TableMetadata unpartitioned = NewTableMetadata("u", "s3://b/t", Schema{}, PartitionSpec{},
+                                                       {{"write.format.default", "avro"}}, 1);
   EXPECT_EQ(unpartitioned.last_partition_id, 999);
   EXPECT_EQ(unpartitioned.last_column_id, 0);
   EXPECT_EQ(unpartitioned.properties.size(), 1u);  // a given format is kept
@@ -780,8 +786,8 @@ TEST(MetadataUpdateTest, VersionFileNamesAndHints) {
   EXPECT_EQ(*ParseVersionHint("7"), 7);
   EXPECT_EQ(*ParseVersionHint(" 42\n"), 42);
   EXPECT_EQ(*ParseVersionHint("9223372036854775807"), kMaxId);
-  for (std::string_view bad : {"", " ", "-1", "+1", "1.5", "v1", "1 2", "0x10",
-                               "9223372036854775808", "12abc"}) {
+  for (std::string_view bad :
+       {"", " ", "-1", "+1", "1.5", "v1", "1 2", "0x10", "9223372036854775808", "12abc"}) {
     auto v = ParseVersionHint(bad);
     EXPECT_FALSE(v.ok()) << "accepted " << bad;
     if (!v.ok()) {
