@@ -110,8 +110,31 @@ TEST_F(CurlHttpClientTest, NoAnswerInTimeIsDeadlineExceeded) {
 TEST_F(CurlHttpClientTest, OversizedAnswerIsRefused) {
   Start([](const StubRequest&) { return StubResponse{.body = std::string(1000, 'x')}; });
   auto small = NewCurlHttpClient({.max_response_bytes = 100});
-  EXPECT_EQ(small->Send({.url = stub_->url() + "/", .timeout_ms = 5000}).status().code(),
-            absl::StatusCode::kInternal);
+  const absl::Status s = small->Send({.url = stub_->url() + "/", .timeout_ms = 5000}).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(std::string(s.message()).find("exceeds 100 bytes"), std::string::npos) << s;
+}
+
+// GetObject reads objects larger than the client's limit for S3's small XML answers.
+TEST_F(CurlHttpClientTest, ARequestsOwnLimitReplacesTheClients) {
+  Start([](const StubRequest& r) {
+    if (r.method == "HEAD") return StubResponse{.headers = {{"Content-Length", "1000"}}};
+    return StubResponse{.body = std::string(1000, 'x')};
+  });
+  auto small = NewCurlHttpClient({.max_response_bytes = 100});
+  absl::StatusOr<HttpResponse> whole =
+      small->Send({.url = stub_->url() + "/", .timeout_ms = 5000, .max_response_bytes = 1000});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->body, std::string(1000, 'x'));
+  EXPECT_EQ(small->Send({.url = stub_->url() + "/", .timeout_ms = 5000, .max_response_bytes = 999})
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  // A HEAD's Content-Length is the object's size, not a body: never refused for it.
+  absl::StatusOr<HttpResponse> head = small->Send(
+      {.method = "HEAD", .url = stub_->url() + "/", .timeout_ms = 5000, .max_response_bytes = 1});
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->Header("content-length"), "1000");
 }
 
 TEST_F(CurlHttpClientTest, MalformedUrlIsInvalidArgument) {
@@ -131,7 +154,7 @@ TEST_F(CurlHttpClientTest, HandlesAreReusedAcrossManyRequests) {
 // S3 over real HTTP: the stub verifies what S3 verifies.
 TEST_F(CurlHttpClientTest, S3ClientEndToEndAgainstAVerifyingStub) {
   constexpr char kSecret[] = "stub-secret";
-  std::string stored, parts, completed;
+  std::string stored, stored_body, parts, completed;
   Start([&](const StubRequest& r) {
     std::vector<std::pair<std::string, std::string>> headers(r.headers.begin(), r.headers.end());
     const std::string why = CheckS3Signature(r.method, r.target, headers, kSecret, "us-east-1");
@@ -165,7 +188,16 @@ TEST_F(CurlHttpClientTest, S3ClientEndToEndAgainstAVerifyingStub) {
                               "<CompleteMultipartUploadResult><ETag>\"x-2\"</ETag>"
                               "</CompleteMultipartUploadResult>"};
     }
-    if (r.method == "PUT") stored = r.Path() + "=" + r.body;
+    if (r.method == "PUT") {
+      stored = r.Path() + "=" + r.body;
+      stored_body = r.body;
+    }
+    if (r.method == "GET") {
+      if (r.Path() != "/lake/data/siteId%3Da%20b/hour%3D00/x%2By.jsonl.gz") {
+        return StubResponse{.status = 404, .body = "<Error><Code>NoSuchKey</Code></Error>"};
+      }
+      return StubResponse{.body = stored_body};
+    }
     if (r.method == "HEAD") {
       return StubResponse{.status = 200, .headers = {{"Content-Length", "5"}, {"ETag", "\"e\""}}};
     }
@@ -189,6 +221,12 @@ TEST_F(CurlHttpClientTest, S3ClientEndToEndAgainstAVerifyingStub) {
   absl::StatusOr<S3ObjectInfo> head = s3.HeadObject("data/siteId=a b/hour=00/x+y.jsonl.gz");
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ(head->size, 5);
+  // GET, signed with the empty payload's hash; a missing key is NOT_FOUND.
+  absl::StatusOr<std::string> got = s3.GetObject("data/siteId=a b/hour=00/x+y.jsonl.gz");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "hello");
+  EXPECT_EQ(s3.GetObject("data/missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s3.stats().failed, 0);
   // Multipart: POST with an empty body, parts, POST with the XML body; all verified.
   const absl::Status multi = s3.PutObjectMultipart("year=2024/big file", "0123456789abcdefghij", 12,
                                                    {.content_type = "application/x-ndjson"});
