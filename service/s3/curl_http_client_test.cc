@@ -1,5 +1,6 @@
 // The libcurl HttpClient against a local stub server, and the S3 client over it end to
 // end (the stub checks the payload hash, Content-MD5 and the signature as S3 would).
+#include <cstdlib>
 #include <string>
 
 #include "core/s3/sigv4.h"
@@ -233,6 +234,50 @@ TEST_F(CurlHttpClientTest, S3ClientEndToEndAgainstAVerifyingStub) {
   ASSERT_TRUE(multi.ok()) << multi;
   EXPECT_EQ(parts, "0123456789abcdefghij");
   EXPECT_EQ(completed, BuildCompleteMultipartUploadXml({{1, "\"p1\""}, {2, "\"p2\""}}));
+}
+
+// Against a real S3 server: s3rver behind the verifying front (tests/lib/s3_front.mjs),
+// which tests/lib/s3_client_front.test.mjs starts and names in LAKEHOSE_TEST_S3_ENDPOINT
+// (its test credentials, bucket "lake"). Skipped when run alone.
+TEST(S3ClientAgainstS3FrontTest, PutThenGetObjectsBack) {
+  const char* endpoint = std::getenv("LAKEHOSE_TEST_S3_ENDPOINT");
+  if (endpoint == nullptr || endpoint[0] == '\0') {
+    GTEST_SKIP() << "LAKEHOSE_TEST_S3_ENDPOINT is not set (tests/lib/s3_client_front.test.mjs)";
+  }
+  S3Client s3(
+      {.bucket = "lake", .region = "us-east-1", .endpoint = endpoint, .max_attempts = 3},
+      {.http = std::shared_ptr<HttpClient>(NewCurlHttpClient()),
+       .credentials = std::make_shared<StaticCredentialsProvider>(AwsCredentials{
+           .access_key_id = "AKIDLAKEHOSETEST", .secret_access_key = "lakehose/test/secret/key"})});
+  const std::string key = "tbl/metadata/region=EU West/v1.metadata.json";
+  const std::string body = std::string("{\"format-version\":2}\0\xff\x1f\x8b", 24);
+  ASSERT_TRUE(s3.PutObject(key, body, {.content_type = "application/json"}).ok());
+  absl::StatusOr<std::string> got = s3.GetObject(key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, body);
+  // Stored gzip-encoded: read back as stored, not decoded.
+  const std::string gz(
+      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00",
+      20);
+  ASSERT_TRUE(s3.PutObject("tbl/data/x.jsonl.gz", gz, {.content_encoding = "gzip"}).ok());
+  got = s3.GetObject("tbl/data/x.jsonl.gz");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, gz);
+  const absl::Status missing = s3.GetObject("tbl/metadata/version-hint.text").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
+  // Larger than the HTTP client's own 16 MiB limit for S3's answers.
+  std::string big(17 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4093) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(s3.PutObjectMultipart("tbl/metadata/snap-1.avro", big, 6 << 20, {}).ok());
+  got = s3.GetObject("tbl/metadata/snap-1.avro");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == big) << got->size() << " bytes read back";
+  // Over a limit: refused on its Content-Length.
+  const absl::Status large =
+      s3.GetObject("tbl/metadata/snap-1.avro", absl::InfiniteFuture(), 1 << 20).status();
+  EXPECT_EQ(large.code(), absl::StatusCode::kFailedPrecondition) << large;
+  EXPECT_EQ(s3.stats().failed, 1);
 }
 
 }  // namespace
