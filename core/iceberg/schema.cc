@@ -166,12 +166,23 @@ std::string JavaIsoYear(int64_t y) {
   return buf;
 }
 
-// LocalDate.toString: "2017-11-16".
+// LocalDate.toString: "2017-11-16" (a timestamp's date part).
 std::string JavaDate(int64_t days) {
   const Civil c = CivilFromDays(days);
   char buf[16];
   std::snprintf(buf, sizeof buf, "-%02d-%02d", c.month, c.day);
   return JavaIsoYear(c.year) + buf;
+}
+
+// Iceberg's TransformUtil.humanDay, for day partitions and date values: printf's
+// "%04d-%02d-%02d" (which differs from LocalDate.toString only before year 0 and after
+// 9999).
+std::string HumanDay(int64_t days) {
+  const Civil c = CivilFromDays(days);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(c.year), c.month,
+                c.day);
+  return buf;
 }
 
 // LocalTime.toString: "HH:mm", then ":ss" if seconds or fraction, then the fraction in
@@ -743,17 +754,20 @@ struct Resolver {
   }
 };
 
-// The leaves of `c` in the writer's order (depth first), with their paths; `under_list`
-// for those below a list.
-void Leaves(const ParquetColumn& c, ColumnPath* path, bool under_list,
-            std::vector<std::pair<ColumnPath, bool>>* out) {
+// A leaf column of a Parquet file, in the writer's order (depth first).
+struct LeafInfo {
+  ColumnPath path;
+  bool under_list = false;
+  bool string = false;
+};
+
+void Leaves(const ParquetColumn& c, ColumnPath* path, bool under_list, std::vector<LeafInfo>* out) {
   path->push_back(c.name);
-  if (c.type == ParquetType::kStruct) {
-    for (const ParquetColumn& m : c.children) Leaves(m, path, under_list, out);
-  } else if (c.type == ParquetType::kList) {
-    for (const ParquetColumn& m : c.children) Leaves(m, path, true, out);
+  if (c.type == ParquetType::kStruct || c.type == ParquetType::kList) {
+    for (const ParquetColumn& m : c.children)
+      Leaves(m, path, under_list || c.type == ParquetType::kList, out);
   } else {
-    out->emplace_back(*path, under_list);
+    out->push_back({*path, under_list, c.type == ParquetType::kString});
   }
   path->pop_back();
 }
@@ -1102,7 +1116,7 @@ std::string PartitionValueToHumanString(std::string_view transform, const Type& 
     case Id::kLong:
       return StrCat(value.i);
     case Id::kDate:
-      return JavaDate(value.i);
+      return HumanDay(value.i);
     case Id::kTime:
       return JavaTime(value.i);
     case Id::kTimestamp:
@@ -1427,16 +1441,26 @@ absl::StatusOr<Schema> SchemaFromDeclared(const std::vector<ParquetColumn>& decl
 }
 
 std::vector<ColumnPath> AllNullColumns(const ParquetFile& file) {
-  std::vector<std::pair<ColumnPath, bool>> leaves;
+  std::vector<LeafInfo> leaves;
   ColumnPath path;
   for (const ParquetColumn& c : file.columns) Leaves(c, &path, false, &leaves);
   std::vector<ColumnPath> out;
-  if (leaves.empty()) return out;
+  if (leaves.empty() || file.rows == 0) return out;
   std::vector<int64_t> nulls(leaves.size(), 0);
-  for (size_t i = 0; i < file.chunks.size(); ++i)
+  std::vector<bool> has_min_max(leaves.size(), false);
+  for (size_t i = 0; i < file.chunks.size(); ++i) {
     nulls[i % leaves.size()] += file.chunks[i].null_count;
-  for (size_t l = 0; l < leaves.size(); ++l)
-    if (!leaves[l].second && file.rows > 0 && nulls[l] == file.rows) out.push_back(leaves[l].first);
+    if (file.chunks[i].has_min_max) has_min_max[i % leaves.size()] = true;
+  }
+  for (size_t l = 0; l < leaves.size(); ++l) {
+    // Outside lists a leaf has one entry per row. Under a list the entry count is not
+    // known; a string leaf without min/max in any row group has no value, unless every
+    // chunk's strings were too long for statistics (kMaxStatisticsBytes), which is then
+    // taken for nulls: the table's type is used and the writer refuses such a record.
+    const bool none =
+        leaves[l].under_list ? leaves[l].string && !has_min_max[l] : nulls[l] == file.rows;
+    if (none) out.push_back(leaves[l].path);
+  }
   return out;
 }
 

@@ -253,9 +253,12 @@ absl::StatusOr<Schema> SchemaFromDeclared(const std::vector<ParquetColumn>& decl
 // A column's path from the top level: member names, "element" for a list's elements.
 using ColumnPath = std::vector<std::string>;
 
-// The leaf columns of `file` that hold no value in any row (every top-level or struct
-// member leaf whose null count equals the row count; leaves under a list are never
-// listed, as the chunk statistics do not tell). For ResolveFileSchema's `all_null`.
+// The leaf columns of `file` that hold no value in any row, from the chunk statistics,
+// for ResolveFileSchema's `all_null`: a top-level or struct member leaf whose null count
+// equals the row count; a string leaf under a list (empty lists, lists of nulls) with no
+// min/max in any row group -- which a list whose strings are all longer than
+// kMaxStatisticsBytes also has: then the table's type is used for it and the writer
+// refuses a record it cannot convert.
 std::vector<ColumnPath> AllNullColumns(const ParquetFile& file);
 
 struct FileSchema {
@@ -283,8 +286,8 @@ struct FileSchema {
 //   int -> long (the writer writes no 32-bit ints), float -> double.
 // - Else INVALID_ARGUMENT "SCHEMA_MISMATCH: attribute "a.b" is decimal(38,2) in this
 //   record but long in the table" (nested paths joined by '.', list elements "element").
-//   An int64 inferred for a table long/decimal... never mismatches; decimal(38,0) (an
-//   integer beyond int64) does mismatch a long column.
+//   The writer infers decimal(38,0) only for integers beyond int64, so it mismatches a
+//   long column.
 // - A column listed in `all_null` (no value in the file; the writer infers such a column
 //   as string) takes the table's type when the table has it, so that a column of nulls
 //   never mismatches; it is left out of the file if the writer cannot write the table's

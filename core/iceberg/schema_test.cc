@@ -700,11 +700,30 @@ TEST(ResolveTest, AllNullColumnsFromTheWritersStatistics) {
   ParquetOptions o;
   o.nested = NestedEncoding::kNative;
   o.row_group_rows = 1;  // two row groups: the counts add up across them
-  absl::StatusOr<ParquetFile> f = EncodeParquetFile(
-      {R"({"a":1,"b":null,"o":{"x":null,"y":2},"l":[null]})", R"({"a":2,"o":{"y":3},"l":[]})"}, o);
+  absl::StatusOr<ParquetFile> f =
+      EncodeParquetFile({R"({"a":1,"b":null,"o":{"x":null,"y":2},"l":[null],"e":[],"s":["x"]})",
+                         R"({"a":2,"o":{"y":3},"l":[],"e":[],"s":[]})"},
+                        o);
   ASSERT_TRUE(f.ok()) << f.status();
   std::vector<ColumnPath> nulls = AllNullColumns(*f);
-  EXPECT_THAT(nulls, ElementsAre(ColumnPath{"b"}, ColumnPath{"o", "x"}));
+  EXPECT_THAT(nulls, ElementsAre(ColumnPath{"b"}, ColumnPath{"o", "x"}, ColumnPath{"l", "element"},
+                                 ColumnPath{"e", "element"}));
+
+  // Empty lists against a table list<long>: no mismatch with the null columns given.
+  Type list;
+  list.kind = Type::Kind::kList;
+  list.element_id = 2;
+  list.element = std::make_shared<const Type>(T("long"));
+  const Schema table = Table({F(1, "e", false, list)});
+  const std::vector<ParquetColumn> inferred = {f->columns[4]};
+  ASSERT_EQ(inferred[0].name, "e");
+  int last = 0;
+  EXPECT_FALSE(ResolveFileSchema(table, 2, inferred, &last).ok());
+  absl::StatusOr<FileSchema> r = ResolveFileSchema(table, 2, inferred, &last, nulls);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->table_changed);
+  EXPECT_EQ(r->parquet_columns[0].children[0].type, ParquetType::kInt64);
+  EXPECT_EQ(r->parquet_columns[0].children[0].field_id, 2);
 }
 
 }  // namespace
