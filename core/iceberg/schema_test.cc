@@ -726,5 +726,37 @@ TEST(ResolveTest, AllNullColumnsFromTheWritersStatistics) {
   EXPECT_EQ(r->parquet_columns[0].children[0].field_id, 2);
 }
 
+TEST(ResolveTest, TheWriterEncodesWithTheResolvedColumns) {
+  // Infer, resolve against a declared table, encode again with the table's columns.
+  const std::vector<std::string_view> lines = {R"({"pk":"a","amount":1.5,"n":7,"flag":true})",
+                                               R"({"pk":"b","amount":2,"n":null,"new":"x"})"};
+  absl::StatusOr<ParquetFile> inferred = EncodeParquetFile(lines, ParquetOptions{});
+  ASSERT_TRUE(inferred.ok()) << inferred.status();
+  int last = 0;
+  absl::StatusOr<Schema> table =
+      SchemaFromDeclared({Col("pk", ParquetType::kString), Col("amount", ParquetType::kDecimal, 4),
+                          Col("n", ParquetType::kDouble)},
+                         {}, {"pk"}, &last);
+  ASSERT_TRUE(table.ok()) << table.status();
+  int new_last = 0;
+  absl::StatusOr<FileSchema> r =
+      ResolveFileSchema(*table, last, inferred->columns, &new_last, AllNullColumns(*inferred));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->table_changed);  // flag and new
+  EXPECT_EQ(new_last, 5);
+  ParquetOptions declared;
+  declared.schema = r->parquet_columns;
+  absl::StatusOr<ParquetFile> file = EncodeParquetFile(lines, declared);
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->columns.size(), 5u);
+  std::vector<int> ids;
+  for (const ParquetColumn& c : file->columns) ids.push_back(c.field_id);
+  EXPECT_THAT(ids, ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_EQ(file->columns[1].type, ParquetType::kDecimal);
+  EXPECT_EQ(file->columns[1].scale, 4);
+  EXPECT_EQ(file->columns[2].type, ParquetType::kDouble);
+  EXPECT_TRUE(file->columns[0].required);
+}
+
 }  // namespace
 }  // namespace lakehose::iceberg
