@@ -1101,12 +1101,14 @@ std::string PartitionValueToHumanString(std::string_view transform, const Type& 
                     c.month, c.day, static_cast<int>(FloorMod(value.i, 24)));
       return buf;
     }
+    case Transform::Kind::kDay:  // a date, or an int as older writers typed it
+      return HumanDay(value.i);
     case Transform::Kind::kBucket:
       return StrCat(value.i);
     default:
       break;
   }
-  // day, identity and truncate: by the result type.
+  // identity and truncate: by the result type.
   absl::StatusOr<PrimitiveType> p = PrimitiveOf(result_type);
   if (!p.ok()) return "null";
   switch (p->id) {

@@ -302,6 +302,10 @@ TEST(HumanStringTest, IdentityValuesAsJavaPrintsThem) {
   EXPECT_EQ(PartitionValueToHumanString("identity", T("date"), v), "0000-01-01");
   v = *ApplyTransform("bucket[16]", T("string"), SourceValue::String("iceberg"));
   EXPECT_EQ(PartitionValueToHumanString("bucket[16]", T("int"), v), "9");
+  v = PartitionValue{};
+  v.kind = PartitionValue::Kind::kInt;
+  v.i = -1;
+  EXPECT_EQ(PartitionValueToHumanString("day", T("int"), v), "1969-12-31");
 }
 
 TEST(PartitionPathTest, NamesAndValuesEncodedAsJavaDoes) {
