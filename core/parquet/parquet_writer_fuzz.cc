@@ -286,7 +286,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       lakehose::ParquetColumn c;
       c.name = kNames[b.Next() % 9];
       if (!used.insert(c.name).second) continue;
-      c.type = static_cast<lakehose::ParquetType>(b.Next() % 8);
+      c.type = static_cast<lakehose::ParquetType>(b.Next() % 9);  // the scalar types
       c.scale = b.Next() % 39;
       c.required = b.Next() & 1;
       o.schema.push_back(c);

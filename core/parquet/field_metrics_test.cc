@@ -1,0 +1,1 @@
+#include "core/parquet/field_metrics.h"
