@@ -72,7 +72,8 @@ absl::Status Shredder::Shred(const ShredNode& n, const JsonNode* v, int rep, int
   }
   switch (n.col->type) {
     case ParquetType::kStruct: {
-      if (v->value.kind != Value::kNested || !v->object || !v->expanded) return Unexpected(n, *v, row);
+      if (v->value.kind != Value::kNested || !v->object || !v->expanded)
+        return Unexpected(n, *v, row);
       std::vector<const JsonNode*> slots(n.children.size(), nullptr);
       for (size_t i = 0; i < v->names.size(); ++i) {
         auto it = n.index.find(v->names[i]);
@@ -83,7 +84,8 @@ absl::Status Shredder::Shred(const ShredNode& n, const JsonNode* v, int rep, int
       return absl::OkStatus();
     }
     case ParquetType::kList:
-      if (v->value.kind != Value::kNested || v->object || !v->expanded) return Unexpected(n, *v, row);
+      if (v->value.kind != Value::kNested || v->object || !v->expanded)
+        return Unexpected(n, *v, row);
       if (v->children.empty()) {
         Empty(n, rep, n.def);  // an empty list: defined, no element
         return absl::OkStatus();

@@ -63,8 +63,9 @@ absl::Status CheckDeclared(const ParquetColumn& c, int depth, const ParquetOptio
         StrCat("parquet: column \"", c.name,
                "\" is declared as a group or list, which needs NestedEncoding::kNative"));
   if (depth > kMaxParquetNativeDepth)
-    return absl::InvalidArgumentError(StrCat("parquet: column \"", c.name, "\" is nested deeper than ",
-                                             kMaxParquetNativeDepth, " levels"));
+    return absl::InvalidArgumentError(StrCat("parquet: column \"", c.name,
+                                             "\" is nested deeper than ", kMaxParquetNativeDepth,
+                                             " levels"));
   if (c.required)
     return absl::InvalidArgumentError(
         StrCat("parquet: group or list column \"", c.name, "\" cannot be required"));
@@ -153,9 +154,8 @@ absl::Status ShredValue(const ShredNode& plan, const Value& v, int64_t row,
   if (v.kind == Value::kNested) {
     LineParser parser(v.text, arena);
     if (absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree); !s.ok()) {
-      return absl::InvalidArgumentError(
-          row < 0 ? std::string(StatusMessage(s))
-                  : StrCat(StatusMessage(s), " (record ", row, ")"));
+      return absl::InvalidArgumentError(row < 0 ? std::string(StatusMessage(s))
+                                                : StrCat(StatusMessage(s), " (record ", row, ")"));
     }
   } else {
     tree.value = v;  // a scalar: only a declared plan meets one, and refuses it
@@ -310,10 +310,9 @@ std::string ParquetTypeName(ParquetType type, int scale) {
 }
 
 absl::StatusOr<std::pair<ParquetType, int>> ParseParquetTypeName(std::string_view name) {
-  for (ParquetType t :
-       {ParquetType::kString, ParquetType::kJson, ParquetType::kInt64, ParquetType::kDouble,
-        ParquetType::kBool, ParquetType::kBinary, ParquetType::kTimestampMillis,
-        ParquetType::kTimestampMicros}) {
+  for (ParquetType t : {ParquetType::kString, ParquetType::kJson, ParquetType::kInt64,
+                        ParquetType::kDouble, ParquetType::kBool, ParquetType::kBinary,
+                        ParquetType::kTimestampMillis, ParquetType::kTimestampMicros}) {
     if (name == ParquetTypeName(t, 0)) return std::make_pair(t, 0);
   }
   constexpr std::string_view kDec = "decimal(38,";
