@@ -25,8 +25,8 @@ std::string Le64(int64_t v) {
   return s;
 }
 
-ParquetColumn Col(std::string name, ParquetType type, int id, std::vector<ParquetColumn> children = {},
-                  int scale = 0) {
+ParquetColumn Col(std::string name, ParquetType type, int id,
+                  std::vector<ParquetColumn> children = {}, int scale = 0) {
   ParquetColumn c;
   c.name = std::move(name);
   c.type = type;
@@ -67,19 +67,58 @@ TEST(ParquetIcebergTest, FieldIdsAreWrittenOnEveryElementButTheRepeatedGroup) {
   ASSERT_TRUE(f.ok()) << f.status();
   const std::string hex = BytesToHexString(f->bytes);
   // id: INT64, OPTIONAL, "id", 9: field_id 1.
-  EXPECT_THAT(hex, HasSubstr("1504" "2502" "18026964" "5502" "00"));
+  EXPECT_THAT(hex, HasSubstr("1504"
+                             "2502"
+                             "18026964"
+                             "5502"
+                             "00"));
   // s: an optional group of 2 with field_id 2; its members a (3) and b (4, STRING: UTF8
   // converted type, then the id, then the logical type).
-  EXPECT_THAT(hex, HasSubstr("3502" "180173" "1504" "4504" "00"));
-  EXPECT_THAT(hex, HasSubstr("1504" "2502" "180161" "5506" "00"));
-  EXPECT_THAT(hex, HasSubstr("150c" "2502" "180162" "2500" "3508" "1c1c0000" "00"));
+  EXPECT_THAT(hex, HasSubstr("3502"
+                             "180173"
+                             "1504"
+                             "4504"
+                             "00"));
+  EXPECT_THAT(hex, HasSubstr("1504"
+                             "2502"
+                             "180161"
+                             "5506"
+                             "00"));
+  EXPECT_THAT(hex, HasSubstr("150c"
+                             "2502"
+                             "180162"
+                             "2500"
+                             "3508"
+                             "1c1c0000"
+                             "00"));
   // l: LIST with field_id 5 between converted_type and logicalType; the repeated group
   // "list" without one; the element with 6.
-  EXPECT_THAT(hex, HasSubstr("3502" "18016c" "1502" "1506" "350a" "1c3c0000" "00"
-                             "3504" "18046c697374" "1502" "00"
-                             "150a" "2502" "1807656c656d656e74" "550c" "00"));
+  EXPECT_THAT(hex, HasSubstr("3502"
+                             "18016c"
+                             "1502"
+                             "1506"
+                             "350a"
+                             "1c3c0000"
+                             "00"
+                             "3504"
+                             "18046c697374"
+                             "1502"
+                             "00"
+                             "150a"
+                             "2502"
+                             "1807656c656d656e74"
+                             "550c"
+                             "00"));
   // t: INT64 TIMESTAMP_MICROS (converted type 10), field_id 7, TIMESTAMP(UTC, MICROS).
-  EXPECT_THAT(hex, HasSubstr("1504" "2502" "180174" "2514" "350e" "1c" "8c" "11" "1c2c0000"
+  EXPECT_THAT(hex, HasSubstr("1504"
+                             "2502"
+                             "180174"
+                             "2514"
+                             "350e"
+                             "1c"
+                             "8c"
+                             "11"
+                             "1c2c0000"
                              "000000"));
 }
 
@@ -88,7 +127,10 @@ TEST(ParquetIcebergTest, WithoutFieldIdsNothingIsWritten) {
   o.schema[0].field_id = -1;
   auto f = Encode(kTableRecords, o);
   ASSERT_TRUE(f.ok()) << f.status();
-  EXPECT_THAT(BytesToHexString(f->bytes), HasSubstr("1504" "2502" "18026964" "00"));
+  EXPECT_THAT(BytesToHexString(f->bytes), HasSubstr("1504"
+                                                    "2502"
+                                                    "18026964"
+                                                    "00"));
   EXPECT_EQ(Metrics(*f, 1), nullptr);
   EXPECT_EQ(f->field_metrics.size(), 4u);  // s.a, s.b, l.list.element, t
 }
@@ -128,15 +170,16 @@ TEST(ParquetIcebergTest, DeclaredGroupsAndListsAreShreddedAsInferredOnes) {
   // The pages (everything before the footer) are the same bytes.
   int64_t data = 4;
   for (const ParquetChunkInfo& c : i->chunks) data += c.compressed_bytes;
-  EXPECT_EQ(d->bytes.substr(0, static_cast<size_t>(data)), i->bytes.substr(0, static_cast<size_t>(data)));
+  EXPECT_EQ(d->bytes.substr(0, static_cast<size_t>(data)),
+            i->bytes.substr(0, static_cast<size_t>(data)));
 }
 
 TEST(ParquetIcebergTest, ValuesOfTheWrongShapeAreRefusedPerRecord) {
   const ParquetOptions o = TableOptions();
-  for (const char* bad : {R"({"s":"text"})", R"({"s":[1]})", R"({"l":{"a":1}})", R"({"l":7})",
-                          R"({"s":{"a":"x"}})", R"({"s":{"a":{"deep":1}}})", R"({"l":[[1]]})",
-                          R"({"l":["x"]})", R"({"t":1.5})", R"({"t":9223372036854776})",
-                          R"({"t":-9223372036854776})"}) {
+  for (const char* bad :
+       {R"({"s":"text"})", R"({"s":[1]})", R"({"l":{"a":1}})", R"({"l":7})", R"({"s":{"a":"x"}})",
+        R"({"s":{"a":{"deep":1}}})", R"({"l":[[1]]})", R"({"l":["x"]})", R"({"t":1.5})",
+        R"({"t":9223372036854776})", R"({"t":-9223372036854776})"}) {
     auto f = Encode({R"({"id":1})", bad}, o);
     ASSERT_FALSE(f.ok()) << bad;
     EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument) << bad;
@@ -152,7 +195,8 @@ TEST(ParquetIcebergTest, ValuesOfTheWrongShapeAreRefusedPerRecord) {
     ASSERT_EQ(rejected.size(), 1u);
     EXPECT_EQ(rejected[0].line, 1u);
   }
-  for (const std::string& good : kTableRecords) EXPECT_TRUE(CheckParquetRecord(good, o).ok()) << good;
+  for (const std::string& good : kTableRecords)
+    EXPECT_TRUE(CheckParquetRecord(good, o).ok()) << good;
   // The largest timestamps that fit in microseconds.
   EXPECT_TRUE(Encode({R"({"t":9223372036854775})", R"({"t":-9223372036854775})"}, o).ok());
 }
@@ -175,7 +219,8 @@ TEST(ParquetIcebergTest, DeclaredGroupsMustBeWritable) {
   EXPECT_EQ(Encode(kTableRecords, o).status().code(), absl::StatusCode::kInvalidArgument);
   // Depth: a chain of kMaxParquetNativeDepth structs is fine, one more is not.
   ParquetColumn deep = Col("leaf", ParquetType::kInt64, 100);
-  for (int d = 0; d <= kMaxParquetNativeDepth; ++d) deep = Col("g", ParquetType::kStruct, d, {deep});
+  for (int d = 0; d <= kMaxParquetNativeDepth; ++d)
+    deep = Col("g", ParquetType::kStruct, d, {deep});
   o = TableOptions();
   o.schema = {deep};
   EXPECT_EQ(Encode(kTableRecords, o).status().code(), absl::StatusCode::kInvalidArgument);
@@ -249,21 +294,22 @@ TEST(ParquetIcebergTest, BoundsOfEveryScalarType) {
   ParquetOptions o;
   o.codec = ParquetCodec::kNone;
   o.row_group_rows = 2;
-  o.schema = {Col("s", ParquetType::kString, 1),  Col("d", ParquetType::kDecimal, 2, {}, 2),
-              Col("f", ParquetType::kDouble, 3),  Col("b", ParquetType::kBool, 4),
-              Col("x", ParquetType::kBinary, 5),  Col("j", ParquetType::kJson, 6),
+  o.schema = {Col("s", ParquetType::kString, 1), Col("d", ParquetType::kDecimal, 2, {}, 2),
+              Col("f", ParquetType::kDouble, 3), Col("b", ParquetType::kBool, 4),
+              Col("x", ParquetType::kBinary, 5), Col("j", ParquetType::kJson, 6),
               Col("n", ParquetType::kString, 7)};
   const std::string long_a(300, 'a');  // past kMaxStatisticsBytes: no Parquet min/max
-  auto f = Encode({R"({"s":"zzzzzzzzzzzzzzzzzzz","d":1.28,"f":2.5,"b":true,"x":"AQI=","j":{"k":1}})",
-                   R"({"s":"b","d":-1.28,"f":0,"b":true,"x":"/w==","j":"q"})",
-                   "{\"s\":\"" + long_a + "\",\"d\":1,\"f\":-0.5}"},
-                  o);
+  auto f =
+      Encode({R"({"s":"zzzzzzzzzzzzzzzzzzz","d":1.28,"f":2.5,"b":true,"x":"AQI=","j":{"k":1}})",
+              R"({"s":"b","d":-1.28,"f":0,"b":true,"x":"/w==","j":"q"})",
+              "{\"s\":\"" + long_a + "\",\"d\":1,\"f\":-0.5}"},
+             o);
   ASSERT_TRUE(f.ok()) << f.status();
   const ParquetFieldMetrics* s = Metrics(*f, 1);
   EXPECT_EQ(s->lower_bound, std::string(16, 'a'));
   EXPECT_EQ(s->upper_bound, std::string(15, 'z') + "{");  // 'z' + 1
   const ParquetFieldMetrics* d = Metrics(*f, 2);
-  EXPECT_EQ(d->lower_bound, "\x80");                     // -128
+  EXPECT_EQ(d->lower_bound, "\x80");                      // -128
   EXPECT_EQ(d->upper_bound, std::string("\x00\x80", 2));  // 128
   const ParquetFieldMetrics* fl = Metrics(*f, 3);
   EXPECT_EQ(fl->lower_bound, Le64(static_cast<int64_t>(0xBFE0000000000000)));  // -0.5
