@@ -49,7 +49,8 @@ std::string Record(int i) {
     if (i == 9) name = "\xc3\xa9t\xc3\xa9 caf\xc3\xa9 na\xc3\xafve r\xc3\xa9sum\xc3\xa9s";
     r += StrCat(",\"name\":\"", name, "\"");
   }
-  if (i % 5 != 2) r += StrCat(",\"amount\":\"", (i * 1234) % 100000 - 30000, ".", 10 + i % 90, "\"");
+  if (i % 5 != 2)
+    r += StrCat(",\"amount\":\"", (i * 1234) % 100000 - 30000, ".", 10 + i % 90, "\"");
   if (i % 6 != 1) r += StrCat(",\"score\":", i % 4 == 0 ? "-0.5" : StrCat(i, ".25"));
   if (i % 3 != 0) r += StrCat(",\"active\":", i % 2 == 0 ? "true" : "false");
   if (i % 4 == 1) r += ",\"payload\":\"AAEC/w==\"";

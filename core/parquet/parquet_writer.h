@@ -251,14 +251,17 @@ struct ParquetRecordCheck {
 // Transform/Ingest time never has an object fail for its content. What it refuses:
 // nesting deeper than kMaxParquetJsonDepth, and with a declared schema a value that does
 // not convert to its column's type (an int64 that is not integral or does not fit, a
-// double beyond DOUBLE's range, bad base64, ...) or a required column without a value.
-// Inferred columns take every value (numbers that fit no number type are STRING).
+// double beyond DOUBLE's range, bad base64, a timestamptz beyond int64 microseconds, a
+// value of another shape than its declared STRUCT / LIST, ...) or a required column
+// without a value. Inferred columns take every value (numbers that fit no number type
+// are STRING).
 //
 // Cost (transactions documents, this VM): with an inferred schema, or declared columns
 // that are all optional string/json, nothing for lines up to kMaxParquetJsonDepth bytes
 // and a count of brackets over longer ones (3 ns for 0.55 KB, 0.4 us for 1.6 KB; a
 // depth scan only past kMaxParquetJsonDepth brackets); with other declared columns one
-// parse of the line (1.2 us, about what encoding the record costs).
+// parse of the line (1.2 us, about what encoding the record costs); a declared STRUCT /
+// LIST column adds planning its tree and parsing its value (not measured).
 ParquetRecordCheck CheckParquetRecord(std::string_view line, const ParquetOptions& options);
 
 // A record EncodeParquetFileIsolating left out: its index in `lines` and why.
