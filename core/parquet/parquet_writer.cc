@@ -433,11 +433,12 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
   out.rows = static_cast<int64_t>(rows);
   out.row_groups = static_cast<int64_t>(groups.size());
   parquet_internal::AppendFooter(columns, leaves.size(), groups, out.rows, kv, options, &file);
+  // Before `columns` moves: the builders' leaves point into it.
+  for (const std::optional<FieldMetricsBuilder>& m : metrics)
+    if (m) out.field_metrics.push_back(m->Finish());
   out.bytes = std::move(file);
   out.columns = std::move(columns);
   out.chunks = std::move(chunk_info);
-  for (const std::optional<FieldMetricsBuilder>& m : metrics)
-    if (m) out.field_metrics.push_back(m->Finish());
   return out;
 }
 
