@@ -261,7 +261,9 @@ struct ParquetRecordCheck {
 // and a count of brackets over longer ones (3 ns for 0.55 KB, 0.4 us for 1.6 KB; a
 // depth scan only past kMaxParquetJsonDepth brackets); with other declared columns one
 // parse of the line (1.2 us, about what encoding the record costs); a declared STRUCT /
-// LIST column adds planning its tree and parsing its value (not measured).
+// LIST column adds planning its tree and shredding its value (a 170-byte line with
+// three scalars, a struct and a list of structs: 1.6 us, against 0.3 us for the three
+// scalars alone).
 ParquetRecordCheck CheckParquetRecord(std::string_view line, const ParquetOptions& options);
 
 // A record EncodeParquetFileIsolating left out: its index in `lines` and why.
