@@ -610,7 +610,8 @@ struct Resolver {
       case Id::kBinary:
         return c.type == ParquetType::kBinary || c.type == ParquetType::kString;
       case Id::kTimestamptz:
-        return c.type == ParquetType::kTimestampMillis || c.type == ParquetType::kInt64;
+        return c.type == ParquetType::kTimestampMillis || c.type == ParquetType::kTimestampMicros ||
+               c.type == ParquetType::kInt64;
       default:
         return false;
     }
@@ -1299,6 +1300,7 @@ absl::StatusOr<Type> IcebergTypeOf(const ParquetColumn& column) {
     case ParquetType::kBinary:
       return Type::Primitive("binary");
     case ParquetType::kTimestampMillis:
+    case ParquetType::kTimestampMicros:
       // Iceberg has no millisecond timestamp; the values are instants (UTC).
       return Type::Primitive("timestamptz");
     case ParquetType::kStruct: {
@@ -1347,10 +1349,9 @@ std::optional<ParquetType> WriterType(Id id) {
       return ParquetType::kBinary;
     case Id::kDecimal:
       return ParquetType::kDecimal;  // DECIMAL(38,S); P is not enforced
-    // TODO(lead): ParquetType::kTimestampMicros (INT64 TIMESTAMP(MICROS, UTC), input in
-    // milliseconds) once the parquet branch has it: the spec requires micros.
+    // INT64 TIMESTAMP(MICROS, UTC), as the spec requires; documents hold milliseconds.
     case Id::kTimestamptz:
-      return ParquetType::kTimestampMillis;
+      return ParquetType::kTimestampMicros;
     default:
       return std::nullopt;
   }
