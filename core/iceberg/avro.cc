@@ -57,14 +57,26 @@ constexpr size_t kSyncSize = 16;
 // cycles.
 struct Node {
   enum class T {
-    kNull, kBoolean, kInt, kLong, kFloat, kDouble, kBytes, kString,
-    kFixed, kEnum, kArray, kMap, kRecord, kUnion
+    kNull,
+    kBoolean,
+    kInt,
+    kLong,
+    kFloat,
+    kDouble,
+    kBytes,
+    kString,
+    kFixed,
+    kEnum,
+    kArray,
+    kMap,
+    kRecord,
+    kUnion
   };
   T t = T::kNull;
-  int64_t size = 0;                 // kFixed: bytes; kEnum: symbols
-  std::vector<int> children;        // kRecord fields, kUnion branches, kArray/kMap: [items]
-  std::vector<std::string> names;   // kRecord field names
-  bool nonzero = false;             // every value's encoding takes at least one byte
+  int64_t size = 0;                // kFixed: bytes; kEnum: symbols
+  std::vector<int> children;       // kRecord fields, kUnion branches, kArray/kMap: [items]
+  std::vector<std::string> names;  // kRecord field names
+  bool nonzero = false;            // every value's encoding takes at least one byte
 };
 
 struct ParsedSchema {
@@ -74,9 +86,9 @@ struct ParsedSchema {
 
 bool PrimitiveType(std::string_view name, Node::T* t) {
   static const std::pair<std::string_view, Node::T> kPrimitives[] = {
-      {"null", Node::T::kNull},     {"boolean", Node::T::kBoolean}, {"int", Node::T::kInt},
-      {"long", Node::T::kLong},     {"float", Node::T::kFloat},     {"double", Node::T::kDouble},
-      {"bytes", Node::T::kBytes},   {"string", Node::T::kString}};
+      {"null", Node::T::kNull},   {"boolean", Node::T::kBoolean}, {"int", Node::T::kInt},
+      {"long", Node::T::kLong},   {"float", Node::T::kFloat},     {"double", Node::T::kDouble},
+      {"bytes", Node::T::kBytes}, {"string", Node::T::kString}};
   for (const auto& [n, type] : kPrimitives) {
     if (n == name) {
       *t = type;
@@ -92,9 +104,8 @@ class SchemaParser {
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     if (auto err = parser.parse(json.data(), json.size()).get(root); err)
-      return absl::InvalidArgumentError(StrCat("avro schema: not JSON (",
-                                               std::string_view(simdjson::error_message(err)),
-                                               ")"));
+      return absl::InvalidArgumentError(
+          StrCat("avro schema: not JSON (", std::string_view(simdjson::error_message(err)), ")"));
     ASSIGN_OR_RETURN(out_.root, ParseElement(root, "", 0));
     ComputeNonzero();
     return std::move(out_);
@@ -156,7 +167,8 @@ class SchemaParser {
     }
     simdjson::dom::object o;
     if (e.get(o) != simdjson::SUCCESS)
-      return absl::InvalidArgumentError("avro schema: a type that is not a string, array or object");
+      return absl::InvalidArgumentError(
+          "avro schema: a type that is not a string, array or object");
     simdjson::dom::element type_el;
     if (o["type"].get(type_el) != simdjson::SUCCESS)
       return absl::InvalidArgumentError("avro schema: an object without \"type\"");
@@ -169,7 +181,8 @@ class SchemaParser {
       RETURN_IF_ERROR(Define(o, ns, node, &full));
       simdjson::dom::array fields;
       if (o["fields"].get(fields) != simdjson::SUCCESS)
-        return absl::InvalidArgumentError(StrCat("avro schema: record \"", full, "\" has no fields array"));
+        return absl::InvalidArgumentError(
+            StrCat("avro schema: record \"", full, "\" has no fields array"));
       for (simdjson::dom::element f : fields) {
         std::string_view field_name;
         simdjson::dom::element field_type;
@@ -189,7 +202,8 @@ class SchemaParser {
       RETURN_IF_ERROR(Define(o, ns, node, &full));
       simdjson::dom::array symbols;
       if (o["symbols"].get(symbols) != simdjson::SUCCESS)
-        return absl::InvalidArgumentError(StrCat("avro schema: enum \"", full, "\" has no symbols"));
+        return absl::InvalidArgumentError(
+            StrCat("avro schema: enum \"", full, "\" has no symbols"));
       out_.nodes[node].size = static_cast<int64_t>(symbols.size());
       return node;
     }
@@ -199,7 +213,8 @@ class SchemaParser {
       RETURN_IF_ERROR(Define(o, ns, node, &full));
       int64_t size = -1;
       if (o["size"].get(size) != simdjson::SUCCESS || size < 0)
-        return absl::InvalidArgumentError(StrCat("avro schema: fixed \"", full, "\" has no valid size"));
+        return absl::InvalidArgumentError(
+            StrCat("avro schema: fixed \"", full, "\" has no valid size"));
       out_.nodes[node].size = size;
       return node;
     }
@@ -497,8 +512,8 @@ absl::StatusOr<std::string> WriteAvroContainer(const AvroContainerOptions& optio
 
   std::string block;
   for (size_t begin = 0; begin < encoded_records.size();) {
-    const size_t end = std::min(encoded_records.size(),
-                                begin + static_cast<size_t>(options.max_block_records));
+    const size_t end =
+        std::min(encoded_records.size(), begin + static_cast<size_t>(options.max_block_records));
     block.clear();
     for (size_t i = begin; i < end; ++i) block.append(encoded_records[i]);
     e.Long(static_cast<int64_t>(end - begin));
@@ -553,21 +568,23 @@ absl::StatusOr<AvroFile> ReadAvroContainer(std::string_view bytes) {
   if (!have_schema) return absl::InvalidArgumentError("avro: header without avro.schema");
   const bool deflate = codec == "deflate";
   if (!deflate && codec != "null")
-    return absl::UnimplementedError(StrCat("avro: codec \"", codec, "\" is not supported (null, deflate)"));
+    return absl::UnimplementedError(
+        StrCat("avro: codec \"", codec, "\" is not supported (null, deflate)"));
   ASSIGN_OR_RETURN(ParsedSchema schema, SchemaParser().Parse(file.schema_json));
 
   // Each block takes at least 18 bytes (two varints and the sync), so the loop ends.
   for (int64_t block = 0; pos < bytes.size(); ++block) {
     const size_t block_offset = pos;
     auto where = [&](const absl::Status& s) {
-      return absl::InvalidArgumentError(StrCat("avro: block ", block, " (offset ", block_offset,
-                                               "): ", StatusMessage(s)));
+      return absl::InvalidArgumentError(
+          StrCat("avro: block ", block, " (offset ", block_offset, "): ", StatusMessage(s)));
     };
     Decoder frame(bytes.substr(pos), header_schema, &zero_budget);
     int64_t count = 0;
     std::string data;
     if (absl::Status s = frame.ReadLong(&count); !s.ok()) return where(s);
-    if (count < 0) return where(absl::InvalidArgumentError(StrCat("negative record count ", count)));
+    if (count < 0)
+      return where(absl::InvalidArgumentError(StrCat("negative record count ", count)));
     if (absl::Status s = frame.ReadBytes(&data); !s.ok()) return where(s);
     pos += frame.pos();
     if (bytes.size() - pos < kSyncSize)
@@ -580,7 +597,8 @@ absl::StatusOr<AvroFile> ReadAvroContainer(std::string_view bytes) {
       if (!inflated.ok()) return where(inflated.status());
       data = std::move(*inflated);
     } else if (data.size() > kAvroMaxBlockBytes) {
-      return where(absl::InvalidArgumentError(StrCat("larger than ", kAvroMaxBlockBytes, " bytes")));
+      return where(
+          absl::InvalidArgumentError(StrCat("larger than ", kAvroMaxBlockBytes, " bytes")));
     }
     Decoder d(data, schema, &zero_budget);
     if (absl::Status s = d.CheckCount(schema.root, count); !s.ok()) return where(s);

@@ -90,16 +90,26 @@ absl::StatusOr<std::string> WriteAvroContainer(const AvroContainerOptions& optio
 // union). Logical types decode as their underlying type.
 struct AvroValue {
   enum class Kind {
-    kNull, kBoolean, kLong, kDouble, kBytes, kString, kFixed, kEnum, kArray, kMap, kRecord
+    kNull,
+    kBoolean,
+    kLong,
+    kDouble,
+    kBytes,
+    kString,
+    kFixed,
+    kEnum,
+    kArray,
+    kMap,
+    kRecord
   };
   Kind kind = Kind::kNull;
   bool b = false;
   int64_t l = 0;
   double d = 0;
   std::string s;
-  std::vector<AvroValue> items;                            // kArray
-  std::vector<std::pair<std::string, AvroValue>> fields;   // kMap entries; kRecord fields
-                                                           // in schema order
+  std::vector<AvroValue> items;                           // kArray
+  std::vector<std::pair<std::string, AvroValue>> fields;  // kMap entries; kRecord fields
+                                                          // in schema order
   int union_branch = -1;
 
   bool is_null() const { return kind == Kind::kNull; }

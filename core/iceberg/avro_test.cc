@@ -22,8 +22,8 @@ std::string Hex(void (*write)(AvroEncoder&)) {
 
 // The zigzag varint examples of the Avro specification ("Binary Encoding").
 TEST(AvroEncoderTest, ZigzagExamplesFromTheSpec) {
-  const std::pair<int64_t, std::string> cases[] = {
-      {0, "00"}, {-1, "01"}, {1, "02"}, {-2, "03"}, {2, "04"}, {-64, "7f"}, {64, "8001"}};
+  const std::pair<int64_t, std::string> cases[] = {{0, "00"}, {-1, "01"},  {1, "02"},   {-2, "03"},
+                                                   {2, "04"}, {-64, "7f"}, {64, "8001"}};
   for (const auto& [v, hex] : cases) {
     std::string out;
     AvroEncoder(&out).Long(v);
@@ -45,10 +45,19 @@ TEST(AvroEncoderTest, PrimitivesAndBlocks) {
   EXPECT_EQ(Hex([](AvroEncoder& e) { e.String("foo"); }), "06666f6f");
   EXPECT_EQ(Hex([](AvroEncoder& e) { e.Bytes(""); }), "00");
   EXPECT_EQ(Hex([](AvroEncoder& e) { e.Fixed("ab"); }), "6162");
-  EXPECT_EQ(Hex([](AvroEncoder& e) { e.Bool(true); e.Bool(false); e.Null(); }), "0100");
+  EXPECT_EQ(Hex([](AvroEncoder& e) {
+              e.Bool(true);
+              e.Bool(false);
+              e.Null();
+            }),
+            "0100");
   EXPECT_EQ(Hex([](AvroEncoder& e) { e.Float(1.0f); }), "0000803f");
   EXPECT_EQ(Hex([](AvroEncoder& e) { e.Double(-2.0); }), "00000000000000c0");
-  EXPECT_EQ(Hex([](AvroEncoder& e) { e.UnionIndex(1); e.Long(3); }), "0206");
+  EXPECT_EQ(Hex([](AvroEncoder& e) {
+              e.UnionIndex(1);
+              e.Long(3);
+            }),
+            "0206");
   // The spec's array example: {3, 27} as one block of 2 items: 04 06 36 00.
   EXPECT_EQ(Hex([](AvroEncoder& e) {
               e.BlockCount(2);
@@ -126,7 +135,7 @@ std::string AllTypesRecord(int64_t seed) {
   e.UnionIndex(1);
   e.String("v");
   e.EndBlocks();
-  e.Int(42);       // r.x
+  e.Int(42);        // r.x
   e.UnionIndex(1);  // u: all2
   e.Int(43);
   return out;
@@ -196,7 +205,14 @@ TEST(AvroContainerTest, HeaderLayout) {
   ASSERT_TRUE(file.ok());
   // Magic, a map block of 2 entries, avro.schema, avro.codec "null", end, sync.
   std::string expected("Obj\x01", 4);
-  expected += "\x04\x16" "avro.schema" "\x0c\"long\"" "\x14" "avro.codec" "\x08" "null";
+  expected +=
+      "\x04\x16"
+      "avro.schema"
+      "\x0c\"long\""
+      "\x14"
+      "avro.codec"
+      "\x08"
+      "null";
   expected.push_back('\0');
   expected += kSync;
   EXPECT_EQ(*file, expected);
@@ -378,10 +394,10 @@ TEST(AvroContainerTest, DamagedValues) {
     o.sync_marker = kSync;
     return ReadAvroContainer(*WriteAvroContainer(o, {record})).status();
   };
-  EXPECT_FALSE(one("\"boolean\"", "\x02").ok());               // not 0 or 1
-  EXPECT_FALSE(one("\"int\"", "\x80\x80\x80\x80\x20").ok());  // beyond int32
+  EXPECT_FALSE(one("\"boolean\"", "\x02").ok());                // not 0 or 1
+  EXPECT_FALSE(one("\"int\"", "\x80\x80\x80\x80\x20").ok());    // beyond int32
   EXPECT_FALSE(one("\"long\"", std::string(11, '\xff')).ok());  // varint over 64 bits
-  EXPECT_FALSE(one(R"(["null","long"])", "\x04").ok());        // branch 2 of 2
+  EXPECT_FALSE(one(R"(["null","long"])", "\x04").ok());         // branch 2 of 2
   EXPECT_FALSE(one(R"({"type":"enum","name":"e","symbols":["a"]})", "\x02").ok());
   EXPECT_FALSE(one("\"double\"", "1234").ok());
   EXPECT_FALSE(one("\"long\"", "\x02\x02").ok());  // a byte left over

@@ -59,8 +59,8 @@ int DecimalBytes(int p) {
 // Avro schema.
 struct PartitionAvroType {
   Kind kind = Kind::kNull;
-  std::string avro;   // the Avro schema JSON
-  std::string name;   // the named fixed type it defines ("" for none)
+  std::string avro;    // the Avro schema JSON
+  std::string name;    // the named fixed type it defines ("" for none)
   int fixed_size = 0;  // kDecimal and fixed types: the fixed size; 0 for bytes
 };
 
@@ -113,9 +113,10 @@ absl::StatusOr<PartitionAvroType> AvroTypeOf(const Type& type) {
   if (p.starts_with("decimal(") && p.ends_with(")")) {
     const std::string_view inner = std::string_view(p).substr(8, p.size() - 9);
     const size_t comma = inner.find(',');
-    if (comma != std::string_view::npos && ParseInt(TrimAsciiWhitespace(inner.substr(0, comma)), &a) &&
-        ParseInt(TrimAsciiWhitespace(inner.substr(comma + 1)), &b) && a >= 1 && a <= 38 &&
-        b >= 0 && b <= a) {
+    if (comma != std::string_view::npos &&
+        ParseInt(TrimAsciiWhitespace(inner.substr(0, comma)), &a) &&
+        ParseInt(TrimAsciiWhitespace(inner.substr(comma + 1)), &b) && a >= 1 && a <= 38 && b >= 0 &&
+        b <= a) {
       t.kind = Kind::kDecimal;
       t.name = StrCat("decimal_", a, "_", b);
       t.fixed_size = DecimalBytes(a);
@@ -280,8 +281,9 @@ absl::StatusOr<std::string> SignExtend(std::string_view v, int size) {
 
 // The shortest two's-complement form (what Appendix D's serialization uses).
 std::string MinimalTwosComplement(std::string_view v) {
-  while (v.size() > 1 && ((v[0] == 0 && !(static_cast<uint8_t>(v[1]) & 0x80)) ||
-                          (static_cast<uint8_t>(v[0]) == 0xFF && (static_cast<uint8_t>(v[1]) & 0x80))))
+  while (v.size() > 1 &&
+         ((v[0] == 0 && !(static_cast<uint8_t>(v[1]) & 0x80)) ||
+          (static_cast<uint8_t>(v[0]) == 0xFF && (static_cast<uint8_t>(v[1]) & 0x80))))
     v.remove_prefix(1);
   return std::string(v);
 }
@@ -297,7 +299,8 @@ absl::Status EncodePartitionValue(const Field& field, const PartitionAvroType& t
   }
   if (v.kind != t.kind)
     return absl::InvalidArgumentError(StrCat("manifest: partition field ", field.name, " of type ",
-                                             field.type.primitive, " holds a value of another kind"));
+                                             field.type.primitive,
+                                             " holds a value of another kind"));
   if (!field.required) e->UnionIndex(1);
   switch (v.kind) {
     case Kind::kInt:
@@ -476,6 +479,7 @@ std::vector<Field> PartitionTypeFromSchema(std::string_view schema_json) {
       !field_type(entry_fields, "data_file", &t) || !RecordFields(t, &data_file_fields) ||
       !field_type(data_file_fields, "partition", &t) || !RecordFields(t, &partition_fields))
     return out;
+  std::map<std::string, std::string> named;  // Avro name -> Iceberg type
   for (simdjson::dom::element f : partition_fields) {
     Field field;
     std::string_view name;
@@ -497,7 +501,19 @@ std::vector<Field> PartitionTypeFromSchema(std::string_view schema_json) {
         }
       }
     }
-    field.type = Type::Primitive(IcebergTypeOf(type));
+    // A named fixed type (decimal_9_2, uuid_fixed) is defined once and then referenced
+    // by name.
+    std::string_view ref;
+    std::string iceberg_type;
+    if (type.get(ref) == simdjson::SUCCESS && named.count(std::string(ref))) {
+      iceberg_type = named[std::string(ref)];
+    } else {
+      iceberg_type = IcebergTypeOf(type);
+      std::string_view defined;
+      if (type["name"].get(defined) == simdjson::SUCCESS)
+        named[std::string(defined)] = iceberg_type;
+    }
+    field.type = Type::Primitive(std::move(iceberg_type));
     out.push_back(std::move(field));
   }
   return out;
@@ -546,7 +562,8 @@ absl::StatusOr<PartitionValue> DecodePartitionValue(const Field& field, const Av
 absl::StatusOr<int> IntFrom(std::string_view text, std::string_view key) {
   int v = 0;
   if (!ParseInt(text, &v))
-    return absl::InvalidArgumentError(StrCat("manifest: metadata ", key, " \"", text, "\" not an int"));
+    return absl::InvalidArgumentError(
+        StrCat("manifest: metadata ", key, " \"", text, "\" not an int"));
   return v;
 }
 
@@ -566,9 +583,9 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
     const ManifestEntry& entry = entries[n];
     const DataFile& f = entry.data_file;
     if (f.partition.size() != context.partition_type.size())
-      return absl::InvalidArgumentError(
-          StrCat("manifest: entry ", n, " has ", f.partition.size(), " partition values for ",
-                 context.partition_type.size(), " partition fields"));
+      return absl::InvalidArgumentError(StrCat("manifest: entry ", n, " has ", f.partition.size(),
+                                               " partition values for ",
+                                               context.partition_type.size(), " partition fields"));
     AvroEncoder e(&records[n]);
     e.Int(entry.status);
     OptionalLong(&e, entry.snapshot_id);
@@ -578,7 +595,8 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
     e.String(f.file_path);
     e.String(f.file_format);
     for (size_t i = 0; i < types.size(); ++i)
-      RETURN_IF_ERROR(EncodePartitionValue(context.partition_type[i], types[i], f.partition[i], &e));
+      RETURN_IF_ERROR(
+          EncodePartitionValue(context.partition_type[i], types[i], f.partition[i], &e));
     e.Long(f.record_count);
     e.Long(f.file_size_in_bytes);
     IdMap(&e, f.column_sizes);
@@ -648,14 +666,16 @@ absl::StatusOr<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes
     entry.file_sequence_number = OptionalLongField(rec, "file_sequence_number");
     const AvroValue* df = rec.Find("data_file");
     if (!df || df->kind != AvroValue::Kind::kRecord) return Missing(what, "data_file");
-    if (std::optional<int64_t> content = OptionalLongField(*df, "content"); content && *content != 0)
+    if (std::optional<int64_t> content = OptionalLongField(*df, "content");
+        content && *content != 0)
       return absl::InvalidArgumentError(
           StrCat(what, ": content ", *content, " (delete files are not supported)"));
     DataFile& f = entry.data_file;
     ASSIGN_OR_RETURN(f.file_path, RequiredString(*df, what, "file_path"));
     ASSIGN_OR_RETURN(f.file_format, RequiredString(*df, what, "file_format"));
     const AvroValue* partition = df->Find("partition");
-    if (!partition || partition->kind != AvroValue::Kind::kRecord) return Missing(what, "partition");
+    if (!partition || partition->kind != AvroValue::Kind::kRecord)
+      return Missing(what, "partition");
     for (const Field& field : context.partition_type) {
       ASSIGN_OR_RETURN(PartitionValue v, DecodePartitionValue(field, partition->Find(field.name)));
       f.partition.push_back(std::move(v));
