@@ -39,6 +39,13 @@ void AvroEncoder::Bytes(std::string_view v) {
   out_->append(v);
 }
 
+AvroValue::AvroValue() = default;
+AvroValue::AvroValue(const AvroValue&) = default;
+AvroValue::AvroValue(AvroValue&&) noexcept = default;
+AvroValue& AvroValue::operator=(const AvroValue&) = default;
+AvroValue& AvroValue::operator=(AvroValue&&) noexcept = default;
+AvroValue::~AvroValue() = default;
+
 const AvroValue* AvroValue::Find(std::string_view name) const {
   for (const auto& [k, v] : fields)
     if (k == name) return &v;

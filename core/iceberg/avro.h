@@ -112,6 +112,15 @@ struct AvroValue {
                                                           // in schema order
   int union_branch = -1;
 
+  // Out of line: a std::pair of this still-incomplete type must not be instantiated here
+  // (clang with libstdc++ refuses it).
+  AvroValue();
+  AvroValue(const AvroValue&);
+  AvroValue(AvroValue&&) noexcept;
+  AvroValue& operator=(const AvroValue&);
+  AvroValue& operator=(AvroValue&&) noexcept;
+  ~AvroValue();
+
   bool is_null() const { return kind == Kind::kNull; }
   // A record's field (or a map's entry) named `name`, or nullptr.
   const AvroValue* Find(std::string_view name) const;
