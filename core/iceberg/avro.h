@@ -141,9 +141,11 @@ struct AvroFile {
 //                           must not become gigabytes.
 //   kAvroMaxZeroSizeValues  values that take no bytes (null, an empty record): every other
 //                           count is bounded by the bytes left, these by this budget.
+//                           Iceberg metadata has none; the budget keeps a few bytes of
+//                           counts from becoming millions of values in memory.
 inline constexpr int kAvroMaxDepth = 64;
 inline constexpr size_t kAvroMaxBlockBytes = size_t{64} << 20;
-inline constexpr int64_t kAvroMaxZeroSizeValues = int64_t{1} << 20;
+inline constexpr int64_t kAvroMaxZeroSizeValues = int64_t{1} << 16;
 
 // Decodes an object container file: the header (magic, metadata, sync), the writer
 // schema, and every record of every block (codecs "null" and "deflate"). Damaged or

@@ -10,13 +10,13 @@
 // arrays of key/value records with logicalType "map"), the partition struct's fields have
 // the partition field ids and the Avro types of Appendix A, the key-value metadata is the
 // spec's, and every decoded value equals what was written (a long > 2^53, null partition
-// values, bounds bytes, decimals).
+// values, bounds bytes, decimals). avrocat (Debian's avro-bin) reads a manifest list too.
 //
 //   node tests/iceberg/avro_peers.test.mjs --samples-bin PATH/TO/manifest_test
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +170,8 @@ function decodeWithAvsc(path) {
   });
 }
 
+const haveAvrocat = () => existsSync('/usr/bin/avrocat');
+
 function canonical(v) {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
@@ -235,6 +237,21 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
       assert.deepEqual(got.metadata, sample.metadata, `${sample.file}: key-value metadata`);
       assert.deepEqual(got.records, sample.records, `${sample.file}: records`);
     }
+  });
+
+  // avrocat (Debian's avro-bin, the C implementation) prints one JSON record per line.
+  it('avrocat reads a manifest list', { skip: !haveAvrocat() && 'avrocat is not installed' }, () => {
+    const sample = samples.find((s) => s.file === 'manifest_list.avro');
+    const lines = execFileSync('avrocat', [join(dir, sample.file)], { timeout: 30_000, encoding: 'utf8' })
+      .trim().split('\n');
+    assert.equal(lines.length, sample.records.length);
+    lines.forEach((line, i) => {
+      const want = sample.records[i];
+      assert.ok(line.includes(`"manifest_path": ${JSON.stringify(want.manifest_path)}`), line);
+      // Longs as JSON numbers, printed exactly (no double in between).
+      assert.ok(line.includes(`"added_snapshot_id": ${want.added_snapshot_id},`), line);
+      assert.ok(line.includes(`"added_rows_count": ${want.added_rows_count},`), line);
+    });
   });
 
   it('the samples cover what matters', () => {
