@@ -439,6 +439,7 @@ class Decoder {
 };
 
 absl::StatusOr<std::string> RawDeflate(std::string_view data) {
+  if (data.size() > UINT_MAX) return absl::InvalidArgumentError("avro: block too large to deflate");
   z_stream z{};
   if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return absl::InternalError("avro: deflateInit2 failed");

@@ -586,6 +586,9 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
       return absl::InvalidArgumentError(StrCat("manifest: entry ", n, " has ", f.partition.size(),
                                                " partition values for ",
                                                context.partition_type.size(), " partition fields"));
+    if (entry.status < 0 || entry.status > 2)
+      return absl::InvalidArgumentError(
+          StrCat("manifest: entry ", n, " has status ", entry.status, " (0, 1 or 2)"));
     AvroEncoder e(&records[n]);
     e.Int(entry.status);
     OptionalLong(&e, entry.snapshot_id);

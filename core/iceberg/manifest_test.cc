@@ -268,6 +268,12 @@ TEST(ManifestTest, RefusesValuesThatDoNotFit) {
   c.partition_type = {PField(1000, "d", "decimal(2,1)")};
   e.data_file.partition = {PV(PK::kDecimal, 0, std::string("\x01\x00", 2))};  // 256: 2 bytes
   EXPECT_FALSE(EncodeManifest(c, {e}, kSync, Codec::kNull).ok());
+  c.partition_type = {};
+  e.data_file.partition = {};
+  e.status = 3;  // no such status: readers refuse it
+  EXPECT_FALSE(EncodeManifest(c, {e}, kSync, Codec::kNull).ok());
+  e.status = 1;
+  EXPECT_TRUE(EncodeManifest(c, {e}, kSync, Codec::kNull).ok());
   c.partition_type = {PField(1000, "d", "varchar")};
   EXPECT_FALSE(EncodeManifest(c, {e}, kSync, Codec::kNull).ok());
 }
