@@ -7,10 +7,10 @@
 #include <set>
 #include <string>
 
+#include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/common.h"
 #include "client/cli/flags.h"
-#include "absl/time/time.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
 #include "core/iceberg/manifest.h"
@@ -55,15 +55,13 @@ std::string TypeText(const iceberg::Type& t) {
 
 int TableCommand(int argc, char** argv) {
   const std::string sub = argc >= 3 ? argv[2] : "";
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (sub != "inspect") {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
   ParsedFlags flags;
+  // `lakehose table --help` is `table inspect --help`: the one subcommand's options.
+  if (sub == "--help" || sub == "-h")
+    return ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 2, &flags).value_or(0);
+  if (sub != "inspect")
+    return UsageError(sub.empty() ? "table: say `inspect`"
+                                  : StrCat("table: unknown subcommand ", sub));
   if (auto rc = ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 3, &flags))
     return *rc;
   const std::string config_path = flags.get("config");
@@ -113,19 +111,20 @@ int TableCommand(int argc, char** argv) {
     auto manifests = list.ok() ? iceberg::DecodeManifestList(*list)
                                : absl::StatusOr<std::vector<iceberg::ManifestFile>>(list.status());
     if (!manifests.ok()) files_error = std::string(StatusMessage(manifests.status()));
-    for (const iceberg::ManifestFile& mf : manifests.ok() ? *manifests
-                                                          : std::vector<iceberg::ManifestFile>{}) {
+    for (const iceberg::ManifestFile& mf :
+         manifests.ok() ? *manifests : std::vector<iceberg::ManifestFile>{}) {
       auto bytes = sink->Get(key_of(mf.manifest_path));
-      auto entries = bytes.ok() ? iceberg::DecodeManifest(*bytes, nullptr)
-                                : absl::StatusOr<std::vector<iceberg::ManifestEntry>>(bytes.status());
+      auto entries = bytes.ok()
+                         ? iceberg::DecodeManifest(*bytes, nullptr)
+                         : absl::StatusOr<std::vector<iceberg::ManifestEntry>>(bytes.status());
       if (!entries.ok()) {
         files_error = StrCat(mf.manifest_path, ": ", StatusMessage(entries.status()));
         continue;
       }
       for (const iceberg::ManifestEntry& e : *entries)
         if (e.status != 2)
-          files.push_back({e.data_file.file_path, e.data_file.record_count,
-                           e.data_file.file_size_in_bytes});
+          files.push_back(
+              {e.data_file.file_path, e.data_file.record_count, e.data_file.file_size_in_bytes});
     }
   }
   int64_t rows = 0;
@@ -136,8 +135,7 @@ int TableCommand(int argc, char** argv) {
     AppendJsonString(m.location, &out);
     StrAppend(&out, ",\"version\":", (*loaded)->version, ",\"format_version\":", m.format_version,
               ",\"current_snapshot_id\":",
-              current ? StrCat(current->snapshot_id) : std::string("null"),
-              ",\"snapshots\":[");
+              current ? StrCat(current->snapshot_id) : std::string("null"), ",\"snapshots\":[");
     for (size_t i = 0; i < m.snapshots.size(); ++i) {
       const iceberg::Snapshot& s = m.snapshots[i];
       StrAppend(&out, i ? "," : "", "{\"snapshot_id\":", s.snapshot_id,
@@ -171,10 +169,9 @@ int TableCommand(int argc, char** argv) {
   if (current == nullptr) {
     std::printf("snapshot   none yet\n");
   } else {
-    std::printf("snapshot   %lld (sequence %lld, %s)\n",
-                static_cast<long long>(current->snapshot_id),
-                static_cast<long long>(current->sequence_number),
-                TimeText(current->timestamp_ms).c_str());
+    std::printf(
+        "snapshot   %lld (sequence %lld, %s)\n", static_cast<long long>(current->snapshot_id),
+        static_cast<long long>(current->sequence_number), TimeText(current->timestamp_ms).c_str());
     for (const auto& [k, v] : current->summary) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
   }
   std::printf("schema     id %d\n", m.current_schema_id);

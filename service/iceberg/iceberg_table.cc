@@ -59,9 +59,10 @@ std::string TableUri(const ObjectSink& sink, const std::string& key) {
   std::string out(kFile);
   for (size_t i = kFile.size(); i < uri.size(); ++i) {
     auto hex = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                                 : -1;
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                    : -1;
     };
     if (uri[i] == '%' && i + 2 < uri.size() && hex(uri[i + 1]) >= 0 && hex(uri[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(uri[i + 1]) * 16 + hex(uri[i + 2])));
@@ -198,9 +199,9 @@ absl::StatusOr<iceberg::SourceValue> SourceOf(simdjson::dom::element v, const Ty
       double d = 0;
       if (v.get_double().get(d) != simdjson::SUCCESS) break;
       if (type.primitive != "double" && type.primitive != "float")
-        return absl::InvalidArgumentError(
-            StrCat(column, ": ", simdjson::minify(v), " is not a value of its ", type.primitive,
-                   " column"));
+        return absl::InvalidArgumentError(StrCat(column, ": ", simdjson::minify(v),
+                                                 " is not a value of its ", type.primitive,
+                                                 " column"));
       return SourceValue::Double(d);
     }
     default:
@@ -331,8 +332,8 @@ absl::StatusOr<std::optional<IcebergTable::Loaded>> IcebergTable::LoadLatest() {
   if (version == 0) return std::nullopt;
   absl::StatusOr<TableMetadata> parsed = iceberg::ParseTableMetadata(text);
   if (!parsed.ok())
-    return absl::DataLossError(StrCat(Uri(MetadataKey(iceberg::MetadataFileName(version))),
-                                      ": ", StatusMessage(parsed.status())));
+    return absl::DataLossError(StrCat(Uri(MetadataKey(iceberg::MetadataFileName(version))), ": ",
+                                      StatusMessage(parsed.status())));
   Loaded loaded;
   loaded.metadata = *std::move(parsed);
   loaded.version = version;
@@ -416,7 +417,8 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateT
     std::vector<std::string> required;
     for (const ParquetColumn& c : t.schema)
       if (c.required) required.push_back(c.name);
-    ASSIGN_OR_RETURN(schema, iceberg::SchemaFromDeclared(t.schema, required, t.identifier, &last_id));
+    ASSIGN_OR_RETURN(schema,
+                     iceberg::SchemaFromDeclared(t.schema, required, t.identifier, &last_id));
   }
   auto add = [&](std::string_view name, std::string type) {
     if (FindField(schema, name)) return;
@@ -462,10 +464,10 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateT
   const std::string hex = RandomHex(16);
   const std::string uuid = StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-4", hex.substr(13, 3),
                                   "-a", hex.substr(17, 3), "-", hex.substr(20, 12));
-  TableMetadata m = iceberg::NewTableMetadata(uuid, location_, std::move(schema), std::move(pspec),
-                                              {{"write.format.default", "parquet"},
-                                               {"write.parquet.compression-codec", "zstd"}},
-                                              clock_.NowMillis());
+  TableMetadata m = iceberg::NewTableMetadata(
+      uuid, location_, std::move(schema), std::move(pspec),
+      {{"write.format.default", "parquet"}, {"write.parquet.compression-codec", "zstd"}},
+      clock_.NowMillis());
   const std::string key = MetadataKey(iceberg::MetadataFileName(1));
   ObjectMeta meta;
   meta.content_type = "application/json";
@@ -531,8 +533,7 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveS
 }
 
 absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
-                                                 std::string_view body,
-                                                 RejectedRecords* rejected) {
+                                                 std::string_view body, RejectedRecords* rejected) {
   const std::optional<std::string> identity = ObjectIdentity(object_key);
   if (!identity)
     return absl::InvalidArgumentError(
@@ -573,14 +574,14 @@ absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
         absl::StatusOr<PartitionValue> p =
             iceberg::ApplyTransform(table->spec->fields[f].transform, source.type, sv);
         if (!p.ok()) {
-          line_errors[i] = StrCat("partition ", table->spec->fields[f].name, ": ",
-                                  StatusMessage(p.status()));
+          line_errors[i] =
+              StrCat("partition ", table->spec->fields[f].name, ": ", StatusMessage(p.status()));
           break;
         }
         pv[f] = *std::move(p);
         StrAppend(&serialized, static_cast<int>(pv[f].kind), ":",
-                  iceberg::SerializeSingleValue(table->result_types[f], pv[f]), "|",
-                  pv[f].s.size(), "\x1f");
+                  iceberg::SerializeSingleValue(table->result_types[f], pv[f]), "|", pv[f].s.size(),
+                  "\x1f");
       }
       if (!line_errors[i].empty()) continue;
     }
@@ -747,7 +748,8 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       if (!committed.count(d->identity)) todo.push_back(d);
     {
       absl::MutexLock lock(&mu_);
-      if (attempt == 0) stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
+      if (attempt == 0)
+        stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
     }
     if (todo.empty()) return absl::OkStatus();
     std::set<std::string> todo_ids;
@@ -838,9 +840,9 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       for (ManifestFile& m : *parents) list.push_back(std::move(m));
     }
     absl::StatusOr<std::string> list_bytes = iceberg::EncodeManifestList(
-        list, snapshot_id,
-        parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt, sequence_number,
-        RandomHex(8).substr(0, 16), iceberg::AvroContainerOptions::Codec::kDeflate);
+        list, snapshot_id, parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
+        sequence_number, RandomHex(8).substr(0, 16),
+        iceberg::AvroContainerOptions::Codec::kDeflate);
     if (!list_bytes.ok()) return list_bytes.status();
     const std::string list_key =
         MetadataKey(StrCat("snap-", snapshot_id, "-", attempt + 1, "-", RandomHex(16), ".avro"));
@@ -869,7 +871,8 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     for (const ManifestEntry& e : entries) {
       std::string p;
       for (size_t f = 0; f < e.data_file.partition.size(); ++f)
-        StrAppend(&p, iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
+        StrAppend(&p,
+                  iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
                   "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
       partitions.insert(std::move(p));
     }
@@ -878,25 +881,24 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     if (parent != nullptr) snap.parent_snapshot_id = parent->snapshot_id;
     snap.timestamp_ms = clock_.NowMillis();
     snap.manifest_list = Uri(list_key);
-    snap.summary = {{"operation", "append"},
-                    {"added-data-files", StrCat(added_files)},
-                    {"added-records", StrCat(added_records)},
-                    {"added-files-size", StrCat(added_size)},
-                    {"changed-partition-count", StrCat(partitions.size())},
-                    {"total-records", total("total-records", added_records)},
-                    {"total-files-size", total("total-files-size", added_size)},
-                    {"total-data-files", total("total-data-files", added_files)},
-                    {"total-delete-files", "0"},
-                    {"total-position-deletes", "0"},
-                    {"total-equality-deletes", "0"},
-                    {std::string(kSummaryWriter), options_.writer_id},
-                    {std::string(kSummaryPipeline), spec_.name},
-                    {std::string(kSummaryObjects),
-                     EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
+    snap.summary = {
+        {"operation", "append"},
+        {"added-data-files", StrCat(added_files)},
+        {"added-records", StrCat(added_records)},
+        {"added-files-size", StrCat(added_size)},
+        {"changed-partition-count", StrCat(partitions.size())},
+        {"total-records", total("total-records", added_records)},
+        {"total-files-size", total("total-files-size", added_size)},
+        {"total-data-files", total("total-data-files", added_files)},
+        {"total-delete-files", "0"},
+        {"total-position-deletes", "0"},
+        {"total-equality-deletes", "0"},
+        {std::string(kSummaryWriter), options_.writer_id},
+        {std::string(kSummaryPipeline), spec_.name},
+        {std::string(kSummaryObjects), EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
     TableMetadata next = current;
-    absl::Status appended = iceberg::AppendSnapshot(&next, std::move(snap),
-                                                    Uri(table->loaded.metadata_key),
-                                                    clock_.NowMillis());
+    absl::Status appended = iceberg::AppendSnapshot(
+        &next, std::move(snap), Uri(table->loaded.metadata_key), clock_.NowMillis());
     if (!appended.ok()) return appended;
     const int64_t version = table->loaded.version + 1;
     ObjectMeta meta;
@@ -938,8 +940,9 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     absl::MutexLock lock(&mu_);
     stats_.commit_failures += 1;
   }
-  return absl::Status(last.code() == absl::StatusCode::kAlreadyExists ? absl::StatusCode::kUnavailable
-                                                                       : last.code(),
+  return absl::Status(last.code() == absl::StatusCode::kAlreadyExists
+                          ? absl::StatusCode::kUnavailable
+                          : last.code(),
                       StrCat("iceberg commit to ", location_, ": ", StatusMessage(last)));
 }
 

@@ -47,15 +47,15 @@ namespace lakehose {
 
 // What a table's writers count (metrics; tests).
 struct IcebergTableStats {
-  int64_t commits = 0;            // snapshots this writer added
-  int64_t commit_conflicts = 0;   // v<N+1> existed: reloaded and retried
-  int64_t commit_failures = 0;    // Commit calls that returned an error
-  int64_t schema_updates = 0;     // schema versions this writer added
+  int64_t commits = 0;           // snapshots this writer added
+  int64_t commit_conflicts = 0;  // v<N+1> existed: reloaded and retried
+  int64_t commit_failures = 0;   // Commit calls that returned an error
+  int64_t schema_updates = 0;    // schema versions this writer added
   int64_t files_committed = 0;
   int64_t records_committed = 0;
   int64_t objects_already_committed = 0;  // found in the table: not committed again
-  int64_t last_commit_ms = 0;     // Clock time of the last commit (0: none yet)
-  int64_t snapshots = 0;          // in the table, as last read
+  int64_t last_commit_ms = 0;             // Clock time of the last commit (0: none yet)
+  int64_t snapshots = 0;                  // in the table, as last read
 };
 
 class IcebergTable : public TableWriter {
@@ -115,7 +115,8 @@ class IcebergTable : public TableWriter {
   std::shared_ptr<const Table> Remember(Loaded loaded);
   // Commits a schema that adds `inferred`'s new columns, unless the table has them by now.
   absl::StatusOr<std::shared_ptr<const Table>> EvolveSchema(
-      const std::vector<ParquetColumn>& inferred, const std::vector<std::vector<std::string>>& all_null);
+      const std::vector<ParquetColumn>& inferred,
+      const std::vector<std::vector<std::string>>& all_null);
   std::string MetadataKey(std::string_view name) const;
   // Where `key` is, as the table's metadata names it (see TableUri in the .cc).
   std::string Uri(const std::string& key) const;

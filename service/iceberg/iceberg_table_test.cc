@@ -131,8 +131,8 @@ TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
   EXPECT_EQ(fx.sink().objects().at("ns/tbl/metadata/version-hint.text"), "2");
   // The manifest list and its manifest hold the three files, once each.
   const std::string root = "mem://";
-  auto list = iceberg::DecodeManifestList(
-      fx.sink().objects().at(s.manifest_list.substr(root.size())));
+  auto list =
+      iceberg::DecodeManifestList(fx.sink().objects().at(s.manifest_list.substr(root.size())));
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].added_files_count, 3);
@@ -209,8 +209,8 @@ TEST(IcebergTableTest, AValueThatDoesNotFitItsColumnIsLeftOutWithSchemaMismatch)
   auto table = fx.Writer("w1");
   TableObject a = fx.Store(*table, 41, Line("EU", kT0, ",\"n\":5"));
   RejectedRecords rejected;
-  TableObject b = fx.Store(*table, 42, Line("EU", kT0, ",\"n\":6") + Line("EU", kT0, ",\"n\":\"six\""),
-                           &rejected);
+  TableObject b = fx.Store(
+      *table, 42, Line("EU", kT0, ",\"n\":6") + Line("EU", kT0, ",\"n\":\"six\""), &rejected);
   EXPECT_EQ(rejected.records, 1);
   EXPECT_THAT(rejected.reason, HasSubstr("SCHEMA_MISMATCH"));
   EXPECT_THAT(rejected.lines, HasSubstr("six"));
