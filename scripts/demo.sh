@@ -4,6 +4,7 @@
 # show what came back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 
 ./scripts/setup.sh
 cmake --preset release >/dev/null
@@ -77,3 +78,23 @@ curl -s "$METRICS" | grep -E '^lakehose_(records_total|objects_written_total|byt
 echo
 echo "Query it like Athena would, e.g. with DuckDB:"
 echo "  SELECT region, date, count(*) FROM read_json_auto('$DEMO/lake/transactions/**/*.jsonl.gz', hive_partitioning = true) GROUP BY ALL;"
+
+echo
+echo "== the same records as an Apache Iceberg table (deploy/examples/iceberg.yaml, in $DEMO/iceberg)"
+ICE=$DEMO/iceberg
+mkdir -p "$ICE"
+(cd "$ICE" && exec "$BIN/service/lakehose-server" --config "$ROOT/deploy/examples/iceberg.yaml" \
+  --listen 127.0.0.1:0 --port-file port --metrics-listen "" --log-format text 2>server.log) &
+ICE_PID=$!
+for _ in $(seq 1 100); do [ -s "$ICE/port" ] && break; sleep 0.1; done
+[ -s "$ICE/port" ] || { cat "$ICE/server.log"; echo "demo: iceberg server did not start" >&2; exit 1; }
+"$BIN/client/lakehose" send --target "127.0.0.1:$(cat "$ICE/port")" --pipeline demo \
+  --input "$DEMO/records.jsonl" --batch 500
+"$BIN/client/lakehose" flush --target "127.0.0.1:$(cat "$ICE/port")" > "$ICE/flushed.tsv"
+kill -TERM "$ICE_PID"; wait "$ICE_PID" 2>/dev/null || true
+echo "   lakehose table inspect --config deploy/examples/iceberg.yaml --pipeline demo:"
+(cd "$ICE" && "$BIN/client/lakehose" table inspect --config "$ROOT/deploy/examples/iceberg.yaml" \
+  --pipeline demo) | sed -n '1,6p;/^partition/,/^snapshots/p;/^files/p' | sed 's/^/   /'
+echo
+echo "Query the table with any Iceberg reader, e.g. DuckDB's iceberg extension:"
+echo "  SELECT region, count(*) FROM iceberg_scan('$ICE/lake/sales/transactions') GROUP BY region;"

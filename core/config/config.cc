@@ -659,6 +659,12 @@ class Parser {
       return Error(Join(path, "destination.iceberg.table"), StatusMessage(data_prefix.status()));
     p->prefix = *std::move(data_prefix);
     p->iceberg_columns = true;
+    // Partition keys only choose the partition spec and the event time here (the Hive
+    // values they render are not used): a missing attribute is a null partition value in
+    // the table, not a failed record, and a timestamp without a value leaves the event
+    // time to the stream's creation time (or the arrival time).
+    for (PartitionKeySpec& k : p->partition_keys)
+      if (!k.default_value) k.default_value = "";
     if (p->input == InputKind::kDynamoDbStream &&
         std::find(p->metadata.begin(), p->metadata.end(), "SequenceNumber") == p->metadata.end())
       p->metadata.push_back("SequenceNumber");

@@ -726,6 +726,8 @@ TEST(ConfigTest, IcebergTableWithADerivedPartitionSpec) {
   EXPECT_EQ(p.prefix.text(), "sales/transactions/data/");
   EXPECT_TRUE(p.iceberg_columns);
   EXPECT_THAT(p.metadata, ElementsAre("SequenceNumber"));
+  // A missing key attribute is a null partition value, not a failed record.
+  for (const PartitionKeySpec& k : p.partition_keys) EXPECT_TRUE(k.default_value.has_value());
 }
 
 TEST(ConfigTest, IcebergDeclaredSpecSchemaAndInterval) {

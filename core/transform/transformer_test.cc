@@ -1287,6 +1287,22 @@ TEST(TransformerTest, IcebergPipelinesWriteTheChangeLogColumns) {
   EXPECT_THAT(out.error_message, HasSubstr("dynamodb.NewImage._op"));
 }
 
+TEST(TransformerTest, IcebergPartitionKeysWithoutAValueDoNotFailTheRecord) {
+  Harness h(
+      PipelineYaml("    partition_keys:\n"
+                   "      region: { attribute: region }\n"
+                   "      hour: { timestamp: ts, unit: ms, format: \"%H\" }\n"
+                   "    destination: { format: iceberg, iceberg: { table: a.b } }\n"));
+  ASSERT_HARNESS(h);
+  // No region (a null partition value in the table) and no ts: the event time is the
+  // stream's creation time.
+  RecordOutcome out = h.Run(
+      Rec("INSERT", R"("ApproximateCreationDateTime":1700000000,"NewImage":{"id":{"S":"k"}})"));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_EQ(out.data,
+            R"({"_SequenceNumber":null,"id":"k","_op":"INSERT","_event_time":1700000000000})");
+}
+
 TEST(TransformerTest, IcebergJsonInputUsesTheArrivalTime) {
   Harness h(
       PipelineYaml("    input: json\n"

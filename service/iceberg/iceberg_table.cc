@@ -140,15 +140,6 @@ const Field* FindField(const Schema& schema, std::string_view name) {
   return nullptr;
 }
 
-int MaxFieldId(const Type& type) {
-  int m = 0;
-  for (const Field& f : type.fields) m = std::max({m, f.id, MaxFieldId(f.type)});
-  if (type.element) m = std::max({m, type.element_id, MaxFieldId(*type.element)});
-  if (type.key) m = std::max({m, type.key_id, MaxFieldId(*type.key)});
-  if (type.value) m = std::max({m, type.value_id, MaxFieldId(*type.value)});
-  return m;
-}
-
 // Iceberg's partition field names: the source's for identity, else <source>_<transform>.
 std::string PartitionFieldName(const std::string& source, const std::string& transform) {
   if (transform == "identity") return source;
