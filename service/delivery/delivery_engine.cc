@@ -327,7 +327,10 @@ void DeliveryEngine::ReplayFrame(WalType type, std::string_view payload, uint64_
 }
 
 void DeliveryEngine::ReleaseWalLocked() {
-  if (!wal_) return;
+  // Once shut down, the objects Shutdown dropped (queued, or waiting for a commit) are no
+  // longer in the sets below but still need their segments: an upload or commit that
+  // ends after it must not release them.
+  if (!wal_ || shut_down_) return;
   uint64_t oldest = wal_->current_segment();
   for (const auto& [k, b] : buffers_) oldest = std::min(oldest, b.first_segment);
   for (const auto& obj : queue_) oldest = std::min(oldest, obj->first_segment);

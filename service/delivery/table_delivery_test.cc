@@ -211,6 +211,27 @@ TEST(TableDeliveryTest, AfterACrashBeforeTheCommitTheReplayedObjectIsCommittedOn
   third->Shutdown(absl::Seconds(5));
 }
 
+// The DLQ retry worker and Redrive store a table's dead letter through StoreObject: its
+// files, then a commit of its own, which the writer dedupes like any other.
+TEST(TableDeliveryTest, StoreObjectOfADeadLetterStoresAndCommitsIt) {
+  FakeClock clock(kT0);
+  TableEngine e(clock);
+  const std::string key = "ns/tbl/data/t-w1-0001700000000042.parquet";
+  int64_t bytes = 0;
+  ASSERT_TRUE(e->StoreObject("t", key, "{\"a\":1}\n{\"a\":2}\n", &bytes).ok());
+  EXPECT_EQ(bytes, 16);
+  EXPECT_TRUE(e.sink().objects().count("ns/tbl/data/t-w1-0001700000000042-0.parquet"));
+  ASSERT_EQ(e.writer().commits().size(), 1u);
+  // Again (the entry was not removed before a crash): stored ("exists"), not committed twice.
+  ASSERT_TRUE(e->StoreObject("t", key, "{\"a\":1}\n{\"a\":2}\n").ok());
+  EXPECT_EQ(e.writer().commits().size(), 1u);
+  EXPECT_EQ(e.writer().already_committed(), 1);
+  // A failed commit fails the store: the entry stays in the DLQ.
+  e.writer().FailCommits(1);
+  EXPECT_FALSE(e->StoreObject("t", "ns/tbl/data/t-w1-0001700000000043.parquet", "{}\n").ok());
+  e->Shutdown(absl::Seconds(5));
+}
+
 TEST(TableDeliveryTest, ShutdownCommitsWhatWasStored) {
   FakeClock clock(kT0);
   TableEngine e(clock);

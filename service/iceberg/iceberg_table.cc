@@ -18,6 +18,7 @@
 #include "core/parquet/parquet_writer.h"
 #include "service/platform/log.h"
 #include "simdjson.h"
+#include "zlib.h"
 
 namespace lakehose {
 
@@ -523,6 +524,40 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveS
                                        options_.max_commit_attempts, " tries"));
 }
 
+absl::StatusOr<std::vector<ParquetColumn>> IcebergTable::ResolveColumns(
+    const std::vector<ParquetColumn>& inferred, const std::vector<iceberg::ColumnPath>& all_null,
+    std::shared_ptr<const Table>* table) {
+  // Columns are resolved one by one: a column whose values do not fit its type in the
+  // table is declared with the table's type (the records it cannot hold are left out
+  // later, SCHEMA_MISMATCH) without keeping the others from being added. New columns
+  // (and new members of structs) are committed to the table first, so every field id a
+  // file uses is the table's; a second pass then finds nothing new (a third would mean
+  // another writer keeps changing the same columns).
+  for (int pass = 0; pass < 3; ++pass) {
+    const Table& t = **table;
+    std::vector<ParquetColumn> columns, to_add;
+    for (const ParquetColumn& c : inferred) {
+      int new_last = 0;
+      absl::StatusOr<iceberg::FileSchema> one = iceberg::ResolveFileSchema(
+          *t.schema, t.loaded.metadata.last_column_id, {c}, &new_last, all_null);
+      if (one.ok() && one->table_changed) {
+        to_add.push_back(c);
+      } else if (one.ok()) {
+        for (ParquetColumn& pc : one->parquet_columns) columns.push_back(std::move(pc));
+      } else {
+        const Field* f = FindField(*t.schema, c.name);
+        if (f == nullptr) return one.status();  // not a mismatch with the table: a bug
+        ASSIGN_OR_RETURN(ParquetColumn declared, iceberg::ParquetColumnOf(*f));
+        columns.push_back(std::move(declared));
+      }
+    }
+    if (to_add.empty()) return columns;
+    ASSIGN_OR_RETURN(*table, EvolveSchema(to_add, all_null));
+  }
+  return absl::UnavailableError(
+      StrCat(location_, ": the table's schema kept changing while these columns were added"));
+}
+
 absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
                                                  std::string_view body, RejectedRecords* rejected) {
   const std::optional<std::string> identity = ObjectIdentity(object_key);
@@ -616,36 +651,8 @@ absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
                      InferParquetColumns(group, options, &null_names));
     std::vector<iceberg::ColumnPath> all_null;
     for (std::string& n : null_names) all_null.push_back({std::move(n)});
-    int new_last = 0;
-    absl::StatusOr<iceberg::FileSchema> fs = iceberg::ResolveFileSchema(
-        *table->schema, table->loaded.metadata.last_column_id, inferred, &new_last, all_null);
-    if (fs.ok() && fs->table_changed) {
-      ASSIGN_OR_RETURN(table, EvolveSchema(inferred, all_null));
-      fs = iceberg::ResolveFileSchema(*table->schema, table->loaded.metadata.last_column_id,
-                                      inferred, &new_last, all_null);
-      if (fs.ok() && fs->table_changed)
-        return absl::UnavailableError(StrCat(location_, ": the schema change did not stick"));
-    }
-    std::vector<ParquetColumn> columns;
-    if (fs.ok()) {
-      columns = std::move(fs->parquet_columns);
-    } else {
-      // A column whose values do not fit its type in the table: the file declares the
-      // table's type, and the records whose values it cannot hold are left out
-      // (SCHEMA_MISMATCH below). Columns are resolved one by one to find them.
-      for (const ParquetColumn& c : inferred) {
-        absl::StatusOr<iceberg::FileSchema> one = iceberg::ResolveFileSchema(
-            *table->schema, table->loaded.metadata.last_column_id, {c}, &new_last, all_null);
-        if (one.ok()) {
-          for (ParquetColumn& pc : one->parquet_columns) columns.push_back(std::move(pc));
-          continue;
-        }
-        const Field* f = FindField(*table->schema, c.name);
-        if (f == nullptr) return one.status();
-        ASSIGN_OR_RETURN(ParquetColumn declared, iceberg::ParquetColumnOf(*f));
-        columns.push_back(std::move(declared));
-      }
-    }
+    ASSIGN_OR_RETURN(std::vector<ParquetColumn> columns,
+                     ResolveColumns(inferred, all_null, &table));
     // Required columns of the table that the file lacks are declared too: a reader
     // would find them null otherwise, which a required column may not be.
     for (const Field& f : table->schema->fields) {
@@ -656,8 +663,17 @@ absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
       ASSIGN_OR_RETURN(ParquetColumn declared, iceberg::ParquetColumnOf(f));
       columns.push_back(std::move(declared));
     }
+    // The file's own columns as its `iceberg.schema` (names to field ids for readers that
+    // match by name): not the whole table schema, which grows, so that encoding the same
+    // records again after other columns were added gives the same bytes (a re-store after
+    // a crash answers "exists" and the committed size must be the stored file's).
+    Schema file_schema;
+    for (const ParquetColumn& c : columns) {
+      const Field* f = FindField(*table->schema, c.name);
+      if (f != nullptr) file_schema.fields.push_back(*f);
+    }
     options.schema = std::move(columns);
-    options.key_value_metadata.emplace_back("iceberg.schema", table->schema_json);
+    options.key_value_metadata.emplace_back("iceberg.schema", iceberg::SchemaToJson(file_schema));
     std::vector<ParquetRejectedRecord> file_rejects;
     ASSIGN_OR_RETURN(ParquetFile file, EncodeParquetFileIsolating(group, options, &file_rejects));
     for (const ParquetRejectedRecord& r : file_rejects) {
@@ -669,9 +685,16 @@ absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
     }
     if (file.rows == 0) continue;  // every record of the partition was left out
     const std::string path = iceberg::PartitionPath(*table->spec, *table->schema, values[g]);
+    // Named by the object and its partition values (CRC-32 of their serialization), not by
+    // position: an object encoded again without some records (its dead letter's kept lines,
+    // other records left out) names each partition's file the same.
+    char tag[9];
+    std::snprintf(tag, sizeof(tag), "%08lx",
+                  crc32(0L, reinterpret_cast<const Bytef*>(group_keys[g].data()),
+                        static_cast<uInt>(group_keys[g].size())));
     TableObject::File f;
     f.key = StrCat(relative_location_, "/data/", path.empty() ? "" : path + "/", base, "-",
-                   out.files.size(), ".parquet");
+                   std::string_view(tag, 8), ".parquet");
     f.records = file.rows;
     f.size = static_cast<int64_t>(file.bytes.size());
     DataFile df;

@@ -3,7 +3,9 @@
 // ObjectSink. The TableWriter the delivery engine uses for a `format: iceberg` pipeline.
 //
 // Layout, under <destination root>/<namespace>/<name>/:
-//   data/<partition path>/<pipeline>-<writer>-<sequence>-<n>.parquet   data files
+//   data/<partition path>/<pipeline>-<writer>-<sequence>-<crc>.parquet data files: one
+//                                                                     per partition of a
+//                                                                     sealed object
 //   metadata/v<N>.metadata.json                                       table metadata
 //   metadata/version-hint.text                                        N, for readers
 //   metadata/<uuid>-m0.avro, metadata/snap-<id>-<attempt>-<uuid>.avro  manifests, lists
@@ -117,6 +119,11 @@ class IcebergTable : public TableWriter {
   absl::StatusOr<std::shared_ptr<const Table>> EvolveSchema(
       const std::vector<ParquetColumn>& inferred,
       const std::vector<std::vector<std::string>>& all_null);
+  // The columns a file declares for `inferred`: the table's types and field ids, new
+  // columns committed to the table first (*table is then the new version).
+  absl::StatusOr<std::vector<ParquetColumn>> ResolveColumns(
+      const std::vector<ParquetColumn>& inferred,
+      const std::vector<std::vector<std::string>>& all_null, std::shared_ptr<const Table>* table);
   std::string MetadataKey(std::string_view name) const;
   // Where `key` is, as the table's metadata names it (see TableUri in the .cc).
   std::string Uri(const std::string& key) const;

@@ -88,8 +88,8 @@ TEST(IcebergTableTest, TheFirstObjectCreatesTheTableAndOneFilePerPartition) {
   const std::string body = Line("EU", kT0) + Line("US", kT0) + Line("EU", kT0 + 1);
   TableObject o = fx.Store(*table, 1700000000000001, body);
   ASSERT_EQ(o.files.size(), 2u);  // EU and US, the same hour
-  EXPECT_EQ(o.files[0].key,
-            "ns/tbl/data/region=EU/_event_time_hour=2023-11-14-22/t-w1-1700000000000001-0.parquet");
+  EXPECT_THAT(o.files[0].key, MatchesRegex("ns/tbl/data/region=EU/_event_time_hour=2023-11-14-22/"
+                                           "t-w1-1700000000000001-[0-9a-f]{8}\\.parquet"));
   EXPECT_EQ(o.files[0].records, 2);
   EXPECT_EQ(o.files[1].records, 1);
   const auto objects = fx.sink().objects();
@@ -216,6 +216,54 @@ TEST(IcebergTableTest, AValueThatDoesNotFitItsColumnIsLeftOutWithSchemaMismatch)
   EXPECT_THAT(rejected.lines, HasSubstr("six"));
   ASSERT_EQ(b.files.size(), 1u);
   EXPECT_EQ(b.files[0].records, 1);
+}
+
+// A column whose values do not fit does not keep new columns from being added: each new
+// column gets its own id, committed before the file uses it.
+TEST(IcebergTableTest, NewColumnsBesideAMismatchGetCommittedDistinctIds) {
+  Fixture fx;
+  auto table = fx.Writer("w1");
+  TableObject a = fx.Store(*table, 51, Line("EU", kT0, ",\"n\":5"));
+  const int before = (*table->Load())->metadata.last_column_id;
+  RejectedRecords rejected;
+  TableObject b =
+      fx.Store(*table, 52, Line("EU", kT0, ",\"n\":\"six\",\"x\":1,\"z\":2"), &rejected);
+  EXPECT_EQ(rejected.records, 1);  // n does not fit; x and z are added all the same
+  const iceberg::TableMetadata m = (*table->Load())->metadata;
+  std::map<std::string, int> ids;
+  for (const iceberg::Field& f : m.CurrentSchema()->fields) ids[f.name] = f.id;
+  ASSERT_TRUE(ids.count("x") && ids.count("z"));
+  EXPECT_NE(ids["x"], ids["z"]);
+  EXPECT_GT(ids["x"], before);
+  EXPECT_GT(ids["z"], before);
+  EXPECT_EQ(m.last_column_id, std::max(ids["x"], ids["z"]));
+}
+
+// The same records encode to the same files after the table gained columns (a re-store
+// after a crash must answer "exists" for the bytes whose size is committed).
+TEST(IcebergTableTest, EncodingAgainAfterTheTableGrewGivesTheSameFiles) {
+  Fixture fx;
+  auto table = fx.Writer("w1");
+  const std::string body = Line("EU", kT0) + Line("US", kT0);
+  absl::StatusOr<TableObject> first = table->Encode("ns/tbl/data/t-w1-61.parquet", body, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  fx.Store(*table, 62, Line("EU", kT0, ",\"colour\":\"red\""));  // a new column
+  auto restarted = fx.Writer("w1");
+  absl::StatusOr<TableObject> again =
+      restarted->Encode("ns/tbl/data/t-w1-61.parquet", body, nullptr);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(first->files.size(), again->files.size());
+  for (size_t i = 0; i < first->files.size(); ++i) {
+    EXPECT_EQ(first->files[i].key, again->files[i].key);
+    EXPECT_EQ(first->files[i].bytes, again->files[i].bytes) << first->files[i].key;
+  }
+  // Without one of its records (a dead letter's kept lines), each remaining partition's
+  // file keeps its name.
+  absl::StatusOr<TableObject> kept =
+      restarted->Encode("ns/tbl/data/t-w1-61.parquet", Line("US", kT0), nullptr);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->files.size(), 1u);
+  EXPECT_EQ(kept->files[0].key, first->files[1].key);
 }
 
 TEST(IcebergTableTest, ObjectIdentities) {
