@@ -240,6 +240,20 @@ std::optional<std::string> IcebergTable::KeyOf(std::string_view uri) const {
   return std::string(uri.substr(root.size()));
 }
 
+void IcebergTable::WriteHint(int64_t version) {
+  // Readers (icebird, DuckDB) open the version the hint names; writers probe past it. A
+  // hint cannot be compared-and-swapped: a writer that is behind (another replica wrote a
+  // later version and hint meanwhile) leaves it, so it goes back only in a race between
+  // this read and the write. Best effort: a lost hint is rewritten by the next commit.
+  absl::StatusOr<std::string> current = sink_.Get(MetadataKey(kVersionHint));
+  if (current.ok())
+    if (absl::StatusOr<int64_t> v = iceberg::ParseVersionHint(*current); v.ok() && *v >= version)
+      return;
+  ObjectMeta hint;
+  hint.content_type = "text/plain";
+  (void)sink_.Put(MetadataKey(kVersionHint), StrCat(version), hint);
+}
+
 std::string IcebergTable::MetadataKey(std::string_view name) const {
   return StrCat(relative_location_, "/metadata/", name);
 }
@@ -467,9 +481,7 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateT
   absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
   if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
   if (st.ok()) {
-    ObjectMeta hint;
-    hint.content_type = "text/plain";
-    (void)sink_.Put(MetadataKey(kVersionHint), "1", hint);  // readers' hint; probed past
+    WriteHint(1);
     Log(LogLevel::kInfo, "iceberg.table_created",
         {{"pipeline", spec_.name}, {"location", location_}});
   }
@@ -499,9 +511,7 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveS
     meta.if_none_match = true;
     absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
     if (st.ok()) {
-      ObjectMeta hint;
-      hint.content_type = "text/plain";
-      (void)sink_.Put(MetadataKey(kVersionHint), StrCat(t->loaded.version + 1), hint);
+      WriteHint(t->loaded.version + 1);
       {
         absl::MutexLock lock(&mu_);
         stats_.schema_updates += 1;
@@ -921,9 +931,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     absl::Status st = sink_.Put(MetadataKey(iceberg::MetadataFileName(version)),
                                 iceberg::TableMetadataToJson(next), meta);
     if (st.ok()) {
-      ObjectMeta hint;
-      hint.content_type = "text/plain";
-      (void)sink_.Put(MetadataKey(kVersionHint), StrCat(version), hint);
+      WriteHint(version);
       {
         absl::MutexLock lock(&mu_);
         stats_.commits += 1;

@@ -125,6 +125,8 @@ class IcebergTable : public TableWriter {
       const std::vector<ParquetColumn>& inferred,
       const std::vector<std::vector<std::string>>& all_null, std::shared_ptr<const Table>* table);
   std::string MetadataKey(std::string_view name) const;
+  // Rewrites metadata/version-hint.text to `version` unless it names a later one.
+  void WriteHint(int64_t version);
   // Where `key` is, as the table's metadata names it (see TableUri in the .cc).
   std::string Uri(const std::string& key) const;
   // The key of a path the table's metadata names (under the destination's root), or
