@@ -142,7 +142,9 @@ describe(`${WRITERS} writers append to one Iceberg table for ${SECONDS} s`, { ti
 
       duck = await DuckDBInstance.create(':memory:');
       conn = await duck.connect();
-      const checked = await checkTable(tableDir, conn);
+      // Column metrics, bounds, partition values and python3-avro are iceberg.table's
+      // checks; here, what exactly-once needs (and what stays fast over thousands of files).
+      const checked = await checkTable(tableDir, conn, { deep: false, python: false });
       const recs = await currentRecords(checked, conn);
       const acked = new Set(writers.flatMap((wr) => [...wr.acked]));
       const sent = new Set(writers.flatMap((wr) => [...wr.sent]));

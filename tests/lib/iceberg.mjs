@@ -353,14 +353,17 @@ export function unscaledDecimal(text, scale) {
 // The table's current metadata checked against the spec and lakehose's promises, every
 // snapshot walked, every manifest list and manifest decoded with avsc (and python3-avro:
 // the same header and records), every live data file checked against its bytes with
-// DuckDB (`conn`: a @duckdb/node-api connection). Returns
+// DuckDB (`conn`: a @duckdb/node-api connection): row count, size, field ids; with `deep`
+// (default) also every column's value and null counts and bounds against the rows and
+// the partition values against every row's transformed source value. Returns
 //   {meta (loadMetadata's), snapshots: Map(id -> {snapshot, live: [file]}), files:
-//    Map(local path -> {rows, fieldIds, icebergSchema, partition, spec, dataSeq, ...}),
+//    Map(local path -> {rows, ids, icebergSchema, columns, partition, spec, dataSeq, ...}),
 //    avroFiles, notes}.
-export async function checkTable(tableDir, conn, { python = true } = {}) {
+export async function checkTable(tableDir, conn, { python = true, deep = true } = {}) {
   const meta = loadMetadata(tableDir);
   const m = meta.current;
   const notes = [];
+  const metric = (ok, message) => assert.ok(ok, message);
   assert.equal(m['format-version'], 2, 'format-version');
   assert.equal(localPath(m.location), resolve(tableDir), 'location is the table directory');
   const schemas = new Map(m.schemas.map((s) => [s['schema-id'], s]));
@@ -411,13 +414,30 @@ export async function checkTable(tableDir, conn, { python = true } = {}) {
   const files = new Map();        // local path -> what the data file holds
   const avroFiles = new Map();    // local path -> avsc decode
   const manifestSeq = new Map();  // manifest path -> the sequence number it was first listed with
+  const manifestsDone = new Map();  // manifest path -> {record (its manifest_file), live files}
+  // Every Avro file decoded and every data file's facts read up front, in batches.
+  const decoded = async (path) => {
+    if (!avroFiles.has(path)) avroFiles.set(path, await decodeAvro(path));
+    return avroFiles.get(path);
+  };
+  const dataPaths = new Set();
+  for (const s of m.snapshots) {
+    const listPath = localPath(s['manifest-list']);
+    assert.ok(existsSync(listPath), `snapshot ${s['snapshot-id']}: manifest list ${listPath} exists`);
+    for (const mfile of (await decoded(listPath)).records) {
+      const mpath = localPath(mfile.manifest_path);
+      assert.ok(existsSync(mpath), `snapshot ${s['snapshot-id']}: manifest ${mpath} exists`);
+      for (const e of (await decoded(mpath)).records) {
+        const p = localPath(e.data_file.file_path);
+        if (e.status !== 2 && existsSync(p)) dataPaths.add(p);
+      }
+    }
+  }
+  const facts = await fileFacts(conn, [...dataPaths]);
   for (const s of m.snapshots) {
     const sid = BigInt(s['snapshot-id']);
     const where = `snapshot ${sid} (seq ${s['sequence-number']})`;
-    const listPath = localPath(s['manifest-list']);
-    assert.ok(existsSync(listPath), `${where}: manifest list ${listPath} exists`);
-    const list = await decodeAvro(listPath);
-    avroFiles.set(listPath, list);
+    const list = await decoded(localPath(s['manifest-list']));
     const mf = checkSpecFields(list.schema, MANIFEST_FILE_FIELDS, `${where} manifest_file`);
     checkSpecFields(mf.get('partitions').type[1].items, FIELD_SUMMARY_FIELDS, `${where} field_summary`);
     // Java's writers put these in the list's metadata; when present they must agree.
@@ -448,9 +468,21 @@ export async function checkTable(tableDir, conn, { python = true } = {}) {
       manifestSeq.set(mpath, seq);
       assert.ok(specs.has(mfile.partition_spec_id), `${mwhere}: partition_spec_id names a spec`);
       const spec = specs.get(mfile.partition_spec_id);
+      const done = manifestsDone.get(mpath);
+      if (done) {
+        // Listed again by a later snapshot (fast appends keep their parent's manifests):
+        // checked once, but its live files are live here too.
+        assert.deepEqual(canonical(mfile), done.record, `${mwhere}: listed again with other counts`);
+        for (const f of done.live) {
+          assert.ok(!livePaths.has(f.path), `${where}: data file ${f.path} is live twice`);
+          livePaths.add(f.path);
+          live.push(f);
+        }
+        continue;
+      }
+      const mine = [];
 
-      const man = avroFiles.get(mpath) ?? await decodeAvro(mpath);
-      avroFiles.set(mpath, man);
+      const man = await decoded(mpath);
       const entry = checkSpecFields(man.schema, MANIFEST_ENTRY_FIELDS, `${mwhere} manifest_entry`);
       const df = checkSpecFields(entry.get('data_file').type, DATA_FILE_FIELDS, `${mwhere} data_file`);
       assert.equal(man.meta['format-version'], '2', `${mwhere}: metadata format-version`);
@@ -506,11 +538,13 @@ export async function checkTable(tableDir, conn, { python = true } = {}) {
           assert.equal(known.dataSeq, dataSeq, `${path}: its data sequence number changed between snapshots`);
           assert.deepEqual(canonical(known.entry.data_file), canonical(d), `${path}: its entry changed between snapshots`);
         } else {
-          files.set(path, await checkDataFile(conn, path, d, { spec, resultTypes, schemaFields: manFields, where: `${mwhere}: ${path}` }));
+          files.set(path, await checkDataFile(conn, path, d, { spec, resultTypes, schemaFields: manFields, where: `${mwhere}: ${path}`, metric, facts: facts.get(path), deep }));
           Object.assign(files.get(path), { dataSeq, entry: e, addedBy: BigInt(mfile.added_snapshot_id), spec });
         }
         live.push(files.get(path));
+        mine.push(files.get(path));
       }
+      manifestsDone.set(mpath, { record: canonical(mfile), live: mine });
       assert.equal(counts[1], Number(mfile.added_files_count), `${mwhere}: added_files_count`);
       assert.equal(counts[0], Number(mfile.existing_files_count), `${mwhere}: existing_files_count`);
       assert.equal(counts[2], Number(mfile.deleted_files_count), `${mwhere}: deleted_files_count`);
@@ -569,29 +603,48 @@ export async function checkTable(tableDir, conn, { python = true } = {}) {
   return { meta, snapshots, files, avroFiles, notes };
 }
 
+// What DuckDB says of data files, a few queries for all of them (one per file would
+// dominate a table of thousands of small files): Map(path -> {rows, nodes (parquet_schema
+// rows without the root, in order), kv (key -> value)}).
+async function fileFacts(conn, paths) {
+  const q = async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
+  const facts = new Map(paths.map((p) => [p, { rows: 0, nodes: [], kv: new Map() }]));
+  const CHUNK = 400;
+  for (let i = 0; i < paths.length; i += CHUNK) {
+    const list = `[${paths.slice(i, i + CHUNK).map((p) => `'${p.replaceAll("'", "''")}'`).join(', ')}]`;
+    for (const r of await q(`SELECT file_name, sum(n) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM parquet_metadata(${list})) GROUP BY file_name`)) {
+      facts.get(r.file_name).rows = Number(r.n);
+    }
+    for (const r of await q(`SELECT file_name, name, field_id, repetition_type, num_children, type FROM parquet_schema(${list})`)) {
+      facts.get(r.file_name).nodes.push(r);
+    }
+    for (const r of await q(`SELECT file_name, decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${list})`)) {
+      facts.get(r.file_name).kv.set(r.key, r.value);
+    }
+  }
+  for (const f of facts.values()) f.nodes = f.nodes.slice(1);  // the root
+  return facts;
+}
+
 // One data file: its bytes against its manifest entry, through DuckDB. Returns {path,
-// rows, ids (the top-level columns' field ids by name), icebergSchema, columns}.
-async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, where }) {
+// rows, ids (the top-level columns' field ids by name), icebergSchema (its key-value
+// metadata), columns (the fields of icebergSchema the file has), partition}.
+async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, where, metric, facts, deep }) {
   assert.ok(existsSync(path), `${where}: exists`);
   assert.equal(BigInt(d.file_size_in_bytes), BigInt(statSync(path).size), `${where}: file_size_in_bytes is the file's size`);
   const q = async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
   const lit = `'${path.replaceAll("'", "''")}'`;
-  const [{ n }] = await q(`SELECT sum(row_group_num_rows) AS n FROM (SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${lit}))`);
-  const rows = Number(n);
+  const { rows, nodes, kv } = facts;
   assert.equal(BigInt(d.record_count), BigInt(rows), `${where}: record_count is the file's row count`);
 
   // Field ids on every column but the root and the repeated groups of lists and maps
   // (Iceberg's Parquet mapping gives ids to the element, key and value, not to those).
-  const schema = await q(`SELECT name, field_id, repetition_type, num_children, type FROM parquet_schema(${lit})`);
-  const nodes = schema.slice(1);
   for (const c of nodes) {
     if (c.repetition_type === 'REPEATED' && Number(c.num_children) > 0) continue;
     assert.ok(c.field_id !== null && c.field_id !== undefined, `${where}: column ${c.name} has no field_id`);
   }
-  const kv = await q(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${lit})`);
-  const ice = kv.find((r) => r.key === 'iceberg.schema');
-  assert.ok(ice, `${where}: no iceberg.schema key-value metadata`);
-  const icebergSchema = JSON.parse(ice.value);
+  assert.ok(kv.has('iceberg.schema'), `${where}: no iceberg.schema key-value metadata`);
+  const icebergSchema = JSON.parse(kv.get('iceberg.schema'));
   // The top-level columns: DuckDB's DESCRIBE names them; parquet_schema's first-level nodes
   // follow the root in order, each followed by its descendants.
   const top = [];
@@ -603,55 +656,64 @@ async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, w
     i += skip;
   }
   const ids = new Map(top.map((c) => [c.name, Number(c.field_id)]));
+  // A column iceberg.schema lists may be absent from the file (lakehose leaves out the
+  // columns no record of the file has): readers that go by field id read it as null.
   for (const f of icebergSchema.fields) {
-    assert.equal(ids.get(f.name), f.id, `${where}: column ${f.name}'s field_id is the iceberg.schema's`);
+    if (ids.has(f.name)) assert.equal(ids.get(f.name), f.id, `${where}: column ${f.name}'s field_id is the iceberg.schema's`);
     const tf = schemaFields.find((x) => x.id === f.id);
     if (tf) assert.equal(tf.name, f.name, `${where}: field id ${f.id} names ${tf.name} in the table`);
   }
-  for (const [name, id] of ids) assert.ok(icebergSchema.fields.some((f) => f.id === id), `${where}: column ${name} (id ${id}) is not in iceberg.schema`);
+  for (const [name, id] of ids) assert.ok(icebergSchema.fields.some((f) => f.id === id && f.name === name), `${where}: column ${name} (id ${id}) is not in iceberg.schema`);
+  const columns = icebergSchema.fields.filter((f) => ids.has(f.name));
+  const absent = new Set(icebergSchema.fields.filter((f) => !ids.has(f.name)).map((f) => f.id));
 
   // Per-column metrics of the top-level primitive columns against the rows.
-  const prim = icebergSchema.fields.filter((f) => typeof f.type === 'string');
-  if (prim.length > 0 && rows > 0) {
+  const prim = columns.filter((f) => typeof f.type === 'string');
+  const mapOf = (arr) => new Map((arr ?? []).map((kvp) => [Number(kvp.key), kvp.value]));
+  const valueCounts = mapOf(d.value_counts);
+  const nullCounts = mapOf(d.null_value_counts);
+  const lower = mapOf(d.lower_bounds);
+  const upper = mapOf(d.upper_bounds);
+  for (const id of absent) {
+    if (valueCounts.has(id)) assert.equal(BigInt(valueCounts.get(id)), BigInt(rows), `${where}: value_counts of absent column ${id}`);
+    if (nullCounts.has(id)) assert.equal(BigInt(nullCounts.get(id)), BigInt(rows), `${where}: null_value_counts of absent column ${id}`);
+    assert.ok(!lower.has(id) && !upper.has(id), `${where}: bounds of absent column ${id}`);
+  }
+  if (deep && prim.length > 0 && rows > 0) {
     const exprs = prim.flatMap((f, i) => {
       const c = `"${f.name.replaceAll('"', '""')}"`;
-      const v = valueExpr(f.type, c);
-      return [`count(${c}) AS c${i}`, `CAST(min(${v}) AS VARCHAR) AS lo${i}`, `CAST(max(${v}) AS VARCHAR) AS hi${i}`];
+      // min/max in the column's own order, then as comparable text.
+      return [`count(${c}) AS c${i}`, `CAST(${valueExpr(f.type, `min(${c})`)} AS VARCHAR) AS lo${i}`,
+        `CAST(${valueExpr(f.type, `max(${c})`)} AS VARCHAR) AS hi${i}`];
     });
     const [agg] = await q(`SELECT ${exprs.join(', ')} FROM read_parquet(${lit})`);
-    const mapOf = (arr) => new Map((arr ?? []).map((kvp) => [Number(kvp.key), kvp.value]));
-    const valueCounts = mapOf(d.value_counts);
-    const nullCounts = mapOf(d.null_value_counts);
-    const lower = mapOf(d.lower_bounds);
-    const upper = mapOf(d.upper_bounds);
+    const show = (v) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}` : x));
     prim.forEach((f, i) => {
       const at = `${where}: column ${f.name} (id ${f.id})`;
       const nonNull = Number(agg[`c${i}`]);
-      if (valueCounts.has(f.id)) assert.equal(BigInt(valueCounts.get(f.id)), BigInt(rows), `${at}: value_counts`);
-      if (nullCounts.has(f.id)) assert.equal(BigInt(nullCounts.get(f.id)), BigInt(rows - nonNull), `${at}: null_value_counts`);
+      if (valueCounts.has(f.id)) metric(BigInt(valueCounts.get(f.id)) === BigInt(rows), `${at}: value_counts ${valueCounts.get(f.id)}, rows ${rows}`);
+      if (nullCounts.has(f.id)) metric(BigInt(nullCounts.get(f.id)) === BigInt(rows - nonNull), `${at}: null_value_counts ${nullCounts.get(f.id)}, nulls ${rows - nonNull}`);
       if (nonNull === 0) {
-        assert.ok(!lower.has(f.id) && !upper.has(f.id), `${at}: bounds on a column of nulls`);
+        metric(!lower.has(f.id) && !upper.has(f.id), `${at}: bounds on a column of nulls`);
         return;
       }
       for (const [bounds, want, isLower] of [[lower, agg[`lo${i}`], true], [upper, agg[`hi${i}`], false]]) {
         if (!bounds.has(f.id)) continue;
         const got = decodeSingleValue(f.type, bounds.get(f.id));
         if (got === undefined) continue;
-        const label = `${at}: ${isLower ? 'lower' : 'upper'} bound`;
+        const label = `${at}: ${isLower ? 'lower' : 'upper'} bound ${show(got)?.slice(0, 80)}, the real ${isLower ? 'min' : 'max'} ${show(want)?.slice(0, 80)}`;
         if (f.type === 'string') {
           // A string bound may be truncated (a prefix for the lower; for the upper, a
           // prefix with its last character incremented): it must still bound the values.
-          if (isLower) assert.ok(want.startsWith(got) || got <= want, `${label} ${JSON.stringify(got)} > min ${JSON.stringify(want)}`);
-          else assert.ok(got >= want, `${label} ${JSON.stringify(got)} < max ${JSON.stringify(want)}`);
+          metric(isLower ? got <= want : got >= want, label);
         } else if (/^decimal\((\d+),(\d+)\)$/.test(f.type)) {
-          const scale = Number(/,(\d+)\)$/.exec(f.type)[1]);
-          assert.equal(got.unscaled, unscaledDecimal(want, scale), `${label} is the real ${isLower ? 'min' : 'max'} ${want}`);
+          metric(got.unscaled === unscaledDecimal(want, Number(/,(\d+)\)$/.exec(f.type)[1])), label);
         } else if (typeof got === 'bigint') {
-          assert.equal(got, BigInt(want), `${label} is the real ${isLower ? 'min' : 'max'} ${want}`);
+          metric(got === BigInt(want), label);
         } else if (typeof got === 'boolean') {
-          assert.equal(got, want === 'true', `${label}`);
+          metric(got === (want === 'true'), label);
         } else {
-          assert.equal(got, Number(want), `${label} is the real ${isLower ? 'min' : 'max'} ${want}`);
+          metric(got === Number(want), label);
         }
       }
     });
@@ -659,10 +721,12 @@ async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, w
 
   // Partition values: every row's transformed source value is the file's partition value.
   const partition = {};
-  if (spec.fields.length > 0 && rows > 0) {
+  if (deep && spec.fields.length > 0 && rows > 0) {
     const cols = spec.fields.map((pf, i) => {
       const src = icebergSchema.fields.find((f) => f.id === pf['source-id']);
-      assert.ok(src, `${where}: the partition source ${pf['source-id']} is a column of the file`);
+      assert.ok(src, `${where}: the partition source ${pf['source-id']} is in the file's iceberg.schema`);
+      // A source column absent from the file is null in every row.
+      if (absent.has(src.id)) return `NULL AS p${i}`;
       return `${valueExpr(src.type, `"${src.name.replaceAll('"', '""')}"`)} AS p${i}`;
     });
     const distinct = await q(`SELECT DISTINCT ${cols.join(', ')} FROM read_parquet(${lit})`);
@@ -682,7 +746,7 @@ async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, w
     assert.ok(at >= 0, `${where}: under data/`);
     assert.deepEqual(segs.slice(at + 1, -1).map((s) => s.split('=')[0]), spec.fields.map((pf) => pf.name), `${where}: the path's partition segments`);
   }
-  return { path, rows, ids, icebergSchema, partition };
+  return { path, rows, ids, icebergSchema, columns, partition };
 }
 
 // The records of the current snapshot as lake.mjs's verdict() takes them: {counts:
