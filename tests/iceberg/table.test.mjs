@@ -34,7 +34,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -42,7 +42,7 @@ import { parse as losslessParse, stringify as losslessStringify } from 'lossless
 
 import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail } from '../lib/harness.mjs';
 import { configYaml } from '../lib/lake.mjs';
-import { checkTable, loadMetadata, readWithIcebird, valueDiff, valueExpr, withTableServer } from '../lib/iceberg.mjs';
+import { checkTable, decodeAvro, loadMetadata, localPath, readWithIcebird, rewriteAvroRecords, valueDiff, valueExpr, withTableServer } from '../lib/iceberg.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { records: { type: 'string' }, keep: { type: 'boolean' } },
@@ -311,5 +311,34 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
     const exit = await server.stop(EXIT_TIMEOUT_MS);
     assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
     assert.equal(loadMetadata(tableDir).hint, before, 'a metadata version written at shutdown with nothing to commit');
+  }));
+
+
+  // Last: it tampers with the table (in place: its metadata holds absolute URIs), then
+  // puts it back.
+  it('the checks can fail: a data file one byte longer, a manifest listed twice', failWith(async () => {
+    const m = loadMetadata(tableDir).current;
+    const current = m.snapshots.find((s) => String(s['snapshot-id']) === String(m['current-snapshot-id']));
+    const untouched = await checkTable(tableDir, conn, { deep: false, python: false });
+    const dataFile = untouched.snapshots.get(BigInt(m['current-snapshot-id'])).live[0].path;
+    const size = readFileSync(dataFile).length;
+    appendFileSync(dataFile, Buffer.from([0]));
+    try {
+      await assert.rejects(checkTable(tableDir, conn, { deep: false, python: false }), /file_size_in_bytes is the file's size/);
+    } finally {
+      truncateSync(dataFile, size);
+    }
+    const listPath = localPath(current['manifest-list']);
+    const original = readFileSync(listPath);
+    const list = await decodeAvro(listPath);
+    rewriteAvroRecords(listPath, [list.records[0], ...list.records], listPath, list.schema);
+    try {
+      assert.equal((await decodeAvro(listPath)).records.length, list.records.length + 1, 'the rewritten list decodes');
+      // manifest_length is in the list, not checked against the list's own size.
+      await assert.rejects(checkTable(tableDir, conn, { deep: false, python: false }), /is live twice/);
+    } finally {
+      writeFileSync(listPath, original);
+    }
+    await checkTable(tableDir, conn, { deep: false, python: false });
   }));
 });

@@ -44,7 +44,7 @@ if (!(SECONDS > 0) || !(Number.isInteger(WRITERS) && WRITERS >= 2)) {
 }
 const PIPELINE = 'dur';
 const TABLE = 'multi.events';
-const RECORDS_PER_WRITER = 60_000;  // more than a writer is sent in the time
+const RECORDS_PER_WRITER = 20_000;  // at most this many per writer (about what 10 s take here)
 const BATCH = 200;
 const SENDERS_PER_WRITER = 2;
 const FLUSH_EVERY_MS = 2_000;
@@ -68,7 +68,7 @@ describe(`${WRITERS} writers append to one Iceberg table for ${SECONDS} s`, { ti
         mkdirSync(dir, { recursive: true });
         const cfg = join(dir, 'lakehose.yaml');
         writeFileSync(cfg, configYaml({
-          dataDir: join(dir, 'var'), writerId: `w${w}`, pipeline: PIPELINE, dest: { kind: 'file', path: lakeDir }, sizeMb: 0.2, intervalS: 1,
+          dataDir: join(dir, 'var'), writerId: `w${w}`, pipeline: PIPELINE, dest: { kind: 'file', path: lakeDir }, sizeMb: 1, intervalS: 1,
           iceberg: { table: TABLE, commitIntervalS: 1 },
         }));
         const gen = await generate(CLI_BIN, RECORDS_PER_WRITER, (w + 1) * 1e12 + 7);
