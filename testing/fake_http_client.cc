@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/base/strings.h"
+
 namespace lakehose {
 
 std::string_view RecordedHttpRequest::Header(std::string_view name) const {
@@ -13,21 +15,29 @@ absl::StatusOr<HttpResponse> FakeHttpClient::Send(const HttpRequest& request) {
                                .url = request.url,
                                .headers = request.headers,
                                .body = std::string(request.body),
-                               .timeout_ms = request.timeout_ms};
+                               .timeout_ms = request.timeout_ms,
+                               .max_response_bytes = request.max_response_bytes};
+  absl::StatusOr<HttpResponse> reply =
+      HttpResponse{.status = 404, .headers = {}, .body = "no scripted reply"};
   Handler handler;
   {
     absl::MutexLock lock(&mu_);
     requests_.push_back(recorded);
     if (!queue_.empty()) {
-      absl::StatusOr<HttpResponse> reply = std::move(queue_.front());
+      reply = std::move(queue_.front());
       queue_.pop_front();
-      return reply;
+    } else {
+      handler = handler_;
     }
-    handler = handler_;
   }
   // Called without the lock, so a handler may inspect requests() or Push().
-  if (handler) return handler(recorded);
-  return HttpResponse{.status = 404, .headers = {}, .body = "no scripted reply"};
+  if (handler) reply = handler(recorded);
+  if (reply.ok() && request.max_response_bytes > 0 &&
+      reply->body.size() > request.max_response_bytes) {
+    return absl::ResourceExhaustedError(
+        StrCat("http: response body exceeds ", request.max_response_bytes, " bytes"));
+  }
+  return reply;
 }
 
 void FakeHttpClient::Push(absl::StatusOr<HttpResponse> reply) {

@@ -1,6 +1,7 @@
 // FakeHttpClient: a scripted HttpClient (service/s3/http_client.h) for tests. It records
 // every request and answers each with the next queued reply, else with the handler, else
-// 404; nothing goes over the network.
+// 404; nothing goes over the network. A reply whose body exceeds the request's
+// max_response_bytes (when set) becomes RESOURCE_EXHAUSTED, as the libcurl client's does.
 //
 //   auto http = std::make_shared<FakeHttpClient>();
 //   http->Push(503, "<Error><Code>SlowDown</Code></Error>");
@@ -34,6 +35,7 @@ struct RecordedHttpRequest {
   HttpHeaders headers;
   std::string body;
   int64_t timeout_ms = 0;
+  size_t max_response_bytes = 0;
 
   std::string_view Header(std::string_view name) const;  // case-insensitive; empty if absent
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/base/strings.h"
+
 namespace lakehose {
 
 absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
@@ -23,6 +25,28 @@ absl::Status FakeObjectSink::Put(const std::string& key, std::string_view body,
   if (meta.if_none_match && objects_.count(key)) return absl::AlreadyExistsError(key);
   objects_[key] = std::string(body);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FakeObjectSink::Get(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  ++gets_;
+  if (!get_fails_with_.ok()) return get_fails_with_;
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return absl::NotFoundError(StrCat("mem://", key, " does not exist"));
+  if (it->second.size() > kMaxObjectGetBytes) {
+    return absl::FailedPreconditionError(StrCat("mem://", key, " is larger than a read takes"));
+  }
+  return it->second;
+}
+
+void FakeObjectSink::SetGetFailure(absl::Status s) {
+  absl::MutexLock lock(&mu_);
+  get_fails_with_ = std::move(s);
+}
+
+int64_t FakeObjectSink::gets() const {
+  absl::MutexLock lock(&mu_);
+  return gets_;
 }
 
 std::string FakeObjectSink::Uri(const std::string& key) const { return "mem://" + key; }

@@ -39,11 +39,7 @@ struct Type {
   bool value_required = false;             // kMap
   std::shared_ptr<const Type> key, value;  // kMap
 
-  static Type Primitive(std::string name) {
-    Type t;
-    t.primitive = std::move(name);
-    return t;
-  }
+  static Type Primitive(std::string name);  // defined below, where Field is complete
   bool is_primitive() const { return kind == Kind::kPrimitive; }
 };
 
@@ -54,6 +50,14 @@ struct Field {
   Type type;
   std::string doc;  // empty: not written
 };
+
+// Out of the class: clang (with libstdc++ 12) instantiates std::vector<Field>'s
+// destructor here and needs Field complete.
+inline Type Type::Primitive(std::string name) {
+  Type t;
+  t.primitive = std::move(name);
+  return t;
+}
 
 struct Schema {
   int schema_id = 0;

@@ -78,6 +78,17 @@ absl::Status Converter::AddPresent(const Value& v, int64_t row, ChunkValues* out
       out->ints.push_back(*i);
       return absl::OkStatus();
     }
+    case ParquetType::kTimestampMicros: {
+      std::optional<int64_t> ms = FastInt64(v.text);
+      if (!ms || v.kind == Value::kNull) {
+        std::optional<Significand> s = Number(v);
+        ms = s ? ToInt64(*s) : std::nullopt;
+      }
+      int64_t us = 0;
+      if (!ms || __builtin_mul_overflow(*ms, int64_t{1000}, &us)) return Mismatch(v, row);
+      out->ints.push_back(us);
+      return absl::OkStatus();
+    }
     case ParquetType::kDecimal: {
       std::optional<Significand> s = Number(v);
       std::optional<Int128> d = s ? Unscaled(*s, col_.scale) : std::nullopt;

@@ -4,7 +4,8 @@
 //
 // What converts to what: kString takes every kind (non-strings as their JSON text);
 // kJson every kind as JSON text (a string quoted); kBinary base64 strings; kInt64 and
-// kTimestampMillis integral numbers (or strings holding one) that fit; kDecimal numbers
+// kTimestampMillis integral numbers (or strings holding one) that fit; kTimestampMicros
+// the same (milliseconds), times 1000 if that fits an int64; kDecimal numbers
 // (or strings) exact at the column's scale in 38 digits; kDouble numbers (or strings),
 // beyond its range as strtod gives; kBool booleans.
 //

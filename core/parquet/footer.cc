@@ -33,8 +33,9 @@ void WriteSchemaElement(const ParquetColumn& c, ThriftCompactWriter* w) {
     w->FieldI32(3, kRepetitionOptional);
     w->FieldBinary(4, c.name);
     w->FieldI32(5, static_cast<int32_t>(list ? 1 : c.children.size()));
+    if (list) w->FieldI32(6, kListCt);
+    if (c.field_id >= 0) w->FieldI32(9, c.field_id);
     if (list) {
-      w->FieldI32(6, kListCt);
       w->FieldBeginStruct(10);
       w->FieldBeginStruct(3);  // LIST
       w->EndStruct();
@@ -54,19 +55,37 @@ void WriteSchemaElement(const ParquetColumn& c, ThriftCompactWriter* w) {
   if (c.type == ParquetType::kDecimal) w->FieldI32(2, kDecimalBytes);
   w->FieldI32(3, c.required ? kRepetitionRequired : kRepetitionOptional);
   w->FieldBinary(4, c.name);
+  // Fields 6-8 (converted type, scale, precision), then 9 (field_id), then 10 (logical
+  // type): the compact protocol wants them in increasing order.
   switch (c.type) {
     case ParquetType::kString:
     case ParquetType::kJson:
       w->FieldI32(6, kUtf8);
+      break;
+    case ParquetType::kDecimal:
+      w->FieldI32(6, kDecimalCt);
+      w->FieldI32(7, c.scale);
+      w->FieldI32(8, kDecimalPrecision);
+      break;
+    case ParquetType::kTimestampMillis:
+      w->FieldI32(6, kTimestampMillisCt);
+      break;
+    case ParquetType::kTimestampMicros:
+      w->FieldI32(6, kTimestampMicrosCt);
+      break;
+    default:
+      break;
+  }
+  if (c.field_id >= 0) w->FieldI32(9, c.field_id);
+  switch (c.type) {
+    case ParquetType::kString:
+    case ParquetType::kJson:
       w->FieldBeginStruct(10);
       w->FieldBeginStruct(1);  // STRING
       w->EndStruct();
       w->EndStruct();
       break;
     case ParquetType::kDecimal:
-      w->FieldI32(6, kDecimalCt);
-      w->FieldI32(7, c.scale);
-      w->FieldI32(8, kDecimalPrecision);
       w->FieldBeginStruct(10);
       w->FieldBeginStruct(5);  // DECIMAL
       w->FieldI32(1, c.scale);
@@ -75,12 +94,13 @@ void WriteSchemaElement(const ParquetColumn& c, ThriftCompactWriter* w) {
       w->EndStruct();
       break;
     case ParquetType::kTimestampMillis:
-      w->FieldI32(6, kTimestampMillisCt);
+    case ParquetType::kTimestampMicros:
       w->FieldBeginStruct(10);
       w->FieldBeginStruct(8);  // TIMESTAMP
       w->FieldBool(1, true);   // isAdjustedToUTC
       w->FieldBeginStruct(2);  // unit
-      w->FieldBeginStruct(1);  // MILLIS
+      // TimeUnit: 1 MILLIS, 2 MICROS.
+      w->FieldBeginStruct(c.type == ParquetType::kTimestampMillis ? 1 : 2);
       w->EndStruct();
       w->EndStruct();
       w->EndStruct();

@@ -4,7 +4,8 @@
 // What it holds: format version 1; the schema as a depth-first list of SchemaElements
 // (a root "schema" group, then each column: a scalar with its physical type, repetition
 // and logical type; a STRUCT an optional group; a LIST the standard three levels
-// `optional group name (LIST) { repeated group list { <element> } }`); the row count;
+// `optional group name (LIST) { repeated group list { <element> } }`; a column's field_id
+// on its element when it has one, for a LIST on the LIST group); the row count;
 // each row group's ColumnChunks (ColumnMetaData with encodings, path, codec, sizes,
 // offsets and statistics); the key-value metadata; created_by; and a TypeDefinedOrder
 // column order per leaf, which tells readers the statistics may be used.

@@ -23,7 +23,13 @@ enum PhysicalType : int32_t {
 };
 enum Encoding : int32_t { kPlain = 0, kRle = 3, kRleDictionary = 8 };
 enum PageType : int32_t { kDataPage = 0, kDictionaryPage = 2 };
-enum ConvertedType : int32_t { kUtf8 = 0, kListCt = 3, kDecimalCt = 5, kTimestampMillisCt = 9 };
+enum ConvertedType : int32_t {
+  kUtf8 = 0,
+  kListCt = 3,
+  kDecimalCt = 5,
+  kTimestampMillisCt = 9,
+  kTimestampMicrosCt = 10
+};
 inline constexpr int32_t kRepetitionRequired = 0;
 inline constexpr int32_t kRepetitionOptional = 1;
 inline constexpr int32_t kRepetitionRepeated = 2;
@@ -60,6 +66,7 @@ inline PhysicalType Physical(ParquetType t) {
       return kByteArray;
     case ParquetType::kInt64:
     case ParquetType::kTimestampMillis:
+    case ParquetType::kTimestampMicros:
       return kInt64Type;
     case ParquetType::kDecimal:
       return kFixedLenByteArray;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/base/json_writer.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 
@@ -71,7 +72,8 @@ absl::Status Shredder::Shred(const ShredNode& n, const JsonNode* v, int rep, int
   }
   switch (n.col->type) {
     case ParquetType::kStruct: {
-      if (v->value.kind != Value::kNested || !v->object || !v->expanded) return Unexpected(n, row);
+      if (v->value.kind != Value::kNested || !v->object || !v->expanded)
+        return Unexpected(n, *v, row);
       std::vector<const JsonNode*> slots(n.children.size(), nullptr);
       for (size_t i = 0; i < v->names.size(); ++i) {
         auto it = n.index.find(v->names[i]);
@@ -82,7 +84,8 @@ absl::Status Shredder::Shred(const ShredNode& n, const JsonNode* v, int rep, int
       return absl::OkStatus();
     }
     case ParquetType::kList:
-      if (v->value.kind != Value::kNested || v->object || !v->expanded) return Unexpected(n, row);
+      if (v->value.kind != Value::kNested || v->object || !v->expanded)
+        return Unexpected(n, *v, row);
       if (v->children.empty()) {
         Empty(n, rep, n.def);  // an empty list: defined, no element
         return absl::OkStatus();
@@ -106,7 +109,13 @@ void Shredder::Empty(const ShredNode& n, int rep, int def) {
   }
 }
 
-absl::Status Shredder::Unexpected(const ShredNode& n, int64_t row) {
+absl::Status Shredder::Unexpected(const ShredNode& n, const JsonNode& v, int64_t row) const {
+  if (declared_) {
+    return absl::InvalidArgumentError(
+        StrCat("parquet: ", row < 0 ? std::string() : StrCat("record ", row, ": "), "column \"",
+               n.col->name, "\" (", ParquetTypeName(n.col->type, n.col->scale), ") cannot hold ",
+               QuoteForMessage(v.value.text)));
+  }
   return absl::InternalError(StrCat("parquet: record ", row, ": a value of \"", n.col->name,
                                     "\" does not match its inferred ",
                                     ParquetTypeName(n.col->type, 0)));

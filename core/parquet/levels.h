@@ -68,21 +68,28 @@ std::vector<Leaf> PlanColumn(const ParquetColumn& c, ShredNode* root);
 // values[i] and converters[i] belong to the column's i-th leaf.
 class Shredder {
  public:
-  Shredder(std::vector<ChunkValues>* values, std::vector<Converter>* converters)
-      : values_(*values), converters_(*converters) {}
+  // `declared`: the plan is a declared schema's (ParquetOptions::schema), which a record's
+  // value may not fit; else it was inferred from the values it shreds.
+  Shredder(std::vector<ChunkValues>* values, std::vector<Converter>* converters,
+           bool declared = false)
+      : values_(*values), converters_(*converters), declared_(declared) {}
 
   // `v` null: the value is absent or null. `rep`: the repetition level of its first entry
-  // (0 for a record's value). INTERNAL if `v` does not have the shape the plan was
-  // inferred from; a leaf's conversion error as Converter::AddPresent's.
+  // (0 for a record's value). If `v` does not have the plan's shape (an array for a
+  // STRUCT, a scalar for a LIST, an object or array for a scalar leaf that is not a
+  // string / json one): INVALID_ARGUMENT naming the column and value for a declared
+  // plan, INTERNAL (the writer's own error) for an inferred one; a leaf's conversion
+  // error as Converter::AddPresent's.
   absl::Status Shred(const ShredNode& n, const JsonNode* v, int rep, int64_t row);
 
  private:
   // Every leaf under `n` gets one entry without a value.
   void Empty(const ShredNode& n, int rep, int def);
-  static absl::Status Unexpected(const ShredNode& n, int64_t row);
+  absl::Status Unexpected(const ShredNode& n, const JsonNode& v, int64_t row) const;
 
   std::vector<ChunkValues>& values_;
   std::vector<Converter>& converters_;
+  bool declared_ = false;
 };
 
 }  // namespace parquet_internal

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -18,6 +19,7 @@
 #include "core/base/strings.h"
 #include "core/parquet/column_values.h"
 #include "core/parquet/column_writer.h"
+#include "core/parquet/field_metrics.h"
 #include "core/parquet/footer.h"
 #include "core/parquet/format.h"
 #include "core/parquet/json_reader.h"
@@ -29,6 +31,7 @@ namespace lakehose {
 using parquet_internal::ChunkMeta;
 using parquet_internal::ChunkValues;
 using parquet_internal::Converter;
+using parquet_internal::FieldMetricsBuilder;
 using parquet_internal::JsonNode;
 using parquet_internal::Leaf;
 using parquet_internal::LineParser;
@@ -38,6 +41,49 @@ using parquet_internal::ShredNode;
 using parquet_internal::Value;
 
 namespace {
+
+// A declared column `c` at `depth` (1: top level) is one the writer can write: groups
+// and lists only with NestedEncoding::kNative, of the shape levels.h plans (a kStruct
+// with distinct members, a kList with one element, every node OPTIONAL), at most
+// kMaxParquetNativeDepth deep; scalars without children.
+absl::Status CheckDeclared(const ParquetColumn& c, int depth, const ParquetOptions& options) {
+  const bool group = c.type == ParquetType::kStruct || c.type == ParquetType::kList;
+  if (!group) {
+    if (!c.children.empty())
+      return absl::InvalidArgumentError(
+          StrCat("parquet: column \"", c.name, "\" is not a group or list but has members"));
+    if (depth > 1 && c.required)
+      return absl::InvalidArgumentError(StrCat("parquet: column \"", c.name,
+                                               "\" is inside a group or list: it cannot be "
+                                               "required (nested columns are OPTIONAL)"));
+    return absl::OkStatus();
+  }
+  if (options.nested != NestedEncoding::kNative)
+    return absl::InvalidArgumentError(
+        StrCat("parquet: column \"", c.name,
+               "\" is declared as a group or list, which needs NestedEncoding::kNative"));
+  if (depth > kMaxParquetNativeDepth)
+    return absl::InvalidArgumentError(StrCat("parquet: column \"", c.name,
+                                             "\" is nested deeper than ", kMaxParquetNativeDepth,
+                                             " levels"));
+  if (c.required)
+    return absl::InvalidArgumentError(
+        StrCat("parquet: group or list column \"", c.name, "\" cannot be required"));
+  if (c.type == ParquetType::kList && (c.children.size() != 1 || c.children[0].name != "element"))
+    return absl::InvalidArgumentError(StrCat("parquet: list column \"", c.name,
+                                             "\" must have exactly one child, named \"element\""));
+  if (c.type == ParquetType::kStruct && c.children.empty())
+    return absl::InvalidArgumentError(
+        StrCat("parquet: group column \"", c.name, "\" has no members"));
+  for (size_t i = 0; i < c.children.size(); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      if (c.children[j].name == c.children[i].name)
+        return absl::InvalidArgumentError(StrCat("parquet: group column \"", c.name,
+                                                 "\" declares \"", c.children[i].name, "\" twice"));
+    RETURN_IF_ERROR(CheckDeclared(c.children[i], depth + 1, options));
+  }
+  return absl::OkStatus();
+}
 
 // Reads every line into column-major cells: `columns` in order of first appearance (or
 // the declared ones, whose other members are dropped), cells[c][r] the value of column c
@@ -49,9 +95,7 @@ absl::Status ReadRecords(const std::vector<std::string_view>& lines, const Parqu
   const bool declared = !options.schema.empty();
   if (declared) {
     for (const ParquetColumn& c : options.schema) {
-      if (c.type == ParquetType::kStruct || c.type == ParquetType::kList || !c.children.empty())
-        return absl::InvalidArgumentError(
-            StrCat("parquet: column \"", c.name, "\" cannot be declared as a group or list"));
+      RETURN_IF_ERROR(CheckDeclared(c, 1, options));
       if (!index.try_emplace(c.name, columns->size()).second)
         return absl::InvalidArgumentError(
             StrCat("parquet: column \"", c.name, "\" is declared twice"));
@@ -100,25 +144,39 @@ absl::Status FlatChunk(const ParquetColumn& column, const std::vector<Value>& ce
   return absl::OkStatus();
 }
 
-// The chunks of the leaves of a STRUCT / LIST column for records [begin, end).
-absl::Status ShredChunks(const ShredNode& plan, const std::vector<Value>& cells, size_t begin,
-                         size_t end, std::deque<std::string>* converted,
-                         std::vector<Converter>* convs, std::vector<ChunkValues>* values) {
-  Shredder shredder(values, convs);
-  for (size_t r = begin; r < end; ++r) {
-    const Value& v = cells[r];
-    if (v.kind != Value::kNested) {
-      RETURN_IF_ERROR(shredder.Shred(plan, nullptr, 0, static_cast<int64_t>(r)));
-      continue;
+// Shreds record `row`'s value `v` of a STRUCT / LIST column (row -1: a record checked
+// alone). The strings of its tree live in `arena` until the chunk is written.
+absl::Status ShredValue(const ShredNode& plan, const Value& v, int64_t row,
+                        std::deque<std::string>* arena, Shredder* shredder) {
+  if (v.kind == Value::kAbsent || v.kind == Value::kNull)
+    return shredder->Shred(plan, nullptr, 0, row);
+  JsonNode tree;
+  if (v.kind == Value::kNested) {
+    LineParser parser(v.text, arena);
+    if (absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree); !s.ok()) {
+      return absl::InvalidArgumentError(row < 0 ? std::string(StatusMessage(s))
+                                                : StrCat(StatusMessage(s), " (record ", row, ")"));
     }
-    JsonNode tree;  // strings of the tree live in `converted` until the chunk is written
-    LineParser parser(v.text, converted);
-    if (absl::Status s = parser.ParseTree(kMaxParquetNativeDepth, &tree); !s.ok())
-      return absl::InvalidArgumentError(StrCat(StatusMessage(s), " (record ", r, ")"));
-    // Errors here are the writer's own (the schema was inferred from these values).
-    RETURN_IF_ERROR(shredder.Shred(plan, &tree, 0, static_cast<int64_t>(r)));
+  } else {
+    tree.value = v;  // a scalar: only a declared plan meets one, and refuses it
   }
+  // For an inferred plan errors here are the writer's own (it was inferred from these
+  // values); a declared one refuses values of another shape (INVALID_ARGUMENT).
+  return shredder->Shred(plan, &tree, 0, row);
+}
+
+// The chunks of the leaves of a STRUCT / LIST column for records [begin, end).
+absl::Status ShredChunks(const ShredNode& plan, bool declared, const std::vector<Value>& cells,
+                         size_t begin, size_t end, std::deque<std::string>* converted,
+                         std::vector<Converter>* convs, std::vector<ChunkValues>* values) {
+  Shredder shredder(values, convs, declared);
+  for (size_t r = begin; r < end; ++r)
+    RETURN_IF_ERROR(ShredValue(plan, cells[r], static_cast<int64_t>(r), converted, &shredder));
   return absl::OkStatus();
+}
+
+bool IsGroup(const ParquetColumn& c) {
+  return c.type == ParquetType::kStruct || c.type == ParquetType::kList;
 }
 
 // The deepest nesting of objects and arrays in `line`, the line's own object counted
@@ -158,7 +216,7 @@ ParquetRecordCheck CheckRecord(std::string_view line, const ParquetOptions& opti
   const bool can_refuse =
       std::any_of(options.schema.begin(), options.schema.end(), [](const ParquetColumn& c) {
         return c.required || (c.type != ParquetType::kString && c.type != ParquetType::kJson);
-      });
+      });  // groups and lists included
   if (!can_refuse && !grammar) return out;
   std::deque<std::string> arena;
   std::vector<Value> values(options.schema.size());
@@ -168,7 +226,22 @@ ParquetRecordCheck CheckRecord(std::string_view line, const ParquetOptions& opti
       if (options.schema[c].name == name) values[c] = v;  // the last one wins, as when encoding
   });
   for (size_t c = 0; s.ok() && c < options.schema.size(); ++c) {
-    Converter conv(options.schema[c], &arena);
+    const ParquetColumn& col = options.schema[c];
+    if (IsGroup(col)) {
+      // A declared group or list (its declaration itself is checked when encoding): shred
+      // the value by it, as the encode will.
+      if (s = CheckDeclared(col, 1, options); !s.ok()) break;
+      ShredNode plan;
+      const std::vector<Leaf> leaves = parquet_internal::PlanColumn(col, &plan);
+      std::vector<ChunkValues> scratch(leaves.size());
+      std::vector<Converter> convs;
+      convs.reserve(leaves.size());
+      for (const Leaf& l : leaves) convs.emplace_back(*l.col, &arena);
+      Shredder shredder(&scratch, &convs, /*declared=*/true);
+      s = ShredValue(plan, values[c], /*row=*/-1, &arena, &shredder);
+      continue;
+    }
+    Converter conv(col, &arena);
     ChunkValues scratch;
     s = conv.Add(values[c], /*row=*/-1, &scratch);
   }
@@ -226,6 +299,8 @@ std::string ParquetTypeName(ParquetType type, int scale) {
       return "binary";
     case ParquetType::kTimestampMillis:
       return "timestamp_ms";
+    case ParquetType::kTimestampMicros:
+      return "timestamptz";
     case ParquetType::kStruct:
       return "struct";
     case ParquetType::kList:
@@ -235,9 +310,9 @@ std::string ParquetTypeName(ParquetType type, int scale) {
 }
 
 absl::StatusOr<std::pair<ParquetType, int>> ParseParquetTypeName(std::string_view name) {
-  for (ParquetType t :
-       {ParquetType::kString, ParquetType::kJson, ParquetType::kInt64, ParquetType::kDouble,
-        ParquetType::kBool, ParquetType::kBinary, ParquetType::kTimestampMillis}) {
+  for (ParquetType t : {ParquetType::kString, ParquetType::kJson, ParquetType::kInt64,
+                        ParquetType::kDouble, ParquetType::kBool, ParquetType::kBinary,
+                        ParquetType::kTimestampMillis, ParquetType::kTimestampMicros}) {
     if (name == ParquetTypeName(t, 0)) return std::make_pair(t, 0);
   }
   constexpr std::string_view kDec = "decimal(38,";
@@ -251,7 +326,8 @@ absl::StatusOr<std::pair<ParquetType, int>> ParseParquetTypeName(std::string_vie
   }
   return absl::InvalidArgumentError(
       StrCat("unknown Parquet type \"", name,
-             "\" (string, json, int64, decimal(38,S), double, bool, binary, timestamp_ms)"));
+             "\" (string, json, int64, decimal(38,S), double, bool, binary, timestamp_ms, "
+             "timestamptz)"));
 }
 
 std::vector<std::string_view> SplitJsonLines(std::string_view body) {
@@ -305,7 +381,7 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
   std::vector<std::unique_ptr<ShredNode>> plans(columns.size());      // groups and lists
   for (size_t c = 0; c < columns.size(); ++c) {
     leaf_range[c].first = leaves.size();
-    if (columns[c].type == ParquetType::kStruct || columns[c].type == ParquetType::kList) {
+    if (IsGroup(columns[c])) {
       plans[c] = std::make_unique<ShredNode>();
       for (Leaf& l : parquet_internal::PlanColumn(columns[c], plans[c].get()))
         leaves.push_back(std::move(l));
@@ -314,6 +390,10 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
     }
     leaf_range[c].second = leaves.size();
   }
+  // Iceberg metrics of the leaves with a field id.
+  std::vector<std::optional<FieldMetricsBuilder>> metrics(leaves.size());
+  for (size_t l = 0; l < leaves.size(); ++l)
+    if (leaves[l].col->field_id >= 0) metrics[l].emplace(leaves[l]);
 
   // Row groups.
   std::string file = "PAR1";
@@ -342,7 +422,8 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
         convs.reserve(values.size());
         for (size_t l = first_leaf; l < end_leaf; ++l)
           convs.emplace_back(*leaves[l].col, &converted);
-        RETURN_IF_ERROR(ShredChunks(*plans[c], cells[c], begin, end, &converted, &convs, &values));
+        RETURN_IF_ERROR(
+            ShredChunks(*plans[c], declared, cells[c], begin, end, &converted, &convs, &values));
       }
       for (size_t l = first_leaf; l < end_leaf; ++l) {
         ChunkMeta m;
@@ -351,6 +432,7 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
         chunk_info.push_back({static_cast<int64_t>(groups.size()), m.name, m.dictionary,
                               m.data_pages, m.stats.null_count, m.stats.has_min_max, m.stats.min,
                               m.stats.max, m.compressed});
+        if (metrics[l]) metrics[l]->AddChunk(values[l - first_leaf], m);
         rg.chunks.push_back(std::move(m));
       }
     }
@@ -366,6 +448,9 @@ absl::StatusOr<ParquetFile> EncodeParquetFile(const std::vector<std::string_view
   out.rows = static_cast<int64_t>(rows);
   out.row_groups = static_cast<int64_t>(groups.size());
   parquet_internal::AppendFooter(columns, leaves.size(), groups, out.rows, kv, options, &file);
+  // Before `columns` moves: the builders' leaves point into it.
+  for (const std::optional<FieldMetricsBuilder>& m : metrics)
+    if (m) out.field_metrics.push_back(m->Finish());
   out.bytes = std::move(file);
   out.columns = std::move(columns);
   out.chunks = std::move(chunk_info);

@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/parquet/parquet_writer.h"
@@ -263,6 +264,44 @@ size_t Leaves(const lakehose::ParquetColumn& c, int depth) {
   return n;
 }
 
+// A declared column: a scalar, or with `nested` (NestedEncoding::kNative) and above depth
+// 3 a STRUCT of one or two members or a LIST, as the Iceberg writer declares them (a
+// field id on every column).
+lakehose::ParquetColumn DeclaredColumn(Bytes& b, std::string name, int depth, bool nested,
+                                       int* next_id) {
+  lakehose::ParquetColumn c;
+  c.name = std::move(name);
+  c.field_id = (*next_id)++;
+  const int kind = nested && depth < 3 ? b.Next() % 4 : 0;
+  if (kind == 1) {
+    c.type = lakehose::ParquetType::kStruct;
+    const int members = 1 + b.Next() % 2;
+    for (int i = 0; i < members; ++i) {
+      std::string member = kNames[b.Next() % 9];
+      if (i == 1 && member == c.children[0].name) break;
+      c.children.push_back(DeclaredColumn(b, member, depth + 1, nested, next_id));
+    }
+    return c;
+  }
+  if (kind == 2) {
+    c.type = lakehose::ParquetType::kList;
+    c.children.push_back(DeclaredColumn(b, "element", depth + 1, nested, next_id));
+    return c;
+  }
+  c.type = static_cast<lakehose::ParquetType>(b.Next() % 9);  // the scalar types
+  c.scale = b.Next() % 39;
+  c.required = depth == 0 && (b.Next() & 1);  // nested columns are OPTIONAL
+  return c;
+}
+
+// Leaves with a field id under `c`.
+size_t LeavesWithIds(const lakehose::ParquetColumn& c) {
+  if (c.children.empty()) return c.field_id >= 0 ? 1 : 0;
+  size_t n = 0;
+  for (const auto& child : c.children) n += LeavesWithIds(child);
+  return n;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -282,14 +321,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (declared) {
     const int n = 1 + b.Next() % 4;
     std::set<std::string> used;
+    int next_id = 1;
     for (int i = 0; i < n; ++i) {
-      lakehose::ParquetColumn c;
-      c.name = kNames[b.Next() % 9];
-      if (!used.insert(c.name).second) continue;
-      c.type = static_cast<lakehose::ParquetType>(b.Next() % 8);
-      c.scale = b.Next() % 39;
-      c.required = b.Next() & 1;
-      o.schema.push_back(c);
+      std::string name = kNames[b.Next() % 9];
+      if (!used.insert(name).second) continue;
+      o.schema.push_back(DeclaredColumn(b, std::move(name), 0, native, &next_id));
     }
   }
   o.key_value_metadata = {{"lakehose.pipeline", "fuzz"}};
@@ -371,6 +407,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     leaves += Leaves(c, 1);
   }
   Check(f->chunks.size() == leaves * static_cast<size_t>(f->row_groups), "chunks per row group");
+  size_t with_ids = 0;
+  for (const auto& c : f->columns) with_ids += LeavesWithIds(c);
+  Check(f->field_metrics.size() == with_ids, "metrics for every leaf with a field id");
+  int64_t metrics_bytes = 0, chunk_bytes = 0;
+  for (const auto& m : f->field_metrics) {
+    Check(m.value_count >= m.null_count && m.null_count >= 0, "metrics counts");
+    Check(m.lower_bound.has_value() == m.upper_bound.has_value() || m.lower_bound.has_value(),
+          "an upper bound without a lower one");
+    metrics_bytes += m.column_size;
+  }
+  for (const auto& c : f->chunks) chunk_bytes += c.compressed_bytes;
+  Check(with_ids != leaves || metrics_bytes == chunk_bytes, "column sizes are the chunks' sizes");
   auto again = lakehose::EncodeParquet(views, o);
   Check(again.ok() && *again == bytes, "not deterministic");
   return 0;

@@ -827,6 +827,17 @@ TEST(ParquetConfigTest, NestedNative) {
   EXPECT_EQ(d->pipelines[0]->destination.parquet.nested, NestedEncoding::kJson);
 }
 
+TEST(ParquetConfigTest, TimestamptzCanBeDeclared) {
+  auto c =
+      ParseYaml("{ format: parquet, parquet: { schema: [ { name: at, type: timestamptz } ] } }");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->pipelines[0]->destination.parquet.schema.size(), 1u);
+  EXPECT_EQ(c->pipelines[0]->destination.parquet.schema[0].type, ParquetType::kTimestampMicros);
+  auto f = Encode({R"({"at":1700000000123})"}, c->pipelines[0]->destination.parquet);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(Chunk(*f, "at")->min, Le64(int64_t{1700000000123000}));
+}
+
 TEST(ParquetConfigTest, Errors) {
   auto snappy_jsonl = ParseYaml("{ format: jsonl, compression: snappy }");
   ASSERT_FALSE(snappy_jsonl.ok());

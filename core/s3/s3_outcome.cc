@@ -11,7 +11,8 @@ constexpr std::string_view kOperationNames[kS3OperationCount] = {"PutObject",
                                                                  "UploadPart",
                                                                  "CompleteMultipartUpload",
                                                                  "AbortMultipartUpload",
-                                                                 "HeadObject"};
+                                                                 "HeadObject",
+                                                                 "GetObject"};
 constexpr std::string_view kOutcomeNames[kS3OutcomeCount] = {
     "ok", "throttled", "server_error", "client_error", "network_error", "precondition_failed"};
 

@@ -29,8 +29,9 @@ enum class S3Operation {
   kCompleteMultipartUpload,
   kAbortMultipartUpload,
   kHeadObject,
+  kGetObject,  // last: the label values keep their order (and dashboards their series)
 };
-inline constexpr int kS3OperationCount = static_cast<int>(S3Operation::kHeadObject) + 1;
+inline constexpr int kS3OperationCount = static_cast<int>(S3Operation::kGetObject) + 1;
 std::string_view S3OperationName(S3Operation op);
 
 // How one HTTP exchange with S3 ended, classified once: throttling apart from other

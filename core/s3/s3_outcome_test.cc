@@ -55,7 +55,7 @@ TEST(S3VocabularyTest, LabelValuesNeverChange) {
   }
   EXPECT_EQ(ops, (std::vector<std::string>{"PutObject", "CreateMultipartUpload", "UploadPart",
                                            "CompleteMultipartUpload", "AbortMultipartUpload",
-                                           "HeadObject"}));
+                                           "HeadObject", "GetObject"}));
   std::vector<std::string> outcomes;
   for (int i = 0; i < kS3OutcomeCount; ++i) {
     outcomes.emplace_back(S3OutcomeName(static_cast<S3Outcome>(i)));

@@ -103,8 +103,8 @@ TEST_F(FileSinkTest, EmptyBody) {
 
 TEST_F(FileSinkTest, RefusesKeysThatLeaveTheRoot) {
   FileSink sink(root_.string());
-  for (const std::string key :
-       {"../x", "/abs", "/etc/lakehose-test", "a/../../x", "a/b/../../../x", "../../x", ""}) {
+  for (const std::string key : {"../x", "/abs", "/etc/lakehose-test", "a/../../x", "a/b/../../../x",
+                                "../../x", "", "..", "a/.."}) {
     const absl::Status s = sink.Put(key, "nope", ObjectMeta{});
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "key \"" << key << "\": " << s;
   }
@@ -214,6 +214,104 @@ TEST_F(FileSinkTest, ConcurrentPutsToOneDirectory) {
     for (int i = 0; i < 25; ++i)
       EXPECT_EQ(ReadFile(root_ / StrCat("d/t", t, "-", i, ".jsonl")), StrCat(t, ":", i));
   EXPECT_THAT(ReadFile(root_ / "d/shared.jsonl"), ::testing::MatchesRegex("t[0-7]"));
+}
+
+// ---- Get ---------------------------------------------------------------------------
+
+TEST_F(FileSinkTest, GetReadsBackWhatPutStored) {
+  FileSink sink(root_.string());
+  const std::string key = "t/metadata/region=EU West/v1.metadata.json";
+  const std::string body = std::string("{\"format-version\":2}\0\xff binary", 30);
+  ASSERT_TRUE(sink.Put(key, body, ObjectMeta{}).ok());
+  absl::StatusOr<std::string> got = sink.Get(key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, body);
+  ASSERT_TRUE(sink.Put("t/metadata/version-hint.text", "", ObjectMeta{}).ok());
+  got = sink.Get("t/metadata/version-hint.text");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "");
+  // Larger than one read, and replaced by a shorter one.
+  std::string big(300000, 'x');
+  for (size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(sink.Put(key, big, ObjectMeta{}).ok());
+  EXPECT_EQ(*sink.Get(key), big);
+  ASSERT_TRUE(sink.Put(key, "short", ObjectMeta{}).ok());
+  EXPECT_EQ(*sink.Get(key), "short");
+}
+
+TEST_F(FileSinkTest, GetOfAMissingObjectIsNotFound) {
+  FileSink sink(root_.string());
+  EXPECT_EQ(sink.Get("t/metadata/version-hint.text").status().code(), absl::StatusCode::kNotFound)
+      << "no root yet";
+  ASSERT_TRUE(sink.Put("t/metadata/v1.metadata.json", "{}", ObjectMeta{}).ok());
+  const absl::Status missing = sink.Get("t/metadata/version-hint.text").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
+  EXPECT_THAT(std::string(StatusMessage(missing)), HasSubstr("version-hint.text"));
+  EXPECT_EQ(sink.Get("t/other/x").status().code(), absl::StatusCode::kNotFound);
+  // Under a file: no object can have that key.
+  EXPECT_EQ(sink.Get("t/metadata/v1.metadata.json/x").status().code(), absl::StatusCode::kNotFound);
+  // A directory is not an object.
+  EXPECT_EQ(sink.Get("t/metadata").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(FileSinkTest, GetRefusesKeysThatLeaveTheRoot) {
+  fs::create_directories(root_);
+  { std::ofstream(dir_ / "outside") << "secret"; }
+  FileSink sink(root_.string());
+  for (const std::string key :
+       {"../outside", "/etc/hostname", "a/../../outside", "..", "a/..", ""}) {
+    const absl::Status s = sink.Get(key).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "key \"" << key << "\": " << s;
+  }
+}
+
+TEST_F(FileSinkTest, GetRefusesAnObjectLargerThanTheLimit) {
+  fs::create_directories(root_ / "t");
+  // Sparse: no disk space and, since the size decides before any read, no memory.
+  const fs::path huge = root_ / "t" / "huge.avro";
+  { std::ofstream(huge) << "x"; }
+  fs::resize_file(huge, kMaxObjectGetBytes + 1);
+  FileSink sink(root_.string());
+  const absl::Status s = sink.Get("t/huge.avro").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(std::string(StatusMessage(s)), HasSubstr(StrCat(kMaxObjectGetBytes)));
+}
+
+TEST_F(FileSinkTest, GetOfAnUnreadableFileIsPermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
+  FileSink sink(root_.string());
+  ASSERT_TRUE(sink.Put("p/secret.json", "x", ObjectMeta{}).ok());
+  fs::permissions(root_ / "p/secret.json", fs::perms::none);
+  const absl::Status s = sink.Get("p/secret.json").status();
+  fs::permissions(root_ / "p/secret.json", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+}
+
+// Put puts a whole file in place by name (rename or link), so a reader of a key being
+// replaced sees the old object or the new one, never a part or a mix.
+TEST_F(FileSinkTest, GetDuringReplacingPutsSeesWholeObjectsOnly) {
+  FileSink sink(root_.string());
+  const std::string a(1000, 'a'), b(200000, 'b');
+  ASSERT_TRUE(sink.Put("t/metadata/version-hint.text", a, ObjectMeta{}).ok());
+  std::atomic<bool> writing{true};
+  std::atomic<int> put_failures{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 200; ++i) {
+      if (!sink.Put("t/metadata/version-hint.text", i % 2 == 0 ? b : a, ObjectMeta{}).ok())
+        put_failures++;
+    }
+    writing = false;
+  });
+  int reads = 0, partial = 0;
+  // Bounded: at most 5000 reads, also after the writer is done.
+  for (; reads < 5000 && (writing || reads < 10); ++reads) {
+    absl::StatusOr<std::string> got = sink.Get("t/metadata/version-hint.text");
+    if (!got.ok() || (*got != a && *got != b)) partial++;
+  }
+  writer.join();
+  EXPECT_EQ(put_failures.load(), 0);
+  EXPECT_GE(reads, 10);
+  EXPECT_EQ(partial, 0) << "of " << reads << " reads";
 }
 
 }  // namespace

@@ -17,16 +17,35 @@
 // upload; a sink that does not retry: 1 for a failed Put) and adds what it spent to
 // *meta.failures_spent; its backoff resumes after meta.failures_before. Thread-safe: the
 // delivery engine calls Put from several threads at once.
+//
+// Get reads back a whole object (the Iceberg table writer reads the table's metadata:
+// version-hint.text, vN.metadata.json, manifest lists). `key` as for Put. It returns the
+// object's bytes as stored (no Content-Encoding undone), never a part of one: an object
+// being replaced reads as the old or the new one. NOT_FOUND when no object has the key:
+// an answer, not a failure (not logged, not counted as a failed request, no breaker
+// signal). An object larger than kMaxObjectGetBytes is FAILED_PRECONDITION naming the
+// limit (none is read whole into memory). Other errors as Put's: UNAVAILABLE for
+// transient failures that outlasted the sink's retries (destination.retry.max_attempts, no
+// deadline), PERMISSION_DENIED / FAILED_PRECONDITION / INVALID_ARGUMENT for what retrying
+// cannot fix. Thread-safe; may run while Puts of other keys run. Sinks that cannot read
+// (the default): UNIMPLEMENTED.
 #ifndef LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 #define LAKEHOSE_SERVICE_DELIVERY_OBJECT_SINK_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace lakehose {
+
+// The largest object ObjectSink::Get reads. Metadata files are kilobytes to a few
+// megabytes (a manifest list grows by one entry per manifest); the cap keeps a huge or
+// wrong object from exhausting memory.
+inline constexpr size_t kMaxObjectGetBytes = size_t{256} << 20;
 
 struct ObjectMeta {
   std::string content_type = "application/x-ndjson";
@@ -54,6 +73,10 @@ class ObjectSink {
   virtual ~ObjectSink() = default;
   virtual absl::Status Put(const std::string& key, std::string_view body,
                            const ObjectMeta& meta) = 0;
+  // The whole object under `key` (the contract above). Default: UNIMPLEMENTED.
+  virtual absl::StatusOr<std::string> Get(const std::string& key) {
+    return absl::UnimplementedError("this destination cannot read objects back (Get " + key + ")");
+  }
   // Where `key` lives, for responses and logs: file:///abs/path/key, s3://bucket/key.
   virtual std::string Uri(const std::string& key) const = 0;
   // Whether a Put now would be refused without sending anything because the destination

@@ -147,8 +147,8 @@ TEST(TableDeliveryTest, FlushCommitsAtOnceAndAnswersWithTheFiles) {
   ASSERT_EQ(e.writer().commits().size(), 1u);
   EXPECT_EQ(e.writer().commits()[0].size(), 1u);
   // Error documents (the error prefix) are objects of their own, never table files.
-  ASSERT_TRUE(e->Accept(e.spec(), {{"errors/x/", "{\"attemptsMade\":1,\"arrivalTimestamp\":1}\n"}})
-                  .ok());
+  ASSERT_TRUE(
+      e->Accept(e.spec(), {{"errors/x/", "{\"attemptsMade\":1,\"arrivalTimestamp\":1}\n"}}).ok());
   r = e.FlushWithin();
   ASSERT_TRUE(r.has_value() && r->ok());
   EXPECT_EQ(e.writer().encodes(), 1);

@@ -221,6 +221,22 @@ void Metrics::RecordDestination(std::string_view destination,
   AdvanceCounterTo(*m.refused, static_cast<double>(c.waits));
 }
 
+void Metrics::RecordTable(const std::string& pipeline, const TableReading& r) const {
+  const Families& f = *families_;
+  const prometheus::Labels labels{{"pipeline", pipeline}};
+  AdvanceCounterTo(f.iceberg_commits.Add(labels), static_cast<double>(r.commits));
+  AdvanceCounterTo(f.iceberg_commit_conflicts.Add(labels), static_cast<double>(r.commit_conflicts));
+  AdvanceCounterTo(f.iceberg_commit_failures.Add(labels), static_cast<double>(r.commit_failures));
+  AdvanceCounterTo(f.iceberg_schema_updates.Add(labels), static_cast<double>(r.schema_updates));
+  AdvanceCounterTo(f.iceberg_files_committed.Add(labels), static_cast<double>(r.files_committed));
+  AdvanceCounterTo(f.iceberg_records_committed.Add(labels),
+                   static_cast<double>(r.records_committed));
+  AdvanceCounterTo(f.iceberg_objects_already_committed.Add(labels),
+                   static_cast<double>(r.objects_already_committed));
+  f.iceberg_last_commit_age.Add(labels).Set(r.last_commit_age_s);
+  f.iceberg_snapshots.Add(labels).Set(static_cast<double>(r.snapshots));
+}
+
 void Metrics::ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds,
                                bool retry) const {
   s3_requests(op, outcome).Increment();

@@ -152,6 +152,26 @@ namespace lakehose {
           "inconclusive: a client error).")                                                        \
   COUNTER(destination_refused, "destination_refused_requests_total", "destination",                \
           "S3 operations refused without a request because the destination was down.")             \
+  COUNTER(iceberg_commits, "iceberg_commits_total", "pipeline",                                    \
+          "Snapshots this server committed to the pipeline's Iceberg table.")                      \
+  COUNTER(iceberg_commit_conflicts, "iceberg_commit_conflicts_total", "pipeline",                  \
+          "Commits that found another writer's metadata version first (reloaded and retried).")    \
+  COUNTER(iceberg_commit_failures, "iceberg_commit_failures_total", "pipeline",                    \
+          "Commits that gave up (the objects stay and are committed later).")                      \
+  COUNTER(iceberg_schema_updates, "iceberg_schema_updates_total", "pipeline",                      \
+          "Schema versions this server added to the table (new columns).")                         \
+  COUNTER(iceberg_files_committed, "iceberg_files_committed_total", "pipeline",                    \
+          "Data files committed to the table.")                                                    \
+  COUNTER(iceberg_records_committed, "iceberg_records_committed_total", "pipeline",                \
+          "Records committed to the table.")                                                       \
+  COUNTER(iceberg_objects_already_committed, "iceberg_objects_already_committed_total",            \
+          "pipeline",                                                                              \
+          "Objects found in the table by an earlier commit (after a crash or a lost answer) and "  \
+          "not committed again.")                                                                  \
+  GAUGE(iceberg_last_commit_age, "iceberg_last_commit_age_seconds", "pipeline",                    \
+        "Time since this server's last commit to the table (since start before the first).")       \
+  GAUGE(iceberg_snapshots, "iceberg_snapshots", "pipeline",                                        \
+        "Snapshots in the table's metadata, as last read.")                                        \
   COUNTER(grpc_connections_shed, "grpc_connections_shed_total", "",                                \
           "gRPC connections closed on arrival: past server.limits.max_connections, or with no "    \
           "descriptor left.")                                                                      \
@@ -213,6 +233,14 @@ struct DestinationReading {
   int64_t outage_ms = 0;        // the current outage (0 when closed)
   int64_t total_outage_ms = 0;  // all outages, the current one included
   BreakerCounts counts;
+};
+
+// An Iceberg table's writer as read at a scrape (service/iceberg IcebergTableStats).
+struct TableReading {
+  int64_t commits = 0, commit_conflicts = 0, commit_failures = 0, schema_updates = 0;
+  int64_t files_committed = 0, records_committed = 0, objects_already_committed = 0;
+  double last_commit_age_s = 0;
+  int64_t snapshots = 0;
 };
 
 // Raises `counter` to `total` (a cumulative count kept elsewhere); never lowers it.
@@ -291,6 +319,9 @@ class Metrics {
   prometheus::Histogram& s3_request_duration(S3Operation op) const {
     return *s3_duration_[static_cast<int>(op)];
   }
+
+  // Sets the Iceberg series of `pipeline` from its table writer's counts.
+  void RecordTable(const std::string& pipeline, const TableReading& reading) const;
 
   // Records one S3 HTTP exchange (the S3 client's observer).
   void ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds, bool retry) const;

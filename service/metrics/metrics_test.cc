@@ -222,7 +222,8 @@ TEST(MetricsTest, S3RequestsAreCountedByOperationAndOutcome) {
                                             "UploadPart",
                                             "CompleteMultipartUpload",
                                             "AbortMultipartUpload",
-                                            "HeadObject"};
+                                            "HeadObject",
+                                            "GetObject"};
   EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "operation"), operations);
   EXPECT_EQ(LabelValues(scrape, "lakehose_s3_retries_total", "operation"), operations);
   EXPECT_EQ(LabelValues(scrape, "lakehose_s3_requests_total", "outcome"),

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
@@ -31,6 +33,7 @@ struct Transfer {
   size_t sent = 0;
   HttpResponse* response = nullptr;
   size_t max_response_bytes = 0;
+  bool expect_body = true;  // false for HEAD, whose Content-Length is the object's
   bool too_large = false;
 };
 
@@ -75,6 +78,16 @@ size_t WriteHeader(char* buffer, size_t size, size_t nitems, void* userdata) {
   if (colon == std::string_view::npos) return line.size();
   std::string name(TrimAsciiWhitespace(line.substr(0, colon)));
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t->expect_body && name == "content-length") {
+    // Refuse a body announced too large before any of it arrives.
+    const std::string_view value = TrimAsciiWhitespace(line.substr(colon + 1));
+    uint64_t length = 0;
+    if (std::from_chars(value.data(), value.data() + value.size(), length).ec == std::errc() &&
+        length > t->max_response_bytes) {
+      t->too_large = true;
+      return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+  }
   t->response->headers.emplace_back(std::move(name),
                                     std::string(TrimAsciiWhitespace(line.substr(colon + 1))));
   return line.size();
@@ -109,7 +122,7 @@ absl::Status CurlError(CURLcode code, const char* detail, const Transfer& t) {
       return absl::FailedPreconditionError(message);
     case CURLE_WRITE_ERROR:
       if (t.too_large) {
-        return absl::InternalError(
+        return absl::ResourceExhaustedError(
             StrCat("http: response body exceeds ", t.max_response_bytes, " bytes"));
       }
       return absl::InternalError(message);
@@ -162,7 +175,9 @@ class CurlHttpClient : public HttpClient {
     HttpResponse response;
     Transfer t{.body = request.body,
                .response = &response,
-               .max_response_bytes = options_.max_response_bytes};
+               .max_response_bytes = request.max_response_bytes > 0 ? request.max_response_bytes
+                                                                    : options_.max_response_bytes,
+               .expect_body = request.method != "HEAD"};
     char error[CURL_ERROR_SIZE] = {0};
     Slist headers = BuildHeaderList(request.headers);
     SetCommonOptions(h, request, &t, error);

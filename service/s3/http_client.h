@@ -10,7 +10,9 @@
 // complete response arrived: UNAVAILABLE when the connection could not be made or broke
 // (refused, reset, closed early, DNS, TLS handshake), DEADLINE_EXCEEDED when `timeout_ms`
 // passed, INVALID_ARGUMENT for a malformed URL or method, FAILED_PRECONDITION when the
-// peer's TLS certificate does not verify, INTERNAL otherwise.
+// peer's TLS certificate does not verify, RESOURCE_EXHAUSTED when the response body (or
+// its Content-Length) exceeds the limit (HttpRequest::max_response_bytes, else the
+// client's), INTERNAL otherwise.
 //
 // Thread-safety: implementations are thread-safe; Send may be called concurrently.
 #ifndef LAKEHOSE_SERVICE_S3_HTTP_CLIENT_H_
@@ -41,6 +43,9 @@ struct HttpRequest {
   // min(timeout_ms, connect_timeout_ms).
   int64_t timeout_ms = 0;
   int64_t connect_timeout_ms = 10000;
+  // Largest response body accepted for this exchange; 0: the client's own limit
+  // (CurlHttpClientOptions::max_response_bytes). S3 GetObject raises it to read objects.
+  size_t max_response_bytes = 0;
 };
 
 struct HttpResponse {
@@ -66,8 +71,8 @@ struct CurlHttpClientOptions {
   // Idle easy handles kept for reuse; each keeps its connections (and TLS sessions) alive,
   // so this bounds the pooled connections too. Default 16.
   size_t max_idle_handles = 16;
-  // Largest response body accepted; a larger one fails with INTERNAL (S3 answers that
-  // lakehose reads are small). Default 16 MiB.
+  // Largest response body accepted unless the request says otherwise; a larger one fails
+  // with RESOURCE_EXHAUSTED (S3 answers that lakehose parses are small). Default 16 MiB.
   size_t max_response_bytes = 16 << 20;
   // Verify TLS peers (never turn off outside a test). Default true.
   bool verify_peer = true;

@@ -107,6 +107,7 @@ struct S3Client::Call {
   HttpHeaders headers;  // besides Host, x-amz-content-sha256 and the signature's
   std::string_view body;
   std::string payload_hash;
+  size_t max_response_bytes = 0;  // 0: the HttpClient's own limit (S3's small answers)
   // Inspects a 2xx answer: nullopt when it is good, else the error it carries.
   std::function<std::optional<S3Error>(const HttpResponse&)> check_success;
 };
@@ -306,7 +307,8 @@ absl::StatusOr<HttpRequest> S3Client::SignedRequest(const Call& call, const S3Ad
                      .url = target.url,
                      .headers = std::move(headers),
                      .body = call.body,
-                     .timeout_ms = options_.request_timeout_ms};
+                     .timeout_ms = options_.request_timeout_ms,
+                     .max_response_bytes = call.max_response_bytes};
 }
 
 S3Client::Outcome S3Client::Execute(const Call& call, Budget& budget) {
@@ -392,6 +394,15 @@ S3Client::Outcome S3Client::Execute(const Call& call, Budget& budget) {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - sent_at;
       deps_.observer(call.op, outcome, took.count(), attempt > 0);
     };
+    if (!response.ok() && absl::IsResourceExhausted(response.status())) {
+      // An answer came, larger than the call takes (GetObject's limit): the destination is
+      // up, and asking again would bring the same answer.
+      observe(S3Outcome::kClientError);
+      last_error = std::string(StatusMessage(response.status()));
+      record(S3Outcome::kClientError);
+      out.response = absl::Status(response.status().code(), StrCat(what, ": ", last_error));
+      return out;
+    }
     if (!response.ok()) {
       observe(S3Outcome::kNetworkError);
       const absl::Status& s = response.status();
@@ -645,6 +656,57 @@ absl::StatusOr<S3ObjectInfo> S3Client::Head(std::string_view key, Budget& budget
   }
   info.etag = std::string(out.response->Header("etag"));
   return info;
+}
+
+absl::StatusOr<std::string> S3Client::GetObject(std::string_view key, absl::Time deadline,
+                                                size_t max_bytes) {
+  if (key.empty()) return absl::InvalidArgumentError("S3: empty key");
+  if (key.size() > 1024) return absl::InvalidArgumentError("S3: key longer than 1024 bytes");
+  Call call{.op = S3Operation::kGetObject,
+            .method = "GET",
+            .key = key,
+            .payload_hash = std::string(kEmptyPayloadHash),
+            .max_response_bytes = max_bytes};
+  call.check_success = [](const HttpResponse& r) -> std::optional<S3Error> {
+    // The HTTP client reads until the connection says the body ended; a proxy or a reset
+    // at the wrong moment can end it early, so the announced length is checked.
+    const std::string_view length = r.Header("content-length");
+    if (length.empty()) return std::nullopt;
+    uint64_t announced = 0;
+    const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), announced);
+    if (ec != std::errc() || end != length.data() + length.size()) {
+      return S3Error{.code = "MalformedResponse",
+                     .message = StrCat("unreadable Content-Length '", length, "'")};
+    }
+    if (announced == r.body.size()) return std::nullopt;
+    return S3Error{
+        .code = "IncompleteBody",
+        .message = StrCat("Content-Length ", announced, " but ", r.body.size(), " bytes arrived")};
+  };
+  Budget budget = StepBudget(deadline);
+  Outcome out = Execute(call, budget);
+  const auto too_large = [&]() {
+    return absl::FailedPreconditionError(StrCat("S3 GetObject ", Uri(key),
+                                                ": the object is larger than the ", max_bytes,
+                                                " bytes a read takes"));
+  };
+  if (!out.response.ok()) {
+    const absl::Status& s = out.response.status();
+    if (absl::IsNotFound(s) && out.error_code != "NoSuchBucket") return s;  // the answer
+    failed_.fetch_add(1);
+    if (absl::IsResourceExhausted(s)) return too_large();
+    if (absl::IsNotFound(s)) {
+      return absl::FailedPreconditionError(StrCat(StatusMessage(s), "; the bucket does not exist"));
+    }
+    return s;
+  }
+  // An HttpClient that does not enforce the request's limit still read it all: refuse it
+  // as the limit says.
+  if (out.response->body.size() > max_bytes) {
+    failed_.fetch_add(1);
+    return too_large();
+  }
+  return std::move(out.response->body);
 }
 
 absl::Status S3Client::PutObjectMultipart(std::string_view key, std::string_view body,

@@ -1,5 +1,5 @@
-// S3Client: the few S3 operations lakehose needs (PutObject, multipart upload, HeadObject),
-// over HttpClient, signed with SigV4, retried with capped exponential backoff and full
+// S3Client: the few S3 operations lakehose needs (PutObject, multipart upload, HeadObject,
+// GetObject), over HttpClient, signed with SigV4, retried with capped exponential backoff and full
 // jitter.
 //
 //   auto options = S3ClientOptionsFromSpec(pipeline.destination, ProcessGetenv());
@@ -77,6 +77,8 @@ namespace lakehose {
 inline constexpr int64_t kS3MinPartBytes = int64_t{5} << 20;  // every part but the last
 inline constexpr int64_t kS3MaxPartBytes = int64_t{5} << 30;
 inline constexpr int kS3MaxParts = 10000;
+// GetObject's default size limit: ObjectSink::Get's (kMaxObjectGetBytes).
+inline constexpr size_t kS3MaxGetObjectBytes = size_t{256} << 20;
 
 struct S3ClientOptions {
   std::string bucket;  // required
@@ -275,6 +277,20 @@ class S3Client {
   // NOT_FOUND when there is no such object.
   absl::StatusOr<S3ObjectInfo> HeadObject(std::string_view key,
                                           absl::Time deadline = absl::InfiniteFuture());
+
+  // The whole object under `key`, its bytes as stored (a Content-Encoding is not undone):
+  // one signed GET (empty payload hash), retried, refused by the breaker and given up as
+  // the other operations are, within max_attempts failed exchanges and `deadline` (as
+  // S3PutOptions::deadline). NOT_FOUND when there is no such key (404 NoSuchKey): an
+  // answer, not counted in stats().failed. Note that S3 answers a missing key with 403
+  // AccessDenied (PERMISSION_DENIED) unless the credentials may s3:ListBucket.
+  // FAILED_PRECONDITION when the object is larger than `max_bytes` (refused on its
+  // Content-Length before the body is read; not retried) or the bucket does not exist
+  // (404 NoSuchBucket), so NOT_FOUND always means the key. A 2xx whose body is not as long
+  // as its Content-Length (a cut transfer) is retried as a server error.
+  absl::StatusOr<std::string> GetObject(std::string_view key,
+                                        absl::Time deadline = absl::InfiniteFuture(),
+                                        size_t max_bytes = kS3MaxGetObjectBytes);
 
   // "s3://bucket/key".
   std::string Uri(std::string_view key) const;

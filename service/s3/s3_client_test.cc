@@ -808,6 +808,195 @@ TEST_F(S3ClientTest, HeadObject) {
   ExpectAllSigned();
 }
 
+// ---- GetObject --------------------------------------------------------------------
+
+TEST_F(S3ClientTest, GetObjectReturnsTheBodyOfASignedGet) {
+  const std::string body = std::string("{\"format-version\":2}\0\xff", 22);
+  http_->Push(200, body, {{"content-length", "22"}, {"etag", "\"m1\""}});
+  auto s3 = Client();
+  absl::StatusOr<std::string> got = s3->GetObject("t/metadata/v1.metadata.json");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, body);
+  ASSERT_EQ(http_->request_count(), 1u);
+  const RecordedHttpRequest r = http_->requests().at(0);
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.url, "http://127.0.0.1:9000/lake-bucket/t/metadata/v1.metadata.json");
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.Header("x-amz-content-sha256"),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(r.Header("content-md5"), "");
+  EXPECT_EQ(r.timeout_ms, 30000);
+  EXPECT_EQ(r.max_response_bytes, kS3MaxGetObjectBytes) << "the object's limit, not 16 MiB";
+  ExpectAllSigned();
+  // Hive keys are encoded once, as for PUT; no Content-Length is fine.
+  http_->Push(200, "1");
+  got = s3->GetObject("t/region=EU West/version-hint.text");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "1");
+  EXPECT_EQ(http_->requests().at(1).url,
+            "http://127.0.0.1:9000/lake-bucket/t/region%3DEU%20West/version-hint.text");
+  ExpectAllSigned();
+  const S3Stats st = s3->stats();
+  EXPECT_EQ(st.operations, 2);
+  EXPECT_EQ(st.attempts, 2);
+  EXPECT_EQ(st.failed, 0);
+  EXPECT_EQ(st.bytes_uploaded, 0);
+}
+
+TEST_F(S3ClientTest, GetObjectOfAMissingKeyIsNotFoundWithoutRetryOrFailure) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();
+  for (int i = 0; i < 6; ++i) {
+    http_->Push(404, ErrorXml("NoSuchKey"));
+    const absl::Status s = s3->GetObject("t/metadata/version-hint.text").status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+    EXPECT_NE(std::string(StatusMessage(s)).find("s3://lake-bucket/t/metadata/version-hint.text"),
+              std::string::npos)
+        << s;
+  }
+  EXPECT_EQ(http_->request_count(), 6u);
+  EXPECT_TRUE(sleeps_.empty());
+  EXPECT_EQ(s3->stats().failed, 0);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kClosed);
+  // A 404 without a body (some S3-compatible servers) is the key's too.
+  http_->Push(404);
+  EXPECT_EQ(s3->GetObject("k").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s3->stats().failed, 0);
+  // No bucket is not "no object": the caller must not take it for a new table.
+  http_->Push(404, ErrorXml("NoSuchBucket"));
+  const absl::Status no_bucket = s3->GetObject("k").status();
+  EXPECT_EQ(no_bucket.code(), absl::StatusCode::kFailedPrecondition) << no_bucket;
+  EXPECT_NE(std::string(StatusMessage(no_bucket)).find("NoSuchBucket"), std::string::npos);
+  EXPECT_EQ(s3->stats().failed, 1);
+}
+
+TEST_F(S3ClientTest, GetObjectRetriesServerErrorsAndThrottlingReSigningEachTry) {
+  http_->Push(503, ErrorXml("SlowDown"));
+  http_->Push(absl::UnavailableError("connection reset"));
+  http_->Push(500, ErrorXml("InternalError"));
+  http_->Push(200, "v3", {{"content-length", "2"}});
+  std::vector<std::string> seen;
+  S3Client s3(PathStyleOptions(),
+              {.http = http_,
+               .credentials = creds_,
+               .clock = &clock_,
+               .sleep = [this](int64_t ms) { sleeps_.push_back(ms); },
+               .random = [] { return 0.5; },
+               .observer =
+                   [&](S3Operation op, S3Outcome outcome, double, bool retry) {
+                     seen.push_back(StrCat(S3OperationName(op), " ", S3OutcomeName(outcome),
+                                           retry ? " retry" : ""));
+                   }});
+  absl::StatusOr<std::string> got = s3.GetObject("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "v3");
+  EXPECT_EQ(http_->request_count(), 4u);
+  EXPECT_EQ(sleeps_, (std::vector<int64_t>{50, 100, 200}));
+  EXPECT_EQ(creds_->calls, 4) << "every try signed again";
+  ExpectAllSigned();
+  EXPECT_EQ(seen, (std::vector<std::string>{"GetObject throttled", "GetObject network_error retry",
+                                            "GetObject server_error retry", "GetObject ok retry"}));
+  EXPECT_EQ(s3.stats().retries, 3);
+  EXPECT_EQ(s3.stats().failed, 0);
+}
+
+TEST_F(S3ClientTest, GetObjectGivesUpWithUnavailableAndStopsAtItsDeadline) {
+  http_->SetHandler([](const RecordedHttpRequest&) -> absl::StatusOr<HttpResponse> {
+    return Reply(503, ErrorXml("SlowDown"));
+  });
+  auto s3 = Client();  // max_attempts 4
+  absl::Status s = s3->GetObject("k").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(std::string(StatusMessage(s)).find("S3 GetObject s3://lake-bucket/k"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(http_->request_count(), 4u);
+  EXPECT_EQ(s3->stats().failed, 1);
+  // A deadline that has come: the first try only.
+  s = s3->GetObject("k", absl::FromUnixMillis(clock_.NowMillis())).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(http_->request_count(), 5u);
+}
+
+TEST_F(S3ClientTest, GetObjectDoesNotRetryPermanentAnswers) {
+  http_->Push(403, ErrorXml("AccessDenied"));
+  http_->Push(400, ErrorXml("InvalidRequest"));
+  auto s3 = Client();
+  EXPECT_EQ(s3->GetObject("k").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s3->GetObject("k").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http_->request_count(), 2u);
+  EXPECT_TRUE(sleeps_.empty());
+  EXPECT_EQ(s3->GetObject("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s3->GetObject(std::string(1025, 'k')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http_->request_count(), 2u) << "bad keys send nothing";
+}
+
+// A body cut short (a proxy, a reset the HTTP client did not see) is not the object.
+TEST_F(S3ClientTest, GetObjectWhoseBodyIsNotItsContentLengthIsRetried) {
+  http_->Push(200, "0123", {{"content-length", "10"}});
+  http_->Push(200, "0123456789", {{"content-length", "10"}});
+  auto s3 = Client();
+  absl::StatusOr<std::string> got = s3->GetObject("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "0123456789");
+  EXPECT_EQ(http_->request_count(), 2u);
+  EXPECT_EQ(s3->stats().server_errors, 1);
+  http_->SetHandler([](const RecordedHttpRequest&) -> absl::StatusOr<HttpResponse> {
+    return Reply(200, "0123", {{"content-length", "10"}});
+  });
+  const absl::Status s = s3->GetObject("k").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(std::string(StatusMessage(s)).find("IncompleteBody: Content-Length 10 but 4 bytes"),
+            std::string::npos)
+      << s;
+}
+
+TEST_F(S3ClientTest, GetObjectLargerThanItsLimitIsFailedPreconditionWithoutRetry) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();
+  http_->Push(200, std::string(10, 'x'));
+  absl::StatusOr<std::string> got = s3->GetObject("k", absl::InfiniteFuture(), 10);
+  ASSERT_TRUE(got.ok()) << got.status() << ": the limit itself is allowed";
+  EXPECT_EQ(http_->requests().at(0).max_response_bytes, 10u);
+  for (int i = 0; i < 6; ++i) {
+    http_->Push(200, std::string(11, 'x'));
+    const absl::Status s = s3->GetObject("k", absl::InfiniteFuture(), 10).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_NE(std::string(StatusMessage(s)).find("larger than the 10 bytes"), std::string::npos)
+        << s;
+  }
+  EXPECT_EQ(http_->request_count(), 7u) << "never retried";
+  EXPECT_TRUE(sleeps_.empty());
+  EXPECT_EQ(s3->stats().failed, 6);
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kClosed)
+      << "a large object says nothing about the destination's health";
+}
+
+TEST_F(S3ClientTest, GetObjectIsRefusedWithoutSendingWhileTheBreakerIsOpen) {
+  breaker_ = TestBreaker();
+  auto s3 = Client();  // max_attempts 4
+  for (int i = 0; i < 5; ++i) http_->Push(503, ErrorXml("SlowDown"));
+  EXPECT_TRUE(absl::IsUnavailable(s3->GetObject("a").status()));
+  const absl::Status s = s3->GetObject("b").status();  // the fifth 503 opens it
+  EXPECT_TRUE(IsDestinationDown(s)) << s;
+  ASSERT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kOpen);
+  ASSERT_EQ(http_->request_count(), 5u);
+  http_->Push(200, "v");
+  const absl::Status refused = s3->GetObject("c").status();
+  EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  EXPECT_TRUE(IsDestinationDown(refused)) << refused;
+  EXPECT_NE(std::string(StatusMessage(refused)).find("is down (circuit open"), std::string::npos)
+      << refused;
+  EXPECT_EQ(http_->request_count(), 5u) << "nothing sent while open";
+  // At the probe time the Get is the probe; its success closes the breaker.
+  clock_.AdvanceMillis(750);
+  absl::StatusOr<std::string> got = s3->GetObject("c");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "v");
+  EXPECT_EQ(breaker_->Read(clock_.NowMillis()).state, BreakerState::kClosed);
+}
+
 TEST_F(S3ClientTest, AbortOfAVanishedUploadSucceeds) {
   http_->Push(404, ErrorXml("NoSuchUpload"));
   EXPECT_TRUE(Client()->AbortMultipartUpload("k", "gone").ok());

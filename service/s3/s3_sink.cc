@@ -55,6 +55,13 @@ absl::Status S3Sink::Upload(const std::string& key, std::string_view body, const
   return ToSinkStatus(client_->PutObjectMultipart(key, body, part_bytes_, put));
 }
 
+absl::StatusOr<std::string> S3Sink::Get(const std::string& key) {
+  absl::StatusOr<std::string> body =
+      client_->GetObject(key, absl::InfiniteFuture(), kMaxObjectGetBytes);
+  if (!body.ok()) return ToSinkStatus(body.status());
+  return body;
+}
+
 absl::StatusOr<std::unique_ptr<ObjectSink>> MakeS3Sink(const DestinationSpec& spec,
                                                        S3ClientDeps deps) {
   if (spec.kind != DestinationKind::kS3) {

@@ -20,7 +20,12 @@
 // INVALID_ARGUMENT and FAILED_PRECONDITION (wrong region, missing credentials, features
 // the endpoint lacks) for what retrying cannot fix.
 //
-// Thread-safe: Put may be called from several threads at once. The sink shares the
+// Get is S3Client::GetObject within the destination's retry policy
+// (destination.retry.max_attempts, destination.request_timeout_s per exchange, no
+// deadline) and kMaxObjectGetBytes, its status mapped as Put's. A missing key reads as
+// NOT_FOUND only when the credentials may s3:ListBucket (S3 answers 403 otherwise).
+//
+// Thread-safe: Put and Get may be called from several threads at once. The sink shares the
 // HttpClient and CredentialsProvider (several sinks may share one of each).
 #ifndef LAKEHOSE_SERVICE_S3_S3_SINK_H_
 #define LAKEHOSE_SERVICE_S3_S3_SINK_H_
@@ -48,6 +53,7 @@ class S3Sink : public ObjectSink {
   // re-uploading a sealed object after a crash without duplicating it (docs/ARCHITECTURE.md);
   // a retry whose earlier try landed also answers ALREADY_EXISTS.
   absl::Status PutIfAbsent(const std::string& key, std::string_view body, const ObjectMeta& meta);
+  absl::StatusOr<std::string> Get(const std::string& key) override;
   std::string Uri(const std::string& key) const override { return client_->Uri(key); }
   bool DestinationDown() const override { return client_->DestinationDown(); }
   bool DestinationFailing() const override { return client_->DestinationFailing(); }

@@ -173,5 +173,29 @@ TEST_F(S3SinkTest, ConcurrentPutsFromSeveralThreads) {
   EXPECT_EQ(http_->request_count(), 100u);
 }
 
+TEST_F(S3SinkTest, GetReadsTheObjectWithinTheDestinationsRetryPolicy) {
+  auto sink = MakeOrDie();  // max_attempts 3
+  http_->Push(503, "<Error><Code>SlowDown</Code></Error>");
+  http_->Push(200, "{\"format-version\":2}");
+  absl::StatusOr<std::string> got = sink->Get("t/metadata/v1.metadata.json");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "{\"format-version\":2}");
+  ASSERT_EQ(http_->request_count(), 2u);
+  const RecordedHttpRequest r = http_->requests().at(1);
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.url, "http://127.0.0.1:9000/lake/t/metadata/v1.metadata.json");
+  EXPECT_EQ(r.timeout_ms, 60000) << "destination.request_timeout_s";
+  EXPECT_EQ(r.max_response_bytes, kMaxObjectGetBytes);
+  // Missing: NOT_FOUND. Retries spent: UNAVAILABLE after max_attempts.
+  http_->Push(404, "<Error><Code>NoSuchKey</Code></Error>");
+  EXPECT_EQ(sink->Get("t/metadata/version-hint.text").status().code(), absl::StatusCode::kNotFound);
+  for (int i = 0; i < 3; ++i) http_->Push(500, "<Error><Code>InternalError</Code></Error>");
+  EXPECT_EQ(sink->Get("k").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(http_->request_count(), 6u);
+  http_->Push(200, std::string(10, 'x'), {{"content-length", "20"}});
+  http_->Push(403, "<Error><Code>AccessDenied</Code></Error>");
+  EXPECT_EQ(sink->Get("k").status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace lakehose

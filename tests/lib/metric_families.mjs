@@ -7,6 +7,7 @@
 // labels: label name -> the values a selector may match (null: any value).
 // s3Only: the family has series only once the server has an S3 destination (its
 // `destination` label); a server with file destinations only does not export it.
+// tableOnly: the family has series only for pipelines with `format: iceberg`.
 // Target labels Prometheus adds (job, instance, and whatever relabelling adds) and `le` on
 // histogram buckets are allowed on every family (see TARGET_LABELS below).
 
@@ -15,7 +16,7 @@ const RPC = ['Transform', 'Ingest', 'IngestStream', 'Redrive'];
 const RESULT = ['ok', 'dropped', 'processing_failed'];
 const REJECT_REASON = ['buffer_full', 'disk_full', 'draining', 'busy'];
 const FLUSH_REASON = ['size', 'age', 'flush', 'shutdown', 'pressure', 'partition_cap'];
-const S3_OPERATION = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'HeadObject'];
+const S3_OPERATION = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'HeadObject', 'GetObject'];
 const S3_OUTCOME = ['ok', 'throttled', 'server_error', 'client_error', 'network_error', 'precondition_failed'];
 const DLQ_KIND = ['delivery', 'processing'];
 const DESTINATION = null;  // "s3://<bucket>", or "<host:port>/<bucket>" on a custom endpoint
@@ -43,6 +44,13 @@ export const METRIC_FAMILIES = {
   lakehose_destination_breaker_transitions_total: { type: 'counter', labels: { destination: DESTINATION, to: BREAKER_TO }, s3Only: true },
   lakehose_destination_probes_total: { type: 'counter', labels: { destination: DESTINATION, result: PROBE_RESULT }, s3Only: true },
   lakehose_destination_refused_requests_total: { type: 'counter', labels: { destination: DESTINATION }, s3Only: true },
+  lakehose_iceberg_commits_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_commit_conflicts_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_commit_failures_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_schema_updates_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_files_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_records_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_objects_already_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
   lakehose_wal_damaged_segments_total: { type: 'counter', labels: {} },
   lakehose_wal_records_lost_total: { type: 'counter', labels: {} },
@@ -66,6 +74,8 @@ export const METRIC_FAMILIES = {
   lakehose_delivery_oldest_sealed_age_seconds: { type: 'gauge', labels: {} },
   lakehose_destination_down: { type: 'gauge', labels: { destination: DESTINATION }, s3Only: true },
   lakehose_destination_outage_seconds: { type: 'gauge', labels: { destination: DESTINATION }, s3Only: true },
+  lakehose_iceberg_last_commit_age_seconds: { type: 'gauge', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_snapshots: { type: 'gauge', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_build_info: { type: 'gauge', labels: { version: null } },
   lakehose_grpc_listener_accepting: { type: 'gauge', labels: {} },
   lakehose_inflight_bytes: { type: 'gauge', labels: {} },
