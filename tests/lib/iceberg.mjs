@@ -256,8 +256,7 @@ export function canonical(v) {
 
 // The spec's tables, v2 ("Manifest Entry Fields", "Data File Fields", "Manifest Lists",
 // field_summary): [name, field id, required, then for maps [key id, value id], for lists
-// the element id]. Fields a v2 writer may leave out are marked optional: true in a 5th
-// place (lakehose writes them; a missing one is reported by name).
+// the element id], in the order lakehose writes them.
 export const MANIFEST_ENTRY_FIELDS = [
   ['status', 0, true], ['snapshot_id', 1, false], ['sequence_number', 3, false],
   ['file_sequence_number', 4, false], ['data_file', 2, true],
@@ -270,6 +269,7 @@ export const DATA_FILE_FIELDS = [
   ['lower_bounds', 125, false, [126, 127]], ['upper_bounds', 128, false, [129, 130]],
   ['key_metadata', 131, false], ['split_offsets', 132, false, 133],
   ['equality_ids', 135, false, 136], ['sort_order_id', 140, false],
+  ['referenced_data_file', 143, false],
 ];
 export const MANIFEST_FILE_FIELDS = [
   ['manifest_path', 500, true], ['manifest_length', 501, true], ['partition_spec_id', 502, true],
@@ -280,33 +280,37 @@ export const MANIFEST_FILE_FIELDS = [
   ['deleted_rows_count', 514, true], ['partitions', 507, false, 508], ['key_metadata', 519, false],
 ];
 export const FIELD_SUMMARY_FIELDS = [
-  ['contains_null', 509, true], ['contains_nan', 518, false], ['lower_bound', 510, false], ['upper_bound', 511, false],
+  ['contains_null', 509, true], ['contains_nan', 518, false], ['lower_bound', 510, false],
+  ['upper_bound', 511, false],
 ];
 
-// Checks an Avro record schema's fields against a spec table (every field of the table
-// present with its id, required ones plain, optional ones ["null", T] default null; map
-// key/value ids, list element ids). Fields beyond the table are allowed (v3 additions).
-// Returns the fields by name.
+// Checks an Avro record schema's fields against a spec table: names and order, ids,
+// required fields plain, optional ones ["null", T] with default null, maps as arrays of
+// key/value records (logicalType map, key and value required, their ids), lists' element
+// ids. Returns the fields by name.
 export function checkSpecFields(record, table, where) {
-  assert.equal(record.type, 'record', `${where}: a record`);
+  assert.equal(record.type, 'record', where);
   const byName = new Map(record.fields.map((f) => [f.name, f]));
+  assert.deepEqual(record.fields.map((f) => f.name), table.map((t) => t[0]), `${where}: field names and order`);
   for (const [name, id, required, nested] of table) {
     const f = byName.get(name);
     const at = `${where}.${name}`;
-    assert.ok(f, `${at}: missing from the header schema`);
     assert.equal(f['field-id'], id, `${at}: field-id`);
     let type = f.type;
     if (required) {
       assert.ok(!Array.isArray(type), `${at}: required, so not a union`);
     } else {
-      assert.ok(Array.isArray(type) && type.length === 2 && type[0] === 'null', `${at}: optional, so ["null", T]`);
+      assert.ok(Array.isArray(type) && type.length === 2 && type[0] === 'null', `${at}: ["null", T]`);
       assert.ok('default' in f && f.default === null, `${at}: default null`);
       type = type[1];
     }
     if (Array.isArray(nested)) {
-      assert.equal(type.type, 'array', `${at}: a map is an array of key/value records`);
+      assert.equal(type.type, 'array', `${at}: a map is an array`);
       assert.equal(type.logicalType, 'map', `${at}: logicalType map`);
-      assert.deepEqual(type.items.fields.map((x) => [x.name, x['field-id']]), [['key', nested[0]], ['value', nested[1]]], `${at}: key and value ids`);
+      const kv = type.items;
+      assert.equal(kv.type, 'record', `${at}: items are key/value records`);
+      assert.deepEqual(kv.fields.map((x) => [x.name, x['field-id']]), [['key', nested[0]], ['value', nested[1]]], `${at}: key/value ids`);
+      assert.ok(kv.fields.every((x) => !Array.isArray(x.type)), `${at}: key and value are required`);
     } else if (typeof nested === 'number') {
       assert.equal(type.type, 'array', `${at}: a list`);
       assert.equal(type['element-id'], nested, `${at}: element-id`);
@@ -315,17 +319,29 @@ export function checkSpecFields(record, table, where) {
   return byName;
 }
 
-// The Avro type Appendix A gives a partition field of Iceberg result type `type`.
-function checkPartitionAvroType(avroType, type, at) {
-  const t = typeof avroType === 'string' ? { type: avroType } : avroType;
-  const want = {
-    int: { type: 'int' }, long: { type: 'long' }, string: { type: 'string' }, boolean: { type: 'boolean' },
-    date: { type: 'int', logicalType: 'date' }, float: { type: 'float' }, double: { type: 'double' },
-    timestamptz: { type: 'long', logicalType: 'timestamp-micros', 'adjust-to-utc': true },
-    timestamp: { type: 'long', logicalType: 'timestamp-micros', 'adjust-to-utc': false },
-  }[type];
-  if (!want) return;  // decimals, fixed, uuid, binary: not produced by these suites
-  for (const [k, v] of Object.entries(want)) assert.equal(t[k], v, `${at}: Avro ${k}`);
+// The Avro type Appendix A gives a partition field of Iceberg result type `iceberg`
+// (`named`: the named types seen so far in the schema, for references by name).
+export function checkPartitionAvroType(type, iceberg, named, where) {
+  if (typeof type === 'string' && named.has(type)) type = named.get(type);
+  const is = (t, extra = {}) => {
+    assert.equal(typeof type === 'string' ? type : type.type, t, `${where}: Avro type`);
+    for (const [k, v] of Object.entries(extra)) assert.equal(type[k], v, `${where}: ${k}`);
+  };
+  const m = /^decimal\((\d+),(\d+)\)$/.exec(iceberg);
+  const fixed = /^fixed\[(\d+)\]$/.exec(iceberg);
+  if (m) {
+    const p = Number(m[1]);
+    let size = 1;
+    while (2n ** BigInt(8 * size - 1) <= 10n ** BigInt(p) - 1n) size++;
+    is('fixed', { logicalType: 'decimal', precision: p, scale: Number(m[2]), size });
+  } else if (fixed) is('fixed', { size: Number(fixed[1]) });
+  else if (iceberg === 'date') is('int', { logicalType: 'date' });
+  else if (iceberg === 'timestamptz') is('long', { logicalType: 'timestamp-micros', 'adjust-to-utc': true });
+  else if (iceberg === 'timestamp') is('long', { logicalType: 'timestamp-micros', 'adjust-to-utc': false });
+  else if (iceberg === 'uuid') is('fixed', { logicalType: 'uuid', size: 16 });
+  else if (iceberg === 'binary') is('bytes');
+  else is(iceberg);
+  if (typeof type === 'object' && type.name) named.set(type.name, type);
 }
 
 // ---- Iceberg types, transforms and single values -----------------------------------------
@@ -546,12 +562,13 @@ export async function checkTable(tableDir, conn, { python = true, deep = true } 
       const partType = df.get('partition').type;
       assert.equal(partType.type, 'record', `${mwhere}: partition is a record`);
       assert.deepEqual(partType.fields.map((f) => [f.name, f['field-id']]), spec.fields.map((f) => [f.name, f['field-id']]), `${mwhere}: partition fields and ids`);
+      const named = new Map();
       const resultTypes = spec.fields.map((pf, i) => {
         const src = manFields.find((f) => f.id === pf['source-id']);
         assert.ok(src, `${mwhere}: partition source ${pf['source-id']} is in the schema`);
         const rt = transformResultType(pf.transform, src.type);
         const avroT = partType.fields[i].type;
-        checkPartitionAvroType(Array.isArray(avroT) ? avroT[1] : avroT, rt, `${mwhere}: partition ${pf.name}`);
+        checkPartitionAvroType(Array.isArray(avroT) ? avroT[1] : avroT, rt, named, `${mwhere}: partition ${pf.name}`);
         return rt;
       });
 
