@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
-import { clientsFor, flush, ingestOnce, statusName, waitForReady } from '../lib/grpc.mjs';
+import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { checkTable, currentRecords, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { configYaml, describeVerdict, verdict } from '../lib/lake.mjs';
 import { prng } from '../lib/s3_front.mjs';
@@ -116,23 +116,16 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         const killAt = Date.now() + 300 + Math.floor(random() * 1200);
         const clients = clientsFor(server.target);
         await waitForReady(clients.ingestor, 10_000);
-        let stopping = false;
-        let cursor = 0;
-        const sender = async (w) => {
-          while (!stopping && cursor < gen.ids.length) {
-            const from = cursor;
-            const to = Math.min(from + BATCH, gen.ids.length);
-            cursor = to;
-            for (let i = from; i < to; i++) sent.add(gen.ids[i]);
-            const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, to, acked, { tag: `c${cycle}w${w}`, deadlineMs: RPC_DEADLINE_MS });
-            if (r.error && !stopping) {
-              const name = statusName(r.error.code);
-              errorsWhileServing[name] = (errorsWhileServing[name] ?? 0) + 1;
-              await sleep(100);
-            }
-          }
-        };
-        const senders = Array.from({ length: CONCURRENCY }, (_, w) => sender(w));
+        const senders = startSenders({
+          ingestor: clients.ingestor, pipeline: PIPELINE, gen, acked, sent, batch: BATCH, concurrency: CONCURRENCY,
+          tag: `c${cycle}`, deadlineMs: RPC_DEADLINE_MS,
+          onResult: async (r) => {
+            if (!r.error || r.stopping) return;
+            const name = statusName(r.error.code);
+            errorsWhileServing[name] = (errorsWhileServing[name] ?? 0) + 1;
+            await sleep(100);
+          },
+        });
         let flusher = null;
         if (random() < 0.5) {
           flushesFired++;
@@ -140,9 +133,9 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         }
         await sleep(Math.max(0, killAt - Date.now()));
         if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
-        stopping = true;
+        senders.stop();
         await server.kill();
-        await withTimeout(Promise.all([...senders, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
+        await withTimeout(Promise.all([senders.done, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
         clients.close();
       }
       await nextGen.catch(() => {});
@@ -151,20 +144,11 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, logFile });
       await server.waitForPort(PORT_TIMEOUT_MS);
       const clients = clientsFor(server.target);
-      let flushed = null;
-      let lastErr = null;
-      const flushStart = Date.now();
-      while (!flushed && Date.now() - flushStart < FINAL_FLUSH_MS) {
-        try {
-          flushed = await flush(clients.ingestor, PIPELINE, FINAL_FLUSH_MS);
-        } catch (err) {
-          lastErr = err;
-          note(`final flush: ${statusName(err.code)} ${err.details}; retrying`);
-          await sleep(1000);
-        }
+      try {
+        await flushRetrying(clients.ingestor, PIPELINE, FINAL_FLUSH_MS, (err) => note(`final flush: ${statusName(err.code)} ${err.details}; retrying`));
+      } finally {
+        clients.close();
       }
-      clients.close();
-      assert.ok(flushed, `final Flush never succeeded: ${lastErr && `${statusName(lastErr.code)} ${lastErr.details}`}\n${server.tail()}`);
       const already = (await server.scrape()).value('lakehose_iceberg_objects_already_committed_total', { pipeline: PIPELINE });
       const exit = await server.stop(EXIT_TIMEOUT_MS);
       assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);

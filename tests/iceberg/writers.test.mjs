@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
-import { clientsFor, flush, ingestOnce, statusName, waitForReady } from '../lib/grpc.mjs';
+import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { checkTable, currentRecords } from '../lib/iceberg.mjs';
 import { configYaml, describeVerdict, verdict } from '../lib/lake.mjs';
 
@@ -85,21 +85,16 @@ describe(`${WRITERS} writers append to one Iceberg table for ${SECONDS} s`, { ti
         await waitForReady(wr.clients.ingestor, 10_000);
       }
       const end = Date.now() + SECONDS * 1000;
-      const cursorOf = writers.map(() => 0);
-      const sender = async (wr, s) => {
-        while (Date.now() < end && cursorOf[wr.w] < wr.gen.ids.length) {
-          const from = cursorOf[wr.w];
-          const to = Math.min(from + BATCH, wr.gen.ids.length);
-          cursorOf[wr.w] = to;
-          for (let i = from; i < to; i++) wr.sent.add(wr.gen.ids[i]);
-          const r = await ingestOnce(wr.clients.ingestor, PIPELINE, wr.gen, from, to, wr.acked, { tag: `${wr.id}s${s}`, deadlineMs: RPC_DEADLINE_MS });
-          if (r.error) {
-            const name = statusName(r.error.code);
-            wr.errors[name] = (wr.errors[name] ?? 0) + 1;
-            await sleep(100);
-          }
-        }
-      };
+      const sendersOf = writers.map((wr) => startSenders({
+        ingestor: wr.clients.ingestor, pipeline: PIPELINE, gen: wr.gen, acked: wr.acked, sent: wr.sent, batch: BATCH,
+        concurrency: SENDERS_PER_WRITER, tag: wr.id, deadlineMs: RPC_DEADLINE_MS, until: () => Date.now() >= end,
+        onResult: async (r) => {
+          if (!r.error) return;
+          const name = statusName(r.error.code);
+          wr.errors[name] = (wr.errors[name] ?? 0) + 1;
+          await sleep(100);
+        },
+      }));
       let flushRounds = 0;
       const flusher = async () => {
         while (Date.now() + FLUSH_EVERY_MS < end) {
@@ -109,24 +104,13 @@ describe(`${WRITERS} writers append to one Iceberg table for ${SECONDS} s`, { ti
           await Promise.all(writers.map((wr) => flush(wr.clients.ingestor, PIPELINE, RPC_DEADLINE_MS).catch(() => {})));
         }
       };
-      await withTimeout(Promise.all([...writers.flatMap((wr) => Array.from({ length: SENDERS_PER_WRITER }, (_, s) => sender(wr, s))), flusher()]),
-        SECONDS * 1000 + 2 * RPC_DEADLINE_MS, 'the senders to finish');
+      await withTimeout(Promise.all([...sendersOf.map((s) => s.done), flusher()]), SECONDS * 1000 + 2 * RPC_DEADLINE_MS, 'the senders to finish');
 
       // Final Flushes, all at once, then the metrics, then SIGTERM.
-      await Promise.all(writers.map(async (wr) => {
-        const startedAt = Date.now();
-        let lastErr = null;
-        while (Date.now() - startedAt < FINAL_FLUSH_MS) {
-          try {
-            await flush(wr.clients.ingestor, PIPELINE, FINAL_FLUSH_MS);
-            return;
-          } catch (err) {
-            lastErr = err;
-            await sleep(500);
-          }
-        }
-        throw new Error(`${wr.id}: final Flush never succeeded: ${lastErr && `${statusName(lastErr.code)} ${lastErr.details}`}\n${wr.server.tail()}`);
-      }));
+      await Promise.all(writers.map((wr) => flushRetrying(wr.clients.ingestor, PIPELINE, FINAL_FLUSH_MS).catch((err) => {
+        err.message = `${wr.id}: ${err.message}`;
+        throw err;
+      })));
       for (const wr of writers) {
         const scrape = await wr.server.scrape();
         const v = (n) => scrape.value(n, { pipeline: PIPELINE }) ?? 0;
