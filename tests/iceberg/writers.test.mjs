@@ -44,7 +44,8 @@ if (!(SECONDS > 0) || !(Number.isInteger(WRITERS) && WRITERS >= 2)) {
 }
 const PIPELINE = 'dur';
 const TABLE = 'multi.events';
-const RECORDS_PER_WRITER = 20_000;  // at most this many per writer (about what 10 s take here)
+const PACE_MS = 100;  // each sender waits this long after a batch: the load lasts the whole time
+const RECORDS_PER_WRITER = Math.ceil(SECONDS * 4_000);  // more than paced senders send in the time
 const BATCH = 200;
 const SENDERS_PER_WRITER = 2;
 const FLUSH_EVERY_MS = 2_000;
@@ -89,10 +90,11 @@ describe(`${WRITERS} writers append to one Iceberg table for ${SECONDS} s`, { ti
         ingestor: wr.clients.ingestor, pipeline: PIPELINE, gen: wr.gen, acked: wr.acked, sent: wr.sent, batch: BATCH,
         concurrency: SENDERS_PER_WRITER, tag: wr.id, deadlineMs: RPC_DEADLINE_MS, until: () => Date.now() >= end,
         onResult: async (r) => {
-          if (!r.error) return;
-          const name = statusName(r.error.code);
-          wr.errors[name] = (wr.errors[name] ?? 0) + 1;
-          await sleep(100);
+          if (r.error) {
+            const name = statusName(r.error.code);
+            wr.errors[name] = (wr.errors[name] ?? 0) + 1;
+          }
+          await sleep(PACE_MS);
         },
       }));
       let flushRounds = 0;
