@@ -83,6 +83,12 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
     let earlyKills = 0;
     let flushesFired = 0;
     const note = (s) => t.diagnostic(s);
+    // What WAL replay re-queued over all starts: sealed objects stored or committed again
+    // after a crash, the path where a commit must not repeat what a snapshot holds.
+    let requeued = 0;
+    const replayed = (srv) => {
+      for (const e of srv.eventsNamed('wal.recovered')) requeued += Number(e.objects_requeued) || 0;
+    };
     // Seeds 10^12 apart: `lakehose generate` seeds are offsets into one stream.
     const genFor = async (cycle) => {
       const g = await generate(CLI_BIN, RECORDS_PER_CYCLE, (cycle + 1) * 1e12 + SEED);
@@ -110,6 +116,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
           await sleep(20 + Math.floor(random() * 230));
           if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
           await server.kill();
+          replayed(server);
           continue;
         }
         await server.waitForPort(PORT_TIMEOUT_MS);
@@ -135,6 +142,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
         senders.stop();
         await server.kill();
+        replayed(server);
         await withTimeout(Promise.all([senders.done, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
         clients.close();
       }
@@ -151,6 +159,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       }
       const already = (await server.scrape()).value('lakehose_iceberg_objects_already_committed_total', { pipeline: PIPELINE });
       const exit = await server.stop(EXIT_TIMEOUT_MS);
+      replayed(server);
       assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
       writeFileSync(join(dir, 'acked.txt'), `${[...acked].join('\n')}\n`);
       writeFileSync(join(dir, 'sent.txt'), `${[...sent].join('\n')}\n`);
@@ -172,7 +181,8 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         `  sent ${sent.size}, acked ${acked.size}, flushes fired mid-cycle ${flushesFired}, Ingest errors while serving ${JSON.stringify(errorsWhileServing)}`,
         `  table: v${checked.meta.hint}, ${m.snapshots.length} snapshots, ${recs.files} live data files, ${recs.lines} rows, ${recs.counts.size} distinct eventIDs; ` +
           `unacked present ${v.unackedPresent}; duplicates ${v.duplicates.length}; missing ${v.missing.length}; never sent ${v.strangers.length}`,
-        `  icebird: ${icebirdRows.length} rows, ${icebirdIds.size} distinct; objects found already committed at the last start: ${already}`,
+        `  icebird: ${icebirdRows.length} rows, ${icebirdIds.size} distinct; sealed objects re-queued by replay over all starts ${requeued}, ` +
+          `found already committed at the last start ${already}`,
       ];
       for (const l of summary) note(l);
       assert.deepEqual(diedOnItsOwn.map((d) => d.cycle), [], `the server exited on its own: ${JSON.stringify(diedOnItsOwn, null, 1)}`);
