@@ -24,7 +24,14 @@
 //   - schema evolution: the new attributes are new columns (new field ids above the old
 //     ones, a new schema id) holding the third batch's values and null for the others;
 //     the older versions' schemas do not have them; nothing Transform wrote is dropped;
-//   - metrics: commits and records committed as the table says; SIGTERM exits 0.
+//   - SCHEMA_MISMATCH: then 20 more records, two with a value the long column `points`
+//     cannot hold (a string, a fraction): those two are not in the table but in the
+//     dead-letter queue, with an error naming SCHEMA_MISMATCH and the column; the other 18
+//     are committed;
+//   - metrics: commits, records and files committed and the snapshot count as the table
+//     says; SIGTERM exits 0 and writes nothing;
+//   - the checks can fail: with the server stopped, a data file one byte longer and a
+//     manifest list naming a manifest twice are refused by checkTable (then undone).
 //
 //   node tests/iceberg/table.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
 //                                     [--records 4000] [--keep]
@@ -41,6 +48,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail } from '../lib/harness.mjs';
+import { clientsFor, listDeadLetters } from '../lib/grpc.mjs';
 import { configYaml } from '../lib/lake.mjs';
 import { checkTable, decodeAvro, loadMetadata, localPath, readWithIcebird, rewriteAvroRecords, valueDiff, valueExpr, withTableServer } from '../lib/iceberg.mjs';
 
@@ -53,6 +61,7 @@ if (!(Number.isInteger(RECORDS) && RECORDS >= 8)) { console.error('--records: an
 const SEED = 14;
 const BATCHES = 4;
 const EVOLVED_BATCH = 2;  // 0-based: the third batch has the new attributes
+const MISMATCH_BATCH = 20;  // records sent after the checks, two of them not fitting a column
 const PIPELINE = 'tx';
 const NAMESPACE = 'sales';
 const TABLE = 'transactions';
@@ -88,6 +97,8 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
   let lakeDir;
   let tableDir;
   let table;                // checkTable's result
+  let extraLines;           // generated records for the SCHEMA_MISMATCH case
+  let mismatchAdded = 0;    // records that case added to the table
 
   before(async () => {
     work = new WorkDir('lakehose-iceberg-', { keep: args.keep });
@@ -102,10 +113,11 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
     }));
 
     // The records, batch by batch, and Transform's documents for all of them.
-    const gen = await run(CLI_BIN, ['generate', '--workload', 'transactions', '--records', String(RECORDS), '--seed', String(SEED)], { timeoutMs: TOOL_TIMEOUT_MS });
+    const gen = await run(CLI_BIN, ['generate', '--workload', 'transactions', '--records', String(RECORDS + MISMATCH_BATCH), '--seed', String(SEED)], { timeoutMs: TOOL_TIMEOUT_MS });
     assert.equal(gen.code, 0, `lakehose generate: ${gen.stderr}`);
     const lines = gen.stdout.split('\n').filter((l) => l !== '');
-    assert.equal(lines.length, RECORDS);
+    assert.equal(lines.length, RECORDS + MISMATCH_BATCH);
+    extraLines = lines.splice(RECORDS);
     const per = Math.ceil(RECORDS / BATCHES);
     const all = [];
     for (let b = 0; b < BATCHES; b++) {
@@ -298,13 +310,65 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
     t.diagnostic(`schema ${before['schema-id']} -> ${now['schema-id']}: added ${added.map((f) => `${f.name}#${f.id}:${f.type}`).join(', ')}`);
   }));
 
+  // After the checks above (it adds a snapshot): a value its column cannot hold, nor be
+  // widened to hold (a string and a fraction in the long column `points`).
+  it('SCHEMA_MISMATCH: a record whose value does not fit its column goes to the dead-letter queue, the others to the table', failWith(async (t) => {
+    const bad = new Map();
+    const part = extraLines.map((l, i) => {
+      if (i > 1) return l;
+      const r = JSON.parse(l);
+      const img = r.dynamodb.NewImage ?? r.dynamodb.OldImage;
+      if (!img) return l;
+      img.points = i === 0 ? { S: 'lots' } : { N: '1.5' };
+      bad.set(r.eventID, JSON.stringify(img.points));
+      return JSON.stringify(r);
+    });
+    assert.ok(bad.size > 0, 'no record with an image to spoil');
+    const file = join(work.path, 'batch-mismatch.jsonl');
+    writeFileSync(file, `${part.join('\n')}\n`);
+    const send = await run(CLI_BIN, ['send', '--target', server.target, '--pipeline', PIPELINE, '--input', file, '--batch', '250'], { timeoutMs: SEND_TIMEOUT_MS });
+    const s = SEND_SUMMARY.exec(send.stderr);
+    assert.ok(s, `no summary from lakehose send:\n${tail(send.stderr)}`);
+    const failedAtIngest = Number(s[4]);
+    // The records are acked at Ingest (the table's schema is known only when the object is
+    // encoded): Flush commits the others and says that the rest wait in the DLQ.
+    const flush = await run(CLI_BIN, ['flush', '--target', server.target, '--pipeline', PIPELINE], { timeoutMs: FLUSH_TIMEOUT_MS });
+    assert.ok(flush.code === 0 || (flush.code === 1 && /SCHEMA_MISMATCH/.test(flush.stderr)), `lakehose flush exited ${flush.code}:\n${tail(flush.stderr)}`);
+    const ids = part.map((l) => JSON.parse(l).eventID);
+    const good = ids.filter((id) => !bad.has(id));
+    // The table: the good ones, not the bad ones.
+    await withTableServer(lakeDir, tableDir, async ({ tableUrl }) => {
+      const got = new Set((await readWithIcebird(tableUrl)).map((r) => r._eventID));
+      for (const id of good) assert.ok(got.has(id), `${id} (a good record of the batch) is not in the table`);
+      for (const id of bad.keys()) assert.ok(!got.has(id), `${id} (points ${bad.get(id)}) is in the table`);
+      assert.equal(got.size, RECORDS + good.length, 'rows after the batch');
+    });
+    mismatchAdded = good.length;
+    // The dead-letter queue: each bad record (or the object holding it), its error naming
+    // SCHEMA_MISMATCH, the column and its type.
+    const clients = clientsFor(server.target);
+    let entries;
+    try {
+      entries = await listDeadLetters(clients.deadLetters);
+    } finally {
+      clients.close();
+    }
+    const errors = entries.map((e) => `${e.kind} ${e.error_code} ${e.first_error} ${e.last_error}`);
+    t.diagnostic(`send: ${s[0]}; flush: exit ${flush.code} ${flush.stderr.trim().slice(0, 300)}; dead letters: ${entries.length}: ${errors.map((e) => e.slice(0, 300)).join(' | ')}`);
+    assert.ok(entries.length > 0, `no dead letter for ${bad.size} records that do not fit (failed at Ingest: ${failedAtIngest})`);
+    assert.ok(errors.some((e) => /SCHEMA_MISMATCH/.test(e) && /points/.test(e)), `no dead letter says SCHEMA_MISMATCH naming points: ${errors.join(' | ')}`);
+    const records = entries.reduce((a, e) => a + (e.kind === 'DELIVERY' ? Number(e.records) : 1), 0);
+    assert.equal(records, bad.size, 'records in the dead-letter queue');
+  }));
+
   it('metrics count the commits and records; SIGTERM exits 0 and writes no new version', failWith(async () => {
     const m = loadMetadata(tableDir).current;
     const scrape = await server.scrape();
     const labels = { pipeline: PIPELINE };
     assert.equal(scrape.value('lakehose_iceberg_commits_total', labels), m.snapshots.length, 'lakehose_iceberg_commits_total');
-    assert.equal(scrape.value('lakehose_iceberg_records_committed_total', labels), RECORDS, 'lakehose_iceberg_records_committed_total');
-    assert.equal(scrape.value('lakehose_iceberg_files_committed_total', labels), table.files.size, 'lakehose_iceberg_files_committed_total');
+    assert.equal(scrape.value('lakehose_iceberg_records_committed_total', labels), RECORDS + mismatchAdded, 'lakehose_iceberg_records_committed_total');
+    const live = (await checkTable(tableDir, conn, { deep: false, python: false })).snapshots.get(BigInt(m['current-snapshot-id'])).live;
+    assert.equal(scrape.value('lakehose_iceberg_files_committed_total', labels), live.length, 'lakehose_iceberg_files_committed_total');
     assert.equal(scrape.value('lakehose_iceberg_commit_failures_total', labels) ?? 0, 0, 'lakehose_iceberg_commit_failures_total');
     assert.equal(scrape.value('lakehose_iceberg_snapshots', labels), m.snapshots.length, 'lakehose_iceberg_snapshots');
     const before = loadMetadata(tableDir).hint;
