@@ -13,6 +13,7 @@ int FlushCommand(int argc, char** argv);      // client/cli/flush.cc
 int GenerateCommand(int argc, char** argv);   // client/cli/generate.cc
 int DlqCommand(int argc, char** argv);        // client/cli/dlq.cc: list, redrive, purge
 int HealthCommand(int argc, char** argv);     // client/cli/health.cc
+int TableCommand(int argc, char** argv);      // client/cli/table.cc: inspect
 
 }  // namespace lakehose::cli
 

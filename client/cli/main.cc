@@ -7,6 +7,7 @@
 //   lakehose generate --workload transactions|sites|edge --records N [--seed S]
 //   lakehose dlq list|redrive|purge --target HOST:PORT [...]
 //   lakehose health --target HOST:PORT [--service NAME]
+//   lakehose table inspect --config FILE --pipeline NAME [--json]
 //
 // Every command that talks to a server takes the connection flags (TLS, mutual TLS,
 // bearer token): kConnectionFlags in client/cli/flags.h.
@@ -29,6 +30,7 @@ commands:
   generate    print sample DynamoDB stream records as JSON lines
   dlq         list, redrive or purge a server's dead-letter queue
   health      ask a server's grpc.health.v1 service whether it is serving (exit 0 if so)
+  table       inspect the Iceberg table of a format: iceberg pipeline (its config, no server)
   help        this text; `lakehose <command> --help` for a command's options
 )";
 
@@ -44,6 +46,7 @@ int Run(int argc, char** argv) {
   if (command == "flush") return FlushCommand(argc, argv);
   if (command == "dlq") return DlqCommand(argc, argv);
   if (command == "health") return HealthCommand(argc, argv);
+  if (command == "table") return TableCommand(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

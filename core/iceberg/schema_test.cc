@@ -587,8 +587,8 @@ TEST(ResolveTest, TableTypesThatHoldTheInferredValues) {
   EXPECT_EQ(pc[2].type, ParquetType::kDecimal);
   EXPECT_EQ(pc[2].scale, 4);  // the writer rescales 2 -> 4
   EXPECT_EQ(pc[3].type, ParquetType::kString);
-  EXPECT_EQ(pc[4].type, ParquetType::kTimestampMillis);
-  EXPECT_EQ(pc[5].type, ParquetType::kString);  // the object as JSON text
+  EXPECT_EQ(pc[4].type, ParquetType::kTimestampMicros);  // timestamptz: micros
+  EXPECT_EQ(pc[5].type, ParquetType::kString);           // the object as JSON text
   EXPECT_TRUE(pc[5].children.empty());
 }
 

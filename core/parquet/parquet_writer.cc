@@ -345,7 +345,8 @@ std::vector<std::string_view> SplitJsonLines(std::string_view body) {
 }
 
 absl::StatusOr<std::vector<ParquetColumn>> InferParquetColumns(
-    const std::vector<std::string_view>& lines, const ParquetOptions& options) {
+    const std::vector<std::string_view>& lines, const ParquetOptions& options,
+    std::vector<std::string>* all_null) {
   ParquetOptions inferred = options;
   inferred.schema.clear();
   std::deque<std::string> arena;
@@ -353,6 +354,10 @@ absl::StatusOr<std::vector<ParquetColumn>> InferParquetColumns(
   std::vector<std::vector<Value>> cells;
   RETURN_IF_ERROR(ReadRecords(lines, inferred, &arena, &columns, &cells));
   for (size_t c = 0; c < columns.size(); ++c) {
+    if (all_null != nullptr && std::all_of(cells[c].begin(), cells[c].end(), [](const Value& v) {
+          return v.kind == Value::kAbsent || v.kind == Value::kNull;
+        }))
+      all_null->push_back(columns[c].name);
     ASSIGN_OR_RETURN(columns[c],
                      parquet_internal::InferColumn(columns[c].name, cells[c], inferred));
   }

@@ -233,9 +233,12 @@ absl::StatusOr<std::string> EncodeParquet(const std::vector<std::string_view>& l
                                           const ParquetOptions& options);
 // The columns EncodeParquetFile would infer for `lines` (options.schema ignored): what a
 // caller that declares the columns itself (the Iceberg writer, which maps them onto the
-// table's schema) starts from. INVALID_ARGUMENT as EncodeParquetFile.
+// table's schema) starts from. `all_null` (optional): the names of the top-level
+// columns whose values are all null or absent (inferred as STRING, they fit any column).
+// INVALID_ARGUMENT as EncodeParquetFile.
 absl::StatusOr<std::vector<ParquetColumn>> InferParquetColumns(
-    const std::vector<std::string_view>& lines, const ParquetOptions& options);
+    const std::vector<std::string_view>& lines, const ParquetOptions& options,
+    std::vector<std::string>* all_null = nullptr);
 
 // Why EncodeParquet cannot store one record (CheckParquetRecord).
 enum class ParquetRecordProblem {

@@ -96,6 +96,9 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   const std::string before = metrics.Scrape();
   EXPECT_THAT(before, Not(HasSubstr("lakehose_destination_down")));
   metrics.ForDestination("s3://lake");
+  // Iceberg families likewise, once a table's writer is read.
+  EXPECT_THAT(before, Not(HasSubstr("lakehose_iceberg_commits_total")));
+  metrics.RecordTable("demo", TableReading{.commits = 2, .snapshots = 3});
   const std::map<std::string, std::string> types = Types(metrics.Scrape());
   const std::set<std::string> declared = DeclaredFamilies();
   EXPECT_GE(declared.size(), 30u);
@@ -144,6 +147,27 @@ TEST(MetricsTest, RefreshersRunOnScrapeUntilUnregistered) {
 
 // The breaker's cumulative counts become counter increments at each scrape; state and
 // outage length are gauges. Destinations are labelled by name and kept apart.
+TEST(MetricsTest, TableSeriesFollowTheWritersCounts) {
+  const Config config = DemoConfig();
+  Metrics metrics(config);
+  metrics.RecordTable("demo", TableReading{.commits = 3,
+                                           .commit_conflicts = 1,
+                                           .records_committed = 500,
+                                           .last_commit_age_s = 12.5,
+                                           .snapshots = 7});
+  metrics.RecordTable("demo", TableReading{.commits = 5,
+                                           .commit_conflicts = 1,
+                                           .records_committed = 900,
+                                           .last_commit_age_s = 0.5,
+                                           .snapshots = 9});
+  const std::string text = metrics.Scrape();
+  EXPECT_THAT(text, HasSubstr("lakehose_iceberg_commits_total{pipeline=\"demo\"} 5"));
+  EXPECT_THAT(text, HasSubstr("lakehose_iceberg_commit_conflicts_total{pipeline=\"demo\"} 1"));
+  EXPECT_THAT(text, HasSubstr("lakehose_iceberg_records_committed_total{pipeline=\"demo\"} 900"));
+  EXPECT_THAT(text, HasSubstr("lakehose_iceberg_last_commit_age_seconds{pipeline=\"demo\"} 0.5"));
+  EXPECT_THAT(text, HasSubstr("lakehose_iceberg_snapshots{pipeline=\"demo\"} 9"));
+}
+
 TEST(MetricsTest, DestinationSeriesFollowTheBreakersReadings) {
   const Config config = DemoConfig();
   Metrics metrics(config);

@@ -151,11 +151,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end destination health ---
   DeliveryEngine::Sinks sinks;
   for (const auto& p : config.pipelines) {
-    // The table writer (service/iceberg) is not wired in yet: refuse rather than write
-    // something that is not a table.
-    if (p->destination.iceberg)
-      return absl::UnimplementedError(
-          StrCat("pipeline ", p->name, ": destination.format iceberg is not served yet"));
     auto sink = make_sink(*p);
     if (!sink.ok()) return sink.status();
     sinks[p->name] = *std::move(sink);
@@ -192,6 +187,41 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   // --- end dead-letter queue ---
   DeliveryEngine::Options engine_options;
   engine_options.writer_id = ResolveWriterId(config.server);
+  // --- Iceberg tables (README "Iceberg tables"): one writer per format: iceberg pipeline,
+  // over the pipeline's sink (data files and the table's metadata go to one destination).
+  for (const auto& p : config.pipelines) {
+    if (!p->destination.iceberg) continue;
+    IcebergTable::Options table_options;
+    table_options.writer_id = engine_options.writer_id;
+    table_options.clock = &clock;
+    s->tables_.push_back(
+        std::make_unique<IcebergTable>(*p, *sinks.at(p->name), std::move(table_options)));
+    engine_options.tables[p->name] = s->tables_.back().get();
+  }
+  if (!s->tables_.empty()) {
+    const int64_t started_ms = clock.NowMillis();
+    s->table_metrics_ = s->metrics_->AddRefresher(
+        [tables = &s->tables_, metrics = s->metrics_.get(), &clock, started_ms] {
+          for (const auto& t : *tables) {
+            const IcebergTableStats st = t->Stats();
+            const int64_t since = st.last_commit_ms > 0 ? st.last_commit_ms : started_ms;
+            metrics->RecordTable(
+                t->pipeline(),
+                TableReading{.commits = st.commits,
+                             .commit_conflicts = st.commit_conflicts,
+                             .commit_failures = st.commit_failures,
+                             .schema_updates = st.schema_updates,
+                             .files_committed = st.files_committed,
+                             .records_committed = st.records_committed,
+                             .objects_already_committed = st.objects_already_committed,
+                             .last_commit_age_s = static_cast<double>(std::max<int64_t>(
+                                                      0, clock.NowMillis() - since)) /
+                                                  1000.0,
+                             .snapshots = st.snapshots});
+          }
+        });
+  }
+  // --- end Iceberg tables ---
   // --- dead-letter queue: objects out of their retry budget go to it ---
   engine_options.retry_budget = absl::Seconds(config.server.delivery_retry_budget_s);
   // While the disk is full the queue refuses every hand-off, and the engine hands each

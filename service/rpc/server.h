@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -23,6 +24,7 @@
 #include "service/delivery/object_sink.h"
 #include "service/dlq/dead_letter_queue.h"
 #include "service/dlq/dead_letter_retrier.h"
+#include "service/iceberg/iceberg_table.h"
 #include "service/metrics/metrics.h"
 #include "service/platform/clock.h"
 #include "service/rpc/dead_letters_service.h"
@@ -86,6 +88,9 @@ class Server {
   std::unique_ptr<DestinationBreakers> breakers_;
   Metrics::Registration breaker_metrics_;
   std::unique_ptr<RecordProcessor> processor_;
+  // The tables of format: iceberg pipelines (the engine's TableWriters: they outlive it).
+  std::vector<std::unique_ptr<IcebergTable>> tables_;
+  Metrics::Registration table_metrics_;  // reads tables_
   std::unique_ptr<DeliveryEngine> engine_;
   std::unique_ptr<TransformService> transform_;
   std::unique_ptr<IngestService> ingest_;

@@ -1,0 +1,199 @@
+// `lakehose table inspect`: what a format: iceberg pipeline's table holds, read from its
+// destination with the pipeline's config (no server): the current version and snapshot,
+// its summary, the schema and partition spec, every snapshot, and the live data files
+// of the current snapshot with their row counts.
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/time/time.h"
+#include "client/cli/commands.h"
+#include "client/cli/common.h"
+#include "client/cli/flags.h"
+#include "core/base/json_writer.h"
+#include "core/base/strings.h"
+#include "core/iceberg/manifest.h"
+#include "core/iceberg/metadata_json.h"
+#include "service/config/config_file.h"
+#include "service/delivery/file_sink.h"
+#include "service/iceberg/iceberg_table.h"
+#include "service/platform/clock.h"
+#include "service/s3/credentials.h"
+#include "service/s3/http_client.h"
+#include "service/s3/s3_sink.h"
+
+namespace lakehose::cli {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: lakehose table inspect --config FILE --pipeline NAME [--json]
+
+Reads the Iceberg table of a `format: iceberg` pipeline from its destination (the lake
+directory, or S3 with the usual credentials chain) and prints its current snapshot, the
+snapshot's summary, schema, partition spec, every snapshot, and the current snapshot's
+data files with their row counts. --json prints one JSON object instead.
+)";
+
+constexpr Flag kFlags[] = {
+    {.name = "config", .value = "FILE", .help = "the configuration file (required)"},
+    {.name = "pipeline", .value = "NAME", .help = "a format: iceberg pipeline (required)"},
+    {.name = "json", .type = FlagType::kBool, .help = "print one JSON object"},
+};
+
+// RFC 3339, UTC, milliseconds.
+std::string TimeText(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+std::string TypeText(const iceberg::Type& t) {
+  if (t.is_primitive()) return t.primitive;
+  return iceberg::TypeToJson(t);
+}
+
+}  // namespace
+
+int TableCommand(int argc, char** argv) {
+  const std::string sub = argc >= 3 ? argv[2] : "";
+  ParsedFlags flags;
+  // `lakehose table --help` is `table inspect --help`: the one subcommand's options.
+  if (sub == "--help" || sub == "-h")
+    return ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 2, &flags).value_or(0);
+  if (sub != "inspect")
+    return UsageError(sub.empty() ? "table: say `inspect`"
+                                  : StrCat("table: unknown subcommand ", sub));
+  if (auto rc = ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 3, &flags))
+    return *rc;
+  const std::string config_path = flags.get("config");
+  const std::string pipeline = flags.get("pipeline");
+  if (config_path.empty() || pipeline.empty())
+    return UsageError("--config and --pipeline are required");
+  auto config = LoadConfigFile(config_path);
+  if (!config.ok()) return Fail(StatusMessage(config.status()));
+  const PipelineSpec* spec = config->FindPipeline(pipeline);
+  if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", config_path));
+  if (!spec->destination.iceberg)
+    return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
+
+  std::unique_ptr<ObjectSink> sink;
+  if (spec->destination.kind == DestinationKind::kFile) {
+    sink = std::make_unique<FileSink>(spec->destination.path);
+  } else {
+    S3ClientDeps deps;
+    deps.http = NewCurlHttpClient();
+    deps.credentials = NewDefaultCredentialsChain(deps.http, RealClock::Get(), ProcessGetenv());
+    auto s3 = MakeS3Sink(spec->destination, std::move(deps));
+    if (!s3.ok()) return Fail(StatusMessage(s3.status()));
+    sink = *std::move(s3);
+  }
+  IcebergTable table(*spec, *sink, IcebergTable::Options{});
+  auto loaded = table.Load();
+  if (!loaded.ok()) return Fail(StatusMessage(loaded.status()));
+  if (!loaded->has_value()) {
+    std::printf("table %s.%s: not created yet (no metadata under %s/metadata/)\n",
+                spec->destination.iceberg->table_namespace.c_str(),
+                spec->destination.iceberg->table_name.c_str(), table.location().c_str());
+    return 0;
+  }
+  const iceberg::TableMetadata& m = (*loaded)->metadata;
+  const iceberg::Snapshot* current = m.CurrentSnapshot();
+  // The live data files of the current snapshot: every manifest of its list.
+  struct LiveFile {
+    std::string path;
+    int64_t records = 0;
+    int64_t bytes = 0;
+  };
+  std::vector<LiveFile> files;
+  std::string files_error;
+  if (current != nullptr) {
+    auto key_of = [&](const std::string& uri) { return table.FileKey(uri).value_or(""); };
+    auto list = sink->Get(key_of(current->manifest_list));
+    auto manifests = list.ok() ? iceberg::DecodeManifestList(*list)
+                               : absl::StatusOr<std::vector<iceberg::ManifestFile>>(list.status());
+    if (!manifests.ok()) files_error = std::string(StatusMessage(manifests.status()));
+    for (const iceberg::ManifestFile& mf :
+         manifests.ok() ? *manifests : std::vector<iceberg::ManifestFile>{}) {
+      auto bytes = sink->Get(key_of(mf.manifest_path));
+      auto entries = bytes.ok()
+                         ? iceberg::DecodeManifest(*bytes, nullptr)
+                         : absl::StatusOr<std::vector<iceberg::ManifestEntry>>(bytes.status());
+      if (!entries.ok()) {
+        files_error = StrCat(mf.manifest_path, ": ", StatusMessage(entries.status()));
+        continue;
+      }
+      for (const iceberg::ManifestEntry& e : *entries)
+        if (e.status != 2)
+          files.push_back(
+              {e.data_file.file_path, e.data_file.record_count, e.data_file.file_size_in_bytes});
+    }
+  }
+  int64_t rows = 0;
+  for (const LiveFile& f : files) rows += f.records;
+
+  if (flags.has("json")) {
+    std::string out = "{\"location\":";
+    AppendJsonString(m.location, &out);
+    StrAppend(&out, ",\"version\":", (*loaded)->version, ",\"format_version\":", m.format_version,
+              ",\"current_snapshot_id\":",
+              current ? StrCat(current->snapshot_id) : std::string("null"), ",\"snapshots\":[");
+    for (size_t i = 0; i < m.snapshots.size(); ++i) {
+      const iceberg::Snapshot& s = m.snapshots[i];
+      StrAppend(&out, i ? "," : "", "{\"snapshot_id\":", s.snapshot_id,
+                ",\"sequence_number\":", s.sequence_number, ",\"timestamp_ms\":", s.timestamp_ms,
+                ",\"summary\":{");
+      for (size_t k = 0; k < s.summary.size(); ++k) {
+        if (k) out += ",";
+        AppendJsonString(s.summary[k].first, &out);
+        out += ":";
+        AppendJsonString(s.summary[k].second, &out);
+      }
+      out += "}}";
+    }
+    StrAppend(&out, "],\"schema\":", iceberg::SchemaToJson(*m.CurrentSchema()),
+              ",\"partition_spec\":", iceberg::PartitionSpecToJson(*m.DefaultSpec()),
+              ",\"files\":[");
+    for (size_t i = 0; i < files.size(); ++i) {
+      StrAppend(&out, i ? "," : "", "{\"path\":");
+      AppendJsonString(files[i].path, &out);
+      StrAppend(&out, ",\"records\":", files[i].records, ",\"bytes\":", files[i].bytes, "}");
+    }
+    StrAppend(&out, "],\"records\":", rows, "}\n");
+    std::fputs(out.c_str(), stdout);
+    return files_error.empty() ? 0 : Fail(files_error);
+  }
+
+  std::printf("table      %s.%s\nlocation   %s\nversion    v%lld (format %d)\n",
+              spec->destination.iceberg->table_namespace.c_str(),
+              spec->destination.iceberg->table_name.c_str(), m.location.c_str(),
+              static_cast<long long>((*loaded)->version), m.format_version);
+  if (current == nullptr) {
+    std::printf("snapshot   none yet\n");
+  } else {
+    std::printf(
+        "snapshot   %lld (sequence %lld, %s)\n", static_cast<long long>(current->snapshot_id),
+        static_cast<long long>(current->sequence_number), TimeText(current->timestamp_ms).c_str());
+    for (const auto& [k, v] : current->summary) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
+  }
+  std::printf("schema     id %d\n", m.current_schema_id);
+  for (const iceberg::Field& f : m.CurrentSchema()->fields)
+    std::printf("  %4d  %-32s %s%s\n", f.id, f.name.c_str(), TypeText(f.type).c_str(),
+                f.required ? " (required)" : "");
+  std::printf("partition  spec %d\n", m.default_spec_id);
+  for (const iceberg::PartitionField& f : m.DefaultSpec()->fields)
+    std::printf("  %4d  %-32s %s(source %d)\n", f.field_id, f.name.c_str(), f.transform.c_str(),
+                f.source_id);
+  std::printf("snapshots  %zu\n", m.snapshots.size());
+  for (const iceberg::Snapshot& s : m.snapshots) {
+    auto added = s.SummaryValue("added-records");
+    std::printf("  %-20lld seq %-6lld %s  +%s records\n", static_cast<long long>(s.snapshot_id),
+                static_cast<long long>(s.sequence_number), TimeText(s.timestamp_ms).c_str(),
+                added ? added->c_str() : "?");
+  }
+  std::printf("files      %zu live, %lld records\n", files.size(), static_cast<long long>(rows));
+  for (const LiveFile& f : files)
+    std::printf("  %8lld rows %10lld bytes  %s\n", static_cast<long long>(f.records),
+                static_cast<long long>(f.bytes), f.path.c_str());
+  return files_error.empty() ? 0 : Fail(files_error);
+}
+
+}  // namespace lakehose::cli

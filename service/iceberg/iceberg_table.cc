@@ -1,0 +1,954 @@
+#include "service/iceberg/iceberg_table.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
+#include "core/delivery/delivery_format.h"
+#include "core/iceberg/avro.h"
+#include "core/iceberg/manifest.h"
+#include "core/iceberg/metadata_json.h"
+#include "core/iceberg/schema.h"
+#include "core/parquet/parquet_writer.h"
+#include "service/platform/log.h"
+#include "simdjson.h"
+
+namespace lakehose {
+
+using iceberg::DataFile;
+using iceberg::Field;
+using iceberg::ManifestEntry;
+using iceberg::ManifestFile;
+using iceberg::PartitionSpec;
+using iceberg::PartitionValue;
+using iceberg::Schema;
+using iceberg::Snapshot;
+using iceberg::TableMetadata;
+using iceberg::Type;
+
+namespace {
+
+constexpr std::string_view kVersionHint = "version-hint.text";
+constexpr std::string_view kSummaryWriter = "lakehose.writer-id";
+constexpr std::string_view kSummaryPipeline = "lakehose.pipeline";
+constexpr std::string_view kSummaryObjects = "lakehose.objects";
+// Versions probed past the hint before giving up (a hint this far behind is damage).
+constexpr int kMaxVersionProbes = 100000;
+
+// A whole decimal number of `text` into `*out`.
+bool ParseUint64(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// How the table names its files: the sink's URI, except that a local path is written
+// as it is (`file:///lake/ns/t/data/region=EU/...`), not percent-encoded, as Iceberg's
+// Java writers do: readers open the path they read. Partition values in paths are
+// URL-encoded already (PartitionPath).
+std::string TableUri(const ObjectSink& sink, const std::string& key) {
+  std::string uri = sink.Uri(key);
+  constexpr std::string_view kFile = "file://";
+  if (uri.rfind(kFile, 0) != 0) return uri;
+  std::string out(kFile);
+  for (size_t i = kFile.size(); i < uri.size(); ++i) {
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                    : -1;
+    };
+    if (uri[i] == '%' && i + 2 < uri.size() && hex(uri[i + 1]) >= 0 && hex(uri[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(uri[i + 1]) * 16 + hex(uri[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(uri[i]);
+    }
+  }
+  return out;
+}
+
+// The commit data of one TableObject: its data files as manifest entries will hold them.
+struct CommitData {
+  std::string identity;  // IcebergTable::ObjectIdentity of its key
+  std::vector<DataFile> files;
+};
+
+// "a..b,c,dr": identities, runs of consecutive plain sequence numbers as ranges.
+std::string EncodeIdentities(std::vector<std::string> ids) {
+  std::vector<uint64_t> plain;
+  std::vector<std::string> other;
+  for (const std::string& id : ids) {
+    uint64_t n = 0;
+    if (ParseUint64(id, &n))
+      plain.push_back(n);
+    else
+      other.push_back(id);
+  }
+  std::sort(plain.begin(), plain.end());
+  plain.erase(std::unique(plain.begin(), plain.end()), plain.end());
+  std::sort(other.begin(), other.end());
+  std::string out;
+  for (size_t i = 0; i < plain.size();) {
+    size_t j = i;
+    while (j + 1 < plain.size() && plain[j + 1] == plain[j] + 1) ++j;
+    if (!out.empty()) out.push_back(',');
+    StrAppend(&out, plain[i]);
+    if (j > i) StrAppend(&out, "..", plain[j]);
+    i = j + 1;
+  }
+  for (const std::string& o : other) {
+    if (!out.empty()) out.push_back(',');
+    out += o;
+  }
+  return out;
+}
+
+// Adds the identities of EncodeIdentities' `text` to `out`; false if it is malformed.
+bool DecodeIdentities(std::string_view text, std::set<std::string>* out) {
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view part = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (part.empty()) continue;
+    const size_t dots = part.find("..");
+    if (dots == std::string_view::npos) {
+      out->insert(std::string(part));
+      continue;
+    }
+    uint64_t a = 0, b = 0;
+    if (!ParseUint64(part.substr(0, dots), &a) || !ParseUint64(part.substr(dots + 2), &b) ||
+        b < a || b - a > 10'000'000)
+      return false;
+    for (uint64_t n = a;; ++n) {
+      out->insert(StrCat(n));
+      if (n == b) break;
+    }
+  }
+  return true;
+}
+
+const Field* FindField(const Schema& schema, std::string_view name) {
+  for (const Field& f : schema.fields)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+int MaxFieldId(const Type& type) {
+  int m = 0;
+  for (const Field& f : type.fields) m = std::max({m, f.id, MaxFieldId(f.type)});
+  if (type.element) m = std::max({m, type.element_id, MaxFieldId(*type.element)});
+  if (type.key) m = std::max({m, type.key_id, MaxFieldId(*type.key)});
+  if (type.value) m = std::max({m, type.value_id, MaxFieldId(*type.value)});
+  return m;
+}
+
+// Iceberg's partition field names: the source's for identity, else <source>_<transform>.
+std::string PartitionFieldName(const std::string& source, const std::string& transform) {
+  if (transform == "identity") return source;
+  if (transform.rfind("bucket", 0) == 0) return source + "_bucket";
+  if (transform.rfind("truncate", 0) == 0) return source + "_trunc";
+  return StrCat(source, "_", transform);
+}
+
+// The value of a top-level member as a transform's source (Null: absent or null). Times
+// are milliseconds since the epoch in documents; a string column takes other scalars as
+// their JSON text, as the Parquet writer stores them.
+absl::StatusOr<iceberg::SourceValue> SourceOf(simdjson::dom::element v, const Type& type,
+                                              std::string_view column) {
+  using iceberg::SourceValue;
+  const bool string_column = type.primitive == "string";
+  switch (v.type()) {
+    case simdjson::dom::element_type::NULL_VALUE:
+      return SourceValue::Null();
+    case simdjson::dom::element_type::STRING: {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) break;
+      return SourceValue::String(std::string(s));
+    }
+    case simdjson::dom::element_type::BOOL: {
+      bool b = false;
+      if (v.get_bool().get(b) != simdjson::SUCCESS) break;
+      if (string_column) return SourceValue::String(b ? "true" : "false");
+      return SourceValue::Boolean(b);
+    }
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64: {
+      int64_t n = 0;
+      if (v.get_int64().get(n) != simdjson::SUCCESS)
+        return absl::InvalidArgumentError(StrCat(column, ": number out of range"));
+      if (string_column) return SourceValue::String(StrCat(n));
+      if (type.primitive == "timestamptz" || type.primitive == "timestamp") {
+        if (n > INT64_MAX / 1000 || n < INT64_MIN / 1000)
+          return absl::InvalidArgumentError(StrCat(column, ": time out of range"));
+        return SourceValue::TimestampMicros(n * 1000);
+      }
+      if (type.primitive.rfind("decimal", 0) == 0)
+        return absl::UnimplementedError(
+            StrCat(column, ": partitioning on a decimal column is not supported yet"));
+      return SourceValue::Long(n);
+    }
+    case simdjson::dom::element_type::DOUBLE: {
+      if (string_column) return SourceValue::String(simdjson::minify(v));
+      double d = 0;
+      if (v.get_double().get(d) != simdjson::SUCCESS) break;
+      if (type.primitive != "double" && type.primitive != "float")
+        return absl::InvalidArgumentError(StrCat(column, ": ", simdjson::minify(v),
+                                                 " is not a value of its ", type.primitive,
+                                                 " column"));
+      return SourceValue::Double(d);
+    }
+    default:
+      if (string_column) return SourceValue::String(simdjson::minify(v));
+      break;
+  }
+  return absl::InvalidArgumentError(
+      StrCat(column, ": an object or array cannot be a partition source"));
+}
+
+}  // namespace
+
+// The current metadata and what encoding and committing derive from it.
+struct IcebergTable::Table {
+  Loaded loaded;
+  const Schema* schema = nullptr;
+  const PartitionSpec* spec = nullptr;
+  // Per partition field: its source field and result type.
+  std::vector<const Field*> sources;
+  std::vector<Type> result_types;
+  std::vector<Field> partition_type;  // the manifest's partition struct
+  std::string schema_json;
+};
+
+IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options)
+    : spec_(spec),
+      sink_(sink),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : *RealClock::Get()),
+      relative_location_(spec.destination.iceberg->RelativeLocation()),
+      location_(TableUri(sink, spec.destination.iceberg->RelativeLocation())) {
+  random64_ = options_.random64;
+  if (!random64_) {
+    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+    random64_ = [rng] { return (*rng)(); };
+  }
+}
+
+std::string IcebergTable::Uri(const std::string& key) const { return TableUri(sink_, key); }
+
+std::optional<std::string> IcebergTable::KeyOf(std::string_view uri) const {
+  const std::string root = TableUri(sink_, "");
+  if (uri.substr(0, root.size()) != root) return std::nullopt;
+  return std::string(uri.substr(root.size()));
+}
+
+std::string IcebergTable::MetadataKey(std::string_view name) const {
+  return StrCat(relative_location_, "/metadata/", name);
+}
+
+std::string IcebergTable::RandomHex(int bytes) {
+  std::string out;
+  absl::MutexLock lock(&mu_);
+  while (static_cast<int>(out.size()) < bytes * 2) {
+    char buf[17];
+    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(random64_()));
+    out += buf;
+  }
+  out.resize(static_cast<size_t>(bytes) * 2);
+  return out;
+}
+
+void IcebergTable::Backoff(int attempt) {
+  absl::Duration d = options_.retry_base * (1 << std::min(attempt, 16));
+  d = std::min(d, options_.retry_max);
+  // Full jitter: writers that lost the same race do not meet again.
+  uint64_t r;
+  {
+    absl::MutexLock lock(&mu_);
+    r = random64_();
+  }
+  d = d * (static_cast<double>(r >> 11) / static_cast<double>(uint64_t{1} << 53));
+  if (options_.sleep)
+    options_.sleep(d);
+  else
+    std::this_thread::sleep_for(absl::ToChronoMicroseconds(d));
+}
+
+std::optional<std::string> IcebergTable::ObjectIdentity(std::string_view object_key) {
+  std::string_view name = object_key.substr(object_key.rfind('/') + 1);
+  constexpr std::string_view kExt = ".parquet";
+  if (name.size() < kExt.size() || name.substr(name.size() - kExt.size()) != kExt)
+    return std::nullopt;
+  name.remove_suffix(kExt.size());
+  std::string suffix;
+  constexpr std::string_view kRejected = "-rejected";
+  if (name.size() > kRejected.size() && name.substr(name.size() - kRejected.size()) == kRejected) {
+    name.remove_suffix(kRejected.size());
+    suffix = "r";
+  }
+  const size_t dash = name.rfind('-');
+  uint64_t n = 0;
+  if (dash == std::string_view::npos || !ParseUint64(name.substr(dash + 1), &n))
+    return std::nullopt;
+  return StrCat(n, suffix);
+}
+
+absl::StatusOr<std::optional<IcebergTable::Loaded>> IcebergTable::LoadLatest() {
+  int64_t version = 0;
+  absl::StatusOr<std::string> hint = sink_.Get(MetadataKey(kVersionHint));
+  if (hint.ok()) {
+    absl::StatusOr<int64_t> v = iceberg::ParseVersionHint(*hint);
+    // A damaged hint is only a hint: the versions are probed from 1.
+    if (v.ok() && *v > 0) version = *v;
+  } else if (!absl::IsNotFound(hint.status())) {
+    return hint.status();
+  }
+  std::string text;
+  if (version > 0) {
+    absl::StatusOr<std::string> got = sink_.Get(MetadataKey(iceberg::MetadataFileName(version)));
+    if (got.ok()) {
+      text = *std::move(got);
+    } else if (absl::IsNotFound(got.status())) {
+      version = 0;  // a hint ahead of the files: probe from the start
+    } else {
+      return got.status();
+    }
+  }
+  // Later versions than the hint: a writer stopped before rewriting it, or raced ahead.
+  for (int probes = 0; probes < kMaxVersionProbes; ++probes) {
+    absl::StatusOr<std::string> next =
+        sink_.Get(MetadataKey(iceberg::MetadataFileName(version + 1)));
+    if (absl::IsNotFound(next.status())) break;
+    if (!next.ok()) return next.status();
+    ++version;
+    text = *std::move(next);
+  }
+  if (version == 0) return std::nullopt;
+  absl::StatusOr<TableMetadata> parsed = iceberg::ParseTableMetadata(text);
+  if (!parsed.ok())
+    return absl::DataLossError(StrCat(Uri(MetadataKey(iceberg::MetadataFileName(version))), ": ",
+                                      StatusMessage(parsed.status())));
+  Loaded loaded;
+  loaded.metadata = *std::move(parsed);
+  loaded.version = version;
+  loaded.metadata_key = MetadataKey(iceberg::MetadataFileName(version));
+  return std::optional<Loaded>(std::move(loaded));
+}
+
+absl::StatusOr<std::optional<IcebergTable::Loaded>> IcebergTable::Load() { return LoadLatest(); }
+
+std::shared_ptr<const IcebergTable::Table> IcebergTable::Remember(Loaded loaded) {
+  auto t = std::make_shared<Table>();
+  t->loaded = std::move(loaded);
+  const TableMetadata& m = t->loaded.metadata;
+  t->schema = m.CurrentSchema();
+  t->spec = m.DefaultSpec();
+  if (t->schema) t->schema_json = iceberg::SchemaToJson(*t->schema);
+  if (t->schema && t->spec) {
+    for (const iceberg::PartitionField& pf : t->spec->fields) {
+      const Field* source = nullptr;
+      for (const Field& f : t->schema->fields)
+        if (f.id == pf.source_id) source = &f;
+      t->sources.push_back(source);
+      absl::StatusOr<Type> rt = source ? iceberg::TransformResultType(pf.transform, source->type)
+                                       : absl::StatusOr<Type>(Type::Primitive("string"));
+      t->result_types.push_back(rt.ok() ? *rt : Type::Primitive("string"));
+      Field pfield;
+      pfield.id = pf.field_id;
+      pfield.name = pf.name;
+      pfield.type = t->result_types.back();
+      t->partition_type.push_back(std::move(pfield));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  // Never go back to an older version (a slow reader's answer).
+  if (!table_ || table_->loaded.version <= t->loaded.version) table_ = t;
+  stats_.snapshots = static_cast<int64_t>(table_->loaded.metadata.snapshots.size());
+  return table_;
+}
+
+absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EnsureTable(
+    const std::vector<std::string_view>* first_lines) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (table_) return table_;
+  }
+  ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
+  if (loaded) {
+    std::shared_ptr<const Table> t = Remember(*std::move(loaded));
+    if (!t->schema || !t->spec)
+      return absl::FailedPreconditionError(
+          StrCat(location_, ": the table's metadata has no current schema or partition spec"));
+    for (size_t i = 0; i < t->sources.size(); ++i)
+      if (!t->sources[i])
+        return absl::FailedPreconditionError(
+            StrCat(location_, ": partition field ", t->spec->fields[i].name,
+                   " has a source column the current schema does not have"));
+    return t;
+  }
+  // The first records' columns are in the table from its first version (a first schema
+  // change would add a version before any data otherwise).
+  std::vector<ParquetColumn> inferred;
+  std::vector<iceberg::ColumnPath> all_null;
+  if (first_lines != nullptr) {
+    std::vector<std::string> null_names;
+    ParquetOptions options = spec_.destination.parquet;
+    options.schema.clear();
+    absl::StatusOr<std::vector<ParquetColumn>> columns =
+        InferParquetColumns(*first_lines, options, &null_names);
+    if (columns.ok()) inferred = *std::move(columns);  // else the records fail when encoded
+    for (std::string& n : null_names) all_null.push_back({std::move(n)});
+  }
+  return CreateTable(inferred, all_null);
+}
+
+absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateTable(
+    const std::vector<ParquetColumn>& inferred, const std::vector<iceberg::ColumnPath>& all_null) {
+  const IcebergSpec& t = *spec_.destination.iceberg;
+  int last_id = 0;
+  Schema schema;
+  if (!t.schema.empty()) {
+    std::vector<std::string> required;
+    for (const ParquetColumn& c : t.schema)
+      if (c.required) required.push_back(c.name);
+    ASSIGN_OR_RETURN(schema,
+                     iceberg::SchemaFromDeclared(t.schema, required, t.identifier, &last_id));
+  }
+  auto add = [&](std::string_view name, std::string type) {
+    if (FindField(schema, name)) return;
+    Field f;
+    f.id = ++last_id;
+    f.name = std::string(name);
+    f.type = Type::Primitive(std::move(type));
+    schema.fields.push_back(std::move(f));
+  };
+  // The change-log columns, typed here: inference would call the event time a long.
+  add(kIcebergOpColumn, "string");
+  add(kIcebergEventTimeColumn, "timestamptz");
+  if (spec_.input == InputKind::kDynamoDbStream) add(kIcebergSequenceColumn, "string");
+  // Partition sources not declared are strings (partition keys' values are text).
+  for (const IcebergPartitionFieldSpec& f : t.partition_spec) add(f.source, "string");
+  // Then the first records' other columns, as a schema change would add them.
+  if (!inferred.empty()) {
+    int new_last = last_id;
+    absl::StatusOr<iceberg::FileSchema> first =
+        iceberg::ResolveFileSchema(schema, last_id, inferred, &new_last, all_null);
+    if (first.ok()) {
+      schema = std::move(first->table_schema);
+      schema.schema_id = 0;
+      last_id = new_last;
+    }
+  }
+  PartitionSpec pspec;
+  int pid = 999;
+  for (const IcebergPartitionFieldSpec& f : t.partition_spec) {
+    const Field* source = FindField(schema, f.source);
+    absl::StatusOr<Type> rt = iceberg::TransformResultType(f.transform, source->type);
+    if (!rt.ok())
+      return absl::InvalidArgumentError(StrCat("destination.iceberg.partition_spec: ", f.transform,
+                                               "(", f.source, "): ", StatusMessage(rt.status())));
+    iceberg::PartitionField pf;
+    pf.source_id = source->id;
+    pf.field_id = ++pid;
+    pf.name = PartitionFieldName(f.source, f.transform);
+    pf.transform = f.transform;
+    pspec.fields.push_back(std::move(pf));
+  }
+  // The table's UUID: random, in the 8-4-4-4-12 form.
+  const std::string hex = RandomHex(16);
+  const std::string uuid = StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-4", hex.substr(13, 3),
+                                  "-a", hex.substr(17, 3), "-", hex.substr(20, 12));
+  TableMetadata m = iceberg::NewTableMetadata(
+      uuid, location_, std::move(schema), std::move(pspec),
+      {{"write.format.default", "parquet"}, {"write.parquet.compression-codec", "zstd"}},
+      clock_.NowMillis());
+  const std::string key = MetadataKey(iceberg::MetadataFileName(1));
+  ObjectMeta meta;
+  meta.content_type = "application/json";
+  meta.if_none_match = true;
+  absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
+  if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
+  if (st.ok()) {
+    ObjectMeta hint;
+    hint.content_type = "text/plain";
+    (void)sink_.Put(MetadataKey(kVersionHint), "1", hint);  // readers' hint; probed past
+    Log(LogLevel::kInfo, "iceberg.table_created",
+        {{"pipeline", spec_.name}, {"location", location_}});
+  }
+  // Ours or another writer's: the table now exists.
+  ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
+  if (!loaded) return absl::InternalError(StrCat(location_, ": created but not found"));
+  return Remember(*std::move(loaded));
+}
+
+absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveSchema(
+    const std::vector<ParquetColumn>& inferred, const std::vector<iceberg::ColumnPath>& all_null) {
+  absl::MutexLock schema_lock(&schema_mu_);
+  for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+    ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
+    if (!loaded) return absl::FailedPreconditionError(StrCat(location_, ": the table vanished"));
+    std::shared_ptr<const Table> t = Remember(*loaded);
+    int new_last = 0;
+    absl::StatusOr<iceberg::FileSchema> fs = iceberg::ResolveFileSchema(
+        *t->schema, t->loaded.metadata.last_column_id, inferred, &new_last, all_null);
+    if (!fs.ok() || !fs->table_changed) return t;  // another writer added them
+    TableMetadata m = t->loaded.metadata;
+    RETURN_IF_ERROR(iceberg::SetCurrentSchema(&m, fs->table_schema, new_last, clock_.NowMillis()));
+    m.metadata_log.push_back({clock_.NowMillis(), Uri(t->loaded.metadata_key)});
+    const std::string key = MetadataKey(iceberg::MetadataFileName(t->loaded.version + 1));
+    ObjectMeta meta;
+    meta.content_type = "application/json";
+    meta.if_none_match = true;
+    absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
+    if (st.ok()) {
+      ObjectMeta hint;
+      hint.content_type = "text/plain";
+      (void)sink_.Put(MetadataKey(kVersionHint), StrCat(t->loaded.version + 1), hint);
+      {
+        absl::MutexLock lock(&mu_);
+        stats_.schema_updates += 1;
+      }
+      Log(LogLevel::kInfo, "iceberg.schema_updated",
+          {{"pipeline", spec_.name},
+           {"schema_id", StrCat(m.current_schema_id)},
+           {"version", StrCat(t->loaded.version + 1)}});
+      continue;  // reload: the next pass returns the table with it
+    }
+    if (absl::IsAlreadyExists(st)) {
+      absl::MutexLock lock(&mu_);
+      stats_.commit_conflicts += 1;
+    } else if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) {
+      return st;
+    }
+    Backoff(attempt);
+  }
+  return absl::UnavailableError(StrCat(location_, ": schema change not committed after ",
+                                       options_.max_commit_attempts, " tries"));
+}
+
+absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
+                                                 std::string_view body, RejectedRecords* rejected) {
+  const std::optional<std::string> identity = ObjectIdentity(object_key);
+  if (!identity)
+    return absl::InvalidArgumentError(
+        StrCat(object_key, ": not the key of a sealed object of an Iceberg pipeline"));
+  const std::vector<std::string_view> lines = SplitJsonLines(body);
+  ASSIGN_OR_RETURN(std::shared_ptr<const Table> table, EnsureTable(&lines));
+
+  // Records by partition: each partition's records become one data file.
+  simdjson::dom::parser parser;
+  std::vector<std::string> group_keys;              // in order of first appearance
+  std::map<std::string, size_t> group_of;           // serialized partition -> index
+  std::vector<std::vector<PartitionValue>> values;  // per group
+  std::vector<std::vector<size_t>> members;         // per group: line indexes
+  std::vector<std::string> line_errors(lines.size());
+  const size_t nfields = table->sources.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<PartitionValue> pv(nfields);
+    std::string serialized;
+    if (nfields > 0) {
+      simdjson::dom::object obj;
+      if (parser.parse(lines[i].data(), lines[i].size()).get_object().get(obj) !=
+          simdjson::SUCCESS) {
+        line_errors[i] = "not a JSON object";
+        continue;
+      }
+      for (size_t f = 0; f < nfields && line_errors[i].empty(); ++f) {
+        const Field& source = *table->sources[f];
+        simdjson::dom::element v;
+        iceberg::SourceValue sv;
+        if (obj.at_key(source.name).get(v) == simdjson::SUCCESS) {
+          absl::StatusOr<iceberg::SourceValue> got = SourceOf(v, source.type, source.name);
+          if (!got.ok()) {
+            line_errors[i] = std::string(StatusMessage(got.status()));
+            break;
+          }
+          sv = *std::move(got);
+        }
+        absl::StatusOr<PartitionValue> p =
+            iceberg::ApplyTransform(table->spec->fields[f].transform, source.type, sv);
+        if (!p.ok()) {
+          line_errors[i] =
+              StrCat("partition ", table->spec->fields[f].name, ": ", StatusMessage(p.status()));
+          break;
+        }
+        pv[f] = *std::move(p);
+        StrAppend(&serialized, static_cast<int>(pv[f].kind), ":",
+                  iceberg::SerializeSingleValue(table->result_types[f], pv[f]), "|", pv[f].s.size(),
+                  "\x1f");
+      }
+      if (!line_errors[i].empty()) continue;
+    }
+    auto [it, inserted] = group_of.try_emplace(serialized, values.size());
+    if (inserted) {
+      group_keys.push_back(serialized);
+      values.push_back(std::move(pv));
+      members.emplace_back();
+    }
+    members[it->second].push_back(i);
+  }
+
+  std::vector<bool> left_out(lines.size(), false);
+  auto reject = [&](size_t line, std::string_view why) {
+    if (rejected == nullptr) return;
+    left_out[line] = true;
+    if (rejected->records++ == 0) rejected->reason = StrCat("line ", line + 1, ": ", why);
+    StrAppend(&rejected->lines, lines[line], "\n");
+  };
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (!line_errors[i].empty()) {
+      if (rejected == nullptr)
+        return absl::InvalidArgumentError(StrCat("line ", i + 1, ": ", line_errors[i]));
+      reject(i, line_errors[i]);
+    }
+
+  // The object's name without directory and extension: each file adds "-<n>".
+  std::string_view base = std::string_view(object_key).substr(object_key.rfind('/') + 1);
+  base.remove_suffix(std::string_view(".parquet").size());
+  auto data = std::make_shared<CommitData>();
+  data->identity = *identity;
+  TableObject out;
+  out.object_key = object_key;
+  for (size_t g = 0; g < members.size(); ++g) {
+    std::vector<std::string_view> group;
+    for (size_t i : members[g]) group.push_back(lines[i]);
+    ParquetOptions options = spec_.destination.parquet;
+    options.schema.clear();
+    std::vector<std::string> null_names;
+    ASSIGN_OR_RETURN(std::vector<ParquetColumn> inferred,
+                     InferParquetColumns(group, options, &null_names));
+    std::vector<iceberg::ColumnPath> all_null;
+    for (std::string& n : null_names) all_null.push_back({std::move(n)});
+    int new_last = 0;
+    absl::StatusOr<iceberg::FileSchema> fs = iceberg::ResolveFileSchema(
+        *table->schema, table->loaded.metadata.last_column_id, inferred, &new_last, all_null);
+    if (fs.ok() && fs->table_changed) {
+      ASSIGN_OR_RETURN(table, EvolveSchema(inferred, all_null));
+      fs = iceberg::ResolveFileSchema(*table->schema, table->loaded.metadata.last_column_id,
+                                      inferred, &new_last, all_null);
+      if (fs.ok() && fs->table_changed)
+        return absl::UnavailableError(StrCat(location_, ": the schema change did not stick"));
+    }
+    std::vector<ParquetColumn> columns;
+    if (fs.ok()) {
+      columns = std::move(fs->parquet_columns);
+    } else {
+      // A column whose values do not fit its type in the table: the file declares the
+      // table's type, and the records whose values it cannot hold are left out
+      // (SCHEMA_MISMATCH below). Columns are resolved one by one to find them.
+      for (const ParquetColumn& c : inferred) {
+        absl::StatusOr<iceberg::FileSchema> one = iceberg::ResolveFileSchema(
+            *table->schema, table->loaded.metadata.last_column_id, {c}, &new_last, all_null);
+        if (one.ok()) {
+          for (ParquetColumn& pc : one->parquet_columns) columns.push_back(std::move(pc));
+          continue;
+        }
+        const Field* f = FindField(*table->schema, c.name);
+        if (f == nullptr) return one.status();
+        ASSIGN_OR_RETURN(ParquetColumn declared, iceberg::ParquetColumnOf(*f));
+        columns.push_back(std::move(declared));
+      }
+    }
+    // Required columns of the table that the file lacks are declared too: a reader
+    // would find them null otherwise, which a required column may not be.
+    for (const Field& f : table->schema->fields) {
+      if (!f.required) continue;
+      bool present = false;
+      for (const ParquetColumn& c : columns) present |= c.name == f.name;
+      if (present) continue;
+      ASSIGN_OR_RETURN(ParquetColumn declared, iceberg::ParquetColumnOf(f));
+      columns.push_back(std::move(declared));
+    }
+    options.schema = std::move(columns);
+    options.key_value_metadata.emplace_back("iceberg.schema", table->schema_json);
+    std::vector<ParquetRejectedRecord> file_rejects;
+    ASSIGN_OR_RETURN(ParquetFile file, EncodeParquetFileIsolating(group, options, &file_rejects));
+    for (const ParquetRejectedRecord& r : file_rejects) {
+      const size_t line = members[g][r.line];
+      const std::string why = StrCat("SCHEMA_MISMATCH: ", r.why.message);
+      if (rejected == nullptr)
+        return absl::InvalidArgumentError(StrCat("line ", line + 1, ": ", why));
+      reject(line, why);
+    }
+    if (file.rows == 0) continue;  // every record of the partition was left out
+    const std::string path = iceberg::PartitionPath(*table->spec, *table->schema, values[g]);
+    TableObject::File f;
+    f.key = StrCat(relative_location_, "/data/", path.empty() ? "" : path + "/", base, "-",
+                   out.files.size(), ".parquet");
+    f.records = file.rows;
+    f.size = static_cast<int64_t>(file.bytes.size());
+    DataFile df;
+    df.file_path = Uri(f.key);
+    df.partition = values[g];
+    df.record_count = file.rows;
+    df.file_size_in_bytes = f.size;
+    for (const ParquetFieldMetrics& m : file.field_metrics) {
+      df.column_sizes[m.field_id] = m.column_size;
+      df.value_counts[m.field_id] = m.value_count;
+      df.null_value_counts[m.field_id] = m.null_count;
+      if (m.lower_bound) df.lower_bounds[m.field_id] = *m.lower_bound;
+      if (m.upper_bound) df.upper_bounds[m.field_id] = *m.upper_bound;
+    }
+    f.bytes = std::move(file.bytes);
+    data->files.push_back(std::move(df));
+    out.files.push_back(std::move(f));
+  }
+  if (rejected != nullptr && rejected->records > 0)
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (!left_out[i]) StrAppend(&rejected->kept_lines, lines[i], "\n");
+  out.commit_data = std::move(data);
+  return out;
+}
+
+absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects) {
+  std::vector<const CommitData*> all;
+  for (const TableObject* o : objects)
+    if (o->commit_data) all.push_back(static_cast<const CommitData*>(o->commit_data.get()));
+  std::string manifest_uri;
+  int64_t manifest_length = 0;
+  std::set<std::string> manifest_for;  // the identities the written manifest holds
+  absl::Status last = absl::OkStatus();
+  for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+    if (attempt > 0) Backoff(attempt - 1);
+    absl::StatusOr<std::shared_ptr<const Table>> ensured = EnsureTable();
+    if (!ensured.ok()) {
+      last = ensured.status();
+      if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
+      break;
+    }
+    absl::StatusOr<std::optional<Loaded>> loaded = LoadLatest();
+    if (!loaded.ok() || !*loaded) {
+      last = loaded.ok() ? absl::FailedPreconditionError(StrCat(location_, ": the table vanished"))
+                         : loaded.status();
+      if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
+      break;
+    }
+    std::shared_ptr<const Table> table = Remember(**loaded);
+    const TableMetadata& current = table->loaded.metadata;
+    // What this writer's snapshots hold already (an earlier try whose answer was lost, or a
+    // commit before a crash that the WAL did not record).
+    std::set<std::string> committed;
+    for (const Snapshot& s : current.snapshots) {
+      if (s.SummaryValue(std::string(kSummaryWriter)) != options_.writer_id ||
+          s.SummaryValue(std::string(kSummaryPipeline)) != spec_.name)
+        continue;
+      if (std::optional<std::string> ids = s.SummaryValue(std::string(kSummaryObjects)))
+        if (!DecodeIdentities(*ids, &committed))
+          Log(LogLevel::kWarn, "iceberg.summary_unreadable",
+              {{"pipeline", spec_.name}, {"snapshot", StrCat(s.snapshot_id)}});
+    }
+    std::vector<const CommitData*> todo;
+    for (const CommitData* d : all)
+      if (!committed.count(d->identity)) todo.push_back(d);
+    {
+      absl::MutexLock lock(&mu_);
+      if (attempt == 0)
+        stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
+    }
+    if (todo.empty()) return absl::OkStatus();
+    std::set<std::string> todo_ids;
+    int64_t added_records = 0, added_size = 0, added_files = 0;
+    std::vector<ManifestEntry> entries;
+    for (const CommitData* d : todo) {
+      todo_ids.insert(d->identity);
+      for (const DataFile& f : d->files) {
+        ManifestEntry e;
+        e.status = 1;  // ADDED; snapshot id and sequence numbers inherited (null)
+        e.data_file = f;
+        entries.push_back(std::move(e));
+        added_records += f.record_count;
+        added_size += f.file_size_in_bytes;
+        added_files += 1;
+      }
+    }
+    const int64_t sequence_number = current.last_sequence_number + 1;
+    int64_t snapshot_id = 0;
+    do {
+      absl::MutexLock lock(&mu_);
+      // Below 2^53: JavaScript readers (icebird) parse ids as doubles.
+      snapshot_id = static_cast<int64_t>(random64_() >> 11);
+    } while (snapshot_id == 0 || current.FindSnapshot(snapshot_id) != nullptr);
+    // The manifest: its entries inherit the snapshot id and sequence number, so one written
+    // for these objects serves every retry.
+    if (manifest_for != todo_ids) {
+      iceberg::ManifestContext ctx;
+      ctx.schema_json = table->schema_json;
+      ctx.schema_id = table->schema->schema_id;
+      ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*table->spec);
+      ctx.partition_spec_id = table->spec->spec_id;
+      ctx.partition_type = table->partition_type;
+      absl::StatusOr<std::string> manifest = iceberg::EncodeManifest(
+          ctx, entries, RandomHex(8).substr(0, 16), iceberg::AvroContainerOptions::Codec::kDeflate);
+      if (!manifest.ok()) return manifest.status();
+      const std::string key = MetadataKey(StrCat(RandomHex(16), "-m0.avro"));
+      ObjectMeta meta;
+      meta.content_type = "application/octet-stream";
+      meta.if_none_match = true;
+      absl::Status st = sink_.Put(key, *manifest, meta);
+      if (!st.ok()) {
+        last = st;
+        if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+        break;
+      }
+      manifest_uri = Uri(key);
+      manifest_length = static_cast<int64_t>(manifest->size());
+      manifest_for = todo_ids;
+    }
+    ManifestFile added;
+    added.manifest_path = manifest_uri;
+    added.manifest_length = manifest_length;
+    added.partition_spec_id = table->spec->spec_id;
+    added.content = 0;
+    added.sequence_number = sequence_number;
+    added.min_sequence_number = sequence_number;
+    added.added_snapshot_id = snapshot_id;
+    added.added_files_count = static_cast<int>(added_files);
+    added.added_rows_count = added_records;
+    for (size_t f = 0; f < table->partition_type.size(); ++f) {
+      std::vector<const PartitionValue*> vals;
+      for (const ManifestEntry& e : entries) vals.push_back(&e.data_file.partition[f]);
+      added.partitions.push_back(iceberg::SummarizePartitionField(table->result_types[f], vals));
+    }
+    std::vector<ManifestFile> list{added};
+    const Snapshot* parent = current.CurrentSnapshot();
+    if (parent != nullptr) {
+      // The parent's manifest list, by its path: under the destination's root.
+      const std::optional<std::string> parent_list = KeyOf(parent->manifest_list);
+      if (!parent_list) {
+        last = absl::FailedPreconditionError(
+            StrCat(parent->manifest_list, ": a manifest list outside ", Uri("")));
+        break;
+      }
+      absl::StatusOr<std::string> bytes = sink_.Get(*parent_list);
+      if (!bytes.ok()) {
+        last = bytes.status();
+        if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
+        break;
+      }
+      absl::StatusOr<std::vector<ManifestFile>> parents = iceberg::DecodeManifestList(*bytes);
+      if (!parents.ok()) {
+        last = absl::DataLossError(
+            StrCat(parent->manifest_list, ": ", StatusMessage(parents.status())));
+        break;
+      }
+      for (ManifestFile& m : *parents) list.push_back(std::move(m));
+    }
+    absl::StatusOr<std::string> list_bytes = iceberg::EncodeManifestList(
+        list, snapshot_id, parent ? std::optional<int64_t>(parent->snapshot_id) : std::nullopt,
+        sequence_number, RandomHex(8).substr(0, 16),
+        iceberg::AvroContainerOptions::Codec::kDeflate);
+    if (!list_bytes.ok()) return list_bytes.status();
+    const std::string list_key =
+        MetadataKey(StrCat("snap-", snapshot_id, "-", attempt + 1, "-", RandomHex(16), ".avro"));
+    {
+      ObjectMeta meta;
+      meta.content_type = "application/octet-stream";
+      meta.if_none_match = true;
+      absl::Status st = sink_.Put(list_key, *list_bytes, meta);
+      if (!st.ok()) {
+        last = st;
+        if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+        break;
+      }
+    }
+    // Totals on from the parent's (when it kept them).
+    auto total = [&](const char* key, int64_t added_now) {
+      int64_t before = 0;
+      if (parent != nullptr)
+        if (std::optional<std::string> v = parent->SummaryValue(key)) {
+          uint64_t n = 0;
+          if (ParseUint64(*v, &n)) before = static_cast<int64_t>(n);
+        }
+      return StrCat(before + added_now);
+    };
+    std::set<std::string> partitions;
+    for (const ManifestEntry& e : entries) {
+      std::string p;
+      for (size_t f = 0; f < e.data_file.partition.size(); ++f)
+        StrAppend(&p,
+                  iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
+                  "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
+      partitions.insert(std::move(p));
+    }
+    Snapshot snap;
+    snap.snapshot_id = snapshot_id;
+    if (parent != nullptr) snap.parent_snapshot_id = parent->snapshot_id;
+    snap.timestamp_ms = clock_.NowMillis();
+    snap.manifest_list = Uri(list_key);
+    snap.summary = {
+        {"operation", "append"},
+        {"added-data-files", StrCat(added_files)},
+        {"added-records", StrCat(added_records)},
+        {"added-files-size", StrCat(added_size)},
+        {"changed-partition-count", StrCat(partitions.size())},
+        {"total-records", total("total-records", added_records)},
+        {"total-files-size", total("total-files-size", added_size)},
+        {"total-data-files", total("total-data-files", added_files)},
+        {"total-delete-files", "0"},
+        {"total-position-deletes", "0"},
+        {"total-equality-deletes", "0"},
+        {std::string(kSummaryWriter), options_.writer_id},
+        {std::string(kSummaryPipeline), spec_.name},
+        {std::string(kSummaryObjects), EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
+    TableMetadata next = current;
+    absl::Status appended = iceberg::AppendSnapshot(
+        &next, std::move(snap), Uri(table->loaded.metadata_key), clock_.NowMillis());
+    if (!appended.ok()) return appended;
+    const int64_t version = table->loaded.version + 1;
+    ObjectMeta meta;
+    meta.content_type = "application/json";
+    meta.if_none_match = true;
+    absl::Status st = sink_.Put(MetadataKey(iceberg::MetadataFileName(version)),
+                                iceberg::TableMetadataToJson(next), meta);
+    if (st.ok()) {
+      ObjectMeta hint;
+      hint.content_type = "text/plain";
+      (void)sink_.Put(MetadataKey(kVersionHint), StrCat(version), hint);
+      {
+        absl::MutexLock lock(&mu_);
+        stats_.commits += 1;
+        stats_.files_committed += added_files;
+        stats_.records_committed += added_records;
+        stats_.last_commit_ms = clock_.NowMillis();
+      }
+      Log(LogLevel::kInfo, "iceberg.committed",
+          {{"pipeline", spec_.name},
+           {"snapshot_id", StrCat(snapshot_id)},
+           {"version", StrCat(version)},
+           {"files", StrCat(added_files)},
+           {"records", StrCat(added_records)}});
+      return absl::OkStatus();
+    }
+    last = st;
+    if (absl::IsAlreadyExists(st)) {
+      // Another writer's v<N+1>: reload, rebase, retry.
+      absl::MutexLock lock(&mu_);
+      stats_.commit_conflicts += 1;
+      continue;
+    }
+    // An unknown outcome (no answer) is resolved by reading the table on the next try.
+    if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+    break;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stats_.commit_failures += 1;
+  }
+  return absl::Status(last.code() == absl::StatusCode::kAlreadyExists
+                          ? absl::StatusCode::kUnavailable
+                          : last.code(),
+                      StrCat("iceberg commit to ", location_, ": ", StatusMessage(last)));
+}
+
+IcebergTableStats IcebergTable::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+}  // namespace lakehose

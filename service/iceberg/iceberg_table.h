@@ -1,0 +1,145 @@
+// IcebergTable: one pipeline's Apache Iceberg v2 table in a file-system catalog, on the
+// pipeline's destination (the local lake directory or an S3 bucket), through its
+// ObjectSink. The TableWriter the delivery engine uses for a `format: iceberg` pipeline.
+//
+// Layout, under <destination root>/<namespace>/<name>/:
+//   data/<partition path>/<pipeline>-<writer>-<sequence>-<n>.parquet   data files
+//   metadata/v<N>.metadata.json                                       table metadata
+//   metadata/version-hint.text                                        N, for readers
+//   metadata/<uuid>-m0.avro, metadata/snap-<id>-<attempt>-<uuid>.avro  manifests, lists
+//
+// Commits. The current version is the hint's N or, when later versions exist (a writer
+// stopped between creating v<N+1> and rewriting the hint), the last of them. A commit
+// creates v<N+1> without replacing (the sink's If-None-Match Put: link(2) locally,
+// If-None-Match: * on S3): another writer's v<N+1> makes it ALREADY_EXISTS, and the
+// commit reloads, rebases (a new manifest list over the new parent) and tries again.
+// Nothing is deleted, ever: a file whose outcome is unknown may be part of the table.
+//
+// Exactly once. Every snapshot's summary names the writer (`lakehose.writer-id`), the
+// pipeline and the objects it holds (`lakehose.objects`: their sequence numbers, the
+// durable names the WAL gives them). Before committing, Commit reads the table and leaves
+// out the objects a snapshot of this writer already holds. Schema changes are committed
+// (as metadata versions without a snapshot) before a file uses the new field ids, so two
+// writers never give one id two meanings.
+//
+// Thread-safe.
+#ifndef LAKEHOSE_SERVICE_ICEBERG_ICEBERG_TABLE_H_
+#define LAKEHOSE_SERVICE_ICEBERG_ICEBERG_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/config/pipeline.h"
+#include "core/iceberg/types.h"
+#include "service/delivery/object_sink.h"
+#include "service/delivery/table_writer.h"
+#include "service/platform/clock.h"
+
+namespace lakehose {
+
+// What a table's writers count (metrics; tests).
+struct IcebergTableStats {
+  int64_t commits = 0;           // snapshots this writer added
+  int64_t commit_conflicts = 0;  // v<N+1> existed: reloaded and retried
+  int64_t commit_failures = 0;   // Commit calls that returned an error
+  int64_t schema_updates = 0;    // schema versions this writer added
+  int64_t files_committed = 0;
+  int64_t records_committed = 0;
+  int64_t objects_already_committed = 0;  // found in the table: not committed again
+  int64_t last_commit_ms = 0;             // Clock time of the last commit (0: none yet)
+  int64_t snapshots = 0;                  // in the table, as last read
+};
+
+class IcebergTable : public TableWriter {
+ public:
+  struct Options {
+    std::string writer_id = "lakehose";
+    const Clock* clock = nullptr;  // default RealClock::Get()
+    // Random bits for snapshot ids, file names and Avro sync markers. Default: a PRNG
+    // seeded from std::random_device.
+    std::function<uint64_t()> random64;
+    // Tries of one Commit (conflicts and transient errors), with this backoff between.
+    int max_commit_attempts = 10;
+    absl::Duration retry_base = absl::Milliseconds(50);
+    absl::Duration retry_max = absl::Seconds(2);
+    std::function<void(absl::Duration)> sleep;  // default: the thread sleeps
+  };
+
+  // `spec` must be a format: iceberg pipeline; `sink` its destination. Both borrowed.
+  IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options);
+
+  absl::StatusOr<TableObject> Encode(const std::string& object_key, std::string_view body,
+                                     RejectedRecords* rejected) override;
+  absl::Status Commit(const std::vector<const TableObject*>& objects) override;
+
+  // The table as it is now (reads the destination); nullopt when it does not exist yet.
+  struct Loaded {
+    iceberg::TableMetadata metadata;
+    int64_t version = 0;
+    std::string metadata_key;  // relative to the destination root
+  };
+  absl::StatusOr<std::optional<Loaded>> Load();
+
+  IcebergTableStats Stats() const;
+  const std::string& pipeline() const { return spec_.name; }
+  // "<namespace>/<name>" relative to the destination root, and its URI.
+  const std::string& relative_location() const { return relative_location_; }
+  const std::string& location() const { return location_; }
+  // The data and metadata files' URIs and keys (public for `lakehose table inspect`).
+  std::string FileUri(const std::string& key) const { return Uri(key); }
+  std::optional<std::string> FileKey(std::string_view uri) const { return KeyOf(uri); }
+
+  // The identity of an object in a snapshot's lakehose.objects: its sequence number,
+  // with "r" for the records rejected from it (RejectedRecordsKey); nullopt for a key
+  // that is not a sealed object's.
+  static std::optional<std::string> ObjectIdentity(std::string_view object_key);
+
+ private:
+  struct Table;  // the current metadata and what is derived from it
+  absl::StatusOr<std::optional<Loaded>> LoadLatest();
+  // The table, created (v1) when it does not exist, with the columns of `first_lines`
+  // (the records about to be written; may be null).
+  absl::StatusOr<std::shared_ptr<const Table>> EnsureTable(
+      const std::vector<std::string_view>* first_lines = nullptr);
+  absl::StatusOr<std::shared_ptr<const Table>> CreateTable(
+      const std::vector<ParquetColumn>& inferred,
+      const std::vector<std::vector<std::string>>& all_null);
+  std::shared_ptr<const Table> Remember(Loaded loaded);
+  // Commits a schema that adds `inferred`'s new columns, unless the table has them by now.
+  absl::StatusOr<std::shared_ptr<const Table>> EvolveSchema(
+      const std::vector<ParquetColumn>& inferred,
+      const std::vector<std::vector<std::string>>& all_null);
+  std::string MetadataKey(std::string_view name) const;
+  // Where `key` is, as the table's metadata names it (see TableUri in the .cc).
+  std::string Uri(const std::string& key) const;
+  // The key of a path the table's metadata names (under the destination's root), or
+  // nullopt for a path elsewhere.
+  std::optional<std::string> KeyOf(std::string_view uri) const;
+  std::string RandomHex(int bytes);
+  void Backoff(int attempt);
+
+  const PipelineSpec& spec_;
+  ObjectSink& sink_;
+  const Options options_;
+  const Clock& clock_;
+  const std::string relative_location_;
+  const std::string location_;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Table> table_ ABSL_GUARDED_BY(mu_);
+  IcebergTableStats stats_ ABSL_GUARDED_BY(mu_);
+  std::function<uint64_t()> random64_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex schema_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one schema change at a time
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_ICEBERG_ICEBERG_TABLE_H_
