@@ -938,6 +938,8 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         stats_.files_committed += added_files;
         stats_.records_committed += added_records;
         stats_.last_commit_ms = clock_.NowMillis();
+        // The table as this commit left it (not read again until the next commit).
+        stats_.snapshots = static_cast<int64_t>(next.snapshots.size());
       }
       Log(LogLevel::kInfo, "iceberg.committed",
           {{"pipeline", spec_.name},

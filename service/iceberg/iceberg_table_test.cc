@@ -116,6 +116,7 @@ TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
   TableObject a = fx.Store(*table, 11, Line("EU", kT0) + Line("US", kT0));
   TableObject b = fx.Store(*table, 12, Line("EU", kT0 + 3600000));
   ASSERT_TRUE(table->Commit({&a, &b}).ok());
+  EXPECT_EQ(table->Stats().snapshots, 1);  // the table as the commit left it, not as read before
   auto loaded = table->Load();
   ASSERT_TRUE(loaded.ok() && loaded->has_value());
   const iceberg::TableMetadata& m = (*loaded)->metadata;

@@ -42,7 +42,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
-import { clientsFor, flush, ingestOnce, statusName, waitForReady } from '../lib/grpc.mjs';
+import { clientsFor, flush, flushRetrying, ingestOnce, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { configYaml, describeVerdict, duckdbCounts, readLake, verdict } from '../lib/lake.mjs';
 import { prng, startS3Front } from '../lib/s3_front.mjs';
 
@@ -193,32 +193,25 @@ async function crashRun(dest, t) {
       const clients = clientsFor(server.target);
       await waitForReady(clients.ingestor, 10_000);
 
-      let stopping = false;
-      let cursor = 0;
-      const sender = async (w) => {
-        while (!stopping && cursor < gen.ids.length) {
-          const from = cursor;
-          const to = Math.min(from + BATCH, gen.ids.length);
-          cursor = to;
-          for (let i = from; i < to; i++) sent.add(gen.ids[i]);
-          const before = acked.size;
-          const r = await ingestOnce(clients.ingestor, PIPELINE, gen, from, to, acked, { tag: `c${cycle}w${w}`, deadlineMs: RPC_DEADLINE_MS });
+      const senders = startSenders({
+        ingestor: clients.ingestor, pipeline: PIPELINE, gen, acked, sent, batch: BATCH, concurrency: CONCURRENCY,
+        tag: `c${cycle}`, deadlineMs: RPC_DEADLINE_MS,
+        onResult: async (r) => {
           c.batches++;
           if (r.error) {
             const name = statusName(r.error.code);
-            const bucket = stopping ? errorsAtKill : errorsWhileServing;
+            const bucket = r.stopping ? errorsAtKill : errorsWhileServing;
             bucket[name] = (bucket[name] ?? 0) + 1;
-            if (!stopping) {
+            if (!r.stopping) {
               if (r.error.code !== 8 /* RESOURCE_EXHAUSTED */) note(`cycle ${cycle}: Ingest failed while serving: ${name} ${r.error.details}`);
               await sleep(100);
             }
           } else {
             batchesOk++;
-            c.acked += acked.size - before;
+            c.acked += r.acked;
           }
-        }
-      };
-      const senders = Array.from({ length: CONCURRENCY }, (_, w) => sender(w));
+        },
+      });
       // Sometimes a Flush at a random moment (its outcome does not matter; the kill may cut it).
       let flusher = null;
       if (random() < 0.5) {
@@ -228,10 +221,10 @@ async function crashRun(dest, t) {
       }
       await sleep(Math.max(0, killAt - Date.now()));
       if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
-      stopping = true;
+      senders.stop();
       const exit = await server.kill();
       c.exit = exit;
-      await withTimeout(Promise.all([...senders, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle after the kill`);
+      await withTimeout(Promise.all([senders.done, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle after the kill`);
       clients.close();
       inspect(server, cycle);
       perCycle.push(c);
@@ -246,21 +239,14 @@ async function crashRun(dest, t) {
     assert.ok(rec.length > 0, `final start: no wal.recovered logged:\n${server.tail()}`);
     recovered.push({ cycle: 'final', records: Number(rec[0].records), objects_requeued: Number(rec[0].objects_requeued), open_buffers: Number(rec[0].open_buffers) });
     const clients = clientsFor(server.target);
-    const flushStart = Date.now();
-    let flushed = null;
-    let lastErr = null;
-    while (Date.now() - flushStart < FINAL_FLUSH_MS) {
-      try {
-        flushed = await flush(clients.ingestor, PIPELINE, FINAL_FLUSH_MS);
-        break;
-      } catch (err) {
-        lastErr = err;
-        note(`final flush: ${statusName(err.code)} ${err.details}; retrying`);
-        await sleep(1000);
-      }
+    try {
+      await flushRetrying(clients.ingestor, PIPELINE, FINAL_FLUSH_MS, (err) => note(`final flush: ${statusName(err.code)} ${err.details}; retrying`));
+    } catch (err) {
+      err.message += `\n${server.tail()}`;
+      throw err;
+    } finally {
+      clients.close();
     }
-    clients.close();
-    assert.ok(flushed, `final Flush never succeeded: ${lastErr && `${statusName(lastErr.code)} ${lastErr.details}`}\n${server.tail()}`);
     const exit = await server.stop(EXIT_TIMEOUT_MS);
     inspect(server, 'final');
     assert.deepEqual(exit, { code: 0, signal: null }, `lakehose-server on SIGTERM:\n${server.tail()}`);

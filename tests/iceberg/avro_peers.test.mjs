@@ -22,7 +22,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import avro from 'avsc';
+import {
+  DATA_FILE_FIELDS, FIELD_SUMMARY_FIELDS, MANIFEST_ENTRY_FIELDS, MANIFEST_FILE_FIELDS, canonical, checkPartitionAvroType,
+  checkSpecFields, decodeAvro,
+} from '../lib/iceberg.mjs';
 
 const { values: args } = parseArgs({ options: { 'samples-bin': { type: 'string' }, keep: { type: 'boolean' } } });
 if (!args['samples-bin']) {
@@ -32,94 +35,9 @@ if (!args['samples-bin']) {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-avro (the pyenv python has none)
 
-// The spec's tables ("Manifest Entry Fields", "Data File Fields", "Manifest Lists"), v2:
-// [name, field id, required, then for maps [key id, value id], for lists element id].
-const MANIFEST_ENTRY = [
-  ['status', 0, true], ['snapshot_id', 1, false], ['sequence_number', 3, false],
-  ['file_sequence_number', 4, false], ['data_file', 2, true],
-];
-const DATA_FILE = [
-  ['content', 134, true], ['file_path', 100, true], ['file_format', 101, true],
-  ['partition', 102, true], ['record_count', 103, true], ['file_size_in_bytes', 104, true],
-  ['column_sizes', 108, false, [117, 118]], ['value_counts', 109, false, [119, 120]],
-  ['null_value_counts', 110, false, [121, 122]], ['nan_value_counts', 137, false, [138, 139]],
-  ['lower_bounds', 125, false, [126, 127]], ['upper_bounds', 128, false, [129, 130]],
-  ['key_metadata', 131, false], ['split_offsets', 132, false, 133],
-  ['equality_ids', 135, false, 136], ['sort_order_id', 140, false],
-  ['referenced_data_file', 143, false],
-];
-const MANIFEST_FILE = [
-  ['manifest_path', 500, true], ['manifest_length', 501, true], ['partition_spec_id', 502, true],
-  ['content', 517, true], ['sequence_number', 515, true], ['min_sequence_number', 516, true],
-  ['added_snapshot_id', 503, true], ['added_files_count', 504, true],
-  ['existing_files_count', 505, true], ['deleted_files_count', 506, true],
-  ['added_rows_count', 512, true], ['existing_rows_count', 513, true],
-  ['deleted_rows_count', 514, true], ['partitions', 507, false, 508], ['key_metadata', 519, false],
-];
-const FIELD_SUMMARY = [
-  ['contains_null', 509, true], ['contains_nan', 518, false], ['lower_bound', 510, false],
-  ['upper_bound', 511, false],
-];
-
-// Avro types of Appendix A for partition result types.
-function checkPartitionType(type, iceberg, named, where) {
-  if (typeof type === 'string' && named.has(type)) type = named.get(type);
-  const is = (t, extra = {}) => {
-    assert.equal(typeof type === 'string' ? type : type.type, t, `${where}: Avro type`);
-    for (const [k, v] of Object.entries(extra)) assert.equal(type[k], v, `${where}: ${k}`);
-  };
-  const m = /^decimal\((\d+),(\d+)\)$/.exec(iceberg);
-  const fixed = /^fixed\[(\d+)\]$/.exec(iceberg);
-  if (m) {
-    const p = Number(m[1]);
-    let size = 1;
-    while (2n ** BigInt(8 * size - 1) <= 10n ** BigInt(p) - 1n) size++;
-    is('fixed', { logicalType: 'decimal', precision: p, scale: Number(m[2]), size });
-  } else if (fixed) is('fixed', { size: Number(fixed[1]) });
-  else if (iceberg === 'date') is('int', { logicalType: 'date' });
-  else if (iceberg === 'timestamptz') is('long', { logicalType: 'timestamp-micros', 'adjust-to-utc': true });
-  else if (iceberg === 'timestamp') is('long', { logicalType: 'timestamp-micros', 'adjust-to-utc': false });
-  else if (iceberg === 'uuid') is('fixed', { logicalType: 'uuid', size: 16 });
-  else if (iceberg === 'binary') is('bytes');
-  else is(iceberg);
-  if (typeof type === 'object' && type.name) named.set(type.name, type);
-}
-
-// Checks a record's fields against a spec table; returns the fields by name.
-function checkFields(record, table, where) {
-  assert.equal(record.type, 'record', where);
-  const byName = new Map(record.fields.map((f) => [f.name, f]));
-  assert.deepEqual(record.fields.map((f) => f.name), table.map((t) => t[0]), `${where}: field names and order`);
-  for (const [name, id, required, nested] of table) {
-    const f = byName.get(name);
-    const at = `${where}.${name}`;
-    assert.equal(f['field-id'], id, `${at}: field-id`);
-    let type = f.type;
-    if (required) {
-      assert.ok(!Array.isArray(type), `${at}: required, so not a union`);
-    } else {
-      assert.ok(Array.isArray(type) && type.length === 2 && type[0] === 'null', `${at}: ["null", T]`);
-      assert.ok('default' in f && f.default === null, `${at}: default null`);
-      type = type[1];
-    }
-    if (Array.isArray(nested)) {
-      assert.equal(type.type, 'array', `${at}: a map is an array`);
-      assert.equal(type.logicalType, 'map', `${at}: logicalType map`);
-      const kv = type.items;
-      assert.equal(kv.type, 'record', `${at}: items are key/value records`);
-      assert.deepEqual(kv.fields.map((x) => [x.name, x['field-id']]), [['key', nested[0]], ['value', nested[1]]], `${at}: key/value ids`);
-      assert.ok(kv.fields.every((x) => !Array.isArray(x.type)), `${at}: key and value are required`);
-    } else if (typeof nested === 'number') {
-      assert.equal(type.type, 'array', `${at}: a list`);
-      assert.equal(type['element-id'], nested, `${at}: element-id`);
-    }
-  }
-  return byName;
-}
-
 function checkManifestSchema(schema, sample) {
-  const entry = checkFields(schema, MANIFEST_ENTRY, 'manifest_entry');
-  const df = checkFields(entry.get('data_file').type, DATA_FILE, 'data_file');
+  const entry = checkSpecFields(schema, MANIFEST_ENTRY_FIELDS, 'manifest_entry');
+  const df = checkSpecFields(entry.get('data_file').type, DATA_FILE_FIELDS, 'data_file');
   const partition = df.get('partition').type;
   assert.equal(partition.type, 'record');
   assert.equal(partition.name, 'r102');
@@ -137,49 +55,16 @@ function checkManifestSchema(schema, sample) {
       assert.ok(Array.isArray(type) && type[0] === 'null' && f.default === null, `${at}: optional`);
       type = type[1];
     }
-    checkPartitionType(type, want.type, named, at);
+    checkPartitionAvroType(type, want.type, named, at);
   });
 }
 
 function checkManifestListSchema(schema) {
-  const mf = checkFields(schema, MANIFEST_FILE, 'manifest_file');
-  checkFields(mf.get('partitions').type[1].items, FIELD_SUMMARY, 'field_summary');
-}
-
-// avsc: longs as BigInt (values beyond 2^53 would otherwise be refused).
-const BigLong = avro.types.LongType.__with({
-  fromBuffer: (buf) => buf.readBigInt64LE(),
-  toBuffer: (n) => { const b = Buffer.alloc(8); b.writeBigInt64LE(BigInt(n)); return b; },
-  fromJSON: BigInt,
-  toJSON: Number,
-  isValid: (n) => typeof n === 'bigint',
-  compare: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
-});
-
-function decodeWithAvsc(path) {
-  return new Promise((resolve, reject) => {
-    const records = [];
-    let header;
-    avro.createFileDecoder(path, {
-      parseHook: (schema) => avro.Type.forSchema(schema, { registry: { long: BigLong } }),
-    })
-      .on('metadata', (_type, codec, h) => { header = { codec, meta: h.meta }; })
-      .on('data', (r) => records.push(r))
-      .on('error', reject)
-      .on('end', () => resolve({ header, records }));
-  });
+  const mf = checkSpecFields(schema, MANIFEST_FILE_FIELDS, 'manifest_file');
+  checkSpecFields(mf.get('partitions').type[1].items, FIELD_SUMMARY_FIELDS, 'field_summary');
 }
 
 const haveAvrocat = () => existsSync('/usr/bin/avrocat');
-
-function canonical(v) {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (Buffer.isBuffer(v)) return `hex:${v.toString('hex')}`;
-  if (Array.isArray(v)) return v.map(canonical);
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
-  throw new Error(`unexpected value ${v}`);
-}
 
 // avsc leaves decimals as the fixed's bytes: the unscaled two's-complement integer.
 function decimalsAsUnscaled(records, sample) {
@@ -214,13 +99,10 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
 
   it('every sample has the spec\'s field ids, metadata and values for avsc', async () => {
     for (const sample of samples) {
-      const { header, records } = await decodeWithAvsc(join(dir, sample.file));
-      const schema = JSON.parse(header.meta['avro.schema'].toString());
+      const { schema, codec, meta, records } = await decodeAvro(join(dir, sample.file));
       if (sample.kind === 'manifest') checkManifestSchema(schema, sample);
       else checkManifestListSchema(schema);
-      assert.equal(header.codec, sample.codec, sample.file);
-      const meta = Object.fromEntries(Object.entries(header.meta)
-        .filter(([k]) => !k.startsWith('avro.')).map(([k, v]) => [k, v.toString()]));
+      assert.equal(codec, sample.codec, sample.file);
       assert.deepEqual(meta, sample.metadata, `${sample.file}: key-value metadata`);
       assert.deepEqual(decimalsAsUnscaled(canonical(records), sample), sample.records, `${sample.file}: records`);
     }

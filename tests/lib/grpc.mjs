@@ -123,6 +123,30 @@ export async function ingestOnce(ingestor, pipeline, gen, from, to, acked, { tag
   return { ok };
 }
 
+// `concurrency` senders sharing one cursor over `gen`'s records: each sends Ingest
+// batches of `batch` records in order until stop() is called, until() says so, or the
+// records run out. Every eventID put in a request is added to `sent` (before the call),
+// the acked ones to `acked`. After each call, onResult({ok, error, acked (how many this
+// call acked), stopping (stop() had been called when it ended)}) runs and is awaited (a
+// pause after an error, say). Returns {stop(), done (a promise of all the senders)}.
+export function startSenders({ ingestor, pipeline, gen, acked, sent, batch, concurrency, tag, deadlineMs, until = () => false, onResult = () => {} }) {
+  let stopping = false;
+  let cursor = 0;
+  const sender = async (w) => {
+    while (!stopping && !until() && cursor < gen.ids.length) {
+      const from = cursor;
+      const to = Math.min(from + batch, gen.ids.length);
+      cursor = to;
+      for (let i = from; i < to; i++) sent.add(gen.ids[i]);
+      const before = acked.size;
+      const r = await ingestOnce(ingestor, pipeline, gen, from, to, acked, { tag: `${tag}w${w}`, deadlineMs });
+      await onResult({ ...r, acked: acked.size - before, stopping });
+    }
+  };
+  const done = Promise.all(Array.from({ length: concurrency }, (_, w) => sender(w)));
+  return { stop: () => { stopping = true; }, done };
+}
+
 // Every ListDeadLetters entry (all pages, at most 100 of 1,000), oldest first.
 export async function listDeadLetters(deadLetters, ms = 30_000) {
   const entries = [];
@@ -138,3 +162,20 @@ export async function listDeadLetters(deadLetters, ms = 30_000) {
 
 // Flush through gRPC; resolves the response or rejects.
 export const flush = (ingestor, pipeline, ms = 120_000) => unary(ingestor, 'Flush', { pipeline }, ms);
+
+// Flush, retried (1 s apart; onRetry(err) is told of each failure) until it succeeds or
+// timeoutMs has passed. Resolves the response; rejects with the last error's status.
+export async function flushRetrying(ingestor, pipeline, timeoutMs, onRetry = () => {}) {
+  const start = Date.now();
+  let lastErr = null;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      return await flush(ingestor, pipeline, Math.max(1_000, timeoutMs - (Date.now() - start)));
+    } catch (err) {
+      lastErr = err;
+      onRetry(err);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  throw new Error(`Flush never succeeded in ${timeoutMs} ms: ${lastErr ? `${statusName(lastErr.code)} ${lastErr.details}` : 'no try'}`);
+}

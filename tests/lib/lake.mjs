@@ -18,10 +18,13 @@ import { TEST_REGION, xmlTags } from './s3_front.mjs';
 // A config with one dynamodb-stream pipeline. dest: {kind: 'file', path} or {kind: 's3',
 // endpoint, partSizeMb?, retry?: {maxAttempts, baseDelayMs, maxDelayMs}} (the S3 front's
 // bucket `lake`). serverLines: extra lines under `server:` (already indented by two
-// spaces). partitioned: region partitions (default) or one prefix.
+// spaces). partitioned: region partitions (default) or one prefix. iceberg: {table,
+// commitIntervalS, metadata?}: the pipeline writes that Iceberg table instead (format
+// iceberg, Parquet data files), partitioned by region and the hour of the event time (the
+// spec the default config's keys derive: identity(region), hour(_event_time)).
 export function configYaml({
   dataDir, writerId, pipeline = 'dur', dest, compression = 'gzip', sizeMb = 0.05, intervalS = 1,
-  serverLines = [], partitioned = true,
+  serverLines = [], partitioned = true, iceberg = null,
 }) {
   const d = dest.kind === 'file'
     ? ['      kind: file', `      path: ${JSON.stringify(dest.path)}`]
@@ -37,17 +40,24 @@ export function configYaml({
     `  - name: ${pipeline}`,
     '    input: dynamodb-stream',
     '    image: new-or-old',
-    '    metadata: [eventID]',
-    ...(partitioned
+    `    metadata: [${(iceberg?.metadata ?? ['eventID']).join(', ')}]`,
+    ...(iceberg
       ? ['    partition_keys:',
         '      region: { attribute: region, default: unknown }',
-        `    prefix: "${pipeline}/region=!{partitionKeyFromLambda:region}/"`]
-      : [`    prefix: "${pipeline}/all/"`]),
-    `    error_prefix: "${pipeline}-errors/"`,
+        '      date:   { timestamp: timestamp, unit: ms, format: "%Y-%m-%d", fallback: approximate_creation_time }',
+        '      hour:   { timestamp: timestamp, unit: ms, format: "%H", fallback: approximate_creation_time }']
+      : partitioned
+        ? ['    partition_keys:',
+          '      region: { attribute: region, default: unknown }',
+          `    prefix: "${pipeline}/region=!{partitionKeyFromLambda:region}/"`]
+        : [`    prefix: "${pipeline}/all/"`]),
+    ...(iceberg ? [] : [`    error_prefix: "${pipeline}-errors/"`]),
     '    destination:',
     ...d,
-    '      format: jsonl',
-    `      compression: ${compression}`,
+    ...(iceberg
+      ? ['      format: iceberg',
+        `      iceberg: { table: ${iceberg.table}, catalog: { kind: filesystem }, commit_interval_s: ${iceberg.commitIntervalS} }`]
+      : ['      format: jsonl', `      compression: ${compression}`]),
     `      buffering: { size_mb: ${sizeMb}, interval_s: ${intervalS} }`,
     '',
   ].join('\n');
