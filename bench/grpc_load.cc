@@ -4,13 +4,19 @@
 //
 //   grpc_load --target HOST:PORT --input RECORDS.jsonl [--rpc transform|ingest]
 //             [--pipeline demo] [--batch 500] [--streams 4] [--channels 2]
-//             [--seconds 5 | --passes N] [--flush] [--server-pid PID] [--check-every 16]
+//             [--seconds 5 | --passes N] [--flush] [--flush-probes N] [--server-pid PID]
+//             [--check-every 16]
 //
 // transform: calls Transform back to back for --seconds (or --passes over the input).
 // ingest:    sends every batch of the input --passes times (default 1) with Ingest;
 //            RESOURCE_EXHAUSTED answers are counted and the batch is sent again after the
 //            pushback; --flush then calls Flush and waits for the objects. With --seconds
 //            instead, Ingest runs for that long (the memory benchmark: S3 stalled).
+// --flush-probes N: after the run (and its Flush; not counted in its records/s or CPU),
+//   N times: Ingest one batch (the input's first, second, ... batch), then Flush, and
+//   time the Flush alone: how long a small batch takes to become durable (and, for an
+//   Iceberg table, committed). Reported as probe_flush_ms, in order. --probes-only: the
+//   probes alone, no run before them.
 // --server-pid: samples VmRSS and VmHWM of that process every 50 ms (/proc/PID/status)
 //   and reports the CPU seconds it used during the run (/proc/PID/stat), beside the
 //   client's own: on a shared machine, CPU per record is the figure that load does not
@@ -52,6 +58,8 @@ struct Options {
   double seconds = 0;
   int passes = 0;
   bool flush = false;
+  int flush_probes = 0;
+  bool probes_only = false;
   int server_pid = 0;
 };
 
@@ -125,6 +133,10 @@ int Main(int argc, char** argv) {
       o.passes = std::atoi(next().c_str());
     else if (a == "--flush")
       o.flush = true;
+    else if (a == "--flush-probes")
+      o.flush_probes = std::max(0, std::atoi(next().c_str()));
+    else if (a == "--probes-only")
+      o.probes_only = true;
     else if (a == "--server-pid")
       o.server_pid = std::atoi(next().c_str());
     else if (a == "--check-every")
@@ -238,7 +250,7 @@ int Main(int argc, char** argv) {
   const auto deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> threads;
-  for (int s = 0; s < o.streams; ++s) {
+  for (int s = 0; s < (o.probes_only ? 0 : o.streams); ++s) {
     threads.emplace_back([&, s] {
       grpc::GenericStub stub(channels[static_cast<size_t>(s % o.channels)]);
       grpc::CompletionQueue cq;
@@ -311,7 +323,9 @@ int Main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   int64_t flushed_objects = 0;
-  if (!failed && o.flush) {
+  double flush_seconds = -1;
+  if (!failed && o.flush && !o.probes_only) {
+    const auto flush_start = Clock::now();
     v1::Ingestor::Stub stub(channels[0]);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
@@ -322,10 +336,49 @@ int Main(int argc, char** argv) {
     if (!s.ok()) fail(StrCat("Flush: ", static_cast<int>(s.error_code()), " ", s.error_message()));
     flushed_objects = resp.objects_size();
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    flush_seconds = std::chrono::duration<double>(Clock::now() - flush_start).count();
   }
   const double server_cpu =
       o.server_pid > 0 ? ProcessCpuSeconds(o.server_pid) - server_cpu_start : -1;
   const double client_cpu = OwnCpuSeconds() - client_cpu_start;
+  // Flush latency of one small batch, after the run (see --flush-probes).
+  std::vector<double> probe_ms;
+  if (!failed && o.rpc == "ingest") {
+    v1::Ingestor::Stub stub(channels[0]);
+    for (int k = 0; k < o.flush_probes && !failed; ++k) {
+      const Batch& b = batches[static_cast<size_t>(k) % batches.size()];
+      std::vector<grpc::Slice> slices;
+      (void)b.bytes.Dump(&slices);
+      std::string raw;
+      for (const auto& sl : slices)
+        raw.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+      v1::IngestRequest req;
+      v1::IngestResponse resp;
+      if (!req.ParseFromString(raw)) {
+        fail("flush probe: cannot parse a batch");
+        break;
+      }
+      grpc::ClientContext ictx;
+      ictx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+      grpc::Status s = stub.Ingest(&ictx, req, &resp);
+      if (!s.ok()) {
+        fail(StrCat("flush probe Ingest: ", static_cast<int>(s.error_code()), " ",
+                    s.error_message()));
+        break;
+      }
+      grpc::ClientContext fctx;
+      fctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+      v1::FlushRequest freq;
+      freq.set_pipeline(o.pipeline);
+      v1::FlushResponse fresp;
+      const auto t0 = Clock::now();
+      s = stub.Flush(&fctx, freq, &fresp);
+      probe_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      if (!s.ok())
+        fail(StrCat("flush probe Flush: ", static_cast<int>(s.error_code()), " ",
+                    s.error_message()));
+    }
+  }
   stop = true;
   if (sampler.joinable()) sampler.join();
   if (failed) {
@@ -336,8 +389,10 @@ int Main(int argc, char** argv) {
             << ",\"seconds\":" << seconds << ",\"calls\":" << calls
             << ",\"resource_exhausted\":" << exhausted << ",\"checked_responses\":" << checked
             << ",\"streams\":" << o.streams << ",\"batch\":" << o.batch
-            << ",\"flushed_objects\":" << flushed_objects << ",\"server_max_rss_kb\":" << max_rss
-            << ",\"server_hwm_kb\":" << max_hwm
+            << ",\"flushed_objects\":" << flushed_objects << ",\"flush_seconds\":" << flush_seconds
+            << ",\"probe_flush_ms\":[";
+  for (size_t i = 0; i < probe_ms.size(); ++i) std::cout << (i ? "," : "") << probe_ms[i];
+  std::cout << "],\"server_max_rss_kb\":" << max_rss << ",\"server_hwm_kb\":" << max_hwm
             << ",\"server_rss_first_half_max_kb\":" << first_half_rss
             << ",\"server_rss_second_half_max_kb\":" << second_half_rss
             << ",\"server_cpu_seconds\":" << server_cpu << ",\"client_cpu_seconds\":" << client_cpu

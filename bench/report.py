@@ -29,6 +29,7 @@ ROWS = [
     ("ingest_file_gzip", "Ingest -> files, gzip (+ Flush)"),
     ("ingest_file_parquet_snappy", "Ingest -> files, Parquet snappy (+ Flush)"),
     ("ingest_file_parquet_zstd", "Ingest -> files, Parquet zstd (+ Flush)"),
+    ("ingest_iceberg", "Ingest -> Iceberg table, zstd Parquet (+ Flush, commit)"),
     ("ingest_s3", "Ingest -> s3rver via SigV4 front, zstd (+ Flush)"),
     ("memory_stalled_s3", "Ingest while S3 stalls (memory bound)"),
 ]
@@ -128,7 +129,15 @@ def main():
                 row["lake_bytes"] = r["lake_bytes"]
                 gz = by.get((w, "ingest_file_gzip"), {}).get("lake_bytes")
                 rel = f" = {r['lake_bytes'] / gz:.2f}x gzip JSONL" if gz else ""
-                notes.append(f"lake {r['lake_bytes'] / 1e6:,.1f} MB on disk{rel}")
+                what = "table (data + metadata)" if name == "ingest_iceberg" else "lake"
+                notes.append(f"{what} {r['lake_bytes'] / 1e6:,.1f} MB on disk{rel}")
+            if r.get("probe_flush_ms"):
+                ms = sorted(r["probe_flush_ms"])
+                row["probe_flush_ms"] = r["probe_flush_ms"]
+                row["probe_flush_ms_median"] = ms[len(ms) // 2]
+                row["probe_flush_ms_max"] = ms[-1]
+                notes.append(f"Flush of {r.get('batch', 500)} records: median {ms[len(ms) // 2]:,.0f} ms, "
+                             f"max {ms[-1]:,.0f} ms ({len(ms)} probes)")
             if notes:
                 row["note"] = "; ".join(notes)
             if name == "memory_stalled_s3":
@@ -152,12 +161,40 @@ def main():
                     problems.append(f"{w}/{name}: no memory sample")
             table.append(row)
 
-    # Targets (bench/README.md, "Targets"), from this run.
     def get(w, name):
         for t in table:
             if t["workload"] == w and t["row"] == name and "records_per_s" in t:
                 return t
         return None
+
+    # Iceberg against Parquet zstd, the same records in the same run (the design wants
+    # Iceberg within 10% of Parquet: reported as ratios, never asserted).
+    iceberg = []
+    for w in WORKLOADS:
+        ice, pq = get(w, "ingest_iceberg"), get(w, "ingest_file_parquet_zstd")
+        if not ice or not pq:
+            continue
+        ir, pr = ice["raw"], pq["raw"]
+        c = {"workload": w, "records_per_s_ratio": ice["records_per_s"] / pq["records_per_s"]}
+        if ice.get("server_cpu_us_per_record") and pq.get("server_cpu_us_per_record"):
+            c["server_cpu_per_record_ratio"] = ice["server_cpu_us_per_record"] / pq["server_cpu_us_per_record"]
+        if ir.get("lake_bytes") and pr.get("lake_bytes"):
+            c["bytes_on_disk_ratio"] = ir["lake_bytes"] / pr["lake_bytes"]
+            c["table_bytes"] = ir["lake_bytes"]
+            c["parquet_lake_bytes"] = pr["lake_bytes"]
+        for k in ("table_data_bytes", "table_metadata_bytes", "table_data_files", "table_metadata_files",
+                  "commits_logged", "flush_seconds"):
+            if k in ir:
+                c[k] = ir[k]
+        for k in ("lake_files", "flush_seconds"):
+            if k in pr:
+                c["parquet_" + k] = pr[k]
+        if ice.get("probe_flush_ms_median") is not None and pq.get("probe_flush_ms_median") is not None:
+            c["probe_flush_ms_median"] = ice["probe_flush_ms_median"]
+            c["parquet_probe_flush_ms_median"] = pq["probe_flush_ms_median"]
+        iceberg.append(c)
+
+    # Targets (bench/README.md, "Targets"), from this run.
 
     targets = []
     core, node, simd = get("transactions", "core"), get("transactions", "node_peer"), get("transactions", "simdjson")
@@ -201,6 +238,30 @@ def main():
                 continue
             print(f"  {t['label']:<56} {fmt_rate(t['records_per_s']):>12} {t['mb_per_s']:>8,.1f} "
                   f"{fmt_ratio(t['x_node']):>8} {fmt_ratio(t['x_simdjson']):>10} {t['basis']:>5}  {t.get('note', '')}")
+    if iceberg:
+        print("\nIceberg vs Parquet zstd (same records, same run; design: Iceberg within 10%, i.e. >= 0.90x)")
+        for c in iceberg:
+            parts = [f"records/s {c['records_per_s_ratio']:.2f}x"]
+            if "server_cpu_per_record_ratio" in c:
+                parts.append(f"server CPU/record {c['server_cpu_per_record_ratio']:.2f}x")
+            if "bytes_on_disk_ratio" in c:
+                parts.append(f"bytes on disk {c['bytes_on_disk_ratio']:.2f}x ({c['table_bytes'] / 1e6:,.2f} MB vs "
+                             f"{c['parquet_lake_bytes'] / 1e6:,.2f} MB)")
+            print(f"  {c['workload']:<13} " + ", ".join(parts))
+            details = []
+            if "table_data_bytes" in c:
+                details.append(f"table: data {c['table_data_bytes'] / 1e6:,.2f} MB in {c['table_data_files']} files, "
+                               f"metadata {c['table_metadata_bytes'] / 1e3:,.1f} kB in {c['table_metadata_files']} files, "
+                               f"{c['commits_logged']} commit(s) in the run")
+            if "parquet_lake_files" in c:
+                details.append(f"Parquet lake: {c['parquet_lake_files']} files")
+            if "flush_seconds" in c and "parquet_flush_seconds" in c:
+                details.append(f"the run's final Flush {c['flush_seconds']:.2f} s vs {c['parquet_flush_seconds']:.2f} s")
+            if "probe_flush_ms_median" in c:
+                details.append(f"Flush of one batch (median): {c['probe_flush_ms_median']:,.0f} ms vs "
+                               f"{c['parquet_probe_flush_ms_median']:,.0f} ms")
+            for d in details:
+                print(f"  {'':<13} {d}")
     if target_rows:
         print("\ntargets")
         for t in target_rows:
@@ -214,7 +275,8 @@ def main():
 
     with open(a.output, "w") as f:
         json.dump({"time": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
-                   "cpus": os.cpu_count(), "smoke": a.smoke, "rows": table, "targets": target_rows,
+                   "cpus": os.cpu_count(), "smoke": a.smoke, "rows": table, "iceberg_vs_parquet": iceberg,
+                   "targets": target_rows,
                    "problems": problems}, f, indent=1)
     print(f"\nwritten: {a.output}")
     return 1 if problems else 0

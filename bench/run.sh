@@ -16,6 +16,10 @@
 #   ingest_file_zstd/_gzip    Ingest to the file destination, then Flush
 #   ingest_file_parquet_snappy/_zstd  the same as Parquet objects (with the lake's size on
 #                             disk beside gzip JSON Lines')
+#   ingest_iceberg            Ingest to an Iceberg table on the file destination (zstd Parquet
+#                             data files), then Flush (every object committed); beside
+#                             ingest_file_parquet_zstd: records/s, server CPU, the table's size
+#                             on disk (data + metadata), Flush latency of one batch (probes)
 #   ingest_s3                 Ingest to s3rver through the verifying front, then Flush
 #   memory_stalled_s3         (transactions) Ingest while S3 stalls: the server's resident
 #                             memory against its buffer budget, RESOURCE_EXHAUSTED answers
@@ -36,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift ;;
     --no-build) BUILD=0 ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -44,8 +48,10 @@ done
 
 if [[ $SMOKE == 1 ]]; then
   RECORDS=200 SECONDS_PER_ROW=0.05 INGEST_PASSES=1 GRPC_SECONDS=0.3 MEM_SECONDS=2 BUDGET_MB=4
+  FLUSH_PROBES=2
 else
   RECORDS=20000 SECONDS_PER_ROW=3 INGEST_PASSES=5 GRPC_SECONDS=8 MEM_SECONDS=15 BUDGET_MB=64
+  FLUSH_PROBES=10
 fi
 PYTHON=/usr/bin/python3  # Debian's, which has python3-boto3
 NODE=${NODE:-node}
@@ -107,8 +113,14 @@ server:
   buffer_budget_mb: ${4:-512}
   limits: { max_message_bytes: 67108864 }
 EOF
-    # The embedded demo pipeline itself, up to its destination.
-    "$SERVER" --print-default-config | sed -n '/^pipelines:/,/^    destination:/p'
+    # The embedded demo pipeline itself, up to its destination. An Iceberg table places
+    # its files by its partition spec (derived from the same partition keys), not by a
+    # prefix: the prefix goes.
+    if [[ $3 == *"format: iceberg"* ]]; then
+      "$SERVER" --print-default-config | sed -n '/^pipelines:/,/^    destination:/p' | sed '/^    prefix:/d'
+    else
+      "$SERVER" --print-default-config | sed -n '/^pipelines:/,/^    destination:/p'
+    fi
     printf '%s\n' "$3"
   } >"$1"
 }
@@ -163,7 +175,10 @@ s3_destination() {
 EOF
 }
 
-# ingest_row WORKLOAD INPUT ROW DESTINATION_YAML [ENV...]
+# ingest_row WORKLOAD INPUT ROW DESTINATION_YAML [ENV...]. PROBES=N: after the run and the
+# sizes on disk, N Flush probes (grpc_load --flush-probes: one batch ingested, then a
+# timed Flush), their latencies added to the row as probe_flush_ms.
+PROBES=0
 ingest_row() {
   local w=$1 input=$2 row=$3 dest=$4; shift 4
   local dir=$WORK/$row-$w out
@@ -173,8 +188,30 @@ ingest_row() {
   if out=$("$LOAD" --target "127.0.0.1:$SERVER_PORT" --input "$input" --rpc ingest --passes "$INGEST_PASSES" \
       --streams 4 --channels 2 --flush --server-pid "$SERVER_PID" 2>"$dir/load.err"); then
     out=${out/grpc_ingest/$row}
-    # The file lakes' size on disk: what each format and codec costs in storage.
+    # The file lakes' size on disk: what each format and codec costs in storage. An
+    # Iceberg table's also split into data files and metadata (JSON, manifests, lists).
     if [ -d "$dir/lake" ]; then out="${out%\}},\"lake_bytes\":$(du -sb "$dir/lake" | cut -f1)}"; fi
+    local table
+    table=$(find "$dir/lake" -mindepth 2 -maxdepth 2 -type d 2>/dev/null | head -1 || true)
+    if [[ $dest == *"format: iceberg"* && -d $table/data && -d $table/metadata ]]; then
+      out="${out%\}},\"table_data_bytes\":$(du -sb "$table/data" | cut -f1)"
+      out+=",\"table_metadata_bytes\":$(du -sb "$table/metadata" | cut -f1)"
+      out+=",\"table_data_files\":$(find "$table/data" -type f -name '*.parquet' | wc -l)"
+      out+=",\"table_metadata_files\":$(find "$table/metadata" -type f | wc -l)"
+      out+=",\"commits_logged\":$(grep -c 'iceberg.committed' "$dir/server.log" || true)}"
+    elif [ -d "$dir/lake" ]; then
+      out="${out%\}},\"lake_files\":$(find "$dir/lake" -type f | wc -l)}"
+    fi
+    if [[ $PROBES -gt 0 ]]; then
+      local probe
+      if probe=$("$LOAD" --target "127.0.0.1:$SERVER_PORT" --input "$input" --rpc ingest --probes-only \
+          --flush-probes "$PROBES" 2>>"$dir/load.err"); then
+        probe=${probe#*\"probe_flush_ms\":\[}
+        out="${out%\}},\"probe_flush_ms\":[${probe%%\]*}]}"
+      else
+        log "$row ($w): flush probes failed: $(tail -1 "$dir/load.err")"
+      fi
+    fi
     emit "$w" "$out"
   else
     fail_row "$w" "$row" "$(tail -1 "$dir/load.err" | tr -d '"\\')"
@@ -239,16 +276,36 @@ for w in transactions sites; do
       compression: gzip
       buffering: { size_mb: 64, interval_s: 60 }"
   fi
-  # Parquet: the same records as columnar objects, snappy and zstd.
+  # Parquet: the same records as columnar objects, snappy and zstd. The zstd row, which the
+  # Iceberg row is compared with, also times the Flush of single batches after its run.
   for codec in snappy zstd; do
     want "ingest_file_parquet_$codec" || continue
     log "$w: ingest_file_parquet_$codec"
+    PROBES=0
+    [[ $codec == zstd ]] && PROBES=$FLUSH_PROBES
     ingest_row "$w" "$input" "ingest_file_parquet_$codec" "      kind: file
       path: $WORK/ingest_file_parquet_$codec-$w/lake
       format: parquet
       compression: $codec
       buffering: { size_mb: 64, interval_s: 60 }"
+    PROBES=0
   done
+  # Iceberg: the same pipeline writing a table (file-system catalog) on the file
+  # destination, zstd Parquet data files, the partition spec derived from the partition
+  # keys (identity(region), hour(_event_time)). The commit interval is long: the run's
+  # Flush commits (the table's snapshots are then few, as in production); each probe's
+  # Flush commits one snapshot.
+  if want ingest_iceberg; then
+    log "$w: ingest_iceberg"
+    PROBES=$FLUSH_PROBES
+    ingest_row "$w" "$input" ingest_iceberg "      kind: file
+      path: $WORK/ingest_iceberg-$w/lake
+      format: iceberg
+      compression: zstd
+      buffering: { size_mb: 64, interval_s: 60 }
+      iceberg: { table: bench.demo, commit_interval_s: 60 }"
+    PROBES=0
+  fi
   if want ingest_s3; then
     log "$w: ingest_s3"
     if start_front "$WORK/front-$w" '{}'; then
