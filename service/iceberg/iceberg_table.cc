@@ -111,8 +111,15 @@ std::string EncodeIdentities(std::vector<std::string> ids) {
   return out;
 }
 
-// Adds the identities of EncodeIdentities' `text` to `out`; false if it is malformed.
-bool DecodeIdentities(std::string_view text, std::set<std::string>* out) {
+// The identities of `wanted` that EncodeIdentities' `text` holds, added to `*found`,
+// without expanding its ranges (a writer's history of snapshots names millions of
+// objects; a commit asks about a few). False if `text` is malformed.
+bool FindIdentities(std::string_view text, const std::set<std::string>& wanted,
+                    std::set<std::string>* found) {
+  std::vector<uint64_t> plain;  // the wanted plain sequence numbers, sorted
+  for (const std::string& id : wanted)
+    if (uint64_t n = 0; ParseUint64(id, &n)) plain.push_back(n);
+  std::sort(plain.begin(), plain.end());
   while (!text.empty()) {
     const size_t comma = text.find(',');
     const std::string_view part = text.substr(0, comma);
@@ -120,17 +127,15 @@ bool DecodeIdentities(std::string_view text, std::set<std::string>* out) {
     if (part.empty()) continue;
     const size_t dots = part.find("..");
     if (dots == std::string_view::npos) {
-      out->insert(std::string(part));
+      if (auto it = wanted.find(std::string(part)); it != wanted.end()) found->insert(*it);
       continue;
     }
     uint64_t a = 0, b = 0;
-    if (!ParseUint64(part.substr(0, dots), &a) || !ParseUint64(part.substr(dots + 2), &b) ||
-        b < a || b - a > 10'000'000)
+    if (!ParseUint64(part.substr(0, dots), &a) || !ParseUint64(part.substr(dots + 2), &b) || b < a)
       return false;
-    for (uint64_t n = a;; ++n) {
-      out->insert(StrCat(n));
-      if (n == b) break;
-    }
+    for (auto it = std::lower_bound(plain.begin(), plain.end(), a); it != plain.end() && *it <= b;
+         ++it)
+      found->insert(StrCat(*it));
   }
   return true;
 }
@@ -757,13 +762,14 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     const TableMetadata& current = table->loaded.metadata;
     // What this writer's snapshots hold already (an earlier try whose answer was lost, or a
     // commit before a crash that the WAL did not record).
-    std::set<std::string> committed;
+    std::set<std::string> wanted, committed;
+    for (const CommitData* d : all) wanted.insert(d->identity);
     for (const Snapshot& s : current.snapshots) {
       if (s.SummaryValue(std::string(kSummaryWriter)) != options_.writer_id ||
           s.SummaryValue(std::string(kSummaryPipeline)) != spec_.name)
         continue;
       if (std::optional<std::string> ids = s.SummaryValue(std::string(kSummaryObjects)))
-        if (!DecodeIdentities(*ids, &committed))
+        if (!FindIdentities(*ids, wanted, &committed))
           Log(LogLevel::kWarn, "iceberg.summary_unreadable",
               {{"pipeline", spec_.name}, {"snapshot", StrCat(s.snapshot_id)}});
     }
@@ -814,7 +820,10 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       ObjectMeta meta;
       meta.content_type = "application/octet-stream";
       meta.if_none_match = true;
+      // The name is new (128 random bits): "exists" is this write's own earlier attempt,
+      // whose answer was lost and which the client retried.
       absl::Status st = sink_.Put(key, *manifest, meta);
+      if (absl::IsAlreadyExists(st)) st = absl::OkStatus();
       if (!st.ok()) {
         last = st;
         if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
@@ -875,6 +884,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       meta.content_type = "application/octet-stream";
       meta.if_none_match = true;
       absl::Status st = sink_.Put(list_key, *list_bytes, meta);
+      if (absl::IsAlreadyExists(st)) st = absl::OkStatus();  // as the manifest's
       if (!st.ok()) {
         last = st;
         if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;

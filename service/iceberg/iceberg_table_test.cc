@@ -55,10 +55,10 @@ class Fixture {
   FakeObjectSink& sink() { return sink_; }
   FakeClock& clock() { return clock_; }
 
-  // Encodes and stores `body` as sealed object `seq` of writer w1.
+  // Encodes and stores `body` as sealed object `seq` of writer `writer`.
   TableObject Store(IcebergTable& table, uint64_t seq, const std::string& body,
-                    RejectedRecords* rejected = nullptr) {
-    const std::string key = StrCat("ns/tbl/data/t-w1-", seq, ".parquet");
+                    RejectedRecords* rejected = nullptr, std::string_view writer = "w1") {
+    const std::string key = StrCat("ns/tbl/data/t-", writer, "-", seq, ".parquet");
     absl::StatusOr<TableObject> o = table.Encode(key, body, rejected);
     EXPECT_TRUE(o.ok()) << o.status();
     if (!o.ok()) return {};
@@ -162,6 +162,34 @@ TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
   TableObject a2 = fx.Store(*restarted, 11, Line("EU", kT0) + Line("US", kT0));
   ASSERT_TRUE(restarted->Commit({&a2}).ok());
   EXPECT_EQ((*restarted->Load())->metadata.snapshots.size(), 1u);
+}
+
+TEST(IcebergTableTest, ARestartedWriterFindsItsObjectsInsideARangeOfASummary) {
+  Fixture fx;
+  auto table = fx.Writer("w1");
+  std::vector<TableObject> objects;
+  for (uint64_t seq = 10; seq <= 14; ++seq)
+    objects.push_back(fx.Store(*table, seq, Line("EU", kT0 + static_cast<int64_t>(seq))));
+  std::vector<const TableObject*> all;
+  for (const TableObject& o : objects) all.push_back(&o);
+  ASSERT_TRUE(table->Commit(all).ok());
+  EXPECT_EQ((*table->Load())->metadata.snapshots[0].SummaryValue("lakehose.objects"), "10..14");
+  // After a restart: 13 (inside the range) is in the table, 15 is new; another writer's
+  // summary holding 15 does not count.
+  auto other = fx.Writer("w2");
+  TableObject o15 = fx.Store(*other, 15, Line("US", kT0 + 15), nullptr, "w2");
+  ASSERT_TRUE(other->Commit({&o15}).ok());
+  auto restarted = fx.Writer("w1");
+  TableObject a13 = fx.Store(*restarted, 13, Line("EU", kT0 + 13));
+  TableObject a15 = fx.Store(*restarted, 15, Line("US", kT0 + 15));
+  ASSERT_TRUE(restarted->Commit({&a13, &a15}).ok());
+  EXPECT_EQ(restarted->Stats().objects_already_committed, 1);
+  auto loaded = restarted->Load();
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  const iceberg::TableMetadata& m = (*loaded)->metadata;
+  ASSERT_EQ(m.snapshots.size(), 3u);
+  EXPECT_EQ(m.snapshots[2].SummaryValue("lakehose.objects"), "15");
+  EXPECT_EQ(m.snapshots[2].SummaryValue("added-records"), "1");
 }
 
 TEST(IcebergTableTest, AnotherWritersCommitIsRebasedOnNotReplaced) {

@@ -1,6 +1,8 @@
 // Crash test on an Iceberg table: ack means committed once, and a crash never commits a
-// data file twice. lakehose-server runs one dynamodb-stream pipeline with `format:
-// iceberg` on the file destination, tiny buffers (size_mb 0.05, interval_s 1) and
+// data file twice. For each destination (the file lake; S3 through the verifying front,
+// with faults: 503 SlowDown, 500, connection resets before and after the write reached the
+// bucket, 0-20 ms latency, so that a metadata PUT's outcome is sometimes unknown),
+// lakehose-server runs one dynamodb-stream pipeline with `format: iceberg`, tiny buffers (size_mb 0.05, interval_s 1) and
 // commit_interval_s 1, so objects are sealed, stored and committed all the time; a gRPC
 // client sends Ingest batches of generated records (a new seed per cycle: every eventID
 // is unique) and keeps the acked eventIDs; some cycles fire a Flush; SIGKILL at a random
@@ -13,38 +15,41 @@
 //   - the current snapshot's live data files (DuckDB) hold every acked eventID exactly
 //     once, no eventID twice, nothing never sent;
 //   - icebird reads the same number of rows, no eventID twice;
-//   - the server never died on its own.
+//   - the server never died on its own; on S3, the front refused no signature.
+// The S3 bucket is downloaded from s3rver first and read as the file lake is (its s3://
+// locations mapped to the copy).
 //
 //   node tests/iceberg/crash.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
-//        [--cycles 5] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]
+//        [--cycles 5] [--dest file|s3|both] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]
 //
 // (The issue's 20 cycles: --cycles 20.) Every wait is bounded; a failed run keeps its
 // directory (server.log of every start, acked.txt, sent.txt, the lake).
 
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
 import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
-import { checkTable, currentRecords, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
-import { configYaml, describeVerdict, verdict } from '../lib/lake.mjs';
-import { prng } from '../lib/s3_front.mjs';
+import { checkTable, currentRecords, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
+import { configYaml, describeVerdict, downloadBucket, verdict } from '../lib/lake.mjs';
+import { prng, startS3Front } from '../lib/s3_front.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: {
-    cycles: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
+    cycles: { type: 'string' }, dest: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
     concurrency: { type: 'string' }, 'budget-s': { type: 'string' }, keep: { type: 'boolean' },
   },
-  usage: '[--cycles 5] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]',
+  usage: '[--cycles 5] [--dest file|s3|both] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]',
 });
 const CYCLES = Number(args.cycles ?? 5);
 const SEED = Number(args.seed ?? (Date.now() % 1_000_000));
-if (!(CYCLES >= 1) || !(Number.isInteger(SEED) && SEED >= 0 && SEED < 1e6)) {
-  console.error('--cycles: at least 1; --seed: 0 <= N < 1000000');
+const DESTS = (args.dest ?? 'both') === 'both' ? ['file', 's3'] : [args.dest];
+if (!(CYCLES >= 1) || !(Number.isInteger(SEED) && SEED >= 0 && SEED < 1e6) || !DESTS.every((d) => d === 'file' || d === 's3')) {
+  console.error('--cycles: at least 1; --seed: 0 <= N < 1000000; --dest: file, s3 or both');
   process.exit(2);
 }
 const BATCH = Number(args.batch ?? 200);
@@ -60,21 +65,32 @@ const EXIT_TIMEOUT_MS = 60_000;
 
 const work = new WorkDir('lakehose-iceberg-crash-', { keep: args.keep });
 
-describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeout: BUDGET_MS + FINAL_FLUSH_MS + 120_000 }, () => {
-  it('every acked record is in the current snapshot exactly once; no data file is live twice', async (t) => {
+// The S3 front's faults: every kind, a few percent each (seeded).
+const S3_FAULTS = { slowDown: 0.04, internalError: 0.03, reset: 0.03, resetAfter: 0.04, latencyMs: [0, 20], seed: SEED };
+
+describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeout: DESTS.length * (BUDGET_MS + FINAL_FLUSH_MS + 120_000) }, () => {
+  after(() => work.close());
+  for (const dest of DESTS) it(`${dest}: every acked record is in the current snapshot exactly once; no data file is live twice`, async (t) => {
     const started = Date.now();
-    const dir = work.path;
+    const dir = join(work.path, dest);
+    mkdirSync(dir, { recursive: true });
     const dataDir = join(dir, 'var');
     const lakeDir = join(dir, 'lake');
     const tableDir = join(lakeDir, 'crash', 'events');
     const logFile = join(dir, 'server.log');
     const cfgPath = join(dir, 'lakehose.yaml');
+    let front = null;
+    if (dest === 's3') {
+      front = await startS3Front({ s3rverDir: join(dir, 's3rver'), faults: S3_FAULTS });
+      work.defer(() => front.close());
+    }
     writeFileSync(cfgPath, configYaml({
-      dataDir, writerId: 'crash-ice', pipeline: PIPELINE, dest: { kind: 'file', path: lakeDir }, sizeMb: 0.05, intervalS: 1,
+      dataDir, writerId: 'crash-ice', pipeline: PIPELINE, sizeMb: 0.05, intervalS: 1,
+      dest: dest === 'file' ? { kind: 'file', path: lakeDir } : { kind: 's3', endpoint: front.endpoint },
       serverLines: ['  shutdown_grace_s: 30'], iceberg: { table: 'crash.events', commitIntervalS: 1 },
     }));
     const env = serverEnv(dir);
-    const random = prng(SEED * 31 + 11);
+    const random = prng(SEED * 31 + (dest === 's3' ? 13 : 11));
     const acked = new Set();
     const sent = new Set();
     const allIds = new Set();
@@ -164,7 +180,12 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       writeFileSync(join(dir, 'acked.txt'), `${[...acked].join('\n')}\n`);
       writeFileSync(join(dir, 'sent.txt'), `${[...sent].join('\n')}\n`);
 
-      // The table.
+      // The table (an S3 bucket copied here first, its s3:// locations mapped to the copy).
+      if (front) {
+        front.setFaults({});
+        await downloadBucket(front, lakeDir);
+        mirrorS3(`s3://${front.bucket}`, lakeDir);
+      }
       assert.ok(existsSync(join(tableDir, 'metadata', 'version-hint.text')), 'no table was written');
       duck = await DuckDBInstance.create(':memory:');
       conn = await duck.connect();
@@ -184,7 +205,20 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         `  icebird: ${icebirdRows.length} rows, ${icebirdIds.size} distinct; sealed objects re-queued by replay over all starts ${requeued}, ` +
           `found already committed at the last start ${already}`,
       ];
+      if (front) {
+        const s = front.stats();
+        summary.push(`  S3 front: ${s.requests} requests ${JSON.stringify(s.byOperation)}, statuses ${JSON.stringify(s.byStatus)}, ` +
+          `injected ${JSON.stringify(s.injected)}, conditional writes ${s.conditionalWrites}, rejected ${JSON.stringify(s.rejected)}`);
+      }
       for (const l of summary) note(l);
+      console.log(summary.join('\n'));
+      if (front) {
+        const s = front.stats();
+        assert.equal(s.signatureRejections, 0, `signature rejections: ${JSON.stringify(s.lastRejections, null, 1)}`);
+        assert.equal(s.authRejections, 0, `auth rejections: ${JSON.stringify(s.lastRejections, null, 1)}`);
+        const { PreconditionFailed, ...otherRejections } = s.rejected;
+        assert.deepEqual(otherRejections, {}, `requests the front refused: ${JSON.stringify(s.lastRejections, null, 1)}`);
+      }
       assert.deepEqual(diedOnItsOwn.map((d) => d.cycle), [], `the server exited on its own: ${JSON.stringify(diedOnItsOwn, null, 1)}`);
       assert.ok(acked.size > 0, 'nothing was acked');
       assert.ok(v.missing.length === 0 && v.duplicates.length === 0 && v.strangers.length === 0,
@@ -200,7 +234,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       conn?.closeSync?.();
       duck?.closeSync?.();
       await server?.kill().catch(() => {});
-      await work.close();
+      await front?.close();
     }
   });
 });

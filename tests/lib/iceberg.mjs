@@ -102,7 +102,9 @@ const urlPathOf = (root, file) => `/${relative(resolve(root), file).split(sep).m
 
 // Runs `fn({tableUrl, http})` with the lake `root` served over loopback HTTP and
 // globalThis.fetch shimmed: a file: URL of a file under root goes to the server (by its
-// path; percent-escapes decoded), any other file: URL is refused, other URLs pass. The
+// path; percent-escapes decoded), and so does an s3: URL of a mirrored bucket (mirrorS3)
+// whose copy is under root, also as icebird fetches it (https://<bucket>.s3.amazonaws.com/
+// <key>); any other file: or s3: URL is refused, other URLs pass. The
 // table's URL is the server's, so icebird reads version-hint.text and the metadata from it.
 export async function withTableServer(root, tableDir, fn) {
   const http = await serveDirectory(root);
@@ -111,8 +113,10 @@ export async function withTableServer(root, tableDir, fn) {
   let mapped = 0;
   globalThis.fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (!url.startsWith('file:')) return realFetch(input, init);
-    const file = fileURLToPath(url);
+    const mirrored = url.startsWith('file:') ? null : mirroredPath(url);
+    if (!url.startsWith('file:') && !url.startsWith('s3:') && !mirrored) return realFetch(input, init);
+    const file = url.startsWith('file:') ? fileURLToPath(url) : mirrored;
+    if (!file) return Promise.reject(new Error(`fetch shim: ${url} is not in a mirrored bucket`));
     if (!file.startsWith(top + sep)) return Promise.reject(new Error(`fetch shim: ${url} is outside the lake ${top}`));
     mapped++;
     return realFetch(`${http.base}${urlPathOf(top, file)}`, init);
@@ -132,8 +136,35 @@ export function readWithIcebird(tableUrl, metadataFileName) {
 
 // ---- the table's files -------------------------------------------------------------------
 
-// The local path of a location written in the metadata (file:// URI, percent-encoded).
+// s3://bucket locations read from a local copy of the bucket (mirrorS3).
+const s3Mirrors = new Map();
+
+// Reads the locations under `bucketUri` (s3://bucket) from `dir`, a copy of the bucket
+// (lake.mjs downloadBucket): the key after the bucket is the path under dir, as it is.
+export function mirrorS3(bucketUri, dir) {
+  s3Mirrors.set(bucketUri.replace(/\/+$/, ''), resolve(dir));
+}
+
+// The local copy of an s3:// location under a mirrored bucket, or of the URL icebird
+// fetches it as (https://<bucket>.s3.amazonaws.com/<key>, its translateS3Url), else null.
+function mirroredPath(uri) {
+  for (const [prefix, dir] of s3Mirrors) {
+    const bucket = prefix.slice('s3://'.length);
+    for (const p of [prefix, `https://${bucket}.s3.amazonaws.com`]) {
+      if (uri.startsWith(`${p}/`)) return join(dir, ...uri.slice(p.length + 1).split('/'));
+    }
+  }
+  return null;
+}
+
+// The local path of a location written in the metadata (file:// URI, percent-encoded; or
+// s3:// under a mirrored bucket).
 export function localPath(uri) {
+  if (uri.startsWith('s3://')) {
+    const p = mirroredPath(uri);
+    assert.ok(p, `an s3 location outside the mirrored buckets: ${uri}`);
+    return p;
+  }
   assert.ok(uri.startsWith('file://'), `not a file URI: ${uri}`);
   return fileURLToPath(uri);
 }
@@ -786,9 +817,13 @@ async function checkDataFile(conn, path, d, { spec, resultTypes, schemaFields, w
   const partition = {};
   if (deep && spec.fields.length > 0 && rows > 0) {
     const cols = spec.fields.map((pf, i) => {
+      // A source column absent from the file (or from its iceberg.schema, which lists the
+      // file's own columns) is null in every row; it must be a column of the table.
       const src = icebergSchema.fields.find((f) => f.id === pf['source-id']);
-      assert.ok(src, `${where}: the partition source ${pf['source-id']} is in the file's iceberg.schema`);
-      // A source column absent from the file is null in every row.
+      if (!src) {
+        assert.ok(schemaFields.some((f) => f.id === pf['source-id']), `${where}: the partition source ${pf['source-id']} is a column of the table`);
+        return `NULL AS p${i}`;
+      }
       if (absent.has(src.id)) return `NULL AS p${i}`;
       return `${valueExpr(src.type, `"${src.name.replaceAll('"', '""')}"`)} AS p${i}`;
     });

@@ -112,19 +112,25 @@ export async function listS3(front) {
   return keys;
 }
 
+// Replaces `root` with a copy of the front's bucket (every key a file under it), read from
+// s3rver directly (listS3). Resolves the keys.
+export async function downloadBucket(front, root) {
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const keys = await listS3(front);
+  for (const key of keys) {
+    const dest = join(root, ...key.split('/'));
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, await front.getObject(key));
+  }
+  return keys;
+}
+
 // Reads every object under <root>/<pipeline>/ : {objects, lines, counts: Map(eventID ->
 // times seen), where: Map(eventID -> [keys]), leftovers: [keys of .tmp-* files], root}.
 // For S3, `front` is given: the bucket is downloaded into `root` first (s3rver's view).
 export async function readLake({ root, pipeline, compression = 'gzip', front = null }) {
-  if (front) {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    for (const key of await listS3(front)) {
-      const dest = join(root, ...key.split('/'));
-      mkdirSync(dirname(dest), { recursive: true });
-      writeFileSync(dest, await front.getObject(key));
-    }
-  }
+  if (front) await downloadBucket(front, root);
   const counts = new Map();
   const where = new Map();
   const leftovers = [];
