@@ -575,6 +575,27 @@ absl::StatusOr<std::vector<ParquetColumn>> IcebergTable::ResolveColumns(
 
 absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
                                                  std::string_view body, RejectedRecords* rejected) {
+  const RejectedRecords before = rejected != nullptr ? *rejected : RejectedRecords();
+  bool mismatch = false;
+  absl::StatusOr<TableObject> out = EncodeOnce(object_key, body, rejected, &mismatch);
+  if (!mismatch) return out;
+  // Records that do not fit a column of the table as this writer last read it: the table
+  // may have changed since (a user renamed the column to let them in, then redrove them),
+  // so they are tried once more against its latest version.
+  absl::StatusOr<std::optional<Loaded>> latest = LoadLatest();
+  if (!latest.ok() || !latest->has_value()) return out;
+  {
+    absl::MutexLock lock(&mu_);
+    if (table_ && table_->loaded.version >= (*latest)->version) return out;  // nothing new
+  }
+  Remember(**std::move(latest));
+  if (rejected != nullptr) *rejected = before;
+  return EncodeOnce(object_key, body, rejected, &mismatch);
+}
+
+absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_key,
+                                                     std::string_view body,
+                                                     RejectedRecords* rejected, bool* mismatch) {
   const std::optional<std::string> identity = ObjectIdentity(object_key);
   if (!identity)
     return absl::InvalidArgumentError(
@@ -694,6 +715,7 @@ absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
     for (const ParquetRejectedRecord& r : file_rejects) {
       const size_t line = members[g][r.line];
       const std::string why = StrCat("SCHEMA_MISMATCH: ", r.why.message);
+      *mismatch = true;
       if (rejected == nullptr)
         return absl::InvalidArgumentError(StrCat("line ", line + 1, ": ", why));
       reject(line, why);

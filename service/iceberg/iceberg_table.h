@@ -107,6 +107,10 @@ class IcebergTable : public TableWriter {
  private:
   struct Table;  // the current metadata and what is derived from it
   absl::StatusOr<std::optional<Loaded>> LoadLatest();
+  // Encode against the table as last read; *mismatch set when a record did not fit a
+  // column (Encode then reads the table again and tries once more).
+  absl::StatusOr<TableObject> EncodeOnce(const std::string& object_key, std::string_view body,
+                                         RejectedRecords* rejected, bool* mismatch);
   // The table, created (v1) when it does not exist, with the columns of `first_lines`
   // (the records about to be written; may be null).
   absl::StatusOr<std::shared_ptr<const Table>> EnsureTable(

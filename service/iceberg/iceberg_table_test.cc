@@ -247,6 +247,57 @@ TEST(IcebergTableTest, AValueThatDoesNotFitItsColumnIsLeftOutWithSchemaMismatch)
   EXPECT_EQ(b.files[0].records, 1);
 }
 
+// What lets such records in: another engine renames the column (a new metadata version);
+// the writer, which read the table before, reads it again when a record does not fit, and
+// the attribute becomes a new column.
+TEST(IcebergTableTest, AfterTheColumnIsRenamedElsewhereTheMismatchedRecordGoesIn) {
+  Fixture fx;
+  auto table = fx.Writer("w1");
+  TableObject a = fx.Store(*table, 45, Line("EU", kT0, ",\"n\":5"));
+  ASSERT_TRUE(table->Commit({&a}).ok());
+  // ALTER TABLE ... RENAME COLUMN n TO n_v1, as an engine writes it.
+  auto loaded = table->Load();
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  iceberg::TableMetadata m = (*loaded)->metadata;
+  iceberg::Schema renamed = *m.CurrentSchema();
+  int n_id = 0;
+  for (iceberg::Field& f : renamed.fields)
+    if (f.name == "n") {
+      f.name = "n_v1";
+      n_id = f.id;
+    }
+  ASSERT_NE(n_id, 0);
+  renamed.schema_id = m.current_schema_id + 1;
+  m.schemas.push_back(renamed);
+  m.current_schema_id = renamed.schema_id;
+  const std::string next = iceberg::MetadataFileName((*loaded)->version + 1);
+  ASSERT_TRUE(
+      fx.sink().Put(StrCat("ns/tbl/metadata/", next), iceberg::TableMetadataToJson(m), {}).ok());
+  // The redrive's Encode (no rejected list: a record that does not fit fails it).
+  absl::StatusOr<TableObject> b =
+      table->Encode("ns/tbl/data/t-w1-46.parquet", Line("EU", kT0, ",\"n\":\"six\""), nullptr);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(table->Commit({&*b}).ok());
+  auto after = table->Load();
+  const iceberg::Schema& now = *(*after)->metadata.CurrentSchema();
+  const iceberg::Field* n = nullptr;
+  const iceberg::Field* v1 = nullptr;
+  for (const iceberg::Field& f : now.fields) {
+    if (f.name == "n") n = &f;
+    if (f.name == "n_v1") v1 = &f;
+  }
+  ASSERT_NE(n, nullptr);
+  ASSERT_NE(v1, nullptr);
+  EXPECT_EQ(v1->id, n_id);
+  EXPECT_NE(n->id, n_id);
+  EXPECT_EQ(n->type.primitive, "string");
+  // Without the rename it still fails, naming the column.
+  absl::StatusOr<TableObject> c =
+      table->Encode("ns/tbl/data/t-w1-47.parquet", Line("EU", kT0, ",\"n_v1\":\"x\""), nullptr);
+  EXPECT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("SCHEMA_MISMATCH"));
+}
+
 // A column whose values do not fit does not keep new columns from being added: each new
 // column gets its own id, committed before the file uses it.
 TEST(IcebergTableTest, NewColumnsBesideAMismatchGetCommittedDistinctIds) {

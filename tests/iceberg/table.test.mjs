@@ -28,6 +28,9 @@
 //     cannot hold (a string, a fraction): those two are not in the table but in the
 //     dead-letter queue, with an error naming SCHEMA_MISMATCH and the column; the other 18
 //     are committed;
+//   - the way in: the column renamed as an engine would (a new metadata version, the same
+//     field id named points_v1), then `lakehose dlq redrive`: the two records are in the
+//     table with `points` a new string column, the earlier rows' values under points_v1;
 //   - metrics: commits, records and files committed and the snapshot count as the table
 //     says; SIGTERM exits 0 and writes nothing;
 //   - the checks can fail: with the server stopped, a data file one byte longer and a
@@ -98,7 +101,8 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
   let tableDir;
   let table;                // checkTable's result
   let extraLines;           // generated records for the SCHEMA_MISMATCH case
-  let mismatchAdded = 0;    // records that case added to the table
+  let mismatchAdded = 0;    // records that case (and the redrive) added to the table
+  const badRecords = new Map();  // eventID -> the points value that did not fit
 
   before(async () => {
     work = new WorkDir('lakehose-iceberg-', { keep: args.keep });
@@ -321,6 +325,7 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
       if (!img) return l;
       img.points = i === 0 ? { S: 'lots' } : { N: '1.5' };
       bad.set(r.eventID, JSON.stringify(img.points));
+      badRecords.set(r.eventID, JSON.stringify(img.points));
       return JSON.stringify(r);
     });
     assert.ok(bad.size > 0, 'no record with an image to spoil');
@@ -359,6 +364,59 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
     assert.ok(errors.some((e) => /SCHEMA_MISMATCH/.test(e) && /points/.test(e)), `no dead letter says SCHEMA_MISMATCH naming points: ${errors.join(' | ')}`);
     const records = entries.reduce((a, e) => a + (e.kind === 'DELIVERY' ? Number(e.records) : 1), 0);
     assert.equal(records, bad.size, 'records in the dead-letter queue');
+  }));
+
+  // The way in for such records: rename the column as an engine would (ALTER TABLE
+  // transactions RENAME COLUMN points TO points_v1: a new metadata version whose current
+  // schema names the field id otherwise), then redrive: `points` is a new column.
+  it('after the column is renamed by another writer, `lakehose dlq redrive` commits the dead-lettered records', failWith(async (t) => {
+    assert.ok(badRecords.size > 0, 'the SCHEMA_MISMATCH case ran');
+    const { hint, current } = loadMetadata(tableDir);
+    const next = structuredClone(current);
+    const schema = structuredClone(current.schemas.find((x) => x['schema-id'] === current['current-schema-id']));
+    const field = schema.fields.find((f) => f.name === 'points');
+    assert.ok(field, 'the table has a column points');
+    field.name = 'points_v1';
+    schema['schema-id'] = Math.max(...current.schemas.map((x) => x['schema-id'])) + 1;
+    next.schemas.push(schema);
+    next['current-schema-id'] = schema['schema-id'];
+    next['last-updated-ms'] = Date.now();
+    next['metadata-log'] = [...(current['metadata-log'] ?? []),
+      { 'timestamp-ms': current['last-updated-ms'], 'metadata-file': `${current.location}/metadata/v${hint}.metadata.json` }];
+    // Created, never replaced ('wx'), as a catalog's compare-and-swap; then the hint.
+    writeFileSync(join(tableDir, 'metadata', `v${hint + 1}.metadata.json`), JSON.stringify(next), { flag: 'wx' });
+    writeFileSync(join(tableDir, 'metadata', 'version-hint.text'), String(hint + 1));
+
+    const redrive = await run(CLI_BIN, ['dlq', 'redrive', '--target', server.target, '--pipeline', PIPELINE], { timeoutMs: TOOL_TIMEOUT_MS });
+    assert.equal(redrive.code, 0, `lakehose dlq redrive exited ${redrive.code}:\n${redrive.stdout}\n${tail(redrive.stderr)}`);
+    const flush = await run(CLI_BIN, ['flush', '--target', server.target, '--pipeline', PIPELINE], { timeoutMs: FLUSH_TIMEOUT_MS });
+    assert.equal(flush.code, 0, `lakehose flush exited ${flush.code}:\n${tail(flush.stderr)}`);
+    const clients = clientsFor(server.target);
+    try {
+      assert.deepEqual(await listDeadLetters(clients.deadLetters), [], 'the dead-letter queue after the redrive');
+    } finally {
+      clients.close();
+    }
+    const after = loadMetadata(tableDir).current;
+    const now = after.schemas.find((x) => x['schema-id'] === after['current-schema-id']);
+    const points = now.fields.find((f) => f.name === 'points');
+    const v1 = now.fields.find((f) => f.name === 'points_v1');
+    assert.ok(points && v1 && v1.id === field.id && points.id !== field.id, `columns after the redrive: ${JSON.stringify(now.fields.map((f) => [f.name, f.id, f.type]))}`);
+    await withTableServer(lakeDir, tableDir, async ({ tableUrl }) => {
+      const rows = await readWithIcebird(tableUrl);
+      const byId = new Map(rows.map((r) => [r._eventID, r]));
+      for (const [id, value] of badRecords) {
+        const r = byId.get(id);
+        assert.ok(r, `${id} (points ${value}) is not in the table after the redrive`);
+        assert.equal(String(r.points), String(JSON.parse(value).S ?? JSON.parse(value).N), `${id}: points`);
+        assert.ok(r.points_v1 === null || r.points_v1 === undefined, `${id}: points_v1 ${r.points_v1}`);
+      }
+      const evolved = rows.filter((r) => r.points_v1 !== null && r.points_v1 !== undefined);
+      assert.ok(evolved.length > 0 && evolved.every((r) => typeof r.points_v1 === 'bigint'), 'the earlier rows keep their values as points_v1');
+      assert.equal(rows.length, RECORDS + mismatchAdded + badRecords.size, 'rows after the redrive');
+    });
+    mismatchAdded += badRecords.size;
+    t.diagnostic(`redrive: ${redrive.stdout.trim().slice(0, 300)}; points is field ${points.id} (${points.type}), points_v1 field ${v1.id}`);
   }));
 
   it('metrics count the commits and records; SIGTERM exits 0 and writes no new version', failWith(async () => {

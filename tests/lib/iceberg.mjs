@@ -441,6 +441,15 @@ export function unscaledDecimal(text, scale) {
 
 // ---- the invariants ----------------------------------------------------------------------
 
+// Whether a column of type `from` may become `to` (the spec's type promotions).
+function promotes(from, to) {
+  if (from === 'int' && to === 'long') return true;
+  if (from === 'float' && to === 'double') return true;
+  const a = /^decimal\((\d+),\s*(\d+)\)$/.exec(String(from));
+  const b = /^decimal\((\d+),\s*(\d+)\)$/.exec(String(to));
+  return Boolean(a && b && a[2] === b[2] && Number(b[1]) >= Number(a[1]));
+}
+
 // The table's current metadata checked against the spec and lakehose's promises, every
 // snapshot walked, every manifest list and manifest decoded with avsc (and python3-avro:
 // the same header and records), every live data file checked against its bytes with
@@ -470,12 +479,16 @@ export async function checkTable(tableDir, conn, { python = true, deep = true } 
   };
   for (const s of m.schemas) walkIds({ type: 'struct', fields: s.fields });
   assert.ok(m['last-column-id'] >= maxId, `last-column-id ${m['last-column-id']} < the largest field id ${maxId}`);
-  // A field id means one column in every schema: same id, same name (no renames here).
-  const nameOfId = new Map();
+  // A field id means one column in every schema: the same type (a rename, which Iceberg
+  // allows, changes only its name); within a schema, ids and names are unique.
+  const typeOfId = new Map();
   for (const s of m.schemas) {
+    assert.equal(new Set(s.fields.map((f) => f.id)).size, s.fields.length, `schema ${s['schema-id']}: a field id twice`);
+    assert.equal(new Set(s.fields.map((f) => f.name)).size, s.fields.length, `schema ${s['schema-id']}: a column name twice`);
     for (const f of s.fields) {
-      if (nameOfId.has(f.id)) assert.equal(nameOfId.get(f.id), f.name, `field id ${f.id} names two columns`);
-      nameOfId.set(f.id, f.name);
+      const type = JSON.stringify(f.type);
+      if (typeOfId.has(f.id)) assert.ok(typeOfId.get(f.id) === type || promotes(JSON.parse(typeOfId.get(f.id)), f.type), `field id ${f.id} (${f.name}): ${typeOfId.get(f.id)} became ${type}`);
+      typeOfId.set(f.id, type);
     }
   }
 
