@@ -641,8 +641,10 @@ class Parser {
     return absl::OkStatus();
   }
 
-  // format: iceberg. Records are buffered under one prefix, the table's data directory
-  // (data files are placed by the partition spec when encoded); documents get the
+  // format: iceberg. Records are buffered per partition-key values under the table's data
+  // directory (<ns>/<name>/data/<key>=<value>/...: a grouping, as Firehose's dynamic
+  // partitioning buffers; data files are placed by the partition spec when encoded, so a
+  // seal of a derived spec's table is as a rule one data file); documents get the
   // change-log columns; a partition spec not declared is derived from partition_keys:
   // an `attribute` key becomes identity(attribute), the `timestamp` keys (all of one
   // attribute, unit and fallback) one hour/day/month/year of _event_time, the finest
@@ -654,7 +656,13 @@ class Parser {
       return Error(Join(path, "prefix"),
                    "does not apply to format: iceberg (data files are placed by the table's "
                    "partition spec under <namespace>/<name>/data/)");
-    auto data_prefix = PrefixTemplate::Compile(StrCat(t.RelativeLocation(), "/data/"), {});
+    std::string grouping = StrCat(t.RelativeLocation(), "/data/");
+    std::vector<std::string> key_names;
+    for (const PartitionKeySpec& k : p->partition_keys) {
+      key_names.push_back(k.name);
+      StrAppend(&grouping, k.name, "=!{partitionKeyFromLambda:", k.name, "}/");
+    }
+    auto data_prefix = PrefixTemplate::Compile(grouping, key_names);
     if (!data_prefix.ok())
       return Error(Join(path, "destination.iceberg.table"), StatusMessage(data_prefix.status()));
     p->prefix = *std::move(data_prefix);

@@ -721,9 +721,12 @@ TEST(ConfigTest, IcebergTableWithADerivedPartitionSpec) {
   EXPECT_EQ(t.partition_spec[0].transform, "identity");
   EXPECT_EQ(t.partition_spec[1].source, "_event_time");
   EXPECT_EQ(t.partition_spec[1].transform, "hour");  // the finest of %Y-%m-%d and %H
-  // Data files are Parquet, zstd by default; records buffer under the table's data/.
+  // Data files are Parquet, zstd by default; records buffer under the table's data/, one
+  // buffer per partition-key values.
   EXPECT_EQ(p.destination.parquet.codec, ParquetCodec::kZstd);
-  EXPECT_EQ(p.prefix.text(), "sales/transactions/data/");
+  EXPECT_EQ(p.prefix.text(),
+            "sales/transactions/data/region=!{partitionKeyFromLambda:region}/"
+            "date=!{partitionKeyFromLambda:date}/hour=!{partitionKeyFromLambda:hour}/");
   EXPECT_TRUE(p.iceberg_columns);
   EXPECT_THAT(p.metadata, ElementsAre("SequenceNumber"));
   // A missing key attribute is a null partition value, not a failed record.

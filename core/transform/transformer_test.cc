@@ -1273,7 +1273,7 @@ TEST(TransformerTest, IcebergPipelinesWriteTheChangeLogColumns) {
   ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
   EXPECT_EQ(out.data, R"({"_SequenceNumber":"42","id":"k1","ts":1700000123456,"_op":"UPDATE",)"
                       R"("_event_time":1700000123456})");
-  EXPECT_EQ(out.key_prefix, "a/b/data/");
+  EXPECT_EQ(out.key_prefix, "a/b/data/hour=22/");  // the buffer: one per key values
   // ... else its fallback (the stream's creation time); REMOVE is a DELETE.
   out = h.Run(Rec("REMOVE", StrCat(R"("ApproximateCreationDateTime":1700000000,)",
                                    R"("OldImage":{"id":{"S":"k1"}})")));

@@ -318,12 +318,23 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
   // widened to hold (a string and a fraction in the long column `points`).
   it('SCHEMA_MISMATCH: a record whose value does not fit its column goes to the dead-letter queue, the others to the table', failWith(async (t) => {
     const bad = new Map();
+    // Both in one partition (the first one's region and timestamp), so that they wait in
+    // one dead letter and are redriven together below.
+    const first = JSON.parse(extraLines[0]).dynamodb;
+    const firstImg = first.NewImage ?? first.OldImage;
     const part = extraLines.map((l, i) => {
       if (i > 1) return l;
       const r = JSON.parse(l);
       const img = r.dynamodb.NewImage ?? r.dynamodb.OldImage;
       if (!img) return l;
       img.points = i === 0 ? { S: 'lots' } : { N: '1.5' };
+      if (i === 1 && firstImg) {
+        for (const a of ['region', 'timestamp']) {
+          if (firstImg[a]) img[a] = firstImg[a];
+          else delete img[a];
+        }
+        r.dynamodb.ApproximateCreationDateTime = first.ApproximateCreationDateTime;
+      }
       bad.set(r.eventID, JSON.stringify(img.points));
       badRecords.set(r.eventID, JSON.stringify(img.points));
       return JSON.stringify(r);
