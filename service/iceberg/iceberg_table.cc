@@ -419,6 +419,22 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EnsureT
   return CreateTable(inferred, all_null);
 }
 
+// The table property naming the data files' codec (as Iceberg's writers name them), so
+// that engines writing to the table (compaction) keep it.
+std::string IcebergTable::CodecName() const {
+  switch (spec_.destination.parquet.codec) {
+    case ParquetCodec::kNone:
+      return "uncompressed";
+    case ParquetCodec::kSnappy:
+      return "snappy";
+    case ParquetCodec::kGzip:
+      return "gzip";
+    case ParquetCodec::kZstd:
+      return "zstd";
+  }
+  return "zstd";
+}
+
 absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateTable(
     const std::vector<ParquetColumn>& inferred, const std::vector<iceberg::ColumnPath>& all_null) {
   const IcebergSpec& t = *spec_.destination.iceberg;
@@ -477,7 +493,7 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateT
                                   "-a", hex.substr(17, 3), "-", hex.substr(20, 12));
   TableMetadata m = iceberg::NewTableMetadata(
       uuid, location_, std::move(schema), std::move(pspec),
-      {{"write.format.default", "parquet"}, {"write.parquet.compression-codec", "zstd"}},
+      {{"write.format.default", "parquet"}, {"write.parquet.compression-codec", CodecName()}},
       clock_.NowMillis());
   const std::string key = MetadataKey(iceberg::MetadataFileName(1));
   ObjectMeta meta;

@@ -129,6 +129,7 @@ class IcebergTable : public TableWriter {
       const std::vector<ParquetColumn>& inferred,
       const std::vector<std::vector<std::string>>& all_null, std::shared_ptr<const Table>* table);
   std::string MetadataKey(std::string_view name) const;
+  std::string CodecName() const;  // write.parquet.compression-codec of the pipeline's codec
   // Rewrites metadata/version-hint.text to `version` unless it names a later one.
   void WriteHint(int64_t version);
   // Where `key` is, as the table's metadata names it (see TableUri in the .cc).

@@ -32,6 +32,7 @@ constexpr std::string_view kYaml =
     "      hour: { timestamp: ts, unit: ms, format: \"%H\", fallback: arrival_time }\n"
     "    destination:\n"
     "      format: iceberg\n"
+    "      compression: snappy\n"
     "      iceberg: { table: ns.tbl }\n";
 
 // A pipeline's table over a fake destination, and more writers of the same table.
@@ -108,6 +109,9 @@ TEST(IcebergTableTest, TheFirstObjectCreatesTheTableAndOneFilePerPartition) {
   ASSERT_EQ(m.DefaultSpec()->fields.size(), 2u);
   EXPECT_EQ(m.DefaultSpec()->fields[1].transform, "hour");
   EXPECT_FALSE(m.current_snapshot_id.has_value());  // nothing committed yet
+  // The data files' codec (the pipeline's) as a table property.
+  EXPECT_THAT(m.properties, ::testing::Contains(std::pair<std::string, std::string>(
+                                "write.parquet.compression-codec", "snappy")));
 }
 
 TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
