@@ -42,6 +42,9 @@ constexpr std::string_view kEndDestinationDown = "destination_down";
 
 // The longest single wait of Shutdown for the uploads (see Shutdown).
 constexpr absl::Duration kShutdownWaitSlice = absl::Milliseconds(100);
+// How long a Flush's stored object waits for the Flush's other objects before it is
+// committed without them (CommitLoop).
+constexpr int64_t kFlushCommitWaitMs = 1000;
 
 }  // namespace
 
@@ -670,17 +673,28 @@ void DeliveryEngine::CommitLoop() {
   for (;;) {
     if (shut_down_ && in_commit_.empty()) break;
     // The first pipeline with an object due: its oldest stored object has waited the
-    // commit interval, a Flush waits for one, or the engine is stopping.
+    // commit interval, a Flush waits for one, or the engine is stopping. A Flush's objects
+    // are committed together once none of them is still being stored (queued or
+    // uploading; not one that failed and waits for a retry), or after kFlushCommitWaitMs:
+    // one snapshot per Flush rather than one per object as the upload threads store them.
     const int64_t now = clock_.NowMillis();
     const PipelineSpec* due = nullptr;
+    auto flush_objects_in_flight = [&](const PipelineSpec* spec) {
+      for (const auto& q : queue_)
+        if (q->spec == spec && !q->tickets.empty()) return true;
+      for (const Sealed* u : uploading_)
+        if (u->spec == spec && !u->tickets.empty()) return true;
+      return false;
+    };
     for (const auto& obj : committing_) {
       auto b = commit_backoff_.find(obj->spec);
       if (b != commit_backoff_.end() && now < b->second.second && !stopping_) continue;
       const double interval_ms = obj->spec->destination.iceberg
                                      ? obj->spec->destination.iceberg->commit_interval_s * 1000
                                      : 0;
-      if (stopping_ || !obj->tickets.empty() ||
-          static_cast<double>(now - obj->stored_ms) >= interval_ms) {
+      const bool flush_due = !obj->tickets.empty() && (now - obj->stored_ms >= kFlushCommitWaitMs ||
+                                                       !flush_objects_in_flight(obj->spec));
+      if (stopping_ || flush_due || static_cast<double>(now - obj->stored_ms) >= interval_ms) {
         due = obj->spec;
         break;
       }

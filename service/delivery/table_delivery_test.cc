@@ -156,6 +156,26 @@ TEST(TableDeliveryTest, FlushCommitsAtOnceAndAnswersWithTheFiles) {
   e->Shutdown(absl::Seconds(5));
 }
 
+// A Flush of many buffers (partitions) is one snapshot: the objects the upload threads
+// store one by one are committed together once none is still being stored.
+TEST(TableDeliveryTest, AFlushOfManyObjectsIsOneCommit) {
+  FakeClock clock(kT0);
+  TableEngine e(clock);
+  std::vector<BufferedLine> lines;
+  for (int p = 0; p < 12; ++p)
+    for (int i = 0; i < 3; ++i)
+      lines.push_back(
+          {StrCat("ns/tbl/data/k=", p, "/"), StrCat("{\"p\":", p, ",\"i\":", i, "}\n")});
+  ASSERT_TRUE(e->Accept(e.spec(), lines).ok());
+  std::optional<FlushResult> r = e.FlushWithin();
+  ASSERT_TRUE(r.has_value()) << "Flush did not answer";
+  ASSERT_TRUE(r->ok()) << r->status();
+  EXPECT_EQ((*r)->size(), 12u);
+  ASSERT_EQ(e.writer().commits().size(), 1u);
+  EXPECT_EQ(e.writer().commits()[0].size(), 12u);
+  e->Shutdown(absl::Seconds(5));
+}
+
 TEST(TableDeliveryTest, AFailedCommitFailsTheFlushAndIsTriedAgainOnce) {
   FakeClock clock(kT0);
   TableEngine e(clock);
