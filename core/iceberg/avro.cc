@@ -520,10 +520,13 @@ absl::StatusOr<std::string> WriteAvroContainer(const AvroContainerOptions& optio
 
   std::string block;
   for (size_t begin = 0; begin < encoded_records.size();) {
-    const size_t end =
+    const size_t last =
         std::min(encoded_records.size(), begin + static_cast<size_t>(options.max_block_records));
     block.clear();
-    for (size_t i = begin; i < end; ++i) block.append(encoded_records[i]);
+    size_t end = begin;
+    while (end < last && (end == begin || block.size() + encoded_records[end].size() <=
+                                              static_cast<size_t>(options.max_block_bytes)))
+      block.append(encoded_records[end++]);
     e.Long(static_cast<int64_t>(end - begin));
     if (options.codec == AvroContainerOptions::Codec::kDeflate) {
       ASSIGN_OR_RETURN(std::string deflated, RawDeflate(block));

@@ -72,15 +72,18 @@ struct AvroContainerOptions {
   // The 16-byte sync marker that ends the header and every block. A file's marker should be
   // unique (readers resynchronize on it); the caller draws it, core has no randomness.
   std::string sync_marker;
-  // Records per block (at least 1). Java writes blocks of about 64 KiB; Iceberg manifests
-  // are small, so the default puts a manifest in one block.
+  // Records per block (at least 1), and the most bytes a block holds before compression
+  // (a record larger than that is a block of its own). Java writes blocks of about 64 KiB;
+  // so does this, by default: readers decompress a block at a time, and some (icebird's
+  // inflater) go wrong past 256 KiB of output.
   int64_t max_block_records = 10000;
+  int64_t max_block_bytes = 64 * 1024;
 };
 
 // An object container file holding `encoded_records` (each one record's Avro binary
-// encoding under options.schema_json), in blocks of at most max_block_records. No records:
-// a header alone. INVALID_ARGUMENT for a sync marker that is not 16 bytes, a schema that
-// does not parse, a reserved metadata key or max_block_records < 1.
+// encoding under options.schema_json), in blocks of at most max_block_records and
+// max_block_bytes. No records: a header alone. INVALID_ARGUMENT for a sync marker that is not 16
+// bytes, a schema that does not parse, a reserved metadata key or max_block_records < 1.
 absl::StatusOr<std::string> WriteAvroContainer(const AvroContainerOptions& options,
                                                const std::vector<std::string>& encoded_records);
 

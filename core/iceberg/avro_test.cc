@@ -197,6 +197,32 @@ TEST(AvroContainerTest, RoundTripEveryTypeBothCodecs) {
   }
 }
 
+// Blocks end at max_block_bytes (before compression); a larger record is a block alone.
+TEST(AvroContainerTest, BlocksAreBoundedInBytes) {
+  std::vector<std::string> records;
+  for (int i = 0; i < 7; ++i) records.push_back(AllTypesRecord(i));
+  auto blocks = [&](int64_t max_bytes) {
+    AvroContainerOptions o;
+    o.schema_json = kAllTypesOrdered;
+    o.sync_marker = kSync;
+    o.max_block_bytes = max_bytes;
+    auto file = WriteAvroContainer(o, records);
+    EXPECT_TRUE(file.ok()) << file.status();
+    auto read = ReadAvroContainer(*file);
+    EXPECT_TRUE(read.ok() && read->records.size() == 7u);
+    size_t markers = 0;
+    for (size_t at = file->find(kSync); at != std::string::npos; at = file->find(kSync, at + 1))
+      ++markers;
+    return static_cast<int>(markers) - 1;  // the header's
+  };
+  EXPECT_EQ(blocks(1), 7);
+  EXPECT_EQ(blocks(1 << 20), 1);
+  const int64_t two = static_cast<int64_t>(
+      std::max(records[0].size() + records[1].size(), records[2].size() + records[3].size()));
+  EXPECT_GE(blocks(two), 4);
+  EXPECT_LE(blocks(two), 7);
+}
+
 TEST(AvroContainerTest, HeaderLayout) {
   AvroContainerOptions o;
   o.schema_json = "\"long\"";

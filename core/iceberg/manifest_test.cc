@@ -717,8 +717,22 @@ TEST(PeerSamples, Write) {
     bool list;
     Codec codec;
   };
+  // A manifest of 3,000 files: several blocks, over 256 KiB before deflate (icebird's
+  // inflater went wrong past 256 KiB of one block's output).
+  std::vector<ManifestEntry> many(3000);
+  for (size_t i = 0; i < many.size(); ++i) {
+    many[i].snapshot_id = kBig;
+    many[i].data_file.file_path =
+        StrCat("file:/lake/ns/tbl/data/region=EU/_event_time_hour=2023-11-15-00/t-w1-", 1000000 + i,
+               "-0a1b2c3d.parquet");
+    many[i].data_file.record_count = static_cast<int64_t>(i) + 1;
+    many[i].data_file.file_size_in_bytes = 4000 + static_cast<int64_t>(i);
+    many[i].data_file.lower_bounds = {{1, std::string("\x01\x00\x00\x00", 4)}};
+    many[i].data_file.upper_bounds = {{1, std::string("\x09\x00\x00\x00", 4)}};
+  }
   for (const Sample& s : {Sample{"manifest_partitioned.avro", false, Codec::kNull},
                           Sample{"manifest_unpartitioned_deflate.avro", false, Codec::kDeflate},
+                          Sample{"manifest_large_deflate.avro", false, Codec::kDeflate},
                           Sample{"manifest_list.avro", true, Codec::kNull},
                           Sample{"manifest_list_first_deflate.avro", true, Codec::kDeflate}}) {
     x.Open('{');
@@ -731,7 +745,9 @@ TEST(PeerSamples, Write) {
     if (!s.list) {
       const bool part = s.name == "manifest_partitioned.avro";
       const ManifestContext& ctx = part ? c : unpartitioned;
-      const std::vector<ManifestEntry>& es = part ? entries : plain;
+      const std::vector<ManifestEntry>& es = part                                      ? entries
+                                             : s.name == "manifest_large_deflate.avro" ? many
+                                                                                       : plain;
       auto bytes = EncodeManifest(ctx, es, kSync, s.codec);
       ASSERT_TRUE(bytes.ok()) << bytes.status();
       write(s.name, *bytes);

@@ -10,7 +10,9 @@
 // arrays of key/value records with logicalType "map"), the partition struct's fields have
 // the partition field ids and the Avro types of Appendix A, the key-value metadata is the
 // spec's, and every decoded value equals what was written (a long > 2^53, null partition
-// values, bounds bytes, decimals). avrocat (Debian's avro-bin) reads a manifest list too.
+// values, bounds bytes, decimals). avrocat (Debian's avro-bin) reads a manifest list too, and
+// icebird's own Avro reader every sample it can (it reads no `fixed`: decimal partition
+// values), one a manifest of 3,000 files in several blocks.
 //
 //   node tests/iceberg/avro_peers.test.mjs --samples-bin PATH/TO/manifest_test
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +23,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { avroMetadata } from 'icebird/src/avro/avro.metadata.js';
+import { avroRead } from 'icebird/src/avro/avro.read.js';
 
 import {
   DATA_FILE_FIELDS, FIELD_SUMMARY_FIELDS, MANIFEST_ENTRY_FIELDS, MANIFEST_FILE_FIELDS, canonical, checkPartitionAvroType,
@@ -90,7 +95,7 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
       env: { ...process.env, LAKEHOSE_AVRO_SAMPLES_DIR: dir }, timeout: 60_000, stdio: ['ignore', 'ignore', 'inherit'],
     });
     samples = JSON.parse(readFileSync(join(dir, 'samples.json'), 'utf8'));
-    assert.equal(samples.length, 4);
+    assert.equal(samples.length, 5);
     python = JSON.parse(execFileSync(PYTHON, [join(HERE, 'avro_decode.py'), ...samples.map((s) => join(dir, s.file))], {
       timeout: 60_000, maxBuffer: 1 << 26, encoding: 'utf8',
     }));
@@ -119,6 +124,38 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
       assert.deepEqual(got.metadata, sample.metadata, `${sample.file}: key-value metadata`);
       assert.deepEqual(got.records, sample.records, `${sample.file}: records`);
     }
+  });
+
+  // icebird's own Avro reader (what it reads manifests and lists with), on every sample;
+  // the large one has several blocks and over 256 KiB of records.
+  it('icebird\'s Avro reader decodes every sample', async (t) => {
+    for (const sample of samples) {
+      // icebird 0.3.1 reads no Avro `fixed`, the type of a decimal partition value.
+      if ((sample.partition_fields ?? []).some((f) => /^decimal/.test(f.type))) {
+        t.diagnostic(`${sample.file}: not read by icebird (a decimal partition field: Avro fixed, which icebird 0.3.1 does not read)`);
+        continue;
+      }
+      // Its inflater (hyparquet-compressors' gunzip, made for gzip members) recurses without
+      // end on a raw deflate block of under about 60 bytes: this sample's one record is 44.
+      // (Measured with node's own deflateRawSync too: 30 of 695 sizes from 20 bytes to
+      // 300 KB failed, all under 60 bytes. It also decoded a 531 KB block of a crash run's
+      // manifest wrongly past 256 KiB, which is why blocks are now at most 64 KiB; that
+      // failure depends on the bytes, and this sample in one block does not show it.)
+      if (sample.file === 'manifest_list_first_deflate.avro') {
+        t.diagnostic(`${sample.file}: not read by icebird (a 44-byte deflate block: its inflater's bug)`);
+        continue;
+      }
+      const b = readFileSync(join(dir, sample.file));
+      const reader = { view: new DataView(b.buffer, b.byteOffset, b.length), offset: 0 };
+      const { metadata, syncMarker } = await avroMetadata(reader);
+      const records = avroRead({ reader, metadata, syncMarker });
+      assert.equal(records.length, sample.records.length, `${sample.file}: records`);
+      if (sample.kind === 'manifest') {
+        assert.deepEqual(records.map((r) => r.data_file.file_path), sample.records.map((r) => r.data_file.file_path), `${sample.file}: paths`);
+        assert.deepEqual(records.map((r) => String(r.data_file.record_count)), sample.records.map((r) => String(r.data_file.record_count)), `${sample.file}: counts`);
+      }
+    }
+    assert.ok(samples.some((s) => s.records.length >= 3000), 'a large manifest among the samples');
   });
 
   // avrocat (Debian's avro-bin, the C implementation) prints one JSON record per line.

@@ -2,11 +2,12 @@
 // data file twice. For each destination (the file lake; S3 through the verifying front,
 // with faults: 503 SlowDown, 500, connection resets before and after the write reached the
 // bucket, 0-20 ms latency, so that a metadata PUT's outcome is sometimes unknown),
-// lakehose-server runs one dynamodb-stream pipeline with `format: iceberg`, tiny buffers (size_mb 0.05, interval_s 1) and
-// commit_interval_s 1, so objects are sealed, stored and committed all the time; a gRPC
+// lakehose-server runs one dynamodb-stream pipeline with `format: iceberg`, tiny buffers
+// (size_mb 0.01 per partition-key values, interval_s 1) and commit_interval_s 1, so
+// objects are sealed, stored and committed all the time; a gRPC
 // client sends Ingest batches of generated records (a new seed per cycle: every eventID
 // is unique) and keeps the acked eventIDs; some cycles fire a Flush; SIGKILL at a random
-// moment 300-1500 ms after the server serves (one cycle in seven 20-250 ms after spawn,
+// moment 500-3000 ms after the server serves (one cycle in seven 20-250 ms after spawn,
 // during start-up and WAL replay); restart on the same data_dir; the client never
 // re-sends. After --cycles cycles: a last start, Flush, SIGTERM (exit 0), then:
 //
@@ -85,7 +86,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       work.defer(() => front.close());
     }
     writeFileSync(cfgPath, configYaml({
-      dataDir, writerId: 'crash-ice', pipeline: PIPELINE, sizeMb: 0.05, intervalS: 1,
+      dataDir, writerId: 'crash-ice', pipeline: PIPELINE, sizeMb: 0.01, intervalS: 1,
       dest: dest === 'file' ? { kind: 'file', path: lakeDir } : { kind: 's3', endpoint: front.endpoint },
       serverLines: ['  shutdown_grace_s: 30'], iceberg: { table: 'crash.events', commitIntervalS: 1 },
     }));
@@ -136,7 +137,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
           continue;
         }
         await server.waitForPort(PORT_TIMEOUT_MS);
-        const killAt = Date.now() + 300 + Math.floor(random() * 1200);
+        const killAt = Date.now() + 500 + Math.floor(random() * 2500);
         const clients = clientsFor(server.target);
         await waitForReady(clients.ingestor, 10_000);
         const senders = startSenders({
