@@ -668,6 +668,14 @@ absl::Status DeliveryEngine::StoreTableFiles(ObjectSink& sink, const TableObject
   return absl::OkStatus();
 }
 
+bool DeliveryEngine::FlushObjectsInFlightLocked(const PipelineSpec* spec) const {
+  for (const auto& q : queue_)
+    if (q->spec == spec && !q->tickets.empty()) return true;
+  for (const Sealed* u : uploading_)
+    if (u->spec == spec && !u->tickets.empty()) return true;
+  return false;
+}
+
 void DeliveryEngine::CommitLoop() {
   mu_.Lock();
   for (;;) {
@@ -679,13 +687,6 @@ void DeliveryEngine::CommitLoop() {
     // one snapshot per Flush rather than one per object as the upload threads store them.
     const int64_t now = clock_.NowMillis();
     const PipelineSpec* due = nullptr;
-    auto flush_objects_in_flight = [&](const PipelineSpec* spec) {
-      for (const auto& q : queue_)
-        if (q->spec == spec && !q->tickets.empty()) return true;
-      for (const Sealed* u : uploading_)
-        if (u->spec == spec && !u->tickets.empty()) return true;
-      return false;
-    };
     for (const auto& obj : committing_) {
       auto b = commit_backoff_.find(obj->spec);
       if (b != commit_backoff_.end() && now < b->second.second && !stopping_) continue;
@@ -693,7 +694,7 @@ void DeliveryEngine::CommitLoop() {
                                      ? obj->spec->destination.iceberg->commit_interval_s * 1000
                                      : 0;
       const bool flush_due = !obj->tickets.empty() && (now - obj->stored_ms >= kFlushCommitWaitMs ||
-                                                       !flush_objects_in_flight(obj->spec));
+                                                       !FlushObjectsInFlightLocked(obj->spec));
       if (stopping_ || flush_due || static_cast<double>(now - obj->stored_ms) >= interval_ms) {
         due = obj->spec;
         break;

@@ -277,6 +277,9 @@ class DeliveryEngine {
   // when the oldest has waited commit_interval_s, when a Flush waits for one, or at
   // shutdown; a failed commit is tried again after a backoff (1 s doubling to 60 s).
   void CommitLoop();
+  // Whether an object of `spec` that a Flush waits for is still queued or uploading.
+  bool FlushObjectsInFlightLocked(const PipelineSpec* spec) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The table writer of `obj`'s pipeline when `obj` is one of its data objects (not a
   // buffer of error documents), else null.
   TableWriter* TableOf(const Sealed& obj) const;

@@ -819,7 +819,12 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       if (attempt == 0)
         stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
     }
-    if (todo.empty()) return absl::OkStatus();
+    if (todo.empty()) {
+      // Committed by an earlier try whose answer was lost (a 412 on our own write): that
+      // try never wrote the hint, so readers that trust it would not see the snapshot.
+      WriteHint(table->loaded.version);
+      return absl::OkStatus();
+    }
     std::set<std::string> todo_ids;
     int64_t added_records = 0, added_size = 0, added_files = 0;
     std::vector<ManifestEntry> entries;

@@ -161,6 +161,11 @@ TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
   auto again = table->Load();
   EXPECT_EQ((*again)->metadata.snapshots.size(), 1u);
   EXPECT_EQ(table->Stats().objects_already_committed, 2);
+  // A try that finds its objects committed (its own earlier try's answer was lost, so
+  // that try wrote no hint) brings the hint up to the version that holds them.
+  ASSERT_TRUE(fx.sink().Put("ns/tbl/metadata/version-hint.text", "1", {}).ok());
+  ASSERT_TRUE(table->Commit({&a, &b}).ok());
+  EXPECT_EQ(fx.sink().objects().at("ns/tbl/metadata/version-hint.text"), "2");
   // A fresh writer of the same id (after a restart) knows it from the table alone.
   auto restarted = fx.Writer("w1");
   TableObject a2 = fx.Store(*restarted, 11, Line("EU", kT0) + Line("US", kT0));

@@ -17,6 +17,9 @@
 //     once, no eventID twice, nothing never sent;
 //   - icebird reads the same number of rows, no eventID twice;
 //   - the server never died on its own; on S3, the front refused no signature.
+// On S3 every other cycle also begins with a 3 s outage (503 to everything): objects sealed
+// then go to the dead-letter queue (delivery_retry_budget_s 2), whose retry worker stores
+// and commits them after the front heals, or the next start's final Flush does.
 // The S3 bucket is downloaded from s3rver first and read as the file lake is (its s3://
 // locations mapped to the copy).
 //
@@ -88,7 +91,10 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
     writeFileSync(cfgPath, configYaml({
       dataDir, writerId: 'crash-ice', pipeline: PIPELINE, sizeMb: 0.01, intervalS: 1,
       dest: dest === 'file' ? { kind: 'file', path: lakeDir } : { kind: 's3', endpoint: front.endpoint },
-      serverLines: ['  shutdown_grace_s: 30'], iceberg: { table: 'crash.events', commitIntervalS: 1 },
+      // A short delivery retry budget: objects sealed in an outage reach the dead-letter
+      // queue (and its retry worker stores and commits them) within the cycle.
+      serverLines: ['  shutdown_grace_s: 30', '  dlq: { delivery_retry_budget_s: 2, retry_base_ms: 200, retry_max_ms: 1000 }'],
+      iceberg: { table: 'crash.events', commitIntervalS: 1 },
     }));
     const env = serverEnv(dir);
     const random = prng(SEED * 31 + (dest === 's3' ? 13 : 11));
@@ -98,13 +104,20 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
     const diedOnItsOwn = [];
     const errorsWhileServing = {};
     let earlyKills = 0;
+    let outages = 0;
     let flushesFired = 0;
     const note = (s) => t.diagnostic(s);
     // What WAL replay re-queued over all starts: sealed objects stored or committed again
     // after a crash, the path where a commit must not repeat what a snapshot holds.
     let requeued = 0;
+    // And what went through the dead-letter queue (S3 outages): objects handed to it, and
+    // entries its retry worker stored (and committed) later.
+    let deadLettered = 0;
+    let dlqDelivered = 0;
     const replayed = (srv) => {
       for (const e of srv.eventsNamed('wal.recovered')) requeued += Number(e.objects_requeued) || 0;
+      deadLettered += srv.eventsNamed('delivery.dead_lettered').length;
+      dlqDelivered += srv.eventsNamed('dlq.delivered').length;
     };
     // Seeds 10^12 apart: `lakehose generate` seeds are offsets into one stream.
     const genFor = async (cycle) => {
@@ -137,7 +150,16 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
           continue;
         }
         await server.waitForPort(PORT_TIMEOUT_MS);
-        const killAt = Date.now() + 500 + Math.floor(random() * 2500);
+        // On S3, every other cycle begins with an outage (503 to everything) of 3 s, then
+        // the front heals (its faults as before) and the kill comes 0.5-2.5 s later.
+        const outage = front !== null && cycle % 2 === 1;
+        const killAt = Date.now() + (outage ? 3500 : 500) + Math.floor(random() * (outage ? 2000 : 2500));
+        let healing = null;
+        if (outage) {
+          outages++;
+          front.setOutage('503');
+          healing = sleep(3000).then(() => front.setFaults(S3_FAULTS));
+        }
         const clients = clientsFor(server.target);
         await waitForReady(clients.ingestor, 10_000);
         const senders = startSenders({
@@ -160,7 +182,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
         senders.stop();
         await server.kill();
         replayed(server);
-        await withTimeout(Promise.all([senders.done, flusher]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
+        await withTimeout(Promise.all([senders.done, flusher, healing]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
         clients.close();
       }
       await nextGen.catch(() => {});
@@ -199,7 +221,8 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       const icebirdIds = new Set(icebirdRows.map((r) => r._eventID));
       const m = checked.meta.current;
       const summary = [
-        `Iceberg crash test (seed ${SEED}, batch ${BATCH}, concurrency ${CONCURRENCY}): ${CYCLES} cycles (${earlyKills} killed in start-up), ${Date.now() - started} ms`,
+        `Iceberg crash test (seed ${SEED}, batch ${BATCH}, concurrency ${CONCURRENCY}): ${CYCLES} cycles (${earlyKills} killed in start-up, ${outages} begun with a 3 s S3 outage), ${Date.now() - started} ms`,
+        `  objects dead-lettered ${deadLettered}, dead letters stored from the queue ${dlqDelivered}`,
         `  sent ${sent.size}, acked ${acked.size}, flushes fired mid-cycle ${flushesFired}, Ingest errors while serving ${JSON.stringify(errorsWhileServing)}`,
         `  table: v${checked.meta.hint}, ${m.snapshots.length} snapshots, ${recs.files} live data files, ${recs.lines} rows, ${recs.counts.size} distinct eventIDs; ` +
           `unacked present ${v.unackedPresent}; duplicates ${v.duplicates.length}; missing ${v.missing.length}; never sent ${v.strangers.length}`,
