@@ -38,6 +38,7 @@
 // fault config with the JSON body), GET /__stats, POST /__stats/reset, GET /__writes.
 // Addressing is path-style only: /<bucket>/<key>.
 
+import assert from 'node:assert/strict';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -141,6 +142,17 @@ export function xmlTags(xml, tag) {
   let m;
   while ((m = re.exec(xml)) !== null) out.push(xmlUnescape(m[1]));
   return out;
+}
+
+// Asserts what a run through the front must show whatever faults it injected: every
+// request signed right and authorized, and none refused but for a failed precondition (a
+// conditional write whose earlier attempt landed), from front.stats().
+export function assertFrontAccepted(stats) {
+  const last = JSON.stringify(stats.lastRejections, null, 1);
+  assert.equal(stats.signatureRejections, 0, `signature rejections: ${last}`);
+  assert.equal(stats.authRejections, 0, `auth rejections: ${last}`);
+  const { PreconditionFailed, ...otherRejections } = stats.rejected;
+  assert.deepEqual(otherRejections, {}, `requests the front refused: ${last}`);
 }
 
 // mulberry32: small seeded PRNG so that a fault pattern can be replayed.
