@@ -236,6 +236,16 @@ void AppendSnapshotJson(const Snapshot& s, std::string* out) {
   out->push_back('}');
 }
 
+}  // namespace
+
+std::string SnapshotToJson(const Snapshot& snapshot) {
+  std::string out;
+  AppendSnapshotJson(snapshot, &out);
+  return out;
+}
+
+namespace {
+
 // A top-level array with one element per line: readable and diffable.
 template <typename T, typename F>
 std::string Lines(const std::vector<T>& items, F append_one) {

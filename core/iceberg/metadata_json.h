@@ -76,6 +76,11 @@ absl::StatusOr<PartitionSpec> ParsePartitionFieldsJson(std::string_view json, in
 
 // ---- Table metadata ----
 
+// One snapshot as table metadata and the REST catalog's add-snapshot update hold it:
+// {"sequence-number","snapshot-id","parent-snapshot-id" (when set),"timestamp-ms",
+//  "summary" ("operation" first),"manifest-list","schema-id" (when set)}. Compact.
+std::string SnapshotToJson(const Snapshot& snapshot);
+
 // Every field v2 requires, one top-level field per line (array elements one per line),
 // ids and times written exactly (int64). `current-snapshot-id` is omitted when there is
 // none. A snapshot's summary is written "operation" first.

@@ -1,0 +1,30 @@
+// Fuzz target for the REST catalog's answers (untrusted: any server, proxy or gateway):
+// the config, table, error and token responses. Each parser refuses with
+// INVALID_ARGUMENT or returns; an error body always gives a non-empty message.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/catalog/rest_protocol.h"
+
+namespace {
+
+void CheckStatus(const absl::Status& s) {
+  if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  namespace c = lakehose::catalog;
+  absl::StatusOr<c::CatalogConfig> config = c::ParseCatalogConfig(text);
+  CheckStatus(config.status());
+  if (config.ok()) (void)config->Prefix();
+  CheckStatus(c::ParseLoadTableResult(text).status());
+  CheckStatus(c::ParseTokenResponse(text).status());
+  if (c::ParseCatalogError(500, text).message.empty()) std::abort();
+  (void)c::ParseOAuthError(401, text);
+  return 0;
+}
