@@ -220,6 +220,15 @@ function parseNumber(text) {
 export const parseJson = (text) => losslessParse(text, null, parseNumber);
 export const toJson = (value) => losslessStringify(value);
 
+// decodeURIComponent that answers a malformed escape as the client's error.
+function decode(text, what) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw bad(`${what} ${text}: malformed percent-encoding`, 'path');
+  }
+}
+
 function parseQuery(rawQuery) {
   const out = {};
   for (const part of rawQuery.split('&')) {
@@ -373,8 +382,22 @@ function freshIds(schema) {
   return { schema: out, map };
 }
 
-// Java's equality of schemas / specs / orders for reuse: everything but the id.
-const sameBut = (a, b, idKey) => toJson({ ...a, [idKey]: 0 }) === toJson({ ...b, [idKey]: 0 });
+// JSON with sorted keys: equality of content whatever order the client wrote it in.
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  return toJson(v);
+}
+
+// Java reuses the id of an identical schema / spec / sort order (all but the id equal),
+// else adds the item under `newId`. Returns the id.
+function addOrReuse(list, idKey, item, newId) {
+  const strip = (x) => canonical({ ...x, [idKey]: null });
+  const same = list.find((x) => strip(x) === strip(item));
+  if (same) return same[idKey];
+  list.push({ ...item, [idKey]: newId });
+  return newId;
+}
 
 function newTableMetadata(req, location, { reassignIds, now }) {
   const properties = { ...(req.properties ?? {}) };
@@ -473,11 +496,8 @@ function applyUpdates(base, updates, now) {
         if (u['last-column-id'] !== undefined && u['last-column-id'] < md['last-column-id']) {
           throw invalidCommit(`add-schema last-column-id ${u['last-column-id']} is behind the table's ${md['last-column-id']}`);
         }
-        const same = md.schemas.find((s) => sameBut(s, u.schema, 'schema-id'));
-        const id = same ? same['schema-id'] : maxOf(md.schemas.map((s) => s['schema-id']), -1) + 1;
-        if (!same) md.schemas.push({ ...u.schema, 'schema-id': id });
+        added.schema = addOrReuse(md.schemas, 'schema-id', u.schema, maxOf(md.schemas.map((x) => x['schema-id']), -1) + 1);
         md['last-column-id'] = Math.max(md['last-column-id'], maxId, u['last-column-id'] ?? 0);
-        added.schema = id;
         break;
       }
       case 'set-current-schema':
@@ -487,12 +507,8 @@ function applyUpdates(base, updates, now) {
         checkSpec(u.spec, currentSchema());
         let next = md['last-partition-id'] + 1;
         const fields = u.spec.fields.map((f) => ({ ...f, 'field-id': f['field-id'] ?? next++ }));
-        const spec = { fields };
-        const same = md['partition-specs'].find((s) => sameBut(s, spec, 'spec-id'));
-        const id = same ? same['spec-id'] : maxOf(md['partition-specs'].map((s) => s['spec-id']), -1) + 1;
-        if (!same) md['partition-specs'].push({ 'spec-id': id, fields });
+        added.spec = addOrReuse(md['partition-specs'], 'spec-id', { fields }, maxOf(md['partition-specs'].map((x) => x['spec-id']), -1) + 1);
         md['last-partition-id'] = maxOf(fields.map((f) => f['field-id']), md['last-partition-id']);
-        added.spec = id;
         break;
       }
       case 'set-default-spec':
@@ -500,10 +516,8 @@ function applyUpdates(base, updates, now) {
         break;
       case 'add-sort-order': {
         checkSortOrder(u['sort-order'], currentSchema());
-        const same = md['sort-orders'].find((o) => sameBut(o, u['sort-order'], 'order-id'));
-        const id = same ? same['order-id'] : (u['sort-order'].fields.length === 0 ? 0 : maxOf(md['sort-orders'].map((o) => o['order-id']), 0) + 1);
-        if (!same) md['sort-orders'].push({ ...u['sort-order'], 'order-id': id });
-        added.order = id;
+        const order = u['sort-order'];
+        added.order = addOrReuse(md['sort-orders'], 'order-id', order, order.fields.length === 0 ? 0 : maxOf(md['sort-orders'].map((x) => x['order-id']), 0) + 1);
         break;
       }
       case 'set-default-sort-order':
@@ -710,7 +724,7 @@ export async function startRestCatalog(options) {
     if (segs[0] !== '' || segs[1] !== 'v1') throw new CatalogError(404, 'NoSuchEndpointException', `no route ${method} ${rawPath}`, { violation: true, kind: 'route' });
     let rest = segs.slice(2);
     if (prefix !== null) {
-      if (rest.length === 0 || decodeURIComponent(rest[0]) !== decodeURIComponent(prefix)) {
+      if (rest.length === 0 || decode(rest[0], 'prefix') !== decodeURIComponent(prefix)) {
         throw new CatalogError(404, 'NoSuchEndpointException', `${rawPath} does not start with /v1/${prefix} (the prefix of /v1/config)`, { violation: true, kind: 'route' });
       }
       rest = rest.slice(1);
@@ -720,7 +734,7 @@ export async function startRestCatalog(options) {
       throw new CatalogError(406, 'UnsupportedOperationException', `${method} ${rawPath}: not served by this catalog (not in /v1/config endpoints)`, { violation: true, kind: 'route' });
     }
     const ns = (seg) => {
-      const parts = decodeURIComponent(seg).split('\x1F');
+      const parts = decode(seg, 'namespace').split('\x1F');
       if (parts.some((p) => p === '')) throw bad(`namespace path segment ${seg} has an empty part`, 'path');
       return parts;
     };
@@ -736,7 +750,7 @@ export async function startRestCatalog(options) {
     if (!op) throw new CatalogError(405, 'BadRequestException', `${method} is not served on ${rawPath}`, { violation: true, kind: 'route' });
     const params = {};
     if (rest.length >= 2) params.namespace = ns(rest[1]);
-    if (rest.length === 4) params.table = decodeURIComponent(rest[3]);
+    if (rest.length === 4) params.table = decode(rest[3], 'table name');
     return { op, params };
   }
 
