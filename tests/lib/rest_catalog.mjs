@@ -113,8 +113,9 @@
 // version>-<uuid>.metadata.json` (00000 at create, as Java names them), written before
 // the pointer moves; last-updated-ms, snapshot-log (when main moves) and metadata-log
 // (trimmed to write.metadata.previous-versions-max, 100) kept as Java does;
-// current-snapshot-id is -1 when there is none, as Java writes it; LoadTableResult config
-// is {}; ETag on load / create / commit answers and 304 for a matching If-None-Match.
+// current-snapshot-id is -1 (v2) or null (v3) when there is none, as Java 1.11 writes it;
+// LoadTableResult config is {}; ETag on load / create / commit answers and 304 for a
+// matching If-None-Match.
 // Idempotency (only with idempotencyKeyLifetime): a request whose Idempotency-Key
 // finalised before (2xx or 4xx) gets that answer again without running; the same key on
 // a different request is a violation and 422. The *-after-apply faults model an answer
@@ -355,6 +356,10 @@ function checkSortOrder(order, schema) {
   if ((order['order-id'] === 0) !== (order.fields.length === 0)) throw invalidCommit(`sort order id 0 is the unsorted order, and only it (order-id ${order['order-id']}, ${order.fields.length} fields)`);
 }
 
+// current-snapshot-id of a table with no current snapshot, as Java 1.11 writes it: -1 up
+// to v2, null from v3 (TableMetadataParser; the REST spec's schema says a long).
+const noSnapshot = (formatVersion) => (formatVersion >= 3 ? null : -1);
+
 // Java's TypeUtil.assignFreshIds: a struct's fields take the next ids first, then each
 // field's type is visited; lists take the element id, maps the key and value ids.
 function freshIds(schema) {
@@ -434,7 +439,7 @@ function newTableMetadata(req, location, { reassignIds, now }) {
     'default-sort-order-id': order['order-id'],
     'sort-orders': [order],
     properties,
-    'current-snapshot-id': -1,
+    'current-snapshot-id': noSnapshot(formatVersion),
     refs: {},
     snapshots: [],
     statistics: [],
@@ -489,6 +494,7 @@ function applyUpdates(base, updates, now) {
         if (u['format-version'] < md['format-version']) throw invalidCommit(`cannot downgrade format version ${md['format-version']} to ${u['format-version']}`);
         if (u['format-version'] > 3) throw unsupported(`format version ${u['format-version']}`);
         if (u['format-version'] >= 3 && md['next-row-id'] === undefined) md['next-row-id'] = 0;
+        if (md['current-snapshot-id'] === noSnapshot(md['format-version'])) md['current-snapshot-id'] = noSnapshot(u['format-version']);
         md['format-version'] = u['format-version'];
         break;
       case 'add-schema': {
@@ -571,7 +577,7 @@ function applyUpdates(base, updates, now) {
       }
       case 'remove-snapshot-ref':
         delete md.refs[u['ref-name']];
-        if (u['ref-name'] === 'main') md['current-snapshot-id'] = -1;
+        if (u['ref-name'] === 'main') md['current-snapshot-id'] = noSnapshot(md['format-version']);
         break;
       case 'set-location':
         md.location = u.location.replace(/\/+$/, '');
@@ -604,7 +610,7 @@ function checkTableMetadata(md) {
     if (!md.snapshots.some((s) => isId(s['snapshot-id'], ref['snapshot-id']))) throw invalidCommit(`ref ${name} points at missing snapshot ${ref['snapshot-id']}`);
   }
   const main = md.refs.main;
-  if (main ? !isId(main['snapshot-id'], md['current-snapshot-id']) : md['current-snapshot-id'] !== -1) {
+  if (main ? !isId(main['snapshot-id'], md['current-snapshot-id']) : md['current-snapshot-id'] !== noSnapshot(md['format-version'])) {
     throw invalidCommit(`current-snapshot-id ${md['current-snapshot-id']} is not the main branch's ${main?.['snapshot-id']}`);
   }
   for (const s of md.snapshots) {

@@ -545,6 +545,44 @@ describe('rest catalog: OAuth2 and bearer', { timeout: TEST_TIMEOUT_MS }, () => 
   });
 });
 
+describe('rest catalog: format v3', { timeout: TEST_TIMEOUT_MS }, () => {
+  it('builds v3 from the format-version property and checks row lineage; v3 types need v3', async () => {
+    const cat = await startRestCatalog({ auth: { none: true }, warehouse: null, prefix: null, location });
+    try {
+      assert.equal((await call(cat.url, 'POST', '/v1/namespaces', { body: { namespace: ['v'] } })).status, 200);
+      const variant = { ...SCHEMA, fields: [...SCHEMA.fields, { id: 9, name: 'doc', type: 'variant', required: false }] };
+      const v2 = await call(cat.url, 'POST', '/v1/namespaces/v/tables', { body: { name: 'old', schema: variant } });
+      assert.equal(v2.status, 400);
+      assert.match(v2.body.error.message, /variant needs format version 3/);
+      assert.deepEqual(cat.takeViolations().map((x) => x.kind), ['invalid-commit']);
+
+      const r = await call(cat.url, 'POST', '/v1/namespaces/v/tables', { body: { name: 't', schema: variant, properties: { 'format-version': '3' } } });
+      assert.equal(r.status, 200, toJson(r.body));
+      assertValid('LoadTableResult', r.body);
+      assert.equal(r.body.metadata['format-version'], 3);
+      assert.equal(r.body.metadata['next-row-id'], 0);
+      assert.equal(r.body.metadata['current-snapshot-id'], null);
+      assert.deepEqual(r.body.metadata.properties, {});
+      const noLineage = await call(cat.url, 'POST', '/v1/namespaces/v/tables/t', { body: appendCommit(1, null, 1) });
+      assert.equal(noLineage.status, 400);
+      assert.match(noLineage.body.error.message, /first-row-id and added-rows are required/);
+      const commit = appendCommit(1, null, 1);
+      Object.assign(commit.updates[0].snapshot, { 'first-row-id': 0, 'added-rows': 10 });
+      const ok = await call(cat.url, 'POST', '/v1/namespaces/v/tables/t', { body: commit });
+      assert.equal(ok.status, 200, toJson(ok.body));
+      assert.equal(ok.body.metadata['next-row-id'], 10);
+      const behind = appendCommit(2, 1, 2);
+      Object.assign(behind.updates[0].snapshot, { 'first-row-id': 5, 'added-rows': 1 });
+      const r2 = await call(cat.url, 'POST', '/v1/namespaces/v/tables/t', { body: behind });
+      assert.equal(r2.status, 400);
+      assert.match(r2.body.error.message, /first-row-id 5 is behind next-row-id 10/);
+      assert.equal(cat.takeViolations().length, 2);
+    } finally {
+      await cat.close();
+    }
+  });
+});
+
 describe('rest catalog: reassignIds', { timeout: TEST_TIMEOUT_MS }, () => {
   it('gives fresh ids breadth first and remaps the spec and identifier fields', async () => {
     const cat = await startRestCatalog({ auth: { none: true }, warehouse: null, prefix: null, location, reassignIds: true });

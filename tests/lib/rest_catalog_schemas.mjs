@@ -188,7 +188,8 @@ export const RESPONSE_SCHEMAS = {
     'encryption-keys': { type: 'array', items: ref('EncryptedKey') },
     snapshots: { type: 'array', items: ref('Snapshot') },
     refs: { type: 'object', additionalProperties: ref('SnapshotReference') },
-    'current-snapshot-id': long, 'last-sequence-number': long,
+    // Java 1.11 writes null for a v3 table with no current snapshot (-1 up to v2).
+    'current-snapshot-id': { ...long, type: ['integer', 'null'] }, 'last-sequence-number': long,
     'snapshot-log': { type: 'array', items: obj({ 'snapshot-id': long, 'timestamp-ms': long }, ['snapshot-id', 'timestamp-ms']) },
     'metadata-log': { type: 'array', items: obj({ 'metadata-file': str, 'timestamp-ms': long }, ['metadata-file', 'timestamp-ms']) },
     statistics: { type: 'array', items: ref('StatisticsFile') },
