@@ -17,7 +17,7 @@ import { IcebergError, IcebergRestCatalog } from 'iceberg-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 
-import { parseJson, startRestCatalog, toJson } from './rest_catalog.mjs';
+import { parseJson, startRestCatalog, toJson, verifyServiceSigV4 } from './rest_catalog.mjs';
 import { validatorFor } from './rest_catalog_schemas.mjs';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -426,13 +426,36 @@ describe('rest catalog: SigV4 (s3tables)', { timeout: TEST_TIMEOUT_MS }, () => {
   });
   after(() => cat?.close());
 
+  it('verifies the AWS SigV4 test suite vectors (get-vanilla, the normalised relative paths, get-utf8)', async () => {
+    // From the AWS Signature Version 4 test suite: service 'service', the example key;
+    // the request path as the suite gives it (not yet percent-encoded).
+    const sigv4 = { service: 'service', region: 'us-east-1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+    const vanilla = '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31';
+    const vectors = [['/', vanilla], ['/example/..', vanilla], ['/./', vanilla], ['//', vanilla], ['/example1/example2/../..', vanilla],
+      ['/\u1234', '8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85']];
+    for (const [rawPath, signature] of vectors) {
+      const headers = {
+        host: 'example.amazonaws.com', 'x-amz-date': '20150830T123600Z',
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=${signature}`,
+      };
+      await verifyServiceSigV4({ method: 'GET', rawPath, rawQuery: '', headers, body: Buffer.alloc(0), sigv4, now: Date.UTC(2015, 7, 30, 12, 36) });
+      const flipped = { ...headers, authorization: headers.authorization.replace(/.$/, (c) => (c === '0' ? '1' : '0')) };
+      await assert.rejects(verifyServiceSigV4({ method: 'GET', rawPath, rawQuery: '', headers: flipped, body: Buffer.alloc(0), sigv4, now: Date.UTC(2015, 7, 30, 12, 36) }), /signature does not match/);
+    }
+  });
+
   it('serves iceberg-js signing every request, with the prefix and a multi-part namespace', async () => {
     const client = new IcebergRestCatalog({ baseUrl: cat.url, warehouse: WAREHOUSE, fetch: signingFetch() });
+    // Characters that the canonical URI encodes twice: ':' ' ' '/' inside a segment.
+    const ns = ['a', 'b:c d/e'];
     await client.createNamespace({ namespace: ['a'] });
-    await client.createNamespace({ namespace: ['a', 'b:c'] });
-    await client.createTable({ namespace: ['a', 'b:c'] }, { name: 'orders', schema: SCHEMA });
-    await client.updateTable({ namespace: ['a', 'b:c'], name: 'orders' }, appendCommit(7, null, 1));
-    assert.equal((await client.loadTable({ namespace: ['a', 'b:c'], name: 'orders' }))['current-snapshot-id'], 7);
+    await client.createNamespace({ namespace: ns });
+    assert.equal(await client.namespaceExists({ namespace: ns }), true);
+    await client.createTable({ namespace: ns }, { name: 'my orders', schema: SCHEMA });
+    assert.equal(await client.tableExists({ namespace: ns, name: 'my orders' }), true);
+    await client.updateTable({ namespace: ns, name: 'my orders' }, appendCommit(7, null, 1));
+    assert.equal((await client.loadTable({ namespace: ns, name: 'my orders' }))['current-snapshot-id'], 7);
+    assert.ok(cat.table(ns, 'my orders'));
     assert.deepEqual(cat.violations, []);
   });
 
