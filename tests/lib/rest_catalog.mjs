@@ -27,10 +27,11 @@
 //     null: the query parameter is not checked.
 //   prefix: returned as overrides.prefix; every later path is /v1/<prefix>/...; null: no
 //     prefix (paths /v1/namespaces/...). Compared percent-decoded.
-//   location(namespace, name): a created table's location when the request has none.
-//   writeMetadata(uri, text): where the metadata JSON files go (default: in memory,
-//     cat.metadataFiles, uri -> text). A throw fails the create / commit with a 500
-//     before the table pointer moves.
+//   location(namespace, name) (required): a created table's location when the request
+//     has none.
+//   writeMetadata(uri, text): where the metadata JSON files go (default: kept in memory in
+//     cat.metadataFiles, uri -> text, which stays empty when writeMetadata is given). A
+//     throw fails the create / commit with a 500 before the table pointer moves.
 //   idempotencyKeyLifetime: e.g. 'PT30M'; advertised in /v1/config, and then the fake
 //     honours Idempotency-Key (below). Absent: keys are checked for form only.
 //   reassignIds (false): as Java's catalogs do, createTable gives the schema fresh field
@@ -42,8 +43,8 @@
 //   now(): the clock in ms (default Date.now), for token expiry and timestamps.
 //
 // The API: cat.url (base URI, routes at /v1/...), cat.tokenUri, cat.requests (every
-// request: { op, method, path, query, headers, body, status, fault?, replayed?,
-// violations }), cat.violations (every violation: { op, method, path, kind, message }),
+// request: { op, method, path, query, headers, body, status (null: no answer), fault?,
+// replayed?, violations }), cat.violations (every violation: { op, method, path, kind, message }),
 // cat.takeViolations() (returns and clears them), cat.faults (a queue the test pushes
 // to), cat.table(ns, name) -> { metadataLocation, metadata } | undefined,
 // cat.commits(ns, name) -> [{ requirements, updates, snapshotId, metadataLocation }],
