@@ -41,6 +41,7 @@
 //   unknownFields ('violation'): a body field the spec does not define is recorded as a
 //     violation ('ignore': not) and the request is served, as Java's parsers ignore it.
 //   now(): the clock in ms (default Date.now), for token expiry and timestamps.
+//   log(line): called with one line per violation as it is found (default: nothing).
 //
 // The API: cat.url (base URI, routes at /v1/...), cat.tokenUri, cat.requests (every
 // request: { op, method, path, query, headers, body, status (null: no answer), fault?,
@@ -650,6 +651,7 @@ export async function startRestCatalog(options) {
   const warehouse = options.warehouse ?? null;
   const now = options.now ?? Date.now;
   const unknownFields = options.unknownFields ?? 'violation';
+  const log = options.log ?? (() => {});
   const metadataFiles = new Map();
   const writeMetadata = options.writeMetadata ?? (async (uri, text) => { metadataFiles.set(uri, text); });
 
@@ -805,6 +807,7 @@ export async function startRestCatalog(options) {
     const v = { op: ctx.op, method: ctx.method, path: ctx.rawPath, kind, message };
     violations.push(v);
     ctx.entry.violations.push(v);
+    log(`rest catalog: ${kind} violation on ${ctx.method} ${ctx.rawPath}: ${message}`);
   }
 
   // ---- handlers: each returns { status, body?, headers? } ----
