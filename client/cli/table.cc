@@ -3,6 +3,7 @@
 // its summary, the schema and partition spec, every snapshot, and the live data files
 // of the current snapshot with their row counts.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +16,8 @@
 #include "core/base/strings.h"
 #include "core/iceberg/manifest.h"
 #include "core/iceberg/metadata_json.h"
+#include "service/catalog/location_sink.h"
+#include "service/catalog/rest_catalog.h"
 #include "service/config/config_file.h"
 #include "service/delivery/file_sink.h"
 #include "service/iceberg/iceberg_table.h"
@@ -30,7 +33,8 @@ constexpr char kUsage[] =
     R"(usage: lakehose table inspect --config FILE --pipeline NAME [--json]
 
 Reads the Iceberg table of a `format: iceberg` pipeline from its destination (the lake
-directory, or S3 with the usual credentials chain) and prints its current snapshot, the
+directory, or S3 with the usual credentials chain; a REST catalog's table from the
+catalog, with the configured auth, and its files from its location) and prints its current snapshot, the
 snapshot's summary, schema, partition spec, every snapshot, and the current snapshot's
 data files with their row counts. --json prints one JSON object instead.
 )";
@@ -75,24 +79,56 @@ int TableCommand(int argc, char** argv) {
   if (!spec->destination.iceberg)
     return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
 
-  std::unique_ptr<ObjectSink> sink;
-  if (spec->destination.kind == DestinationKind::kFile) {
-    sink = std::make_unique<FileSink>(spec->destination.path);
-  } else {
+  std::shared_ptr<HttpClient> http = NewCurlHttpClient();
+  std::shared_ptr<CredentialsProvider> credentials =
+      NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());
+  // The sink of `dest` (the lake directory, or S3 with the usual credentials chain).
+  auto make_sink = [&](const DestinationSpec& dest) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
+    if (dest.kind == DestinationKind::kFile) return std::make_unique<FileSink>(dest.path);
     S3ClientDeps deps;
-    deps.http = NewCurlHttpClient();
-    deps.credentials = NewDefaultCredentialsChain(deps.http, RealClock::Get(), ProcessGetenv());
-    auto s3 = MakeS3Sink(spec->destination, std::move(deps));
-    if (!s3.ok()) return Fail(StatusMessage(s3.status()));
-    sink = *std::move(s3);
+    deps.http = http;
+    deps.credentials = credentials;
+    return MakeS3Sink(dest, std::move(deps));
+  };
+  std::unique_ptr<ObjectSink> sink;
+  std::unique_ptr<RestCatalog> rest;
+  const IcebergSpec& ice = *spec->destination.iceberg;
+  if (ice.rest) {
+    // The files are where the catalog placed the table (bound when it is loaded).
+    auto located = std::make_unique<LocationSink>([&](const catalog::TableLocation& where) {
+      DestinationSpec at = spec->destination;
+      at.kind = where.local ? DestinationKind::kFile : DestinationKind::kS3;
+      (where.local ? at.path : at.bucket) = where.local ? where.dir : where.bucket;
+      return make_sink(at);
+    });
+    RestCatalogDeps deps;
+    deps.http = http;
+    deps.credentials = credentials;
+    deps.files = located.get();
+    deps.default_region = spec->destination.region;
+    if (deps.default_region.empty())
+      for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"})
+        if (const char* v = std::getenv(var); v != nullptr && deps.default_region.empty())
+          deps.default_region = v;
+    rest = std::make_unique<RestCatalog>(*ice.rest, std::vector<std::string>{ice.table_namespace},
+                                         ice.table_name, std::move(deps));
+    sink = std::move(located);
+  } else {
+    auto made = make_sink(spec->destination);
+    if (!made.ok()) return Fail(StatusMessage(made.status()));
+    sink = *std::move(made);
   }
-  IcebergTable table(*spec, *sink, IcebergTable::Options{});
+  std::unique_ptr<IcebergTable> opened =
+      rest ? std::make_unique<IcebergTable>(*spec, *sink, *rest, IcebergTable::Options{})
+           : std::make_unique<IcebergTable>(*spec, *sink, IcebergTable::Options{});
+  IcebergTable& table = *opened;
   auto loaded = table.Load();
   if (!loaded.ok()) return Fail(StatusMessage(loaded.status()));
   if (!loaded->has_value()) {
-    std::printf("table %s.%s: not created yet (no metadata under %s/metadata/)\n",
-                spec->destination.iceberg->table_namespace.c_str(),
-                spec->destination.iceberg->table_name.c_str(), table.location().c_str());
+    std::printf(
+        "table %s.%s: not created yet (%s%s)\n", spec->destination.iceberg->table_namespace.c_str(),
+        spec->destination.iceberg->table_name.c_str(), rest ? "not in " : "no metadata under ",
+        rest ? ice.rest->uri.c_str() : StrCat(table.location(), "/metadata/").c_str());
     return 0;
   }
   const iceberg::TableMetadata& m = (*loaded)->metadata;
@@ -133,6 +169,8 @@ int TableCommand(int argc, char** argv) {
   if (flags.has("json")) {
     std::string out = "{\"location\":";
     AppendJsonString(m.location, &out);
+    out += ",\"metadata_location\":";
+    AppendJsonString((*loaded)->metadata_location, &out);
     StrAppend(&out, ",\"version\":", (*loaded)->version, ",\"format_version\":", m.format_version,
               ",\"current_snapshot_id\":",
               current ? StrCat(current->snapshot_id) : std::string("null"), ",\"snapshots\":[");
@@ -162,10 +200,12 @@ int TableCommand(int argc, char** argv) {
     return files_error.empty() ? 0 : Fail(files_error);
   }
 
-  std::printf("table      %s.%s\nlocation   %s\nversion    v%lld (format %d)\n",
+  std::printf("table      %s.%s%s%s\nlocation   %s\nmetadata   %s\nversion    v%lld (format %d)\n",
               spec->destination.iceberg->table_namespace.c_str(),
-              spec->destination.iceberg->table_name.c_str(), m.location.c_str(),
-              static_cast<long long>((*loaded)->version), m.format_version);
+              spec->destination.iceberg->table_name.c_str(), rest ? " in the REST catalog " : "",
+              rest ? ice.rest->uri.c_str() : "", m.location.c_str(),
+              (*loaded)->metadata_location.c_str(), static_cast<long long>((*loaded)->version),
+              m.format_version);
   if (current == nullptr) {
     std::printf("snapshot   none yet\n");
   } else {

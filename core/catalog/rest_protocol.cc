@@ -74,9 +74,7 @@ std::string ConfigPath(std::string_view warehouse) {
   return StrCat("/v1/config?warehouse=", UriEncode(warehouse, /*keep_slash=*/false));
 }
 
-std::string NamespacesPath(std::string_view prefix) {
-  return PathWithPrefix(prefix, "namespaces");
-}
+std::string NamespacesPath(std::string_view prefix) { return PathWithPrefix(prefix, "namespaces"); }
 
 std::string TablesPath(std::string_view prefix, const std::vector<std::string>& ns) {
   return PathWithPrefix(prefix, StrCat("namespaces/", NamespaceParam(ns), "/tables"));
@@ -207,6 +205,31 @@ std::string CommitTableRequestJson(const iceberg::TableMetadata& base, const Tab
   return StrCat("{\"requirements\":[", req, "],\"updates\":[", upd, "]}");
 }
 
+absl::StatusOr<TableLocation> ParseTableLocation(std::string_view location) {
+  TableLocation out;
+  for (std::string_view scheme : {"s3://", "s3a://", "s3n://"}) {
+    if (location.substr(0, scheme.size()) != scheme) continue;
+    std::string_view rest = location.substr(scheme.size());
+    const size_t slash = rest.find('/');
+    out.bucket = std::string(rest.substr(0, slash));
+    if (out.bucket.empty()) return Invalid(StrCat("table location ", location), "no bucket");
+    std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (!path.empty()) out.prefix = StrCat(path, "/");
+    return out;
+  }
+  std::string_view path = location;
+  if (path.substr(0, 7) == "file://") path.remove_prefix(7);
+  if (path.empty() || path.front() != '/')
+    return Invalid(StrCat("table location ", location),
+                   "neither s3://bucket/path nor file:///path (an absolute directory)");
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  out.local = true;
+  out.dir = std::string(path);
+  return out;
+}
+
 CatalogError ParseCatalogError(int http_status, std::string_view body) {
   CatalogError err;
   err.status = http_status;
@@ -229,9 +252,8 @@ CatalogError ParseCatalogError(int http_status, std::string_view body) {
 
 std::string ClientCredentialsForm(std::string_view client_id, std::string_view client_secret,
                                   std::string_view scope) {
-  std::string out = StrCat("grant_type=client_credentials&client_id=",
-                           UriEncode(client_id, false), "&client_secret=",
-                           UriEncode(client_secret, false));
+  std::string out = StrCat("grant_type=client_credentials&client_id=", UriEncode(client_id, false),
+                           "&client_secret=", UriEncode(client_secret, false));
   if (!scope.empty()) StrAppend(&out, "&scope=", UriEncode(scope, false));
   return out;
 }

@@ -102,6 +102,20 @@ std::string CreateTableRequestJson(std::string_view name, const iceberg::TableMe
 // requirements and updates of `change` made on `base` (see the top of this file).
 std::string CommitTableRequestJson(const iceberg::TableMetadata& base, const TableChange& change);
 
+// ---- Table locations ----
+
+// Where a catalog placed a table (the metadata's `location`): an S3 location
+// ("s3://bucket/path", also s3a:// and s3n://, as Java's writers accept them) or a local
+// directory ("file:///path", or an absolute path). Data and metadata files go under it.
+struct TableLocation {
+  bool local = false;
+  std::string bucket;  // S3
+  std::string prefix;  // S3: the key prefix, "" or ending in '/'
+  std::string dir;     // local: the directory, without a trailing '/'
+};
+// INVALID_ARGUMENT for any other scheme, an empty bucket or a relative path.
+absl::StatusOr<TableLocation> ParseTableLocation(std::string_view location);
+
 // ---- Errors ----
 
 // An error answer: the IcebergErrorResponse's type and message when the body is one

@@ -195,9 +195,29 @@ TEST(RestRequests, SchemaChangeAssertsTheCurrentSchemaAndLastFieldId) {
   EXPECT_EQ(base.metadata_log[0].metadata_file, "file:///t/metadata/v1.metadata.json");
 }
 
+TEST(RestLocations, S3AndLocalLocations) {
+  absl::StatusOr<TableLocation> s3 = ParseTableLocation("s3://b--table-s3");
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  EXPECT_FALSE(s3->local);
+  EXPECT_EQ(s3->bucket, "b--table-s3");
+  EXPECT_EQ(s3->prefix, "");
+  absl::StatusOr<TableLocation> deep = ParseTableLocation("s3a://lake/wh/sales/orders/");
+  ASSERT_TRUE(deep.ok());
+  EXPECT_EQ(deep->bucket, "lake");
+  EXPECT_EQ(deep->prefix, "wh/sales/orders/");
+  absl::StatusOr<TableLocation> local = ParseTableLocation("file:///var/lake/sales/orders/");
+  ASSERT_TRUE(local.ok());
+  EXPECT_TRUE(local->local);
+  EXPECT_EQ(local->dir, "/var/lake/sales/orders");
+  EXPECT_FALSE(ParseTableLocation("gs://b/x").ok());
+  EXPECT_FALSE(ParseTableLocation("s3:///x").ok());
+  EXPECT_FALSE(ParseTableLocation("relative/dir").ok());
+}
+
 TEST(RestErrors, IcebergErrorResponseOrTheBodysStart) {
   CatalogError e = ParseCatalogError(
-      409, R"({"error":{"message":"branch main changed","type":"CommitFailedException","code":409}})");
+      409,
+      R"({"error":{"message":"branch main changed","type":"CommitFailedException","code":409}})");
   EXPECT_EQ(e.type, "CommitFailedException");
   EXPECT_EQ(e.message, "branch main changed");
   CatalogError proxy = ParseCatalogError(502, "  <html>Bad Gateway</html>\n");

@@ -421,6 +421,85 @@ class Parser {
     return absl::OkStatus();
   }
 
+  // destination.iceberg.catalog of kind rest. Secrets are files (never in the config).
+  absl::Status ParseRestCatalog(const YAML::Node& c, const std::string& path, RestCatalogSpec* r) {
+    auto str = [&](const YAML::Node& n, const std::string& p, std::string* field) -> absl::Status {
+      if (!n) return absl::OkStatus();
+      ASSIGN_OR_RETURN(*field, String(n, p));
+      return absl::OkStatus();
+    };
+    if (!c["uri"])
+      return Error(Join(path, "uri"),
+                   "is required for kind: rest (e.g. https://s3tables.us-east-1.amazonaws.com/"
+                   "iceberg)");
+    RETURN_IF_ERROR(str(c["uri"], Join(path, "uri"), &r->uri));
+    static const std::regex kUri("https?://[^/?#\\s]+(/[^?#\\s]*)?");
+    if (!std::regex_match(r->uri, kUri))
+      return Error(Join(path, "uri"),
+                   StrCat("\"", r->uri, "\" is not an http(s) URI without query or fragment"));
+    while (r->uri.size() > 8 && r->uri.back() == '/') r->uri.pop_back();
+    RETURN_IF_ERROR(str(c["warehouse"], Join(path, "warehouse"), &r->warehouse));
+    if (c["request_timeout_s"]) {
+      ASSIGN_OR_RETURN(r->request_timeout_s,
+                       Number(c["request_timeout_s"], Join(path, "request_timeout_s"), 1, 600));
+    }
+    if (const YAML::Node create = c["create"]) {
+      RETURN_IF_ERROR(CheckMap(create, Join(path, "create"), {"namespace", "table"}));
+      if (create["namespace"]) {
+        ASSIGN_OR_RETURN(r->create_namespace,
+                         Bool(create["namespace"], Join(path, "create.namespace")));
+      }
+      if (create["table"]) {
+        ASSIGN_OR_RETURN(r->create_table, Bool(create["table"], Join(path, "create.table")));
+      }
+    }
+    const YAML::Node auth = c["auth"];
+    if (!auth) return absl::OkStatus();
+    const std::string apath = Join(path, "auth");
+    RETURN_IF_ERROR(CheckMap(auth, apath, {"sigv4", "oauth2", "token_file"}));
+    int modes = 0;
+    if (const YAML::Node s = auth["sigv4"]) {
+      ++modes;
+      r->auth = RestCatalogSpec::Auth::kSigV4;
+      RETURN_IF_ERROR(CheckMap(s, Join(apath, "sigv4"), {"service", "region"}));
+      if (!s["service"])
+        return Error(Join(apath, "sigv4.service"),
+                     "is required: the signing name (s3tables for S3 Tables, glue for Glue)");
+      RETURN_IF_ERROR(str(s["service"], Join(apath, "sigv4.service"), &r->sigv4_service));
+      RETURN_IF_ERROR(str(s["region"], Join(apath, "sigv4.region"), &r->sigv4_region));
+      static const std::regex kName("[a-z0-9-]{1,64}");
+      if (!std::regex_match(r->sigv4_service, kName))
+        return Error(Join(apath, "sigv4.service"),
+                     StrCat("\"", r->sigv4_service, "\" is not a signing name ([a-z0-9-])"));
+    }
+    if (const YAML::Node o = auth["oauth2"]) {
+      ++modes;
+      r->auth = RestCatalogSpec::Auth::kOAuth2;
+      const std::string opath = Join(apath, "oauth2");
+      RETURN_IF_ERROR(
+          CheckMap(o, opath, {"token_uri", "client_id", "client_secret_file", "scope"}));
+      for (const char* key : {"client_id", "client_secret_file"})
+        if (!o[key]) return Error(Join(opath, key), "is required");
+      RETURN_IF_ERROR(str(o["token_uri"], Join(opath, "token_uri"), &r->oauth2_token_uri));
+      RETURN_IF_ERROR(str(o["client_id"], Join(opath, "client_id"), &r->oauth2_client_id));
+      RETURN_IF_ERROR(str(o["client_secret_file"], Join(opath, "client_secret_file"),
+                          &r->oauth2_client_secret_file));
+      RETURN_IF_ERROR(str(o["scope"], Join(opath, "scope"), &r->oauth2_scope));
+      if (r->oauth2_token_uri.empty()) r->oauth2_token_uri = StrCat(r->uri, "/v1/oauth/tokens");
+      static const std::regex kHttp("https?://[^\\s]+");
+      if (!std::regex_match(r->oauth2_token_uri, kHttp))
+        return Error(Join(opath, "token_uri"), "must be an http(s) URI");
+    }
+    if (auth["token_file"]) {
+      ++modes;
+      r->auth = RestCatalogSpec::Auth::kTokenFile;
+      RETURN_IF_ERROR(str(auth["token_file"], Join(apath, "token_file"), &r->token_file));
+    }
+    if (modes != 1)
+      return Error(apath, "give one of sigv4, oauth2 or token_file (or leave auth out: none)");
+    return absl::OkStatus();
+  }
+
   absl::Status ParseIceberg(const YAML::Node& node, const std::string& path, IcebergSpec* t) {
     RETURN_IF_ERROR(CheckMap(
         node, path,
@@ -438,13 +517,17 @@ class Parser {
     t->table_namespace = m[1];
     t->table_name = m[2];
     if (const YAML::Node c = node["catalog"]) {
-      RETURN_IF_ERROR(CheckMap(c, Join(path, "catalog"), {"kind"}));
+      const std::string cpath = Join(path, "catalog");
+      RETURN_IF_ERROR(
+          CheckMap(c, cpath, {"kind", "uri", "warehouse", "auth", "create", "request_timeout_s"}));
       if (c["kind"]) {
-        ASSIGN_OR_RETURN(std::string kind, String(c["kind"], Join(path, "catalog.kind")));
-        if (kind == "rest")
-          return Error(Join(path, "catalog.kind"),
-                       "rest is not supported by this version (filesystem only)");
-        ASSIGN_OR_RETURN(t->catalog, OneOf(c["kind"], Join(path, "catalog.kind"), {"filesystem"}));
+        ASSIGN_OR_RETURN(t->catalog, OneOf(c["kind"], Join(cpath, "kind"), {"filesystem", "rest"}));
+      }
+      if (t->catalog == "rest") {
+        RETURN_IF_ERROR(ParseRestCatalog(c, cpath, &t->rest.emplace()));
+      } else {
+        for (const char* key : {"uri", "warehouse", "auth", "create", "request_timeout_s"})
+          if (c[key]) return Error(Join(cpath, key), "applies to kind: rest only");
       }
     }
     if (node["commit_interval_s"]) {
@@ -537,7 +620,18 @@ class Parser {
         ASSIGN_OR_RETURN(d->kms_key_id, String(sse["kms_key_id"], Join(path, "sse.kms_key_id")));
       }
     }
-    if (d->kind == DestinationKind::kS3 && d->bucket.empty())
+    // A REST catalog places its tables: their files go to the location it gives.
+    bool rest_catalog = false;
+    if (const YAML::Node ice = node["iceberg"]; ice && ice.IsMap())
+      if (const YAML::Node cat = ice["catalog"]; cat && cat.IsMap())
+        if (const YAML::Node kind = cat["kind"]; kind && kind.IsScalar())
+          rest_catalog = kind.Scalar() == "rest";
+    if (rest_catalog && !d->bucket.empty())
+      return Error(Join(path, "bucket"),
+                   "is not used with a REST catalog: the catalog places the table, and its files "
+                   "go to the table's location (its bucket), with this destination's region, "
+                   "endpoint and credentials");
+    if (d->kind == DestinationKind::kS3 && d->bucket.empty() && !rest_catalog)
       return Error(Join(path, "bucket"), "is required when kind is s3");
     if (d->kind == DestinationKind::kFile && d->path.empty())
       return Error(Join(path, "path"), "must not be empty");
@@ -656,7 +750,8 @@ class Parser {
       return Error(Join(path, "prefix"),
                    "does not apply to format: iceberg (data files are placed by the table's "
                    "partition spec under <namespace>/<name>/data/)");
-    std::string grouping = StrCat(t.RelativeLocation(), "/data/");
+    // (A REST catalog's table: keys relative to the table's location.)
+    std::string grouping = t.rest ? "data/" : StrCat(t.RelativeLocation(), "/data/");
     std::vector<std::string> key_names;
     for (const PartitionKeySpec& k : p->partition_keys) {
       key_names.push_back(k.name);

@@ -771,9 +771,13 @@ TEST(ConfigTest, IcebergErrorsNameTheKey) {
             "least `table: <namespace>.<name>`)");
   EXPECT_THAT(ErrorOf(Pipeline(dest + "      iceberg: { table: Sales }\n")),
               HasSubstr("destination.iceberg.table: \"Sales\" must be <namespace>.<name>"));
-  EXPECT_EQ(ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { kind: rest } }\n")),
-            "cfg.yaml: pipelines[0].destination.iceberg.catalog.kind: rest is not supported by "
-            "this version (filesystem only)");
+  EXPECT_THAT(ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { kind: rest } }\n")),
+              HasSubstr("destination.iceberg.catalog.uri: is required for kind: rest"));
+  EXPECT_THAT(ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { kind: hive } }\n")),
+              HasSubstr("catalog.kind"));
+  EXPECT_THAT(
+      ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { uri: http://x } }\n")),
+      HasSubstr("catalog.uri: applies to kind: rest only"));
   EXPECT_THAT(
       ErrorOf(Pipeline(dest + "      iceberg:\n        table: a.b\n"
                               "        partition_spec: [{ source: x, transform: minute }]\n")),
@@ -793,6 +797,55 @@ TEST(ConfigTest, IcebergErrorsNameTheKey) {
   EXPECT_THAT(ErrorOf(Pipeline("    partition_keys:\n      r: { attribute: c.region }\n" + dest +
                                "      iceberg: { table: a.b }\n")),
               HasSubstr("a nested attribute (c.region) cannot partition an Iceberg table"));
+}
+
+TEST(ConfigTest, IcebergRestCatalog) {
+  const std::string head =
+      "    destination:\n      kind: s3\n      region: us-east-1\n      format: iceberg\n"
+      "      iceberg:\n        table: sales.orders\n        catalog:\n          kind: rest\n"
+      "          uri: https://s3tables.us-east-1.amazonaws.com/iceberg/\n";
+  absl::StatusOr<Config> c = ParseConfig(
+      Pipeline(head + "          warehouse: arn:aws:s3tables:us-east-1:111122223333:bucket/lake\n"
+                      "          auth: { sigv4: { service: s3tables } }\n"
+                      "          create: { namespace: false }\n"),
+      "cfg.yaml", TestTimeZone);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const IcebergSpec& t = *c->pipelines[0]->destination.iceberg;
+  ASSERT_TRUE(t.rest.has_value());
+  EXPECT_EQ(t.catalog, "rest");
+  EXPECT_EQ(t.rest->uri, "https://s3tables.us-east-1.amazonaws.com/iceberg");
+  EXPECT_EQ(t.rest->warehouse, "arn:aws:s3tables:us-east-1:111122223333:bucket/lake");
+  EXPECT_EQ(t.rest->auth, RestCatalogSpec::Auth::kSigV4);
+  EXPECT_EQ(t.rest->sigv4_service, "s3tables");
+  EXPECT_FALSE(t.rest->create_namespace);
+  EXPECT_TRUE(t.rest->create_table);
+  EXPECT_EQ(t.RelativeLocation(), "");  // keys are relative to the catalog's location
+
+  absl::StatusOr<Config> o = ParseConfig(
+      Pipeline(head + "          auth:\n            oauth2: { client_id: lakehose, "
+                      "client_secret_file: /run/secret, scope: \"PRINCIPAL_ROLE:ALL\" }\n"),
+      "cfg.yaml", TestTimeZone);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->pipelines[0]->destination.iceberg->rest->oauth2_token_uri,
+            "https://s3tables.us-east-1.amazonaws.com/iceberg/v1/oauth/tokens");
+
+  EXPECT_THAT(ErrorOf(Pipeline(head + "          auth: { sigv4: {} }\n")),
+              HasSubstr("auth.sigv4.service: is required: the signing name"));
+  EXPECT_THAT(ErrorOf(Pipeline(head + "          auth: { oauth2: { client_id: a } }\n")),
+              HasSubstr("auth.oauth2.client_secret_file: is required"));
+  EXPECT_THAT(ErrorOf(Pipeline(head + "          auth: { token_file: /t, sigv4: { service: "
+                                      "glue } }\n")),
+              HasSubstr("give one of sigv4, oauth2 or token_file"));
+  EXPECT_THAT(ErrorOf(Pipeline(head + "          auth: { password: x }\n")),
+              HasSubstr("auth: give one of sigv4, oauth2 or token_file"));
+  EXPECT_THAT(ErrorOf(Pipeline("    destination:\n      kind: s3\n      bucket: b\n"
+                               "      format: iceberg\n      iceberg:\n        table: a.b\n"
+                               "        catalog: { kind: rest, uri: \"http://127.0.0.1:1\" }\n")),
+              HasSubstr("destination.bucket: is not used with a REST catalog"));
+  EXPECT_THAT(ErrorOf(Pipeline("    destination:\n      format: iceberg\n      iceberg:\n"
+                               "        table: a.b\n"
+                               "        catalog: { kind: rest, uri: \"ftp://x\" }\n")),
+              HasSubstr("is not an http(s) URI"));
 }
 
 }  // namespace

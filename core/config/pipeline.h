@@ -59,11 +59,31 @@ struct IcebergPartitionFieldSpec {
   std::string transform;
 };
 
+// destination.iceberg.catalog with kind: rest: an Iceberg REST catalog (Amazon S3 Tables,
+// Glue's Iceberg endpoint, Polaris, Nessie, Lakekeeper, ...).
+struct RestCatalogSpec {
+  std::string uri;        // the catalog's base URI (routes are <uri>/v1/...)
+  std::string warehouse;  // sent to GET /v1/config (S3 Tables: the table bucket's ARN)
+  enum class Auth { kNone, kSigV4, kOAuth2, kTokenFile };
+  Auth auth = Auth::kNone;
+  std::string sigv4_service;     // signing name: s3tables, glue, ...
+  std::string sigv4_region;      // default: the destination's region
+  std::string oauth2_token_uri;  // default: <uri>/v1/oauth/tokens (the spec's, deprecated)
+  std::string oauth2_client_id;
+  std::string oauth2_client_secret_file;  // read at each token request (rotations apply)
+  std::string oauth2_scope;
+  std::string token_file;        // a bearer token, read at each request
+  bool create_namespace = true;  // create what is missing (with the pipeline's schema/spec)
+  bool create_table = true;
+  double request_timeout_s = 30;
+};
+
 // destination.iceberg (format: iceberg): the table the pipeline commits to.
 struct IcebergSpec {
-  std::string table_namespace;  // "sales" of table "sales.transactions"
-  std::string table_name;       // "transactions"
-  std::string catalog = "filesystem";
+  std::string table_namespace;          // "sales" of table "sales.transactions"
+  std::string table_name;               // "transactions"
+  std::string catalog = "filesystem";   // filesystem | rest
+  std::optional<RestCatalogSpec> rest;  // catalog: rest
   double commit_interval_s = 60;
   // Declared, or derived from the pipeline's partition_keys (partition_spec_derived).
   std::vector<IcebergPartitionFieldSpec> partition_spec;
@@ -71,8 +91,12 @@ struct IcebergSpec {
   // Declared columns (optional): written with these types; others are inferred.
   std::vector<ParquetColumn> schema;
   std::vector<std::string> identifier;  // identifier-field-ids by column name
-  // The table's location relative to the destination's root: "<namespace>/<name>".
-  std::string RelativeLocation() const { return table_namespace + "/" + table_name; }
+  // The table's location relative to the destination's root: "<namespace>/<name>" in the
+  // file-system catalog; "" with a REST catalog (its files are under the location the
+  // catalog gives, and keys are relative to it).
+  std::string RelativeLocation() const {
+    return rest ? std::string() : table_namespace + "/" + table_name;
+  }
 };
 
 // Columns every Iceberg change-log table has (README, "Iceberg tables"): the change's

@@ -35,44 +35,15 @@ using iceberg::Type;
 
 namespace {
 
-constexpr std::string_view kVersionHint = "version-hint.text";
 constexpr std::string_view kSummaryWriter = "lakehose.writer-id";
 constexpr std::string_view kSummaryPipeline = "lakehose.pipeline";
 constexpr std::string_view kSummaryObjects = "lakehose.objects";
-// Versions probed past the hint before giving up (a hint this far behind is damage).
-constexpr int kMaxVersionProbes = 100000;
 
 // A whole decimal number of `text` into `*out`.
 bool ParseUint64(std::string_view text, uint64_t* out) {
   if (text.empty()) return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-// How the table names its files: the sink's URI, except that a local path is written
-// as it is (`file:///lake/ns/t/data/region=EU/...`), not percent-encoded, as Iceberg's
-// Java writers do: readers open the path they read. Partition values in paths are
-// URL-encoded already (PartitionPath).
-std::string TableUri(const ObjectSink& sink, const std::string& key) {
-  std::string uri = sink.Uri(key);
-  constexpr std::string_view kFile = "file://";
-  if (uri.rfind(kFile, 0) != 0) return uri;
-  std::string out(kFile);
-  for (size_t i = kFile.size(); i < uri.size(); ++i) {
-    auto hex = [](char c) {
-      return c >= '0' && c <= '9'   ? c - '0'
-             : c >= 'A' && c <= 'F' ? c - 'A' + 10
-             : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                    : -1;
-    };
-    if (uri[i] == '%' && i + 2 < uri.size() && hex(uri[i + 1]) >= 0 && hex(uri[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(uri[i + 1]) * 16 + hex(uri[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(uri[i]);
-    }
-  }
-  return out;
 }
 
 // The commit data of one TableObject: its data files as manifest entries will hold them.
@@ -224,12 +195,22 @@ struct IcebergTable::Table {
 };
 
 IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options)
+    : IcebergTable(spec, sink, nullptr, std::move(options)) {}
+
+IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, IcebergCatalog& catalog,
+                           Options options)
+    : IcebergTable(spec, sink, &catalog, std::move(options)) {}
+
+IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, IcebergCatalog* catalog,
+                           Options options)
     : spec_(spec),
       sink_(sink),
       options_(std::move(options)),
       clock_(options_.clock ? *options_.clock : *RealClock::Get()),
       relative_location_(spec.destination.iceberg->RelativeLocation()),
-      location_(TableUri(sink, spec.destination.iceberg->RelativeLocation())) {
+      own_catalog_(catalog ? nullptr
+                           : std::make_unique<FileSystemCatalog>(sink, relative_location_, clock_)),
+      catalog_(catalog ? *catalog : *own_catalog_) {
   random64_ = options_.random64;
   if (!random64_) {
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -237,30 +218,20 @@ IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options o
   }
 }
 
-std::string IcebergTable::Uri(const std::string& key) const { return TableUri(sink_, key); }
+std::string IcebergTable::Uri(const std::string& key) const { return TableFileUri(sink_, key); }
 
 std::optional<std::string> IcebergTable::KeyOf(std::string_view uri) const {
-  const std::string root = TableUri(sink_, "");
+  const std::string root = TableFileUri(sink_, "");
   if (uri.substr(0, root.size()) != root) return std::nullopt;
   return std::string(uri.substr(root.size()));
 }
 
-void IcebergTable::WriteHint(int64_t version) {
-  // Readers (icebird, DuckDB) open the version the hint names; writers probe past it. A
-  // hint cannot be compared-and-swapped: a writer that is behind (another replica wrote a
-  // later version and hint meanwhile) leaves it, so it goes back only in a race between
-  // this read and the write. Best effort: a lost hint is rewritten by the next commit.
-  absl::StatusOr<std::string> current = sink_.Get(MetadataKey(kVersionHint));
-  if (current.ok())
-    if (absl::StatusOr<int64_t> v = iceberg::ParseVersionHint(*current); v.ok() && *v >= version)
-      return;
-  ObjectMeta hint;
-  hint.content_type = "text/plain";
-  (void)sink_.Put(MetadataKey(kVersionHint), StrCat(version), hint);
+std::string IcebergTable::TableKey(std::string_view sub) const {
+  return relative_location_.empty() ? std::string(sub) : StrCat(relative_location_, "/", sub);
 }
 
 std::string IcebergTable::MetadataKey(std::string_view name) const {
-  return StrCat(relative_location_, "/metadata/", name);
+  return TableKey(StrCat("metadata/", name));
 }
 
 std::string IcebergTable::RandomHex(int bytes) {
@@ -311,45 +282,7 @@ std::optional<std::string> IcebergTable::ObjectIdentity(std::string_view object_
 }
 
 absl::StatusOr<std::optional<IcebergTable::Loaded>> IcebergTable::LoadLatest() {
-  int64_t version = 0;
-  absl::StatusOr<std::string> hint = sink_.Get(MetadataKey(kVersionHint));
-  if (hint.ok()) {
-    absl::StatusOr<int64_t> v = iceberg::ParseVersionHint(*hint);
-    // A damaged hint is only a hint: the versions are probed from 1.
-    if (v.ok() && *v > 0) version = *v;
-  } else if (!absl::IsNotFound(hint.status())) {
-    return hint.status();
-  }
-  std::string text;
-  if (version > 0) {
-    absl::StatusOr<std::string> got = sink_.Get(MetadataKey(iceberg::MetadataFileName(version)));
-    if (got.ok()) {
-      text = *std::move(got);
-    } else if (absl::IsNotFound(got.status())) {
-      version = 0;  // a hint ahead of the files: probe from the start
-    } else {
-      return got.status();
-    }
-  }
-  // Later versions than the hint: a writer stopped before rewriting it, or raced ahead.
-  for (int probes = 0; probes < kMaxVersionProbes; ++probes) {
-    absl::StatusOr<std::string> next =
-        sink_.Get(MetadataKey(iceberg::MetadataFileName(version + 1)));
-    if (absl::IsNotFound(next.status())) break;
-    if (!next.ok()) return next.status();
-    ++version;
-    text = *std::move(next);
-  }
-  if (version == 0) return std::nullopt;
-  absl::StatusOr<TableMetadata> parsed = iceberg::ParseTableMetadata(text);
-  if (!parsed.ok())
-    return absl::DataLossError(StrCat(Uri(MetadataKey(iceberg::MetadataFileName(version))), ": ",
-                                      StatusMessage(parsed.status())));
-  Loaded loaded;
-  loaded.metadata = *std::move(parsed);
-  loaded.version = version;
-  loaded.metadata_key = MetadataKey(iceberg::MetadataFileName(version));
-  return std::optional<Loaded>(std::move(loaded));
+  return catalog_.Load();
 }
 
 absl::StatusOr<std::optional<IcebergTable::Loaded>> IcebergTable::Load() { return LoadLatest(); }
@@ -390,16 +323,23 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EnsureT
     absl::MutexLock lock(&mu_);
     if (table_) return table_;
   }
+  // One thread at a time finds or creates the table (upload threads encode objects
+  // concurrently; they would all try to create it).
+  absl::MutexLock schema_lock(&schema_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (table_) return table_;
+  }
   ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
   if (loaded) {
     std::shared_ptr<const Table> t = Remember(*std::move(loaded));
     if (!t->schema || !t->spec)
-      return absl::FailedPreconditionError(
-          StrCat(location_, ": the table's metadata has no current schema or partition spec"));
+      return absl::FailedPreconditionError(StrCat(
+          catalog_.Name(), ": the table's metadata has no current schema or partition spec"));
     for (size_t i = 0; i < t->sources.size(); ++i)
       if (!t->sources[i])
         return absl::FailedPreconditionError(
-            StrCat(location_, ": partition field ", t->spec->fields[i].name,
+            StrCat(catalog_.Name(), ": partition field ", t->spec->fields[i].name,
                    " has a source column the current schema does not have"));
     return t;
   }
@@ -492,23 +432,17 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::CreateT
   const std::string uuid = StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-4", hex.substr(13, 3),
                                   "-a", hex.substr(17, 3), "-", hex.substr(20, 12));
   TableMetadata m = iceberg::NewTableMetadata(
-      uuid, location_, std::move(schema), std::move(pspec),
+      uuid, catalog_.NewTableLocation(), std::move(schema), std::move(pspec),
       {{"write.format.default", "parquet"}, {"write.parquet.compression-codec", CodecName()}},
       clock_.NowMillis());
-  const std::string key = MetadataKey(iceberg::MetadataFileName(1));
-  ObjectMeta meta;
-  meta.content_type = "application/json";
-  meta.if_none_match = true;
-  absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
+  absl::Status st = catalog_.Create(m);
   if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
-  if (st.ok()) {
-    WriteHint(1);
+  if (st.ok())
     Log(LogLevel::kInfo, "iceberg.table_created",
-        {{"pipeline", spec_.name}, {"location", location_}});
-  }
+        {{"pipeline", spec_.name}, {"location", catalog_.Name()}});
   // Ours or another writer's: the table now exists.
   ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
-  if (!loaded) return absl::InternalError(StrCat(location_, ": created but not found"));
+  if (!loaded) return absl::InternalError(StrCat(catalog_.Name(), ": created but not found"));
   return Remember(*std::move(loaded));
 }
 
@@ -517,29 +451,25 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveS
   absl::MutexLock schema_lock(&schema_mu_);
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
     ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
-    if (!loaded) return absl::FailedPreconditionError(StrCat(location_, ": the table vanished"));
+    if (!loaded)
+      return absl::FailedPreconditionError(StrCat(catalog_.Name(), ": the table vanished"));
     std::shared_ptr<const Table> t = Remember(*loaded);
     int new_last = 0;
     absl::StatusOr<iceberg::FileSchema> fs = iceberg::ResolveFileSchema(
         *t->schema, t->loaded.metadata.last_column_id, inferred, &new_last, all_null);
     if (!fs.ok() || !fs->table_changed) return t;  // another writer added them
-    TableMetadata m = t->loaded.metadata;
-    RETURN_IF_ERROR(iceberg::SetCurrentSchema(&m, fs->table_schema, new_last, clock_.NowMillis()));
-    m.metadata_log.push_back({clock_.NowMillis(), Uri(t->loaded.metadata_key)});
-    const std::string key = MetadataKey(iceberg::MetadataFileName(t->loaded.version + 1));
-    ObjectMeta meta;
-    meta.content_type = "application/json";
-    meta.if_none_match = true;
-    absl::Status st = sink_.Put(key, iceberg::TableMetadataToJson(m), meta);
+    catalog::TableChange change;
+    change.schema = fs->table_schema;
+    change.last_column_id = new_last;
+    absl::Status st = catalog_.Commit(t->loaded, change);
     if (st.ok()) {
-      WriteHint(t->loaded.version + 1);
       {
         absl::MutexLock lock(&mu_);
         stats_.schema_updates += 1;
       }
       Log(LogLevel::kInfo, "iceberg.schema_updated",
           {{"pipeline", spec_.name},
-           {"schema_id", StrCat(m.current_schema_id)},
+           {"columns", StrCat(new_last - t->loaded.metadata.last_column_id)},
            {"version", StrCat(t->loaded.version + 1)}});
       continue;  // reload: the next pass returns the table with it
     }
@@ -551,7 +481,7 @@ absl::StatusOr<std::shared_ptr<const IcebergTable::Table>> IcebergTable::EvolveS
     }
     Backoff(attempt);
   }
-  return absl::UnavailableError(StrCat(location_, ": schema change not committed after ",
+  return absl::UnavailableError(StrCat(catalog_.Name(), ": schema change not committed after ",
                                        options_.max_commit_attempts, " tries"));
 }
 
@@ -586,7 +516,7 @@ absl::StatusOr<std::vector<ParquetColumn>> IcebergTable::ResolveColumns(
     ASSIGN_OR_RETURN(*table, EvolveSchema(to_add, all_null));
   }
   return absl::UnavailableError(
-      StrCat(location_, ": the table's schema kept changing while these columns were added"));
+      StrCat(catalog_.Name(), ": the table's schema kept changing while these columns were added"));
 }
 
 absl::StatusOr<TableObject> IcebergTable::Encode(const std::string& object_key,
@@ -746,8 +676,8 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
                   crc32(0L, reinterpret_cast<const Bytef*>(group_keys[g].data()),
                         static_cast<uInt>(group_keys[g].size())));
     TableObject::File f;
-    f.key = StrCat(relative_location_, "/data/", path.empty() ? "" : path + "/", base, "-",
-                   std::string_view(tag, 8), ".parquet");
+    f.key = TableKey(StrCat("data/", path.empty() ? "" : path + "/", base, "-",
+                            std::string_view(tag, 8), ".parquet"));
     f.records = file.rows;
     f.size = static_cast<int64_t>(file.bytes.size());
     DataFile df;
@@ -791,8 +721,9 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     }
     absl::StatusOr<std::optional<Loaded>> loaded = LoadLatest();
     if (!loaded.ok() || !*loaded) {
-      last = loaded.ok() ? absl::FailedPreconditionError(StrCat(location_, ": the table vanished"))
-                         : loaded.status();
+      last = loaded.ok()
+                 ? absl::FailedPreconditionError(StrCat(catalog_.Name(), ": the table vanished"))
+                 : loaded.status();
       if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
       break;
     }
@@ -822,7 +753,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     if (todo.empty()) {
       // Committed by an earlier try whose answer was lost (a 412 on our own write): that
       // try never wrote the hint, so readers that trust it would not see the snapshot.
-      WriteHint(table->loaded.version);
+      catalog_.Settle(table->loaded);
       return absl::OkStatus();
     }
     std::set<std::string> todo_ids;
@@ -956,7 +887,6 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     Snapshot snap;
     snap.snapshot_id = snapshot_id;
     if (parent != nullptr) snap.parent_snapshot_id = parent->snapshot_id;
-    snap.timestamp_ms = clock_.NowMillis();
     snap.manifest_list = Uri(list_key);
     snap.summary = {
         {"operation", "append"},
@@ -973,18 +903,16 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         {std::string(kSummaryWriter), options_.writer_id},
         {std::string(kSummaryPipeline), spec_.name},
         {std::string(kSummaryObjects), EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
-    TableMetadata next = current;
-    absl::Status appended = iceberg::AppendSnapshot(
-        &next, std::move(snap), Uri(table->loaded.metadata_key), clock_.NowMillis());
-    if (!appended.ok()) return appended;
+    // The commit's time and sequence number (its manifest list has it), and the schema
+    // its files were written with: what a catalog records, sent as they are.
+    snap.sequence_number = sequence_number;
+    snap.timestamp_ms = clock_.NowMillis();
+    snap.schema_id = current.current_schema_id;
+    catalog::TableChange change;
+    change.snapshot = std::move(snap);
     const int64_t version = table->loaded.version + 1;
-    ObjectMeta meta;
-    meta.content_type = "application/json";
-    meta.if_none_match = true;
-    absl::Status st = sink_.Put(MetadataKey(iceberg::MetadataFileName(version)),
-                                iceberg::TableMetadataToJson(next), meta);
+    absl::Status st = catalog_.Commit(table->loaded, change);
     if (st.ok()) {
-      WriteHint(version);
       {
         absl::MutexLock lock(&mu_);
         stats_.commits += 1;
@@ -992,7 +920,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         stats_.records_committed += added_records;
         stats_.last_commit_ms = clock_.NowMillis();
         // The table as this commit left it (not read again until the next commit).
-        stats_.snapshots = static_cast<int64_t>(next.snapshots.size());
+        stats_.snapshots = static_cast<int64_t>(current.snapshots.size()) + 1;
       }
       Log(LogLevel::kInfo, "iceberg.committed",
           {{"pipeline", spec_.name},
@@ -1020,7 +948,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
   return absl::Status(last.code() == absl::StatusCode::kAlreadyExists
                           ? absl::StatusCode::kUnavailable
                           : last.code(),
-                      StrCat("iceberg commit to ", location_, ": ", StatusMessage(last)));
+                      StrCat("iceberg commit to ", catalog_.Name(), ": ", StatusMessage(last)));
 }
 
 IcebergTableStats IcebergTable::Stats() const {

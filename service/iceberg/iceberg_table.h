@@ -1,8 +1,11 @@
-// IcebergTable: one pipeline's Apache Iceberg v2 table in a file-system catalog, on the
-// pipeline's destination (the local lake directory or an S3 bucket), through its
-// ObjectSink. The TableWriter the delivery engine uses for a `format: iceberg` pipeline.
+// IcebergTable: one pipeline's Apache Iceberg v2 table. The TableWriter the delivery
+// engine uses for a `format: iceberg` pipeline: it writes data files, manifests and
+// manifest lists through the pipeline's ObjectSink and commits through its catalog
+// (service/catalog: the file-system catalog on the destination, by default, or a REST
+// catalog, whose table location the sink is then bound to).
 //
-// Layout, under <destination root>/<namespace>/<name>/:
+// Layout, under <destination root>/<namespace>/<name>/ (a REST catalog: under the
+// location it gives the table, which also keeps the metadata files):
 //   data/<partition path>/<pipeline>-<writer>-<sequence>-<crc>.parquet data files: one
 //                                                                     per partition of a
 //                                                                     sealed object
@@ -10,12 +13,12 @@
 //   metadata/version-hint.text                                        N, for readers
 //   metadata/<uuid>-m0.avro, metadata/snap-<id>-<attempt>-<uuid>.avro  manifests, lists
 //
-// Commits. The current version is the hint's N or, when later versions exist (a writer
-// stopped between creating v<N+1> and rewriting the hint), the last of them. A commit
-// creates v<N+1> without replacing (the sink's If-None-Match Put: link(2) locally,
-// If-None-Match: * on S3): another writer's v<N+1> makes it ALREADY_EXISTS, and the
-// commit reloads, rebases (a new manifest list over the new parent) and tries again.
-// Nothing is deleted, ever: a file whose outcome is unknown may be part of the table.
+// Commits. The catalog replaces the table's current metadata atomically (file-system:
+// v<N+1> created without replacing; REST: requirements the catalog checks): when another
+// writer committed first (ALREADY_EXISTS), the commit reloads, rebases (a new manifest
+// list over the new parent) and tries again; when the outcome is unknown (no answer, a
+// 5xx), it reloads and looks for its own objects before deciding. Nothing is deleted,
+// ever: a file whose outcome is unknown may be part of the table.
 //
 // Exactly once. Every snapshot's summary names the writer (`lakehose.writer-id`), the
 // pipeline and the objects it holds (`lakehose.objects`: their sequence numbers, the
@@ -41,6 +44,8 @@
 #include "absl/synchronization/mutex.h"
 #include "core/config/pipeline.h"
 #include "core/iceberg/types.h"
+#include "service/catalog/catalog.h"
+#include "service/catalog/filesystem_catalog.h"
 #include "service/delivery/object_sink.h"
 #include "service/delivery/table_writer.h"
 #include "service/platform/clock.h"
@@ -75,26 +80,28 @@ class IcebergTable : public TableWriter {
     std::function<void(absl::Duration)> sleep;  // default: the thread sleeps
   };
 
-  // `spec` must be a format: iceberg pipeline; `sink` its destination. Both borrowed.
+  // `spec` must be a format: iceberg pipeline; `sink` its destination. Both borrowed. The
+  // table is in a file-system catalog on `sink`.
   IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options);
+  // The table in `catalog` (borrowed); `sink` holds its files (keys relative to the
+  // table's location when the catalog places it: a LocationSink).
+  IcebergTable(const PipelineSpec& spec, ObjectSink& sink, IcebergCatalog& catalog,
+               Options options);
 
   absl::StatusOr<TableObject> Encode(const std::string& object_key, std::string_view body,
                                      RejectedRecords* rejected) override;
   absl::Status Commit(const std::vector<const TableObject*>& objects) override;
 
-  // The table as it is now (reads the destination); nullopt when it does not exist yet.
-  struct Loaded {
-    iceberg::TableMetadata metadata;
-    int64_t version = 0;
-    std::string metadata_key;  // relative to the destination root
-  };
+  // The table as it is now (reads the catalog); nullopt when it does not exist yet.
+  using Loaded = LoadedTable;
   absl::StatusOr<std::optional<Loaded>> Load();
 
   IcebergTableStats Stats() const;
   const std::string& pipeline() const { return spec_.name; }
-  // "<namespace>/<name>" relative to the destination root, and its URI.
+  // "<namespace>/<name>" relative to the destination root ("" in a REST catalog), and
+  // the table for messages (its location, or its name in the REST catalog).
   const std::string& relative_location() const { return relative_location_; }
-  const std::string& location() const { return location_; }
+  std::string location() const { return catalog_.Name(); }
   // The data and metadata files' URIs and keys (public for `lakehose table inspect`).
   std::string FileUri(const std::string& key) const { return Uri(key); }
   std::optional<std::string> FileKey(std::string_view uri) const { return KeyOf(uri); }
@@ -106,6 +113,8 @@ class IcebergTable : public TableWriter {
 
  private:
   struct Table;  // the current metadata and what is derived from it
+  IcebergTable(const PipelineSpec& spec, ObjectSink& sink, IcebergCatalog* catalog,
+               Options options);
   absl::StatusOr<std::optional<Loaded>> LoadLatest();
   // Encode against the table as last read; *mismatch set when a record did not fit a
   // column (Encode then reads the table again and tries once more).
@@ -128,11 +137,11 @@ class IcebergTable : public TableWriter {
   absl::StatusOr<std::vector<ParquetColumn>> ResolveColumns(
       const std::vector<ParquetColumn>& inferred,
       const std::vector<std::vector<std::string>>& all_null, std::shared_ptr<const Table>* table);
+  // The key of `sub` ("data/...", "metadata/...") under the table's location.
+  std::string TableKey(std::string_view sub) const;
   std::string MetadataKey(std::string_view name) const;
   std::string CodecName() const;  // write.parquet.compression-codec of the pipeline's codec
-  // Rewrites metadata/version-hint.text to `version` unless it names a later one.
-  void WriteHint(int64_t version);
-  // Where `key` is, as the table's metadata names it (see TableUri in the .cc).
+  // Where `key` is, as the table's metadata names it (TableFileUri).
   std::string Uri(const std::string& key) const;
   // The key of a path the table's metadata names (under the destination's root), or
   // nullopt for a path elsewhere.
@@ -145,7 +154,8 @@ class IcebergTable : public TableWriter {
   const Options options_;
   const Clock& clock_;
   const std::string relative_location_;
-  const std::string location_;
+  const std::unique_ptr<IcebergCatalog> own_catalog_;  // file-system, when none was given
+  IcebergCatalog& catalog_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const Table> table_ ABSL_GUARDED_BY(mu_);

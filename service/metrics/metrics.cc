@@ -237,6 +237,19 @@ void Metrics::RecordTable(const std::string& pipeline, const TableReading& r) co
   f.iceberg_snapshots.Add(labels).Set(static_cast<double>(r.snapshots));
 }
 
+void Metrics::RecordCatalog(const std::string& pipeline, const CatalogReading& r) const {
+  const Families& f = *families_;
+  auto requests = [&](const char* result, int64_t n) {
+    AdvanceCounterTo(f.iceberg_catalog_requests.Add({{"pipeline", pipeline}, {"result", result}}),
+                     static_cast<double>(std::max<int64_t>(0, n)));
+  };
+  requests("ok", r.requests - r.failures);
+  requests("error", r.failures - r.denied);
+  requests("denied", r.denied);
+  AdvanceCounterTo(f.iceberg_commit_unknown.Add({{"pipeline", pipeline}}),
+                   static_cast<double>(r.unknown_commits));
+}
+
 void Metrics::ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds,
                                bool retry) const {
   s3_requests(op, outcome).Increment();

@@ -172,6 +172,12 @@ namespace lakehose {
         "Time since this server's last commit to the table (since start before the first).")       \
   GAUGE(iceberg_snapshots, "iceberg_snapshots", "pipeline",                                        \
         "Snapshots in the table's metadata, as last read.")                                        \
+  COUNTER(iceberg_catalog_requests, "iceberg_catalog_requests_total", "pipeline,result",           \
+          "Requests to the table's REST catalog, by result (ok: answered, also 404 and 409; "      \
+          "error: no answer, a 5xx or a refused request; denied: 401, 403, a refused token).")     \
+  COUNTER(iceberg_commit_unknown, "iceberg_commit_unknown_total", "pipeline",                      \
+          "Commits to a REST catalog whose outcome was unknown (no answer, a 5xx): resolved by "   \
+          "reloading the table.")                                                                  \
   COUNTER(grpc_connections_shed, "grpc_connections_shed_total", "",                                \
           "gRPC connections closed on arrival: past server.limits.max_connections, or with no "    \
           "descriptor left.")                                                                      \
@@ -241,6 +247,12 @@ struct TableReading {
   int64_t files_committed = 0, records_committed = 0, objects_already_committed = 0;
   double last_commit_age_s = 0;
   int64_t snapshots = 0;
+};
+
+// A REST catalog's counts (RestCatalogStats): requests, those that failed (denied
+// included) and were denied, and commits with an unknown outcome.
+struct CatalogReading {
+  int64_t requests = 0, failures = 0, denied = 0, unknown_commits = 0;
 };
 
 // Raises `counter` to `total` (a cumulative count kept elsewhere); never lowers it.
@@ -322,6 +334,8 @@ class Metrics {
 
   // Sets the Iceberg series of `pipeline` from its table writer's counts.
   void RecordTable(const std::string& pipeline, const TableReading& reading) const;
+  // Sets the REST catalog series of `pipeline`.
+  void RecordCatalog(const std::string& pipeline, const CatalogReading& reading) const;
 
   // Records one S3 HTTP exchange (the S3 client's observer).
   void ObserveS3Request(S3Operation op, S3Outcome outcome, double seconds, bool retry) const;

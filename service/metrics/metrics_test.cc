@@ -99,7 +99,18 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   // Iceberg families likewise, once a table's writer is read.
   EXPECT_THAT(before, Not(HasSubstr("lakehose_iceberg_commits_total")));
   metrics.RecordTable("demo", TableReading{.commits = 2, .snapshots = 3});
-  const std::map<std::string, std::string> types = Types(metrics.Scrape());
+  // And a REST catalog's, once its counts are read.
+  EXPECT_THAT(before, Not(HasSubstr("lakehose_iceberg_catalog_requests_total")));
+  metrics.RecordCatalog(
+      "demo", CatalogReading{.requests = 5, .failures = 2, .denied = 1, .unknown_commits = 1});
+  const std::string scraped = metrics.Scrape();
+  EXPECT_THAT(
+      scraped,
+      HasSubstr("lakehose_iceberg_catalog_requests_total{pipeline=\"demo\",result=\"ok\"} 3"));
+  EXPECT_THAT(scraped, HasSubstr("lakehose_iceberg_catalog_requests_total{pipeline=\"demo\","
+                                 "result=\"error\"} 1"));
+  EXPECT_THAT(scraped, HasSubstr("lakehose_iceberg_commit_unknown_total{pipeline=\"demo\"} 1"));
+  const std::map<std::string, std::string> types = Types(scraped);
   const std::set<std::string> declared = DeclaredFamilies();
   EXPECT_GE(declared.size(), 30u);
   for (const std::string& name : declared) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -20,6 +21,7 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/catalog/location_sink.h"
 #include "service/delivery/file_sink.h"
 #include "service/platform/log.h"
 #include "service/rpc/accept_guard.h"
@@ -150,7 +152,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   });
   // --- end destination health ---
   DeliveryEngine::Sinks sinks;
+  // A table in a REST catalog keeps its files where the catalog places it: its sink is
+  // bound to that location (a bucket of its own, as S3 Tables gives) when the catalog
+  // first loads the table, and made then by `make_sink` with the destination's settings.
+  std::map<std::string, LocationSink*> location_sinks;
   for (const auto& p : config.pipelines) {
+    if (p->destination.iceberg && p->destination.iceberg->rest) {
+      auto located = std::make_unique<LocationSink>(
+          [make_sink, spec = p.get()](const catalog::TableLocation& where) {
+            PipelineSpec at = *spec;
+            at.destination = DestinationAt(spec->destination, where);
+            return make_sink(at);
+          });
+      location_sinks[p->name] = located.get();
+      sinks[p->name] = std::move(located);
+      continue;
+    }
     auto sink = make_sink(*p);
     if (!sink.ok()) return sink.status();
     sinks[p->name] = *std::move(sink);
@@ -189,19 +206,63 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   engine_options.writer_id = ResolveWriterId(config.server);
   // --- Iceberg tables (README "Iceberg tables"): one writer per format: iceberg pipeline,
   // over the pipeline's sink (data files and the table's metadata go to one destination).
+  std::shared_ptr<HttpClient> catalog_http;
+  std::shared_ptr<CredentialsProvider> catalog_credentials;
   for (const auto& p : config.pipelines) {
     if (!p->destination.iceberg) continue;
     IcebergTable::Options table_options;
     table_options.writer_id = engine_options.writer_id;
     table_options.clock = &clock;
-    s->tables_.push_back(
-        std::make_unique<IcebergTable>(*p, *sinks.at(p->name), std::move(table_options)));
+    const IcebergSpec& ice = *p->destination.iceberg;
+    if (!ice.rest) {
+      s->tables_.push_back(
+          std::make_unique<IcebergTable>(*p, *sinks.at(p->name), std::move(table_options)));
+      engine_options.tables[p->name] = s->tables_.back().get();
+      continue;
+    }
+    // A REST catalog: asked for its configuration now, so that a wrong URI, warehouse,
+    // secret or signing name stops start-up; one that cannot be reached now does not
+    // (records wait in the WAL and the commit retries).
+    if (!catalog_http) {
+      catalog_http = NewCurlHttpClient();
+      catalog_credentials = NewDefaultCredentialsChain(catalog_http, &clock, ProcessGetenv());
+    }
+    RestCatalogDeps deps;
+    deps.http = catalog_http;
+    deps.credentials = catalog_credentials;
+    deps.clock = &clock;
+    deps.files = location_sinks.at(p->name);
+    deps.default_region = DefaultCatalogRegion(p->destination);
+    auto rest = std::make_unique<RestCatalog>(
+        *ice.rest, std::vector<std::string>{ice.table_namespace}, ice.table_name, std::move(deps));
+    if (absl::Status st = rest->Connect(); !st.ok()) {
+      if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st))
+        return absl::Status(
+            st.code(),
+            StrCat("pipeline ", p->name, ": destination.iceberg.catalog: ", StatusMessage(st)));
+      Log(LogLevel::kWarn, "iceberg.catalog_unreachable",
+          {{"pipeline", p->name}, {"catalog", ice.rest->uri}, {"error", StatusMessage(st)}});
+    }
+    location_sinks.at(p->name)->SetBinder(
+        [catalog = rest.get()] { return catalog->Load().status(); });
+    s->catalogs_.push_back(std::move(rest));
+    s->tables_.push_back(std::make_unique<IcebergTable>(
+        *p, *sinks.at(p->name), *s->catalogs_.back(), std::move(table_options)));
+    s->table_catalogs_[p->name] = s->catalogs_.back().get();
     engine_options.tables[p->name] = s->tables_.back().get();
   }
   if (!s->tables_.empty()) {
     const int64_t started_ms = clock.NowMillis();
-    s->table_metrics_ = s->metrics_->AddRefresher(
-        [tables = &s->tables_, metrics = s->metrics_.get(), &clock, started_ms] {
+    s->table_metrics_ =
+        s->metrics_->AddRefresher([tables = &s->tables_, catalogs = &s->table_catalogs_,
+                                   metrics = s->metrics_.get(), &clock, started_ms] {
+          for (const auto& [pipeline, c] : *catalogs) {
+            const RestCatalogStats st = c->Stats();
+            metrics->RecordCatalog(pipeline, CatalogReading{.requests = st.requests,
+                                                            .failures = st.failures,
+                                                            .denied = st.auth_failures,
+                                                            .unknown_commits = st.unknown_commits});
+          }
           for (const auto& t : *tables) {
             const IcebergTableStats st = t->Stats();
             const int64_t since = st.last_commit_ms > 0 ? st.last_commit_ms : started_ms;

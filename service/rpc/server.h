@@ -11,6 +11,7 @@
 #define LAKEHOSE_SERVICE_RPC_SERVER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "core/config/config.h"
 #include "grpcpp/server.h"
+#include "service/catalog/rest_catalog.h"
 #include "service/config/config_file.h"
 #include "service/delivery/delivery_engine.h"
 #include "service/delivery/object_sink.h"
@@ -88,6 +90,10 @@ class Server {
   std::unique_ptr<DestinationBreakers> breakers_;
   Metrics::Registration breaker_metrics_;
   std::unique_ptr<RecordProcessor> processor_;
+  // The REST catalogs of format: iceberg pipelines (their tables use them) and, by
+  // pipeline, for the metrics.
+  std::vector<std::unique_ptr<RestCatalog>> catalogs_;
+  std::map<std::string, RestCatalog*> table_catalogs_;
   // The tables of format: iceberg pipelines (the engine's TableWriters: they outlive it).
   std::vector<std::unique_ptr<IcebergTable>> tables_;
   Metrics::Registration table_metrics_;  // reads tables_
