@@ -3,7 +3,6 @@
 // its summary, the schema and partition spec, every snapshot, and the live data files
 // of the current snapshot with their row counts.
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -96,20 +95,13 @@ int TableCommand(int argc, char** argv) {
   if (ice.rest) {
     // The files are where the catalog placed the table (bound when it is loaded).
     auto located = std::make_unique<LocationSink>([&](const catalog::TableLocation& where) {
-      DestinationSpec at = spec->destination;
-      at.kind = where.local ? DestinationKind::kFile : DestinationKind::kS3;
-      (where.local ? at.path : at.bucket) = where.local ? where.dir : where.bucket;
-      return make_sink(at);
+      return make_sink(DestinationAt(spec->destination, where));
     });
     RestCatalogDeps deps;
     deps.http = http;
     deps.credentials = credentials;
     deps.files = located.get();
-    deps.default_region = spec->destination.region;
-    if (deps.default_region.empty())
-      for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"})
-        if (const char* v = std::getenv(var); v != nullptr && deps.default_region.empty())
-          deps.default_region = v;
+    deps.default_region = DefaultCatalogRegion(spec->destination);
     rest = std::make_unique<RestCatalog>(*ice.rest, std::vector<std::string>{ice.table_namespace},
                                          ice.table_name, std::move(deps));
     sink = std::move(located);
