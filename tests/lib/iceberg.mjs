@@ -172,8 +172,22 @@ export function localPath(uri) {
 // The metadata directory: {hint, versions: [{version, file, metadata}] ascending, current}.
 // current: the hint's version; asserted to be the last one (lakehose writes the hint
 // after creating the version, so at rest they agree).
-export function loadMetadata(tableDir) {
+// With `rest`, the layout a REST catalog writes (tests/lib/rest_catalog.mjs, as Java's
+// catalogs): <NNNNN>-<uuid>.metadata.json numbered without a gap and no hint (hint null);
+// current is the last (the catalog's metadata-location, which the caller may compare).
+export function loadMetadata(tableDir, { rest = false } = {}) {
   const dir = join(tableDir, 'metadata');
+  if (rest) {
+    const versions = [];
+    for (const name of readdirSync(dir)) {
+      const m = /^(\d+)-[0-9a-f-]+\.metadata\.json$/.exec(name);
+      if (m) versions.push({ version: Number(m[1]), file: name, metadata: JSON.parse(readFileSync(join(dir, name), 'utf8')) });
+    }
+    versions.sort((a, b) => a.version - b.version);
+    assert.ok(versions.length > 0, `the catalog wrote metadata files under ${dir}`);
+    assert.deepEqual(versions.map((v) => v.version), versions.map((_, i) => versions[0].version + i), 'metadata versions without a gap');
+    return { hint: null, versions, current: versions.at(-1).metadata };
+  }
   const hintText = readFileSync(join(dir, 'version-hint.text'), 'utf8');
   assert.match(hintText, /^\d+\n?$/, 'version-hint.text holds a number');
   const hint = Number(hintText.trim());
@@ -459,8 +473,8 @@ function promotes(from, to) {
 //   {meta (loadMetadata's), snapshots: Map(id -> {snapshot, live: [file]}), files:
 //    Map(local path -> {rows, ids, icebergSchema, columns, partition, spec, dataSeq, ...}),
 //    avroFiles, notes}.
-export async function checkTable(tableDir, conn, { python = true, deep = true } = {}) {
-  const meta = loadMetadata(tableDir);
+export async function checkTable(tableDir, conn, { python = true, deep = true, rest = false } = {}) {
+  const meta = loadMetadata(tableDir, { rest });
   const m = meta.current;
   const notes = [];
   const metric = (ok, message) => assert.ok(ok, message);
