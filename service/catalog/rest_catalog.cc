@@ -1,58 +1,10 @@
 #include "service/catalog/rest_catalog.h"
 
-#include <charconv>
-#include <fstream>
-#include <sstream>
-
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
-#include "core/base/uri_encode.h"
-#include "core/s3/sigv4.h"
 #include "service/platform/log.h"
 
 namespace lakehose {
-namespace {
-
-using Query = std::vector<std::pair<std::string, std::string>>;
-
-// Table metadata grows with its snapshots; S3's answers are smaller, the catalog's can
-// be a few MB for a table with a long history.
-constexpr size_t kMaxAnswerBytes = size_t{64} << 20;
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", path));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string AuthName(const RestCatalogSpec& s, std::string_view region) {
-  switch (s.auth) {
-    case RestCatalogSpec::Auth::kSigV4:
-      return StrCat("requests signed with SigV4 for service ", s.sigv4_service, " in ", region);
-    case RestCatalogSpec::Auth::kOAuth2:
-      return StrCat("OAuth2 client ", s.oauth2_client_id, " with tokens from ", s.oauth2_token_uri);
-    case RestCatalogSpec::Auth::kTokenFile:
-      return StrCat("the bearer token of ", s.token_file);
-    case RestCatalogSpec::Auth::kNone:
-      break;
-  }
-  return "no authentication (destination.iceberg.catalog.auth is not set)";
-}
-
-// The version a REST table's metadata file name carries (Java's catalogs, S3 Tables and
-// Polaris write <NNNNN>-<uuid>.metadata.json), else `fallback`.
-int64_t VersionOf(std::string_view metadata_location, int64_t fallback) {
-  std::string_view name = metadata_location.substr(metadata_location.rfind('/') + 1);
-  int64_t n = 0;
-  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
-  if (ec != std::errc() || end == name.data() || end == name.data() + name.size() || *end != '-')
-    return fallback;
-  return n;
-}
-
-}  // namespace
 
 RestCatalog::RestCatalog(RestCatalogSpec spec, std::vector<std::string> ns, std::string table,
                          RestCatalogDeps deps)
@@ -60,164 +12,13 @@ RestCatalog::RestCatalog(RestCatalogSpec spec, std::vector<std::string> ns, std:
       ns_(std::move(ns)),
       table_(std::move(table)),
       deps_(std::move(deps)),
-      clock_(deps_.clock ? *deps_.clock : *RealClock::Get()),
       name_(StrCat(StrJoin(ns_, "."), ".", table_, " in the REST catalog ", spec_.uri)),
-      endpoint_(ParseS3Endpoint(spec_.uri, "us-east-1")) {
-  if (!deps_.read_file) deps_.read_file = ReadWholeFile;
-}
+      http_(spec_, deps_) {}
 
-void RestCatalog::Count(int64_t RestCatalogStats::*field) {
-  absl::MutexLock lock(&mu_);
-  stats_.*field += 1;
-}
-
-RestCatalogStats RestCatalog::Stats() const {
-  absl::MutexLock lock(&mu_);
-  return stats_;
-}
-
-absl::StatusOr<RestCatalog::Answer> RestCatalog::ExchangeOnce(std::string_view method,
-                                                              const std::string& path,
-                                                              const Query& query,
-                                                              std::string_view body,
-                                                              const std::string& bearer) {
-  if (!endpoint_.ok())
-    return absl::InvalidArgumentError(
-        StrCat("REST catalog uri ", spec_.uri, ": ", StatusMessage(endpoint_.status())));
-  const std::string full_path = StrCat(endpoint_->base_path, path);
-  std::string url = StrCat(endpoint_->scheme, "://", endpoint_->host_port, full_path);
-  for (size_t i = 0; i < query.size(); ++i)
-    StrAppend(&url, i == 0 ? "?" : "&", UriEncode(query[i].first, false), "=",
-              UriEncode(query[i].second, false));
-  HttpHeaders headers{{"Accept", "application/json"}};
-  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-  if (spec_.auth == RestCatalogSpec::Auth::kSigV4) {
-    if (!deps_.credentials)
-      return absl::FailedPreconditionError("REST catalog SigV4: no credentials provider");
-    absl::StatusOr<AwsCredentials> creds = deps_.credentials->GetCredentials();
-    if (!creds.ok())
-      return absl::Status(creds.status().code(),
-                          StrCat("SigV4 credentials for the REST catalog ", spec_.uri, ": ",
-                                 StatusMessage(creds.status())));
-    const std::string region =
-        spec_.sigv4_region.empty() ? deps_.default_region : spec_.sigv4_region;
-    headers.emplace_back("Host", endpoint_->host_port);
-    const std::string payload_hash = Sha256Hex(body);
-    headers.emplace_back("x-amz-content-sha256", payload_hash);
-    const SigV4Signed signed_ = SignV4({.method = std::string(method),
-                                        .path = full_path,
-                                        .query = query,
-                                        .headers = headers,
-                                        .payload_hash = payload_hash},
-                                       creds->ToSigV4(),
-                                       {.region = region,
-                                        .service = spec_.sigv4_service,
-                                        .time_unix_s = clock_.NowMillis() / 1000,
-                                        .s3_rules = false});
-    headers.insert(headers.end(), signed_.headers_to_add.begin(), signed_.headers_to_add.end());
-  } else if (!bearer.empty()) {
-    headers.emplace_back("Authorization", StrCat("Bearer ", bearer));
-  }
-  HttpRequest req{.method = std::string(method),
-                  .url = url,
-                  .headers = std::move(headers),
-                  .body = body,
-                  .timeout_ms = static_cast<int64_t>(spec_.request_timeout_s * 1000),
-                  .max_response_bytes = kMaxAnswerBytes};
-  Count(&RestCatalogStats::requests);
-  absl::StatusOr<HttpResponse> resp = deps_.http->Send(req);
-  if (!resp.ok()) {
-    Count(&RestCatalogStats::failures);
-    return absl::Status(resp.status().code(), StrCat(method, " ", full_path, " to ", spec_.uri,
-                                                     ": ", StatusMessage(resp.status())));
-  }
-  if (resp->status == 401 || resp->status == 403 || resp->status == 419) {
-    Count(&RestCatalogStats::auth_failures);
-  }
-  if (resp->status >= 400 && resp->status != 404 && resp->status != 409)
-    Count(&RestCatalogStats::failures);
-  return Answer{resp->status, std::move(resp->body)};
-}
-
-absl::StatusOr<RestCatalog::Answer> RestCatalog::Exchange(std::string_view method,
-                                                          const std::string& path,
-                                                          const Query& query,
-                                                          std::string_view body) {
-  std::string bearer;
-  if (spec_.auth == RestCatalogSpec::Auth::kOAuth2) {
-    ASSIGN_OR_RETURN(bearer, Bearer(false));
-  } else if (spec_.auth == RestCatalogSpec::Auth::kTokenFile) {
-    // Read at every request: a mounted token (a Kubernetes projected secret) rotates.
-    absl::StatusOr<std::string> token = deps_.read_file(spec_.token_file);
-    if (!token.ok())
-      return absl::FailedPreconditionError(
-          StrCat("the REST catalog's token_file: ", StatusMessage(token.status())));
-    bearer = std::string(TrimAsciiWhitespace(*token));
-  }
-  ASSIGN_OR_RETURN(Answer a, ExchangeOnce(method, path, query, body, bearer));
-  if (spec_.auth == RestCatalogSpec::Auth::kOAuth2 && (a.status == 401 || a.status == 419)) {
-    // Expired or revoked before its time: one new token, one more try.
-    ASSIGN_OR_RETURN(bearer, Bearer(true));
-    return ExchangeOnce(method, path, query, body, bearer);
-  }
-  return a;
-}
-
-absl::StatusOr<std::string> RestCatalog::Bearer(bool refresh) {
-  absl::MutexLock token_lock(&token_mu_);
-  const int64_t now = clock_.NowMillis();
-  {
-    absl::MutexLock lock(&mu_);
-    if (!refresh && !token_.empty() && (token_refresh_at_ms_ == 0 || now < token_refresh_at_ms_))
-      return token_;
-  }
-  const std::string who = StrCat("OAuth2 token request to ", spec_.oauth2_token_uri, " for client ",
-                                 spec_.oauth2_client_id);
-  absl::StatusOr<std::string> secret = deps_.read_file(spec_.oauth2_client_secret_file);
-  if (!secret.ok())
-    return absl::FailedPreconditionError(
-        StrCat(who, ": client_secret_file: ", StatusMessage(secret.status())));
-  absl::StatusOr<S3Endpoint> token_endpoint = ParseS3Endpoint(spec_.oauth2_token_uri, "us-east-1");
-  if (!token_endpoint.ok())
-    return absl::InvalidArgumentError(StrCat(who, ": ", StatusMessage(token_endpoint.status())));
-  const std::string form = catalog::ClientCredentialsForm(
-      spec_.oauth2_client_id, TrimAsciiWhitespace(*secret), spec_.oauth2_scope);
-  HttpRequest req{.method = "POST",
-                  .url = spec_.oauth2_token_uri,
-                  .headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                              {"Accept", "application/json"}},
-                  .body = form,
-                  .timeout_ms = static_cast<int64_t>(spec_.request_timeout_s * 1000)};
-  Count(&RestCatalogStats::requests);
-  absl::StatusOr<HttpResponse> resp = deps_.http->Send(req);
-  if (!resp.ok()) {
-    Count(&RestCatalogStats::failures);
-    return absl::Status(resp.status().code(), StrCat(who, ": ", StatusMessage(resp.status())));
-  }
-  if (resp->status != 200) {
-    Count(&RestCatalogStats::failures);
-    const std::string why = catalog::ParseOAuthError(resp->status, resp->body);
-    if (resp->status >= 500 || resp->status == 429)
-      return absl::UnavailableError(StrCat(who, ": HTTP ", resp->status, ": ", why));
-    Count(&RestCatalogStats::auth_failures);
-    return absl::PermissionDeniedError(StrCat(who, " refused: HTTP ", resp->status, ": ", why,
-                                              " (check client_id and the secret in ",
-                                              spec_.oauth2_client_secret_file, ")"));
-  }
-  absl::StatusOr<catalog::OAuthToken> token = catalog::ParseTokenResponse(resp->body);
-  if (!token.ok())
-    return absl::InvalidArgumentError(StrCat(who, ": ", StatusMessage(token.status())));
-  absl::MutexLock lock(&mu_);
-  stats_.token_refreshes += 1;
-  token_ = token->access_token;
-  // Renewed at 80% of its lifetime, before it expires mid-commit.
-  token_refresh_at_ms_ = token->expires_in_s ? now + *token->expires_in_s * 800 : 0;
-  return token_;
-}
+RestCatalogStats RestCatalog::Stats() const { return http_.Stats(); }
 
 absl::Status RestCatalog::ErrorFor(std::string_view what, const Answer& answer) {
   const catalog::CatalogError e = catalog::ParseCatalogError(answer.status, answer.body);
-  const std::string region = spec_.sigv4_region.empty() ? deps_.default_region : spec_.sigv4_region;
   std::string msg =
       StrCat(what, " ", StrJoin(ns_, "."), ".", table_, " in the REST catalog ", spec_.uri,
              ": HTTP ", answer.status, e.type.empty() ? "" : " ", e.type, ": ", e.message);
@@ -226,7 +27,7 @@ absl::Status RestCatalog::ErrorFor(std::string_view what, const Answer& answer) 
     case 403:
     case 419:
       return absl::PermissionDeniedError(
-          StrCat(msg, " (", AuthName(spec_, region),
+          StrCat(msg, " (", http_.AuthName(),
                  answer.status == 403 ? ": the identity is not allowed this operation" : "", ")"));
     case 404:
       return absl::NotFoundError(msg);
@@ -244,14 +45,13 @@ absl::StatusOr<catalog::CatalogConfig> RestCatalog::Config() {
     absl::MutexLock lock(&mu_);
     if (config_) return *config_;
   }
-  if (spec_.auth == RestCatalogSpec::Auth::kSigV4 && spec_.sigv4_region.empty() &&
-      deps_.default_region.empty())
+  if (spec_.auth == RestCatalogSpec::Auth::kSigV4 && http_.region().empty())
     return absl::InvalidArgumentError(
         "destination.iceberg.catalog.auth.sigv4.region: not set, and the destination names no "
         "region");
-  Query query;
+  CatalogHttp::Query query;
   if (!spec_.warehouse.empty()) query.emplace_back("warehouse", spec_.warehouse);
-  ASSIGN_OR_RETURN(Answer a, Exchange("GET", "/v1/config", query, ""));
+  ASSIGN_OR_RETURN(Answer a, http_.Exchange("GET", "/v1/config", query, ""));
   if (a.status == 404) {
     return absl::NotFoundError(
         StrCat("the REST catalog ", spec_.uri, " has no warehouse \"", spec_.warehouse,
@@ -279,7 +79,7 @@ absl::StatusOr<LoadedTable> RestCatalog::Loaded(std::string_view what, const Ans
     return absl::FailedPreconditionError(StrCat(what, " ", name_, ": ", StatusMessage(r.status())));
   if (deps_.files != nullptr) RETURN_IF_ERROR(deps_.files->Bind(r->metadata.location));
   LoadedTable t;
-  t.version = VersionOf(r->metadata_location, r->metadata.last_updated_ms);
+  t.version = MetadataFileVersion(r->metadata_location, r->metadata.last_updated_ms);
   t.metadata_location = std::move(r->metadata_location);
   t.metadata = std::move(r->metadata);
   return t;
@@ -288,7 +88,7 @@ absl::StatusOr<LoadedTable> RestCatalog::Loaded(std::string_view what, const Ans
 absl::StatusOr<std::optional<LoadedTable>> RestCatalog::Load() {
   ASSIGN_OR_RETURN(catalog::CatalogConfig config, Config());
   ASSIGN_OR_RETURN(Answer a,
-                   Exchange("GET", catalog::TablePath(config.Prefix(), ns_, table_), {}, ""));
+                   http_.Exchange("GET", catalog::TablePath(config.Prefix(), ns_, table_), {}, ""));
   if (a.status == 404) return std::nullopt;
   if (a.status != 200) return ErrorFor("loading", a);
   ASSIGN_OR_RETURN(LoadedTable t, Loaded("loading", a));
@@ -304,20 +104,20 @@ absl::Status RestCatalog::Create(const iceberg::TableMetadata& metadata) {
   ASSIGN_OR_RETURN(catalog::CatalogConfig config, Config());
   const std::string body = catalog::CreateTableRequestJson(table_, metadata);
   const std::string path = catalog::TablesPath(config.Prefix(), ns_);
-  ASSIGN_OR_RETURN(Answer a, Exchange("POST", path, {}, body));
+  ASSIGN_OR_RETURN(Answer a, http_.Exchange("POST", path, {}, body));
   if (a.status == 404) {
     // NoSuchNamespaceException.
     if (!spec_.create_namespace)
       return absl::FailedPreconditionError(
           StrCat("the namespace ", StrJoin(ns_, "."), " does not exist in the REST catalog ",
                  spec_.uri, " and destination.iceberg.catalog.create.namespace is false"));
-    ASSIGN_OR_RETURN(Answer n, Exchange("POST", catalog::NamespacesPath(config.Prefix()), {},
-                                        catalog::CreateNamespaceRequestJson(ns_)));
+    ASSIGN_OR_RETURN(Answer n, http_.Exchange("POST", catalog::NamespacesPath(config.Prefix()), {},
+                                              catalog::CreateNamespaceRequestJson(ns_)));
     if (n.status != 200 && n.status != 409) return ErrorFor("creating the namespace of", n);
     if (n.status == 200)
       Log(LogLevel::kInfo, "iceberg.namespace_created",
           {{"namespace", StrJoin(ns_, ".")}, {"catalog", spec_.uri}});
-    ASSIGN_OR_RETURN(a, Exchange("POST", path, {}, body));
+    ASSIGN_OR_RETURN(a, http_.Exchange("POST", path, {}, body));
   }
   if (a.status == 409) return absl::AlreadyExistsError(StrCat(name_, " exists"));
   if (a.status != 200) return ErrorFor("creating", a);
@@ -326,11 +126,12 @@ absl::Status RestCatalog::Create(const iceberg::TableMetadata& metadata) {
 
 absl::Status RestCatalog::Commit(const LoadedTable& base, const catalog::TableChange& change) {
   ASSIGN_OR_RETURN(catalog::CatalogConfig config, Config());
-  absl::StatusOr<Answer> a = Exchange("POST", catalog::TablePath(config.Prefix(), ns_, table_), {},
-                                      catalog::CommitTableRequestJson(base.metadata, change));
+  absl::StatusOr<Answer> a =
+      http_.Exchange("POST", catalog::TablePath(config.Prefix(), ns_, table_), {},
+                     catalog::CommitTableRequestJson(base.metadata, change));
   if (!a.ok()) {
     if (absl::IsUnavailable(a.status()) || absl::IsDeadlineExceeded(a.status())) {
-      Count(&RestCatalogStats::unknown_commits);
+      http_.CountUnknownCommit();
       return absl::Status(a.status().code(),
                           StrCat("commit state unknown: ", StatusMessage(a.status())));
     }
@@ -345,7 +146,7 @@ absl::Status RestCatalog::Commit(const LoadedTable& base, const catalog::TableCh
   if (absl::IsUnavailable(st)) {
     // 500, 502, 504 (CommitStateUnknownException), and 503/429 alike: the change may
     // have been applied. The caller reloads and looks for it; nothing is deleted.
-    Count(&RestCatalogStats::unknown_commits);
+    http_.CountUnknownCommit();
     return absl::UnavailableError(StrCat("commit state unknown: ", StatusMessage(st)));
   }
   return st;

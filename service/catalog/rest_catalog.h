@@ -43,31 +43,13 @@
 #include "core/config/pipeline.h"
 #include "core/s3/endpoint.h"
 #include "service/catalog/catalog.h"
+#include "service/catalog/catalog_http.h"
 #include "service/catalog/location_sink.h"
 #include "service/platform/clock.h"
 #include "service/s3/credentials.h"
 #include "service/s3/http_client.h"
 
 namespace lakehose {
-
-struct RestCatalogDeps {
-  std::shared_ptr<HttpClient> http;                  // required
-  std::shared_ptr<CredentialsProvider> credentials;  // required for SigV4
-  const Clock* clock = nullptr;                      // default RealClock::Get()
-  LocationSink* files = nullptr;                     // bound at each load; may be null
-  // Reads a secret or token file (default: the file's bytes; NOT_FOUND when missing).
-  std::function<absl::StatusOr<std::string>(const std::string& path)> read_file;
-  std::string default_region;  // SigV4 region when the spec names none (the destination's)
-};
-
-// What the catalog's requests did (metrics: lakehose_iceberg_catalog_requests_total).
-struct RestCatalogStats {
-  int64_t requests = 0;
-  int64_t failures = 0;         // no answer, or an error answer other than 404/409
-  int64_t auth_failures = 0;    // 401/403 (and refused token requests)
-  int64_t unknown_commits = 0;  // commits answered with no answer or 5xx: state unknown
-  int64_t token_refreshes = 0;  // OAuth2 tokens obtained
-};
 
 class RestCatalog : public IcebergCatalog {
  public:
@@ -90,40 +72,22 @@ class RestCatalog : public IcebergCatalog {
   RestCatalogStats Stats() const;
 
  private:
-  struct Answer {
-    int status = 0;
-    std::string body;
-  };
-  // One exchange, authenticated; with OAuth2 a 401/419 refreshes the token and tries once
-  // more. A non-OK status: no answer (UNAVAILABLE, DEADLINE_EXCEEDED) or no credentials.
-  absl::StatusOr<Answer> Exchange(std::string_view method, const std::string& path,
-                                  const std::vector<std::pair<std::string, std::string>>& query,
-                                  std::string_view body);
-  absl::StatusOr<Answer> ExchangeOnce(std::string_view method, const std::string& path,
-                                      const std::vector<std::pair<std::string, std::string>>& query,
-                                      std::string_view body, const std::string& bearer);
-  // The current bearer token (OAuth2: fetched when missing, expired or `refresh`).
-  absl::StatusOr<std::string> Bearer(bool refresh);
-  absl::StatusOr<catalog::CatalogConfig> Config();
+  using Answer = CatalogHttp::Answer;
   // The status for an error answer of `what`.
   absl::Status ErrorFor(std::string_view what, const Answer& answer);
   absl::StatusOr<LoadedTable> Loaded(std::string_view what, const Answer& answer);
-  void Count(int64_t RestCatalogStats::*field);
+  // The catalog's configuration (GET /v1/config), asked once it answers.
+  absl::StatusOr<catalog::CatalogConfig> Config();
 
   const RestCatalogSpec spec_;
   const std::vector<std::string> ns_;
   const std::string table_;
   RestCatalogDeps deps_;
-  const Clock& clock_;
   const std::string name_;
-  absl::StatusOr<S3Endpoint> endpoint_;  // the catalog URI, parsed (scheme, host, base path)
+  CatalogHttp http_;
 
   mutable absl::Mutex mu_;
   std::optional<catalog::CatalogConfig> config_ ABSL_GUARDED_BY(mu_);
-  std::string token_ ABSL_GUARDED_BY(mu_);
-  int64_t token_refresh_at_ms_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never (no expiry given)
-  RestCatalogStats stats_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex token_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one token request at a time
 };
 
 }  // namespace lakehose
