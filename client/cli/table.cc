@@ -17,6 +17,7 @@
 #include "core/iceberg/metadata_json.h"
 #include "service/catalog/location_sink.h"
 #include "service/catalog/rest_catalog.h"
+#include "service/catalog/s3tables_catalog.h"
 #include "service/config/config_file.h"
 #include "service/delivery/file_sink.h"
 #include "service/iceberg/iceberg_table.h"
@@ -90,7 +91,7 @@ int TableCommand(int argc, char** argv) {
     return MakeS3Sink(dest, std::move(deps));
   };
   std::unique_ptr<ObjectSink> sink;
-  std::unique_ptr<RestCatalog> rest;
+  std::unique_ptr<RemoteCatalog> rest;
   const IcebergSpec& ice = *spec->destination.iceberg;
   if (ice.rest) {
     // The files are where the catalog placed the table (bound when it is loaded).
@@ -102,8 +103,7 @@ int TableCommand(int argc, char** argv) {
     deps.credentials = credentials;
     deps.files = located.get();
     deps.default_region = DefaultCatalogRegion(spec->destination);
-    rest = std::make_unique<RestCatalog>(*ice.rest, std::vector<std::string>{ice.table_namespace},
-                                         ice.table_name, std::move(deps));
+    rest = MakeRemoteCatalog(ice, std::move(deps));
     sink = std::move(located);
   } else {
     auto made = make_sink(spec->destination);
@@ -117,10 +117,12 @@ int TableCommand(int argc, char** argv) {
   auto loaded = table.Load();
   if (!loaded.ok()) return Fail(StatusMessage(loaded.status()));
   if (!loaded->has_value()) {
-    std::printf(
-        "table %s.%s: not created yet (%s%s)\n", spec->destination.iceberg->table_namespace.c_str(),
-        spec->destination.iceberg->table_name.c_str(), rest ? "not in " : "no metadata under ",
-        rest ? ice.rest->uri.c_str() : StrCat(table.location(), "/metadata/").c_str());
+    if (rest)
+      std::printf("table %s: not created yet\n", table.location().c_str());
+    else
+      std::printf("table %s.%s: not created yet (no metadata under %s/metadata/)\n",
+                  spec->destination.iceberg->table_namespace.c_str(),
+                  spec->destination.iceberg->table_name.c_str(), table.location().c_str());
     return 0;
   }
   const iceberg::TableMetadata& m = (*loaded)->metadata;
@@ -192,12 +194,12 @@ int TableCommand(int argc, char** argv) {
     return files_error.empty() ? 0 : Fail(files_error);
   }
 
-  std::printf("table      %s.%s%s%s\nlocation   %s\nmetadata   %s\nversion    v%lld (format %d)\n",
-              spec->destination.iceberg->table_namespace.c_str(),
-              spec->destination.iceberg->table_name.c_str(), rest ? " in the REST catalog " : "",
-              rest ? ice.rest->uri.c_str() : "", m.location.c_str(),
-              (*loaded)->metadata_location.c_str(), static_cast<long long>((*loaded)->version),
-              m.format_version);
+  const std::string title = rest ? table.location()
+                                 : StrCat(spec->destination.iceberg->table_namespace, ".",
+                                          spec->destination.iceberg->table_name);
+  std::printf("table      %s\nlocation   %s\nmetadata   %s\nversion    v%lld (format %d)\n",
+              title.c_str(), m.location.c_str(), (*loaded)->metadata_location.c_str(),
+              static_cast<long long>((*loaded)->version), m.format_version);
   if (current == nullptr) {
     std::printf("snapshot   none yet\n");
   } else {

@@ -1,12 +1,13 @@
 // Fuzz target for the REST catalog's answers (untrusted: any server, proxy or gateway):
-// the config, table, error and token responses. Each parser refuses with
-// INVALID_ARGUMENT or returns; an error body always gives a non-empty message.
+// the config, table, error and token responses, and S3 Tables' API answers. Each parser refuses
+// with INVALID_ARGUMENT or returns; an error body always gives a non-empty message.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "core/catalog/rest_protocol.h"
+#include "core/catalog/s3tables_protocol.h"
 
 namespace {
 
@@ -26,5 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckStatus(c::ParseTokenResponse(text).status());
   if (c::ParseCatalogError(500, text).message.empty()) std::abort();
   (void)c::ParseOAuthError(401, text);
+  CheckStatus(c::ParseS3TablesMetadataLocation(text).status());
+  if (c::ParseS3TablesError(409, "ConflictException:x", text).message.empty()) std::abort();
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/base/strings.h"
+#include "core/catalog/s3tables_protocol.h"
 #include "core/iceberg/metadata_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -246,6 +247,35 @@ TEST(RestOAuth, TokenResponse) {
               HasSubstr("not bearer"));
   EXPECT_EQ(ParseOAuthError(401, R"({"error":"invalid_client","error_description":"bad secret"})"),
             "invalid_client: bad secret");
+}
+
+TEST(S3TablesApi, PathsBodiesAndAnswers) {
+  const std::string arn = "arn:aws:s3tables:us-east-1:111122223333:bucket/orders-lake";
+  EXPECT_TRUE(IsTableBucketArn(arn));
+  EXPECT_FALSE(IsTableBucketArn("arn:aws:s3:::orders-lake"));
+  EXPECT_FALSE(IsTableBucketArn("arn:aws:s3tables:us-east-1:1111:bucket/orders-lake"));
+  EXPECT_EQ(S3TablesNamespacesPath(arn),
+            "/namespaces/arn%3Aaws%3As3tables%3Aus-east-1%3A111122223333%3Abucket%2Forders-lake");
+  EXPECT_EQ(S3TablesMetadataLocationPath(arn, "sales", "orders"),
+            "/tables/arn%3Aaws%3As3tables%3Aus-east-1%3A111122223333%3Abucket%2Forders-lake/sales/"
+            "orders/metadata-location");
+  EXPECT_EQ(S3TablesCreateNamespaceJson("sales"), R"({"namespace":["sales"]})");
+  EXPECT_EQ(S3TablesCreateTableJson("orders"), R"({"name":"orders","format":"ICEBERG"})");
+  EXPECT_EQ(S3TablesUpdateMetadataLocationJson("s3://b/metadata/00001-a.metadata.json", "t1"),
+            R"({"metadataLocation":"s3://b/metadata/00001-a.metadata.json","versionToken":"t1"})");
+  absl::StatusOr<S3TablesMetadataLocation> fresh = ParseS3TablesMetadataLocation(
+      R"({"versionToken":"t0","warehouseLocation":"s3://63a8--table-s3"})");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(fresh->version_token, "t0");
+  EXPECT_EQ(fresh->metadata_location, std::nullopt);
+  EXPECT_EQ(fresh->warehouse_location, "s3://63a8--table-s3");
+  EXPECT_FALSE(ParseS3TablesMetadataLocation(R"({"metadataLocation":"x"})").ok());
+  S3TablesError e = ParseS3TablesError(
+      409, "ConflictException:http://internal.amazon.com/coral/com.amazon.s3tables/",
+      R"({"message":"The version token is stale"})");
+  EXPECT_EQ(e.type, "ConflictException");
+  EXPECT_EQ(e.message, "The version token is stale");
+  EXPECT_EQ(ParseS3TablesError(500, "", "").message, "HTTP 500");
 }
 
 }  // namespace

@@ -428,17 +428,33 @@ class Parser {
       ASSIGN_OR_RETURN(*field, String(n, p));
       return absl::OkStatus();
     };
-    if (!c["uri"])
+    const bool s3tables = r->api == RestCatalogSpec::Api::kS3Tables;
+    if (!c["uri"] && !s3tables)
       return Error(Join(path, "uri"),
                    "is required for kind: rest (e.g. https://s3tables.us-east-1.amazonaws.com/"
                    "iceberg)");
     RETURN_IF_ERROR(str(c["uri"], Join(path, "uri"), &r->uri));
     static const std::regex kUri("https?://[^/?#\\s]+(/[^?#\\s]*)?");
-    if (!std::regex_match(r->uri, kUri))
+    if (c["uri"] && !std::regex_match(r->uri, kUri))
       return Error(Join(path, "uri"),
                    StrCat("\"", r->uri, "\" is not an http(s) URI without query or fragment"));
     while (r->uri.size() > 8 && r->uri.back() == '/') r->uri.pop_back();
     RETURN_IF_ERROR(str(c["warehouse"], Join(path, "warehouse"), &r->warehouse));
+    if (s3tables) {
+      // The API's own pattern (core/catalog/s3tables_protocol.h IsTableBucketArn).
+      static const std::regex kArn(
+          "arn:aws[-a-z0-9]*:[a-z0-9]+:[-a-z0-9]*:[0-9]{12}:bucket/[a-z0-9_-]{3,63}");
+      if (!std::regex_match(r->warehouse, kArn))
+        return Error(Join(path, "warehouse"),
+                     StrCat("\"", r->warehouse,
+                            "\" is not a table bucket ARN "
+                            "(arn:aws:s3tables:<region>:<account>:bucket/<name>); kind s3tables "
+                            "needs one"));
+      // S3 Tables' API is signed with SigV4, signing name s3tables (auth.sigv4.region may
+      // still name the region).
+      r->auth = RestCatalogSpec::Auth::kSigV4;
+      r->sigv4_service = "s3tables";
+    }
     if (c["request_timeout_s"]) {
       ASSIGN_OR_RETURN(r->request_timeout_s,
                        Number(c["request_timeout_s"], Join(path, "request_timeout_s"), 1, 600));
@@ -456,6 +472,19 @@ class Parser {
     const YAML::Node auth = c["auth"];
     if (!auth) return absl::OkStatus();
     const std::string apath = Join(path, "auth");
+    if (s3tables) {
+      RETURN_IF_ERROR(CheckMap(auth, apath, {"sigv4"}));
+      if (auth["oauth2"] || auth["token_file"] || !auth["sigv4"])
+        return Error(apath, "kind s3tables signs with SigV4 only (auth: { sigv4: { region } })");
+      const YAML::Node s = auth["sigv4"];
+      RETURN_IF_ERROR(CheckMap(s, Join(apath, "sigv4"), {"service", "region"}));
+      RETURN_IF_ERROR(str(s["region"], Join(apath, "sigv4.region"), &r->sigv4_region));
+      std::string service = "s3tables";
+      RETURN_IF_ERROR(str(s["service"], Join(apath, "sigv4.service"), &service));
+      if (service != "s3tables")
+        return Error(Join(apath, "sigv4.service"), "must be s3tables for kind s3tables");
+      return absl::OkStatus();
+    }
     RETURN_IF_ERROR(CheckMap(auth, apath, {"sigv4", "oauth2", "token_file"}));
     int modes = 0;
     if (const YAML::Node s = auth["sigv4"]) {
@@ -521,13 +550,16 @@ class Parser {
       RETURN_IF_ERROR(
           CheckMap(c, cpath, {"kind", "uri", "warehouse", "auth", "create", "request_timeout_s"}));
       if (c["kind"]) {
-        ASSIGN_OR_RETURN(t->catalog, OneOf(c["kind"], Join(cpath, "kind"), {"filesystem", "rest"}));
+        ASSIGN_OR_RETURN(t->catalog,
+                         OneOf(c["kind"], Join(cpath, "kind"), {"filesystem", "rest", "s3tables"}));
       }
-      if (t->catalog == "rest") {
-        RETURN_IF_ERROR(ParseRestCatalog(c, cpath, &t->rest.emplace()));
+      if (t->catalog != "filesystem") {
+        RestCatalogSpec& r = t->rest.emplace();
+        if (t->catalog == "s3tables") r.api = RestCatalogSpec::Api::kS3Tables;
+        RETURN_IF_ERROR(ParseRestCatalog(c, cpath, &r));
       } else {
         for (const char* key : {"uri", "warehouse", "auth", "create", "request_timeout_s"})
-          if (c[key]) return Error(Join(cpath, key), "applies to kind: rest only");
+          if (c[key]) return Error(Join(cpath, key), "applies to kind: rest or s3tables only");
       }
     }
     if (node["commit_interval_s"]) {
@@ -625,7 +657,7 @@ class Parser {
     if (const YAML::Node ice = node["iceberg"]; ice && ice.IsMap())
       if (const YAML::Node cat = ice["catalog"]; cat && cat.IsMap())
         if (const YAML::Node kind = cat["kind"]; kind && kind.IsScalar())
-          rest_catalog = kind.Scalar() == "rest";
+          rest_catalog = kind.Scalar() == "rest" || kind.Scalar() == "s3tables";
     if (rest_catalog && !d->bucket.empty())
       return Error(Join(path, "bucket"),
                    "is not used with a REST catalog: the catalog places the table, and its files "

@@ -777,7 +777,7 @@ TEST(ConfigTest, IcebergErrorsNameTheKey) {
               HasSubstr("catalog.kind"));
   EXPECT_THAT(
       ErrorOf(Pipeline(dest + "      iceberg: { table: a.b, catalog: { uri: http://x } }\n")),
-      HasSubstr("catalog.uri: applies to kind: rest only"));
+      HasSubstr("catalog.uri: applies to kind: rest or s3tables only"));
   EXPECT_THAT(
       ErrorOf(Pipeline(dest + "      iceberg:\n        table: a.b\n"
                               "        partition_spec: [{ source: x, transform: minute }]\n")),
@@ -846,6 +846,30 @@ TEST(ConfigTest, IcebergRestCatalog) {
                                "        table: a.b\n"
                                "        catalog: { kind: rest, uri: \"ftp://x\" }\n")),
               HasSubstr("is not an http(s) URI"));
+}
+
+TEST(ConfigTest, IcebergS3TablesApiCatalog) {
+  const std::string head =
+      "    destination:\n      kind: s3\n      region: us-east-1\n      format: iceberg\n"
+      "      iceberg:\n        table: sales.orders\n        catalog:\n          kind: s3tables\n";
+  absl::StatusOr<Config> c = ParseConfig(
+      Pipeline(head + "          warehouse: arn:aws:s3tables:us-east-1:111122223333:bucket/lake\n"),
+      "cfg.yaml", TestTimeZone);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const IcebergSpec& t = *c->pipelines[0]->destination.iceberg;
+  ASSERT_TRUE(t.rest.has_value());
+  EXPECT_EQ(t.catalog, "s3tables");
+  EXPECT_EQ(t.rest->api, RestCatalogSpec::Api::kS3Tables);
+  EXPECT_EQ(t.rest->uri, "");  // https://s3tables.<region>.amazonaws.com at run time
+  EXPECT_EQ(t.rest->auth, RestCatalogSpec::Auth::kSigV4);
+  EXPECT_EQ(t.rest->sigv4_service, "s3tables");
+  EXPECT_THAT(ErrorOf(Pipeline(head + "          warehouse: orders-lake\n")),
+              HasSubstr("catalog.warehouse: \"orders-lake\" is not a table bucket ARN"));
+  EXPECT_THAT(
+      ErrorOf(Pipeline(head +
+                       "          warehouse: arn:aws:s3tables:us-east-1:111122223333:bucket/lake\n"
+                       "          auth: { token_file: /t }\n")),
+      HasSubstr("kind s3tables signs with SigV4 only"));
 }
 
 }  // namespace

@@ -62,8 +62,15 @@ struct IcebergPartitionFieldSpec {
 // destination.iceberg.catalog with kind: rest: an Iceberg REST catalog (Amazon S3 Tables,
 // Glue's Iceberg endpoint, Polaris, Nessie, Lakekeeper, ...).
 struct RestCatalogSpec {
-  std::string uri;        // the catalog's base URI (routes are <uri>/v1/...)
-  std::string warehouse;  // sent to GET /v1/config (S3 Tables: the table bucket's ARN)
+  // kind: rest (the Iceberg REST protocol) or kind: s3tables (S3 Tables' own API:
+  // GetTableMetadataLocation / UpdateTableMetadataLocation; lakehose writes the metadata
+  // files; always SigV4 with the signing name s3tables).
+  enum class Api { kRest, kS3Tables };
+  Api api = Api::kRest;
+  // The catalog's base URI (REST routes are <uri>/v1/...). s3tables: empty means
+  // https://s3tables.<region>.amazonaws.com.
+  std::string uri;
+  std::string warehouse;  // sent to GET /v1/config; s3tables: the table bucket's ARN
   enum class Auth { kNone, kSigV4, kOAuth2, kTokenFile };
   Auth auth = Auth::kNone;
   std::string sigv4_service;     // signing name: s3tables, glue, ...

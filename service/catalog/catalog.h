@@ -38,6 +38,8 @@ struct LoadedTable {
   // v<N>.metadata.json. REST: the number in the metadata file's name (Java's catalogs
   // write <NNNNN>-<uuid>.metadata.json), else the metadata's last-updated-ms.
   int64_t version = 0;
+  // S3 Tables' API: the version token its pointer had when loaded (a commit presents it).
+  std::string version_token;
 };
 
 class IcebergCatalog {
@@ -62,12 +64,24 @@ class IcebergCatalog {
   virtual void Settle(const LoadedTable& current) { (void)current; }
 
   // The table for messages and logs: its location (file-system) or
-  // "<namespace>.<name> in the REST catalog <uri>".
+  // "<namespace>.<name> in the REST catalog <uri>" / "... in the table bucket <arn>".
   virtual std::string Name() const = 0;
 
   // The location a new table's metadata names (file-system: the table's directory under
   // the destination); empty when the catalog places tables itself (REST).
   virtual std::string NewTableLocation() const = 0;
+};
+
+// What a catalog that is a service also does: answer at start (so that configuration
+// errors stop it) and count its requests.
+struct RestCatalogStats;
+class RemoteCatalog : public IcebergCatalog {
+ public:
+  // Checks that the catalog answers and accepts this configuration. PERMISSION_DENIED,
+  // NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION: configuration errors (stop start-up);
+  // UNAVAILABLE / DEADLINE_EXCEEDED: not reachable now (every later call tries again).
+  virtual absl::Status Connect() = 0;
+  virtual RestCatalogStats Stats() const = 0;
 };
 
 }  // namespace lakehose

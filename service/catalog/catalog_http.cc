@@ -69,7 +69,28 @@ void CatalogHttp::Count(int64_t RestCatalogStats::*field) {
   stats_.*field += 1;
 }
 
-void CatalogHttp::CountUnknownCommit() { Count(&RestCatalogStats::unknown_commits); }
+absl::Status CatalogHttp::CommitOutcome(const absl::Status& st) {
+  if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
+  Count(&RestCatalogStats::unknown_commits);
+  return absl::Status(st.code(), StrCat("commit state unknown: ", StatusMessage(st)));
+}
+
+absl::Status CatalogAnswerStatus(int http_status, std::string message) {
+  switch (http_status) {
+    case 401:
+    case 403:
+    case 419:
+      return absl::PermissionDeniedError(std::move(message));
+    case 404:
+      return absl::NotFoundError(std::move(message));
+    case 409:
+      return absl::AlreadyExistsError(std::move(message));
+    default:
+      break;
+  }
+  if (http_status == 429 || http_status >= 500) return absl::UnavailableError(std::move(message));
+  return absl::InvalidArgumentError(std::move(message));
+}
 
 RestCatalogStats CatalogHttp::Stats() const {
   absl::MutexLock lock(&mu_);

@@ -73,7 +73,10 @@ class CatalogHttp {
   // The region SigV4 signs for (the spec's, else the deps' default).
   std::string region() const;
 
-  void CountUnknownCommit();
+  // A commit's failed exchange or error status as its outcome: no answer, a 5xx, 429 or
+  // 503 (UNAVAILABLE, DEADLINE_EXCEEDED) is "commit state unknown" (counted; the caller
+  // reloads and looks); anything else as it is.
+  absl::Status CommitOutcome(const absl::Status& st);
   RestCatalogStats Stats() const;
 
  private:
@@ -82,7 +85,7 @@ class CatalogHttp {
                                       const std::string& bearer);
   // The current bearer token (OAuth2: fetched when missing, expired or `refresh`).
   absl::StatusOr<std::string> Bearer(bool refresh);
-  void Count(int64_t RestCatalogStats::* field);
+  void Count(int64_t RestCatalogStats::*field);
 
   const RestCatalogSpec& spec_;
   RestCatalogDeps& deps_;
@@ -95,6 +98,10 @@ class CatalogHttp {
   RestCatalogStats stats_ ABSL_GUARDED_BY(mu_);
   absl::Mutex token_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one token request at a time
 };
+
+// The status of a catalog's error answer: 401, 403, 419 PERMISSION_DENIED; 404 NOT_FOUND;
+// 409 ALREADY_EXISTS; 429 and 5xx UNAVAILABLE; other codes INVALID_ARGUMENT.
+absl::Status CatalogAnswerStatus(int http_status, std::string message);
 
 // The version a metadata file's name carries (Java's catalogs, S3 Tables, Polaris and
 // lakehose's own S3 Tables writer name them <NNNNN>-<uuid>.metadata.json), else `fallback`.

@@ -22,22 +22,10 @@ absl::Status RestCatalog::ErrorFor(std::string_view what, const Answer& answer) 
   std::string msg =
       StrCat(what, " ", StrJoin(ns_, "."), ".", table_, " in the REST catalog ", spec_.uri,
              ": HTTP ", answer.status, e.type.empty() ? "" : " ", e.type, ": ", e.message);
-  switch (answer.status) {
-    case 401:
-    case 403:
-    case 419:
-      return absl::PermissionDeniedError(
-          StrCat(msg, " (", http_.AuthName(),
-                 answer.status == 403 ? ": the identity is not allowed this operation" : "", ")"));
-    case 404:
-      return absl::NotFoundError(msg);
-    case 409:
-      return absl::AlreadyExistsError(msg);
-    default:
-      break;
-  }
-  if (answer.status == 429 || answer.status >= 500) return absl::UnavailableError(msg);
-  return absl::InvalidArgumentError(msg);
+  if (answer.status == 401 || answer.status == 403 || answer.status == 419)
+    StrAppend(&msg, " (", http_.AuthName(),
+              answer.status == 403 ? ": the identity is not allowed this operation" : "", ")");
+  return CatalogAnswerStatus(answer.status, std::move(msg));
 }
 
 absl::StatusOr<catalog::CatalogConfig> RestCatalog::Config() {
@@ -129,27 +117,15 @@ absl::Status RestCatalog::Commit(const LoadedTable& base, const catalog::TableCh
   absl::StatusOr<Answer> a =
       http_.Exchange("POST", catalog::TablePath(config.Prefix(), ns_, table_), {},
                      catalog::CommitTableRequestJson(base.metadata, change));
-  if (!a.ok()) {
-    if (absl::IsUnavailable(a.status()) || absl::IsDeadlineExceeded(a.status())) {
-      http_.CountUnknownCommit();
-      return absl::Status(a.status().code(),
-                          StrCat("commit state unknown: ", StatusMessage(a.status())));
-    }
-    return a.status();
-  }
+  if (!a.ok()) return http_.CommitOutcome(a.status());
   if (a->status == 200) return absl::OkStatus();
   if (a->status == 404)
     return absl::FailedPreconditionError(
         StrCat("the table ", name_,
                " vanished: ", catalog::ParseCatalogError(a->status, a->body).message));
-  absl::Status st = ErrorFor("committing to", *a);
-  if (absl::IsUnavailable(st)) {
-    // 500, 502, 504 (CommitStateUnknownException), and 503/429 alike: the change may
-    // have been applied. The caller reloads and looks for it; nothing is deleted.
-    http_.CountUnknownCommit();
-    return absl::UnavailableError(StrCat("commit state unknown: ", StatusMessage(st)));
-  }
-  return st;
+  // 500, 502, 504 (CommitStateUnknownException), and 503/429 alike: the change may
+  // have been applied. The caller reloads and looks for it; nothing is deleted.
+  return http_.CommitOutcome(ErrorFor("committing to", *a));
 }
 
 }  // namespace lakehose

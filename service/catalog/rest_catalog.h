@@ -51,7 +51,7 @@
 
 namespace lakehose {
 
-class RestCatalog : public IcebergCatalog {
+class RestCatalog : public RemoteCatalog {
  public:
   RestCatalog(RestCatalogSpec spec, std::vector<std::string> ns, std::string table,
               RestCatalogDeps deps);
@@ -61,7 +61,7 @@ class RestCatalog : public IcebergCatalog {
   // INVALID_ARGUMENT / FAILED_PRECONDITION (a catalog that refuses the request or lacks
   // the table routes) are configuration errors to stop start-up for; UNAVAILABLE (not
   // reachable now) is not: every later call connects first.
-  absl::Status Connect();
+  absl::Status Connect() override;
 
   absl::StatusOr<std::optional<LoadedTable>> Load() override;
   absl::Status Create(const iceberg::TableMetadata& metadata) override;
@@ -69,7 +69,7 @@ class RestCatalog : public IcebergCatalog {
   std::string Name() const override { return name_; }
   std::string NewTableLocation() const override { return ""; }
 
-  RestCatalogStats Stats() const;
+  RestCatalogStats Stats() const override;
 
  private:
   using Answer = CatalogHttp::Answer;

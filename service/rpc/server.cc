@@ -22,6 +22,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "service/catalog/location_sink.h"
+#include "service/catalog/s3tables_catalog.h"
 #include "service/delivery/file_sink.h"
 #include "service/platform/log.h"
 #include "service/rpc/accept_guard.h"
@@ -233,8 +234,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     deps.clock = &clock;
     deps.files = location_sinks.at(p->name);
     deps.default_region = DefaultCatalogRegion(p->destination);
-    auto rest = std::make_unique<RestCatalog>(
-        *ice.rest, std::vector<std::string>{ice.table_namespace}, ice.table_name, std::move(deps));
+    std::unique_ptr<RemoteCatalog> rest = MakeRemoteCatalog(ice, std::move(deps));
     if (absl::Status st = rest->Connect(); !st.ok()) {
       if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st))
         return absl::Status(

@@ -92,8 +92,8 @@ class Server {
   std::unique_ptr<RecordProcessor> processor_;
   // The REST catalogs of format: iceberg pipelines (their tables use them) and, by
   // pipeline, for the metrics.
-  std::vector<std::unique_ptr<RestCatalog>> catalogs_;
-  std::map<std::string, RestCatalog*> table_catalogs_;
+  std::vector<std::unique_ptr<RemoteCatalog>> catalogs_;
+  std::map<std::string, RemoteCatalog*> table_catalogs_;
   // The tables of format: iceberg pipelines (the engine's TableWriters: they outlive it).
   std::vector<std::unique_ptr<IcebergTable>> tables_;
   Metrics::Registration table_metrics_;  // reads tables_
