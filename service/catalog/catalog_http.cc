@@ -97,11 +97,9 @@ RestCatalogStats CatalogHttp::Stats() const {
   return stats_;
 }
 
-absl::StatusOr<CatalogHttp::Answer> CatalogHttp::ExchangeOnce(std::string_view method,
-                                                              const std::string& path,
-                                                              const Query& query,
-                                                              std::string_view body,
-                                                              const std::string& bearer) {
+absl::StatusOr<CatalogHttp::Answer> CatalogHttp::ExchangeOnce(
+    std::string_view method, const std::string& path, const Query& query, std::string_view body,
+    const std::string& bearer, bool may_resend) {
   if (!endpoint_.ok())
     return absl::InvalidArgumentError(
         StrCat("REST catalog uri ", spec_.uri, ": ", StatusMessage(endpoint_.status())));
@@ -143,7 +141,8 @@ absl::StatusOr<CatalogHttp::Answer> CatalogHttp::ExchangeOnce(std::string_view m
                   .headers = std::move(headers),
                   .body = body,
                   .timeout_ms = static_cast<int64_t>(spec_.request_timeout_s * 1000),
-                  .max_response_bytes = kMaxAnswerBytes};
+                  .max_response_bytes = kMaxAnswerBytes,
+                  .may_resend = may_resend};
   Count(&RestCatalogStats::requests);
   absl::StatusOr<HttpResponse> resp = deps_.http->Send(req);
   if (!resp.ok()) {
@@ -161,8 +160,8 @@ absl::StatusOr<CatalogHttp::Answer> CatalogHttp::ExchangeOnce(std::string_view m
 
 absl::StatusOr<CatalogHttp::Answer> CatalogHttp::Exchange(std::string_view method,
                                                           const std::string& path,
-                                                          const Query& query,
-                                                          std::string_view body) {
+                                                          const Query& query, std::string_view body,
+                                                          bool may_resend) {
   std::string bearer;
   if (spec_.auth == RestCatalogSpec::Auth::kOAuth2) {
     ASSIGN_OR_RETURN(bearer, Bearer(false));
@@ -174,11 +173,12 @@ absl::StatusOr<CatalogHttp::Answer> CatalogHttp::Exchange(std::string_view metho
           StrCat("the REST catalog's token_file: ", StatusMessage(token.status())));
     bearer = std::string(TrimAsciiWhitespace(*token));
   }
-  ASSIGN_OR_RETURN(Answer a, ExchangeOnce(method, path, query, body, bearer));
+  ASSIGN_OR_RETURN(Answer a, ExchangeOnce(method, path, query, body, bearer, may_resend));
   if (spec_.auth == RestCatalogSpec::Auth::kOAuth2 && (a.status == 401 || a.status == 419)) {
     // Expired or revoked before its time: one new token, one more try.
     ASSIGN_OR_RETURN(bearer, Bearer(true));
-    return ExchangeOnce(method, path, query, body, bearer);
+    // (A 401 or 419 is an answer: the request was not acted on, so it may go again.)
+    return ExchangeOnce(method, path, query, body, bearer, may_resend);
   }
   return a;
 }

@@ -63,9 +63,12 @@ class CatalogHttp {
 
   CatalogHttp(const RestCatalogSpec& spec, RestCatalogDeps& deps);
 
-  // One authenticated exchange with `path` under the catalog's URI (see the top).
+  // One authenticated exchange with `path` under the catalog's URI (see the top). A
+  // commit passes `may_resend` false: the HTTP client must not send it twice on its own
+  // (a reset after sending is then no answer, resolved by reloading).
   absl::StatusOr<Answer> Exchange(std::string_view method, const std::string& path,
-                                  const Query& query, std::string_view body);
+                                  const Query& query, std::string_view body,
+                                  bool may_resend = true);
 
   // How requests are authenticated, for messages: "requests signed with SigV4 for service
   // s3tables in us-east-1", "OAuth2 client lakehose with tokens from URI", ...
@@ -82,7 +85,7 @@ class CatalogHttp {
  private:
   absl::StatusOr<Answer> ExchangeOnce(std::string_view method, const std::string& path,
                                       const Query& query, std::string_view body,
-                                      const std::string& bearer);
+                                      const std::string& bearer, bool may_resend);
   // The current bearer token (OAuth2: fetched when missing, expired or `refresh`).
   absl::StatusOr<std::string> Bearer(bool refresh);
   void Count(int64_t RestCatalogStats::*field);

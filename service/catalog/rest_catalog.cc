@@ -116,7 +116,8 @@ absl::Status RestCatalog::Commit(const LoadedTable& base, const catalog::TableCh
   ASSIGN_OR_RETURN(catalog::CatalogConfig config, Config());
   absl::StatusOr<Answer> a =
       http_.Exchange("POST", catalog::TablePath(config.Prefix(), ns_, table_), {},
-                     catalog::CommitTableRequestJson(base.metadata, change));
+                     catalog::CommitTableRequestJson(base.metadata, change),
+                     /*may_resend=*/false);
   if (!a.ok()) return http_.CommitOutcome(a.status());
   if (a->status == 200) return absl::OkStatus();
   if (a->status == 404)

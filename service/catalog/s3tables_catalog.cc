@@ -130,7 +130,8 @@ absl::Status S3TablesCatalog::Publish(const iceberg::TableMetadata& metadata, in
   if (!put.ok() && !absl::IsAlreadyExists(put)) return put;
   absl::StatusOr<Answer> a =
       http_.Exchange("PUT", catalog::S3TablesMetadataLocationPath(spec_.warehouse, ns_, table_), {},
-                     catalog::S3TablesUpdateMetadataLocationJson(location, token));
+                     catalog::S3TablesUpdateMetadataLocationJson(location, token),
+                     /*may_resend=*/false);
   if (!a.ok()) return http_.CommitOutcome(a.status());
   if (a->status == 200) return absl::OkStatus();
   return http_.CommitOutcome(ErrorFor("committing to", *a));

@@ -710,6 +710,8 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
   std::string manifest_uri;
   int64_t manifest_length = 0;
   std::set<std::string> manifest_for;  // the identities the written manifest holds
+  // The identities already in the table at this call's first read of it.
+  std::optional<std::set<std::string>> committed_before;
   absl::Status last = absl::OkStatus();
   for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
     if (attempt > 0) Backoff(attempt - 1);
@@ -745,14 +747,42 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     std::vector<const CommitData*> todo;
     for (const CommitData* d : all)
       if (!committed.count(d->identity)) todo.push_back(d);
-    {
+    if (!committed_before) {
+      // The first read: what is in the table already was committed before this call (a
+      // crash between commit and log, replayed), not by it.
+      committed_before = committed;
       absl::MutexLock lock(&mu_);
-      if (attempt == 0)
-        stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
+      stats_.objects_already_committed += static_cast<int64_t>(all.size() - todo.size());
     }
     if (todo.empty()) {
-      // Committed by an earlier try whose answer was lost (a 412 on our own write): that
-      // try never wrote the hint, so readers that trust it would not see the snapshot.
+      // Objects this call found missing at first and finds committed now: one of its own
+      // tries landed though its answer was lost (no answer, a 5xx, a 412 on our own
+      // write). That is this call's commit: counted as one.
+      int64_t landed_files = 0, landed_records = 0;
+      for (const CommitData* d : all) {
+        if (committed_before->count(d->identity)) continue;
+        for (const DataFile& f : d->files) {
+          landed_files += 1;
+          landed_records += f.record_count;
+        }
+      }
+      if (landed_files > 0) {
+        {
+          absl::MutexLock lock(&mu_);
+          stats_.commits += 1;
+          stats_.files_committed += landed_files;
+          stats_.records_committed += landed_records;
+          stats_.last_commit_ms = clock_.NowMillis();
+        }
+        Log(LogLevel::kInfo, "iceberg.committed",
+            {{"pipeline", spec_.name},
+             {"version", StrCat(table->loaded.version)},
+             {"files", StrCat(landed_files)},
+             {"records", StrCat(landed_records)},
+             {"found", "an earlier try landed though its answer was lost"}});
+      }
+      // That try never wrote the hint (file-system), so readers that trust it would not
+      // see the snapshot.
       catalog_.Settle(table->loaded);
       return absl::OkStatus();
     }

@@ -43,13 +43,16 @@ class Fixture {
     EXPECT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
   }
-  std::unique_ptr<IcebergTable> Writer(const std::string& writer_id) {
+  std::unique_ptr<IcebergTable> Writer(const std::string& writer_id,
+                                       IcebergCatalog* catalog = nullptr) {
     IcebergTable::Options options;
     options.writer_id = writer_id;
     options.clock = &clock_;
     auto n = std::make_shared<uint64_t>(0x1234);
     options.random64 = [n] { return (*n = *n * 6364136223846793005ULL + 1442695040888963407ULL); };
     options.sleep = [](absl::Duration) {};
+    if (catalog != nullptr)
+      return std::make_unique<IcebergTable>(spec(), sink_, *catalog, std::move(options));
     return std::make_unique<IcebergTable>(spec(), sink_, std::move(options));
   }
   const PipelineSpec& spec() const { return *config_.FindPipeline("t"); }
@@ -171,6 +174,48 @@ TEST(IcebergTableTest, ACommitAddsOneSnapshotWithEveryFileAndNamesItsObjects) {
   TableObject a2 = fx.Store(*restarted, 11, Line("EU", kT0) + Line("US", kT0));
   ASSERT_TRUE(restarted->Commit({&a2}).ok());
   EXPECT_EQ((*restarted->Load())->metadata.snapshots.size(), 1u);
+}
+
+// A catalog whose commit answers are lost: the change lands, the answer says UNAVAILABLE
+// (a reset after the catalog applied it, a 500 CommitStateUnknownException).
+class LostAnswers : public IcebergCatalog {
+ public:
+  explicit LostAnswers(IcebergCatalog& inner) : inner_(inner) {}
+  absl::StatusOr<std::optional<LoadedTable>> Load() override { return inner_.Load(); }
+  absl::Status Create(const iceberg::TableMetadata& m) override { return inner_.Create(m); }
+  absl::Status Commit(const LoadedTable& base, const catalog::TableChange& change) override {
+    absl::Status st = inner_.Commit(base, change);
+    if (st.ok() && change.snapshot && lose_next_ > 0) {
+      --lose_next_;
+      return absl::UnavailableError("commit state unknown: connection reset");
+    }
+    return st;
+  }
+  std::string Name() const override { return inner_.Name(); }
+  std::string NewTableLocation() const override { return inner_.NewTableLocation(); }
+  int lose_next_ = 1;
+
+ private:
+  IcebergCatalog& inner_;
+};
+
+TEST(IcebergTableTest, ALandedCommitWhoseAnswerWasLostIsCountedOnceAndNotRepeated) {
+  Fixture fx;
+  FileSystemCatalog files(fx.sink(), "ns/tbl", fx.clock());
+  LostAnswers catalog(files);
+  auto table = fx.Writer("w1", &catalog);
+  TableObject a = fx.Store(*table, 21, Line("EU", kT0) + Line("US", kT0));
+  ASSERT_TRUE(table->Commit({&a}).ok());
+  EXPECT_EQ(catalog.lose_next_, 0);  // the answer was lost once
+  auto loaded = table->Load();
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ((*loaded)->metadata.snapshots.size(), 1u);  // reloaded and found: not repeated
+  const IcebergTableStats st = table->Stats();
+  EXPECT_EQ(st.commits, 1);  // this call's commit, though found rather than answered
+  EXPECT_EQ(st.records_committed, 2);
+  EXPECT_EQ(st.files_committed, 2);
+  EXPECT_EQ(st.objects_already_committed, 0);  // not a replay of an earlier call's
+  EXPECT_EQ(st.commit_failures, 0);
 }
 
 TEST(IcebergTableTest, ARestartedWriterFindsItsObjectsInsideARangeOfASummary) {

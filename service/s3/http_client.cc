@@ -35,6 +35,7 @@ struct Transfer {
   size_t max_response_bytes = 0;
   bool expect_body = true;  // false for HEAD, whose Content-Length is the object's
   bool too_large = false;
+  bool may_resend = true;  // HttpRequest::may_resend
 };
 
 size_t ReadBody(char* buffer, size_t size, size_t nitems, void* userdata) {
@@ -46,12 +47,15 @@ size_t ReadBody(char* buffer, size_t size, size_t nitems, void* userdata) {
 }
 
 // libcurl rewinds the upload when it has to resend it (e.g. a reused connection that the
-// server had closed).
+// server had closed). A request that must not be sent twice refuses once any of its body
+// went out: the server may have acted on it (libcurl then fails with
+// CURLE_SEND_FAIL_REWIND, UNAVAILABLE: the caller learns that the outcome is unknown).
 int SeekBody(void* userdata, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(userdata);
   if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->body.size()) {
     return CURL_SEEKFUNC_CANTSEEK;
   }
+  if (!t->may_resend && t->sent > 0) return CURL_SEEKFUNC_CANTSEEK;
   t->sent = static_cast<size_t>(offset);
   return CURL_SEEKFUNC_OK;
 }
@@ -177,7 +181,8 @@ class CurlHttpClient : public HttpClient {
                .response = &response,
                .max_response_bytes = request.max_response_bytes > 0 ? request.max_response_bytes
                                                                     : options_.max_response_bytes,
-               .expect_body = request.method != "HEAD"};
+               .expect_body = request.method != "HEAD",
+               .may_resend = request.may_resend};
     char error[CURL_ERROR_SIZE] = {0};
     Slist headers = BuildHeaderList(request.headers);
     SetCommonOptions(h, request, &t, error);

@@ -46,6 +46,11 @@ struct HttpRequest {
   // Largest response body accepted for this exchange; 0: the client's own limit
   // (CurlHttpClientOptions::max_response_bytes). S3 GetObject raises it to read objects.
   size_t max_response_bytes = 0;
+  // Whether the client may send the request again on its own when the connection broke
+  // after it was sent but before an answer (libcurl does so on a reused keep-alive
+  // connection). False for a request the server may have acted on that must not be
+  // repeated (a catalog commit): the exchange then fails UNAVAILABLE instead.
+  bool may_resend = true;
 };
 
 struct HttpResponse {

@@ -240,11 +240,22 @@ export class ServerProcess {
 
   // One scrape of /metrics: {text, value(name, labels)} where value sums the samples of
   // `name` whose labels include `labels` (an object), or null if there are none.
+  // The exposer closes every connection after its answer without saying so (no
+  // `Connection: close`, keep-alive off), and fetch may reuse such a socket: a scrape that
+  // finds it closed is tried again, up to 3 times (Prometheus retries the same way).
   async scrape(timeoutMs = 5_000) {
-    const res = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
-    assert.equal(res.status, 200, `GET ${this.metricsUrl}`);
-    const text = await res.text();
-    return { text, value: (name, labels = {}) => sampleValue(text, name, labels) };
+    for (let attempt = 1; ; attempt++) {
+      let res;
+      try {
+        res = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
+      } catch (e) {
+        if (attempt < 3 && e?.cause?.code === 'UND_ERR_SOCKET') continue;
+        throw e;
+      }
+      assert.equal(res.status, 200, `GET ${this.metricsUrl}`);
+      const text = await res.text();
+      return { text, value: (name, labels = {}) => sampleValue(text, name, labels) };
+    }
   }
 }
 
