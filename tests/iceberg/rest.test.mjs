@@ -12,8 +12,11 @@
 //   2. Faults on commits (409, 500 after applying, 503, 502, 504, a reset before and after
 //      applying, a delay beyond request_timeout_s 2) and on loads: after each, more
 //      records: the current snapshot holds every acked record once (its total-records,
-//      then the data files at the end), no identity twice, commit_unknown_total counted,
-//      the front saw no delete of any kind.
+//      then the data files at the end), no identity twice, commit_unknown_total counted
+//      (for 5xx and timeouts; for resets a `todo`: the HTTP client re-sends the commit),
+//      a 409 as a conflict, the front saw no delete of any kind. A `todo` too:
+//      commits_total and records_committed_total miss commits found applied after a lost
+//      answer.
 //   3. Two servers (w0, w1) on one table for --seconds with Flushes at both at once:
 //      every acked record of both once, 409s seen and retried.
 //   4. OAuth2 (tokens living 4 s): records over three token lifetimes, tokens refreshed
@@ -21,8 +24,8 @@
 //      start-up naming the client and never the secret; a bearer token file.
 //   5. Start-up failures and a missing table: signing name glue against an s3tables
 //      catalog; an unreachable catalog (start-up goes on); create.table false with no
-//      table (records kept, commit failures counted, then committed once the table may be
-//      created).
+//      table (the stores fail naming create.table and are retried; after a SIGKILL and a
+//      start with create.table true, every acked record is committed once).
 //
 //   node tests/iceberg/rest.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
 //        [--seconds 10] [--keep]
