@@ -13,10 +13,9 @@
 //      applying, a delay beyond request_timeout_s 2) and on loads: after each, more
 //      records: the current snapshot holds every acked record once (its total-records,
 //      then the data files at the end), no identity twice, commit_unknown_total counted
-//      (for 5xx and timeouts; for resets a `todo`: the HTTP client re-sends the commit),
-//      a 409 as a conflict, the front saw no delete of any kind. A `todo` too:
-//      commits_total and records_committed_total miss commits found applied after a lost
-//      answer.
+//      for 5xx, timeouts and resets (the HTTP client never re-sends a commit on its own),
+//      a 409 as a conflict, the front saw no delete of any kind; commits_total and
+//      records_committed_total count commits found applied after a lost answer.
 //   3. Two servers (w0, w1) on one table for --seconds with Flushes at both at once:
 //      every acked record of both once, 409s seen and retried.
 //   4. OAuth2 (tokens living 4 s): records over three token lifetimes, tokens refreshed
@@ -395,11 +394,11 @@ describe('Iceberg tables through a REST catalog', { timeout: SUITE_TIMEOUT_MS },
       for (const r of results.filter((x) => !RESETS.test(x.name))) countedRight(r);
     }, context));
 
-    // A commit whose connection is reset (before or after the catalog applied it) is sent
-    // again at once by the HTTP client (libcurl re-sends a request whose reused connection
-    // died with no answer): not counted as unknown; a reset after applying then comes back
-    // as a 409 (its own change). Exactly-once holds (checked above); the count does not.
-    it('a commit whose connection is reset is counted as an unknown outcome', { todo: 'C++: libcurl re-sends the commit POST on a fresh connection (see the report)' }, () => {
+    // A commit whose connection is reset (before or after the catalog applied it) is an
+    // unknown outcome, resolved by reloading: the HTTP client must not send it again on
+    // its own (libcurl would, on a reused connection that died with no answer, and a reset
+    // after applying then came back as a 409 for its own change).
+    it('a commit whose connection is reset is counted as an unknown outcome', () => {
       assert.equal(results.length, STEPS.length, 'every step ran');
       for (const r of results.filter((x) => RESETS.test(x.name))) countedRight(r);
     });
@@ -422,9 +421,8 @@ describe('Iceberg tables through a REST catalog', { timeout: SUITE_TIMEOUT_MS },
     }, context));
 
     // A commit whose answer was lost and which the reload found applied is this writer's
-    // snapshot like any other, yet neither metric counts it (IcebergTable::Commit counts a
-    // 200 only; objects_already_committed only on a first attempt).
-    it('lakehose_iceberg_commits_total counts every snapshot of the writer, _records_committed_total every record', { todo: 'C++: commits found applied after a lost answer are not counted (see the report)' }, () => {
+    // snapshot like any other, and counted as one.
+    it('lakehose_iceberg_commits_total counts every snapshot of the writer, _records_committed_total every record', () => {
       const { metadata } = lake.cat.table(NS, TABLE);
       assert.ok(finalMetrics, 'the metrics were read');
       assert.equal(finalMetrics('lakehose_iceberg_commits_total'), metadata.snapshots.length, 'lakehose_iceberg_commits_total vs the snapshots of w0');
