@@ -39,8 +39,9 @@
 //   node tests/iceberg/rest_crash.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
 //        [--cycles 5] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]
 //
-// (The 20 cycles: --cycles 20 --budget-s 600, about 9 minutes.) Every wait is bounded; a failed run keeps its
-// directory (server.log of every start, catalog.log, acked.txt, sent.txt, the lake).
+// (The 20 cycles: --cycles 20 --budget-s 600, about 9 minutes.) Every wait is
+// bounded; a failed run keeps its directory (server.log of every start, catalog.log,
+// acked.txt, sent.txt, the lake).
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
