@@ -36,29 +36,18 @@ import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
-import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
+import { assertExactlyOnce, crashSuiteArgs, cycleRecords, flushAndStop, keepIds, killInStartUp, newTally, sendUntilKilled } from '../lib/crash.mjs';
+import { ServerProcess, WorkDir, serverEnv, sleep } from '../lib/harness.mjs';
 import { checkTable, currentRecords, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
-import { configYaml, describeVerdict, downloadBucket, verdict } from '../lib/lake.mjs';
+import { configYaml, downloadBucket, verdict } from '../lib/lake.mjs';
 import { assertFrontAccepted, prng, startS3Front } from '../lib/s3_front.mjs';
 
-const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
-  options: {
-    cycles: { type: 'string' }, dest: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' },
-    concurrency: { type: 'string' }, 'budget-s': { type: 'string' }, keep: { type: 'boolean' },
-  },
-  usage: '[--cycles 5] [--dest file|s3|both] [--seed N] [--batch 200] [--concurrency 3] [--budget-s 240] [--keep]',
+const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN, cycles: CYCLES, seed: SEED, batch: BATCH, concurrency: CONCURRENCY, budgetMs: BUDGET_MS } = crashSuiteArgs({
+  options: { dest: { type: 'string' } },
+  usage: '[--dest file|s3|both]',
+  check: (a) => (['file', 's3', 'both', undefined].includes(a.dest) ? null : '--dest: file, s3 or both'),
 });
-const CYCLES = Number(args.cycles ?? 5);
-const SEED = Number(args.seed ?? (Date.now() % 1_000_000));
 const DESTS = (args.dest ?? 'both') === 'both' ? ['file', 's3'] : [args.dest];
-if (!(CYCLES >= 1) || !(Number.isInteger(SEED) && SEED >= 0 && SEED < 1e6) || !DESTS.every((d) => d === 'file' || d === 's3')) {
-  console.error('--cycles: at least 1; --seed: 0 <= N < 1000000; --dest: file, s3 or both');
-  process.exit(2);
-}
-const BATCH = Number(args.batch ?? 200);
-const CONCURRENCY = Number(args.concurrency ?? 3);
-const BUDGET_MS = Number(args['budget-s'] ?? 240) * 1000;
 const RECORDS_PER_CYCLE = 30_000;  // more than a cycle sends; the rest is never sent
 const PIPELINE = 'dur';
 const RPC_DEADLINE_MS = 15_000;
@@ -101,12 +90,10 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
     const random = prng(SEED * 31 + (dest === 's3' ? 13 : 11));
     const acked = new Set();
     const sent = new Set();
-    const allIds = new Set();
-    const diedOnItsOwn = [];
+    const tally = newTally();
     const errorsWhileServing = {};
     let earlyKills = 0;
     let outages = 0;
-    let flushesFired = 0;
     const note = (s) => t.diagnostic(s);
     // What WAL replay re-queued over all starts: sealed objects stored or committed again
     // after a crash, the path where a commit must not repeat what a snapshot holds.
@@ -120,33 +107,21 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       deadLettered += srv.eventsNamed('delivery.dead_lettered').length;
       dlqDelivered += srv.eventsNamed('dlq.delivered').length;
     };
-    // Seeds 10^12 apart: `lakehose generate` seeds are offsets into one stream.
-    const genFor = async (cycle) => {
-      const g = await generate(CLI_BIN, RECORDS_PER_CYCLE, (cycle + 1) * 1e12 + SEED);
-      for (const id of g.ids) {
-        assert.ok(!allIds.has(id), `eventID ${id} generated twice`);
-        allIds.add(id);
-      }
-      return g;
-    };
+    const records = cycleRecords(CLI_BIN, RECORDS_PER_CYCLE, SEED);
 
     let server = null;
     work.defer(() => server?.kill());
     let duck = null;
     let conn = null;
-    let nextGen = genFor(0);
     try {
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         assert.ok(Date.now() - started < BUDGET_MS, `over the time budget of ${BUDGET_MS} ms after ${cycle} cycles`);
-        const gen = await nextGen;
-        nextGen = genFor(cycle + 1);
+        const gen = await records.take();
         server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, logFile });
         if (cycle > 0 && !(front !== null && cycle === 1) && random() < 0.15) {
           // Killed during start-up or replay.
           earlyKills++;
-          await sleep(20 + Math.floor(random() * 230));
-          if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
-          await server.kill();
+          await killInStartUp(server, random, tally, cycle);
           replayed(server);
           continue;
         }
@@ -161,48 +136,24 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
           front.setOutage('503');
           healing = sleep(3000).then(() => front.setFaults(S3_FAULTS));
         }
-        const clients = clientsFor(server.target);
-        await waitForReady(clients.ingestor, 10_000);
-        const senders = startSenders({
-          ingestor: clients.ingestor, pipeline: PIPELINE, gen, acked, sent, batch: BATCH, concurrency: CONCURRENCY,
-          tag: `c${cycle}`, deadlineMs: RPC_DEADLINE_MS,
-          onResult: async (r) => {
-            if (!r.error || r.stopping) return;
-            const name = statusName(r.error.code);
-            errorsWhileServing[name] = (errorsWhileServing[name] ?? 0) + 1;
-            await sleep(100);
-          },
+        await sendUntilKilled({
+          server, pipeline: PIPELINE, gen, acked, sent, errors: errorsWhileServing, random, killAt,
+          batch: BATCH, concurrency: CONCURRENCY, cycle, tally, deadlineMs: RPC_DEADLINE_MS, settleMs: SENDERS_SETTLE_MS, settling: [healing],
         });
-        let flusher = null;
-        if (random() < 0.5) {
-          flushesFired++;
-          flusher = sleep(Math.floor(random() * (killAt - Date.now()))).then(() => flush(clients.ingestor, PIPELINE, RPC_DEADLINE_MS)).catch(() => {});
-        }
-        await sleep(Math.max(0, killAt - Date.now()));
-        if (!server.running()) diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
-        senders.stop();
-        await server.kill();
         replayed(server);
-        await withTimeout(Promise.all([senders.done, flusher, healing]), SENDERS_SETTLE_MS, `cycle ${cycle}: the senders to settle`);
-        clients.close();
       }
-      await nextGen.catch(() => {});
+      await records.close();
 
       // The last start: recover, Flush (commits everything), SIGTERM.
       server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, logFile });
       await server.waitForPort(PORT_TIMEOUT_MS);
-      const clients = clientsFor(server.target);
-      try {
-        await flushRetrying(clients.ingestor, PIPELINE, FINAL_FLUSH_MS, (err) => note(`final flush: ${statusName(err.code)} ${err.details}; retrying`));
-      } finally {
-        clients.close();
-      }
-      const already = (await server.scrape()).value('lakehose_iceberg_objects_already_committed_total', { pipeline: PIPELINE });
-      const exit = await server.stop(EXIT_TIMEOUT_MS);
+      let already = null;
+      await flushAndStop(server, {
+        pipeline: PIPELINE, flushMs: FINAL_FLUSH_MS, exitMs: EXIT_TIMEOUT_MS, note,
+        beforeStop: async () => { already = (await server.scrape()).value('lakehose_iceberg_objects_already_committed_total', { pipeline: PIPELINE }); },
+      });
       replayed(server);
-      assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-      writeFileSync(join(dir, 'acked.txt'), `${[...acked].join('\n')}\n`);
-      writeFileSync(join(dir, 'sent.txt'), `${[...sent].join('\n')}\n`);
+      keepIds(dir, { acked, sent });
 
       // The table (an S3 bucket copied here first, its s3:// locations mapped to the copy).
       if (front) {
@@ -224,7 +175,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       const summary = [
         `Iceberg crash test (seed ${SEED}, batch ${BATCH}, concurrency ${CONCURRENCY}): ${CYCLES} cycles (${earlyKills} killed in start-up, ${outages} begun with a 3 s S3 outage), ${Date.now() - started} ms`,
         `  objects dead-lettered ${deadLettered}, dead letters stored from the queue ${dlqDelivered}`,
-        `  sent ${sent.size}, acked ${acked.size}, flushes fired mid-cycle ${flushesFired}, Ingest errors while serving ${JSON.stringify(errorsWhileServing)}`,
+        `  sent ${sent.size}, acked ${acked.size}, flushes fired mid-cycle ${tally.flushesFired}, Ingest errors while serving ${JSON.stringify(errorsWhileServing)}`,
         `  table: v${checked.meta.hint}, ${m.snapshots.length} snapshots, ${recs.files} live data files, ${recs.lines} rows, ${recs.counts.size} distinct eventIDs; ` +
           `unacked present ${v.unackedPresent}; duplicates ${v.duplicates.length}; missing ${v.missing.length}; never sent ${v.strangers.length}`,
         `  icebird: ${icebirdRows.length} rows, ${icebirdIds.size} distinct; sealed objects re-queued by replay over all starts ${requeued}, ` +
@@ -238,12 +189,7 @@ describe(`Iceberg crash test (${CYCLES} SIGKILL cycles, seed ${SEED})`, { timeou
       for (const l of summary) note(l);
       console.log(summary.join('\n'));
       if (front) assertFrontAccepted(front.stats());
-      assert.deepEqual(diedOnItsOwn.map((d) => d.cycle), [], `the server exited on its own: ${JSON.stringify(diedOnItsOwn, null, 1)}`);
-      assert.ok(acked.size > 0, 'nothing was acked');
-      assert.ok(v.missing.length === 0 && v.duplicates.length === 0 && v.strangers.length === 0,
-        `the current snapshot does not hold every acked record exactly once (log: ${logFile}):\n${describeVerdict(v, recs)}`);
-      assert.equal(icebirdRows.length, recs.lines, 'icebird reads as many rows as the live files hold');
-      assert.equal(icebirdIds.size, icebirdRows.length, 'icebird: no eventID twice');
+      assertExactlyOnce({ tally, acked, v, recs, icebirdRows, logFile });
     } catch (err) {
       work.fail();
       err.message += `\n-- server log: ${logFile} (kept)`;

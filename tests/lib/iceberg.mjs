@@ -15,7 +15,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -972,4 +972,70 @@ function show(v) {
   if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Date) return v.toISOString();
   try { return JSON.stringify(v); } catch { return String(v); }
+}
+
+// ---- a REST catalog's table --------------------------------------------------------------
+
+// Writes the metadata files a fake REST catalog kept in memory (rest_catalog.mjs
+// cat.metadataFiles: location -> JSON text) where their locations say, in the local copy
+// of a mirrored bucket (mirrorS3), so that loadMetadata(tableDir, {rest: true}),
+// checkTable and icebird read them as a catalog's readers would. Resolves the paths.
+export function writeCatalogMetadata(files) {
+  const paths = [];
+  for (const [uri, text] of files) {
+    const p = localPath(uri);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+    paths.push(p);
+  }
+  return paths;
+}
+
+// The identities of lakehose.objects (a snapshot summary's; EncodeIdentities in
+// service/iceberg/iceberg_table.cc): "a..b,c,x" -> ['a', ..., 'b', 'c', 'x'], ranges of
+// decimal sequence numbers expanded (bounded: a range over 10^6 is a failed assertion).
+export function decodeIdentities(text) {
+  const out = [];
+  for (const part of text.split(',')) {
+    if (part === '') continue;
+    const m = /^(\d+)\.\.(\d+)$/.exec(part);
+    if (!m) {
+      assert.ok(!part.includes('..'), `lakehose.objects: malformed range ${part}`);
+      out.push(part);
+      continue;
+    }
+    const [a, b] = [BigInt(m[1]), BigInt(m[2])];
+    assert.ok(a < b && b - a < 1_000_000n, `lakehose.objects: range ${part}`);
+    for (let n = a; n <= b; n++) out.push(String(n));
+  }
+  return out;
+}
+
+// A table's history as one writer that only appends leaves it, asserted: its snapshots in
+// sequence-number order form one chain (each one's parent the one before, the first with
+// none), the snapshot log lists them all in that order and main is the last; no
+// lakehose.objects identity (per writer and pipeline) is in two snapshots (a commit
+// repeated). Returns {chain: [snapshot], identities: Map('writer/pipeline/identity' ->
+// snapshot id)}.
+export function checkAppendHistory(metadata) {
+  const chain = [...metadata.snapshots].sort((a, b) => a['sequence-number'] - b['sequence-number']);
+  chain.forEach((s, i) => {
+    const parent = s['parent-snapshot-id'];
+    if (i === 0) assert.ok(parent === undefined || parent === null, `the first snapshot ${s['snapshot-id']} has no parent (${parent})`);
+    else assert.equal(String(parent), String(chain[i - 1]['snapshot-id']), `snapshot ${s['snapshot-id']} (sequence number ${s['sequence-number']}): its parent is the snapshot before`);
+  });
+  assert.deepEqual((metadata['snapshot-log'] ?? []).map((e) => String(e['snapshot-id'])), chain.map((s) => String(s['snapshot-id'])),
+    'the snapshot log lists every snapshot once, in order');
+  if (chain.length) assert.equal(String(metadata['current-snapshot-id']), String(chain.at(-1)['snapshot-id']), 'main is the newest snapshot');
+  const identities = new Map();
+  for (const s of chain) {
+    const sum = s.summary ?? {};
+    if (sum['lakehose.objects'] === undefined) continue;
+    for (const id of decodeIdentities(sum['lakehose.objects'])) {
+      const key = `${sum['lakehose.writer-id']}/${sum['lakehose.pipeline']}/${id}`;
+      assert.ok(!identities.has(key), `object ${key} committed twice: in snapshot ${identities.get(key)} and in snapshot ${s['snapshot-id']}`);
+      identities.set(key, String(s['snapshot-id']));
+    }
+  }
+  return { chain, identities };
 }
