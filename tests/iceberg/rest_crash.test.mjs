@@ -53,7 +53,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { assertExactlyOnce, crashSuiteArgs, cycleRecords, flushAndStop, keepIds, killInStartUp, newTally, sendUntilKilled } from '../lib/crash.mjs';
 import { ServerProcess, WorkDir, serverEnv, sleep } from '../lib/harness.mjs';
 import { checkAppendHistory, checkTable, currentRecords, localPath, mirrorS3, readWithIcebird, withTableServer, writeCatalogMetadata } from '../lib/iceberg.mjs';
-import { downloadBucket, restConfigYaml, verdict } from '../lib/lake.mjs';
+import { downloadBucket, verdict } from '../lib/lake.mjs';
+import { restConfigYaml } from '../lib/rest_lake.mjs';
 import { startRestCatalog } from '../lib/rest_catalog.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, assertFrontAccepted, prng, startS3Front } from '../lib/s3_front.mjs';
 
@@ -112,10 +113,9 @@ describe(`Iceberg REST catalog crash test (${CYCLES} SIGKILL cycles, seed ${SEED
     });
     work.defer(() => cat.close());
     writeFileSync(cfgPath, restConfigYaml({
-      dataDir, writerId: 'crash-rest', pipeline: PIPELINE, sizeMb: 0.05, intervalS: 1,
-      endpoint: front.endpoint, catalogUri: cat.url, warehouse: WAREHOUSE, table: `${NAMESPACE.join('.')}.${TABLE}`,
-      commitIntervalS: 1, requestTimeoutS: REQUEST_TIMEOUT_S,
-      serverLines: ['  shutdown_grace_s: 30'],
+      dataDir, writerId: 'crash-rest', pipeline: PIPELINE, sizeMb: 0.05, intervalS: 1, commitIntervalS: 1,
+      endpoint: front.endpoint, table: `${NAMESPACE.join('.')}.${TABLE}`, server: { shutdown_grace_s: 30 },
+      catalog: { uri: cat.url, warehouse: WAREHOUSE, auth: { sigv4: { service: 's3tables' } }, requestTimeoutS: REQUEST_TIMEOUT_S },
     }));
     const env = serverEnv(dir);
     const random = prng(SEED * 31 + 17);

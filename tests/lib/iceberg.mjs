@@ -996,7 +996,7 @@ export function writeCatalogMetadata(files) {
 // decimal sequence numbers expanded (bounded: a range over 10^6 is a failed assertion).
 export function decodeIdentities(text) {
   const out = [];
-  for (const part of text.split(',')) {
+  for (const part of (text ?? '').split(',')) {
     if (part === '') continue;
     const m = /^(\d+)\.\.(\d+)$/.exec(part);
     if (!m) {

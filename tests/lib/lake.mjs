@@ -206,26 +206,3 @@ export function describeVerdict(v, lake, max = 5) {
   if (v.strangers.length) parts.push(`${v.strangers.length} eventIDs never sent, e.g. ${v.strangers.slice(0, max).join(', ')}`);
   return parts.join('\n');
 }
-
-// configYaml's Iceberg pipeline on S3, its table kept by the REST catalog at `catalogUri`
-// (SigV4 with S3 Tables' signing name, the destination's region): no bucket, the files go
-// under the location the catalog gives, on the S3 front at `endpoint`. `warehouse` is
-// the catalog's warehouse (an S3 Tables bucket ARN), requestTimeoutS its
-// destination.iceberg.catalog.request_timeout_s.
-export function restConfigYaml({ endpoint, catalogUri, warehouse, table, commitIntervalS = 1, requestTimeoutS = 5, ...rest }) {
-  const base = configYaml({ ...rest, dest: { kind: 's3', endpoint }, iceberg: { table, commitIntervalS } });
-  const catalog = [
-    '      iceberg:',
-    `        table: ${table}`,
-    `        commit_interval_s: ${commitIntervalS}`,
-    '        catalog:',
-    '          kind: rest',
-    `          uri: ${catalogUri}`,
-    `          warehouse: ${JSON.stringify(warehouse)}`,
-    '          auth: { sigv4: { service: s3tables } }',
-    `          request_timeout_s: ${requestTimeoutS}`,
-  ].join('\n');
-  const out = base.replace('      bucket: lake\n', '').replace(/^ {6}iceberg: \{.*\}$/m, catalog);
-  assert.ok(!out.includes('bucket:') && out.includes('kind: rest'), `restConfigYaml could not rewrite configYaml's text:\n${base}`);
-  return out;
-}

@@ -22,7 +22,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import YAML from 'yaml';
 
-import { mirrorS3 } from './iceberg.mjs';
+import { decodeIdentities, mirrorS3 } from './iceberg.mjs';
 import { downloadBucket } from './lake.mjs';
 import { startRestCatalog } from './rest_catalog.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, startS3Front, uriEncode } from './s3_front.mjs';
@@ -141,21 +141,6 @@ export function sigv4Fetch(sigv4, timeoutMs = 10_000) {
   };
 }
 
-// The object identities a snapshot summary's lakehose.objects names (EncodeIdentities in
-// service/iceberg/iceberg_table.cc: "a..b,c", ranges of sequence numbers, other names as
-// they are), each as a string. A range wider than `maxRange` is refused (a malformed one).
-export function decodeIdentities(text, maxRange = 100_000) {
-  const out = [];
-  if (!text) return out;
-  for (const part of text.split(',')) {
-    const m = /^(\d+)\.\.(\d+)$/.exec(part);
-    if (!m) { out.push(part); continue; }
-    const [a, b] = [BigInt(m[1]), BigInt(m[2])];
-    assert.ok(a < b && b - a <= BigInt(maxRange), `lakehose.objects range ${part}`);
-    for (let i = a; i <= b; i++) out.push(String(i));
-  }
-  return out;
-}
 
 // Asserts that no object identity of a writer is in two snapshots of `metadata`
 // (lakehose.objects of every snapshot, per lakehose.writer-id). Returns the number of
