@@ -52,7 +52,7 @@ import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForRead
 import { checkTable, currentRecords, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { describeVerdict, downloadBucket, verdict } from '../lib/lake.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, assertFrontAccepted, startS3Front } from '../lib/s3_front.mjs';
-import { startS3TablesApi } from '../lib/s3tables_api.mjs';
+import { callS3TablesApi, encodeLabel, startS3TablesApi } from '../lib/s3tables_api.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { seconds: { type: 'string' }, keep: { type: 'boolean' } },
@@ -80,8 +80,13 @@ const FAULTS = [
   { op: 'update', kind: '500', unknown: true },
   { op: 'update', kind: 'reset-before', unknown: true },
   { op: 'get', kind: '503' },
+  // Answered after lakehose gave up, and refused then (lakehose committed again first).
   { op: 'update', kind: 'delay', ms: (REQUEST_TIMEOUT_S + 2) * 1000, unknown: true },
+  // Applied after lakehose gave up but before its reload answers (that GET delayed too):
+  // the reload shows lakehose its own snapshot.
+  { op: 'update', kind: 'delay', ms: REQUEST_TIMEOUT_S * 1000 + 500, unknown: true, reloadDelayMs: 2_000 },
 ];
+const CREATION_BATCHES = 4;    // step 4: one per server
 const RACE_RECORDS = Math.ceil(SECONDS * 3_000);  // per writer, more than paced senders send
 const RACE_BATCH = 100;
 const RACE_PACE_MS = 100;
@@ -96,7 +101,7 @@ const METADATA_RE = /^metadata\/(\d{5})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 // One pipeline writing sales.orders in the S3 Tables table bucket: the files at the
 // table's warehouse location through the front, the pointer through the fake API.
-function s3tablesConfig({ dataDir, writerId, frontEndpoint, apiUrl }) {
+function s3tablesConfig({ dataDir, writerId, frontEndpoint, apiUrl, table }) {
   return [
     'server:',
     `  data_dir: ${JSON.stringify(dataDir)}`,
@@ -118,7 +123,7 @@ function s3tablesConfig({ dataDir, writerId, frontEndpoint, apiUrl }) {
     '      format: iceberg',
     '      buffering: { size_mb: 1, interval_s: 1 }',
     '      iceberg:',
-    `        table: ${NAMESPACE}.${NAME}`,
+    `        table: ${table}`,
     '        commit_interval_s: 1',
     '        catalog:',
     '          kind: s3tables',
@@ -148,8 +153,9 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
   let duck;
   let conn;
   const servers = new Map();  // writer id -> { dir, cfg, server }
-  const acked = new Set();
-  const sent = new Set();
+  // A table this suite writes: what was sent to it and acknowledged.
+  const newTarget = (ns, name) => ({ ns, name, acked: new Set(), sent: new Set() });
+  const main = newTarget(NAMESPACE, NAME);
   let lines;                  // generated records for steps 1 and 2
   let next = 0;               // the next of `lines` to send
   let batchNo = 0;
@@ -159,7 +165,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     assert.ok(uri.startsWith(`s3://${BUCKET}/`), `${uri} is not in the bucket ${BUCKET}`);
     return uri.slice(`s3://${BUCKET}/`.length);
   };
-  const table = () => api.table(NAMESPACE, NAME);
+  const table = (target = main) => api.table(target.ns, target.name);
   const serverTails = () => [...servers].map(([id, s]) => `\n-- ${id} (tail):\n${s.server?.tail(30) ?? ''}`).join('');
 
   before(async () => {
@@ -177,7 +183,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     });
     duck = await DuckDBInstance.create(':memory:');
     conn = await duck.connect();
-    const gen = await generate(CLI_BIN, BATCH_RECORDS * (PLAIN_BATCHES + FAULTS.length + AFTER_FAULT_BATCHES), 1403);
+    const gen = await generate(CLI_BIN, BATCH_RECORDS * (PLAIN_BATCHES + FAULTS.length + AFTER_FAULT_BATCHES + CREATION_BATCHES), 1403);
     lines = gen.lines;
   });
 
@@ -190,10 +196,11 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     await work?.close();
   });
 
-  // Each step builds on the one before: after a failure the later ones fail at once.
+  // Each step builds on the one before: after a failure the later ones fail at once
+  // (but for `independent` ones).
   let failedStep = null;
-  const failWith = (fn) => async (t) => {
-    assert.equal(failedStep, null, `not run: the step "${failedStep}" failed`);
+  const failWith = (fn, { independent = false } = {}) => async (t) => {
+    if (!independent) assert.equal(failedStep, null, `not run: the step "${failedStep}" failed`);
     try {
       await fn(t);
     } catch (err) {
@@ -204,12 +211,12 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     }
   };
 
-  async function startServer(id) {
+  async function startServer(id, target = main) {
     if (!servers.has(id)) {
       const dir = join(work.path, id);
       mkdirSync(dir, { recursive: true });
       const cfg = join(dir, 'lakehose.yaml');
-      writeFileSync(cfg, s3tablesConfig({ dataDir: join(dir, 'var'), writerId: id, frontEndpoint: front.endpoint, apiUrl: api.url }));
+      writeFileSync(cfg, s3tablesConfig({ dataDir: join(dir, 'var'), writerId: id, frontEndpoint: front.endpoint, apiUrl: api.url, table: `${target.ns}.${target.name}` }));
       servers.set(id, { dir, cfg, server: null });
     }
     const s = servers.get(id);
@@ -225,8 +232,8 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
   }
 
   // The next BATCH_RECORDS records through `lakehose send` (all acked), then `lakehose
-  // flush`. Resolves the table's history length after the Flush.
-  async function sendBatch(server, { evolved = false } = {}) {
+  // flush`, into `target`. Resolves the table's history length after the Flush.
+  async function sendBatch(server, { evolved = false, target = main } = {}) {
     const b = batchNo++;
     const part = lines.slice(next, next + BATCH_RECORDS).map((l, i) => (evolved ? withNewAttributes(l, i) : l));
     next += part.length;
@@ -234,23 +241,24 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     const file = join(work.path, `batch-${b}.jsonl`);
     writeFileSync(file, `${part.join('\n')}\n`);
     const ids = part.map((l) => JSON.parse(l).eventID);
-    for (const id of ids) sent.add(id);
+    for (const id of ids) target.sent.add(id);
     const send = await run(CLI_BIN, ['send', '--target', server.target, '--pipeline', PIPELINE, '--input', file, '--batch', '100'], { timeoutMs: TOOL_TIMEOUT_MS });
     assert.equal(send.code, 0, `lakehose send (batch ${b}) exited ${send.code}:\n${tail(send.stderr)}`);
     const s = SEND_SUMMARY.exec(send.stderr);
     assert.ok(s, `no summary from lakehose send:\n${tail(send.stderr)}`);
     assert.deepEqual(s.slice(1, 5).map(Number), [part.length, part.length, 0, 0], `batch ${b}: ${s[0]}`);
-    for (const id of ids) acked.add(id);
+    for (const id of ids) target.acked.add(id);
     const f = await run(CLI_BIN, ['flush', '--target', server.target, '--pipeline', PIPELINE], { timeoutMs: FLUSH_TIMEOUT_MS + 10_000 });
     assert.equal(f.code, 0, `lakehose flush (batch ${b}) exited ${f.code}:\n${tail(f.stderr)}`);
-    return table()?.history.length ?? 0;
+    return table(target)?.history.length ?? 0;
   }
 
   // Everything this suite asserts of the table at rest (servers stopped). `label` names
   // the local copy. Resolves { history, snapshots, orphans }.
-  async function verifyTable(t, label, { deep }) {
+  async function verifyTable(t, label, { deep, target = main }) {
+    const { acked, sent } = target;
     assert.deepEqual(api.violations, [], 'the fake S3 Tables API recorded violations');
-    const st = table();
+    const st = table(target);
     assert.ok(st, 'the table exists in the table bucket');
     const wh = st.warehouseLocation;
     assert.ok(st.history.length > 0, 'the table points at a metadata file');
@@ -310,8 +318,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     assert.deepEqual(deletes, [], 'the front saw deletes');
     assertFrontAccepted(stats);
     t.diagnostic(`${label}: ${st.history.length} metadata versions, ${orphans.length} metadata files not pointed at, ${m.snapshots.length} snapshots, ` +
-      `${rows.length} rows (${acked.size} acked, ${v.unackedPresent} unacked present), ${checked.files.size} data files; API requests ` +
-      JSON.stringify(api.requests.reduce((o, r) => ({ ...o, [`${r.op} ${r.status}`]: (o[`${r.op} ${r.status}`] ?? 0) + 1 }), {})));
+      `${rows.length} rows (${acked.size} acked, ${v.unackedPresent} unacked present), ${checked.files.size} data files`);
     return { history: st.history, snapshots: m.snapshots, orphans };
   }
 
@@ -339,7 +346,22 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     for (const f of FAULTS) {
       const before = api.requests.length;
       api.faults.push({ op: f.op, kind: f.kind, ...(f.ms ? { ms: f.ms } : {}) });
-      await sendBatch(server);
+      // reloadDelayMs: once the delayed update has arrived, the next GET is delayed too.
+      let watching = f.reloadDelayMs !== undefined;
+      const watcher = (async () => {
+        for (const end = Date.now() + FLUSH_TIMEOUT_MS; watching && Date.now() < end; await sleep(10)) {
+          if (api.requests.slice(before).some((r) => r.fault?.kind === 'delay')) {
+            api.faults.push({ op: 'get', kind: 'delay', ms: f.reloadDelayMs });
+            return;
+          }
+        }
+      })();
+      try {
+        await sendBatch(server);
+      } finally {
+        watching = false;
+        await watcher;
+      }
       assert.equal(api.faults.length, 0, `fault ${f.op} ${f.kind} was not taken by any request: ${api.requests.slice(before).map((r) => `${r.op} ${r.status}`).join(', ')}`);
       if (f.kind === 'delay') {
         // The delayed update answers after lakehose gave up; wait for it before going on.
@@ -347,12 +369,20 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
         const end = Date.now() + f.ms + 5_000;
         while (delayed.status === null && Date.now() < end) await sleep(100);
         assert.notEqual(delayed.status, null, 'the delayed update was answered');
+        assert.equal(delayed.status, f.reloadDelayMs === undefined ? 409 : 200,
+          f.reloadDelayMs === undefined ? 'the update delayed past the timeout was refused (lakehose committed again before it applied)' : 'the delayed update applied before lakehose\'s reload answered');
       }
       const seen = api.requests.slice(before).map((r) => `${r.op} ${r.status}${r.fault ? ` (${r.fault.kind})` : ''}`);
       t.diagnostic(`fault ${f.op} ${f.kind}: ${seen.join(', ')}`);
       if (f.unknown || f.kind === '409') {
-        const after = api.requests.slice(before).findIndex((r) => r.fault);
-        assert.ok(api.requests.slice(before + after + 1).some((r) => r.op === 'get'), `after ${f.kind} lakehose read the table again`);
+        // What follows a refused or unanswered update: the table read again, or (outcome
+        // unknown) the same update once more, which the version token makes safe: 409 if
+        // the first one applied.
+        const i = api.requests.findIndex((r, j) => j >= before && r.fault);
+        const faulted = api.requests[i];
+        const nextReq = api.requests[i + 1];
+        const same = (r) => r?.op === 'update' && r.body?.versionToken === faulted.body.versionToken && r.body?.metadataLocation === faulted.body.metadataLocation;
+        assert.ok(nextReq?.op === 'get' || (f.unknown && same(nextReq)), `after ${f.kind} lakehose neither read the table again nor repeated the update: ${nextReq?.op} ${JSON.stringify(nextReq?.body)}`);
       }
     }
     for (let b = 0; b < AFTER_FAULT_BATCHES; b++) await sendBatch(server);
@@ -398,8 +428,8 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
       wr.conflicts = scrape.value('lakehose_iceberg_commit_conflicts_total', { pipeline: PIPELINE }) ?? 0;
       wr.clients.close();
       await stopServer(wr.id);
-      for (const id of wr.acked) acked.add(id);
-      for (const id of wr.sent) sent.add(id);
+      for (const id of wr.acked) main.acked.add(id);
+      for (const id of wr.sent) main.sent.add(id);
     }
     const race = api.requests.slice(updatesBefore);
     const conflicts = race.filter((r) => r.op === 'update' && r.status === 409 && !r.fault).length;
@@ -413,4 +443,43 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     }
     assert.ok(conflicts > 0, `no update was refused with 409 in ${rounds} rounds of simultaneous Flushes: the race was not exercised`);
   }));
+
+  it('creation: answers lost after CreateNamespace and CreateTable applied, a table created but never given metadata, two writers creating one table', failWith(async (t) => {
+    // a) The namespace is missing; CreateNamespace's and CreateTable's answers are lost
+    // after they applied: lakehose must take the 409s that follow as done.
+    const lost = newTarget('ops', 'returns');
+    api.faults.push({ op: 'create-namespace', kind: '500-after-apply' }, { op: 'create-table', kind: 'reset-after-apply' });
+    const before = api.requests.length;
+    await sendBatch(await startServer('c0', lost), { target: lost });
+    assert.equal(api.faults.length, 0, 'the creation faults were taken');
+    const faulted = api.requests.slice(before).filter((r) => r.fault).map((r) => `${r.op} ${r.status} ${r.fault.kind}`);
+    assert.deepEqual(faulted, ['create-namespace 500 500-after-apply', 'create-table null reset-after-apply']);
+    t.diagnostic(`lost answers: ${api.requests.slice(before).map((r) => `${r.op} ${r.status}${r.fault ? ` (${r.fault.kind})` : ''}`).join(', ')}`);
+    await stopServer('c0');
+
+    // b) A table that another writer created and stopped before giving it metadata.
+    const bare = newTarget('sales', 'refunds');
+    const call = (method, path, body) => callS3TablesApi(api.url, method, path, { body, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+    const arn = encodeLabel(TABLE_BUCKET_ARN);
+    const ns = await call('PUT', `/namespaces/${arn}`, { namespace: [bare.ns] });
+    assert.ok(ns.status === 200 || ns.status === 409, `CreateNamespace: ${ns.status}`);
+    assert.equal((await call('PUT', `/tables/${arn}/${bare.ns}`, { name: bare.name, format: 'ICEBERG' })).status, 200);
+    assert.equal(table(bare).metadataLocation, null);
+    await sendBatch(await startServer('c1', bare), { target: bare });
+    await stopServer('c1');
+
+    // c) Two writers start on a table that does not exist, and commit at once.
+    const race = newTarget('race', 'orders');
+    const [c2, c3] = await Promise.all([startServer('c2', race), startServer('c3', race)]);
+    await Promise.all([sendBatch(c2, { target: race }), sendBatch(c3, { target: race })]);
+    await Promise.all([stopServer('c2'), stopServer('c3')]);
+    t.diagnostic(`creation race: ${api.requests.filter((r) => r.labels?.namespace === 'race' || (r.op === 'create-namespace' && r.body?.namespace?.[0] === 'race')).map((r) => `${r.op} ${r.status}`).join(', ')}`);
+
+    for (const target of [lost, bare]) await verifyTable(t, `${target.ns}.${target.name}`, { deep: false, target });
+    const writersOf = (await verifyTable(t, `${race.ns}.${race.name}`, { deep: false, target: race })).snapshots.map((s) => s.summary['lakehose.writer-id']);
+    for (const id of ['c2', 'c3']) assert.ok(writersOf.includes(id), `${id} has no snapshot in race.orders`);
+    const answers = {};
+    for (const r of api.requests) answers[`${r.op} ${r.status ?? 'no answer'}`] = (answers[`${r.op} ${r.status ?? 'no answer'}`] ?? 0) + 1;
+    t.diagnostic(`the API's answers in the whole suite: ${JSON.stringify(answers)}`);
+  }, { independent: true }));
 });

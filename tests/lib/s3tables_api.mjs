@@ -82,7 +82,9 @@
 // '503' (ServiceUnavailable, nothing applied), '500-after-apply' (applied, then 500),
 // 'reset-before' / 'reset-after-apply' (the socket destroyed with no answer, before /
 // after applying), 'delay' (ms before handling, then handled: the token is compared
-// after the delay).
+// after the delay). An after-apply fault taken by a request the service refuses (a
+// missing namespace, a stale token: nothing applied) goes back to the front of the queue
+// for the next request of its op, and that request is answered as it would be.
 //
 // State changes are synchronous once a request is validated (one Node thread), so
 // updates of one table are serialised without locks.
@@ -459,7 +461,16 @@ export async function startS3TablesApi(options) {
         const injected = faultError(fault.kind);
         if (injected) throw injected;
       }
-      const out = step.apply();
+      let out;
+      try {
+        out = step.apply();
+      } catch (err) {
+        if (fault?.kind.endsWith('after-apply')) {
+          faults.unshift(fault);
+          delete ctx.entry.fault;
+        }
+        throw err;
+      }
       if (fault?.kind === 'reset-after-apply') return destroy(res);
       if (fault?.kind === '500-after-apply') throw faultError(fault.kind);
       return send(ctx, res, out.status, out.body);

@@ -238,6 +238,13 @@ describe('s3tables api', { timeout: TEST_TIMEOUT_MS }, () => {
     api.faults.push({ op: 'create-namespace', kind: '500-after-apply' });
     expectError(await call('PUT', P.namespaces, { body: { namespace: [`${ns}_b`] } }), 500, 'InternalServerErrorException');
     assert.ok(api.namespaces().includes(`${ns}_b`), 'create-namespace 500-after-apply: created');
+    // An after-apply fault waits for a request that applies.
+    api.faults.push({ op: 'create-table', kind: 'reset-after-apply' });
+    expectError(await call('PUT', P.tables(`${ns}_none`), { body: { name: 'orders', format: 'ICEBERG' } }), 404, 'NotFoundException');
+    assert.equal(last().fault, undefined);
+    assert.equal(api.faults.length, 1);
+    assert.ok((await call('PUT', P.tables(ns), { body: { name: 'other', format: 'ICEBERG' } })).error, 'reset-after-apply: no answer');
+    assert.ok(api.table(ns, 'other'), 'create-table reset-after-apply: created');
     api.faults.push({ op: 'create-table', kind: 'reset-before' });
     assert.ok((await call('PUT', P.tables(`${ns}_b`), { body: { name: 'orders', format: 'ICEBERG' } })).error);
     assert.equal(api.table(`${ns}_b`, 'orders'), undefined, 'create-table reset-before: not created');
