@@ -10,13 +10,19 @@
 //   2. Faults on the API, each followed by a batch and a Flush: 409 on the update (a
 //      concurrent writer won: reload, rebase, retry), 500 after the update applied and a
 //      connection reset after it applied (outcome unknown: reload and find its own
-//      snapshot), 500 and a reset before it applied, 503 on GetTableMetadataLocation,
-//      an update delayed past request_timeout_s (applied after lakehose gave up); then
-//      more batches without faults. SIGTERM: exit 0.
+//      snapshot, or send the same update again, which the token refuses if the first
+//      applied), 500 and a reset before it applied, 503 on GetTableMetadataLocation, 429
+//      and 403 on the update, an update delayed past request_timeout_s (answered after
+//      lakehose committed again: 409), an update delayed past the timeout whose reload is
+//      delayed longer (applied first: lakehose finds its snapshot); then more batches
+//      without faults. SIGTERM: exit 0.
 //   3. Two servers (w0 again, and w1) on the same table for --seconds, each fed by gRPC
 //      senders, Flushes at both every second: their commits race for the version token.
+//   4. Creation, on three more tables: CreateNamespace's answer lost (500) after it
+//      applied and CreateTable's (a reset) after it applied; a table another writer
+//      created and left without metadata; two servers creating one table at once.
 //
-// After 2 and after 3 (with the servers stopped):
+// After 2, after 3 and for each table of 4 (with the servers stopped):
 //   - the fake recorded no violation (signatures, paths, bodies, metadata locations under
 //     the warehouse, every pointed-at file written before the update);
 //   - every metadata location the table pointed at is
@@ -27,7 +33,8 @@
 //     DuckDB over the current snapshot's live files says the same;
 //   - checkTable (../lib/iceberg.mjs, { rest: true }) on a copy of the table holding the
 //     pointed-at metadata files (the others are attempts that lost a race, which lakehose
-//     never deletes);
+//     never deletes); each version's metadata-log names the locations before it, no lost
+//     attempt; one table uuid;
 //   - no lakehose.objects identity of a writer is in two snapshots;
 //   - the front saw no delete of any kind and refused nothing but failed preconditions;
 //   - after 3: both writers committed, and the fake answered 409 to updates no fault
@@ -80,6 +87,9 @@ const FAULTS = [
   { op: 'update', kind: '500', unknown: true },
   { op: 'update', kind: 'reset-before', unknown: true },
   { op: 'get', kind: '503' },
+  { op: 'update', kind: '429' },
+  // Denied: the commit fails (nothing applied); the Flush may say so; the next one commits.
+  { op: 'update', kind: '403', flushMayFail: true },
   // Answered after lakehose gave up, and refused then (lakehose committed again first).
   { op: 'update', kind: 'delay', ms: (REQUEST_TIMEOUT_S + 2) * 1000, unknown: true },
   // Applied after lakehose gave up but before its reload answers (that GET delayed too):
@@ -189,6 +199,8 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
 
   after(async () => {
     for (const s of servers.values()) await s.server?.kill().catch(() => {});
+    // For a post-mortem (kept with --keep or after a failure): every request the fake saw.
+    if (api && work) writeFileSync(join(work.path, 'api-requests.json'), JSON.stringify(api.requests, null, 1));
     conn?.closeSync?.();
     duck?.closeSync?.();
     await api?.close();
@@ -233,7 +245,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
 
   // The next BATCH_RECORDS records through `lakehose send` (all acked), then `lakehose
   // flush`, into `target`. Resolves the table's history length after the Flush.
-  async function sendBatch(server, { evolved = false, target = main } = {}) {
+  async function sendBatch(server, { evolved = false, target = main, flushMayFail = false } = {}) {
     const b = batchNo++;
     const part = lines.slice(next, next + BATCH_RECORDS).map((l, i) => (evolved ? withNewAttributes(l, i) : l));
     next += part.length;
@@ -248,7 +260,12 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     assert.ok(s, `no summary from lakehose send:\n${tail(send.stderr)}`);
     assert.deepEqual(s.slice(1, 5).map(Number), [part.length, part.length, 0, 0], `batch ${b}: ${s[0]}`);
     for (const id of ids) target.acked.add(id);
-    const f = await run(CLI_BIN, ['flush', '--target', server.target, '--pipeline', PIPELINE], { timeoutMs: FLUSH_TIMEOUT_MS + 10_000 });
+    const flushArgs = ['flush', '--target', server.target, '--pipeline', PIPELINE];
+    let f = await run(CLI_BIN, flushArgs, { timeoutMs: FLUSH_TIMEOUT_MS + 10_000 });
+    if (f.code !== 0 && flushMayFail) {
+      target.flushFailures = [...(target.flushFailures ?? []), tail(f.stderr, 3)];
+      f = await run(CLI_BIN, flushArgs, { timeoutMs: FLUSH_TIMEOUT_MS + 10_000 });
+    }
     assert.equal(f.code, 0, `lakehose flush (batch ${b}) exited ${f.code}:\n${tail(f.stderr)}`);
     return table(target)?.history.length ?? 0;
   }
@@ -287,6 +304,15 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     const m = checked.meta.current;
     assert.equal(checked.meta.versions.at(-1).file, st.metadataLocation.split('/').at(-1), 'checkTable read the current metadata location');
     assert.equal(m.location, wh, 'the metadata\'s location is the warehouse location');
+    // Each version's metadata-log names the versions the table pointed at before it (the
+    // last ones, if trimmed), never an attempt that lost; one table uuid throughout.
+    checked.meta.versions.forEach(({ version, metadata }) => {
+      const logged = metadata['metadata-log'].map((e) => e['metadata-file']);
+      const earlier = st.history.slice(0, version);
+      assert.deepEqual(logged, earlier.slice(earlier.length - logged.length), `version ${version}: metadata-log is not the table's earlier locations`);
+      assert.ok(version === 0 || logged.length > 0, `version ${version}: empty metadata-log`);
+      assert.equal(metadata['table-uuid'], m['table-uuid'], `version ${version}: table-uuid`);
+    });
 
     const rows = await withTableServer(root, tableDir, ({ tableUrl }) => readWithIcebird(tableUrl, st.metadataLocation.split('/').at(-1)));
     const counts = new Map();
@@ -357,7 +383,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
         }
       })();
       try {
-        await sendBatch(server);
+        await sendBatch(server, { flushMayFail: f.flushMayFail });
       } finally {
         watching = false;
         await watcher;
@@ -385,6 +411,7 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
         assert.ok(nextReq?.op === 'get' || (f.unknown && same(nextReq)), `after ${f.kind} lakehose neither read the table again nor repeated the update: ${nextReq?.op} ${JSON.stringify(nextReq?.body)}`);
       }
     }
+    if (main.flushFailures) t.diagnostic(`Flushes that failed (then one succeeded): ${main.flushFailures.join(' | ')}`);
     for (let b = 0; b < AFTER_FAULT_BATCHES; b++) await sendBatch(server);
     await stopServer('w0');
     await verifyTable(t, 'faults', { deep: true });
