@@ -38,6 +38,10 @@
 //   - the snapshots form one chain of appends and no lakehose.objects identity of a
 //     writer is in two of them (checkAppendHistory);
 //   - the front saw no delete of any kind and refused nothing but failed preconditions;
+//   - after 2: lakehose_iceberg_commit_unknown_total grew by one for each fault that left
+//     an update's outcome unknown and by none for the others, the 403 counted as denied,
+//     the 409 as a conflict; `lakehose table inspect --json` shows the fake's metadata
+//     location, the current snapshot and every acked record;
 //   - after 3: both writers committed, and the fake answered 409 to updates no fault
 //     caused.
 //
@@ -60,6 +64,7 @@ import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForRead
 import { checkAppendHistory, checkTable, currentRecords, loadMetadata, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { describeVerdict, downloadBucket, verdict } from '../lib/lake.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, assertFrontAccepted, startS3Front } from '../lib/s3_front.mjs';
+import { parseJson } from '../lib/rest_catalog.mjs';
 import { callS3TablesApi, encodeLabel, startS3TablesApi } from '../lib/s3tables_api.mjs';
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
@@ -91,7 +96,10 @@ const FAULTS = [
   { op: 'update', kind: '500', unknown: true },
   { op: 'update', kind: 'reset-before', unknown: true },
   { op: 'get', kind: '503' },
-  { op: 'update', kind: '429' },
+  // S3 Tables refuses a throttled request before applying it, but lakehose takes 429 as
+  // it takes 503 (service/catalog: "the change may have been applied"): conservative,
+  // counted as unknown.
+  { op: 'update', kind: '429', unknown: true },
   // Denied: the commit fails (nothing applied); the Flush may say so; the next one commits.
   { op: 'update', kind: '403', flushMayFail: true },
   // Answered after lakehose gave up, and refused then (lakehose committed again first).
@@ -364,8 +372,11 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
 
   it('faults on the API (409, outcome unknown, 503, a delay past request_timeout_s), then more batches: exactly once, nothing deleted', failWith(async (t) => {
     const server = servers.get('w0').server;
+    const unknownNow = async () => (await server.scrape()).value('lakehose_iceberg_commit_unknown_total', { pipeline: PIPELINE }) ?? 0;
+    const unknownBy = [];  // [fault, how many unknown outcomes lakehose counted]
     for (const f of FAULTS) {
       const before = api.requests.length;
+      const unknownBefore = await unknownNow();
       api.faults.push({ op: f.op, kind: f.kind, ...(f.ms ? { ms: f.ms } : {}) });
       // reloadDelayMs: once the delayed update has arrived, the next GET is delayed too.
       let watching = f.reloadDelayMs !== undefined;
@@ -394,7 +405,8 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
           f.reloadDelayMs === undefined ? 'the update delayed past the timeout was refused (lakehose committed again before it applied)' : 'the delayed update applied before lakehose\'s reload answered');
       }
       const seen = api.requests.slice(before).map((r) => `${r.op} ${r.status}${r.fault ? ` (${r.fault.kind})` : ''}`);
-      t.diagnostic(`fault ${f.op} ${f.kind}: ${seen.join(', ')}`);
+      unknownBy.push([`${f.op} ${f.kind}`, (await unknownNow()) - unknownBefore]);
+      t.diagnostic(`fault ${f.op} ${f.kind}: ${seen.join(', ')}; unknown outcomes counted: ${unknownBy.at(-1)[1]}`);
       if (f.unknown || f.kind === '409') {
         // What follows a refused or unanswered update: the table read again, or (outcome
         // unknown) the same update once more, which the version token makes safe: 409 if
@@ -408,8 +420,30 @@ describe('an Iceberg table in S3 Tables through its own API (CreateTable, GetTab
     }
     if (main.flushFailures) t.diagnostic(`Flushes that failed (then one succeeded): ${main.flushFailures.join(' | ')}`);
     for (let b = 0; b < AFTER_FAULT_BATCHES; b++) await sendBatch(server);
+    // Metrics: each unknown outcome counted once, the denial as denied, the 409 as a
+    // conflict.
+    const scrape = await server.scrape();
+    const v = (name, labels = {}) => scrape.value(name, { pipeline: PIPELINE, ...labels }) ?? 0;
+    const metrics = {
+      unknown: v('lakehose_iceberg_commit_unknown_total'), conflicts: v('lakehose_iceberg_commit_conflicts_total'),
+      denied: v('lakehose_iceberg_catalog_requests_total', { result: 'denied' }), errors: v('lakehose_iceberg_catalog_requests_total', { result: 'error' }),
+    };
+    t.diagnostic(`metrics: ${JSON.stringify(metrics)}`);
+    assert.deepEqual(unknownBy, FAULTS.map((f) => [`${f.op} ${f.kind}`, f.unknown ? 1 : 0]), 'lakehose_iceberg_commit_unknown_total: one per fault that left an update\'s outcome unknown, none for the others');
+    assert.ok(metrics.conflicts >= 1, 'lakehose_iceberg_commit_conflicts_total counts the 409');
+    assert.equal(metrics.denied, 1, 'lakehose_iceberg_catalog_requests_total{result="denied"}: the 403');
     await stopServer('w0');
     await verifyTable(t, 'faults', { deep: true });
+
+    // `lakehose table inspect` reads the table as the fake has it (no server).
+    const { cfg, dir } = servers.get('w0');
+    const r = await run(CLI_BIN, ['table', 'inspect', '--config', cfg, '--pipeline', PIPELINE, '--json'], { timeoutMs: TOOL_TIMEOUT_MS, env: serverEnv(dir) });
+    assert.equal(r.code, 0, `lakehose table inspect: ${r.stderr}`);
+    const j = parseJson(r.stdout);
+    assert.equal(j.metadata_location, table().metadataLocation, 'table inspect: metadata_location');
+    assert.equal(Number(j.records), main.acked.size, 'table inspect: records');
+    const md = parseJson((await front.getObject(keyOf(table().metadataLocation))).toString('utf8'));
+    assert.equal(String(j.current_snapshot_id), String(md['current-snapshot-id']), 'table inspect: current_snapshot_id');
   }));
 
   it(`two writers (w0, w1) on the table for ${SECONDS} s: both commit, every acked record once, 409s seen`, failWith(async (t) => {
