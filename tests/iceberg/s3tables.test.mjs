@@ -20,7 +20,9 @@
 //      senders, Flushes at both every second: their commits race for the version token.
 //   4. Creation, on three more tables: CreateNamespace's answer lost (500) after it
 //      applied and CreateTable's (a reset) after it applied; a table another writer
-//      created and left without metadata; two servers creating one table at once.
+//      created and left without metadata, its warehouse a bucket's root as S3 Tables
+//      gives them (checkTable cannot map a bucket's root: icebird and the rest only);
+//      two servers creating one table at once.
 //
 // After 2, after 3 and for each table of 4 (with the servers stopped):
 //   - the fake recorded no violation (signatures, paths, bodies, metadata locations under
