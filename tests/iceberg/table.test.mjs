@@ -50,7 +50,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
-import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail, withNewAttributes } from '../lib/harness.mjs';
 import { clientsFor, listDeadLetters } from '../lib/grpc.mjs';
 import { configYaml } from '../lib/lake.mjs';
 import { checkTable, decodeAvro, loadMetadata, localPath, readWithIcebird, rewriteAvroRecords, valueDiff, valueExpr, withTableServer } from '../lib/iceberg.mjs';
@@ -76,18 +76,6 @@ const EXIT_TIMEOUT_MS = 30_000;
 const SUITE_TIMEOUT_MS = 540_000;
 const SEND_SUMMARY = /lakehose send: (\d+) records: (\d+) ok, (\d+) dropped, (\d+) failed/;
 const LOSSLESS = { losslessParse, losslessStringify };
-
-// The third batch's records gain two attributes in their image: a string and an integer.
-function evolve(line, i) {
-  const r = JSON.parse(line);
-  for (const image of ['NewImage', 'OldImage']) {
-    const img = r.dynamodb[image];
-    if (!img) continue;
-    img.loyalty_tier = { S: ['gold', 'silver', 'bronze'][i % 3] };
-    img.points = { N: String(i * 7) };
-  }
-  return JSON.stringify(r);
-}
 
 describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushed batches, seed ${SEED})`, { timeout: SUITE_TIMEOUT_MS }, () => {
   let work;
@@ -125,7 +113,7 @@ describe(`an Iceberg table (${RECORDS} transactions records in ${BATCHES} flushe
     const per = Math.ceil(RECORDS / BATCHES);
     const all = [];
     for (let b = 0; b < BATCHES; b++) {
-      const part = lines.slice(b * per, (b + 1) * per).map((l, i) => (b === EVOLVED_BATCH ? evolve(l, i) : l));
+      const part = lines.slice(b * per, (b + 1) * per).map((l, i) => (b === EVOLVED_BATCH ? withNewAttributes(l, i) : l));
       writeFileSync(join(work.path, `batch-${b}.jsonl`), `${part.join('\n')}\n`);
       batches.push(part.map((l) => JSON.parse(l).eventID));
       all.push(...part);

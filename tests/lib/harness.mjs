@@ -120,6 +120,20 @@ export async function generate(cli, records, seed, { workload = 'transactions', 
   return { lines, ids };
 }
 
+// A generated record (a JSON line) whose images gain two attributes the workload does not
+// have, a string and an integer (`loyalty_tier`, `points`): the `i`-th record of a batch
+// that makes an Iceberg table's schema evolve. Returns the new line.
+export function withNewAttributes(line, i) {
+  const r = JSON.parse(line);
+  for (const image of ['NewImage', 'OldImage']) {
+    const img = r.dynamodb[image];
+    if (!img) continue;
+    img.loyalty_tier = { S: ['gold', 'silver', 'bronze'][i % 3] };
+    img.points = { N: String(i * 7) };
+  }
+  return JSON.stringify(r);
+}
+
 // ---- the server ------------------------------------------------------------------------
 
 // lakehose-server on 127.0.0.1 port 0 (gRPC and metrics), in `dir`: on `configPath`, or
