@@ -76,9 +76,9 @@ class CatalogHttp {
   // The region SigV4 signs for (the spec's, else the deps' default).
   std::string region() const;
 
-  // A commit's failed exchange or error status as its outcome: no answer, a 5xx, 429 or
-  // 503 (UNAVAILABLE, DEADLINE_EXCEEDED) is "commit state unknown" (counted; the caller
-  // reloads and looks); anything else as it is.
+  // A commit's failed exchange or error status as its outcome: no answer or a 5xx
+  // (UNAVAILABLE, DEADLINE_EXCEEDED) is "commit state unknown" (counted; the caller
+  // reloads and looks); anything else as it is. (A 429 is not passed here: refused.)
   absl::Status CommitOutcome(const absl::Status& st);
   RestCatalogStats Stats() const;
 

@@ -124,9 +124,11 @@ absl::Status RestCatalog::Commit(const LoadedTable& base, const catalog::TableCh
     return absl::FailedPreconditionError(
         StrCat("the table ", name_,
                " vanished: ", catalog::ParseCatalogError(a->status, a->body).message));
-  // 500, 502, 504 (CommitStateUnknownException), and 503/429 alike: the change may
-  // have been applied. The caller reloads and looks for it; nothing is deleted.
-  return http_.CommitOutcome(ErrorFor("committing to", *a));
+  // 500, 502, 504 (CommitStateUnknownException), and 503 alike: the change may have been
+  // applied; the caller reloads and looks for it, nothing is deleted. 429 (throttled) is
+  // refused before anything is applied: a known outcome, tried again.
+  absl::Status st = ErrorFor("committing to", *a);
+  return a->status == 429 ? st : http_.CommitOutcome(st);
 }
 
 }  // namespace lakehose

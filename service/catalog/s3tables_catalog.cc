@@ -134,7 +134,10 @@ absl::Status S3TablesCatalog::Publish(const iceberg::TableMetadata& metadata, in
                      /*may_resend=*/false);
   if (!a.ok()) return http_.CommitOutcome(a.status());
   if (a->status == 200) return absl::OkStatus();
-  return http_.CommitOutcome(ErrorFor("committing to", *a));
+  // 429 (throttled) is refused before anything is applied: a known outcome, tried again;
+  // 5xx may have been applied (CommitOutcome: unknown).
+  absl::Status st = ErrorFor("committing to", *a);
+  return a->status == 429 ? st : http_.CommitOutcome(st);
 }
 
 absl::Status S3TablesCatalog::Create(const iceberg::TableMetadata& metadata) {

@@ -98,10 +98,9 @@ const FAULTS = [
   { op: 'update', kind: '500', unknown: true },
   { op: 'update', kind: 'reset-before', unknown: true },
   { op: 'get', kind: '503' },
-  // S3 Tables refuses a throttled request before applying it, but lakehose takes 429 as
-  // it takes 503 (service/catalog: "the change may have been applied"): conservative,
-  // counted as unknown.
-  { op: 'update', kind: '429', unknown: true },
+  // S3 Tables refuses a throttled request before applying it: a known outcome (tried
+  // again), not counted as unknown.
+  { op: 'update', kind: '429' },
   // Denied: the commit fails (nothing applied); the Flush may say so; the next one commits.
   { op: 'update', kind: '403', flushMayFail: true },
   // Answered after lakehose gave up, and refused then (lakehose committed again first).
