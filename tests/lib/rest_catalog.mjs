@@ -144,12 +144,12 @@
 // Responses are not validated against the spec here (the self-test does that).
 
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
 
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { SignatureV4, getCanonicalHeaders } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 
+import { readRequest, resetConnection, serveFake, takeFault as takeFaultFrom } from './fake_service.mjs';
 import { REQUIREMENT_SCHEMAS, UPDATE_SCHEMAS, validatorFor } from './rest_catalog_schemas.mjs';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -676,16 +676,8 @@ export async function startRestCatalog(options) {
     return run;
   }
 
-  function takeFault(op) {
-    for (const f of faults) checkFault(f);
-    const i = faults.findIndex((f) => f.op === op || f.op === 'any');
-    if (i < 0) return null;
-    const f = faults[i];
-    const left = (f.count ?? 1) - 1;
-    if (left <= 0) faults.splice(i, 1);
-    else f.count = left;
-    return { op: f.op, kind: f.kind, ...(f.ms !== undefined ? { ms: f.ms } : {}) };
-  }
+  const takeFault = (op) => takeFaultFrom(faults, op, checkFault);
+
 
   function issueToken() {
     const token = `tok-${randomUUID()}`;
@@ -1039,11 +1031,8 @@ export async function startRestCatalog(options) {
     return { status: err.status, headers: err.headers, body: { error: { message: err.message, type: err.type, code: err.status } } };
   }
 
-  function destroy(res) {
-    const sock = res.socket;
-    if (sock?.resetAndDestroy) sock.resetAndDestroy();
-    else sock?.destroy();
-  }
+  const destroy = resetConnection;
+
 
   function faultAnswer(ctx, kind) {
     const commit = ctx.op === 'commit';
@@ -1062,21 +1051,8 @@ export async function startRestCatalog(options) {
   }
 
   async function handle(req, res) {
-    const url = req.url ?? '/';
-    const qi = url.indexOf('?');
-    const ctx = {
-      method: req.method, rawPath: qi < 0 ? url : url.slice(0, qi), rawQuery: qi < 0 ? '' : url.slice(qi + 1),
-      headers: req.headers, op: 'unknown',
-    };
-    const chunks = [];
-    let size = 0;
-    for await (const c of req) {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) { res.writeHead(413).end(); return; }
-      chunks.push(c);
-    }
-    ctx.rawBody = Buffer.concat(chunks);
-    ctx.body = ctx.rawBody.length ? ctx.rawBody.toString('utf8') : undefined;
+    const ctx = await readRequest(req, res, MAX_BODY_BYTES);
+    if (!ctx) return;
     ctx.entry = { op: 'unknown', method: ctx.method, path: ctx.rawPath, query: {}, headers: { ...req.headers }, body: undefined, status: null, violations: [] };
     requests.push(ctx.entry);
     try {
@@ -1141,17 +1117,9 @@ export async function startRestCatalog(options) {
     }
   }
 
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
-    handle(req, res).catch((err) => {
-      violations.push({ op: 'unknown', method: req.method, path: req.url, kind: 'fake-failure', message: String(err.stack ?? err) });
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const served = await serveFake(handle, violations);
+  const { url } = served;
 
-  let closed = false;
   return {
     url,
     tokenUri: `${url}/oauth/tokens`,
@@ -1168,10 +1136,6 @@ export async function startRestCatalog(options) {
     expireTokens() {
       for (const t of tokens.values()) t.revoked = true;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise((r) => { server.close(() => r()); server.closeAllConnections(); });
-    },
+    close: served.close,
   };
 }

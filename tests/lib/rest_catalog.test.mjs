@@ -11,12 +11,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
 
 import { IcebergError, IcebergRestCatalog } from 'iceberg-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 
+import { rawExchange } from './fake_service.mjs';
 import { parseJson, startRestCatalog, toJson, verifyServiceSigV4 } from './rest_catalog.mjs';
 import { validatorFor } from './rest_catalog_schemas.mjs';
 
@@ -48,26 +48,11 @@ const uriPath = (ns, name) => `${ns.map(encodeURIComponent).join('%1F')}${name =
 // One HTTP request on a fresh connection. Resolves { status, headers, body } (body parsed
 // losslessly when JSON) or { error } when the connection ended with no answer.
 function call(base, method, path, { body, headers = {}, raw } = {}) {
-  const url = new URL(base);
   const payload = raw !== undefined ? Buffer.from(raw) : body === undefined ? Buffer.alloc(0) : Buffer.from(toJson(body));
   const h = { ...headers };
   if (body !== undefined && h['content-type'] === undefined) h['content-type'] = 'application/json';
   if (payload.length) h['content-length'] = String(payload.length);
-  return new Promise((resolve) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const json = (res.headers['content-type'] ?? '').includes('application/json') && text;
-        resolve({ status: res.statusCode, headers: res.headers, body: json ? parseJson(text) : text });
-      });
-      res.on('error', (error) => resolve({ error }));
-    });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on('error', (error) => resolve({ error }));
-    req.end(payload.length ? payload : undefined);
-  });
+  return rawExchange(base, method, path, h, payload, { parse: parseJson, timeoutMs: REQUEST_TIMEOUT_MS });
 }
 
 // Signs as an AWS SDK does for a service other than S3: the path as it goes on the wire

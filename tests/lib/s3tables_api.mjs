@@ -90,11 +90,11 @@
 // updates of one table are serialised without locks.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import http from 'node:http';
 
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 
+import { readRequest, resetConnection, rawExchange, serveFake, takeFault as takeFaultFrom } from './fake_service.mjs';
 import { parseJson, verifyServiceSigV4 } from './rest_catalog.mjs';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -191,21 +191,7 @@ export async function callS3TablesApi(base, method, path, {
   }
   const sent = tamper ? Buffer.from(tamper(payload)) : payload;
   if (sent.length !== payload.length) h['content-length'] = String(sent.length);
-  return new Promise((resolve) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const json = (res.headers['content-type'] ?? '').includes('application/json') && text;
-        resolve({ status: res.statusCode, headers: res.headers, body: json ? JSON.parse(text) : text });
-      });
-      res.on('error', (error) => resolve({ error }));
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
-    req.on('error', (error) => resolve({ error }));
-    req.end(sent.length ? sent : undefined);
-  });
+  return rawExchange(base, method, path, h, sent, { timeoutMs });
 }
 
 export async function startS3TablesApi(options) {
@@ -223,16 +209,8 @@ export async function startS3TablesApi(options) {
   const faults = [];
   const tableKey = (ns, name) => `${ns}\x00${name}`;
 
-  function takeFault(op) {
-    for (const f of faults) checkFault(f);
-    const i = faults.findIndex((f) => f.op === op || f.op === 'any');
-    if (i < 0) return null;
-    const f = faults[i];
-    const left = (f.count ?? 1) - 1;
-    if (left <= 0) faults.splice(i, 1);
-    else f.count = left;
-    return { op: f.op, kind: f.kind, ...(f.ms !== undefined ? { ms: f.ms } : {}) };
-  }
+  const takeFault = (op) => takeFaultFrom(faults, op, checkFault);
+
 
   function record(ctx, kind, message) {
     const v = { op: ctx.op, method: ctx.method, path: ctx.rawPath, kind, message };
@@ -412,11 +390,8 @@ export async function startS3TablesApi(options) {
     res.writeHead(status, headers).end(text);
   }
 
-  function destroy(res) {
-    const sock = res.socket;
-    if (sock?.resetAndDestroy) sock.resetAndDestroy();
-    else sock?.destroy();
-  }
+  const destroy = resetConnection;
+
 
   function faultError(kind) {
     switch (kind) {
@@ -430,20 +405,8 @@ export async function startS3TablesApi(options) {
   }
 
   async function handle(req, res) {
-    const url = req.url ?? '/';
-    const qi = url.indexOf('?');
-    const ctx = {
-      method: req.method, rawPath: qi < 0 ? url : url.slice(0, qi), rawQuery: qi < 0 ? '' : url.slice(qi + 1), headers: req.headers, op: 'unknown',
-    };
-    const chunks = [];
-    let size = 0;
-    for await (const c of req) {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) { res.writeHead(413).end(); return; }
-      chunks.push(c);
-    }
-    ctx.rawBody = Buffer.concat(chunks);
-    ctx.body = ctx.rawBody.length ? ctx.rawBody.toString('utf8') : undefined;
+    const ctx = await readRequest(req, res, MAX_BODY_BYTES);
+    if (!ctx) return;
     ctx.entry = { op: 'unknown', method: ctx.method, path: ctx.rawPath, labels: {}, headers: { ...req.headers }, body: ctx.body, status: null, violations: [] };
     requests.push(ctx.entry);
     try {
@@ -485,17 +448,9 @@ export async function startS3TablesApi(options) {
     }
   }
 
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
-    handle(req, res).catch((err) => {
-      violations.push({ op: 'unknown', method: req.method, path: req.url, kind: 'fake-failure', message: String(err.stack ?? err) });
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  await new Promise((resolve, reject) => server.listen(0, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const served = await serveFake(handle, violations);
+  const { url } = served;
 
-  let closed = false;
   const nsOf = (namespace) => (Array.isArray(namespace) ? namespace[0] : namespace);
   return {
     url,
@@ -508,10 +463,6 @@ export async function startS3TablesApi(options) {
       return t ? clone(t) : undefined;
     },
     namespaces: () => [...namespaces.keys()],
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise((r) => { server.close(() => r()); server.closeAllConnections(); });
-    },
+    close: served.close,
   };
 }
