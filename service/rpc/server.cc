@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -241,7 +240,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
             st.code(),
             StrCat("pipeline ", p->name, ": destination.iceberg.catalog: ", StatusMessage(st)));
       Log(LogLevel::kWarn, "iceberg.catalog_unreachable",
-          {{"pipeline", p->name}, {"catalog", ice.rest->uri}, {"error", StatusMessage(st)}});
+          {{"pipeline", p->name}, {"catalog", rest->Name()}, {"error", StatusMessage(st)}});
     }
     location_sinks.at(p->name)->SetBinder(
         [catalog = rest.get()] { return catalog->Load().status(); });
