@@ -19,9 +19,8 @@ RestCatalogStats RestCatalog::Stats() const { return http_.Stats(); }
 
 absl::Status RestCatalog::ErrorFor(std::string_view what, const Answer& answer) {
   const catalog::CatalogError e = catalog::ParseCatalogError(answer.status, answer.body);
-  std::string msg =
-      StrCat(what, " ", StrJoin(ns_, "."), ".", table_, " in the REST catalog ", spec_.uri,
-             ": HTTP ", answer.status, e.type.empty() ? "" : " ", e.type, ": ", e.message);
+  std::string msg = StrCat(what, " ", name_, ": HTTP ", answer.status, e.type.empty() ? "" : " ",
+                           e.type, ": ", e.message);
   if (answer.status == 401 || answer.status == 403 || answer.status == 419)
     StrAppend(&msg, " (", http_.AuthName(),
               answer.status == 403 ? ": the identity is not allowed this operation" : "", ")");
