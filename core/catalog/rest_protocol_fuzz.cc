@@ -8,12 +8,11 @@
 
 #include "core/catalog/rest_protocol.h"
 #include "core/catalog/s3tables_protocol.h"
+#include "testing/fuzz_status.h"
 
 namespace {
 
-void CheckStatus(const absl::Status& s) {
-  if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) std::abort();
-}
+constexpr auto CheckStatus = lakehose::AbortUnlessOkOrInvalidArgument;
 
 }  // namespace
 

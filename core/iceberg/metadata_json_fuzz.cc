@@ -10,14 +10,13 @@
 #include <string_view>
 
 #include "core/iceberg/metadata_json.h"
+#include "testing/fuzz_status.h"
 
 namespace {
 
 using namespace lakehose::iceberg;  // NOLINT: a fuzz target's local shorthand
 
-void CheckStatus(const absl::Status& s) {
-  if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) std::abort();
-}
+constexpr auto CheckStatus = lakehose::AbortUnlessOkOrInvalidArgument;
 
 }  // namespace
 
