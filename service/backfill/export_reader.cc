@@ -22,10 +22,10 @@ std::string ExportReader::RelativeKey(const std::string& manifest_key) {
 absl::Status ExportReader::Open() {
   absl::StatusOr<std::string> summary = dir_.Get("manifest-summary.json");
   if (!summary.ok())
-    return absl::Status(summary.status().code(),
-                        StrCat(dir_.Uri("manifest-summary.json"), ": ",
-                               StatusMessage(summary.status()),
-                               " (give the export's directory: .../AWSDynamoDB/<export id>/)"));
+    return absl::Status(
+        summary.status().code(),
+        StrCat(dir_.Uri("manifest-summary.json"), ": ", StatusMessage(summary.status()),
+               " (give the export's directory: .../AWSDynamoDB/<export id>/)"));
   ASSIGN_OR_RETURN(summary_, backfill::ParseExportSummary(*summary));
   absl::StatusOr<std::string> files = dir_.Get("manifest-files.json");
   if (!files.ok())
@@ -64,15 +64,15 @@ absl::StatusOr<std::vector<std::string>> ExportReader::ReadFile(size_t index) {
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     ++line_number;
     if (TrimAsciiWhitespace(line).empty()) continue;
-    absl::StatusOr<std::string> r = backfill::ExportLineToStreamRecord(
-        line, summary_.type, summary_, index, line_number);
+    absl::StatusOr<std::string> r =
+        backfill::ExportLineToStreamRecord(line, summary_.type, summary_, index, line_number);
     if (!r.ok())
       return absl::Status(r.status().code(), StrCat(where, ": ", StatusMessage(r.status())));
     records.push_back(*std::move(r));
   }
   if (static_cast<int64_t>(records.size()) != f.item_count)
-    return absl::DataLossError(StrCat(where, ": ", records.size(),
-                                      " items, manifest-files.json says ", f.item_count));
+    return absl::DataLossError(
+        StrCat(where, ": ", records.size(), " items, manifest-files.json says ", f.item_count));
   return records;
 }
 

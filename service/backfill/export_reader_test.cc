@@ -29,13 +29,15 @@ class FakeExport {
   void Finish(std::string_view type = "FULL_EXPORT", int64_t claimed = -1) {
     ASSERT_TRUE(dir_.Put("manifest-files.json", manifest_, {}).ok());
     ASSERT_TRUE(
-        dir_.Put("manifest-summary.json",
-                 StrCat(R"({"exportArn":"arn:aws:dynamodb:us-east-1:1:table/t/export/01700000000000-e1",)",
-                        R"("manifestFilesS3Key":"AWSDynamoDB/01700000000000-e1/manifest-files.json",)",
-                        R"("itemCount":)", claimed >= 0 ? claimed : total_,
-                        R"(,"outputFormat":"DYNAMODB_JSON","exportType":")", type,
-                        R"(","exportTime":"2023-11-14T22:13:20Z","exportToTime":"2023-11-14T22:13:20Z"})"),
-                 {})
+        dir_.Put(
+                "manifest-summary.json",
+                StrCat(
+                    R"({"exportArn":"arn:aws:dynamodb:us-east-1:1:table/t/export/01700000000000-e1",)",
+                    R"("manifestFilesS3Key":"AWSDynamoDB/01700000000000-e1/manifest-files.json",)",
+                    R"("itemCount":)", claimed >= 0 ? claimed : total_,
+                    R"(,"outputFormat":"DYNAMODB_JSON","exportType":")", type,
+                    R"(","exportTime":"2023-11-14T22:13:20Z","exportToTime":"2023-11-14T22:13:20Z"})"),
+                {})
             .ok());
   }
   FakeObjectSink& dir() { return dir_; }
@@ -48,7 +50,8 @@ class FakeExport {
 
 TEST(ExportReader, ReadsEveryFileCheckedAgainstItsManifest) {
   FakeExport e;
-  e.AddFile("a.json.gz", "{\"Item\":{\"id\":{\"S\":\"1\"}}}\n{\"Item\":{\"id\":{\"S\":\"2\"}}}\n", 2);
+  e.AddFile("a.json.gz", "{\"Item\":{\"id\":{\"S\":\"1\"}}}\n{\"Item\":{\"id\":{\"S\":\"2\"}}}\n",
+            2);
   e.AddFile("b.json.gz", "{\"Item\":{\"id\":{\"S\":\"3\"}}}\n", 1);
   e.Finish();
   ExportReader reader(e.dir());
