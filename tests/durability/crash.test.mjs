@@ -41,10 +41,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
 import { clientsFor, flush, flushRetrying, ingestOnce, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { configYaml, describeVerdict, duckdbCounts, readLake, verdict } from '../lib/lake.mjs';
 import { assertFrontAccepted, prng, startS3Front } from '../lib/s3_front.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: {

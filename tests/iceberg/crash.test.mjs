@@ -37,10 +37,12 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { assertExactlyOnce, crashSuiteArgs, cycleRecords, flushAndStop, keepIds, killInStartUp, newTally, sendUntilKilled } from '../lib/crash.mjs';
-import { ServerProcess, WorkDir, serverEnv, sleep } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, serverEnv, sleep } from '../lib/harness.mjs';
 import { checkTable, currentRecords, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { configYaml, downloadBucket, verdict } from '../lib/lake.mjs';
 import { assertFrontAccepted, prng, startS3Front } from '../lib/s3_front.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN, cycles: CYCLES, seed: SEED, batch: BATCH, concurrency: CONCURRENCY, budgetMs: BUDGET_MS } = crashSuiteArgs({
   options: { dest: { type: 'string' } },

@@ -42,12 +42,14 @@ import { basename, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { IcebergRestCatalog } from 'iceberg-js';
 
-import { ServerProcess, WorkDir, generate, run, serverEnv, sleep, suiteArgs, tail, withTimeout } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, generate, run, serverEnv, sleep, suiteArgs, tail, withTimeout } from '../lib/harness.mjs';
 import { clientsFor, flush, flushRetrying, ingestOnce, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { checkTable, currentRecords, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { describeVerdict, verdict } from '../lib/lake.mjs';
 import { parseJson, toJson } from '../lib/rest_catalog.mjs';
 import { WAREHOUSE, assertIdentitiesOnce, currentTotalRecords, restConfigYaml, sigv4Auth, sigv4Fetch, startRestLake } from '../lib/rest_lake.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { seconds: { type: 'string' }, keep: { type: 'boolean' } },

@@ -51,12 +51,14 @@ import { basename, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { assertExactlyOnce, crashSuiteArgs, cycleRecords, flushAndStop, keepIds, killInStartUp, newTally, sendUntilKilled } from '../lib/crash.mjs';
-import { ServerProcess, WorkDir, serverEnv, sleep } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, serverEnv, sleep } from '../lib/harness.mjs';
 import { checkAppendHistory, checkTable, currentRecords, localPath, mirrorS3, readWithIcebird, withTableServer, writeCatalogMetadata } from '../lib/iceberg.mjs';
 import { downloadBucket, verdict } from '../lib/lake.mjs';
 import { restConfigYaml } from '../lib/rest_lake.mjs';
 import { startRestCatalog } from '../lib/rest_catalog.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, assertFrontAccepted, prng, startS3Front } from '../lib/s3_front.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN, cycles: CYCLES, seed: SEED, batch: BATCH, concurrency: CONCURRENCY, budgetMs: BUDGET_MS } = crashSuiteArgs();
 const RECORDS_PER_CYCLE = 60_000;  // more than a cycle sends; the rest is never sent

@@ -61,13 +61,15 @@ import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { ServerProcess, WorkDir, generate, run, serverEnv, sleep, suiteArgs, tail, withNewAttributes, withTimeout } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, generate, run, serverEnv, sleep, suiteArgs, tail, withNewAttributes, withTimeout } from '../lib/harness.mjs';
 import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { checkAppendHistory, checkTable, currentRecords, loadMetadata, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { describeVerdict, downloadBucket, verdict } from '../lib/lake.mjs';
 import { TEST_CREDENTIALS, TEST_REGION, assertFrontAccepted, startS3Front } from '../lib/s3_front.mjs';
 import { parseJson } from '../lib/rest_catalog.mjs';
 import { callS3TablesApi, encodeLabel, startS3TablesApi } from '../lib/s3tables_api.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { seconds: { type: 'string' }, keep: { type: 'boolean' } },

@@ -50,10 +50,12 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
-import { ServerProcess, WorkDir, run, serverEnv, suiteArgs, tail, withNewAttributes } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, run, serverEnv, suiteArgs, tail, withNewAttributes } from '../lib/harness.mjs';
 import { clientsFor, listDeadLetters } from '../lib/grpc.mjs';
 import { configYaml } from '../lib/lake.mjs';
 import { checkTable, decodeAvro, loadMetadata, localPath, readWithIcebird, rewriteAvroRecords, valueDiff, valueExpr, withTableServer } from '../lib/iceberg.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { records: { type: 'string' }, keep: { type: 'boolean' } },

@@ -27,10 +27,12 @@ import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { ServerProcess, WorkDir, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, generate, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
 import { clientsFor, flush, flushRetrying, startSenders, statusName, waitForReady } from '../lib/grpc.mjs';
 import { checkTable, currentRecords } from '../lib/iceberg.mjs';
 import { configYaml, describeVerdict, verdict } from '../lib/lake.mjs';
+
+exitWhenDone();
 
 const { args, serverBin: SERVER_BIN, cliBin: CLI_BIN } = suiteArgs({
   options: { seconds: { type: 'string' }, writers: { type: 'string' }, keep: { type: 'boolean' } },

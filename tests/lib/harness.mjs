@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { parseArgs } from 'node:util';
 
 import { TEST_CREDENTIALS } from './s3_front.mjs';
@@ -51,6 +52,28 @@ function binary(path) {
     return null;
   }
   return resolve(path);
+}
+
+// ---- the end of a suite -----------------------------------------------------------------
+
+// Once every test of the file has ended, gives the process `graceMs` to exit by itself;
+// if something still holds the event loop then (a socket, a timer, a child a library
+// left behind: a harness leak, never a verdict), prints what it is and exits with the
+// code the test runner chose. A suite that passed does not run into ctest's timeout.
+export function exitWhenDone({ graceMs = 10_000 } = {}) {
+  after(() => {
+    setTimeout(() => {
+      const handles = process._getActiveHandles().map((h) => {
+        const kind = h?.constructor?.name ?? typeof h;
+        if (kind === 'Socket') return `Socket ${h.localPort} -> ${h.remoteAddress ?? '-'}:${h.remotePort ?? '-'}`;
+        if (kind === 'Server') return `Server ${JSON.stringify(h.address?.())}`;
+        if (kind === 'ChildProcess') return `ChildProcess ${h.pid} ${h.spawnargs?.join(' ')}`;
+        return kind;
+      });
+      console.error(`# the tests ended ${graceMs} ms ago and the process is still held by ${JSON.stringify(process.getActiveResourcesInfo())}: ${handles.join('; ')}; exiting`);
+      process.exit();
+    }, graceMs).unref();
+  });
 }
 
 // ---- the work directory ----------------------------------------------------------------
