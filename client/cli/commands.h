@@ -14,6 +14,7 @@ int GenerateCommand(int argc, char** argv);   // client/cli/generate.cc
 int DlqCommand(int argc, char** argv);        // client/cli/dlq.cc: list, redrive, purge
 int HealthCommand(int argc, char** argv);     // client/cli/health.cc
 int TableCommand(int argc, char** argv);      // client/cli/table.cc: inspect
+int BackfillCommand(int argc, char** argv);   // client/cli/backfill.cc
 
 }  // namespace lakehose::cli
 

@@ -8,6 +8,7 @@
 //   lakehose dlq list|redrive|purge --target HOST:PORT [...]
 //   lakehose health --target HOST:PORT [--service NAME]
 //   lakehose table inspect --config FILE --pipeline NAME [--json]
+//   lakehose backfill --config FILE --pipeline NAME --export LOCATION [...]
 //
 // Every command that talks to a server takes the connection flags (TLS, mutual TLS,
 // bearer token): kConnectionFlags in client/cli/flags.h.
@@ -31,6 +32,8 @@ commands:
   dlq         list, redrive or purge a server's dead-letter queue
   health      ask a server's grpc.health.v1 service whether it is serving (exit 0 if so)
   table       inspect the Iceberg table of a format: iceberg pipeline (its config, no server)
+  backfill    load a DynamoDB table's history (an export to S3) into a pipeline's
+              destination, exactly once (its config, no server)
   help        this text; `lakehose <command> --help` for a command's options
 )";
 
@@ -47,6 +50,7 @@ int Run(int argc, char** argv) {
   if (command == "dlq") return DlqCommand(argc, argv);
   if (command == "health") return HealthCommand(argc, argv);
   if (command == "table") return TableCommand(argc, argv);
+  if (command == "backfill") return BackfillCommand(argc, argv);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -10,21 +10,14 @@
 #include "absl/time/time.h"
 #include "client/cli/commands.h"
 #include "client/cli/common.h"
+#include "client/cli/destination.h"
 #include "client/cli/flags.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
 #include "core/iceberg/manifest.h"
 #include "core/iceberg/metadata_json.h"
-#include "service/catalog/location_sink.h"
-#include "service/catalog/rest_catalog.h"
-#include "service/catalog/s3tables_catalog.h"
 #include "service/config/config_file.h"
-#include "service/delivery/file_sink.h"
 #include "service/iceberg/iceberg_table.h"
-#include "service/platform/clock.h"
-#include "service/s3/credentials.h"
-#include "service/s3/http_client.h"
-#include "service/s3/s3_sink.h"
 
 namespace lakehose::cli {
 namespace {
@@ -79,41 +72,11 @@ int TableCommand(int argc, char** argv) {
   if (!spec->destination.iceberg)
     return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
 
-  std::shared_ptr<HttpClient> http = NewCurlHttpClient();
-  std::shared_ptr<CredentialsProvider> credentials =
-      NewDefaultCredentialsChain(http, RealClock::Get(), ProcessGetenv());
-  // The sink of `dest` (the lake directory, or S3 with the usual credentials chain).
-  auto make_sink = [&](const DestinationSpec& dest) -> absl::StatusOr<std::unique_ptr<ObjectSink>> {
-    if (dest.kind == DestinationKind::kFile) return std::make_unique<FileSink>(dest.path);
-    S3ClientDeps deps;
-    deps.http = http;
-    deps.credentials = credentials;
-    return MakeS3Sink(dest, std::move(deps));
-  };
-  std::unique_ptr<ObjectSink> sink;
-  std::unique_ptr<RemoteCatalog> rest;
-  const IcebergSpec& ice = *spec->destination.iceberg;
-  if (ice.rest) {
-    // The files are where the catalog placed the table (bound when it is loaded).
-    auto located = std::make_unique<LocationSink>([&](const catalog::TableLocation& where) {
-      return make_sink(DestinationAt(spec->destination, where));
-    });
-    RestCatalogDeps deps;
-    deps.http = http;
-    deps.credentials = credentials;
-    deps.files = located.get();
-    deps.default_region = DefaultCatalogRegion(spec->destination);
-    rest = MakeRemoteCatalog(ice, std::move(deps));
-    sink = std::move(located);
-  } else {
-    auto made = make_sink(spec->destination);
-    if (!made.ok()) return Fail(StatusMessage(made.status()));
-    sink = *std::move(made);
-  }
-  std::unique_ptr<IcebergTable> opened =
-      rest ? std::make_unique<IcebergTable>(*spec, *sink, *rest, IcebergTable::Options{})
-           : std::make_unique<IcebergTable>(*spec, *sink, IcebergTable::Options{});
-  IcebergTable& table = *opened;
+  absl::StatusOr<OpenedDestination> opened = OpenDestination(*spec);
+  if (!opened.ok()) return Fail(StatusMessage(opened.status()));
+  const bool rest = opened->catalog != nullptr;
+  ObjectSink* const sink = opened->sink.get();
+  IcebergTable& table = *opened->table;
   auto loaded = table.Load();
   if (!loaded.ok()) return Fail(StatusMessage(loaded.status()));
   if (!loaded->has_value()) {

@@ -107,8 +107,8 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
       absl::MutexLock lock(&mu);
       if (failure.ok()) failure = settled;
     }
+    if (done) break;  // the final tick is the caller's
     if (options.on_progress) options.on_progress(tick);
-    if (done) break;
   }
   for (std::thread& t : pool) t.join();
   absl::Status failed;
@@ -119,12 +119,8 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
   // What was written before a failure is still committed and recorded: it is whole.
   if (absl::Status st = settle(true); !st.ok() && failed.ok()) failed = st;
   if (!failed.ok()) return failed;
-  {
-    absl::MutexLock lock(&mu);
-    tick = counts;
-  }
-  if (options.on_progress) options.on_progress(tick);
-  return tick;
+  absl::MutexLock lock(&mu);
+  return counts;
 }
 
 }  // namespace lakehose

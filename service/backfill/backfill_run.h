@@ -6,7 +6,7 @@
 // "existing", and the error names it.
 //
 // The caller reports progress: `on_progress` runs on the calling thread about every
-// `tick` with the counts so far.
+// `tick` with the counts so far (not at the end: the caller has the result).
 #ifndef LAKEHOSE_SERVICE_BACKFILL_BACKFILL_RUN_H_
 #define LAKEHOSE_SERVICE_BACKFILL_BACKFILL_RUN_H_
 

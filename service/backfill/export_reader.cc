@@ -41,13 +41,14 @@ absl::Status ExportReader::Open() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> ExportReader::ReadFile(size_t index) {
+absl::StatusOr<std::vector<std::string>> ExportReader::ReadFile(size_t index, int64_t* bytes_read) {
   if (index >= files_.size())
     return absl::OutOfRangeError(StrCat("data file ", index, " of ", files_.size()));
   const backfill::ExportDataFile& f = files_[index];
   const std::string key = RelativeKey(f.key);
   const std::string where = dir_.Uri(key);
   ASSIGN_OR_RETURN(std::string bytes, dir_.Get(key));
+  if (bytes_read != nullptr) *bytes_read += static_cast<int64_t>(bytes.size());
   const std::string md5 = ContentMd5(bytes);
   if (md5 != f.md5_base64)
     return absl::DataLossError(StrCat(where, ": MD5 ", md5, " but manifest-files.json says ",

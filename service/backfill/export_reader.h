@@ -13,8 +13,8 @@
 //     ... each a DynamoDB Streams record for the pipeline's transform ...
 //   }
 //
-// Not thread-safe (one reader per backfill; ReadFile of different files may be called
-// from one thread at a time).
+// Open is not thread-safe; once it returned, ReadFile may run on several threads at once
+// (it reads the manifests' lists only).
 #ifndef LAKEHOSE_SERVICE_BACKFILL_EXPORT_READER_H_
 #define LAKEHOSE_SERVICE_BACKFILL_EXPORT_READER_H_
 
@@ -42,7 +42,8 @@ class ExportReader {
   // The stream records of data file `index` (manifest order), after checking its MD5 and
   // item count: DATA_LOSS naming the file on a mismatch (nothing returned), and for a line
   // that is not an export line (INVALID_ARGUMENT naming the file and line).
-  absl::StatusOr<std::vector<std::string>> ReadFile(size_t index);
+  // Adds the bytes read (the file as stored) to *bytes_read when given.
+  absl::StatusOr<std::vector<std::string>> ReadFile(size_t index, int64_t* bytes_read = nullptr);
 
   // The key of a manifest's data file under the export directory ("data/<name>").
   static std::string RelativeKey(const std::string& manifest_key);

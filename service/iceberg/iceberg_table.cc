@@ -933,6 +933,7 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         {std::string(kSummaryWriter), options_.writer_id},
         {std::string(kSummaryPipeline), spec_.name},
         {std::string(kSummaryObjects), EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
+    for (const auto& [k, v] : options_.snapshot_properties) snap.summary.emplace_back(k, v);
     // The commit's time and sequence number (its manifest list has it), and the schema
     // its files were written with: what a catalog records, sent as they are.
     snap.sequence_number = sequence_number;

@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -78,6 +79,9 @@ class IcebergTable : public TableWriter {
     absl::Duration retry_base = absl::Milliseconds(50);
     absl::Duration retry_max = absl::Seconds(2);
     std::function<void(absl::Duration)> sleep;  // default: the thread sleeps
+    // Added to every snapshot's summary this writer commits (e.g. a backfill's source:
+    // lakehose.backfill.source), after lakehose's own keys.
+    std::vector<std::pair<std::string, std::string>> snapshot_properties;
   };
 
   // `spec` must be a format: iceberg pipeline; `sink` its destination. Both borrowed. The
