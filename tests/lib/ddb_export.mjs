@@ -91,6 +91,30 @@ export function oracleOf(typedImage) {
   return unmarshall(typedImage, { wrapNumbers: true });
 }
 
+// An image in DynamoDB JSON (binary as bytes or base64) in one canonical form, so that
+// two images DynamoDB holds as the same compare equal as JSON text: numbers as
+// normaliseDecimal gives them ("1E+2" and "100" alike; DynamoDB and dynalite answer
+// numbers in their own spelling), set members sorted (DynamoDB keeps no order), binary
+// as base64.
+export function canonicalImage(typedImage) {
+  const one = (av) => {
+    const [type] = Object.keys(av);
+    const v = toDynamoJson(av[type]);
+    switch (type) {
+      case 'N': return { N: normaliseDecimal(v) };
+      case 'NS': return { NS: v.map(normaliseDecimal).sort() };
+      case 'SS':
+      case 'BS': return { [type]: [...v].sort() };
+      case 'M': return { M: canonicalImage(v) };
+      case 'L': return { L: v.map(one) };
+      default: return { [type]: v };
+    }
+  };
+  const out = {};
+  for (const k of Object.keys(typedImage).sort()) out[k] = one(typedImage[k]);
+  return out;
+}
+
 // Numbers DynamoDB accepts, spelled in the ways a writer may spell them.
 export const NUMBER_TEXTS = Object.freeze([
   '0', '1', '-1', '42', '-7.25', '3.14159', '0.1', '100.000', '-0.0001',
