@@ -359,6 +359,14 @@ export function linesText(lines) {
   return lines.map((line) => `${JSON.stringify(toDynamoJson(line))}\n`).join('');
 }
 
+// The lines gzipped as `members` gzip members one after the other (RFC 1952 allows it;
+// gunzip reads them all), the lines split evenly between them.
+async function gzipInMembers(lines, members) {
+  if (members === 1) return gzip(Buffer.from(linesText(lines), 'utf8'));
+  const parts = await Promise.all(splitEvenly(lines, members).map((part) => gzip(Buffer.from(linesText(part), 'utf8'))));
+  return Buffer.concat(parts);
+}
+
 function splitEvenly(list, parts) {
   const out = Array.from({ length: parts }, () => []);
   const per = Math.ceil(list.length / parts);
@@ -384,15 +392,18 @@ function splitEvenly(list, parts) {
 //   account, region, s3Bucket ('exports'), s3Prefix (null), s3SseAlgorithm ('AES256'),
 //   outputFormat ('DYNAMODB_JSON'; 'ION' only to test its refusal: the lines stay JSON),
 //   omitExportType (false: the summary has exportType; true: as summaries written before
-//   incremental exports existed), seed (1: file names and the export id)
+//   incremental exports existed), gzipMembers (1: each data file one gzip member; N:
+//   N members end to end, which gunzip reads as one stream; AWS does not document which
+//   it writes), seed (1: file names and the export id)
 export async function writeExport(rootDir, options = {}) {
   const {
     type = 'full', items = null, lines = null, filesCount = 1, emptyFiles = 0, emptyFileForm = 'gzip',
     exportTime = Date.UTC(2026, 0, 2, 3, 4, 5, 678), outputView = 'NEW_AND_OLD_IMAGES',
     tableName = 'orders', account = DEFAULT_ACCOUNT, region = DEFAULT_REGION,
     s3Bucket = 'exports', s3Prefix = null, s3SseAlgorithm = 'AES256', outputFormat = 'DYNAMODB_JSON',
-    omitExportType = false, seed = 1,
+    omitExportType = false, gzipMembers = 1, seed = 1,
   } = options;
+  if (!(Number.isInteger(gzipMembers) && gzipMembers >= 1)) throw new Error('gzipMembers must be a positive integer');
   if (type !== 'full' && type !== 'incremental') throw new Error(`type must be full or incremental, not ${type}`);
   if (!['gzip', 'zero-bytes'].includes(emptyFileForm)) throw new Error(`emptyFileForm must be gzip or zero-bytes`);
   const fromTime = options.fromTime ?? exportTime - 3600_000;
@@ -429,7 +440,8 @@ export async function writeExport(rootDir, options = {}) {
   for (const linesOfFile of fileLines) {
     const name = `${base32Name(r)}.json.gz`;
     const text = linesOfFile === null ? '' : linesText(linesOfFile);
-    const bytes = linesOfFile === null && emptyFileForm === 'zero-bytes' ? Buffer.alloc(0) : await gzip(Buffer.from(text, 'utf8'));
+    const bytes = linesOfFile === null && emptyFileForm === 'zero-bytes' ? Buffer.alloc(0)
+      : await gzipInMembers(linesOfFile ?? [], gzipMembers);
     const path = join(exportDir, 'data', name);
     await writeFile(path, bytes);
     const count = linesOfFile === null ? 0 : linesOfFile.length;

@@ -202,6 +202,18 @@ test('damage: a flipped byte changes the MD5, a truncated file no longer gunzips
   assert.equal(back.files[0].lines.length, 29);
 });
 
+test('gzipMembers: a data file of several gzip members inflates to every line', async () => {
+  const items = makeItems(40, 8);
+  const exp = await writeExport(root, { items, filesCount: 2, gzipMembers: 3, seed: 8 });
+  const bytes = await readFile(exp.files[0].path);
+  let members = 0;
+  for (let i = 0; i + 2 < bytes.length; ++i) if (bytes[i] === 0x1f && bytes[i + 1] === 0x8b && bytes[i + 2] === 8) members++;
+  assert.ok(members >= 3, `${members} gzip headers`);
+  const { files } = await readExport(exp.exportDir);
+  assert.deepEqual(files.map((f) => [f.md5Matches, f.lines.length]), [[true, 20], [true, 20]]);
+  assert.deepEqual(files.flatMap((f) => f.lines.map((l) => l.Item)), items.map(typedOf));
+});
+
 test('options: no exportType (older summaries), zero-byte empty files, ION named', async () => {
   const exp = await writeExport(root, { lines: [fullLine({ pk: 'only' })], emptyFiles: 2, emptyFileForm: 'zero-bytes', omitExportType: true, outputFormat: 'ION', seed: 9 });
   const { summary, files } = await readExport(exp.exportDir);
