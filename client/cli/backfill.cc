@@ -268,7 +268,7 @@ int BackfillCommand(int argc, char** argv) {
   absl::StatusOr<BackfillTick> done =
       RunBackfillUnits(std::move(units), earlier, writer, **progress,
                        {.threads = static_cast<int>(threads),
-                        .commit_every_units = static_cast<int>(commit_every),
+                        .commit_every_units = dest->table ? static_cast<int>(commit_every) : 1,
                         .tick = absl::Milliseconds(bar ? 250 : 1000),
                         .on_progress = [&](const BackfillTick& t) { reporter.Tick(t, false); }});
   const BackfillStats s = writer.Stats();

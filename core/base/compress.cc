@@ -33,7 +33,16 @@ absl::StatusOr<std::string> Gunzip(std::string_view data, size_t max_size) {
   std::string out;
   char buf[1 << 16];
   int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  for (;;) {
+    if (rc == Z_STREAM_END) {
+      // A gzip file may be several members end to end (RFC 1952, 2.2; `cat a.gz b.gz`),
+      // read as one stream, as gunzip does; anything else after a member is damage.
+      if (z.avail_in == 0) break;
+      if (inflateReset(&z) != Z_OK) {
+        inflateEnd(&z);
+        return absl::InternalError("gzip: inflateReset failed");
+      }
+    }
     z.next_out = reinterpret_cast<Bytef*>(buf);
     z.avail_out = sizeof(buf);
     rc = inflate(&z, Z_NO_FLUSH);

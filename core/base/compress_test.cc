@@ -194,6 +194,24 @@ TEST(CompressTest, DecompressRejectsTruncatedGzip) {
   }
 }
 
+TEST(CompressTest, GzipMembersEndToEndReadAsOneStream) {
+  // RFC 1952 2.2: a gzip file is a series of members (what `cat a.gz b.gz` makes, and
+  // what some writers of DynamoDB exports' data files may make). Every member is read.
+  const std::string a = JsonLines(2000), b = JsonLines(3000);
+  auto ca = Compress(Compression::kGzip, -1, a);
+  auto cb = Compress(Compression::kGzip, -1, b);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  auto d = Decompress(Compression::kGzip, *ca + *cb);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(*d, a + b);
+  // Bytes after a member that are not another member are damage, not ignored.
+  EXPECT_EQ(Decompress(Compression::kGzip, *ca + "garbage!").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A second member cut short is truncated input.
+  EXPECT_EQ(Decompress(Compression::kGzip, *ca + cb->substr(0, cb->size() / 2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CompressTest, DecompressRejectsTruncatedZstd) {
   const std::string in = JsonLines(300000);
   auto c = Compress(Compression::kZstd, -1, in);

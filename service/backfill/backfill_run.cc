@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "core/base/strings.h"
 
 namespace lakehose {
@@ -45,6 +46,7 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
       records.clear();
       int64_t bytes = 0;
       absl::Status st = u->read(&records, &bytes);
+      if (!st.ok()) st = absl::Status(st.code(), StrCat(u->what, ": ", StatusMessage(st)));
       if (st.ok()) {
         {
           absl::MutexLock lock(&mu);
@@ -92,13 +94,17 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
     return progress.Append(text);
   };
 
+  // Wakes when the workers are done or enough units wait for their commit (and progress
+  // line), else every tick for the progress report.
+  const size_t batch = static_cast<size_t>(std::max(1, options.commit_every_units));
   absl::Status settled;
+  absl::Time next_tick = absl::Now() + options.tick;
   for (;;) {
     bool done = false;
     {
       absl::MutexLock lock(&mu);
-      auto finished = [&] { return running == 0; };
-      mu.AwaitWithTimeout(absl::Condition(&finished), options.tick);
+      auto wake = [&] { return running == 0 || written.size() >= batch; };
+      mu.AwaitWithDeadline(absl::Condition(&wake), next_tick);
       done = running == 0;
       tick = counts;
     }
@@ -108,7 +114,10 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
       if (failure.ok()) failure = settled;
     }
     if (done) break;  // the final tick is the caller's
-    if (options.on_progress) options.on_progress(tick);
+    if (absl::Now() >= next_tick) {
+      next_tick = absl::Now() + options.tick;
+      if (options.on_progress) options.on_progress(tick);
+    }
   }
   for (std::thread& t : pool) t.join();
   absl::Status failed;

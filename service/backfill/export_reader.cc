@@ -53,7 +53,10 @@ absl::StatusOr<std::vector<std::string>> ExportReader::ReadFile(size_t index, in
   if (md5 != f.md5_base64)
     return absl::DataLossError(StrCat(where, ": MD5 ", md5, " but manifest-files.json says ",
                                       f.md5_base64, " (damaged or not this export's file)"));
-  absl::StatusOr<std::string> text = Decompress(Compression::kGzip, bytes, kMaxInflatedBytes);
+  // An empty object is an empty data file (a partition with no items; AWS writes those
+  // too), not a damaged gzip stream.
+  absl::StatusOr<std::string> text =
+      bytes.empty() ? std::string() : Decompress(Compression::kGzip, bytes, kMaxInflatedBytes);
   if (!text.ok())
     return absl::DataLossError(StrCat(where, ": not gzip: ", StatusMessage(text.status())));
   std::vector<std::string> records;
