@@ -1,11 +1,14 @@
 #include "core/backfill/scan_protocol.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
 #include "simdjson.h"
+#include "zlib.h"
 
 namespace lakehose::backfill {
 namespace {
@@ -382,6 +385,27 @@ DynamoDbError ParseDynamoDbError(int http_status, std::string_view body) {
     err.kind = DynamoDbErrorKind::kClient;
   }
   return err;
+}
+
+absl::Status CheckAnswerCrc32(std::string_view header_value, std::string_view body) {
+  if (header_value.empty()) return absl::OkStatus();
+  uint64_t want = 0;
+  const auto [end, ec] =
+      std::from_chars(header_value.data(), header_value.data() + header_value.size(), want);
+  if (ec != std::errc() || end != header_value.data() + header_value.size() || want > 0xffffffffu)
+    return absl::DataLossError(
+        StrCat("x-amz-crc32 ", QuoteForMessage(header_value), " is not a CRC32"));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib's crc32 takes a uInt length: large bodies go in pieces.
+  while (!body.empty()) {
+    const size_t n = std::min<size_t>(body.size(), 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(n));
+    body.remove_prefix(n);
+  }
+  if (crc != want)
+    return absl::DataLossError(StrCat("the answer's body has CRC32 ", static_cast<uint64_t>(crc),
+                                      ", x-amz-crc32 says ", want, " (damaged on the way)"));
+  return absl::OkStatus();
 }
 
 }  // namespace lakehose::backfill

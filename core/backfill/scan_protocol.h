@@ -137,6 +137,11 @@ struct DynamoDbError {
 // classified by its HTTP status alone.
 DynamoDbError ParseDynamoDbError(int http_status, std::string_view body);
 
+// DynamoDB sends the CRC32 of every answer's body in x-amz-crc32 (decimal); the SDKs
+// retry an answer that does not match. OK when `header_value` is empty (not sent) or
+// matches; DATA_LOSS otherwise (a body damaged or cut on the way: retry).
+absl::Status CheckAnswerCrc32(std::string_view header_value, std::string_view body);
+
 }  // namespace lakehose::backfill
 
 #endif  // LAKEHOSE_CORE_BACKFILL_SCAN_PROTOCOL_H_

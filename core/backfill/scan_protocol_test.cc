@@ -342,5 +342,14 @@ TEST(ParseDynamoDbError, ClassifiesByTypeThenStatus) {
   EXPECT_LT(ParseDynamoDbError(500, std::string(100000, 'x')).message.size(), 300u);
 }
 
+TEST(CheckAnswerCrc32, MatchesWhatDynamoDbSends) {
+  // crc32("{}") = 2745614147 (zlib, the same CRC-32 DynamoDB and dynalite send).
+  EXPECT_TRUE(CheckAnswerCrc32("2745614147", "{}").ok());
+  EXPECT_TRUE(CheckAnswerCrc32("", "anything").ok());  // not sent: nothing to check
+  EXPECT_EQ(CheckAnswerCrc32("2745614147", "{ }").code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(Message(CheckAnswerCrc32("12ab", "{}")), HasSubstr("is not a CRC32"));
+  EXPECT_EQ(CheckAnswerCrc32("4294967296", "{}").code(), absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace lakehose::backfill
