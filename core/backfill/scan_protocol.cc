@@ -59,6 +59,17 @@ absl::Status CountField(simdjson::dom::object o, std::string_view where, std::st
   return absl::OkStatus();
 }
 
+// DynamoDB's messages are a sentence; a longer one (a proxy's page) is cut in ours.
+constexpr size_t kMaxErrorMessageBytes = 512;
+
+// The first `max_bytes` of `s`, shortened to end on a UTF-8 character boundary.
+std::string_view CutAtCharacter(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 }  // namespace
@@ -332,7 +343,7 @@ DynamoDbError ParseDynamoDbError(int http_status, std::string_view body) {
     }
     if (o.at_key("message").get_string().get(s) == simdjson::SUCCESS ||
         o.at_key("Message").get_string().get(s) == simdjson::SUCCESS)
-      err.message = std::string(s.substr(0, 512));
+      err.message = std::string(CutAtCharacter(s, kMaxErrorMessageBytes));
   }
   if (!parsed) {
     const std::string_view text = TrimAsciiWhitespace(body);

@@ -64,7 +64,7 @@ absl::StatusOr<std::string> ScanRequestBody(const ScanRequest& request);
 
 struct ScanPage {
   // Each item's DynamoDB JSON map ({"pk":{"S":"a"},...}) as the answer's text holds it,
-  // in the answer's order (views into nothing: owned copies).
+  // in the answer's order.
   std::vector<std::string> items;
   // The raw JSON text of LastEvaluatedKey; empty when the segment is done.
   std::string last_evaluated_key;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/backfill/export_format.h"
+#include "core/base/json_writer.h"
 #include "core/base/strings.h"
 #include "core/config/config.h"
 #include "core/transform/transformer.h"
@@ -338,6 +339,17 @@ TEST(ParseDynamoDbError, ClassifiesByTypeThenStatus) {
   EXPECT_EQ(e.ToString(400), "ResourceNotFoundException: Requested resource not found (HTTP 400)");
   EXPECT_EQ(ParseDynamoDbError(502, "<html>Bad Gateway</html>").ToString(502),
             "error: \"<html>Bad Gateway</html>\" (HTTP 502)");
+  // A long message is cut on a character boundary (512 bytes: 255 'x' then 2-byte 'é's).
+  const DynamoDbError cut = ParseDynamoDbError(
+      400, StrCat(R"({"__type":"x#ValidationException","message":")", std::string(255, 'x'),
+                  [] {
+                    std::string e;
+                    for (int i = 0; i < 300; ++i) e += "\u00e9";
+                    return e;
+                  }(),
+                  "\"}"));
+  EXPECT_EQ(cut.message.size(), 511u);
+  EXPECT_TRUE(IsValidUtf8(cut.message));
   // A huge body is quoted cut short.
   EXPECT_LT(ParseDynamoDbError(500, std::string(100000, 'x')).message.size(), 300u);
 }
