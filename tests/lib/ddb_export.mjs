@@ -277,6 +277,36 @@ export function keysOf(item, keyNames = ['pk']) {
   return out;
 }
 
+// A primary key as text, the same for every form of the item: JS values (NumberValue,
+// Uint8Array), the oracle's values, or a lakehose output row parsed by lossless-json
+// (numbers as LosslessNumber, binary as base64). Numbers compare as decimals.
+export function itemKey(obj, keyNames = ['pk']) {
+  const norm = (v) => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+    if (v !== null && typeof v === 'object' && typeof v.value === 'string') return normaliseDecimal(v.value);
+    if (typeof v === 'number' || typeof v === 'bigint') return normaliseDecimal(String(v));
+    return v;
+  };
+  return JSON.stringify(keyNames.map((k) => {
+    if (obj?.[k] === undefined) throw new Error(`no key attribute ${JSON.stringify(k)}`);
+    return norm(obj[k]);
+  }));
+}
+
+// What a suite compares lakehose's rows with: itemKey -> { typed, oracle } for each item,
+// for ddb_values.mjs compareMap(typed, oracle, row, '', mismatches). Throws on two items
+// with one key.
+export function expectedByKey(items, keyNames = ['pk']) {
+  const out = new Map();
+  for (const item of items) {
+    const k = itemKey(item, keyNames);
+    if (out.has(k)) throw new Error(`two items with the key ${k}`);
+    const typed = typedOf(item);
+    out.set(k, { typed, oracle: oracleOf(typed) });
+  }
+  return out;
+}
+
 // ---- lines -------------------------------------------------------------------------------
 
 // A full export's line for an item (JS values).
