@@ -40,6 +40,18 @@
 // typedOf(item) is the item in DynamoDB JSON as written; oracleOf(typed) is the oracle's
 // value for it (unmarshall with wrapNumbers), as tests/lib/ddb_values.mjs expects.
 //
+// The API (each is documented where it is defined):
+//   items:   makeItems(n, seed, {sortKey, pkPrefix}), updatedItem(item, seed),
+//            keysOf(item, keyNames), NUMBER_TEXTS, STRING_TEXTS, SORT_KEYS, NumberValue
+//   values:  typedOf(item), oracleOf(typed), toDynamoJson(v), canonicalImage(typed),
+//            itemKey(obj, keyNames), expectedByKey(items, keyNames)
+//   lines:   fullLine(item), incrementalLine({keys, newImage, oldImage, writeMicros}),
+//            incrementalLines({before, after, keyNames, fromMs, toMs, view, seed}), linesText(lines)
+//   export:  writeExport(rootDir, options), makeExportId(timeMs, seed), multipartEtag(bytes)
+//   reading: readExport(exportDir), dataFileLines(exportDir, i)
+//   damage:  corruptDataFile(exportDir, i), truncateDataFile(exportDir, i),
+//            rewriteDataFile(exportDir, i, lines)
+//
 // Everything that touches files is async (node:fs/promises, zlib's async gzip): these
 // run inside suites whose fakes share the event loop.
 

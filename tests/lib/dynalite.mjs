@@ -44,6 +44,12 @@
 // scannedCount, lastEvaluatedKey, consumedCapacity, responseBytes } (keys in DynamoDB
 // JSON as on the wire).
 //
+// The API (each is documented where it is defined): startDynalite(options),
+// ddbClient(endpoint, options), createTable(endpoint, name, hashKey, rangeKey),
+// loadItems(endpoint, table, items, options), scanAll(endpoint, table, options),
+// startDynamoFront(options), DEFAULT_DYNAMO_FAULTS, verifyDynamoSigV4(request),
+// DynamoError, crc32(bytes), DDB_CREDENTIALS, DDB_REGION, DDB_ACCOUNT.
+//
 // Everything here is asynchronous; nothing blocks the event loop the suites share.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
