@@ -40,6 +40,18 @@
 // typedOf(item) is the item in DynamoDB JSON as written; oracleOf(typed) is the oracle's
 // value for it (unmarshall with wrapNumbers), as tests/lib/ddb_values.mjs expects.
 //
+// The API (each is documented where it is defined):
+//   items:   makeItems(n, seed, {sortKey, pkPrefix}), updatedItem(item, seed),
+//            keysOf(item, keyNames), NUMBER_TEXTS, STRING_TEXTS, SORT_KEYS, NumberValue
+//   values:  typedOf(item), oracleOf(typed), toDynamoJson(v), canonicalImage(typed),
+//            itemKey(obj, keyNames), expectedByKey(items, keyNames)
+//   lines:   fullLine(item), incrementalLine({keys, newImage, oldImage, writeMicros}),
+//            incrementalLines({before, after, keyNames, fromMs, toMs, view, seed}), linesText(lines)
+//   export:  writeExport(rootDir, options), makeExportId(timeMs, seed), multipartEtag(bytes)
+//   reading: readExport(exportDir), dataFileLines(exportDir, i)
+//   damage:  corruptDataFile(exportDir, i), truncateDataFile(exportDir, i),
+//            rewriteDataFile(exportDir, i, lines)
+//
 // Everything that touches files is async (node:fs/promises, zlib's async gzip): these
 // run inside suites whose fakes share the event loop.
 
@@ -273,6 +285,36 @@ export function keysOf(item, keyNames = ['pk']) {
   for (const k of keyNames) {
     if (!(k in item)) throw new Error(`item has no key attribute ${JSON.stringify(k)}`);
     out[k] = item[k];
+  }
+  return out;
+}
+
+// A primary key as text, the same for every form of the item: JS values (NumberValue,
+// Uint8Array), the oracle's values, or a lakehose output row parsed by lossless-json
+// (numbers as LosslessNumber, binary as base64). Numbers compare as decimals.
+export function itemKey(obj, keyNames = ['pk']) {
+  const norm = (v) => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+    if (v !== null && typeof v === 'object' && typeof v.value === 'string') return normaliseDecimal(v.value);
+    if (typeof v === 'number' || typeof v === 'bigint') return normaliseDecimal(String(v));
+    return v;
+  };
+  return JSON.stringify(keyNames.map((k) => {
+    if (obj?.[k] === undefined) throw new Error(`no key attribute ${JSON.stringify(k)}`);
+    return norm(obj[k]);
+  }));
+}
+
+// What a suite compares lakehose's rows with: itemKey -> { typed, oracle } for each item,
+// for ddb_values.mjs compareMap(typed, oracle, row, '', mismatches). Throws on two items
+// with one key.
+export function expectedByKey(items, keyNames = ['pk']) {
+  const out = new Map();
+  for (const item of items) {
+    const k = itemKey(item, keyNames);
+    if (out.has(k)) throw new Error(`two items with the key ${k}`);
+    const typed = typedOf(item);
+    out.set(k, { typed, oracle: oracleOf(typed) });
   }
   return out;
 }

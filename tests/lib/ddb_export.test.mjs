@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { LosslessNumber } from 'lossless-json';
+import { LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 import {
-  corruptDataFile, dataFileLines, fullLine, incrementalLines, makeItems, NUMBER_TEXTS, oracleOf, readExport,
+  corruptDataFile, dataFileLines, expectedByKey, fullLine, itemKey, incrementalLines, makeItems, NUMBER_TEXTS, oracleOf, readExport,
   rewriteDataFile, SORT_KEYS, truncateDataFile, typedOf, updatedItem, writeExport,
 } from './ddb_export.mjs';
 import { compareMap, decimalsEqual } from './ddb_values.mjs';
@@ -200,6 +200,24 @@ test('damage: a flipped byte changes the MD5, a truncated file no longer gunzips
   assert.ok(back.files[0].md5Matches);
   assert.equal(entry.itemCount, 30);
   assert.equal(back.files[0].lines.length, 29);
+});
+
+test('expectedByKey finds each item from a lakehose-like row, keys compared as decimals', () => {
+  const items = makeItems(40, 13, { sortKey: true });
+  const expected = expectedByKey(items, ['pk', 'sk']);
+  assert.equal(expected.size, 40);
+  for (const item of items) {
+    const typed = typedOf(item);
+    // The row as lakehose writes it, parsed by lossless-json; the sort key respelled.
+    const sk = new LosslessNumber(item.sk.value === '0' ? '0.0' : item.sk.value);
+    const row = losslessParse(losslessStringify({ ...oracleAsJson(typed), sk }));
+    const hit = expected.get(itemKey(row, ['pk', 'sk']));
+    assert.ok(hit, itemKey(row, ['pk', 'sk']));
+    assert.deepEqual(hit.typed, typed);
+    const mismatches = [];
+    assert.ok(compareMap(hit.typed, hit.oracle, row, '', mismatches), JSON.stringify(mismatches));
+  }
+  assert.throws(() => expectedByKey([items[0], items[0]], ['pk', 'sk']), /two items/);
 });
 
 test('gzipMembers: a data file of several gzip members inflates to every line', async () => {

@@ -36,9 +36,19 @@
 //     2025) on the throttling ones, x-amzn-RequestId and x-amz-crc32 (the CRC32 of the
 //     body, which DynamoDB clients may check);
 //   - else the request goes to dynalite unchanged and its answer comes back unchanged.
+// With faults.unprocessed, a BatchWriteItem writes only the first half of its requests
+// and answers the rest in UnprocessedItems (for the loaders' retries).
 // Every Scan is recorded in front.scans: { seq, tableName, segment, totalSegments,
-// exclusiveStartKey, limit, consistentRead, select, fault (kind or null), status, count,
-// scannedCount, lastEvaluatedKey } (keys in DynamoDB JSON as on the wire).
+// exclusiveStartKey, limit, consistentRead, select, returnConsumedCapacity, atMs and
+// answeredMs (ms since the front started: pacing), fault (kind or null), status, count,
+// scannedCount, lastEvaluatedKey, consumedCapacity, responseBytes } (keys in DynamoDB
+// JSON as on the wire).
+//
+// The API (each is documented where it is defined): startDynalite(options),
+// ddbClient(endpoint, options), createTable(endpoint, name, hashKey, rangeKey),
+// loadItems(endpoint, table, items, options), scanAll(endpoint, table, options),
+// startDynamoFront(options), DEFAULT_DYNAMO_FAULTS, verifyDynamoSigV4(request),
+// DynamoError, crc32(bytes), DDB_CREDENTIALS, DDB_REGION, DDB_ACCOUNT.
 //
 // Everything here is asynchronous; nothing blocks the event loop the suites share.
 
@@ -299,6 +309,7 @@ export const DEFAULT_DYNAMO_FAULTS = Object.freeze({
   requestLimit: 0,        // 400 RequestLimitExceeded
   internal: 0,            // 500 InternalServerError
   reset: 0,               // connection closed, no answer
+  unprocessed: 0,         // BatchWriteItem (whatever `operations` says): half its writes left in UnprocessedItems
   latencyMs: 0,           // added before answering (faults and forwarded requests): number or [min, max]
   operations: ['Scan'],
   script: [],
@@ -313,9 +324,9 @@ function normaliseDynamoFaults(f) {
     if (!(k in DEFAULT_DYNAMO_FAULTS)) throw new Error(`unknown fault setting ${JSON.stringify(k)}`);
   }
   let sum = 0;
-  for (const k of FAULT_KINDS) {
+  for (const k of [...FAULT_KINDS, 'unprocessed']) {
     if (typeof out[k] !== 'number' || out[k] < 0 || out[k] > 1) throw new Error(`fault ${k} must be a fraction in [0, 1]`);
-    sum += out[k];
+    if (k !== 'unprocessed') sum += out[k];
   }
   if (sum > 1) throw new Error('fault fractions add up to more than 1');
   if (!Array.isArray(out.script) || out.script.some((s) => s !== 'none' && !FAULT_KINDS.includes(s))) {
@@ -372,7 +383,7 @@ function newStats() {
     byOperation: {},          // Op -> requests that named it (refused or not)
     byStatus: {},             // HTTP status -> answers
     forwarded: 0,
-    injected: { throughput: 0, throttle: 0, requestLimit: 0, internal: 0, reset: 0, latency: 0 },
+    injected: { throughput: 0, throttle: 0, requestLimit: 0, internal: 0, reset: 0, unprocessed: 0, latency: 0 },
     rejected: {},             // __type (after '#') or 'UnknownOperation' -> requests the checks refused
     signatureRejections: 0,   // every refusal of the SigV4 checks
     lastRejections: [],
@@ -397,6 +408,8 @@ export async function startDynamoFront(options = {}) {
   const account = options.account ?? DDB_ACCOUNT;
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
+  const started = performance.now();
+  const clock = () => performance.now() - started;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let faults;
   let random;
@@ -459,9 +472,8 @@ export async function startDynamoFront(options = {}) {
     send(res, err.status, JSON.stringify(err.body()));
   }
 
-  // The request to dynalite, answered back byte for byte; resolves the answer's status
-  // and, when `keep`, its body.
-  function forward(req, body, res, keep) {
+  // The request to dynalite; resolves its answer { status, headers, body }.
+  function upstream(req, body) {
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
       delete headers.connection;
@@ -470,23 +482,42 @@ export async function startDynamoFront(options = {}) {
         const chunks = [];
         ur.on('data', (c) => chunks.push(c));
         ur.on('error', reject);
-        ur.on('end', () => {
-          const answer = Buffer.concat(chunks);
-          count(stats.byStatus, ur.statusCode);
-          const out = { ...ur.headers };
-          delete out.connection;
-          delete out['keep-alive'];
-          delete out['transfer-encoding'];
-          out['content-length'] = String(answer.length);
-          res.writeHead(ur.statusCode, out);
-          res.end(answer);
-          resolve({ status: ur.statusCode, body: keep ? answer : null });
-        });
+        ur.on('end', () => resolve({ status: ur.statusCode, headers: ur.headers, body: Buffer.concat(chunks) }));
       });
       up.setTimeout(60_000, () => up.destroy(new Error('dynalite did not answer in 60 s')));
       up.on('error', reject);
       up.end(body);
     });
+  }
+
+  // dynalite's answer passed on, its headers kept (x-amz-crc32 recomputed when the body
+  // was changed).
+  function reply(res, answer, changed = false) {
+    count(stats.byStatus, answer.status);
+    const out = { ...answer.headers };
+    for (const h of ['connection', 'keep-alive', 'transfer-encoding']) delete out[h];
+    out['content-length'] = String(answer.body.length);
+    if (changed) out['x-amz-crc32'] = String(crc32(answer.body));
+    res.writeHead(answer.status, out);
+    res.end(answer.body);
+  }
+
+  // A BatchWriteItem whose second half (per table) is not written and comes back in
+  // UnprocessedItems, as DynamoDB does under load.
+  async function partialBatchWrite(req, res, input) {
+    const kept = {};
+    const left = {};
+    for (const [table, requests] of Object.entries(input.RequestItems ?? {})) {
+      const k = Math.ceil(requests.length / 2);
+      kept[table] = requests.slice(0, k);
+      if (requests.length > k) left[table] = requests.slice(k);
+    }
+    const answer = await upstream(req, Buffer.from(JSON.stringify({ ...input, RequestItems: kept })));
+    if (answer.status !== 200) return reply(res, answer);
+    const out = JSON.parse(answer.body.toString('utf8'));
+    const unprocessed = out.UnprocessedItems ?? {};
+    for (const [table, requests] of Object.entries(left)) unprocessed[table] = [...(unprocessed[table] ?? []), ...requests];
+    return reply(res, { ...answer, body: Buffer.from(JSON.stringify({ ...out, UnprocessedItems: unprocessed })) }, true);
   }
 
   async function handle(req, res, body) {
@@ -531,11 +562,16 @@ export async function startDynamoFront(options = {}) {
       limit: input.Limit ?? null,
       consistentRead: input.ConsistentRead ?? false,
       select: input.Select ?? null,
+      returnConsumedCapacity: input.ReturnConsumedCapacity ?? null,
+      atMs: clock(),
+      answeredMs: null,
       fault: null,
       status: null,
       count: null,
       scannedCount: null,
       lastEvaluatedKey: null,
+      consumedCapacity: null,
+      responseBytes: null,
     } : null;
     if (scan) scans.push(scan);
     const fault = drawFault(ctx.op);
@@ -552,19 +588,30 @@ export async function startDynamoFront(options = {}) {
         return;
       }
       const err = faultError(fault, input.TableName ? `arn:aws:dynamodb:${check?.region ?? DDB_REGION}:${account}:table/${input.TableName}` : null, faults.throttlingReasons);
-      if (scan) scan.status = err.status;
+      if (scan) {
+        scan.status = err.status;
+        scan.answeredMs = clock();
+      }
       send(res, err.status, JSON.stringify(err.body()));
       return;
     }
     stats.forwarded++;
-    const answer = await forward(req, body, res, scan !== null);
+    if (ctx.op === 'BatchWriteItem' && faults.unprocessed > 0 && random() < faults.unprocessed) {
+      stats.injected.unprocessed++;
+      return partialBatchWrite(req, res, input);
+    }
+    const answer = await upstream(req, body);
+    reply(res, answer);
     if (scan) {
+      scan.answeredMs = clock();
       scan.status = answer.status;
+      scan.responseBytes = answer.body.length;
       if (answer.status === 200) {
         const out = JSON.parse(answer.body.toString('utf8'));
         scan.count = out.Count ?? null;
         scan.scannedCount = out.ScannedCount ?? null;
         scan.lastEvaluatedKey = out.LastEvaluatedKey ?? null;
+        scan.consumedCapacity = out.ConsumedCapacity ?? null;
       }
     }
   }

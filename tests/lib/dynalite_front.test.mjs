@@ -138,7 +138,44 @@ test('the SDK sees the injected errors as DynamoDB\'s exceptions', async () => {
   const got = await c.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: items[0].pk } } }));
   assert.equal(got.Item.pk.S, items[0].pk);
   await assert.rejects(scan(), { name: 'ThrottlingException' });
-  assert.deepEqual(f.stats().injected, { throughput: 1, throttle: 2, requestLimit: 1, internal: 1, reset: 1, latency: 0 });
+  assert.deepEqual(f.stats().injected, { throughput: 1, throttle: 2, requestLimit: 1, internal: 1, reset: 1, unprocessed: 0, latency: 0 });
+});
+
+test('BatchWriteItem answered half unprocessed: loadItems retries until every item is written', async () => {
+  const f = await front({ faults: { unprocessed: 0.5, seed: 3 } });
+  const c = client(f.endpoint);
+  await createTable(f.endpoint, 'partial', ['pk', 'S'], null, { client: c });
+  const some = items.slice(0, 300);
+  const loaded = await loadItems(f.endpoint, 'partial', some, { client: c, maxRetries: 20 });
+  assert.equal(loaded.written, 300);
+  // 12 batches, one more request per retry; a batch of one item cannot be halved.
+  const injected = f.stats().injected.unprocessed;
+  assert.ok(loaded.unprocessedRetries > 0 && injected >= loaded.unprocessedRetries, JSON.stringify({ loaded, injected }));
+  assert.equal(loaded.requests, 12 + loaded.unprocessedRetries);
+  const { items: scanned } = await scanAll(f.endpoint, 'partial', { client: c });
+  assert.deepEqual(scanned.map((it) => it.pk.S).sort(), some.map((it) => it.pk).sort());
+});
+
+test('Scan records carry timing and consumed capacity for pacing checks', async () => {
+  const f = await front({ faults: { latencyMs: 20 } });
+  const c = client(f.endpoint);
+  let start;
+  for (let page = 0; page < 3; ++page) {
+    const out = await c.send(new ScanCommand({ TableName: TABLE, Limit: 50, ReturnConsumedCapacity: 'TOTAL', ExclusiveStartKey: start }));
+    start = out.LastEvaluatedKey;
+  }
+  assert.equal(f.scans.length, 3);
+  for (const [i, s] of f.scans.entries()) {
+    assert.equal(s.returnConsumedCapacity, 'TOTAL');
+    assert.equal(s.consumedCapacity?.TableName, TABLE, JSON.stringify(s.consumedCapacity));
+    assert.ok(s.consumedCapacity.CapacityUnits > 0);
+    assert.ok(s.answeredMs - s.atMs >= 19, `latency applied: ${s.answeredMs - s.atMs}`);
+    assert.ok(s.responseBytes > 1000);
+    if (i > 0) assert.ok(s.atMs >= f.scans[i - 1].answeredMs);
+  }
+  assert.equal(f.stats().injected.latency, 3);
+  assert.equal(f.takeScans().length, 3);
+  assert.equal(f.scans.length, 0);
 });
 
 test('the wire shape of an injected error: __type, message, ThrottlingReasons, x-amz-crc32', async () => {
