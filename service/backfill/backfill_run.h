@@ -18,7 +18,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/backfill/progress.h"
+#include "core/backfill/scan_protocol.h"
 #include "service/backfill/backfill_writer.h"
+#include "service/backfill/dynamodb_client.h"
 
 namespace lakehose {
 
@@ -57,6 +59,34 @@ absl::StatusOr<BackfillTick> RunBackfillUnits(std::vector<BackfillUnitSource> un
                                               const backfill::Progress& earlier,
                                               BackfillWriter& writer, ProgressFile& progress,
                                               const BackfillRunOptions& options);
+
+// A parallel Scan: segment s's page p is unit s * kScanPagesPerSegment + p (its objects'
+// names), so a Scan has at most kMaxScanSegmentsForBackfill segments.
+inline constexpr uint64_t kScanPagesPerSegment = 9'000'000;
+inline constexpr int64_t kMaxScanSegmentsForBackfill = 1000;
+
+struct ScanBackfillOptions {
+  int64_t segments = 4;       // TotalSegments
+  int64_t page_items = 1000;  // Limit: items per page (DynamoDB also stops at 1 MB)
+  bool consistent_read = false;
+  // The time the records carry (their ApproximateCreationDateTime and arrival): the
+  // first run's start, kept in the progress file, so that a resumed Scan writes the same
+  // documents under the same prefixes.
+  int64_t started_ms = 0;
+};
+
+// Scans `table`'s segments (`options.threads` at a time), each from where `earlier` says
+// it stopped, page by page: each page's items as INSERTs through the writer, its
+// ProgressPageLine (with its LastEvaluatedKey) appended once settled. A page read again
+// after a kill is the same page (same ExclusiveStartKey and Limit): the same objects.
+// Units are pages in the ticks (units_total 0: unknown; items_total: DynamoDB's item
+// count estimate).
+absl::StatusOr<BackfillTick> RunScanBackfill(DynamoDbClient& ddb,
+                                             const backfill::TableDescription& table,
+                                             const ScanBackfillOptions& scan,
+                                             const backfill::Progress& earlier,
+                                             BackfillWriter& writer, ProgressFile& progress,
+                                             const BackfillRunOptions& options);
 
 }  // namespace lakehose
 
