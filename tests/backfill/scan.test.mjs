@@ -181,10 +181,12 @@ describe(`lakehose backfill --scan (${ITEMS} items, seed ${SEED})`, { timeout: 2
   it(`kill -9 during a scan (${KILLS} times), then to the end: every item once, segments resumed from their LastEvaluatedKey`, async (t) => {
     const dir = join(work.path, 'kill');
     const cfg = configFor(dir, 'killed', 'jsonl');
-    const argv = scanArgv(cfg, 'killed', front.endpoint, ['--segments', '4', '--threads', '2', '--page-items', '500']);
+    // About 8 pages a segment, 2 segments at a time: each kill lands inside segments.
+    const pageItems = Math.max(20, Math.floor(ITEMS / 4 / 8));
+    const argv = scanArgv(cfg, 'killed', front.endpoint, ['--segments', '4', '--threads', '2', '--page-items', String(pageItems)]);
     const progressPath = join(dir, 'var', 'backfill', `killed-scan-${TABLE}.progress`);
     front.takeScans();
-    const pagesPerRun = Math.max(2, Math.floor(ITEMS / 500 / (KILLS + 2)));
+    const pagesPerRun = Math.max(2, Math.floor(ITEMS / pageItems / (KILLS + 2)));
     const resumedFrom = [];
     for (let k = 0; k < KILLS; k++) {
       const child = spawn(CLI, argv, { env, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -197,12 +199,21 @@ describe(`lakehose backfill --scan (${ITEMS} items, seed ${SEED})`, { timeout: 2
         if (pages >= want) break;
         ended = await Promise.race([exited, sleep(5).then(() => null)]);
       }
+      // A few ms more: the kill lands while other pages are being stored.
+      if (!ended) ended = await Promise.race([exited, sleep((SEED + 7 * k) % 12).then(() => null)]);
       assert.equal(ended, null, `run ${k} ended before its kill: ${JSON.stringify(ended)}`);
       child.kill('SIGKILL');
       await exited;
       const scans = front.takeScans();
       t.diagnostic(`run ${k}: killed after ${want} pages recorded; ${scans.length} Scan requests`);
       if (k > 0) resumedFrom.push(...scans.filter((q) => q.exclusiveStartKey));
+    }
+    // Where each segment stopped, as the progress file says (its last page's key).
+    const stoppedAt = new Map();
+    for (const line of readFileSync(progressPath, 'utf8').split('\n')) {
+      if (!line.startsWith('{"segment"')) continue;
+      const p = JSON.parse(line);
+      stoppedAt.set(p.segment, p.next);
     }
     const r = await run(CLI, [...argv, '--json'], { env, timeoutMs: RUN_MS });
     ok(r, 'the last run');
@@ -214,29 +225,45 @@ describe(`lakehose backfill --scan (${ITEMS} items, seed ${SEED})`, { timeout: 2
     // page ended with (or the segment was done).
     const firstOf = new Map();
     for (const q of scans) if (!firstOf.has(q.segment)) firstOf.set(q.segment, q);
-    assert.ok([...firstOf.values()].some((q) => q.exclusiveStartKey), 'a segment resumed from a LastEvaluatedKey');
+    const midway = [...stoppedAt].filter(([, next]) => next !== null);
+    assert.ok(midway.length > 0, `a kill landed inside a segment: ${JSON.stringify([...stoppedAt])}`);
+    for (const [segment, next] of midway) {
+      assert.deepEqual(firstOf.get(segment)?.exclusiveStartKey, next, `segment ${segment} resumed from the key its last recorded page ended with`);
+    }
+    for (const [segment, next] of stoppedAt) if (next === null) assert.ok(!firstOf.has(segment), `segment ${segment} was done: not scanned again`);
     assertEveryItemOnce(docsByKey(join(dir, 'lake'), 'killed'), oracle, 'the lake');
   });
 
-  it('--max-rcu: all segments together read no faster than the limit (plus one page each)', async () => {
+  it('--max-rcu: all segments together read no faster than the limit (plus one page each)', async (t) => {
+    // A table of its own, small enough that the limit, well under what dynalite serves,
+    // decides how long the scan takes.
+    const table = 'paced_orders';
+    const items = makeItems(3000, SEED + 1, { sortKey: true, pkPrefix: 'paced' });
+    await createTable(ddb.endpoint, table, ['pk', 'S'], ['sk', 'N']);
+    await loadItems(ddb.endpoint, table, items);
     const dir = join(work.path, 'rate');
     const cfg = configFor(dir, 'paced', 'jsonl');
-    const limit = 400;
+    const limit = 40;
     front.takeScans();
-    const r = await run(CLI, [...scanArgv(cfg, 'paced', front.endpoint, ['--segments', '4', '--threads', '4', '--page-items', '200', '--max-rcu', String(limit), '--json'])], { env, timeoutMs: RUN_MS });
+    const argv = scanArgv(cfg, 'paced', front.endpoint, ['--segments', '4', '--threads', '4', '--page-items', '100', '--max-rcu', String(limit), '--json']);
+    argv[argv.indexOf('--table') + 1] = table;
+    const r = await run(CLI, argv, { env, timeoutMs: RUN_MS });
     ok(r, 'backfill');
     const s = JSON.parse(r.stdout);
     const scans = front.takeScans().filter((q) => q.status === 200);
     const consumed = scans.reduce((sum, q) => sum + (q.consumedCapacity?.CapacityUnits ?? 0), 0);
-    assert.ok(consumed > 0, 'dynalite reported consumed capacity');
-    assert.ok(Math.abs(consumed - s.scan.consumed_units) < 1e-6 * consumed + 1e-6, `the summary's consumed units (${s.scan.consumed_units}) are DynamoDB's (${consumed})`);
-    // Over the whole run: the bucket starts with one second's worth and lets each of the
-    // 4 segments have one page in flight beyond it.
     const spanS = (Math.max(...scans.map((q) => q.answeredMs)) - Math.min(...scans.map((q) => q.atMs))) / 1000;
     const biggestPage = Math.max(...scans.map((q) => q.consumedCapacity?.CapacityUnits ?? 0));
+    t.diagnostic(`${consumed} read units in ${spanS.toFixed(2)} s (${(consumed / spanS).toFixed(0)}/s) at --max-rcu ${limit}; ${s.scan.rate_waits} waits, ${s.scan.rate_wait_ms} ms`);
+    assert.ok(consumed > 3 * limit, `dynalite reported consumed capacity (${consumed} units): enough for the limit to matter`);
+    assert.ok(Math.abs(consumed - s.scan.consumed_units) < 1e-6 * consumed + 1e-6, `the summary's consumed units (${s.scan.consumed_units}) are DynamoDB's (${consumed})`);
+    assert.ok(s.scan.rate_waits > 0, 'the limit made the scan wait');
+    // Over the whole run: the bucket starts with one second's worth, and each of the 4
+    // segments may have one page in flight beyond it.
     const allowed = limit * (spanS + 1) + 4 * biggestPage;
     assert.ok(consumed <= allowed, `read ${consumed} units in ${spanS.toFixed(2)} s at --max-rcu ${limit} (allowed ${allowed.toFixed(0)})`);
-    if (consumed > 2 * limit) assert.ok(s.scan.rate_waits > 0, 'the limit made the scan wait');
-    assertEveryItemOnce(docsByKey(join(dir, 'lake'), 'paced'), oracle, 'the lake');
+    const expected = new Map(items.map((item) => [itemKey(item, KEYS), item]));
+    const byKey = docsByKey(join(dir, 'lake'), 'paced');
+    assertEveryItemOnce(byKey, expected, 'the lake');
   });
 });
