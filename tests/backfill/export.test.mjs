@@ -27,15 +27,16 @@ import { parse as losslessParse } from 'lossless-json';
 
 import { compareMap } from '../lib/ddb_values.mjs';
 import {
-  corruptDataFile, dataFileLines, incrementalLines, makeItems, oracleOf, rewriteDataFile, truncateDataFile, updatedItem, writeExport,
+  corruptDataFile, dataFileLines, incrementalLines, itemKey, makeItems, oracleOf, rewriteDataFile, truncateDataFile, typedOf, updatedItem,
+  writeExport,
 } from '../lib/ddb_export.mjs';
-import { WorkDir, exitWhenDone, run, sleep, suiteArgs } from '../lib/harness.mjs';
+import { ServerProcess, WorkDir, exitWhenDone, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
 import { checkTable, currentRecords, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { listFiles, objectKey, readLake } from '../lib/lake.mjs';
 
 exitWhenDone();
 
-const { args, cliBin: CLI } = suiteArgs({
+const { args, cliBin: CLI, serverBin: SERVER } = suiteArgs({
   options: { items: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, keep: { type: 'boolean' } },
   usage: '[--items 12000] [--kills 3] [--seed N] [--keep]',
 });
@@ -46,12 +47,13 @@ const RUN_MS = 240_000;
 
 const work = new WorkDir('lakehose-backfill-export-', { keep: args.keep });
 
-// A config with one pipeline per case; documents carry _eventID and _eventName.
+// A config with one pipeline per case; documents carry _eventID, _eventName, the change's
+// time and (stream records) its sequence number.
 function configFor(dir, pipelines) {
   mkdirSync(dir, { recursive: true });
   const lines = ['server:', `  data_dir: ${JSON.stringify(join(dir, 'var'))}`, 'pipelines:'];
   for (const p of pipelines) {
-    lines.push(`  - name: ${p.name}`, '    image: new-or-old', '    metadata: [eventID, eventName, ApproximateCreationDateTime]');
+    lines.push(`  - name: ${p.name}`, '    image: new-or-old', '    metadata: [eventID, eventName, ApproximateCreationDateTime, SequenceNumber]');
     if (p.format !== 'iceberg') lines.push(`    prefix: "${p.name}/year=!{timestamp:yyyy}/"`, `    error_prefix: "${p.name}-errors/"`);
     lines.push('    destination:', '      kind: file', `      path: ${JSON.stringify(join(dir, 'lake'))}`, `      format: ${p.format}`,
       `      buffering: { size_mb: ${p.sizeMb ?? 0.2}, interval_s: 60 }`);
@@ -236,6 +238,76 @@ describe(`lakehose backfill --export (${ITEMS} items, seed ${SEED})`, { timeout:
     const t = await run(CLI, ['backfill', '--config', cfg, '--pipeline', 'dmg', '--export', ion.exportDir, '--target', '127.0.0.1:1']);
     assert.equal(t.code, 2, '--target: a usage error');
     assert.match(t.stderr, /runs in this process/);
+  });
+
+  it('the hand-over: the stream from before the export, the export backfilled, the README\'s view gives the table as it is', async () => {
+    const dir = join(work.path, 'handover');
+    const cfg = configFor(dir, [{ name: 'orders', format: 'jsonl' }]);
+    const T = Date.UTC(2026, 0, 2, 3, 0, 0);  // the export's time
+    const min = 60_000;
+    const start = items.slice(0, 400);
+    // The stream runs from before the export: changes before T (also in the export) and
+    // after it (only in the stream). Keys 0-49 change before T; 40-99 after (40-49 both);
+    // 100-129 are deleted after T; 30 items are new after T.
+    const atT = start.map((it, i) => (i < 50 ? updatedItem(it, SEED + 1000 + i) : it));
+    const final = new Map(atT.map((it) => [itemKey(it, ['pk', 'sk']), it]));
+    const stream = [];
+    let seq = 1000n;
+    const record = (eventName, time, keys, newImage, oldImage) => {
+      seq += 17n;
+      const dynamodb = { ApproximateCreationDateTime: time / 1000, Keys: typedOf(keys), SequenceNumber: String(seq), StreamViewType: 'NEW_AND_OLD_IMAGES' };
+      if (newImage) dynamodb.NewImage = typedOf(newImage);
+      if (oldImage) dynamodb.OldImage = typedOf(oldImage);
+      stream.push({ eventID: `stream-${seq}`, eventName, eventSource: 'aws:dynamodb', awsRegion: 'us-east-1', dynamodb });
+    };
+    const keysOfItem = (it) => ({ pk: it.pk, sk: it.sk });
+    for (let i = 0; i < 50; i++) record('MODIFY', T - 10 * min + i, keysOfItem(start[i]), atT[i], start[i]);
+    for (let i = 40; i < 100; i++) {
+      const after = updatedItem(atT[i], SEED + 2000 + i);
+      record('MODIFY', T + 5 * min + i, keysOfItem(after), after, atT[i]);
+      final.set(itemKey(after, ['pk', 'sk']), after);
+    }
+    for (let i = 100; i < 130; i++) {
+      record('REMOVE', T + 6 * min + i, keysOfItem(atT[i]), null, atT[i]);
+      final.delete(itemKey(atT[i], ['pk', 'sk']));
+    }
+    for (const it of makeItems(30, SEED + 3000, { sortKey: true, pkPrefix: 'new' })) {
+      record('INSERT', T + 7 * min, keysOfItem(it), it, null);
+      final.set(itemKey(it, ['pk', 'sk']), it);
+    }
+    // (1) The stream into the server.
+    const streamFile = join(dir, 'stream.jsonl');
+    writeFileSync(streamFile, stream.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const server = new ServerProcess(SERVER, { dir, configPath: cfg, env: serverEnv(dir) });
+    try {
+      await server.waitForPort();
+      ok(await run(CLI, ['send', '--target', server.target, '--pipeline', 'orders', '--input', streamFile]), 'send');
+      ok(await run(CLI, ['flush', '--target', server.target, '--pipeline', 'orders']), 'flush');
+      await server.stop();
+    } finally {
+      await server.kill();
+    }
+    // (2) The export at T, (3) backfilled into the same pipeline.
+    const exp = await writeExport(join(dir, 'bucket'), { items: atT, filesCount: 2, exportTime: T, seed: SEED + 40 });
+    ok(await backfill(cfg, 'orders', exp.exportDir), 'backfill');
+    // (4) The README's view, as written there, over this lake.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const sql = /```sql\n(CREATE VIEW orders_current AS[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(sql, 'the README has the view');
+    await duck(async (q) => {
+      await q(sql.replace("'lake/orders/**/*.jsonl.gz'", `'${join(dir, 'lake')}/orders/**/*.jsonl.gz'`));
+      // DuckDB infers sk (numbers up to 38 digits) as DOUBLE; the four sort keys stay apart.
+      const rows = await q('SELECT pk, CAST(sk AS DOUBLE) AS sk, s, "_eventID" AS id FROM orders_current');
+      assert.equal(rows.length, final.size, 'one row per key the table holds now');
+      const byDouble = new Map([...final.values()].map((it) => [`${it.pk}/${Number(it.sk.value ?? it.sk)}`, it]));
+      const mismatches = [];
+      for (const row of rows) {
+        const want = byDouble.get(`${row.pk}/${Number(row.sk)}`);
+        if (!want) mismatches.push(`${row.pk}/${row.sk}: not in the table`);
+        else if (row.s !== want.s) mismatches.push(`${row.pk}/${row.sk}: s ${JSON.stringify(row.s)}, the table has ${JSON.stringify(want.s)} (${row.id})`);
+      }
+      assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} rows differ from the table`);
+    });
   });
 
   for (const format of ['jsonl', 'iceberg']) {
