@@ -213,7 +213,7 @@ absl::StatusOr<BackfillTick> RunScanBackfill(DynamoDbClient& ddb,
       for (;; ++page) {
         if (run.Stopped()) return;
         const std::string what = StrCat("segment ", segment, " page ", page);
-        if (page >= kScanPagesPerSegment)
+        if (static_cast<uint64_t>(page) >= kScanPagesPerSegment)
           return run.Fail(
               absl::ResourceExhaustedError(StrCat(what, ": more than ", kScanPagesPerSegment,
                                                   " pages in one segment: use more --segments")));

@@ -81,7 +81,8 @@ TEST(BackfillWriter, AFailedStoreNamesTheUnitAndTheObject) {
   const Config config = Parse("jsonl");
   FakeObjectSink sink;
   sink.SetFailure(absl::UnavailableError("slow down"));
-  BackfillWriter w(*config.FindPipeline("orders"), sink, nullptr, {.writer_id = "b"});
+  BackfillWriter w(*config.FindPipeline("orders"), sink, nullptr,
+                   {.writer_id = "b", .random_string = ""});
   absl::Status st = w.WriteUnit(0, In(Records(0, 3)), "data file 0 (data/a.json.gz)");
   EXPECT_TRUE(absl::IsUnavailable(st)) << st;
   EXPECT_THAT(st.message(), HasSubstr("data file 0 (data/a.json.gz): object mem://orders/region="));
@@ -102,7 +103,7 @@ TEST(BackfillWriter, ATableCommitsUnitsOnceAcrossARerun) {
   };
   {
     auto t = table();
-    BackfillWriter w(spec, sink, t.get(), {.writer_id = "backfill-e1"});
+    BackfillWriter w(spec, sink, t.get(), {.writer_id = "backfill-e1", .random_string = ""});
     ASSERT_TRUE(w.WriteUnit(0, In(Records(0, 10)), "data file 0").ok());
     ASSERT_TRUE(w.WriteUnit(1, In(Records(10, 10)), "data file 1").ok());
     ASSERT_TRUE(w.Commit().ok());
@@ -110,7 +111,7 @@ TEST(BackfillWriter, ATableCommitsUnitsOnceAcrossARerun) {
     // Killed here, before the progress file said so.
   }
   auto t = table();
-  BackfillWriter w(spec, sink, t.get(), {.writer_id = "backfill-e1"});
+  BackfillWriter w(spec, sink, t.get(), {.writer_id = "backfill-e1", .random_string = ""});
   ASSERT_TRUE(w.WriteUnit(1, In(Records(10, 10)), "data file 1").ok());
   ASSERT_TRUE(w.WriteUnit(2, In(Records(20, 10)), "data file 2").ok());
   ASSERT_TRUE(w.Commit().ok());
@@ -161,7 +162,8 @@ TEST(RunBackfillUnits, SkipsWhatIsDoneAndStopsAtTheFirstError) {
   TempDir dir("backfill_run_test");
   const Config config = Parse("jsonl");
   FakeObjectSink sink;
-  BackfillWriter w(*config.FindPipeline("orders"), sink, nullptr, {.writer_id = "b"});
+  BackfillWriter w(*config.FindPipeline("orders"), sink, nullptr,
+                   {.writer_id = "b", .random_string = ""});
   backfill::Progress earlier;
   auto f = ProgressFile::Open(dir.path() + "/p",
                               {.source = "s", .pipeline = "orders", .writer_id = "b"}, &earlier);
@@ -179,8 +181,10 @@ TEST(RunBackfillUnits, SkipsWhatIsDoneAndStopsAtTheFirstError) {
                            return absl::OkStatus();
                          },
                      .items = 5});
-  absl::StatusOr<BackfillTick> t =
-      RunBackfillUnits(units, earlier, w, **f, {.threads = 2, .commit_every_units = 1});
+  BackfillRunOptions options;
+  options.threads = 2;
+  options.commit_every_units = 1;
+  absl::StatusOr<BackfillTick> t = RunBackfillUnits(units, earlier, w, **f, options);
   EXPECT_TRUE(absl::IsDataLoss(t.status())) << t.status();
   // Units 0 and 2 are whole and recorded; 1 was skipped; 3 wrote nothing.
   std::ifstream in(dir.path() + "/p");
