@@ -33,6 +33,7 @@ import {
 import { ServerProcess, WorkDir, exitWhenDone, run, serverEnv, sleep, suiteArgs } from '../lib/harness.mjs';
 import { checkTable, currentRecords, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
 import { listFiles, objectKey, readLake } from '../lib/lake.mjs';
+import { TEST_REGION, assertFrontAccepted, startS3Front } from '../lib/s3_front.mjs';
 
 exitWhenDone();
 
@@ -165,6 +166,32 @@ describe(`lakehose backfill --export (${ITEMS} items, seed ${SEED})`, { timeout:
     assert.equal(s3.objects_stored, 0, 'nothing stored again');
     assert.ok(s3.objects_existing > 0, 'the objects were found stored');
     assertOnce(readDocs(join(dir, 'lake'), 'full').counts, ids, 'the lake after three runs');
+  });
+
+  it('an export in S3 (s3rver behind the verifying front, with faults): every item once', async () => {
+    const dir = join(work.path, 's3');
+    const local = join(dir, 'local');
+    const exp = await writeExport(local, { items: items.slice(0, 2000), filesCount: 4, s3Bucket: 'exports', s3Prefix: 'ddb/orders', seed: SEED + 50 });
+    const front = await startS3Front({ buckets: ['exports'] });
+    work.defer(() => front.close());
+    // Uploaded straight to s3rver (it takes unsigned requests); read through the front.
+    for (const f of listFiles(local)) {
+      const key = objectKey(local, f);
+      const res = await fetch(`${front.s3rverEndpoint}/exports/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'PUT', body: readFileSync(f) });
+      assert.ok(res.ok, `PUT ${key}: ${res.status}`);
+    }
+    front.setFaults({ slowDown: 0.1, internalError: 0.05, reset: 0.05, seed: SEED });
+    const cfg = configFor(dir, [{ name: 'froms3', format: 'jsonl' }]);
+    const prefix = exp.exportDir.slice(local.length + 1);
+    const env = serverEnv(dir);
+    const r = await run(CLI, ['backfill', '--config', cfg, '--pipeline', 'froms3', '--export', `s3://exports/${prefix}/`,
+      '--endpoint', front.endpoint, '--region', TEST_REGION, '--progress-format', 'json', '--json'], { env, timeoutMs: RUN_MS });
+    ok(r, 'backfill from S3');
+    const st = front.stats();
+    assertFrontAccepted(st);
+    assert.ok((st.byOperation.GetObject ?? 0) >= 6, `the manifests and data files were read through the front: ${JSON.stringify(st.byOperation)}`);
+    assert.equal(JSON.parse(r.stdout).items, 2000);
+    assertOnce(readDocs(join(dir, 'lake'), 'froms3').counts, expectedIds(exp), 'the lake');
   });
 
   it('the same export into Parquet: DuckDB reads every item once', async () => {
