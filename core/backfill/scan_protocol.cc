@@ -24,7 +24,10 @@ absl::Status ParseBounded(simdjson::dom::parser& parser, std::string_view text,
   if (text.size() > kMaxDynamoDbAnswerBytes)
     return Invalid(where, StrCat(text.size(), " bytes, more than the ", kMaxDynamoDbAnswerBytes,
                                  " a DynamoDB answer may have"));
-  if (parser.allocate(text.size(), kMaxDynamoDbJsonDepth) != simdjson::SUCCESS)
+  // A parser reused for many items (ScanPageToStreamRecords) keeps its buffers.
+  if ((parser.capacity() < text.size() || parser.max_depth() != kMaxDynamoDbJsonDepth) &&
+      parser.allocate(std::max<size_t>(text.size(), 4096), kMaxDynamoDbJsonDepth) !=
+          simdjson::SUCCESS)
     return absl::ResourceExhaustedError(StrCat(where, ": cannot allocate the JSON parser"));
   const simdjson::error_code e = parser.parse(text.data(), text.size()).get(*out);
   if (e == simdjson::DEPTH_ERROR)
@@ -68,6 +71,70 @@ std::string_view CutAtCharacter(std::string_view s, size_t max_bytes) {
   size_t n = max_bytes;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n);
+}
+
+// Where, in a Scan answer's text, each element of the top-level "Items" array and the
+// top-level "LastEvaluatedKey" object are: the first of each member, as the DOM's at_key
+// finds, matched by its name as written.
+struct RawSpans {
+  std::vector<std::string_view> items;
+  std::string_view last_key;
+  bool escaped_name = false;  // the spans are not to be trusted
+};
+
+// For text a JSON parser has accepted (balanced, strings closed): one pass, no recursion,
+// depth counted in an integer.
+void FindRawSpans(std::string_view json, RawSpans* out) {
+  enum class In { kOther, kItems, kLastKey } member = In::kOther;
+  bool items_done = false, key_done = false;
+  bool expect_name = false;  // at depth 1, the next string is a member's name
+  std::string_view name;     // the last top-level member name
+  size_t depth = 0, value_start = 0, item_start = 0;
+  const size_t n = json.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = json[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < n && json[j] != '"') j += json[j] == '\\' ? 2 : 1;
+      if (depth == 1 && expect_name) {
+        name = json.substr(i + 1, j - i - 1);
+        // A name written with escapes may be one the DOM decodes to "Items": give up.
+        if (name.find('\\') != std::string_view::npos) {
+          out->escaped_name = true;
+          return;
+        }
+      }
+      i = j;
+    } else if (c == '{' || c == '[') {
+      if (depth == 1) {
+        value_start = i;
+        member = name == "Items" && !items_done            ? In::kItems
+                 : name == "LastEvaluatedKey" && !key_done ? In::kLastKey
+                                                           : In::kOther;
+      } else if (depth == 2 && member == In::kItems && c == '{') {
+        item_start = i;
+      }
+      ++depth;
+      expect_name = depth == 1;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return;
+      --depth;
+      if (depth == 2 && member == In::kItems && c == '}') {
+        out->items.push_back(json.substr(item_start, i - item_start + 1));
+      } else if (depth == 1) {
+        if (member == In::kItems) items_done = true;
+        if (member == In::kLastKey) {
+          out->last_key = json.substr(value_start, i - value_start + 1);
+          key_done = true;
+        }
+        member = In::kOther;
+      }
+    } else if (depth == 1 && c == ',') {
+      expect_name = true;
+    } else if (depth == 1 && c == ':') {
+      expect_name = false;
+    }
+  }
 }
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
@@ -127,8 +194,9 @@ absl::StatusOr<ScanPage> ParseScanResponse(std::string_view body) {
     }
   }
   bool has_last_key = false;
-  if (simdjson::dom::element e; top.at_key("LastEvaluatedKey").get(e) == simdjson::SUCCESS) {
-    if (!e.is_object()) return Invalid(kWhere, "\"LastEvaluatedKey\" is not an object");
+  simdjson::dom::element last_key;
+  if (top.at_key("LastEvaluatedKey").get(last_key) == simdjson::SUCCESS) {
+    if (!last_key.is_object()) return Invalid(kWhere, "\"LastEvaluatedKey\" is not an object");
     has_last_key = true;
   }
   if (absl::Status st = CountField(top, kWhere, "Count", /*required=*/true, &page.count); !st.ok())
@@ -149,50 +217,23 @@ absl::StatusOr<ScanPage> ParseScanResponse(std::string_view body) {
     page.consumed_capacity_units = d;
   }
   if (item_count == 0 && !has_last_key) return page;
-  // The items' text as received: a second pass with the On-Demand parser, which can point
-  // into the input (the DOM keeps values, not their text). The DOM pass above validated the
-  // whole document within the depth limit, so this one only finds what it checked.
-  const simdjson::padded_string padded(body);
-  simdjson::ondemand::parser od(padded.size());
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object od_top;
-  if (od.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(od_top) != simdjson::SUCCESS)
-    return Invalid(kWhere, "not a JSON object");
-  bool seen_items = false, seen_key = false;
+  // The items' text as received (the DOM keeps values, not their text): found by
+  // FindRawSpans in the text the DOM pass validated. If that reads the answer otherwise
+  // (a member name written with escapes, which the DOM decodes), the DOM's minified text,
+  // the same values, is used instead.
+  RawSpans spans;
+  FindRawSpans(body, &spans);
   page.items.reserve(item_count);
-  for (auto field : od_top) {
-    std::string_view key;
-    simdjson::ondemand::value value;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(value) != simdjson::SUCCESS)
-      return Invalid(kWhere, "unreadable member");
-    // The first of duplicate members, as the DOM's at_key found.
-    if (key == "Items" && !seen_items) {
-      seen_items = true;
-      simdjson::ondemand::array arr;
-      if (value.get_array().get(arr) != simdjson::SUCCESS)
-        return Invalid(kWhere, "\"Items\" is not an array");
-      for (auto v : arr) {
-        simdjson::ondemand::object item;
-        std::string_view raw;
-        if (v.get_object().get(item) != simdjson::SUCCESS ||
-            item.raw_json().get(raw) != simdjson::SUCCESS)
-          return Invalid(kWhere, StrCat("\"Items\"[", page.items.size(), "] is not an object"));
-        page.items.emplace_back(TrimAsciiWhitespace(raw));
-      }
-    } else if (key == "LastEvaluatedKey" && !seen_key) {
-      seen_key = true;
-      simdjson::ondemand::object o;
-      std::string_view raw;
-      if (value.get_object().get(o) != simdjson::SUCCESS ||
-          o.raw_json().get(raw) != simdjson::SUCCESS)
-        return Invalid(kWhere, "\"LastEvaluatedKey\" is not an object");
-      page.last_evaluated_key = std::string(TrimAsciiWhitespace(raw));
-    }
+  if (!spans.escaped_name && spans.items.size() == item_count) {
+    for (std::string_view raw : spans.items) page.items.emplace_back(raw);
+  } else if (item_count > 0) {  // (else `items` is unset: no "Items", or an empty one)
+    for (simdjson::dom::element item : items) page.items.emplace_back(simdjson::minify(item));
   }
-  if (page.items.size() != item_count)
-    return Invalid(kWhere, "\"Items\" read differently on a second pass");
+  if (has_last_key) {
+    page.last_evaluated_key = spans.escaped_name || spans.last_key.empty()
+                                  ? std::string(simdjson::minify(last_key))
+                                  : std::string(spans.last_key);
+  }
   return page;
 }
 
@@ -256,15 +297,16 @@ absl::StatusOr<TableDescription> ParseDescribeTable(std::string_view body) {
   return d;
 }
 
-absl::StatusOr<std::string> ScanItemToStreamRecord(std::string_view item_json,
-                                                   const std::vector<std::string>& key_names,
-                                                   std::string_view table_name, int64_t segment,
-                                                   int64_t page, size_t index_in_page,
-                                                   int64_t time_ms) {
+namespace {
+
+// ScanItemToStreamRecord with the caller's parser (one per page).
+absl::StatusOr<std::string> ItemToRecord(simdjson::dom::parser& parser, std::string_view item_json,
+                                         const std::vector<std::string>& key_names,
+                                         std::string_view table_name, int64_t segment, int64_t page,
+                                         size_t index_in_page, int64_t time_ms) {
   const std::string where = StrCat("segment ", segment, " page ", page, " item ", index_in_page);
   if (key_names.empty()) return Invalid(where, "the table's key attribute names are not known");
   if (time_ms < 0) return Invalid(where, StrCat("time ", time_ms, " ms is before 1970"));
-  simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (absl::Status st = ParseBounded(parser, item_json, where, &root); !st.ok()) return st;
   simdjson::dom::object item;
@@ -301,6 +343,33 @@ absl::StatusOr<std::string> ScanItemToStreamRecord(std::string_view item_json,
   }
   out += ",\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}}";
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ScanItemToStreamRecord(std::string_view item_json,
+                                                   const std::vector<std::string>& key_names,
+                                                   std::string_view table_name, int64_t segment,
+                                                   int64_t page, size_t index_in_page,
+                                                   int64_t time_ms) {
+  simdjson::dom::parser parser;
+  return ItemToRecord(parser, item_json, key_names, table_name, segment, page, index_in_page,
+                      time_ms);
+}
+
+absl::StatusOr<std::vector<std::string>> ScanPageToStreamRecords(
+    const ScanPage& page, const std::vector<std::string>& key_names, std::string_view table_name,
+    int64_t segment, int64_t page_number, int64_t time_ms) {
+  simdjson::dom::parser parser;
+  std::vector<std::string> records;
+  records.reserve(page.items.size());
+  for (size_t i = 0; i < page.items.size(); ++i) {
+    absl::StatusOr<std::string> r = ItemToRecord(parser, page.items[i], key_names, table_name,
+                                                 segment, page_number, i, time_ms);
+    if (!r.ok()) return r.status();
+    records.push_back(*std::move(r));
+  }
+  return records;
 }
 
 std::string_view DynamoDbErrorKindName(DynamoDbErrorKind kind) {

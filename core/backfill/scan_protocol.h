@@ -110,6 +110,12 @@ absl::StatusOr<std::string> ScanItemToStreamRecord(std::string_view item_json,
                                                    int64_t page, size_t index_in_page,
                                                    int64_t time_ms);
 
+// ScanItemToStreamRecord of every item of `page` (page number `page_number`), in order,
+// with one parser for the page. The first item that fails fails the page.
+absl::StatusOr<std::vector<std::string>> ScanPageToStreamRecords(
+    const ScanPage& page, const std::vector<std::string>& key_names, std::string_view table_name,
+    int64_t segment, int64_t page_number, int64_t time_ms);
+
 // What an error answer asks of the caller.
 enum class DynamoDbErrorKind {
   kThrottled,  // slow down and retry: ProvisionedThroughputExceededException,

@@ -150,6 +150,28 @@ TEST(ParseScanResponse, DuplicateMembersReadTheFirst) {
   EXPECT_EQ(page->last_evaluated_key, R"({"a":{"S":"1"}})");
 }
 
+TEST(ParseScanResponse, EscapedMemberNamesReadAsTheDomReadsThem) {
+  // "It\u0065ms" is "Items": the first, as the DOM finds it; its text is then minified.
+  absl::StatusOr<ScanPage> page =
+      ParseScanResponse(R"({"It\u0065ms":[{"a": {"S":"1"}}],"Items":[{"b":{"S":"2"}}],"Count":1,)"
+                        R"("LastEvaluatedKey":{"a": {"S":"1"}}})");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->items, ElementsAre(R"({"a":{"S":"1"}})"));
+  EXPECT_EQ(page->last_evaluated_key, R"({"a":{"S":"1"}})");
+  // Regression (found by the fuzz target): an escaped name and no "Items" at all.
+  page = ParseScanResponse(R"({"Itq\\dKe4":[{"pk":{"S":"1"}}],"Count":0,"LastEvaluatedKey":{}})");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->items.empty());
+  EXPECT_EQ(page->last_evaluated_key, "{}");
+  // Strings holding brackets, quotes and backslashes do not confuse the spans.
+  page =
+      ParseScanResponse(R"({"Items":[{"s":{"S":"}]{[\"\\"}}, {"t":{"S":"x"}}],"Count":2,"z":"]}",)"
+                        R"("LastEvaluatedKey" : {"s":{"S":"}]\""}} })");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->items, ElementsAre(R"({"s":{"S":"}]{[\"\\"}})", R"({"t":{"S":"x"}})"));
+  EXPECT_EQ(page->last_evaluated_key, R"({"s":{"S":"}]\""}})");
+}
+
 TEST(DescribeTable, RequestAndAnswer) {
   EXPECT_EQ(DescribeTableRequestBody("orders"), R"({"TableName":"orders"})");
   absl::StatusOr<TableDescription> d = ParseDescribeTable(R"({"Table":{
@@ -233,6 +255,26 @@ TEST(ScanItemToStreamRecord, SameShapeAsAnExportedItem) {
   want.replace(want.find("e1:0:1"), 6, "scan:t:0:0:0");
   want.insert(want.find(",\"NewImage\""), R"(,"Keys":{"id":{"S":"o-1"}})");
   EXPECT_EQ(*scanned, want);
+}
+
+TEST(ScanPageToStreamRecords, EveryItemInOrderOrTheFirstFailure) {
+  absl::StatusOr<ScanPage> page = ParseScanResponse(
+      R"({"Items":[{"pk":{"S":"a"}},{"pk":{"S":"b"}},{"pk":{"S":"c"}}],"Count":3})");
+  ASSERT_TRUE(page.ok()) << page.status();
+  absl::StatusOr<std::vector<std::string>> records =
+      ScanPageToStreamRecords(*page, {"pk"}, "t", 2, 9, 1000);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    absl::StatusOr<std::string> one =
+        ScanItemToStreamRecord(page->items[i], {"pk"}, "t", 2, 9, i, 1000);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ((*records)[i], *one);
+  }
+  EXPECT_THAT((*records)[2], HasSubstr(R"("eventID":"scan:t:2:9:2")"));
+  page->items[1] = R"({"other":{"S":"b"}})";
+  EXPECT_THAT(Message(ScanPageToStreamRecords(*page, {"pk"}, "t", 2, 9, 1000).status()),
+              HasSubstr("segment 2 page 9 item 1: the item has no key attribute \"pk\""));
 }
 
 TEST(ScanItemToStreamRecord, AMultiLineItemIsMinified) {

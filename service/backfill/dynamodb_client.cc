@@ -78,6 +78,23 @@ absl::Status DynamoDbClientOptions::Validate() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<DynamoDbClientOptions> DynamoDbClientOptionsFor(std::string_view region,
+                                                               std::string_view endpoint,
+                                                               const GetenvFunction& getenv) {
+  DynamoDbClientOptions o;
+  o.region = std::string(region);
+  if (o.region.empty()) o.region = getenv("AWS_REGION");
+  if (o.region.empty()) o.region = getenv("AWS_DEFAULT_REGION");
+  if (o.region.empty())
+    return absl::InvalidArgumentError(
+        "DynamoDB: no region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION");
+  o.endpoint = std::string(endpoint);
+  if (o.endpoint.empty()) o.endpoint = getenv("AWS_ENDPOINT_URL_DYNAMODB");
+  if (o.endpoint.empty()) o.endpoint = getenv("AWS_ENDPOINT_URL");
+  RETURN_IF_ERROR(o.Validate());
+  return o;
+}
+
 DynamoDbClient::DynamoDbClient(DynamoDbClientOptions options, DynamoDbClientDeps deps)
     : options_(std::move(options)),
       deps_(WithDefaults(std::move(deps))),

@@ -81,6 +81,14 @@ struct DynamoDbClientOptions {
   absl::Status Validate() const;
 };
 
+// The options of `--table T [--region R] [--endpoint E]`: the region given, else
+// AWS_REGION, else AWS_DEFAULT_REGION (INVALID_ARGUMENT when none is set); the endpoint
+// given, else AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL (the AWS SDKs' variables),
+// else AWS's. The other fields keep their defaults. Validated.
+absl::StatusOr<DynamoDbClientOptions> DynamoDbClientOptionsFor(std::string_view region,
+                                                               std::string_view endpoint,
+                                                               const GetenvFunction& getenv);
+
 struct DynamoDbClientDeps {
   std::shared_ptr<HttpClient> http = {};                  // required
   std::shared_ptr<CredentialsProvider> credentials = {};  // required

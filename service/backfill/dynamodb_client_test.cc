@@ -161,6 +161,34 @@ TEST(DynamoDbClient, DefaultEndpointIsTheRegionsAndAPathPrefixIsKept) {
   EXPECT_EQ(CheckDynamoDbSignature("/ddb/", r.headers, r.body, "us-east-1"), "");
 }
 
+TEST(DynamoDbClientOptionsFor, FlagsThenTheSdkVariables) {
+  absl::StatusOr<DynamoDbClientOptions> o = DynamoDbClientOptionsFor(
+      "eu-west-1", "",
+      MapGetenv({{"AWS_REGION", "us-east-2"}, {"AWS_ENDPOINT_URL", "http://x:1"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->region, "eu-west-1");
+  EXPECT_EQ(o->endpoint, "http://x:1");
+  o = DynamoDbClientOptionsFor("", "http://127.0.0.1:9",
+                               MapGetenv({{"AWS_DEFAULT_REGION", "ap-south-1"},
+                                          {"AWS_ENDPOINT_URL_DYNAMODB", "http://y:2"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->region, "ap-south-1");
+  EXPECT_EQ(o->endpoint, "http://127.0.0.1:9");
+  o = DynamoDbClientOptionsFor("", "",
+                               MapGetenv({{"AWS_REGION", "us-east-2"},
+                                          {"AWS_DEFAULT_REGION", "ap-south-1"},
+                                          {"AWS_ENDPOINT_URL_DYNAMODB", "http://y:2"},
+                                          {"AWS_ENDPOINT_URL", "http://x:1"}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->region, "us-east-2");
+  EXPECT_EQ(o->endpoint, "http://y:2");
+  EXPECT_EQ(o->max_attempts, 10);
+  EXPECT_THAT(std::string(DynamoDbClientOptionsFor("", "", MapGetenv({})).status().message()),
+              HasSubstr("no region: pass --region"));
+  EXPECT_EQ(DynamoDbClientOptionsFor("eu-west-1", "gopher://x", MapGetenv({})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(DynamoDbClient, BadOptionsFailEveryCallBeforeSending) {
   Fixture fx;
   auto ddb = fx.Make({.region = "US East"});
