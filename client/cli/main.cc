@@ -32,8 +32,8 @@ commands:
   dlq         list, redrive or purge a server's dead-letter queue
   health      ask a server's grpc.health.v1 service whether it is serving (exit 0 if so)
   table       inspect the Iceberg table of a format: iceberg pipeline (its config, no server)
-  backfill    load a DynamoDB table's history (an export to S3) into a pipeline's
-              destination, exactly once (its config, no server)
+  backfill    load a DynamoDB table's history (an export to S3, or a Scan) into a
+              pipeline's destination, exactly once (its config, no server)
   help        this text; `lakehose <command> --help` for a command's options
 )";
 

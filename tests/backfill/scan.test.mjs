@@ -181,12 +181,14 @@ describe(`lakehose backfill --scan (${ITEMS} items, seed ${SEED})`, { timeout: 2
   it(`kill -9 during a scan (${KILLS} times), then to the end: every item once, segments resumed from their LastEvaluatedKey`, async (t) => {
     const dir = join(work.path, 'kill');
     const cfg = configFor(dir, 'killed', 'jsonl');
-    // About 8 pages a segment, 2 segments at a time: each kill lands inside segments.
-    const pageItems = Math.max(20, Math.floor(ITEMS / 4 / 8));
-    const argv = scanArgv(cfg, 'killed', front.endpoint, ['--segments', '4', '--threads', '2', '--page-items', String(pageItems)]);
+    // The 4 segments at once, about 4 * (KILLS + 1) pages each: every kill lands inside
+    // them (they end together, at the end).
+    const pagesPerSegment = 4 * (KILLS + 1);
+    const pageItems = Math.max(10, Math.floor(ITEMS / 4 / pagesPerSegment));
+    const argv = scanArgv(cfg, 'killed', front.endpoint, ['--segments', '4', '--threads', '4', '--page-items', String(pageItems)]);
     const progressPath = join(dir, 'var', 'backfill', `killed-scan-${TABLE}.progress`);
     front.takeScans();
-    const pagesPerRun = Math.max(2, Math.floor(ITEMS / pageItems / (KILLS + 2)));
+    const pagesPerRun = 4 * 4;  // a kill every 4 pages of each segment
     const resumedFrom = [];
     for (let k = 0; k < KILLS; k++) {
       const child = spawn(CLI, argv, { env, stdio: ['ignore', 'ignore', 'ignore'] });

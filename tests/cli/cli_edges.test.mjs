@@ -153,7 +153,7 @@ describe('lakehose CLI edges', () => {
   });
 
   it('has an options section in every command\'s --help', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const commands = [['transform'], ['send'], ['flush'], ['generate'], ['health'], ['dlq'], ['dlq', 'list'], ['dlq', 'redrive'], ['dlq', 'purge'], ['table'], ['table', 'inspect']];
+    const commands = [['transform'], ['send'], ['flush'], ['generate'], ['health'], ['dlq'], ['dlq', 'list'], ['dlq', 'redrive'], ['dlq', 'purge'], ['table'], ['table', 'inspect'], ['backfill']];
     const top = await run(CLI_BIN, ['--help']);
     assert.equal(top.code, 0);
     // Every command the top-level usage lists is covered here.
