@@ -21,10 +21,12 @@
 //   backfill_scan_node_peer       the Node.js peer: S segments at once on one event loop
 //   backfill_scan_python_peer     the Python peer: S segments in S threads
 // Each row: records (items), bytes (the export's DynamoDB JSON, uncompressed: the same
-// items for every row), seconds (wall: lakehose's from spawn to exit, the peers' from
-// after their imports to their last object), cpu_seconds_process (the whole process's,
-// start-up included), out_bytes (the lake's size on disk), threads, source. Each run has a
-// lake and a data_dir (progress file) of its own, so nothing is skipped as done earlier.
+// items for every row), seconds (wall, from spawn to exit: what a user waits for, start-up
+// and imports included), cpu_seconds_process (user + system of the process), out_bytes
+// (the lake's size on disk), objects, threads, source; lakehose's rows also elapsed_s (its
+// summary's), the peers' convert_seconds (from after their imports to their last object).
+// Each run has a lake and a data_dir (progress file) of its own, so nothing is skipped as
+// done earlier.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -64,6 +66,7 @@ Object.assign(scanEnv, {
   AWS_ACCESS_KEY_ID: DDB_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DDB_CREDENTIALS.secretAccessKey,
   AWS_REGION: DDB_REGION, AWS_EC2_METADATA_DISABLED: 'true',
   AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 
 // Runs a command; resolves {code, signal, stdout, stderr, seconds (wall), cpu (user + sys
@@ -163,8 +166,8 @@ async function peerRow(row, source, cmd, args, env, threads) {
   const p = JSON.parse(r.stdout);
   if (p.records !== ITEMS) return fail(row, `${p.records} items converted, want ${ITEMS}`);
   emit({
-    row, source, records: p.records, bytes: sourceBytes, seconds: p.seconds, cpu_seconds_process: r.cpu,
-    process_seconds: r.seconds, out_bytes: duBytes(out), objects: p.objects, threads,
+    row, source, records: p.records, bytes: sourceBytes, seconds: r.seconds, cpu_seconds_process: r.cpu,
+    convert_seconds: p.seconds, out_bytes: duBytes(out), objects: p.objects, threads,
   });
 }
 
