@@ -147,14 +147,16 @@ async function lakehoseRow(row, source, format, compression, extra, env) {
   log(row);
   const dir = join(opt.work, row);
   const cfg = config(dir, format, compression);
-  const r = await timed(opt.cli, ['backfill', '--config', cfg, '--pipeline', 'backfill', ...extra, '--json', '--progress-format', 'json'], { env });
+  const argv = ['backfill', '--config', cfg, '--pipeline', 'backfill', ...extra, '--json', '--progress-format', 'json'];
+  const r = await timed(opt.cli, argv, { env });
   if (r.code !== 0) return fail(row, `exit ${r.code} ${r.signal ?? ''}: ${r.stderr.slice(-300)}`);
   const s = JSON.parse(r.stdout);
   if (s.items !== ITEMS || s.records_ok !== ITEMS) return fail(row, `${s.items} items read, ${s.records_ok} written, want ${ITEMS}`);
   emit({
     row, source, records: s.items, bytes: sourceBytes, seconds: r.seconds, cpu_seconds_process: r.cpu,
-    elapsed_s: s.elapsed_s, out_bytes: duBytes(join(dir, 'lake')), objects: s.objects_stored, threads: extra.includes('--scan') ? SEGMENTS : THREADS,
-    ...(s.requests !== undefined ? { scan_requests: s.requests } : {}),
+    elapsed_s: s.elapsed_s, out_bytes: duBytes(join(dir, 'lake')), objects: s.objects_stored,
+    threads: extra.includes('--scan') ? SEGMENTS : THREADS,
+    ...(s.scan ? { scan: s.scan } : {}),
   });
 }
 
@@ -183,10 +185,12 @@ async function main() {
   const exportArgs = ['--export', exp.exportDir, '--threads', String(THREADS)];
   if (want('backfill_export')) await lakehoseRow('backfill_export', 'export', 'jsonl', 'gzip', exportArgs);
   if (want('backfill_export_parquet')) await lakehoseRow('backfill_export_parquet', 'export', 'parquet', 'zstd', exportArgs);
-  if (want('backfill_export_node_peer')) {
-    await peerRow('backfill_export_node_peer', 'export', process.execPath, [nodePeer, '--export', exp.exportDir], process.env, 1);
+  // [row suffix, interpreter, script] of the peers.
+  const peers = [['node_peer', process.execPath, nodePeer], ['python_peer', opt.python, pyPeer]];
+  for (const [suffix, cmd, script] of peers) {
+    const row = `backfill_export_${suffix}`;
+    if (want(row)) await peerRow(row, 'export', cmd, [script, '--export', exp.exportDir], process.env, 1);
   }
-  if (want('backfill_export_python_peer')) await peerRow('backfill_export_python_peer', 'export', opt.python, [pyPeer, '--export', exp.exportDir], process.env, 1);
 
   const scanRows = ['backfill_scan', 'backfill_scan_node_peer', 'backfill_scan_python_peer'].filter(want);
   if (scanRows.length === 0) return;
@@ -199,11 +203,14 @@ async function main() {
     const seg = String(SEGMENTS);
     if (want('backfill_scan')) {
       await lakehoseRow('backfill_scan', 'dynalite', 'jsonl', 'gzip',
-        ['--scan', '--table', TABLE, '--region', DDB_REGION, '--dynamodb-endpoint', ddb.endpoint, '--segments', seg, '--threads', seg], scanEnv);
+        ['--scan', '--table', TABLE, '--region', DDB_REGION, '--dynamodb-endpoint', ddb.endpoint,
+          '--segments', seg, '--threads', seg], scanEnv);
     }
-    const peerArgs = ['--scan', '--endpoint', ddb.endpoint, '--table', TABLE, '--segments', seg];
-    if (want('backfill_scan_node_peer')) await peerRow('backfill_scan_node_peer', 'dynalite', process.execPath, [nodePeer, ...peerArgs], scanEnv, SEGMENTS);
-    if (want('backfill_scan_python_peer')) await peerRow('backfill_scan_python_peer', 'dynalite', opt.python, [pyPeer, ...peerArgs], scanEnv, SEGMENTS);
+    for (const [suffix, cmd, script] of peers) {
+      const row = `backfill_scan_${suffix}`;
+      const argv = [script, '--scan', '--endpoint', ddb.endpoint, '--table', TABLE, '--segments', seg];
+      if (want(row)) await peerRow(row, 'dynalite', cmd, argv, scanEnv, SEGMENTS);
+    }
   } finally {
     await ddb.close();
   }
