@@ -4,7 +4,8 @@
     bench/report.py ROWS.jsonl --output FILE.json [--only REGEX] [--smoke]
 
 Every row gets records/s, MB/s of input (10^6 bytes) and its ratio to the Node.js peer and
-to the simdjson ceiling of the same workload; then the targets (bench/README.md, "Targets") are
+to the simdjson ceiling of the same workload (backfill rows: items/s and MB/s of the whole
+run, and the ratio to the Node.js peer of the same source); then the targets (bench/README.md, "Targets") are
 checked and printed as met or missed (never an exit status: timings are not asserted).
 Exits 1 only if a row is missing or produced no numbers.
 """
@@ -34,6 +35,17 @@ ROWS = [
     ("memory_stalled_s3", "Ingest while S3 stalls (memory bound)"),
 ]
 WORKLOADS = ["transactions", "sites"]
+# The backfill workload (bench/backfill_rows.mjs): whole runs, wall clock, each rated against
+# the Node.js peer of the same source (the export on disk, or dynalite).
+BACKFILL_ROWS = [
+    ("backfill_export", "lakehose backfill --export -> gzip JSON Lines"),
+    ("backfill_export_parquet", "lakehose backfill --export -> Parquet zstd"),
+    ("backfill_export_node_peer", "Node.js peer (zlib, JSON.parse, unmarshall)"),
+    ("backfill_export_python_peer", "Python peer (gzip, json, TypeDeserializer)"),
+    ("backfill_scan", "lakehose backfill --scan of dynalite"),
+    ("backfill_scan_node_peer", "Node.js peer (client-dynamodb Scan, unmarshall)"),
+    ("backfill_scan_python_peer", "Python peer (boto3 scan, TypeDeserializer)"),
+]
 # Resident memory allowed above the idle server and the buffer budget: gRPC buffers of the
 # requests in flight (4 streams x ~0.7 MB, doubled while parsed), the transformers' parse
 # buffers, the WAL's group-commit buffer, sealed objects being compressed, and malloc's
@@ -161,6 +173,45 @@ def main():
                     problems.append(f"{w}/{name}: no memory sample")
             table.append(row)
 
+    # Backfill rows: items/s and MB/s (of the export's DynamoDB JSON, uncompressed) of the
+    # whole run, against the Node.js peer of the same source.
+    bf_rate = {}
+    for name, _ in BACKFILL_ROWS:
+        r = by.get(("backfill", name), {})
+        if r.get("seconds") and r.get("records"):
+            bf_rate[name] = r["records"] / r["seconds"]
+    for name, label in BACKFILL_ROWS:
+        if not re.search(a.only, name):
+            continue
+        r = by.get(("backfill", name))
+        if r is None:
+            problems.append(f"backfill/{name}: row missing")
+            continue
+        if "error" in r:
+            problems.append(f"backfill/{name}: {r['error']}")
+            table.append({"workload": "backfill", "row": name, "label": label, "error": r["error"]})
+            continue
+        if not r.get("seconds") or not r.get("records") or r["seconds"] <= 0:
+            problems.append(f"backfill/{name}: no numbers ({r})")
+            continue
+        source = "scan" if name.startswith("backfill_scan") else "export"
+        node_rate = bf_rate.get(f"backfill_{source}_node_peer")
+        rs = bf_rate[name]
+        row = {
+            "workload": "backfill", "row": name, "label": label, "source": r.get("source"),
+            "records_per_s": rs, "mb_per_s": r["bytes"] / r["seconds"] / 1e6, "basis": "wall",
+            "x_node": rs / node_rate if node_rate else None, "x_simdjson": None,
+            "threads": r.get("threads"), "raw": r,
+        }
+        notes = [f"{r['threads']} thread{'s' if r.get('threads') != 1 else ''}"]
+        if r.get("cpu_seconds_process"):
+            row["cpu_us_per_item"] = 1e6 * r["cpu_seconds_process"] / r["records"]
+            notes.append(f"process CPU {r['cpu_seconds_process']:.2f} s = {row['cpu_us_per_item']:.0f} us/item")
+        if r.get("out_bytes"):
+            notes.append(f"lake {r['out_bytes'] / 1e6:,.1f} MB in {r.get('objects', '?')} objects")
+        row["note"] = "; ".join(notes)
+        table.append(row)
+
     def get(w, name):
         for t in table:
             if t["workload"] == w and t["row"] == name and "records_per_s" in t:
@@ -225,19 +276,30 @@ def main():
     print()
     print(f"lakehose benchmark suite{' (SMOKE: tiny inputs, numbers meaningless)' if a.smoke else ''}"
           f" - {platform.node()}, {os.cpu_count()} CPUs, {datetime.datetime.now().isoformat(timespec='seconds')}")
-    for w in WORKLOADS:
-        rows = [t for t in table if t["workload"] == w]
-        if not rows:
-            continue
-        rec = by.get((w, "core"), {})
-        print(f"\n{w}")
-        print(f"  {'row':<56} {'records/s':>12} {'MB/s':>8} {'x node':>8} {'x simdjson':>10} {'time':>5}  note")
+    def print_rows(rows, unit, ceiling):
+        """The rows under one header; `ceiling`: with the x simdjson and time columns."""
+        extra = f" {'x simdjson':>10} {'time':>5}" if ceiling else ""
+        print(f"  {'row':<56} {unit:>12} {'MB/s':>8} {'x node':>8}{extra}  note")
         for t in rows:
             if "error" in t:
                 print(f"  {t['label']:<56} {'FAILED':>12}  {t['error']}")
                 continue
+            extra = f" {fmt_ratio(t['x_simdjson']):>10} {t['basis']:>5}" if ceiling else ""
             print(f"  {t['label']:<56} {fmt_rate(t['records_per_s']):>12} {t['mb_per_s']:>8,.1f} "
-                  f"{fmt_ratio(t['x_node']):>8} {fmt_ratio(t['x_simdjson']):>10} {t['basis']:>5}  {t.get('note', '')}")
+                  f"{fmt_ratio(t['x_node']):>8}{extra}  {t.get('note', '')}")
+
+    for w in WORKLOADS:
+        rows = [t for t in table if t["workload"] == w]
+        if rows:
+            print(f"\n{w}")
+            print_rows(rows, "records/s", True)
+    bf = [t for t in table if t["workload"] == "backfill"]
+    if bf:
+        first = next((t["raw"] for t in bf if "raw" in t), None)
+        what = (f" ({first['records']:,} items, {first['bytes'] / 1e6:,.1f} MB of DynamoDB JSON; whole runs, wall clock;"
+                " x node: against the Node.js peer of the same source)") if first else ""
+        print(f"\nbackfill{what}")
+        print_rows(bf, "items/s", False)
     if iceberg:
         print("\nIceberg vs Parquet zstd (same records, same run; design: Iceberg within 10%, i.e. >= 0.90x)")
         for c in iceberg:

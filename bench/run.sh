@@ -25,6 +25,12 @@
 #                             memory against its buffer budget, RESOURCE_EXHAUSTED answers
 # Every row reports records/s, MB/s of input and its ratio to the Node peer and to the
 # simdjson ceiling of the same workload. Nothing here asserts a timing.
+# The backfill workload (bench/backfill_rows.mjs: one full export on local disk and the
+# same items in dynalite):
+#   backfill_export(_parquet) lakehose backfill --export into gzip JSON Lines (zstd Parquet)
+#   backfill_scan             lakehose backfill --scan of dynalite, 4 segments
+#   backfill_{export,scan}_{node,python}_peer  the same conversion with @aws-sdk / boto3
+# Their ratios are to the Node peer of the same source.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift ;;
     --no-build) BUILD=0 ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -48,10 +54,10 @@ done
 
 if [[ $SMOKE == 1 ]]; then
   RECORDS=200 SECONDS_PER_ROW=0.05 INGEST_PASSES=1 GRPC_SECONDS=0.3 MEM_SECONDS=2 BUDGET_MB=4
-  FLUSH_PROBES=2
+  FLUSH_PROBES=2 BACKFILL_ITEMS=500
 else
   RECORDS=20000 SECONDS_PER_ROW=3 INGEST_PASSES=5 GRPC_SECONDS=8 MEM_SECONDS=15 BUDGET_MB=64
-  FLUSH_PROBES=10
+  FLUSH_PROBES=10 BACKFILL_ITEMS=20000
 fi
 PYTHON=/usr/bin/python3  # Debian's, which has python3-boto3
 NODE=${NODE:-node}
@@ -344,6 +350,21 @@ for w in transactions sites; do
       fail_row "$w" memory_stalled_s3 "s3 front did not start"
     fi
   fi
+done
+
+# Backfill: lakehose backfill from an export on local disk and from dynalite, beside the
+# peers doing the same conversion; the driver prints one JSON row per line.
+BACKFILL_ROWS=(backfill_export backfill_export_parquet backfill_export_node_peer backfill_export_python_peer
+               backfill_scan backfill_scan_node_peer backfill_scan_python_peer)
+for row in "${BACKFILL_ROWS[@]}"; do
+  want "$row" || continue
+  log "backfill: $BACKFILL_ITEMS items (export on local disk, dynalite)"
+  # The SDK's notice about Node versions says nothing about the bench.
+  out=$(AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true "$NODE" "$ROOT/bench/backfill_rows.mjs" --cli "$CLI" \
+    --work "$WORK/backfill" --items "$BACKFILL_ITEMS" --only "$ONLY" --python "$PYTHON") ||
+    log "backfill: bench/backfill_rows.mjs failed (the rows it did not print are reported missing)"
+  while IFS= read -r line; do if [[ -n $line ]]; then emit backfill "$line"; fi; done <<<"$out"
+  break
 done
 
 mkdir -p "$(dirname "$OUTPUT")"
