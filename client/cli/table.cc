@@ -114,8 +114,9 @@ int TableCommand(int argc, char** argv) {
         files_error = StrCat(mf.manifest_path, ": ", StatusMessage(entries.status()));
         continue;
       }
+      // Data files only: a delete manifest's position delete files hold no rows.
       for (const iceberg::ManifestEntry& e : *entries)
-        if (e.status != 2)
+        if (e.status != 2 && e.data_file.content == 0)
           files.push_back(
               {e.data_file.file_path, e.data_file.record_count, e.data_file.file_size_in_bytes});
     }

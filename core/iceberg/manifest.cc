@@ -589,12 +589,16 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
     if (entry.status < 0 || entry.status > 2)
       return absl::InvalidArgumentError(
           StrCat("manifest: entry ", n, " has status ", entry.status, " (0, 1 or 2)"));
+    if (f.content != context.content)
+      return absl::InvalidArgumentError(StrCat("manifest: entry ", n, " has content ", f.content,
+                                               " in a ", context.content == 0 ? "data" : "delete",
+                                               " manifest"));
     AvroEncoder e(&records[n]);
     e.Int(entry.status);
     OptionalLong(&e, entry.snapshot_id);
     OptionalLong(&e, entry.sequence_number);
     OptionalLong(&e, entry.file_sequence_number);
-    e.Int(0);  // content: data
+    e.Int(f.content);
     e.String(f.file_path);
     e.String(f.file_format);
     for (size_t i = 0; i < types.size(); ++i)
@@ -619,7 +623,12 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
     } else {
       e.UnionIndex(0);
     }
-    e.UnionIndex(0);  // referenced_data_file
+    if (f.referenced_data_file) {
+      e.UnionIndex(1);
+      e.String(*f.referenced_data_file);
+    } else {
+      e.UnionIndex(0);
+    }
   }
   AvroContainerOptions o;
   o.schema_json = ManifestEntrySchema(context.partition_type, types);
@@ -628,7 +637,7 @@ absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
                 {"partition-spec", context.partition_spec_json},
                 {"partition-spec-id", StrCat(context.partition_spec_id)},
                 {"format-version", "2"},
-                {"content", "data"}};
+                {"content", context.content == 0 ? "data" : "deletes"}};
   o.codec = codec;
   o.sync_marker = std::string(sync_marker);
   return WriteAvroContainer(o, records);
@@ -647,9 +656,11 @@ absl::StatusOr<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes
       context.partition_spec_json = value;
     } else if (key == "partition-spec-id") {
       ASSIGN_OR_RETURN(context.partition_spec_id, IntFrom(value, key));
-    } else if (key == "content" && value != "data") {
-      return absl::InvalidArgumentError(
-          StrCat("manifest: content \"", value, "\": only data manifests are supported"));
+    } else if (key == "content") {
+      if (value != "data" && value != "deletes")
+        return absl::InvalidArgumentError(
+            StrCat("manifest: content \"", value, "\" (data or deletes)"));
+      context.content = value == "data" ? 0 : 1;
     }
   }
   context.partition_type = PartitionTypeFromSchema(file.schema_json);
@@ -669,11 +680,20 @@ absl::StatusOr<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes
     entry.file_sequence_number = OptionalLongField(rec, "file_sequence_number");
     const AvroValue* df = rec.Find("data_file");
     if (!df || df->kind != AvroValue::Kind::kRecord) return Missing(what, "data_file");
-    if (std::optional<int64_t> content = OptionalLongField(*df, "content");
-        content && *content != 0)
-      return absl::InvalidArgumentError(
-          StrCat(what, ": content ", *content, " (delete files are not supported)"));
     DataFile& f = entry.data_file;
+    const int64_t content = OptionalLongField(*df, "content").value_or(0);
+    if (content != 0 && content != 1)
+      return absl::InvalidArgumentError(
+          StrCat(what, ": content ", content,
+                 content == 2 ? " (equality deletes are not supported)" : " (0, 1 or 2)"));
+    f.content = static_cast<int>(content);
+    if (f.content != context.content)
+      return absl::InvalidArgumentError(StrCat(what, ": content ", f.content, " in a ",
+                                               context.content == 0 ? "data" : "delete",
+                                               " manifest"));
+    if (const AvroValue* ref = df->Find("referenced_data_file");
+        ref != nullptr && ref->kind == AvroValue::Kind::kString)
+      f.referenced_data_file = ref->s;
     ASSIGN_OR_RETURN(f.file_path, RequiredString(*df, what, "file_path"));
     ASSIGN_OR_RETURN(f.file_format, RequiredString(*df, what, "file_format"));
     const AvroValue* partition = df->Find("partition");

@@ -6,8 +6,7 @@
 // with logicalType "map" and field ids on `key` and `value`, as the spec's table and Java
 // write them), record names as Java writes them (manifest_entry, r2, r102, manifest_file,
 // r508), optional fields as ["null", T] with default null. Fields our vocabulary does not
-// hold (nan_value_counts, key_metadata, split_offsets, equality_ids, referenced_data_file)
-// are written as null.
+// hold (nan_value_counts, key_metadata, split_offsets, equality_ids) are written as null.
 //
 // Reading: by field name from the generic Avro reader, so files of other writers (Java,
 // PyIceberg) decode too: extra fields are ignored, missing optional ones are null or
@@ -43,21 +42,26 @@ struct ManifestContext {
   // required (false: written as ["null", T]), type = the transform's result type, a
   // primitive ("int", "date", "long", "timestamptz", "string", "decimal(9,2)", ...).
   std::vector<Field> partition_type;
+  // 0: a data manifest (header content "data"), whose entries are data files; 1: a
+  // delete manifest ("deletes"), whose entries are position delete files.
+  int content = 0;
 };
 
-// A data manifest (content "data") of `entries`, each data_file's partition one value per
-// partition_type field (kNull only where the field is optional; the kind must fit the
-// type). INVALID_ARGUMENT for a value that does not fit, a nested or unknown partition
-// type, or what WriteAvroContainer refuses.
+// A manifest of `entries` (a data manifest, or with context.content 1 a delete manifest),
+// each data_file's partition one value per partition_type field (kNull only where the
+// field is optional; the kind must fit the type). INVALID_ARGUMENT for a value that does
+// not fit, a nested or unknown partition type, an entry whose content is not the
+// manifest's (0 in a data manifest, 1 in a delete manifest), or what WriteAvroContainer
+// refuses.
 absl::StatusOr<std::string> EncodeManifest(const ManifestContext& context,
                                            const std::vector<ManifestEntry>& entries,
                                            std::string_view sync_marker,
                                            AvroContainerOptions::Codec codec);
 
-// The entries of a manifest. `context_out` (may be null) gets the header's metadata and the
-// partition type read from the Avro schema. INVALID_ARGUMENT for a file that is not a data
-// manifest (a delete manifest or delete files: our vocabulary has no delete files) or
-// lacks a required field.
+// The entries of a manifest. `context_out` (may be null) gets the header's metadata (its
+// content: data or deletes) and the partition type read from the Avro schema.
+// INVALID_ARGUMENT for a file that lacks a required field, or lists equality delete files
+// (content 2, which lakehose does not apply).
 absl::StatusOr<std::vector<ManifestEntry>> DecodeManifest(std::string_view bytes,
                                                           ManifestContext* context_out);
 

@@ -9,6 +9,8 @@
 #include "absl/strings/escaping.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
+#include "core/iceberg/position_deletes.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "simdjson.h"
 
@@ -17,6 +19,7 @@ namespace {
 
 const std::string kSync = "lakehose-sync-16";
 constexpr int64_t kBig = (int64_t{1} << 60) + 3;  // beyond 2^53: a double cannot hold it
+using ::testing::HasSubstr;
 using Codec = AvroContainerOptions::Codec;
 using PK = PartitionValue::Kind;
 
@@ -292,7 +295,46 @@ TEST(ManifestTest, DecimalsAreSignExtendedAndReadBackMinimal) {
   EXPECT_EQ((*back)[0].data_file.partition[0], e.data_file.partition[0]);
 }
 
-TEST(ManifestTest, DeleteManifestsAreRefused) {
+// A delete manifest of two position delete files (one referencing a single data file).
+std::vector<ManifestEntry> DeleteEntries() {
+  std::vector<ManifestEntry> d(2);
+  for (int i = 0; i < 2; ++i) {
+    d[i].snapshot_id = kBig + i;
+    DataFile& f = d[i].data_file;
+    f.content = 1;
+    f.file_path = StrCat("file:/t/data/deletes-", i, ".parquet");
+    f.record_count = 3 + i;
+    f.file_size_in_bytes = 700 + i;
+    f.value_counts = {{2147483546, 3 + i}, {2147483545, 3 + i}};
+    f.lower_bounds = {{2147483545, std::string("\x00\x00\x00\x00\x00\x00\x00\x00", 8)}};
+  }
+  d[0].data_file.referenced_data_file = "file:/t/data/a.parquet";
+  return d;
+}
+
+TEST(ManifestTest, DeleteManifestsRoundTrip) {
+  ManifestContext c;
+  c.schema_json = R"({"type":"struct","schema-id":0,"fields":[]})";
+  c.partition_spec_json = "[]";
+  c.content = 1;
+  auto bytes = EncodeManifest(c, DeleteEntries(), kSync, Codec::kNull);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ManifestContext back;
+  auto entries = DecodeManifest(*bytes, &back);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(back.content, 1);
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].data_file.content, 1);
+  EXPECT_EQ((*entries)[0].data_file.referenced_data_file, "file:/t/data/a.parquet");
+  EXPECT_EQ((*entries)[1].data_file.referenced_data_file, std::nullopt);
+  EXPECT_EQ((*entries)[1].data_file.value_counts.at(2147483545), 4);
+  // An entry whose content is not its manifest's is refused both ways.
+  c.content = 0;
+  EXPECT_THAT(EncodeManifest(c, DeleteEntries(), kSync, Codec::kNull).status().message(),
+              HasSubstr("content 1 in a data manifest"));
+}
+
+TEST(ManifestTest, UnknownManifestContentIsRefused) {
   auto bytes = EncodeManifest(PartitionedContext(), {}, kSync, Codec::kNull);
   ASSERT_TRUE(bytes.ok());
   std::string b = *bytes;
@@ -555,7 +597,7 @@ void ExpectManifest(Expect* x, const ManifestContext& c,
     x->Key("data_file");
     x->Open('{');
     x->Key("content");
-    x->Num(0);
+    x->Num(f.content);
     x->Key("file_path");
     x->Str(f.file_path);
     x->Key("file_format");
@@ -614,7 +656,10 @@ void ExpectManifest(Expect* x, const ManifestContext& c,
     x->Key("sort_order_id");
     OptNum(x, f.sort_order_id);
     x->Key("referenced_data_file");
-    x->Null();
+    if (f.referenced_data_file)
+      x->Str(*f.referenced_data_file);
+    else
+      x->Null();
     x->Close('}');
     x->Close('}');
   }
@@ -733,6 +778,7 @@ TEST(PeerSamples, Write) {
   for (const Sample& s : {Sample{"manifest_partitioned.avro", false, Codec::kNull},
                           Sample{"manifest_unpartitioned_deflate.avro", false, Codec::kDeflate},
                           Sample{"manifest_large_deflate.avro", false, Codec::kDeflate},
+                          Sample{"manifest_deletes.avro", false, Codec::kNull},
                           Sample{"manifest_list.avro", true, Codec::kNull},
                           Sample{"manifest_list_first_deflate.avro", true, Codec::kDeflate}}) {
     x.Open('{');
@@ -744,8 +790,13 @@ TEST(PeerSamples, Write) {
     x.Str(s.codec == Codec::kDeflate ? "deflate" : "null");
     if (!s.list) {
       const bool part = s.name == "manifest_partitioned.avro";
-      const ManifestContext& ctx = part ? c : unpartitioned;
-      const std::vector<ManifestEntry>& es = part                                      ? entries
+      const bool deletes = s.name == "manifest_deletes.avro";
+      ManifestContext delete_ctx = unpartitioned;
+      delete_ctx.content = 1;
+      const std::vector<ManifestEntry> delete_entries = DeleteEntries();
+      const ManifestContext& ctx = part ? c : deletes ? delete_ctx : unpartitioned;
+      const std::vector<ManifestEntry>& es = part      ? entries
+                                             : deletes ? delete_entries
                                              : s.name == "manifest_large_deflate.avro" ? many
                                                                                        : plain;
       auto bytes = EncodeManifest(ctx, es, kSync, s.codec);
@@ -756,7 +807,7 @@ TEST(PeerSamples, Write) {
                     {"partition-spec", ctx.partition_spec_json},
                     {"partition-spec-id", StrCat(ctx.partition_spec_id)},
                     {"format-version", "2"},
-                    {"content", "data"}});
+                    {"content", ctx.content == 0 ? "data" : "deletes"}});
       x.Key("partition_fields");
       x.Open('[');
       for (const Field& f : ctx.partition_type) {
@@ -791,6 +842,16 @@ TEST(PeerSamples, Write) {
   }
   x.Close(']');
   write("samples.json", x.Take());
+  // A position delete file (position_deletes.h), for DuckDB: given out of order and with
+  // a repeat, written sorted and distinct.
+  absl::StatusOr<PositionDeleteFile> deletes =
+      EncodePositionDeletes({{"s3://b/t/data/b.parquet", 7},
+                             {"s3://b/t/data/a.parquet", 9},
+                             {"s3://b/t/data/a.parquet", 2},
+                             {"s3://b/t/data/b.parquet", 7}},
+                            {});
+  ASSERT_TRUE(deletes.ok()) << deletes.status();
+  write("position_deletes.parquet", deletes->bytes);
 }
 
 }  // namespace

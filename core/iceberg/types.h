@@ -93,7 +93,7 @@ struct PartitionValue {
   }
 };
 
-// One data file as a manifest entry's data_file (content 0: data). Metrics map field id
+// One data file (or delete file) as a manifest entry's data_file. Metrics map field id
 // -> value; bounds are the spec's single-value binary serialization.
 struct DataFile {
   std::string file_path;  // absolute: file:/..., s3://bucket/...
@@ -107,6 +107,12 @@ struct DataFile {
   std::map<int, std::string> lower_bounds;
   std::map<int, std::string> upper_bounds;
   std::optional<int64_t> sort_order_id;
+  // 0 data, 1 position deletes (core/iceberg/position_deletes.h). Equality deletes (2)
+  // are neither written nor read.
+  int content = 0;
+  // Position deletes: the one data file every delete of the file is in, when there is
+  // one (spec field 143).
+  std::optional<std::string> referenced_data_file;
 };
 
 // A manifest entry (v2): status 0 EXISTING, 1 ADDED, 2 DELETED. A null sequence number

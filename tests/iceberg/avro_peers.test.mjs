@@ -12,7 +12,9 @@
 // spec's, and every decoded value equals what was written (a long > 2^53, null partition
 // values, bounds bytes, decimals). avrocat (Debian's avro-bin) reads a manifest list too, and
 // icebird's own Avro reader every sample it can (it reads no `fixed`: decimal partition
-// values), one a manifest of 3,000 files in several blocks.
+// values), one a manifest of 3,000 files in several blocks. One sample is a delete
+// manifest (content "deletes", position delete files, referenced_data_file); DuckDB reads
+// a position delete file (core/iceberg/position_deletes.h) written beside the samples.
 //
 //   node tests/iceberg/avro_peers.test.mjs --samples-bin PATH/TO/manifest_test
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { DuckDBInstance } from '@duckdb/node-api';
 import { avroMetadata } from 'icebird/src/avro/avro.metadata.js';
 import { avroRead } from 'icebird/src/avro/avro.read.js';
 
@@ -95,7 +98,7 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
       env: { ...process.env, LAKEHOSE_AVRO_SAMPLES_DIR: dir }, timeout: 60_000, stdio: ['ignore', 'ignore', 'inherit'],
     });
     samples = JSON.parse(readFileSync(join(dir, 'samples.json'), 'utf8'));
-    assert.equal(samples.length, 5);
+    assert.equal(samples.length, 6);
     python = JSON.parse(execFileSync(PYTHON, [join(HERE, 'avro_decode.py'), ...samples.map((s) => join(dir, s.file))], {
       timeout: 60_000, maxBuffer: 1 << 26, encoding: 'utf8',
     }));
@@ -110,6 +113,26 @@ describe('manifests and manifest lists, by avsc and python3-avro', () => {
       assert.equal(codec, sample.codec, sample.file);
       assert.deepEqual(meta, sample.metadata, `${sample.file}: key-value metadata`);
       assert.deepEqual(decimalsAsUnscaled(canonical(records), sample), sample.records, `${sample.file}: records`);
+    }
+  });
+
+  // The position delete file beside the samples (a delete manifest's sample lists such
+  // files): DuckDB reads it; its columns carry the spec's reserved field ids, required.
+  it('DuckDB reads a position delete file: file_path and pos, required, the spec\'s field ids, sorted, distinct', async () => {
+    const file = join(dir, 'position_deletes.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      const q = async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
+      const schema = await q(`SELECT name, field_id, repetition_type FROM parquet_schema('${file}') WHERE name IN ('file_path', 'pos') ORDER BY name`);
+      assert.deepEqual(schema.map((r) => [r.name, String(r.field_id), r.repetition_type]),
+        [['file_path', '2147483546', 'REQUIRED'], ['pos', '2147483545', 'REQUIRED']]);
+      const rows = await q(`SELECT file_path, pos FROM read_parquet('${file}')`);
+      assert.deepEqual(rows.map((r) => [r.file_path, String(r.pos)]),
+        [['s3://b/t/data/a.parquet', '2'], ['s3://b/t/data/a.parquet', '9'], ['s3://b/t/data/b.parquet', '7']]);
+    } finally {
+      conn.closeSync?.();
+      instance.closeSync?.();
     }
   });
 
