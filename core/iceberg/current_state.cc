@@ -1,0 +1,143 @@
+#include "core/iceberg/current_state.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "core/base/decimal.h"
+#include "core/base/json_writer.h"
+#include "core/base/strings.h"
+#include "simdjson.h"
+
+namespace lakehose::iceberg {
+namespace {
+
+// Digits-only text compared as a number (no leading zeros on either side).
+int CompareDigits(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  const int c = a.compare(b);
+  return c < 0 ? -1 : c > 0 ? 1 : 0;
+}
+
+// A DynamoDB number's value as "[-]<digits>e<exponent>" (digits without leading or
+// trailing zeros; "0" for zero), so that two spellings of one value are one text.
+std::optional<std::string> CanonicalNumber(std::string_view n) {
+  DecimalParts p;
+  if (!SplitDecimal(n, &p)) return std::nullopt;
+  std::string digits = StrCat(p.int_digits, p.frac_digits);
+  int64_t exponent = DecimalExponent(p) - static_cast<int64_t>(p.frac_digits.size());
+  const size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos) return std::string("0");
+  digits.erase(0, first);
+  const size_t last = digits.find_last_not_of('0');
+  exponent += static_cast<int64_t>(digits.size() - last - 1);
+  digits.erase(last + 1);
+  return StrCat(p.negative ? "-" : "", digits, "e", exponent);
+}
+
+}  // namespace
+
+int CompareVersions(const ChangeVersion& a, const ChangeVersion& b) {
+  if (!a.sequence.empty() && !b.sequence.empty()) return CompareDigits(a.sequence, b.sequence);
+  if (a.time_ms != b.time_ms) return a.time_ms < b.time_ms ? -1 : 1;
+  if (a.sequence.empty() != b.sequence.empty()) return a.sequence.empty() ? -1 : 1;
+  return 0;
+}
+
+absl::StatusOr<ChangeVersion> MakeVersion(std::string_view sequence_number, int64_t time_ms) {
+  ChangeVersion v;
+  v.time_ms = time_ms;
+  if (sequence_number.size() > 64)
+    return absl::InvalidArgumentError(
+        StrCat("SequenceNumber of ", sequence_number.size(), " characters (at most 64)"));
+  for (char c : sequence_number)
+    if (c < '0' || c > '9')
+      return absl::InvalidArgumentError(
+          StrCat("SequenceNumber ", QuoteForMessage(sequence_number), " is not decimal digits"));
+  const size_t first = sequence_number.find_first_not_of('0');
+  v.sequence = first == std::string_view::npos ? std::string(sequence_number.empty() ? "" : "0")
+                                               : std::string(sequence_number.substr(first));
+  return v;
+}
+
+absl::StatusOr<std::string> ItemKeyText(std::string_view image_json,
+                                        const std::vector<std::string>& key_names) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object image;
+  if (parser.parse(image_json.data(), image_json.size()).get_object().get(image) !=
+      simdjson::SUCCESS)
+    return absl::InvalidArgumentError("the item's image is not a JSON object of attributes");
+  std::string out;
+  for (size_t i = 0; i < key_names.size(); ++i) {
+    const std::string& name = key_names[i];
+    simdjson::dom::object value;
+    if (image.at_key(name).get_object().get(value) != simdjson::SUCCESS)
+      return absl::InvalidArgumentError(
+          StrCat("key attribute ", QuoteForMessage(name), " is missing from the item"));
+    std::string_view text;
+    if (value.at_key("S").get_string().get(text) == simdjson::SUCCESS) {
+      StrAppend(&out, i ? "\x1f" : "", "S", text);
+    } else if (value.at_key("B").get_string().get(text) == simdjson::SUCCESS) {
+      StrAppend(&out, i ? "\x1f" : "", "B", text);
+    } else if (value.at_key("N").get_string().get(text) == simdjson::SUCCESS) {
+      std::optional<std::string> n = CanonicalNumber(text);
+      if (!n)
+        return absl::InvalidArgumentError(StrCat("key attribute ", QuoteForMessage(name), ": N ",
+                                                 QuoteForMessage(text), " is not a number"));
+      StrAppend(&out, i ? "\x1f" : "", "N", *n);
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("key attribute ", QuoteForMessage(name), " is not an S, N or B value"));
+    }
+  }
+  return out;
+}
+
+ChangePlan PlanChanges(const std::vector<KeyChange>& changes,
+                       const std::function<std::optional<KeyState>(const std::string&)>& lookup) {
+  ChangePlan plan;
+  // Per key: the state before the batch (looked up once) and the batch's newest change.
+  struct Slot {
+    std::optional<KeyState> before;
+    std::optional<size_t> newest;  // index of the newest change that beats `before`
+  };
+  std::map<std::string, Slot, std::less<>> slots;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const KeyChange& c = changes[i];
+    auto [it, fresh] = slots.try_emplace(c.key);
+    Slot& s = it->second;
+    if (fresh) s.before = lookup(c.key);
+    const ChangeVersion* current = s.newest   ? &changes[*s.newest].version
+                                   : s.before ? &s.before->version
+                                              : nullptr;
+    if (current != nullptr && CompareVersions(c.version, *current) <= 0) {
+      // Not newer than what the key (or a change of this batch) reflects.
+      // Newer than the table but older than the batch's newest: superseded; an equal one
+      // is the same change again.
+      if (s.newest && CompareVersions(c.version, *current) < 0 &&
+          (!s.before || CompareVersions(c.version, s.before->version) > 0))
+        ++plan.superseded;
+      else
+        ++plan.stale;
+      continue;
+    }
+    if (s.newest) ++plan.superseded;
+    s.newest = i;
+  }
+  std::vector<std::pair<size_t, const std::string*>> order;
+  for (const auto& [key, s] : slots) {
+    if (!s.newest) continue;
+    if (s.before && s.before->live) plan.deletes.emplace_back(key, *s.before);
+    const KeyChange& c = changes[*s.newest];
+    if (c.remove)
+      plan.removed.emplace_back(key, c.version);
+    else
+      order.emplace_back(*s.newest, &key);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [i, key] : order) plan.write.push_back(i);
+  return plan;
+}
+
+}  // namespace lakehose::iceberg

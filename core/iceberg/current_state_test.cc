@@ -1,0 +1,108 @@
+#include "core/iceberg/current_state.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lakehose::iceberg {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+ChangeVersion Seq(const char* s, int64_t t = 0) { return *MakeVersion(s, t); }
+ChangeVersion At(int64_t t) { return *MakeVersion("", t); }
+
+TEST(CompareVersions, SequenceNumbersThenTimesThenStreamOverBackfill) {
+  EXPECT_LT(CompareVersions(Seq("900", 5), Seq("1000", 1)), 0);  // by sequence, not time
+  EXPECT_EQ(CompareVersions(Seq("0042"), Seq("42")), 0);         // leading zeros
+  EXPECT_GT(CompareVersions(Seq("123456789012345678901234567890123456789", 0),
+                            Seq("99999999999999999999999999999999999999", 0)),
+            0);
+  EXPECT_LT(CompareVersions(At(5), At(6)), 0);        // no sequence: by time
+  EXPECT_LT(CompareVersions(At(5), Seq("1", 5)), 0);  // same ms: the stream's record wins
+  EXPECT_GT(CompareVersions(Seq("1", 6), At(5)), 0);
+  EXPECT_EQ(CompareVersions(At(5), At(5)), 0);
+  EXPECT_THAT(MakeVersion("12a", 0).status().message(), HasSubstr("not decimal digits"));
+}
+
+TEST(ItemKeyText, OneTextPerDynamoDbKey) {
+  const std::vector<std::string> keys = {"pk", "sk"};
+  auto a = ItemKeyText(R"({"sk":{"N":"1.50"},"pk":{"S":"a"},"x":{"L":[]}})", keys);
+  auto b = ItemKeyText(R"({"pk":{"S":"a"},"sk":{"N":"15E-1"}})", keys);
+  auto c = ItemKeyText(R"({"pk":{"S":"a"},"sk":{"N":"1.5"}})", keys);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok()) << a.status() << b.status() << c.status();
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(*a, *c);
+  EXPECT_NE(*a, *ItemKeyText(R"({"pk":{"S":"a"},"sk":{"N":"-1.5"}})", keys));
+  EXPECT_EQ(*ItemKeyText(R"({"pk":{"N":"0.000"}})", {"pk"}),
+            *ItemKeyText(R"({"pk":{"N":"-0"}})", {"pk"}));
+  // S "1" and N 1 are different keys; B is its base64 text.
+  EXPECT_NE(*ItemKeyText(R"({"pk":{"S":"1"}})", {"pk"}),
+            *ItemKeyText(R"({"pk":{"N":"1"}})", {"pk"}));
+  EXPECT_TRUE(ItemKeyText(R"({"pk":{"B":"AAE="}})", {"pk"}).ok());
+  EXPECT_THAT(ItemKeyText(R"({"pk":{"S":"a"}})", keys).status().message(),
+              HasSubstr("\"sk\" is missing"));
+  EXPECT_THAT(ItemKeyText(R"({"pk":{"BOOL":true}})", {"pk"}).status().message(),
+              HasSubstr("not an S, N or B value"));
+}
+
+TEST(PlanChanges, NewestPerKeyWinsStaleAreDroppedLiveRowsDeleted) {
+  std::map<std::string, KeyState> index;
+  index["a"] = {
+      .version = Seq("100"), .live = true, .file_path = "f1", .pos = 3, .partition = "p1"};
+  index["b"] = {
+      .version = Seq("100"), .live = true, .file_path = "f1", .pos = 4, .partition = "p1"};
+  index["gone"] = {.version = Seq("200"), .live = false};
+  auto lookup = [&](const std::string& k) -> std::optional<KeyState> {
+    auto it = index.find(k);
+    return it == index.end() ? std::nullopt : std::optional<KeyState>(it->second);
+  };
+  const std::vector<KeyChange> batch = {
+      {.key = "a", .version = Seq("90")},                   // 0: stale (a is at 100)
+      {.key = "a", .version = Seq("100")},                  // 1: a duplicate: stale
+      {.key = "a", .version = Seq("110")},                  // 2: superseded by 3
+      {.key = "a", .version = Seq("120")},                  // 3: a's new row
+      {.key = "b", .version = Seq("150"), .remove = true},  // 4: b removed
+      {.key = "gone", .version = Seq("150")},               // 5: older than its tombstone
+      {.key = "new", .version = At(5)},                     // 6: a new key
+      {.key = "new", .version = At(5)},                     // 7: the same change again
+  };
+  const ChangePlan p = PlanChanges(batch, lookup);
+  EXPECT_THAT(p.write, ElementsAre(3, 6));
+  ASSERT_EQ(p.deletes.size(), 2u);
+  EXPECT_EQ(p.deletes[0].first, "a");
+  EXPECT_EQ(p.deletes[0].second.pos, 3);
+  EXPECT_EQ(p.deletes[1].first, "b");
+  EXPECT_EQ(p.deletes[1].second.partition, "p1");
+  ASSERT_EQ(p.removed.size(), 1u);
+  EXPECT_EQ(p.removed[0].first, "b");
+  EXPECT_EQ(p.stale, 4);       // 0, 1, 5 and 7
+  EXPECT_EQ(p.superseded, 1);  // 2
+}
+
+TEST(PlanChanges, ReplayingAnAppliedBatchChangesNothing) {
+  std::map<std::string, KeyState> index;
+  auto lookup = [&](const std::string& k) -> std::optional<KeyState> {
+    auto it = index.find(k);
+    return it == index.end() ? std::nullopt : std::optional<KeyState>(it->second);
+  };
+  const std::vector<KeyChange> batch = {{.key = "x", .version = Seq("5")},
+                                        {.key = "y", .version = Seq("6"), .remove = true}};
+  const ChangePlan first = PlanChanges(batch, lookup);
+  EXPECT_THAT(first.write, ElementsAre(0));
+  // Applied: x live, y a tombstone.
+  index["x"] = {.version = Seq("5"), .live = true, .file_path = "f", .pos = 0};
+  index["y"] = {.version = Seq("6"), .live = false};
+  const ChangePlan again = PlanChanges(batch, lookup);
+  EXPECT_TRUE(again.write.empty());
+  EXPECT_TRUE(again.deletes.empty());
+  EXPECT_TRUE(again.removed.empty());
+  EXPECT_EQ(again.stale, 2);
+}
+
+}  // namespace
+}  // namespace lakehose::iceberg
