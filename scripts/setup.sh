@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libsimdjson-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata libsnappy-dev
+  libleveldb-dev
   # test peers and tools: boto3 (differential test), zcat and zstdcat (reading objects back)
   python3 python3-boto3 gzip zstd
   # Iceberg tests: independent Avro decoders of manifests (Python and avro-c tools)

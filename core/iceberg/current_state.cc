@@ -1,6 +1,7 @@
 #include "core/iceberg/current_state.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <utility>
 
@@ -36,7 +37,77 @@ std::optional<std::string> CanonicalNumber(std::string_view n) {
   return StrCat(p.negative ? "-" : "", digits, "e", exponent);
 }
 
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+void PutBytes(std::string_view s, std::string* out) {
+  PutVarint(s.size(), out);
+  out->append(s);
+}
+
+bool GetBytes(std::string_view* in, std::string* s) {
+  uint64_t n = 0;
+  if (!GetVarint(in, &n) || n > in->size()) return false;
+  s->assign(in->substr(0, n));
+  in->remove_prefix(n);
+  return true;
+}
+
+// Zigzag, so that negative times (before 1970) stay short and exact.
+uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t Zag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+constexpr char kKeyStateFormat = 1;
+
 }  // namespace
+
+std::string EncodeKeyState(const KeyState& state) {
+  std::string out(1, kKeyStateFormat);
+  out.push_back(state.live ? 1 : 0);
+  PutBytes(state.version.sequence, &out);
+  PutVarint(Zig(state.version.time_ms), &out);
+  if (state.live) {
+    PutBytes(state.file_path, &out);
+    PutVarint(static_cast<uint64_t>(state.pos), &out);
+    PutBytes(state.partition, &out);
+  }
+  return out;
+}
+
+absl::StatusOr<KeyState> DecodeKeyState(std::string_view in) {
+  const auto bad = [] { return absl::InvalidArgumentError("a damaged key index entry"); };
+  if (in.size() < 2 || in[0] != kKeyStateFormat || (in[1] != 0 && in[1] != 1)) return bad();
+  KeyState s;
+  s.live = in[1] == 1;
+  in.remove_prefix(2);
+  uint64_t time = 0, pos = 0;
+  if (!GetBytes(&in, &s.version.sequence) || !GetVarint(&in, &time)) return bad();
+  s.version.time_ms = Zag(time);
+  if (s.live) {
+    if (!GetBytes(&in, &s.file_path) || !GetVarint(&in, &pos) ||
+        pos > static_cast<uint64_t>(INT64_MAX) || !GetBytes(&in, &s.partition))
+      return bad();
+    s.pos = static_cast<int64_t>(pos);
+  }
+  if (!in.empty()) return bad();
+  return s;
+}
 
 int CompareVersions(const ChangeVersion& a, const ChangeVersion& b) {
   if (!a.sequence.empty() && !b.sequence.empty()) return CompareDigits(a.sequence, b.sequence);

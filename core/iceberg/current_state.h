@@ -59,6 +59,11 @@ struct KeyState {
   std::string partition;
 };
 
+// A KeyState as the key index stores it (compact binary, a format version first), and
+// back: INVALID_ARGUMENT for bytes that are not one (a damaged index entry).
+std::string EncodeKeyState(const KeyState& state);
+absl::StatusOr<KeyState> DecodeKeyState(std::string_view bytes);
+
 // One change of a batch, in the order the batch holds them.
 struct KeyChange {
   std::string key;  // ItemKeyText

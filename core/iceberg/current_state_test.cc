@@ -104,5 +104,32 @@ TEST(PlanChanges, ReplayingAnAppliedBatchChangesNothing) {
   EXPECT_EQ(again.stale, 2);
 }
 
+TEST(KeyStateEncoding, RoundTripsAndRefusesDamage) {
+  const KeyState live{.version = Seq("1234567890123456789012345678901234567890", -5),
+                      .live = true,
+                      .file_path = "s3://b/t/data/region=EU/f.parquet",
+                      .pos = int64_t{1} << 40,
+                      .partition = std::string("EU\0x", 4)};
+  auto back = DecodeKeyState(EncodeKeyState(live));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->version.sequence, live.version.sequence);
+  EXPECT_EQ(back->version.time_ms, -5);
+  EXPECT_TRUE(back->live);
+  EXPECT_EQ(back->file_path, live.file_path);
+  EXPECT_EQ(back->pos, live.pos);
+  EXPECT_EQ(back->partition, live.partition);
+  const KeyState tomb{.version = At(1700000000000), .live = false};
+  auto t = DecodeKeyState(EncodeKeyState(tomb));
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->live);
+  EXPECT_EQ(t->version.time_ms, 1700000000000);
+  // Every truncation of an entry, and a byte more, is refused, never misread.
+  const std::string bytes = EncodeKeyState(live);
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(DecodeKeyState(bytes.substr(0, n)).ok()) << n;
+  EXPECT_FALSE(DecodeKeyState(bytes + "x").ok());
+  EXPECT_FALSE(DecodeKeyState("\x02\x00").ok());  // another format
+}
+
 }  // namespace
 }  // namespace lakehose::iceberg

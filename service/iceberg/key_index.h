@@ -1,0 +1,67 @@
+// KeyIndex: a current-state table's key index on local disk (issue 17): for each item key
+// (core/iceberg/current_state.h, ItemKeyText) the KeyState of its live row (data file and
+// position, its partition) or its tombstone, and the last snapshot whose changes the
+// index holds. LevelDB (Debian's libleveldb) under the pipeline's data_dir.
+//
+// Consistency with the table: a commit's updates and its snapshot id go in one write
+// batch, synced, after the commit succeeded; a crash between the commit and the batch
+// leaves the index one or more snapshots behind, which AppliedSnapshot tells (the table's
+// later snapshots are then replayed into it; the replay is the next part of issue 17).
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<KeyIndex> index, KeyIndex::Open(dir));
+//   ASSIGN_OR_RETURN(std::optional<iceberg::KeyState> s, index->Get(key));
+//   RETURN_IF_ERROR(index->Apply(updates, snapshot_id));
+//
+// Thread-safe (LevelDB's own locking); one process at a time (LevelDB's LOCK file: a
+// second Open of the same directory is FAILED_PRECONDITION).
+#ifndef LAKEHOSE_SERVICE_ICEBERG_KEY_INDEX_H_
+#define LAKEHOSE_SERVICE_ICEBERG_KEY_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/iceberg/current_state.h"
+
+namespace leveldb {
+class DB;
+}
+
+namespace lakehose {
+
+class KeyIndex {
+ public:
+  // Opens (creating) the index in `dir`. A damaged index is DATA_LOSS naming the
+  // directory (it can be rebuilt from the table).
+  static absl::StatusOr<std::unique_ptr<KeyIndex>> Open(const std::string& dir);
+  ~KeyIndex();
+
+  // The state of `key`, or nullopt for a key never seen. DATA_LOSS for a damaged entry.
+  absl::StatusOr<std::optional<iceberg::KeyState>> Get(const std::string& key) const;
+
+  struct Update {
+    std::string key;
+    iceberg::KeyState state;
+  };
+  // Writes `updates` and `snapshot_id` as the applied snapshot in one synced batch: all
+  // of them or none, durable when OK.
+  absl::Status Apply(const std::vector<Update>& updates, int64_t snapshot_id);
+
+  // The snapshot of the last Apply, or nullopt for a new index.
+  absl::StatusOr<std::optional<int64_t>> AppliedSnapshot() const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  KeyIndex(std::string dir, std::unique_ptr<leveldb::DB> db);
+  const std::string dir_;
+  const std::unique_ptr<leveldb::DB> db_;
+};
+
+}  // namespace lakehose
+
+#endif  // LAKEHOSE_SERVICE_ICEBERG_KEY_INDEX_H_
