@@ -38,8 +38,12 @@ import sys
 import threading
 import time
 
-from boto3.dynamodb.types import Binary, TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer
 
+# The pieces of the same conversion in the stream peer: JSON of Decimal, sets and Binary,
+# Hive path-safe values, UTC.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boto3_peer import _UTC, _default, path_safe  # noqa: E402
 
 
 class _Deserializer(TypeDeserializer):
@@ -51,26 +55,6 @@ class _Deserializer(TypeDeserializer):
 
 
 _DESERIALIZER = _Deserializer()
-_HIVE_ESCAPE = {c: "%%%02X" % c for c in list(range(0x20)) + [0x7F] + [ord(x) for x in "\"#%'*/:=?\\{[]^"]}
-_UTC = datetime.timezone.utc
-
-
-def _default(o):
-    if isinstance(o, decimal.Decimal):
-        return int(o) if o == o.to_integral_value() else float(o)
-    if isinstance(o, set):
-        return list(o)
-    if isinstance(o, Binary):
-        return base64.b64encode(o.value).decode("ascii")
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
-
-
-def path_safe(v):
-    if v == "":
-        return "__HIVE_DEFAULT_PARTITION__"
-    if v in (".", ".."):
-        return "%2E" * len(v)
-    return v.translate(_HIVE_ESCAPE)
 
 
 def decode_binary(av):

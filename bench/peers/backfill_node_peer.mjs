@@ -35,29 +35,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 
+import { pad2, pathSafe, replacer } from './node_peer.mjs';
+
 // The packages live in tests/node_modules (pinned by tests/package-lock.json).
 const require = createRequire(resolve(dirname(fileURLToPath(import.meta.url)), '../../tests/package.json'));
 const { unmarshall } = require('@aws-sdk/util-dynamodb');
 
 const UNMARSHALL_OPTIONS = { wrapNumbers: Number };
 
-// eslint-disable-next-line no-control-regex
-const HIVE_ESCAPE = /[\x00-\x1f\x7f"#%'*/:=?\\{[\]^]/g;
-const hex = (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+// Hive path-safe values, the JSON of sets and binary, two-digit fields: node_peer.mjs's.
 
-function pathSafe(v) {
-  if (v === '') return '__HIVE_DEFAULT_PARTITION__';
-  if (v === '.' || v === '..') return '%2E'.repeat(v.length);
-  return v.replace(HIVE_ESCAPE, hex);
-}
-
-function replacer(key, value) {
-  if (value instanceof Set) return [...value];
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  return value;
-}
-
-const pad2 = (n) => (n < 10 ? `0${n}` : String(n));
 
 // One item (an attribute map) -> [prefix, line].
 function convert(image, eventId, creationMs) {

@@ -32,19 +32,19 @@ const { unmarshall } = require('@aws-sdk/util-dynamodb');
 const HIVE_ESCAPE = /[\x00-\x1f\x7f"#%'*/:=?\\{[\]^]/g;
 const hex = (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
 
-function pathSafe(v) {
+export function pathSafe(v) {
   if (v === '') return '__HIVE_DEFAULT_PARTITION__';
   if (v === '.' || v === '..') return '%2E'.repeat(v.length);
   return v.replace(HIVE_ESCAPE, hex);
 }
 
-function replacer(key, value) {
+export function replacer(key, value) {
   if (value instanceof Set) return [...value];
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   return value;
 }
 
-const pad2 = (n) => (n < 10 ? `0${n}` : String(n));
+export const pad2 = (n) => (n < 10 ? `0${n}` : String(n));
 
 // One stream record (JSON text) -> {prefix, keys, line}.
 export function transform(text) {
