@@ -6,7 +6,8 @@
 //     RequestLimitExceeded and InternalServerError injected: every item once, each value
 //     equal to the SDK's reading of the same item (unmarshall with wrapNumbers), every
 //     injected fault retried and counted (the summary's counts equal the front's);
-//   - the same table into Parquet: DuckDB reads every item once;
+//   - the same table into Parquet: DuckDB reads every item once; into an Iceberg table:
+//     every item once in the current snapshot (checkTable, DuckDB);
 //   - kill -9 twice during a scan, then to the end: every item once, and the later runs
 //     resumed each segment from the LastEvaluatedKey the progress file kept;
 //   - --max-rcu: the read rate over the run stays within the limit (plus one page).
@@ -28,6 +29,7 @@ import { compareMap } from '../lib/ddb_values.mjs';
 import { itemKey, makeItems, oracleOf, toDynamoJson } from '../lib/ddb_export.mjs';
 import { DDB_CREDENTIALS, DDB_REGION, createTable, loadItems, scanAll, startDynalite, startDynamoFront } from '../lib/dynalite.mjs';
 import { WorkDir, exitWhenDone, run, sleep, suiteArgs } from '../lib/harness.mjs';
+import { checkTable, currentRecords } from '../lib/iceberg.mjs';
 import { listFiles, objectKey } from '../lib/lake.mjs';
 
 exitWhenDone();
@@ -58,11 +60,13 @@ Object.assign(env, {
 
 function configFor(dir, name, format) {
   mkdirSync(dir, { recursive: true });
+  const iceberg = format === 'iceberg';
   const yaml = [
     'server:', `  data_dir: ${JSON.stringify(join(dir, 'var'))}`, 'pipelines:',
     `  - name: ${name}`, '    metadata: [eventID, eventName]',
-    `    prefix: "${name}/year=!{timestamp:yyyy}/"`, `    error_prefix: "${name}-errors/"`,
+    ...(iceberg ? [] : [`    prefix: "${name}/year=!{timestamp:yyyy}/"`]), `    error_prefix: "${name}-errors/"`,
     '    destination:', '      kind: file', `      path: ${JSON.stringify(join(dir, 'lake'))}`, `      format: ${format}`,
+    ...(iceberg ? [`      iceberg: { table: backfill.${name} }`] : []),
     '      buffering: { size_mb: 1, interval_s: 60 }', '',
   ].join('\n');
   const path = join(dir, 'lakehose.yaml');
@@ -172,6 +176,31 @@ describe(`lakehose backfill --scan (${ITEMS} items, seed ${SEED})`, { timeout: 2
       const src = `read_parquet('${join(dir, 'lake')}/pq/**/*.parquet', union_by_name = true)`;
       const [row] = (await conn.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT "_eventID") AS d, count(DISTINCT pk || '|' || CAST(sk AS VARCHAR)) AS k FROM ${src}`)).getRowObjectsJson();
       assert.deepEqual([Number(row.n), Number(row.d), Number(row.k)], [ITEMS, ITEMS, ITEMS], 'rows, distinct eventIDs, distinct keys');
+    } finally {
+      conn.closeSync?.();
+      instance.closeSync?.();
+    }
+  });
+
+  it('the same table into an Iceberg table: every item once in the current snapshot, each snapshot naming the scan', async () => {
+    const dir = join(work.path, 'iceberg');
+    const cfg = configFor(dir, 'ice', 'iceberg');
+    const r = await run(CLI, scanArgv(cfg, 'ice', front.endpoint, ['--segments', '4', '--threads', '4', '--commit-every', '8', '--json']), { env, timeoutMs: RUN_MS });
+    ok(r, 'backfill');
+    const s = JSON.parse(r.stdout);
+    assert.ok(s.commits >= 1, 'committed');
+    const tableDir = join(dir, 'lake', 'backfill', 'ice');
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      const checked = await checkTable(tableDir, conn, { deep: false, python: false });
+      const recs = await currentRecords(checked, conn);
+      assert.equal(recs.lines, ITEMS, 'rows in the current snapshot');
+      assert.equal(recs.counts.size, ITEMS, 'distinct eventIDs');
+      for (const snap of checked.meta.current.snapshots) {
+        assert.match(snap.summary['lakehose.backfill.source'], /^dynamodb:arn:aws:dynamodb:.*:table\/orders\?segments=4&page_items=1000$/, 'the snapshot names the scan');
+        assert.equal(snap.summary['lakehose.writer-id'], s.writer_id);
+      }
     } finally {
       conn.closeSync?.();
       instance.closeSync?.();
