@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
+#include "core/parquet/json_reader.h"
 #include "simdjson.h"
 
 namespace lakehose::iceberg {
@@ -160,6 +162,45 @@ absl::StatusOr<std::string> ItemKeyText(std::string_view image_json,
     } else {
       return absl::InvalidArgumentError(
           StrCat("key attribute ", QuoteForMessage(name), " is not an S, N or B value"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
+                                            const std::vector<std::string>& key_names) {
+  // The Parquet writer's reader keeps numbers as their exact token (simdjson's DOM
+  // refuses integers past 64 bits, which a 38-digit N key is).
+  std::deque<std::string> arena;
+  std::vector<parquet_internal::Value> values(key_names.size());
+  parquet_internal::LineParser reader(document_json, &arena);
+  absl::Status parsed =
+      reader.ParseObject([&](std::string_view name, const parquet_internal::Value& v) {
+        for (size_t i = 0; i < key_names.size(); ++i)
+          if (key_names[i] == name) values[i] = v;
+      });
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(
+        StrCat("the document is not a JSON object: ", StatusMessage(parsed)));
+  std::string out;
+  for (size_t i = 0; i < key_names.size(); ++i) {
+    const std::string& name = key_names[i];
+    const parquet_internal::Value& v = values[i];
+    if (v.kind == parquet_internal::Value::kString) {
+      StrAppend(&out, i ? "\x1f" : "", "S", v.text);
+    } else if (v.kind == parquet_internal::Value::kNumber) {
+      std::optional<std::string> n = CanonicalNumber(v.text);
+      if (!n)
+        return absl::InvalidArgumentError(StrCat("key attribute ", QuoteForMessage(name), ": ",
+                                                 QuoteForMessage(v.text), " is not a number"));
+      StrAppend(&out, i ? "\x1f" : "", "N", *n);
+    } else if (v.kind == parquet_internal::Value::kAbsent ||
+               v.kind == parquet_internal::Value::kNull) {
+      return absl::InvalidArgumentError(
+          StrCat("key attribute ", QuoteForMessage(name), " is missing from the document"));
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("key attribute ", QuoteForMessage(name), " is not a string or a number"));
     }
   }
   return out;

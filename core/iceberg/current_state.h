@@ -49,6 +49,13 @@ absl::StatusOr<ChangeVersion> MakeVersion(std::string_view sequence_number, int6
 absl::StatusOr<std::string> ItemKeyText(std::string_view image_json,
                                         const std::vector<std::string>& key_names);
 
+// The same text from a transformed document (plain JSON, as the table's rows hold it): a
+// string key attribute is S (B keys arrive as their base64 text, and a table's key has
+// one type, so S and B never meet), a number is N by value. INVALID_ARGUMENT naming the
+// attribute when one is missing, null or neither a string nor a number.
+absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
+                                            const std::vector<std::string>& key_names);
+
 // Where a key's live row is, or that it was removed.
 struct KeyState {
   ChangeVersion version;

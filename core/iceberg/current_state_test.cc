@@ -50,6 +50,21 @@ TEST(ItemKeyText, OneTextPerDynamoDbKey) {
               HasSubstr("not an S, N or B value"));
 }
 
+TEST(DocumentKeyText, TheSameKeyAsTheItemsFromATransformedDocument) {
+  const std::vector<std::string> keys = {"pk", "sk"};
+  auto from_item = ItemKeyText(R"({"pk":{"S":"a"},"sk":{"N":"1.50"}})", keys);
+  auto from_doc = DocumentKeyText(R"({"_op":"U","sk":1.50,"pk":"a","x":[1]})", keys);
+  ASSERT_TRUE(from_item.ok() && from_doc.ok()) << from_item.status() << from_doc.status();
+  EXPECT_EQ(*from_item, *from_doc);
+  // A 38-digit number keeps every digit (no double in between).
+  EXPECT_NE(*DocumentKeyText(R"({"pk":12345678901234567890123456789012345678})", {"pk"}),
+            *DocumentKeyText(R"({"pk":12345678901234567890123456789012345679})", {"pk"}));
+  EXPECT_EQ(*DocumentKeyText(R"({"pk":1e2})", {"pk"}), *DocumentKeyText(R"({"pk":100})", {"pk"}));
+  EXPECT_THAT(DocumentKeyText(R"({"pk":null})", {"pk"}).status().message(), HasSubstr("missing"));
+  EXPECT_THAT(DocumentKeyText(R"({"pk":true})", {"pk"}).status().message(),
+              HasSubstr("not a string or a number"));
+}
+
 TEST(PlanChanges, NewestPerKeyWinsStaleAreDroppedLiveRowsDeleted) {
   std::map<std::string, KeyState> index;
   index["a"] = {
