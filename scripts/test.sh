@@ -32,4 +32,5 @@ ctest --test-dir build/asan --output-on-failure -j "$JOBS" --timeout 600
 echo "== libFuzzer (clang), bounded run"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$JOBS"
-ctest --test-dir build/fuzz --output-on-failure --timeout 600
+# Each fuzzer is one process on one core for a fixed time: two at a time on two cores.
+ctest --test-dir build/fuzz --output-on-failure -j "$JOBS" --timeout 600

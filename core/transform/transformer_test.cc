@@ -1030,8 +1030,13 @@ std::string DeepJsonArrays(int depth) {
 
 // A typed attribute value `levels` maps deep ({"M":{"k":...}}) around a string.
 std::string DeepTypedMaps(int levels) {
-  std::string v = R"({"S":"x"})";
-  for (int i = 0; i < levels; ++i) v = StrCat(R"({"M":{"k":)", v, "}}");
+  // Built front to back: wrapping the value level by level is quadratic (140 s at 50,000
+  // levels under ASan).
+  std::string v;
+  v.reserve(static_cast<size_t>(levels) * 13 + 9);
+  for (int i = 0; i < levels; ++i) v += R"({"M":{"k":)";
+  v += R"({"S":"x"})";
+  for (int i = 0; i < levels; ++i) v += "}}";
   return v;
 }
 
