@@ -530,9 +530,14 @@ class Parser {
   }
 
   absl::Status ParseIceberg(const YAML::Node& node, const std::string& path, IcebergSpec* t) {
-    RETURN_IF_ERROR(CheckMap(
-        node, path,
-        {"table", "catalog", "commit_interval_s", "partition_spec", "schema", "identifier"}));
+    RETURN_IF_ERROR(CheckMap(node, path,
+                             {"table", "catalog", "commit_interval_s", "partition_spec", "schema",
+                              "identifier", "mode"}));
+    if (node["mode"]) {
+      ASSIGN_OR_RETURN(std::string mode,
+                       OneOf(node["mode"], Join(path, "mode"), {"changelog", "current"}));
+      t->mode = mode == "current" ? IcebergSpec::Mode::kCurrent : IcebergSpec::Mode::kChangelog;
+    }
     if (!node["table"]) return Error(Join(path, "table"), "is required (<namespace>.<name>)");
     ASSIGN_OR_RETURN(std::string table, String(node["table"], Join(path, "table")));
     // One namespace level; names as S3 Tables and Glue accept them (and as path segments).
@@ -803,6 +808,29 @@ class Parser {
     if (p->input == InputKind::kDynamoDbStream &&
         std::find(p->metadata.begin(), p->metadata.end(), "SequenceNumber") == p->metadata.end())
       p->metadata.push_back("SequenceNumber");
+    if (t.mode == IcebergSpec::Mode::kCurrent) {
+      // Current-state tables order each key's changes by the stream's SequenceNumber and
+      // ApproximateCreationDateTime, which plain JSON documents do not have.
+      if (p->input != InputKind::kDynamoDbStream)
+        return Error(Join(path, "destination.iceberg.mode"),
+                     "current needs input: dynamodb-stream (changes are applied per key in "
+                     "stream order)");
+      if (t.identifier.empty())
+        return Error(Join(path, "destination.iceberg.identifier"),
+                     "is required for mode: current: the DynamoDB table's key attributes "
+                     "(declared in iceberg.schema, required: true)");
+      if (p->image == ImageChoice::kOld)
+        return Error(Join(path, "image"),
+                     "old does not apply to mode: current (a row holds the item as it is now: "
+                     "new or new-or-old)");
+      for (const std::string& k : t.identifier)
+        if (!p->fields.empty() && !p->field_set.contains(k))
+          return Error(Join(path, "fields"), StrCat("must include the key attribute \"", k,
+                                                    "\" of a mode: current table"));
+      if (std::find(p->metadata.begin(), p->metadata.end(), "ApproximateCreationDateTime") ==
+          p->metadata.end())
+        p->metadata.push_back("ApproximateCreationDateTime");
+    }
     // The event time is what the timestamp keys resolve to: one attribute, one fallback.
     t.partition_spec_derived = t.partition_spec.empty();
     const PartitionKeySpec* time_key = nullptr;

@@ -799,6 +799,39 @@ TEST(ConfigTest, IcebergErrorsNameTheKey) {
               HasSubstr("a nested attribute (c.region) cannot partition an Iceberg table"));
 }
 
+TEST(ConfigTest, IcebergCurrentMode) {
+  const std::string current =
+      "    destination:\n"
+      "      format: iceberg\n"
+      "      iceberg:\n"
+      "        table: a.b\n"
+      "        mode: current\n"
+      "        schema: [{ name: pk, type: string, required: true }]\n";
+  auto c = Parse(Pipeline(current + "        identifier: [pk]\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pipelines[0]->destination.iceberg->mode, IcebergSpec::Mode::kCurrent);
+  // The versions changes are ordered by come with every document.
+  EXPECT_THAT(c->pipelines[0]->metadata,
+              ElementsAre("SequenceNumber", "ApproximateCreationDateTime"));
+  auto changelog = Parse(Pipeline(
+      "    destination:\n      format: iceberg\n      iceberg: { table: a.b, mode: changelog }\n"));
+  ASSERT_TRUE(changelog.ok()) << changelog.status();
+  EXPECT_EQ(changelog->pipelines[0]->destination.iceberg->mode, IcebergSpec::Mode::kChangelog);
+  EXPECT_THAT(changelog->pipelines[0]->metadata, ElementsAre("SequenceNumber"));
+
+  EXPECT_THAT(ErrorOf(Pipeline(current)),
+              HasSubstr("destination.iceberg.identifier: is required for mode: current"));
+  EXPECT_THAT(ErrorOf(Pipeline("    input: json\n" + current + "        identifier: [pk]\n")),
+              HasSubstr("destination.iceberg.mode: current needs input: dynamodb-stream"));
+  EXPECT_THAT(ErrorOf(Pipeline("    image: old\n" + current + "        identifier: [pk]\n")),
+              HasSubstr("image: old does not apply to mode: current"));
+  EXPECT_THAT(ErrorOf(Pipeline("    fields: [a]\n" + current + "        identifier: [pk]\n")),
+              HasSubstr("fields: must include the key attribute \"pk\""));
+  EXPECT_THAT(ErrorOf(Pipeline("    destination:\n      format: iceberg\n"
+                               "      iceberg: { table: a.b, mode: upsert }\n")),
+              HasSubstr("destination.iceberg.mode"));
+}
+
 TEST(ConfigTest, IcebergRestCatalog) {
   const std::string head =
       "    destination:\n      kind: s3\n      region: us-east-1\n      format: iceberg\n"

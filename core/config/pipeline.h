@@ -98,6 +98,11 @@ struct IcebergSpec {
   // Declared columns (optional): written with these types; others are inferred.
   std::vector<ParquetColumn> schema;
   std::vector<std::string> identifier;  // identifier-field-ids by column name
+  // changelog: every change a row. current: one row per live item (README "Current-state
+  // tables"), keyed by `identifier` (the DynamoDB table's key attributes), kept with
+  // position deletes from a key index under server.data_dir.
+  enum class Mode { kChangelog, kCurrent };
+  Mode mode = Mode::kChangelog;
   // The table's location relative to the destination's root: "<namespace>/<name>" in the
   // file-system catalog; "" with a REST catalog (its files are under the location the
   // catalog gives, and keys are relative to it).
@@ -114,6 +119,9 @@ struct IcebergSpec {
 inline constexpr std::string_view kIcebergOpColumn = "_op";
 inline constexpr std::string_view kIcebergEventTimeColumn = "_event_time";
 inline constexpr std::string_view kIcebergSequenceColumn = "_SequenceNumber";
+// mode: current also orders changes by the stream record's ApproximateCreationDateTime
+// (the metadata field, in milliseconds).
+inline constexpr std::string_view kIcebergCreationTimeColumn = "_ApproximateCreationDateTime";
 
 // Where OK records go: read by the delivery engine (buffering, encoding) and by the sink
 // built for the pipeline (file or S3).

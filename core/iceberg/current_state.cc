@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <utility>
@@ -9,9 +10,11 @@
 #include "absl/status/status.h"
 #include "core/base/decimal.h"
 #include "core/base/json_writer.h"
+#include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/parquet/json_reader.h"
 #include "simdjson.h"
+#include "zlib.h"
 
 namespace lakehose::iceberg {
 namespace {
@@ -111,6 +114,124 @@ absl::StatusOr<KeyState> DecodeKeyState(std::string_view in) {
   return s;
 }
 
+std::string EncodePartition(const std::vector<PartitionValue>& values) {
+  std::string out;
+  PutVarint(values.size(), &out);
+  for (const PartitionValue& v : values) {
+    out.push_back(static_cast<char>(v.kind));
+    switch (v.kind) {
+      case PartitionValue::Kind::kNull:
+        break;
+      case PartitionValue::Kind::kInt:
+      case PartitionValue::Kind::kLong:
+      case PartitionValue::Kind::kBoolean:
+        PutVarint(Zig(v.i), &out);
+        break;
+      case PartitionValue::Kind::kDouble: {
+        uint64_t bits = 0;
+        std::memcpy(&bits, &v.d, sizeof(bits));
+        PutVarint(bits, &out);
+        break;
+      }
+      case PartitionValue::Kind::kString:
+      case PartitionValue::Kind::kBinary:
+      case PartitionValue::Kind::kDecimal:
+        PutBytes(v.s, &out);
+        break;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<PartitionValue>> DecodePartition(std::string_view in) {
+  const auto bad = [] { return absl::InvalidArgumentError("damaged partition values"); };
+  uint64_t n = 0;
+  if (!GetVarint(&in, &n) || n > in.size()) return bad();
+  std::vector<PartitionValue> out(n);
+  for (PartitionValue& v : out) {
+    if (in.empty() || static_cast<unsigned char>(in[0]) >
+                          static_cast<unsigned char>(PartitionValue::Kind::kDecimal))
+      return bad();
+    v.kind = static_cast<PartitionValue::Kind>(in[0]);
+    in.remove_prefix(1);
+    uint64_t u = 0;
+    switch (v.kind) {
+      case PartitionValue::Kind::kNull:
+        break;
+      case PartitionValue::Kind::kInt:
+      case PartitionValue::Kind::kLong:
+      case PartitionValue::Kind::kBoolean:
+        if (!GetVarint(&in, &u)) return bad();
+        v.i = Zag(u);
+        break;
+      case PartitionValue::Kind::kDouble:
+        if (!GetVarint(&in, &u)) return bad();
+        std::memcpy(&v.d, &u, sizeof(u));
+        break;
+      case PartitionValue::Kind::kString:
+      case PartitionValue::Kind::kBinary:
+      case PartitionValue::Kind::kDecimal:
+        if (!GetBytes(&in, &v.s)) return bad();
+        break;
+    }
+  }
+  if (!in.empty()) return bad();
+  return out;
+}
+
+namespace {
+constexpr std::string_view kDeltaMagic = "LHIDX";
+constexpr char kDeltaFormat = 1;
+}  // namespace
+
+std::string EncodeIndexDelta(const std::vector<IndexUpdate>& updates) {
+  std::string out(kDeltaMagic);
+  out.push_back(kDeltaFormat);
+  PutVarint(updates.size(), &out);
+  for (const IndexUpdate& u : updates) {
+    PutBytes(u.key, &out);
+    PutBytes(EncodeKeyState(u.state), &out);
+  }
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  return out;
+}
+
+absl::StatusOr<std::vector<IndexUpdate>> DecodeIndexDelta(std::string_view in) {
+  if (in.size() < kDeltaMagic.size() + 1 + 1 + 4 || in.substr(0, kDeltaMagic.size()) != kDeltaMagic)
+    return absl::DataLossError("not an index delta (no LHIDX header)");
+  if (in[kDeltaMagic.size()] != kDeltaFormat)
+    return absl::DataLossError(
+        StrCat("index delta format ", static_cast<int>(in[kDeltaMagic.size()]),
+               " (this lakehose reads ", static_cast<int>(kDeltaFormat), ")"));
+  const std::string_view body = in.substr(0, in.size() - 4);
+  uint32_t stored = 0;
+  for (int i = 0; i < 4; ++i)
+    stored |= static_cast<uint32_t>(static_cast<unsigned char>(in[in.size() - 4 + i])) << (8 * i);
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  if (crc != stored) return absl::DataLossError("index delta damaged (CRC-32 mismatch)");
+  std::string_view rest = body.substr(kDeltaMagic.size() + 1);
+  uint64_t n = 0;
+  if (!GetVarint(&rest, &n) || n > rest.size())
+    return absl::DataLossError("index delta damaged (entry count)");
+  std::vector<IndexUpdate> out;
+  out.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    IndexUpdate u;
+    std::string state;
+    if (!GetBytes(&rest, &u.key) || !GetBytes(&rest, &state))
+      return absl::DataLossError(StrCat("index delta damaged (entry ", i, ")"));
+    absl::StatusOr<KeyState> decoded = DecodeKeyState(state);
+    if (!decoded.ok()) return absl::DataLossError(StrCat("index delta damaged (entry ", i, ")"));
+    u.state = *std::move(decoded);
+    out.push_back(std::move(u));
+  }
+  if (!rest.empty()) return absl::DataLossError("index delta damaged (bytes after its entries)");
+  return out;
+}
+
 int CompareVersions(const ChangeVersion& a, const ChangeVersion& b) {
   if (!a.sequence.empty() && !b.sequence.empty()) return CompareDigits(a.sequence, b.sequence);
   if (a.time_ms != b.time_ms) return a.time_ms < b.time_ms ? -1 : 1;
@@ -167,21 +288,11 @@ absl::StatusOr<std::string> ItemKeyText(std::string_view image_json,
   return out;
 }
 
-absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
-                                            const std::vector<std::string>& key_names) {
-  // The Parquet writer's reader keeps numbers as their exact token (simdjson's DOM
-  // refuses integers past 64 bits, which a 38-digit N key is).
-  std::deque<std::string> arena;
-  std::vector<parquet_internal::Value> values(key_names.size());
-  parquet_internal::LineParser reader(document_json, &arena);
-  absl::Status parsed =
-      reader.ParseObject([&](std::string_view name, const parquet_internal::Value& v) {
-        for (size_t i = 0; i < key_names.size(); ++i)
-          if (key_names[i] == name) values[i] = v;
-      });
-  if (!parsed.ok())
-    return absl::InvalidArgumentError(
-        StrCat("the document is not a JSON object: ", StatusMessage(parsed)));
+namespace {
+
+// The key text of `values` (the key attributes' values, in key_names' order).
+absl::StatusOr<std::string> KeyTextOf(const std::vector<parquet_internal::Value>& values,
+                                      const std::vector<std::string>& key_names) {
   std::string out;
   for (size_t i = 0; i < key_names.size(); ++i) {
     const std::string& name = key_names[i];
@@ -203,6 +314,72 @@ absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
           StrCat("key attribute ", QuoteForMessage(name), " is not a string or a number"));
     }
   }
+  return out;
+}
+
+// A whole number token (an optional '-' and digits, at most 18 of them) into *out.
+bool WholeMillis(std::string_view text, int64_t* out) {
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = negative ? -v : v;
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
+                                            const std::vector<std::string>& key_names) {
+  std::deque<std::string> arena;
+  std::vector<parquet_internal::Value> values(key_names.size());
+  parquet_internal::LineParser reader(document_json, &arena);
+  absl::Status parsed =
+      reader.ParseObject([&](std::string_view name, const parquet_internal::Value& v) {
+        for (size_t i = 0; i < key_names.size(); ++i)
+          if (key_names[i] == name) values[i] = v;
+      });
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(
+        StrCat("the document is not a JSON object: ", StatusMessage(parsed)));
+  return KeyTextOf(values, key_names);
+}
+
+absl::StatusOr<DocumentChange> ReadDocumentChange(std::string_view document_json,
+                                                  const std::vector<std::string>& key_names) {
+  // The Parquet writer's reader keeps numbers as their exact token (simdjson's DOM
+  // refuses integers past 64 bits, which a 38-digit N key is).
+  std::deque<std::string> arena;
+  std::vector<parquet_internal::Value> values(key_names.size());
+  parquet_internal::Value op, sequence, created, event;
+  parquet_internal::LineParser reader(document_json, &arena);
+  absl::Status parsed =
+      reader.ParseObject([&](std::string_view name, const parquet_internal::Value& v) {
+        for (size_t i = 0; i < key_names.size(); ++i)
+          if (key_names[i] == name) values[i] = v;
+        if (name == "_op") op = v;
+        if (name == "_SequenceNumber") sequence = v;
+        if (name == "_ApproximateCreationDateTime") created = v;
+        if (name == "_event_time") event = v;
+      });
+  if (!parsed.ok())
+    return absl::InvalidArgumentError(
+        StrCat("the document is not a JSON object: ", StatusMessage(parsed)));
+  DocumentChange out;
+  ASSIGN_OR_RETURN(out.key, KeyTextOf(values, key_names));
+  out.remove = op.kind == parquet_internal::Value::kString && op.text == "DELETE";
+  int64_t time_ms = 0;
+  if (!(created.kind == parquet_internal::Value::kNumber && WholeMillis(created.text, &time_ms)) &&
+      !(event.kind == parquet_internal::Value::kNumber && WholeMillis(event.text, &time_ms)))
+    return absl::InvalidArgumentError(
+        "the document has no change time (_ApproximateCreationDateTime or _event_time)");
+  const std::string_view seq =
+      sequence.kind == parquet_internal::Value::kString ? sequence.text : std::string_view();
+  ASSIGN_OR_RETURN(out.version, MakeVersion(seq, time_ms));
   return out;
 }
 

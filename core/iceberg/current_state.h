@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/iceberg/types.h"
 
 namespace lakehose::iceberg {
 
@@ -56,6 +57,18 @@ absl::StatusOr<std::string> ItemKeyText(std::string_view image_json,
 absl::StatusOr<std::string> DocumentKeyText(std::string_view document_json,
                                             const std::vector<std::string>& key_names);
 
+// What a current-state table's writer reads from a transformed document (a line of a
+// sealed object): the item's key (DocumentKeyText), its version (_SequenceNumber, else
+// none; _ApproximateCreationDateTime in milliseconds, else _event_time) and whether it is
+// a remove (_op DELETE). INVALID_ARGUMENT naming what is missing or wrong.
+struct DocumentChange {
+  std::string key;
+  ChangeVersion version;
+  bool remove = false;
+};
+absl::StatusOr<DocumentChange> ReadDocumentChange(std::string_view document_json,
+                                                  const std::vector<std::string>& key_names);
+
 // Where a key's live row is, or that it was removed.
 struct KeyState {
   ChangeVersion version;
@@ -70,6 +83,23 @@ struct KeyState {
 // back: INVALID_ARGUMENT for bytes that are not one (a damaged index entry).
 std::string EncodeKeyState(const KeyState& state);
 absl::StatusOr<KeyState> DecodeKeyState(std::string_view bytes);
+
+// A row's partition values (one per field of the table's spec) as KeyState::partition
+// holds them (compact binary), and back: INVALID_ARGUMENT for bytes that are not one.
+std::string EncodePartition(const std::vector<PartitionValue>& values);
+absl::StatusOr<std::vector<PartitionValue>> DecodePartition(std::string_view bytes);
+
+// An index delta: the key index's updates of one commit (each key's state after it), the
+// object a current-state table's snapshot names in its summary (lakehose.index-delta), so
+// that an index left behind by a crash, or lost, is brought up to date from the table.
+// A magic, a format version, the entries, then a CRC-32 of all before it.
+struct IndexUpdate {
+  std::string key;
+  KeyState state;
+};
+std::string EncodeIndexDelta(const std::vector<IndexUpdate>& updates);
+// DATA_LOSS for bytes that are not a whole delta (truncated, damaged: the CRC, or an entry).
+absl::StatusOr<std::vector<IndexUpdate>> DecodeIndexDelta(std::string_view bytes);
 
 // One change of a batch, in the order the batch holds them.
 struct KeyChange {

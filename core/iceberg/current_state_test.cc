@@ -146,5 +146,92 @@ TEST(KeyStateEncoding, RoundTripsAndRefusesDamage) {
   EXPECT_FALSE(DecodeKeyState("\x02\x00").ok());  // another format
 }
 
+TEST(ReadDocumentChange, KeyVersionAndRemoveFromTheChangeLogColumns) {
+  const std::vector<std::string> keys = {"pk"};
+  auto up = ReadDocumentChange(
+      R"({"_SequenceNumber":"000120","_ApproximateCreationDateTime":1700000000000,"pk":"a",)"
+      R"("_op":"UPDATE","_event_time":5})",
+      keys);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->key, *DocumentKeyText(R"({"pk":"a"})", keys));
+  EXPECT_EQ(up->version.sequence, "120");
+  EXPECT_EQ(up->version.time_ms, 1700000000000);
+  EXPECT_FALSE(up->remove);
+  // Kinesis-delivered: no sequence number; a missing creation time falls to _event_time.
+  auto rm = ReadDocumentChange(
+      R"({"_SequenceNumber":null,"pk":"a","_op":"DELETE","_event_time":-7})", keys);
+  ASSERT_TRUE(rm.ok()) << rm.status();
+  EXPECT_TRUE(rm->remove);
+  EXPECT_EQ(rm->version.sequence, "");
+  EXPECT_EQ(rm->version.time_ms, -7);
+  EXPECT_THAT(ReadDocumentChange(R"({"pk":"a","_op":"INSERT"})", keys).status().message(),
+              HasSubstr("no change time"));
+  EXPECT_THAT(ReadDocumentChange(R"({"_op":"INSERT","_event_time":1})", keys).status().message(),
+              HasSubstr("key attribute \"pk\" is missing"));
+  EXPECT_THAT(ReadDocumentChange(R"({"pk":"a","_SequenceNumber":"12x","_event_time":1})", keys)
+                  .status()
+                  .message(),
+              HasSubstr("is not decimal digits"));
+}
+
+TEST(PartitionEncoding, EveryKindRoundTripsAndDamageIsRefused) {
+  std::vector<PartitionValue> values(7);
+  values[1].kind = PartitionValue::Kind::kInt;
+  values[1].i = -19700;
+  values[2].kind = PartitionValue::Kind::kLong;
+  values[2].i = INT64_MIN;
+  values[3].kind = PartitionValue::Kind::kString;
+  values[3].s = std::string("EU\0x", 4);
+  values[4].kind = PartitionValue::Kind::kBoolean;
+  values[4].i = 1;
+  values[5].kind = PartitionValue::Kind::kDouble;
+  values[5].d = -0.1;
+  values[6].kind = PartitionValue::Kind::kDecimal;
+  values[6].s = "\x01\x02";
+  const std::string bytes = EncodePartition(values);
+  auto back = DecodePartition(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, values);
+  EXPECT_TRUE(DecodePartition(EncodePartition({})).ok());
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(DecodePartition(bytes.substr(0, n)).ok()) << n;
+  EXPECT_FALSE(DecodePartition(bytes + "x").ok());
+  std::string bad_kind = EncodePartition({PartitionValue()});
+  bad_kind[1] = 99;
+  EXPECT_FALSE(DecodePartition(bad_kind).ok());
+}
+
+TEST(IndexDelta, RoundTripsAndAnyDamageIsDataLoss) {
+  const std::vector<IndexUpdate> updates = {
+      {"S:a", KeyState{.version = Seq("42", 1000),
+                       .live = true,
+                       .file_path = "file:/l/t/data/f.parquet",
+                       .pos = 7,
+                       .partition = EncodePartition({})}},
+      {"S:b", KeyState{.version = At(2000), .live = false}}};
+  const std::string bytes = EncodeIndexDelta(updates);
+  auto back = DecodeIndexDelta(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].key, "S:a");
+  EXPECT_EQ((*back)[0].state.file_path, "file:/l/t/data/f.parquet");
+  EXPECT_EQ((*back)[0].state.pos, 7);
+  EXPECT_EQ((*back)[0].state.version.sequence, "42");
+  EXPECT_FALSE((*back)[1].state.live);
+  EXPECT_EQ((*back)[1].state.version.time_ms, 2000);
+  auto empty = DecodeIndexDelta(EncodeIndexDelta({}));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto cut = DecodeIndexDelta(bytes.substr(0, n));
+    EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss) << n;
+  }
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string flipped = bytes;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x10);
+    EXPECT_EQ(DecodeIndexDelta(flipped).status().code(), absl::StatusCode::kDataLoss) << i;
+  }
+}
+
 }  // namespace
 }  // namespace lakehose::iceberg

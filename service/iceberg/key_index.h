@@ -43,10 +43,7 @@ class KeyIndex {
   // The state of `key`, or nullopt for a key never seen. DATA_LOSS for a damaged entry.
   absl::StatusOr<std::optional<iceberg::KeyState>> Get(const std::string& key) const;
 
-  struct Update {
-    std::string key;
-    iceberg::KeyState state;
-  };
+  using Update = iceberg::IndexUpdate;  // a key and its state after a commit
   // Writes `updates` and `snapshot_id` as the applied snapshot in one synced batch: all
   // of them or none, durable when OK.
   absl::Status Apply(const std::vector<Update>& updates, int64_t snapshot_id);
