@@ -370,7 +370,9 @@ int BackfillCommand(int argc, char** argv) {
   IcebergTable::Options table_options;
   table_options.writer_id = writer_id;
   table_options.snapshot_properties = {{"lakehose.backfill.source", src.arn}};
-  absl::StatusOr<OpenedDestination> dest = OpenDestination(*spec, std::move(table_options));
+  // A mode: current table's key index is the server's (under its data_dir): seeded here.
+  absl::StatusOr<OpenedDestination> dest =
+      OpenDestination(*spec, std::move(table_options), config->server.data_dir);
   if (!dest.ok()) return Fail(StatusMessage(dest.status()));
   backfill::Progress earlier;
   absl::StatusOr<std::unique_ptr<ProgressFile>> progress = ProgressFile::Open(

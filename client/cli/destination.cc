@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 #include "core/catalog/rest_protocol.h"
 #include "service/catalog/location_sink.h"
 #include "service/catalog/rest_catalog.h"
@@ -28,8 +30,22 @@ absl::StatusOr<std::unique_ptr<ObjectSink>> SinkOf(
 }  // namespace
 
 absl::StatusOr<OpenedDestination> OpenDestination(const PipelineSpec& spec,
-                                                  IcebergTable::Options table_options) {
+                                                  IcebergTable::Options table_options,
+                                                  const std::string& data_dir) {
   OpenedDestination out;
+  if (spec.destination.iceberg && spec.destination.iceberg->mode == IcebergSpec::Mode::kCurrent &&
+      !data_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<KeyIndex>> index =
+        KeyIndex::Open(KeyIndexDir(data_dir, spec.name));
+    if (!index.ok())
+      return absl::Status(index.status().code(),
+                          StrCat(StatusMessage(index.status()),
+                                 absl::IsFailedPrecondition(index.status())
+                                     ? " (stop lakehose-server for this pipeline first)"
+                                     : ""));
+    out.key_index = *std::move(index);
+    table_options.key_index = out.key_index.get();
+  }
   out.http = NewCurlHttpClient();
   out.credentials = NewDefaultCredentialsChain(out.http, RealClock::Get(), ProcessGetenv());
   const std::optional<IcebergSpec>& ice = spec.destination.iceberg;

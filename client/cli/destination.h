@@ -25,12 +25,16 @@ struct OpenedDestination {
   std::shared_ptr<CredentialsProvider> credentials;
   std::unique_ptr<ObjectSink> sink;
   std::unique_ptr<RemoteCatalog> catalog;  // a REST or S3 Tables catalog, else null
+  std::unique_ptr<KeyIndex> key_index;     // mode: current, when asked for
   std::unique_ptr<IcebergTable> table;     // format: iceberg, else null
 };
 
-// Opens `spec`'s destination (and table, with `table_options`). Nothing is sent yet.
+// Opens `spec`'s destination (and table, with `table_options`). Nothing is sent yet. A
+// mode: current table that will be committed to needs its key index: `data_dir` (the
+// config's server.data_dir) opens it (FAILED_PRECONDITION while a server holds it).
 absl::StatusOr<OpenedDestination> OpenDestination(const PipelineSpec& spec,
-                                                  IcebergTable::Options table_options = {});
+                                                  IcebergTable::Options table_options = {},
+                                                  const std::string& data_dir = "");
 
 // The sink of `location` (s3://bucket/prefix or an absolute or relative local directory),
 // keys relative to it; S3 with `base`'s region, endpoint and retries, through `opened`'s

@@ -8,6 +8,7 @@
 //   lakehose dlq list|redrive|purge --target HOST:PORT [...]
 //   lakehose health --target HOST:PORT [--service NAME]
 //   lakehose table inspect --config FILE --pipeline NAME [--json]
+//   lakehose table reindex --config FILE --pipeline NAME
 //   lakehose backfill --config FILE --pipeline NAME --export LOCATION [...]
 //
 // Every command that talks to a server takes the connection flags (TLS, mutual TLS,

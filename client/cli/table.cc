@@ -3,6 +3,7 @@
 // its summary, the schema and partition spec, every snapshot, and the live data files
 // of the current snapshot with their row counts.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,18 +19,24 @@
 #include "core/iceberg/metadata_json.h"
 #include "service/config/config_file.h"
 #include "service/iceberg/iceberg_table.h"
+#include "service/iceberg/key_index.h"
 
 namespace lakehose::cli {
 namespace {
 
 constexpr char kUsage[] =
     R"(usage: lakehose table inspect --config FILE --pipeline NAME [--json]
+       lakehose table reindex --config FILE --pipeline NAME
 
 Reads the Iceberg table of a `format: iceberg` pipeline from its destination (the lake
 directory, or S3 with the usual credentials chain; a REST catalog's table from the
 catalog, with the configured auth, and its files from its location) and prints its current snapshot, the
 snapshot's summary, schema, partition spec, every snapshot, and the current snapshot's
 data files with their row counts. --json prints one JSON object instead.
+
+reindex rebuilds the key index of a `mode: current` table (under the config's
+server.data_dir) from the table: the index deltas its snapshots name, oldest first. Run it
+with lakehose-server stopped for the pipeline (the index is one process's at a time).
 )";
 
 constexpr Flag kFlags[] = {
@@ -48,6 +55,33 @@ std::string TypeText(const iceberg::Type& t) {
   return iceberg::TypeToJson(t);
 }
 
+// `table reindex`: the index removed and replayed from every snapshot's index delta.
+int Reindex(const Config& config, const PipelineSpec& spec) {
+  if (spec.destination.iceberg->mode != IcebergSpec::Mode::kCurrent)
+    return Fail(StrCat("pipeline ", spec.name, " is not mode: current (it has no key index)"));
+  const std::string dir = KeyIndexDir(config.server.data_dir, spec.name);
+  {
+    // Taken first, so that a running server's index is never removed under it.
+    absl::StatusOr<std::unique_ptr<KeyIndex>> held = KeyIndex::Open(dir);
+    if (!held.ok() && absl::IsFailedPrecondition(held.status()))
+      return Fail(
+          StrCat(StatusMessage(held.status()), " (stop lakehose-server for this pipeline first)"));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return Fail(StrCat("removing ", dir, ": ", ec.message()));
+  absl::StatusOr<OpenedDestination> opened = OpenDestination(spec, {}, config.server.data_dir);
+  if (!opened.ok()) return Fail(StatusMessage(opened.status()));
+  if (absl::Status st = opened->table->CatchUpIndex(); !st.ok())
+    return Fail(StrCat("reindex of ", opened->table->location(), ": ", StatusMessage(st)));
+  absl::StatusOr<std::optional<int64_t>> at = opened->key_index->AppliedSnapshot();
+  std::printf("rebuilt %s from %lld snapshot(s) of %s%s\n", dir.c_str(),
+              static_cast<long long>(opened->table->Stats().index_deltas_replayed),
+              opened->table->location().c_str(),
+              at.ok() && *at ? StrCat(" (at snapshot ", **at, ")").c_str() : "");
+  return 0;
+}
+
 }  // namespace
 
 int TableCommand(int argc, char** argv) {
@@ -56,8 +90,8 @@ int TableCommand(int argc, char** argv) {
   // `lakehose table --help` is `table inspect --help`: the one subcommand's options.
   if (sub == "--help" || sub == "-h")
     return ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 2, &flags).value_or(0);
-  if (sub != "inspect")
-    return UsageError(sub.empty() ? "table: say `inspect`"
+  if (sub != "inspect" && sub != "reindex")
+    return UsageError(sub.empty() ? "table: say `inspect` or `reindex`"
                                   : StrCat("table: unknown subcommand ", sub));
   if (auto rc = ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 3, &flags))
     return *rc;
@@ -71,6 +105,7 @@ int TableCommand(int argc, char** argv) {
   if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", config_path));
   if (!spec->destination.iceberg)
     return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
+  if (sub == "reindex") return Reindex(*config, *spec);
 
   absl::StatusOr<OpenedDestination> opened = OpenDestination(*spec);
   if (!opened.ok()) return Fail(StatusMessage(opened.status()));

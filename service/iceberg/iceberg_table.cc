@@ -12,8 +12,10 @@
 #include "core/base/strings.h"
 #include "core/delivery/delivery_format.h"
 #include "core/iceberg/avro.h"
+#include "core/iceberg/current_state.h"
 #include "core/iceberg/manifest.h"
 #include "core/iceberg/metadata_json.h"
+#include "core/iceberg/position_deletes.h"
 #include "core/iceberg/schema.h"
 #include "core/parquet/parquet_writer.h"
 #include "service/platform/log.h"
@@ -24,6 +26,7 @@ namespace lakehose {
 
 using iceberg::DataFile;
 using iceberg::Field;
+using iceberg::KeyState;
 using iceberg::ManifestEntry;
 using iceberg::ManifestFile;
 using iceberg::PartitionSpec;
@@ -46,11 +49,8 @@ bool ParseUint64(std::string_view text, uint64_t* out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// The commit data of one TableObject: its data files as manifest entries will hold them.
-struct CommitData {
-  std::string identity;  // IcebergTable::ObjectIdentity of its key
-  std::vector<DataFile> files;
-};
+constexpr std::string_view kSummaryIndexDelta = "lakehose.index-delta";
+constexpr std::string_view kNoIndexDelta = "none";  // a commit that changed no key
 
 // "a..b,c,dr": identities, runs of consecutive plain sequence numbers as ranges.
 std::string EncodeIdentities(std::vector<std::string> ids) {
@@ -181,6 +181,31 @@ absl::StatusOr<iceberg::SourceValue> SourceOf(simdjson::dom::element v, const Ty
 }
 
 }  // namespace
+
+// The commit data of one TableObject: its data files as manifest entries will hold them.
+struct IcebergTable::CommitData {
+  std::string identity;  // IcebergTable::ObjectIdentity of its key
+  std::vector<DataFile> files;
+  // mode: current. The object's changes in its line order: an upsert's row is row `pos`
+  // of files[file]; a remove has no row (file -1).
+  struct Change {
+    std::string key;
+    iceberg::ChangeVersion version;
+    bool remove = false;
+    int file = -1;
+    int64_t pos = 0;
+  };
+  std::vector<Change> changes;
+  std::vector<std::string> file_partitions;  // per file: EncodePartition of its values
+};
+
+// mode: current: what one try of a commit adds besides the data files.
+struct IcebergTable::CurrentCommit {
+  std::vector<ManifestEntry> delete_entries;  // position delete files, stored already
+  std::vector<iceberg::IndexUpdate> updates;  // the index delta's entries
+  std::string delta_uri = std::string(kNoIndexDelta);
+  int64_t applied = 0, stale = 0, superseded = 0, position_deletes = 0;
+};
 
 // The current metadata and what encoding and committing derive from it.
 struct IcebergTable::Table {
@@ -504,7 +529,11 @@ absl::StatusOr<std::vector<ParquetColumn>> IcebergTable::ResolveColumns(
       if (one.ok() && one->table_changed) {
         to_add.push_back(c);
       } else if (one.ok()) {
-        for (ParquetColumn& pc : one->parquet_columns) columns.push_back(std::move(pc));
+        // Only c's own column: the resolution also lists the table's required columns
+        // (for a whole file), which c's would then declare once per column (added once
+        // below when the file lacks them).
+        for (ParquetColumn& pc : one->parquet_columns)
+          if (pc.name == c.name) columns.push_back(std::move(pc));
       } else {
         const Field* f = FindField(*t.schema, c.name);
         if (f == nullptr) return one.status();  // not a mismatch with the table: a bug
@@ -556,8 +585,25 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
   std::vector<std::vector<PartitionValue>> values;  // per group
   std::vector<std::vector<size_t>> members;         // per group: line indexes
   std::vector<std::string> line_errors(lines.size());
+  const bool current = spec_.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
+  // mode: current: each line's change (removes have no row: they are not grouped).
+  std::vector<std::optional<CommitData::Change>> line_change(current ? lines.size() : 0);
   const size_t nfields = table->sources.size();
   for (size_t i = 0; i < lines.size(); ++i) {
+    if (current) {
+      absl::StatusOr<iceberg::DocumentChange> c =
+          iceberg::ReadDocumentChange(lines[i], spec_.destination.iceberg->identifier);
+      if (!c.ok()) {
+        line_errors[i] = std::string(StatusMessage(c.status()));
+        continue;
+      }
+      line_change[i] = CommitData::Change{.key = std::move(c->key),
+                                          .version = std::move(c->version),
+                                          .remove = c->remove,
+                                          .file = -1,
+                                          .pos = 0};
+      if (c->remove) continue;
+    }
     std::vector<PartitionValue> pv(nfields);
     std::string serialized;
     if (nfields > 0) {
@@ -658,6 +704,7 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
     options.key_value_metadata.emplace_back("iceberg.schema", iceberg::SchemaToJson(file_schema));
     std::vector<ParquetRejectedRecord> file_rejects;
     ASSIGN_OR_RETURN(ParquetFile file, EncodeParquetFileIsolating(group, options, &file_rejects));
+    std::vector<bool> file_rejected(group.size(), false);
     for (const ParquetRejectedRecord& r : file_rejects) {
       const size_t line = members[g][r.line];
       const std::string why = StrCat("SCHEMA_MISMATCH: ", r.why.message);
@@ -665,8 +712,21 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
       if (rejected == nullptr)
         return absl::InvalidArgumentError(StrCat("line ", line + 1, ": ", why));
       reject(line, why);
+      file_rejected[r.line] = true;
+      if (current) line_change[line].reset();
     }
     if (file.rows == 0) continue;  // every record of the partition was left out
+    if (current) {
+      // The rows are the group's records that were not left out, in order.
+      int64_t pos = 0;
+      for (size_t r = 0; r < group.size(); ++r) {
+        if (file_rejected[r]) continue;
+        CommitData::Change& c = *line_change[members[g][r]];
+        c.file = static_cast<int>(data->files.size());
+        c.pos = pos++;
+      }
+      data->file_partitions.push_back(iceberg::EncodePartition(values[g]));
+    }
     const std::string path = iceberg::PartitionPath(*table->spec, *table->schema, values[g]);
     // Named by the object and its partition values (CRC-32 of their serialization), not by
     // position: an object encoded again without some records (its dead letter's kept lines,
@@ -699,11 +759,17 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
   if (rejected != nullptr && rejected->records > 0)
     for (size_t i = 0; i < lines.size(); ++i)
       if (!left_out[i]) StrAppend(&rejected->kept_lines, lines[i], "\n");
+  for (size_t i = 0; i < line_change.size(); ++i)
+    if (line_change[i] && !left_out[i]) data->changes.push_back(*std::move(line_change[i]));
   out.commit_data = std::move(data);
   return out;
 }
 
 absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects) {
+  const bool current_mode = spec_.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
+  if (current_mode && options_.key_index == nullptr)
+    return absl::FailedPreconditionError(
+        StrCat(catalog_.Name(), ": a mode: current table is committed with its key index"));
   std::vector<const CommitData*> all;
   for (const TableObject* o : objects)
     if (o->commit_data) all.push_back(static_cast<const CommitData*>(o->commit_data.get()));
@@ -731,6 +797,16 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     }
     std::shared_ptr<const Table> table = Remember(**loaded);
     const TableMetadata& current = table->loaded.metadata;
+    if (current_mode) {
+      // The index must reflect the table as read before anything is planned against it
+      // (a crash after a commit, or another lakehose process's commit: a backfill's).
+      absl::Status caught = CatchUpIndexTo(current);
+      if (!caught.ok()) {
+        last = caught;
+        if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
+        break;
+      }
+    }
     // What this writer's snapshots hold already (an earlier try whose answer was lost, or a
     // commit before a crash that the WAL did not record).
     std::set<std::string> wanted, committed;
@@ -808,9 +884,25 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       // Below 2^53: JavaScript readers (icebird) parse ids as doubles.
       snapshot_id = static_cast<int64_t>(random64_() >> 11);
     } while (snapshot_id == 0 || current.FindSnapshot(snapshot_id) != nullptr);
+    // mode: current: this try's plan against the index (which reflects `current` now):
+    // each key's newest change becomes its row or its tombstone; the rows it ends, and
+    // every row written here that is not its key's newest, are position-deleted in this
+    // snapshot (a delete applies to data files of its own sequence number too), so the
+    // table never holds two rows of a key. The index's updates go to an index delta the
+    // snapshot names, applied to the index once the commit is known.
+    CurrentCommit cc;
+    if (current_mode) {
+      absl::StatusOr<CurrentCommit> prepared = PrepareCurrent(todo, *table, snapshot_id);
+      if (!prepared.ok()) {
+        last = prepared.status();
+        if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
+        break;
+      }
+      cc = *std::move(prepared);
+    }
     // The manifest: its entries inherit the snapshot id and sequence number, so one written
     // for these objects serves every retry.
-    if (manifest_for != todo_ids) {
+    if (manifest_for != todo_ids && !(current_mode && entries.empty())) {
       iceberg::ManifestContext ctx;
       ctx.schema_json = table->schema_json;
       ctx.schema_id = table->schema->schema_id;
@@ -852,7 +944,49 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
       for (const ManifestEntry& e : entries) vals.push_back(&e.data_file.partition[f]);
       added.partitions.push_back(iceberg::SummarizePartitionField(table->result_types[f], vals));
     }
-    std::vector<ManifestFile> list{added};
+    std::vector<ManifestFile> list;
+    if (!entries.empty() || !current_mode) list.push_back(added);
+    if (!cc.delete_entries.empty()) {
+      iceberg::ManifestContext ctx;
+      ctx.schema_json = table->schema_json;
+      ctx.schema_id = table->schema->schema_id;
+      ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*table->spec);
+      ctx.partition_spec_id = table->spec->spec_id;
+      ctx.partition_type = table->partition_type;
+      ctx.content = 1;
+      absl::StatusOr<std::string> manifest =
+          iceberg::EncodeManifest(ctx, cc.delete_entries, RandomHex(8).substr(0, 16),
+                                  iceberg::AvroContainerOptions::Codec::kDeflate);
+      if (!manifest.ok()) return manifest.status();
+      const std::string key = MetadataKey(StrCat(RandomHex(16), "-m1.avro"));
+      ObjectMeta meta;
+      meta.content_type = "application/octet-stream";
+      meta.if_none_match = true;
+      absl::Status st = sink_.Put(key, *manifest, meta);
+      if (absl::IsAlreadyExists(st)) st = absl::OkStatus();  // as the data manifest's
+      if (!st.ok()) {
+        last = st;
+        if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+        break;
+      }
+      ManifestFile deletes;
+      deletes.manifest_path = Uri(key);
+      deletes.manifest_length = static_cast<int64_t>(manifest->size());
+      deletes.partition_spec_id = table->spec->spec_id;
+      deletes.content = 1;
+      deletes.sequence_number = sequence_number;
+      deletes.min_sequence_number = sequence_number;
+      deletes.added_snapshot_id = snapshot_id;
+      deletes.added_files_count = static_cast<int>(cc.delete_entries.size());
+      deletes.added_rows_count = cc.position_deletes;
+      for (size_t f = 0; f < table->partition_type.size(); ++f) {
+        std::vector<const PartitionValue*> vals;
+        for (const ManifestEntry& e : cc.delete_entries) vals.push_back(&e.data_file.partition[f]);
+        deletes.partitions.push_back(
+            iceberg::SummarizePartitionField(table->result_types[f], vals));
+      }
+      list.push_back(std::move(deletes));
+    }
     const Snapshot* parent = current.CurrentSnapshot();
     if (parent != nullptr) {
       // The parent's manifest list, by its path: under the destination's root.
@@ -914,12 +1048,22 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
                   "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
       partitions.insert(std::move(p));
     }
+    const int64_t added_delete_files = static_cast<int64_t>(cc.delete_entries.size());
+    for (const ManifestEntry& e : cc.delete_entries) {
+      std::string p;
+      for (size_t f = 0; f < e.data_file.partition.size(); ++f)
+        StrAppend(&p,
+                  iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
+                  "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
+      partitions.insert(std::move(p));
+    }
     Snapshot snap;
     snap.snapshot_id = snapshot_id;
     if (parent != nullptr) snap.parent_snapshot_id = parent->snapshot_id;
     snap.manifest_list = Uri(list_key);
     snap.summary = {
-        {"operation", "append"},
+        // overwrite: rows added and deleted (the spec's operation for both).
+        {"operation", added_delete_files > 0 ? "overwrite" : "append"},
         {"added-data-files", StrCat(added_files)},
         {"added-records", StrCat(added_records)},
         {"added-files-size", StrCat(added_size)},
@@ -927,12 +1071,24 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         {"total-records", total("total-records", added_records)},
         {"total-files-size", total("total-files-size", added_size)},
         {"total-data-files", total("total-data-files", added_files)},
-        {"total-delete-files", "0"},
-        {"total-position-deletes", "0"},
+        {"total-delete-files", total("total-delete-files", added_delete_files)},
+        {"total-position-deletes", total("total-position-deletes", cc.position_deletes)},
         {"total-equality-deletes", "0"},
         {std::string(kSummaryWriter), options_.writer_id},
         {std::string(kSummaryPipeline), spec_.name},
         {std::string(kSummaryObjects), EncodeIdentities({todo_ids.begin(), todo_ids.end()})}};
+    if (current_mode) {
+      if (added_delete_files > 0) {
+        snap.summary.insert(snap.summary.begin() + 4,
+                            {{"added-delete-files", StrCat(added_delete_files)},
+                             {"added-position-delete-files", StrCat(added_delete_files)},
+                             {"added-position-deletes", StrCat(cc.position_deletes)}});
+      }
+      snap.summary.emplace_back(kSummaryIndexDelta, cc.delta_uri);
+      snap.summary.emplace_back("lakehose.changes-applied", StrCat(cc.applied));
+      snap.summary.emplace_back("lakehose.changes-stale", StrCat(cc.stale));
+      snap.summary.emplace_back("lakehose.changes-superseded", StrCat(cc.superseded));
+    }
     for (const auto& [k, v] : options_.snapshot_properties) snap.summary.emplace_back(k, v);
     // The commit's time and sequence number (its manifest list has it), and the schema
     // its files were written with: what a catalog records, sent as they are.
@@ -943,9 +1099,27 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     change.snapshot = std::move(snap);
     const int64_t version = table->loaded.version + 1;
     absl::Status st = catalog_.Commit(table->loaded, change);
+    if (st.ok() && current_mode) {
+      // The index follows the table; if this fails the next Commit replays the delta.
+      if (absl::Status applied = options_.key_index->Apply(cc.updates, snapshot_id);
+          !applied.ok()) {
+        absl::MutexLock lock(&mu_);
+        stats_.commit_failures += 1;
+        return absl::Status(applied.code(),
+                            StrCat("iceberg commit to ", catalog_.Name(),
+                                   ": committed, but the key index was not updated (the next "
+                                   "commit replays it): ",
+                                   StatusMessage(applied)));
+      }
+    }
     if (st.ok()) {
       {
         absl::MutexLock lock(&mu_);
+        stats_.changes_applied += cc.applied;
+        stats_.changes_stale += cc.stale;
+        stats_.changes_superseded += cc.superseded;
+        stats_.position_deletes += cc.position_deletes;
+        stats_.delete_files += added_delete_files;
         stats_.commits += 1;
         stats_.files_committed += added_files;
         stats_.records_committed += added_records;
@@ -980,6 +1154,168 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
                           ? absl::StatusCode::kUnavailable
                           : last.code(),
                       StrCat("iceberg commit to ", catalog_.Name(), ": ", StatusMessage(last)));
+}
+
+absl::StatusOr<IcebergTable::CurrentCommit> IcebergTable::PrepareCurrent(
+    const std::vector<const CommitData*>& todo, const Table& table, int64_t snapshot_id) {
+  KeyIndex& index = *options_.key_index;
+  std::vector<iceberg::KeyChange> changes;
+  std::vector<std::pair<const CommitData*, const CommitData::Change*>> where;
+  for (const CommitData* d : todo)
+    for (const CommitData::Change& c : d->changes) {
+      changes.push_back({.key = c.key, .version = c.version, .remove = c.remove});
+      where.emplace_back(d, &c);
+    }
+  absl::Status lookup_error = absl::OkStatus();
+  const iceberg::ChangePlan plan =
+      iceberg::PlanChanges(changes, [&](const std::string& key) -> std::optional<KeyState> {
+        absl::StatusOr<std::optional<KeyState>> got = index.Get(key);
+        if (got.ok()) return *std::move(got);
+        if (lookup_error.ok()) lookup_error = got.status();
+        return std::nullopt;
+      });
+  RETURN_IF_ERROR(lookup_error);
+
+  CurrentCommit out;
+  out.applied = static_cast<int64_t>(plan.write.size() + plan.removed.size());
+  out.stale = plan.stale;
+  out.superseded = plan.superseded;
+  // The deletes, by the partition of the rows they delete.
+  std::map<std::string, std::vector<iceberg::PositionDelete>> deletes;
+  for (const auto& [key, before] : plan.deletes)
+    deletes[before.partition].push_back({.file_path = before.file_path, .pos = before.pos});
+  std::vector<bool> live(changes.size(), false);
+  for (size_t i : plan.write) {
+    live[i] = true;
+    const auto& [d, c] = where[i];
+    out.updates.push_back({.key = c->key,
+                           .state = KeyState{.version = c->version,
+                                             .live = true,
+                                             .file_path = d->files[c->file].file_path,
+                                             .pos = c->pos,
+                                             .partition = d->file_partitions[c->file]}});
+  }
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const auto& [d, c] = where[i];
+    if (live[i] || c->remove || c->file < 0) continue;
+    // Written, but not its key's newest (stale or superseded): deleted at once.
+    deletes[d->file_partitions[c->file]].push_back(
+        {.file_path = d->files[c->file].file_path, .pos = c->pos});
+  }
+  for (const auto& [key, version] : plan.removed)
+    out.updates.push_back(
+        {.key = key,
+         .state = KeyState{
+             .version = version, .live = false, .file_path = {}, .pos = 0, .partition = {}}});
+
+  ParquetOptions options = spec_.destination.parquet;
+  options.schema.clear();
+  options.key_value_metadata.clear();
+  int n = 0;
+  for (auto& [partition_bytes, list] : deletes) {
+    absl::StatusOr<std::vector<PartitionValue>> values = iceberg::DecodePartition(partition_bytes);
+    if (!values.ok() || values->size() != table.partition_type.size())
+      return absl::DataLossError(StrCat(options_.key_index->dir(),
+                                        ": a key's partition is damaged or of another partition "
+                                        "spec; rebuild the index with `lakehose table reindex`"));
+    ASSIGN_OR_RETURN(iceberg::PositionDeleteFile file,
+                     iceberg::EncodePositionDeletes(std::move(list), options));
+    const std::string path = iceberg::PartitionPath(*table.spec, *table.schema, *values);
+    const std::string key = TableKey(StrCat("data/", path.empty() ? "" : path + "/", spec_.name,
+                                            "-deletes-", snapshot_id, "-", n++, ".parquet"));
+    ObjectMeta meta;
+    meta.content_type = "application/octet-stream";
+    meta.if_none_match = true;
+    // The name is this try's own (its snapshot id is new): "exists" is a retried write.
+    absl::Status st = sink_.Put(key, file.bytes, meta);
+    if (!absl::IsAlreadyExists(st)) RETURN_IF_ERROR(st);
+    out.position_deletes += file.data_file.record_count;
+    ManifestEntry e;
+    e.status = 1;  // ADDED; snapshot id and sequence numbers inherited
+    e.data_file = std::move(file.data_file);
+    e.data_file.file_path = Uri(key);
+    e.data_file.partition = *std::move(values);
+    out.delete_entries.push_back(std::move(e));
+  }
+  if (!out.updates.empty()) {
+    const std::string key = MetadataKey(StrCat("index-delta-", snapshot_id, ".bin"));
+    ObjectMeta meta;
+    meta.content_type = "application/octet-stream";
+    meta.if_none_match = true;
+    absl::Status st = sink_.Put(key, iceberg::EncodeIndexDelta(out.updates), meta);
+    if (!absl::IsAlreadyExists(st)) RETURN_IF_ERROR(st);
+    out.delta_uri = Uri(key);
+  }
+  return out;
+}
+
+absl::Status IcebergTable::CatchUpIndex() {
+  if (options_.key_index == nullptr)
+    return absl::FailedPreconditionError(StrCat(catalog_.Name(), ": no key index"));
+  ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
+  if (!loaded) return absl::OkStatus();  // no table yet: nothing to replay
+  return CatchUpIndexTo(loaded->metadata);
+}
+
+absl::Status IcebergTable::CatchUpIndexTo(const TableMetadata& m) {
+  KeyIndex& index = *options_.key_index;
+  ASSIGN_OR_RETURN(std::optional<int64_t> applied, index.AppliedSnapshot());
+  // The snapshots after the index's, newest first, by their parents.
+  std::vector<const Snapshot*> chain;
+  const Snapshot* s = m.CurrentSnapshot();
+  while (s != nullptr && !(applied && s->snapshot_id == *applied)) {
+    chain.push_back(s);
+    if (chain.size() > m.snapshots.size()) break;  // a cycle in damaged metadata
+    s = s->parent_snapshot_id ? m.FindSnapshot(*s->parent_snapshot_id) : nullptr;
+    if (s == nullptr && chain.back()->parent_snapshot_id) {
+      return absl::FailedPreconditionError(
+          StrCat(catalog_.Name(), ": snapshot ", *chain.back()->parent_snapshot_id,
+                 " is no longer in the table (expired), so the key index in ", index.dir(),
+                 " cannot be brought up to date from it"));
+    }
+  }
+  if (applied && s == nullptr && !chain.empty())
+    return absl::FailedPreconditionError(
+        StrCat(catalog_.Name(), ": the key index in ", index.dir(), " is at snapshot ", *applied,
+               ", which is not in the table's history (another table, or one replaced); "
+               "rebuild it with `lakehose table reindex`"));
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const Snapshot& snap = **it;
+    const std::optional<std::string> delta = snap.SummaryValue(std::string(kSummaryIndexDelta));
+    if (!delta) {
+      const std::string by =
+          snap.SummaryValue(std::string(kSummaryWriter)).value_or("not lakehose");
+      return absl::FailedPreconditionError(
+          StrCat(catalog_.Name(), ": snapshot ", snap.snapshot_id, " (operation ",
+                 snap.SummaryValue("operation").value_or("?"), ", writer ", by,
+                 ") has no lakehose.index-delta: a mode: current table is written by lakehose "
+                 "alone, in mode current (a change-log table cannot become one)"));
+    }
+    std::vector<iceberg::IndexUpdate> updates;
+    if (*delta != kNoIndexDelta) {
+      const std::optional<std::string> key = KeyOf(*delta);
+      if (!key)
+        return absl::FailedPreconditionError(StrCat(*delta, ": an index delta outside ", Uri("")));
+      absl::StatusOr<std::string> bytes = sink_.Get(*key);
+      if (!bytes.ok())
+        return absl::Status(bytes.status().code(),
+                            StrCat(*delta, ": ", StatusMessage(bytes.status())));
+      absl::StatusOr<std::vector<iceberg::IndexUpdate>> decoded = iceberg::DecodeIndexDelta(*bytes);
+      if (!decoded.ok())
+        return absl::DataLossError(StrCat(*delta, ": ", StatusMessage(decoded.status())));
+      updates = *std::move(decoded);
+    }
+    RETURN_IF_ERROR(index.Apply(updates, snap.snapshot_id));
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.index_deltas_replayed += 1;
+    }
+    Log(LogLevel::kInfo, "iceberg.index_replayed",
+        {{"pipeline", spec_.name},
+         {"snapshot_id", StrCat(snap.snapshot_id)},
+         {"keys", StrCat(updates.size())}});
+  }
+  return absl::OkStatus();
 }
 
 IcebergTableStats IcebergTable::Stats() const {

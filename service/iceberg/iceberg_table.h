@@ -49,6 +49,7 @@
 #include "service/catalog/filesystem_catalog.h"
 #include "service/delivery/object_sink.h"
 #include "service/delivery/table_writer.h"
+#include "service/iceberg/key_index.h"
 #include "service/platform/clock.h"
 
 namespace lakehose {
@@ -64,6 +65,17 @@ struct IcebergTableStats {
   int64_t objects_already_committed = 0;  // found in the table: not committed again
   int64_t last_commit_ms = 0;             // Clock time of the last commit (0: none yet)
   int64_t snapshots = 0;                  // in the table, as last read
+  // mode: current (README "Current-state tables"): changes that became a key's row or
+  // removed it, changes older than or as old as what the key reflected (dropped: replays,
+  // duplicates), changes a newer one of the same commit replaced; position deletes and
+  // delete files committed; index deltas replayed into the key index (a crash between a
+  // commit and the index's update, or a rebuilt index).
+  int64_t changes_applied = 0;
+  int64_t changes_stale = 0;
+  int64_t changes_superseded = 0;
+  int64_t position_deletes = 0;
+  int64_t delete_files = 0;
+  int64_t index_deltas_replayed = 0;
 };
 
 class IcebergTable : public TableWriter {
@@ -82,6 +94,8 @@ class IcebergTable : public TableWriter {
     // Added to every snapshot's summary this writer commits (e.g. a backfill's source:
     // lakehose.backfill.source), after lakehose's own keys.
     std::vector<std::pair<std::string, std::string>> snapshot_properties;
+    // mode: current: the table's key index (borrowed; required: Commit refuses without).
+    KeyIndex* key_index = nullptr;
   };
 
   // `spec` must be a format: iceberg pipeline; `sink` its destination. Both borrowed. The
@@ -100,6 +114,15 @@ class IcebergTable : public TableWriter {
   using Loaded = LoadedTable;
   absl::StatusOr<std::optional<Loaded>> Load();
 
+  // mode: current: brings the key index up to the table's current snapshot, replaying the
+  // index deltas of the snapshots it has not applied (all of them into a new index: how
+  // `lakehose table reindex` rebuilds one). FAILED_PRECONDITION when a snapshot after the
+  // index's has no delta (another writer committed to the table).
+  absl::Status CatchUpIndex();
+  bool current_mode() const {
+    return spec_.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
+  }
+
   IcebergTableStats Stats() const;
   const std::string& pipeline() const { return spec_.name; }
   // "<namespace>/<name>" relative to the destination root ("" in a REST catalog), and
@@ -116,7 +139,9 @@ class IcebergTable : public TableWriter {
   static std::optional<std::string> ObjectIdentity(std::string_view object_key);
 
  private:
-  struct Table;  // the current metadata and what is derived from it
+  struct Table;          // the current metadata and what is derived from it
+  struct CommitData;     // a TableObject's data files (and mode current: its changes)
+  struct CurrentCommit;  // mode current: one commit try's deletes and index updates
   IcebergTable(const PipelineSpec& spec, ObjectSink& sink, IcebergCatalog* catalog,
                Options options);
   absl::StatusOr<std::optional<Loaded>> LoadLatest();
@@ -150,6 +175,11 @@ class IcebergTable : public TableWriter {
   // The key of a path the table's metadata names (under the destination's root), or
   // nullopt for a path elsewhere.
   std::optional<std::string> KeyOf(std::string_view uri) const;
+  absl::Status CatchUpIndexTo(const iceberg::TableMetadata& metadata);
+  // Plans `todo`'s changes against the index, stores the position delete files and the
+  // index delta for snapshot `snapshot_id` of `table`.
+  absl::StatusOr<CurrentCommit> PrepareCurrent(const std::vector<const CommitData*>& todo,
+                                               const Table& table, int64_t snapshot_id);
   std::string RandomHex(int bytes);
   void Backoff(int attempt);
 

@@ -1,5 +1,7 @@
 #include "service/iceberg/key_index.h"
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -35,7 +37,14 @@ KeyIndex::KeyIndex(std::string dir, std::unique_ptr<leveldb::DB> db)
 
 KeyIndex::~KeyIndex() = default;
 
+std::string KeyIndexDir(const std::string& data_dir, const std::string& pipeline) {
+  return StrCat(data_dir, "/index/", pipeline);
+}
+
 absl::StatusOr<std::unique_ptr<KeyIndex>> KeyIndex::Open(const std::string& dir) {
+  // LevelDB makes the last directory only.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;

@@ -33,6 +33,9 @@ class DB;
 
 namespace lakehose {
 
+// Where a pipeline's key index lives: <data_dir>/index/<pipeline>.
+std::string KeyIndexDir(const std::string& data_dir, const std::string& pipeline);
+
 class KeyIndex {
  public:
   // Opens (creating) the index in `dir`. A damaged index is DATA_LOSS naming the

@@ -214,6 +214,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
     table_options.writer_id = engine_options.writer_id;
     table_options.clock = &clock;
     const IcebergSpec& ice = *p->destination.iceberg;
+    if (ice.mode == IcebergSpec::Mode::kCurrent) {
+      // The key index (README "Current-state tables"): one process at a time.
+      if (config.server.data_dir.empty())
+        return absl::FailedPreconditionError(
+            StrCat("pipeline ", p->name, ": mode: current keeps its key index under data_dir"));
+      absl::StatusOr<std::unique_ptr<KeyIndex>> index =
+          KeyIndex::Open(KeyIndexDir(config.server.data_dir, p->name));
+      if (!index.ok())
+        return absl::Status(index.status().code(),
+                            StrCat("pipeline ", p->name, ": ", StatusMessage(index.status())));
+      s->key_indexes_.push_back(*std::move(index));
+      table_options.key_index = s->key_indexes_.back().get();
+    }
     if (!ice.rest) {
       s->tables_.push_back(
           std::make_unique<IcebergTable>(*p, *sinks.at(p->name), std::move(table_options)));
@@ -249,6 +262,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
         *p, *sinks.at(p->name), *s->catalogs_.back(), std::move(table_options)));
     s->table_catalogs_[p->name] = s->catalogs_.back().get();
     engine_options.tables[p->name] = s->tables_.back().get();
+  }
+  // Current-state tables: the key index brought up to the table now (a crash between a
+  // commit and the index's update), so that a table the index cannot follow stops
+  // start-up; an unreachable table does not (the first commit catches up).
+  for (const auto& t : s->tables_) {
+    if (!t->current_mode()) continue;
+    if (absl::Status st = t->CatchUpIndex(); !st.ok()) {
+      if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st))
+        return absl::Status(st.code(), StrCat("pipeline ", t->pipeline(), ": ", StatusMessage(st)));
+      Log(LogLevel::kWarn, "iceberg.index_catch_up_deferred",
+          {{"pipeline", t->pipeline()}, {"error", StatusMessage(st)}});
+    }
   }
   if (!s->tables_.empty()) {
     const int64_t started_ms = clock.NowMillis();

@@ -95,6 +95,8 @@ class Server {
   std::vector<std::unique_ptr<RemoteCatalog>> catalogs_;
   std::map<std::string, RemoteCatalog*> table_catalogs_;
   // The tables of format: iceberg pipelines (the engine's TableWriters: they outlive it).
+  // mode: current tables' key indexes (outlive the tables, which borrow them).
+  std::vector<std::unique_ptr<KeyIndex>> key_indexes_;
   std::vector<std::unique_ptr<IcebergTable>> tables_;
   Metrics::Registration table_metrics_;  // reads tables_
   std::unique_ptr<DeliveryEngine> engine_;
