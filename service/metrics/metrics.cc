@@ -235,6 +235,17 @@ void Metrics::RecordTable(const std::string& pipeline, const TableReading& r) co
                    static_cast<double>(r.objects_already_committed));
   f.iceberg_last_commit_age.Add(labels).Set(r.last_commit_age_s);
   f.iceberg_snapshots.Add(labels).Set(static_cast<double>(r.snapshots));
+  if (!r.current) return;
+  auto changes = [&](const char* result, int64_t n) {
+    AdvanceCounterTo(f.iceberg_changes.Add({{"pipeline", pipeline}, {"result", result}}),
+                     static_cast<double>(n));
+  };
+  changes("applied", r.changes_applied);
+  changes("stale", r.changes_stale);
+  changes("superseded", r.changes_superseded);
+  AdvanceCounterTo(f.iceberg_position_deletes.Add(labels), static_cast<double>(r.position_deletes));
+  AdvanceCounterTo(f.iceberg_index_deltas_replayed.Add(labels),
+                   static_cast<double>(r.index_deltas_replayed));
 }
 
 void Metrics::RecordCatalog(const std::string& pipeline, const CatalogReading& r) const {

@@ -172,6 +172,16 @@ namespace lakehose {
         "Time since this server's last commit to the table (since start before the first).")       \
   GAUGE(iceberg_snapshots, "iceberg_snapshots", "pipeline",                                        \
         "Snapshots in the table's metadata, as last read.")                                        \
+  COUNTER(iceberg_changes, "iceberg_changes_total", "pipeline,result",                             \
+          "mode: current: changes by result (applied: became the key's row or removed it; "        \
+          "stale: older than or as old as what the key reflected, dropped; superseded: replaced "  \
+          "by a newer change of the same commit).")                                                \
+  COUNTER(iceberg_position_deletes, "iceberg_position_deletes_total", "pipeline",                  \
+          "mode: current: rows deleted by position (updates, removes, stale rows).")               \
+  COUNTER(iceberg_index_deltas_replayed, "iceberg_index_deltas_replayed_total", "pipeline",        \
+          "mode: current: snapshots whose index delta was replayed into the key index (after a "   \
+          "crash between a commit and the index's update, or another lakehose process's "          \
+          "commits).")                                                                             \
   COUNTER(iceberg_catalog_requests, "iceberg_catalog_requests_total", "pipeline,result",           \
           "Requests to the table's REST catalog, by result (ok: answered, also 404 and 409; "      \
           "error: no answer, a 5xx or a refused request; denied: 401, 403, a refused token).")     \
@@ -247,6 +257,10 @@ struct TableReading {
   int64_t files_committed = 0, records_committed = 0, objects_already_committed = 0;
   double last_commit_age_s = 0;
   int64_t snapshots = 0;
+  // mode: current tables only (current true).
+  bool current = false;
+  int64_t changes_applied = 0, changes_stale = 0, changes_superseded = 0;
+  int64_t position_deletes = 0, index_deltas_replayed = 0;
 };
 
 // A REST catalog's counts (RestCatalogStats): requests, those that failed (denied

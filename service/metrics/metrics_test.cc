@@ -99,6 +99,12 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   // Iceberg families likewise, once a table's writer is read.
   EXPECT_THAT(before, Not(HasSubstr("lakehose_iceberg_commits_total")));
   metrics.RecordTable("demo", TableReading{.commits = 2, .snapshots = 3});
+  // A mode: current table's, only for such a table.
+  EXPECT_THAT(metrics.Scrape(), Not(HasSubstr("lakehose_iceberg_changes_total")));
+  metrics.RecordTable(
+      "demo",
+      TableReading{
+          .commits = 2, .snapshots = 3, .current = true, .changes_applied = 7, .changes_stale = 2});
   // And a REST catalog's, once its counts are read.
   EXPECT_THAT(before, Not(HasSubstr("lakehose_iceberg_catalog_requests_total")));
   metrics.RecordCatalog(
@@ -110,6 +116,8 @@ TEST(MetricsTest, EveryDeclaredFamilyIsExportedWithItsType) {
   EXPECT_THAT(scraped, HasSubstr("lakehose_iceberg_catalog_requests_total{pipeline=\"demo\","
                                  "result=\"error\"} 1"));
   EXPECT_THAT(scraped, HasSubstr("lakehose_iceberg_commit_unknown_total{pipeline=\"demo\"} 1"));
+  EXPECT_THAT(scraped,
+              HasSubstr("lakehose_iceberg_changes_total{pipeline=\"demo\",result=\"stale\"} 2"));
   const std::map<std::string, std::string> types = Types(scraped);
   const std::set<std::string> declared = DeclaredFamilies();
   EXPECT_GE(declared.size(), 30u);

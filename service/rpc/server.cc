@@ -302,7 +302,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
                              .last_commit_age_s = static_cast<double>(std::max<int64_t>(
                                                       0, clock.NowMillis() - since)) /
                                                   1000.0,
-                             .snapshots = st.snapshots});
+                             .snapshots = st.snapshots,
+                             .current = t->current_mode(),
+                             .changes_applied = st.changes_applied,
+                             .changes_stale = st.changes_stale,
+                             .changes_superseded = st.changes_superseded,
+                             .position_deletes = st.position_deletes,
+                             .index_deltas_replayed = st.index_deltas_replayed});
           }
         });
   }

@@ -9,6 +9,7 @@
 // `destination` label); a server with file destinations only does not export it.
 // tableOnly: the family has series only for pipelines with `format: iceberg`.
 // catalogOnly: ... and only for those whose table is in a REST catalog.
+// currentOnly: ... and only for those whose table is `mode: current`.
 // Target labels Prometheus adds (job, instance, and whatever relabelling adds) and `le` on
 // histogram buckets are allowed on every family (see TARGET_LABELS below).
 
@@ -52,6 +53,9 @@ export const METRIC_FAMILIES = {
   lakehose_iceberg_files_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_iceberg_records_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_iceberg_objects_already_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_iceberg_changes_total: { type: 'counter', labels: { pipeline: PIPELINE, result: ['applied', 'stale', 'superseded'] }, tableOnly: true, currentOnly: true },
+  lakehose_iceberg_position_deletes_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true, currentOnly: true },
+  lakehose_iceberg_index_deltas_replayed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true, currentOnly: true },
   lakehose_iceberg_catalog_requests_total: { type: 'counter', labels: { pipeline: PIPELINE, result: ['ok', 'error', 'denied'] }, tableOnly: true, catalogOnly: true },
   lakehose_iceberg_commit_unknown_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true, catalogOnly: true },
   lakehose_wal_replayed_records_total: { type: 'counter', labels: {} },
