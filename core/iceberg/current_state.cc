@@ -234,8 +234,18 @@ absl::StatusOr<std::vector<IndexUpdate>> DecodeIndexDelta(std::string_view in) {
 
 int CompareVersions(const ChangeVersion& a, const ChangeVersion& b) {
   if (!a.sequence.empty() && !b.sequence.empty()) return CompareDigits(a.sequence, b.sequence);
+  if (a.sequence.empty() != b.sequence.empty()) {
+    // A DynamoDB Streams record's time is rounded down to the second: against a change
+    // without a sequence number (an export's or a scan's row), whole seconds decide, and
+    // within one second the stream record wins. Right either way: if the stream record is
+    // in fact older, every later change of that second is in the stream too, and the
+    // last of them is what the export saw.
+    const auto seconds = [](int64_t ms) { return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000); };
+    const int64_t sa = seconds(a.time_ms), sb = seconds(b.time_ms);
+    if (sa != sb) return sa < sb ? -1 : 1;
+    return a.sequence.empty() ? -1 : 1;
+  }
   if (a.time_ms != b.time_ms) return a.time_ms < b.time_ms ? -1 : 1;
-  if (a.sequence.empty() != b.sequence.empty()) return a.sequence.empty() ? -1 : 1;
   return 0;
 }
 

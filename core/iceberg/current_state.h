@@ -8,8 +8,10 @@
 // Versions: a change is applied to a key only if it is newer than what the key reflects
 // (CompareVersions): by SequenceNumber when both changes have one (DynamoDB Streams order
 // changes of an item by it), else by ApproximateCreationDateTime (Kinesis-delivered
-// records, exports and scans), a change with a sequence number winning a tie over one
-// without (a stream record over a backfill's of the same millisecond). A change older than
+// records, exports and scans): in milliseconds between two changes without a sequence
+// number; in whole seconds between a stream record (whose time DynamoDB rounds down to
+// the second) and one without, the stream record winning within its second (a stream
+// record over a backfill's of the same second). A change older than
 // or equal to the key's state is dropped (counted): replays and duplicates are no-ops.
 // A removed key keeps its version (a tombstone), so an older change arriving late does
 // not bring it back.

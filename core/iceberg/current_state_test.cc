@@ -26,6 +26,14 @@ TEST(CompareVersions, SequenceNumbersThenTimesThenStreamOverBackfill) {
   EXPECT_LT(CompareVersions(At(5), Seq("1", 5)), 0);  // same ms: the stream's record wins
   EXPECT_GT(CompareVersions(Seq("1", 6), At(5)), 0);
   EXPECT_EQ(CompareVersions(At(5), At(5)), 0);
+  // A stream record (time rounded down to the second) against an export's row: whole
+  // seconds, the stream record winning within its second.
+  EXPECT_GT(CompareVersions(Seq("7", 1700000000000), At(1700000000999)), 0);
+  EXPECT_LT(CompareVersions(Seq("7", 1699999999000), At(1700000000000)), 0);
+  EXPECT_GT(CompareVersions(Seq("7", 1700000001000), At(1700000000999)), 0);
+  EXPECT_LT(CompareVersions(At(-1), Seq("1", -1000)), 0);  // before 1970: the same second
+  EXPECT_GT(CompareVersions(At(0), Seq("1", -1000)), 0);
+  EXPECT_LT(CompareVersions(At(1700000000001), At(1700000000999)), 0);  // ms without one
   EXPECT_THAT(MakeVersion("12a", 0).status().message(), HasSubstr("not decimal digits"));
 }
 
