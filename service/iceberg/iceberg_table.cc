@@ -770,6 +770,8 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
   if (current_mode && options_.key_index == nullptr)
     return absl::FailedPreconditionError(
         StrCat(catalog_.Name(), ": a mode: current table is committed with its key index"));
+  std::optional<absl::MutexLock> one_at_a_time;
+  if (current_mode) one_at_a_time.emplace(&current_commit_mu_);
   std::vector<const CommitData*> all;
   for (const TableObject* o : objects)
     if (o->commit_data) all.push_back(static_cast<const CommitData*>(o->commit_data.get()));
@@ -1252,6 +1254,7 @@ absl::StatusOr<IcebergTable::CurrentCommit> IcebergTable::PrepareCurrent(
 absl::Status IcebergTable::CatchUpIndex() {
   if (options_.key_index == nullptr)
     return absl::FailedPreconditionError(StrCat(catalog_.Name(), ": no key index"));
+  absl::MutexLock one_at_a_time(&current_commit_mu_);
   ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
   if (!loaded) return absl::OkStatus();  // no table yet: nothing to replay
   return CatchUpIndexTo(loaded->metadata);

@@ -196,6 +196,10 @@ class IcebergTable : public TableWriter {
   IcebergTableStats stats_ ABSL_GUARDED_BY(mu_);
   std::function<uint64_t()> random64_ ABSL_GUARDED_BY(mu_);
   absl::Mutex schema_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one schema change at a time
+  // mode: current: one commit at a time (the committer's and the dead-letter retry
+  // worker's), so that no commit plans against the index while another's update of it
+  // is still to come.
+  absl::Mutex current_commit_mu_ ABSL_ACQUIRED_BEFORE(schema_mu_);
 };
 
 }  // namespace lakehose
