@@ -51,6 +51,9 @@ struct RecordOutcome {
   std::string_view error_code;  // one of error_code::k*, empty unless PROCESSING_FAILED
   std::string error_message;    // names the attribute path
   int64_t arrival_ms = 0;       // the arrival time used for !{timestamp:...}
+  // A REMOVE that DynamoDB's TTL made (userIdentity: {type: Service, principalId:
+  // dynamodb.amazonaws.com}): counted apart (lakehose_ttl_deletes_total).
+  bool ttl_delete = false;
 
   void Clear() {
     result = Verdict::kUnspecified;
@@ -61,6 +64,7 @@ struct RecordOutcome {
     error_code = {};
     error_message.clear();
     arrival_ms = 0;
+    ttl_delete = false;
   }
 };
 

@@ -255,12 +255,14 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
 
   // One pass over the envelope's fields instead of a lookup per name (each lookup scans
   // the fields); the first occurrence of a name wins, as with at_key.
-  std::optional<element> event_name_value, dynamodb_value;
+  std::optional<element> event_name_value, dynamodb_value, user_identity;
   bool kinesis = false;  // the Kinesis Data Streams shape (tableName / recordFormat)
   for (auto field : rec) {
     const std::string_view key = field.key;
     if (key == "eventName") {
       if (!event_name_value) event_name_value = field.value;
+    } else if (key == "userIdentity") {
+      if (!user_identity) user_identity = field.value;
     } else if (key == "dynamodb") {
       if (!dynamodb_value) dynamodb_value = field.value;
     } else if (key == "tableName" || key == "recordFormat") {
@@ -280,6 +282,12 @@ bool RecordTransformer::TransformStream(std::string_view data, RecordOutcome* ou
   } else if (event_name == "REMOVE") {
     bit = kEventRemove;
     out->operation = Operation::kDelete;
+    // TTL deletions are REMOVEs by DynamoDB's own service principal.
+    std::string_view principal;
+    out->ttl_delete =
+        user_identity && user_identity->is_object() &&
+        (*user_identity)["principalId"].get_string().get(principal) == simdjson::SUCCESS &&
+        principal == "dynamodb.amazonaws.com";
   } else {
     return Fail(error_code::kUnsupportedEventName,
                 StrCat("eventName: unsupported value ", QuoteForMessage(event_name),

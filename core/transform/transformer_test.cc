@@ -1134,6 +1134,27 @@ TEST(TransformerTest, StreamInputBeyondTheParsersDepthIsNestingTooDeep) {
   }()));
 }
 
+// A TTL deletion (a REMOVE by DynamoDB's service principal) is marked for its metric;
+// another REMOVE, an INSERT with that identity, or a malformed identity is not.
+TEST(TransformerTest, TtlDeletionsAreMarked) {
+  Harness h(PipelineYaml(""));
+  ASSERT_HARNESS(h);
+  const std::string ttl =
+      R"("userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},)";
+  const std::string remove = R"("eventName":"REMOVE","dynamodb":{"Keys":{"id":{"S":"k1"}}}})";
+  RecordOutcome out = h.Run(StrCat("{", ttl, remove));
+  ASSERT_EQ(out.result, Verdict::kOk) << out.error_message;
+  EXPECT_TRUE(out.ttl_delete);
+  EXPECT_FALSE(h.Run(StrCat("{", remove)).ttl_delete);
+  EXPECT_FALSE(
+      h.Run(StrCat(R"({"userIdentity":{"type":"Service","principalId":"someone"},)", remove))
+          .ttl_delete);
+  EXPECT_FALSE(h.Run(StrCat(R"({"userIdentity":"dynamodb.amazonaws.com",)", remove)).ttl_delete);
+  EXPECT_FALSE(h.Run(StrCat("{", ttl, R"("eventName":"INSERT","dynamodb":{"NewImage":)",
+                            R"({"id":{"S":"k1"}}}})"))
+                   .ttl_delete);
+}
+
 // Regression: an item with an attribute twice was written with the key twice.
 TEST(TransformerTest, AttributeTwiceIsDuplicateKey) {
   Harness h(PipelineYaml(""));

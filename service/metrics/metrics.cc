@@ -95,6 +95,7 @@ Metrics::Metrics(const Config& config) : registry_(std::make_shared<prometheus::
     m->bytes_in = &f.bytes_in.Add({{"pipeline", name}});
     m->bytes_out = &f.bytes_out.Add({{"pipeline", name}});
     m->objects_written = &f.objects_written.Add({{"pipeline", name}});
+    m->ttl_deletes = &f.ttl_deletes.Add({{"pipeline", name}});
     for (int i = 0; i < kFlushReasonCount; ++i) {
       const auto reason = static_cast<FlushReason>(i);
       // kNone is never a seal's reason: no series for it.

@@ -67,6 +67,9 @@ namespace lakehose {
           "Bytes of record data received by Transform and Ingest.")                                \
   COUNTER(bytes_out, "bytes_out_total", "pipeline",                                                \
           "Bytes of objects stored (as stored: compressed).")                                      \
+  COUNTER(ttl_deletes, "ttl_deletes_total", "pipeline",                                            \
+          "REMOVE records that DynamoDB's TTL made (userIdentity principalId "                     \
+          "dynamodb.amazonaws.com), transformed OK; also in records_total.")                       \
   COUNTER(objects_written, "objects_written_total", "pipeline",                                    \
           "Objects stored by this process (data and error-prefix objects; not 412s of earlier "    \
           "attempts).")                                                                            \
@@ -280,6 +283,7 @@ struct PipelineMetrics {
   prometheus::Counter* bytes_in;
   prometheus::Counter* bytes_out;
   prometheus::Counter* objects_written;
+  prometheus::Counter* ttl_deletes;
   std::array<prometheus::Counter*, kFlushReasonCount>
       flushes;  // indexed by FlushReason (kNone unused)
   prometheus::Counter* delivery_retries;

@@ -85,6 +85,7 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
   ctx.random_string = random;
   TransformerPool::Lease transformer = pool_.Acquire(spec);
   RecordOutcome outcome;
+  int64_t ttl_deletes = 0;
   results->Reserve(records.size());
   for (const v1::Record& r : records) {
     InputRecord in;
@@ -98,6 +99,7 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
     out->set_result(ToWire(outcome.result));
     out->set_operation(ToWire(outcome.operation));
     if (outcome.result == Verdict::kOk) {
+      ttl_deletes += outcome.ttl_delete ? 1 : 0;
       out->set_data(std::move(outcome.data));
       auto* keys = out->mutable_partition_keys();
       for (size_t k = 0; k < spec->key_names.size(); ++k)
@@ -108,6 +110,8 @@ absl::StatusOr<const PipelineSpec*> RecordProcessor::Process(
     }
     out->set_key_prefix(std::move(outcome.key_prefix));
   }
+  if (ttl_deletes > 0)
+    metrics_->ForPipeline(*spec).ttl_deletes->Increment(static_cast<double>(ttl_deletes));
   return spec;
 }
 

@@ -53,6 +53,7 @@ export const METRIC_FAMILIES = {
   lakehose_iceberg_files_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_iceberg_records_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
   lakehose_iceberg_objects_already_committed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true },
+  lakehose_ttl_deletes_total: { type: 'counter', labels: { pipeline: PIPELINE } },
   lakehose_iceberg_changes_total: { type: 'counter', labels: { pipeline: PIPELINE, result: ['applied', 'stale', 'superseded'] }, tableOnly: true, currentOnly: true },
   lakehose_iceberg_position_deletes_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true, currentOnly: true },
   lakehose_iceberg_index_deltas_replayed_total: { type: 'counter', labels: { pipeline: PIPELINE }, tableOnly: true, currentOnly: true },
