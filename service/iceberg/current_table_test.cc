@@ -242,6 +242,24 @@ TEST(CurrentTableTest, ASnapshotWithoutAnIndexDeltaStopsTheIndex) {
   EXPECT_TRUE(absl::IsFailedPrecondition(table->Commit({&o2})));
 }
 
+TEST(CurrentTableTest, AnIndexOfAnotherTableIsRefusedNotUsed) {
+  Fixture old_lake;
+  auto index = old_lake.Index("index");
+  {
+    auto table = old_lake.Writer(index.get());
+    TableObject o1 = old_lake.Store(*table, 1, Doc("INSERT", "a", 1, "EU", 1));
+    ASSERT_TRUE(table->Commit({&o1}).ok());
+  }
+  // A new lake (the old one removed), the data_dir kept: its index names rows of files
+  // that the new table does not have.
+  Fixture fx;
+  auto table = fx.Writer(index.get());
+  TableObject o2 = fx.Store(*table, 2, Doc("MODIFY", "a", 2, "EU", 2));
+  absl::Status st = table->Commit({&o2});
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_THAT(st.message(), HasSubstr("lakehose table reindex"));
+}
+
 TEST(CurrentTableTest, ADamagedIndexDeltaIsDataLossNamingIt) {
   Fixture fx;
   auto index = fx.Index("index");

@@ -1277,6 +1277,11 @@ absl::Status IcebergTable::CatchUpIndexTo(const TableMetadata& m) {
                  " cannot be brought up to date from it"));
     }
   }
+  if (applied && m.CurrentSnapshot() == nullptr)
+    return absl::FailedPreconditionError(
+        StrCat(catalog_.Name(), ": the key index in ", index.dir(), " is at snapshot ", *applied,
+               " but the table has none (a new table under an old index); rebuild it with "
+               "`lakehose table reindex`"));
   if (applied && s == nullptr && !chain.empty())
     return absl::FailedPreconditionError(
         StrCat(catalog_.Name(), ": the key index in ", index.dir(), " is at snapshot ", *applied,
