@@ -91,6 +91,7 @@ const EXIT_TIMEOUT_MS = 60_000;
 const TOOL_TIMEOUT_MS = 120_000;
 const RESEND_TIMEOUT_MS = 60_000;
 const SETTLE_MS = RPC_DEADLINE_MS + 5_000;
+const SEND_PAUSE_MS = 60;
 const S3_FAULTS = { slowDown: 0.04, internalError: 0.03, reset: 0.03, resetAfter: 0.04, latencyMs: [0, 20], seed: SEED };
 
 const work = new WorkDir('lakehose-iceberg-current-', { keep: args.keep });
@@ -521,8 +522,10 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       for (let cycle = 0; cycle <= CYCLES; cycle++) {
         assert.ok(Date.now() - started < BUDGET_MS, `over the time budget of ${BUDGET_MS} ms after ${cycle} cycles`);
         const last = cycle === CYCLES;
-        // This cycle's new batches.
-        for (const b of batchesOf(deliver(history, CHANGES, random, earlier), BATCH)) batches.push(b);
+        // This cycle's new batches: twice a round's, sent at a pace (SEND_PAUSE_MS between
+        // a sender's batches) that spreads them over the cycle, so that the kill finds
+        // batches in flight and commits under way.
+        for (const b of batchesOf(deliver(history, 2 * CHANGES, random, earlier), BATCH)) batches.push(b);
         server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, logFile });
         if (!last && cycle > 0 && random() < 0.15) {
           tally.earlyKills++;
@@ -561,6 +564,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
                 tally.errors[name] = (tally.errors[name] ?? 0) + 1;
                 await sleep(100);
               }
+              await sleep(SEND_PAUSE_MS);
             }
           };
           const senders = Promise.all([sender(0), sender(1)]);
