@@ -270,6 +270,17 @@ function assertEqualsOracle(rows, live, who) {
   ].filter(Boolean).join('\n'));
 }
 
+// Every image of `changes` by key, as checkAtRest takes them.
+function imagesByKey(changes) {
+  const out = new Map();
+  for (const c of changes) {
+    if (c.remove) continue;
+    if (!out.has(c.key)) out.set(c.key, new Set());
+    out.get(c.key).add(JSON.stringify(sortKeys(c.image)));
+  }
+  return out;
+}
+
 const sortKeys = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 // icebird's rows of the table under `lakeDir`.
@@ -279,13 +290,27 @@ const icebirdRows = (lakeDir, tableDir) => withTableServer(lakeDir, tableDir, ({
 // manifest list and manifest, python3-avro when `python`), the position deletes against
 // the data files they name, DuckDB's rows with the deletes applied, icebird's rows, each
 // equal to the oracle; every snapshot that changed the table names its index updates.
+// Every older snapshot too (commits between Flushes hold whatever objects were sealed, so
+// no prefix of the stream is known for them): at most one row per key, each an image
+// sent for that key (`sentImages`: key -> Set of images as JSON of sorted attributes).
 // Returns a line for the summary.
-async function checkAtRest(tableDir, lakeDir, conn, live, { python, deep }) {
+async function checkAtRest(tableDir, lakeDir, conn, live, sentImages, { python, deep }) {
   const checked = await checkTable(tableDir, conn, { python, deep });
   const m = checked.meta.current;
   const { rows: duckRows, deletes } = await liveRowsWithDuckDB(checked, conn);
   assertEqualsOracle(duckRows, live, 'DuckDB (read_parquet, position deletes applied here)');
   assertEqualsOracle(await icebirdRows(lakeDir, tableDir), live, 'icebird');
+  for (const s of m.snapshots) {
+    const { rows } = await liveRowsWithDuckDB(checked, conn, BigInt(s['snapshot-id']));
+    const keys = new Set();
+    for (const r of rows) {
+      const item = itemOf(r);
+      const at = `snapshot ${s['snapshot-id']} (sequence number ${s['sequence-number']})`;
+      assert.ok(!keys.has(item.pk), `${at}: key ${item.pk} has two live rows`);
+      keys.add(item.pk);
+      assert.ok(sentImages.get(item.pk)?.has(JSON.stringify(sortKeys(item))), `${at}: ${JSON.stringify(item)} is no image sent for ${item.pk}`);
+    }
+  }
   let withDeletes = 0;
   for (const s of m.snapshots) {
     const sum = s.summary ?? {};
@@ -451,7 +476,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const countedDropped = droppedByOracle;
       const exit = await server.stop(EXIT_TIMEOUT_MS);
       assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-      note(`at rest: ${await checkAtRest(tableDir, lakeDir, conn, oracle.live(), { python: true, deep: true })}`);
+      note(`at rest: ${await checkAtRest(tableDir, lakeDir, conn, oracle.live(), imagesByKey(earlier), { python: true, deep: true })}`);
 
       // Reindex: the key index removed and rebuilt from the table, then more changes
       // (with replays of old records) applied on it.
@@ -465,7 +490,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       await startServer();
       for (let r = ROUNDS; r < ROUNDS + 2; r++) await round(r);
       assert.deepEqual(await server.stop(EXIT_TIMEOUT_MS), { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-      note(`after reindex, at rest: ${await checkAtRest(tableDir, lakeDir, conn, oracle.live(), { python: false, deep: false })}; ${Date.now() - started} ms`);
+      note(`after reindex, at rest: ${await checkAtRest(tableDir, lakeDir, conn, oracle.live(), imagesByKey(earlier), { python: false, deep: false })}; ${Date.now() - started} ms`);
       assert.ok(counted.stale > 0, `lakehose_iceberg_changes_total{result="stale"} is ${counted.stale} after ${countedDropped} duplicates and replays`);
       assert.equal(counted.applied + counted.stale + counted.superseded, countedDelivered, `every change delivered is counted once: ${JSON.stringify(counted)}`);
       assert.ok(counted.applied <= countedDelivered - countedDropped, `no more changes applied (${counted.applied}) than the oracle applied (${countedDelivered - countedDropped})`);
@@ -609,7 +634,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const summary = [
         `current-state crash test on S3 (seed ${SEED}): ${CYCLES} cycles (${tally.earlyKills} killed in start-up), ${batches.length} batches of up to ${BATCH}, ` +
           `${tally.resent} re-sent after a kill, Ingest errors while serving ${JSON.stringify(tally.errors)}, ${Date.now() - started} ms`,
-        `  table: ${await checkAtRest(tableDir, lakeDir, conn, live, { python: false, deep: false })}`,
+        `  table: ${await checkAtRest(tableDir, lakeDir, conn, live, imagesByKey(batches.flat()), { python: false, deep: false })}`,
         `  S3 front: ${s.requests} requests, statuses ${JSON.stringify(s.byStatus)}, injected ${JSON.stringify(s.injected)}, rejected ${JSON.stringify(s.rejected)}`,
       ];
       for (const l of summary) note(l);
