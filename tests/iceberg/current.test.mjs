@@ -51,6 +51,7 @@ import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
+import { killInStartUp } from '../lib/crash.mjs';
 import { clientsFor, flushRetrying, statusName, unary, waitForReady } from '../lib/grpc.mjs';
 import { ServerProcess, WorkDir, exitWhenDone, run, serverEnv, sleep, suiteArgs, withTimeout } from '../lib/harness.mjs';
 import { checkTable, liveRowsWithDuckDB, mirrorS3, readWithIcebird, withTableServer } from '../lib/iceberg.mjs';
@@ -569,9 +570,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
         server = new ServerProcess(SERVER_BIN, { dir, configPath: cfgPath, env, logFile });
         if (!last && cycle > 0 && random() < 0.15) {
           tally.earlyKills++;
-          await sleep(20 + Math.floor(random() * 230));
-          if (!server.running()) tally.diedOnItsOwn.push({ cycle, exit: server.exit, tail: server.tail() });
-          await server.kill();
+          await killInStartUp(server, random, tally, cycle);
           continue;
         }
         await server.waitForPort(PORT_TIMEOUT_MS);
