@@ -17,7 +17,8 @@
 //     rounds of --changes changes, each sent in Ingest batches and followed by a Flush;
 //     after each Flush icebird (position deletes applied by file_path) and DuckDB
 //     (read_parquet of the live data files and of the position delete files, the deletes
-//     applied here) read exactly the oracle's live items, image for image. At rest:
+//     applied here) read exactly the oracle's live items, image for image. At rest: each
+//     row's _op, _SequenceNumber and _ApproximateCreationDateTime are the applied change's;
 //     checkTable decodes every manifest with avsc and python3-avro (delete manifests:
 //     content 1, the delete files' columns and field ids); positionDeletes checks each
 //     delete against the data file it names (live, a data sequence number at most the
@@ -25,8 +26,10 @@
 //     key, each an image sent for it; snapshots with changes carry lakehose.index-delta.
 //     Then the index is rebuilt: SIGTERM, the index directory (<data_dir>/index/<pipeline>)
 //     removed, `lakehose table reindex`, a restart, two more rounds (with replays of old
-//     records): still the oracle's items. Last, /metrics (scraped before the reindex)
-//     counted every change once as applied, stale or superseded, some stale.
+//     records): still the oracle's items. Last, the counts: the snapshots'
+//     lakehose.changes-applied|stale|superseded add up to the records delivered, and
+//     /metrics (scraped before the reindex) says what the snapshots of that server say,
+//     some stale, lakehose_iceberg_position_deletes_total the table's position deletes.
 //   - s3: the table on S3 through the verifying front with faults (503, 500, resets before
 //     and after the write, latency); --cycles SIGKILL cycles: each start first re-sends
 //     every batch not acked before (replays are no-ops by version), Flushes and compares
@@ -119,7 +122,8 @@ function compareVersions(a, b) {
   return a.timeMs < b.timeMs ? -1 : a.timeMs > b.timeMs ? 1 : 0;
 }
 
-// The dictionary: key -> {version, live, image (plain attributes, values as text)}.
+// The dictionary: key -> {version, live, image (plain attributes, values as text), change
+// (the one applied last)}.
 class Oracle {
   constructor() { this.state = new Map(); }
 
@@ -127,13 +131,20 @@ class Oracle {
   apply(c) {
     const st = this.state.get(c.key);
     if (st && compareVersions(c.version, st.version) <= 0) return false;
-    this.state.set(c.key, { version: c.version, live: !c.remove, image: c.remove ? null : c.image });
+    this.state.set(c.key, { version: c.version, live: !c.remove, image: c.remove ? null : c.image, change: c });
     return true;
   }
 
   live() {
     const out = new Map();
     for (const [k, st] of this.state) if (st.live) out.set(k, st.image);
+    return out;
+  }
+
+  // key -> the change that wrote each live item's row.
+  writers() {
+    const out = new Map();
+    for (const [k, st] of this.state) if (st.live) out.set(k, st.change);
     return out;
   }
 }
@@ -208,7 +219,7 @@ class History {
         userIdentity: ttl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : null,
         recordFormat: 'application/json', tableName: 'items', dynamodb, eventSource: 'aws:dynamodb',
       };
-    return { key, version, remove: eventName === 'REMOVE', ttl, image, eventID, line: JSON.stringify(record) };
+    return { key, version, op: eventName === 'INSERT' ? 'INSERT' : 'UPDATE', remove: eventName === 'REMOVE', ttl, image, eventID, line: JSON.stringify(record) };
   }
 
   // The items as DynamoDB holds them now: key -> image.
@@ -308,11 +319,20 @@ const icebirdRows = (lakeDir, tableDir) => withTableServer(lakeDir, tableDir, ({
 // sent for that key (`sentImages`: key -> Set of images as JSON of sorted attributes).
 // Returns {line (for the summary), positionDeletes (the current snapshot's delete rows),
 // history (lakehose.changes-applied|stale|superseded summed over the snapshots)}.
-async function checkAtRest(tableDir, lakeDir, conn, live, sentImages, { python, deep }) {
+async function checkAtRest(tableDir, lakeDir, conn, oracle, sentImages, { python, deep }) {
+  const live = oracle.live();
   const checked = await checkTable(tableDir, conn, { python, deep });
   const m = checked.meta.current;
   const { rows: duckRows, deletes } = await liveRowsWithDuckDB(checked, conn);
   assertEqualsOracle(duckRows, live, 'DuckDB (read_parquet, position deletes applied here)');
+  // The row's metadata columns are the change's that wrote it (README: _op, the version).
+  const writers = oracle.writers();
+  for (const r of duckRows) {
+    const c = writers.get(r.pk);
+    const want = { _op: c.op, _SequenceNumber: c.version.seq === null ? null : String(c.version.seq), _ApproximateCreationDateTime: String(c.version.timeMs) };
+    const got = { _op: r._op, _SequenceNumber: r._SequenceNumber ?? null, _ApproximateCreationDateTime: r._ApproximateCreationDateTime === null ? null : String(r._ApproximateCreationDateTime) };
+    assert.deepEqual(got, want, `${r.pk}: the row's metadata columns are those of ${c.eventID}`);
+  }
   assertEqualsOracle(await icebirdRows(lakeDir, tableDir), live, 'icebird');
   for (const s of m.snapshots) {
     const { rows } = await liveRowsWithDuckDB(checked, conn, BigInt(s['snapshot-id']));
@@ -506,7 +526,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const countedDropped = droppedByOracle;
       const exit = await server.stop(EXIT_TIMEOUT_MS);
       assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-      const first = await checkAtRest(tableDir, lakeDir, conn, oracle.live(), imagesByKey(earlier), { python: true, deep: true });
+      const first = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: true, deep: true });
       note(`at rest: ${first.line}`);
 
       // Reindex: the key index removed and rebuilt from the table, then more changes
@@ -521,7 +541,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       await startServer();
       for (let r = ROUNDS; r < ROUNDS + 2; r++) await round(r);
       assert.deepEqual(await server.stop(EXIT_TIMEOUT_MS), { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
-      const second = await checkAtRest(tableDir, lakeDir, conn, oracle.live(), imagesByKey(earlier), { python: false, deep: false });
+      const second = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: false, deep: false });
       note(`after reindex, at rest: ${second.line}; ${Date.now() - started} ms`);
       // The table's own account: every change delivered in one snapshot's counts.
       const { applied, stale, superseded } = second.history;
@@ -562,13 +582,13 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
     const oracleOfSent = () => {
       const o = new Oracle();
       for (const i of [...sent].sort((a, b) => a - b)) for (const c of batches[i]) o.apply(c);
-      return o.live();
+      return o;
     };
     const compareNow = async (what) => {
       // (Read from s3rver directly: the front's faults are for the server.)
       await downloadBucket(front, lakeDir);
       mirrorS3(`s3://${front.bucket}`, lakeDir);
-      assertEqualsOracle(await icebirdRows(lakeDir, tableDir), oracleOfSent(), `icebird ${what}`);
+      assertEqualsOracle(await icebirdRows(lakeDir, tableDir), oracleOfSent().live(), `icebird ${what}`);
     };
     // Every pending batch sent (again, counted in tally.resent unless `fresh`) until
     // acknowledged (bounded by RESEND_TIMEOUT_MS).
@@ -683,9 +703,9 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       mirrorS3(`s3://${front.bucket}`, lakeDir);
       duck = await DuckDBInstance.create(':memory:');
       conn = await duck.connect();
-      const live = oracleOfSent();
+      const final = oracleOfSent();
       const s = front.stats();
-      const atRest = await checkAtRest(tableDir, lakeDir, conn, live, imagesByKey(batches.flat()), { python: false, deep: false });
+      const atRest = await checkAtRest(tableDir, lakeDir, conn, final, imagesByKey(batches.flat()), { python: false, deep: false });
       const summary = [
         `current-state crash test on S3 (seed ${SEED}): ${CYCLES} cycles (${tally.earlyKills} killed in start-up, ${tally.killedAtCommit} as a metadata version was stored), ${batches.length} batches of up to ${BATCH}, ` +
           `${tally.resent} re-sent after a kill, Ingest errors while serving ${JSON.stringify(tally.errors)}, ${Date.now() - started} ms`,
