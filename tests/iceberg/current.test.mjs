@@ -29,7 +29,8 @@
 //     records): still the oracle's items. Last, the counts: the snapshots'
 //     lakehose.changes-applied|stale|superseded add up to the records delivered, and
 //     /metrics (scraped before the reindex) says what the snapshots of that server say,
-//     some stale, lakehose_iceberg_position_deletes_total the table's position deletes.
+//     some stale, lakehose_iceberg_position_deletes_total the table's position deletes,
+//     lakehose_ttl_deletes_total the TTL REMOVE records delivered.
 //   - s3: the table on S3 through the verifying front with faults (503, 500, resets before
 //     and after the write, latency); --cycles SIGKILL cycles: each start first re-sends
 //     every batch not acked before (replays are no-ops by version), Flushes and compares
@@ -422,6 +423,7 @@ const currentMetrics = async (server) => {
     applied: v('applied'), stale: v('stale'), superseded: v('superseded'),
     positionDeletes: s.value('lakehose_iceberg_position_deletes_total', { pipeline: PIPELINE }) ?? 0,
     deltasReplayed: s.value('lakehose_iceberg_index_deltas_replayed_total', { pipeline: PIPELINE }) ?? 0,
+    ttlDeletes: s.value('lakehose_ttl_deletes_total', { pipeline: PIPELINE }) ?? 0,
   };
 };
 
@@ -466,6 +468,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
     const earlier = [];
     const note = (s) => { t.diagnostic(s); console.log(s); };
     let delivered = 0;
+    let ttlDelivered = 0;  // TTL REMOVE records delivered, copies included
     let droppedByOracle = 0;
     let server = null;
     let duck = null;
@@ -489,6 +492,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
           assert.ok(res.ok, `round ${r} batch ${i}: Ingest failed: ${res.error && `${statusName(res.error.code)} ${res.error.details}`}`);
           for (const c of b) if (!oracle.apply(c)) droppedByOracle++;
           delivered += b.length;
+          ttlDelivered += b.filter((c) => c.ttl).length;
         }
         await flushRetrying(clients.ingestor, PIPELINE, FLUSH_TIMEOUT_MS, (err) => note(`flush: ${statusName(err.code)} ${err.details}; retrying`));
       } finally {
@@ -524,6 +528,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       // (Asserted at the end: the table's checks first.)
       const countedDelivered = delivered;
       const countedDropped = droppedByOracle;
+      const countedTtl = ttlDelivered;
       const exit = await server.stop(EXIT_TIMEOUT_MS);
       assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
       const first = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: true, deep: true });
@@ -552,6 +557,8 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       assert.ok(counted.applied <= countedDelivered - countedDropped, `no more changes applied (${counted.applied}) than the oracle applied (${countedDelivered - countedDropped})`);
       assert.deepEqual({ applied: counted.applied, stale: counted.stale, superseded: counted.superseded }, first.history, 'the metrics count what the snapshots\' summaries count');
       assert.equal(counted.positionDeletes, first.positionDeletes, 'lakehose_iceberg_position_deletes_total is the position deletes in the table');
+      assert.ok(countedTtl > 0, 'the rounds delivered TTL deletes');
+      assert.equal(counted.ttlDeletes, countedTtl, 'lakehose_ttl_deletes_total counts the TTL REMOVE records delivered');
     } catch (err) {
       throw failed(err, logFile, server);
     } finally {
