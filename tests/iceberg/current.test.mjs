@@ -31,16 +31,19 @@
 //     /metrics (scraped before the reindex) says what the snapshots of that server say,
 //     some stale, lakehose_iceberg_position_deletes_total the table's position deletes,
 //     lakehose_ttl_deletes_total the TTL REMOVE records delivered.
-//   - s3: the table on S3 through the verifying front with faults (503, 500, resets before
-//     and after the write, latency); --cycles SIGKILL cycles: each start first re-sends
+//   - s3: a table keyed by pk and sk (a number: `identifier: [pk, sk]`, several items per
+//     pk) on S3 through the verifying front with faults (503, 500, resets before and
+//     after the write, latency); --cycles SIGKILL cycles: each start first re-sends
 //     every batch not acked before (replays are no-ops by version), Flushes and compares
 //     icebird with the oracle of everything sent; then sends new batches (two senders,
 //     sometimes a Flush) until SIGKILL 0.5-3 s later while an Ingest is under way (every
 //     other cycle as soon as the bucket holds a new metadata version after that, before
 //     the server has its answer: between the snapshot and the key index's update; one
-//     cycle in seven killed during start-up instead). A last start
-//     re-sends, Flushes, and the table (icebird, DuckDB with deletes, checkTable, every
-//     snapshot as above) equals the oracle; SIGTERM exits 0; the front refused no request.
+//     cycle in seven killed during start-up instead; two such kills must leave an index
+//     delta to replay at a start). A last start re-sends, Flushes, and the table
+//     (icebird, DuckDB with deletes, checkTable, every snapshot as above) equals the
+//     oracle; the snapshots' counts of changes are at least the records sent and at most
+//     the sends; SIGTERM exits 0; the front refused no request.
 //
 //   node tests/iceberg/current.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
 //        [--rounds 4] [--changes 300] [--keys 150] [--cycles 3] [--batch 40] [--dest file|s3|both]
@@ -155,12 +158,15 @@ class Oracle {
 // the key's shape. Keys of even index are delivered by DynamoDB Streams (Lambda's shape:
 // SequenceNumber, time in seconds), odd ones by Kinesis Data Streams (time in ms, no
 // SequenceNumber): one shape per key, as one pipeline sees them, so that versions of a key
-// are totally ordered and the oracle's result does not depend on delivery order.
+// are totally ordered and the oracle's result does not depend on delivery order. With
+// `composite`, the DynamoDB table has a range key too: pk (S) and sk (N), several items
+// per pk; else pk alone.
 class History {
-  constructor(random, keys, tag) {
+  constructor(random, keys, tag, { composite = false } = {}) {
     this.random = random;
     this.keys = keys;
     this.tag = tag;
+    this.composite = composite;
     this.items = new Map();  // key -> image of the existing item
     // Sequence numbers from just under 10^20, so that they reach 21 digits mid-run.
     this.seq = 10n ** 20n - 40_000n;
@@ -172,7 +178,8 @@ class History {
 
   change() {
     const k = Math.floor(this.random() * this.keys);
-    const key = `${this.tag}-${String(k).padStart(4, '0')}`;
+    const ids = this.composite ? { pk: `${this.tag}-${String(k % 16).padStart(4, '0')}`, sk: String(k * 7) } : { pk: `${this.tag}-${String(k).padStart(4, '0')}` };
+    const key = keyOf(ids);
     const lambda = k % 2 === 0;
     this.n++;
     this.seq += BigInt(1 + Math.floor(this.random() * 200));
@@ -189,7 +196,7 @@ class History {
     if (eventName !== 'REMOVE') {
       // A MODIFY moves the item to another region (partition) one time in four.
       const region = old && this.random() >= 0.25 ? old.region : this.pick(REGIONS);
-      image = { pk: key, region, n: String(this.n), name: this.pick(WORDS) };
+      image = { ...ids, region, n: String(this.n), name: this.pick(WORDS) };
       if (this.random() < 0.3) image.note = `${this.pick(WORDS)} ${this.n}`;
       this.items.set(key, image);
     } else {
@@ -198,11 +205,11 @@ class History {
     const version = lambda
       ? { seq: this.seq, timeMs: Math.floor(this.timeMs / 1000) * 1000 }
       : { seq: null, timeMs: this.timeMs };
-    const ddb = (img) => Object.fromEntries(Object.entries(img).map(([a, v]) => [a, a === 'n' ? { N: v } : { S: v }]));
+    const ddb = (img) => Object.fromEntries(Object.entries(img).map(([a, v]) => [a, a === 'n' || a === 'sk' ? { N: v } : { S: v }]));
     const eventID = `${this.tag}-e${this.n}`;
     const dynamodb = {
       ApproximateCreationDateTime: lambda ? Math.floor(this.timeMs / 1000) : this.timeMs,
-      Keys: { pk: { S: key } },
+      Keys: ddb(ids),
       ...(image ? { NewImage: ddb(image) } : {}),
       ...(old ? { OldImage: ddb(old) } : {}),
       ...(lambda ? { SequenceNumber: String(this.seq) } : {}),
@@ -262,6 +269,10 @@ const batchesOf = (changes, size) => Array.from({ length: Math.ceil(changes.leng
 
 // ---- the table against the oracle --------------------------------------------------------
 
+// An item's key (its attributes pk, and sk when the table has a range key) as the oracle
+// keys it.
+const keyOf = (item) => (item.sk === undefined ? item.pk : `${item.pk}#${item.sk}`);
+
 // A row's item attributes (columns not beginning with `_`, nulls left out), values as text.
 function itemOf(row) {
   const out = {};
@@ -279,8 +290,8 @@ function assertEqualsOracle(rows, live, who) {
   const twice = [];
   for (const r of rows) {
     const item = itemOf(r);
-    if (got.has(item.pk)) twice.push(item.pk);
-    got.set(item.pk, item);
+    if (got.has(keyOf(item))) twice.push(keyOf(item));
+    got.set(keyOf(item), item);
   }
   const missing = [...live.keys()].filter((k) => !got.has(k));
   const extra = [...got.keys()].filter((k) => !live.has(k));
@@ -329,10 +340,10 @@ async function checkAtRest(tableDir, lakeDir, conn, oracle, sentImages, { python
   // The row's metadata columns are the change's that wrote it (README: _op, the version).
   const writers = oracle.writers();
   for (const r of duckRows) {
-    const c = writers.get(r.pk);
+    const c = writers.get(keyOf(itemOf(r)));
     const want = { _op: c.op, _SequenceNumber: c.version.seq === null ? null : String(c.version.seq), _ApproximateCreationDateTime: String(c.version.timeMs) };
     const got = { _op: r._op, _SequenceNumber: r._SequenceNumber ?? null, _ApproximateCreationDateTime: r._ApproximateCreationDateTime === null ? null : String(r._ApproximateCreationDateTime) };
-    assert.deepEqual(got, want, `${r.pk}: the row's metadata columns are those of ${c.eventID}`);
+    assert.deepEqual(got, want, `${c.key}: the row's metadata columns are those of ${c.eventID}`);
   }
   assertEqualsOracle(await icebirdRows(lakeDir, tableDir), live, 'icebird');
   for (const s of m.snapshots) {
@@ -341,9 +352,10 @@ async function checkAtRest(tableDir, lakeDir, conn, oracle, sentImages, { python
     for (const r of rows) {
       const item = itemOf(r);
       const at = `snapshot ${s['snapshot-id']} (sequence number ${s['sequence-number']})`;
-      assert.ok(!keys.has(item.pk), `${at}: key ${item.pk} has two live rows`);
-      keys.add(item.pk);
-      assert.ok(sentImages.get(item.pk)?.has(JSON.stringify(sortKeys(item))), `${at}: ${JSON.stringify(item)} is no image sent for ${item.pk}`);
+      const key = keyOf(item);
+      assert.ok(!keys.has(key), `${at}: key ${key} has two live rows`);
+      keys.add(key);
+      assert.ok(sentImages.get(key)?.has(JSON.stringify(sortKeys(item))), `${at}: ${JSON.stringify(item)} is no image sent for ${key}`);
     }
   }
   let withDeletes = 0;
@@ -366,7 +378,7 @@ async function checkAtRest(tableDir, lakeDir, conn, oracle, sentImages, { python
 
 // ---- the server --------------------------------------------------------------------------
 
-function configYaml({ dataDir, dest, input = 'dynamodb-stream' }) {
+function configYaml({ dataDir, dest, input = 'dynamodb-stream', composite = false }) {
   const d = dest.kind === 'file'
     ? ['      kind: file', `      path: ${JSON.stringify(dest.path)}`]
     : ['      kind: s3', '      bucket: lake', `      endpoint: ${dest.endpoint}`, '      force_path_style: true', `      region: ${TEST_REGION}`];
@@ -389,9 +401,10 @@ function configYaml({ dataDir, dest, input = 'dynamodb-stream' }) {
     `        table: ${NAMESPACE}.${TABLE}`,
     '        catalog: { kind: filesystem }',
     '        mode: current',
-    '        identifier: [pk]',
+    `        identifier: [${composite ? 'pk, sk' : 'pk'}]`,
     '        schema:',
     '          - { name: pk, type: string, required: true }',
+    ...(composite ? ['          - { name: sk, type: int64, required: true }'] : []),
     '        commit_interval_s: 1',
     '',
   ].join('\n');
@@ -571,10 +584,10 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
     const { dir, dataDir, lakeDir, tableDir, logFile, cfgPath } = testDir('s3');
     const front = await startS3Front({ s3rverDir: join(dir, 's3rver'), faults: S3_FAULTS });
     work.defer(() => front.close());
-    writeFileSync(cfgPath, configYaml({ dataDir, dest: { kind: 's3', endpoint: front.endpoint } }));
+    writeFileSync(cfgPath, configYaml({ dataDir, dest: { kind: 's3', endpoint: front.endpoint }, composite: true }));
     const env = serverEnv(dir);
     const random = prng(SEED * 31 + 13);
-    const history = new History(random, KEYS, 's');
+    const history = new History(random, KEYS, 's', { composite: true });
     const earlier = [];
     const note = (s) => { t.diagnostic(s); console.log(s); };
     // Batches in sending order; `sent`: indexes of batches sent at least once (the oracle
