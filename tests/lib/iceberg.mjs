@@ -469,10 +469,14 @@ function promotes(from, to) {
 // the same header and records), every live data file checked against its bytes with
 // DuckDB (`conn`: a @duckdb/node-api connection): row count, size, field ids; with `deep`
 // (default) also every column's value and null counts and bounds against the rows and
-// the partition values against every row's transformed source value. Returns
-//   {meta (loadMetadata's), snapshots: Map(id -> {snapshot, live: [file]}), files:
-//    Map(local path -> {rows, ids, icebergSchema, columns, partition, spec, dataSeq, ...}),
-//    avroFiles, notes}.
+// the partition values against every row's transformed source value. Delete manifests
+// (content 1, a current-state table's) list position delete files: each one's Parquet
+// columns, field ids and row count, its entry's sequence numbers as a data file's; the
+// rows they delete are positionDeletes' to check. Returns
+//   {meta (loadMetadata's), snapshots: Map(id -> {snapshot, live: [file], deletes:
+//    [delete file]}), files: Map(local path -> {rows, ids, icebergSchema, columns,
+//    partition, spec, dataSeq, ...}), deleteFiles: Map(local path -> {path, rows, dataSeq,
+//    specId, partition, referenced, entry}), avroFiles, notes}.
 export async function checkTable(tableDir, conn, { python = true, deep = true, rest = false } = {}) {
   const meta = loadMetadata(tableDir, { rest });
   const m = meta.current;
@@ -532,7 +536,9 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
   const files = new Map();        // local path -> what the data file holds
   const avroFiles = new Map();    // local path -> avsc decode
   const manifestSeq = new Map();  // manifest path -> the sequence number it was first listed with
-  const manifestsDone = new Map();  // manifest path -> {record (its manifest_file), live files}
+  const manifestsDone = new Map();  // manifest path -> {record (its manifest_file), live files, live delete files}
+  const deleteFiles = new Map();  // local path -> what a position delete file holds
+  let anyDeletes = false;
   // Every Avro file decoded and every data file's facts read up front, in batches.
   const decoded = async (path) => {
     if (!avroFiles.has(path)) avroFiles.set(path, await decodeAvro(path));
@@ -572,14 +578,19 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
 
     const live = [];
     const livePaths = new Set();
+    const liveDeletes = [];
     let addedFiles = 0;
     let addedRecords = 0;
+    let addedDeleteFiles = 0;
+    let addedPositionDeletes = 0;
     for (const mfile of list.records) {
       const mpath = localPath(mfile.manifest_path);
       const mwhere = `${where} manifest ${mpath.split(sep).at(-1)}`;
       assert.ok(existsSync(mpath), `${mwhere}: exists`);
       assert.equal(BigInt(mfile.manifest_length), BigInt(statSync(mpath).size), `${mwhere}: manifest_length is the file's size`);
-      assert.equal(mfile.content, 0, `${mwhere}: content data`);
+      assert.ok(mfile.content === 0 || mfile.content === 1, `${mwhere}: content ${mfile.content}: data (0) or deletes (1); equality deletes are not lakehose's`);
+      const isDeletes = mfile.content === 1;
+      anyDeletes ||= isDeletes;
       const seq = BigInt(mfile.sequence_number);
       assert.ok(seq <= BigInt(s['sequence-number']), `${mwhere}: sequence_number ${seq} <= the snapshot's`);
       assert.ok(BigInt(mfile.min_sequence_number) <= seq, `${mwhere}: min_sequence_number <= sequence_number`);
@@ -600,15 +611,21 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
           livePaths.add(f.path);
           live.push(f);
         }
+        for (const f of done.deletes) {
+          assert.ok(!livePaths.has(f.path), `${where}: delete file ${f.path} is live twice`);
+          livePaths.add(f.path);
+          liveDeletes.push(f);
+        }
         continue;
       }
       const mine = [];
+      const mineDeletes = [];
 
       const man = await decoded(mpath);
       const entry = checkSpecFields(man.schema, MANIFEST_ENTRY_FIELDS, `${mwhere} manifest_entry`);
       const df = checkSpecFields(entry.get('data_file').type, DATA_FILE_FIELDS, `${mwhere} data_file`);
       assert.equal(man.meta['format-version'], '2', `${mwhere}: metadata format-version`);
-      assert.equal(man.meta.content, 'data', `${mwhere}: metadata content`);
+      assert.equal(man.meta.content, isDeletes ? 'deletes' : 'data', `${mwhere}: metadata content`);
       assert.equal(man.meta['partition-spec-id'], String(mfile.partition_spec_id), `${mwhere}: metadata partition-spec-id`);
       assert.deepEqual(JSON.parse(man.meta['partition-spec']), spec.fields, `${mwhere}: metadata partition-spec is the spec's fields`);
       const manSchema = JSON.parse(man.meta.schema);
@@ -650,11 +667,24 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
         }
         if (e.status === 2) continue;
         const dataSeq = e.sequence_number === null ? seq : BigInt(e.sequence_number);
-        assert.ok(!livePaths.has(path), `${where}: data file ${path} is live twice`);
+        assert.ok(!livePaths.has(path), `${where}: ${isDeletes ? 'delete' : 'data'} file ${path} is live twice`);
         livePaths.add(path);
-        assert.equal(d.content, 0, `${path}: content data`);
+        assert.equal(d.content, isDeletes ? 1 : 0, `${path}: content ${isDeletes ? 'position deletes, in a delete manifest' : 'data, in a data manifest'}`);
         assert.equal(d.file_format.toUpperCase(), 'PARQUET', `${path}: file_format`);
         spec.fields.forEach((pf, i) => values[i].push(d.partition[pf.name]));
+        if (isDeletes) {
+          const known = deleteFiles.get(path);
+          if (known) {
+            assert.equal(known.dataSeq, dataSeq, `${path}: its data sequence number changed between snapshots`);
+            assert.deepEqual(canonical(known.entry.data_file), canonical(d), `${path}: its entry changed between snapshots`);
+          } else {
+            deleteFiles.set(path, checkDeleteFile(path, d, facts.get(path), `${mwhere}: ${path}`));
+            Object.assign(deleteFiles.get(path), { dataSeq, entry: e, specId: mfile.partition_spec_id, spec, addedBy: BigInt(mfile.added_snapshot_id) });
+          }
+          liveDeletes.push(deleteFiles.get(path));
+          mineDeletes.push(deleteFiles.get(path));
+          continue;
+        }
         const known = files.get(path);
         if (known) {
           // The same entry seen from a later snapshot: nothing about it changed.
@@ -667,14 +697,15 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
         live.push(files.get(path));
         mine.push(files.get(path));
       }
-      manifestsDone.set(mpath, { record: canonical(mfile), live: mine });
+      manifestsDone.set(mpath, { record: canonical(mfile), live: mine, deletes: mineDeletes });
       assert.equal(counts[1], Number(mfile.added_files_count), `${mwhere}: added_files_count`);
       assert.equal(counts[0], Number(mfile.existing_files_count), `${mwhere}: existing_files_count`);
       assert.equal(counts[2], Number(mfile.deleted_files_count), `${mwhere}: deleted_files_count`);
       assert.equal(rows[1], BigInt(mfile.added_rows_count), `${mwhere}: added_rows_count`);
       assert.equal(rows[0], BigInt(mfile.existing_rows_count), `${mwhere}: existing_rows_count`);
       assert.equal(rows[2], BigInt(mfile.deleted_rows_count), `${mwhere}: deleted_rows_count`);
-      if (BigInt(mfile.added_snapshot_id) === sid) { addedFiles += counts[1]; addedRecords += Number(rows[1]); }
+      if (BigInt(mfile.added_snapshot_id) === sid && isDeletes) { addedDeleteFiles += counts[1]; addedPositionDeletes += Number(rows[1]); }
+      if (BigInt(mfile.added_snapshot_id) === sid && !isDeletes) { addedFiles += counts[1]; addedRecords += Number(rows[1]); }
       // The field summaries bound the entries' partition values.
       if (mfile.partitions !== null) {
         assert.equal(mfile.partitions.length, spec.fields.length, `${mwhere}: one field summary per partition field`);
@@ -695,18 +726,27 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     }
     // The summary agrees with the manifests.
     const sum = s.summary;
-    assert.equal(sum.operation, 'append', `${where}: operation`);
+    // The spec's operations: append adds data files only; a commit that adds deletes is an
+    // overwrite (or delete: deletes alone). A table that never had deletes only appends.
+    if (addedDeleteFiles > 0) assert.ok(['overwrite', 'delete'].includes(sum.operation), `${where}: operation ${sum.operation} adds delete files`);
+    else if (anyDeletes) assert.ok(['append', 'overwrite'].includes(sum.operation), `${where}: operation ${sum.operation}`);
+    else assert.equal(sum.operation, 'append', `${where}: operation`);
+    if ('added-delete-files' in sum) assert.equal(Number(sum['added-delete-files']), addedDeleteFiles, `${where}: summary added-delete-files`);
+    if ('added-position-deletes' in sum) assert.equal(Number(sum['added-position-deletes']), addedPositionDeletes, `${where}: summary added-position-deletes`);
+    if ('total-delete-files' in sum) assert.equal(Number(sum['total-delete-files']), liveDeletes.length, `${where}: summary total-delete-files`);
+    if ('total-position-deletes' in sum) assert.equal(Number(sum['total-position-deletes']), liveDeletes.reduce((a, f) => a + f.rows, 0), `${where}: summary total-position-deletes`);
+    if ('total-equality-deletes' in sum) assert.equal(Number(sum['total-equality-deletes']), 0, `${where}: summary total-equality-deletes`);
     assert.equal(Number(sum['added-data-files']), addedFiles, `${where}: summary added-data-files`);
     assert.equal(Number(sum['added-records']), addedRecords, `${where}: summary added-records`);
     if ('total-data-files' in sum) assert.equal(Number(sum['total-data-files']), live.length, `${where}: summary total-data-files`);
     if ('total-records' in sum) assert.equal(Number(sum['total-records']), live.reduce((a, f) => a + f.rows, 0), `${where}: summary total-records`);
     assert.ok(sum['lakehose.writer-id'], `${where}: summary lakehose.writer-id`);
-    // A fast append keeps every file of its parent.
-    if (s['parent-snapshot-id'] !== undefined) {
+    // A fast append (and a row delta, which only adds) keeps every file of its parent.
+    if (s['parent-snapshot-id'] !== undefined && sum.operation !== 'replace') {
       const parent = snapshots.get(BigInt(s['parent-snapshot-id']));
-      if (parent) for (const f of parent.live) assert.ok(livePaths.has(f.path), `${where}: drops ${f.path} of its parent`);
+      if (parent) for (const f of [...parent.live, ...parent.deletes]) assert.ok(livePaths.has(f.path), `${where}: drops ${f.path} of its parent`);
     }
-    snapshots.set(sid, { snapshot: s, live });
+    snapshots.set(sid, { snapshot: s, live, deletes: liveDeletes });
   }
 
   if (python && avroFiles.size > 0) {
@@ -723,7 +763,86 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     }
     notes.push(`python3-avro decoded ${paths.length} Avro files like avsc`);
   }
-  return { meta, snapshots, files, avroFiles, notes };
+  return { meta, snapshots, files, deleteFiles, avroFiles, notes };
+}
+
+// One position delete file against its manifest entry (the spec's "Position Delete
+// Files"): exactly the columns file_path (string) and pos (long), required, with their
+// reserved field ids, and as many rows as record_count says. Returns {path, rows,
+// referenced (referenced_data_file or null), partition}.
+function checkDeleteFile(path, d, facts, where) {
+  const { rows, nodes } = facts;
+  assert.equal(BigInt(d.record_count), BigInt(rows), `${where}: record_count is the file's row count`);
+  assert.deepEqual(nodes.map((c) => [c.name, Number(c.field_id), c.repetition_type]),
+    [['file_path', 2147483546, 'REQUIRED'], ['pos', 2147483545, 'REQUIRED']], `${where}: the columns of a position delete file`);
+  assert.deepEqual(nodes.map((c) => c.type), ['BYTE_ARRAY', 'INT64'], `${where}: file_path a string, pos a long`);
+  assert.equal(d.equality_ids, null, `${where}: no equality_ids on a position delete file`);
+  return { path, rows, referenced: d.referenced_data_file ?? null, partition: d.partition };
+}
+
+// The position deletes of snapshot `snapshotId` (default: the current one) of `checked`
+// (checkTable's result), read with DuckDB and checked against the spec's rules for
+// applying them: each file sorted by file_path then pos, every (file_path, pos) naming a
+// row of a data file live in that snapshot whose data sequence number is at most the
+// delete file's and whose partition (spec id and values) is the delete file's, and all of
+// a file's rows naming its referenced_data_file when it has one. Returns {deleted:
+// Map(data file local path -> Set(pos)), rows (delete rows read), twice (rows deleted by
+// more than one delete row)}.
+export async function positionDeletes(checked, conn, snapshotId = null) {
+  const m = checked.meta.current;
+  const id = snapshotId ?? (m.snapshots.length ? BigInt(m['current-snapshot-id']) : null);
+  const deleted = new Map();
+  let rows = 0;
+  let twice = 0;
+  if (id === null) return { deleted, rows, twice };
+  const snap = checked.snapshots.get(BigInt(id));
+  assert.ok(snap, `snapshot ${id} is in the table`);
+  const liveByUri = new Map(snap.live.map((f) => [f.entry.data_file.file_path, f]));
+  for (const del of snap.deletes) {
+    const got = (await conn.runAndReadAll(`SELECT file_path, CAST(pos AS VARCHAR) AS pos FROM read_parquet('${del.path.replaceAll("'", "''")}')`)).getRowObjectsJson();
+    let prev = null;
+    for (const r of got) {
+      rows++;
+      const pos = BigInt(r.pos);
+      const at = `delete file ${del.path}: (${r.file_path}, ${pos})`;
+      if (prev) assert.ok(prev.file_path < r.file_path || (prev.file_path === r.file_path && prev.pos < pos), `${at}: sorted by file_path then pos, distinct`);
+      prev = { file_path: r.file_path, pos };
+      if (del.referenced !== null) assert.equal(r.file_path, del.referenced, `${at}: the file's referenced_data_file`);
+      const data = liveByUri.get(r.file_path);
+      assert.ok(data, `${at}: names a data file live in snapshot ${id}`);
+      assert.ok(data.dataSeq <= del.dataSeq, `${at}: the data file's sequence number ${data.dataSeq} is at most the delete file's ${del.dataSeq}`);
+      assert.equal(data.spec['spec-id'], del.spec['spec-id'], `${at}: the data file's partition spec`);
+      assert.deepEqual(canonical(data.entry.data_file.partition), canonical(del.partition), `${at}: the data file's partition values`);
+      assert.ok(pos >= 0n && pos < BigInt(data.rows), `${at}: a row of the data file (${data.rows} rows)`);
+      if (!deleted.has(data.path)) deleted.set(data.path, new Set());
+      const set = deleted.get(data.path);
+      if (set.has(Number(pos))) twice++;
+      set.add(Number(pos));
+    }
+  }
+  return { deleted, rows, twice };
+}
+
+// The rows of snapshot `snapshotId` (default: the current one) as DuckDB reads them with
+// position deletes applied by hand: every live data file's rows (read_parquet with
+// file_row_number) but those positionDeletes names. Resolves {rows: [row objects as
+// getRowObjectsJson gives them, without file_row_number], deletes (positionDeletes')}.
+export async function liveRowsWithDuckDB(checked, conn, snapshotId = null) {
+  const m = checked.meta.current;
+  const id = snapshotId ?? (m.snapshots.length ? BigInt(m['current-snapshot-id']) : null);
+  const deletes = await positionDeletes(checked, conn, id);
+  const rows = [];
+  if (id === null) return { rows, deletes };
+  for (const f of checked.snapshots.get(BigInt(id)).live) {
+    const gone = deletes.deleted.get(f.path) ?? new Set();
+    const got = (await conn.runAndReadAll(`SELECT * FROM read_parquet('${f.path.replaceAll("'", "''")}', file_row_number = true)`)).getRowObjectsJson();
+    for (const r of got) {
+      const pos = Number(r.file_row_number);
+      delete r.file_row_number;
+      if (!gone.has(pos)) rows.push(r);
+    }
+  }
+  return { rows, deletes };
 }
 
 // What DuckDB says of data files, a few queries for all of them (one per file would
