@@ -23,6 +23,8 @@
 //     superseded is every record sent;
 //   - `lakehose backfill` refuses while the server holds the key index ("stop
 //     lakehose-server");
+//   - after a restart the key index still reflects it all: the before-E records sent once
+//     more are all stale, and the table does not change;
 //   - the same sequence seeded from a Scan of dynalite (`--scan`, E the scan's start).
 //
 //   node tests/backfill/current.test.mjs --server PATH/TO/lakehose-server --cli PATH/TO/lakehose
@@ -30,7 +32,7 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -428,10 +430,32 @@ async function seedThenStream(t, dir, cfg, hist, seedTable) {
       assert.deepEqual({ applied: Number(sum['lakehose.changes-applied']), stale: Number(sum['lakehose.changes-stale']), superseded: Number(sum['lakehose.changes-superseded']) },
         [plan1, plan2][i], `snapshot ${i + 1} of the stream: lakehose.changes-* as the oracle's commit`);
     });
-    await server.stop();
+    assert.deepEqual(server.events.filter((e) => e.level !== 'info' && e.level !== 'debug').slice(0, 3), [], 'no warnings or errors logged');
+    assert.ok(!existsSync(join(dir, 'lake', `${PIPELINE}-errors`)), 'no error documents');
+    assert.equal((await server.stop()).code, 0, 'the server exits 0');
   } finally {
     clients?.close();
     await server.kill();
+  }
+
+  // A restart: the key index kept what the backfill and the stream did, so the before-E
+  // records sent once more are stale again and the table does not change.
+  const again = new ServerProcess(SERVER, { dir, configPath: cfg, env: serverEnv(dir), name: 'server2' });
+  work.defer(() => again.kill());
+  try {
+    await again.waitForPort();
+    clients = clientsFor(again.target);
+    const resp = await unary(clients.ingestor, 'Ingest', ingestRequest(PIPELINE, beforeE.map((r) => r.record), 0, beforeE.length, 'again-'), 30_000);
+    assert.ok(resp.records.every((r) => r.result === 'OK'), 'Ingest after the restart: every record OK');
+    await flush(clients.ingestor, PIPELINE, RUN_MS);
+    const v = await again.scrape();
+    assert.equal(v.value('lakehose_iceberg_changes_total', { pipeline: PIPELINE, result: 'stale' }), beforeE.length, 'after a restart: every before-E record stale');
+    assert.equal(v.value('lakehose_iceberg_changes_total', { pipeline: PIPELINE, result: 'applied' }) ?? 0, 0, 'after a restart: nothing applied');
+    await assertTable(dir, states.final, 'after a restart and the before-E records again', t);
+    assert.equal((await again.stop()).code, 0, 'the restarted server exits 0');
+  } finally {
+    clients?.close();
+    await again.kill();
   }
 }
 
