@@ -415,6 +415,7 @@ async function seedThenStream(t, dir, cfg, hist, seedTable) {
       'lakehose_iceberg_changes_total: the oracle\'s (stale: the before-E records and the replays)');
     assert.equal(counts.applied + counts.stale + counts.superseded, batch1.length + batch2.length, 'every record counted once');
     const ttl = (await server.scrape()).value('lakehose_ttl_deletes_total', { pipeline: PIPELINE });
+    t.diagnostic(`lakehose_ttl_deletes_total: ${ttl ?? 'not exposed by this server'}`);
     if (ttl !== null) assert.equal(ttl, stream.filter((r) => r.change.ttl).length, 'TTL removes counted (servers that have lakehose_ttl_deletes_total)');
     const deletesMetric = (await server.scrape()).value('lakehose_iceberg_position_deletes_total', { pipeline: PIPELINE });
     assert.equal(deletesMetric, duck.deleted, 'position deletes counted as the table has them');
