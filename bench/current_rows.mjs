@@ -38,7 +38,9 @@
 // commit_gap_ms (intervals between successive iceberg.committed log lines during the run:
 // with commits due every interval, a gap above it is the committer busy on the previous
 // commit), commit_publish_ms (log time of iceberg.committed minus the snapshot's
-// timestamp-ms: writing the metadata and applying the index after the plan), probe_flush_ms,
+// timestamp-ms: writing the metadata and applying the index after the plan), commit_phases
+// (current: per commit of the run, from its files' times: plan, delete files + index delta,
+// manifests + metadata, index update), probe_flush_ms,
 // table_data_bytes / files, table_delete_bytes / files (position delete files),
 // table_metadata_bytes (index deltas apart: index_delta_bytes), position_deletes,
 // changes_applied / stale / superseded (metrics), ttl_deletes, index_bytes (du of
@@ -260,7 +262,12 @@ function files(dir) {
   try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return out; }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p)); else out.push({ path: p, name: e.name, size: statSync(p).size });
+    if (e.isDirectory()) {
+      out.push(...files(p));
+    } else {
+      const st = statSync(p);
+      out.push({ path: p, name: e.name, size: st.size, mtimeMs: st.mtimeMs });
+    }
   }
   return out;
 }
@@ -332,9 +339,33 @@ async function modeRow(row, mode, streamPath, probePath, expect) {
     const t = Date.parse(e.time);
     if (t > runEndMs) continue;
     const snap = snaps.get(e.snapshot_id);
-    committed.push({ t, publish: snap ? t - snap.timestamp_ms : null });
+    committed.push({ t, publish: snap ? t - snap.timestamp_ms : null, snapshot: e.snapshot_id, version: e.version,
+      records: Number(e.records) });
   }
   const gaps = committed.slice(1).map((c, i) => c.t - committed[i].t);
+  // Where each commit's time went, from the times its files were written (the end of
+  // each write): from the previous commit's end to its first position delete file (the
+  // plan: the batch's changes against the key index; when commits run back to back, as
+  // under this load, the committer starts the next at once), then the delete files and
+  // the index delta, then the manifests and the metadata (the catalog commit), then the
+  // key index's update (the iceberg.committed line comes after it).
+  const mtime = new Map(lake.map((f) => [f.name, f.mtimeMs]));
+  const phases = [];
+  for (let i = 0; i < committed.length; i++) {
+    const c = committed[i];
+    const dels = deletes.filter((f) => f.name.includes(`-deletes-${c.snapshot}-`)).map((f) => f.mtimeMs);
+    const delta = mtime.get(`index-delta-${c.snapshot}.bin`);
+    const meta = mtime.get(`v${c.version}.metadata.json`);
+    if (delta === undefined || meta === undefined) continue;
+    const first = dels.length ? Math.min(...dels) : delta;
+    phases.push({
+      records: c.records,
+      plan_ms: i > 0 ? Math.round(first - committed[i - 1].t) : null,
+      deletes_and_delta_ms: Math.round(delta - first),
+      manifests_and_metadata_ms: Math.round(meta - delta),
+      index_apply_ms: Math.round(c.t - meta),
+    });
+  }
   const publish = committed.map((c) => c.publish).filter((x) => x !== null);
 
   const out = {
@@ -345,6 +376,7 @@ async function modeRow(row, mode, streamPath, probePath, expect) {
     commits: metrics.lakehose_iceberg_commits_total ?? null, commits_logged: committed.length,
     commit_gap_ms: { p50: quantile(gaps, 0.5), p90: quantile(gaps, 0.9), max: quantile(gaps, 1) },
     commit_publish_ms: { p50: quantile(publish, 0.5), max: quantile(publish, 1) },
+    commit_phases: mode === 'current' ? phases : null,
     probe_flush_ms: probe,
     table_data_bytes: sum(data), table_data_files: data.length,
     table_delete_bytes: sum(deletes), table_delete_files: deletes.length,

@@ -258,6 +258,14 @@ def main():
             row["probe_flush_ms_median"] = ms[len(ms) // 2]
             commits += f"; Flush of 500 changes median {ms[len(ms) // 2]:,.0f} ms, max {ms[-1]:,.0f} ms"
         details.append(commits)
+        big = [c for c in r.get("commit_phases") or [] if c["records"] >= 10 * r.get("batch", 500)]
+        if big:
+            def secs_of(ms):
+                return "-" if ms is None else f"{ms / 1e3:.1f}"
+            parts = [f"{c['records']:,}: {secs_of(c['plan_ms'])} / {secs_of(c['deletes_and_delta_ms'])} / "
+                     f"{secs_of(c['manifests_and_metadata_ms'])} / {secs_of(c['index_apply_ms'])}" for c in big]
+            details.append("commits of the run (records: plan / delete files + index delta / manifests + metadata / "
+                           "index update, s): " + "; ".join(parts))
         size = (f"table: data {r['table_data_bytes'] / 1e6:,.1f} MB in {r['table_data_files']} files, "
                 f"metadata {r['table_metadata_bytes'] / 1e6:,.1f} MB, {r['snapshots']} snapshots")
         if r.get("mode") == "current":
