@@ -33,7 +33,7 @@
 # Their ratios are to the Node peer of the same source.
 # The current workload (bench/current_rows.mjs: a DynamoDB change stream, --current-items
 # INSERTs then MODIFYs/REMOVEs up to --current-changes records, default 1,000,000 and
-# 5,000,000; about 20 minutes):
+# 5,000,000; about 6 minutes on 2 cores):
 #   current_table             Ingest of the stream into a mode: current Iceberg table, then
 #                             Flush: changes/s, commits, key index and table size, and a
 #                             check that the table's live rows are the stream's live items
