@@ -5,7 +5,8 @@
 
 Every row gets records/s, MB/s of input (10^6 bytes) and its ratio to the Node.js peer and
 to the simdjson ceiling of the same workload (backfill rows: items/s and MB/s of the whole
-run, and the ratio to the Node.js peer of the same source); then the targets (bench/README.md, "Targets") are
+run, and the ratio to the Node.js peer of the same source; current-state rows: changes/s of
+the whole stream and the ratio to the change-log table of the same run); then the targets (bench/README.md, "Targets") are
 checked and printed as met or missed (never an exit status: timings are not asserted).
 Exits 1 only if a row is missing or produced no numbers.
 """
@@ -45,6 +46,13 @@ BACKFILL_ROWS = [
     ("backfill_scan", "lakehose backfill --scan of dynalite"),
     ("backfill_scan_node_peer", "Node.js peer (client-dynamodb Scan, unmarshall)"),
     ("backfill_scan_python_peer", "Python peer (boto3 scan, TypeDeserializer)"),
+]
+# The current workload (bench/current_rows.mjs): one DynamoDB change stream into a
+# mode: current table and into a mode: changelog table in the same run; changes/s of the
+# whole stream (Ingest acked + the final Flush committed), rated against the change log.
+CURRENT_ROWS = [
+    ("current_changelog", "Ingest -> Iceberg mode: changelog (+ Flush, commit)"),
+    ("current_table", "Ingest -> Iceberg mode: current (+ Flush, commit)"),
 ]
 # Resident memory allowed above the idle server and the buffer budget: gRPC buffers of the
 # requests in flight (4 streams x ~0.7 MB, doubled while parsed), the transformers' parse
@@ -173,6 +181,24 @@ def main():
                     problems.append(f"{w}/{name}: no memory sample")
             table.append(row)
 
+    def whole_run_rows(workload, rows):
+        """(name, label, row) of the workload's whole-run rows that match --only and have
+        numbers; a missing, failed (a failed correctness check included, its numbers kept)
+        or empty row is a problem."""
+        for name, label in rows:
+            if not re.search(a.only, name):
+                continue
+            r = by.get((workload, name))
+            if r is None:
+                problems.append(f"{workload}/{name}: row missing")
+            elif "error" in r:
+                problems.append(f"{workload}/{name}: {r['error']}")
+                table.append({"workload": workload, "row": name, "label": label, "error": r["error"], "raw": r})
+            elif not r.get("seconds") or not r.get("records") or r["seconds"] <= 0:
+                problems.append(f"{workload}/{name}: no numbers ({r})")
+            else:
+                yield name, label, r
+
     # Backfill rows: items/s and MB/s (of the export's DynamoDB JSON, uncompressed) of the
     # whole run, against the Node.js peer of the same source.
     bf_rate = {}
@@ -180,20 +206,7 @@ def main():
         r = by.get(("backfill", name), {})
         if r.get("seconds") and r.get("records"):
             bf_rate[name] = r["records"] / r["seconds"]
-    for name, label in BACKFILL_ROWS:
-        if not re.search(a.only, name):
-            continue
-        r = by.get(("backfill", name))
-        if r is None:
-            problems.append(f"backfill/{name}: row missing")
-            continue
-        if "error" in r:
-            problems.append(f"backfill/{name}: {r['error']}")
-            table.append({"workload": "backfill", "row": name, "label": label, "error": r["error"]})
-            continue
-        if not r.get("seconds") or not r.get("records") or r["seconds"] <= 0:
-            problems.append(f"backfill/{name}: no numbers ({r})")
-            continue
+    for name, label, r in whole_run_rows("backfill", BACKFILL_ROWS):
         source = "scan" if name.startswith("backfill_scan") else "export"
         node_rate = bf_rate.get(f"backfill_{source}_node_peer")
         rs = bf_rate[name]
@@ -209,6 +222,64 @@ def main():
             notes.append(f"process CPU {r['cpu_seconds_process']:.2f} s = {row['cpu_us_per_item']:.0f} us/item")
         if r.get("out_bytes"):
             notes.append(f"lake {r['out_bytes'] / 1e6:,.1f} MB in {r.get('objects', '?')} objects")
+        row["note"] = "; ".join(notes)
+        table.append(row)
+
+    # Current-state rows: changes/s of the whole stream, against mode: changelog.
+    cur_rate = {}
+    for name, _ in CURRENT_ROWS:
+        r = by.get(("current", name), {})
+        if r.get("seconds") and r.get("records") and "error" not in r:
+            cur_rate[name] = r["records"] / r["seconds"]
+    for name, label, r in whole_run_rows("current", CURRENT_ROWS):
+        rs = cur_rate[name]
+        peer = cur_rate.get("current_changelog")
+        row = {
+            "workload": "current", "row": name, "label": label,
+            "records_per_s": rs, "mb_per_s": r["bytes"] / r["seconds"] / 1e6, "basis": "wall",
+            "x_node": None, "x_simdjson": None,
+            "x_changelog": rs / peer if peer else None, "raw": r,
+        }
+        notes, details = [], []
+        if r.get("server_cpu_seconds", -1) > 0:
+            row["server_cpu_us_per_change"] = 1e6 * r["server_cpu_seconds"] / r["records"]
+            row["client_cpu_us_per_change"] = 1e6 * r["client_cpu_seconds"] / r["records"]
+            notes.append(f"CPU/change: server {row['server_cpu_us_per_change']:.2f} us + client "
+                         f"{row['client_cpu_us_per_change']:.2f} us")
+        notes.append(f"live rows {r['live_in_table']:,} = expected (checked)")
+        commits = (f"commits: {r.get('commits')} (due every {r.get('commit_interval_s')} s), the final Flush "
+                   f"{r.get('flush_seconds', 0):.1f} s")
+        gap = r.get("commit_gap_ms") or {}
+        if gap.get("p50") is not None:
+            commits += (f"; commit to commit p50 {gap['p50'] / 1e3:.1f} s, p90 {gap['p90'] / 1e3:.1f} s, "
+                        f"max {gap['max'] / 1e3:.1f} s")
+        if r.get("probe_flush_ms"):
+            ms = sorted(r["probe_flush_ms"])
+            row["probe_flush_ms_median"] = ms[len(ms) // 2]
+            commits += f"; Flush of 500 changes median {ms[len(ms) // 2]:,.0f} ms, max {ms[-1]:,.0f} ms"
+        details.append(commits)
+        big = [c for c in r.get("commit_phases") or [] if c["records"] >= 10 * r.get("batch", 500)]
+        if big:
+            def secs_of(ms):
+                return "-" if ms is None else f"{ms / 1e3:.1f}"
+            parts = [f"{c['records']:,}: {secs_of(c['plan_ms'])} / {secs_of(c['deletes_and_delta_ms'])} / "
+                     f"{secs_of(c['manifests_and_metadata_ms'])} / {secs_of(c['index_apply_ms'])}" for c in big]
+            details.append("commits of the run (records: plan / delete files + index delta / manifests + metadata / "
+                           "index update, s): " + "; ".join(parts))
+        size = (f"table: data {r['table_data_bytes'] / 1e6:,.1f} MB in {r['table_data_files']} files, "
+                f"metadata {r['table_metadata_bytes'] / 1e6:,.1f} MB, {r['snapshots']} snapshots")
+        if r.get("mode") == "current":
+            size += (f"; position deletes {r['table_delete_bytes'] / 1e6:,.1f} MB in {r['table_delete_files']} files, "
+                     f"{r['position_deletes']:,} rows")
+        details.append(size)
+        if r.get("mode") == "current":
+            live = r["live_expected"]
+            row["index_bytes_per_live_key"] = r["index_bytes"] / live if live else None
+            details.append(f"key index {r['index_bytes'] / 1e6:,.1f} MB on disk = {r['index_bytes'] / max(live, 1):,.0f} "
+                           f"B per live key ({live:,}); index deltas {r['index_delta_bytes'] / 1e6:,.1f} MB")
+            details.append(f"changes applied {r['changes_applied']:,}, stale {r['changes_stale']:,}, "
+                           f"superseded {r['changes_superseded']:,}; TTL deletes {r.get('ttl_deletes')}")
+        row["details"] = details
         row["note"] = "; ".join(notes)
         table.append(row)
 
@@ -295,11 +366,26 @@ def main():
             print_rows(rows, "records/s", True)
     bf = [t for t in table if t["workload"] == "backfill"]
     if bf:
-        first = next((t["raw"] for t in bf if "raw" in t), None)
+        first = next((t["raw"] for t in bf if "error" not in t), None)
         what = (f" ({first['records']:,} items, {first['bytes'] / 1e6:,.1f} MB of DynamoDB JSON; whole runs, wall clock;"
                 " x node: against the Node.js peer of the same source)") if first else ""
         print(f"\nbackfill{what}")
         print_rows(bf, "items/s", False)
+    cur = [t for t in table if t["workload"] == "current"]
+    if cur:
+        first = next((t["raw"] for t in cur if "error" not in t), None)
+        what = (f" ({first['records']:,} changes of {first['items']:,} items, {first['bytes'] / 1e6:,.0f} MB of stream records;"
+                " whole runs: Ingest acked + final Flush committed; wall clock)") if first else ""
+        print(f"\ncurrent-state tables{what}")
+        print(f"  {'row':<56} {'changes/s':>12} {'MB/s':>8} {'x chlog':>8}  note")
+        for t in cur:
+            if "error" in t:
+                print(f"  {t['label']:<56} {'FAILED':>12}  {t['error']}")
+                continue
+            print(f"  {t['label']:<56} {fmt_rate(t['records_per_s']):>12} {t['mb_per_s']:>8,.1f} "
+                  f"{fmt_ratio(t['x_changelog']):>8}  {t.get('note', '')}")
+            for d in t.get("details", []):
+                print(f"    {d}")
     if iceberg:
         print("\nIceberg vs Parquet zstd (same records, same run; design: Iceberg within 10%, i.e. >= 0.90x)")
         for c in iceberg:

@@ -31,6 +31,13 @@
 #   backfill_scan             lakehose backfill --scan of dynalite, 4 segments
 #   backfill_{export,scan}_{node,python}_peer  the same conversion with @aws-sdk / boto3
 # Their ratios are to the Node peer of the same source.
+# The current workload (bench/current_rows.mjs: a DynamoDB change stream, --current-items
+# INSERTs then MODIFYs/REMOVEs up to --current-changes records, default 1,000,000 and
+# 5,000,000; about 6 minutes on 2 cores):
+#   current_table             Ingest of the stream into a mode: current Iceberg table, then
+#                             Flush: changes/s, commits, key index and table size, and a
+#                             check that the table's live rows are the stream's live items
+#   current_changelog         the same stream into a mode: changelog table (the peer)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +46,7 @@ OUTPUT=$ROOT/bench/results/latest.json
 SMOKE=0
 BUILD=1
 ONLY=.
+CURRENT_ITEMS= CURRENT_CHANGES=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke) SMOKE=1 ;;
@@ -46,7 +54,9 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$2; shift ;;
     --no-build) BUILD=0 ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --current-items) CURRENT_ITEMS=$2; shift ;;
+    --current-changes) CURRENT_CHANGES=$2; shift ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -55,9 +65,11 @@ done
 if [[ $SMOKE == 1 ]]; then
   RECORDS=200 SECONDS_PER_ROW=0.05 INGEST_PASSES=1 GRPC_SECONDS=0.3 MEM_SECONDS=2 BUDGET_MB=4
   FLUSH_PROBES=2 BACKFILL_ITEMS=500
+  CURRENT_ITEMS=${CURRENT_ITEMS:-2000} CURRENT_CHANGES=${CURRENT_CHANGES:-10000} CURRENT_PROBES=2
 else
   RECORDS=20000 SECONDS_PER_ROW=3 INGEST_PASSES=5 GRPC_SECONDS=8 MEM_SECONDS=15 BUDGET_MB=64
   FLUSH_PROBES=10 BACKFILL_ITEMS=20000
+  CURRENT_ITEMS=${CURRENT_ITEMS:-1000000} CURRENT_CHANGES=${CURRENT_CHANGES:-5000000} CURRENT_PROBES=10
 fi
 PYTHON=/usr/bin/python3  # Debian's, which has python3-boto3
 NODE=${NODE:-node}
@@ -366,6 +378,16 @@ for row in "${BACKFILL_ROWS[@]}"; do
   while IFS= read -r line; do if [[ -n $line ]]; then emit backfill "$line"; fi; done <<<"$out"
   break
 done
+
+# Current-state tables: one change stream into a mode: current table and into a
+# mode: changelog table (the peer); the driver prints one JSON row per line.
+if want current_table || want current_changelog; then
+  log "current: $CURRENT_ITEMS items, $CURRENT_CHANGES changes"
+  out=$("$NODE" "$ROOT/bench/current_rows.mjs" --server "$SERVER" --cli "$CLI" --load "$LOAD" \
+    --work "$WORK/current" --items "$CURRENT_ITEMS" --changes "$CURRENT_CHANGES" --probes "$CURRENT_PROBES" \
+    --only "$ONLY") || log "current: bench/current_rows.mjs failed (the rows it did not print are reported missing)"
+  while IFS= read -r line; do if [[ -n $line ]]; then emit current "$line"; fi; done <<<"$out"
+fi
 
 mkdir -p "$(dirname "$OUTPUT")"
 SMOKE_FLAG=()

@@ -1,0 +1,442 @@
+// bench/run.sh's current-state rows (issue 17, "Scale"): one stream of DynamoDB changes
+// Ingested over gRPC into a `mode: current` Iceberg table, and the same stream into a
+// `mode: changelog` table in the same run (the peer: what the key index, the position
+// deletes and the ordering cost on top of a change log).
+//
+//   node bench/current_rows.mjs --server PATH/lakehose-server --cli PATH/lakehose
+//        --load PATH/grpc_load --work DIR [--items 1000000] [--changes 5000000]
+//        [--only REGEX] [--probes 10] [--commit-interval-s 5] [--streams 4]
+//
+// The stream (deterministic, seed 17): --items INSERTs of keys item-0000000.., then
+// MODIFYs and REMOVEs (and INSERTs of removed keys) of uniformly chosen keys until
+// --changes records in all (the INSERTs count). Lambda-shape DynamoDB Streams records,
+// StreamViewType NEW_IMAGE, SequenceNumber increasing through the file; 5% of the MODIFYs
+// move the item to another region; 30% of the REMOVEs are TTL deletions. About 330 bytes
+// a record. The generator keeps each key's state, so it knows how many items are live at
+// the end.
+//
+// The pipeline: input dynamodb-stream, image new, partition key region (the table's
+// identity(region) partition), zstd Parquet on the file destination (file-system
+// catalog); mode current: identifier [pk], pk declared string, required. Buffers seal at
+// 32 MB or 5 s, commits every --commit-interval-s: one snapshot every few seconds, each
+// with a few hundred thousand changes.
+//
+// The client: bench/grpc_load (requests serialised up front, sent as raw bytes), batches of
+// 500 in file order, --streams concurrent calls over 2 connections, then Flush (every
+// object stored and committed): changes/s is the whole stream acked and committed. Batches
+// in flight at once may be applied out of order for a key: the older change is dropped as
+// stale (counted); the table's final state is each key's latest change either way.
+// Then --probes Flush probes (grpc_load --probes-only): 500 MODIFYs of live keys, newer
+// than the whole stream, Ingested and then Flushed, the Flush timed: the latency of a
+// small commit against the full index.
+//
+// Rows (one JSON object per line on stdout; a row that fails prints {"row","error"}):
+//   current_table       the stream into the mode: current table
+//   current_changelog   the same stream into a mode: changelog table
+// Each: records (changes sent), bytes, seconds (Ingest of the whole stream + the final
+// Flush), flush_seconds, server/client CPU seconds, commits (lakehose_iceberg_commits_total),
+// commit_gap_ms (intervals between successive iceberg.committed log lines during the run:
+// with commits due every interval, a gap above it is the committer busy on the previous
+// commit), commit_publish_ms (log time of iceberg.committed minus the snapshot's
+// timestamp-ms: writing the metadata and applying the index after the plan), commit_phases
+// (current: per commit of the run, from its files' times: plan, delete files + index delta,
+// manifests + metadata, index update), probe_flush_ms,
+// table_data_bytes / files, table_delete_bytes / files (position delete files),
+// table_metadata_bytes (index deltas apart: index_delta_bytes), position_deletes,
+// changes_applied / stale / superseded (metrics), ttl_deletes, index_bytes (du of
+// <data_dir>/index/<pipeline> after the server stopped), live_expected, live_in_table.
+// Correctness, checked at the end, cheaply: `lakehose table inspect --json`'s records
+// (rows in live data files) minus the snapshot's total-position-deletes must equal the
+// generator's live items (current), and records must equal the changes sent (changelog);
+// every change must be counted applied, stale or superseded. Otherwise the row is an error.
+
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    server: { type: 'string' }, cli: { type: 'string' }, load: { type: 'string' }, work: { type: 'string' },
+    items: { type: 'string', default: '1000000' }, changes: { type: 'string', default: '5000000' },
+    only: { type: 'string', default: '.' }, probes: { type: 'string', default: '10' },
+    'commit-interval-s': { type: 'string', default: '5' }, streams: { type: 'string', default: '4' },
+  },
+});
+if (!opt.server || !opt.cli || !opt.load || !opt.work) {
+  console.error('usage: current_rows.mjs --server PATH --cli PATH --load PATH --work DIR [--items N] [--changes N] [--only REGEX]');
+  process.exit(2);
+}
+const ITEMS = Number(opt.items);
+const CHANGES = Number(opt.changes);
+const PROBES = Number(opt.probes);
+const BATCH = 500;
+if (!(ITEMS >= 1 && CHANGES >= ITEMS)) {
+  console.error('current_rows.mjs: need 1 <= --items <= --changes');
+  process.exit(2);
+}
+const only = new RegExp(opt.only);
+const log = (m) => process.stderr.write(`bench/current_rows: ${m}\n`);
+const RUN_MS = 60 * 60_000;  // one row's whole run (Ingest + Flush), at most
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-south-1', 'sa-east-1'];
+const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/Items/stream/2026-12-07T00:00:00.000';
+const T0 = 1_765_000_000;  // the stream's first ApproximateCreationDateTime (s)
+
+// mulberry32: small, fast, the same stream for the same seed.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const keyOf = (k) => `item-${String(k).padStart(7, '0')}`;
+// 21 digits, increasing with i, as DynamoDB's are: compared as numbers.
+const seqOf = (i) => `1${String(i).padStart(20, '0')}`;
+
+function record(i, op, k, region, v, ttl) {
+  const pk = keyOf(k);
+  const t = T0 + Math.floor(i / 1000);
+  const keys = `{"pk":{"S":"${pk}"}}`;
+  const image = op === 'REMOVE' ? ''
+    : `,"NewImage":{"pk":{"S":"${pk}"},"region":{"S":"${region}"},"v":{"N":"${v}"},` +
+      `"name":{"S":"name ${v % 997} of ${pk}"},"updatedAt":{"N":"${t * 1000 + (i % 1000)}"}}`;
+  const who = ttl ? ',"userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"}' : '';
+  return `{"eventID":"${i.toString(16).padStart(32, '0')}","eventName":"${op}","eventVersion":"1.1",` +
+    `"eventSource":"aws:dynamodb","awsRegion":"us-east-1","dynamodb":{"ApproximateCreationDateTime":${t},` +
+    `"Keys":${keys}${image},"SequenceNumber":"${seqOf(i)}","SizeBytes":${op === 'REMOVE' ? 30 : 120},` +
+    `"StreamViewType":"NEW_IMAGE"}${who},"eventSourceARN":"${ARN}"}\n`;
+}
+
+// Writes the stream and the probes; returns what the table must hold at the end.
+function generate(streamPath, probePath) {
+  const next = rng(17);
+  const live = new Uint8Array(ITEMS);  // 1 live
+  const regionOf = new Uint8Array(ITEMS);
+  let liveCount = 0;
+  const counts = { INSERT: 0, MODIFY: 0, REMOVE: 0, ttl: 0, moves: 0 };
+  const fd = openSync(streamPath, 'w');
+  let chunk = '';
+  let bytes = 0;
+  const out = (s) => {
+    chunk += s;
+    if (chunk.length > 1 << 20) { bytes += writeSync(fd, chunk); chunk = ''; }
+  };
+  for (let i = 0; i < CHANGES; i++) {
+    if (i < ITEMS) {
+      regionOf[i] = i % REGIONS.length;
+      live[i] = 1;
+      liveCount++;
+      counts.INSERT++;
+      out(record(i, 'INSERT', i, REGIONS[regionOf[i]], i, false));
+      continue;
+    }
+    const k = Math.floor(next() * ITEMS);
+    const r = next();
+    if (!live[k]) {
+      live[k] = 1;
+      liveCount++;
+      counts.INSERT++;
+      out(record(i, 'INSERT', k, REGIONS[regionOf[k]], i, false));
+    } else if (r < 0.9) {
+      if (r < 0.045) { regionOf[k] = (regionOf[k] + 1) % REGIONS.length; counts.moves++; }
+      counts.MODIFY++;
+      out(record(i, 'MODIFY', k, REGIONS[regionOf[k]], i, false));
+    } else {
+      live[k] = 0;
+      liveCount--;
+      counts.REMOVE++;
+      const ttl = r >= 0.97;
+      if (ttl) counts.ttl++;
+      out(record(i, 'REMOVE', k, '', 0, ttl));
+    }
+  }
+  bytes += writeSync(fd, chunk);
+  closeSync(fd);
+  // Probes: PROBES batches of MODIFYs of live keys, newer than the whole stream; the
+  // live count does not change.
+  let p = '';
+  let i = CHANGES;
+  for (let k = 0; k < ITEMS && i < CHANGES + PROBES * BATCH; k++) {
+    if (!live[k]) continue;
+    p += record(i, 'MODIFY', k, REGIONS[regionOf[k]], i, false);
+    i++;
+  }
+  writeFileSync(probePath, p);
+  return { live: liveCount, bytes, counts, probeRecords: i - CHANGES };
+}
+
+function config(dir, name, mode) {
+  const iceberg = mode === 'current'
+    ? `{ table: bench.items, mode: current, identifier: [pk], commit_interval_s: ${opt['commit-interval-s']},
+                 schema: [{ name: pk, type: string, required: true }] }`
+    : `{ table: bench.items, commit_interval_s: ${opt['commit-interval-s']},
+                 schema: [{ name: pk, type: string, required: true }] }`;
+  const path = join(dir, 'config.yaml');
+  writeFileSync(path, `server:
+  grpc_listen: 127.0.0.1:0
+  metrics_listen: 127.0.0.1:0
+  data_dir: ${JSON.stringify(join(dir, 'data'))}
+  writer_id: bench
+  shutdown_grace_s: 60
+  buffer_budget_mb: 512
+  limits: { max_message_bytes: 67108864 }
+pipelines:
+  - name: ${name}
+    input: dynamodb-stream
+    image: new
+    partition_keys:
+      region: { attribute: region }
+    destination:
+      kind: file
+      path: ${JSON.stringify(join(dir, 'lake'))}
+      format: iceberg
+      compression: zstd
+      buffering: { size_mb: 32, interval_s: 5 }
+      iceberg: ${iceberg}
+`);
+  return path;
+}
+
+// Runs a command to its end; resolves {code, signal, stdout, stderr}.
+function run(cmd, args, { timeoutMs = RUN_MS } = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolvePromise({ code, signal, stdout, stderr }); });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startServer(dir, cfg) {
+  const logFd = openSync(join(dir, 'server.log'), 'w');
+  const child = spawn(opt.server, ['--config', cfg, '--listen', '127.0.0.1:0', '--port-file', join(dir, 'port'),
+    '--metrics-port-file', join(dir, 'metrics_port')], { cwd: dir, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  let exited = false;
+  const done = new Promise((r) => child.on('exit', () => { exited = true; r(); }));
+  for (let n = 0; n < 400 && !exited; n++) {
+    try {
+      const port = readFileSync(join(dir, 'port'), 'utf8').trim();
+      const metrics = readFileSync(join(dir, 'metrics_port'), 'utf8').trim();
+      if (port && metrics) return { child, done, port, metrics };
+    } catch { /* not yet */ }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not start: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-500)}`);
+}
+
+async function stopServer(s) {
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 120_000);
+  await s.done;
+  clearTimeout(timer);
+}
+
+// The pipeline's series of `lakehose_iceberg_*` and `lakehose_ttl_*`: {name or name{result}: value}.
+async function scrape(port, pipeline) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = {};
+  for (const line of text.split('\n')) {
+    const x = /^(lakehose_(?:iceberg|ttl)_\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!x || !x[2].includes(`pipeline="${pipeline}"`)) continue;
+    const result = /result="([^"]+)"/.exec(x[2]);
+    m[result ? `${x[1]}{${result[1]}}` : x[1]] = Number(x[3]);
+  }
+  return m;
+}
+
+function files(dir) {
+  const out = [];
+  let entries;
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return out; }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      out.push(...files(p));
+    } else {
+      const st = statSync(p);
+      out.push({ path: p, name: e.name, size: st.size, mtimeMs: st.mtimeMs });
+    }
+  }
+  return out;
+}
+const sum = (fs) => fs.reduce((n, f) => n + f.size, 0);
+const quantile = (xs, q) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+function emit(row) { process.stdout.write(`${JSON.stringify(row)}\n`); }
+function fail(row, error) {
+  log(`${row} FAILED: ${error}`);
+  emit({ row, error: String(error).replace(/\s+/g, ' ').slice(0, 400) });
+}
+
+async function modeRow(row, mode, streamPath, probePath, expect) {
+  const dir = join(opt.work, row);
+  mkdirSync(dir, { recursive: true });
+  const pipeline = mode === 'current' ? 'current' : 'changelog';
+  const cfg = config(dir, pipeline, mode);
+  log(`${row}: ${CHANGES.toLocaleString()} changes (${ITEMS.toLocaleString()} items) into mode: ${mode}`);
+  const server = await startServer(dir, cfg);
+  let r;
+  let metrics;
+  let probe = null;
+  let runEndMs;
+  try {
+    const load = await run(opt.load, ['--target', `127.0.0.1:${server.port}`, '--input', streamPath, '--rpc', 'ingest',
+      '--pipeline', pipeline, '--batch', String(BATCH), '--streams', opt.streams, '--channels', '2', '--passes', '1',
+      '--flush', '--server-pid', String(server.child.pid)]);
+    runEndMs = Date.now();
+    if (load.code !== 0) throw new Error(`grpc_load: ${load.stderr.trim().split('\n').at(-1)}`);
+    r = JSON.parse(load.stdout);
+    metrics = await scrape(server.metrics, pipeline);
+    if (PROBES > 0) {
+      const p = await run(opt.load, ['--target', `127.0.0.1:${server.port}`, '--input', probePath, '--rpc', 'ingest',
+        '--pipeline', pipeline, '--batch', String(BATCH), '--probes-only', '--flush-probes', String(PROBES)]);
+      if (p.code !== 0) throw new Error(`flush probes: ${p.stderr.trim().split('\n').at(-1)}`);
+      probe = JSON.parse(p.stdout).probe_flush_ms;
+    }
+  } finally {
+    await stopServer(server);
+  }
+  const after = probe ? expect.probeRecords : 0;
+
+  // The table on disk: data files, position delete files, metadata (index deltas apart).
+  const lake = files(join(dir, 'lake'));
+  const parquet = lake.filter((f) => f.name.endsWith('.parquet'));
+  const deletes = parquet.filter((f) => f.name.includes('-deletes-'));
+  const data = parquet.filter((f) => !f.name.includes('-deletes-'));
+  const metadata = lake.filter((f) => !f.name.endsWith('.parquet'));
+  const deltas = metadata.filter((f) => f.name.startsWith('index-delta-'));
+  const index = files(join(dir, 'data', 'index', pipeline));
+
+  const inspect = await run(opt.cli, ['table', 'inspect', '--config', cfg, '--pipeline', pipeline, '--json'],
+    { timeoutMs: 300_000 });
+  if (inspect.code !== 0) throw new Error(`lakehose table inspect: ${inspect.stderr.trim()}`);
+  const table = JSON.parse(inspect.stdout);
+  const snaps = new Map(table.snapshots.map((s) => [String(s.snapshot_id), s]));
+  const current = snaps.get(String(table.current_snapshot_id));
+  const totalDeletes = Number(current?.summary['total-position-deletes'] ?? 0);
+
+  // Commits during the run (before the probes), from the server's log.
+  const committed = [];
+  for (const line of readFileSync(join(dir, 'server.log'), 'utf8').split('\n')) {
+    if (!line.includes('"iceberg.committed"')) continue;
+    const e = JSON.parse(line);
+    const t = Date.parse(e.time);
+    if (t > runEndMs) continue;
+    const snap = snaps.get(e.snapshot_id);
+    committed.push({ t, publish: snap ? t - snap.timestamp_ms : null, snapshot: e.snapshot_id, version: e.version,
+      records: Number(e.records) });
+  }
+  const gaps = committed.slice(1).map((c, i) => c.t - committed[i].t);
+  // Where each commit's time went, from the times its files were written (the end of
+  // each write): from the previous commit's end to its first position delete file (the
+  // plan: the batch's changes against the key index; when commits run back to back, as
+  // under this load, the committer starts the next at once), then the delete files and
+  // the index delta, then the manifests and the metadata (the catalog commit), then the
+  // key index's update (the iceberg.committed line comes after it).
+  const mtime = new Map(lake.map((f) => [f.name, f.mtimeMs]));
+  const phases = [];
+  for (let i = 0; i < committed.length; i++) {
+    const c = committed[i];
+    const dels = deletes.filter((f) => f.name.includes(`-deletes-${c.snapshot}-`)).map((f) => f.mtimeMs);
+    const delta = mtime.get(`index-delta-${c.snapshot}.bin`);
+    const meta = mtime.get(`v${c.version}.metadata.json`);
+    if (delta === undefined || meta === undefined) continue;
+    const first = dels.length ? Math.min(...dels) : delta;
+    phases.push({
+      records: c.records,
+      plan_ms: i > 0 ? Math.round(first - committed[i - 1].t) : null,
+      deletes_and_delta_ms: Math.round(delta - first),
+      manifests_and_metadata_ms: Math.round(meta - delta),
+      index_apply_ms: Math.round(c.t - meta),
+    });
+  }
+  const publish = committed.map((c) => c.publish).filter((x) => x !== null);
+
+  const out = {
+    row, mode, items: ITEMS, records: r.records, bytes: r.bytes, seconds: r.seconds, flush_seconds: r.flush_seconds,
+    server_cpu_seconds: r.server_cpu_seconds, client_cpu_seconds: r.client_cpu_seconds,
+    server_hwm_kb: r.server_hwm_kb, resource_exhausted: r.resource_exhausted, streams: r.streams, batch: r.batch,
+    commit_interval_s: Number(opt['commit-interval-s']),
+    commits: metrics.lakehose_iceberg_commits_total ?? null, commits_logged: committed.length,
+    commit_gap_ms: { p50: quantile(gaps, 0.5), p90: quantile(gaps, 0.9), max: quantile(gaps, 1) },
+    commit_publish_ms: { p50: quantile(publish, 0.5), max: quantile(publish, 1) },
+    commit_phases: mode === 'current' ? phases : null,
+    probe_flush_ms: probe,
+    table_data_bytes: sum(data), table_data_files: data.length,
+    table_delete_bytes: sum(deletes), table_delete_files: deletes.length,
+    table_metadata_bytes: sum(metadata) - sum(deltas), index_delta_bytes: sum(deltas),
+    snapshots: table.snapshots.length,
+    position_deletes: metrics.lakehose_iceberg_position_deletes_total ?? null,
+    changes_applied: metrics['lakehose_iceberg_changes_total{applied}'] ?? null,
+    changes_stale: metrics['lakehose_iceberg_changes_total{stale}'] ?? null,
+    changes_superseded: metrics['lakehose_iceberg_changes_total{superseded}'] ?? null,
+    ttl_deletes: metrics.lakehose_ttl_deletes_total ?? null,
+    index_bytes: mode === 'current' ? sum(index) : null,
+    table_records: table.records, total_position_deletes: totalDeletes,
+    live_expected: mode === 'current' ? expect.live : CHANGES + after,
+    live_in_table: table.records - totalDeletes,
+    stream: expect.counts,
+  };
+  // The cheap end-to-end check: the table holds what the generator says, and every change
+  // was accounted for.
+  const problems = [];
+  if (r.records !== CHANGES) problems.push(`acked ${r.records} of ${CHANGES} changes`);
+  if (out.live_in_table !== out.live_expected) {
+    problems.push(`table has ${out.live_in_table} live rows (${table.records} records - ${totalDeletes} position deletes), ` +
+      `the stream leaves ${out.live_expected}`);
+  }
+  if (mode === 'current') {
+    const counted = out.changes_applied + out.changes_stale + out.changes_superseded;
+    // The metrics were read before the probes.
+    if (counted !== CHANGES) problems.push(`applied + stale + superseded = ${counted}, ${CHANGES} changes sent`);
+    if (totalDeletes !== out.position_deletes + (probe ? after : 0)) {
+      problems.push(`snapshot total-position-deletes ${totalDeletes} vs metric ${out.position_deletes} + ${after} probes`);
+    }
+  }
+  if (problems.length) {
+    out.error = `CORRECTNESS: ${problems.join('; ')}`;
+    log(`${row}: ${out.error}`);
+  }
+  emit(out);
+}
+
+async function main() {
+  const rows = [['current_changelog', 'changelog'], ['current_table', 'current']].filter(([r]) => only.test(r));
+  if (rows.length === 0) return;
+  mkdirSync(opt.work, { recursive: true });
+  const streamPath = join(opt.work, 'stream.jsonl');
+  const probePath = join(opt.work, 'probes.jsonl');
+  const t0 = Date.now();
+  const expect = generate(streamPath, probePath);
+  log(`stream: ${CHANGES.toLocaleString()} records, ${(expect.bytes / 1e6).toFixed(0)} MB, ` +
+    `${JSON.stringify(expect.counts)}, ${expect.live.toLocaleString()} live at the end ` +
+    `(${((Date.now() - t0) / 1000).toFixed(1)} s to generate)`);
+  for (const [row, mode] of rows) {
+    try {
+      await modeRow(row, mode, streamPath, probePath, expect);
+    } catch (e) {
+      fail(row, e.message ?? e);
+    }
+  }
+}
+
+main().catch((e) => {
+  log(e.stack ?? String(e));
+  process.exit(1);
+});
