@@ -181,16 +181,37 @@ absl::StatusOr<std::vector<PartitionValue>> DecodePartition(std::string_view in)
 
 namespace {
 constexpr std::string_view kDeltaMagic = "LHIDX";
-constexpr char kDeltaFormat = 1;
+constexpr char kDeltaFormat = 2;  // 1: the paths in every entry (never released)
 }  // namespace
 
 std::string EncodeIndexDelta(const std::vector<IndexUpdate>& updates) {
+  // Each data file's path and each partition once (a commit's rows share a few files:
+  // written per key, the paths made the deltas larger than the table's data).
+  std::map<std::string_view, uint64_t> paths, partitions;
+  for (const IndexUpdate& u : updates)
+    if (u.state.live) {
+      paths.try_emplace(u.state.file_path, paths.size());
+      partitions.try_emplace(u.state.partition, partitions.size());
+    }
+  std::vector<std::string_view> path_list(paths.size()), partition_list(partitions.size());
+  for (const auto& [p, n] : paths) path_list[n] = p;
+  for (const auto& [p, n] : partitions) partition_list[n] = p;
   std::string out(kDeltaMagic);
   out.push_back(kDeltaFormat);
+  PutVarint(path_list.size(), &out);
+  for (std::string_view p : path_list) PutBytes(p, &out);
+  PutVarint(partition_list.size(), &out);
+  for (std::string_view p : partition_list) PutBytes(p, &out);
   PutVarint(updates.size(), &out);
   for (const IndexUpdate& u : updates) {
     PutBytes(u.key, &out);
-    PutBytes(EncodeKeyState(u.state), &out);
+    out.push_back(u.state.live ? 1 : 0);
+    PutBytes(u.state.version.sequence, &out);
+    PutVarint(Zig(u.state.version.time_ms), &out);
+    if (!u.state.live) continue;
+    PutVarint(paths.at(u.state.file_path), &out);
+    PutVarint(static_cast<uint64_t>(u.state.pos), &out);
+    PutVarint(partitions.at(u.state.partition), &out);
   }
   const uint32_t crc = static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(out.data()), static_cast<uInt>(out.size())));
@@ -199,7 +220,7 @@ std::string EncodeIndexDelta(const std::vector<IndexUpdate>& updates) {
 }
 
 absl::StatusOr<std::vector<IndexUpdate>> DecodeIndexDelta(std::string_view in) {
-  if (in.size() < kDeltaMagic.size() + 1 + 1 + 4 || in.substr(0, kDeltaMagic.size()) != kDeltaMagic)
+  if (in.size() < kDeltaMagic.size() + 1 + 3 + 4 || in.substr(0, kDeltaMagic.size()) != kDeltaMagic)
     return absl::DataLossError("not an index delta (no LHIDX header)");
   if (in[kDeltaMagic.size()] != kDeltaFormat)
     return absl::DataLossError(
@@ -213,19 +234,45 @@ absl::StatusOr<std::vector<IndexUpdate>> DecodeIndexDelta(std::string_view in) {
       crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
   if (crc != stored) return absl::DataLossError("index delta damaged (CRC-32 mismatch)");
   std::string_view rest = body.substr(kDeltaMagic.size() + 1);
+  // A table of strings, each at least one byte long in the input: counts beyond the
+  // bytes left are damage, not allocations.
+  auto table = [&](std::vector<std::string>* out) {
+    uint64_t n = 0;
+    if (!GetVarint(&rest, &n) || n > rest.size()) return false;
+    out->resize(n);
+    for (std::string& s : *out)
+      if (!GetBytes(&rest, &s)) return false;
+    return true;
+  };
+  std::vector<std::string> paths, partitions;
+  if (!table(&paths) || !table(&partitions))
+    return absl::DataLossError("index delta damaged (its tables)");
   uint64_t n = 0;
   if (!GetVarint(&rest, &n) || n > rest.size())
     return absl::DataLossError("index delta damaged (entry count)");
   std::vector<IndexUpdate> out;
   out.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
-    IndexUpdate u;
-    std::string state;
-    if (!GetBytes(&rest, &u.key) || !GetBytes(&rest, &state))
+    const auto bad = [i] {
       return absl::DataLossError(StrCat("index delta damaged (entry ", i, ")"));
-    absl::StatusOr<KeyState> decoded = DecodeKeyState(state);
-    if (!decoded.ok()) return absl::DataLossError(StrCat("index delta damaged (entry ", i, ")"));
-    u.state = *std::move(decoded);
+    };
+    IndexUpdate u;
+    uint64_t time = 0;
+    if (!GetBytes(&rest, &u.key) || rest.empty() || (rest[0] != 0 && rest[0] != 1)) return bad();
+    u.state.live = rest[0] == 1;
+    rest.remove_prefix(1);
+    if (!GetBytes(&rest, &u.state.version.sequence) || !GetVarint(&rest, &time)) return bad();
+    u.state.version.time_ms = Zag(time);
+    if (u.state.live) {
+      uint64_t path = 0, pos = 0, partition = 0;
+      if (!GetVarint(&rest, &path) || path >= paths.size() || !GetVarint(&rest, &pos) ||
+          pos > static_cast<uint64_t>(INT64_MAX) || !GetVarint(&rest, &partition) ||
+          partition >= partitions.size())
+        return bad();
+      u.state.file_path = paths[path];
+      u.state.pos = static_cast<int64_t>(pos);
+      u.state.partition = partitions[partition];
+    }
     out.push_back(std::move(u));
   }
   if (!rest.empty()) return absl::DataLossError("index delta damaged (bytes after its entries)");

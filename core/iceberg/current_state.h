@@ -94,7 +94,9 @@ absl::StatusOr<std::vector<PartitionValue>> DecodePartition(std::string_view byt
 // An index delta: the key index's updates of one commit (each key's state after it), the
 // object a current-state table's snapshot names in its summary (lakehose.index-delta), so
 // that an index left behind by a crash, or lost, is brought up to date from the table.
-// A magic, a format version, the entries, then a CRC-32 of all before it.
+// A magic, a format version, the data file paths and the partitions (each once), the
+// entries (a live one names its path and partition by number), then a CRC-32 of all
+// before it.
 struct IndexUpdate {
   std::string key;
   KeyState state;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -227,6 +228,23 @@ TEST(IndexDelta, RoundTripsAndAnyDamageIsDataLoss) {
   EXPECT_EQ((*back)[0].state.version.sequence, "42");
   EXPECT_FALSE((*back)[1].state.live);
   EXPECT_EQ((*back)[1].state.version.time_ms, 2000);
+  // A commit's keys share a few files: each path is stored once.
+  std::vector<IndexUpdate> many;
+  for (int i = 0; i < 1000; ++i)
+    many.push_back({StrCat("S:key-", i),
+                    KeyState{.version = Seq("42", 1000),
+                             .live = true,
+                             .file_path = StrCat("s3://lake/ns/tbl/data/region=EU/orders-writer-",
+                                                 i % 3, "-0123abcd.parquet"),
+                             .pos = i,
+                             .partition = EncodePartition({})}});
+  const std::string packed = EncodeIndexDelta(many);
+  EXPECT_LT(packed.size(), 20u * 1000);
+  auto unpacked = DecodeIndexDelta(packed);
+  ASSERT_TRUE(unpacked.ok()) << unpacked.status();
+  ASSERT_EQ(unpacked->size(), 1000u);
+  EXPECT_EQ((*unpacked)[998].state.file_path, many[998].state.file_path);
+  EXPECT_EQ((*unpacked)[998].state.pos, 998);
   auto empty = DecodeIndexDelta(EncodeIndexDelta({}));
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->empty());
