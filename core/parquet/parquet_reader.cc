@@ -277,13 +277,11 @@ absl::Status ReadFileMeta(std::string_view footer, FileMeta* f) {
   return ReadStruct(r, [&](int16_t id, uint8_t t) -> absl::Status {
     switch (id) {
       case 2:
-        return ReadList(r, t, id, TC::kStruct, [&](uint32_t) {
-          return ReadSchemaElement(r, &f->schema.emplace_back());
-        });
+        return ReadList(r, t, id, TC::kStruct,
+                        [&](uint32_t) { return ReadSchemaElement(r, &f->schema.emplace_back()); });
       case 4:
-        return ReadList(r, t, id, TC::kStruct, [&](uint32_t) {
-          return ReadRowGroup(r, &f->row_groups.emplace_back());
-        });
+        return ReadList(r, t, id, TC::kStruct,
+                        [&](uint32_t) { return ReadRowGroup(r, &f->row_groups.emplace_back()); });
       case 5:
         return ReadList(r, t, id, TC::kStruct, [&](uint32_t) -> absl::Status {
           std::string_view k, v;
@@ -327,10 +325,10 @@ struct Node {
   std::string name;
   bool required = false;
   int field_id = -1;
-  int def = 0;       // the definition level of an entry where this node has a value
-  int list_def = 0;  // kList: the level of an entry where the list has an element
-  int rep = 0;       // kList: the repetition level of its elements after the first
-  std::vector<Node> children;        // kStruct: members; kList: the element
+  int def = 0;                 // the definition level of an entry where this node has a value
+  int list_def = 0;            // kList: the level of an entry where the list has an element
+  int rep = 0;                 // kList: the repetition level of its elements after the first
+  std::vector<Node> children;  // kStruct: members; kList: the element
   size_t first_leaf = 0, leaf_end = 0;  // the leaves under it, [first_leaf, leaf_end)
   // kLeaf:
   int32_t physical = -1;
@@ -411,8 +409,8 @@ class SchemaBuilder {
     const bool three_level = e.num_children == 1 && next_ < e_.size() &&
                              e_[next_].repetition == kRepeated && e_[next_].num_children == 1;
     if (!three_level)
-      return absl::UnimplementedError(StrCat(
-          "parquet: LIST column \"", dotted, "\" is not in the standard three-level layout"));
+      return absl::UnimplementedError(StrCat("parquet: LIST column \"", dotted,
+                                             "\" is not in the standard three-level layout"));
     const SchemaElement& group = e_[next_++];
     n->list_def = n->def + 1;
     n->rep = rep + 1;
@@ -444,12 +442,10 @@ class SchemaBuilder {
         const bool is_unsigned =
             (l.kind == 10 && !l.is_signed) || (e.converted >= 11 && e.converted <= 14);
         n->render = is_unsigned ? Render::kUnsigned : Render::kInt;
-        const int unit = l.kind == 8 ? l.unit
-                         : e.converted == 9 ? 1
-                         : e.converted == 10 ? 2
-                                             : 0;
+        const int unit = l.kind == 8 ? l.unit : e.converted == 9 ? 1 : e.converted == 10 ? 2 : 0;
         if (e.type == kInt64Type && (l.kind == 8 || e.converted == 9 || e.converted == 10)) {
-          if (unit < 1 || unit > 3) return Damaged(StrCat("column \"", dotted, "\": bad time unit"));
+          if (unit < 1 || unit > 3)
+            return Damaged(StrCat("column \"", dotted, "\": bad time unit"));
           n->render = Render::kTimestamp;
           n->scale = unit == 1 ? 0 : unit == 2 ? 3 : 6;
         }
@@ -471,7 +467,8 @@ class SchemaBuilder {
         break;
       case kFixedLenByteArray:
         if (e.type_length <= 0)
-          return Damaged(StrCat("column \"", dotted, "\" is FIXED_LEN_BYTE_ARRAY without a length"));
+          return Damaged(
+              StrCat("column \"", dotted, "\" is FIXED_LEN_BYTE_ARRAY without a length"));
         n->render = Render::kBinary;
         break;
       default:
@@ -608,7 +605,8 @@ struct Texts {
 };
 
 void AppendInt128(Int128 v, std::string* out) {
-  unsigned __int128 u = v < 0 ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  unsigned __int128 u =
+      v < 0 ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
   char digits[40];
   int n = 0;
   do {
@@ -668,7 +666,8 @@ void AppendFloating(F v, std::string* out) {
 
 // A big-endian two's complement integer of 1..16 bytes.
 Int128 BigEndianInt(std::string_view b) {
-  unsigned __int128 u = (static_cast<uint8_t>(b[0]) & 0x80) ? ~static_cast<unsigned __int128>(0) : 0;
+  unsigned __int128 u =
+      (static_cast<uint8_t>(b[0]) & 0x80) ? ~static_cast<unsigned __int128>(0) : 0;
   for (char c : b) u = (u << 8) | static_cast<uint8_t>(c);
   return static_cast<Int128>(u);
 }
@@ -687,7 +686,8 @@ class ValueRenderer {
   void Int(int64_t v, bool is32, std::string* out) const {
     switch (n_.render) {
       case Render::kUnsigned:
-        StrAppend(out, is32 ? static_cast<uint64_t>(static_cast<uint32_t>(v)) : static_cast<uint64_t>(v));
+        StrAppend(
+            out, is32 ? static_cast<uint64_t>(static_cast<uint32_t>(v)) : static_cast<uint64_t>(v));
         return;
       case Render::kDecimal:
         AppendDecimal(v, n_.scale, out);
@@ -717,8 +717,8 @@ class ValueRenderer {
       }
       case Render::kDecimal:
         if (b.empty() || b.size() > 16)
-          return Damaged(StrCat("column \"", leaf_.dotted, "\" holds a decimal of ", b.size(),
-                                " bytes"));
+          return Damaged(
+              StrCat("column \"", leaf_.dotted, "\" holds a decimal of ", b.size(), " bytes"));
         AppendDecimal(BigEndianInt(b), n_.scale, out);
         return absl::OkStatus();
       default:
@@ -869,7 +869,6 @@ absl::Status DecodeRleHybrid(std::string_view data, int width, size_t n, std::ve
   return absl::OkStatus();
 }
 
-
 // ---- Column chunks ----
 
 struct LeafData {
@@ -994,8 +993,8 @@ class ChunkReader {
         return out;
       }
       default: {
-        absl::StatusOr<std::string> out = lakehose::Decompress(
-            codec_ == 2 ? Compression::kGzip : Compression::kZstd, body, size);
+        absl::StatusOr<std::string> out =
+            lakehose::Decompress(codec_ == 2 ? Compression::kGzip : Compression::kZstd, body, size);
         if (!out.ok() || out->size() != size)
           return Fail(StrCat("has a damaged ", CodecName(codec_), " page"));
         return out;
@@ -1012,9 +1011,9 @@ class ChunkReader {
     if (h.compressed < 0 || static_cast<size_t>(h.compressed) > chunk.size() - *pos)
       return Fail("has a page that runs past its chunk");
     if (h.uncompressed < 0 || h.uncompressed > options_.max_page_bytes)
-      return absl::ResourceExhaustedError(
-          StrCat("parquet: column \"", leaf_->dotted, "\" has a page of ", h.uncompressed,
-                 " bytes (ParquetReadOptions::max_page_bytes)"));
+      return absl::ResourceExhaustedError(StrCat("parquet: column \"", leaf_->dotted,
+                                                 "\" has a page of ", h.uncompressed,
+                                                 " bytes (ParquetReadOptions::max_page_bytes)"));
     const std::string_view body = chunk.substr(*pos, h.compressed);
     *pos += h.compressed;
     switch (h.type) {
@@ -1091,8 +1090,8 @@ class ChunkReader {
         int64_t{h.def_bytes} + h.rep_bytes > h.uncompressed)
       return Fail("has a v2 page whose levels run past it");
     const size_t n = static_cast<size_t>(h.num_values);
-    RETURN_IF_ERROR(Levels(body.substr(0, h.rep_bytes), leaf_->max_rep, n, &out_->rep,
-                           "repetition level"));
+    RETURN_IF_ERROR(
+        Levels(body.substr(0, h.rep_bytes), leaf_->max_rep, n, &out_->rep, "repetition level"));
     RETURN_IF_ERROR(Levels(body.substr(h.rep_bytes, h.def_bytes), leaf_->max_def, n, &out_->def,
                            "definition level"));
     const std::string_view rest = body.substr(h.rep_bytes + h.def_bytes);
@@ -1236,8 +1235,8 @@ class Assembler {
   absl::Status Finish() const {
     for (size_t i = 0; i < data_.size(); ++i)
       if (data_[i].entry != data_[i].def.size() || data_[i].value != data_[i].values.size())
-        return Damaged(StrCat("column \"", leaves_[i].dotted,
-                              "\" has more values than its row group's rows"));
+        return Damaged(
+            StrCat("column \"", leaves_[i].dotted, "\" has more values than its row group's rows"));
     return absl::OkStatus();
   }
 
@@ -1266,7 +1265,8 @@ absl::StatusOr<ParquetContents> ReadParquetFile(std::string_view bytes,
   if (bytes.size() < 12 || bytes.substr(0, 4) != "PAR1" || bytes.substr(bytes.size() - 4) != "PAR1")
     return absl::InvalidArgumentError("parquet: not a Parquet file (no PAR1 at both ends)");
   const uint64_t footer_len = LoadLE(bytes.data() + bytes.size() - 8, 4);
-  if (footer_len > bytes.size() - 12) return Damaged("the footer's length is past the file's start");
+  if (footer_len > bytes.size() - 12)
+    return Damaged("the footer's length is past the file's start");
   const size_t data_end = bytes.size() - 8 - footer_len;
   FileMeta meta;
   absl::Status s = ReadFileMeta(bytes.substr(data_end, footer_len), &meta);

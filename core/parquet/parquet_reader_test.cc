@@ -209,9 +209,10 @@ TEST(ParquetReaderTest, WideNumbersKeptAsStrings) {
       R"({"w":1.5})",
   };
   std::vector<ParquetColumn> columns;
-  EXPECT_THAT(RoundTrip(lines, o, &columns),
-              ElementsAreArray({std::string(R"({"w":"123456789012345678901234567890123456789012"})"),
-                                std::string(R"({"w":"1.5"})")}));
+  EXPECT_THAT(
+      RoundTrip(lines, o, &columns),
+      ElementsAreArray({std::string(R"({"w":"123456789012345678901234567890123456789012"})"),
+                        std::string(R"({"w":"1.5"})")}));
   EXPECT_EQ(TypeName(columns[0]), "string");
 }
 
@@ -240,7 +241,8 @@ TEST(ParquetReaderTest, ManyRowsRowGroupsAndPages) {
 
 TEST(ParquetReaderTest, DeepestNativeNesting) {
   std::string v = "1";
-  for (int d = 0; d < kMaxParquetNativeDepth; ++d) v = d % 2 ? StrCat("[", v, "]") : StrCat(R"({"k":)", v, "}");
+  for (int d = 0; d < kMaxParquetNativeDepth; ++d)
+    v = d % 2 ? StrCat("[", v, "]") : StrCat(R"({"k":)", v, "}");
   const std::vector<std::string> lines = {StrCat(R"({"deep":)", v, "}")};
   ParquetOptions o;
   o.nested = NestedEncoding::kNative;
@@ -264,8 +266,8 @@ TEST(ParquetReaderTest, KeyValueMetadataAndEmptyFile) {
 }
 
 TEST(ParquetReaderTest, NotParquet) {
-  for (std::string_view s : {std::string_view(""), std::string_view("PAR1"),
-                             std::string_view("PAR1\0\0\0\0PAR2", 12)}) {
+  for (std::string_view s :
+       {std::string_view(""), std::string_view("PAR1"), std::string_view("PAR1\0\0\0\0PAR2", 12)}) {
     absl::StatusOr<ParquetContents> r = ReadParquetFile(s);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
@@ -296,8 +298,7 @@ TEST(ParquetReaderTest, DamagedFilesAreRefusedNotCrashes) {
     }
     const absl::StatusCode c = r.status().code();
     EXPECT_TRUE(c == absl::StatusCode::kDataLoss || c == absl::StatusCode::kInvalidArgument ||
-                c == absl::StatusCode::kUnimplemented ||
-                c == absl::StatusCode::kResourceExhausted)
+                c == absl::StatusCode::kUnimplemented || c == absl::StatusCode::kResourceExhausted)
         << r.status();
   };
   int refused = 0;
@@ -402,7 +403,8 @@ std::string HandFile(int32_t encoding, const std::string& payload, int32_t rows,
 TEST(ParquetReaderTest, HandBuiltPlainFileReads) {
   std::string payload;
   for (int64_t v : {int64_t{7}, int64_t{-1}})
-    for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    for (int i = 0; i < 8; ++i)
+      payload.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
   absl::StatusOr<ParquetContents> r = ReadParquetFile(HandFile(0, payload, 2));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->rows, ElementsAreArray({std::string(R"({"v":7})"), std::string(R"({"v":-1})")}));
@@ -432,4 +434,3 @@ TEST(ParquetReaderTest, ValuesShortOfTheLevelsAreDataLoss) {
 
 }  // namespace
 }  // namespace lakehose
-
