@@ -497,8 +497,7 @@ class SchemaBuilder {
   size_t next_ = 0;
 };
 
-// Marks the BYTE_ARRAY leaves that lakehose.columns describes as "json", walking the
-// description (the JSON of parquet_internal::DescribeColumns) beside the schema.
+// The member `name` of a JSON object node, if it is one and has it.
 const parquet_internal::JsonNode* Member(const parquet_internal::JsonNode& obj,
                                          std::string_view name) {
   if (!obj.expanded || !obj.object) return nullptr;
@@ -507,6 +506,10 @@ const parquet_internal::JsonNode* Member(const parquet_internal::JsonNode& obj,
   return nullptr;
 }
 
+// Marks the BYTE_ARRAY leaves that lakehose.columns describes as "json" (they hold JSON
+// text, which the documents carry as the value itself), walking the description (the
+// JSON of parquet_internal::DescribeColumns) beside the schema. Recursion follows the
+// description's tree, which ParseTree expanded only to a bounded depth.
 void MarkJson(const parquet_internal::JsonNode& described, Node* n) {
   const parquet_internal::JsonNode* type = Member(described, "type");
   if (n->kind == Node::kLeaf) {

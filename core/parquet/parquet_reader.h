@@ -38,13 +38,16 @@
 //   STRUCT                           an object, members in schema order (null ones null)
 //   LIST                             an array (null elements null; [] for an empty list)
 //
+// A TIMESTAMP that is not adjusted to UTC (DuckDB's TIMESTAMP) is read as if it were:
+// its count of units since 1970-01-01 00:00.
+//
 // Errors: a damaged file is DATA_LOSS naming what is wrong (a length past the buffer, a
 // level beyond its maximum, a dictionary index out of range, columns that disagree on
-// the rows); not a Parquet file at all is INVALID_ARGUMENT; beyond a limit of
-// ParquetReadOptions is RESOURCE_EXHAUSTED. No input crashes it or makes it allocate
-// beyond its limits: every length is checked against the buffer, every count against
-// the bytes that must hold it or the limits, and recursion is bounded by the schema's
-// depth (kMaxParquetReadDepth).
+// the rows); not a Parquet file at all, or a schema deeper than kMaxParquetReadDepth, is
+// INVALID_ARGUMENT; beyond a limit of ParquetReadOptions is RESOURCE_EXHAUSTED. No input crashes it
+// or makes it allocate beyond its limits: every length is checked against the buffer, every count
+// against the bytes that must hold it or the limits, and recursion is bounded by the schema's depth
+// (kMaxParquetReadDepth).
 //
 // Pure (no I/O, clock or threads); thread-compatible. The contents own their strings.
 #ifndef LAKEHOSE_CORE_PARQUET_PARQUET_READER_H_
