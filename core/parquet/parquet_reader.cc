@@ -335,6 +335,7 @@ struct Node {
   int32_t type_length = 0;
   Render render = Render::kString;
   int scale = 0;
+  int containers = 0;  // the objects and arrays around its value in a document
 };
 
 struct Leaf {
@@ -354,7 +355,7 @@ class SchemaBuilder {
     if (root.num_children < 0) return Damaged("the schema's root is not a group");
     next_ = 1;
     for (int32_t i = 0; i < root.num_children; ++i) {
-      RETURN_IF_ERROR(Element(1, 0, 0, "", &top->emplace_back()));
+      RETURN_IF_ERROR(Element(1, 0, 0, 0, "", &top->emplace_back()));
     }
     if (next_ != e_.size())
       return Damaged(StrCat("the schema has ", e_.size() - next_, " elements outside its root"));
@@ -372,13 +373,15 @@ class SchemaBuilder {
 
  private:
   // The element at next_ into `n`; `def`/`rep` are the parent's levels.
-  absl::Status Element(int depth, int def, int rep, const std::string& parent, Node* n) {
+  absl::Status Element(int depth, int containers, int def, int rep, const std::string& parent,
+                       Node* n) {
     if (next_ >= e_.size()) return Damaged("the schema ends inside a group");
     if (depth > kMaxParquetReadDepth)
       return absl::InvalidArgumentError(
           StrCat("parquet: the schema is nested deeper than ", kMaxParquetReadDepth, " levels"));
     const SchemaElement& e = e_[next_++];
     if (!IsValidUtf8(e.name)) return Damaged("a column name is not UTF-8");
+    n->containers = containers;
     n->name = std::string(e.name);
     const std::string dotted = parent.empty() ? n->name : StrCat(parent, ".", n->name);
     n->required = e.repetition == kRequired;
@@ -392,19 +395,21 @@ class SchemaBuilder {
     if (e.num_children < 0) return LeafElement(e, dotted, rep, n);
     if (e.converted == 1 || e.converted == 2 || e.logical.kind == 2)
       return absl::UnimplementedError(StrCat("parquet: column \"", dotted, "\" is a MAP"));
-    if (e.converted == 3 || e.logical.kind == 3) return ListElement(e, depth, dotted, rep, n);
+    if (e.converted == 3 || e.logical.kind == 3)
+      return ListElement(e, depth, containers, dotted, rep, n);
     if (e.num_children == 0) return Damaged(StrCat("group \"", dotted, "\" has no members"));
     n->kind = Node::kStruct;
     n->first_leaf = leaves_.size();
     for (int32_t i = 0; i < e.num_children; ++i)
-      RETURN_IF_ERROR(Element(depth + 1, n->def, rep, dotted, &n->children.emplace_back()));
+      RETURN_IF_ERROR(
+          Element(depth + 1, containers + 1, n->def, rep, dotted, &n->children.emplace_back()));
     n->leaf_end = leaves_.size();
     return Distinct(n->children, dotted);
   }
 
   // optional group name (LIST) { repeated group <any> { <element> } }
-  absl::Status ListElement(const SchemaElement& e, int depth, const std::string& dotted, int rep,
-                           Node* n) {
+  absl::Status ListElement(const SchemaElement& e, int depth, int containers,
+                           const std::string& dotted, int rep, Node* n) {
     n->kind = Node::kList;
     const bool three_level = e.num_children == 1 && next_ < e_.size() &&
                              e_[next_].repetition == kRepeated && e_[next_].num_children == 1;
@@ -415,7 +420,7 @@ class SchemaBuilder {
     n->list_def = n->def + 1;
     n->rep = rep + 1;
     n->first_leaf = leaves_.size();
-    RETURN_IF_ERROR(Element(depth + 2, n->list_def, n->rep,
+    RETURN_IF_ERROR(Element(depth + 2, containers + 1, n->list_def, n->rep,
                             StrCat(dotted, ".", std::string(group.name)),
                             &n->children.emplace_back()));
     n->leaf_end = leaves_.size();
@@ -681,6 +686,30 @@ uint64_t LoadLE(const char* p, int bytes) {
   return v;
 }
 
+// The nesting depth of valid JSON text (a scalar 0, [] 1, [[1]] 2).
+int JsonDepth(std::string_view json) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 class ValueRenderer {
  public:
   explicit ValueRenderer(const Leaf& leaf) : leaf_(leaf), n_(*leaf.node) {}
@@ -715,6 +744,11 @@ class ValueRenderer {
         parquet_internal::LineParser parser(b, &arena);
         if (!parser.ParseTree(0, &tree).ok())
           return Damaged(StrCat("column \"", leaf_.dotted, "\" holds a value that is not JSON"));
+        // The writer takes documents whose members nest at most kMaxParquetJsonDepth
+        // deep; a value it could not have written is not passed on to it.
+        if (n_.containers + JsonDepth(b) > kMaxParquetJsonDepth)
+          return Damaged(StrCat("column \"", leaf_.dotted, "\" holds JSON nested deeper than ",
+                                kMaxParquetJsonDepth, " levels"));
         out->append(b);
         return absl::OkStatus();
       }

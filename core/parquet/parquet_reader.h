@@ -87,7 +87,9 @@ struct ParquetContents {
   // columns (nested ones are OPTIONAL, as the writer writes them), LIST elements named
   // "element".
   std::vector<ParquetColumn> columns;
-  std::vector<std::string> rows;  // one JSON object per row, in file order
+  // One JSON object per row, in file order: rows[i] is the row at position i, as an
+  // Iceberg position delete names it.
+  std::vector<std::string> rows;
   int64_t row_groups = 0;
   std::vector<std::pair<std::string, std::string>> key_value_metadata;
   std::string created_by;

@@ -251,6 +251,25 @@ TEST(ParquetReaderTest, DeepestNativeNesting) {
   EXPECT_EQ(columns[0].type, ParquetType::kList);  // the outermost of 32 levels
 }
 
+// JSON text as deep as the writer takes it, top level and inside a STRUCT, reads back
+// (and would be written again); the reader's own walk is not recursive over it.
+TEST(ParquetReaderTest, JsonAtTheWritersDepthLimit) {
+  auto nested = [](int depth) {
+    std::string v = "1";
+    for (int d = 0; d < depth; ++d) v = StrCat("[", v, "]");
+    return v;
+  };
+  ParquetOptions o;
+  o.nested = NestedEncoding::kNative;
+  ParquetColumn st{.name = "o", .type = ParquetType::kStruct};
+  st.children.push_back({.name = "j", .type = ParquetType::kJson});
+  o.schema = {{.name = "top", .type = ParquetType::kJson}, st};
+  const std::vector<std::string> lines = {StrCat(R"({"top":)", nested(kMaxParquetJsonDepth),
+                                                 R"(,"o":{"j":)", nested(kMaxParquetJsonDepth - 1),
+                                                 "}}")};
+  EXPECT_THAT(RoundTrip(lines, o), ElementsAreArray(lines));
+}
+
 TEST(ParquetReaderTest, KeyValueMetadataAndEmptyFile) {
   ParquetOptions o;
   o.key_value_metadata = {{"lakehose.pipeline", "p1"}};
