@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parquet/parquet_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -35,6 +36,26 @@ TEST(PositionDeletes, SortedDistinctWithTheSpecsFieldIdsAndMetrics) {
   EXPECT_EQ(d.referenced_data_file, std::nullopt);  // two data files
   // The Parquet footer names the spec's field ids (Thrift field 9 of SchemaElement).
   EXPECT_NE(f->bytes.find("file_path"), std::string::npos);
+}
+
+// Compaction reads delete files back with lakehose's Parquet reader: the deletes, sorted,
+// with the spec's field ids and both columns required.
+TEST(PositionDeletes, ReadBackByTheParquetReader) {
+  ParquetOptions o;
+  o.codec = ParquetCodec::kSnappy;
+  absl::StatusOr<PositionDeleteFile> f =
+      EncodePositionDeletes({{"s3://b/t/data/b.parquet", 7}, {"s3://b/t/data/a.parquet", 9}}, o);
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<ParquetContents> r = ReadParquetFile(f->bytes);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows,
+            (std::vector<std::string>{R"({"file_path":"s3://b/t/data/a.parquet","pos":9})",
+                                      R"({"file_path":"s3://b/t/data/b.parquet","pos":7})"}));
+  ASSERT_EQ(r->columns.size(), 2u);
+  EXPECT_EQ(r->columns[0].field_id, kDeleteFilePathFieldId);
+  EXPECT_EQ(r->columns[1].field_id, kDeletePosFieldId);
+  EXPECT_TRUE(r->columns[0].required);
+  EXPECT_TRUE(r->columns[1].required);
 }
 
 TEST(PositionDeletes, OneDataFileIsReferenced) {

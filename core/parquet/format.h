@@ -1,7 +1,7 @@
-// The Parquet format's vocabulary shared by the pieces of the writer: the enum values of
-// parquet.thrift that lakehose writes, and how a ParquetType maps onto them. The
-// numbers are the format's (they are written into page headers and the footer), so
-// they never change.
+// The Parquet format's vocabulary shared by the pieces of the writer and the reader: the
+// enum values of parquet.thrift that lakehose writes or reads, and how a ParquetType maps onto
+// them. The numbers are the format's (they are written into page headers and the footer), so they
+// never change.
 //
 // Constants and pure functions only; thread-safe.
 #ifndef LAKEHOSE_CORE_PARQUET_FORMAT_H_
@@ -14,15 +14,25 @@
 namespace lakehose {
 namespace parquet_internal {
 
+// The writer uses the types and encodings it writes; the reader (parquet_reader.h) all.
 enum PhysicalType : int32_t {
   kBoolean = 0,
+  kInt32Type = 1,
   kInt64Type = 2,
+  kInt96Type = 3,
+  kFloatType = 4,
   kDoubleType = 5,
   kByteArray = 6,
   kFixedLenByteArray = 7
 };
-enum Encoding : int32_t { kPlain = 0, kRle = 3, kRleDictionary = 8 };
-enum PageType : int32_t { kDataPage = 0, kDictionaryPage = 2 };
+enum Encoding : int32_t {
+  kPlain = 0,
+  kPlainDictionary = 2,
+  kRle = 3,
+  kBitPacked = 4,
+  kRleDictionary = 8
+};
+enum PageType : int32_t { kDataPage = 0, kIndexPage = 1, kDictionaryPage = 2, kDataPageV2 = 3 };
 enum ConvertedType : int32_t {
   kUtf8 = 0,
   kListCt = 3,

@@ -1,6 +1,7 @@
-// ThriftCompactWriter: a small encoder for the Thrift compact protocol, enough to write
-// Parquet's metadata (FileMetaData, PageHeader and the structs they hold). It writes
-// only: reading Thrift is not needed by lakehose.
+// ThriftCompactWriter / ThriftCompactReader: a small encoder and decoder for the Thrift
+// compact protocol, enough for Parquet's metadata (FileMetaData, PageHeader and the
+// structs they hold). The reader exists for core/parquet/parquet_reader.h (compaction
+// reads lakehose's own files back).
 //
 // The caller drives the structure: BeginStruct/EndStruct bracket a struct (the top-level
 // message included), each field is written with one of the Field* calls (field ids must
@@ -21,7 +22,12 @@
 // field header; lists start with (size << 4 | element type) below 15 elements, else
 // 0xF0 | type and a varint size; a struct ends with a 0 byte.
 //
-// Not thread-safe; owns its buffer. Pure: no I/O.
+// The reader walks a struct field by field (NextField), reading the values it wants and
+// skipping the others (Skip); every length and count is checked against the bytes left,
+// and Skip's nesting is bounded (kMaxThriftDepth), so no input makes it read out of
+// bounds, allocate more than its input, or recurse without bound.
+//
+// Not thread-safe; the writer owns its buffer, the reader borrows its input. Pure: no I/O.
 #ifndef LAKEHOSE_CORE_PARQUET_THRIFT_COMPACT_H_
 #define LAKEHOSE_CORE_PARQUET_THRIFT_COMPACT_H_
 
@@ -29,6 +35,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/status/status.h"
 
 namespace lakehose {
 
@@ -91,6 +99,52 @@ class ThriftCompactWriter {
   std::string out_;
   int16_t last_id_ = 0;
   std::vector<int16_t> stack_;  // enclosing structs' last field ids
+};
+
+// Nesting of structs, lists, sets and maps the reader skips: Parquet's metadata nests a
+// handful deep (FileMetaData > RowGroup > ColumnChunk > ColumnMetaData > Statistics),
+// so 64 is generous and keeps Skip's recursion small.
+inline constexpr int kMaxThriftDepth = 64;
+
+class ThriftCompactReader {
+ public:
+  explicit ThriftCompactReader(std::string_view bytes) : in_(bytes) {}
+
+  // The next field of the current struct: its id and compact type, or `*stop` at the
+  // struct's end (the stop byte). A bool field's value is in its type
+  // (ThriftCompactWriter::kBoolTrue / kBoolFalse); read it with FieldBoolValue.
+  absl::Status NextField(int16_t* id, uint8_t* type, bool* stop);
+  // A value (after its field header, or as a list element). Out-of-range integers fail.
+  absl::Status ReadI32(int32_t* v);
+  absl::Status ReadI64(int64_t* v);
+  absl::Status ReadI16(int16_t* v);
+  absl::Status ReadI8(int8_t* v);
+  absl::Status ReadBinary(std::string_view* v);  // a view of the input
+  absl::Status ReadDouble(double* v);
+  // A list or set header: its element type and size (at most the bytes left, since every
+  // element takes at least one byte).
+  absl::Status ReadListHeader(uint8_t* element_type, uint32_t* size);
+  // A nested struct value begins: its fields are numbered afresh. Pair with EndStruct
+  // after NextField reported the stop.
+  void BeginStruct();
+  void EndStruct();
+  // Skips a value of compact type `type` (after its field header or as a list element).
+  absl::Status Skip(uint8_t type, int depth = 0);
+  // Skips one element of a list, set or map of `type` (bools take a byte there).
+  absl::Status SkipElement(uint8_t type, int depth = 0);
+  static bool FieldBoolValue(uint8_t type) { return type == ThriftCompactWriter::kBoolTrue; }
+
+  size_t position() const { return pos_; }
+  size_t remaining() const { return in_.size() - pos_; }
+
+ private:
+  absl::Status Varint(uint64_t* v);
+  absl::Status Fail(std::string_view what) const;
+
+  std::string_view in_;
+  size_t pos_ = 0;
+  int16_t last_id_ = 0;
+  std::vector<int16_t> stack_;
 };
 
 }  // namespace lakehose
