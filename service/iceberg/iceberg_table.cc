@@ -1168,21 +1168,15 @@ absl::StatusOr<IcebergTable::CurrentCommit> IcebergTable::PrepareCurrent(
       changes.push_back({.key = c.key, .version = c.version, .remove = c.remove});
       where.emplace_back(d, &c);
     }
-  // The keys' states, read in key order in one pass over the index (measured: bench/
-  // README.md, "current-state tables").
-  std::vector<std::string> keys;
-  keys.reserve(changes.size());
-  for (const iceberg::KeyChange& c : changes) keys.push_back(c.key);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  std::vector<std::optional<KeyState>> states;
-  RETURN_IF_ERROR(index.GetSorted(keys, &states));
+  absl::Status lookup_error = absl::OkStatus();
   const iceberg::ChangePlan plan =
       iceberg::PlanChanges(changes, [&](const std::string& key) -> std::optional<KeyState> {
-        const auto at = std::lower_bound(keys.begin(), keys.end(), key);
-        return at != keys.end() && *at == key ? states[static_cast<size_t>(at - keys.begin())]
-                                              : std::nullopt;
+        absl::StatusOr<std::optional<KeyState>> got = index.Get(key);
+        if (got.ok()) return *std::move(got);
+        if (lookup_error.ok()) lookup_error = got.status();
+        return std::nullopt;
       });
+  RETURN_IF_ERROR(lookup_error);
 
   CurrentCommit out;
   out.applied = static_cast<int64_t>(plan.write.size() + plan.removed.size());

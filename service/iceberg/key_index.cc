@@ -74,37 +74,6 @@ absl::StatusOr<std::optional<iceberg::KeyState>> KeyIndex::Get(const std::string
   return *std::move(state);
 }
 
-absl::Status KeyIndex::GetSorted(const std::vector<std::string>& keys,
-                                 std::vector<std::optional<iceberg::KeyState>>* states) const {
-  states->assign(keys.size(), std::nullopt);
-  leveldb::ReadOptions ro;
-  ro.verify_checksums = true;
-  const std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
-  std::string target;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    target = StrCat(kItemPrefix, keys[i]);
-    // Sorted keys: the iterator is often at or just before the next one already.
-    if (!it->Valid() || it->key().compare(target) > 0) {
-      it->Seek(target);
-    } else {
-      for (int step = 0; step < 4 && it->Valid() && it->key().compare(target) < 0; ++step)
-        it->Next();
-      if (it->Valid() && it->key().compare(target) < 0) it->Seek(target);
-    }
-    if (!it->Valid()) {
-      if (absl::Status st = FromLevelDb(it->status(), "read", dir_); !st.ok()) return st;
-      continue;
-    }
-    if (it->key() != target) continue;
-    absl::StatusOr<iceberg::KeyState> state = iceberg::DecodeKeyState(it->value().ToString());
-    if (!state.ok())
-      return absl::DataLossError(StrCat("key index ", dir_, ": ", StatusMessage(state.status()),
-                                        " (rebuild it from the table)"));
-    (*states)[i] = *std::move(state);
-  }
-  return FromLevelDb(it->status(), "read", dir_);
-}
-
 absl::Status KeyIndex::Apply(const std::vector<Update>& updates, int64_t snapshot_id) {
   leveldb::WriteBatch batch;
   for (const Update& u : updates)

@@ -46,12 +46,6 @@ class KeyIndex {
   // The state of `key`, or nullopt for a key never seen. DATA_LOSS for a damaged entry.
   absl::StatusOr<std::optional<iceberg::KeyState>> Get(const std::string& key) const;
 
-  // The states of `keys` (sorted, distinct: in one pass over the index, which finds
-  // neighbouring keys in the blocks it just read), nullopt for keys never seen, into
-  // `*states` (parallel to `keys`). DATA_LOSS for a damaged entry.
-  absl::Status GetSorted(const std::vector<std::string>& keys,
-                         std::vector<std::optional<iceberg::KeyState>>* states) const;
-
   using Update = iceberg::IndexUpdate;  // a key and its state after a commit
   // Writes `updates` and `snapshot_id` as the applied snapshot in one synced batch: all
   // of them or none, durable when OK.

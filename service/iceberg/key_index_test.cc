@@ -1,6 +1,5 @@
 #include "service/iceberg/key_index.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -63,41 +62,6 @@ TEST(KeyIndex, ItemKeysNeverCollideWithTheAppliedSnapshot) {
   EXPECT_TRUE((*(*index)->Get("\x01"
                               "applied-snapshot"))
                   .has_value());
-}
-
-TEST(KeyIndex, GetSortedFindsWhatGetFinds) {
-  TempDir dir("key_index_test");
-  auto index = KeyIndex::Open(dir.path() + "/index");
-  ASSERT_TRUE(index.ok());
-  // Every third key of 3,000 in the index, over two batches (a log and a table, once
-  // LevelDB compacts; either way one iterator reads them).
-  std::vector<KeyIndex::Update> first, second;
-  for (int i = 0; i < 3000; i += 3)
-    (i < 1500 ? first : second).push_back({"k" + std::to_string(100000 + i), Live("f", i)});
-  ASSERT_TRUE((*index)->Apply(first, 1).ok());
-  ASSERT_TRUE((*index)->Apply(second, 2).ok());
-  // Asked for: runs of neighbours, gaps, keys before the first and after the last.
-  std::vector<std::string> keys = {"a", "k099999"};
-  for (int i = 0; i < 3000; i += (i % 97 == 0 ? 41 : 1))
-    keys.push_back("k" + std::to_string(100000 + i));
-  keys.push_back("z");
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  std::vector<std::optional<iceberg::KeyState>> states;
-  ASSERT_TRUE((*index)->GetSorted(keys, &states).ok());
-  ASSERT_EQ(states.size(), keys.size());
-  int found = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto one = (*index)->Get(keys[i]);
-    ASSERT_TRUE(one.ok());
-    ASSERT_EQ(one->has_value(), states[i].has_value()) << keys[i];
-    if (!states[i]) continue;
-    ++found;
-    EXPECT_EQ(states[i]->pos, (*one)->pos) << keys[i];
-  }
-  EXPECT_GT(found, 500);  // a third of the ~2,900 asked for
-  EXPECT_TRUE((*index)->GetSorted({}, &states).ok());
-  EXPECT_TRUE(states.empty());
 }
 
 TEST(KeyIndex, ADamagedIndexIsDataLossNamingIt) {
