@@ -2,8 +2,9 @@
 // an Iceberg table with one row per live DynamoDB item, kept with position deletes, must
 // equal what a dictionary holds after applying the same changes by the same rule. The
 // oracle (a Map) applies each change only if it is newer than the key's version
-// (SequenceNumber when both have one, else ApproximateCreationDateTime in ms: the README's
-// rule, compareVersions); a REMOVE leaves a tombstone with its version; older or equal
+// (SequenceNumber when both have one, else ApproximateCreationDateTime: in ms, or in whole
+// seconds between a record with a SequenceNumber and one without: the README's rule,
+// compareVersions); a REMOVE leaves a tombstone with its version; older or equal
 // changes are dropped. The changes are generated per key from one history (INSERT,
 // MODIFY, REMOVE, TTL REMOVE by dynamodb.amazonaws.com, items moving to another `region`,
 // the table's identity partition), half the keys delivered in the Lambda shape
