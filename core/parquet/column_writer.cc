@@ -140,6 +140,10 @@ absl::Status WriteColumnChunk(const Leaf& leaf, const ChunkValues& v, const Parq
           case kBoolean:
             booleans.Append(v.bools[value] != 0, &values);
             break;
+          case kInt32Type:  // types the reader reads and the writer never writes
+          case kInt96Type:
+          case kFloatType:
+            break;
         }
         ++value;
       }

@@ -189,6 +189,10 @@ void FieldMetricsBuilder::AddChunk(const ChunkValues& v, const ChunkMeta& meta) 
       any_ = true;
       break;
     }
+    case kInt32Type:  // types the reader reads and the writer never writes
+    case kInt96Type:
+    case kFloatType:
+      break;
   }
 }
 
@@ -221,6 +225,10 @@ ParquetFieldMetrics FieldMetricsBuilder::Finish() const {
     case kBoolean:
       out.lower_bound = std::string(1, bool_min_ ? '\x01' : '\x00');
       out.upper_bound = std::string(1, bool_max_ ? '\x01' : '\x00');
+      break;
+    case kInt32Type:  // types the reader reads and the writer never writes
+    case kInt96Type:
+    case kFloatType:
       break;
   }
   return out;

@@ -217,6 +217,18 @@ struct IcebergTable::Table {
   std::vector<Type> result_types;
   std::vector<Field> partition_type;  // the manifest's partition struct
   std::string schema_json;
+
+  // The header of a manifest of this table: 0 data, 1 deletes.
+  iceberg::ManifestContext ManifestHeader(int content) const {
+    iceberg::ManifestContext ctx;
+    ctx.schema_json = schema_json;
+    ctx.schema_id = schema->schema_id;
+    ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*spec);
+    ctx.partition_spec_id = spec->spec_id;
+    ctx.partition_type = partition_type;
+    ctx.content = content;
+    return ctx;
+  }
 };
 
 IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options)
@@ -905,14 +917,9 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     // The manifest: its entries inherit the snapshot id and sequence number, so one written
     // for these objects serves every retry.
     if (manifest_for != todo_ids && !(current_mode && entries.empty())) {
-      iceberg::ManifestContext ctx;
-      ctx.schema_json = table->schema_json;
-      ctx.schema_id = table->schema->schema_id;
-      ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*table->spec);
-      ctx.partition_spec_id = table->spec->spec_id;
-      ctx.partition_type = table->partition_type;
-      absl::StatusOr<std::string> manifest = iceberg::EncodeManifest(
-          ctx, entries, RandomHex(8).substr(0, 16), iceberg::AvroContainerOptions::Codec::kDeflate);
+      absl::StatusOr<std::string> manifest =
+          iceberg::EncodeManifest(table->ManifestHeader(0), entries, RandomHex(8).substr(0, 16),
+                                  iceberg::AvroContainerOptions::Codec::kDeflate);
       if (!manifest.ok()) return manifest.status();
       const std::string key = MetadataKey(StrCat(RandomHex(16), "-m0.avro"));
       ObjectMeta meta;
@@ -949,16 +956,9 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     std::vector<ManifestFile> list;
     if (!entries.empty() || !current_mode) list.push_back(added);
     if (!cc.delete_entries.empty()) {
-      iceberg::ManifestContext ctx;
-      ctx.schema_json = table->schema_json;
-      ctx.schema_id = table->schema->schema_id;
-      ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*table->spec);
-      ctx.partition_spec_id = table->spec->spec_id;
-      ctx.partition_type = table->partition_type;
-      ctx.content = 1;
-      absl::StatusOr<std::string> manifest =
-          iceberg::EncodeManifest(ctx, cc.delete_entries, RandomHex(8).substr(0, 16),
-                                  iceberg::AvroContainerOptions::Codec::kDeflate);
+      absl::StatusOr<std::string> manifest = iceberg::EncodeManifest(
+          table->ManifestHeader(1), cc.delete_entries, RandomHex(8).substr(0, 16),
+          iceberg::AvroContainerOptions::Codec::kDeflate);
       if (!manifest.ok()) return manifest.status();
       const std::string key = MetadataKey(StrCat(RandomHex(16), "-m1.avro"));
       ObjectMeta meta;
@@ -1041,24 +1041,18 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
         }
       return StrCat(before + added_now);
     };
+    // The partitions the commit's data and delete files are in.
     std::set<std::string> partitions;
-    for (const ManifestEntry& e : entries) {
-      std::string p;
-      for (size_t f = 0; f < e.data_file.partition.size(); ++f)
-        StrAppend(&p,
-                  iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
-                  "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
-      partitions.insert(std::move(p));
-    }
+    for (const std::vector<ManifestEntry>* list : {&entries, &cc.delete_entries})
+      for (const ManifestEntry& e : *list) {
+        std::string p;
+        for (size_t f = 0; f < e.data_file.partition.size(); ++f)
+          StrAppend(&p,
+                    iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
+                    "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
+        partitions.insert(std::move(p));
+      }
     const int64_t added_delete_files = static_cast<int64_t>(cc.delete_entries.size());
-    for (const ManifestEntry& e : cc.delete_entries) {
-      std::string p;
-      for (size_t f = 0; f < e.data_file.partition.size(); ++f)
-        StrAppend(&p,
-                  iceberg::SerializeSingleValue(table->result_types[f], e.data_file.partition[f]),
-                  "\x1f", static_cast<int>(e.data_file.partition[f].kind), "\x1e");
-      partitions.insert(std::move(p));
-    }
     Snapshot snap;
     snap.snapshot_id = snapshot_id;
     if (parent != nullptr) snap.parent_snapshot_id = parent->snapshot_id;
