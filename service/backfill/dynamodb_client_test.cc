@@ -378,7 +378,11 @@ TEST(DynamoDbClient, SegmentsScanFromSeveralThreads) {
   std::atomic<int> calls{0};
   fx.http->SetHandler([&](const RecordedHttpRequest& r) -> absl::StatusOr<HttpResponse> {
     // Every other request of each segment is throttled once.
-    if (calls.fetch_add(1) % 2 == 0) return Answer(400, kThrottled);
+    // Per thread (a segment's scan is one thread): with one counter for all, a scan could
+    // meet only throttles, interleaved with the others' calls, and run out of tries.
+    thread_local int mine = 0;
+    calls.fetch_add(1);
+    if (mine++ % 2 == 0) return Answer(400, kThrottled);
     EXPECT_EQ(CheckDynamoDbSignature("/", r.headers, r.body, "us-east-1"), "");
     return Answer(200, kPage);
   });
