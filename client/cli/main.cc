@@ -9,6 +9,7 @@
 //   lakehose health --target HOST:PORT [--service NAME]
 //   lakehose table inspect --config FILE --pipeline NAME [--json]
 //   lakehose table reindex --config FILE --pipeline NAME
+//   lakehose table compact --config FILE --pipeline NAME [--min-deleted F] [--dry-run] [--json]
 //   lakehose backfill --config FILE --pipeline NAME --export LOCATION [...]
 //
 // Every command that talks to a server takes the connection flags (TLS, mutual TLS,

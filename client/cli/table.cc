@@ -3,6 +3,7 @@
 // its summary, the schema and partition spec, every snapshot, and the live data files
 // of the current snapshot with their row counts.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -27,6 +28,8 @@ namespace {
 constexpr char kUsage[] =
     R"(usage: lakehose table inspect --config FILE --pipeline NAME [--json]
        lakehose table reindex --config FILE --pipeline NAME
+       lakehose table compact --config FILE --pipeline NAME [--min-deleted FRACTION]
+                              [--max-rows N] [--dry-run] [--json]
 
 Reads the Iceberg table of a `format: iceberg` pipeline from its destination (the lake
 directory, or S3 with the usual credentials chain; a REST catalog's table from the
@@ -37,12 +40,28 @@ data files with their row counts. --json prints one JSON object instead.
 reindex rebuilds the key index of a `mode: current` table (under the config's
 server.data_dir) from the table: the index deltas its snapshots name, oldest first. Run it
 with lakehose-server stopped for the pipeline (the index is one process's at a time).
+
+compact rewrites the data files of a `mode: current` table where at least FRACTION of
+the rows are deleted (default 0.2) into new files of their live rows, and drops the
+position deletes that pointed into them, in one `replace` snapshot; the key index follows
+the moved rows. Run it with lakehose-server stopped for the pipeline, as reindex.
+--dry-run reads and counts without writing.
 )";
 
 constexpr Flag kFlags[] = {
     {.name = "config", .value = "FILE", .help = "the configuration file (required)"},
     {.name = "pipeline", .value = "NAME", .help = "a format: iceberg pipeline (required)"},
     {.name = "json", .type = FlagType::kBool, .help = "print one JSON object"},
+    {.name = "min-deleted",
+     .needs = "a fraction from 0 to 1",
+     .value = "FRACTION",
+     .help = "compact: rewrite files with at least this fraction of rows deleted\n"
+             "(default 0.2; files whose rows are all deleted always go)"},
+    {.name = "max-rows",
+     .needs = "a whole number >= 1",
+     .value = "N",
+     .help = "compact: rows per new data file at most (default 1000000)"},
+    {.name = "dry-run", .type = FlagType::kBool, .help = "compact: count, write nothing"},
 };
 
 // RFC 3339, UTC, milliseconds.
@@ -82,6 +101,67 @@ int Reindex(const Config& config, const PipelineSpec& spec) {
   return 0;
 }
 
+// Opens the pipeline's table with its key index (OpenDestination refuses while a server
+// holds it, saying so).
+absl::StatusOr<OpenedDestination> OpenWithIndex(const Config& config, const PipelineSpec& spec) {
+  if (spec.destination.iceberg->mode != IcebergSpec::Mode::kCurrent)
+    return absl::FailedPreconditionError(
+        StrCat("pipeline ", spec.name, " is not mode: current (it has no key index)"));
+  return OpenDestination(spec, {}, config.server.data_dir);
+}
+
+// `table compact`: IcebergTable::Compact, its counts printed.
+int Compact(const Config& config, const PipelineSpec& spec, const ParsedFlags& flags) {
+  IcebergTable::CompactOptions o;
+  o.dry_run = flags.has("dry-run");
+  if (flags.has("min-deleted")) {
+    const std::string text = flags.get("min-deleted");
+    char* end = nullptr;
+    o.min_deleted_fraction = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(o.min_deleted_fraction >= 0) ||
+        o.min_deleted_fraction > 1)
+      return UsageError("--min-deleted: a fraction from 0 to 1");
+  }
+  if (flags.has("max-rows") && !ParseCount(flags.get("max-rows"), 1, &o.max_rows_per_file))
+    return UsageError("--max-rows: a whole number >= 1");
+  absl::StatusOr<OpenedDestination> opened = OpenWithIndex(config, spec);
+  if (!opened.ok()) return Fail(StatusMessage(opened.status()));
+  absl::StatusOr<IcebergTable::CompactResult> r = opened->table->Compact(o);
+  if (!r.ok())
+    return Fail(StrCat("compact ", opened->table->location(), ": ", StatusMessage(r.status())));
+  if (flags.has("json")) {
+    std::printf(
+        "{\"snapshot_id\":%lld,\"dry_run\":%s,\"data_files_rewritten\":%lld,"
+        "\"data_files_added\":%lld,\"rows_kept\":%lld,\"rows_dropped\":%lld,"
+        "\"delete_files_removed\":%lld,\"delete_files_added\":%lld,"
+        "\"position_deletes_removed\":%lld,\"keys_moved\":%lld}\n",
+        static_cast<long long>(r->snapshot_id), o.dry_run ? "true" : "false",
+        static_cast<long long>(r->data_files_rewritten),
+        static_cast<long long>(r->data_files_added), static_cast<long long>(r->rows_kept),
+        static_cast<long long>(r->rows_dropped), static_cast<long long>(r->delete_files_removed),
+        static_cast<long long>(r->delete_files_added),
+        static_cast<long long>(r->position_deletes_removed), static_cast<long long>(r->keys_moved));
+    return 0;
+  }
+  if (r->data_files_rewritten == 0) {
+    std::printf("%s: no data file has %g or more of its rows deleted: nothing to compact\n",
+                opened->table->location().c_str(), o.min_deleted_fraction);
+    return 0;
+  }
+  std::printf(
+      "%s%s: %lld data file(s) rewritten into %lld (%lld live rows kept, %lld deleted rows "
+      "dropped), %lld delete file(s) removed and %lld written again, %lld position deletes "
+      "dropped, %lld key(s) moved%s\n",
+      o.dry_run ? "dry run: " : "", opened->table->location().c_str(),
+      static_cast<long long>(r->data_files_rewritten), static_cast<long long>(r->data_files_added),
+      static_cast<long long>(r->rows_kept), static_cast<long long>(r->rows_dropped),
+      static_cast<long long>(r->delete_files_removed),
+      static_cast<long long>(r->delete_files_added),
+      static_cast<long long>(r->position_deletes_removed), static_cast<long long>(r->keys_moved),
+      r->snapshot_id ? StrCat("; snapshot ", r->snapshot_id, " (replace)").c_str() : "");
+  return 0;
+}
+
 }  // namespace
 
 int TableCommand(int argc, char** argv) {
@@ -90,8 +170,8 @@ int TableCommand(int argc, char** argv) {
   // `lakehose table --help` is `table inspect --help`: the one subcommand's options.
   if (sub == "--help" || sub == "-h")
     return ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 2, &flags).value_or(0);
-  if (sub != "inspect" && sub != "reindex")
-    return UsageError(sub.empty() ? "table: say `inspect` or `reindex`"
+  if (sub != "inspect" && sub != "reindex" && sub != "compact")
+    return UsageError(sub.empty() ? "table: say `inspect`, `reindex` or `compact`"
                                   : StrCat("table: unknown subcommand ", sub));
   if (auto rc = ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 3, &flags))
     return *rc;
@@ -106,6 +186,7 @@ int TableCommand(int argc, char** argv) {
   if (!spec->destination.iceberg)
     return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
   if (sub == "reindex") return Reindex(*config, *spec);
+  if (sub == "compact") return Compact(*config, *spec, flags);
 
   absl::StatusOr<OpenedDestination> opened = OpenDestination(*spec);
   if (!opened.ok()) return Fail(StatusMessage(opened.status()));

@@ -7,6 +7,8 @@
 #include "absl/status/status.h"
 #include "core/base/json_writer.h"
 #include "core/base/strings.h"
+#include "core/parquet/parquet_reader.h"
+#include "simdjson.h"
 
 namespace lakehose::iceberg {
 
@@ -72,6 +74,36 @@ absl::StatusOr<PositionDeleteFile> EncodePositionDeletes(std::vector<PositionDel
   if (deletes.front().file_path == deletes.back().file_path)
     df.referenced_data_file = deletes.front().file_path;
   out.bytes = std::move(file->bytes);
+  return out;
+}
+
+absl::StatusOr<std::vector<PositionDelete>> DecodePositionDeletes(std::string_view bytes) {
+  absl::StatusOr<ParquetContents> file = ReadParquetFile(bytes);
+  if (!file.ok())
+    return absl::DataLossError(StrCat("position delete file: ", StatusMessage(file.status())));
+  // The columns by the spec's field ids (a writer may name them otherwise), else by name.
+  std::string path_name, pos_name;
+  for (const ParquetColumn& c : file->columns) {
+    if (c.field_id == kDeleteFilePathFieldId || (path_name.empty() && c.name == "file_path"))
+      path_name = c.name;
+    if (c.field_id == kDeletePosFieldId || (pos_name.empty() && c.name == "pos")) pos_name = c.name;
+  }
+  if (path_name.empty() || pos_name.empty())
+    return absl::DataLossError("position delete file: no file_path and pos columns");
+  std::vector<PositionDelete> out;
+  out.reserve(file->rows.size());
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < file->rows.size(); ++i) {
+    simdjson::dom::object row;
+    std::string_view path;
+    int64_t pos = -1;
+    if (parser.parse(file->rows[i]).get_object().get(row) != simdjson::SUCCESS ||
+        row[path_name].get_string().get(path) != simdjson::SUCCESS ||
+        row[pos_name].get_int64().get(pos) != simdjson::SUCCESS || pos < 0 || path.empty())
+      return absl::DataLossError(
+          StrCat("position delete file: row ", i, " has no data file path or position"));
+    out.push_back({.file_path = std::string(path), .pos = pos});
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -49,6 +50,12 @@ struct PositionDeleteFile {
 // level, row groups and pages apply; its schema is the delete file's own.
 absl::StatusOr<PositionDeleteFile> EncodePositionDeletes(std::vector<PositionDelete> deletes,
                                                          const ParquetOptions& options);
+
+// The deletes of a position delete file (its Parquet bytes), in file order: what
+// compaction reads to know which rows of a data file are gone. DATA_LOSS for a file that
+// is damaged or lacks the file_path and pos columns (by the spec's field ids, else by
+// name), or a row with a null or negative position.
+absl::StatusOr<std::vector<PositionDelete>> DecodePositionDeletes(std::string_view bytes);
 
 }  // namespace lakehose::iceberg
 

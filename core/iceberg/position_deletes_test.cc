@@ -58,6 +58,25 @@ TEST(PositionDeletes, ReadBackByTheParquetReader) {
   EXPECT_TRUE(r->columns[1].required);
 }
 
+TEST(PositionDeletes, DecodedBackInFileOrderAndDamageIsDataLoss) {
+  absl::StatusOr<PositionDeleteFile> f =
+      EncodePositionDeletes({{"s3://b/d/b.parquet", 1}, {"s3://b/d/a.parquet", 5}}, {});
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<std::vector<PositionDelete>> back = DecodePositionDeletes(f->bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0], (PositionDelete{"s3://b/d/a.parquet", 5}));  // sorted when written
+  EXPECT_EQ((*back)[1], (PositionDelete{"s3://b/d/b.parquet", 1}));
+  // A data file is not a delete file; a damaged one says so, whatever the damage.
+  ParquetOptions o;
+  o.schema = {{.name = "x", .type = ParquetType::kInt64}};
+  absl::StatusOr<std::string> other = EncodeParquet({R"({"x":1})"}, o);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(absl::IsDataLoss(DecodePositionDeletes(*other).status()));
+  for (size_t cut : {size_t{0}, size_t{4}, f->bytes.size() / 2, f->bytes.size() - 1})
+    EXPECT_TRUE(absl::IsDataLoss(DecodePositionDeletes(f->bytes.substr(0, cut)).status())) << cut;
+}
+
 TEST(PositionDeletes, OneDataFileIsReferenced) {
   absl::StatusOr<PositionDeleteFile> f =
       EncodePositionDeletes({{"file:/t/data/a.parquet", 0}, {"file:/t/data/a.parquet", 5}}, {});

@@ -5,12 +5,14 @@
 // tests/iceberg/current.test.mjs.
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/base/strings.h"
 #include "core/iceberg/current_state.h"
 #include "core/iceberg/manifest.h"
+#include "core/iceberg/position_deletes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/iceberg/iceberg_table.h"
@@ -284,6 +286,179 @@ TEST(CurrentTableTest, WithoutItsIndexACurrentTableIsNotCommitted) {
   auto table = fx.Writer(nullptr);
   TableObject o1 = fx.Store(*table, 1, Doc("INSERT", "a", 1, "EU", 1));
   EXPECT_TRUE(absl::IsFailedPrecondition(table->Commit({&o1})));
+}
+
+// `lakehose table compact`: IcebergTable::Compact.
+class CompactionTest : public ::testing::Test {
+ protected:
+  // EU file 1: a, b, c, e (a MODIFY of a and a REMOVE of c later delete two of its four
+  // rows); US: d, never changed.
+  void SetUp() override {
+    index_ = fx_.Index("index");
+    table_ = fx_.Writer(index_.get());
+    TableObject o1 = fx_.Store(*table_, 1,
+                               Doc("INSERT", "a", 1, "EU", 1) + Doc("INSERT", "b", 2, "EU", 1) +
+                                   Doc("INSERT", "c", 3, "EU", 1) + Doc("INSERT", "e", 4, "EU", 1) +
+                                   Doc("INSERT", "d", 5, "US", 1));
+    ASSERT_TRUE(table_->Commit({&o1}).ok());
+    TableObject o2 = fx_.Store(*table_, 2, Doc("MODIFY", "a", 6, "EU", 2) + Doc("DELETE", "c", 7));
+    ASSERT_TRUE(table_->Commit({&o2}).ok());
+    first_eu_ = StateOf(*index_, "b").file_path;
+  }
+  int64_t Version() {
+    auto loaded = table_->Load();
+    return loaded.ok() && loaded->has_value() ? (*loaded)->version : -1;
+  }
+
+  Fixture fx_;
+  std::unique_ptr<KeyIndex> index_;
+  std::unique_ptr<IcebergTable> table_;
+  std::string first_eu_;
+};
+
+TEST_F(CompactionTest, RewritesTheDeletedFileDropsItsDeletesAndMovesTheIndex) {
+  // A dry run counts the same and writes nothing.
+  const size_t objects = fx_.sink().objects().size();
+  const int64_t version = Version();
+  auto dry = table_->Compact({.min_deleted_fraction = 0.3, .dry_run = true});
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->snapshot_id, 0);
+  EXPECT_EQ(dry->data_files_rewritten, 1);
+  EXPECT_EQ(fx_.sink().objects().size(), objects);
+  EXPECT_EQ(Version(), version);
+
+  auto r = table_->Compact({.min_deleted_fraction = 0.3});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->snapshot_id, 0);
+  EXPECT_EQ(r->data_files_rewritten, 1);  // EU file 1 (2 of 4 deleted); not US, not o2's
+  EXPECT_EQ(r->data_files_added, 1);
+  EXPECT_EQ(r->rows_kept, 2);  // b, e
+  EXPECT_EQ(r->rows_dropped, 2);
+  EXPECT_EQ(r->delete_files_removed, 1);  // o2's EU delete file pointed only into file 1
+  EXPECT_EQ(r->delete_files_added, 0);
+  EXPECT_EQ(r->keys_moved, 2);
+  EXPECT_EQ(dry->rows_kept, r->rows_kept);
+  EXPECT_EQ(dry->delete_files_removed, r->delete_files_removed);
+
+  const iceberg::KeyState b = StateOf(*index_, "b"), e = StateOf(*index_, "e");
+  EXPECT_THAT(b.file_path, HasSubstr("/data/region=EU/t-compact-"));
+  EXPECT_EQ(b.file_path, e.file_path);
+  EXPECT_EQ(b.pos, 0);
+  EXPECT_EQ(e.pos, 1);
+  EXPECT_EQ(b.version.sequence, "2");  // versions stay
+  EXPECT_EQ(*index_->AppliedSnapshot(), r->snapshot_id);
+
+  auto loaded = table_->Load();
+  const iceberg::Snapshot& snap = *(*loaded)->metadata.CurrentSnapshot();
+  EXPECT_EQ(snap.SummaryValue("operation"), "replace");
+  EXPECT_EQ(snap.SummaryValue("deleted-data-files"), "1");
+  EXPECT_EQ(snap.SummaryValue("removed-position-deletes"), "2");
+  EXPECT_EQ(snap.SummaryValue("total-position-deletes"), "0");
+  EXPECT_EQ(snap.SummaryValue("total-records"), "4");  // a (o2), b, e, d
+  EXPECT_EQ(snap.SummaryValue("total-data-files"), "3");
+  // The data manifests: o1's rewritten (file 1 DELETED by this snapshot, its sequence
+  // number kept; US EXISTING with its own snapshot and sequence numbers), o2's kept as
+  // it was (its EU file ADDED by o2), the new file's ADDED.
+  int deleted = 0, existing = 0, added = 0;
+  for (const iceberg::ManifestEntry& m : Entries(fx_, *table_, 0)) {
+    if (m.status == 2) {
+      ++deleted;
+      EXPECT_EQ(m.data_file.file_path, first_eu_);
+      EXPECT_EQ(m.snapshot_id, r->snapshot_id);
+      EXPECT_EQ(m.sequence_number, 1);
+    } else if (m.status == 0) {
+      ++existing;
+      ASSERT_TRUE(m.sequence_number.has_value());
+      EXPECT_NE(m.snapshot_id, r->snapshot_id);
+    } else {
+      ++added;
+      EXPECT_FALSE(m.sequence_number.has_value());  // inherited from its manifest
+    }
+  }
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(existing, 1);
+  EXPECT_EQ(added, 2);
+  for (const iceberg::ManifestEntry& m : Entries(fx_, *table_, 1)) EXPECT_EQ(m.status, 2);
+  // Nothing left above the fraction: a second run does nothing.
+  auto second = table_->Compact({.min_deleted_fraction = 0.3});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->snapshot_id, 0);
+  EXPECT_EQ(second->data_files_rewritten, 0);
+
+  // The stream goes on: a MODIFY of b deletes its row in the new file, and a rebuilt index
+  // (replaying the compaction's delta too) says what the live one says.
+  TableObject o3 = fx_.Store(*table_, 3, Doc("MODIFY", "b", 8, "EU", 3));
+  ASSERT_TRUE(table_->Commit({&o3}).ok());
+  bool deletes_new_file = false;
+  for (const iceberg::ManifestEntry& m : Entries(fx_, *table_, 1)) {
+    if (m.status == 2) continue;
+    auto deletes = iceberg::DecodePositionDeletes(
+        fx_.sink().objects().at(*table_->FileKey(m.data_file.file_path)));
+    ASSERT_TRUE(deletes.ok()) << deletes.status();
+    for (const iceberg::PositionDelete& d : *deletes)
+      deletes_new_file |= d.file_path == b.file_path && d.pos == 0;
+  }
+  EXPECT_TRUE(deletes_new_file);
+  auto rebuilt = fx_.Index("rebuilt");
+  auto again = fx_.Writer(rebuilt.get());
+  ASSERT_TRUE(again->CatchUpIndex().ok());
+  for (const char* pk : {"a", "b", "c", "d", "e"}) {
+    const iceberg::KeyState x = StateOf(*index_, pk), y = StateOf(*rebuilt, pk);
+    EXPECT_EQ(x.live, y.live) << pk;
+    EXPECT_EQ(x.file_path, y.file_path) << pk;
+    EXPECT_EQ(x.pos, y.pos) << pk;
+  }
+}
+
+TEST_F(CompactionTest, PartlyAffectedDeleteFilesAreWrittenAgainWithTheRest) {
+  // One delete file pointing into two EU files: file 1 (2 of 4 rows already deleted)
+  // and o3's file (b's new row; its one row deleted by o4).
+  TableObject o3 = fx_.Store(*table_, 3, Doc("MODIFY", "e", 8, "EU", 3));
+  ASSERT_TRUE(table_->Commit({&o3}).ok());
+  TableObject o4 = fx_.Store(*table_, 4, Doc("MODIFY", "e", 9, "US", 4) + Doc("DELETE", "b", 10));
+  ASSERT_TRUE(table_->Commit({&o4}).ok());
+  // File 1: a, c, e, b deleted (all four): removed. o2's EU file (a): live, untouched. o3's
+  // EU file (e, deleted): removed. At 0.9, only files with every row gone.
+  auto r = table_->Compact({.min_deleted_fraction = 0.9});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->data_files_rewritten, 2);
+  EXPECT_EQ(r->data_files_added, 0);
+  EXPECT_EQ(r->rows_kept, 0);
+  EXPECT_EQ(r->keys_moved, 0);
+  // Every live delete file points only at live data files' rows.
+  std::set<std::string> live_data;
+  for (const iceberg::ManifestEntry& m : Entries(fx_, *table_, 0))
+    if (m.status != 2) live_data.insert(m.data_file.file_path);
+  for (const iceberg::ManifestEntry& m : Entries(fx_, *table_, 1)) {
+    if (m.status == 2) continue;
+    auto deletes = iceberg::DecodePositionDeletes(
+        fx_.sink().objects().at(*table_->FileKey(m.data_file.file_path)));
+    ASSERT_TRUE(deletes.ok());
+    for (const iceberg::PositionDelete& d : *deletes)
+      EXPECT_TRUE(live_data.count(d.file_path)) << d.file_path;
+  }
+}
+
+TEST_F(CompactionTest, AnIndexThatDoesNotPointToALiveRowStopsIt) {
+  // The index says b's row is elsewhere (damaged, or of another table): nothing is moved.
+  auto key = iceberg::DocumentKeyText(R"({"pk":"b"})", {"pk"});
+  iceberg::KeyState wrong = StateOf(*index_, "b");
+  wrong.pos = 3;
+  ASSERT_TRUE(
+      index_->Apply({{.key = *key, .state = wrong}}, *index_->AppliedSnapshot().value()).ok());
+  const int64_t version = Version();
+  auto r = table_->Compact({.min_deleted_fraction = 0.3});
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("lakehose table reindex"));
+  EXPECT_EQ(Version(), version);
+}
+
+TEST(CompactionModeTest, AChangeLogTableIsNotCompacted) {
+  Fixture fx;
+  auto index = fx.Index("index");
+  auto table = fx.Writer(index.get(), "log");
+  auto r = table->Compact({});
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
 }
 
 }  // namespace

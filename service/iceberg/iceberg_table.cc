@@ -18,6 +18,7 @@
 #include "core/iceberg/position_deletes.h"
 #include "core/iceberg/schema.h"
 #include "core/parquet/parquet_writer.h"
+#include "service/iceberg/iceberg_table_internal.h"
 #include "service/platform/log.h"
 #include "simdjson.h"
 #include "zlib.h"
@@ -37,20 +38,6 @@ using iceberg::TableMetadata;
 using iceberg::Type;
 
 namespace {
-
-constexpr std::string_view kSummaryWriter = "lakehose.writer-id";
-constexpr std::string_view kSummaryPipeline = "lakehose.pipeline";
-constexpr std::string_view kSummaryObjects = "lakehose.objects";
-
-// A whole decimal number of `text` into `*out`.
-bool ParseUint64(std::string_view text, uint64_t* out) {
-  if (text.empty()) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
-constexpr std::string_view kSummaryIndexDelta = "lakehose.index-delta";
-constexpr std::string_view kNoIndexDelta = "none";  // a commit that changed no key
 
 // "a..b,c,dr": identities, runs of consecutive plain sequence numbers as ranges.
 std::string EncodeIdentities(std::vector<std::string> ids) {
@@ -205,30 +192,6 @@ struct IcebergTable::CurrentCommit {
   std::vector<iceberg::IndexUpdate> updates;  // the index delta's entries
   std::string delta_uri = std::string(kNoIndexDelta);
   int64_t applied = 0, stale = 0, superseded = 0, position_deletes = 0;
-};
-
-// The current metadata and what encoding and committing derive from it.
-struct IcebergTable::Table {
-  Loaded loaded;
-  const Schema* schema = nullptr;
-  const PartitionSpec* spec = nullptr;
-  // Per partition field: its source field and result type.
-  std::vector<const Field*> sources;
-  std::vector<Type> result_types;
-  std::vector<Field> partition_type;  // the manifest's partition struct
-  std::string schema_json;
-
-  // The header of a manifest of this table: 0 data, 1 deletes.
-  iceberg::ManifestContext ManifestHeader(int content) const {
-    iceberg::ManifestContext ctx;
-    ctx.schema_json = schema_json;
-    ctx.schema_id = schema->schema_id;
-    ctx.partition_spec_json = iceberg::PartitionFieldsToJson(*spec);
-    ctx.partition_spec_id = spec->spec_id;
-    ctx.partition_type = partition_type;
-    ctx.content = content;
-    return ctx;
-  }
 };
 
 IcebergTable::IcebergTable(const PipelineSpec& spec, ObjectSink& sink, Options options)
@@ -752,18 +715,7 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
                             std::string_view(tag, 8), ".parquet"));
     f.records = file.rows;
     f.size = static_cast<int64_t>(file.bytes.size());
-    DataFile df;
-    df.file_path = Uri(f.key);
-    df.partition = values[g];
-    df.record_count = file.rows;
-    df.file_size_in_bytes = f.size;
-    for (const ParquetFieldMetrics& m : file.field_metrics) {
-      df.column_sizes[m.field_id] = m.column_size;
-      df.value_counts[m.field_id] = m.value_count;
-      df.null_value_counts[m.field_id] = m.null_count;
-      if (m.lower_bound) df.lower_bounds[m.field_id] = *m.lower_bound;
-      if (m.upper_bound) df.upper_bounds[m.field_id] = *m.upper_bound;
-    }
+    DataFile df = DataFileOf(file, Uri(f.key), values[g]);
     f.bytes = std::move(file.bytes);
     data->files.push_back(std::move(df));
     out.files.push_back(std::move(f));
@@ -917,25 +869,14 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     // The manifest: its entries inherit the snapshot id and sequence number, so one written
     // for these objects serves every retry.
     if (manifest_for != todo_ids && !(current_mode && entries.empty())) {
-      absl::StatusOr<std::string> manifest =
-          iceberg::EncodeManifest(table->ManifestHeader(0), entries, RandomHex(8).substr(0, 16),
-                                  iceberg::AvroContainerOptions::Codec::kDeflate);
-      if (!manifest.ok()) return manifest.status();
-      const std::string key = MetadataKey(StrCat(RandomHex(16), "-m0.avro"));
-      ObjectMeta meta;
-      meta.content_type = "application/octet-stream";
-      meta.if_none_match = true;
-      // The name is new (128 random bits): "exists" is this write's own earlier attempt,
-      // whose answer was lost and which the client retried.
-      absl::Status st = sink_.Put(key, *manifest, meta);
-      if (absl::IsAlreadyExists(st)) st = absl::OkStatus();
-      if (!st.ok()) {
-        last = st;
-        if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+      absl::StatusOr<ManifestFile> stored = PutManifest(*table, 0, entries);
+      if (!stored.ok()) {
+        last = stored.status();
+        if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
         break;
       }
-      manifest_uri = Uri(key);
-      manifest_length = static_cast<int64_t>(manifest->size());
+      manifest_uri = stored->manifest_path;
+      manifest_length = stored->manifest_length;
       manifest_for = todo_ids;
     }
     ManifestFile added;
@@ -948,46 +889,22 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
     added.added_snapshot_id = snapshot_id;
     added.added_files_count = static_cast<int>(added_files);
     added.added_rows_count = added_records;
-    for (size_t f = 0; f < table->partition_type.size(); ++f) {
-      std::vector<const PartitionValue*> vals;
-      for (const ManifestEntry& e : entries) vals.push_back(&e.data_file.partition[f]);
-      added.partitions.push_back(iceberg::SummarizePartitionField(table->result_types[f], vals));
-    }
+    added.partitions = table->PartitionSummaries(entries);
     std::vector<ManifestFile> list;
     if (!entries.empty() || !current_mode) list.push_back(added);
     if (!cc.delete_entries.empty()) {
-      absl::StatusOr<std::string> manifest = iceberg::EncodeManifest(
-          table->ManifestHeader(1), cc.delete_entries, RandomHex(8).substr(0, 16),
-          iceberg::AvroContainerOptions::Codec::kDeflate);
-      if (!manifest.ok()) return manifest.status();
-      const std::string key = MetadataKey(StrCat(RandomHex(16), "-m1.avro"));
-      ObjectMeta meta;
-      meta.content_type = "application/octet-stream";
-      meta.if_none_match = true;
-      absl::Status st = sink_.Put(key, *manifest, meta);
-      if (absl::IsAlreadyExists(st)) st = absl::OkStatus();  // as the data manifest's
-      if (!st.ok()) {
-        last = st;
-        if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) continue;
+      absl::StatusOr<ManifestFile> deletes = PutManifest(*table, 1, cc.delete_entries);
+      if (!deletes.ok()) {
+        last = deletes.status();
+        if (absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last)) continue;
         break;
       }
-      ManifestFile deletes;
-      deletes.manifest_path = Uri(key);
-      deletes.manifest_length = static_cast<int64_t>(manifest->size());
-      deletes.partition_spec_id = table->spec->spec_id;
-      deletes.content = 1;
-      deletes.sequence_number = sequence_number;
-      deletes.min_sequence_number = sequence_number;
-      deletes.added_snapshot_id = snapshot_id;
-      deletes.added_files_count = static_cast<int>(cc.delete_entries.size());
-      deletes.added_rows_count = cc.position_deletes;
-      for (size_t f = 0; f < table->partition_type.size(); ++f) {
-        std::vector<const PartitionValue*> vals;
-        for (const ManifestEntry& e : cc.delete_entries) vals.push_back(&e.data_file.partition[f]);
-        deletes.partitions.push_back(
-            iceberg::SummarizePartitionField(table->result_types[f], vals));
-      }
-      list.push_back(std::move(deletes));
+      deletes->sequence_number = sequence_number;
+      deletes->min_sequence_number = sequence_number;
+      deletes->added_snapshot_id = snapshot_id;
+      deletes->added_files_count = static_cast<int>(cc.delete_entries.size());
+      deletes->added_rows_count = cc.position_deletes;
+      list.push_back(*std::move(deletes));
     }
     const Snapshot* parent = current.CurrentSnapshot();
     if (parent != nullptr) {
@@ -1150,6 +1067,29 @@ absl::Status IcebergTable::Commit(const std::vector<const TableObject*>& objects
                           ? absl::StatusCode::kUnavailable
                           : last.code(),
                       StrCat("iceberg commit to ", catalog_.Name(), ": ", StatusMessage(last)));
+}
+
+absl::StatusOr<ManifestFile> IcebergTable::PutManifest(const Table& table, int content,
+                                                       const std::vector<ManifestEntry>& entries) {
+  absl::StatusOr<std::string> manifest =
+      iceberg::EncodeManifest(table.ManifestHeader(content), entries, RandomHex(8).substr(0, 16),
+                              iceberg::AvroContainerOptions::Codec::kDeflate);
+  if (!manifest.ok()) return manifest.status();
+  const std::string key = MetadataKey(StrCat(RandomHex(16), "-m", content, ".avro"));
+  ObjectMeta meta;
+  meta.content_type = "application/octet-stream";
+  meta.if_none_match = true;
+  // The name is new (128 random bits): "exists" is this write's own earlier attempt,
+  // whose answer was lost and which the client retried.
+  absl::Status st = sink_.Put(key, *manifest, meta);
+  if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
+  ManifestFile out;
+  out.manifest_path = Uri(key);
+  out.manifest_length = static_cast<int64_t>(manifest->size());
+  out.partition_spec_id = table.spec->spec_id;
+  out.content = content;
+  out.partitions = table.PartitionSummaries(entries);
+  return out;
 }
 
 absl::StatusOr<IcebergTable::CurrentCommit> IcebergTable::PrepareCurrent(

@@ -123,6 +123,31 @@ class IcebergTable : public TableWriter {
     return spec_.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
   }
 
+  // mode: current: `lakehose table compact` (service/iceberg/compaction.cc). Rewrites the
+  // current snapshot's data files whose deleted fraction is at least
+  // min_deleted_fraction into new files of their live rows, in one `replace` snapshot
+  // that also removes the delete files that only pointed into them (and replaces those
+  // that partly did by files of the remaining deletes), and moves the key index to the
+  // rows' new positions (an index delta, as a commit's). Run with the server stopped:
+  // the index is this process's. FAILED_PRECONDITION for a change-log table, or a live
+  // row the index does not know there (rebuild it with `lakehose table reindex`);
+  // UNAVAILABLE when another writer committed meanwhile (nothing of this run is in the
+  // table; run it again).
+  struct CompactOptions {
+    double min_deleted_fraction = 0.2;
+    int64_t max_rows_per_file = 1'000'000;  // a partition's live rows beyond: more files
+    bool dry_run = false;                   // plan and count, write nothing
+  };
+  struct CompactResult {
+    int64_t snapshot_id = 0;  // 0: nothing to do (or a dry run)
+    int64_t data_files_rewritten = 0, data_files_added = 0;
+    int64_t rows_kept = 0, rows_dropped = 0;
+    int64_t delete_files_removed = 0, delete_files_added = 0;
+    int64_t position_deletes_removed = 0;
+    int64_t keys_moved = 0;
+  };
+  absl::StatusOr<CompactResult> Compact(const CompactOptions& options);
+
   IcebergTableStats Stats() const;
   const std::string& pipeline() const { return spec_.name; }
   // "<namespace>/<name>" relative to the destination root ("" in a REST catalog), and
@@ -180,6 +205,10 @@ class IcebergTable : public TableWriter {
   // index delta for snapshot `snapshot_id` of `table`.
   absl::StatusOr<CurrentCommit> PrepareCurrent(const std::vector<const CommitData*>& todo,
                                                const Table& table, int64_t snapshot_id);
+  // Stores a manifest of `entries` (content 0 data, 1 deletes) under metadata/: its list
+  // entry with path, length, content, spec and partition summaries (the rest the caller's).
+  absl::StatusOr<iceberg::ManifestFile> PutManifest(
+      const Table& table, int content, const std::vector<iceberg::ManifestEntry>& entries);
   std::string RandomHex(int bytes);
   void Backoff(int attempt);
 
