@@ -10,6 +10,7 @@
 //   lakehose table inspect --config FILE --pipeline NAME [--json]
 //   lakehose table reindex --config FILE --pipeline NAME
 //   lakehose table compact --config FILE --pipeline NAME [--min-deleted F] [--dry-run] [--json]
+//   lakehose table expire --config FILE --pipeline NAME [--older-than AGE] [--retain-last N]
 //   lakehose backfill --config FILE --pipeline NAME --export LOCATION [...]
 //
 // Every command that talks to a server takes the connection flags (TLS, mutual TLS,

@@ -30,6 +30,8 @@ constexpr char kUsage[] =
        lakehose table reindex --config FILE --pipeline NAME
        lakehose table compact --config FILE --pipeline NAME [--min-deleted FRACTION]
                               [--max-rows N] [--dry-run] [--json]
+       lakehose table expire --config FILE --pipeline NAME [--older-than AGE]
+                             [--retain-last N] [--list] [--dry-run] [--json]
 
 Reads the Iceberg table of a `format: iceberg` pipeline from its destination (the lake
 directory, or S3 with the usual credentials chain; a REST catalog's table from the
@@ -46,6 +48,12 @@ the rows are deleted (default 0.2) into new files of their live rows, and drops 
 position deletes that pointed into them, in one `replace` snapshot; the key index follows
 the moved rows. Run it with lakehose-server stopped for the pipeline, as reindex.
 --dry-run reads and counts without writing.
+
+expire removes from the table's metadata the snapshots older than AGE (default 5d;
+s, m, h or d) except the newest N of the current history (default 1). A `mode: current`
+table first gets a checkpoint of its key index (so reindex still works; server stopped,
+as for compact). No file is deleted: it counts the files only the expired snapshots named
+(--list prints them, one URI per line, for your own cleanup).
 )";
 
 constexpr Flag kFlags[] = {
@@ -61,8 +69,39 @@ constexpr Flag kFlags[] = {
      .needs = "a whole number >= 1",
      .value = "N",
      .help = "compact: rows per new data file at most (default 1000000)"},
-    {.name = "dry-run", .type = FlagType::kBool, .help = "compact: count, write nothing"},
+    {.name = "dry-run", .type = FlagType::kBool, .help = "compact, expire: count, write nothing"},
+    {.name = "older-than",
+     .needs = "an age such as 30s, 90m, 12h or 5d",
+     .value = "AGE",
+     .help = "expire: snapshots older than this (default 5d)"},
+    {.name = "retain-last",
+     .needs = "a whole number >= 1",
+     .value = "N",
+     .help = "expire: keep at least the newest N snapshots (default 1)"},
+    {.name = "list",
+     .type = FlagType::kBool,
+     .help = "expire: print the files no kept snapshot names, one per line"},
 };
+
+// "30s", "90m", "12h", "5d" in milliseconds; nullopt otherwise.
+std::optional<int64_t> ParseAge(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  int64_t n = 0;
+  if (!ParseCount(text.substr(0, text.size() - 1), 0, &n) || n > (int64_t{1} << 40))
+    return std::nullopt;
+  switch (text.back()) {
+    case 's':
+      return n * 1000;
+    case 'm':
+      return n * 60'000;
+    case 'h':
+      return n * 3'600'000;
+    case 'd':
+      return n * 86'400'000;
+    default:
+      return std::nullopt;
+  }
+}
 
 // RFC 3339, UTC, milliseconds.
 std::string TimeText(int64_t ms) {
@@ -94,10 +133,14 @@ int Reindex(const Config& config, const PipelineSpec& spec) {
   if (absl::Status st = opened->table->CatchUpIndex(); !st.ok())
     return Fail(StrCat("reindex of ", opened->table->location(), ": ", StatusMessage(st)));
   absl::StatusOr<std::optional<int64_t>> at = opened->key_index->AppliedSnapshot();
-  std::printf("rebuilt %s from %lld snapshot(s) of %s%s\n", dir.c_str(),
-              static_cast<long long>(opened->table->Stats().index_deltas_replayed),
-              opened->table->location().c_str(),
-              at.ok() && *at ? StrCat(" (at snapshot ", **at, ")").c_str() : "");
+  const IcebergTableStats stats = opened->table->Stats();
+  std::printf(
+      "rebuilt %s from %s%lld snapshot(s) of %s%s\n", dir.c_str(),
+      stats.index_checkpoint_loaded
+          ? StrCat("the checkpoint at snapshot ", stats.index_checkpoint_loaded, " and ").c_str()
+          : "",
+      static_cast<long long>(stats.index_deltas_replayed), opened->table->location().c_str(),
+      at.ok() && *at ? StrCat(" (at snapshot ", **at, ")").c_str() : "");
   return 0;
 }
 
@@ -162,6 +205,52 @@ int Compact(const Config& config, const PipelineSpec& spec, const ParsedFlags& f
   return 0;
 }
 
+// `table expire`: IcebergTable::ExpireSnapshots, its counts (and with --list the files).
+int Expire(const Config& config, const PipelineSpec& spec, const ParsedFlags& flags) {
+  IcebergTable::ExpireOptions o;
+  o.dry_run = flags.has("dry-run");
+  std::optional<int64_t> age = ParseAge(flags.has("older-than") ? flags.get("older-than") : "5d");
+  if (!age) return UsageError("--older-than: an age such as 30s, 90m, 12h or 5d");
+  int64_t retain = 1;
+  if (flags.has("retain-last") &&
+      (!ParseCount(flags.get("retain-last"), 1, &retain) || retain > 1'000'000))
+    return UsageError("--retain-last: a whole number >= 1");
+  o.retain_last = static_cast<int>(retain);
+  o.older_than_ms = absl::ToUnixMillis(absl::Now()) - *age;
+  const bool current = spec.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
+  absl::StatusOr<OpenedDestination> opened =
+      current ? OpenWithIndex(config, spec) : OpenDestination(spec);
+  if (!opened.ok()) return Fail(StatusMessage(opened.status()));
+  absl::StatusOr<IcebergTable::ExpireResult> r = opened->table->ExpireSnapshots(o);
+  if (!r.ok())
+    return Fail(StrCat("expire ", opened->table->location(), ": ", StatusMessage(r.status())));
+  if (flags.has("list"))
+    for (const std::string& uri : r->unreferenced) std::printf("%s\n", uri.c_str());
+  if (flags.has("json")) {
+    std::string out;
+    StrAppend(&out, "{\"dry_run\":", o.dry_run ? "true" : "false",
+              ",\"snapshots_expired\":", r->snapshots_expired,
+              ",\"snapshots_kept\":", r->snapshots_kept, ",\"checkpoint\":");
+    if (r->checkpoint.empty())
+      out += "null";
+    else
+      AppendJsonString(r->checkpoint, &out);
+    StrAppend(&out, ",\"unreferenced_files\":", r->unreferenced.size(),
+              ",\"unreferenced_bytes\":", r->unreferenced_bytes, "}\n");
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  }
+  std::fprintf(
+      flags.has("list") ? stderr : stdout,
+      "%s%s: %lld snapshot(s) expired, %lld kept%s; %zu file(s) (%lld bytes of data, "
+      "delete and manifest files) no kept snapshot names, left in place\n",
+      o.dry_run ? "dry run: " : "", opened->table->location().c_str(),
+      static_cast<long long>(r->snapshots_expired), static_cast<long long>(r->snapshots_kept),
+      r->checkpoint.empty() ? "" : StrCat("; key index checkpoint ", r->checkpoint).c_str(),
+      r->unreferenced.size(), static_cast<long long>(r->unreferenced_bytes));
+  return 0;
+}
+
 }  // namespace
 
 int TableCommand(int argc, char** argv) {
@@ -170,8 +259,8 @@ int TableCommand(int argc, char** argv) {
   // `lakehose table --help` is `table inspect --help`: the one subcommand's options.
   if (sub == "--help" || sub == "-h")
     return ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 2, &flags).value_or(0);
-  if (sub != "inspect" && sub != "reindex" && sub != "compact")
-    return UsageError(sub.empty() ? "table: say `inspect`, `reindex` or `compact`"
+  if (sub != "inspect" && sub != "reindex" && sub != "compact" && sub != "expire")
+    return UsageError(sub.empty() ? "table: say `inspect`, `reindex`, `compact` or `expire`"
                                   : StrCat("table: unknown subcommand ", sub));
   if (auto rc = ParseCommandFlags({.usage = kUsage, .flags = kFlags}, argc, argv, 3, &flags))
     return *rc;
@@ -187,6 +276,7 @@ int TableCommand(int argc, char** argv) {
     return Fail(StrCat("pipeline ", pipeline, " is not format: iceberg"));
   if (sub == "reindex") return Reindex(*config, *spec);
   if (sub == "compact") return Compact(*config, *spec, flags);
+  if (sub == "expire") return Expire(*config, *spec, flags);
 
   absl::StatusOr<OpenedDestination> opened = OpenDestination(*spec);
   if (!opened.ok()) return Fail(StatusMessage(opened.status()));

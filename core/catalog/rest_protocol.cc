@@ -202,6 +202,31 @@ std::string CommitTableRequestJson(const iceberg::TableMetadata& base, const Tab
               "\"snapshot-id\":",
               change.snapshot->snapshot_id, "}");
   }
+  if (!change.remove_snapshots.empty() || !change.set_properties.empty()) {
+    // Expiry: against the table as read (main where it was), so that no commit of
+    // another writer is raced.
+    if (!change.snapshot)
+      StrAppend(&req, ",{\"type\":\"assert-ref-snapshot-id\",\"ref\":\"main\",\"snapshot-id\":",
+                base.current_snapshot_id ? StrCat(*base.current_snapshot_id) : "null", "}");
+    if (!change.remove_snapshots.empty()) {
+      if (!upd.empty()) upd.push_back(',');
+      upd += "{\"action\":\"remove-snapshots\",\"snapshot-ids\":[";
+      for (size_t i = 0; i < change.remove_snapshots.size(); ++i)
+        StrAppend(&upd, i ? "," : "", change.remove_snapshots[i]);
+      upd += "]}";
+    }
+    if (!change.set_properties.empty()) {
+      if (!upd.empty()) upd.push_back(',');
+      upd += "{\"action\":\"set-properties\",\"updates\":{";
+      for (size_t i = 0; i < change.set_properties.size(); ++i) {
+        if (i) upd.push_back(',');
+        AppendStr(change.set_properties[i].first, &upd);
+        upd.push_back(':');
+        AppendStr(change.set_properties[i].second, &upd);
+      }
+      upd += "}}";
+    }
+  }
   return StrCat("{\"requirements\":[", req, "],\"updates\":[", upd, "]}");
 }
 

@@ -162,6 +162,59 @@ TEST(RestRequests, AppendAssertsTheTableAndMainThenAddsAndPointsMain) {
   EXPECT_EQ(int64_t(again["requirements"].at(1)["snapshot-id"]), 42);
 }
 
+TEST(RestRequests, ExpiryAssertsMainRemovesSnapshotsAndSetsProperties) {
+  iceberg::TableMetadata base = SampleTable();
+  for (int64_t id : {42, 43}) {
+    TableChange append;
+    append.snapshot.emplace();
+    append.snapshot->snapshot_id = id;
+    if (id == 43) append.snapshot->parent_snapshot_id = 42;
+    append.snapshot->sequence_number = id - 41;
+    append.snapshot->timestamp_ms = 1700000000000 + id;
+    append.snapshot->manifest_list = StrCat("s3://b/wh/sales/orders/metadata/snap-", id, ".avro");
+    append.snapshot->summary = {{"operation", "append"}};
+    absl::Status st = ApplyTableChange(&base, append, "s3://b/v.json", 1700000000000 + id);
+    ASSERT_TRUE(st.ok()) << st;
+  }
+  TableChange change;
+  change.remove_snapshots = {42};
+  change.set_properties = {{"lakehose.index-checkpoint", "s3://b/c.bin"}};
+  simdjson::dom::parser p;
+  simdjson::dom::element e = Parse(p, CommitTableRequestJson(base, change));
+  simdjson::dom::array req = e["requirements"];
+  ASSERT_EQ(req.size(), 2u);
+  EXPECT_EQ(std::string_view(req.at(1)["type"]), "assert-ref-snapshot-id");
+  EXPECT_EQ(int64_t(req.at(1)["snapshot-id"]), 43);  // no commit raced
+  simdjson::dom::array upd = e["updates"];
+  ASSERT_EQ(upd.size(), 2u);
+  EXPECT_EQ(std::string_view(upd.at(0)["action"]), "remove-snapshots");
+  EXPECT_EQ(int64_t(upd.at(0)["snapshot-ids"].at(0)), 42);
+  EXPECT_EQ(std::string_view(upd.at(1)["action"]), "set-properties");
+  EXPECT_EQ(std::string_view(upd.at(1)["updates"]["lakehose.index-checkpoint"]), "s3://b/c.bin");
+
+  // The file-system catalog's application of it.
+  iceberg::TableMetadata m = base;
+  ASSERT_TRUE(ApplyTableChange(&m, change, "s3://b/v3.json", 1700000009999).ok());
+  ASSERT_EQ(m.snapshots.size(), 1u);
+  EXPECT_EQ(m.snapshots[0].snapshot_id, 43);
+  ASSERT_EQ(m.snapshot_log.size(), 1u);  // the log is the current snapshot's history
+  EXPECT_EQ(m.snapshot_log[0].snapshot_id, 43);
+  EXPECT_EQ(m.current_snapshot_id, 43);
+  EXPECT_EQ(m.last_updated_ms, 1700000009999);
+  EXPECT_EQ(m.metadata_log.back().metadata_file, "s3://b/v3.json");
+  bool found = false;
+  for (const auto& [k, v] : m.properties)
+    found |= k == "lakehose.index-checkpoint" && v == "s3://b/c.bin";
+  EXPECT_TRUE(found);
+  // Never the current snapshot, never one the table lacks.
+  TableChange current;
+  current.remove_snapshots = {43};
+  EXPECT_TRUE(absl::IsInvalidArgument(ApplyTableChange(&m, current, "", 1)));
+  TableChange unknown;
+  unknown.remove_snapshots = {42};
+  EXPECT_TRUE(absl::IsInvalidArgument(ApplyTableChange(&m, unknown, "", 1)));
+}
+
 TEST(RestRequests, SchemaChangeAssertsTheCurrentSchemaAndLastFieldId) {
   iceberg::TableMetadata base = SampleTable();
   TableChange change;

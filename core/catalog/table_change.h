@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/iceberg/types.h"
@@ -30,10 +32,18 @@ struct TableChange {
   // sequence number is the base's last-sequence-number + 1 (the manifest list was
   // written with it) and its parent the base's current snapshot.
   std::optional<iceberg::Snapshot> snapshot;
+  // remove-snapshots (`lakehose table expire`): these snapshots leave the metadata, with
+  // their snapshot-log entries (and every entry before the last of them, so the log stays
+  // the current snapshot's history) and any ref naming them. Never the current snapshot.
+  // The base's main must not have moved (REST: assert-ref-snapshot-id).
+  std::vector<int64_t> remove_snapshots;
+  // set-properties: each key set (replaced when present).
+  std::vector<std::pair<std::string, std::string>> set_properties;
 };
 
 // The change applied to `metadata` as a catalog would (SetCurrentSchema, AppendSnapshot;
-// `previous_metadata_file` goes to the metadata log). Errors as those functions'.
+// `previous_metadata_file` goes to the metadata log). Errors as those functions';
+// INVALID_ARGUMENT for removing the current snapshot or one the table does not have.
 absl::Status ApplyTableChange(iceberg::TableMetadata* metadata, const TableChange& change,
                               const std::string& previous_metadata_file, int64_t now_ms);
 

@@ -453,6 +453,81 @@ TEST_F(CompactionTest, AnIndexThatDoesNotPointToALiveRowStopsIt) {
   EXPECT_EQ(Version(), version);
 }
 
+TEST_F(CompactionTest, ExpiryCheckpointsTheIndexSoThatItCanBeRebuiltWithoutTheOldDeltas) {
+  TableObject o3 = fx_.Store(*table_, 3, Doc("MODIFY", "e", 8, "US", 3));
+  ASSERT_TRUE(table_->Commit({&o3}).ok());
+  auto before = table_->Load();
+  const int64_t current = *(*before)->metadata.current_snapshot_id;
+  const size_t objects = fx_.sink().objects().size();
+  auto dry =
+      table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1, .dry_run = true});
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->snapshots_expired, 2);
+  EXPECT_EQ(fx_.sink().objects().size(), objects);  // nothing written
+
+  auto r = table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->snapshots_expired, 2);
+  EXPECT_EQ(r->snapshots_kept, 1);
+  EXPECT_THAT(r->checkpoint, HasSubstr(StrCat("metadata/index-checkpoint-", current, ".bin")));
+  // The expired snapshots' manifest lists and index deltas, and o1's data files (deleted
+  // rows of keys whose rows live elsewhere now) that o3's snapshot still lists stay named.
+  EXPECT_EQ(r->unreferenced.size(), dry->unreferenced.size());
+  int lists = 0, deltas = 0;
+  for (const std::string& uri : r->unreferenced) {
+    lists += uri.find("/metadata/snap-") != std::string::npos;
+    deltas += uri.find("/metadata/index-delta-") != std::string::npos;
+    EXPECT_TRUE(fx_.sink().objects().count(*table_->FileKey(uri))) << uri;  // not deleted
+  }
+  EXPECT_EQ(lists, 2);
+  EXPECT_EQ(deltas, 2);
+  auto after = table_->Load();
+  const iceberg::TableMetadata& m = (*after)->metadata;
+  ASSERT_EQ(m.snapshots.size(), 1u);
+  EXPECT_EQ(m.snapshots[0].snapshot_id, current);
+  ASSERT_EQ(m.snapshot_log.size(), 1u);
+
+  // A new index starts from the checkpoint and equals the live one.
+  auto rebuilt = fx_.Index("rebuilt");
+  auto again = fx_.Writer(rebuilt.get());
+  ASSERT_TRUE(again->CatchUpIndex().ok());
+  EXPECT_EQ(again->Stats().index_checkpoint_loaded, current);
+  EXPECT_EQ(again->Stats().index_deltas_replayed, 0);
+  for (const char* pk : {"a", "b", "c", "d", "e"}) {
+    const iceberg::KeyState x = StateOf(*index_, pk), y = StateOf(*rebuilt, pk);
+    EXPECT_EQ(x.live, y.live) << pk;
+    EXPECT_EQ(x.file_path, y.file_path) << pk;
+    EXPECT_EQ(x.pos, y.pos) << pk;
+    EXPECT_EQ(x.version.sequence, y.version.sequence) << pk;  // tombstones too (c)
+  }
+  // The table goes on; the next new index takes the checkpoint and the snapshot after it.
+  TableObject o4 = fx_.Store(*table_, 4, Doc("MODIFY", "d", 9, "US", 4));
+  ASSERT_TRUE(table_->Commit({&o4}).ok());
+  auto third = fx_.Index("third");
+  auto writer3 = fx_.Writer(third.get());
+  ASSERT_TRUE(writer3->CatchUpIndex().ok());
+  EXPECT_EQ(writer3->Stats().index_deltas_replayed, 1);
+  EXPECT_EQ(StateOf(*third, "d").file_path, StateOf(*index_, "d").file_path);
+}
+
+TEST_F(CompactionTest, AnIndexBehindExpiredSnapshotsIsToldToReindex) {
+  // An index left at o1's snapshot (a copy, or another machine's), then o1 and o2 expire.
+  auto behind = fx_.Index("behind");
+  {
+    auto loaded = table_->Load();
+    const iceberg::TableMetadata& m = (*loaded)->metadata;
+    const int64_t first = *m.CurrentSnapshot()->parent_snapshot_id;
+    ASSERT_TRUE(behind->Apply({}, first).ok());
+  }
+  TableObject o3 = fx_.Store(*table_, 3, Doc("MODIFY", "e", 8, "US", 3));
+  ASSERT_TRUE(table_->Commit({&o3}).ok());
+  ASSERT_TRUE(table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1}).ok());
+  auto writer = fx_.Writer(behind.get());
+  absl::Status st = writer->CatchUpIndex();
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_THAT(st.message(), HasSubstr("lakehose table reindex"));
+}
+
 TEST(CompactionModeTest, AChangeLogTableIsNotCompacted) {
   Fixture fx;
   auto index = fx.Index("index");

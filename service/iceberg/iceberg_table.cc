@@ -1197,6 +1197,41 @@ absl::Status IcebergTable::CatchUpIndex() {
 absl::Status IcebergTable::CatchUpIndexTo(const TableMetadata& m) {
   KeyIndex& index = *options_.key_index;
   ASSIGN_OR_RETURN(std::optional<int64_t> applied, index.AppliedSnapshot());
+  // An index delta (or checkpoint) the table names, read and checked.
+  auto read_delta =
+      [&](const std::string& uri) -> absl::StatusOr<std::vector<iceberg::IndexUpdate>> {
+    const std::optional<std::string> key = KeyOf(uri);
+    if (!key)
+      return absl::FailedPreconditionError(StrCat(uri, ": an index delta outside ", Uri("")));
+    absl::StatusOr<std::string> bytes = sink_.Get(*key);
+    if (!bytes.ok())
+      return absl::Status(bytes.status().code(), StrCat(uri, ": ", StatusMessage(bytes.status())));
+    absl::StatusOr<std::vector<iceberg::IndexUpdate>> decoded = iceberg::DecodeIndexDelta(*bytes);
+    if (!decoded.ok())
+      return absl::DataLossError(StrCat(uri, ": ", StatusMessage(decoded.status())));
+    return decoded;
+  };
+  if (!applied) {
+    // A new index starts from the table's checkpoint when it has one (`table expire`
+    // writes it; the deltas before it may be gone), then replays the snapshots after it.
+    std::optional<std::string> uri, at;
+    for (const auto& [k, v] : m.properties) {
+      if (k == kPropertyCheckpoint) uri = v;
+      if (k == kPropertyCheckpointSnapshot) at = v;
+    }
+    uint64_t id = 0;
+    if (uri && at && ParseUint64(*at, &id) && m.FindSnapshot(static_cast<int64_t>(id)) != nullptr) {
+      ASSIGN_OR_RETURN(std::vector<iceberg::IndexUpdate> entries, read_delta(*uri));
+      RETURN_IF_ERROR(index.Apply(entries, static_cast<int64_t>(id)));
+      applied = static_cast<int64_t>(id);
+      {
+        absl::MutexLock lock(&mu_);
+        stats_.index_checkpoint_loaded = static_cast<int64_t>(id);
+      }
+      Log(LogLevel::kInfo, "iceberg.index_checkpoint_loaded",
+          {{"pipeline", spec_.name}, {"snapshot_id", *at}, {"keys", StrCat(entries.size())}});
+    }
+  }
   // The snapshots after the index's, newest first, by their parents.
   std::vector<const Snapshot*> chain;
   const Snapshot* s = m.CurrentSnapshot();
@@ -1208,7 +1243,8 @@ absl::Status IcebergTable::CatchUpIndexTo(const TableMetadata& m) {
       return absl::FailedPreconditionError(
           StrCat(catalog_.Name(), ": snapshot ", *chain.back()->parent_snapshot_id,
                  " is no longer in the table (expired), so the key index in ", index.dir(),
-                 " cannot be brought up to date from it"));
+                 " cannot be brought up to date from it; rebuild it with `lakehose table "
+                 "reindex` (from the index checkpoint `lakehose table expire` leaves)"));
     }
   }
   if (applied && m.CurrentSnapshot() == nullptr)
@@ -1235,17 +1271,7 @@ absl::Status IcebergTable::CatchUpIndexTo(const TableMetadata& m) {
     }
     std::vector<iceberg::IndexUpdate> updates;
     if (*delta != kNoIndexDelta) {
-      const std::optional<std::string> key = KeyOf(*delta);
-      if (!key)
-        return absl::FailedPreconditionError(StrCat(*delta, ": an index delta outside ", Uri("")));
-      absl::StatusOr<std::string> bytes = sink_.Get(*key);
-      if (!bytes.ok())
-        return absl::Status(bytes.status().code(),
-                            StrCat(*delta, ": ", StatusMessage(bytes.status())));
-      absl::StatusOr<std::vector<iceberg::IndexUpdate>> decoded = iceberg::DecodeIndexDelta(*bytes);
-      if (!decoded.ok())
-        return absl::DataLossError(StrCat(*delta, ": ", StatusMessage(decoded.status())));
-      updates = *std::move(decoded);
+      ASSIGN_OR_RETURN(updates, read_delta(*delta));
     }
     RETURN_IF_ERROR(index.Apply(updates, snap.snapshot_id));
     {

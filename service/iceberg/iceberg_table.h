@@ -76,6 +76,8 @@ struct IcebergTableStats {
   int64_t position_deletes = 0;
   int64_t delete_files = 0;
   int64_t index_deltas_replayed = 0;
+  // The snapshot of the key index checkpoint a new index started from (0: none).
+  int64_t index_checkpoint_loaded = 0;
 };
 
 class IcebergTable : public TableWriter {
@@ -123,7 +125,7 @@ class IcebergTable : public TableWriter {
     return spec_.destination.iceberg->mode == IcebergSpec::Mode::kCurrent;
   }
 
-  // mode: current: `lakehose table compact` (service/iceberg/compaction.cc). Rewrites the
+  // mode: current: `lakehose table compact` (service/iceberg/maintenance.cc). Rewrites the
   // current snapshot's data files whose deleted fraction is at least
   // min_deleted_fraction into new files of their live rows, in one `replace` snapshot
   // that also removes the delete files that only pointed into them (and replaces those
@@ -147,6 +149,31 @@ class IcebergTable : public TableWriter {
     int64_t keys_moved = 0;
   };
   absl::StatusOr<CompactResult> Compact(const CompactOptions& options);
+
+  // `lakehose table expire` (maintenance.cc): removes from the table's metadata the
+  // snapshots older than `older_than_ms` (Clock time), except the newest `retain_last`
+  // of the current snapshot's history (the current one always stays). A mode: current
+  // table first gets a checkpoint of its key index as of the current snapshot
+  // (metadata/index-checkpoint-<snapshot>.bin, named by the table properties
+  // lakehose.index-checkpoint and lakehose.index-checkpoint-snapshot), from which a new
+  // index starts (CatchUpIndex) once the older snapshots' deltas are gone. No file is
+  // deleted: the files only the expired snapshots named are listed. UNAVAILABLE when
+  // another writer committed meanwhile (run it again).
+  struct ExpireOptions {
+    int64_t older_than_ms = 0;
+    int retain_last = 1;
+    bool dry_run = false;
+  };
+  struct ExpireResult {
+    int64_t snapshots_expired = 0, snapshots_kept = 0;
+    std::string checkpoint;  // its URI (mode current, when snapshots expired)
+    // Files named by the expired snapshots and by no kept one (manifest lists,
+    // manifests, data and delete files, index deltas): what a user may delete. Bytes
+    // of those whose size the metadata gives (manifests, data and delete files).
+    std::vector<std::string> unreferenced;
+    int64_t unreferenced_bytes = 0;
+  };
+  absl::StatusOr<ExpireResult> ExpireSnapshots(const ExpireOptions& options);
 
   IcebergTableStats Stats() const;
   const std::string& pipeline() const { return spec_.name; }

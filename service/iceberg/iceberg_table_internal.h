@@ -1,6 +1,6 @@
 // What IcebergTable's translation units share (iceberg_table.cc: encoding and commits;
-// compaction.cc: `lakehose table compact`): the summary keys lakehose writes and the
-// table as last read. Not for other callers.
+// maintenance.cc: `lakehose table compact` and `table expire`): the summary keys lakehose writes
+// and the table as last read. Not for other callers.
 #ifndef LAKEHOSE_SERVICE_ICEBERG_ICEBERG_TABLE_INTERNAL_H_
 #define LAKEHOSE_SERVICE_ICEBERG_ICEBERG_TABLE_INTERNAL_H_
 
@@ -24,6 +24,12 @@ inline constexpr std::string_view kSummaryPipeline = "lakehose.pipeline";
 inline constexpr std::string_view kSummaryObjects = "lakehose.objects";
 inline constexpr std::string_view kSummaryIndexDelta = "lakehose.index-delta";
 inline constexpr std::string_view kNoIndexDelta = "none";  // a commit that changed no key
+// Table properties `lakehose table expire` sets on a current-state table: the key index
+// as of one snapshot, whole (an index delta of every key), so that an index can be
+// rebuilt once the earlier snapshots' deltas are gone.
+inline constexpr std::string_view kPropertyCheckpoint = "lakehose.index-checkpoint";
+inline constexpr std::string_view kPropertyCheckpointSnapshot =
+    "lakehose.index-checkpoint-snapshot";
 
 // A whole decimal number of `text` into `*out`.
 inline bool ParseUint64(std::string_view text, uint64_t* out) {

@@ -84,6 +84,49 @@ absl::Status KeyIndex::Apply(const std::vector<Update>& updates, int64_t snapsho
   return FromLevelDb(db_->Write(wo, &batch), "write", dir_);
 }
 
+absl::StatusOr<KeyIndex::Snapshot> KeyIndex::ReadAll() const {
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  // One LevelDB snapshot: the entries and the applied snapshot id of the same moment.
+  const leveldb::Snapshot* at = db_->GetSnapshot();
+  ro.snapshot = at;
+  Snapshot out;
+  absl::Status st = absl::OkStatus();
+  {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+    const leveldb::Slice prefix(kItemPrefix.data(), kItemPrefix.size());
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      absl::StatusOr<iceberg::KeyState> state =
+          iceberg::DecodeKeyState(std::string_view(it->value().data(), it->value().size()));
+      if (!state.ok()) {
+        st = absl::DataLossError(StrCat("key index ", dir_, ": ", StatusMessage(state.status()),
+                                        " (rebuild it from the table)"));
+        break;
+      }
+      out.entries.push_back({.key = std::string(it->key().data() + kItemPrefix.size(),
+                                                it->key().size() - kItemPrefix.size()),
+                             .state = *std::move(state)});
+    }
+    if (st.ok()) st = FromLevelDb(it->status(), "read", dir_);
+    std::string value;
+    if (st.ok()) {
+      leveldb::Status s = db_->Get(ro, std::string(kAppliedKey), &value);
+      if (!s.IsNotFound()) st = FromLevelDb(s, "read", dir_);
+      int64_t id = 0;
+      if (st.ok() && !s.IsNotFound()) {
+        if (absl::SimpleAtoi(value, &id))
+          out.applied = id;
+        else
+          st = absl::DataLossError(
+              StrCat("key index ", dir_, ": the applied snapshot reads ", QuoteForMessage(value)));
+      }
+    }
+  }
+  db_->ReleaseSnapshot(at);
+  if (!st.ok()) return st;
+  return out;
+}
+
 absl::StatusOr<std::optional<int64_t>> KeyIndex::AppliedSnapshot() const {
   std::string value;
   leveldb::ReadOptions ro;

@@ -54,6 +54,14 @@ class KeyIndex {
   // The snapshot of the last Apply, or nullopt for a new index.
   absl::StatusOr<std::optional<int64_t>> AppliedSnapshot() const;
 
+  // Every key's state and the applied snapshot, read at one moment (a checkpoint of the
+  // index: `lakehose table expire`). DATA_LOSS for a damaged entry.
+  struct Snapshot {
+    std::vector<Update> entries;  // in key order
+    std::optional<int64_t> applied;
+  };
+  absl::StatusOr<Snapshot> ReadAll() const;
+
   const std::string& dir() const { return dir_; }
 
  private:

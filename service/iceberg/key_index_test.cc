@@ -91,5 +91,31 @@ TEST(KeyIndex, ADamagedIndexIsDataLossNamingIt) {
   EXPECT_THAT(index.status().message(), HasSubstr("rebuild it from the table"));
 }
 
+TEST(KeyIndex, ReadAllReturnsEveryKeyInOrderWithTheAppliedSnapshot) {
+  TempDir dir("key_index_test");
+  auto index = KeyIndex::Open(dir.path() + "/index");
+  ASSERT_TRUE(index.ok()) << index.status();
+  auto empty = (*index)->ReadAll();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->entries.empty());
+  EXPECT_EQ(empty->applied, std::nullopt);
+  // Keys with bytes below and above the prefix's, and the empty key.
+  ASSERT_TRUE(
+      (*index)->Apply({{"b", Live("f", 1)}, {"", Live("f", 0)}, {"\xff", Live("g", 2)}}, 5).ok());
+  ASSERT_TRUE(
+      (*index)->Apply({{"a", {.version = *iceberg::MakeVersion("9", 2), .live = false}}}, 6).ok());
+  auto all = (*index)->ReadAll();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->applied, 6);
+  ASSERT_EQ(all->entries.size(), 4u);
+  EXPECT_EQ(all->entries[0].key, "");
+  EXPECT_EQ(all->entries[1].key, "a");
+  EXPECT_FALSE(all->entries[1].state.live);
+  EXPECT_EQ(all->entries[2].key, "b");
+  EXPECT_EQ(all->entries[2].state.pos, 1);
+  EXPECT_EQ(all->entries[3].key, "\xff");
+  EXPECT_EQ(all->entries[3].state.file_path, "g");
+}
+
 }  // namespace
 }  // namespace lakehose

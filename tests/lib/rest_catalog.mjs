@@ -107,8 +107,8 @@
 //     exist, refs point at snapshots, main = current-snapshot-id, last ids and sequence
 //     numbers not behind) -> 400. A commit with no updates writes nothing and answers
 //     the current metadata, as Java does.
-//   - an action the spec knows but the fake does not apply (remove-snapshots,
-//     statistics, encryption keys, remove-schemas / -partition-specs) -> 400 and a
+//   - an action the spec knows but the fake does not apply (statistics, encryption
+//     keys, remove-schemas / -partition-specs) -> 400 and a
 //     violation of kind 'unsupported-by-fake' (so a suite notices the fake cannot judge).
 //
 // What the fake does: new metadata files at `<location>/metadata/<5-digit
@@ -575,6 +575,24 @@ function applyUpdates(base, updates, now) {
           md['current-snapshot-id'] = ref['snapshot-id'];
           md['snapshot-log'].push({ 'snapshot-id': ref['snapshot-id'], 'timestamp-ms': now });
         }
+        break;
+      }
+      case 'remove-snapshots': {
+        // As Java's builder: ids the table lacks are ignored; refs naming a removed
+        // snapshot go with it (main too: then no current snapshot); the snapshot-log
+        // keeps only the entries after the last removed snapshot's.
+        const ids = u['snapshot-ids'];
+        if (!Array.isArray(ids) || ids.length === 0) throw invalidCommit('remove-snapshots needs snapshot-ids');
+        const gone = (id) => ids.some((x) => isId(x, id));
+        md.snapshots = md.snapshots.filter((s) => !gone(s['snapshot-id']));
+        for (const [name, ref] of Object.entries(md.refs)) {
+          if (!gone(ref['snapshot-id'])) continue;
+          delete md.refs[name];
+          if (name === 'main') md['current-snapshot-id'] = noSnapshot(md['format-version']);
+        }
+        let cut = 0;
+        md['snapshot-log'].forEach((e, i) => { if (gone(e['snapshot-id'])) cut = i + 1; });
+        md['snapshot-log'] = md['snapshot-log'].slice(cut);
         break;
       }
       case 'remove-snapshot-ref':

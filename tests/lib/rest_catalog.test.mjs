@@ -245,7 +245,7 @@ describe('rest catalog: protocol with iceberg-js (no auth)', { timeout: TEST_TIM
       [appendCommit(102, 77, 2, 101), /parent 77 does not exist/],
       [{ requirements: [], updates: [{ action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': 999 }] }, /snapshot 999 does not exist/],
       [{ requirements: [], updates: [{ action: 'set-current-schema', 'schema-id': -1 }] }, /none was added/],
-      [{ requirements: [], updates: [{ action: 'remove-snapshots', 'snapshot-ids': [101] }] }, /not supported by this fake/],
+      [{ requirements: [], updates: [{ action: 'remove-statistics', 'snapshot-id': 101 }] }, /not supported by this fake/],
     ];
     for (const [body, re] of cases) {
       const r = await call(cat.url, 'POST', t, { body });
@@ -324,6 +324,29 @@ describe('rest catalog: protocol with iceberg-js (no auth)', { timeout: TEST_TIM
     assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409, 409, 409]);
     assert.equal(cat.table(['sales'], 'orders').metadata.snapshots.length, 2);
     assert.deepEqual(cat.violations, []);
+  });
+
+  it('expires snapshots: remove-snapshots drops them, their refs and the log before them', async () => {
+    const t = `/v1/${PREFIX}/namespaces/sales/tables/orders`;
+    const before = cat.table(['sales'], 'orders').metadata;
+    const current = Number(before['current-snapshot-id']);
+    const r1 = await call(cat.url, 'POST', t, { body: appendCommit(9001, current, Number(before['last-sequence-number']) + 1) });
+    assert.equal(r1.status, 200, toJson(r1.body));
+    const older = r1.body.metadata.snapshots.map((s) => Number(s['snapshot-id'])).filter((id) => id !== 9001);
+    assert.ok(older.length >= 1);
+    const r2 = await call(cat.url, 'POST', t, {
+      body: {
+        requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': 9001 }],
+        updates: [{ action: 'remove-snapshots', 'snapshot-ids': older }, { action: 'set-properties', updates: { 'lakehose.x': 'y' } }],
+      },
+    });
+    assert.equal(r2.status, 200, toJson(r2.body));
+    const md = r2.body.metadata;
+    assert.deepEqual(md.snapshots.map((s) => Number(s['snapshot-id'])), [9001]);
+    assert.deepEqual(md['snapshot-log'].map((e) => Number(e['snapshot-id'])), [9001]);
+    assert.equal(Number(md['current-snapshot-id']), 9001);
+    assert.equal(md.properties['lakehose.x'], 'y');
+    assert.deepEqual(cat.takeViolations(), []);
   });
 });
 

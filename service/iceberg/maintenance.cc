@@ -1,9 +1,11 @@
-// IcebergTable::Compact: `lakehose table compact` of a current-state table (README
-// "Current-state tables", Maintenance). The pure choices are core/iceberg/compaction.h's;
-// this reads the current snapshot's manifests, delete files and the data files worth
-// rewriting, writes their live rows again, and commits one `replace` snapshot.
-#include "core/iceberg/compaction.h"
-
+// IcebergTable's maintenance (README "Current-state tables", Maintenance):
+//   - Compact, `lakehose table compact` of a current-state table: the pure choices are
+//     core/iceberg/compaction.h's; this reads the current snapshot's manifests, delete
+//     files and the data files worth rewriting, writes their live rows again, and commits
+//     one `replace` snapshot;
+//   - ExpireSnapshots, `lakehose table expire`: snapshots leave the metadata, a current-
+//     state table's key index is checkpointed first, and the files no kept snapshot names
+//     are listed.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -11,6 +13,7 @@
 
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/iceberg/compaction.h"
 #include "core/iceberg/current_state.h"
 #include "core/iceberg/manifest.h"
 #include "core/iceberg/position_deletes.h"
@@ -389,6 +392,143 @@ absl::StatusOr<IcebergTable::CompactResult> IcebergTable::Compact(const CompactO
        {"data_files_added", StrCat(result.data_files_added)},
        {"rows_dropped", StrCat(result.rows_dropped)},
        {"delete_files_removed", StrCat(result.delete_files_removed)}});
+  return result;
+}
+
+absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const ExpireOptions& o) {
+  const bool current_mode = this->current_mode();
+  if (current_mode && options_.key_index == nullptr)
+    return absl::FailedPreconditionError(StrCat(catalog_.Name(), ": no key index"));
+  absl::MutexLock one_at_a_time(&current_commit_mu_);
+  ExpireResult result;
+  ASSIGN_OR_RETURN(std::optional<Loaded> loaded, LoadLatest());
+  if (!loaded) return result;
+  const std::shared_ptr<const Table> table = Remember(*std::move(loaded));
+  const TableMetadata& m = table->loaded.metadata;
+  const Snapshot* current = m.CurrentSnapshot();
+  if (current == nullptr) return result;
+  // The checkpoint must be the table's state as of the current snapshot.
+  if (current_mode) RETURN_IF_ERROR(CatchUpIndexTo(m));
+
+  // Kept: the newest retain_last of the current snapshot's history, and every snapshot
+  // at or after the cutoff.
+  std::set<int64_t> keep;
+  const Snapshot* s = current;
+  for (int n = 0;
+       s != nullptr && n < std::max(1, o.retain_last) && n <= static_cast<int>(m.snapshots.size());
+       ++n) {
+    keep.insert(s->snapshot_id);
+    s = s->parent_snapshot_id ? m.FindSnapshot(*s->parent_snapshot_id) : nullptr;
+  }
+  std::vector<int64_t> expire;
+  for (const Snapshot& snap : m.snapshots) {
+    if (snap.timestamp_ms >= o.older_than_ms) keep.insert(snap.snapshot_id);
+    if (!keep.count(snap.snapshot_id)) expire.push_back(snap.snapshot_id);
+  }
+  result.snapshots_kept = static_cast<int64_t>(keep.size());
+  result.snapshots_expired = static_cast<int64_t>(expire.size());
+  if (expire.empty()) return result;
+
+  // The files each side names (manifests read once, however many snapshots list them).
+  std::map<std::string, std::vector<ManifestEntry>> manifest_cache;
+  auto files_of = [&](const Snapshot& snap, bool live_only,
+                      std::map<std::string, int64_t>* out) -> absl::Status {
+    (*out)[snap.manifest_list] += 0;
+    if (std::optional<std::string> d = snap.SummaryValue(std::string(kSummaryIndexDelta));
+        d && *d != kNoIndexDelta)
+      (*out)[*d] += 0;
+    const std::optional<std::string> list_key = KeyOf(snap.manifest_list);
+    if (!list_key)
+      return absl::FailedPreconditionError(
+          StrCat(snap.manifest_list, ": a manifest list outside ", Uri("")));
+    absl::StatusOr<std::string> bytes = sink_.Get(*list_key);
+    // A manifest list already gone (an earlier cleanup) names nothing more.
+    if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
+    if (!bytes.ok())
+      return absl::Status(bytes.status().code(),
+                          StrCat(snap.manifest_list, ": ", StatusMessage(bytes.status())));
+    absl::StatusOr<std::vector<ManifestFile>> list = iceberg::DecodeManifestList(*bytes);
+    if (!list.ok())
+      return absl::DataLossError(StrCat(snap.manifest_list, ": ", StatusMessage(list.status())));
+    for (const ManifestFile& mf : *list) {
+      (*out)[mf.manifest_path] = mf.manifest_length;
+      auto it = manifest_cache.find(mf.manifest_path);
+      if (it == manifest_cache.end()) {
+        const std::optional<std::string> key = KeyOf(mf.manifest_path);
+        absl::StatusOr<std::string> mb =
+            key ? sink_.Get(*key)
+                : absl::StatusOr<std::string>(absl::FailedPreconditionError("outside the table"));
+        if (absl::IsNotFound(mb.status())) continue;
+        if (!mb.ok())
+          return absl::Status(mb.status().code(),
+                              StrCat(mf.manifest_path, ": ", StatusMessage(mb.status())));
+        absl::StatusOr<std::vector<ManifestEntry>> entries = iceberg::DecodeManifest(*mb, nullptr);
+        if (!entries.ok())
+          return absl::DataLossError(
+              StrCat(mf.manifest_path, ": ", StatusMessage(entries.status())));
+        it = manifest_cache.emplace(mf.manifest_path, *std::move(entries)).first;
+      }
+      for (const ManifestEntry& e : it->second)
+        if (!live_only || e.status != 2)
+          (*out)[e.data_file.file_path] = e.data_file.file_size_in_bytes;
+    }
+    return absl::OkStatus();
+  };
+  std::map<std::string, int64_t> kept_files, expired_files;
+  for (const Snapshot& snap : m.snapshots)
+    RETURN_IF_ERROR(keep.count(snap.snapshot_id) ? files_of(snap, true, &kept_files)
+                                                 : files_of(snap, false, &expired_files));
+
+  catalog::TableChange change;
+  change.remove_snapshots = expire;
+  if (current_mode) {
+    ASSIGN_OR_RETURN(KeyIndex::Snapshot all, options_.key_index->ReadAll());
+    if (all.applied != current->snapshot_id)
+      return absl::InternalError(StrCat("the key index is at snapshot ", all.applied.value_or(0),
+                                        ", not the current ", current->snapshot_id));
+    const std::string key = MetadataKey(StrCat("index-checkpoint-", current->snapshot_id, ".bin"));
+    result.checkpoint = Uri(key);
+    if (!o.dry_run) {
+      ObjectMeta meta;
+      meta.content_type = "application/octet-stream";
+      absl::Status st = sink_.Put(key, iceberg::EncodeIndexDelta(all.entries), meta);
+      RETURN_IF_ERROR(st);
+    }
+    kept_files[result.checkpoint] += 0;
+    // The checkpoint it replaces, if any, is no longer needed.
+    for (const auto& [k, v] : m.properties)
+      if (k == kPropertyCheckpoint && v != result.checkpoint) expired_files[v] += 0;
+    change.set_properties = {
+        {std::string(kPropertyCheckpoint), result.checkpoint},
+        {std::string(kPropertyCheckpointSnapshot), StrCat(current->snapshot_id)}};
+  }
+  for (const auto& [uri, size] : expired_files) {
+    if (kept_files.count(uri)) continue;
+    result.unreferenced.push_back(uri);
+    result.unreferenced_bytes += size;
+  }
+  if (o.dry_run) return result;
+
+  absl::Status st = catalog_.Commit(table->loaded, change);
+  if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)) {
+    // No answer: the table says whether the snapshots are gone.
+    absl::StatusOr<std::optional<Loaded>> after = LoadLatest();
+    if (after.ok() && *after && (*after)->metadata.FindSnapshot(expire.front()) == nullptr)
+      st = absl::OkStatus();
+  }
+  if (absl::IsAlreadyExists(st))
+    return absl::UnavailableError(
+        StrCat(catalog_.Name(),
+               ": another writer committed while expiring snapshots; nothing "
+               "was expired: run it again"));
+  if (!st.ok())
+    return absl::Status(st.code(),
+                        StrCat("expiring snapshots of ", catalog_.Name(), ": ", StatusMessage(st)));
+  Log(LogLevel::kInfo, "iceberg.snapshots_expired",
+      {{"pipeline", spec_.name},
+       {"expired", StrCat(result.snapshots_expired)},
+       {"kept", StrCat(result.snapshots_kept)},
+       {"unreferenced_files", StrCat(result.unreferenced.size())}});
   return result;
 }
 
