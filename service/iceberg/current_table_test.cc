@@ -528,6 +528,25 @@ TEST_F(CompactionTest, AnIndexBehindExpiredSnapshotsIsToldToReindex) {
   EXPECT_THAT(st.message(), HasSubstr("lakehose table reindex"));
 }
 
+TEST_F(CompactionTest, AFailedWriteLeavesTableAndIndexAsTheyWereAndARunAgainWorks) {
+  const int64_t version = Version();
+  const iceberg::KeyState b_before = StateOf(*index_, "b");
+  const int64_t applied = *index_->AppliedSnapshot().value();
+  fx_.sink().SetFailure(absl::UnavailableError("injected: S3 down"));
+  auto failed = table_->Compact({.min_deleted_fraction = 0.3});
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  auto expire_failed = table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1});
+  EXPECT_TRUE(absl::IsUnavailable(expire_failed.status())) << expire_failed.status();
+  fx_.sink().SetFailure(absl::OkStatus());
+  EXPECT_EQ(Version(), version);
+  EXPECT_EQ(*index_->AppliedSnapshot().value(), applied);
+  EXPECT_EQ(StateOf(*index_, "b").file_path, b_before.file_path);
+  auto r = table_->Compact({.min_deleted_fraction = 0.3});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->keys_moved, 2);
+  EXPECT_NE(StateOf(*index_, "b").file_path, b_before.file_path);
+}
+
 TEST(CompactionModeTest, AChangeLogTableIsNotCompacted) {
   Fixture fx;
   auto index = fx.Index("index");
