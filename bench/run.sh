@@ -89,6 +89,24 @@ for b in "$CLI" "$SERVER" "$ROWS_BIN" "$LOAD"; do
   [[ -x $b ]] || { echo "bench/run.sh: missing $b (build it, or drop --no-build)" >&2; exit 1; }
 done
 
+# The Node.js peers, the S3 front and the table readers come from tests/node_modules: on
+# a fresh clone they are installed from the committed lock first (as scripts/test.sh
+# does), so that no row fails for a missing package.
+NODE_PACKAGES=(s3rver @aws-sdk/util-dynamodb @aws-sdk/client-dynamodb @smithy/signature-v4
+  @smithy/hash-node @duckdb/node-api icebird avsc dynalite)
+missing_packages() {
+  local p
+  for p in "${NODE_PACKAGES[@]}"; do
+    [[ -f $ROOT/tests/node_modules/$p/package.json ]] || echo "$p"
+  done
+}
+if [[ -n $(missing_packages) ]]; then
+  log_missing=$(missing_packages | tr '\n' ' ')
+  echo "bench/run.sh: installing the test peers from tests/package-lock.json (missing: $log_missing)" >&2
+  (cd "$ROOT/tests" && npm install --no-save --no-audit --no-fund --loglevel=error >&2) ||
+    echo "bench/run.sh: npm install failed: the rows that need these packages will fail" >&2
+fi
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lakehose-bench.XXXXXX")
 PIDS=()
 cleanup() {
