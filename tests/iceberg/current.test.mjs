@@ -529,6 +529,19 @@ async function tableJson(verb, cfgPath, extra, { env, cwd, fields }) {
 const listing = (dir) => readdirSync(dir, { recursive: true }).map(String).sort()
   .map((f) => { const st = statSync(join(dir, f)); return st.isFile() ? `${f} ${st.size}` : null; }).filter(Boolean).join('\n');
 
+// A --min-deleted threshold (text) that splits the live data files of `checked`'s current
+// snapshot (`deleted`: positionDeletes' map), about two thirds picked: midway between the deleted
+// fractions of two files, so that no file sits on it. MIN_DELETED when all are alike.
+function splittingFraction(checked, deleted) {
+  const live = checked.snapshots.get(BigInt(checked.meta.current['current-snapshot-id'])).live;
+  const r = [...new Set(live.map((f) => (deleted.get(f.path)?.size ?? 0) / f.rows))].filter((x) => x > 0).sort((a, b) => a - b);
+  if (r.length < 2) return String(MIN_DELETED);
+  const k = Math.max(1, Math.floor(r.length / 3));
+  const f = ((r[k - 1] + r[k]) / 2).toFixed(6);
+  assert.ok(Number(f) > r[k - 1] && Number(f) < r[k], `threshold ${f} between ${r[k - 1]} and ${r[k]}`);
+  return f;
+}
+
 // What a compaction of `checked`'s current snapshot (checkTable's result) must do with
 // threshold `fraction`: the live data files whose deleted rows are at least that fraction
 // of their rows (`picked`), their rows kept and dropped; the live delete files all of whose
@@ -629,7 +642,7 @@ async function checkCompaction(before, plan, after, report, conn) {
     }
   }
   assert.deepEqual([...left].sort(), [...plan.remaining].sort(), 'the new delete files hold exactly the replaced files\' deletes of kept data files');
-  const totalBefore = Number(was.snapshot.summary['total-position-deletes']);
+  const totalBefore = was.deletes.reduce((a, d) => a + d.rows, 0);
   assert.equal(Number(sum['total-position-deletes']), totalBefore - plan.deletesOfPicked, `total-position-deletes: ${totalBefore} less the deletes of removed files`);
   if (plan.deletesOfPicked > 0) assert.ok(Number(sum['total-position-deletes']) < totalBefore, 'total-position-deletes dropped');
   assert.equal(Number(sum['deleted-data-files']), plan.picked.length, 'summary deleted-data-files');
@@ -648,6 +661,8 @@ async function checkCompaction(before, plan, after, report, conn) {
   const deletedEntries = new Map();
   const nowManPaths = new Set(nowMan.map((x) => x.path));
   let rewritten = 0;
+  let carried = 0;
+  let existing = 0;
   for (const man of nowMan) {
     const where = `the compaction's manifest ${man.path.split(sep).at(-1)}`;
     if (BigInt(man.record.added_snapshot_id) !== sid) {
@@ -655,6 +670,7 @@ async function checkCompaction(before, plan, after, report, conn) {
       assert.ok(old, `${where}: a manifest of another snapshot, not listed by the parent`);
       assert.deepEqual(canonical(man.record), canonical(old.record), `${where}: carried over unchanged`);
       for (const e of man.entries) assert.ok(e.status === 2 || !removedPaths.has(e.path), `${where}: lists removed ${e.path} as live`);
+      carried++;
       continue;
     }
     if (man.entries.some((e) => e.status !== 1)) rewritten++;
@@ -673,6 +689,7 @@ async function checkCompaction(before, plan, after, report, conn) {
         assert.equal(e.raw.snapshot_id === null ? null : BigInt(e.raw.snapshot_id), sid, `${at}: snapshot_id is the deleting snapshot's`);
       } else {
         assert.ok(!removedPaths.has(e.path), `${at}: EXISTING, yet removed`);
+        existing++;
         assert.equal(e.raw.snapshot_id === null ? null : BigInt(e.raw.snapshot_id), old.snapshotId, `${at}: snapshot_id written, the adding snapshot's`);
       }
       assert.equal(e.raw.sequence_number === null ? null : BigInt(e.raw.sequence_number), old.seq, `${at}: sequence_number written, the parent's view's`);
@@ -686,7 +703,7 @@ async function checkCompaction(before, plan, after, report, conn) {
     assert.equal(nowManPaths.has(man.path), !touched, `the parent's manifest ${man.path.split(sep).at(-1)}: ${touched ? 'rewritten' : 'carried over'}, it ${touched ? 'lists' : 'lists no'} removed file`);
   }
   const line = `${plan.picked.length} of ${was.live.length} data files rewritten into ${added.length} (${plan.kept} rows kept, ${plan.dropped} dropped), ` +
-    `delete files ${plan.full.length} removed + ${plan.partial.length} replaced by ${delAdded.length}, ${rewritten} manifests rewritten, ` +
+    `delete files ${plan.full.length} removed + ${plan.partial.length} replaced by ${delAdded.length}, ${rewritten} manifests rewritten (${existing} EXISTING entries), ${carried} carried over, ` +
     `position deletes ${totalBefore} -> ${sum['total-position-deletes']}`;
   return { added, line };
 }
@@ -724,16 +741,17 @@ async function checkExpire(tableDir, before, report) {
   const kept = new Set();
   const reached = new Set();
   const deltas = new Set();
+  const decoded = new Map();
   for (const s of before.snapshots) {
     const mine = String(s['snapshot-id']) === cur;
     const add = (p) => (mine ? kept : reached).add(p);
     add(localPath(s['manifest-list']));
-    for (const man of await snapshotManifests(s)) {
+    for (const man of await snapshotManifests(s, decoded)) {
       add(man.path);
       for (const e of man.entries) if (e.status !== 2) add(e.path);
     }
     const delta = s.summary?.['lakehose.index-delta'];
-    if (!mine && delta) deltas.add(delta.includes('://') ? localPath(delta) : join(tableDir, delta.startsWith('metadata/') ? '' : 'metadata', delta));
+    if (!mine && delta) deltas.add(localPath(delta));
   }
   const only = [...reached].filter((p) => !kept.has(p));
   for (const p of [...only, ...deltas]) assert.ok(existsSync(p), `expire deleted ${p}: it must only report it`);
@@ -848,25 +866,33 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       note(`at rest: ${first.line}`);
       const changesBySnapshot = recordChanges(new Map(), first.checked.meta.current);
 
-      // Compaction (server stopped): a dry run first (same report, nothing written), then
-      // the real one, checked against the plan of the table before; a second one finds
+      // Compaction (server stopped): dry runs first (nothing written; the default
+      // threshold and --min-deleted 1 against their plans), then the real one at a
+      // threshold that splits the files (some rewritten, some kept: delete files naming
+      // both are replaced, manifests carried over), its report the dry run's at that
+      // threshold, checked against the plan of the table before; a second one finds
       // nothing left to do.
-      const plan = await compactionPlan(first.checked, conn, MIN_DELETED);
-      assert.ok(plan.picked.length > 0 && plan.full.length + plan.partial.length > 0, `the rounds left data files with >= ${MIN_DELETED} of their rows deleted: ${plan.picked.length}`);
-      const whole = await compactionPlan(first.checked, conn, 1);
       const unchanged = listing(tableDir);
-      const dryAll = await tableJson('compact', cfgPath, ['--min-deleted', '1', '--dry-run'], { env, cwd: dir, fields: COMPACT_FIELDS });
-      assert.deepEqual([dryAll.data_files_rewritten, dryAll.rows_kept], [whole.picked.length, 0], 'compact --min-deleted 1 --dry-run: only the files with every row deleted');
-      const dry = await tableJson('compact', cfgPath, ['--dry-run'], { env, cwd: dir, fields: COMPACT_FIELDS });
+      const dryCompact = async (extra, p, what) => {
+        const got = await tableJson('compact', cfgPath, [...extra, '--dry-run'], { env, cwd: dir, fields: COMPACT_FIELDS });
+        assert.equal(got.snapshot_id, '0', `compact ${extra.join(' ')} --dry-run: snapshot_id 0`);
+        for (const [k, want] of Object.entries(p.report)) assert.equal(got[k], want, `compact ${extra.join(' ')} --dry-run: ${k} (${what})`);
+        return got;
+      };
+      await dryCompact([], await compactionPlan(first.checked, conn, MIN_DELETED), `the files with >= ${MIN_DELETED} of their rows deleted`);
+      await dryCompact(['--min-deleted', '1'], await compactionPlan(first.checked, conn, 1), 'the files with every row deleted');
+      const fraction = splittingFraction(first.checked, (await positionDeletes(first.checked, conn)).deleted);
+      const plan = await compactionPlan(first.checked, conn, Number(fraction));
+      assert.ok(plan.picked.length > 0 && plan.full.length + plan.partial.length > 0, `the rounds left data files with >= ${fraction} of their rows deleted: ${plan.picked.length}`);
+      const dry = await dryCompact(['--min-deleted', fraction], plan, `the files with >= ${fraction} of their rows deleted`);
       assert.equal(listing(tableDir), unchanged, 'compact --dry-run wrote nothing');
-      assert.equal(dry.snapshot_id, '0', 'compact --dry-run: snapshot_id 0');
-      const compacted = await tableJson('compact', cfgPath, [], { env, cwd: dir, fields: COMPACT_FIELDS });
+      const compacted = await tableJson('compact', cfgPath, ['--min-deleted', fraction], { env, cwd: dir, fields: COMPACT_FIELDS });
       for (const k of COMPACT_FIELDS.slice(1)) assert.equal(dry[k], compacted[k], `compact --dry-run reports the ${k} of the real run`);
       const afterCompact = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: true, deep: true, deletesLeft: false });
       const { added: compactFiles, line: compactLine } = await checkCompaction(first.checked, plan, afterCompact.checked, compacted, conn);
-      note(`compact: ${compactLine}; whole table at rest: ${afterCompact.line}`);
+      note(`compact --min-deleted ${fraction}: ${compactLine}; whole table at rest: ${afterCompact.line}`);
       const leftAlone = listing(tableDir);
-      const again = await tableJson('compact', cfgPath, [], { env, cwd: dir, fields: COMPACT_FIELDS });
+      const again = await tableJson('compact', cfgPath, ['--min-deleted', fraction], { env, cwd: dir, fields: COMPACT_FIELDS });
       assert.deepEqual([again.snapshot_id, again.data_files_rewritten], ['0', 0], `a second compaction finds no file to rewrite: ${JSON.stringify(again)}`);
       assert.equal(listing(tableDir), leftAlone, 'a compaction with nothing to do writes nothing');
 

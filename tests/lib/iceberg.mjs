@@ -672,13 +672,15 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
           assert.notEqual(e.snapshot_id, null, `${mwhere}: an existing or deleted entry has its snapshot_id`);
           assert.notEqual(e.sequence_number, null, `${mwhere}: an existing or deleted entry has its sequence_number`);
         }
+        // The field summaries cover every entry the manifest lists, DELETED ones too (as
+        // Java's ManifestWriter counts them).
+        spec.fields.forEach((pf, i) => values[i].push(d.partition[pf.name]));
         if (e.status === 2) continue;
         const dataSeq = e.sequence_number === null ? seq : BigInt(e.sequence_number);
         assert.ok(!livePaths.has(path), `${where}: ${isDeletes ? 'delete' : 'data'} file ${path} is live twice`);
         livePaths.add(path);
         assert.equal(d.content, isDeletes ? 1 : 0, `${path}: content ${isDeletes ? 'position deletes, in a delete manifest' : 'data, in a data manifest'}`);
         assert.equal(d.file_format.toUpperCase(), 'PARQUET', `${path}: file_format`);
-        spec.fields.forEach((pf, i) => values[i].push(d.partition[pf.name]));
         if (isDeletes) {
           const known = deleteFiles.get(path);
           if (known) {
@@ -844,13 +846,18 @@ export async function positionDeletes(checked, conn, snapshotId = null) {
 // fileSeq}]}], the three last as a reader takes them: an ADDED entry's null fields
 // inherited from the manifest (its added_snapshot_id, sequence_number), others as written
 // (the spec has them written). For checks of one snapshot against another (a compaction's
-// rewritten manifests against what its parent listed).
-export async function snapshotManifests(snapshot) {
+// rewritten manifests against what its parent listed). `cache` (path -> decodeAvro's
+// result) spares decoding a manifest again for snapshots that share it.
+export async function snapshotManifests(snapshot, cache = new Map()) {
+  const decode = async (p) => {
+    if (!cache.has(p)) cache.set(p, await decodeAvro(p));
+    return cache.get(p);
+  };
   const out = [];
-  for (const record of (await decodeAvro(localPath(snapshot['manifest-list']))).records) {
+  for (const record of (await decode(localPath(snapshot['manifest-list']))).records) {
     const path = localPath(record.manifest_path);
     const inherit = (v, from, status) => (v === null && status === 1 ? BigInt(from) : v === null ? null : BigInt(v));
-    const entries = (await decodeAvro(path)).records.map((e) => ({
+    const entries = (await decode(path)).records.map((e) => ({
       status: e.status, path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count), raw: e,
       snapshotId: inherit(e.snapshot_id, record.added_snapshot_id, e.status),
       seq: inherit(e.sequence_number, record.sequence_number, e.status),
