@@ -508,19 +508,23 @@ const EXPIRE = process.env.LH_TEST_EXPIRE !== '0';
 // `lakehose table <verb> --config F --pipeline P ...extra` (the server stopped).
 const tableCli = (verb, cfgPath, extra, { env, cwd }) => run(CLI_BIN, ['table', verb, '--config', cfgPath, '--pipeline', PIPELINE, ...extra], { timeoutMs: TOOL_TIMEOUT_MS, env, cwd });
 
-// The same with --json: asserts exit 0 and one JSON object on stdout holding `fields`.
-// Resolves it, snapshot_id as text (ids pass 2^53).
-async function tableJson(verb, cfgPath, extra, { env, cwd, fields }) {
+// The same with --json: asserts exit 0 and one JSON object on stdout holding `fields`
+// (after the URIs --list prints, given `listed`). Resolves it, snapshot_id as text (ids
+// pass 2^53), with `listed`: the URIs.
+async function tableJson(verb, cfgPath, extra, { env, cwd, fields, listed = false }) {
   const what = `lakehose table ${verb} ${extra.join(' ')} --json`;
   const res = await tableCli(verb, cfgPath, [...extra, '--json'], { env, cwd });
   assert.equal(res.code, 0, `${what}: exit ${res.code}\n${res.stdout}\n${res.stderr}`);
+  const lines = res.stdout.trim().split('\n');
+  if (!listed) assert.equal(lines.length, 1, `${what}: one line on stdout:\n${res.stdout}`);
   let out;
   try {
-    out = JSON.parse(res.stdout.trim().replace(/("snapshot_id"\s*:\s*)(-?\d+)/g, '$1"$2"'));
+    out = JSON.parse(lines.at(-1).replace(/("snapshot_id"\s*:\s*)(-?\d+)/g, '$1"$2"'));
   } catch (err) {
-    assert.fail(`${what}: stdout is not one JSON object (${err.message}):\n${res.stdout}`);
+    assert.fail(`${what}: stdout does not end in one JSON object (${err.message}):\n${res.stdout}`);
   }
-  for (const f of fields) assert.ok(f in out, `${what}: no ${f} in ${res.stdout.trim()}`);
+  for (const f of fields) assert.ok(f in out, `${what}: no ${f} in ${lines.at(-1)}`);
+  if (listed) out.listed = lines.slice(0, -1).filter((l) => l !== '');
   return out;
 }
 
@@ -530,8 +534,9 @@ const listing = (dir) => readdirSync(dir, { recursive: true }).map(String).sort(
   .map((f) => { const st = statSync(join(dir, f)); return st.isFile() ? `${f} ${st.size}` : null; }).filter(Boolean).join('\n');
 
 // A --min-deleted threshold (text) that splits the live data files of `checked`'s current
-// snapshot (`deleted`: positionDeletes' map), about two thirds picked: midway between the deleted
-// fractions of two files, so that no file sits on it. MIN_DELETED when all are alike.
+// snapshot (`deleted`: positionDeletes' map), about two thirds of them picked: midway
+// between the deleted fractions of two files, so that no file sits on it. MIN_DELETED
+// when all are alike.
 function splittingFraction(checked, deleted) {
   const live = checked.snapshots.get(BigInt(checked.meta.current['current-snapshot-id'])).live;
   const r = [...new Set(live.map((f) => (deleted.get(f.path)?.size ?? 0) / f.rows))].filter((x) => x > 0).sort((a, b) => a - b);
@@ -719,10 +724,12 @@ async function keysIn(files, conn) {
 }
 
 // The table after `lakehose table expire --older-than 0s --retain-last 1` (`before`: the
-// current metadata before it, `report`: its --json): only the current snapshot left, a
-// key-index checkpoint of it named by the table property; the files only the expired
-// snapshots reached are reported, not deleted. Resolves a line for the summary.
-async function checkExpire(tableDir, before, report) {
+// current metadata before it, `report`: its --json, `listed`: the URIs its dry run's
+// --list printed): only the current snapshot left, a key-index checkpoint of it named by
+// the table property; the files only the expired snapshots reached (their manifest lists
+// and index deltas, the manifests and the data and delete files the current snapshot does
+// not list) listed and counted, not deleted. Resolves a line for the summary.
+async function checkExpire(tableDir, before, report, listed) {
   const m = loadMetadata(tableDir).current;
   const cur = String(before['current-snapshot-id']);
   assert.equal(String(m['current-snapshot-id']), cur, 'expire keeps the current snapshot');
@@ -735,31 +742,27 @@ async function checkExpire(tableDir, before, report) {
   assert.ok(String(report.checkpoint).endsWith(`metadata/${name}`), `expire --json checkpoint ${report.checkpoint} names metadata/${name}`);
   const prop = m.properties?.['lakehose.index-checkpoint'];
   assert.ok(typeof prop === 'string' && prop.endsWith(`metadata/${name}`), `the table property lakehose.index-checkpoint names it: ${prop}`);
-  // The files only expired snapshots reached: their manifest lists, the manifests and the
-  // data and delete files the current snapshot does not list (with or without their index
-  // deltas, as the command counts them).
   const kept = new Set();
-  const reached = new Set();
-  const deltas = new Set();
+  const reached = new Map();  // local path -> counted in unreferenced_bytes
   const decoded = new Map();
   for (const s of before.snapshots) {
     const mine = String(s['snapshot-id']) === cur;
-    const add = (p) => (mine ? kept : reached).add(p);
-    add(localPath(s['manifest-list']));
+    const add = (p, bytes) => (mine ? kept.add(p) : reached.set(p, bytes));
+    add(localPath(s['manifest-list']), false);
     for (const man of await snapshotManifests(s, decoded)) {
-      add(man.path);
-      for (const e of man.entries) if (e.status !== 2) add(e.path);
+      add(man.path, true);
+      for (const e of man.entries) if (e.status !== 2) add(e.path, true);
     }
     const delta = s.summary?.['lakehose.index-delta'];
-    if (!mine && delta) deltas.add(localPath(delta));
+    if (delta) add(localPath(delta), false);
   }
-  const only = [...reached].filter((p) => !kept.has(p));
-  for (const p of [...only, ...deltas]) assert.ok(existsSync(p), `expire deleted ${p}: it must only report it`);
-  const bytes = (ps) => ps.reduce((a, p) => a + statSync(p).size, 0);
-  const counts = [[only.length, bytes(only)], [only.length + deltas.size, bytes([...only, ...deltas])]];
-  assert.ok(counts.some(([n, b]) => n === report.unreferenced_files && b === report.unreferenced_bytes),
-    `expire --json unreferenced_files ${report.unreferenced_files} (${report.unreferenced_bytes} bytes): the expired snapshots alone reached ${only.length} files (${bytes(only)} bytes), ` +
-    `${deltas.size} index deltas besides (${bytes([...deltas])} bytes)`);
+  const only = [...reached.keys()].filter((p) => !kept.has(p)).sort();
+  assert.deepEqual(listed.map(localPath).sort(), only, 'expire --list: the files only the expired snapshots named');
+  for (const p of only) assert.ok(existsSync(p), `expire deleted ${p}: it must only report it`);
+  // unreferenced_bytes: of the data, delete and manifest files (the CLI's words), not the
+  // manifest lists and index deltas it counts in unreferenced_files.
+  const bytes = only.filter((p) => reached.get(p)).reduce((a, p) => a + statSync(p).size, 0);
+  assert.deepEqual([report.unreferenced_files, report.unreferenced_bytes], [only.length, bytes], 'expire --json unreferenced_files and _bytes (of data, delete and manifest files)');
   return `expired ${report.snapshots_expired} snapshots, kept 1, checkpoint ${name} (${statSync(checkpoint).size} bytes), ${report.unreferenced_files} unreferenced files (${report.unreferenced_bytes} bytes)`;
 }
 
@@ -790,6 +793,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
     const note = (s) => { t.diagnostic(s); console.log(s); };
     let delivered = 0;
     let ttlDelivered = 0;  // TTL REMOVE records delivered, copies included
+    let expired = false;  // snapshots expired: the table's first parent is gone
     let droppedByOracle = 0;
     let server = null;
     let duck = null;
@@ -822,7 +826,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       // The generator's own check: every change was delivered, so the oracle is DynamoDB.
       assertEqualsOracle([...history.truth().values()], oracle.live(), 'the generator (DynamoDB\'s items against the oracle)');
       assertEqualsOracle(await icebirdRows(lakeDir, tableDir), oracle.live(), `icebird after round ${r}'s Flush`);
-      const checked = await checkTable(tableDir, conn, { python: false, deep: false });
+      const checked = await checkTable(tableDir, conn, { python: false, deep: false, expired });
       const { rows, deletes } = await liveRowsWithDuckDB(checked, conn);
       assertEqualsOracle(rows, oracle.live(), `DuckDB after round ${r}'s Flush`);
       note(`round ${r}: ${changes.length} records delivered (${CHANGES} new changes), ${oracle.live().size} live items, ${Date.now() - started} ms`);
@@ -917,10 +921,14 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
 
       // Expiry: only the current snapshot left, with a checkpoint of the key index that
       // reindex starts from (the older snapshots' index deltas are out of reach).
-      let expired = false;
       if (EXPIRE) {
-        const ex = await tableJson('expire', cfgPath, ['--older-than', '0s', '--retain-last', '1'], { env, cwd: dir, fields: EXPIRE_FIELDS });
-        const exLine = await checkExpire(tableDir, beforeExpire, ex);
+        const exArgs = ['--older-than', '0s', '--retain-last', '1'];
+        const resting = listing(tableDir);
+        const exDry = await tableJson('expire', cfgPath, [...exArgs, '--dry-run', '--list'], { env, cwd: dir, fields: EXPIRE_FIELDS, listed: true });
+        assert.equal(listing(tableDir), resting, 'expire --dry-run wrote nothing');
+        const ex = await tableJson('expire', cfgPath, exArgs, { env, cwd: dir, fields: EXPIRE_FIELDS });
+        for (const k of ['snapshots_expired', 'snapshots_kept', 'unreferenced_files', 'unreferenced_bytes']) assert.equal(exDry[k], ex[k], `expire --dry-run reports the ${k} of the real run`);
+        const exLine = await checkExpire(tableDir, beforeExpire, ex, exDry.listed);
         expired = true;
         const atRest = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: false, deep: false, expired });
         note(`expire: ${exLine}; at rest: ${atRest.line}`);
