@@ -502,8 +502,6 @@ const REPLACE_SUMMARY_KEYS = ['lakehose.index-delta', 'lakehose.writer-id', 'lak
 // The compaction's default threshold: a file is rewritten when this fraction of its rows
 // (or more) is deleted.
 const MIN_DELETED = 0.2;
-// TEMPORARY (until the CLI has expire): LH_TEST_EXPIRE=0 leaves it out.
-const EXPIRE = process.env.LH_TEST_EXPIRE !== '0';
 
 // `lakehose table <verb> --config F --pipeline P ...extra` (the server stopped).
 const tableCli = (verb, cfgPath, extra, { env, cwd }) => run(CLI_BIN, ['table', verb, '--config', cfgPath, '--pipeline', PIPELINE, ...extra], { timeoutMs: TOOL_TIMEOUT_MS, env, cwd });
@@ -859,7 +857,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       // The maintenance commands refuse while a server holds the key index, and change
       // nothing.
       const running = listing(tableDir);
-      for (const argv of [['compact'], ...(EXPIRE ? [['expire', '--older-than', '0s']] : [])]) {
+      for (const argv of [['compact'], ['expire', '--older-than', '0s']]) {
         const busy = await tableCli(argv[0], cfgPath, argv.slice(1), { env, cwd: dir });
         assert.notEqual(busy.code, 0, `lakehose table ${argv.join(' ')} while the server runs: exit 0\n${busy.stdout}\n${busy.stderr}`);
       }
@@ -911,28 +909,24 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const deletedInNew = [...afterMove.deletes.deleted].filter(([p]) => compactPaths.has(p)).reduce((a, [, set]) => a + set.size, 0);
       assert.ok(touched.size > 0 && deletedInNew > 0, `the round after the compaction changed ${touched.size} of the ${moved.size} keys it moved; ${deletedInNew} rows of its files deleted`);
       note(`after compaction: ${touched.size} of ${moved.size} moved keys changed, ${deletedInNew} rows deleted in the compaction's files`);
-      if (EXPIRE) {
-        const busy = await tableCli('expire', cfgPath, ['--older-than', '0s'], { env, cwd: dir });
-        assert.notEqual(busy.code, 0, `lakehose table expire while the server runs: exit 0\n${busy.stdout}\n${busy.stderr}`);
-      }
+      const busy = await tableCli('expire', cfgPath, ['--older-than', '0s'], { env, cwd: dir });
+      assert.notEqual(busy.code, 0, `lakehose table expire while the server runs: exit 0\n${busy.stdout}\n${busy.stderr}`);
       assert.deepEqual(await server.stop(EXIT_TIMEOUT_MS), { code: 0, signal: null }, `SIGTERM:\n${server.tail()}`);
       const beforeExpire = loadMetadata(tableDir).current;
       recordChanges(changesBySnapshot, beforeExpire);
 
       // Expiry: only the current snapshot left, with a checkpoint of the key index that
       // reindex starts from (the older snapshots' index deltas are out of reach).
-      if (EXPIRE) {
-        const exArgs = ['--older-than', '0s', '--retain-last', '1'];
-        const resting = listing(tableDir);
-        const exDry = await tableJson('expire', cfgPath, [...exArgs, '--dry-run', '--list'], { env, cwd: dir, fields: EXPIRE_FIELDS, listed: true });
-        assert.equal(listing(tableDir), resting, 'expire --dry-run wrote nothing');
-        const ex = await tableJson('expire', cfgPath, exArgs, { env, cwd: dir, fields: EXPIRE_FIELDS });
-        for (const k of ['snapshots_expired', 'snapshots_kept', 'unreferenced_files', 'unreferenced_bytes']) assert.equal(exDry[k], ex[k], `expire --dry-run reports the ${k} of the real run`);
-        const exLine = await checkExpire(tableDir, beforeExpire, ex, exDry.listed);
-        expired = true;
-        const atRest = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: false, deep: false, expired });
-        note(`expire: ${exLine}; at rest: ${atRest.line}`);
-      }
+      const exArgs = ['--older-than', '0s', '--retain-last', '1'];
+      const resting = listing(tableDir);
+      const exDry = await tableJson('expire', cfgPath, [...exArgs, '--dry-run', '--list'], { env, cwd: dir, fields: EXPIRE_FIELDS, listed: true });
+      assert.equal(listing(tableDir), resting, 'expire --dry-run wrote nothing');
+      const ex = await tableJson('expire', cfgPath, exArgs, { env, cwd: dir, fields: EXPIRE_FIELDS });
+      for (const k of ['snapshots_expired', 'snapshots_kept', 'unreferenced_files', 'unreferenced_bytes']) assert.equal(exDry[k], ex[k], `expire --dry-run reports the ${k} of the real run`);
+      const exLine = await checkExpire(tableDir, beforeExpire, ex, exDry.listed);
+      expired = true;
+      const atRest = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: false, deep: false, expired });
+      note(`expire: ${exLine}; at rest: ${atRest.line}`);
 
       // Reindex: the key index removed and rebuilt from the table, then more changes
       // (with replays of old records) applied on it.
