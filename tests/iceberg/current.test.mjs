@@ -587,13 +587,13 @@ async function compactionPlan(checked, conn, fraction) {
 
 // The compaction's snapshot (`after`: checkTable's result once it is committed) against
 // its `plan` (of the snapshot before, `before`) and its --json `report`: the picked files
-// gone and their live rows in new files of the same partitions, the delete files that
+// gone and their live rows in new files of the same partitions (at most `maxRows` each), the delete files that
 // named them DELETED or replaced by ones with the remaining deletes, the other files
 // kept; its manifests: rewritten ones list each removed file once as DELETED (its
 // sequence numbers the parent's) and the others as EXISTING with the sequence numbers and
 // snapshot ids the parent's view had, written out; manifests with nothing removed carried
 // over unchanged; the summary's counts. Resolves {added (the new data files), line}.
-async function checkCompaction(before, plan, after, report, conn) {
+async function checkCompaction(before, plan, after, report, conn, maxRows) {
   const m = after.meta.current;
   const sid = BigInt(m['current-snapshot-id']);
   const s = after.snapshots.get(sid).snapshot;
@@ -620,14 +620,22 @@ async function checkCompaction(before, plan, after, report, conn) {
     assert.equal(f.addedBy, sid, `${f.path}: added by the compaction's snapshot`);
   }
   assert.equal(added.reduce((a, f) => a + f.rows, 0), plan.kept, 'the new data files hold the picked files\' live rows');
-  // One new file per partition and file schema of the picked files that had live rows.
+  // New files per partition and file schema of the picked files' live rows, each of at
+  // most maxRows rows: at least as many as the partitions need, at most as many as the
+  // partitions and schemas need.
   const partOf = (f) => JSON.stringify(canonical(f.entry.data_file.partition));
-  const withRows = plan.picked.filter((f) => plan.keptOf.get(f.path) > 0);
-  const parts = new Set(added.map(partOf));
-  const pickedParts = new Set(withRows.map(partOf));
-  for (const p of parts) assert.ok(pickedParts.has(p), `a new data file in partition ${p}, where no file was picked`);
-  const pickedPartSchemas = new Set(withRows.map((f) => `${partOf(f)} ${JSON.stringify(f.icebergSchema)}`));
-  assert.ok(added.length <= pickedPartSchemas.size, `${added.length} new data files for ${pickedPartSchemas.size} partitions and schemas of the picked files`);
+  const need = (group) => {
+    const rows = new Map();
+    for (const f of plan.picked) rows.set(group(f), (rows.get(group(f)) ?? 0) + plan.keptOf.get(f.path));
+    return [...rows.values()].reduce((a, n) => a + Math.ceil(n / maxRows), 0);
+  };
+  const pickedParts = new Set(plan.picked.filter((f) => plan.keptOf.get(f.path) > 0).map(partOf));
+  for (const f of added) {
+    assert.ok(pickedParts.has(partOf(f)), `${f.path}: a new data file in partition ${partOf(f)}, where no picked file had live rows`);
+    assert.ok(f.rows >= 1 && f.rows <= maxRows, `${f.path}: ${f.rows} rows, --max-rows ${maxRows}`);
+  }
+  const [least, most] = [need(partOf), need((f) => `${partOf(f)} ${JSON.stringify(f.icebergSchema)}`)];
+  assert.ok(added.length >= least && added.length <= most, `${added.length} new data files of at most ${maxRows} rows, for ${least} (by partition) to ${most} (by partition and schema)`);
 
   // Delete files.
   const delGone = [...wasDel].filter((p) => !nowDel.has(p)).sort();
@@ -886,15 +894,19 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const fraction = splittingFraction(first.checked, (await positionDeletes(first.checked, conn)).deleted);
       const plan = await compactionPlan(first.checked, conn, Number(fraction));
       assert.ok(plan.picked.length > 0 && plan.full.length + plan.partial.length > 0, `the rounds left data files with >= ${fraction} of their rows deleted: ${plan.picked.length}`);
-      const dry = await dryCompact(['--min-deleted', fraction], plan, `the files with >= ${fraction} of their rows deleted`);
+      // Small new files, so that a partition's rows go to several (and the key index's
+      // moved rows to each).
+      const maxRows = Math.max(2, Math.ceil(plan.kept / 6));
+      const compactArgs = ['--min-deleted', fraction, '--max-rows', String(maxRows)];
+      const dry = await dryCompact(compactArgs, plan, `the files with >= ${fraction} of their rows deleted`);
       assert.equal(listing(tableDir), unchanged, 'compact --dry-run wrote nothing');
-      const compacted = await tableJson('compact', cfgPath, ['--min-deleted', fraction], { env, cwd: dir, fields: COMPACT_FIELDS });
+      const compacted = await tableJson('compact', cfgPath, compactArgs, { env, cwd: dir, fields: COMPACT_FIELDS });
       for (const k of COMPACT_FIELDS.slice(1)) assert.equal(dry[k], compacted[k], `compact --dry-run reports the ${k} of the real run`);
       const afterCompact = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: true, deep: true, deletesLeft: false });
-      const { added: compactFiles, line: compactLine } = await checkCompaction(first.checked, plan, afterCompact.checked, compacted, conn);
-      note(`compact --min-deleted ${fraction}: ${compactLine}; whole table at rest: ${afterCompact.line}`);
+      const { added: compactFiles, line: compactLine } = await checkCompaction(first.checked, plan, afterCompact.checked, compacted, conn, maxRows);
+      note(`compact ${compactArgs.join(' ')}: ${compactLine}; whole table at rest: ${afterCompact.line}`);
       const leftAlone = listing(tableDir);
-      const again = await tableJson('compact', cfgPath, ['--min-deleted', fraction], { env, cwd: dir, fields: COMPACT_FIELDS });
+      const again = await tableJson('compact', cfgPath, compactArgs, { env, cwd: dir, fields: COMPACT_FIELDS });
       assert.deepEqual([again.snapshot_id, again.data_files_rewritten], ['0', 0], `a second compaction finds no file to rewrite: ${JSON.stringify(again)}`);
       assert.equal(listing(tableDir), leftAlone, 'a compaction with nothing to do writes nothing');
 
