@@ -26,35 +26,41 @@
 //     delete's, the same partition, a real row); every snapshot has at most one row per
 //     key, each an image sent for it; snapshots with changes carry lakehose.index-delta.
 //     Maintenance, the server stopped (while it runs, `lakehose table compact` and
-//     `expire` exit nonzero and write nothing): `lakehose table compact` rewrites the live
-//     data files with at least 20% of their rows deleted; planned here from the table
-//     before (which files, rows kept and dropped, which delete files name them wholly or
-//     partly): --min-deleted 1 --dry-run picks only the wholly deleted files, --dry-run
-//     writes nothing and reports what the real run then reports; the real run's snapshot is
-//     a replace whose report (--json) and summary (deleted-data-files, removed-delete-files,
-//     total-position-deletes down by the deletes of the removed files, lakehose.index-delta)
-//     match the plan; exactly the picked files are gone, their live rows in new
-//     <pipeline>-compact-<snapshot>-<n>.parquet files of their partitions; delete files
-//     naming only removed files are gone, those naming some replaced by new ones with
-//     exactly the other deletes; its rewritten manifests list each removed file once as
-//     DELETED (snapshot_id the compaction's) and the rest as EXISTING with the snapshot id
-//     and sequence numbers the parent's view had, written out; the parent's other manifests
-//     carried over unchanged; the whole table check above (python3-avro too) passes on it;
-//     a second compaction finds nothing and writes nothing. Then the server again: a round
-//     of changes to the moved keys deletes their rows in the compaction's files (the key
-//     index followed the moved rows) and the table is the oracle's. Then `lakehose table
-//     expire --older-than 0s --retain-last 1`: only the current snapshot left, a key-index
-//     checkpoint (metadata/index-checkpoint-<snapshot>.bin) named by the table property
-//     lakehose.index-checkpoint, the files only the expired snapshots reached reported
-//     (count and bytes) and not deleted; icebird and DuckDB still read the oracle's items.
-//     Then the index is rebuilt: the index directory (<data_dir>/index/<pipeline>)
-//     removed, `lakehose table reindex` (from the checkpoint), a restart, two more rounds
-//     (with replays of old records): still the oracle's items. Last, the counts: the
-//     snapshots' lakehose.changes-applied|stale|superseded (read before the expiry too)
-//     add up to the records delivered, and /metrics (scraped before the maintenance) says
-//     what the snapshots of that server say, some stale,
-//     lakehose_iceberg_position_deletes_total the table's position deletes,
-//     lakehose_ttl_deletes_total the TTL REMOVE records delivered.
+//     `expire` exit nonzero and write nothing). `lakehose table compact`, planned here from
+//     the table before (the live data files with at least a fraction of their rows deleted,
+//     their rows kept and dropped, the delete files naming them wholly or partly): dry runs
+//     at the default 0.2 and at --min-deleted 1 report their plans and write nothing; the
+//     real run at a threshold that splits the files (about two thirds rewritten) with a
+//     small --max-rows (a partition's rows in several files) reports what its dry run
+//     reported and its plan; its snapshot is a replace, with lakehose.index-delta,
+//     deleted-data-files, deleted-records, removed-delete-files and total-position-deletes
+//     down by the deletes of the removed files; exactly the picked files are gone, their
+//     live rows in new <pipeline>-compact-<snapshot>-<n>.parquet files of their partitions
+//     (at most --max-rows rows each); delete files naming only removed files are gone,
+//     those naming some replaced by new ones with exactly the other deletes; its rewritten
+//     manifests list each removed file once as DELETED (snapshot_id the compaction's) and
+//     the rest as EXISTING with the snapshot id and sequence numbers the parent's view had,
+//     written out; the parent's other manifests carried over unchanged; the at-rest checks
+//     above (python3-avro too) pass; a second run finds nothing and writes nothing. The
+//     server again: a round's changes to moved keys delete their rows in the compaction's
+//     files (the key index followed the moved rows), the table is the oracle's. SIGTERM,
+//     the index removed and rebuilt by `lakehose table reindex` from every snapshot's
+//     delta (the compaction's too). `lakehose table expire --older-than 0s --retain-last
+//     1`: its dry run writes nothing and --list prints exactly the files only the expired
+//     snapshots named (manifest lists, index deltas, manifests, data and delete files the
+//     current snapshot does not list), none deleted; the real run reports the dry run's
+//     counts (unreferenced_bytes: of the data, delete and manifest files) and leaves the
+//     current snapshot alone, with a key-index checkpoint
+//     (metadata/index-checkpoint-<snapshot>.bin) named by the table property
+//     lakehose.index-checkpoint; icebird and DuckDB still read the oracle's items. The
+//     index removed again and rebuilt by reindex (from the checkpoint: the deltas before
+//     it are out of reach), a restart, two more rounds (with replays of old records):
+//     still the oracle's items. Last, the counts: the snapshots'
+//     lakehose.changes-applied|stale|superseded (read before the expiry too) add up to the
+//     records delivered, and /metrics (scraped before the maintenance) says what the
+//     snapshots of that server say, some stale, lakehose_iceberg_position_deletes_total
+//     the table's position deletes, lakehose_ttl_deletes_total the TTL REMOVE records
+//     delivered.
 //   - s3: a table keyed by pk and sk (a number: `identifier: [pk, sk]`, several items per
 //     pk) on S3 through the verifying front with faults (503, 500, resets before and
 //     after the write, latency); --cycles SIGKILL cycles: each start first re-sends
@@ -586,14 +592,14 @@ async function compactionPlan(checked, conn, fraction) {
 }
 
 // The compaction's snapshot (`after`: checkTable's result once it is committed) against
-// its `plan` (of the snapshot before, `before`) and its --json `report`: the picked files
-// gone and their live rows in new files of the same partitions (at most `maxRows` each), the delete files that
-// named them DELETED or replaced by ones with the remaining deletes, the other files
-// kept; its manifests: rewritten ones list each removed file once as DELETED (its
+// its `plan` (compactionPlan's, of the snapshot before) and its --json `report`: the
+// picked files gone and their live rows in new files of the same partitions (at most
+// `maxRows` rows each), the delete files that named them DELETED or replaced by ones with
+// the remaining deletes, the other files kept; its manifests: rewritten ones list each removed file once as DELETED (its
 // sequence numbers the parent's) and the others as EXISTING with the sequence numbers and
 // snapshot ids the parent's view had, written out; manifests with nothing removed carried
 // over unchanged; the summary's counts. Resolves {added (the new data files), line}.
-async function checkCompaction(before, plan, after, report, conn, maxRows) {
+async function checkCompaction(plan, after, report, conn, maxRows) {
   const m = after.meta.current;
   const sid = BigInt(m['current-snapshot-id']);
   const s = after.snapshots.get(sid).snapshot;
@@ -903,7 +909,7 @@ describe(`Iceberg current-state table: the model (seed ${SEED})`, { timeout: DES
       const compacted = await tableJson('compact', cfgPath, compactArgs, { env, cwd: dir, fields: COMPACT_FIELDS });
       for (const k of COMPACT_FIELDS.slice(1)) assert.equal(dry[k], compacted[k], `compact --dry-run reports the ${k} of the real run`);
       const afterCompact = await checkAtRest(tableDir, lakeDir, conn, oracle, imagesByKey(earlier), { python: true, deep: true, deletesLeft: false });
-      const { added: compactFiles, line: compactLine } = await checkCompaction(first.checked, plan, afterCompact.checked, compacted, conn, maxRows);
+      const { added: compactFiles, line: compactLine } = await checkCompaction(plan, afterCompact.checked, compacted, conn, maxRows);
       note(`compact ${compactArgs.join(' ')}: ${compactLine}; whole table at rest: ${afterCompact.line}`);
       const leftAlone = listing(tableDir);
       const again = await tableJson('compact', cfgPath, compactArgs, { env, cwd: dir, fields: COMPACT_FIELDS });
