@@ -472,12 +472,16 @@ function promotes(from, to) {
 // the partition values against every row's transformed source value. Delete manifests
 // (content 1, a current-state table's) list position delete files: each one's Parquet
 // columns, field ids and row count, its entry's sequence numbers as a data file's; the
-// rows they delete are positionDeletes' to check. Returns
+// rows they delete are positionDeletes' to check. A `replace` snapshot (a compaction:
+// files added and removed, the rows unchanged) may drop files of its parent; its summary's
+// deleted-data-files, deleted-records, removed-delete-files and removed-position-deletes
+// are its manifests' DELETED entries. With `expired` (snapshots expired from the metadata),
+// a parent or a manifest's adding snapshot may be missing from the metadata. Returns
 //   {meta (loadMetadata's), snapshots: Map(id -> {snapshot, live: [file], deletes:
 //    [delete file]}), files: Map(local path -> {rows, ids, icebergSchema, columns,
 //    partition, spec, dataSeq, ...}), deleteFiles: Map(local path -> {path, rows, dataSeq,
 //    specId, partition, referenced, entry}), avroFiles, notes}.
-export async function checkTable(tableDir, conn, { python = true, deep = true, rest = false } = {}) {
+export async function checkTable(tableDir, conn, { python = true, deep = true, rest = false, expired = false } = {}) {
   const meta = loadMetadata(tableDir, { rest });
   const m = meta.current;
   const notes = [];
@@ -525,8 +529,8 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     lastSeq = s['sequence-number'];
     if (s['parent-snapshot-id'] !== undefined) {
       const parent = byId.get(BigInt(s['parent-snapshot-id']));
-      assert.ok(parent, `snapshot ${s['snapshot-id']}'s parent is in the metadata`);
-      assert.ok(parent['sequence-number'] < s['sequence-number'], 'a parent is older');
+      assert.ok(parent || expired, `snapshot ${s['snapshot-id']}'s parent is in the metadata`);
+      if (parent) assert.ok(parent['sequence-number'] < s['sequence-number'], 'a parent is older');
     }
   }
   assert.equal(m['last-sequence-number'], lastSeq, 'last-sequence-number is the newest snapshot\'s');
@@ -583,6 +587,9 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     let addedRecords = 0;
     let addedDeleteFiles = 0;
     let addedPositionDeletes = 0;
+    // DELETED entries of the manifests this snapshot wrote: data files and rows, delete
+    // files and position deletes.
+    const removed = { files: 0, records: 0, deleteFiles: 0, positionDeletes: 0 };
     for (const mfile of list.records) {
       const mpath = localPath(mfile.manifest_path);
       const mwhere = `${where} manifest ${mpath.split(sep).at(-1)}`;
@@ -595,8 +602,8 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
       assert.ok(seq <= BigInt(s['sequence-number']), `${mwhere}: sequence_number ${seq} <= the snapshot's`);
       assert.ok(BigInt(mfile.min_sequence_number) <= seq, `${mwhere}: min_sequence_number <= sequence_number`);
       const adder = byId.get(BigInt(mfile.added_snapshot_id));
-      assert.ok(adder, `${mwhere}: added_snapshot_id ${mfile.added_snapshot_id} is a snapshot of the table`);
-      assert.equal(seq, BigInt(adder['sequence-number']), `${mwhere}: its sequence number is the adding snapshot's`);
+      assert.ok(adder || expired, `${mwhere}: added_snapshot_id ${mfile.added_snapshot_id} is a snapshot of the table`);
+      if (adder) assert.equal(seq, BigInt(adder['sequence-number']), `${mwhere}: its sequence number is the adding snapshot's`);
       if (manifestSeq.has(mpath)) assert.equal(manifestSeq.get(mpath), seq, `${mwhere}: listed with one sequence number`);
       manifestSeq.set(mpath, seq);
       assert.ok(specs.has(mfile.partition_spec_id), `${mwhere}: partition_spec_id names a spec`);
@@ -665,13 +672,15 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
           assert.notEqual(e.snapshot_id, null, `${mwhere}: an existing or deleted entry has its snapshot_id`);
           assert.notEqual(e.sequence_number, null, `${mwhere}: an existing or deleted entry has its sequence_number`);
         }
+        // The field summaries cover every entry the manifest lists, DELETED ones too (as
+        // Java's ManifestWriter counts them).
+        spec.fields.forEach((pf, i) => values[i].push(d.partition[pf.name]));
         if (e.status === 2) continue;
         const dataSeq = e.sequence_number === null ? seq : BigInt(e.sequence_number);
         assert.ok(!livePaths.has(path), `${where}: ${isDeletes ? 'delete' : 'data'} file ${path} is live twice`);
         livePaths.add(path);
         assert.equal(d.content, isDeletes ? 1 : 0, `${path}: content ${isDeletes ? 'position deletes, in a delete manifest' : 'data, in a data manifest'}`);
         assert.equal(d.file_format.toUpperCase(), 'PARQUET', `${path}: file_format`);
-        spec.fields.forEach((pf, i) => values[i].push(d.partition[pf.name]));
         if (isDeletes) {
           const known = deleteFiles.get(path);
           if (known) {
@@ -706,6 +715,8 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
       assert.equal(rows[2], BigInt(mfile.deleted_rows_count), `${mwhere}: deleted_rows_count`);
       if (BigInt(mfile.added_snapshot_id) === sid && isDeletes) { addedDeleteFiles += counts[1]; addedPositionDeletes += Number(rows[1]); }
       if (BigInt(mfile.added_snapshot_id) === sid && !isDeletes) { addedFiles += counts[1]; addedRecords += Number(rows[1]); }
+      if (BigInt(mfile.added_snapshot_id) === sid && isDeletes) { removed.deleteFiles += counts[2]; removed.positionDeletes += Number(rows[2]); }
+      if (BigInt(mfile.added_snapshot_id) === sid && !isDeletes) { removed.files += counts[2]; removed.records += Number(rows[2]); }
       // The field summaries bound the entries' partition values.
       if (mfile.partitions !== null) {
         assert.equal(mfile.partitions.length, spec.fields.length, `${mwhere}: one field summary per partition field`);
@@ -727,8 +738,10 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     // The summary agrees with the manifests.
     const sum = s.summary;
     // The spec's operations: append adds data files only; a commit that adds deletes is an
-    // overwrite (or delete: deletes alone). A table that never had deletes only appends.
-    if (addedDeleteFiles > 0) assert.ok(['overwrite', 'delete'].includes(sum.operation), `${where}: operation ${sum.operation} adds delete files`);
+    // overwrite (or delete: deletes alone), or a replace (a compaction: it rewrites files
+    // without changing the rows). A table that never had deletes only appends.
+    if (sum.operation === 'replace') assert.ok(removed.files + removed.deleteFiles > 0, `${where}: a replace that removes no file`);
+    else if (addedDeleteFiles > 0) assert.ok(['overwrite', 'delete'].includes(sum.operation), `${where}: operation ${sum.operation} adds delete files`);
     else if (anyDeletes) assert.ok(['append', 'overwrite'].includes(sum.operation), `${where}: operation ${sum.operation}`);
     else assert.equal(sum.operation, 'append', `${where}: operation`);
     if ('added-delete-files' in sum) assert.equal(Number(sum['added-delete-files']), addedDeleteFiles, `${where}: summary added-delete-files`);
@@ -736,6 +749,10 @@ export async function checkTable(tableDir, conn, { python = true, deep = true, r
     if ('total-delete-files' in sum) assert.equal(Number(sum['total-delete-files']), liveDeletes.length, `${where}: summary total-delete-files`);
     if ('total-position-deletes' in sum) assert.equal(Number(sum['total-position-deletes']), liveDeletes.reduce((a, f) => a + f.rows, 0), `${where}: summary total-position-deletes`);
     if ('total-equality-deletes' in sum) assert.equal(Number(sum['total-equality-deletes']), 0, `${where}: summary total-equality-deletes`);
+    for (const [key, n] of [['deleted-data-files', removed.files], ['deleted-records', removed.records], ['removed-delete-files', removed.deleteFiles], ['removed-position-deletes', removed.positionDeletes]]) {
+      if (key in sum) assert.equal(Number(sum[key]), n, `${where}: summary ${key} (the DELETED entries of its manifests)`);
+      else assert.equal(n, 0, `${where}: DELETED entries, and no ${key} in the summary`);
+    }
     assert.equal(Number(sum['added-data-files']), addedFiles, `${where}: summary added-data-files`);
     assert.equal(Number(sum['added-records']), addedRecords, `${where}: summary added-records`);
     if ('total-data-files' in sum) assert.equal(Number(sum['total-data-files']), live.length, `${where}: summary total-data-files`);
@@ -821,6 +838,34 @@ export async function positionDeletes(checked, conn, snapshotId = null) {
     }
   }
   return { deleted, rows, twice };
+}
+
+// The manifests snapshot `snapshot` (an entry of the metadata's snapshots) lists, decoded
+// with avsc: [{record (its manifest_file), path (local), content (0 data, 1 deletes),
+// entries: [{status, path (local), uri, rows, raw (the entry as written), snapshotId, seq,
+// fileSeq}]}], the three last as a reader takes them: an ADDED entry's null fields
+// inherited from the manifest (its added_snapshot_id, sequence_number), others as written
+// (the spec has them written). For checks of one snapshot against another (a compaction's
+// rewritten manifests against what its parent listed). `cache` (path -> decodeAvro's
+// result) spares decoding a manifest again for snapshots that share it.
+export async function snapshotManifests(snapshot, cache = new Map()) {
+  const decode = async (p) => {
+    if (!cache.has(p)) cache.set(p, await decodeAvro(p));
+    return cache.get(p);
+  };
+  const out = [];
+  for (const record of (await decode(localPath(snapshot['manifest-list']))).records) {
+    const path = localPath(record.manifest_path);
+    const inherit = (v, from, status) => (v === null && status === 1 ? BigInt(from) : v === null ? null : BigInt(v));
+    const entries = (await decode(path)).records.map((e) => ({
+      status: e.status, path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count), raw: e,
+      snapshotId: inherit(e.snapshot_id, record.added_snapshot_id, e.status),
+      seq: inherit(e.sequence_number, record.sequence_number, e.status),
+      fileSeq: inherit(e.file_sequence_number, record.sequence_number, e.status),
+    }));
+    out.push({ record, path, content: record.content, entries });
+  }
+  return out;
 }
 
 // The rows of snapshot `snapshotId` (default: the current one) as DuckDB reads them with
