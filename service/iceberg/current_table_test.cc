@@ -25,6 +25,7 @@ namespace lakehose {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kT0 = 1700000000000;
 
@@ -545,6 +546,27 @@ TEST_F(CompactionTest, AFailedWriteLeavesTableAndIndexAsTheyWereAndARunAgainWork
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->keys_moved, 2);
   EXPECT_NE(StateOf(*index_, "b").file_path, b_before.file_path);
+}
+
+TEST_F(CompactionTest, ASecondExpiryDoesNotListWhatTheFirstListed) {
+  // Compaction removes EU file 1; the first expiry (of o1, o2 and the compaction's parent
+  // chain) lists it. The compaction's rewritten manifest, carried over into later
+  // snapshots, still names it as DELETED: the next expiry must not list it again.
+  ASSERT_TRUE(table_->Compact({.min_deleted_fraction = 0.3}).ok());
+  auto first = table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1});
+  ASSERT_TRUE(first.ok()) << first.status();
+  bool listed = false;
+  for (const std::string& uri : first->unreferenced) listed |= uri == first_eu_;
+  EXPECT_TRUE(listed);
+  TableObject o3 = fx_.Store(*table_, 3, Doc("MODIFY", "d", 8, "US", 3));
+  ASSERT_TRUE(table_->Commit({&o3}).ok());
+  auto second = table_->ExpireSnapshots({.older_than_ms = INT64_MAX, .retain_last = 1});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->snapshots_expired, 1);
+  for (const std::string& uri : second->unreferenced) {
+    EXPECT_NE(uri, first_eu_);
+    EXPECT_THAT(uri, Not(HasSubstr("/data/region=EU/")));  // nothing of EU changed since
+  }
 }
 
 TEST(CompactionModeTest, AChangeLogTableIsNotCompacted) {

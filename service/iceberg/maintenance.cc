@@ -431,8 +431,7 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
 
   // The files each side names (manifests read once, however many snapshots list them).
   std::map<std::string, std::vector<ManifestEntry>> manifest_cache;
-  auto files_of = [&](const Snapshot& snap, bool live_only,
-                      std::map<std::string, int64_t>* out) -> absl::Status {
+  auto files_of = [&](const Snapshot& snap, std::map<std::string, int64_t>* out) -> absl::Status {
     (*out)[snap.manifest_list] += 0;
     if (std::optional<std::string> d = snap.SummaryValue(std::string(kSummaryIndexDelta));
         d && *d != kNoIndexDelta)
@@ -469,15 +468,16 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
         it = manifest_cache.emplace(mf.manifest_path, *std::move(entries)).first;
       }
       for (const ManifestEntry& e : it->second)
-        if (!live_only || e.status != 2)
-          (*out)[e.data_file.file_path] = e.data_file.file_size_in_bytes;
+        if (e.status != 2) (*out)[e.data_file.file_path] = e.data_file.file_size_in_bytes;
     }
     return absl::OkStatus();
   };
   std::map<std::string, int64_t> kept_files, expired_files;
+  // Data and delete files by the snapshots they are live in: a file only DELETED in an
+  // expired snapshot's manifests (removed by an earlier snapshot, carried over in a
+  // rewritten manifest) was live in an earlier one, already expired or expiring now.
   for (const Snapshot& snap : m.snapshots)
-    RETURN_IF_ERROR(keep.count(snap.snapshot_id) ? files_of(snap, true, &kept_files)
-                                                 : files_of(snap, false, &expired_files));
+    RETURN_IF_ERROR(files_of(snap, keep.count(snap.snapshot_id) ? &kept_files : &expired_files));
 
   catalog::TableChange change;
   change.remove_snapshots = expire;
