@@ -37,6 +37,7 @@ class FakeTableWriter : public TableWriter {
     out.files.push_back(std::move(f));
     out.commit_data = std::make_shared<const std::string>(object_key);
     absl::MutexLock lock(&mu_);
+    out.held_bytes = held_bytes_;
     encodes_ += 1;
     return out;
   }
@@ -60,6 +61,11 @@ class FakeTableWriter : public TableWriter {
     return absl::OkStatus();
   }
 
+  // What each encoded object says its commit data holds (TableObject::held_bytes).
+  void SetHeldBytes(int64_t n) {
+    absl::MutexLock lock(&mu_);
+    held_bytes_ = n;
+  }
   void FailCommits(int n) {
     absl::MutexLock lock(&mu_);
     fail_commits_ = n;
@@ -85,6 +91,7 @@ class FakeTableWriter : public TableWriter {
  private:
   mutable absl::Mutex mu_;
   int fail_commits_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int commit_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int already_ ABSL_GUARDED_BY(mu_) = 0;
   int encodes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -531,8 +531,8 @@ class Parser {
 
   absl::Status ParseIceberg(const YAML::Node& node, const std::string& path, IcebergSpec* t) {
     RETURN_IF_ERROR(CheckMap(node, path,
-                             {"table", "catalog", "commit_interval_s", "partition_spec", "schema",
-                              "identifier", "mode"}));
+                             {"table", "catalog", "commit_interval_s", "max_commit_records",
+                              "partition_spec", "schema", "identifier", "mode"}));
     if (node["mode"]) {
       ASSIGN_OR_RETURN(std::string mode,
                        OneOf(node["mode"], Join(path, "mode"), {"changelog", "current"}));
@@ -570,6 +570,11 @@ class Parser {
     if (node["commit_interval_s"]) {
       ASSIGN_OR_RETURN(t->commit_interval_s, Number(node["commit_interval_s"],
                                                     Join(path, "commit_interval_s"), 1, 86400));
+    }
+    if (node["max_commit_records"]) {
+      ASSIGN_OR_RETURN(
+          double n, Number(node["max_commit_records"], Join(path, "max_commit_records"), 1, 1e9));
+      t->max_commit_records = static_cast<int64_t>(n);
     }
     if (const YAML::Node spec = node["partition_spec"]) {
       if (!spec.IsSequence())

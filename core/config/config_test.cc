@@ -743,6 +743,7 @@ TEST(ConfigTest, IcebergDeclaredSpecSchemaAndInterval) {
                      "        table: a.b\n"
                      "        catalog: { kind: filesystem }\n"
                      "        commit_interval_s: 5\n"
+                     "        max_commit_records: 250000\n"
                      "        partition_spec:\n"
                      "          - { source: id, transform: \"bucket[16]\" }\n"
                      "          - { source: _event_time, transform: day }\n"
@@ -756,6 +757,7 @@ TEST(ConfigTest, IcebergDeclaredSpecSchemaAndInterval) {
   ASSERT_EQ(t.partition_spec.size(), 2u);
   EXPECT_EQ(t.partition_spec[0].transform, "bucket[16]");
   EXPECT_EQ(t.commit_interval_s, 5);
+  EXPECT_EQ(t.max_commit_records, 250000);
   ASSERT_EQ(t.schema.size(), 2u);
   EXPECT_TRUE(t.schema[0].required);
   EXPECT_EQ(t.schema[1].scale, 2);

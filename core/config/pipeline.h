@@ -92,6 +92,10 @@ struct IcebergSpec {
   std::string catalog = "filesystem";   // filesystem | rest
   std::optional<RestCatalogSpec> rest;  // catalog: rest
   double commit_interval_s = 60;
+  // Records (changes) in one commit at most: the objects waiting beyond it are committed
+  // in the next one, at once. Bounds a commit's time and memory (mode current plans every
+  // change against the key index in it).
+  int64_t max_commit_records = 1'000'000;
   // Declared, or derived from the pipeline's partition_keys (partition_spec_derived).
   std::vector<IcebergPartitionFieldSpec> partition_spec;
   bool partition_spec_derived = false;

@@ -583,6 +583,7 @@ void DeliveryEngine::UploadLoop() {
         for (TableObject::File& f : table_object->files) std::string().swap(f.bytes);
         obj->table = std::move(table_object);
         obj->stored_ms = now_ms;
+        stats_.in_flight_bytes += obj->table->held_bytes;  // until committed
         committing_.push_back(std::move(obj));
         commit_cv_.Signal();
       } else if (status.ok()) {
@@ -706,8 +707,14 @@ void DeliveryEngine::CommitLoop() {
       continue;
     }
     std::vector<std::unique_ptr<Sealed>> batch;
+    // One commit takes at most max_commit_records (at least one object); the rest stay
+    // due and go in the next commit, at once.
+    const int64_t max_records =
+        due->destination.iceberg ? due->destination.iceberg->max_commit_records : INT64_MAX;
+    int64_t batch_records = 0;
     for (auto it = committing_.begin(); it != committing_.end();) {
-      if ((*it)->spec == due) {
+      if ((*it)->spec == due && (batch.empty() || batch_records + (*it)->records <= max_records)) {
+        batch_records += (*it)->records;
         in_commit_.insert(it->get());
         batch.push_back(std::move(*it));
         it = committing_.erase(it);
@@ -736,6 +743,7 @@ void DeliveryEngine::CommitLoop() {
       const PipelineMetrics& m = MetricsFor(due);
       for (auto& obj : batch) {
         stats_.objects_stored += 1;
+        stats_.in_flight_bytes -= obj->table->held_bytes;
         for (const TableObject::File& f : obj->table->files) {
           m.objects_written->Increment();
           m.bytes_out->Increment(static_cast<double>(f.size));

@@ -54,9 +54,9 @@ using FlushResult = absl::StatusOr<std::vector<StoredObject>>;
 class TableEngine {
  public:
   explicit TableEngine(FakeClock& clock, FakeObjectSink** sink_out = nullptr,
-                       FakeTableWriter* writer = nullptr)
+                       FakeTableWriter* writer = nullptr, std::string_view yaml = kYaml)
       : clock_(clock) {
-    auto config = ParseTestConfig(std::string(kYaml));
+    auto config = ParseTestConfig(std::string(yaml));
     EXPECT_TRUE(config.ok()) << config.status();
     config_ = *std::move(config);
     writer_ = writer ? writer : &own_writer_;
@@ -131,6 +131,30 @@ TEST(TableDeliveryTest, StoredFilesAreCommittedAfterTheCommitIntervalNotBefore) 
   ASSERT_TRUE(WaitUntil([&] { return e.writer().commits().size() == 1; }));
   ASSERT_TRUE(WaitUntil([&] { return e->Stats().objects_stored == 1; }));
   EXPECT_EQ(e->Stats().in_flight_bytes, 0);
+  e->Shutdown(absl::Seconds(5));
+}
+
+TEST(TableDeliveryTest, ObjectsWaitingForTheirCommitCountInTheBudgetAndCommitsAreCapped) {
+  // max_commit_records 4: objects of 3 records go one per commit.
+  std::string yaml(kYaml);
+  yaml.replace(yaml.find("commit_interval_s: 10"), 21,
+               "commit_interval_s: 10, max_commit_records: 4");
+  FakeClock clock(kT0);
+  FakeTableWriter writer;
+  writer.SetHeldBytes(100000);
+  TableEngine e(clock, nullptr, &writer, yaml);
+  for (const char* tag : {"a", "b", "c"}) {
+    ASSERT_TRUE(e->Accept(e.spec(), Lines(3, tag)).ok());
+    clock.AdvanceMillis(1000);  // sealed
+    e->Tick();
+  }
+  ASSERT_TRUE(WaitUntil([&] { return e.sink().objects().size() == 3; }));
+  // Stored, their bodies released; what their commit data holds still counts.
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().in_flight_bytes == 300000; }));
+  clock.AdvanceMillis(10000);
+  ASSERT_TRUE(WaitUntil([&] { return writer.commits().size() == 3; }));
+  for (const auto& c : writer.commits()) EXPECT_EQ(c.size(), 1u);
+  ASSERT_TRUE(WaitUntil([&] { return e->Stats().in_flight_bytes == 0; }));
   e->Shutdown(absl::Seconds(5));
 }
 

@@ -40,6 +40,11 @@ struct TableObject {
   std::vector<File> files;
   // The writer's own description of the files, given back to Commit.
   std::shared_ptr<const void> commit_data;
+  // About how much memory commit_data holds until the object is committed (a
+  // current-state table keeps every change's key and version): counted in the buffer
+  // budget while the object waits for its commit, so that slow commits push back on
+  // Ingest instead of growing the server without bound.
+  int64_t held_bytes = 0;
 };
 
 class TableWriter {

@@ -725,6 +725,16 @@ absl::StatusOr<TableObject> IcebergTable::EncodeOnce(const std::string& object_k
       if (!left_out[i]) StrAppend(&rejected->kept_lines, lines[i], "\n");
   for (size_t i = 0; i < line_change.size(); ++i)
     if (line_change[i] && !left_out[i]) data->changes.push_back(*std::move(line_change[i]));
+  // What the commit data keeps until the commit (strings past their inline size too).
+  int64_t held = static_cast<int64_t>(sizeof(CommitData));
+  for (const CommitData::Change& c : data->changes)
+    held += static_cast<int64_t>(sizeof(c) + c.key.size() + c.version.sequence.size());
+  for (const DataFile& f : data->files)
+    held += static_cast<int64_t>(sizeof(f) + f.file_path.size()) +
+            64 * static_cast<int64_t>(f.column_sizes.size() + f.lower_bounds.size());
+  for (const std::string& p : data->file_partitions)
+    held += static_cast<int64_t>(sizeof(p) + p.size());
+  out.held_bytes = held;
   out.commit_data = std::move(data);
   return out;
 }
