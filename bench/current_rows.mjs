@@ -51,9 +51,15 @@
 // every change must be counted applied, stale or superseded. Otherwise the row is an error.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { decodeAvro, localPath } from '../tests/lib/iceberg.mjs';
+
+// DuckDB from the suites' node_modules (tests/package.json), as tests/lib does.
+const { DuckDBInstance } = createRequire(new URL('../tests/package.json', import.meta.url))('@duckdb/node-api');
 
 const { values: opt } = parseArgs({
   options: {
@@ -167,7 +173,18 @@ function generate(streamPath, probePath) {
     i++;
   }
   writeFileSync(probePath, p);
-  return { live: liveCount, bytes, counts, probeRecords: i - CHANGES };
+  // The probes after compaction (current_compact): as many MODIFYs, newer still, of live
+  // keys spread over the key range (so over the rewritten files), each key once.
+  const probeRecords = i - CHANGES;
+  const stride = Math.max(1, Math.floor(liveCount / Math.max(1, PROBES * BATCH)));
+  let q = '';
+  for (let k = 0, seen = 0; k < ITEMS && i < CHANGES + 2 * probeRecords; k++) {
+    if (!live[k] || seen++ % stride !== 0) continue;
+    q += record(i, 'MODIFY', k, REGIONS[regionOf[k]], i, false);
+    i++;
+  }
+  writeFileSync(`${probePath}.after`, q);
+  return { live: liveCount, bytes, counts, probeRecords, probeAfterRecords: i - CHANGES - probeRecords };
 }
 
 function config(dir, name, mode) {
@@ -218,6 +235,8 @@ function run(cmd, args, { timeoutMs = RUN_MS } = {}) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function startServer(dir, cfg) {
+  // A previous run's port files would name its ports (current_compact starts the server again).
+  for (const f of ['port', 'metrics_port']) rmSync(join(dir, f), { force: true });
   const logFd = openSync(join(dir, 'server.log'), 'w');
   const child = spawn(opt.server, ['--config', cfg, '--listen', '127.0.0.1:0', '--port-file', join(dir, 'port'),
     '--metrics-port-file', join(dir, 'metrics_port')], { cwd: dir, stdio: ['ignore', logFd, logFd] });
@@ -414,10 +433,196 @@ async function modeRow(row, mode, streamPath, probePath, expect) {
     log(`${row}: ${out.error}`);
   }
   emit(out);
+  return { dir, cfg, pipeline };
+}
+
+// ---- current_compact: maintenance of the table current_table left -----------------------
+
+// `lakehose table ...` on the row's table, timed (wall). Resolves {seconds, stdout, json
+// (the last stdout line parsed, with --json)}; throws on a failure.
+async function cli(t, verb, args, { json = true } = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = await run(opt.cli, ['table', verb, '--config', t.cfg, '--pipeline', t.pipeline, ...args], { timeoutMs: RUN_MS });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.code !== 0) throw new Error(`lakehose table ${verb} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').at(-1)}`);
+  return { seconds, stdout: r.stdout, json: json ? JSON.parse(r.stdout.trim().split('\n').at(-1)) : null };
+}
+
+// The table's current snapshot as `table inspect --json` and its manifests give it: the
+// live data files and position delete files (local paths, rows), the summary's totals,
+// the snapshots in the metadata.
+async function tableState(t) {
+  const table = (await cli(t, 'inspect', ['--json'])).json;
+  const meta = JSON.parse(readFileSync(localPath(table.metadata_location), 'utf8'));
+  const snap = meta.snapshots.find((x) => String(x['snapshot-id']) === String(meta['current-snapshot-id']));
+  const data = [];
+  const deletes = [];
+  for (const m of (await decodeAvro(localPath(snap['manifest-list']))).records) {
+    for (const e of (await decodeAvro(localPath(m.manifest_path))).records) {
+      if (Number(e.status) === 2) continue;  // DELETED
+      const f = { path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count) };
+      if (Number(e.data_file.content) === 0) data.push(f);
+      else deletes.push(f);
+    }
+  }
+  const sum = snap.summary;
+  return {
+    table, data, deletes, snapshots: meta.snapshots.length, records: table.records,
+    positionDeletes: Number(sum['total-position-deletes'] ?? 0),
+    summaryDataFiles: Number(sum['total-data-files'] ?? 0), summaryDeleteFiles: Number(sum['total-delete-files'] ?? 0),
+  };
+}
+
+// The table's live rows as DuckDB reads them: every live data file (read_parquet, with
+// file_row_number) but the rows the live position delete files name (an anti join on
+// file_path, pos), as the suites' liveRowsWithDuckDB applies them, in one query. Every
+// column is read (a fingerprint: the sum of the rows' hashes, equal iff compaction kept
+// the rows' values, with overwhelming odds). One untimed read, then `reads` timed ones:
+// {seconds (median), rows, keys (distinct pk), fingerprint}.
+async function readLive(conn, state, reads = 3) {
+  const list = (fs) => `[${fs.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ')}]`;
+  // A table without delete files: an empty relation of the same columns.
+  const dels = state.deletes.length
+    ? `SELECT file_path, pos FROM read_parquet(${list(state.deletes)})`
+    : 'SELECT NULL::VARCHAR AS file_path, NULL::BIGINT AS pos WHERE false';
+  // filename is the local path; the delete files name file:// URIs (no escapes under the
+  // bench's work directory: a mismatch would show as too many live rows).
+  const sql = `SELECT count(*) AS n, count(DISTINCT pk) AS keys, CAST(sum(hash(t)) AS VARCHAR) AS fp FROM (
+      SELECT d.* EXCLUDE (filename, file_row_number)
+      FROM read_parquet(${list(state.data)}, filename = true, file_row_number = true, union_by_name = true) d
+      ANTI JOIN (${dels}) x ON x.file_path = 'file://' || d.filename AND x.pos = d.file_row_number) t`;
+  let got = null;
+  const times = [];
+  for (let i = 0; i <= reads; i++) {
+    const t0 = process.hrtime.bigint();
+    got = (await conn.runAndReadAll(sql)).getRowObjectsJson()[0];
+    if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { seconds: quantile(times, 0.5), rows: Number(got.n), keys: Number(got.keys), fingerprint: got.fp };
+}
+
+const shape = (s) => ({
+  data_files: s.data.length, data_rows: s.data.reduce((n, f) => n + f.rows, 0), delete_files: s.deletes.length,
+  position_deletes: s.positionDeletes, snapshots: s.snapshots,
+});
+
+// After current_table (server stopped): compact, read before and after, reindex from the
+// deltas, expire, reindex from the checkpoint, then the server again with probes.
+async function compactRow(row, t, probePath, expect) {
+  log(`${row}: compact, expire, reindex of ${t.dir}`);
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    const problems = [];
+    const before = await tableState(t);
+    const readBefore = await readLive(conn, before);
+    const compact = await cli(t, 'compact', ['--json']);
+    const after = await tableState(t);
+    const readAfter = await readLive(conn, after);
+    const c = compact.json;
+
+    for (const [when, s, read] of [['before', before, readBefore], ['after', after, readAfter]]) {
+      if (read.rows !== expect.live || read.keys !== expect.live) {
+        problems.push(`${when} compaction DuckDB reads ${read.rows} live rows, ${read.keys} keys; the stream leaves ${expect.live}`);
+      }
+      if (s.records - s.positionDeletes !== expect.live) {
+        problems.push(`${when} compaction the table says ${s.records} records - ${s.positionDeletes} position deletes; the stream leaves ${expect.live}`);
+      }
+      if (s.summaryDataFiles !== s.data.length || s.summaryDeleteFiles !== s.deletes.length) {
+        problems.push(`${when} compaction the summary counts ${s.summaryDataFiles} data / ${s.summaryDeleteFiles} delete files, the manifests ${s.data.length} / ${s.deletes.length}`);
+      }
+    }
+    if (readBefore.fingerprint !== readAfter.fingerprint) problems.push('the live rows\' values changed (fingerprint)');
+    // The compaction's counts against the manifests before and after.
+    const was = new Map(before.data.map((f) => [f.uri, f]));
+    const is = new Set(after.data.map((f) => f.uri));
+    const removed = before.data.filter((f) => !is.has(f.uri));
+    const added = after.data.filter((f) => !was.has(f.uri));
+    const removedRows = removed.reduce((n, f) => n + f.rows, 0);
+    const want = {
+      data_files_rewritten: removed.length, data_files_added: added.length,
+      rows_kept: added.reduce((n, f) => n + f.rows, 0), rows_dropped: removedRows - added.reduce((n, f) => n + f.rows, 0),
+      position_deletes_removed: before.positionDeletes - after.positionDeletes,
+    };
+    for (const [k, v] of Object.entries(want)) if (c[k] !== v) problems.push(`compact says ${k} ${c[k]}, the manifests ${v}`);
+    if (c.keys_moved !== c.rows_kept) problems.push(`compact moved ${c.keys_moved} keys for ${c.rows_kept} rows kept`);
+
+    const reindexDeltas = await cli(t, 'reindex', [], { json: false });
+    const expire = await cli(t, 'expire', ['--older-than', '0s', '--retain-last', '1', '--json']);
+    const expired = await tableState(t);
+    if (expired.snapshots !== 1 || expire.json.snapshots_kept !== 1) {
+      problems.push(`expire --retain-last 1 kept ${expire.json.snapshots_kept} (the metadata has ${expired.snapshots})`);
+    }
+    if (expire.json.snapshots_expired !== after.snapshots - 1) {
+      problems.push(`expire expired ${expire.json.snapshots_expired} of ${after.snapshots} snapshots`);
+    }
+    if (!expire.json.checkpoint) problems.push('expire wrote no checkpoint');
+    const reindexCheckpoint = await cli(t, 'reindex', [], { json: false });
+    if (!/from the checkpoint/.test(reindexCheckpoint.stdout)) {
+      problems.push(`reindex after expire: ${reindexCheckpoint.stdout.trim()}`);
+    }
+
+    // The index rebuilt from the checkpoint points at the compacted rows: MODIFYs of live
+    // keys each delete exactly the key's row (a wrong position would delete another key's
+    // row or none), Flushed one batch at a time.
+    let probe = null;
+    let probed = null;
+    if (PROBES > 0 && expect.probeAfterRecords > 0) {
+      const server = await startServer(t.dir, t.cfg);
+      let metrics;
+      try {
+        const p = await run(opt.load, ['--target', `127.0.0.1:${server.port}`, '--input', `${probePath}.after`, '--rpc', 'ingest',
+          '--pipeline', t.pipeline, '--batch', String(BATCH), '--probes-only', '--flush-probes',
+          String(Math.ceil(expect.probeAfterRecords / BATCH))]);
+        if (p.code !== 0) throw new Error(`flush probes after compaction: ${p.stderr.trim().split('\n').at(-1)}`);
+        probe = JSON.parse(p.stdout).probe_flush_ms;
+        metrics = await scrape(server.metrics, t.pipeline);
+      } finally {
+        await stopServer(server);
+      }
+      probed = await tableState(t);
+      const read = await readLive(conn, probed, 0);
+      probed.read = read;
+      const applied = metrics['lakehose_iceberg_changes_total{applied}'] ?? 0;
+      if (applied !== expect.probeAfterRecords) problems.push(`probes after: ${applied} applied of ${expect.probeAfterRecords}`);
+      if (read.rows !== expect.live || read.keys !== expect.live) {
+        problems.push(`probes after: DuckDB reads ${read.rows} live rows, ${read.keys} keys; the stream leaves ${expect.live}`);
+      }
+      if (probed.positionDeletes !== after.positionDeletes + expect.probeAfterRecords) {
+        problems.push(`probes after: ${probed.positionDeletes - after.positionDeletes} position deletes for ${expect.probeAfterRecords} MODIFYs`);
+      }
+    }
+
+    const out = {
+      row, items: ITEMS, records: CHANGES, live_expected: expect.live,
+      compact_seconds: compact.seconds, compact: c,
+      before: shape(before), after: shape(after),
+      read_before_seconds: readBefore.seconds, read_after_seconds: readAfter.seconds,
+      read_ratio: readAfter.seconds > 0 ? readBefore.seconds / readAfter.seconds : null,
+      live_before: readBefore.rows, live_after: readAfter.rows,
+      reindex_deltas_seconds: reindexDeltas.seconds, reindex_deltas_snapshots: after.snapshots,
+      expire_seconds: expire.seconds, expire: expire.json, snapshots_after_expire: expired.snapshots,
+      reindex_checkpoint_seconds: reindexCheckpoint.seconds,
+      index_bytes: sum(files(join(t.dir, 'data', 'index', t.pipeline))),
+      probe_after_records: probe ? expect.probeAfterRecords : 0, probe_after_flush_ms: probe,
+      live_after_probes: probed ? probed.read.rows : null,
+    };
+    if (problems.length) {
+      out.error = `CORRECTNESS: ${problems.join('; ')}`;
+      log(`${row}: ${out.error}`);
+    }
+    emit(out);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
 }
 
 async function main() {
-  const rows = [['current_changelog', 'changelog'], ['current_table', 'current']].filter(([r]) => only.test(r));
+  const compact = only.test('current_compact');
+  // current_compact works on the table current_table leaves: it runs that row too.
+  const rows = [['current_changelog', 'changelog'], ['current_table', 'current']]
+    .filter(([r]) => only.test(r) || (compact && r === 'current_table'));
   if (rows.length === 0) return;
   mkdirSync(opt.work, { recursive: true });
   const streamPath = join(opt.work, 'stream.jsonl');
@@ -427,12 +632,21 @@ async function main() {
   log(`stream: ${CHANGES.toLocaleString()} records, ${(expect.bytes / 1e6).toFixed(0)} MB, ` +
     `${JSON.stringify(expect.counts)}, ${expect.live.toLocaleString()} live at the end ` +
     `(${((Date.now() - t0) / 1000).toFixed(1)} s to generate)`);
+  let table = null;
   for (const [row, mode] of rows) {
     try {
-      await modeRow(row, mode, streamPath, probePath, expect);
+      const t = await modeRow(row, mode, streamPath, probePath, expect);
+      if (mode === 'current') table = t;
     } catch (e) {
       fail(row, e.message ?? e);
     }
+  }
+  if (!compact) return;
+  try {
+    if (!table) throw new Error('current_table left no table');
+    await compactRow('current_compact', table, probePath, expect);
+  } catch (e) {
+    fail('current_compact', e.message ?? e);
   }
 }
 
