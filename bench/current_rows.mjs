@@ -33,6 +33,8 @@
 // Rows (one JSON object per line on stdout; a row that fails prints {"row","error"}):
 //   current_table       the stream into the mode: current table
 //   current_changelog   the same stream into a mode: changelog table
+//   current_compact     maintenance of the table current_table left (selecting it runs
+//                       current_table too; described below)
 // Each: records (changes sent), bytes, seconds (Ingest of the whole stream + the final
 // Flush), flush_seconds, server/client CPU seconds, commits (lakehose_iceberg_commits_total),
 // commit_gap_ms (intervals between successive iceberg.committed log lines during the run:
@@ -49,6 +51,39 @@
 // (rows in live data files) minus the snapshot's total-position-deletes must equal the
 // generator's live items (current), and records must equal the changes sent (changelog);
 // every change must be counted applied, stale or superseded. Otherwise the row is an error.
+//
+// current_compact, after current_table's run (its server stopped, the table as the stream
+// and the probes left it; README "Current-state tables", "Maintenance"), in order:
+//   1. the table before: the current snapshot's live data files and position delete files
+//      (from its manifests; `table inspect --json` for the metadata and the totals);
+//      DuckDB (@duckdb/node-api, from tests/node_modules) reads its live rows: one query,
+//      read_parquet of the live data files with file_row_number, anti-joined with the
+//      delete files' (file_path, pos), as tests/lib/iceberg.mjs's liveRowsWithDuckDB
+//      applies them; every column read (count, count of distinct pk, the sum of the rows'
+//      hashes as a fingerprint); one untimed read, then the median of 5;
+//   2. `lakehose table compact --json` (default --min-deleted 0.2), wall seconds and its
+//      counts; the table and DuckDB's read again (read_ratio = before / after: what the
+//      deletes cost a reader); `compact --dry-run --json` must then find nothing to do;
+//   3. `lakehose table reindex` (from every snapshot's index delta), timed;
+//   4. `lakehose table expire --older-than 0s --retain-last 1 --json`, timed, its counts
+//      (a checkpoint of the key index first);
+//   5. `lakehose table reindex` again (from the checkpoint), timed;
+//   6. the server again on the rebuilt index: --probes more Flush probes (500 MODIFYs of
+//      live keys spread over the key range, so over the rewritten files), timed, then the
+//      table read again.
+// Reported: compact_seconds, compact (its JSON), compact_rewritten_bytes, before / after
+// (data_files, data_rows, data_bytes, delete_files, delete_bytes, position_deletes,
+// snapshots), read_before_seconds, read_after_seconds, read_ratio, live_before / after,
+// reindex_deltas_seconds (and _snapshots), expire_seconds, expire (its JSON),
+// snapshots_after_expire, reindex_checkpoint_seconds, index_bytes, probe_after_flush_ms,
+// live_after_probes. Checked (the row is an error otherwise): DuckDB's live rows and
+// distinct keys before, after, and after the probes equal the generator's live items, and
+// so does records - total-position-deletes; the fingerprint is the same before and after
+// (compaction kept the rows' values); compact's counts agree with the manifests (files
+// removed and added, rows kept and dropped, position deletes removed; keys moved = rows
+// kept); expire leaves one snapshot and names a checkpoint, and reindex then says it
+// started from it; every probe is applied and deletes exactly one row (the rebuilt index
+// points at the compacted rows).
 
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -460,16 +495,19 @@ async function tableState(t) {
   for (const m of (await decodeAvro(localPath(snap['manifest-list']))).records) {
     for (const e of (await decodeAvro(localPath(m.manifest_path))).records) {
       if (Number(e.status) === 2) continue;  // DELETED
-      const f = { path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count) };
+      const f = {
+        path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count),
+        size: Number(e.data_file.file_size_in_bytes),
+      };
       if (Number(e.data_file.content) === 0) data.push(f);
       else deletes.push(f);
     }
   }
-  const sum = snap.summary;
+  const summary = snap.summary;
   return {
     table, data, deletes, snapshots: meta.snapshots.length, records: table.records,
-    positionDeletes: Number(sum['total-position-deletes'] ?? 0),
-    summaryDataFiles: Number(sum['total-data-files'] ?? 0), summaryDeleteFiles: Number(sum['total-delete-files'] ?? 0),
+    positionDeletes: Number(summary['total-position-deletes'] ?? 0),
+    summaryDataFiles: Number(summary['total-data-files'] ?? 0), summaryDeleteFiles: Number(summary['total-delete-files'] ?? 0),
   };
 }
 
@@ -479,7 +517,7 @@ async function tableState(t) {
 // column is read (a fingerprint: the sum of the rows' hashes, equal iff compaction kept
 // the rows' values, with overwhelming odds). One untimed read, then `reads` timed ones:
 // {seconds (median), rows, keys (distinct pk), fingerprint}.
-async function readLive(conn, state, reads = 3) {
+async function readLive(conn, state, reads = 5) {
   const list = (fs) => `[${fs.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ')}]`;
   // A table without delete files: an empty relation of the same columns.
   const dels = state.deletes.length
@@ -502,8 +540,8 @@ async function readLive(conn, state, reads = 3) {
 }
 
 const shape = (s) => ({
-  data_files: s.data.length, data_rows: s.data.reduce((n, f) => n + f.rows, 0), delete_files: s.deletes.length,
-  position_deletes: s.positionDeletes, snapshots: s.snapshots,
+  data_files: s.data.length, data_rows: s.data.reduce((n, f) => n + f.rows, 0), data_bytes: sum(s.data),
+  delete_files: s.deletes.length, delete_bytes: sum(s.deletes), position_deletes: s.positionDeletes, snapshots: s.snapshots,
 });
 
 // After current_table (server stopped): compact, read before and after, reindex from the
@@ -546,6 +584,10 @@ async function compactRow(row, t, probePath, expect) {
     };
     for (const [k, v] of Object.entries(want)) if (c[k] !== v) problems.push(`compact says ${k} ${c[k]}, the manifests ${v}`);
     if (c.keys_moved !== c.rows_kept) problems.push(`compact moved ${c.keys_moved} keys for ${c.rows_kept} rows kept`);
+    // Compacted, the table has no file at the threshold left (the deletes left point into
+    // files below it).
+    const again = (await cli(t, 'compact', ['--dry-run', '--json'])).json;
+    if (again.data_files_rewritten !== 0) problems.push(`compact --dry-run after compact would rewrite ${again.data_files_rewritten} files`);
 
     const reindexDeltas = await cli(t, 'reindex', [], { json: false });
     const expire = await cli(t, 'expire', ['--older-than', '0s', '--retain-last', '1', '--json']);
@@ -595,7 +637,7 @@ async function compactRow(row, t, probePath, expect) {
 
     const out = {
       row, items: ITEMS, records: CHANGES, live_expected: expect.live,
-      compact_seconds: compact.seconds, compact: c,
+      compact_seconds: compact.seconds, compact: c, compact_rewritten_bytes: sum(removed),
       before: shape(before), after: shape(after),
       read_before_seconds: readBefore.seconds, read_after_seconds: readAfter.seconds,
       read_ratio: readAfter.seconds > 0 ? readBefore.seconds / readAfter.seconds : null,

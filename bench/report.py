@@ -283,6 +283,52 @@ def main():
         row["note"] = "; ".join(notes)
         table.append(row)
 
+    # current_compact: `lakehose table compact`, `expire` and `reindex` on the table
+    # current_table left; its rate is the rows of the rewritten data files per second.
+    if re.search(a.only, "current_compact"):
+        label = "lakehose table compact (rows of rewritten files)"
+        r = by.get(("current", "current_compact"))
+        if r is None:
+            problems.append("current/current_compact: row missing")
+        elif "error" in r:
+            problems.append(f"current/current_compact: {r['error']}")
+            table.append({"workload": "current", "row": "current_compact", "label": label, "error": r["error"], "raw": r})
+        elif not r.get("compact_seconds"):
+            problems.append(f"current/current_compact: no numbers ({r})")
+        else:
+            c, b, f = r["compact"], r["before"], r["after"]
+            read = c["rows_kept"] + c["rows_dropped"]
+            row = {
+                "workload": "current", "row": "current_compact", "label": label,
+                "records_per_s": read / r["compact_seconds"],
+                "mb_per_s": r["compact_rewritten_bytes"] / r["compact_seconds"] / 1e6, "basis": "wall",
+                "x_node": None, "x_simdjson": None, "x_changelog": None,
+                "read_ratio": r["read_ratio"], "raw": r,
+            }
+            row["note"] = (f"{r['compact_seconds']:.1f} s; DuckDB reads the live rows {r['read_ratio']:.1f}x faster "
+                           f"after ({r['read_before_seconds']:.2f} s -> {r['read_after_seconds']:.2f} s); "
+                           f"live rows {r['live_after']:,} = expected (checked)")
+            details = [
+                f"rewrote {c['data_files_rewritten']} of {b['data_files']} data files ({read:,} rows: {c['rows_kept']:,} kept, "
+                f"{c['rows_dropped']:,} deleted) into {c['data_files_added']}; delete files removed {c['delete_files_removed']}, "
+                f"added {c['delete_files_added']}; keys moved {c['keys_moved']:,}",
+                f"table before: {b['data_files']} data files ({b['data_rows']:,} rows, {b['data_bytes'] / 1e6:,.1f} MB), "
+                f"{b['delete_files']} delete files ({b['position_deletes']:,} position deletes, {b['delete_bytes'] / 1e6:,.1f} MB); "
+                f"after: {f['data_files']} ({f['data_rows']:,} rows, {f['data_bytes'] / 1e6:,.1f} MB), "
+                f"{f['delete_files']} ({f['position_deletes']:,}, {f['delete_bytes'] / 1e6:,.1f} MB)",
+                f"reindex from the deltas of {r['reindex_deltas_snapshots']} snapshots {r['reindex_deltas_seconds']:.1f} s; "
+                f"expire --older-than 0s --retain-last 1 {r['expire_seconds']:.1f} s ({r['expire']['snapshots_expired']} "
+                f"expired, checkpoint written, {r['expire']['unreferenced_files']} files / "
+                f"{r['expire']['unreferenced_bytes'] / 1e6:,.1f} MB unreferenced); reindex from the checkpoint "
+                f"{r['reindex_checkpoint_seconds']:.1f} s",
+            ]
+            if r.get("probe_after_flush_ms"):
+                ms = sorted(r["probe_after_flush_ms"])
+                details.append(f"then the server again: Flush of 500 MODIFYs median {ms[len(ms) // 2]:,.0f} ms, max "
+                               f"{ms[-1]:,.0f} ms ({r['probe_after_records']:,} in all; live rows {r['live_after_probes']:,}, checked)")
+            row["details"] = details
+            table.append(row)
+
     def get(w, name):
         for t in table:
             if t["workload"] == w and t["row"] == name and "records_per_s" in t:

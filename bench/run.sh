@@ -38,6 +38,13 @@
 #                             Flush: changes/s, commits, key index and table size, and a
 #                             check that the table's live rows are the stream's live items
 #   current_changelog         the same stream into a mode: changelog table (the peer)
+#   current_compact           then, server stopped, on current_table's table: `lakehose table
+#                             compact` (seconds, counts; files and position deletes before and
+#                             after; DuckDB's read of the live rows before / after, and a check
+#                             that they are the same rows), `table reindex` from the deltas,
+#                             `table expire --older-than 0s`, `table reindex` from its
+#                             checkpoint, then Flush probes against the rebuilt index
+#                             (selecting it runs current_table too)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,7 +63,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift ;;
     --current-items) CURRENT_ITEMS=$2; shift ;;
     --current-changes) CURRENT_CHANGES=$2; shift ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -399,7 +406,7 @@ done
 
 # Current-state tables: one change stream into a mode: current table and into a
 # mode: changelog table (the peer); the driver prints one JSON row per line.
-if want current_table || want current_changelog; then
+if want current_table || want current_changelog || want current_compact; then
   log "current: $CURRENT_ITEMS items, $CURRENT_CHANGES changes"
   out=$("$NODE" "$ROOT/bench/current_rows.mjs" --server "$SERVER" --cli "$CLI" --load "$LOAD" \
     --work "$WORK/current" --items "$CURRENT_ITEMS" --changes "$CURRENT_CHANGES" --probes "$CURRENT_PROBES" \
