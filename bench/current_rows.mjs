@@ -65,8 +65,10 @@
 //      counts; the table and DuckDB's read again (read_ratio = before / after: what the
 //      deletes cost a reader); `compact --dry-run --json` must then find nothing to do;
 //   3. `lakehose table reindex` (from every snapshot's index delta), timed;
-//   4. `lakehose table expire --older-than 0s --retain-last 1 --json`, timed, its counts
-//      (a checkpoint of the key index first);
+//   4. `lakehose table expire --older-than 0s --retain-last 1 --list --json`, timed, its
+//      counts (a checkpoint of the key index first); the files it lists are deleted, as a
+//      user would, unless one of them is named by the kept snapshot (its manifest list,
+//      manifests, data and delete files, index delta, or the checkpoint);
 //   5. `lakehose table reindex` again (from the checkpoint), timed;
 //   6. the server again on the rebuilt index: --probes more Flush probes (500 MODIFYs of
 //      live keys spread over the key range, so over the rewritten files), timed, then the
@@ -75,13 +77,15 @@
 // (data_files, data_rows, data_bytes, delete_files, delete_bytes, position_deletes,
 // snapshots), read_before_seconds, read_after_seconds, read_ratio, live_before / after,
 // reindex_deltas_seconds (and _snapshots), expire_seconds, expire (its JSON),
-// snapshots_after_expire, reindex_checkpoint_seconds, index_bytes, probe_after_flush_ms,
+// snapshots_after_expire, listed_files_deleted, listed_bytes_deleted,
+// reindex_checkpoint_seconds, index_bytes, probe_after_flush_ms,
 // live_after_probes. Checked (the row is an error otherwise): DuckDB's live rows and
 // distinct keys before, after, and after the probes equal the generator's live items, and
 // so does records - total-position-deletes; the fingerprint is the same before and after
 // (compaction kept the rows' values); compact's counts agree with the manifests (files
 // removed and added, rows kept and dropped, position deletes removed; keys moved = rows
-// kept); expire leaves one snapshot and names a checkpoint, and reindex then says it
+// kept); expire leaves one snapshot and names a checkpoint, lists as many files as it
+// counts, none of them one the kept snapshot needs, and reindex then says it
 // started from it; every probe is applied and deletes exactly one row (the rebuilt index
 // points at the compacted rows).
 
@@ -492,20 +496,26 @@ async function tableState(t) {
   const snap = meta.snapshots.find((x) => String(x['snapshot-id']) === String(meta['current-snapshot-id']));
   const data = [];
   const deletes = [];
+  // Every file the snapshot needs: its manifest list, manifests, data and delete files,
+  // its index delta, and the table's key index checkpoint.
+  const named = new Set([snap['manifest-list'], snap.summary['lakehose.index-delta'],
+    meta.properties?.['lakehose.index-checkpoint']].filter(Boolean));
   for (const m of (await decodeAvro(localPath(snap['manifest-list']))).records) {
+    named.add(m.manifest_path);
     for (const e of (await decodeAvro(localPath(m.manifest_path))).records) {
       if (Number(e.status) === 2) continue;  // DELETED
       const f = {
         path: localPath(e.data_file.file_path), uri: e.data_file.file_path, rows: Number(e.data_file.record_count),
         size: Number(e.data_file.file_size_in_bytes),
       };
+      named.add(f.uri);
       if (Number(e.data_file.content) === 0) data.push(f);
       else deletes.push(f);
     }
   }
   const summary = snap.summary;
   return {
-    table, data, deletes, snapshots: meta.snapshots.length, records: table.records,
+    table, data, deletes, named, snapshots: meta.snapshots.length, records: table.records,
     positionDeletes: Number(summary['total-position-deletes'] ?? 0),
     summaryDataFiles: Number(summary['total-data-files'] ?? 0), summaryDeleteFiles: Number(summary['total-delete-files'] ?? 0),
   };
@@ -590,8 +600,28 @@ async function compactRow(row, t, probePath, expect) {
     if (again.data_files_rewritten !== 0) problems.push(`compact --dry-run after compact would rewrite ${again.data_files_rewritten} files`);
 
     const reindexDeltas = await cli(t, 'reindex', [], { json: false });
-    const expire = await cli(t, 'expire', ['--older-than', '0s', '--retain-last', '1', '--json']);
+    const expire = await cli(t, 'expire', ['--older-than', '0s', '--retain-last', '1', '--list', '--json']);
     const expired = await tableState(t);
+    // The files --list names (one URI a line before the JSON), deleted as a user would
+    // (`xargs rm`) once none of them is one the kept snapshot names: the reindex, the
+    // probes and the reads below then fail if one was still needed.
+    const listed = expire.stdout.trim().split('\n').slice(0, -1).filter((l) => l.length > 0);
+    const stillNamed = listed.filter((u) => expired.named.has(u));
+    const outside = listed.filter((u) => !u.startsWith(`${expired.table.location}/`));
+    let removedBytes = 0;
+    if (listed.length !== expire.json.unreferenced_files) {
+      problems.push(`expire --list printed ${listed.length} files, its JSON counts ${expire.json.unreferenced_files}`);
+    }
+    if (stillNamed.length || outside.length) {
+      problems.push(`expire --list names ${stillNamed.length} files the kept snapshot names and ${outside.length} outside the table ` +
+        `(${[...stillNamed, ...outside].slice(0, 3).join(', ')}); nothing deleted`);
+    } else {
+      for (const u of listed) {
+        const p = localPath(u);
+        removedBytes += statSync(p).size;
+        rmSync(p);
+      }
+    }
     if (expired.snapshots !== 1 || expire.json.snapshots_kept !== 1) {
       problems.push(`expire --retain-last 1 kept ${expire.json.snapshots_kept} (the metadata has ${expired.snapshots})`);
     }
@@ -644,6 +674,7 @@ async function compactRow(row, t, probePath, expect) {
       live_before: readBefore.rows, live_after: readAfter.rows,
       reindex_deltas_seconds: reindexDeltas.seconds, reindex_deltas_snapshots: after.snapshots,
       expire_seconds: expire.seconds, expire: expire.json, snapshots_after_expire: expired.snapshots,
+      listed_files_deleted: stillNamed.length || outside.length ? 0 : listed.length, listed_bytes_deleted: removedBytes,
       reindex_checkpoint_seconds: reindexCheckpoint.seconds,
       index_bytes: sum(files(join(t.dir, 'data', 'index', t.pipeline))),
       probe_after_records: probe ? expect.probeAfterRecords : 0, probe_after_flush_ms: probe,

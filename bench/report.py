@@ -319,7 +319,8 @@ def main():
                 f"reindex from the deltas of {r['reindex_deltas_snapshots']} snapshots {r['reindex_deltas_seconds']:.1f} s; "
                 f"expire --older-than 0s --retain-last 1 {r['expire_seconds']:.1f} s ({r['expire']['snapshots_expired']} "
                 f"expired, checkpoint written, {r['expire']['unreferenced_files']} files / "
-                f"{r['expire']['unreferenced_bytes'] / 1e6:,.1f} MB unreferenced); reindex from the checkpoint "
+                f"{r['expire']['unreferenced_bytes'] / 1e6:,.1f} MB unreferenced, listed and deleted: "
+                f"{r['listed_files_deleted']} files, {r['listed_bytes_deleted'] / 1e6:,.1f} MB); reindex from the checkpoint "
                 f"{r['reindex_checkpoint_seconds']:.1f} s",
             ]
             if r.get("probe_after_flush_ms"):
