@@ -78,7 +78,7 @@
 // snapshots), read_before_seconds, read_after_seconds, read_ratio, live_before / after,
 // reindex_deltas_seconds (and _snapshots), expire_seconds, expire (its JSON),
 // snapshots_after_expire, listed_files_deleted, listed_bytes_deleted,
-// reindex_checkpoint_seconds, index_bytes, probe_after_flush_ms,
+// reindex_checkpoint_seconds, index_bytes (the index as rebuilt), probe_after_flush_ms,
 // live_after_probes. Checked (the row is an error otherwise): DuckDB's live rows and
 // distinct keys before, after, and after the probes equal the generator's live items, and
 // so does records - total-position-deletes; the fingerprint is the same before and after
@@ -483,7 +483,10 @@ async function cli(t, verb, args, { json = true } = {}) {
   const t0 = process.hrtime.bigint();
   const r = await run(opt.cli, ['table', verb, '--config', t.cfg, '--pipeline', t.pipeline, ...args], { timeoutMs: RUN_MS });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.code !== 0) throw new Error(`lakehose table ${verb} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').at(-1)}`);
+  if (r.code !== 0) {
+    throw new Error(`lakehose table ${verb} ${args.join(' ')}: exit ${r.code ?? r.signal}: ` +
+      `${r.stderr.trim().split('\n').at(-1)}`);
+  }
   return { seconds, stdout: r.stdout, json: json ? JSON.parse(r.stdout.trim().split('\n').at(-1)) : null };
 }
 
@@ -571,13 +574,16 @@ async function compactRow(row, t, probePath, expect) {
 
     for (const [when, s, read] of [['before', before, readBefore], ['after', after, readAfter]]) {
       if (read.rows !== expect.live || read.keys !== expect.live) {
-        problems.push(`${when} compaction DuckDB reads ${read.rows} live rows, ${read.keys} keys; the stream leaves ${expect.live}`);
+        problems.push(`${when} compaction DuckDB reads ${read.rows} live rows, ${read.keys} keys; ` +
+          `the stream leaves ${expect.live}`);
       }
       if (s.records - s.positionDeletes !== expect.live) {
-        problems.push(`${when} compaction the table says ${s.records} records - ${s.positionDeletes} position deletes; the stream leaves ${expect.live}`);
+        problems.push(`${when} compaction the table says ${s.records} records - ${s.positionDeletes} position deletes; ` +
+          `the stream leaves ${expect.live}`);
       }
       if (s.summaryDataFiles !== s.data.length || s.summaryDeleteFiles !== s.deletes.length) {
-        problems.push(`${when} compaction the summary counts ${s.summaryDataFiles} data / ${s.summaryDeleteFiles} delete files, the manifests ${s.data.length} / ${s.deletes.length}`);
+        problems.push(`${when} compaction the summary counts ${s.summaryDataFiles} data / ${s.summaryDeleteFiles} ` +
+          `delete files, the manifests ${s.data.length} / ${s.deletes.length}`);
       }
     }
     if (readBefore.fingerprint !== readAfter.fingerprint) problems.push('the live rows\' values changed (fingerprint)');
@@ -597,7 +603,9 @@ async function compactRow(row, t, probePath, expect) {
     // Compacted, the table has no file at the threshold left (the deletes left point into
     // files below it).
     const again = (await cli(t, 'compact', ['--dry-run', '--json'])).json;
-    if (again.data_files_rewritten !== 0) problems.push(`compact --dry-run after compact would rewrite ${again.data_files_rewritten} files`);
+    if (again.data_files_rewritten !== 0) {
+      problems.push(`compact --dry-run after compact would rewrite ${again.data_files_rewritten} files`);
+    }
 
     const reindexDeltas = await cli(t, 'reindex', [], { json: false });
     const expire = await cli(t, 'expire', ['--older-than', '0s', '--retain-last', '1', '--list', '--json']);
@@ -613,7 +621,8 @@ async function compactRow(row, t, probePath, expect) {
       problems.push(`expire --list printed ${listed.length} files, its JSON counts ${expire.json.unreferenced_files}`);
     }
     if (stillNamed.length || outside.length) {
-      problems.push(`expire --list names ${stillNamed.length} files the kept snapshot names and ${outside.length} outside the table ` +
+      problems.push(`expire --list names ${stillNamed.length} files the kept snapshot names and ` +
+        `${outside.length} outside the table ` +
         `(${[...stillNamed, ...outside].slice(0, 3).join(', ')}); nothing deleted`);
     } else {
       for (const u of listed) {
@@ -630,6 +639,7 @@ async function compactRow(row, t, probePath, expect) {
     }
     if (!expire.json.checkpoint) problems.push('expire wrote no checkpoint');
     const reindexCheckpoint = await cli(t, 'reindex', [], { json: false });
+    const indexBytes = sum(files(join(t.dir, 'data', 'index', t.pipeline)));  // as rebuilt
     if (!/from the checkpoint/.test(reindexCheckpoint.stdout)) {
       problems.push(`reindex after expire: ${reindexCheckpoint.stdout.trim()}`);
     }
@@ -661,7 +671,8 @@ async function compactRow(row, t, probePath, expect) {
         problems.push(`probes after: DuckDB reads ${read.rows} live rows, ${read.keys} keys; the stream leaves ${expect.live}`);
       }
       if (probed.positionDeletes !== after.positionDeletes + expect.probeAfterRecords) {
-        problems.push(`probes after: ${probed.positionDeletes - after.positionDeletes} position deletes for ${expect.probeAfterRecords} MODIFYs`);
+        problems.push(`probes after: ${probed.positionDeletes - after.positionDeletes} position deletes ` +
+          `for ${expect.probeAfterRecords} MODIFYs`);
       }
     }
 
@@ -676,7 +687,7 @@ async function compactRow(row, t, probePath, expect) {
       expire_seconds: expire.seconds, expire: expire.json, snapshots_after_expire: expired.snapshots,
       listed_files_deleted: stillNamed.length || outside.length ? 0 : listed.length, listed_bytes_deleted: removedBytes,
       reindex_checkpoint_seconds: reindexCheckpoint.seconds,
-      index_bytes: sum(files(join(t.dir, 'data', 'index', t.pipeline))),
+      index_bytes: indexBytes,
       probe_after_records: probe ? expect.probeAfterRecords : 0, probe_after_flush_ms: probe,
       live_after_probes: probed ? probed.read.rows : null,
     };
