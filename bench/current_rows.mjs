@@ -78,7 +78,8 @@
 // snapshots), read_before_seconds, read_after_seconds, read_ratio, live_before / after,
 // reindex_deltas_seconds (and _snapshots), expire_seconds, expire (its JSON),
 // snapshots_after_expire, listed_files_deleted, listed_bytes_deleted,
-// reindex_checkpoint_seconds, index_bytes (the index as rebuilt), probe_after_flush_ms,
+// reindex_checkpoint_seconds, index_bytes (the index as rebuilt), restart_seconds (the
+// server's start on it, to its port files, polled every 50 ms), probe_after_flush_ms,
 // live_after_probes. Checked (the row is an error otherwise): DuckDB's live rows and
 // distinct keys before, after, and after the probes equal the generator's live items, and
 // so does records - total-position-deletes; the fingerprint is the same before and after
@@ -649,8 +650,11 @@ async function compactRow(row, t, probePath, expect) {
     // row or none), Flushed one batch at a time.
     let probe = null;
     let probed = null;
+    let restartSeconds = null;
     if (PROBES > 0 && expect.probeAfterRecords > 0) {
+      const t0 = process.hrtime.bigint();
       const server = await startServer(t.dir, t.cfg);
+      restartSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       let metrics;
       try {
         const p = await run(opt.load, ['--target', `127.0.0.1:${server.port}`, '--input', `${probePath}.after`, '--rpc', 'ingest',
@@ -688,6 +692,7 @@ async function compactRow(row, t, probePath, expect) {
       listed_files_deleted: stillNamed.length || outside.length ? 0 : listed.length, listed_bytes_deleted: removedBytes,
       reindex_checkpoint_seconds: reindexCheckpoint.seconds,
       index_bytes: indexBytes,
+      restart_seconds: restartSeconds,
       probe_after_records: probe ? expect.probeAfterRecords : 0, probe_after_flush_ms: probe,
       live_after_probes: probed ? probed.read.rows : null,
     };

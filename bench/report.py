@@ -321,11 +321,12 @@ def main():
                 f"expired, checkpoint written, {r['expire']['unreferenced_files']} files / "
                 f"{r['expire']['unreferenced_bytes'] / 1e6:,.1f} MB unreferenced, listed and deleted: "
                 f"{r['listed_files_deleted']} files, {r['listed_bytes_deleted'] / 1e6:,.1f} MB); reindex from the checkpoint "
-                f"{r['reindex_checkpoint_seconds']:.1f} s",
+                f"{r['reindex_checkpoint_seconds']:.1f} s (index {r['index_bytes'] / 1e6:,.1f} MB on disk)",
             ]
             if r.get("probe_after_flush_ms"):
                 ms = sorted(r["probe_after_flush_ms"])
-                details.append(f"then the server again: Flush of 500 MODIFYs median {ms[len(ms) // 2]:,.0f} ms, max "
+                started = f" (started in {r['restart_seconds']:.1f} s)" if r.get("restart_seconds") is not None else ""
+                details.append(f"then the server again{started}: Flush of 500 MODIFYs median {ms[len(ms) // 2]:,.0f} ms, max "
                                f"{ms[-1]:,.0f} ms ({r['probe_after_records']:,} in all; live rows {r['live_after_probes']:,}, checked)")
             row["details"] = details
             table.append(row)
