@@ -33,7 +33,7 @@
 # Their ratios are to the Node peer of the same source.
 # The current workload (bench/current_rows.mjs: a DynamoDB change stream, --current-items
 # INSERTs then MODIFYs/REMOVEs up to --current-changes records, default 1,000,000 and
-# 5,000,000; about 6 minutes on 2 cores, plus current_compact's maintenance: 15-20 s at
+# 5,000,000; about 6 minutes on 2 cores, plus current_compact's maintenance: 20-30 s at
 # 200,000 / 1,000,000, not measured at the default size):
 #   current_table             Ingest of the stream into a mode: current Iceberg table, then
 #                             Flush: changes/s, commits, key index and table size, and a
