@@ -132,6 +132,7 @@ int Reindex(const Config& config, const PipelineSpec& spec) {
   if (!opened.ok()) return Fail(StatusMessage(opened.status()));
   if (absl::Status st = opened->table->CatchUpIndex(); !st.ok())
     return Fail(StrCat("reindex of ", opened->table->location(), ": ", StatusMessage(st)));
+  opened->key_index->CompactStorage();
   absl::StatusOr<std::optional<int64_t>> at = opened->key_index->AppliedSnapshot();
   const IcebergTableStats stats = opened->table->Stats();
   std::printf(
@@ -170,6 +171,7 @@ int Compact(const Config& config, const PipelineSpec& spec, const ParsedFlags& f
   absl::StatusOr<OpenedDestination> opened = OpenWithIndex(config, spec);
   if (!opened.ok()) return Fail(StatusMessage(opened.status()));
   absl::StatusOr<IcebergTable::CompactResult> r = opened->table->Compact(o);
+  if (r.ok() && r->keys_moved > 0) opened->key_index->CompactStorage();
   if (!r.ok())
     return Fail(StrCat("compact ", opened->table->location(), ": ", StatusMessage(r.status())));
   if (flags.has("json")) {

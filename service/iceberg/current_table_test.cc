@@ -569,6 +569,48 @@ TEST_F(CompactionTest, ASecondExpiryDoesNotListWhatTheFirstListed) {
   }
 }
 
+TEST(CompactionMergeTest, TheDeletesLeftForKeptFilesGoInOneFilePerPartition) {
+  Fixture fx;
+  auto index = fx.Index("index");
+  auto table = fx.Writer(index.get());
+  std::string first, second;
+  int seq = 0;
+  for (const char* pk : {"a", "b", "c", "d", "e", "f"}) first += Doc("INSERT", pk, ++seq, "EU", 1);
+  for (const char* pk : {"g", "h", "i", "j", "k"}) second += Doc("INSERT", pk, ++seq, "EU", 1);
+  TableObject o1 = fx.Store(*table, 1, first);
+  TableObject o2 = fx.Store(*table, 2, second);
+  ASSERT_TRUE(table->Commit({&o1}).ok());
+  ASSERT_TRUE(table->Commit({&o2}).ok());
+  // Two delete files, each with one row of file 1 and one of file 2; a third only in file 1.
+  TableObject o3 =
+      fx.Store(*table, 3, Doc("MODIFY", "a", ++seq, "EU", 2) + Doc("MODIFY", "g", ++seq, "EU", 2));
+  ASSERT_TRUE(table->Commit({&o3}).ok());
+  TableObject o4 =
+      fx.Store(*table, 4, Doc("MODIFY", "b", ++seq, "EU", 2) + Doc("MODIFY", "h", ++seq, "EU", 2));
+  ASSERT_TRUE(table->Commit({&o4}).ok());
+  TableObject o5 =
+      fx.Store(*table, 5, Doc("MODIFY", "c", ++seq, "EU", 2) + Doc("MODIFY", "d", ++seq, "EU", 2));
+  ASSERT_TRUE(table->Commit({&o5}).ok());
+  // File 1: 4 of 6 deleted (rewritten at 0.5); file 2: 2 of 5 (kept).
+  auto r = table->Compact({.min_deleted_fraction = 0.5});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->data_files_rewritten, 1);
+  EXPECT_EQ(r->delete_files_removed, 3);
+  EXPECT_EQ(r->delete_files_added, 1);  // g's and h's deletes, from two files, in one
+  std::vector<iceberg::PositionDelete> live_deletes;
+  for (const iceberg::ManifestEntry& m : Entries(fx, *table, 1)) {
+    if (m.status == 2) continue;
+    auto d = iceberg::DecodePositionDeletes(
+        fx.sink().objects().at(*table->FileKey(m.data_file.file_path)));
+    ASSERT_TRUE(d.ok());
+    live_deletes.insert(live_deletes.end(), d->begin(), d->end());
+  }
+  ASSERT_EQ(live_deletes.size(), 2u);
+  EXPECT_EQ(live_deletes[0].file_path, live_deletes[1].file_path);  // file 2
+  EXPECT_EQ(live_deletes[0].pos, 0);                                // g
+  EXPECT_EQ(live_deletes[1].pos, 1);                                // h
+}
+
 TEST(CompactionModeTest, AChangeLogTableIsNotCompacted) {
   Fixture fx;
   auto index = fx.Index("index");

@@ -127,6 +127,8 @@ absl::StatusOr<KeyIndex::Snapshot> KeyIndex::ReadAll() const {
   return out;
 }
 
+void KeyIndex::CompactStorage() { db_->CompactRange(nullptr, nullptr); }
+
 absl::StatusOr<std::optional<int64_t>> KeyIndex::AppliedSnapshot() const {
   std::string value;
   leveldb::ReadOptions ro;

@@ -62,6 +62,12 @@ class KeyIndex {
   };
   absl::StatusOr<Snapshot> ReadAll() const;
 
+  // Writes LevelDB's log into its tables and compacts them, waiting until done: after a
+  // bulk rebuild (`table reindex`, `table compact`), so that the process does not exit
+  // while a background flush runs (LevelDB then drops the flushed table and the next
+  // open replays the whole log: ~0.7 s at 200 k keys).
+  void CompactStorage();
+
   const std::string& dir() const { return dir_; }
 
  private:

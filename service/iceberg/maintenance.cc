@@ -242,6 +242,11 @@ absl::StatusOr<IcebergTable::CompactResult> IcebergTable::Compact(const CompactO
   ParquetOptions delete_options = spec_.destination.parquet;
   delete_options.schema.clear();
   delete_options.key_value_metadata.clear();
+  // The deletes they hold for files that stay, one new file per partition (however many
+  // old files they came from: a reader opens each delete file).
+  std::map<std::string,
+           std::pair<std::vector<iceberg::PartitionValue>, std::vector<PositionDelete>>>
+      remaining_by_partition;
   for (const LiveDeleteFile& f : delete_files) {
     std::vector<PositionDelete> remaining;
     for (const PositionDelete& d : f.deletes)
@@ -253,10 +258,16 @@ absl::StatusOr<IcebergTable::CompactResult> IcebergTable::Compact(const CompactO
     removed_delete_rows += f.entry.data_file.record_count;
     removed_delete_size += f.entry.data_file.file_size_in_bytes;
     if (remaining.empty()) continue;
+    auto& [values, deletes] =
+        remaining_by_partition[iceberg::EncodePartition(f.entry.data_file.partition)];
+    values = f.entry.data_file.partition;
+    deletes.insert(deletes.end(), remaining.begin(), remaining.end());
+  }
+  for (auto& [bytes, group] : remaining_by_partition) {
+    auto& [values, deletes] = group;
     ASSIGN_OR_RETURN(iceberg::PositionDeleteFile file,
-                     iceberg::EncodePositionDeletes(std::move(remaining), delete_options));
-    const std::string path =
-        iceberg::PartitionPath(*table->spec, *table->schema, f.entry.data_file.partition);
+                     iceberg::EncodePositionDeletes(std::move(deletes), delete_options));
+    const std::string path = iceberg::PartitionPath(*table->spec, *table->schema, values);
     const std::string key =
         TableKey(StrCat("data/", path.empty() ? "" : path + "/", spec_.name, "-deletes-",
                         snapshot_id, "-c", result.delete_files_added, ".parquet"));
@@ -265,7 +276,7 @@ absl::StatusOr<IcebergTable::CompactResult> IcebergTable::Compact(const CompactO
     e.status = 1;
     e.data_file = std::move(file.data_file);
     e.data_file.file_path = Uri(key);
-    e.data_file.partition = f.entry.data_file.partition;
+    e.data_file.partition = values;
     added_delete_rows += e.data_file.record_count;
     added_size += e.data_file.file_size_in_bytes;
     result.delete_files_added += 1;
