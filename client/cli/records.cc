@@ -105,7 +105,8 @@ int StreamRecords(InputFile* in, InputSplitter* splitter,
 }
 
 int FailAfterInputError(const absl::Status& error, size_t records, std::string_view done) {
-  return Fail(StrCat(StatusMessage(error), "; the ", records, " records before it were ", done));
+  return Fail(StrCat(StatusMessage(error), "; ", records, records == 1 ? " record" : " records",
+                     " before it ", records == 1 ? "was " : "were ", done));
 }
 
 void PrintSummary(std::string_view command, size_t records, const Counts& counts, double seconds) {

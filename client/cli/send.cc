@@ -31,6 +31,8 @@ transformed and its OK records accepted for delivery before the server answers. 
 formats as for `lakehose transform`. A request refused with RESOURCE_EXHAUSTED or
 UNAVAILABLE is retried with backoff (up to 2 minutes) once connected; the connection
 itself is waited for up to --deadline. Progress on a terminal and a summary on stderr.
+The input is streamed, a batch at a time; a damaged event file: the records before the
+damage are sent, then the error, exit 1.
 )";
 
 constexpr Flag kFlags[] = {

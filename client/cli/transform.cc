@@ -36,6 +36,11 @@ DynamoDB event file ({"Records": [...]}); or a Firehose transformation event
 output: one RecordResult as JSON per line; for a Firehose event, a Firehose
 transformation response. A summary goes to stderr. The connection options apply with
 --target only.
+
+The input is streamed: read a megabyte at a time, each record's result written as it
+comes, so memory does not grow with the input. A damaged event file (cut short, an
+element that is not JSON): the records before the damage are transformed and written,
+then the error, exit 1.
 )";
 
 constexpr Flag kFlags[] = {

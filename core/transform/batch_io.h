@@ -19,6 +19,7 @@
 #define LAKEHOSE_CORE_TRANSFORM_BATCH_IO_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@
 
 #include "absl/status/statusor.h"
 #include "core/transform/record.h"
+
+namespace simdjson::dom {
+class parser;
+}  // namespace simdjson::dom
 
 namespace lakehose {
 
@@ -61,13 +66,20 @@ absl::StatusOr<InputBatch> ParseInputBatch(std::string_view text);
 //    document; if not, an error when the text read so far mentions "Records"/"records"
 //    (an event cut short), else JSON Lines.
 // Differences from reading the whole text first: records before an event's damage (a
-// truncated file, an element that is not JSON, a Firehose record without recordId) come
-// out before the error; text after a complete event is an error (the event is not
-// re-read as JSON Lines); a top-level object holding both "Records" and "records" arrays
-// is the event of whichever comes first.
+// truncated file, a Firehose record that is not JSON or lacks recordId) come out before
+// the error; an element of a Lambda event is minified as written, not parsed (the
+// transform parses it: one that is not JSON fails there alone, as a line of JSON Lines
+// does); text after a complete event is an error (the event is not re-read as JSON
+// Lines); a top-level object holding both "Records" and "records" arrays is the event of
+// whichever comes first.
 // Not thread-safe; one per input.
 class InputSplitter {
  public:
+  InputSplitter();
+  InputSplitter(const InputSplitter&) = delete;
+  InputSplitter& operator=(const InputSplitter&) = delete;
+  ~InputSplitter();
+
   // Appends `chunk` to the input read so far; the records it completes are appended to
   // `*out`. Errors are INVALID_ARGUMENT (a damaged event) and sticky: the records before
   // the damage are appended first.
@@ -87,6 +99,9 @@ class InputSplitter {
   void StepLines(bool eof, std::vector<OwnedRecord>* out);
   absl::Status StepArray(bool eof, std::vector<OwnedRecord>* out);
   absl::Status StepTail(bool eof);
+  // Scans p[*at, n) for the end of the element being read (container or string): its
+  // end, or npos (more input needed, or `*too_deep`); `*at` = where scanning stopped.
+  size_t ScanElement(const char* p, size_t n, size_t* at, bool* too_deep);
   absl::Status EmitElement(std::string_view text, std::vector<OwnedRecord>* out);
   absl::Status Fail(absl::Status status);
   void Compact(size_t keep_from);
@@ -114,6 +129,7 @@ class InputSplitter {
   // The event with its array emptied ("{...,\"Records\":[]...}"), checked as a document at
   // the end so that the text around the array is valid JSON too.
   std::string skeleton_;
+  std::unique_ptr<simdjson::dom::parser> parser_;  // for Firehose records, reused
 };
 
 // One verdict, borrowed from a RecordOutcome or a wire RecordResult.

@@ -528,6 +528,26 @@ TEST(InputSplitterTest, RecordsBeforeTheDamageComeFirst) {
   EXPECT_EQ(before.size(), 1u);
 }
 
+// An element of a Lambda event is not parsed by the splitter (the transform parses it):
+// one that is not JSON is a record that fails alone, like a malformed line of JSON Lines;
+// the event around it still has to be well-formed.
+TEST(InputSplitterTest, LambdaElementThatIsNotJsonIsARecord) {
+  auto b = ParseInputBatch("{\"Records\":[{\"a\": tru}, {\"b\" 1}, {\"c\":1}]}");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
+  ASSERT_EQ(b->records.size(), 3u);
+  EXPECT_EQ(b->records[2].data, "{\"c\":1}");
+  auto config =
+      ParseConfig("pipelines:\n  - name: p\n    input: json\n", "test.yaml", TestTimeZone);
+  ASSERT_TRUE(config.ok()) << config.status();
+  RecordTransformer t(*config->pipelines[0]);
+  RecordOutcome out;
+  t.Transform({.record_id = "1", .data = b->records[0].data}, {}, &out);
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  t.Transform({.record_id = "3", .data = b->records[2].data}, {}, &out);
+  EXPECT_EQ(out.result, Verdict::kOk);
+}
+
 // Memory: the splitter holds one record (plus a chunk), not the input.
 TEST(InputSplitterTest, HoldsOneRecordAtATime) {
   const std::string rec = R"({"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"S":"x"}}}})";
