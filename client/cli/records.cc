@@ -1,10 +1,14 @@
 #include "client/cli/records.h"
 
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
+#include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "client/cli/common.h"
 #include "core/base/strings.h"
 #include "proto/wire.h"
@@ -85,22 +89,91 @@ int ResultWriter::Flush(BatchFormat format, bool last) {
   return 0;
 }
 
-int StreamRecords(InputFile* in, InputSplitter* splitter,
-                  const std::function<int(std::vector<OwnedRecord>*, bool)>& take,
+namespace {
+
+// One read chunk's records, as the splitter left them.
+struct Window {
+  std::vector<OwnedRecord> records;
+  BatchFormat format = BatchFormat::kJsonLines;
+  absl::Status status;  // a read or splitter error: the input's end
+  bool end = false;
+};
+
+// Reads and splits the input on a thread of its own, up to kAhead windows ahead of the
+// caller, so that reading, splitting and the caller's transforming (or sending) and
+// writing overlap. The splitter is the thread's alone until it is joined.
+class ReadAhead {
+ public:
+  ReadAhead(InputFile* in, InputSplitter* splitter)
+      : thread_([this, in, splitter] { Run(in, splitter); }) {}
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+  ~ReadAhead() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+  // The next window, waiting for it; the last one has `end` set.
+  Window Next() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::deque<Window>* q) { return !q->empty(); }, &queue_));
+    Window w = std::move(queue_.front());
+    queue_.pop_front();
+    return w;
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  static constexpr size_t kAhead = 4;
+
+  void Run(InputFile* in, InputSplitter* splitter) {
+    std::unique_ptr<char[]> chunk(new char[kChunk]);
+    for (bool end = false; !end;) {
+      Window w;
+      absl::StatusOr<size_t> n = in->Read(chunk.get(), kChunk);
+      w.status = n.status();
+      if (n.ok())
+        w.status = *n > 0 ? splitter->Feed(std::string_view(chunk.get(), *n), &w.records)
+                          : splitter->Finish(&w.records);
+      end = w.end = !w.status.ok() || *n == 0;
+      w.format = splitter->format().value_or(BatchFormat::kJsonLines);
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &ReadAhead::RoomOrStop));
+      if (stop_) return;
+      queue_.push_back(std::move(w));
+    }
+  }
+  bool RoomOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() < kAhead || stop_;
+  }
+
+  absl::Mutex mu_;
+  std::deque<Window> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace
+
+int StreamRecords(InputFile* in, InputSplitter* splitter, const TakeRecords& take,
                   absl::Status* input_error) {
-  constexpr size_t kChunk = 1 << 20;
-  std::unique_ptr<char[]> chunk(new char[kChunk]);
   std::vector<OwnedRecord> pending;
+  ReadAhead reader(in, splitter);
   for (;;) {
-    absl::StatusOr<size_t> n = in->Read(chunk.get(), kChunk);
-    absl::Status status = n.status();
-    if (n.ok())
-      status = *n > 0 ? splitter->Feed(std::string_view(chunk.get(), *n), &pending)
-                      : splitter->Finish(&pending);
-    const bool at_end = !status.ok() || *n == 0;
-    if (int rc = take(&pending, at_end); rc != 0) return rc;
-    if (!status.ok()) *input_error = status;
-    if (at_end) return 0;
+    Window w = reader.Next();
+    if (pending.empty()) {
+      pending.swap(w.records);
+    } else {
+      pending.insert(pending.end(), std::make_move_iterator(w.records.begin()),
+                     std::make_move_iterator(w.records.end()));
+    }
+    if (int rc = take(&pending, w.end, w.format); rc != 0) return rc;
+    if (!w.status.ok()) *input_error = w.status;
+    if (w.end) return 0;
   }
 }
 

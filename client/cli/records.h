@@ -1,6 +1,7 @@
 // Records in and results out, shared by `lakehose transform` and `lakehose send`: the
-// input streamed through an InputSplitter, request records, the results rendered as the
-// user asked as they come, and the verdict summary on stderr. One thread.
+// input streamed through an InputSplitter (read ahead on a thread of its own), request
+// records, the results rendered as the user asked as they come, and the verdict summary on
+// stderr. ResultWriter is for one thread.
 #ifndef LAKEHOSE_CLIENT_CLI_RECORDS_H_
 #define LAKEHOSE_CLIENT_CLI_RECORDS_H_
 
@@ -59,14 +60,16 @@ class ResultWriter {
   size_t rendered_ = 0;
 };
 
-// Reads `in` in 1 MiB chunks through `splitter`, handing the records to `take` as they
-// complete: take(&pending, at_end) processes what it wants from the front of `pending`
-// and erases it; at the end (at_end) it must take all. Returns take's first non-zero exit
-// code, or 0. An input that cannot be read, or the splitter's error (a damaged event),
-// ends the reading: `take` gets the records before it (at_end), and the error goes to
-// `*input_error`.
-int StreamRecords(InputFile* in, InputSplitter* splitter,
-                  const std::function<int(std::vector<OwnedRecord>*, bool)>& take,
+// Reads `in` in 1 MiB chunks through `splitter` (on a second thread, a few chunks ahead),
+// handing the records to `take` as they complete: take(&pending, at_end, format)
+// processes what it wants from the front of `pending` and erases it; at the end (at_end)
+// it must take all. `format` is the input's, as far as known (JSON Lines until decided).
+// Returns take's first non-zero exit code, or 0. An input that cannot be read, or the
+// splitter's error (a damaged event), ends the reading: `take` gets the records before it
+// (at_end), and the error goes to `*input_error`. `splitter` is not to be used by the
+// caller until this returns.
+using TakeRecords = std::function<int(std::vector<OwnedRecord>*, bool, BatchFormat)>;
+int StreamRecords(InputFile* in, InputSplitter* splitter, const TakeRecords& take,
                   absl::Status* input_error);
 
 // The exit after an input error that came after `records` records were processed:

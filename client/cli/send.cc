@@ -98,10 +98,10 @@ int SendCommand(int argc, char** argv) {
   absl::Status input_error;
   const bool progress = isatty(2);
   size_t sent = 0;
+  BatchFormat format = BatchFormat::kJsonLines;  // the input's, as the reader last said
   auto take = [&](const v1::IngestResponse& response, const v1::IngestRequest& request) -> int {
     if (response.records_size() != request.records_size())
       return Fail("server answered the wrong number of results");
-    const BatchFormat format = splitter.format().value_or(BatchFormat::kJsonLines);
     for (int i = 0; i < response.records_size(); ++i)
       if (int rc = writer.Add(ViewOf(response.records(i), request.records(i).data(), {}), format);
           rc != 0)
@@ -130,7 +130,8 @@ int SendCommand(int argc, char** argv) {
   if (!flags.has("stream")) {
     rc = StreamRecords(
         &in, &splitter,
-        [&](std::vector<OwnedRecord>* pending, bool at_end) {
+        [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat input_format) {
+          format = input_format;
           for (const v1::IngestRequest& request : requests_of(pending, at_end)) {
             auto response = WithRetry([&] { return client->Ingest(request); }, &retry_announced);
             if (!response.ok())
@@ -160,7 +161,8 @@ int SendCommand(int argc, char** argv) {
     };
     rc = StreamRecords(
         &in, &splitter,
-        [&](std::vector<OwnedRecord>* pending, bool at_end) {
+        [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat input_format) {
+          format = input_format;
           for (v1::IngestRequest& request : requests_of(pending, at_end)) {
             while (in_flight.size() >= kWindow && !broken)
               if (int r = read_one(); r != 0) return r;

@@ -66,8 +66,7 @@ int TransformOffline(const PipelineSpec& spec, InputFile* in, ResultWriter* writ
   ResultView v;
   return StreamRecords(
       in, splitter,
-      [&](std::vector<OwnedRecord>* pending, bool at_end) {
-        const BatchFormat format = splitter->format().value_or(BatchFormat::kJsonLines);
+      [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat format) {
         const auto start = std::chrono::steady_clock::now();
         for (const OwnedRecord& r : *pending) {
           transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
@@ -104,8 +103,7 @@ int TransformRemote(const ParsedFlags& flags, const std::string& pipeline, size_
   size_t done = 0;
   return StreamRecords(
       in, splitter,
-      [&](std::vector<OwnedRecord>* pending, bool at_end) {
-        const BatchFormat format = splitter->format().value_or(BatchFormat::kJsonLines);
+      [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat format) {
         size_t begin = 0;
         while (pending->size() - begin >= batch_size || (at_end && begin < pending->size())) {
           const size_t end = std::min(pending->size(), begin + batch_size);

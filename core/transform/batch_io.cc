@@ -312,8 +312,43 @@ InputSplitter::~InputSplitter() = default;
 
 absl::Status InputSplitter::Feed(std::string_view chunk, std::vector<OwnedRecord>* out) {
   if (mode_ == Mode::kFailed) return error_;
+  if (mode_ == Mode::kLines) {
+    // Lines straight from the chunk: only a line the chunk cuts is copied into buf_ (which
+    // holds no newline from line_start_ on).
+    const char* p = chunk.data();
+    const char* end = p + chunk.size();
+    if (line_start_ < buf_.size()) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', chunk.size()));
+      if (!nl) {
+        buf_.append(chunk);
+        pos_ = buf_.size();
+        return absl::OkStatus();
+      }
+      buf_.append(p, static_cast<size_t>(nl - p));
+      EmitLine(std::string_view(buf_).substr(line_start_), out);
+      p = nl + 1;
+    }
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      if (!nl) break;
+      EmitLine(std::string_view(p, static_cast<size_t>(nl - p)), out);
+      p = nl + 1;
+    }
+    buf_.assign(p, static_cast<size_t>(end - p));
+    line_start_ = 0;
+    pos_ = buf_.size();
+    return absl::OkStatus();
+  }
   buf_.append(chunk);
   return Step(/*eof=*/false, out);
+}
+
+void InputSplitter::EmitLine(std::string_view line, std::vector<OwnedRecord>* out) {
+  line = TrimChars(line, kJsonWhitespace);
+  if (line.empty()) return;
+  OwnedRecord& r = out->emplace_back();
+  r.record_id = StrCat(++records_);
+  r.data.assign(line);
 }
 
 absl::Status InputSplitter::Finish(std::vector<OwnedRecord>* out) {
@@ -511,13 +546,7 @@ void InputSplitter::StepLines(bool eof, std::vector<OwnedRecord>* out) {
       Compact(line_start_);
       return;
     }
-    const std::string_view line =
-        TrimChars(std::string_view(buf_).substr(line_start_, end - line_start_), kJsonWhitespace);
-    if (!line.empty()) {
-      OwnedRecord& r = out->emplace_back();
-      r.record_id = StrCat(++records_);
-      r.data.assign(line);
-    }
+    EmitLine(std::string_view(buf_).substr(line_start_, end - line_start_), out);
     line_start_ = pos_ = end + 1;
     if (!nl) {
       buf_.clear();

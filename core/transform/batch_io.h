@@ -97,6 +97,7 @@ class InputSplitter {
   absl::Status Step(bool eof, std::vector<OwnedRecord>* out);
   absl::Status StepUndecided(bool eof, std::vector<OwnedRecord>* out);
   void StepLines(bool eof, std::vector<OwnedRecord>* out);
+  void EmitLine(std::string_view line, std::vector<OwnedRecord>* out);
   absl::Status StepArray(bool eof, std::vector<OwnedRecord>* out);
   absl::Status StepTail(bool eof);
   // Scans p[*at, n) for the end of the element being read (container or string): its
