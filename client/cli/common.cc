@@ -1,6 +1,7 @@
 #include "client/cli/common.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,8 +46,18 @@ absl::Status InputFile::Open(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> InputFile::Read(char* buf, size_t size) {
+absl::StatusOr<size_t> InputFile::Read(char* buf, size_t size, const std::function<bool()>& stop) {
   for (;;) {
+    if (stop) {
+      // A regular file is always ready; a pipe whose writer is quiet would otherwise hold a
+      // reader that is told to stop until it writes again.
+      pollfd pfd{.fd = fd_, .events = POLLIN, .revents = 0};
+      const int ready = poll(&pfd, 1, 100);
+      if (ready == 0 || (ready < 0 && errno == EINTR)) {
+        if (stop()) return absl::CancelledError("input reading stopped");
+        continue;
+      }
+    }
     const ssize_t n = read(fd_, buf, size);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno != EINTR)

@@ -5,6 +5,7 @@
 #define LAKEHOSE_CLIENT_CLI_COMMON_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,8 +34,9 @@ class InputFile {
   InputFile& operator=(const InputFile&) = delete;
   ~InputFile();
   absl::Status Open(const std::string& path);
-  // Up to `size` bytes into `buf`; 0 at the end of the input.
-  absl::StatusOr<size_t> Read(char* buf, size_t size);
+  // Up to `size` bytes into `buf`; 0 at the end of the input. While no data comes (a pipe
+  // or terminal), `stop` is asked every 100 ms: when it says so, CANCELLED.
+  absl::StatusOr<size_t> Read(char* buf, size_t size, const std::function<bool()>& stop = nullptr);
 
  private:
   int fd_ = -1;

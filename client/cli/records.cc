@@ -134,7 +134,10 @@ class ReadAhead {
     std::unique_ptr<char[]> chunk(new char[kChunk]);
     for (bool end = false; !end;) {
       Window w;
-      absl::StatusOr<size_t> n = in->Read(chunk.get(), kChunk);
+      absl::StatusOr<size_t> n = in->Read(chunk.get(), kChunk, [this] {
+        absl::MutexLock lock(&mu_);
+        return stop_;
+      });
       w.status = n.status();
       if (n.ok())
         w.status = *n > 0 ? splitter->Feed(std::string_view(chunk.get(), *n), &w.records)

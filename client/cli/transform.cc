@@ -38,9 +38,9 @@ transformation response. A summary goes to stderr. The connection options apply 
 --target only.
 
 The input is streamed: read a megabyte at a time, each record's result written as it
-comes, so memory does not grow with the input. A damaged event file (cut short, an
-element that is not JSON): the records before the damage are transformed and written,
-then the error, exit 1.
+comes, so memory does not grow with the input. A damaged event file (cut short,
+brackets out of place, a Firehose record that is not JSON): the records before the
+damage are transformed and written, then the error, exit 1.
 )";
 
 constexpr Flag kFlags[] = {
