@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <thread>
 #include <utility>
@@ -30,6 +31,8 @@ transformed and its OK records accepted for delivery before the server answers. 
 formats as for `lakehose transform`. A request refused with RESOURCE_EXHAUSTED or
 UNAVAILABLE is retried with backoff (up to 2 minutes) once connected; the connection
 itself is waited for up to --deadline. Progress on a terminal and a summary on stderr.
+The input is streamed, a batch at a time; a damaged event file: the records before the
+damage are sent, then the error, exit 1.
 )";
 
 constexpr Flag kFlags[] = {
@@ -81,84 +84,121 @@ int SendCommand(int argc, char** argv) {
   int64_t batch_size = 500;
   if (flags.has("batch") && !ParseCount(flags.get("batch"), 1, &batch_size))
     return UsageError("--batch must be a positive integer");
-  auto text = ReadInput(flags.get("input", "-"));
-  if (!text.ok()) return Fail(StatusMessage(text.status()));
-  auto batch = ParseInputBatch(*text);
-  if (!batch.ok()) return Fail(StatusMessage(batch.status()));
-  const size_t n = batch->records.size();
-
-  std::vector<v1::IngestRequest> requests;
-  for (size_t begin = 0; begin < n; begin += static_cast<size_t>(batch_size)) {
-    v1::IngestRequest& request = requests.emplace_back();
-    request.set_pipeline(flags.get("pipeline"));
-    AddRecords(*batch, begin, std::min(n, begin + static_cast<size_t>(batch_size)),
-               request.mutable_records());
-  }
+  InputFile in;
+  if (absl::Status s = in.Open(flags.get("input", "-")); !s.ok()) return Fail(StatusMessage(s));
+  const size_t batch = static_cast<size_t>(batch_size);
 
   int connect_rc = 0;
   auto client = Connect(flags, &connect_rc);
   if (!client) return connect_rc;
-  std::vector<v1::RecordResult> results;
-  results.reserve(n);
-  const bool progress = isatty(2) && requests.size() > 1;
+  // The input is read a chunk at a time and sent a request at a time; a request's records
+  // are kept (for --output's Firehose response) only until its answer.
+  InputSplitter splitter;
+  ResultWriter writer(flags.get("output"));
+  absl::Status input_error;
+  const bool progress = isatty(2);
   size_t sent = 0;
-  auto take = [&](v1::IngestResponse& response, size_t expected) -> bool {
-    if (static_cast<size_t>(response.records_size()) != expected) return false;
-    for (auto& r : *response.mutable_records()) results.push_back(std::move(r));
-    sent += expected;
-    if (progress) std::fprintf(stderr, "\rsend: %zu/%zu records", sent, n);
-    return true;
+  BatchFormat format = BatchFormat::kJsonLines;  // the input's, as the reader last said
+  auto take = [&](const v1::IngestResponse& response, const v1::IngestRequest& request) -> int {
+    if (response.records_size() != request.records_size())
+      return Fail("server answered the wrong number of results");
+    for (int i = 0; i < response.records_size(); ++i)
+      if (int rc = writer.Add(ViewOf(response.records(i), request.records(i).data(), {}), format);
+          rc != 0)
+        return rc;
+    sent += static_cast<size_t>(request.records_size());
+    if (progress && sent > batch) std::fprintf(stderr, "\rsend: %zu records", sent);
+    return writer.Flush(format);
+  };
+  // The requests of the records in `pending`: whole batches, and at the end the rest.
+  auto requests_of = [&](std::vector<OwnedRecord>* pending, bool at_end) {
+    std::vector<v1::IngestRequest> requests;
+    size_t begin = 0;
+    while (pending->size() - begin >= batch || (at_end && begin < pending->size())) {
+      const size_t end = std::min(pending->size(), begin + batch);
+      v1::IngestRequest& request = requests.emplace_back();
+      request.set_pipeline(flags.get("pipeline"));
+      AddRecords(*pending, begin, end, request.mutable_records());
+      begin = end;
+    }
+    pending->erase(pending->begin(), pending->begin() + static_cast<ptrdiff_t>(begin));
+    return requests;
   };
   const auto start = std::chrono::steady_clock::now();
   bool retry_announced = false;
+  int rc = 0;
   if (!flags.has("stream")) {
-    for (const v1::IngestRequest& request : requests) {
-      auto response = WithRetry([&] { return client->Ingest(request); }, &retry_announced);
-      if (!response.ok())
-        return Fail(
-            StrCat("after ", sent, " records were accepted: ", RpcError(response.status())));
-      if (!take(*response, request.records_size()))
-        return Fail("server answered the wrong number of results");
-    }
+    rc = StreamRecords(
+        &in, &splitter,
+        [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat input_format) {
+          format = input_format;
+          for (const v1::IngestRequest& request : requests_of(pending, at_end)) {
+            auto response = WithRetry([&] { return client->Ingest(request); }, &retry_announced);
+            if (!response.ok())
+              return Fail(
+                  StrCat("after ", sent, " records were accepted: ", RpcError(response.status())));
+            if (int rc = take(*response, request); rc != 0) return rc;
+          }
+          return 0;
+        },
+        &input_error);
   } else {
     auto stream = client->OpenIngestStream();
     constexpr size_t kWindow = 8;  // requests in flight
-    size_t written = 0, read = 0;
+    constexpr int kStopReading = -1;
+    std::deque<v1::IngestRequest> in_flight;
     v1::IngestResponse response;
     bool broken = false;
-    while (read < requests.size() && !broken) {
-      while (written < requests.size() && written - read < kWindow) {
-        if (!stream->Write(requests[written])) {
-          broken = true;
-          break;
-        }
-        if (++written == requests.size()) stream->WritesDone();
-      }
-      if (broken) break;
+    // Reads one answer, for the oldest request in flight.
+    auto read_one = [&]() -> int {
       if (!stream->Read(&response)) {
         broken = true;
-        break;
+        return 0;
       }
-      if (!take(response, requests[read].records_size()))
-        return Fail("server answered the wrong number of results");
-      ++read;
-    }
-    if (broken) {
-      while (stream->Read(&response)) {
-        if (read < requests.size() && take(response, requests[read].records_size())) ++read;
+      const int r = take(response, in_flight.front());
+      in_flight.pop_front();
+      return r;
+    };
+    rc = StreamRecords(
+        &in, &splitter,
+        [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat input_format) {
+          format = input_format;
+          for (v1::IngestRequest& request : requests_of(pending, at_end)) {
+            while (in_flight.size() >= kWindow && !broken)
+              if (int r = read_one(); r != 0) return r;
+            // A request that could not be written stays in flight, unanswered: the
+            // command fails below, after the answers the server still sends.
+            if (broken || !stream->Write(request)) broken = true;
+            in_flight.push_back(std::move(request));
+            if (broken) return kStopReading;
+          }
+          return 0;
+        },
+        &input_error);
+    if (rc == kStopReading) rc = 0;
+    if (rc == 0) {
+      if (!broken) stream->WritesDone();
+      while (!broken && !in_flight.empty() && (rc = read_one()) == 0) {
       }
+      // After a broken write, the answers the server still sends.
+      while (rc == 0 && !in_flight.empty() && stream->Read(&response)) {
+        rc = take(response, in_flight.front());
+        in_flight.pop_front();
+      }
+      const absl::Status status = stream->Finish();
+      if (rc == 0 && (!status.ok() || !in_flight.empty()))
+        rc =
+            Fail(StrCat("stream ended after ", sent, " records were accepted: ", RpcError(status)));
     }
-    const absl::Status status = stream->Finish();
-    if (!status.ok() || read < requests.size())
-      return Fail(
-          StrCat("stream ended after ", sent, " records were accepted: ", RpcError(status)));
   }
-  if (progress) std::fprintf(stderr, "\r\033[K");
+  if (progress && sent > batch) std::fprintf(stderr, "\r\033[K");
+  if (rc != 0) return rc;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  Counts counts;
-  if (int rc = WriteResults(results, *batch, {}, flags.get("output"), &counts); rc != 0) return rc;
-  PrintSummary("send", n, counts, seconds);
+  if (int rc = writer.Flush(splitter.format().value_or(BatchFormat::kJsonLines), true); rc != 0)
+    return rc;
+  if (!input_error.ok()) return FailAfterInputError(input_error, splitter.records(), "sent");
+  PrintSummary("send", splitter.records(), writer.counts(), seconds);
   return 0;
 }
 

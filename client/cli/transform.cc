@@ -36,6 +36,11 @@ DynamoDB event file ({"Records": [...]}); or a Firehose transformation event
 output: one RecordResult as JSON per line; for a Firehose event, a Firehose
 transformation response. A summary goes to stderr. The connection options apply with
 --target only.
+
+The input is streamed: read a megabyte at a time, each record's result written as it
+comes, so memory does not grow with the input. A damaged event file (cut short,
+brackets out of place, a Firehose record that is not JSON): the records before the
+damage are transformed and written, then the error, exit 1.
 )";
 
 constexpr Flag kFlags[] = {
@@ -49,62 +54,86 @@ constexpr Flag kFlags[] = {
     {.name = "batch", .value = "N", .help = "records per request with --target (default 500)"},
 };
 
-// Offline: `pipeline` of the config file `config_path` applied here, as the server would.
-// Returns an exit code, 0 with `*results` and `*key_names` (the declared partition keys).
-int TransformOffline(const std::string& config_path, const std::string& pipeline,
-                     const InputBatch& batch, std::vector<v1::RecordResult>* results,
-                     std::vector<std::string>* key_names) {
-  auto config = LoadConfigFile(config_path);
-  if (!config.ok()) return Fail(StatusMessage(config.status()));
-  const PipelineSpec* spec = config->FindPipeline(pipeline);
-  if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", config_path));
-  *key_names = spec->key_names;
-  RecordTransformer transformer(*spec);
+// Offline: `spec` applied here, as the server would, to each record as it comes; the
+// results written as they come. `*seconds` = the time spent in the transform.
+int TransformOffline(const PipelineSpec& spec, InputFile* in, ResultWriter* writer,
+                     InputSplitter* splitter, double* seconds, absl::Status* input_error) {
+  RecordTransformer transformer(spec);
   TransformContext ctx;
   ctx.default_arrival_ms = NowMillis();
   ctx.random_string = "offline0000";
   RecordOutcome outcome;
-  for (const OwnedRecord& r : batch.records) {
-    transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
-    RefuseUnstorable(*spec, ctx, &outcome);  // as the server does
-    v1::RecordResult& out = results->emplace_back();
-    out.set_record_id(r.record_id);
-    out.set_result(ToWire(outcome.result));
-    out.set_operation(ToWire(outcome.operation));
-    out.set_data(std::move(outcome.data));
-    for (size_t k = 0; k < outcome.partition_values.size(); ++k)
-      (*out.mutable_partition_keys())[spec->key_names[k]] = outcome.partition_values[k];
-    out.set_key_prefix(std::move(outcome.key_prefix));
-    out.set_error_code(std::string(outcome.error_code));
-    out.set_error_message(std::move(outcome.error_message));
-  }
-  return 0;
+  ResultView v;
+  return StreamRecords(
+      in, splitter,
+      [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat format) {
+        const auto start = std::chrono::steady_clock::now();
+        for (const OwnedRecord& r : *pending) {
+          transformer.Transform({r.record_id, r.data, r.arrival_ms}, ctx, &outcome);
+          RefuseUnstorable(spec, ctx, &outcome);  // as the server does
+          v.record_id = r.record_id;
+          v.result = outcome.result;
+          v.operation = outcome.operation;
+          v.data = outcome.data;
+          v.partition_keys.clear();
+          for (size_t k = 0; k < outcome.partition_values.size(); ++k)
+            v.partition_keys.emplace_back(spec.key_names[k], outcome.partition_values[k]);
+          v.key_prefix = outcome.key_prefix;
+          v.error_code = outcome.error_code;
+          v.error_message = outcome.error_message;
+          v.input_data = r.data;
+          if (int rc = writer->Add(v, format); rc != 0) return rc;
+        }
+        *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        pending->clear();
+        return writer->Flush(format, at_end);
+      },
+      input_error);
 }
 
-// Through the server of --target, `batch_size` records per Transform call.
+// Through the server of --target, `batch_size` records per Transform call. `*seconds` =
+// the time spent in the calls.
 int TransformRemote(const ParsedFlags& flags, const std::string& pipeline, size_t batch_size,
-                    const InputBatch& batch, std::vector<v1::RecordResult>* results) {
+                    InputFile* in, ResultWriter* writer, InputSplitter* splitter, double* seconds,
+                    absl::Status* input_error) {
   int rc = 0;
   auto client = Connect(flags, &rc);
   if (!client) return rc;
-  const size_t n = batch.records.size();
-  const bool progress = isatty(2) && n > batch_size;
-  for (size_t begin = 0; begin < n; begin += batch_size) {
-    v1::TransformRequest request;
-    request.set_pipeline(pipeline);
-    const size_t end = std::min(n, begin + batch_size);
-    AddRecords(batch, begin, end, request.mutable_records());
-    auto response = client->Transform(request);
-    if (!response.ok())
-      return Fail(StrCat("records ", begin + 1, "-", end, ": ", RpcError(response.status())));
-    if (static_cast<size_t>(response->records_size()) != end - begin)
-      return Fail(StrCat("server answered ", response->records_size(), " results for ", end - begin,
-                         " records"));
-    for (auto& r : *response->mutable_records()) results->push_back(std::move(r));
-    if (progress) std::fprintf(stderr, "\rtransform: %zu/%zu records", end, n);
-  }
-  if (progress) std::fprintf(stderr, "\r\033[K");
-  return 0;
+  const bool progress = isatty(2);
+  size_t done = 0;
+  return StreamRecords(
+      in, splitter,
+      [&](std::vector<OwnedRecord>* pending, bool at_end, BatchFormat format) {
+        size_t begin = 0;
+        while (pending->size() - begin >= batch_size || (at_end && begin < pending->size())) {
+          const size_t end = std::min(pending->size(), begin + batch_size);
+          v1::TransformRequest request;
+          request.set_pipeline(pipeline);
+          AddRecords(*pending, begin, end, request.mutable_records());
+          const auto start = std::chrono::steady_clock::now();
+          auto response = client->Transform(request);
+          *seconds +=
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          if (!response.ok())
+            return Fail(StrCat("records ", done + 1, "-", done + end - begin, ": ",
+                               RpcError(response.status())));
+          if (static_cast<size_t>(response->records_size()) != end - begin)
+            return Fail(StrCat("server answered ", response->records_size(), " results for ",
+                               end - begin, " records"));
+          for (int i = 0; i < response->records_size(); ++i)
+            if (int rc = writer->Add(ViewOf(response->records(i), (*pending)[begin + i].data, {}),
+                                     format);
+                rc != 0)
+              return rc;
+          done += end - begin;
+          begin = end;
+          if (progress && done > batch_size) std::fprintf(stderr, "\rtransform: %zu records", done);
+        }
+        pending->erase(pending->begin(), pending->begin() + static_cast<ptrdiff_t>(begin));
+        if (at_end && progress && done > batch_size) std::fprintf(stderr, "\r\033[K");
+        return writer->Flush(format, at_end);
+      },
+      input_error);
 }
 
 }  // namespace
@@ -124,29 +153,32 @@ int TransformCommand(int argc, char** argv) {
     return UsageError("--batch must be a positive integer");
   const std::string pipeline = flags.get("pipeline");
 
-  auto text = ReadInput(flags.get("input", "-"));
-  if (!text.ok()) return Fail(StatusMessage(text.status()));
-  auto batch = ParseInputBatch(*text);
-  if (!batch.ok()) return Fail(StatusMessage(batch.status()));
+  InputFile in;
+  if (absl::Status s = in.Open(flags.get("input", "-")); !s.ok()) return Fail(StatusMessage(s));
+  const PipelineSpec* spec = nullptr;
+  absl::StatusOr<Config> config;
+  if (offline) {
+    config = LoadConfigFile(flags.get("config"));
+    if (!config.ok()) return Fail(StatusMessage(config.status()));
+    spec = config->FindPipeline(pipeline);
+    if (!spec) return Fail(StrCat("unknown pipeline \"", pipeline, "\" in ", flags.get("config")));
+  }
 
-  // Results are kept as wire RecordResults in both modes so that rendering is shared.
-  std::vector<v1::RecordResult> results;
-  results.reserve(batch->records.size());
-  std::vector<std::string> key_names;
-  const auto start = std::chrono::steady_clock::now();
-  if (int rc =
-          offline
-              ? TransformOffline(flags.get("config"), pipeline, *batch, &results, &key_names)
-              : TransformRemote(flags, pipeline, static_cast<size_t>(batch_size), *batch, &results);
+  // The input is read a chunk at a time and each record's result written as it comes:
+  // memory holds a window of records, whatever the input's size.
+  InputSplitter splitter;
+  ResultWriter writer(flags.get("output", "-"));
+  double seconds = 0;
+  absl::Status input_error;
+  if (int rc = offline ? TransformOffline(*spec, &in, &writer, &splitter, &seconds, &input_error)
+                       : TransformRemote(flags, pipeline, static_cast<size_t>(batch_size), &in,
+                                         &writer, &splitter, &seconds, &input_error);
       rc != 0)
     return rc;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  Counts counts;
-  if (int rc = WriteResults(results, *batch, key_names, flags.get("output", "-"), &counts); rc != 0)
-    return rc;
-  PrintSummary("transform", batch->records.size(), counts, seconds);
+  if (!input_error.ok())
+    return FailAfterInputError(input_error, splitter.records(),
+                               "transformed and their results written");
+  PrintSummary("transform", splitter.records(), writer.counts(), seconds);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -375,6 +376,256 @@ TEST(BatchIoTest, DeepRecordsAreParsedWithoutRecursion) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   ASSERT_EQ(ok->records.size(), 1u);
   EXPECT_EQ(ok->records[0].data, d500);
+}
+
+// ----- InputSplitter: the same inputs in chunks -----
+
+// `text` through an InputSplitter in chunks of `chunk` bytes: the records, the format, and
+// the first error (records before it kept in `*before_error`).
+absl::StatusOr<InputBatch> SplitInChunks(std::string_view text, size_t chunk,
+                                         std::vector<OwnedRecord>* before_error) {
+  InputSplitter splitter;
+  InputBatch batch;
+  absl::Status s;
+  for (size_t at = 0; at < text.size() && s.ok(); at += chunk)
+    s = splitter.Feed(text.substr(at, chunk), &batch.records);
+  if (s.ok()) s = splitter.Finish(&batch.records);
+  if (!s.ok()) {
+    *before_error = std::move(batch.records);
+    return s;
+  }
+  batch.format = splitter.format().value_or(BatchFormat::kJsonLines);
+  return batch;
+}
+
+// Every input of the tests above, and a few more around the format decision.
+std::vector<std::string> SplitterCorpus() {
+  const std::string deep = "{\"a\":" + std::string(2000, '[') + std::string(2000, ']') + "}";
+  std::vector<std::string> c = {
+      "{\"a\":1}\n\n  {\"b\":2}  \r\n\t\n{\"c\":3}",
+      "{\"a\":1}\nnot json\n{\"c\":\n",
+      "hello\nworld\n",
+      "",
+      "\n \n",
+      "{\n  \"eventName\": \"INSERT\",\n  \"n\": 1.10,\n  \"s\": \"a b\"\n}\n",
+      "{\n  \"id\": 123456789012345678901234567890,\n  \"x\": 1\n}\n",
+      "{\"n\": 18446744073709551616}\n{\"n\": 1}\n{\"n\": 2}\n",
+      "{\"n\": -18446744073709551617}\n{\"n\": 1}\n{\"n\": 2}\n",
+      "{\"n\": 1.5e400}\n{\"n\": 1}\n{\"n\": 2}\n",
+      "{\"a\": [1, {\"n\": 123456789012345678901234567890}], \"s\": \"1e999 \\\" 2\"}\n{\"n\": "
+      "1}\n",
+      "{\"n\": 1}\n{\"n\": 18446744073709551616}\n",
+      "{\"n\": 01}\n{\"n\": 1}\n",
+      "{\"n\": 18446744073709551616, \"f\": 1.5e400}\n{\"n\": -99999999999999999999.5}\n",
+      R"({"Records":[
+      {"eventName":"INSERT","big":18446744073709551616,"dynamodb":{"NewImage":{"a":{"N":"1"}}}},
+      {"eventName": "REMOVE", "dynamodb": {"Keys": {"a": {"S": "x y"}}}}
+  ]})",
+      R"({"Records":[
+      {"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"N":"1.10"}}}},
+      {"eventName":"REMOVE", "dynamodb": {"Keys": {"a": {"S": "x y"}}}}
+  ]})",
+      "{\"Records\":[\n  {\"eventName\":\"INSERT\",\n   \"dynamodb\":{",
+      "{\"records\":[\n {\"recordId\":\"1\",\"data\":\"e30=\"},\n",
+      StrCat(R"({"invocationId":"inv","deliveryStreamArn":"arn","region":"us-east-1","records":[)",
+             R"({"recordId":"r-1","approximateArrivalTimestamp":1700000000123,"data":")",
+             Base64Encode("{\"a\":1}"), R"("},)", R"({"recordId":"r-2","data":")",
+             Base64Encode("{\"b\":\"\xC3\xA9\"}"), R"("}]})"),
+      R"({"records":[{"recordId":"a","data":"e30="},{"recordId":"b","data":"!!"}]})",
+      R"({"records":[{"data":"e30="}]})",
+      R"({"records":[{"recordId":"x"}]})",
+      deep + "\n{\"b\":1}\n",
+      "{\"Records\":[" + deep + "]}",
+      // Around the decision: keys that only look like the records, an event on one line
+      // with text after the array, events cut anywhere, strings holding brackets.
+      "{\"Records\": 5}",
+      "{\"x\": {\"Records\": [1]}, \"y\": \"Records\"}",
+      "{\"s\": \"\\\"Records\\\": [\", \"n\": 1}\n{\"n\": 2}\n",
+      "{ \"invocationId\" : \"i\" , \"records\" : [ ] , \"region\" : \"r\" }\n",
+      "{\"Records\":[{\"a\":\"]}\\\"[{\"}, [1, 2], \"s\", 3, true, null]}",
+      "{\"Records\":[{\"a\":1}]}\n{\"b\":2}\n",
+      "{\"Records\":[{\"a\":1} {\"b\":2}]}",
+      "{\"Records\":[{\"a\":1},]}",
+      "{\"Records\":[{\"a\":1}], \"x\": }",
+      "{\"Records\"",
+      "{\n  \"Records\": [\n    {\"eventName\": \"INSERT\",\n",
+      "{\"a\":1} {\"b\":2}\n{\"c\":3}",
+      "{\n\"a\": 1,\nbad\n}\n{\"b\":1}\n",
+      "{\n\"a\": 1,\n\"records\"\n}\n{\"b\":1}\n",
+      "[1, 2]\n{\"a\":1}\n",
+      "   \n  {\"a\": 1}  \n\n",
+  };
+  for (const char* name :
+       {"dynamodb-event.json", "dynamodb-event-malformed.2.json", "kinesis-firehose-event.json"}) {
+    if (std::filesystem::is_regular_file(kEvents / name)) c.push_back(ReadFile(kEvents / name));
+  }
+  return c;
+}
+
+// The property the CLI's streaming rests on: fed whole or in chunks of any size, an input
+// gives the same records, format and error; and an error comes after the records before
+// the damage.
+TEST(InputSplitterTest, ChunkedEqualsWhole) {
+  const std::vector<std::string> corpus = SplitterCorpus();
+  size_t errors = 0, lambda = 0, firehose = 0, lines = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    const std::string& text = corpus[i];
+    std::vector<OwnedRecord> whole_before;
+    auto whole = SplitInChunks(text, std::max<size_t>(text.size(), 1), &whole_before);
+    auto via_parse = ParseInputBatch(text);
+    ASSERT_EQ(whole.ok(), via_parse.ok()) << i;
+    if (!whole.ok()) {
+      ++errors;
+    } else {
+      ++(whole->format == BatchFormat::kLambdaEvent     ? lambda
+         : whole->format == BatchFormat::kFirehoseEvent ? firehose
+                                                        : lines);
+    }
+    for (size_t chunk = 1; chunk <= 17; ++chunk) {
+      SCOPED_TRACE(StrCat("input ", i, " in chunks of ", chunk, ": ", text.substr(0, 60)));
+      std::vector<OwnedRecord> before;
+      auto got = SplitInChunks(text, chunk, &before);
+      ASSERT_EQ(got.ok(), whole.ok()) << (got.ok() ? whole.status() : got.status());
+      if (!got.ok()) {
+        EXPECT_EQ(got.status(), whole.status());
+        std::vector<std::string> a, b;
+        for (const auto& r : before) a.push_back(r.data);
+        for (const auto& r : whole_before) b.push_back(r.data);
+        EXPECT_EQ(a, b);
+        continue;
+      }
+      EXPECT_EQ(got->format, whole->format);
+      EXPECT_EQ(Ids(*got), Ids(*whole));
+      EXPECT_EQ(Datas(*got), Datas(*whole));
+      ASSERT_EQ(got->records.size(), whole->records.size());
+      for (size_t r = 0; r < got->records.size(); ++r)
+        EXPECT_EQ(got->records[r].arrival_ms, whole->records[r].arrival_ms);
+    }
+  }
+  // The corpus covers every outcome.
+  EXPECT_GE(errors, 10u);
+  EXPECT_GE(lambda, 3u);
+  EXPECT_GE(firehose, 2u);
+  EXPECT_GE(lines, 10u);
+}
+
+// The same property on damaged inputs: corpus texts cut, spliced and with bytes replaced
+// by the characters that steer the scanner, fed whole and in chunks of random sizes.
+// Deterministic (fixed seed); 3,000 cases.
+TEST(InputSplitterTest, ChunkedEqualsWholeOnMutatedInputs) {
+  const std::vector<std::string> corpus = SplitterCorpus();
+  std::mt19937 rng(18);
+  const std::string steer = "{}[]\",:\\\n \"Records\"\"records\"";
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string text = corpus[rng() % corpus.size()];
+    if (text.size() > 4000) text.resize(4000);
+    switch (rng() % 3) {
+      case 0:
+        text.resize(text.empty() ? 0 : rng() % text.size());
+        break;
+      case 1:
+        text += corpus[rng() % corpus.size()].substr(0, 200);
+        break;
+      default:
+        for (int k = 0; k < 3 && !text.empty(); ++k)
+          text[rng() % text.size()] = steer[rng() % steer.size()];
+    }
+    std::vector<OwnedRecord> whole_before, before;
+    auto whole = SplitInChunks(text, std::max<size_t>(text.size(), 1), &whole_before);
+    const size_t chunk = 1 + rng() % 64;
+    auto got = SplitInChunks(text, chunk, &before);
+    ASSERT_EQ(got.ok(), whole.ok()) << "chunk " << chunk << ": " << text;
+    if (!got.ok()) {
+      EXPECT_EQ(got.status(), whole.status()) << text;
+      EXPECT_EQ(before.size(), whole_before.size()) << text;
+      continue;
+    }
+    EXPECT_EQ(got->format, whole->format) << text;
+    EXPECT_EQ(Datas(*got), Datas(*whole)) << "chunk " << chunk << ": " << text;
+    EXPECT_EQ(Ids(*got), Ids(*whole)) << text;
+  }
+}
+
+// What the streaming changed, pinned: the records before an event's damage come out
+// before the error, and text after a complete event is an error.
+TEST(InputSplitterTest, RecordsBeforeTheDamageComeFirst) {
+  std::vector<OwnedRecord> before;
+  auto b = SplitInChunks("{\"Records\":[{\"a\":1},{\"b\":2},{\"c\":", 4, &before);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(StatusMessage(b.status())), HasSubstr("Records[2]"));
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[1].data, "{\"b\":2}");
+  EXPECT_EQ(before[1].record_id, "2");
+  auto trailing = SplitInChunks("{\"Records\":[{\"a\":1}]}\n{\"b\":2}\n", 3, &before);
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_THAT(std::string(StatusMessage(trailing.status())), HasSubstr("after the event"));
+  EXPECT_EQ(before.size(), 1u);
+  auto bad_skeleton = SplitInChunks("{\"Records\":[{\"a\":1}], \"x\": }", 5, &before);
+  ASSERT_FALSE(bad_skeleton.ok());
+  EXPECT_EQ(before.size(), 1u);
+}
+
+// An element of a Lambda event is not parsed by the splitter (the transform parses it):
+// one that is not JSON is a record that fails alone, like a malformed line of JSON Lines;
+// the event around it still has to be well-formed.
+TEST(InputSplitterTest, LambdaElementThatIsNotJsonIsARecord) {
+  auto b = ParseInputBatch("{\"Records\":[{\"a\": tru}, {\"b\" 1}, {\"c\":1}]}");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->format, BatchFormat::kLambdaEvent);
+  ASSERT_EQ(b->records.size(), 3u);
+  EXPECT_EQ(b->records[2].data, "{\"c\":1}");
+  auto config =
+      ParseConfig("pipelines:\n  - name: p\n    input: json\n", "test.yaml", TestTimeZone);
+  ASSERT_TRUE(config.ok()) << config.status();
+  RecordTransformer t(*config->pipelines[0]);
+  RecordOutcome out;
+  t.Transform({.record_id = "1", .data = b->records[0].data}, {}, &out);
+  EXPECT_EQ(out.result, Verdict::kProcessingFailed);
+  t.Transform({.record_id = "3", .data = b->records[2].data}, {}, &out);
+  EXPECT_EQ(out.result, Verdict::kOk);
+}
+
+// Memory: the splitter holds one record (plus a chunk), not the input.
+TEST(InputSplitterTest, HoldsOneRecordAtATime) {
+  const std::string rec = R"({"eventName":"INSERT","dynamodb":{"NewImage":{"a":{"S":"x"}}}})";
+  for (const bool event : {false, true}) {
+    InputSplitter splitter;
+    std::vector<OwnedRecord> out;
+    if (event) {
+      ASSERT_TRUE(splitter.Feed("{\"Records\":[", &out).ok());
+    }
+    size_t n = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const std::string piece = event ? (i ? "," : "") + rec : rec + "\n";
+      ASSERT_TRUE(splitter.Feed(piece, &out).ok());
+      n += out.size();
+      out.clear();
+    }
+    ASSERT_TRUE(splitter.Feed(event ? "]}" : "", &out).ok());
+    ASSERT_TRUE(splitter.Finish(&out).ok());
+    n += out.size();
+    EXPECT_EQ(n, 20000u);
+    EXPECT_EQ(splitter.records(), 20000u);
+    EXPECT_EQ(*splitter.format(), event ? BatchFormat::kLambdaEvent : BatchFormat::kJsonLines);
+  }
+}
+
+TEST(BatchIoTest, FirehoseResponseInPiecesIsTheWhole) {
+  ResultView a, b;
+  a.record_id = "a";
+  a.result = Verdict::kOk;
+  a.data = "{\"x\":1}";
+  b.record_id = "b";
+  b.result = Verdict::kDropped;
+  b.input_data = "in";
+  std::string whole, pieces;
+  AppendFirehoseResponse({a, b}, &whole);
+  AppendFirehoseResponseStart(&pieces);
+  AppendFirehoseResponseRecord(a, true, &pieces);
+  AppendFirehoseResponseRecord(b, false, &pieces);
+  AppendFirehoseResponseEnd(&pieces);
+  EXPECT_EQ(pieces, whole);
 }
 
 }  // namespace
