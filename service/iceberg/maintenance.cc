@@ -442,7 +442,10 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
 
   // The files each side names (manifests read once, however many snapshots list them).
   std::map<std::string, std::vector<ManifestEntry>> manifest_cache;
-  auto files_of = [&](const Snapshot& snap, std::map<std::string, int64_t>* out) -> absl::Status {
+  // A file an expired snapshot names that is already gone (an earlier cleanup) names
+  // nothing more; one a kept snapshot needs is an error (nothing may be listed then).
+  auto files_of = [&](const Snapshot& snap, bool kept,
+                      std::map<std::string, int64_t>* out) -> absl::Status {
     (*out)[snap.manifest_list] += 0;
     if (std::optional<std::string> d = snap.SummaryValue(std::string(kSummaryIndexDelta));
         d && *d != kNoIndexDelta)
@@ -452,8 +455,7 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
       return absl::FailedPreconditionError(
           StrCat(snap.manifest_list, ": a manifest list outside ", Uri("")));
     absl::StatusOr<std::string> bytes = sink_.Get(*list_key);
-    // A manifest list already gone (an earlier cleanup) names nothing more.
-    if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
+    if (!kept && absl::IsNotFound(bytes.status())) return absl::OkStatus();
     if (!bytes.ok())
       return absl::Status(bytes.status().code(),
                           StrCat(snap.manifest_list, ": ", StatusMessage(bytes.status())));
@@ -468,7 +470,7 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
         absl::StatusOr<std::string> mb =
             key ? sink_.Get(*key)
                 : absl::StatusOr<std::string>(absl::FailedPreconditionError("outside the table"));
-        if (absl::IsNotFound(mb.status())) continue;
+        if (!kept && absl::IsNotFound(mb.status())) continue;
         if (!mb.ok())
           return absl::Status(mb.status().code(),
                               StrCat(mf.manifest_path, ": ", StatusMessage(mb.status())));
@@ -488,7 +490,8 @@ absl::StatusOr<IcebergTable::ExpireResult> IcebergTable::ExpireSnapshots(const E
   // expired snapshot's manifests (removed by an earlier snapshot, carried over in a
   // rewritten manifest) was live in an earlier one, already expired or expiring now.
   for (const Snapshot& snap : m.snapshots)
-    RETURN_IF_ERROR(files_of(snap, keep.count(snap.snapshot_id) ? &kept_files : &expired_files));
+    RETURN_IF_ERROR(keep.count(snap.snapshot_id) ? files_of(snap, true, &kept_files)
+                                                 : files_of(snap, false, &expired_files));
 
   catalog::TableChange change;
   change.remove_snapshots = expire;
