@@ -485,9 +485,9 @@ absl::Status InputSplitter::StepUndecided(bool eof, std::vector<OwnedRecord>* ou
     }
     ++pos_;
   }
-  if (first_end_ == std::string::npos) {
-    // Unbalanced so far. At the end, the whole text is the one piece there is.
-    if (!eof) return absl::OkStatus();
+  // The input is one piece (a single document, or text that never balances): read whole,
+  // as ParseInputBatch always did.
+  auto take_whole = [&]() -> absl::Status {
     absl::StatusOr<InputBatch> whole = ParseWhole(buf_);
     if (!whole.ok()) return whole.status();
     format_ = whole->format;
@@ -495,18 +495,17 @@ absl::Status InputSplitter::StepUndecided(bool eof, std::vector<OwnedRecord>* ou
     records_ += whole->records.size();
     mode_ = Mode::kDone;
     return absl::OkStatus();
+  };
+  if (first_end_ == std::string::npos) {
+    // Unbalanced so far. At the end, the whole text is the one piece there is.
+    if (!eof) return absl::OkStatus();
+    return take_whole();
   }
   // The first value is complete: what follows it decides.
   while (pos_ < buf_.size() && IsJsonSpace(buf_[pos_])) ++pos_;
   if (pos_ == buf_.size()) {
     if (!eof) return absl::OkStatus();
-    absl::StatusOr<InputBatch> whole = ParseWhole(buf_);
-    if (!whole.ok()) return whole.status();
-    format_ = whole->format;
-    for (OwnedRecord& r : whole->records) out->push_back(std::move(r));
-    records_ += whole->records.size();
-    mode_ = Mode::kDone;
-    return absl::OkStatus();
+    return take_whole();
   }
   // More than one value: JSON Lines, unless the first line is no document and an event
   // seems to have been meant.
