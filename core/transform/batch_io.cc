@@ -184,6 +184,26 @@ absl::Status AppendLambdaRecordsAsWritten(std::string_view body, InputBatch* bat
   return absl::OkStatus();
 }
 
+// records[i] of a Firehose event: only strings are taken from it (recordId, data as
+// base64), and the arrival time. INVALID_ARGUMENT naming what is missing or wrong.
+absl::StatusOr<OwnedRecord> ReadFirehoseRecord(simdjson::dom::element rec, size_t i) {
+  std::string_view id, data;
+  if (rec.at_key("recordId").get_string().get(id) != simdjson::SUCCESS)
+    return absl::InvalidArgumentError(StrCat("records[", i, "].recordId: missing or not a string"));
+  if (rec.at_key("data").get_string().get(data) != simdjson::SUCCESS)
+    return absl::InvalidArgumentError(StrCat("records[", i, "].data: missing or not a string"));
+  auto decoded = Base64Decode(data);
+  if (!decoded) return absl::InvalidArgumentError(StrCat("records[", i, "].data: not base64"));
+  OwnedRecord r;
+  double ts = 0;
+  if (rec.at_key("approximateArrivalTimestamp").get_double().get(ts) == simdjson::SUCCESS &&
+      std::fabs(ts) < 1e16)
+    r.arrival_ms = static_cast<int64_t>(ts);
+  r.record_id = std::string(id);
+  r.data = *std::move(decoded);
+  return r;
+}
+
 // The whole of `text` as one piece: what ParseInputBatch did before InputSplitter, now the
 // splitter's reading of an input that is one top-level object (or an unbalanced start),
 // held whole anyway.
@@ -241,23 +261,9 @@ absl::StatusOr<InputBatch> ParseWhole(std::string_view text) {
     // numbers_zeroed (an event holding a number the DOM cannot hold) it reads as 0, unset.
     size_t i = 0;
     for (simdjson::dom::element rec : records) {
-      OwnedRecord r;
-      std::string_view id, data;
-      if (rec.at_key("recordId").get_string().get(id) != simdjson::SUCCESS)
-        return absl::InvalidArgumentError(
-            StrCat("records[", i, "].recordId: missing or not a string"));
-      if (rec.at_key("data").get_string().get(data) != simdjson::SUCCESS)
-        return absl::InvalidArgumentError(StrCat("records[", i, "].data: missing or not a string"));
-      auto decoded = Base64Decode(data);
-      if (!decoded) return absl::InvalidArgumentError(StrCat("records[", i, "].data: not base64"));
-      double ts = 0;
-      if (rec.at_key("approximateArrivalTimestamp").get_double().get(ts) == simdjson::SUCCESS &&
-          std::fabs(ts) < 1e16)
-        r.arrival_ms = static_cast<int64_t>(ts);
-      r.record_id = std::string(id);
-      r.data = *std::move(decoded);
-      batch.records.push_back(std::move(r));
-      ++i;
+      absl::StatusOr<OwnedRecord> r = ReadFirehoseRecord(rec, i++);
+      if (!r.ok()) return r.status();
+      batch.records.push_back(*std::move(r));
     }
     return batch;
   }
@@ -719,22 +725,10 @@ absl::Status InputSplitter::EmitElement(std::string_view text, std::vector<Owned
   if (err)
     return absl::InvalidArgumentError(
         StrCat(kEventNotJson, " (records[", i, "]: ", simdjson::error_message(err), ")"));
-  // Only strings are taken from a Firehose record, and the arrival time: with `zeroed` (a
-  // number the DOM cannot hold) it reads as 0, unset.
-  std::string_view id, data;
-  if (rec.at_key("recordId").get_string().get(id) != simdjson::SUCCESS)
-    return absl::InvalidArgumentError(StrCat("records[", i, "].recordId: missing or not a string"));
-  if (rec.at_key("data").get_string().get(data) != simdjson::SUCCESS)
-    return absl::InvalidArgumentError(StrCat("records[", i, "].data: missing or not a string"));
-  auto decoded = Base64Decode(data);
-  if (!decoded) return absl::InvalidArgumentError(StrCat("records[", i, "].data: not base64"));
-  OwnedRecord& r = out->emplace_back();
-  double ts = 0;
-  if (rec.at_key("approximateArrivalTimestamp").get_double().get(ts) == simdjson::SUCCESS &&
-      std::fabs(ts) < 1e16)
-    r.arrival_ms = static_cast<int64_t>(ts);
-  r.record_id = std::string(id);
-  r.data = *std::move(decoded);
+  // With `zeroed` (a number the DOM cannot hold) the arrival time reads as 0, unset.
+  absl::StatusOr<OwnedRecord> r = ReadFirehoseRecord(rec, i);
+  if (!r.ok()) return r.status();
+  out->push_back(*std::move(r));
   ++records_;
   return absl::OkStatus();
 }
